@@ -1,0 +1,119 @@
+// swift-tools-version: 6.1
+// Quarry: a Swift host that embeds Lua 5.4 and gives scripts a sandboxed,
+// credential-free client for Amazon Bedrock Runtime.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Quarry",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Quarry", targets: ["Quarry"]),
+        .library(name: "BedrockRuntime", targets: ["BedrockRuntime"]),
+        .library(name: "BedrockEmulator", targets: ["BedrockEmulator"]),
+        .library(name: "LuaSandbox", targets: ["LuaSandbox"]),
+        .executable(name: "quarry", targets: ["QuarryCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        // MARK: C libraries
+        .systemLibrary(name: "CLua", pkgConfig: "lua5.4",
+                       providers: [.apt(["liblua5.4-dev"])]),
+        .target(name: "CLuaShim", dependencies: ["CLua"]),
+        .systemLibrary(name: "CReadline", pkgConfig: "readline",
+                       providers: [.apt(["libreadline-dev"])]),
+
+        // MARK: Wire formats shared by the client and the emulator
+        .target(name: "BedrockWire",
+                dependencies: [
+                    .product(name: "Crypto", package: "swift-crypto"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                ],
+                swiftSettings: strict),
+
+        // MARK: The client
+        .target(name: "BedrockRuntime",
+                dependencies: [
+                    "BedrockWire",
+                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                    .product(name: "Crypto", package: "swift-crypto"),
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                    .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                ],
+                swiftSettings: strict),
+
+        // MARK: The local Bedrock emulator
+        .target(name: "BedrockEmulator",
+                dependencies: [
+                    "BedrockWire",
+                    .product(name: "Hummingbird", package: "hummingbird"),
+                    .product(name: "HummingbirdTLS", package: "hummingbird"),
+                    .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOPosix", package: "swift-nio"),
+                    .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                    .product(name: "X509", package: "swift-certificates"),
+                    .product(name: "SwiftASN1", package: "swift-asn1"),
+                    .product(name: "Crypto", package: "swift-crypto"),
+                ],
+                swiftSettings: strict),
+
+        // MARK: The Lua sandbox (knows nothing of Bedrock)
+        .target(name: "LuaSandbox", dependencies: ["CLua", "CLuaShim"],
+                swiftSettings: strict),
+
+        // MARK: The embeddable host (never depends on readline)
+        .target(name: "Quarry",
+                dependencies: [
+                    "LuaSandbox", "BedrockRuntime",
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Histogram", package: "hdrhistogram-swift"),
+                ],
+                swiftSettings: strict),
+
+        // MARK: The `quarry` command
+        .executableTarget(name: "QuarryCLI",
+                          dependencies: [
+                              "Quarry", "BedrockEmulator", "CReadline",
+                              .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                              .product(name: "Logging", package: "swift-log"),
+                          ],
+                          swiftSettings: strict),
+
+        // MARK: Tests, one target per module
+        .testTarget(name: "LuaSandboxTests", dependencies: ["LuaSandbox"],
+                    resources: [.copy("Attacks")], swiftSettings: strict),
+        .testTarget(name: "BedrockWireTests", dependencies: ["BedrockWire"], swiftSettings: strict),
+        .testTarget(name: "BedrockRuntimeTests",
+                    dependencies: [
+                        "BedrockRuntime",
+                        .product(name: "NIOCore", package: "swift-nio"),
+                        .product(name: "NIOPosix", package: "swift-nio"),
+                        .product(name: "NIOHTTP1", package: "swift-nio"),
+                    ],
+                    swiftSettings: strict),
+        .testTarget(name: "BedrockEmulatorTests",
+                    dependencies: ["BedrockEmulator", "BedrockRuntime"], swiftSettings: strict),
+        .testTarget(name: "QuarryTests",
+                    dependencies: ["Quarry", "BedrockEmulator"], swiftSettings: strict),
+        .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI"], swiftSettings: strict),
+    ]
+)

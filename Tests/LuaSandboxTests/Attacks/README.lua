@@ -1,0 +1,1 @@
+-- attack scripts live here; each is run by the attack suite

@@ -1,0 +1,2 @@
+-- Quickstart: prints where Quarry runs and its sandbox limits.
+print(_VERSION)
