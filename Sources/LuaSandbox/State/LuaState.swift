@@ -1,0 +1,438 @@
+import CLua
+import CLuaShim
+
+/// A coroutine the host scheduler drives (a script's main body, or one branch of a
+/// host-side `parallel`). It is a registry reference; release it when done.
+public struct LuaCoroutine: Sendable, Hashable {
+    /// Its registry reference.
+    public let id: Int32
+}
+
+/// What the scheduler resumes a coroutine with.
+public enum LuaResumeInput: Sendable {
+    /// Values: the first resume's arguments, or the results of the host call it awaits.
+    case values([LuaValue])
+    /// Make the awaited host call raise this value.
+    case error(LuaValue)
+}
+
+/// Where a resumed coroutine stopped.
+public enum LuaResumeOutcome: Sendable {
+    /// The coroutine's function returned these values.
+    case finished([LuaValue])
+    /// A host function suspended it (possibly inside the script's own coroutines, which
+    /// pass the suspension through); resume it later with the request's results.
+    case suspended(request: any Sendable)
+    /// The script called `coroutine.yield` outside any coroutine of its own.
+    case yielded([LuaValue])
+    /// It raised an error or tripped a limit; the coroutine is dead.
+    case failed(LuaError)
+}
+
+/// One sandboxed Lua state. Thread-confined: use it only on its sandbox's Lua thread
+/// (inside `LuaSandbox.withState` or a host function). Every method is safe against
+/// Lua errors: operations that can raise run in protected C helpers.
+public final class LuaState {
+    let sandbox: OpaquePointer
+    let L: OpaquePointer
+    private let callbacks: Callbacks
+    private var functions: [Int64: (name: String, body: LuaHostFunction)] = [:]
+    private var nextFunctionID: Int64 = 1
+    private var handles: [Int64: (handle: LuaHandle, object: any Sendable)] = [:]
+    private var nextHandleID: Int64 = 1
+    private var pendingRequests: [Int64: any Sendable] = [:]
+    private var nextRequestID: Int64 = 1
+    private var coroutines: [Int32: OpaquePointer] = [:]
+    private var output: (String) -> Void
+
+    /// Limits for host-function arguments (functions allowed, as references).
+    public var argumentLimits: LuaConversionLimits = {
+        var l = LuaConversionLimits()
+        l.allowFunctions = true
+        return l
+    }()
+    /// Limits for values coming back from finished, yielded or failed coroutines.
+    public var resultLimits = LuaConversionLimits()
+
+    /// The metatable name of host error tables: `tostring` gives `code: message`.
+    public static let errorMetatable = "quarry.error"
+
+    /// Creates a state with the safe library subset; `output` receives `print` output.
+    public init(limits: LuaLimits = LuaLimits(), output: @escaping (String) -> Void = { _ in }) throws(LuaError) {
+        let callbacks = Callbacks()
+        var error: UnsafePointer<CChar>?
+        var cLimits = limits.cValue
+        guard let sb = quarry_sandbox_new(&cLimits, { ctx, bytes, len in
+            guard let ctx, let bytes else { return }
+            let state = Unmanaged<Callbacks>.fromOpaque(ctx).takeUnretainedValue().state
+            let text = String(decoding: UnsafeRawBufferPointer(start: bytes, count: len), as: UTF8.self)
+            state?.output(text)
+        }, { ctx, L, id, nargs in
+            guard let ctx, let L else { return }
+            Unmanaged<Callbacks>.fromOpaque(ctx).takeUnretainedValue().state?.dispatch(L, id: id, nargs: nargs)
+        }, Unmanaged.passUnretained(callbacks).toOpaque(), &error) else {
+            throw LuaError.state(error.map { String(cString: $0) } ?? "cannot create the Lua state")
+        }
+        self.sandbox = sb
+        self.L = quarry_sandbox_state(sb)
+        self.callbacks = callbacks
+        self.output = output
+        callbacks.state = self
+        quarry_sandbox_begin(sb, &cLimits)
+        try defineMetatable(LuaState.errorMetatable, source: """
+            local rawget, tostring, type = rawget, tostring, type
+            return {
+              __tostring = function(e)
+                local code, message = rawget(e, "code"), rawget(e, "message")
+                if type(message) ~= "string" then message = tostring(message) end
+                if code ~= nil then return tostring(code) .. ": " .. message end
+                return message
+              end,
+              __name = "error",
+            }
+            """)
+    }
+
+    deinit {
+        quarry_sandbox_free(sandbox)
+    }
+
+    /// Replaces where `print` output goes.
+    public func setOutput(_ output: @escaping (String) -> Void) { self.output = output }
+
+    /// The sandbox pointer for cross-thread interrupts.
+    var interruptTarget: OpaquePointer { sandbox }
+
+    // MARK: runs
+
+    /// Starts a run: new limits, fresh budget, deadline, output and host-call counts.
+    public func beginRun(_ limits: LuaLimits) {
+        var c = limits.cValue
+        quarry_sandbox_begin(sandbox, &c)
+    }
+
+    /// Ends a run and reports what it used; reclaims memory if a limit tripped.
+    @discardableResult
+    public func endRun() -> LuaRunReport {
+        let report = currentReport
+        quarry_sandbox_end(sandbox)
+        pendingRequests.removeAll()
+        return report
+    }
+
+    /// What the current run has used so far.
+    public var currentReport: LuaRunReport {
+        let trip = LuaLimitKind(trip: quarry_sandbox_trip(sandbox))
+        return LuaRunReport(trippedLimit: trip,
+                            tripMessage: quarry_sandbox_trip_message(sandbox).map { String(cString: $0) },
+                            instructionsUsed: quarry_sandbox_instructions_used(sandbox),
+                            peakMemoryBytes: Int(quarry_sandbox_memory_peak(sandbox)),
+                            hostCalls: quarry_sandbox_host_calls_used(sandbox))
+    }
+
+    /// Bytes the state holds now.
+    public var memoryInUse: Int { Int(quarry_sandbox_memory_used(sandbox)) }
+
+    /// Turns the budget hooks off or on (for measuring their overhead; never for scripts).
+    public func setHooksEnabled(_ enabled: Bool) { quarry_sandbox_set_hooks(sandbox, enabled ? 1 : 0) }
+
+    // MARK: chunks and coroutines
+
+    /// Compiles a text chunk (binary chunks are refused) into a function reference.
+    public func load(_ source: String, name: String = "=chunk") throws(LuaError) -> LuaValue {
+        guard lua_checkstack(L, 2) != 0 else { throw LuaError.state("Lua stack exhausted") }
+        var source = source
+        let status = source.withUTF8 { buf in
+            buf.withMemoryRebound(to: CChar.self) {
+                quarry_lua_load_text(L, $0.baseAddress, $0.count, name)
+            }
+        }
+        if status != LUA_OK {
+            let message = popMessage(L)
+            throw LuaError.syntax(message)
+        }
+        let ref = quarry_ref(L, -1)
+        lua_settop(L, -2)
+        if ref == LUA_NOREF { throw LuaError.state("not enough memory to keep the chunk") }
+        return .function(.lua(ref: ref))
+    }
+
+    /// Creates a coroutine that will run `function` (a `.function` value).
+    public func newCoroutine(_ function: LuaValue) throws(LuaError) -> LuaCoroutine {
+        guard case .function = function else { throw LuaError.state("a coroutine needs a function") }
+        try push([function])
+        var thread: OpaquePointer?
+        let ref = quarry_new_coroutine(L, &thread)
+        guard ref != LUA_NOREF, let thread else { throw LuaError.state("not enough memory for a coroutine") }
+        coroutines[ref] = thread
+        return LuaCoroutine(id: ref)
+    }
+
+    /// Resumes a coroutine (first start included) and says where it stopped.
+    public func resume(_ coroutine: LuaCoroutine, with input: LuaResumeInput = .values([])) -> LuaResumeOutcome {
+        guard let co = coroutines[coroutine.id] else { return .failed(.state("unknown or released coroutine")) }
+        let values: [LuaValue]
+        var marker = false
+        switch input {
+        case .values(let v): values = v
+        case .error(let e): values = [e]; marker = true
+        }
+        do {
+            try push(values)
+        } catch {
+            return .failed(error)
+        }
+        var nargs = Int32(values.count)
+        if marker {
+            quarry_push_error_marker(L)   // the checkstack in push left room
+            lua_rotate(L, -2, 1)
+            nargs += 1
+        }
+        guard lua_checkstack(co, nargs + 1) != 0 else {
+            lua_settop(L, -nargs - 1)
+            return .failed(.state("coroutine stack exhausted"))
+        }
+        lua_xmove(L, co, nargs)
+        var nres: Int32 = 0
+        var suspended: Int32 = 0
+        var requestID: Int64 = 0
+        let status = quarry_resume(sandbox, co, nargs, &nres, &suspended, &requestID)
+        if suspended != 0 {
+            guard let request = pendingRequests.removeValue(forKey: requestID) else {
+                return .failed(.state("host request \(requestID) is unknown"))
+            }
+            return .suspended(request: request)
+        }
+        guard lua_checkstack(L, nres + 4) != 0 else {
+            return .failed(.state("Lua stack exhausted"))
+        }
+        lua_xmove(co, L, nres)
+        let base = lua_gettop(L) - nres
+        defer { lua_settop(L, base) }
+        if status == LUA_OK || status == LUA_YIELD {
+            if let trip = tripError() { return .failed(trip) }
+            var reader = makeReader(limits: resultLimits)
+            do throws(LuaConversionError) {
+                var results: [LuaValue] = []
+                for i in 0..<nres {
+                    results.append(try reader.read(at: base + 1 + i, path: nres == 1 ? "result" : "result \(i + 1)"))
+                }
+                return status == LUA_OK ? .finished(results) : .yielded(results)
+            } catch {
+                return .failed(.conversion(error))
+            }
+        }
+        if let trip = tripError() { return .failed(trip) }
+        return .failed(runtimeError(at: base + 1))
+    }
+
+    /// Releases a coroutine.
+    public func release(_ coroutine: LuaCoroutine) {
+        if coroutines.removeValue(forKey: coroutine.id) != nil { quarry_unref(L, coroutine.id) }
+    }
+
+    /// Releases a Lua function reference.
+    public func release(_ function: LuaValue) {
+        if case .function(.lua(let ref)) = function { quarry_unref(L, ref) }
+    }
+
+    /// Runs a chunk to completion synchronously in a fresh coroutine under the current
+    /// run's limits. For host set-up code and tests; a host call that suspends fails.
+    public func execute(_ source: String, name: String = "=chunk") throws(LuaError) -> [LuaValue] {
+        let function = try load(source, name: name)
+        defer { release(function) }
+        let co = try newCoroutine(function)
+        defer { release(co) }
+        switch resume(co) {
+        case .finished(let values): return values
+        case .failed(let error): throw error
+        case .suspended: throw LuaError.state("\(name): a host call suspended outside the scheduler")
+        case .yielded: throw LuaError.runtime(message: "\(name): attempt to yield from outside a coroutine", value: nil)
+        }
+    }
+
+    // MARK: host API
+
+    /// Registers a host function; put the returned value in a global or module table.
+    public func register(_ name: String, _ body: @escaping LuaHostFunction) -> LuaValue {
+        let id = nextFunctionID
+        nextFunctionID += 1
+        functions[id] = (name, body)
+        return .function(.host(id: id, name: name))
+    }
+
+    /// Sets a global; with `readOnly`, tables (and tables inside them) become read-only
+    /// to scripts (a proxy with a locked metatable; `rawset` refuses it too).
+    public func setGlobal(_ name: String, _ value: LuaValue, readOnly: Bool = false) throws(LuaError) {
+        let bytes = try encode(value, root: name)
+        let status = bytes.withUnsafeBufferPointer { quarry_set_global(L, name, $0.baseAddress, $0.count, readOnly ? 1 : 0) }
+        if status != LUA_OK { throw LuaError.state("cannot set global \(name): \(popMessage(L))") }
+    }
+
+    /// Defines a handle type: its allow-listed methods (each called with the handle first).
+    public func defineHandleType(_ typeName: String, methods: [String: LuaHostFunction]) throws(LuaError) {
+        var table: [String: LuaValue] = [:]
+        for (method, body) in methods { table[method] = register("\(typeName):\(method)", body) }
+        let bytes = try encode(.map(table), root: typeName)
+        let status = bytes.withUnsafeBufferPointer { quarry_define_handle_type(L, typeName, $0.baseAddress, $0.count) }
+        if status != LUA_OK { throw LuaError.state("cannot define handle type \(typeName): \(popMessage(L))") }
+    }
+
+    /// Makes a handle for a host object; `tostring` shows `TypeName<label>`.
+    public func makeHandle(type typeName: String, label: String, object: any Sendable) -> LuaValue {
+        let id = nextHandleID
+        nextHandleID += 1
+        let handle = LuaHandle(typeName: typeName, id: id, label: label)
+        handles[id] = (handle, object)
+        return .handle(handle)
+    }
+
+    /// The host object behind a handle.
+    public func object(for handle: LuaHandle) -> (any Sendable)? { handles[handle.id]?.object }
+
+    /// Defines a named metatable from Lua source returning a table (e.g. a `__tostring`),
+    /// usable as `.tagged(metatable: name, ...)`. It gets a locked `__metatable`; `__gc` is refused.
+    public func defineMetatable(_ name: String, source: String) throws(LuaError) {
+        let function = try load(source, name: "=metatable " + name)
+        defer { release(function) }
+        try push([function])
+        if quarry_define_metatable(L, name) != LUA_OK {
+            throw LuaError.state("cannot define metatable \(name): \(popMessage(L))")
+        }
+    }
+
+    /// The string keys reachable at a dotted path (`""` = globals, `"string"`,
+    /// `"client"` for a handle's methods), sorted, for tab completion.
+    public func keys(atPath path: String) -> [String] {
+        let top = lua_gettop(L)
+        defer { lua_settop(L, top) }
+        guard quarry_list_keys(L, path) == LUA_OK, lua_type(L, -1) == LUA_TTABLE else { return [] }
+        var keys: [String] = []
+        let n = lua_rawlen(L, -1)
+        guard n > 0, lua_checkstack(L, 2) != 0 else { return [] }
+        for i in 1...n {
+            if lua_rawgeti(L, -1, lua_Integer(i)) == LUA_TSTRING, let s = lua_tolstring(L, -1, nil) {
+                keys.append(String(cString: s))
+            }
+            lua_settop(L, -2)
+        }
+        return keys.sorted()
+    }
+
+    // MARK: internals
+
+    private func makeReader(limits: LuaConversionLimits) -> LuaValueReader {
+        LuaValueReader(L: L, limits: limits) { [handles] id in handles[id]?.handle }
+    }
+
+    private func encode(_ value: LuaValue, root: String) throws(LuaError) -> [UInt8] {
+        do {
+            return try LuaValueEncoder.encodeList([value], limits: argumentLimits, root: root)
+        } catch {
+            throw LuaError.conversion(error)
+        }
+    }
+
+    /// Pushes values onto the main thread in a protected call.
+    private func push(_ values: [LuaValue]) throws(LuaError) {
+        let bytes: [UInt8]
+        do {
+            bytes = try LuaValueEncoder.encodeList(values, limits: argumentLimits)
+        } catch {
+            throw LuaError.conversion(error)
+        }
+        var count: Int32 = 0
+        let status = bytes.withUnsafeBufferPointer { quarry_push_values(L, $0.baseAddress, $0.count, &count) }
+        if status != LUA_OK {
+            if let trip = tripError() { lua_settop(L, -2); throw trip }
+            throw LuaError.state("cannot pass values to Lua: \(popMessage(L))")
+        }
+    }
+
+    private func tripError() -> LuaError? {
+        guard let kind = LuaLimitKind(trip: quarry_sandbox_trip(sandbox)) else { return nil }
+        let message = quarry_sandbox_trip_message(sandbox).map { String(cString: $0) } ?? kind.rawValue
+        return .limit(kind, message)
+    }
+
+    private func runtimeError(at index: Int32) -> LuaError {
+        var message = "(error object is a \(String(cString: lua_typename(L, lua_type(L, index)))) value)"
+        if quarry_describe(L, index) != 0 {
+            message = String(cString: lua_tolstring(L, -1, nil))
+            lua_settop(L, -2)
+        }
+        var reader = makeReader(limits: resultLimits)
+        let value = try? reader.read(at: index, path: "error")
+        return .runtime(message: message, value: value)
+    }
+
+    private func popMessage(_ L: OpaquePointer) -> String {
+        var message = "unknown error"
+        if quarry_describe(L, -1) != 0 {
+            message = String(cString: lua_tolstring(L, -1, nil))
+            lua_settop(L, -2)
+        }
+        lua_settop(L, -2)
+        return message
+    }
+
+    /// Runs a host function for the C trampoline: read, call, reply. Never raises.
+    fileprivate func dispatch(_ thread: OpaquePointer, id: Int64, nargs: Int32) {
+        guard let entry = functions[id] else {
+            replyError(.string("internal error: unknown host function \(id)"))
+            return
+        }
+        var reader = LuaValueReader(L: thread, limits: argumentLimits) { [handles] id in handles[id]?.handle }
+        var arguments: [LuaValue] = []
+        do throws(LuaConversionError) {
+            for i in 0..<nargs {
+                arguments.append(try reader.read(at: i + 1, path: "argument \(i + 1)"))
+            }
+        } catch {
+            for ref in reader.references { quarry_unref(thread, ref) }
+            replyError(.string("\(entry.name): \(error.description)"))
+            return
+        }
+        let retained = RetainedReferences()
+        let call = LuaHostCall(state: self, name: entry.name, arguments: arguments,
+                               canSuspend: lua_isyieldable(thread) != 0, retained: retained)
+        let result = entry.body(call)
+        for ref in reader.references where !retained.refs.contains(ref) { quarry_unref(thread, ref) }
+        switch result {
+        case .values(let values):
+            do {
+                let bytes = try LuaValueEncoder.encodeList(values, limits: argumentLimits, root: "\(entry.name) result")
+                bytes.withUnsafeBufferPointer {
+                    quarry_sandbox_reply(sandbox, Int32(QUARRY_REPLY_RETURN.rawValue), $0.baseAddress, $0.count)
+                }
+            } catch {
+                replyError(.string("\(entry.name): \(error.description)"))
+            }
+        case .error(let value):
+            replyError(value)
+        case .suspend(let request):
+            guard call.canSuspend else {
+                replyError(.string("\(entry.name) cannot wait here: it was called where Lua cannot yield "
+                                   + "(a metamethod, a sort comparator or a gsub callback)"))
+                return
+            }
+            let requestID = nextRequestID
+            nextRequestID += 1
+            pendingRequests[requestID] = request
+            quarry_sandbox_reply_suspend(sandbox, requestID)
+        }
+    }
+
+    private func replyError(_ value: LuaValue) {
+        let bytes = (try? LuaValueEncoder.encodeList([value], limits: argumentLimits, root: "error"))
+            ?? (try? LuaValueEncoder.encodeList([.string("host error could not be converted")])) ?? []
+        bytes.withUnsafeBufferPointer {
+            quarry_sandbox_reply(sandbox, Int32(QUARRY_REPLY_ERROR.rawValue), $0.baseAddress, $0.count)
+        }
+    }
+}
+
+/// The C callbacks' context: points back to the state (set once it exists).
+private final class Callbacks {
+    unowned(unsafe) var state: LuaState?
+}

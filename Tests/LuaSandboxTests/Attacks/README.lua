@@ -1,1 +1,0 @@
--- attack scripts live here; each is run by the attack suite

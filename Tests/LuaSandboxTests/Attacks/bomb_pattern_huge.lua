@@ -1,0 +1,2 @@
+-- expect: error pattern too costly
+return ("a"):rep(500):find(".-.-.-b")

@@ -1,0 +1,3 @@
+-- expect: limit instructions
+-- limits: instructions=2000000
+::top:: goto top
