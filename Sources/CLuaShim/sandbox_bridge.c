@@ -157,6 +157,7 @@ int quarry_push_values(lua_State *L, const uint8_t *data, size_t length, int *co
 static int op_set_global(lua_State *L) {
     op_args *a = lua_touserdata(L, 1);
     reader r = { a->data, a->length };
+    if (read_u64(L, &r) != 1) luaL_error(L, "internal error: expected one value");
     push_value(L, &r, 0);
     if (a->flag && lua_istable(L, -1)) quarry_make_readonly(L, 1);
     lua_setglobal(L, a->name);
@@ -188,6 +189,7 @@ static int op_define_handle_type(lua_State *L) {
     op_args *a = lua_touserdata(L, 1);
     lua_settop(L, 0);
     reader r = { a->data, a->length };
+    if (read_u64(L, &r) != 1) luaL_error(L, "internal error: expected one value");
     lua_createtable(L, 0, 6);                          /* 1: metatable */
     push_value(L, &r, 0);                              /* 2: methods */
     if (!lua_istable(L, 2)) luaL_error(L, "handle methods must be a table");
@@ -242,6 +244,12 @@ int quarry_define_metatable(lua_State *L, const char *name) {
 static int op_describe(lua_State *L) {
     if (lua_type(L, 1) != LUA_TSTRING) {
         quarry_raise_if_tripped(L);   /* no script __tostring once a limit tripped */
+        int t = lua_type(L, 1);
+        if ((t == LUA_TTABLE || t == LUA_TUSERDATA) && luaL_getmetafield(L, 1, "__tostring") == LUA_TNIL) {
+            lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+            return 1;
+        }
+        lua_settop(L, 1);
         luaL_tolstring(L, 1, NULL);
     }
     return 1;
@@ -286,6 +294,11 @@ static int op_new_coroutine(lua_State *L) {
     lua_State *co = lua_newthread(L);
     lua_pushvalue(L, 1);
     lua_xmove(L, co, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, "quarry.hostthreads");
+    lua_pushvalue(L, -2);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
     a->count = luaL_ref(L, LUA_REGISTRYINDEX);
     *(lua_State **)(void *)a->data = co;
     return 0;

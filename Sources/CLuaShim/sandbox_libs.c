@@ -2,6 +2,8 @@
    the C functions no hook can interrupt. */
 #include "sandbox_internal.h"
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 /* ---------- read-only tables ---------- */
 
@@ -82,6 +84,16 @@ static int is_readonly(lua_State *L, int idx) {
 }
 
 /* ---------- helpers ---------- */
+
+/* luaL_error with printf formats (lua_pushfstring knows no %zu, %lld or %.3g). */
+static int errorf(lua_State *L, const char *fmt, ...) {
+    char message[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    return luaL_error(L, "%s", message);
+}
 
 /* Calls upvalue 1 (the original library function) with all arguments. */
 static int call_original(lua_State *L) {
@@ -222,7 +234,7 @@ static int sandbox_load(lua_State *L) {
     if (lua_type(L, 1) == LUA_TSTRING) {
         name = luaL_optstring(L, 2, lua_tostring(L, 1));
         if (lua_rawlen(L, 1) > cap)
-            return luaL_error(L, "load: source of %zu bytes exceeds the limit of %zu bytes",
+            return errorf(L, "load: source of %zu bytes exceeds the limit of %zu bytes",
                               (size_t)lua_rawlen(L, 1), cap);
         lua_pushvalue(L, 1);
     } else {
@@ -241,7 +253,7 @@ static int sandbox_load(lua_State *L) {
             if (l == 0) { lua_pop(L, 1); break; }
             total += l;
             if (total > cap)
-                return luaL_error(L, "load: source exceeds the limit of %zu bytes", cap);
+                return errorf(L, "load: source exceeds the limit of %zu bytes", cap);
             luaL_addvalue(&b);
         }
         luaL_pushresult(&b);
@@ -272,9 +284,9 @@ static int sandbox_rep(lua_State *L) {
         quarry_sandbox *sb = quarry_sb(L);
         double bytes = (double)n * (double)(l + lsep);
         if (bytes > (double)sb->limits.memory_bytes)
-            return luaL_error(L, "string.rep: result of %.0f bytes exceeds the memory limit", bytes);
+            return errorf(L, "string.rep: result of %.0f bytes exceeds the memory limit", bytes);
         if ((double)n > (double)sb->limits.range_items && l + lsep < 16)
-            return luaL_error(L, "string.rep: %lld repetitions exceed the limit of %lld",
+            return errorf(L, "string.rep: %lld repetitions exceed the limit of %lld",
                               (long long)n, (long long)sb->limits.range_items);
     }
     return call_original(L);
@@ -341,7 +353,7 @@ static int check_pattern(lua_State *L, const char *fname, int plain_arg) {
     quarry_sandbox *sb = quarry_sb(L);
     double cost = pattern_cost(p, lp, ls, plain);
     if (cost > sb->limits.pattern_cost)
-        return luaL_error(L, "string.%s: pattern too costly for a subject of %zu bytes "
+        return errorf(L, "string.%s: pattern too costly for a subject of %zu bytes "
                              "(worst case ~%.3g steps, limit %.3g); use a simpler pattern "
                              "or a shorter subject", fname, ls, cost, sb->limits.pattern_cost);
     return 0;
@@ -359,7 +371,7 @@ static void check_range(lua_State *L, const char *fname, lua_Integer first, lua_
     quarry_sandbox *sb = quarry_sb(L);
     double count = (double)last - (double)first + 1;
     if (count > (double)sb->limits.range_items)
-        luaL_error(L, "table.%s: range of %.0f items exceeds the limit of %lld",
+        errorf(L, "table.%s: range of %.0f items exceeds the limit of %lld",
                    fname, count, (long long)sb->limits.range_items);
 }
 
@@ -515,6 +527,29 @@ static int sandbox_wrap(lua_State *L) {
     return 1;
 }
 
+/* Scheduler coroutines stand for the script's main body: yielding there is the usual
+   "outside a coroutine" error, not a way to end the run early. */
+static int is_host_thread(lua_State *L, lua_State *co) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "quarry.hostthreads") != LUA_TTABLE) { lua_pop(L, 1); return 0; }
+    lua_pushthread(co);
+    if (co != L) lua_xmove(co, L, 1);
+    int yes = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    return yes;
+}
+
+static int sandbox_yield(lua_State *L) {
+    if (is_host_thread(L, L)) return luaL_error(L, "attempt to yield from outside a coroutine");
+    return lua_yield(L, lua_gettop(L));
+}
+
+static int sandbox_isyieldable(lua_State *L) {
+    lua_State *co = lua_isnone(L, 1) ? L : lua_tothread(L, 1);
+    luaL_argexpected(L, co, 1, "coroutine");
+    lua_pushboolean(L, lua_isyieldable(co) && !is_host_thread(L, co));
+    return 1;
+}
+
 static int sandbox_close(lua_State *L) {
     quarry_sandbox *sb = quarry_sb(L);
     if (sb->close_depth >= sb->limits.close_depth)
@@ -580,6 +615,12 @@ int quarry_open_sandbox_libs(lua_State *L) {
     lua_setfield(L, -2, "__mode");
     lua_setmetatable(L, -2);
     lua_setfield(L, LUA_REGISTRYINDEX, "quarry.awaiting");
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, "quarry.hostthreads");
 
     require_lib(L, LUA_GNAME, luaopen_base);
     require_lib(L, LUA_COLIBNAME, luaopen_coroutine);
@@ -645,6 +686,10 @@ int quarry_open_sandbox_libs(lua_State *L) {
     lua_setfield(L, c, "resume");
     lua_pushcfunction(L, sandbox_wrap);
     lua_setfield(L, c, "wrap");
+    lua_pushcfunction(L, sandbox_yield);
+    lua_setfield(L, c, "yield");
+    lua_pushcfunction(L, sandbox_isyieldable);
+    lua_setfield(L, c, "isyieldable");
     lua_pop(L, 1);
 
     freeze_global(L, LUA_STRLIBNAME);

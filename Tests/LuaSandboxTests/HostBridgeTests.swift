@@ -129,7 +129,7 @@ final class WeakBox: @unchecked Sendable { weak var object: Tracked? }
             defer { state.endRun() }
             _ = try state.execute("shared = coroutine.create(function() return wait(1) end)")
             let a = try state.newCoroutine(state.load("local ok, v = coroutine.resume(shared) return ok, v"))
-            let b = try state.newCoroutine(state.load("return coroutine.resume(shared)"))
+            let b = try state.newCoroutine(state.load("return pcall(coroutine.resume, shared)"))
             var log: [String] = []
             guard case .suspended(let request) = state.resume(a), request is WaitRequest else {
                 return ["a did not suspend"]

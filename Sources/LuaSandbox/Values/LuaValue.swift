@@ -70,6 +70,12 @@ public struct LuaConversionError: Error, Sendable, Hashable, CustomStringConvert
     public let path: String
     /// What is wrong with it.
     public let problem: String
+    /// A conversion error for the value at `path`.
+    public init(path: String, problem: String) {
+        self.path = path
+        self.problem = problem
+    }
+
     /// `path: problem`.
     public var description: String { path.isEmpty ? problem : "\(path): \(problem)" }
 }
