@@ -1,6 +1,7 @@
 /* The safe library subset: which functions scripts get, and the wrappers that bound
    the C functions no hook can interrupt. */
 #include "sandbox_internal.h"
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -308,12 +309,79 @@ static size_t skip_item(const char *p, size_t lp, size_t i) {
     return i + 1;
 }
 
-/* A conservative worst-case step estimate for matching pattern p against a subject of n
-   bytes: every quantified item followed by more pattern may retry up to n+1 lengths,
-   %b and back-references scan up to n bytes, '?' doubles the branches, an unanchored
-   search tries n+1 starts. Catastrophic backtracking ("a"):rep(500):find(".-.-.-b")
-   is n^4 and estimated as such. */
-static double pattern_cost(const char *p, size_t lp, size_t n, int plain) {
+/* Whether byte c is in Lua pattern class %cl (upper case = complement). */
+static int class_has(int c, int cl) {
+    int res;
+    switch (tolower(cl)) {
+    case 'a': res = isalpha(c); break;
+    case 'c': res = iscntrl(c); break;
+    case 'd': res = isdigit(c); break;
+    case 'g': res = isgraph(c); break;
+    case 'l': res = islower(c); break;
+    case 'p': res = ispunct(c); break;
+    case 's': res = isspace(c); break;
+    case 'u': res = isupper(c); break;
+    case 'w': res = isalnum(c); break;
+    case 'x': res = isxdigit(c); break;
+    default: return cl == c;
+    }
+    if (isupper(cl)) res = !res;
+    return res != 0;
+}
+
+/* Whether byte c matches the single-character item p[0..end) ('.', %x, [set] or a literal). */
+static int item_has(int c, const char *p, size_t len) {
+    if (p[0] == '.') return 1;
+    if (p[0] == '%' && len >= 2) return class_has(c, (unsigned char)p[1]);
+    if (p[0] != '[' || len < 2) return (unsigned char)p[0] == c;
+    size_t i = 1, last = len - 1;            /* p[last] is the closing ']' */
+    int negate = 0;
+    if (p[i] == '^') { negate = 1; i++; }
+    int found = 0;
+    while (i < last) {
+        if (p[i] == '%' && i + 1 < last) {
+            if (class_has(c, (unsigned char)p[i + 1])) found = 1;
+            i += 2;
+        } else if (i + 2 < last && p[i + 1] == '-') {
+            if ((unsigned char)p[i] <= c && c <= (unsigned char)p[i + 2]) found = 1;
+            i += 3;
+        } else {
+            if ((unsigned char)p[i] == c) found = 1;
+            i++;
+        }
+    }
+    return negate ? !found : found;
+}
+
+/* The longest run of subject bytes the item matches: how far a quantifier over it can
+   expand, so how many lengths backtracking can retry at one position. */
+static double longest_run(const char *s, size_t n, const char *p, size_t len) {
+    if (p[0] == '.') return (double)n;
+    size_t best = 0, run = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (item_has((unsigned char)s[i], p, len)) { if (++run > best) best = run; }
+        else run = 0;
+    }
+    return (double)best;
+}
+
+/* Whether only ')' (and a final '$') follow position i: nothing left to backtrack into. */
+static int only_closers_after(const char *p, size_t lp, size_t i) {
+    for (; i < lp; i++) {
+        if (p[i] == ')') continue;
+        if (p[i] == '$' && i + 1 == lp) continue;
+        return 0;
+    }
+    return 1;
+}
+
+/* A conservative worst-case step estimate for matching pattern p against subject s:
+   a quantified item followed by more pattern may retry as many lengths as the longest
+   run of subject bytes it matches; %b and back-references scan up to the whole subject;
+   '?' doubles the branches; an unanchored search tries every start. Catastrophic
+   backtracking such as ("a"):rep(500):find(".-.-.-b") is estimated at n^4, while
+   ("k=v; "):rep(1e5):gmatch("(%w+)=(%w+)") stays linear. */
+static double pattern_cost(const char *s, size_t n, const char *p, size_t lp, int plain) {
     double f = (double)n + 1;
     if (plain) return f * ((double)lp + 1);
     double cost = 1;
@@ -333,7 +401,7 @@ static double pattern_cost(const char *p, size_t lp, size_t n, int plain) {
         size_t end = skip_item(p, lp, i);
         cost *= 1.01;  /* each item costs a little even unquantified */
         if (end < lp && (p[end] == '*' || p[end] == '+' || p[end] == '-')) {
-            if (end + 1 < lp && !(end + 2 == lp && p[end + 1] == '$')) cost *= f;
+            if (!only_closers_after(p, lp, end + 1)) cost *= longest_run(s, n, p + i, end - i) + 1;
             i = end + 1;
         } else if (end < lp && p[end] == '?') {
             cost *= 2;
@@ -342,16 +410,19 @@ static double pattern_cost(const char *p, size_t lp, size_t n, int plain) {
             i = end;
         }
     }
-    return anchored ? cost * (double)lp : cost * f * ((double)lp + 1);
+    return anchored ? cost * ((double)lp + 1) : cost * f * ((double)lp + 1);
 }
 
 static int check_pattern(lua_State *L, const char *fname, int plain_arg) {
     size_t ls, lp;
-    luaL_checklstring(L, 1, &ls);
+    const char *subject = luaL_checklstring(L, 1, &ls);
     const char *p = luaL_checklstring(L, 2, &lp);
     int plain = plain_arg && lua_toboolean(L, 4);
     quarry_sandbox *sb = quarry_sb(L);
-    double cost = pattern_cost(p, lp, ls, plain);
+    /* The estimate scans the subject and the match runs in C: charge the budget for
+       long subjects so a loop of calls cannot run free between hook events. */
+    if (ls > 4096) quarry_charge(L, (int64_t)(ls / 32));
+    double cost = pattern_cost(subject, ls, p, lp, plain);
     if (cost > sb->limits.pattern_cost)
         return errorf(L, "string.%s: pattern too costly for a subject of %zu bytes "
                              "(worst case ~%.3g steps, limit %.3g); use a simpler pattern "

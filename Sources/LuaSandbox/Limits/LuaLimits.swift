@@ -15,8 +15,11 @@ import CLuaShim
 /// - `hostCalls`: 10 000 calls of host functions per run.
 /// - `rangeItems`: 5 million elements for one `table.concat/unpack/move/insert/remove/sort`
 ///   or `string.rep` with a short string.
-/// - `patternCost`: 1e9 worst-case steps for one `string.find/match/gmatch/gsub` call
-///   (a conservative estimate from the pattern and the subject length).
+/// - `patternCost`: 1e8 worst-case steps for one `string.find/match/gmatch/gsub` call
+///   (a conservative estimate from the pattern and the subject length; 1e8 steps of
+///   real backtracking take about half a second here). Quantifiers at the end of a
+///   pattern count as linear, so `(%w+)` scans of long texts pass; `a.-b` over
+///   more than ~10 000 bytes does not.
 /// - `loadSourceBytes`: 1 MiB of source for the script's own `load`.
 /// - `closeDepth`: 10 nested `coroutine.close` calls (Lua 5.4.4 crashes on long chains).
 public struct LuaLimits: Sendable, Hashable {
@@ -33,7 +36,7 @@ public struct LuaLimits: Sendable, Hashable {
     /// Largest element range one table function (or `string.rep` count) may cover.
     public var rangeItems: Int64 = 5_000_000
     /// Largest worst-case step estimate of one pattern-matching call.
-    public var patternCost: Double = 1e9
+    public var patternCost: Double = 1e8
     /// Largest source `load` accepts from a script.
     public var loadSourceBytes: Int = 1 << 20
     /// Deepest nesting of `coroutine.close`.
