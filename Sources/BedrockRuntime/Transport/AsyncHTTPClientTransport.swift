@@ -13,7 +13,7 @@ public struct TLSSettings: Sendable, Hashable {
 }
 
 /// An HTTP(S) proxy and the hosts that bypass it (`HTTPS_PROXY`, `NO_PROXY`).
-public struct ProxySettings: Sendable, Hashable {
+public struct ProxySettings: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var host: String
     public var port: Int
     /// `user:password` from the proxy URL, if any (never logged).
@@ -26,6 +26,14 @@ public struct ProxySettings: Sendable, Hashable {
             && a.credentials?.user == b.credentials?.user && a.credentials?.password == b.credentials?.password
     }
     public func hash(into h: inout Hasher) { h.combine(host); h.combine(port); h.combine(noProxy) }
+
+    /// `http://proxy:3128` (with `user:***@` when credentials are set: the password never shows).
+    public var description: String {
+        let auth = credentials.map { "\($0.user):***@" } ?? ""
+        return "http://\(auth)\(host):\(port)" + (noProxy.isEmpty ? "" : " (no proxy: \(noProxy.joined(separator: ",")))")
+    }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["proxy": description]) }
 
     public init(host: String, port: Int, user: String? = nil, password: String? = nil, noProxy: [String] = []) {
         self.host = host; self.port = port; self.noProxy = noProxy
