@@ -192,9 +192,10 @@ public struct EventStreamDecoder: Sendable {
         throws(EventStreamDecodingError) -> EventStreamMessage
     {
         let parsed = buffer.withUnsafeReadableBytes { raw -> Result<[EventStreamHeader], EventStreamDecodingError.Reason> in
+            // The message CRC covers everything before it, the prelude CRC included.
             let crcEnd = prelude.totalLength - 4
             let expected = raw.loadUnaligned(fromByteOffset: crcEnd, as: UInt32.self).bigEndian
-            let computed = CRC32.update(prelude.crc, UnsafeRawBufferPointer(rebasing: raw[Prelude.size..<crcEnd]))
+            let computed = CRC32.update(prelude.crc, UnsafeRawBufferPointer(rebasing: raw[8..<crcEnd]))
             guard expected == computed else {
                 return .failure(.messageChecksumMismatch(expected: expected, computed: computed))
             }
