@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Timeouts and cancellation: every wait ends")
 struct TimeoutTests {
-    let quick = Timeouts(connect: .seconds(2), firstByte: .milliseconds(300), idle: .milliseconds(300), total: .seconds(10))
+    let quick = Timeouts(connect: .seconds(2), firstByte: .seconds(1), idle: .milliseconds(400), total: .seconds(10))
 
     @Test("a server that never answers trips the time-to-first-byte timeout, which is retried")
     func stalledHead() async throws {

@@ -116,6 +116,18 @@ public final class BedrockRuntimeClient: Sendable {
         }
     }
 
+    /// Streams a conversation's answer as events (`POST /model/{id}/converse-stream`).
+    /// Input errors throw here; everything else surfaces while iterating.
+    public func converseStream(_ request: ConverseRequest, options: CallOptions = .none) throws -> ConverseEventStream {
+        pipeline.stream(try Self.converseOperation(request, stream: true), options: options, codec: .converse)
+    }
+
+    /// Streams a model's answer in its own format as `chunk` events
+    /// (`POST /model/{id}/invoke-with-response-stream`).
+    public func invokeModelWithResponseStream(_ request: InvokeModelRequest, options: CallOptions = .none) throws -> ResponseEventStream {
+        pipeline.stream(try Self.invokeModelOperation(request, stream: true), options: options, codec: .responseStream)
+    }
+
     // MARK: Request building (botocore's REST-JSON bindings)
 
     static func modelPath(_ modelId: String, _ suffix: String, operation: String) throws -> String {

@@ -60,7 +60,7 @@ final class RequestPipeline: Sendable {
     /// Runs `op` with retries; `consume` reads a 2xx answer under the idle watchdog.
     /// `consume` may throw; its errors are classified and retried like any other.
     func perform<T: Sendable>(
-        _ op: OperationRequest, options: CallOptions,
+        _ op: OperationRequest, options: CallOptions, hooks: AttemptHooks = AttemptHooks(),
         consume: @escaping @Sendable (IncomingResponse, ProgressWatchdog) async throws -> T
     ) async throws -> (T, [AttemptRecord], HTTPHeaders) {
         let retry = options.retry ?? configuration.retry
@@ -83,6 +83,7 @@ final class RequestPipeline: Sendable {
             if Task.isCancelled { throw cancelled(attempts) }
             if retry.mode == .adaptive { try await sleepCancellable(rateLimiter.reserve(), attempts) }
             let request = try await prepare(op, attempt: number, maxAttempts: retry.maxAttempts, invocationId: id)
+            hooks.willStart()
             let attemptStart = ContinuousClock.now
             var failure: BedrockError
             var retryAfter: Duration?
@@ -131,6 +132,7 @@ final class RequestPipeline: Sendable {
                     ?? BedrockError(kind: .transport(.other), message: "transport error: \(error)")
             }
 
+            failure = hooks.adjust(failure)
             let outcomeKind: AttemptRecord.Outcome = switch failure.kind {
             case .service: .serviceError
             case .transport: .transportError
@@ -204,6 +206,15 @@ final class RequestPipeline: Sendable {
         }
         return CollectedResponse(status: response.status, headers: response.headers, body: body)
     }
+}
+
+/// Hooks a caller of `perform` can give: streams use them to treat failures after
+/// output by their stream retry policy.
+struct AttemptHooks: Sendable {
+    /// Called before each attempt is sent.
+    var willStart: @Sendable () -> Void = {}
+    /// May change a failure (its retryability) before the retry decision.
+    var adjust: @Sendable (BedrockError) -> BedrockError = { $0 }
 }
 
 /// How one attempt ended when an answer arrived.

@@ -49,29 +49,34 @@ final class ScriptedHTTPServer: Sendable {
     let port: Int
     private let channel: any Channel
     private let log: LockedBox<[ReceivedRequest]>
+    private let closed: LockedBox<Int>
+
+    /// Connections the client has closed (or that were reset) so far.
+    var closedConnections: Int { closed.withLockedValue { $0 } }
 
     /// Requests received so far, in order.
     var requests: [ReceivedRequest] { log.withLockedValue { $0 } }
 
     var endpoint: String { "http://127.0.0.1:\(port)" }
 
-    private init(port: Int, channel: any Channel, log: LockedBox<[ReceivedRequest]>) {
-        self.port = port; self.channel = channel; self.log = log
+    private init(port: Int, channel: any Channel, log: LockedBox<[ReceivedRequest]>, closed: LockedBox<Int>) {
+        self.port = port; self.channel = channel; self.log = log; self.closed = closed
     }
 
     /// Starts a server; `script` gets each request and its 0-based number.
     static func start(_ script: @escaping @Sendable (ReceivedRequest, Int) -> ServerAction) async throws -> ScriptedHTTPServer {
         let log = LockedBox<[ReceivedRequest]>([])
+        let closed = LockedBox(0)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
-                    channel.pipeline.addHandler(Handler(script: script, log: log))
+                    channel.pipeline.addHandler(Handler(script: script, log: log, closed: closed))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
         guard let port = channel.localAddress?.port else { throw CancellationError() }
-        return ScriptedHTTPServer(port: port, channel: channel, log: log)
+        return ScriptedHTTPServer(port: port, channel: channel, log: log, closed: closed)
     }
 
     func shutdown() async {
@@ -84,10 +89,16 @@ final class ScriptedHTTPServer: Sendable {
 
         let script: @Sendable (ReceivedRequest, Int) -> ServerAction
         let log: LockedBox<[ReceivedRequest]>
+        let closed: LockedBox<Int>
         var current: ReceivedRequest?
 
-        init(script: @escaping @Sendable (ReceivedRequest, Int) -> ServerAction, log: LockedBox<[ReceivedRequest]>) {
-            self.script = script; self.log = log
+        init(script: @escaping @Sendable (ReceivedRequest, Int) -> ServerAction, log: LockedBox<[ReceivedRequest]>, closed: LockedBox<Int>) {
+            self.script = script; self.log = log; self.closed = closed
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            closed.withLockedValue { $0 += 1 }
+            context.fireChannelInactive()
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
