@@ -73,12 +73,12 @@ struct TimeoutTests {
 struct ConfigurationValueTests {
     @Test("endpoint URLs are parsed, and bad ones named")
     func endpoints() throws {
-        let e = try ServiceEndpoint(url: "http://127.0.0.1:8080/prefix/")
+        let e = try BedrockEndpoint.parse("http://127.0.0.1:8080/prefix/")
         #expect(e.hostHeader == "127.0.0.1:8080")
         #expect(e.basePath == "/prefix")
-        #expect(ServiceEndpoint.aws(region: "cn-north-1").host == "bedrock-runtime.cn-north-1.amazonaws.com.cn")
-        #expect(throws: BedrockError.self) { try ServiceEndpoint(url: "ftp://x") }
-        #expect(throws: BedrockError.self) { try ServiceEndpoint(url: "not a url") }
+        #expect(try BedrockEndpoint.regional("cn-north-1").host == "bedrock-runtime.cn-north-1.amazonaws.com.cn")
+        #expect(throws: BedrockError.self) { try BedrockEndpoint.parse("ftp://x") }
+        #expect(throws: BedrockError.self) { try BedrockEndpoint.parse("not a url") }
     }
 
     @Test("HTTPS_PROXY and NO_PROXY are read; proxy credentials never appear in descriptions")

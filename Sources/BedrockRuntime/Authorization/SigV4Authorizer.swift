@@ -14,13 +14,24 @@ public struct SigV4Authorizer: RequestAuthorizer {
         self.credentials = credentials
     }
 
+    /// Signs for `region` with credentials from `provider` (e.g. the default chain).
+    public init(region: String, provider: any CredentialProvider) {
+        self.init(region: region, credentials: { try await provider.credentials() })
+    }
+
     /// Signs for `region` with fixed credentials.
     public init(region: String, credentials: SigV4Credentials) {
         self.init(region: region, credentials: { credentials })
     }
 
     public func authorize(_ request: inout OutgoingRequest, at date: Date) async throws {
-        let creds = try await credentials()
+        let creds: SigV4Credentials
+        do {
+            creds = try await credentials()
+        } catch {
+            throw BedrockError(kind: .invalidRequest, message: "no credentials to sign with: \(error)", isRetryable: false,
+                               retryReason: "credentials must be configured first")
+        }
         let toSign = SigV4Request(method: request.method.rawValue, url: request.url,
                                   headers: request.headers.map { (name: $0.name, value: $0.value) },
                                   payload: .body(request.body))

@@ -17,6 +17,12 @@ public final class BedrockRuntimeClient: Sendable {
         try self.init(configuration: configuration, now: { Date() }, invocationId: { UUID().uuidString.lowercased() })
     }
 
+    /// Creates a client from the AWS conventions (environment, profile, code) as
+    /// resolved by `BedrockConfiguration.resolve()`.
+    public convenience init(configuration: BedrockConfiguration, credentials: (any CredentialProvider)? = nil) throws {
+        try self.init(configuration: Configuration(resolved: configuration, credentials: credentials))
+    }
+
     init(configuration: Configuration, now: @escaping @Sendable () -> Date,
          invocationId: @escaping @Sendable () -> String,
          random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) throws {

@@ -8,7 +8,7 @@ extension BedrockRuntimeClient {
         /// The AWS region (`us-east-1`), used in the endpoint and the signature scope.
         public var region: String
         /// Where requests go; the regional AWS endpoint by default.
-        public var endpoint: ServiceEndpoint
+        public var endpoint: BedrockEndpoint
         /// Signs each attempt (SigV4 or bearer token).
         public var authorizer: any RequestAuthorizer
         public var retry: RetryConfiguration
@@ -27,19 +27,41 @@ extension BedrockRuntimeClient {
         public var attemptObserver: (@Sendable (_ operation: String, _ attempt: AttemptRecord) -> Void)?
         public var logger: Logger
 
-        public init(region: String, endpoint: ServiceEndpoint? = nil, authorizer: any RequestAuthorizer,
+        public init(region: String, endpoint: BedrockEndpoint? = nil, authorizer: any RequestAuthorizer,
                     retry: RetryConfiguration = .default, timeouts: Timeouts = .default, tls: TLSSettings = TLSSettings(),
                     proxy: ProxySettings? = nil, userAgent: String = BedrockRuntimeClient.defaultUserAgent,
                     middlewares: [any TransportMiddleware] = [], transport: (any HTTPTransport)? = nil,
                     streamRetry: StreamRetryPolicy = .failWithPartialResult,
                     attemptObserver: (@Sendable (String, AttemptRecord) -> Void)? = nil,
-                    logger: Logger = Logger(label: "quarry.bedrock-runtime")) {
+                    logger: Logger = Logger(label: "quarry.bedrock-runtime")) throws {
             self.region = region
-            self.endpoint = endpoint ?? .aws(region: region)
+            self.endpoint = try endpoint ?? BedrockEndpoint.regional(region)
             self.authorizer = authorizer
             self.retry = retry; self.timeouts = timeouts; self.tls = tls; self.proxy = proxy
             self.userAgent = userAgent; self.middlewares = middlewares; self.transport = transport
             self.streamRetry = streamRetry; self.attemptObserver = attemptObserver; self.logger = logger
+        }
+
+        /// A configuration from the AWS conventions resolved by `BedrockConfiguration`
+        /// (environment, profile, code): region and endpoint, bearer token when
+        /// `AWS_BEARER_TOKEN_BEDROCK` is set (it wins over keys, as in botocore), else
+        /// SigV4 with `credentials` or the default provider chain; retry mode and
+        /// attempts; `AWS_CA_BUNDLE`; `HTTPS_PROXY`/`NO_PROXY`.
+        public init(resolved: BedrockConfiguration, credentials: (any CredentialProvider)? = nil) throws {
+            let region = resolved.region?.name ?? "us-east-1"
+            let authorizer: any RequestAuthorizer
+            if let token = resolved.bearerToken {
+                authorizer = BearerTokenAuthorizer(token: token)
+            } else {
+                let provider = credentials ?? CachingCredentialProvider(CredentialProviderChain.default(configuration: resolved))
+                authorizer = SigV4Authorizer(region: region, provider: provider)
+            }
+            var retry = RetryConfiguration()
+            retry.mode = resolved.retryMode
+            retry.maxAttempts = resolved.maxAttempts
+            try self.init(region: region, endpoint: resolved.endpoint, authorizer: authorizer, retry: retry,
+                          tls: TLSSettings(caBundlePath: resolved.caBundlePath),
+                          proxy: try ProxySettings.fromEnvironment(resolved.environment.variables))
         }
 
         /// Applies `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE` from `environment`; a bad
@@ -52,7 +74,7 @@ extension BedrockRuntimeClient {
                 retry.maxAttempts = n
             }
             if let text = environment["AWS_RETRY_MODE"], !text.isEmpty {
-                guard let mode = RetryMode(configValue: text) else {
+                guard let mode = RetryMode(rawValue: text.lowercased()) else {
                     throw BedrockError.invalidRequest("AWS_RETRY_MODE must be 'standard', 'adaptive' or 'legacy', got '\(text)'")
                 }
                 retry.mode = mode

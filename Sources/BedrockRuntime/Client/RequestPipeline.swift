@@ -51,9 +51,10 @@ final class RequestPipeline: Sendable {
         } catch {
             throw BedrockError.invalidRequest("could not authorize the request: \(error)")
         }
-        // Added after signing, as botocore does: never part of the signature.
+        // Added after signing, as botocore does: never part of the signature. botocore
+        // sends `attempt=1` on the first try and `attempt=N; max=M` on retries.
         request.headers.add(name: "amz-sdk-invocation-id", value: invocationId)
-        request.headers.add(name: "amz-sdk-request", value: "attempt=\(attempt); max=\(maxAttempts)")
+        request.headers.add(name: "amz-sdk-request", value: attempt == 1 ? "attempt=1" : "attempt=\(attempt); max=\(maxAttempts)")
         return request
     }
 

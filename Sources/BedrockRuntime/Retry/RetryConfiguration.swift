@@ -1,21 +1,3 @@
-/// Which retry strategy a client uses.
-public enum RetryMode: String, Sendable, Hashable, CaseIterable {
-    /// Retry transient failures with full-jitter backoff and a retry quota.
-    case standard
-    /// Standard, plus a client-side rate limiter that slows down after throttling.
-    case adaptive
-
-    /// Reads `AWS_RETRY_MODE` / `retry_mode` values. botocore's `legacy` is mapped to
-    /// `standard`, which is the better choice for Bedrock.
-    public init?(configValue: String) {
-        switch configValue.lowercased() {
-        case "standard", "legacy": self = .standard
-        case "adaptive": self = .adaptive
-        default: return nil
-        }
-    }
-}
-
 /// How a client retries failed attempts.
 public struct RetryConfiguration: Sendable, Hashable {
     public var mode: RetryMode

@@ -1,56 +1,37 @@
 import Foundation
 import NIOHTTP1
 
-/// Where requests go: scheme, host, port and an optional base path.
-public struct ServiceEndpoint: Sendable, Hashable, CustomStringConvertible {
-    public var scheme: String
-    public var host: String
-    public var port: Int?
-    /// A path prefix from the endpoint URL, without a trailing slash ("" for none).
-    public var basePath: String
-
-    public init(scheme: String, host: String, port: Int? = nil, basePath: String = "") {
-        self.scheme = scheme; self.host = host; self.port = port; self.basePath = basePath
-    }
-
-    /// Parses an endpoint URL such as `https://bedrock-runtime.us-east-1.amazonaws.com`
-    /// or `http://127.0.0.1:8080`; errors name what is wrong.
-    public init(url text: String) throws {
-        guard let c = URLComponents(string: text), let scheme = c.scheme?.lowercased(), let host = c.host, !host.isEmpty else {
-            throw BedrockError.invalidRequest("endpoint URL '\(text)' is not an absolute http(s) URL")
-        }
-        guard scheme == "http" || scheme == "https" else {
-            throw BedrockError.invalidRequest("endpoint URL '\(text)' must use http or https")
-        }
-        guard c.query == nil, c.fragment == nil else {
-            throw BedrockError.invalidRequest("endpoint URL '\(text)' must not have a query or fragment")
-        }
-        var path = c.percentEncodedPath
-        while path.hasSuffix("/") { path.removeLast() }
-        self.init(scheme: scheme, host: host, port: c.port, basePath: path)
-    }
-
-    /// The regional AWS endpoint (`https://bedrock-runtime.REGION.amazonaws.com`, `.com.cn`
-    /// in China regions).
-    public static func aws(region: String) -> ServiceEndpoint {
-        let suffix = region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
-        return ServiceEndpoint(scheme: "https", host: "bedrock-runtime.\(region).\(suffix)")
-    }
-
+extension BedrockEndpoint {
     /// `host` or `host:port` when the port is not the scheme's default: the `Host` header.
     public var hostHeader: String {
         guard let port, !(scheme == "https" && port == 443), !(scheme == "http" && port == 80) else { return host }
         return "\(host):\(port)"
     }
 
-    public var description: String { "\(scheme)://\(hostHeader)\(basePath)" }
+    /// Parses an endpoint URL, as a `BedrockError` naming the problem when it is bad.
+    public static func parse(_ url: String) throws(BedrockError) -> BedrockEndpoint {
+        do {
+            return try BedrockEndpoint(validating: url)
+        } catch {
+            throw BedrockError.invalidRequest("endpoint URL: \(error)")
+        }
+    }
+
+    /// The regional endpoint for `region` (AWS endpoint rules, no FIPS or dual-stack).
+    public static func regional(_ region: String) throws(BedrockError) -> BedrockEndpoint {
+        do {
+            return try BedrockEndpointResolver(region: region).resolve()
+        } catch {
+            throw BedrockError.invalidRequest("no endpoint for region '\(region)': \(error)")
+        }
+    }
 }
 
 /// One HTTP request as the client sends it: what the signer signs and the transport
 /// carries. `path` and `query` are already percent-encoded the way botocore encodes them.
 public struct OutgoingRequest: Sendable {
     public var method: HTTPMethod
-    public var endpoint: ServiceEndpoint
+    public var endpoint: BedrockEndpoint
     /// The encoded path, starting with `/` (the endpoint's base path included).
     public var path: String
     /// Encoded query pairs in order.
@@ -61,7 +42,7 @@ public struct OutgoingRequest: Sendable {
     /// The operation's name (`Converse`), for logs and middleware.
     public var operation: String
 
-    public init(method: HTTPMethod, endpoint: ServiceEndpoint, path: String, query: [(name: String, value: String)] = [],
+    public init(method: HTTPMethod, endpoint: BedrockEndpoint, path: String, query: [(name: String, value: String)] = [],
                 headers: HTTPHeaders = [:], body: [UInt8] = [], operation: String) {
         self.method = method; self.endpoint = endpoint; self.path = path; self.query = query
         self.headers = headers; self.body = body; self.operation = operation

@@ -12,8 +12,8 @@ func withClient<T>(
     middlewares: [any TransportMiddleware] = [], streamRetry: StreamRetryPolicy = .failWithPartialResult,
     _ body: (BedrockRuntimeClient) async throws -> T
 ) async throws -> T {
-    let configuration = BedrockRuntimeClient.Configuration(
-        region: "us-east-1", endpoint: try ServiceEndpoint(url: server.endpoint), authorizer: UnsignedAuthorizer(),
+    let configuration = try BedrockRuntimeClient.Configuration(
+        region: "us-east-1", endpoint: try BedrockEndpoint.parse(server.endpoint), authorizer: UnsignedAuthorizer(),
         retry: retry, timeouts: timeouts, middlewares: middlewares, streamRetry: streamRetry)
     let client = try BedrockRuntimeClient(configuration: configuration, now: { Date() },
                                           invocationId: { UUID().uuidString.lowercased() }, random: { 1.0 })
