@@ -1,5 +1,6 @@
 import BedrockWire
 import Foundation
+import Logging
 
 /// A source of AWS credentials (environment, shared files, STS, SSO, container,
 /// IMDS…). Each provider is a small type with one job; `CredentialProviderChain`
@@ -99,15 +100,21 @@ public struct CredentialProviderChain: CredentialProvider {
     public let name = "chain"
     /// The providers, in order.
     public let providers: [any CredentialProvider]
+    private let logger: Logger
 
-    /// A chain of `providers`.
-    public init(_ providers: [any CredentialProvider]) { self.providers = providers }
+    /// A chain of `providers`; which provider answered is logged at trace level
+    /// (masked key id only).
+    public init(_ providers: [any CredentialProvider], logger: Logger = Logger(label: "quarry.credentials")) {
+        self.providers = providers
+        self.logger = logger
+    }
 
     /// The AWS SDKs' default chain for a resolved configuration: environment, the
     /// selected profile (static keys, process, assume role, web identity, SSO), web
     /// identity from the environment, container credentials, then EC2 IMDSv2.
     public static func `default`(configuration: BedrockConfiguration,
-                                 endpoints: CredentialEndpoints = CredentialEndpoints()) -> CredentialProviderChain {
+                                 endpoints: CredentialEndpoints = CredentialEndpoints(),
+                                 logger: Logger = Logger(label: "quarry.credentials")) -> CredentialProviderChain {
         CredentialProviderChain([
             EnvironmentCredentialProvider(environment: configuration.environment),
             ProfileCredentialProvider(files: configuration.sharedFiles, profileName: configuration.profileName,
@@ -116,15 +123,18 @@ public struct CredentialProviderChain: CredentialProvider {
                                           region: configuration.region?.name, endpoints: endpoints),
             ContainerCredentialProvider(environment: configuration.environment, endpoints: endpoints),
             IMDSCredentialProvider(environment: configuration.environment, endpoints: endpoints),
-        ])
+        ], logger: logger)
     }
 
     public func credentials() async throws -> SigV4Credentials {
         var tried: [String] = []
         for provider in providers {
             do {
-                return try await provider.credentials()
+                let credentials = try await provider.credentials()
+                logger.trace("credentials found", metadata: ["provider": "\(provider.name)", "credentials": "\(credentials)"])
+                return credentials
             } catch let error as CredentialsError where error.isNotConfigured {
+                logger.trace("credential provider skipped", metadata: ["provider": "\(provider.name)", "reason": "\(error)"])
                 tried.append(provider.name)
             }
         }

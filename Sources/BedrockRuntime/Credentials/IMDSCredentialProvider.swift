@@ -53,6 +53,10 @@ public struct IMDSCredentialProvider: CredentialProvider {
         guard document.status == 200 else {
             throw CredentialsError.serviceError(provider: name, problem: "credentials for role answered HTTP \(document.status)")
         }
+        if let object = try? JSONSerialization.jsonObject(with: Data(document.body)) as? [String: Any],
+           let code = object["Code"] as? String, code != "Success" {
+            throw CredentialsError.serviceError(provider: name, problem: "instance metadata reports Code '\(code)'")
+        }
         return try CredentialDocument.decode(document.body, provider: name, tokenKey: "Token")
     }
 }

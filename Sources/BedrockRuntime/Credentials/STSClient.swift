@@ -82,13 +82,16 @@ enum STSResponseReader {
             }
             return value
         }
+        let accessKeyId = try field("AccessKeyId")
+        let secretAccessKey = try field("SecretAccessKey")
+        let sessionToken = try field("SessionToken")
         let expirationText = try field("Expiration")
         guard let expiration = ISO8601Timestamp.parse(expirationText) else {
             throw CredentialsError.serviceError(provider: provider,
                                                 problem: "STS Expiration '\(expirationText)' is not an ISO-8601 time")
         }
-        return SigV4Credentials(accessKeyId: try field("AccessKeyId"), secretAccessKey: try field("SecretAccessKey"),
-                                sessionToken: try field("SessionToken"), expiration: expiration)
+        return SigV4Credentials(accessKeyId: accessKeyId, secretAccessKey: secretAccessKey,
+                                sessionToken: sessionToken, expiration: expiration)
     }
 
     /// Element paths (`A/B/C`, namespaces ignored) → trimmed text.

@@ -65,3 +65,28 @@ public enum BotocoreRequestSigning {
         return Result(headers: sent, signed: signed)
     }
 }
+
+extension BotocoreRequestSigning.Authorization: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// `SigV4(AKIA…WXYZ, us-east-1/bedrock)` or `Bearer(***)`: never a secret.
+    public var description: String {
+        switch self {
+        case .sigV4(let credentials, let region, let service): "SigV4(\(credentials.maskedAccessKeyId), \(region)/\(service))"
+        case .bearer: "Bearer(\(SecretMasking.redacted))"
+        }
+    }
+
+    public var debugDescription: String { description }
+
+    /// What `dump()` shows: the description only.
+    public var customMirror: Mirror { Mirror(self, children: ["auth": description]) }
+}
+
+extension BotocoreRequestSigning.Result: CustomStringConvertible, CustomReflectable {
+    /// Header names only (values may hold tokens), plus the signature summary.
+    public var description: String {
+        "BotocoreRequestSigning.Result(headers: \(headers.map(\.name).joined(separator: ", ")), \(signed.map(\.description) ?? "bearer"))"
+    }
+
+    /// What `dump()` shows: the description only.
+    public var customMirror: Mirror { Mirror(self, children: ["summary": description]) }
+}
