@@ -48,18 +48,11 @@ extension BedrockRuntimeClient {
         /// SigV4 with `credentials` or the default provider chain; retry mode and
         /// attempts; `AWS_CA_BUNDLE`; `HTTPS_PROXY`/`NO_PROXY`.
         public init(resolved: BedrockConfiguration, credentials: (any CredentialProvider)? = nil) throws {
-            let region = resolved.region?.name ?? "us-east-1"
-            let authorizer: any RequestAuthorizer
-            if let token = resolved.bearerToken {
-                authorizer = BearerTokenAuthorizer(token: token)
-            } else {
-                let provider = credentials ?? CachingCredentialProvider(CredentialProviderChain.default(configuration: resolved))
-                authorizer = SigV4Authorizer(region: region, provider: provider)
-            }
+            let authenticator = BedrockAuthenticator(configuration: resolved, credentials: credentials)
             var retry = RetryConfiguration()
             retry.mode = resolved.retryMode
             retry.maxAttempts = resolved.maxAttempts
-            try self.init(region: region, endpoint: resolved.endpoint, authorizer: authorizer, retry: retry,
+            try self.init(region: authenticator.region, endpoint: resolved.endpoint, authorizer: authenticator, retry: retry,
                           tls: TLSSettings(caBundlePath: resolved.caBundlePath),
                           proxy: try ProxySettings.fromEnvironment(resolved.environment.variables))
         }
