@@ -54,6 +54,19 @@ struct RetryTests {
         #expect(result.attempts.map(\.waitBeforeNext) == [.milliseconds(5), .milliseconds(10), .milliseconds(20), nil])
     }
 
+    @Test("a per-call retry override replaces the client's for that call only")
+    func perCallRetryOverride() async throws {
+        let server = try await ScriptedHTTPServer.start { _, _ in .serviceError("ThrottlingException", status: 429, message: "slow") }
+        defer { Task { await server.shutdown() } }
+        let (once, thrice) = try await withClient(server) { client in
+            (await bedrockError { _ = try await client.converse(helloRequest, options: CallOptions(retry: .none)) },
+             await bedrockError { _ = try await client.converse(helloRequest) })
+        }
+        #expect(once?.attempts.count == 1)
+        #expect(thrice?.attempts.count == 3)
+        #expect(server.requests.count == 4)
+    }
+
     @Test("non-retryable errors are not retried")
     func validationNotRetried() async throws {
         let server = try await ScriptedHTTPServer.start { _, _ in .serviceError("ValidationException", status: 400, message: "maxTokens too big") }
