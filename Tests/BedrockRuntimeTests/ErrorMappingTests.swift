@@ -12,7 +12,7 @@ struct ErrorMappingTests {
             .serviceError(code.rawValue, status: code.httpStatus, message: "the \(code.rawValue) message")
         }
         defer { Task { await server.shutdown() } }
-        let error = try await withClient(server, retry: .none) { client in
+        let error = try await withClient(server, retry: .noRetries) { client in
             await bedrockError { _ = try await client.converse(helloRequest) }
         }
         let e = try #require(error)
@@ -39,7 +39,7 @@ struct ErrorMappingTests {
             }
         }
         defer { Task { await server.shutdown() } }
-        let errors = try await withClient(server, retry: .none) { client in
+        let errors = try await withClient(server, retry: .noRetries) { client in
             var out: [BedrockError?] = []
             for _ in 0..<5 { out.append(await bedrockError { _ = try await client.converse(helloRequest) }) }
             return out

@@ -59,7 +59,7 @@ struct RetryTests {
         let server = try await ScriptedHTTPServer.start { _, _ in .serviceError("ThrottlingException", status: 429, message: "slow") }
         defer { Task { await server.shutdown() } }
         let (once, thrice) = try await withClient(server) { client in
-            (await bedrockError { _ = try await client.converse(helloRequest, options: CallOptions(retry: .none)) },
+            (await bedrockError { _ = try await client.converse(helloRequest, options: CallOptions(retry: .noRetries)) },
              await bedrockError { _ = try await client.converse(helloRequest) })
         }
         #expect(once?.attempts.count == 1)

@@ -38,7 +38,7 @@ struct StreamFixtureTests {
 
             if operation == "ConverseStream" {
                 let request = try JSONValueDecoder().decode(ConverseRequest.self, from: params)
-                let (events, error) = try await withClient(server, retry: .none) { client -> ([ConverseStreamEvent], BedrockError?) in
+                let (events, error) = try await withClient(server, retry: .noRetries) { client -> ([ConverseStreamEvent], BedrockError?) in
                     var events: [ConverseStreamEvent] = []
                     let e = await bedrockError { for try await ev in try client.converseStream(request) { events.append(ev) } }
                     return (events, e)
@@ -68,7 +68,7 @@ struct StreamFixtureTests {
             } else {
                 var r = try JSONValueDecoder().decode(InvokeModelRequest.self, from: params)
                 if params["accept"] == nil { r.accept = nil }
-                let result = try await withClient(server, retry: .none) { client in
+                let result = try await withClient(server, retry: .noRetries) { client in
                     let stream = try client.invokeModelWithResponseStream(r)
                     let chunks = try await stream.collectChunks()
                     return (chunks, stream.contentType)

@@ -22,7 +22,7 @@ struct TimeoutTests {
                     parts: [(.zero, Array(converseAnswer.utf8.prefix(20)))], ending: .stall)
         }
         defer { Task { await server.shutdown() } }
-        let error = try await withClient(server, retry: .none, timeouts: quick) { client in
+        let error = try await withClient(server, retry: .noRetries, timeouts: quick) { client in
             await bedrockError { _ = try await client.converse(helloRequest) }
         }
         #expect(error?.kind == .transport(.idleTimeout))

@@ -17,7 +17,7 @@ public struct RetryConfiguration: Sendable, Hashable {
     public static let `default` = RetryConfiguration()
 
     /// No retries at all.
-    public static let none = RetryConfiguration(maxAttempts: 1)
+    public static let noRetries = RetryConfiguration(maxAttempts: 1)
 
     public init(mode: RetryMode = .standard, maxAttempts: Int = 3, throttlingBaseDelay: Duration = .seconds(1),
                 baseDelay: Duration = .milliseconds(50), maxBackoff: Duration = .seconds(20), usesRetryQuota: Bool = true) {
