@@ -52,3 +52,25 @@ public enum BedrockErrorCode: String, Sendable, CaseIterable, Codable {
         self.init(rawValue: normalized)
     }
 }
+
+extension BedrockErrorCode {
+    /// Whether the service asks the caller to slow down (HTTP 429 codes). Retries of
+    /// these back off from a larger base and cost less retry quota.
+    public var isThrottling: Bool {
+        switch self {
+        case .throttling, .modelNotReady: true
+        default: false
+        }
+    }
+
+    /// Whether a new attempt of the same request may succeed: throttling, a model that
+    /// is loading, and the service's own transient failures. Validation, access,
+    /// missing resources, quotas, conflicts and model errors need a change first.
+    public var isTransient: Bool {
+        switch self {
+        case .throttling, .modelNotReady, .serviceUnavailable, .internalServer: true
+        case .accessDenied, .conflict, .modelError, .modelStreamError, .modelTimeout,
+             .resourceNotFound, .serviceQuotaExceeded, .validation: false
+        }
+    }
+}

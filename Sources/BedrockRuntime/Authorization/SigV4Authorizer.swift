@@ -1,0 +1,45 @@
+import BedrockWire
+import Foundation
+import NIOHTTP1
+
+/// Signs every attempt with SigV4 (BedrockWire's `SigV4Signer`), using credentials
+/// fetched for each attempt so refreshed credentials are picked up.
+public struct SigV4Authorizer: RequestAuthorizer {
+    public let signer: SigV4Signer
+    private let credentials: @Sendable () async throws -> SigV4Credentials
+
+    /// Signs for `region` with the credentials `credentials` returns.
+    public init(region: String, credentials: @escaping @Sendable () async throws -> SigV4Credentials) {
+        self.signer = SigV4Signer(region: region)
+        self.credentials = credentials
+    }
+
+    /// Signs for `region` with credentials from `provider` (e.g. the default chain).
+    public init(region: String, provider: any CredentialProvider) {
+        self.init(region: region, credentials: { try await provider.credentials() })
+    }
+
+    /// Signs for `region` with fixed credentials.
+    public init(region: String, credentials: SigV4Credentials) {
+        self.init(region: region, credentials: { credentials })
+    }
+
+    public func authorize(_ request: inout OutgoingRequest, at date: Date) async throws {
+        let creds: SigV4Credentials
+        do {
+            creds = try await credentials()
+        } catch {
+            throw BedrockError(kind: .invalidRequest, message: "no credentials to sign with: \(error)", isRetryable: false,
+                               retryReason: "credentials must be configured first")
+        }
+        let toSign = SigV4Request(method: request.method.rawValue, url: request.url,
+                                  headers: request.headers.map { (name: $0.name, value: $0.value) },
+                                  payload: .body(request.body))
+        do {
+            let signed = try signer.sign(toSign, with: creds, at: date)
+            request.headers = HTTPHeaders(signed.headers.map { ($0.name, $0.value) })
+        } catch {
+            throw BedrockError.invalidRequest("could not sign the request: \(error)")
+        }
+    }
+}

@@ -1,0 +1,225 @@
+import Foundation
+import NIOHTTP1
+
+/// A client for Amazon Bedrock Runtime (or the local emulator): one async method per
+/// operation, typed requests and answers, retries and timeouts by the rules in
+/// `RetryConfiguration` and `Timeouts`, and an attempt log on every result and error.
+///
+/// Owns its connection pools: call `shutdown()` when done.
+public final class BedrockRuntimeClient: Sendable {
+    /// The configuration the client was made with.
+    public let configuration: Configuration
+    let pipeline: RequestPipeline
+    private let ownedTransport: AsyncHTTPClientTransport?
+
+    /// Creates a client. Fails when the TLS settings cannot be used (unreadable CA bundle).
+    public convenience init(configuration: Configuration) throws {
+        try self.init(configuration: configuration, now: { Date() }, invocationId: { UUID().uuidString.lowercased() })
+    }
+
+    /// Creates a client from the AWS conventions (environment, profile, code) as
+    /// resolved by `BedrockConfiguration.resolve()`.
+    public convenience init(configuration: BedrockConfiguration, credentials: (any CredentialProvider)? = nil) throws {
+        try self.init(configuration: Configuration(resolved: configuration, credentials: credentials))
+    }
+
+    init(configuration: Configuration, now: @escaping @Sendable () -> Date,
+         invocationId: @escaping @Sendable () -> String,
+         random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) throws {
+        self.configuration = configuration
+        let base: any HTTPTransport
+        if let custom = configuration.transport {
+            base = custom
+            ownedTransport = nil
+        } else {
+            let t = try AsyncHTTPClientTransport(tls: configuration.tls, proxy: configuration.proxy,
+                                                 connectTimeout: configuration.timeouts.connect)
+            base = t
+            ownedTransport = t
+        }
+        pipeline = RequestPipeline(configuration: configuration, transport: base, now: now,
+                                   invocationId: invocationId, random: random)
+    }
+
+    /// Closes the connection pools. Call once, after the last call.
+    public func shutdown() async throws {
+        try await ownedTransport?.shutdown()
+    }
+
+    /// Tokens left in the client's retry quota.
+    public var retryQuotaAvailable: Int { pipeline.quota.available }
+
+    // MARK: Operations
+
+    /// Sends a conversation and returns the model's answer (`POST /model/{id}/converse`).
+    public func converse(_ request: ConverseRequest, options: CallOptions = .none) async throws -> BedrockResult<ConverseResponse> {
+        try await call(try Self.converseOperation(request), options: options, as: ConverseResponse.self)
+    }
+
+    /// Invokes a model with a body in its own format (`POST /model/{id}/invoke`).
+    public func invokeModel(_ request: InvokeModelRequest, options: CallOptions = .none) async throws -> BedrockResult<InvokeModelResponse> {
+        let op = try Self.invokeModelOperation(request)
+        let (collected, attempts, headers) = try await pipeline.perform(op, options: options, consume: RequestPipeline.collect)
+        let response = InvokeModelResponse(body: Data(collected.body),
+                                           contentType: headers.first(name: "Content-Type") ?? "application/octet-stream",
+                                           performanceConfigLatency: headers.first(name: "X-Amzn-Bedrock-PerformanceConfig-Latency"),
+                                           serviceTier: headers.first(name: "X-Amzn-Bedrock-Service-Tier"))
+        return BedrockResult(output: response, attempts: attempts, requestId: headers.first(name: "x-amzn-RequestId"))
+    }
+
+    /// Counts the input tokens a request would use (`POST /model/{id}/count-tokens`).
+    public func countTokens(_ request: CountTokensRequest, options: CallOptions = .none) async throws -> BedrockResult<CountTokensResponse> {
+        try await call(try Self.countTokensOperation(request), options: options, as: CountTokensResponse.self)
+    }
+
+    /// Checks content against a guardrail (`POST /guardrail/{id}/version/{v}/apply`).
+    public func applyGuardrail(_ request: ApplyGuardrailRequest, options: CallOptions = .none) async throws -> BedrockResult<ApplyGuardrailResponse> {
+        try await call(try Self.applyGuardrailOperation(request), options: options, as: ApplyGuardrailResponse.self)
+    }
+
+    /// Starts an asynchronous invocation (`POST /async-invoke`). A missing
+    /// `clientRequestToken` is filled with a UUID so retries are idempotent.
+    public func startAsyncInvoke(_ request: StartAsyncInvokeRequest, options: CallOptions = .none) async throws -> BedrockResult<StartAsyncInvokeResponse> {
+        var request = request
+        if request.clientRequestToken == nil { request.clientRequestToken = UUID().uuidString.lowercased() }
+        return try await call(try Self.startAsyncInvokeOperation(request), options: options, as: StartAsyncInvokeResponse.self)
+    }
+
+    /// Describes one asynchronous invocation (`GET /async-invoke/{arn}`).
+    public func getAsyncInvoke(invocationArn: String, options: CallOptions = .none) async throws -> BedrockResult<GetAsyncInvokeResponse> {
+        try InputCheck.nonEmpty(invocationArn, "invocationArn", in: "GetAsyncInvoke")
+        let op = OperationRequest(name: "GetAsyncInvoke", method: .GET, path: "/async-invoke/\(URIEncoding.encode(invocationArn))")
+        return try await call(op, options: options, as: GetAsyncInvokeResponse.self)
+    }
+
+    /// Lists asynchronous invocations, one page (`GET /async-invoke?...`).
+    public func listAsyncInvokes(_ request: ListAsyncInvokesRequest = ListAsyncInvokesRequest(), options: CallOptions = .none) async throws -> BedrockResult<ListAsyncInvokesResponse> {
+        try await call(try Self.listAsyncInvokesOperation(request), options: options, as: ListAsyncInvokesResponse.self)
+    }
+
+    /// Every asynchronous invocation, page after page, following `nextToken`.
+    public func listAsyncInvokesPages(_ request: ListAsyncInvokesRequest = ListAsyncInvokesRequest(), options: CallOptions = .none) -> AsyncThrowingStream<ListAsyncInvokesResponse, any Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                var next = request
+                var seen: Set<String> = []
+                do {
+                    while true {
+                        let page = try await self.listAsyncInvokes(next, options: options).output
+                        continuation.yield(page)
+                        guard let token = page.nextToken, !token.isEmpty else { break }
+                        guard seen.insert(token).inserted else {
+                            throw BedrockError.invalidResponse("ListAsyncInvokes returned the same nextToken twice")
+                        }
+                        next.nextToken = token
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Streams a conversation's answer as events (`POST /model/{id}/converse-stream`).
+    /// Input errors throw here; everything else surfaces while iterating.
+    public func converseStream(_ request: ConverseRequest, options: CallOptions = .none) throws -> ConverseEventStream {
+        pipeline.stream(try Self.converseOperation(request, stream: true), options: options, codec: .converse)
+    }
+
+    /// Streams a model's answer in its own format as `chunk` events
+    /// (`POST /model/{id}/invoke-with-response-stream`).
+    public func invokeModelWithResponseStream(_ request: InvokeModelRequest, options: CallOptions = .none) throws -> ResponseEventStream {
+        pipeline.stream(try Self.invokeModelOperation(request, stream: true), options: options, codec: .responseStream)
+    }
+
+    // MARK: Request building (botocore's REST-JSON bindings)
+
+    static func modelPath(_ modelId: String, _ suffix: String, operation: String) throws -> String {
+        try InputCheck.nonEmpty(modelId, "modelId", in: operation)
+        return "/model/\(URIEncoding.encode(modelId))/\(suffix)"
+    }
+
+    static func converseOperation(_ r: ConverseRequest, stream: Bool = false) throws -> OperationRequest {
+        let name = stream ? "ConverseStream" : "Converse"
+        return try .json(name, path: try modelPath(r.modelId, stream ? "converse-stream" : "converse", operation: name),
+                         input: r, excluding: ["modelId"])
+    }
+
+    static func countTokensOperation(_ r: CountTokensRequest) throws -> OperationRequest {
+        try .json("CountTokens", path: try modelPath(r.modelId, "count-tokens", operation: "CountTokens"), input: r, excluding: ["modelId"])
+    }
+
+    static func applyGuardrailOperation(_ r: ApplyGuardrailRequest) throws -> OperationRequest {
+        try InputCheck.nonEmpty(r.guardrailIdentifier, "guardrailIdentifier", in: "ApplyGuardrail")
+        try InputCheck.nonEmpty(r.guardrailVersion, "guardrailVersion", in: "ApplyGuardrail")
+        let path = "/guardrail/\(URIEncoding.encode(r.guardrailIdentifier))/version/\(URIEncoding.encode(r.guardrailVersion))/apply"
+        return try .json("ApplyGuardrail", path: path, input: r, excluding: ["guardrailIdentifier", "guardrailVersion"])
+    }
+
+    static func startAsyncInvokeOperation(_ r: StartAsyncInvokeRequest) throws -> OperationRequest {
+        try InputCheck.nonEmpty(r.modelId, "modelId", in: "StartAsyncInvoke")
+        return try .json("StartAsyncInvoke", path: "/async-invoke", input: r, excluding: [])
+    }
+
+    static func invokeModelOperation(_ r: InvokeModelRequest, stream: Bool = false) throws -> OperationRequest {
+        let name = stream ? "InvokeModelWithResponseStream" : "InvokeModel"
+        var op = OperationRequest(name: name, method: .POST,
+                                  path: try modelPath(r.modelId, stream ? "invoke-with-response-stream" : "invoke", operation: name))
+        var headers = r.boundHeaders
+        if stream, let i = headers.firstIndex(where: { $0.0 == "Accept" }) {
+            headers[i].0 = "X-Amzn-Bedrock-Accept"
+        }
+        op.headers = headers
+        op.body = Array(r.body)
+        return op
+    }
+
+    static func listAsyncInvokesOperation(_ r: ListAsyncInvokesRequest) throws -> OperationRequest {
+        var query: [(name: String, value: String)] = []
+        func add(_ name: String, _ value: String?) {
+            if let value { query.append((name, URIEncoding.encode(value))) }
+        }
+        add("submitTimeAfter", r.submitTimeAfter.map(ISO8601Text.format))
+        add("submitTimeBefore", r.submitTimeBefore.map(ISO8601Text.format))
+        add("statusEquals", r.statusEquals?.rawValue)
+        if let m = r.maxResults {
+            guard m >= 1 else { throw BedrockError.invalidRequest("ListAsyncInvokes: maxResults must be at least 1, got \(m)") }
+            add("maxResults", String(m))
+        }
+        add("nextToken", r.nextToken)
+        add("sortBy", r.sortBy)
+        add("sortOrder", r.sortOrder)
+        return OperationRequest(name: "ListAsyncInvokes", method: .GET, path: "/async-invoke", query: query)
+    }
+
+    // MARK: Plumbing
+
+    private func call<T: Decodable & Sendable>(_ op: OperationRequest, options: CallOptions, as type: T.Type) async throws -> BedrockResult<T> {
+        let (output, attempts, headers): (T, [AttemptRecord], HTTPHeaders) = try await pipeline.perform(op, options: options) { response, watchdog in
+            let collected = try await RequestPipeline.collect(response, watchdog)
+            do {
+                return try JSONValueDecoder().decode(T.self, from: collected.body)
+            } catch {
+                throw BedrockError.invalidResponse("\(op.name) answer could not be read: \(Self.describe(error))",
+                                                   status: collected.status, requestId: collected.headers.first(name: "x-amzn-RequestId"))
+            }
+        }
+        return BedrockResult(output: output, attempts: attempts, requestId: headers.first(name: "x-amzn-RequestId"))
+    }
+
+    /// A readable account of a decoding error: what, and where (`output.message.role`).
+    static func describe(_ error: any Error) -> String {
+        func path(_ p: [any CodingKey]) -> String {
+            p.isEmpty ? "the top level" : p.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case let DecodingError.keyNotFound(key, ctx): return "missing member '\(key.stringValue)' at \(path(ctx.codingPath))"
+        case let DecodingError.typeMismatch(_, ctx): return "\(ctx.debugDescription) at \(path(ctx.codingPath))"
+        case let DecodingError.valueNotFound(_, ctx): return "\(ctx.debugDescription) at \(path(ctx.codingPath))"
+        case let DecodingError.dataCorrupted(ctx): return "\(ctx.debugDescription) at \(path(ctx.codingPath))"
+        default: return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import NIOHTTP1
+
+/// An operation's HTTP binding before signing: method, encoded path and query,
+/// bound headers and body. Built by each operation from its typed input.
+struct OperationRequest: Sendable {
+    var name: String
+    var method: HTTPMethod
+    /// Encoded path relative to the endpoint, starting with `/`.
+    var path: String
+    var query: [(name: String, value: String)] = []
+    /// Headers bound from the input, in botocore's order.
+    var headers: [(String, String)] = []
+    var body: [UInt8] = []
+    /// Whether repeating the request is safe (always true for Bedrock's operations:
+    /// StartAsyncInvoke carries an idempotency token).
+    var idempotent = true
+
+    /// A REST-JSON request whose body is `input` minus the members bound elsewhere.
+    static func json<T: Encodable>(_ name: String, path: String, input: T, excluding bound: Set<String>) throws -> OperationRequest {
+        let tree: JSONValue
+        do {
+            tree = try JSONValueEncoder().encode(input)
+        } catch {
+            throw BedrockError.invalidRequest("\(name) input could not be encoded: \(error)")
+        }
+        guard case let .object(members) = tree else {
+            throw BedrockError.invalidRequest("\(name) input must encode to a JSON object")
+        }
+        let body = JSONValue.object(members.filter { !bound.contains($0.0) })
+        return OperationRequest(name: name, method: .POST, path: path,
+                                headers: [("Content-Type", "application/json")], body: JSONWriter.botocore.bytes(body))
+    }
+}
+
+/// Checks on input that would otherwise produce a wrong URL.
+enum InputCheck {
+    static func nonEmpty(_ value: String, _ name: String, in operation: String) throws {
+        if value.isEmpty { throw BedrockError.invalidRequest("\(operation): \(name) must not be empty") }
+    }
+}

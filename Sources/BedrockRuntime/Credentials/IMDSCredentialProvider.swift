@@ -1,0 +1,62 @@
+import BedrockWire
+import Foundation
+import NIOCore
+
+/// EC2 instance-profile credentials through IMDSv2: a session token first
+/// (`PUT /latest/api/token`), then the role name and its credentials. Short
+/// timeouts (`AWS_METADATA_SERVICE_TIMEOUT`, default 1 s) so hosts off EC2 fail
+/// fast; `AWS_EC2_METADATA_DISABLED=true` turns it off; the endpoint comes from
+/// `AWS_EC2_METADATA_SERVICE_ENDPOINT` (default `http://169.254.169.254`).
+public struct IMDSCredentialProvider: CredentialProvider {
+    public let name = "ec2 instance metadata"
+    private let environment: ConfigurationEnvironment
+
+    /// From the environment variables.
+    public init(environment: ConfigurationEnvironment, endpoints: CredentialEndpoints = CredentialEndpoints()) {
+        self.environment = environment
+    }
+
+    public func credentials() async throws -> SigV4Credentials {
+        if environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" {
+            throw CredentialsError.notConfigured(provider: name, reason: "AWS_EC2_METADATA_DISABLED is true")
+        }
+        var base = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254"
+        while base.hasSuffix("/") { base.removeLast() }
+        let seconds = Double(environment["AWS_METADATA_SERVICE_TIMEOUT"] ?? "1") ?? 1
+        let timeout = TimeAmount.milliseconds(Int64(max(0.1, seconds) * 1000))
+
+        let tokenResponse: CredentialsHTTP.Response
+        do {
+            tokenResponse = try await CredentialsHTTP.send(
+                method: .PUT, url: base + "/latest/api/token", headers: [("x-aws-ec2-metadata-token-ttl-seconds", "21600")],
+                provider: name, timeout: timeout)
+        } catch let error as CredentialsError {
+            // No metadata service here: not on EC2, so the chain simply has nothing.
+            throw CredentialsError.notConfigured(provider: name, reason: "\(error)")
+        }
+        guard tokenResponse.status == 200, !tokenResponse.body.isEmpty else {
+            throw CredentialsError.serviceError(provider: name, problem: "token request answered HTTP \(tokenResponse.status)")
+        }
+        let token = [("x-aws-ec2-metadata-token", tokenResponse.text)]
+        let path = base + "/latest/meta-data/iam/security-credentials/"
+        let roles = try await CredentialsHTTP.send(method: .GET, url: path, headers: token, provider: name, timeout: timeout)
+        if roles.status == 404 {
+            throw CredentialsError.notConfigured(provider: name, reason: "the instance has no IAM role")
+        }
+        guard roles.status == 200,
+              let role = roles.text.split(whereSeparator: \.isNewline).first.map(String.init), !role.isEmpty,
+              !role.contains("/") else {
+            throw CredentialsError.serviceError(provider: name, problem: "role listing answered HTTP \(roles.status)")
+        }
+        let document = try await CredentialsHTTP.send(method: .GET, url: path + role, headers: token, provider: name,
+                                                      timeout: timeout)
+        guard document.status == 200 else {
+            throw CredentialsError.serviceError(provider: name, problem: "credentials for role answered HTTP \(document.status)")
+        }
+        if let object = try? JSONSerialization.jsonObject(with: Data(document.body)) as? [String: Any],
+           let code = object["Code"] as? String, code != "Success" {
+            throw CredentialsError.serviceError(provider: name, problem: "instance metadata reports Code '\(code)'")
+        }
+        return try CredentialDocument.decode(document.body, provider: name, tokenKey: "Token")
+    }
+}

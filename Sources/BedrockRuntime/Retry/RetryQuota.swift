@@ -1,0 +1,45 @@
+import Foundation
+
+/// The shared retry budget of one client (the SDKs' "retry quota").
+///
+/// Starts with 500 tokens. A retry after throttling costs 5, after any other failure
+/// 14; a successful retried attempt gives its cost back, a success on the first
+/// attempt adds 1. When the quota cannot pay for a retry, the call fails at once
+/// instead of adding load to a service that is already failing.
+public final class RetryQuota: @unchecked Sendable {
+    public static let initialTokens = 500
+    public static let throttlingCost = 5
+    public static let otherCost = 14
+    public static let successIncrement = 1
+
+    private let lock = NSLock()
+    private var tokens: Int
+    private let capacity: Int
+
+    public init(capacity: Int = RetryQuota.initialTokens) {
+        self.capacity = capacity
+        self.tokens = capacity
+    }
+
+    /// Tokens left.
+    public var available: Int { lock.withLock { tokens } }
+
+    /// Takes the cost of one retry; returns the cost taken, or nil when the quota is
+    /// exhausted.
+    public func acquire(throttling: Bool) -> Int? {
+        let cost = throttling ? Self.throttlingCost : Self.otherCost
+        return lock.withLock {
+            guard tokens >= cost else { return nil }
+            tokens -= cost
+            return cost
+        }
+    }
+
+    /// Records a success: gives back `refund` (the cost of the retry that succeeded),
+    /// or adds the small success increment when the call needed no retry.
+    public func release(refund: Int?) {
+        lock.withLock {
+            tokens = min(capacity, tokens + (refund ?? Self.successIncrement))
+        }
+    }
+}

@@ -1,0 +1,267 @@
+import BedrockWire
+import Foundation
+import NIOCore
+
+/// The events of a streaming call, as an async sequence, plus what is known about
+/// the call (attempts, request id, restarts) once it has ended.
+///
+/// Every failure surfaces as a thrown `BedrockError` while iterating: HTTP errors and
+/// exceptions before the first event (retried like any call first), exceptions inside
+/// the stream (typed like non-streaming errors, extra fields kept), idle timeouts, and
+/// a stream that ends without its final event (`IncompleteStream`). Stopping the
+/// iteration, or cancelling the iterating task, closes the connection.
+public final class BedrockEventStream<Event: Sendable>: AsyncSequence, Sendable {
+    public typealias Element = Event
+    public typealias AsyncIterator = AsyncThrowingStream<Event, any Error>.AsyncIterator
+
+    private let events: AsyncThrowingStream<Event, any Error>
+    let state: StreamCallState
+
+    init(events: AsyncThrowingStream<Event, any Error>, state: StreamCallState) {
+        self.events = events
+        self.state = state
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { events.makeAsyncIterator() }
+
+    /// Attempts made so far (complete once the stream has ended).
+    public var attempts: [AttemptRecord] { state.read { $0.attempts } }
+    /// `x-amzn-RequestId` of the answer being streamed.
+    public var requestId: String? { state.read { $0.requestId } }
+    /// How many times the call was restarted after a mid-stream failure.
+    public var restarts: Int { state.read { $0.restarts } }
+    /// `X-Amzn-Bedrock-Content-Type` of an InvokeModelWithResponseStream answer.
+    public var contentType: String? { state.read { $0.contentType } }
+}
+
+/// A ConverseStream call.
+public typealias ConverseEventStream = BedrockEventStream<ConverseStreamEvent>
+/// An InvokeModelWithResponseStream call.
+public typealias ResponseEventStream = BedrockEventStream<ResponseStreamEvent>
+
+extension BedrockEventStream where Event == ConverseStreamEvent {
+    /// Reads the whole stream and returns what `converse` would have: text, tool uses
+    /// with parsed input, usage and stop reason. A failure after partial output
+    /// throws a `BedrockError` whose `partialResult` holds what arrived.
+    public func collect() async throws -> BedrockResult<ConverseStreamResult> {
+        var accumulator = ConverseStreamAccumulator()
+        for try await event in self { accumulator.add(event) }
+        return BedrockResult(output: accumulator.current, attempts: attempts, requestId: requestId)
+    }
+}
+
+extension BedrockEventStream where Event == ResponseStreamEvent {
+    /// Reads the whole stream and returns the chunks in order (after the last restart).
+    public func collectChunks() async throws -> BedrockResult<[Data]> {
+        var chunks: [Data] = []
+        for try await event in self {
+            switch event {
+            case let .chunk(d): chunks.append(d)
+            case .restarted: chunks.removeAll()
+            case .unknown: break
+            }
+        }
+        return BedrockResult(output: chunks, attempts: attempts, requestId: requestId)
+    }
+}
+
+/// Shared, lock-protected facts about one streaming call.
+final class StreamCallState: @unchecked Sendable {
+    struct Values {
+        var attempts: [AttemptRecord] = []
+        var requestId: String?
+        var restarts = 0
+        var contentType: String?
+        /// Events yielded by the current attempt.
+        var yieldedThisAttempt = 0
+        /// Whether any attempt yielded events.
+        var yieldedAny = false
+        var attemptsStarted = 0
+        var lastFailure: String?
+        var partial = ConverseStreamAccumulator()
+    }
+    private let lock = NSLock()
+    private var values = Values()
+
+    func read<T>(_ body: (Values) -> T) -> T { lock.withLock { body(values) } }
+    func update<T>(_ body: (inout Values) -> T) -> T { lock.withLock { body(&values) } }
+}
+
+/// How one kind of stream reads its events.
+struct StreamEventCodec<Event: Sendable>: Sendable {
+    /// Decodes an `event` message.
+    var decode: @Sendable (_ eventType: String, _ payload: JSONValue) throws -> Event
+    /// Whether this event completes the stream (`messageStop`); nil when the stream
+    /// has no final event and a clean end of the body completes it.
+    var isFinal: (@Sendable (Event) -> Bool)?
+    /// The event announcing a restart.
+    var restarted: @Sendable (_ attempt: Int, _ reason: String) -> Event
+    /// Folds an event into the partial result (Converse only).
+    var accumulate: (@Sendable (inout ConverseStreamAccumulator, Event) -> Void)?
+}
+
+extension StreamEventCodec where Event == ConverseStreamEvent {
+    static let converse = StreamEventCodec(
+        decode: { try ConverseStreamEvent.decode(eventType: $0, payload: $1) },
+        isFinal: { if case .messageStop = $0 { true } else { false } },
+        restarted: { .restarted(attempt: $0, reason: $1) },
+        accumulate: { $0.add($1) })
+}
+
+extension StreamEventCodec where Event == ResponseStreamEvent {
+    static let responseStream = StreamEventCodec(
+        decode: { try ResponseStreamEvent.decode(eventType: $0, payload: $1) },
+        isFinal: nil,
+        restarted: { .restarted(attempt: $0, reason: $1) },
+        accumulate: nil)
+}
+
+/// Turns stream `exception` and `error` messages into `BedrockError`s.
+enum StreamExceptionParser {
+    static func error(from message: EventStreamMessage) -> BedrockError? {
+        switch message.kind {
+        case .exception:
+            let name = message.exceptionType ?? "UnknownException"
+            let json = try? JSONParser.parse(message.payload.readableBytesView)
+            let text = json?["message"]?.stringValue ?? json?["Message"]?.stringValue ?? "\(name) inside the stream"
+            return BedrockError(kind: .service(ServiceErrorCode(wireName: name)), message: text,
+                                originalStatusCode: json?["originalStatusCode"]?.intValue,
+                                resourceName: json?["resourceName"]?.stringValue)
+        case .error:
+            let code = message.errorCode ?? "UnknownError"
+            return BedrockError(kind: .service(ServiceErrorCode(wireName: code)),
+                                message: message.errorMessage ?? "\(code) inside the stream")
+        case .event, .other:
+            return nil
+        }
+    }
+}
+
+extension RequestPipeline {
+    /// Runs a streaming call and feeds its events to a new `BedrockEventStream`.
+    ///
+    /// Failures before the first event are retried like any call. After output has
+    /// arrived, `.failWithPartialResult` ends the stream with the error (and, for
+    /// Converse, the partial result); `.restart` runs the call again, first yielding
+    /// `.restarted` so consumers discard what they had.
+    func stream<Event: Sendable>(_ op: OperationRequest, options: CallOptions, codec: StreamEventCodec<Event>) -> BedrockEventStream<Event> {
+        let state = StreamCallState()
+        let policy = options.streamRetry ?? configuration.streamRetry
+        let (events, continuation) = AsyncThrowingStream.makeStream(of: Event.self, throwing: (any Error).self)
+        let task = Task {
+            do {
+                let hooks = AttemptHooks(
+                    willStart: { state.update { $0.yieldedThisAttempt = 0 } },
+                    adjust: { Self.applyStreamPolicy(policy, to: $0, state: state) })
+                let (_, attempts, headers) = try await self.perform(op, options: options, hooks: hooks) { response, watchdog in
+                    try await Self.readEvents(response, watchdog: watchdog, state: state, codec: codec,
+                                              policy: policy, continuation: continuation)
+                }
+                state.update {
+                    $0.attempts = attempts
+                    $0.requestId = headers.first(name: "x-amzn-RequestId")
+                }
+                continuation.finish()
+            } catch var error as BedrockError {
+                let partial = state.update { values -> ConverseStreamResult? in
+                    values.attempts = error.attempts
+                    return values.yieldedAny && codec.accumulate != nil ? values.partial.current : nil
+                }
+                error.partialResult = partial
+                continuation.finish(throwing: error)
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return BedrockEventStream(events: events, state: state)
+    }
+
+    /// Reads one attempt's event stream, yielding events as they arrive.
+    static func readEvents<Event: Sendable>(
+        _ response: IncomingResponse, watchdog: ProgressWatchdog, state: StreamCallState, codec: StreamEventCodec<Event>,
+        policy: StreamRetryPolicy, continuation: AsyncThrowingStream<Event, any Error>.Continuation
+    ) async throws {
+        let (attempt, restartReason) = state.update { v -> (Int, String?) in
+            v.attemptsStarted += 1
+            v.yieldedThisAttempt = 0
+            v.requestId = response.headers.first(name: "x-amzn-RequestId")
+            v.contentType = response.headers.first(name: "X-Amzn-Bedrock-Content-Type")
+            guard v.yieldedAny else { return (v.attemptsStarted, nil) }
+            v.restarts += 1
+            v.partial = ConverseStreamAccumulator()
+            return (v.attemptsStarted, v.lastFailure ?? "the stream failed")
+        }
+        if let restartReason { continuation.yield(codec.restarted(attempt, restartReason)) }
+
+        var decoder = EventStreamDecoder()
+        var sawFinal = false
+        do {
+            for try await chunk in response.body {
+                watchdog.touch()
+                decoder.append(chunk)
+                while let message = try decoder.nextMessage() {
+                    if let error = StreamExceptionParser.error(from: message) { throw error }
+                    guard case .event = message.kind else { continue }
+                    let type = message.eventType ?? ""
+                    let payload: JSONValue
+                    do {
+                        payload = message.payload.readableBytes == 0 ? .object([]) : try JSONParser.parse(message.payload.readableBytesView)
+                    } catch {
+                        throw BedrockError.invalidResponse("stream event '\(type)' payload is not JSON: \(error)")
+                    }
+                    let event: Event
+                    do {
+                        event = try codec.decode(type, payload)
+                    } catch {
+                        throw BedrockError.invalidResponse("stream event '\(type)' could not be read: \(BedrockRuntimeClient.describe(error))")
+                    }
+                    state.update { v in
+                        v.yieldedThisAttempt += 1
+                        v.yieldedAny = true
+                        codec.accumulate?(&v.partial, event)
+                    }
+                    continuation.yield(event)
+                    if codec.isFinal?(event) == true { sawFinal = true }
+                }
+            }
+            do {
+                try decoder.finish()
+            } catch {
+                throw BedrockError(kind: .incompleteStream, message: "the stream ended inside an event: \(error)")
+            }
+            if codec.isFinal != nil, !sawFinal {
+                throw BedrockError(kind: .incompleteStream, message: "the stream ended without messageStop")
+            }
+        } catch let e as EventStreamDecodingError {
+            throw BedrockError.invalidResponse("malformed event stream: \(e)")
+        }
+    }
+
+    /// A failure after output is final under `.failWithPartialResult`, and retried
+    /// (restarting the call) under `.restart`; failures before output are unchanged.
+    static func applyStreamPolicy(_ policy: StreamRetryPolicy, to error: BedrockError, state: StreamCallState) -> BedrockError {
+        let yielded = state.update { v -> Bool in
+            v.lastFailure = "\(error.code): \(error.message)"
+            return v.yieldedThisAttempt > 0
+        }
+        guard yielded else { return error }
+        var e = error
+        switch policy {
+        case .failWithPartialResult:
+            e.isRetryable = false
+            e.retryReason = "the stream failed after output (policy failWithPartialResult)"
+        case .restart:
+            switch e.kind {
+            case .cancelled, .invalidRequest: return e
+            case let .service(code) where !RetryClassifier.classify(kind: .service(code), httpStatus: e.httpStatus).retryable
+                && code != .known(.modelStreamError):
+                return e
+            default:
+                e.isRetryable = true
+                e.retryReason = "restarting the stream after a failure mid-stream (policy restart)"
+            }
+        }
+        return e
+    }
+}

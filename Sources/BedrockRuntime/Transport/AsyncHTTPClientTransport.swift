@@ -1,0 +1,196 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// TLS settings: TLS 1.2 at least, the system trust store, plus an optional CA bundle
+/// (`AWS_CA_BUNDLE`).
+public struct TLSSettings: Sendable, Hashable {
+    /// A PEM file of extra trusted certificates.
+    public var caBundlePath: String?
+    public init(caBundlePath: String? = nil) { self.caBundlePath = caBundlePath }
+}
+
+/// An HTTP(S) proxy and the hosts that bypass it (`HTTPS_PROXY`, `NO_PROXY`).
+public struct ProxySettings: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var host: String
+    public var port: Int
+    /// `user:password` from the proxy URL, if any (never logged).
+    var credentials: (user: String, password: String)?
+    /// Hosts (or `.suffix` domains) reached directly; `*` bypasses the proxy for all.
+    public var noProxy: [String]
+
+    public static func == (a: ProxySettings, b: ProxySettings) -> Bool {
+        a.host == b.host && a.port == b.port && a.noProxy == b.noProxy
+            && a.credentials?.user == b.credentials?.user && a.credentials?.password == b.credentials?.password
+    }
+    public func hash(into h: inout Hasher) { h.combine(host); h.combine(port); h.combine(noProxy) }
+
+    /// `http://proxy:3128` (with `user:***@` when credentials are set: the password never shows).
+    public var description: String {
+        let auth = credentials.map { "\($0.user):***@" } ?? ""
+        return "http://\(auth)\(host):\(port)" + (noProxy.isEmpty ? "" : " (no proxy: \(noProxy.joined(separator: ",")))")
+    }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["proxy": description]) }
+
+    public init(host: String, port: Int, user: String? = nil, password: String? = nil, noProxy: [String] = []) {
+        self.host = host; self.port = port; self.noProxy = noProxy
+        if let user { credentials = (user, password ?? "") }
+    }
+
+    /// Reads a proxy URL such as `http://user:pw@proxy:3128`.
+    public init(url text: String, noProxy: [String] = []) throws {
+        let withScheme = text.contains("://") ? text : "http://" + text
+        guard let c = URLComponents(string: withScheme), let host = c.host, !host.isEmpty else {
+            throw BedrockError.invalidRequest("proxy URL is not a valid URL (expected http://host:port)")
+        }
+        guard c.scheme?.lowercased() == "http" else {
+            throw BedrockError.invalidRequest("proxy URL must use http:// (CONNECT proxy), got \(c.scheme ?? "")://")
+        }
+        self.init(host: host, port: c.port ?? 80, user: c.user, password: c.password, noProxy: noProxy)
+    }
+
+    /// The proxy from `HTTPS_PROXY`/`https_proxy` and `NO_PROXY`/`no_proxy`; nil when unset.
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> ProxySettings? {
+        guard let url = env["HTTPS_PROXY"] ?? env["https_proxy"], !url.isEmpty else { return nil }
+        let list = (env["NO_PROXY"] ?? env["no_proxy"] ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+        return try ProxySettings(url: url, noProxy: list)
+    }
+
+    /// Whether requests to `host` go straight to it.
+    public func bypasses(host: String) -> Bool {
+        let h = host.lowercased()
+        return noProxy.contains { entry in
+            if entry == "*" { return true }
+            let e = entry.hasPrefix(".") ? String(entry.dropFirst()) : entry
+            let bare = e.split(separator: ":").first.map(String.init) ?? e
+            return h == bare || h.hasSuffix("." + bare)
+        }
+    }
+}
+
+/// The default transport: AsyncHTTPClient over HTTP/1.1 or HTTP/2 (ALPN), TLS 1.2+,
+/// with an optional CONNECT proxy. Owns its connection pools: call `shutdown()`.
+public final class AsyncHTTPClientTransport: HTTPTransport {
+    private let direct: HTTPClient
+    private let proxied: HTTPClient?
+    private let proxy: ProxySettings?
+
+    /// Creates the pools. Fails when the CA bundle cannot be read.
+    public init(tls: TLSSettings = TLSSettings(), proxy: ProxySettings? = nil, connectTimeout: Duration = .seconds(10)) throws {
+        var tlsConfig = TLSConfiguration.makeClientConfiguration()
+        tlsConfig.minimumTLSVersion = .tlsv12
+        if let path = tls.caBundlePath {
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw BedrockError.invalidRequest("CA bundle '\(path)' (AWS_CA_BUNDLE) is not a readable file")
+            }
+            do {
+                let certs = try NIOSSLCertificate.fromPEMFile(path)
+                guard !certs.isEmpty else { throw BedrockError.invalidRequest("CA bundle '\(path)' holds no certificate") }
+                tlsConfig.additionalTrustRoots = [.certificates(certs)]
+            } catch let e as BedrockError {
+                throw e
+            } catch {
+                throw BedrockError.invalidRequest("CA bundle '\(path)' is not a PEM certificate file: \(error)")
+            }
+        }
+        func make(_ proxy: ProxySettings?) -> HTTPClient {
+            var config = HTTPClient.Configuration(tlsConfiguration: tlsConfig)
+            config.timeout = .init(connect: .nanoseconds(Int64(connectTimeout.seconds * 1e9)), read: nil)
+            config.decompression = .disabled
+            config.redirectConfiguration = .disallow
+            if let proxy {
+                let auth = proxy.credentials.map { HTTPClient.Authorization.basic(username: $0.user, password: $0.password) }
+                config.proxy = .server(host: proxy.host, port: proxy.port, authorization: auth)
+            }
+            return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+        }
+        self.proxy = proxy
+        direct = make(nil)
+        proxied = proxy.map { make($0) }
+    }
+
+    /// Closes every connection. Call once, when the client is no longer used.
+    public func shutdown() async throws {
+        try await direct.shutdown()
+        try await proxied?.shutdown()
+    }
+
+    public func send(_ request: OutgoingRequest) async throws -> IncomingResponse {
+        let client: HTTPClient
+        if let proxied, let proxy, !proxy.bypasses(host: request.endpoint.host) { client = proxied } else { client = direct }
+        var r = HTTPClientRequest(url: request.url)
+        r.method = request.method
+        r.headers = request.headers
+        if !request.body.isEmpty || request.method == .POST || request.method == .PUT {
+            r.body = .bytes(ByteBuffer(bytes: request.body))
+        }
+        do {
+            // Our own watchdogs enforce the time-to-first-byte and total deadlines;
+            // this one is only a backstop.
+            let response = try await client.execute(r, timeout: .hours(24))
+            return IncomingResponse(status: Int(response.status.code), headers: response.headers,
+                                    body: ResponseBody(response.body))
+        } catch {
+            throw TransportErrorMapper.map(error)
+        }
+    }
+}
+
+/// Turns errors from NIO and AsyncHTTPClient into `BedrockError`s with a transport kind.
+enum TransportErrorMapper {
+    static func map(_ error: any Error) -> any Error {
+        if error is BedrockError || error is CancellationError { return error }
+        if let e = error as? HTTPClientError {
+            switch e {
+            case .cancelled: return CancellationError()
+            case .connectTimeout: return failure(.connectTimeout, "no connection within the connect timeout")
+            case .deadlineExceeded: return failure(.firstByteTimeout, "no response before the deadline")
+            case .readTimeout: return failure(.idleTimeout, "no data within the read timeout")
+            case .remoteConnectionClosed: return failure(.connectionReset, "the server closed the connection before answering")
+            case .invalidURL, .emptyHost, .emptyScheme:
+                return BedrockError.invalidRequest("invalid request URL: \(e)")
+            default: break
+            }
+        }
+        if error is NIOSSLError || error is NIOSSLExtraError || "\(type(of: error))".contains("SSL") {
+            return failure(.tlsFailure, "TLS failed: \(error)")
+        }
+        let text = String(describing: error)
+        if let io = error as? IOError {
+            switch io.errnoCode {
+            case ECONNREFUSED, EHOSTUNREACH, ENETUNREACH: return failure(.connectFailure, "connection failed: \(text)")
+            case ECONNRESET, EPIPE, ECONNABORTED: return failure(.connectionReset, "connection reset: \(text)")
+            default: break
+            }
+        }
+        if "\(type(of: error))".contains("NIOConnectionError") || text.contains("connectionRefused") || text.contains("Connection refused") {
+            if text.contains("dns") || text.contains("DNS") || text.contains("resolve") {
+                return failure(.dnsFailure, "the host name did not resolve: \(text)")
+            }
+            return failure(.connectFailure, "connection failed: \(text)")
+        }
+        if let c = error as? ChannelError {
+            switch c {
+            case .connectTimeout: return failure(.connectTimeout, "no connection within the connect timeout")
+            case .ioOnClosedChannel, .alreadyClosed, .eof, .outputClosed, .inputClosed:
+                return failure(.connectionReset, "the connection closed: \(c)")
+            default: break
+            }
+        }
+        if error is NIOHTTP1.HTTPParserError {
+            return failure(.connectionReset, "the server sent a malformed HTTP response: \(text)")
+        }
+        if text.contains("reset") || text.contains("RESET") || text.contains("closed") {
+            return failure(.connectionReset, "connection lost: \(text)")
+        }
+        return failure(.other, "transport error: \(text)")
+    }
+
+    static func failure(_ kind: TransportFailure, _ message: String) -> BedrockError {
+        BedrockError(kind: .transport(kind), message: message)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import BedrockWire
+import Testing
+@testable import BedrockRuntime
+
+@Suite("Ordered JSON: parser, botocore writer, Codable bridge")
+struct JSONTests {
+    @Test("member order survives parse → decode → encode → write")
+    func orderSurvives() throws {
+        let text = #"{"modelId":"m","messages":[{"role":"user","content":[{"text":"hi"}]}],"additionalModelRequestFields":{"z":1,"a":[true,null,2.5]}}"#
+        let request = try JSONValueDecoder().decode(ConverseRequest.self, from: Array(text.utf8))
+        let written = JSONWriter.botocore.string(try JSONValueEncoder().encode(request))
+        #expect(written == #"{"modelId": "m", "messages": [{"role": "user", "content": [{"text": "hi"}]}], "additionalModelRequestFields": {"z": 1, "a": [true, null, 2.5]}}"#)
+    }
+
+    @Test("the botocore writer escapes like Python's json.dumps")
+    func pythonEscapes() {
+        let v: JSONValue = ["s": "é😀\u{7f}\"\\/\n\t\u{01}"]
+        #expect(JSONWriter.botocore.string(v) == #"{"s": "\u00e9\ud83d\ude00\u007f\"\\/\n\t\u0001"}"#)
+        #expect(JSONWriter.compact.string(v) == "{\"s\":\"é😀\u{7f}\\\"\\\\/\\n\\t\\u0001\"}")
+    }
+
+    @Test("bad JSON is rejected with the reason and offset", arguments: [
+        ("{\"a\":}", "unexpected character"), ("[1,2", "unterminated array"), ("\"\\x\"", "unknown escape"),
+        ("\"\\ud800\"", "unpaired surrogate"), ("01x", "unexpected data after the value"), ("", "unexpected end of input"),
+        (String(repeating: "[", count: 600), "nesting deeper than 512"),
+    ])
+    func rejects(_ text: String, _ reason: String) {
+        do {
+            _ = try JSONParser.parse(text)
+            Issue.record("accepted \(text.prefix(20))")
+        } catch {
+            #expect(error.description.contains(reason), "\(error)")
+        }
+    }
+
+    @Test("numbers keep integer or fraction form")
+    func numbers() throws {
+        #expect(try JSONParser.parse("[1, -2, 2.5, 1e3, 9223372036854775808]") == [1, -2, 2.5, 1000.0, .double(9223372036854775808)])
+        #expect(JSONWriter.botocore.string([1, 0.5, 1e-7]) == "[1, 0.5, 1e-07]")
+    }
+}
+
+@Suite("More stream and retry paths")
+struct MoreStreamTests {
+    @Test("an unmodelled :message-type error frame is a service error with its code and message")
+    func errorFrame() async throws {
+        let errorFrame = (try? Array(EventStreamWriter().frame(EventStreamWriter.error(code: "InternalFailure", message: "boom")).readableBytesView)) ?? []
+        let server = try await ScriptedHTTPServer.start { _, _ in
+            StreamFrames.stream(Array(StreamFrames.conversation(["Hi"]).prefix(2)) + [errorFrame])
+        }
+        defer { Task { await server.shutdown() } }
+        let error = try await withClient(server) { client in
+            await bedrockError { _ = try await client.converseStream(helloRequest).collect() }
+        }
+        #expect(error?.code == "InternalFailure")
+        #expect(error?.message == "boom")
+        #expect(error?.partialResult?.text == "Hi")
+    }
+
+    @Test("adaptive mode turns the rate limiter on after throttling")
+    func adaptiveEnables() async throws {
+        let server = try await ScriptedHTTPServer.start { _, n in
+            n == 0 ? .serviceError("ThrottlingException", status: 429, message: "slow") : .json(200, converseAnswer)
+        }
+        defer { Task { await server.shutdown() } }
+        var retry = fastRetry
+        retry.mode = .adaptive
+        let enabled = try await withClient(server, retry: retry) { client in
+            #expect(!client.pipeline.rateLimiter.isEnabled)
+            _ = try await client.converse(helloRequest)
+            return client.pipeline.rateLimiter.isEnabled
+        }
+        #expect(enabled)
+    }
+}

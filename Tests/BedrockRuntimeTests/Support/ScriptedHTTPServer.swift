@@ -1,0 +1,185 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A request as the test server received it.
+struct ReceivedRequest: Sendable {
+    var method: String
+    var uri: String
+    var headers: [(String, String)]
+    var body: [UInt8]
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+    var bodyText: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// What the test server does with one request.
+enum ServerAction: Sendable {
+    /// How a streamed answer ends.
+    enum Ending: Sendable { case complete, stall, reset }
+
+    /// A complete answer.
+    case respond(status: Int, headers: [(String, String)], body: [UInt8])
+    /// The head, then `parts` each after its delay, then `ending`.
+    case stream(status: Int, headers: [(String, String)], parts: [(delay: TimeAmount, bytes: [UInt8])], ending: Ending)
+    /// Close the connection (with a TCP reset) without answering.
+    case reset
+    /// Never answer.
+    case stall
+
+    static func json(_ status: Int, _ body: String, headers: [(String, String)] = []) -> ServerAction {
+        .respond(status: status, headers: [("Content-Type", "application/json"), ("x-amzn-RequestId", "req-\(status)")] + headers,
+                 body: Array(body.utf8))
+    }
+
+    static func serviceError(_ code: String, status: Int, message: String, extra: String = "", headers: [(String, String)] = []) -> ServerAction {
+        .respond(status: status,
+                 headers: [("Content-Type", "application/json"), ("x-amzn-ErrorType", "\(code):http://internal.amazon.com/coral/com.amazon.bedrock/"),
+                           ("x-amzn-RequestId", "err-req")] + headers,
+                 body: Array("{\"message\":\"\(message)\"\(extra)}".utf8))
+    }
+}
+
+/// A small HTTP/1.1 server on 127.0.0.1 whose answers a test scripts: throttling
+/// storms, 5xx bursts, resets, stalls, slow bodies and streams, over a real socket.
+final class ScriptedHTTPServer: Sendable {
+    let port: Int
+    private let channel: any Channel
+    private let log: LockedBox<[ReceivedRequest]>
+    private let closed: LockedBox<Int>
+
+    /// Connections the client has closed (or that were reset) so far.
+    var closedConnections: Int { closed.withLockedValue { $0 } }
+
+    /// Requests received so far, in order.
+    var requests: [ReceivedRequest] { log.withLockedValue { $0 } }
+
+    var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    private init(port: Int, channel: any Channel, log: LockedBox<[ReceivedRequest]>, closed: LockedBox<Int>) {
+        self.port = port; self.channel = channel; self.log = log; self.closed = closed
+    }
+
+    /// Starts a server; `script` gets each request and its 0-based number.
+    static func start(_ script: @escaping @Sendable (ReceivedRequest, Int) -> ServerAction) async throws -> ScriptedHTTPServer {
+        let log = LockedBox<[ReceivedRequest]>([])
+        let closed = LockedBox(0)
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
+                    channel.pipeline.addHandler(Handler(script: script, log: log, closed: closed))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        guard let port = channel.localAddress?.port else { throw CancellationError() }
+        return ScriptedHTTPServer(port: port, channel: channel, log: log, closed: closed)
+    }
+
+    func shutdown() async {
+        try? await channel.close()
+    }
+
+    private final class Handler: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+
+        let script: @Sendable (ReceivedRequest, Int) -> ServerAction
+        let log: LockedBox<[ReceivedRequest]>
+        let closed: LockedBox<Int>
+        var current: ReceivedRequest?
+
+        init(script: @escaping @Sendable (ReceivedRequest, Int) -> ServerAction, log: LockedBox<[ReceivedRequest]>, closed: LockedBox<Int>) {
+            self.script = script; self.log = log; self.closed = closed
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            closed.withLockedValue { $0 += 1 }
+            context.fireChannelInactive()
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case let .head(head):
+                current = ReceivedRequest(method: head.method.rawValue, uri: head.uri,
+                                          headers: head.headers.map { ($0.name, $0.value) }, body: [])
+            case var .body(buffer):
+                current?.body.append(contentsOf: buffer.readBytes(length: buffer.readableBytes) ?? [])
+            case .end:
+                guard let request = current else { return }
+                current = nil
+                let number = log.withLockedValue { log in
+                    log.append(request)
+                    return log.count - 1
+                }
+                perform(script(request, number), context: context)
+            }
+        }
+
+        func head(_ status: Int, _ headers: [(String, String)], length: Int?) -> HTTPServerResponsePart {
+            var h = HTTPHeaders(headers)
+            if let length { h.replaceOrAdd(name: "Content-Length", value: String(length)) }
+            return .head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: h))
+        }
+
+        func reset(_ context: ChannelHandlerContext) {
+            guard let provider = context.channel as? any SocketOptionProvider else {
+                context.close(promise: nil)
+                return
+            }
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            provider.setSoLinger(linger(l_onoff: 1, l_linger: 0)).whenComplete { _ in
+                loopBound.value.close(promise: nil)
+            }
+        }
+
+        func perform(_ action: ServerAction, context: ChannelHandlerContext) {
+            switch action {
+            case let .respond(status, headers, body):
+                context.write(wrapOutboundOut(head(status, headers, length: body.count)), promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            case .reset:
+                reset(context)
+            case .stall:
+                break
+            case let .stream(status, headers, parts, ending):
+                context.writeAndFlush(wrapOutboundOut(head(status, headers, length: nil)), promise: nil)
+                sendParts(ArraySlice(parts), ending: ending, context: context)
+            }
+        }
+
+        func sendParts(_ parts: ArraySlice<(delay: TimeAmount, bytes: [UInt8])>, ending: ServerAction.Ending, context: ChannelHandlerContext) {
+            guard let first = parts.first else {
+                switch ending {
+                case .complete: context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+                case .stall: break
+                case .reset: reset(context)
+                }
+                return
+            }
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: first.delay) {
+                let (handler, context) = loopBound.value
+                guard context.channel.isActive else { return }
+                context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: first.bytes)))), promise: nil)
+                handler.sendParts(parts.dropFirst(), ending: ending, context: context)
+            }
+        }
+    }
+}
+
+/// A value shared between event-loop threads and the test, behind a lock.
+final class LockedBox<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLockedValue<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}

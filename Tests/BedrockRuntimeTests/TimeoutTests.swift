@@ -1,0 +1,110 @@
+import Foundation
+import NIOCore
+import Testing
+@testable import BedrockRuntime
+
+@Suite("Timeouts and cancellation: every wait ends")
+struct TimeoutTests {
+    let quick = Timeouts(connect: .seconds(2), firstByte: .seconds(1), idle: .milliseconds(400), total: .seconds(10))
+
+    @Test("a server that never answers trips the time-to-first-byte timeout, which is retried")
+    func stalledHead() async throws {
+        let server = try await ScriptedHTTPServer.start { _, n in n == 0 ? .stall : .json(200, converseAnswer) }
+        defer { Task { await server.shutdown() } }
+        let result = try await withClient(server, timeouts: quick) { try await $0.converse(helloRequest) }
+        #expect(result.attempts.map(\.errorCode) == ["FirstByteTimeout", nil])
+    }
+
+    @Test("a body that stalls after the head trips the idle timeout")
+    func stalledBody() async throws {
+        let server = try await ScriptedHTTPServer.start { _, _ in
+            .stream(status: 200, headers: [("Content-Type", "application/json")],
+                    parts: [(.zero, Array(converseAnswer.utf8.prefix(20)))], ending: .stall)
+        }
+        defer { Task { await server.shutdown() } }
+        let error = try await withClient(server, retry: .noRetries, timeouts: quick) { client in
+            await bedrockError { _ = try await client.converse(helloRequest) }
+        }
+        #expect(error?.kind == .transport(.idleTimeout))
+        #expect(error?.message.contains("idle timeout") == true)
+    }
+
+    @Test("a slow body that keeps making progress is not cut by the idle timeout")
+    func slowBodyCompletes() async throws {
+        let bytes = Array(converseAnswer.utf8)
+        let parts = stride(from: 0, to: bytes.count, by: 40).map { (TimeAmount.milliseconds(100), Array(bytes[$0..<min($0 + 40, bytes.count)])) }
+        let server = try await ScriptedHTTPServer.start { _, _ in
+            .stream(status: 200, headers: [("Content-Type", "application/json")], parts: parts, ending: .complete)
+        }
+        defer { Task { await server.shutdown() } }
+        let result = try await withClient(server, timeouts: quick) { try await $0.converse(helloRequest) }
+        #expect(parts.count > 5)
+        #expect(result.text == "Hello there")
+    }
+
+    @Test("the total deadline ends the call even when each wait alone would not")
+    func totalDeadline() async throws {
+        let server = try await ScriptedHTTPServer.start { _, _ in .stall }
+        defer { Task { await server.shutdown() } }
+        let options = CallOptions(firstByteTimeout: .seconds(30), totalTimeout: .milliseconds(400))
+        let error = try await withClient(server) { client in
+            await bedrockError { _ = try await client.converse(helloRequest, options: options) }
+        }
+        #expect(error?.kind == .transport(.totalTimeout))
+        #expect(error?.isRetryable == false)
+    }
+
+    @Test("cancelling the calling task ends the call with Cancelled")
+    func cancellation() async throws {
+        let server = try await ScriptedHTTPServer.start { _, _ in .stall }
+        defer { Task { await server.shutdown() } }
+        let error = try await withClient(server) { client in
+            let task = Task { await bedrockError { _ = try await client.converse(helloRequest) } }
+            try await Task.sleep(for: .milliseconds(200))
+            task.cancel()
+            return await task.value
+        }
+        #expect(error?.kind == .cancelled)
+        #expect(error?.attempts.last?.outcome == .cancelled)
+    }
+}
+
+@Suite("Configuration values")
+struct ConfigurationValueTests {
+    @Test("endpoint URLs are parsed, and bad ones named")
+    func endpoints() throws {
+        let e = try BedrockEndpoint.parse("http://127.0.0.1:8080/prefix/")
+        #expect(e.hostHeader == "127.0.0.1:8080")
+        #expect(e.basePath == "/prefix")
+        #expect(try BedrockEndpoint.regional("cn-north-1").host == "bedrock-runtime.cn-north-1.amazonaws.com.cn")
+        #expect(throws: BedrockError.self) { try BedrockEndpoint.parse("ftp://x") }
+        #expect(throws: BedrockError.self) { try BedrockEndpoint.parse("not a url") }
+    }
+
+    @Test("HTTPS_PROXY and NO_PROXY are read; proxy credentials never appear in descriptions")
+    func proxy() throws {
+        let p = try #require(try ProxySettings.fromEnvironment(["HTTPS_PROXY": "http://user:s3cret@proxy.local:3128",
+                                                                "NO_PROXY": "localhost, .internal.example,127.0.0.1"]))
+        #expect(p.host == "proxy.local")
+        #expect(p.port == 3128)
+        #expect(p.bypasses(host: "api.internal.example"))
+        #expect(p.bypasses(host: "127.0.0.1"))
+        #expect(!p.bypasses(host: "bedrock-runtime.us-east-1.amazonaws.com"))
+        #expect(!"\(p)".contains("s3cret"))
+        #expect(try ProxySettings.fromEnvironment([:]) == nil)
+        #expect(throws: BedrockError.self) { try ProxySettings(url: "socks5://proxy:1080") }
+    }
+
+    @Test("an unreadable CA bundle is a clear error")
+    func caBundle() {
+        do {
+            _ = try AsyncHTTPClientTransport(tls: TLSSettings(caBundlePath: "/nonexistent/ca.pem"))
+            Issue.record("accepted a missing CA bundle")
+        } catch let e as BedrockError {
+            #expect(e.message.contains("/nonexistent/ca.pem"))
+            #expect(e.message.contains("AWS_CA_BUNDLE"))
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+}
