@@ -17,12 +17,14 @@ let package = Package(
         .library(name: "BedrockEmulator", targets: ["BedrockEmulator"]),
         .library(name: "LuaSandbox", targets: ["LuaSandbox"]),
         .executable(name: "quarry", targets: ["QuarryCLI"]),
+        .executable(name: "bedrock-emulator", targets: ["EmulatorServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -69,12 +71,18 @@ let package = Package(
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOPosix", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                    .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                    .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                     .product(name: "NIOSSL", package: "swift-nio-ssl"),
                     .product(name: "X509", package: "swift-certificates"),
                     .product(name: "SwiftASN1", package: "swift-asn1"),
                     .product(name: "Crypto", package: "swift-crypto"),
                 ],
                 swiftSettings: strict),
+
+        .executableTarget(name: "EmulatorServer", dependencies: ["BedrockEmulator"],
+                          swiftSettings: strict),
 
         // MARK: The Lua sandbox (knows nothing of Bedrock)
         .target(name: "LuaSandbox", dependencies: ["CLua", "CLuaShim"],
