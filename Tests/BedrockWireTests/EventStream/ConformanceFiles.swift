@@ -1,0 +1,58 @@
+import Foundation
+
+/// Locates the shared conformance data: `../shared/conformance/...` from the package
+/// root (found from this file's path), or the path in the suite's environment variable.
+enum ConformanceFiles {
+    /// The package root: three folders above `Tests/BedrockWireTests/EventStream/`.
+    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // EventStream
+        .deletingLastPathComponent()  // BedrockWireTests
+        .deletingLastPathComponent()  // Tests
+        .deletingLastPathComponent()
+
+    /// `variable`'s value when set and not empty, else `defaultPath` relative to the root.
+    static func url(variable: String, defaultPath: String) -> URL {
+        if let override = ProcessInfo.processInfo.environment[variable], !override.isEmpty {
+            return URL(fileURLWithPath: override)
+        }
+        return packageRoot.appendingPathComponent(defaultPath).standardizedFileURL
+    }
+
+    /// Problems reading test data, with the path.
+    struct Missing: Error, CustomStringConvertible {
+        var description: String
+    }
+}
+
+/// Hex and base64 helpers for the vector files.
+enum TestBytes {
+    /// Bytes from a hex string; throws on odd length or a non-hex digit.
+    static func hex(_ text: String) throws -> [UInt8] {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { throw ConformanceFiles.Missing(description: "odd-length hex string") }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        func nibble(_ c: UInt8) throws -> UInt8 {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+            default: throw ConformanceFiles.Missing(description: "bad hex digit \(c)")
+            }
+        }
+        var i = 0
+        while i < digits.count {
+            bytes.append(try nibble(digits[i]) << 4 | nibble(digits[i + 1]))
+            i += 2
+        }
+        return bytes
+    }
+
+    /// Bytes from base64; throws when it does not decode.
+    static func base64(_ text: String) throws -> [UInt8] {
+        guard let data = Data(base64Encoded: text) else {
+            throw ConformanceFiles.Missing(description: "bad base64 \(text.prefix(20))…")
+        }
+        return Array(data)
+    }
+}

@@ -1,0 +1,54 @@
+import BedrockWire
+import Foundation
+import NIOCore
+import Testing
+
+/// A short, deterministic mutation run on every test pass: mutants of the recorded
+/// bodies and vector messages must decode to messages plus one typed ending, the same
+/// in any split, and decoded messages must survive re-encoding. The long runs live in
+/// the `EventStreamFuzz` executable.
+@Suite("Event-stream decoder mutation run")
+struct EventStreamFuzzTests {
+    static func seeds() throws -> [[UInt8]] {
+        let (file, _) = try EventStreamVectorFile.load()
+        var seeds = try file.valid.filter { $0.bytes_hex != nil && $0.length < 4096 }.map { try $0.messageBytes() }
+        seeds += try file.invalid.map { try TestBytes.hex($0.bytes_hex) }
+        seeds += try StreamFixtureFrameTests.loadFixtures().map(\.body)
+        return seeds
+    }
+
+    @Test("3000 mutants: every outcome is messages plus a typed ending, identical in any split")
+    func mutantsNeverCrashAndAreSplitInvariant() throws {
+        let seeds = try Self.seeds()
+        try #require(seeds.count > 10)
+        var mutator = EventStreamMutator(seed: 0x5EED)
+        var endings = (complete: 0, rejected: 0, truncated: 0)
+        var messages = 0
+        for _ in 0..<3000 {
+            let input = mutator.mutate(seeds[mutator.below(seeds.count)], other: seeds[mutator.below(seeds.count)])
+            let cuts = mutator.cuts(for: input.count)
+            do {
+                try EventStreamFuzzCheck.check(input, cuts: cuts)
+            } catch {
+                Issue.record("\(error) for input \(input.map { String($0, radix: 16) }.joined(separator: " ")) cuts \(cuts)")
+            }
+            let outcome = EventStreamDecodeOutcome.decode(input)
+            messages += outcome.messages.count
+            switch outcome.ending {
+            case .complete: endings.complete += 1
+            case .rejected(let error):
+                endings.rejected += 1
+                #expect(!error.description.isEmpty)
+            case .truncated(let error):
+                endings.truncated += 1
+                guard case .truncated = error.reason else {
+                    Issue.record("finish() threw \(error), not a truncation")
+                    continue
+                }
+            }
+        }
+        // The mutator must reach every kind of ending, or the run tests little.
+        #expect(endings.complete > 0 && endings.rejected > 0 && endings.truncated > 0)
+        print("event-stream mutation run: 3000 inputs, \(messages) messages, endings \(endings)")
+    }
+}
