@@ -6,9 +6,6 @@
 import BedrockEmulator
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct UsageError: Error, CustomStringConvertible {
     let description: String
@@ -54,8 +51,7 @@ do {
     ]
     if let ca = endpoint.caCertificatePath { line["ca_file"] = ca }
     let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
-    print(String(decoding: data, as: UTF8.self))
-    fflush(stdout)
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
     while true { try await Task.sleep(for: .seconds(3600)) }
 } catch {
     FileHandle.standardError.write(Data("bedrock-emulator: \(error)\n".utf8))

@@ -195,9 +195,13 @@ struct ConverseRequestReader {
     /// Every toolResult must answer a toolUse of the previous assistant turn.
     private func checkToolTurns(_ messages: [ConversationMessage]) throws(ServiceError) {
         for (index, message) in messages.enumerated() where message.role == .user {
-            let resultIDs = message.blocks.compactMap { if case .toolResult(let id, _, _) = $0 { id } else { nil } }
+            var resultIDs: [String] = []
+            for case .toolResult(let id, _, _) in message.blocks { resultIDs.append(id) }
             guard !resultIDs.isEmpty else { continue }
-            let useIDs = index > 0 ? Set(messages[index - 1].blocks.compactMap { if case .toolUse(let id, _, _) = $0 { id } else { nil } }) : []
+            var useIDs = Set<String>()
+            if index > 0 {
+                for case .toolUse(let id, _, _) in messages[index - 1].blocks { useIDs.insert(id) }
+            }
             if resultIDs.count > useIDs.count {
                 throw .validation("The number of toolResult blocks at messages.\(index).content exceeds the number of toolUse blocks of previous turn.")
             }

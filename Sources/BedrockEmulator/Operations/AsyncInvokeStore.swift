@@ -17,13 +17,9 @@ final class AsyncInvokeStore: Sendable {
 
     private let jobs = NIOLockedValueBox<[Job]>([])
 
-    private static let formatter: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
-
-    private static func timestamp(_ date: Date) -> JSONValue { .string(formatter.string(from: date)) }
+    private static func timestamp(_ date: Date) -> JSONValue {
+        .string(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+    }
 
     func start(_ body: JSONValue, model: ModelDescriptor, region: String) throws(ServiceError) -> JSONValue {
         guard let output = body["outputDataConfig"], let uri = output["s3OutputDataConfig"]?["s3Uri"]?.stringValue else {
@@ -37,20 +33,21 @@ final class AsyncInvokeStore: Sendable {
         }
         let token = body["clientRequestToken"]?.stringValue
         let hash = StableHash.of(body.serialized)
-        return try jobs.withLockedValue { jobs throws(ServiceError) -> JSONValue in
+        let outcome: Result<JSONValue, ServiceError> = jobs.withLockedValue { jobs in
             if let token, let existing = jobs.first(where: { $0.token == token }) {
                 guard existing.bodyHash == hash else {
-                    throw ServiceError(.conflict, "The request conflicts with a previous request that used the same clientRequestToken.")
+                    return .failure(ServiceError(.conflict, "The request conflicts with a previous request that used the same clientRequestToken."))
                 }
-                return ["invocationArn": .string(existing.arn)]
+                return .success(["invocationArn": .string(existing.arn)])
             }
             var rng = SeededGenerator(seed: hash ^ UInt64(jobs.count + 1))
             let id = String((0..<12).map { _ in Array("abcdefghijklmnopqrstuvwxyz0123456789")[Int(rng.next() % 36)] })
             let arn = "arn:aws:bedrock:\(region):123456789012:async-invoke/\(id)"
             jobs.append(Job(arn: arn, modelArn: "arn:aws:bedrock:\(region)::foundation-model/\(model.id)", token: token,
                             bodyHash: hash, submitted: Date(), output: output, status: "Completed"))
-            return ["invocationArn": .string(arn)]
+            return .success(["invocationArn": .string(arn)])
         }
+        return try outcome.get()
     }
 
     private func summary(_ job: Job) -> JSONValue {

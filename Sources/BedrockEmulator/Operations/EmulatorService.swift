@@ -37,8 +37,8 @@ final class EmulatorService: Sendable {
 
     func handle(_ request: EmulatorRequest) async -> EmulatorResponse {
         let requestID = UUID().uuidString.lowercased()
-        guard let route = Route.match(method: request.method, path: request.path) else {
-            let error = ServiceError(name: "UnknownOperationException", status: 404, message: "Unknown operation \(request.method) \(request.path)")
+        guard let route = Route.match(method: request.method, path: String(request.path)) else {
+            let error = ServiceError(name: "UnknownOperationException", status: 404, message: "Unknown operation \(request.method) \(String(request.path))")
             log.append(RecordedRequest(requestID: requestID, time: Date(), status: 404, error: error.name))
             return errorResponse(error, requestID: requestID)
         }
@@ -56,7 +56,7 @@ final class EmulatorService: Sendable {
     private func run(_ operation: EmulatedOperation, modelID: String?, parameters: [String],
                      request: EmulatorRequest, record: inout RecordedRequest) async -> EmulatorResponse {
         let requestID = record.requestID
-        do {
+        do throws(ServiceError) {
             let caller = try authenticator.authenticate(request)
             record.region = caller.region
             record.principal = caller.principal

@@ -147,7 +147,7 @@ final class HTTPServer: Sendable {
             }
             return false
         case .reset:
-            try? await channel.setOption(.socketOption(.so_linger), value: linger(l_onoff: 1, l_linger: 0))
+            try? await (channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
             try? await channel.close()
             return false
         }

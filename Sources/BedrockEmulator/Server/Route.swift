@@ -42,10 +42,13 @@ enum Route: Sendable, Equatable {
             return operation.map { .operation($0, modelID: segments[1], parameters: []) }
         case ("POST", 5, "guardrail") where segments[2] == "version" && segments[4] == "apply":
             return .operation(.applyGuardrail, modelID: nil, parameters: [segments[1], segments[3]])
-        case ("POST", 2, "async-invoke") where segments[1].isEmpty,
-             ("POST", 1, "async-invoke"):
+        case ("POST", 1, "async-invoke"):
             return .operation(.startAsyncInvoke, modelID: nil, parameters: [])
-        case ("GET", 1, "async-invoke"), ("GET", 2, "async-invoke") where segments.last == "":
+        case ("POST", 2, "async-invoke") where segments[1].isEmpty:
+            return .operation(.startAsyncInvoke, modelID: nil, parameters: [])
+        case ("GET", 1, "async-invoke"):
+            return .operation(.listAsyncInvokes, modelID: nil, parameters: [])
+        case ("GET", 2, "async-invoke") where segments[1].isEmpty:
             return .operation(.listAsyncInvokes, modelID: nil, parameters: [])
         case ("GET", 2, "async-invoke"):
             return .operation(.getAsyncInvoke, modelID: nil, parameters: [segments[1]])
