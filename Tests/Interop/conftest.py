@@ -54,7 +54,7 @@ class Emulator:
         self.regions = info["regions"]
 
     def client(self, region="us-east-1", key="test", secret="test", retries=1, read_timeout=10, **kwargs):
-        config = Config(retries={"max_attempts": retries, "mode": "standard"}, read_timeout=read_timeout,
+        config = Config(retries={"total_max_attempts": retries, "mode": "standard"}, read_timeout=read_timeout,
                         connect_timeout=5)
         return boto3.client("bedrock-runtime", endpoint_url=self.endpoint, region_name=region,
                             aws_access_key_id=key, aws_secret_access_key=secret, config=config,
