@@ -119,7 +119,7 @@ let package = Package(
                     ],
                     swiftSettings: strict),
         .testTarget(name: "BedrockEmulatorTests",
-                    dependencies: ["BedrockEmulator", "BedrockRuntime"], swiftSettings: strict),
+                    dependencies: ["BedrockEmulator", "BedrockRuntime", "BedrockWire"], swiftSettings: strict),
         .testTarget(name: "QuarryTests",
                     dependencies: ["Quarry", "BedrockEmulator"], swiftSettings: strict),
         .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI"], swiftSettings: strict),

@@ -3,6 +3,7 @@
 //
 //   bedrock-emulator [--host H] [--port N] [--tls] [--ca-file PATH]
 //                    [--latency-per-token-ms N] [--threads N] [--admin-token T]
+//                    [--bearer-token T] [--quota-rpm N] [--quota-tpm N]
 import BedrockEmulator
 import Foundation
 
@@ -33,8 +34,10 @@ func configuration(from arguments: [String]) throws -> EmulatorConfiguration {
         case "--threads": configuration.threads = try number(argument)
         case "--admin-token": configuration.adminToken = try value(argument)
         case "--bearer-token": configuration.bearerTokens.append(try value(argument))
+        case "--quota-rpm": configuration.quotas.append(EmulatorQuota(requestsPerMinute: try number(argument)))
+        case "--quota-tpm": configuration.quotas.append(EmulatorQuota(tokensPerMinute: try number(argument)))
         case "--help", "-h":
-            print("usage: bedrock-emulator [--host H] [--port N] [--tls] [--ca-file PATH] [--latency-per-token-ms N] [--threads N] [--admin-token T] [--bearer-token T]")
+            print("usage: bedrock-emulator [--host H] [--port N] [--tls] [--ca-file PATH] [--latency-per-token-ms N] [--threads N] [--admin-token T] [--bearer-token T] [--quota-rpm N] [--quota-tpm N]")
             exit(0)
         default: throw UsageError(description: "unknown argument '\(argument)' (try --help)")
         }
