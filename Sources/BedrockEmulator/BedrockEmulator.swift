@@ -75,7 +75,7 @@ public final class BedrockEmulator: Sendable {
                 throw EmulatorStartError("cannot write the CA certificate to \(path): \(error.localizedDescription)")
             }
             caPath = path
-            tlsContext = try certificate.context(applicationProtocols: ["http/1.1"])
+            tlsContext = try certificate.context(applicationProtocols: ["h2", "http/1.1"])
         }
         let server = HTTPServer(service: service, tls: tlsContext, threads: configuration.threads, logger: logger)
         let bound: (port: Int, task: Task<Void, Never>, channel: any Channel)

@@ -1,7 +1,7 @@
 // `bedrock-emulator`: runs the Bedrock emulator standalone (for the interop suite and
 // load tests) and prints one JSON line with its endpoint once it is listening.
 //
-//   bedrock-emulator [--host H] [--port N] [--tls] [--ca-file PATH]
+//   bedrock-emulator [--config FILE] [--host H] [--port N] [--tls] [--ca-file PATH]
 //                    [--latency-per-token-ms N] [--threads N] [--admin-token T]
 //                    [--bearer-token T] [--quota-rpm N] [--quota-tpm N]
 import BedrockEmulator
@@ -26,6 +26,7 @@ func configuration(from arguments: [String]) throws -> EmulatorConfiguration {
     }
     while let argument = iterator.next() {
         switch argument {
+        case "--config": configuration = try EmulatorConfiguration(contentsOfFile: try value(argument))
         case "--host": configuration.host = try value(argument)
         case "--port": configuration.port = try number(argument)
         case "--tls": configuration.tls = true
@@ -37,7 +38,7 @@ func configuration(from arguments: [String]) throws -> EmulatorConfiguration {
         case "--quota-rpm": configuration.quotas.append(EmulatorQuota(requestsPerMinute: try number(argument)))
         case "--quota-tpm": configuration.quotas.append(EmulatorQuota(tokensPerMinute: try number(argument)))
         case "--help", "-h":
-            print("usage: bedrock-emulator [--host H] [--port N] [--tls] [--ca-file PATH] [--latency-per-token-ms N] [--threads N] [--admin-token T] [--bearer-token T] [--quota-rpm N] [--quota-tpm N]")
+            print("usage: bedrock-emulator [--config FILE] [--host H] [--port N] [--tls] [--ca-file PATH] [--latency-per-token-ms N] [--threads N] [--admin-token T] [--bearer-token T] [--quota-rpm N] [--quota-tpm N]")
             exit(0)
         default: throw UsageError(description: "unknown argument '\(argument)' (try --help)")
         }

@@ -101,3 +101,30 @@ def test_tokens_per_minute_quota():
         assert "tokens" in response["Error"]["Message"]
     finally:
         running.stop()
+
+
+def curl(emulator, *extra):
+    import shutil
+    import subprocess
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    body = json.dumps({"messages": user("via curl")})
+    result = subprocess.run(["curl", "-sS", "--max-time", "10", "-o", "-", "-w", "\n%{http_version} %{http_code}",
+                             "--aws-sigv4", "aws:amz:us-east-1:bedrock", "--user", "test:test",
+                             "-H", "content-type: application/json", "-d", body, *extra,
+                             emulator.endpoint + "/model/amazon.titan-text-express-v1/converse"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    payload, status = result.stdout.rsplit("\n", 1)
+    return payload, status
+
+
+def test_http2_over_tls_via_alpn_with_curls_own_sigv4(tls_emulator):
+    payload, status = curl(tls_emulator, "--http2", "--cacert", tls_emulator.ca_file)
+    assert status == "2 200", payload
+    assert "via curl" in json.loads(payload)["output"]["message"]["content"][0]["text"]
+
+
+def test_http1_over_tls_still_served(tls_emulator):
+    payload, status = curl(tls_emulator, "--http1.1", "--cacert", tls_emulator.ca_file)
+    assert status == "1.1 200", payload
