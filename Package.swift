@@ -106,6 +106,10 @@ let package = Package(
                           ],
                           swiftSettings: strict),
 
+        // MARK: Event-stream decoder fuzz target and throughput benchmark
+        .executableTarget(name: "EventStreamFuzz", dependencies: ["BedrockWire"], swiftSettings: strict),
+        .executableTarget(name: "EventStreamBench", dependencies: ["BedrockWire"], swiftSettings: strict),
+
         // MARK: Tests, one target per module
         .testTarget(name: "LuaSandboxTests", dependencies: ["LuaSandbox"],
                     resources: [.copy("Attacks")], swiftSettings: strict),

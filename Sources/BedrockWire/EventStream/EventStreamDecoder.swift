@@ -192,9 +192,10 @@ public struct EventStreamDecoder: Sendable {
         throws(EventStreamDecodingError) -> EventStreamMessage
     {
         let parsed = buffer.withUnsafeReadableBytes { raw -> Result<[EventStreamHeader], EventStreamDecodingError.Reason> in
+            // The message CRC covers everything before it, the prelude CRC included.
             let crcEnd = prelude.totalLength - 4
             let expected = raw.loadUnaligned(fromByteOffset: crcEnd, as: UInt32.self).bigEndian
-            let computed = CRC32.update(prelude.crc, UnsafeRawBufferPointer(rebasing: raw[Prelude.size..<crcEnd]))
+            let computed = CRC32.update(prelude.crc, UnsafeRawBufferPointer(rebasing: raw[8..<crcEnd]))
             guard expected == computed else {
                 return .failure(.messageChecksumMismatch(expected: expected, computed: computed))
             }
@@ -309,36 +310,62 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The 16-byte tuple `UUID(uuid:)` takes.
 enum UUIDBytes {
     static let zero: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 }
 
-/// Header names and values every Bedrock message repeats, returned as shared strings
-/// instead of allocating a new `String` for each message.
+/// Header names and values every Bedrock message repeats, returned as string literals
+/// (immortal, so no allocation or reference counting) instead of a new `String` each time.
 enum InternedStrings {
-    private static let all: [String] = [
-        ":event-type", ":content-type", ":message-type", ":exception-type", ":error-code",
-        ":error-message", "event", "exception", "error", "application/json", "chunk",
-        "messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop",
-        "messageStop", "metadata", "initial-response",
-    ]
-    /// Entries grouped by UTF-8 length: `byLength[n]` lists (bytes, string) of length n.
-    private static let byLength: [[([UInt8], String)]] = {
-        var table = [[([UInt8], String)]](repeating: [], count: 32)
-        for string in all { table[string.utf8.count].append((Array(string.utf8), string)) }
-        return table
-    }()
-
-    /// The shared string equal to `bytes`, or nil when it is not one of the common ones.
+    /// The literal equal to `bytes`, or nil when it is not one of the common ones.
     @inline(__always)
     static func string(_ bytes: UnsafeRawBufferPointer) -> String? {
-        let count = bytes.count
-        guard count > 0, count < 32 else { return nil }
-        for (candidate, string) in byLength[count] {
-            let equal = candidate.withUnsafeBytes { $0.elementsEqual(bytes) }
-            if equal { return string }
+        guard let base = bytes.baseAddress else { return nil }
+        @inline(__always)
+        func equals(_ literal: StaticString) -> Bool {
+            // Callers only compare literals of the same length as `bytes`.
+            memcmp(literal.utf8Start, base, literal.utf8CodeUnitCount) == 0
+        }
+        switch bytes.count {
+        case 5:
+            if equals("event") { return "event" }
+            if equals("chunk") { return "chunk" }
+            if equals("error") { return "error" }
+        case 8:
+            if equals("metadata") { return "metadata" }
+        case 9:
+            if equals("exception") { return "exception" }
+        case 11:
+            if equals(":event-type") { return ":event-type" }
+            if equals("messageStop") { return "messageStop" }
+            if equals(":error-code") { return ":error-code" }
+        case 12:
+            if equals("messageStart") { return "messageStart" }
+        case 13:
+            if equals(":message-type") { return ":message-type" }
+            if equals(":content-type") { return ":content-type" }
+        case 14:
+            if equals(":error-message") { return ":error-message" }
+        case 15:
+            if equals(":exception-type") { return ":exception-type" }
+        case 16:
+            if equals("application/json") { return "application/json" }
+            if equals("contentBlockStop") { return "contentBlockStop" }
+            if equals("initial-response") { return "initial-response" }
+        case 17:
+            if equals("contentBlockDelta") { return "contentBlockDelta" }
+            if equals("contentBlockStart") { return "contentBlockStart" }
+        default:
+            break
         }
         return nil
     }

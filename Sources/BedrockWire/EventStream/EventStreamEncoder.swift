@@ -54,8 +54,9 @@ public struct EventStreamEncoder: Sendable {
         for header in message.headers { Self.write(header, into: &buffer) }
         buffer.writeImmutableBuffer(message.payload)
         let messageCRC = buffer.withUnsafeReadableBytes { raw in
-            let from = base + Prelude.size
-            return CRC32.update(preludeCRC, UnsafeRawBufferPointer(rebasing: raw[from..<(from + headersLength + payloadLength)]))
+            // The message CRC covers everything before it, the prelude CRC included.
+            let from = base + 8
+            return CRC32.update(preludeCRC, UnsafeRawBufferPointer(rebasing: raw[from..<(base + totalLength - 4)]))
         }
         buffer.writeInteger(messageCRC)
     }

@@ -1,0 +1,189 @@
+import Foundation
+
+/// Everything about *where* requests go and *how* they are sent, resolved from code,
+/// the environment and the shared config files in the AWS SDKs' order of
+/// precedence: a value set in code wins over an environment variable, which wins
+/// over the profile.
+///
+/// | setting | environment | profile key |
+/// | --- | --- | --- |
+/// | profile | `AWS_PROFILE`, `AWS_DEFAULT_PROFILE` | — |
+/// | region | `AWS_REGION`, `AWS_DEFAULT_REGION` | `region` |
+/// | endpoint | `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, then `[services]` `bedrock_runtime.endpoint_url`, then `AWS_ENDPOINT_URL`, then `endpoint_url` | `services`, `endpoint_url` |
+/// | FIPS / dual-stack | `AWS_USE_FIPS_ENDPOINT`, `AWS_USE_DUALSTACK_ENDPOINT` | `use_fips_endpoint`, `use_dualstack_endpoint` |
+/// | retries | `AWS_RETRY_MODE`, `AWS_MAX_ATTEMPTS` | `retry_mode`, `max_attempts` |
+/// | bearer token | `AWS_BEARER_TOKEN_BEDROCK` | — |
+/// | CA bundle | `AWS_CA_BUNDLE` | `ca_bundle` |
+public struct BedrockConfiguration: Sendable {
+    /// Values set in code; each wins over the environment and the files.
+    public struct Overrides: Sendable {
+        /// The profile to use.
+        public var profile: String?
+        /// The region.
+        public var region: String?
+        /// A custom endpoint URL.
+        public var endpointURL: String?
+        /// Use the FIPS endpoint.
+        public var useFIPS: Bool?
+        /// Use the dual-stack endpoint.
+        public var useDualStack: Bool?
+        /// Retry mode.
+        public var retryMode: RetryMode?
+        /// Total attempts per request (first try included).
+        public var maxAttempts: Int?
+        /// A Bedrock API key.
+        public var bearerToken: BearerToken?
+        /// A PEM file of extra trusted CAs.
+        public var caBundlePath: String?
+
+        /// No overrides.
+        public init(profile: String? = nil, region: String? = nil, endpointURL: String? = nil, useFIPS: Bool? = nil,
+                    useDualStack: Bool? = nil, retryMode: RetryMode? = nil, maxAttempts: Int? = nil,
+                    bearerToken: BearerToken? = nil, caBundlePath: String? = nil) {
+            self.profile = profile
+            self.region = region
+            self.endpointURL = endpointURL
+            self.useFIPS = useFIPS
+            self.useDualStack = useDualStack
+            self.retryMode = retryMode
+            self.maxAttempts = maxAttempts
+            self.bearerToken = bearerToken
+            self.caBundlePath = caBundlePath
+        }
+    }
+
+    /// The profile in use (`default` unless one was chosen).
+    public let profileName: String
+    /// The region, if any was configured (required unless a custom endpoint is set).
+    public let region: AWSRegion?
+    /// Where requests go.
+    public let endpoint: BedrockEndpoint
+    /// Whether `endpoint` came from a custom endpoint setting rather than the rules.
+    public let isCustomEndpoint: Bool
+    /// FIPS endpoint requested.
+    public let useFIPS: Bool
+    /// Dual-stack endpoint requested.
+    public let useDualStack: Bool
+    /// Retry mode (default `standard`).
+    public let retryMode: RetryMode
+    /// Attempts per request including the first (default 3).
+    public let maxAttempts: Int
+    /// Bearer token; when set, requests use it instead of SigV4 even if keys exist.
+    public let bearerToken: BearerToken?
+    /// Extra trusted CA certificates (PEM), checked to be readable.
+    public let caBundlePath: String?
+    /// The parsed shared files (for the credential providers).
+    public let sharedFiles: SharedConfigFiles
+    /// The environment it was resolved from (for the credential providers).
+    public let environment: ConfigurationEnvironment
+
+    /// The selected profile's section (empty when the profile is absent and was not
+    /// asked for explicitly).
+    public var profile: ConfigSection { sharedFiles.profiles[profileName] ?? ConfigSection() }
+
+    /// Resolves the configuration; errors name the variable, file or profile at fault.
+    public static func resolve(environment: ConfigurationEnvironment = .process,
+                               overrides: Overrides = Overrides()) throws(ConfigurationError) -> BedrockConfiguration {
+        let files = try SharedConfigFiles.load(from: environment)
+        let explicitProfile = overrides.profile ?? environment["AWS_PROFILE"] ?? environment["AWS_DEFAULT_PROFILE"]
+        let profileName = explicitProfile ?? "default"
+        if explicitProfile != nil, files.profiles[profileName] == nil {
+            throw .profileNotFound(profileName)
+        }
+        let profile = files.profiles[profileName] ?? ConfigSection()
+        let profileSource = "profile '\(profileName)'"
+
+        func setting(_ code: String?, _ variables: [String], _ key: String?) -> (value: String, source: String)? {
+            if let code { return (code, "code") }
+            for variable in variables { if let value = environment[variable] { return (value, variable) } }
+            if let key, let value = profile[key] { return (value, "\(profileSource) key '\(key)'") }
+            return nil
+        }
+        func flag(_ code: Bool?, _ variable: String, _ key: String, name: String) throws(ConfigurationError) -> Bool {
+            guard let (text, source) = setting(code.map { $0 ? "true" : "false" }, [variable], key) else { return false }
+            switch text.lowercased() {
+            case "true": return true
+            case "false": return false
+            default: throw .invalidValue(setting: name, source: source, problem: "'\(text)' is not true or false")
+            }
+        }
+
+        var region: AWSRegion?
+        if let (name, source) = setting(overrides.region, ["AWS_REGION", "AWS_DEFAULT_REGION"], "region") {
+            guard AWSRegion.isValid(name) else {
+                throw .invalidValue(setting: "region", source: source, problem: ConfigurationError.invalidRegion(name).description)
+            }
+            region = try AWSRegion(name)
+        }
+
+        let useFIPS = try flag(overrides.useFIPS, "AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint", name: "use_fips_endpoint")
+        let useDualStack = try flag(overrides.useDualStack, "AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint",
+                                    name: "use_dualstack_endpoint")
+        let customEndpoint = try customEndpoint(overrides: overrides, environment: environment, files: files,
+                                                profile: profile, profileName: profileName)
+        let endpoint: BedrockEndpoint
+        do {
+            endpoint = try BedrockEndpointResolver(region: region?.name, useFIPS: useFIPS, useDualStack: useDualStack,
+                                                   customEndpoint: customEndpoint).resolve()
+        } catch {
+            throw .endpoint(error)
+        }
+
+        var retryMode = RetryMode.standard
+        if let (text, source) = setting(overrides.retryMode?.rawValue, ["AWS_RETRY_MODE"], "retry_mode") {
+            guard let mode = RetryMode(rawValue: text) else {
+                throw .invalidValue(setting: "retry_mode", source: source,
+                                    problem: "'\(text)' is not one of legacy, standard, adaptive")
+            }
+            retryMode = mode
+        }
+        var maxAttempts = 3
+        if let (text, source) = setting(overrides.maxAttempts.map(String.init), ["AWS_MAX_ATTEMPTS"], "max_attempts") {
+            guard let number = Int(text), (1...100).contains(number) else {
+                throw .invalidValue(setting: "max_attempts", source: source,
+                                    problem: "'\(text)' is not a whole number from 1 to 100")
+            }
+            maxAttempts = number
+        }
+
+        var bearerToken = overrides.bearerToken
+        if bearerToken == nil, let text = environment["AWS_BEARER_TOKEN_BEDROCK"] {
+            bearerToken = try BearerToken(text)
+        }
+
+        var caBundlePath: String?
+        if let (path, source) = setting(overrides.caBundlePath, ["AWS_CA_BUNDLE"], "ca_bundle") {
+            let expanded = environment.expandingTilde(path)
+            guard FileManager.default.isReadableFile(atPath: expanded) else {
+                throw .unreadableFile(path: expanded, purpose: "CA bundle (from \(source))")
+            }
+            caBundlePath = expanded
+        }
+
+        return BedrockConfiguration(
+            profileName: profileName, region: region, endpoint: endpoint, isCustomEndpoint: customEndpoint != nil,
+            useFIPS: useFIPS, useDualStack: useDualStack, retryMode: retryMode, maxAttempts: maxAttempts,
+            bearerToken: bearerToken, caBundlePath: caBundlePath, sharedFiles: files, environment: environment)
+    }
+
+    /// botocore's order: code, `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, the profile's
+    /// `[services]` block, `AWS_ENDPOINT_URL`, the profile's `endpoint_url` — all but
+    /// code skipped when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` / `ignore_configured_endpoint_urls` is true.
+    static func customEndpoint(overrides: Overrides, environment: ConfigurationEnvironment, files: SharedConfigFiles,
+                               profile: ConfigSection, profileName: String) throws(ConfigurationError) -> String? {
+        if let url = overrides.endpointURL { return url }
+        let ignore = (environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] ?? profile["ignore_configured_endpoint_urls"])?
+            .lowercased() == "true"
+        if ignore { return nil }
+        if let url = environment["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] { return url }
+        if let servicesName = profile["services"] {
+            guard let services = files.services[servicesName] else {
+                throw .invalidValue(setting: "services", source: "profile '\(profileName)'",
+                                    problem: "no [services \(servicesName)] section exists")
+            }
+            if let url = services.nested["bedrock_runtime"]?["endpoint_url"], !url.isEmpty { return url }
+        }
+        if let url = environment["AWS_ENDPOINT_URL"] { return url }
+        return profile["endpoint_url"]
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+
+/// One section of a shared file: flat `key = value` settings plus nested blocks
+/// (`bedrock_runtime =` followed by indented `endpoint_url = …` lines).
+public struct ConfigSection: Sendable, Hashable {
+    /// `key = value` settings (keys as written).
+    public var values: [String: String] = [:]
+    /// Nested blocks by their key.
+    public var nested: [String: [String: String]] = [:]
+    /// Where the section came from, for error messages (`path [header]`).
+    public var origin: String = ""
+
+    /// The value of `key`, nil when absent or empty.
+    public subscript(_ key: String) -> String? {
+        guard let value = values[key], !value.isEmpty else { return nil }
+        return value
+    }
+}
+
+/// `~/.aws/config` and `~/.aws/credentials`, parsed: profiles (credentials-file
+/// settings override config-file ones), `sso-session` and `services` sections.
+///
+/// The format is botocore's: `[default]` / `[profile name]` in the config file,
+/// `[name]` in the credentials file, `#` or `;` comment lines, `key = value`, indented
+/// lines after `key =` form a nested block. Values are taken verbatim (no inline
+/// comments). A missing file is simply empty; a malformed one is an error naming the
+/// file and line.
+public struct SharedConfigFiles: Sendable, Hashable {
+    /// Profiles by name.
+    public var profiles: [String: ConfigSection] = [:]
+    /// `[sso-session name]` sections.
+    public var ssoSessions: [String: ConfigSection] = [:]
+    /// `[services name]` sections.
+    public var services: [String: ConfigSection] = [:]
+
+    /// Empty configuration.
+    public init() {}
+
+    /// Loads the files the environment points at.
+    public static func load(from environment: ConfigurationEnvironment) throws(ConfigurationError) -> SharedConfigFiles {
+        var files = SharedConfigFiles()
+        try files.merge(path: environment.configFilePath, isCredentialsFile: false)
+        try files.merge(path: environment.credentialsFilePath, isCredentialsFile: true)
+        return files
+    }
+
+    /// Parses `text` (from `path`) into these sections.
+    public mutating func merge(text: String, path: String, isCredentialsFile: Bool) throws(ConfigurationError) {
+        for (header, section) in try Self.parse(text, path: path) {
+            if isCredentialsFile {
+                profiles[header, default: ConfigSection()].mergeOverriding(section)
+                continue
+            }
+            let words = header.split(separator: " ", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if words.count == 2, words[0] == "profile" {
+                profiles[words[1], default: ConfigSection()].mergeKeeping(section)
+            } else if words.count == 2, words[0] == "sso-session" {
+                ssoSessions[words[1]] = section
+            } else if words.count == 2, words[0] == "services" {
+                services[words[1]] = section
+            } else if header == "default" {
+                profiles["default", default: ConfigSection()].mergeKeeping(section)
+            }
+            // Other sections (e.g. `[plugins]`) are ignored, as botocore ignores them.
+        }
+    }
+
+    private mutating func merge(path: String, isCredentialsFile: Bool) throws(ConfigurationError) {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .unreadableFile(path: path, purpose: isCredentialsFile ? "shared credentials file" : "shared config file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw .malformedFile(path: path, line: 1, problem: "file is not valid UTF-8")
+        }
+        try merge(text: text, path: path, isCredentialsFile: isCredentialsFile)
+    }
+
+    static func parse(_ text: String, path: String) throws(ConfigurationError) -> [(String, ConfigSection)] {
+        var sections: [(String, ConfigSection)] = []
+        var current: ConfigSection?
+        var header = ""
+        var nestedKey: String?
+        var lineNumber = 0
+        func finish() {
+            if let current { sections.append((header, current)) }
+        }
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
+            let indented = line.first == " " || line.first == "\t"
+            if trimmed.hasPrefix("[") {
+                guard trimmed.hasSuffix("]"), trimmed.count > 2 else {
+                    throw .malformedFile(path: path, line: lineNumber, problem: "section header '\(trimmed)' is not closed with ']'")
+                }
+                finish()
+                header = String(trimmed.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+                current = ConfigSection(origin: "\(path) [\(header)]")
+                nestedKey = nil
+                continue
+            }
+            guard current != nil else {
+                throw .malformedFile(path: path, line: lineNumber, problem: "setting outside any [section]")
+            }
+            guard let equals = trimmed.firstIndex(of: "=") else {
+                throw .malformedFile(path: path, line: lineNumber, problem: "expected 'key = value', found '\(trimmed.prefix(40))'")
+            }
+            let key = trimmed[..<equals].trimmingCharacters(in: .whitespaces)
+            let value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            guard !key.isEmpty else { throw .malformedFile(path: path, line: lineNumber, problem: "empty key before '='") }
+            if indented, let nestedKey {
+                current?.nested[nestedKey, default: [:]][key] = value
+            } else if value.isEmpty {
+                nestedKey = key
+                current?.values[key] = ""
+            } else {
+                nestedKey = nil
+                current?.values[key] = value
+            }
+        }
+        finish()
+        return sections
+    }
+}
+
+extension ConfigSection {
+    mutating func mergeOverriding(_ other: ConfigSection) {
+        values.merge(other.values) { _, new in new }
+        nested.merge(other.nested) { _, new in new }
+        origin = origin.isEmpty ? other.origin : origin
+    }
+
+    mutating func mergeKeeping(_ other: ConfigSection) {
+        // A later `[profile x]` section of the same file adds to the first.
+        values.merge(other.values) { _, new in new }
+        nested.merge(other.nested) { _, new in new }
+        if origin.isEmpty { origin = other.origin }
+    }
+}
+
+extension ConfigSection: CustomStringConvertible, CustomReflectable {
+    /// Keys whose values are secrets and are shown as `***`.
+    static let secretKeys: Set<String> = ["aws_secret_access_key", "aws_session_token", "aws_security_token"]
+
+    private var shownValues: [(String, String)] {
+        values.keys.sorted().map { key in (key, Self.secretKeys.contains(key.lowercased()) ? SecretMasking.redacted : values[key] ?? "") }
+    }
+
+    /// The settings with secret values replaced by `***`.
+    public var description: String {
+        "ConfigSection(\(origin): " + shownValues.map { "\($0.0)=\($0.1)" }.joined(separator: ", ") + ")"
+    }
+
+    /// What `dump()` shows: settings with secret values replaced by `***`.
+    public var customMirror: Mirror {
+        Mirror(self, children: shownValues.map { (label: $0.0, value: $0.1 as Any) } + [("nested", nested as Any)],
+               displayStyle: .struct)
+    }
+}
