@@ -85,6 +85,8 @@ def test_reset_breaks_the_connection(emulator, client):
     with pytest.raises((ConnectionClosedError, ProtocolError, ConnectionResetError)) as caught:
         client.converse(modelId=CLAUDE, messages=user("hi"))
     assert caught.value is not None
+    # Only that connection is reset; the emulator keeps serving.
+    assert client.converse(modelId=CLAUDE, messages=user("hi"))["stopReason"] == "end_turn"
 
 
 def test_stream_exception_after_events(emulator, client):

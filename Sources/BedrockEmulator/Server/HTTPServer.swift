@@ -212,8 +212,9 @@ final class HTTPServer: Sendable {
             }
             return false
         case .reset:
-            // On HTTP/2 the stream's parent is the TCP connection: reset that.
-            let connection = channel.parent ?? channel
+            // On HTTP/2 the stream's parent is the TCP connection: reset that. (On
+            // HTTP/1.1 the parent is the listening socket, which must stay open.)
+            let connection = http2 ? (channel.parent ?? channel) : channel
             try? await (connection as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
             try? await connection.close()
             return false
