@@ -48,10 +48,22 @@ struct ResponseGenerator: Sendable {
         for text in request.system { hash = StableHash.of(text.utf8, seed: hash) }
         for message in request.messages {
             hash = StableHash.of(message.role.rawValue.utf8, seed: hash)
-            for block in message.blocks { hash = StableHash.of(String(describing: block).utf8, seed: hash) }
+            for block in message.blocks { hash = Self.hash(block, seed: hash) }
         }
         if let temperature = request.temperature { hash ^= temperature.bitPattern }
         return hash
+    }
+
+    private static func hash(_ block: InputBlock, seed: UInt64) -> UInt64 {
+        switch block {
+        case .text(let text): StableHash.of(text.utf8, seed: seed ^ 1)
+        case .reasoning(let text): StableHash.of(text.utf8, seed: seed ^ 2)
+        case .media(let kind): StableHash.of(kind.utf8, seed: seed ^ 3)
+        case .toolUse(let id, let name, let input):
+            StableHash.of(input.serialized, seed: StableHash.of((id + name).utf8, seed: seed ^ 4))
+        case .toolResult(let id, let text, let isError):
+            StableHash.of(text.utf8, seed: StableHash.of(id.utf8, seed: seed ^ (isError ? 5 : 6)))
+        }
     }
 
     private func toolResultAnswer(_ request: GenerationRequest) -> String? {

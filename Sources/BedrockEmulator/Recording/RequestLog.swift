@@ -32,21 +32,34 @@ public struct RecordedRequest: Sendable, Codable, Equatable {
     }
 }
 
-/// The most recent requests, oldest dropped first.
+/// The most recent requests, oldest dropped first (a ring, so recording stays O(1)
+/// under load).
 final class RequestLog: Sendable {
-    private let capacity: Int
-    private let entries = NIOLockedValueBox<[RecordedRequest]>([])
+    private struct Ring {
+        var items: [RecordedRequest] = []
+        var next = 0
+    }
 
-    init(capacity: Int = 10_000) { self.capacity = capacity }
+    private let capacity: Int
+    private let ring = NIOLockedValueBox(Ring())
+
+    init(capacity: Int = 10_000) { self.capacity = max(1, capacity) }
 
     func append(_ entry: RecordedRequest) {
-        entries.withLockedValue { list in
-            if list.count >= capacity { list.removeFirst(list.count - capacity + 1) }
-            list.append(entry)
+        ring.withLockedValue { ring in
+            if ring.items.count < capacity {
+                ring.items.append(entry)
+            } else {
+                ring.items[ring.next] = entry
+                ring.next = (ring.next + 1) % capacity
+            }
         }
     }
 
-    var all: [RecordedRequest] { entries.withLockedValue { $0 } }
+    /// Oldest first.
+    var all: [RecordedRequest] {
+        ring.withLockedValue { ring in Array(ring.items[ring.next...] + ring.items[..<ring.next]) }
+    }
 
-    func clear() { entries.withLockedValue { $0.removeAll() } }
+    func clear() { ring.withLockedValue { $0 = Ring() } }
 }
