@@ -1,7 +1,7 @@
 import Foundation
 
 /// An access key pair the emulator accepts (optionally with a session token).
-public struct EmulatorCredential: Sendable, Codable, Equatable, CustomStringConvertible {
+public struct EmulatorCredential: Sendable, Codable, Equatable, CustomStringConvertible, CustomReflectable {
     /// The access key id (`AKIA…`, or `test`).
     public var accessKeyID: String
     /// The secret; never printed.
@@ -24,6 +24,9 @@ public struct EmulatorCredential: Sendable, Codable, Equatable, CustomStringConv
 
     /// Only the access key id, masked; the secret and token never appear.
     public var description: String { "EmulatorCredential(\(Self.mask(accessKeyID)))" }
+
+    /// `dump` and debuggers see the masked key id only.
+    public var customMirror: Mirror { Mirror(self, children: ["accessKeyID": Self.mask(accessKeyID)]) }
 
     static func mask(_ id: String) -> String {
         id.count <= 8 ? id : "\(id.prefix(4))…\(id.suffix(4))"
@@ -56,8 +59,9 @@ public struct EmulatorQuota: Sendable, Codable, Equatable {
     }
 }
 
-/// Everything that shapes one emulator instance.
-public struct EmulatorConfiguration: Sendable {
+/// Everything that shapes one emulator instance. Its description masks every key id
+/// and never shows a secret, session token, bearer token or admin token.
+public struct EmulatorConfiguration: Sendable, CustomStringConvertible, CustomReflectable {
     /// Address to listen on (loopback by default).
     public var host: String = "127.0.0.1"
     /// Port to listen on; 0 picks a free port.
@@ -91,4 +95,12 @@ public struct EmulatorConfiguration: Sendable {
 
     /// The defaults: loopback, a free port, `test`/`test`, three regions, plain HTTP.
     public init() {}
+
+    public var description: String {
+        "EmulatorConfiguration(host: \(host), port: \(port), tls: \(tls), regions: \(regions), "
+            + "credentials: \(credentials.map { EmulatorCredential.mask($0.accessKeyID) }), "
+            + "bearerTokens: \(bearerTokens.count), quotas: \(quotas.count), latencyPerToken: \(latencyPerToken))"
+    }
+
+    public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
 }
