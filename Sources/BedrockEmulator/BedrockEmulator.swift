@@ -1,1 +1,146 @@
-import BedrockWire
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOSSL
+
+/// Where a running emulator listens and how to reach it.
+public struct EmulatorEndpoint: Sendable, Equatable, CustomStringConvertible {
+    /// The base URL, e.g. `http://127.0.0.1:4566`.
+    public let url: String
+    /// The bound host.
+    public let host: String
+    /// The bound port.
+    public let port: Int
+    /// Whether it serves HTTPS.
+    public let tls: Bool
+    /// The CA certificate file to trust, when `tls` is on.
+    public let caCertificatePath: String?
+    /// The regions served (the first is the default).
+    public let regions: [String]
+
+    public var description: String { url }
+}
+
+/// A local Bedrock Runtime: a real HTTP server on loopback that verifies SigV4,
+/// serves deterministic models for every bedrock-runtime operation, enforces quotas
+/// and injects faults — so SDKs and Quarry scripts can run offline.
+///
+/// ```swift
+/// let emulator = BedrockEmulator()
+/// let endpoint = try await emulator.start()   // http://127.0.0.1:PORT, keys test/test
+/// try emulator.addFault(FaultRule(operation: "Converse", times: 1, error: "ThrottlingException"))
+/// await emulator.stop()
+/// ```
+public final class BedrockEmulator: Sendable {
+    /// The configuration it was created with.
+    public let configuration: EmulatorConfiguration
+    /// The token the admin API (`/_quarry/…`) requires in `x-quarry-admin-token`.
+    public let adminToken: String
+    private let service: EmulatorService
+    private let logger: Logger
+    private struct Running: Sendable {
+        var server: HTTPServer
+        var task: Task<Void, Never>
+        var channel: any Channel
+        var endpoint: EmulatorEndpoint
+    }
+    private let state = NIOLockedValueBox<Running?>(nil)
+
+    /// An emulator with the given configuration (not yet listening).
+    public init(configuration: EmulatorConfiguration = EmulatorConfiguration(), logger: Logger = Logger(label: "quarry.emulator")) {
+        self.configuration = configuration
+        self.adminToken = configuration.adminToken ?? UUID().uuidString.lowercased()
+        self.service = EmulatorService(configuration: configuration, adminToken: adminToken)
+        self.logger = logger
+    }
+
+    /// Starts listening and returns the bound endpoint.
+    @discardableResult
+    public func start() async throws -> EmulatorEndpoint {
+        if let endpoint = state.withLockedValue({ $0?.endpoint }) { return endpoint }
+        guard !configuration.regions.isEmpty else { throw EmulatorStartError("at least one region is required") }
+        guard !configuration.credentials.isEmpty || !configuration.bearerTokens.isEmpty else {
+            throw EmulatorStartError("at least one key pair or bearer token is required")
+        }
+        var tlsContext: NIOSSLContext?
+        var caPath: String?
+        if configuration.tls {
+            let certificate = try SelfSignedCertificate.generate(hosts: ["localhost", "127.0.0.1", configuration.host])
+            let path = configuration.caCertificatePath
+                ?? FileManager.default.temporaryDirectory.appendingPathComponent("quarry-emulator-ca-\(UUID().uuidString.prefix(8)).pem").path
+            do {
+                try certificate.caPEM.write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                throw EmulatorStartError("cannot write the CA certificate to \(path): \(error.localizedDescription)")
+            }
+            caPath = path
+            tlsContext = try certificate.context(applicationProtocols: ["h2", "http/1.1"])
+        }
+        let server = HTTPServer(service: service, tls: tlsContext, threads: configuration.threads, logger: logger)
+        let bound: (port: Int, task: Task<Void, Never>, channel: any Channel)
+        do {
+            bound = try await server.start(host: configuration.host, port: configuration.port)
+        } catch {
+            await server.shutdown()
+            throw EmulatorStartError("cannot listen on \(configuration.host):\(configuration.port): \(error)")
+        }
+        let scheme = configuration.tls ? "https" : "http"
+        let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+        let endpoint = EmulatorEndpoint(url: "\(scheme)://\(host):\(bound.port)", host: configuration.host, port: bound.port,
+                                        tls: configuration.tls, caCertificatePath: caPath, regions: configuration.regions)
+        state.withLockedValue { $0 = Running(server: server, task: bound.task, channel: bound.channel, endpoint: endpoint) }
+        logger.info("Bedrock emulator listening on \(endpoint.url)")
+        return endpoint
+    }
+
+    /// Stops listening, closes every connection and frees the threads.
+    public func stop() async {
+        guard let running = state.withLockedValue({ current -> Running? in
+            defer { current = nil }
+            return current
+        }) else { return }
+        try? await running.channel.close()
+        running.task.cancel()
+        await running.task.value
+        await running.server.shutdown()
+    }
+
+    /// The endpoint while running.
+    public var endpoint: EmulatorEndpoint? { state.withLockedValue { $0?.endpoint } }
+
+    /// The models it serves.
+    public var models: [ModelDescriptor] { configuration.catalog.models }
+
+    // MARK: Faults (the same rules as the admin API)
+
+    /// Adds a fault rule; returns its id.
+    @discardableResult
+    public func addFault(_ rule: FaultRule) throws(FaultRuleError) -> String { try service.faults.add(rule) }
+
+    /// Removes one rule; `false` when no rule has that id.
+    @discardableResult
+    public func removeFault(id: String) -> Bool { service.faults.remove(id: id) }
+
+    /// Removes every rule.
+    public func clearFaults() { service.faults.clear() }
+
+    /// The rules still active, with their hit counts.
+    public var faults: [ActiveFault] { service.faults.active }
+
+    // MARK: What it saw
+
+    /// The most recent requests, oldest first.
+    public var requests: [RecordedRequest] { service.log.all }
+
+    /// Forgets the recorded requests.
+    public func clearRequests() { service.log.clear() }
+}
+
+/// Why the emulator could not start.
+public struct EmulatorStartError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public let message: String
+    init(_ message: String) { self.message = message }
+    public var description: String { "emulator failed to start: \(message)" }
+}

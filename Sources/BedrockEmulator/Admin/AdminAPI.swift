@@ -1,0 +1,87 @@
+import Foundation
+
+/// The admin HTTP API under `/_quarry/`, for fault rules and what the emulator saw.
+/// Every call needs `x-quarry-admin-token`; Bedrock credentials do not reach it.
+///
+/// - `GET /_quarry/health` → `{"status":"ok"}`
+/// - `GET /_quarry/models` → the model catalog
+/// - `POST /_quarry/faults` (a ``FaultRule`` as JSON) → `201 {"id": …}`
+/// - `GET /_quarry/faults` → `{"faults": [{id, rule, hits}]}`
+/// - `DELETE /_quarry/faults` clears, `DELETE /_quarry/faults/{id}` removes one
+/// - `GET /_quarry/requests` → `{"requests": […]}`, `DELETE /_quarry/requests` clears
+struct AdminAPI {
+    let service: EmulatorService
+
+    static let tokenHeader = "x-quarry-admin-token"
+
+    func handle(_ request: EmulatorRequest, segments: [String], requestID: String) -> EmulatorResponse {
+        guard let token = request.headers.first(name: Self.tokenHeader), token == service.adminToken else {
+            return service.errorResponse(ServiceError(name: "AccessDeniedException", status: 403,
+                message: "The admin API needs the \(Self.tokenHeader) header with the emulator's admin token."), requestID: requestID)
+        }
+        switch (request.method, segments) {
+        case ("GET", ["health"]):
+            return service.json(["status": "ok"], requestID: requestID)
+        case ("GET", ["models"]):
+            let models: [JSONValue] = service.configuration.catalog.models.map {
+                ["modelId": .string($0.id), "modelName": .string($0.name), "providerName": .string($0.provider),
+                 "family": .string($0.family.rawValue), "maxOutputTokens": .int($0.maxOutputTokens),
+                 "toolUse": .bool($0.supportsToolUse), "reasoning": .bool($0.supportsReasoning)]
+            }
+            return service.json(["models": .array(models)], requestID: requestID)
+        case ("POST", ["faults"]):
+            let rule: FaultRule
+            do {
+                rule = try JSONDecoder().decode(FaultRule.self, from: Data(request.body.readableBytesView))
+            } catch {
+                return bad("The fault rule is not valid JSON of the documented shape: \(Self.describe(error))", requestID)
+            }
+            do {
+                let id = try service.faults.add(rule)
+                return service.json(["id": .string(id)], requestID: requestID, status: 201)
+            } catch {
+                return bad(error.description, requestID)
+            }
+        case ("GET", ["faults"]):
+            let faults = service.faults.active.map { fault -> JSONValue in
+                let rule = (try? JSONEncoder().encode(fault.rule)).flatMap { JSONValue.parse($0) } ?? .null
+                return ["id": .string(fault.id), "rule": rule, "hits": .int(fault.hits)]
+            }
+            return service.json(["faults": .array(faults)], requestID: requestID)
+        case ("DELETE", ["faults"]):
+            service.faults.clear()
+            return service.json(["cleared": true], requestID: requestID)
+        case ("DELETE", let path) where path.count == 2 && path[0] == "faults":
+            guard service.faults.remove(id: path[1]) else {
+                return service.errorResponse(ServiceError(.resourceNotFound, "No fault rule with id \(path[1])."), requestID: requestID)
+            }
+            return service.json(["removed": .string(path[1])], requestID: requestID)
+        case ("GET", ["requests"]):
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .iso8601
+            let body = (try? encoder.encode(service.log.all)).flatMap { JSONValue.parse($0) } ?? []
+            return service.json(["requests": body], requestID: requestID)
+        case ("DELETE", ["requests"]):
+            service.log.clear()
+            return service.json(["cleared": true], requestID: requestID)
+        default:
+            return service.errorResponse(ServiceError(name: "UnknownOperationException", status: 404,
+                message: "Unknown admin call \(request.method) /_quarry/\(segments.joined(separator: "/"))"), requestID: requestID)
+        }
+    }
+
+    private func bad(_ message: String, _ requestID: String) -> EmulatorResponse {
+        service.errorResponse(.validation(message), requestID: requestID)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.typeMismatch(let type, let context):
+            "\(context.codingPath.map(\.stringValue).joined(separator: ".")) must be \(type)"
+        case DecodingError.dataCorrupted(let context):
+            context.debugDescription
+        default:
+            String(describing: error)
+        }
+    }
+}

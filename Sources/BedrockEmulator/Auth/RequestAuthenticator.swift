@@ -1,0 +1,67 @@
+import BedrockWire
+import Foundation
+import NIOHTTP1
+
+/// Who made a request and which emulated region it addressed.
+struct AuthenticatedCaller: Sendable {
+    /// Masked access key id, or `bearer`.
+    var principal: String
+    var region: String
+}
+
+/// Authenticates requests like AWS's front end: SigV4 checked by BedrockWire's
+/// `SigV4Verifier` against the configured key pairs (clock skew, scope, session
+/// tokens, expiry, both canonicalisations), or a configured bearer token; each
+/// failure becomes AWS's error (`InvalidSignatureException`,
+/// `UnrecognizedClientException`, `MissingAuthenticationTokenException`, …).
+struct RequestAuthenticator: Sendable {
+    let configuration: EmulatorConfiguration
+    private let verifier: SigV4Verifier
+
+    init(configuration: EmulatorConfiguration) {
+        self.configuration = configuration
+        var keys: [String: SigV4Credentials] = [:]
+        for credential in configuration.credentials where keys[credential.accessKeyID] == nil {
+            keys[credential.accessKeyID] = SigV4Credentials(
+                accessKeyId: credential.accessKeyID, secretAccessKey: credential.secretAccessKey,
+                sessionToken: credential.sessionToken, expiration: credential.expiration)
+        }
+        let lookup = keys
+        let skew = configuration.clockSkew.components
+        verifier = SigV4Verifier(regions: Set(configuration.regions),
+                                 allowedClockSkew: TimeInterval(skew.seconds) + TimeInterval(skew.attoseconds) / 1e18,
+                                 secrets: { lookup[$0] })
+    }
+
+    static let unrecognizedClient = ServiceError(name: "UnrecognizedClientException", status: 403,
+                                                 message: "The security token included in the request is invalid.")
+
+    func authenticate(_ request: EmulatorRequest) throws(ServiceError) -> AuthenticatedCaller {
+        if let authorization = request.headers.first(name: "authorization"), authorization.hasPrefix("Bearer ") {
+            let token = String(authorization.dropFirst("Bearer ".count))
+            guard configuration.bearerTokens.contains(token) else { throw Self.unrecognizedClient }
+            return AuthenticatedCaller(principal: "bearer", region: regionFromHost(request) ?? defaultRegion)
+        }
+        let received = SigV4ReceivedRequest(
+            method: request.method, requestTarget: request.target,
+            headers: request.headers.map { (name: $0.name, value: $0.value) },
+            bodySHA256: SigV4ReceivedRequest.sha256Hex(ofBody: request.bodyBytes))
+        do {
+            let verified = try verifier.verify(received)
+            return AuthenticatedCaller(principal: EmulatorCredential.mask(verified.accessKeyId), region: verified.region)
+        } catch {
+            throw ServiceError(name: error.errorType, status: error.httpStatus, message: error.message)
+        }
+    }
+
+    private var defaultRegion: String { configuration.regions.first ?? "us-east-1" }
+
+    /// `bedrock-runtime.REGION.amazonaws.com` names a region; loopback hosts do not.
+    private func regionFromHost(_ request: EmulatorRequest) -> String? {
+        guard let host = request.headers.first(name: "host") else { return nil }
+        let labels = host.split(separator: ".")
+        guard labels.count >= 3, labels[0] == "bedrock-runtime" else { return nil }
+        let region = String(labels[1])
+        return configuration.regions.contains(region) ? region : nil
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// Why a configuration file was refused.
+public struct EmulatorConfigurationError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong, naming the file and field.
+    public let message: String
+    public var description: String { message }
+}
+
+extension EmulatorConfiguration {
+    /// The JSON file shape read by ``init(contentsOfFile:)`` (every field optional):
+    ///
+    /// ```json
+    /// {"host": "127.0.0.1", "port": 4566, "tls": false, "ca_file": "/tmp/ca.pem",
+    ///  "regions": ["us-east-1", "eu-west-1"],
+    ///  "credentials": [{"access_key_id": "AKIA…", "secret_access_key": "…", "session_token": "…"}],
+    ///  "bearer_tokens": ["…"], "admin_token": "…", "latency_per_token_ms": 2,
+    ///  "quotas": [{"model": "…", "region": "…", "requests_per_minute": 60, "tokens_per_minute": 10000}]}
+    /// ```
+    ///
+    /// The `test`/`test` pair stays accepted unless `"include_test_credentials": false`.
+    struct FileShape: Decodable {
+        struct Credential: Decodable {
+            var accessKeyID: String
+            var secretAccessKey: String
+            var sessionToken: String?
+            enum CodingKeys: String, CodingKey {
+                case accessKeyID = "access_key_id", secretAccessKey = "secret_access_key", sessionToken = "session_token"
+            }
+        }
+        var host: String?
+        var port: Int?
+        var tls: Bool?
+        var caFile: String?
+        var regions: [String]?
+        var credentials: [Credential]?
+        var includeTestCredentials: Bool?
+        var bearerTokens: [String]?
+        var adminToken: String?
+        var latencyPerTokenMs: Int?
+        var quotas: [EmulatorQuota]?
+        enum CodingKeys: String, CodingKey {
+            case host, port, tls, regions, credentials, quotas
+            case caFile = "ca_file", includeTestCredentials = "include_test_credentials"
+            case bearerTokens = "bearer_tokens", adminToken = "admin_token", latencyPerTokenMs = "latency_per_token_ms"
+        }
+    }
+
+    /// Reads a JSON configuration file (see ``FileShape``) over the defaults.
+    public init(contentsOfFile path: String) throws(EmulatorConfigurationError) {
+        self.init()
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw EmulatorConfigurationError(message: "cannot read emulator configuration \(path): \(error.localizedDescription)")
+        }
+        let file: FileShape
+        do {
+            file = try JSONDecoder().decode(FileShape.self, from: data)
+        } catch {
+            throw EmulatorConfigurationError(message: "emulator configuration \(path) is not valid: \(AdminAPI.describe(error))")
+        }
+        if let host = file.host { self.host = host }
+        if let port = file.port {
+            guard (0...65535).contains(port) else { throw EmulatorConfigurationError(message: "\(path): port must be 0…65535, got \(port)") }
+            self.port = port
+        }
+        if let tls = file.tls { self.tls = tls }
+        caCertificatePath = file.caFile
+        if let regions = file.regions {
+            guard !regions.isEmpty else { throw EmulatorConfigurationError(message: "\(path): regions must not be empty") }
+            self.regions = regions
+        }
+        var credentials: [EmulatorCredential] = file.includeTestCredentials == false ? [] : [.test]
+        for credential in file.credentials ?? [] {
+            guard !credential.accessKeyID.isEmpty, !credential.secretAccessKey.isEmpty else {
+                throw EmulatorConfigurationError(message: "\(path): credentials need a non-empty access_key_id and secret_access_key")
+            }
+            credentials.append(EmulatorCredential(accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey,
+                                                  sessionToken: credential.sessionToken))
+        }
+        self.credentials = credentials
+        bearerTokens = file.bearerTokens ?? []
+        adminToken = file.adminToken
+        if let latency = file.latencyPerTokenMs {
+            guard latency >= 0 else { throw EmulatorConfigurationError(message: "\(path): latency_per_token_ms must not be negative") }
+            latencyPerToken = .milliseconds(latency)
+        }
+        for quota in file.quotas ?? [] {
+            if let rpm = quota.requestsPerMinute, rpm < 1 { throw EmulatorConfigurationError(message: "\(path): requests_per_minute must be at least 1") }
+            if let tpm = quota.tokensPerMinute, tpm < 1 { throw EmulatorConfigurationError(message: "\(path): tokens_per_minute must be at least 1") }
+        }
+        quotas = file.quotas ?? []
+        if credentials.isEmpty && bearerTokens.isEmpty {
+            throw EmulatorConfigurationError(message: "\(path): no credentials or bearer tokens would be accepted")
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+/// An access key pair the emulator accepts (optionally with a session token).
+public struct EmulatorCredential: Sendable, Codable, Equatable, CustomStringConvertible, CustomReflectable {
+    /// The access key id (`AKIA…`, or `test`).
+    public var accessKeyID: String
+    /// The secret; never printed.
+    public var secretAccessKey: String
+    /// When set, requests with this key must carry this `x-amz-security-token`.
+    public var sessionToken: String?
+    /// When set, requests after this instant fail with `ExpiredTokenException`.
+    public var expiration: Date?
+
+    /// A key pair.
+    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Date? = nil) {
+        self.accessKeyID = accessKeyID
+        self.secretAccessKey = secretAccessKey
+        self.sessionToken = sessionToken
+        self.expiration = expiration
+    }
+
+    /// LocalStack's convention, so existing tooling works unchanged.
+    public static let test = EmulatorCredential(accessKeyID: "test", secretAccessKey: "test")
+
+    /// Only the access key id, masked; the secret and token never appear.
+    public var description: String { "EmulatorCredential(\(Self.mask(accessKeyID)))" }
+
+    /// `dump` and debuggers see the masked key id only.
+    public var customMirror: Mirror { Mirror(self, children: ["accessKeyID": Self.mask(accessKeyID)]) }
+
+    static func mask(_ id: String) -> String {
+        id.count <= 8 ? id : "\(id.prefix(4))…\(id.suffix(4))"
+    }
+}
+
+/// A per-model, per-region quota, throttled like the service (`ThrottlingException`).
+public struct EmulatorQuota: Sendable, Codable, Equatable {
+    /// The model it applies to (`nil`: every model, counted per model).
+    public var model: String?
+    /// The region it applies to (`nil`: every region, counted per region).
+    public var region: String?
+    /// Requests allowed in any 60-second window.
+    public var requestsPerMinute: Int?
+    /// Input plus output tokens allowed in any 60-second window.
+    public var tokensPerMinute: Int?
+
+    /// A quota.
+    public init(model: String? = nil, region: String? = nil, requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil) {
+        self.model = model
+        self.region = region
+        self.requestsPerMinute = requestsPerMinute
+        self.tokensPerMinute = tokensPerMinute
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case model, region
+        case requestsPerMinute = "requests_per_minute"
+        case tokensPerMinute = "tokens_per_minute"
+    }
+}
+
+/// Everything that shapes one emulator instance. Its description masks every key id
+/// and never shows a secret, session token, bearer token or admin token.
+public struct EmulatorConfiguration: Sendable, CustomStringConvertible, CustomReflectable {
+    /// Address to listen on (loopback by default).
+    public var host: String = "127.0.0.1"
+    /// Port to listen on; 0 picks a free port.
+    public var port: Int = 0
+    /// Key pairs accepted for SigV4.
+    public var credentials: [EmulatorCredential] = [.test]
+    /// Bearer tokens accepted (`AWS_BEARER_TOKEN_BEDROCK`).
+    public var bearerTokens: [String] = []
+    /// Regions served; the signed region picks one. The first is the default.
+    public var regions: [String] = ["us-east-1", "us-west-2", "eu-west-1"]
+    /// Serve HTTPS with a self-signed certificate (HTTP/2 and HTTP/1.1 via ALPN).
+    public var tls: Bool = false
+    /// Where to write the CA certificate clients should trust when `tls` is on
+    /// (`nil`: a file in the temporary directory).
+    public var caCertificatePath: String?
+    /// Quotas (none by default).
+    public var quotas: [EmulatorQuota] = []
+    /// Time per generated token: between stream events, and in total before a
+    /// non-streaming answer.
+    public var latencyPerToken: Duration = .zero
+    /// Allowed difference between the signed time and the emulator's clock.
+    public var clockSkew: Duration = .seconds(300)
+    /// The token the admin API requires in `x-quarry-admin-token` (`nil`: random).
+    public var adminToken: String?
+    /// The models served.
+    public var catalog: ModelCatalog = .standard
+    /// The largest request body accepted, in bytes.
+    public var maxBodyBytes: Int = 25 * 1024 * 1024
+    /// Event-loop threads for the server (0: one per core).
+    public var threads: Int = 0
+
+    /// The defaults: loopback, a free port, `test`/`test`, three regions, plain HTTP.
+    public init() {}
+
+    public var description: String {
+        "EmulatorConfiguration(host: \(host), port: \(port), tls: \(tls), regions: \(regions), "
+            + "credentials: \(credentials.map { EmulatorCredential.mask($0.accessKeyID) }), "
+            + "bearerTokens: \(bearerTokens.count), quotas: \(quotas.count), latencyPerToken: \(latencyPerToken))"
+    }
+
+    public var customMirror: Mirror { Mirror(self, children: ["description": description]) }
+}

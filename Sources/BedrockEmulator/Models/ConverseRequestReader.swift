@@ -1,0 +1,217 @@
+/// Reads and validates the JSON body of Converse, ConverseStream and the `converse`
+/// input of CountTokens, with the service's validation messages.
+struct ConverseRequestReader {
+    let model: ModelDescriptor
+
+    /// The conversation as a generation request.
+    func read(_ body: JSONValue) throws(ServiceError) -> GenerationRequest {
+        guard case .object = body else { throw ServiceError.validation("The request body must be a JSON object.") }
+        var request = GenerationRequest(model: model, maxTokens: model.defaultMaxTokens)
+        request.messages = try readMessages(body["messages"])
+        request.system = try readSystem(body["system"])
+        try readToolConfig(body["toolConfig"], into: &request)
+        try readInferenceConfig(body["inferenceConfig"], into: &request)
+        try readAdditionalFields(body["additionalModelRequestFields"], into: &request)
+        try checkToolTurns(request.messages)
+        return request
+    }
+
+    private func readMessages(_ value: JSONValue?) throws(ServiceError) -> [ConversationMessage] {
+        guard let value, value != .null else {
+            throw .validation("A conversation must start with a user message. Try again with a conversation that starts with a user message.")
+        }
+        guard let items = value.arrayValue else { throw .validation("The messages field must be a list of Message objects.") }
+        var messages: [ConversationMessage] = []
+        for (index, item) in items.enumerated() {
+            guard case .object = item else { throw .validation("The Message object at messages.\(index) must be an object.") }
+            guard let roleText = item["role"]?.stringValue else {
+                throw .constraint("messages.\(index + 1).member.role", value: "null", "Member must not be null")
+            }
+            guard let role = ConversationRole(rawValue: roleText) else {
+                throw .constraint("messages.\(index + 1).member.role", value: roleText,
+                                  "Member must satisfy enum value set: [user, assistant]")
+            }
+            guard let content = item["content"]?.arrayValue else {
+                throw .constraint("messages.\(index + 1).member.content", value: "null", "Member must not be null")
+            }
+            if content.isEmpty {
+                throw .validation("The content field in the Message object at messages.\(index) is empty. Add a ContentBlock object to the content field and try again.")
+            }
+            var blocks: [InputBlock] = []
+            for (blockIndex, block) in content.enumerated() {
+                blocks.append(try readBlock(block, path: "messages.\(index).content.\(blockIndex)"))
+            }
+            messages.append(ConversationMessage(role: role, blocks: blocks))
+        }
+        guard let first = messages.first, first.role == .user else {
+            throw .validation("A conversation must start with a user message. Try again with a conversation that starts with a user message.")
+        }
+        for (previous, next) in zip(messages, messages.dropFirst()) where previous.role == next.role {
+            throw .validation("A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.")
+        }
+        return messages
+    }
+
+    private func readBlock(_ block: JSONValue, path: String) throws(ServiceError) -> InputBlock {
+        guard let members = block.objectValue, members.count == 1, let (kind, value) = members.first else {
+            throw .validation("The ContentBlock object at \(path) must set exactly one of its members. Set one member and try again.")
+        }
+        switch kind {
+        case "text":
+            guard let text = value.stringValue else { throw .validation("The text field in the ContentBlock object at \(path) must be a string.") }
+            if text.allSatisfy(\.isWhitespace) {
+                throw .validation("The text field in the ContentBlock object at \(path) is blank. Add text to the text field, and try again.")
+            }
+            return .text(text)
+        case "image", "document", "video", "audio":
+            guard case .object = value else { throw .validation("The \(kind) field in the ContentBlock object at \(path) must be an object.") }
+            return .media(kind: kind)
+        case "toolUse":
+            guard let id = value["toolUseId"]?.stringValue, let name = value["name"]?.stringValue,
+                  let input = value["input"] else {
+                throw .validation("The toolUse block at \(path) needs toolUseId, name and input.")
+            }
+            return .toolUse(id: id, name: name, input: input)
+        case "toolResult":
+            guard let id = value["toolUseId"]?.stringValue, let content = value["content"]?.arrayValue else {
+                throw .validation("The toolResult block at \(path) needs toolUseId and content.")
+            }
+            var texts: [String] = []
+            for part in content {
+                if let text = part["text"]?.stringValue { texts.append(text) } else if let json = part["json"] { texts.append(json.text) }
+            }
+            return .toolResult(id: id, text: texts.joined(separator: " "), isError: value["status"]?.stringValue == "error")
+        case "reasoningContent":
+            return .reasoning(value["reasoningText"]?["text"]?.stringValue ?? "")
+        case "guardContent":
+            return .text(value["text"]?["text"]?.stringValue ?? "")
+        case "cachePoint":
+            return .text("")
+        default:
+            throw .validation("The ContentBlock object at \(path) has an unknown member \(kind).")
+        }
+    }
+
+    private func readSystem(_ value: JSONValue?) throws(ServiceError) -> [String] {
+        guard let value, value != .null else { return [] }
+        guard let items = value.arrayValue else { throw .validation("The system field must be a list of SystemContentBlock objects.") }
+        if !items.isEmpty && !model.supportsSystemPrompt {
+            throw .validation("This model doesn't support system messages. Try again without a system message or use a model that supports system messages.")
+        }
+        return items.compactMap { $0["text"]?.stringValue }
+    }
+
+    private func readToolConfig(_ value: JSONValue?, into request: inout GenerationRequest) throws(ServiceError) {
+        guard let value, value != .null else { return }
+        guard model.supportsToolUse else {
+            throw .validation("This model doesn't support tool use.")
+        }
+        guard let tools = value["tools"]?.arrayValue, !tools.isEmpty else {
+            throw .constraint("toolConfig.tools", value: "[]", "Member must have length greater than or equal to 1")
+        }
+        for (index, tool) in tools.enumerated() {
+            if tool["cachePoint"] != nil { continue }
+            guard let spec = tool["toolSpec"], let name = spec["name"]?.stringValue else {
+                throw .validation("The toolSpec at toolConfig.tools.\(index) needs a name.")
+            }
+            guard let schema = spec["inputSchema"]?["json"], case .object = schema else {
+                throw .validation("The tool \(name) at toolConfig.tools.\(index) needs inputSchema.json, a JSON schema object.")
+            }
+            if request.tools.contains(where: { $0.name == name }) {
+                throw .validation("The toolConfig field contains duplicate tool names: \(name).")
+            }
+            request.tools.append(ToolDefinition(name: name, description: spec["description"]?.stringValue, schema: schema))
+        }
+        if let choice = value["toolChoice"], choice != .null {
+            if choice["auto"] != nil {
+                request.toolSelection = .auto
+            } else if choice["any"] != nil {
+                request.toolSelection = .any
+            } else if let name = choice["tool"]?["name"]?.stringValue {
+                guard request.tools.contains(where: { $0.name == name }) else {
+                    throw .validation("The tool \(name) specified in toolChoice is not defined in toolConfig.tools.")
+                }
+                request.toolSelection = .named(name)
+            } else {
+                throw .validation("The toolChoice field must set one of auto, any or tool.")
+            }
+        }
+    }
+
+    private func readInferenceConfig(_ value: JSONValue?, into request: inout GenerationRequest) throws(ServiceError) {
+        guard let value, value != .null else { return }
+        if let raw = value["maxTokens"] {
+            guard let maxTokens = raw.intValue else { throw .validation("The maxTokens field must be an integer.") }
+            if maxTokens < 1 {
+                throw .constraint("inferenceConfig.maxTokens", value: String(maxTokens), "Member must have value greater than or equal to 1")
+            }
+            if maxTokens > model.maxOutputTokens {
+                throw .validation("The maximum tokens you requested exceeds the model limit of \(model.maxOutputTokens). Try again with a maximum tokens value that is lower than \(model.maxOutputTokens).")
+            }
+            request.maxTokens = maxTokens
+        }
+        if let raw = value["temperature"] {
+            guard let temperature = raw.numberValue else { throw .validation("The temperature field must be a number.") }
+            if temperature < 0 || temperature > 1 {
+                throw .constraint("inferenceConfig.temperature", value: Self.format(temperature),
+                                  temperature < 0 ? "Member must have value greater than or equal to 0" : "Member must have value less than or equal to 1")
+            }
+            request.temperature = temperature
+        }
+        if let raw = value["topP"] {
+            guard let topP = raw.numberValue, topP >= 0, topP <= 1 else {
+                throw .constraint("inferenceConfig.topP", value: raw.text, "Member must have value between 0 and 1")
+            }
+            request.topP = topP
+        }
+        if let raw = value["stopSequences"] {
+            guard let items = raw.arrayValue, items.allSatisfy({ $0.stringValue != nil }) else {
+                throw .validation("The stopSequences field must be a list of strings.")
+            }
+            if items.count > 4 && model.family == .anthropicClaude {
+                throw .constraint("inferenceConfig.stopSequences", value: raw.text, "Member must have length less than or equal to 4")
+            }
+            request.stopSequences = items.compactMap(\.stringValue)
+        }
+    }
+
+    private func readAdditionalFields(_ value: JSONValue?, into request: inout GenerationRequest) throws(ServiceError) {
+        guard let value, value != .null else { return }
+        if let seed = value["seed"]?.intValue { request.seed = UInt64(truncatingIfNeeded: seed) }
+        if let thinking = value["thinking"] ?? value["reasoning_config"] {
+            guard model.supportsReasoning else {
+                throw .validation("The model returned the following errors: thinking: Extra inputs are not permitted")
+            }
+            if thinking["type"]?.stringValue == "enabled" {
+                let budget = thinking["budget_tokens"]?.intValue ?? 1024
+                if budget < 1024 {
+                    throw .validation("The model returned the following errors: thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
+                }
+                request.reasoningBudget = budget
+            }
+        }
+    }
+
+    /// Every toolResult must answer a toolUse of the previous assistant turn.
+    private func checkToolTurns(_ messages: [ConversationMessage]) throws(ServiceError) {
+        for (index, message) in messages.enumerated() where message.role == .user {
+            var resultIDs: [String] = []
+            for case .toolResult(let id, _, _) in message.blocks { resultIDs.append(id) }
+            guard !resultIDs.isEmpty else { continue }
+            var useIDs = Set<String>()
+            if index > 0 {
+                for case .toolUse(let id, _, _) in messages[index - 1].blocks { useIDs.insert(id) }
+            }
+            if resultIDs.count > useIDs.count {
+                throw .validation("The number of toolResult blocks at messages.\(index).content exceeds the number of toolUse blocks of previous turn.")
+            }
+            for id in resultIDs where !useIDs.contains(id) {
+                throw .validation("The toolUseId \(id) in the toolResult block at messages.\(index) does not match a toolUse block of the previous turn.")
+            }
+        }
+    }
+
+    static func format(_ number: Double) -> String {
+        number.rounded() == number ? String(Int(number)) : String(number)
+    }
+}

@@ -1,0 +1,112 @@
+/// A speaker in a conversation.
+enum ConversationRole: String, Sendable {
+    case user, assistant
+}
+
+/// One content block of an input message, in a form every family's format maps to.
+enum InputBlock: Sendable, Equatable {
+    case text(String)
+    case toolUse(id: String, name: String, input: JSONValue)
+    case toolResult(id: String, text: String, isError: Bool)
+    /// An image, document, video or audio block: counted as a fixed number of tokens.
+    case media(kind: String)
+    case reasoning(String)
+}
+
+/// One turn of the conversation.
+struct ConversationMessage: Sendable, Equatable {
+    var role: ConversationRole
+    var blocks: [InputBlock]
+}
+
+/// A tool the model may call.
+struct ToolDefinition: Sendable, Equatable {
+    var name: String
+    var description: String?
+    var schema: JSONValue
+}
+
+/// How the request lets the model choose tools.
+enum ToolSelection: Sendable, Equatable {
+    case auto
+    case any
+    case named(String)
+    case none
+}
+
+/// What a model is asked to do, independent of the wire format it came in.
+struct GenerationRequest: Sendable {
+    var model: ModelDescriptor
+    var system: [String] = []
+    var messages: [ConversationMessage] = []
+    var tools: [ToolDefinition] = []
+    var toolSelection: ToolSelection = .auto
+    var maxTokens: Int
+    var temperature: Double?
+    var topP: Double?
+    var stopSequences: [String] = []
+    var seed: UInt64?
+    /// Token budget for reasoning, when reasoning was asked for.
+    var reasoningBudget: Int?
+
+    /// Tokens an image, document, video or audio block counts as.
+    static let mediaTokens = 85
+
+    /// The input token count: the same number CountTokens reports and usage carries.
+    var inputTokens: Int {
+        var total = system.reduce(0) { $0 + TokenCounter.count($1) }
+        for message in messages {
+            for block in message.blocks {
+                switch block {
+                case .text(let text), .reasoning(let text): total += TokenCounter.count(text)
+                case .toolUse(_, let name, let input): total += TokenCounter.count(name) + TokenCounter.count(input.text)
+                case .toolResult(_, let text, _): total += TokenCounter.count(text)
+                case .media: total += Self.mediaTokens
+                }
+            }
+        }
+        for tool in tools {
+            total += TokenCounter.count(tool.name) + TokenCounter.count(tool.description ?? "")
+                + TokenCounter.count(tool.schema.text)
+        }
+        return total
+    }
+
+    /// The text of the last user turn (its text blocks joined by spaces).
+    var lastUserText: String {
+        guard let last = messages.last(where: { $0.role == .user }) else { return "" }
+        return last.blocks.compactMap { if case .text(let t) = $0 { t } else { nil } }.joined(separator: " ")
+    }
+}
+
+/// A block of the model's answer.
+enum OutputBlock: Sendable, Equatable {
+    case reasoning(text: String, signature: String)
+    case text(String)
+    case toolUse(id: String, name: String, input: JSONValue)
+}
+
+/// Why the model stopped, as Converse names it.
+enum StopReason: String, Sendable {
+    case endTurn = "end_turn"
+    case toolUse = "tool_use"
+    case maxTokens = "max_tokens"
+    case stopSequence = "stop_sequence"
+}
+
+/// The model's answer and its accounting.
+struct GeneratedTurn: Sendable {
+    var blocks: [OutputBlock]
+    var stopReason: StopReason
+    /// The stop sequence that ended the answer, if one did.
+    var stopSequence: String?
+    var inputTokens: Int
+    var outputTokens: Int
+
+    var totalTokens: Int { inputTokens + outputTokens }
+
+    /// All text blocks joined.
+    var text: String {
+        blocks.compactMap { if case .text(let t) = $0 { t } else { nil } }.joined()
+    }
+}

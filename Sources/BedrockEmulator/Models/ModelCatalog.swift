@@ -1,0 +1,122 @@
+/// The model families the emulator speaks, each with its own InvokeModel body format.
+public enum ModelFamily: String, Sendable, CaseIterable, Codable {
+    case anthropicClaude = "anthropic"
+    case amazonNova = "nova"
+    case amazonTitanText = "titan-text"
+    case amazonTitanEmbeddings = "titan-embed"
+    case metaLlama = "llama"
+    case mistral = "mistral"
+    case cohereCommand = "cohere-command"
+    case cohereEmbed = "cohere-embed"
+
+    /// Whether the family generates text (and so serves Converse); embedding models do not.
+    public var generatesText: Bool { self != .amazonTitanEmbeddings && self != .cohereEmbed }
+}
+
+/// One local model: its Bedrock model id and what it supports.
+public struct ModelDescriptor: Sendable, Hashable, Codable {
+    /// The foundation-model id, e.g. `anthropic.claude-3-haiku-20240307-v1:0`.
+    public let id: String
+    /// The human name the provider uses.
+    public let name: String
+    /// The provider, as Bedrock lists it.
+    public let provider: String
+    /// Which native body format InvokeModel uses.
+    public let family: ModelFamily
+    /// The largest `maxTokens` the model accepts.
+    public let maxOutputTokens: Int
+    /// The output length used when the request gives none.
+    public let defaultMaxTokens: Int
+    /// Whether Converse accepts `toolConfig` for this model.
+    public let supportsToolUse: Bool
+    /// Whether the model can emit reasoning blocks.
+    public let supportsReasoning: Bool
+    /// Whether Converse accepts `system` prompts for this model.
+    public let supportsSystemPrompt: Bool
+    /// Embedding size, for embedding models.
+    public let embeddingDimensions: Int?
+}
+
+/// The models the emulator serves and how ids, inference-profile ids and ARNs map to them.
+public struct ModelCatalog: Sendable {
+    /// Every model, in listing order.
+    public let models: [ModelDescriptor]
+    private let byID: [String: ModelDescriptor]
+
+    /// A catalog of the given models.
+    public init(models: [ModelDescriptor]) {
+        self.models = models
+        self.byID = Dictionary(models.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The inference-profile prefixes that name a cross-region profile of a model.
+    static let profilePrefixes = ["us.", "eu.", "apac.", "us-gov.", "ca.", "jp.", "au.", "global."]
+
+    /// Finds the model a request names: a model id, a cross-region profile id
+    /// (`us.…`, `eu.…`, `global.…`), or a foundation-model / inference-profile ARN.
+    public func resolve(_ identifier: String) -> ModelDescriptor? {
+        var id = Substring(identifier)
+        if id.hasPrefix("arn:") {
+            // arn:aws:bedrock:REGION:ACCOUNT:foundation-model/ID or inference-profile/ID
+            let parts = id.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+            guard parts.count == 6, parts[2] == "bedrock", let slash = parts[5].firstIndex(of: "/") else {
+                return nil
+            }
+            let kind = parts[5][..<slash]
+            guard kind == "foundation-model" || kind == "inference-profile"
+                || kind == "application-inference-profile" else { return nil }
+            id = parts[5][parts[5].index(after: slash)...]
+        }
+        if let direct = byID[String(id)] { return direct }
+        for prefix in Self.profilePrefixes where id.hasPrefix(prefix) {
+            if let model = byID[String(id.dropFirst(prefix.count))] { return model }
+        }
+        return nil
+    }
+
+    /// The built-in catalog: the families people use on Bedrock.
+    public static let standard = ModelCatalog(models: [
+        claude("anthropic.claude-3-haiku-20240307-v1:0", "Claude 3 Haiku", max: 4096),
+        claude("anthropic.claude-3-5-haiku-20241022-v1:0", "Claude 3.5 Haiku", max: 8192),
+        claude("anthropic.claude-3-5-sonnet-20240620-v1:0", "Claude 3.5 Sonnet", max: 4096),
+        claude("anthropic.claude-3-5-sonnet-20241022-v2:0", "Claude 3.5 Sonnet v2", max: 8192),
+        claude("anthropic.claude-3-7-sonnet-20250219-v1:0", "Claude 3.7 Sonnet", max: 64000, reasoning: true),
+        claude("anthropic.claude-sonnet-4-20250514-v1:0", "Claude Sonnet 4", max: 64000, reasoning: true),
+        text("amazon.nova-micro-v1:0", "Nova Micro", "Amazon", .amazonNova, max: 10000, tools: true),
+        text("amazon.nova-lite-v1:0", "Nova Lite", "Amazon", .amazonNova, max: 10000, tools: true),
+        text("amazon.nova-pro-v1:0", "Nova Pro", "Amazon", .amazonNova, max: 10000, tools: true),
+        text("amazon.titan-text-express-v1", "Titan Text G1 - Express", "Amazon", .amazonTitanText,
+             max: 8192, tools: false, system: false),
+        text("amazon.titan-text-lite-v1", "Titan Text G1 - Lite", "Amazon", .amazonTitanText,
+             max: 4096, tools: false, system: false),
+        embed("amazon.titan-embed-text-v1", "Titan Embeddings G1 - Text", "Amazon", .amazonTitanEmbeddings, 1536),
+        embed("amazon.titan-embed-text-v2:0", "Titan Text Embeddings V2", "Amazon", .amazonTitanEmbeddings, 1024),
+        text("meta.llama3-8b-instruct-v1:0", "Llama 3 8B Instruct", "Meta", .metaLlama, max: 2048, tools: false),
+        text("meta.llama3-1-70b-instruct-v1:0", "Llama 3.1 70B Instruct", "Meta", .metaLlama, max: 2048, tools: true),
+        text("mistral.mistral-7b-instruct-v0:2", "Mistral 7B Instruct", "Mistral AI", .mistral, max: 8192, tools: false),
+        text("mistral.mistral-large-2402-v1:0", "Mistral Large (24.02)", "Mistral AI", .mistral, max: 8192, tools: true),
+        text("cohere.command-r-v1:0", "Command R", "Cohere", .cohereCommand, max: 4000, tools: true),
+        text("cohere.command-r-plus-v1:0", "Command R+", "Cohere", .cohereCommand, max: 4000, tools: true),
+        embed("cohere.embed-english-v3", "Embed English", "Cohere", .cohereEmbed, 1024),
+    ])
+
+    private static func claude(_ id: String, _ name: String, max: Int, reasoning: Bool = false) -> ModelDescriptor {
+        ModelDescriptor(id: id, name: name, provider: "Anthropic", family: .anthropicClaude,
+                        maxOutputTokens: max, defaultMaxTokens: min(max, 4096), supportsToolUse: true,
+                        supportsReasoning: reasoning, supportsSystemPrompt: true, embeddingDimensions: nil)
+    }
+
+    private static func text(_ id: String, _ name: String, _ provider: String, _ family: ModelFamily,
+                             max: Int, tools: Bool, system: Bool = true) -> ModelDescriptor {
+        ModelDescriptor(id: id, name: name, provider: provider, family: family, maxOutputTokens: max,
+                        defaultMaxTokens: min(max, 2048), supportsToolUse: tools, supportsReasoning: false,
+                        supportsSystemPrompt: system, embeddingDimensions: nil)
+    }
+
+    private static func embed(_ id: String, _ name: String, _ provider: String, _ family: ModelFamily,
+                              _ dimensions: Int) -> ModelDescriptor {
+        ModelDescriptor(id: id, name: name, provider: provider, family: family, maxOutputTokens: 0,
+                        defaultMaxTokens: 0, supportsToolUse: false, supportsReasoning: false,
+                        supportsSystemPrompt: false, embeddingDimensions: dimensions)
+    }
+}

@@ -1,0 +1,304 @@
+import BedrockWire
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOConcurrencyHelpers
+
+/// The emulator's request pipeline, independent of sockets: route, authenticate,
+/// apply faults and quotas, run the operation, record it.
+final class EmulatorService: Sendable {
+    let configuration: EmulatorConfiguration
+    let adminToken: String
+    let faults = FaultBook()
+    let log = RequestLog()
+    private let quotas: QuotaLimiter
+    private let asyncJobs = AsyncInvokeStore()
+    private let authenticator: RequestAuthenticator
+    private let generator = ResponseGenerator()
+    private let dates = HTTPDateCache()
+
+    init(configuration: EmulatorConfiguration, adminToken: String) {
+        self.configuration = configuration
+        self.adminToken = adminToken
+        self.quotas = QuotaLimiter(quotas: configuration.quotas)
+        self.authenticator = RequestAuthenticator(configuration: configuration)
+    }
+
+    /// The context a request is handled in once it is routed and authenticated.
+    private struct Context {
+        var requestID: String
+        var operation: EmulatedOperation
+        var region: String
+        var modelID: String?
+        var model: ModelDescriptor?
+        var record: RecordedRequest
+        var streamFault: StreamFault?
+    }
+
+    func handle(_ request: EmulatorRequest) async -> EmulatorResponse {
+        let requestID = UUID().uuidString.lowercased()
+        guard let route = Route.match(method: request.method, path: String(request.path)) else {
+            let error = ServiceError(name: "UnknownOperationException", status: 404, message: "Unknown operation \(request.method) \(String(request.path))")
+            log.append(RecordedRequest(requestID: requestID, time: Date(), status: 404, error: error.name))
+            return errorResponse(error, requestID: requestID)
+        }
+        switch route {
+        case .admin(let segments):
+            return AdminAPI(service: self).handle(request, segments: segments, requestID: requestID)
+        case .operation(let operation, let modelID, let parameters):
+            var record = RecordedRequest(requestID: requestID, time: Date(), operation: operation.rawValue, model: modelID, status: 200)
+            let response = await run(operation, modelID: modelID, parameters: parameters, request: request, record: &record)
+            log.append(record)
+            return response
+        }
+    }
+
+    private func run(_ operation: EmulatedOperation, modelID: String?, parameters: [String],
+                     request: EmulatorRequest, record: inout RecordedRequest) async -> EmulatorResponse {
+        let requestID = record.requestID
+        do throws(ServiceError) {
+            let caller = try authenticator.authenticate(request)
+            record.region = caller.region
+            record.principal = caller.principal
+            var context = Context(requestID: requestID, operation: operation, region: caller.region, modelID: modelID,
+                                  model: modelID.flatMap { configuration.catalog.resolve($0) }, record: record)
+            if let effect = faults.match(operation: operation, model: modelID, resolvedModel: context.model?.id, region: caller.region) {
+                switch effect {
+                case .error(let code, let retryAfter):
+                    record.fault = "error"
+                    throw ServiceError.injected(code, retryAfterMilliseconds: retryAfter)
+                case .latency(let milliseconds):
+                    record.fault = "latency"
+                    try? await Task.sleep(for: .milliseconds(milliseconds))
+                case .stall:
+                    record.fault = "stall"
+                    record.status = 0
+                    return .stall
+                case .reset:
+                    record.fault = "reset"
+                    record.status = 0
+                    return .reset
+                case .stream(let fault):
+                    record.fault = "stream"
+                    context.streamFault = fault
+                }
+            }
+            let response = try await perform(operation, parameters: parameters, request: request, context: &context)
+            record.inputTokens = context.record.inputTokens
+            record.outputTokens = context.record.outputTokens
+            return response
+        } catch {
+            record.status = error.status
+            record.error = error.name
+            return errorResponse(error, requestID: requestID)
+        }
+    }
+
+    // MARK: Operations
+
+    private func perform(_ operation: EmulatedOperation, parameters: [String], request: EmulatorRequest,
+                         context: inout Context) async throws(ServiceError) -> EmulatorResponse {
+        switch operation {
+        case .converse, .converseStream:
+            let model = try textModel(context)
+            let body = try jsonBody(request)
+            let generation = try ConverseRequestReader(model: model).read(body)
+            let turn = try await generate(generation, context: &context, streaming: operation == .converseStream)
+            if operation == .converse {
+                return json(ConverseShapes.response(turn, latencyMs: latencyMilliseconds(turn)), requestID: context.requestID)
+            }
+            let events = ConverseShapes.streamEvents(turn, latencyMs: latencyMilliseconds(turn))
+            let payloads = events.enumerated().map { index, event in
+                (event.type, ConverseShapes.padded(event.payload, index: index).serialized)
+            }
+            return stream(payloads, contentTypeHeader: nil, context: context)
+        case .invokeModel, .invokeModelWithResponseStream:
+            let model = try anyModel(context)
+            let body = try jsonBody(request, malformedStyle: true)
+            if !model.family.generatesText {
+                guard operation == .invokeModel else {
+                    throw .validation("The model \(model.id) doesn't support streaming. Use InvokeModel instead.")
+                }
+                let (result, tokens) = try EmbeddingGenerator.invoke(body, model: model)
+                try quotas.admit(model: model.id, region: context.region)
+                quotas.charge(tokens: tokens, model: model.id, region: context.region)
+                context.record.inputTokens = tokens
+                return .complete(status: 200, headers: headers(context.requestID, [
+                    ("Content-Type", "application/json"), ("X-Amzn-Bedrock-Invocation-Latency", "1"),
+                    ("X-Amzn-Bedrock-Input-Token-Count", String(tokens)),
+                ]), body: result.serialized)
+            }
+            guard let format = NativeFormats.format(for: model.family) else { throw .validation("The provided model identifier is invalid.") }
+            let generation = try format.read(body, model: model)
+            let turn = try await generate(generation, context: &context, streaming: operation == .invokeModelWithResponseStream)
+            if operation == .invokeModel {
+                return .complete(status: 200, headers: headers(context.requestID, [
+                    ("Content-Type", "application/json"),
+                    ("X-Amzn-Bedrock-Invocation-Latency", String(latencyMilliseconds(turn))),
+                    ("X-Amzn-Bedrock-Output-Token-Count", String(turn.outputTokens)),
+                    ("X-Amzn-Bedrock-Input-Token-Count", String(turn.inputTokens)),
+                ]), body: format.response(turn, model: model, requestID: context.requestID).serialized)
+            }
+            let chunks = format.streamChunks(turn, model: model, requestID: context.requestID).enumerated().map { index, chunk in
+                ("chunk", ConverseShapes.padded(["bytes": .string(Data(chunk.serialized).base64EncodedString())], index: index).serialized)
+            }
+            return stream(chunks, contentTypeHeader: "application/json", context: context)
+        case .countTokens:
+            let model = try textModel(context)
+            let body = try jsonBody(request)
+            let tokens: Int
+            if let converse = body["input"]?["converse"] {
+                tokens = try ConverseRequestReader(model: model).read(converse).inputTokens
+            } else if let encoded = body["input"]?["invokeModel"]?["body"]?.stringValue {
+                guard let data = Data(base64Encoded: encoded), let native = JSONValue.parse(data),
+                      let format = NativeFormats.format(for: model.family) else {
+                    throw .validation("The input.invokeModel.body field must be a base64-encoded JSON body for the model.")
+                }
+                tokens = try format.read(native, model: model).inputTokens
+            } else {
+                throw .validation("1 validation error detected: Value null at 'input' failed to satisfy constraint: Member must not be null")
+            }
+            context.record.inputTokens = tokens
+            return json(["inputTokens": .int(tokens)], requestID: context.requestID)
+        case .applyGuardrail:
+            let result = try GuardrailEvaluator().apply(identifier: parameters[0], version: parameters[1], body: try jsonBody(request))
+            return json(result, requestID: context.requestID)
+        case .startAsyncInvoke:
+            let body = try jsonBody(request)
+            guard let id = body["modelId"]?.stringValue else {
+                throw .validation("1 validation error detected: Value null at 'modelId' failed to satisfy constraint: Member must not be null")
+            }
+            guard let model = configuration.catalog.resolve(id) else { throw .validation("The provided model identifier is invalid.") }
+            context.record.model = id
+            return json(try asyncJobs.start(body, model: model, region: context.region), requestID: context.requestID)
+        case .getAsyncInvoke:
+            return json(try asyncJobs.get(arn: parameters[0]), requestID: context.requestID)
+        case .listAsyncInvokes:
+            return json(try asyncJobs.list(query: PercentDecoding.query(request.query)), requestID: context.requestID)
+        case .invokeModelWithBidirectionalStream:
+            throw .validation("InvokeModelWithBidirectionalStream needs an HTTP/2 connection; this emulator serves it over HTTP/2 only.")
+        }
+    }
+
+    private func anyModel(_ context: Context) throws(ServiceError) -> ModelDescriptor {
+        guard let model = context.model else { throw .validation("The provided model identifier is invalid.") }
+        return model
+    }
+
+    private func textModel(_ context: Context) throws(ServiceError) -> ModelDescriptor {
+        let model = try anyModel(context)
+        guard model.family.generatesText else {
+            throw .validation("The model \(model.id) doesn't support this operation. Try again with a text model.")
+        }
+        return model
+    }
+
+    private func generate(_ generation: GenerationRequest, context: inout Context, streaming: Bool) async throws(ServiceError) -> GeneratedTurn {
+        try quotas.admit(model: generation.model.id, region: context.region)
+        let turn = generator.generate(generation)
+        quotas.charge(tokens: turn.totalTokens, model: generation.model.id, region: context.region)
+        context.record.inputTokens = turn.inputTokens
+        context.record.outputTokens = turn.outputTokens
+        if !streaming, configuration.latencyPerToken > .zero {
+            try? await Task.sleep(for: configuration.latencyPerToken * turn.outputTokens)
+        }
+        return turn
+    }
+
+    private func latencyMilliseconds(_ turn: GeneratedTurn) -> Int {
+        let perToken = configuration.latencyPerToken.components
+        let millis = Double(perToken.seconds) * 1000 + Double(perToken.attoseconds) / 1e15
+        return max(1, Int(millis * Double(turn.outputTokens)))
+    }
+
+    // MARK: Responses
+
+    private func jsonBody(_ request: EmulatorRequest, malformedStyle: Bool = false) throws(ServiceError) -> JSONValue {
+        let bytes = request.body.readableBytesView
+        guard !bytes.isEmpty else {
+            throw malformedStyle ? .malformed("#: expected type: JSONObject, found: Null") : .validation("The request body is empty; a JSON object is required.")
+        }
+        guard let value = JSONValue.parse(bytes) else {
+            throw malformedStyle ? .malformed("#: the body is not valid JSON") : .validation("The request body is not valid JSON.")
+        }
+        return value
+    }
+
+    func headers(_ requestID: String, _ extra: [(String, String)]) -> [(String, String)] {
+        [("x-amzn-RequestId", requestID), ("Date", dates.current)] + extra
+    }
+
+    func json(_ value: JSONValue, requestID: String, status: Int = 200) -> EmulatorResponse {
+        .complete(status: status, headers: headers(requestID, [("Content-Type", "application/json")]), body: value.serialized)
+    }
+
+    func errorResponse(_ error: ServiceError, requestID: String) -> EmulatorResponse {
+        var extra = [("Content-Type", "application/json"),
+                     ("x-amzn-ErrorType", "\(error.name):http://internal.amazon.com/coral/com.amazon.bedrock/")]
+        if let retryAfter = error.retryAfterMilliseconds { extra.append(("x-amz-retry-after", String(retryAfter))) }
+        return .complete(status: error.status, headers: headers(requestID, extra), body: error.body.serialized)
+    }
+
+    /// An event-stream response with the request's stream fault (if any) applied.
+    private func stream(_ events: [(String, [UInt8])], contentTypeHeader: String?, context: Context) -> EmulatorResponse {
+        var frames = events.map { EventFrames.event(type: $0.0, payload: $0.1) }
+        var pacing = StreamPacing()
+        let perToken = configuration.latencyPerToken.components
+        pacing.delayMilliseconds = Int(perToken.seconds * 1000 + perToken.attoseconds / 1_000_000_000_000_000)
+        if let fault = context.streamFault {
+            switch fault.kind {
+            case .exception:
+                let n = min(fault.afterEvents ?? 1, frames.count)
+                var payload: JSONValue = ["message": .string(ServiceError.injected(fault.exception, retryAfterMilliseconds: nil).message)]
+                if fault.exception == .modelStreamError {
+                    payload = ["message": "Model stream error: the model returned an error mid-stream.",
+                               "originalStatusCode": 500, "originalMessage": "Injected fault"]
+                }
+                frames = Array(frames.prefix(n)) + [EventFrames.exception(memberName: fault.exception.streamMemberName, payload: payload.serialized)]
+            case .corruptCRC:
+                let n = min(fault.afterEvents ?? 1, frames.count - 1)
+                var broken = frames[n]
+                broken[broken.count - 1] ^= 0xFF
+                frames = Array(frames.prefix(n)) + [broken]
+            case .truncate:
+                let n = min(fault.afterEvents ?? 1, frames.count - 1)
+                frames = Array(frames.prefix(n + 1))
+                pacing.ending = .truncate(after: n)
+            case .close:
+                let n = min(fault.afterEvents ?? max(0, frames.count - (context.operation == .converseStream ? 2 : 1)), frames.count)
+                frames = Array(frames.prefix(n))
+                pacing.ending = .close(after: n)
+            case .drip:
+                pacing.delayMilliseconds = fault.dripMilliseconds
+            }
+        }
+        var extra = [("Content-Type", "application/vnd.amazon.eventstream")]
+        if let contentTypeHeader { extra.append(("X-Amzn-Bedrock-Content-Type", contentTypeHeader)) }
+        return .stream(status: 200, headers: headers(context.requestID, extra), frames: frames, pacing: pacing)
+    }
+}
+
+/// The `Date` header value, formatted once per second.
+final class HTTPDateCache: Sendable {
+    private struct Entry { var second: Int; var text: String }
+    private let entry = NIOLockedValueBox(Entry(second: -1, text: ""))
+
+    var current: String {
+        let now = Date()
+        let second = Int(now.timeIntervalSince1970)
+        return entry.withLockedValue { entry in
+            if entry.second != second {
+                entry = Entry(second: second, text: Self.format(now))
+            }
+            return entry.text
+        }
+    }
+
+    private static func format(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: date)
+    }
+}

@@ -1,0 +1,63 @@
+// `bedrock-emulator`: runs the Bedrock emulator standalone (for the interop suite and
+// load tests) and prints one JSON line with its endpoint once it is listening.
+//
+//   bedrock-emulator [--config FILE] [--host H] [--port N] [--tls] [--ca-file PATH]
+//                    [--latency-per-token-ms N] [--threads N] [--admin-token T]
+//                    [--bearer-token T] [--quota-rpm N] [--quota-tpm N]
+import BedrockEmulator
+import Foundation
+
+
+struct UsageError: Error, CustomStringConvertible {
+    let description: String
+}
+
+func configuration(from arguments: [String]) throws -> EmulatorConfiguration {
+    var configuration = EmulatorConfiguration()
+    var iterator = arguments.makeIterator()
+    func value(_ flag: String) throws -> String {
+        guard let next = iterator.next() else { throw UsageError(description: "\(flag) needs a value") }
+        return next
+    }
+    func number(_ flag: String) throws -> Int {
+        let text = try value(flag)
+        guard let number = Int(text), number >= 0 else { throw UsageError(description: "\(flag) needs a non-negative integer, got '\(text)'") }
+        return number
+    }
+    while let argument = iterator.next() {
+        switch argument {
+        case "--config": configuration = try EmulatorConfiguration(contentsOfFile: try value(argument))
+        case "--host": configuration.host = try value(argument)
+        case "--port": configuration.port = try number(argument)
+        case "--tls": configuration.tls = true
+        case "--ca-file": configuration.caCertificatePath = try value(argument)
+        case "--latency-per-token-ms": configuration.latencyPerToken = .milliseconds(try number(argument))
+        case "--threads": configuration.threads = try number(argument)
+        case "--admin-token": configuration.adminToken = try value(argument)
+        case "--bearer-token": configuration.bearerTokens.append(try value(argument))
+        case "--quota-rpm": configuration.quotas.append(EmulatorQuota(requestsPerMinute: try number(argument)))
+        case "--quota-tpm": configuration.quotas.append(EmulatorQuota(tokensPerMinute: try number(argument)))
+        case "--help", "-h":
+            print("usage: bedrock-emulator [--config FILE] [--host H] [--port N] [--tls] [--ca-file PATH] [--latency-per-token-ms N] [--threads N] [--admin-token T] [--bearer-token T] [--quota-rpm N] [--quota-tpm N]")
+            exit(0)
+        default: throw UsageError(description: "unknown argument '\(argument)' (try --help)")
+        }
+    }
+    return configuration
+}
+
+do {
+    let emulator = BedrockEmulator(configuration: try configuration(from: Array(CommandLine.arguments.dropFirst())))
+    let endpoint = try await emulator.start()
+    var line: [String: Any] = [
+        "endpoint": endpoint.url, "regions": endpoint.regions, "access_key_id": "test",
+        "admin_token": emulator.adminToken, "admin_header": "x-quarry-admin-token",
+    ]
+    if let ca = endpoint.caCertificatePath { line["ca_file"] = ca }
+    let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
+    while true { try await Task.sleep(for: .seconds(3600)) }
+} catch {
+    FileHandle.standardError.write(Data("bedrock-emulator: \(error)\n".utf8))
+    exit(1)
+}

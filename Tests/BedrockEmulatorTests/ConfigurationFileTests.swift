@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+@testable import BedrockEmulator
+
+@Suite("Configuration file")
+struct ConfigurationFileTests {
+    func write(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("emulator-config-\(UUID().uuidString).json").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("a full file is read over the defaults, keeping test/test")
+    func full() throws {
+        let path = try write("""
+        {"port": 4599, "tls": true, "regions": ["eu-central-1"], "latency_per_token_ms": 3,
+         "credentials": [{"access_key_id": "AKIAEXAMPLE12345678", "secret_access_key": "s3cret", "session_token": "tok"}],
+         "quotas": [{"model": "amazon.nova-lite-v1:0", "requests_per_minute": 10}], "admin_token": "adm"}
+        """)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let configuration = try EmulatorConfiguration(contentsOfFile: path)
+        #expect(configuration.port == 4599)
+        #expect(configuration.tls)
+        #expect(configuration.regions == ["eu-central-1"])
+        #expect(configuration.latencyPerToken == .milliseconds(3))
+        #expect(configuration.credentials.map(\.accessKeyID) == ["test", "AKIAEXAMPLE12345678"])
+        #expect(configuration.credentials.last?.sessionToken == "tok")
+        #expect(configuration.quotas == [EmulatorQuota(model: "amazon.nova-lite-v1:0", requestsPerMinute: 10)])
+        #expect(configuration.adminToken == "adm")
+        #expect(!"\(configuration.credentials)".contains("s3cret"))
+    }
+
+    @Test("bad files name the problem", arguments: [
+        ("{\"port\": 70000}", "port must be"),
+        ("{\"regions\": []}", "regions must not be empty"),
+        ("{\"port\": \"x\"}", "not valid"),
+        ("{\"include_test_credentials\": false}", "no credentials"),
+        ("{\"quotas\": [{\"requests_per_minute\": 0}]}", "requests_per_minute"),
+        ("not json", "not valid"),
+    ])
+    func invalid(text: String, message: String) throws {
+        let path = try write(text)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try EmulatorConfiguration(contentsOfFile: path)
+            Issue.record("accepted \(text)")
+        } catch {
+            #expect(error.message.contains(message), "\(error.message)")
+        }
+    }
+
+    @Test("a missing file is an error naming it")
+    func missing() {
+        do {
+            _ = try EmulatorConfiguration(contentsOfFile: "/nonexistent/emulator.json")
+            Issue.record("read a missing file")
+        } catch {
+            #expect(error.message.contains("/nonexistent/emulator.json"))
+        }
+    }
+}
+
+@Suite("Secrets stay out of descriptions")
+struct SecretMaskingTests {
+    @Test("configuration and credentials print masked key ids only")
+    func masked() {
+        var configuration = EmulatorConfiguration()
+        configuration.credentials.append(EmulatorCredential(accessKeyID: "AKIAIOSFODNN7EXAMPLE",
+                                                            secretAccessKey: "wJalrXUtnFEMI/K7MDENG", sessionToken: "FwoGZXIvYXdzEXAMPLETOKEN"))
+        configuration.bearerTokens = ["bedrock-api-key-SECRETVALUE"]
+        configuration.adminToken = "admin-SECRET"
+        var dumped = ""
+        dump(configuration, to: &dumped)
+        for text in [configuration.description, "\(configuration.credentials)", dumped, String(reflecting: configuration)] {
+            #expect(text.contains("AKIA…MPLE"))
+            for secret in ["wJalrXUtnFEMI", "FwoGZXIvYXdz", "SECRETVALUE", "admin-SECRET", "AKIAIOSFODNN7EXAMPLE"] {
+                #expect(!text.contains(secret), "\(secret) leaked in \(text)")
+            }
+        }
+    }
+}
