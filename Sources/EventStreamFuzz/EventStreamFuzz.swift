@@ -27,6 +27,24 @@ public func eventStreamFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) 
     }
     return 0
 }
+
+// SwiftPM links an executable with `main` aliased to `<Module>_main`, which hides
+// libFuzzer's own `main`; provide that symbol and hand control to libFuzzer's driver.
+@_silgen_name("LLVMFuzzerRunDriver")
+func llvmFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+@_cdecl("EventStreamFuzz_main")
+public func eventStreamFuzzMain(
+    _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> CInt {
+    var count = argc
+    var arguments = argv
+    return llvmFuzzerRunDriver(&count, &arguments, eventStreamFuzzOneInput)
+}
 #else
 @main
 struct EventStreamFuzz {

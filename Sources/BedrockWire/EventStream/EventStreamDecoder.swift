@@ -142,12 +142,10 @@ public struct EventStreamDecoder: Sendable {
         var pending = carry ?? ByteBuffer()
         carry = nil
         var capacity = pending.readableBytes + count
-        if pending.readableBytes == 0, count >= Prelude.size,
-            let total = input.getInteger(at: input.readerIndex, as: UInt32.self)
-        {
-            // Reserve for the whole message, but never more than the limits allow.
-            let ceiling = limits.maxHeadersLength + limits.maxPayloadLength + Prelude.overhead
-            capacity = max(capacity, min(Int(total), ceiling))
+        if pending.readableBytes == 0, count >= Prelude.size, let prelude = try? readPrelude(input) {
+            // Reserve for the whole message, once its prelude has passed the CRC and the
+            // limits (a bad prelude is reported by the next `nextMessage()`).
+            capacity = max(capacity, prelude.totalLength)
         }
         if pending.writableBytes < capacity - pending.readableBytes {
             pending.reserveCapacity(minimumWritableBytes: capacity - pending.readableBytes)
