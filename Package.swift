@@ -100,7 +100,7 @@ let package = Package(
         // MARK: The `quarry` command
         .executableTarget(name: "QuarryCLI",
                           dependencies: [
-                              "Quarry", "BedrockEmulator", "CReadline",
+                              "Quarry", "LuaSandbox", "BedrockEmulator", "CReadline",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Logging", package: "swift-log"),
                           ],

@@ -1,0 +1,40 @@
+import Testing
+import Foundation
+
+/// `quarry run` through the real binary: output, `arg`, and the documented exit codes.
+@Suite struct RunCommandTests {
+    private func script(_ body: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("quarry-run-\(UUID().uuidString).lua").path
+        try body.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func runsAScriptWithArguments() throws {
+        let path = try script("print(_VERSION, arg[1], #arg)")
+        let result = try QuarryProcess.run(["run", path, "hello"])
+        #expect(result.status == 0)
+        #expect(result.stdout == "Lua 5.4\thello\t1\n")
+    }
+
+    @Test func scriptErrorExitsOneWithFileAndLine() throws {
+        let path = try script("local x = 1\nerror('boom')")
+        let result = try QuarryProcess.run(["run", path])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains(":2: boom"))
+    }
+
+    @Test func limitExitsThreeAndEscapesAreClosed() throws {
+        let loop = try QuarryProcess.run(["run", try script("while true do end")])
+        #expect(loop.status == 3)
+        #expect(loop.stderr.contains("instruction budget"))
+        let escape = try QuarryProcess.run(["run", try script("return io.open('/etc/passwd')")])
+        #expect(escape.status == 1)
+    }
+
+    @Test func missingFileIsAUsageError() throws {
+        let result = try QuarryProcess.run(["run", "/nonexistent/quarry-script.lua"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("cannot read script"))
+    }
+}
