@@ -100,8 +100,11 @@ public final class BedrockEmulator: Sendable {
             defer { current = nil }
             return current
         }) else { return }
+        // Closing the listener finishes its stream of accepted connections; the serving
+        // task drains what was already accepted (each connection must be run or closed —
+        // NIO traps on an async channel dropped unrun) and then cancels the open ones.
+        // Cancelling the task here instead would drop those buffered connections.
         try? await running.channel.close()
-        running.task.cancel()
         await running.task.value
         await running.server.shutdown()
     }
