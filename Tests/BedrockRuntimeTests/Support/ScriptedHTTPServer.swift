@@ -157,7 +157,15 @@ final class ScriptedHTTPServer: Sendable {
                 switch ending {
                 case .complete: context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
                 case .stall: break
-                case .reset: reset(context)
+                case .reset:
+                    // A reset right behind the last write can overtake it (the peer's
+                    // kernel drops unread data on RST); give the client time to read what
+                    // was sent, as on a real connection cut mid-answer.
+                    let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                    context.eventLoop.scheduleTask(in: .milliseconds(150)) {
+                        let (handler, context) = loopBound.value
+                        handler.reset(context)
+                    }
                 }
                 return
             }
