@@ -22,7 +22,10 @@ struct TimeoutTests {
                     parts: [(.zero, Array(converseAnswer.utf8.prefix(20)))], ending: .stall)
         }
         defer { Task { await server.shutdown() } }
-        let error = try await withClient(server, retry: .noRetries, timeouts: quick) { client in
+        // A generous first-byte limit: under a loaded CI machine the head may take over
+        // a second, and this test is about the body's idle timer only.
+        let idleOnly = Timeouts(connect: .seconds(5), firstByte: .seconds(20), idle: .milliseconds(400), total: .seconds(30))
+        let error = try await withClient(server, retry: .noRetries, timeouts: idleOnly) { client in
             await bedrockError { _ = try await client.converse(helloRequest) }
         }
         #expect(error?.kind == .transport(.idleTimeout))
