@@ -5,7 +5,9 @@ import Testing
 
 @Suite("Timeouts and cancellation: every wait ends")
 struct TimeoutTests {
-    let quick = Timeouts(connect: .seconds(2), firstByte: .seconds(1), idle: .milliseconds(400), total: .seconds(10))
+    let quick = Timeouts(connect: .seconds(2), firstByte: .seconds(2), idle: .milliseconds(400), total: .seconds(10))
+    /// For tests about the body: a first-byte limit a loaded CI machine cannot trip.
+    let bodyOnly = Timeouts(connect: .seconds(5), firstByte: .seconds(20), idle: .milliseconds(400), total: .seconds(30))
 
     @Test("a server that never answers trips the time-to-first-byte timeout, which is retried")
     func stalledHead() async throws {
@@ -24,8 +26,7 @@ struct TimeoutTests {
         defer { Task { await server.shutdown() } }
         // A generous first-byte limit: under a loaded CI machine the head may take over
         // a second, and this test is about the body's idle timer only.
-        let idleOnly = Timeouts(connect: .seconds(5), firstByte: .seconds(20), idle: .milliseconds(400), total: .seconds(30))
-        let error = try await withClient(server, retry: .noRetries, timeouts: idleOnly) { client in
+        let error = try await withClient(server, retry: .noRetries, timeouts: bodyOnly) { client in
             await bedrockError { _ = try await client.converse(helloRequest) }
         }
         #expect(error?.kind == .transport(.idleTimeout))
@@ -40,7 +41,7 @@ struct TimeoutTests {
             .stream(status: 200, headers: [("Content-Type", "application/json")], parts: parts, ending: .complete)
         }
         defer { Task { await server.shutdown() } }
-        let result = try await withClient(server, timeouts: quick) { try await $0.converse(helloRequest) }
+        let result = try await withClient(server, timeouts: bodyOnly) { try await $0.converse(helloRequest) }
         #expect(parts.count > 5)
         #expect(result.text == "Hello there")
     }
