@@ -17,7 +17,12 @@ final class HostCore: @unchecked Sendable {
     private var model: String?
     private var streams: [ObjectIdentifier: StreamPump] = [:]
 
-    init(target: QuarryTarget, policy: HostPolicy, logger: Logger, defaultModel: String?) {
+    let errorOutput: @Sendable (String) -> Void
+    private var errorBytes = 0
+
+    init(target: QuarryTarget, policy: HostPolicy, logger: Logger, defaultModel: String?,
+         errorOutput: @escaping @Sendable (String) -> Void) {
+        self.errorOutput = errorOutput
         self.target = target
         self.policy = policy
         self.logger = logger
@@ -86,6 +91,16 @@ final class HostCore: @unchecked Sendable {
         return .map(m)
     }
 
+    /// Writes to the error stream, within the same byte limit as normal output.
+    func writeError(_ text: String) -> Bool {
+        lock.lock()
+        guard errorBytes + text.utf8.count <= policy.limits.outputBytes else { lock.unlock(); return false }
+        errorBytes += text.utf8.count
+        lock.unlock()
+        errorOutput(text)
+        return true
+    }
+
     func addObserver(_ observer: @escaping @Sendable (CallRecord) -> Void) {
         lock.lock(); observers.append(observer); lock.unlock()
     }
@@ -112,6 +127,15 @@ final class HostCore: @unchecked Sendable {
         streams.removeAll()
         lock.unlock()
         for pump in open { pump.cancel() }
+    }
+
+    deinit {
+        // A host dropped without `shutdown()` must not take the process down with it:
+        // AsyncHTTPClient insists on an explicit shutdown, so hand the clients to a task.
+        let leftover = Array(clients.values)
+        if !leftover.isEmpty {
+            Task.detached { for client in leftover { try? await client.shutdown() } }
+        }
     }
 
     func shutdown() async {

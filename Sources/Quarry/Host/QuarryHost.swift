@@ -22,6 +22,8 @@ public final class QuarryHost: Sendable {
         public var policy: HostPolicy
         /// Receives what scripts `print` (and `io.write`).
         public var output: @Sendable (String) -> Void
+        /// Receives what scripts write with `io.stderr:write` (progress bars, diagnostics).
+        public var errorOutput: @Sendable (String) -> Void
         /// Where `log.info/warn/error` go (redacted).
         public var logger: Logger
         /// The model for calls without `model=` (the REPL's `:use`).
@@ -30,9 +32,11 @@ public final class QuarryHost: Sendable {
         /// Options with the given parts; output goes to standard output by default.
         public init(policy: HostPolicy = .permissive,
                     output: @escaping @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
+                    errorOutput: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
                     logger: Logger = Logger(label: "quarry.script"), defaultModel: String? = nil) {
             self.policy = policy
             self.output = output
+            self.errorOutput = errorOutput
             self.logger = logger
             self.defaultModel = defaultModel
         }
@@ -53,7 +57,7 @@ public final class QuarryHost: Sendable {
         self.target = target
         self.policy = options.policy
         self.core = HostCore(target: target, policy: options.policy, logger: options.logger,
-                             defaultModel: options.defaultModel)
+                             defaultModel: options.defaultModel, errorOutput: options.errorOutput)
         self.sandbox = try await LuaSandbox(limits: options.policy.limits, output: options.output)
         let bindings = BedrockBindings(core: core)
         let limits = options.policy.limits
@@ -68,6 +72,7 @@ public final class QuarryHost: Sendable {
             try state.setGlobal("sandbox", .map(["limits": .map(limitsTable)]), readOnly: true)
             var functions = try bindings.functions(in: state)
             functions["null"] = .null
+            functions["io.write"] = try state.outputWriter()
             try state.setGlobal("__quarry", .map(functions))
             _ = try state.execute(Prelude.source, name: Prelude.chunkName)
         }

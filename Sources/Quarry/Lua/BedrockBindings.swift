@@ -38,6 +38,22 @@ struct BedrockBindings {
         add("now", { _ in .values([.number((ContinuousClock.now - Self.origin).seconds)]) })
         add("uuid", { _ in .values([.string(UUID().uuidString.lowercased())]) })
         add("log", log)
+        add("io.stderr", { [core] call in
+            var text = ""
+            for (i, value) in call.arguments.enumerated() {
+                switch value {
+                case .string(let s): text += s
+                case .bytes(let b): text += String(decoding: b, as: UTF8.self)
+                case .integer(let n): text += String(n)
+                case .number(let d): text += String(d)
+                default: return .failure("io.stderr:write: argument \(i + 1) must be a string or number")
+                }
+            }
+            guard core.writeError(text) else {
+                return .error(ScriptError(code: "LimitExceeded", message: "io.stderr:write: the output limit is reached").luaValue)
+            }
+            return .values([])
+        })
         add("json.encode", jsonEncode)
         add("json.decode", jsonDecode)
         add("group", group)

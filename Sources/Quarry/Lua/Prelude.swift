@@ -32,6 +32,15 @@ json = {
 }
 function json.empty_array() return { ["\1quarry.empty_array"] = true } end
 
+-- io: writing only (no files) -------------------------------------------------------
+local stderr_write = Q["io.stderr"]
+local Stderr = { __name = "stderr", __metatable = false }
+local stderr = setmetatable({}, Stderr)
+Stderr.__index = { write = function(self, ...) stderr_write(...); return self end }
+Stderr.__tostring = function() return "file (stderr)" end
+local write = Q["io.write"]
+io = { write = function(...) write(...); return io end, stderr = stderr }
+
 -- time, ids, logging ------------------------------------------------------------
 sleep = Q.sleep
 now = Q.now
