@@ -95,8 +95,18 @@ struct HostOptions: ParsableArguments {
     }
 
     /// A host on the resolved target with these flags' policy.
-    func makeHost(target: QuarryTarget, output: @escaping @Sendable (String) -> Void = Terminal.standardOutput) async throws -> QuarryHost {
-        try await QuarryHost(target: target, options: .init(policy: policy, output: output, defaultModel: model))
+    func makeHost(target: QuarryTarget, output: @escaping @Sendable (String) -> Void = Terminal.standardOutput,
+                  input: (@Sendable () async -> String?)? = nil) async throws -> QuarryHost {
+        try await QuarryHost(target: target, options: .init(policy: policy, output: output, input: input, defaultModel: model))
+    }
+}
+
+/// Lines of standard input for `io.read`/`io.lines`, read off the Lua thread.
+enum StandardInput {
+    @Sendable static func line() async -> String? {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: readLine(strippingNewline: false)) }
+        }
     }
 }
 

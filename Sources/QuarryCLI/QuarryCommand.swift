@@ -61,7 +61,7 @@ struct ReplCommand: AsyncParsableCommand {
         }
         if isatty(STDIN_FILENO) == 0 {
             let source = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-            try await ScriptRunner(options: host, printJSON: json)
+            try await ScriptRunner(options: host, printJSON: json, readsStandardInput: false)
                 .run(source: RunCommand.strippingShebang(source), name: "=stdin", script: "-", arguments: [])
             return
         }

@@ -28,7 +28,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             source = String(decoding: data, as: UTF8.self)
         }
-        try await ScriptRunner(options: host, printJSON: json)
+        try await ScriptRunner(options: host, printJSON: json, readsStandardInput: file != "-")
             .run(source: Self.strippingShebang(source), name: file == "-" ? "=stdin" : "@" + file,
                  script: file, arguments: arguments)
     }

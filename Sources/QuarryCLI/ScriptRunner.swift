@@ -8,6 +8,8 @@ import Quarry
 struct ScriptRunner {
     var options: HostOptions
     var printJSON = false
+    /// Whether the script may read standard input (not when the script came from it).
+    var readsStandardInput = true
 
     func run(source: String, name: String, script: String, arguments: [String]) async throws {
         let target: QuarryTarget
@@ -18,7 +20,7 @@ struct ScriptRunner {
             throw ExitCode(2)
         }
         defer { Task { await target.shutdown() } }
-        let host = try await options.makeHost(target: target)
+        let host = try await options.makeHost(target: target, input: readsStandardInput ? StandardInput.line : nil)
         let interrupt = InterruptForwarder { host.cancel() }
         defer { interrupt.stop() }
         let values: [LuaValue]

@@ -18,11 +18,13 @@ final class HostCore: @unchecked Sendable {
     private var streams: [ObjectIdentifier: StreamPump] = [:]
 
     let errorOutput: @Sendable (String) -> Void
+    let input: (@Sendable () async -> String?)?
     private var errorBytes = 0
 
     init(target: QuarryTarget, policy: HostPolicy, logger: Logger, defaultModel: String?,
-         errorOutput: @escaping @Sendable (String) -> Void) {
+         errorOutput: @escaping @Sendable (String) -> Void, input: (@Sendable () async -> String?)?) {
         self.errorOutput = errorOutput
+        self.input = input
         self.target = target
         self.policy = policy
         self.logger = logger

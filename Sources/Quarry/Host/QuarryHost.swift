@@ -24,6 +24,9 @@ public final class QuarryHost: Sendable {
         public var output: @Sendable (String) -> Void
         /// Receives what scripts write with `io.stderr:write` (progress bars, diagnostics).
         public var errorOutput: @Sendable (String) -> Void
+        /// Where `io.read`/`io.lines` read lines from (the CLI: standard input); nil when
+        /// scripts get no input. Returns a line with its newline, or nil at the end.
+        public var input: (@Sendable () async -> String?)?
         /// Where `log.info/warn/error` go (redacted).
         public var logger: Logger
         /// The model for calls without `model=` (the REPL's `:use`).
@@ -33,7 +36,9 @@ public final class QuarryHost: Sendable {
         public init(policy: HostPolicy = .permissive,
                     output: @escaping @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
                     errorOutput: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
+                    input: (@Sendable () async -> String?)? = nil,
                     logger: Logger = Logger(label: "quarry.script"), defaultModel: String? = nil) {
+            self.input = input
             self.policy = policy
             self.output = output
             self.errorOutput = errorOutput
@@ -57,7 +62,8 @@ public final class QuarryHost: Sendable {
         self.target = target
         self.policy = options.policy
         self.core = HostCore(target: target, policy: options.policy, logger: options.logger,
-                             defaultModel: options.defaultModel, errorOutput: options.errorOutput)
+                             defaultModel: options.defaultModel, errorOutput: options.errorOutput,
+                             input: options.input)
         self.sandbox = try await LuaSandbox(limits: options.policy.limits, output: options.output)
         let bindings = BedrockBindings(core: core)
         let limits = options.policy.limits

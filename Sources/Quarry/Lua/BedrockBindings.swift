@@ -38,6 +38,25 @@ struct BedrockBindings {
         add("now", { _ in .values([.number((ContinuousClock.now - Self.origin).seconds)]) })
         add("uuid", { _ in .values([.string(UUID().uuidString.lowercased())]) })
         add("log", log)
+        add("io.read", { [core] call in
+            guard let input = core.input else {
+                return .error(ScriptError(code: "NoInput", message: "io.read: this host gives scripts no input").luaValue)
+            }
+            let format = call.argument(1).stringValue ?? "l"
+            guard ["l", "L", "a", "*l", "*L", "*a"].contains(format) else {
+                return .failure("io.read: format must be \"l\", \"L\" or \"a\", got \"\(format)\"")
+            }
+            return .suspend(HostRequest.work {
+                if format.hasSuffix("a") {
+                    var all = ""
+                    while let line = await input() { all += line }
+                    return [.string(all)]
+                }
+                guard let line = await input() else { return [.nil] }
+                if format.hasSuffix("L") { return [.string(line)] }
+                return [.string(line.hasSuffix("\n") ? String(line.dropLast()) : line)]
+            })
+        })
         add("io.stderr", { [core] call in
             var text = ""
             for (i, value) in call.arguments.enumerated() {

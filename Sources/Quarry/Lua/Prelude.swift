@@ -39,7 +39,11 @@ local stderr = setmetatable({}, Stderr)
 Stderr.__index = { write = function(self, ...) stderr_write(...); return self end }
 Stderr.__tostring = function() return "file (stderr)" end
 local write = Q["io.write"]
-io = { write = function(...) write(...); return io end, stderr = stderr }
+local read = Q["io.read"]
+io = { write = function(...) write(...); return io end, stderr = stderr, read = read }
+function io.lines(format)
+  return function() return read(format) end
+end
 
 -- time, ids, logging ------------------------------------------------------------
 sleep = Q.sleep
