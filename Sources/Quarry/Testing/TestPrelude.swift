@@ -162,10 +162,13 @@ end
 
 local function error_text(err)
   if type(err) == "table" then
+    local text
     local mt = getmetatable(err)
-    if mt and mt.__tostring then return tostring(err) end
-    if err.message then return tostring(err.code or "error") .. ": " .. tostring(err.message) end
-    return render(err)
+    if mt and mt.__tostring then text = tostring(err)
+    elseif err.message then text = tostring(err.code or "error") .. ": " .. tostring(err.message)
+    else text = render(err) end
+    if type(err.where) == "string" and err.where ~= "" then text = err.where .. ": " .. text end
+    return text
   end
   return tostring(err)
 end

@@ -147,13 +147,13 @@ public struct TestRunner: Sendable {
     private func runTest(number: Int, name: String, file: String, timeout: Duration, host: QuarryHost,
                          metrics: CallMetrics) async -> TestCaseResult {
         metrics.reset()
-        let injectionsBefore = injector.injections.count
+        injector.clearInjections()
         let started = Date()
         let clock = ContinuousClock.now
         let outcome = await Self.evaluate(host: host, number: number, timeout: timeout)
         let duration = ContinuousClock.now - clock
         await cleanUpFaults()
-        let injections = Array(injector.injections.dropFirst(injectionsBefore))
+        let injections = injector.injections
         var result = TestCaseResult(file: file, name: name, status: .failed, started: started, duration: duration,
                                     calls: metrics.recorded, injections: injections)
         switch outcome {
