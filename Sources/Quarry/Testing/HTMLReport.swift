@@ -93,7 +93,7 @@ public struct HTMLReport: Sendable {
         let lastCallEnd = calls.map { $0.started.timeIntervalSince(origin) * 1000 + $0.duration.reportMilliseconds }.max() ?? 0
         let lastInjection = result.injections.map { $0.date.timeIntervalSince(origin) * 1000 }.max() ?? 0
         let span = max(1, result.duration.reportMilliseconds, lastCallEnd, lastInjection)
-        let width = 960.0, left = 190.0, right = 20.0, lane = 22.0, top = 26.0
+        let width = 980.0, left = 215.0, right = 20.0, lane = 22.0, top = 26.0
         let plot = width - left - right
         let height = top + Double(max(calls.count, 1)) * lane + 24
         func x(_ ms: Double) -> Double { left + max(0, min(ms, span)) / span * plot }
@@ -109,7 +109,7 @@ public struct HTMLReport: Sendable {
         for (index, call) in calls.enumerated() {
             let y = top + Double(index) * lane
             let label = "\(call.operation) \(call.model.map { Self.shortModel($0) } ?? "") \(call.region)"
-            svg += "<text x=\"6\" y=\"\(f(y + 14))\" class=\"label\">\(xml(String(label.prefix(30))))</text>\n"
+            svg += "<text x=\"6\" y=\"\(f(y + 14))\" class=\"label\">\(xml(String(label.prefix(32))))</text>\n"
             var at = call.started.timeIntervalSince(origin) * 1000
             for attempt in call.attempts {
                 let start = at, end = at + attempt.duration.reportMilliseconds
