@@ -203,4 +203,9 @@ public struct ClientStreamFault: Sendable, Equatable {
     public var exception: BedrockErrorCode
     /// Pause before each event for `.drip`.
     public var dripMilliseconds: Int
+
+    /// A stream fault from its parts.
+    public init(kind: Kind, afterEvents: Int? = nil, exception: BedrockErrorCode = .modelStreamError, dripMilliseconds: Int = 0) {
+        self.kind = kind; self.afterEvents = afterEvents; self.exception = exception; self.dripMilliseconds = dripMilliseconds
+    }
 }
