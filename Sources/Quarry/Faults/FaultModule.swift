@@ -146,7 +146,9 @@ public struct EmulatorModule: QuarryModule {
         do {
             return try await call()
         } catch let e as ScriptError {
-            throw ScriptError(code: e.code, message: "\(function): \(e.message)", status: e.status)
+            // The admin API answers a bad rule with 400 and a message naming the problem.
+            let code = e.status == 400 ? "ValidationError" : e.code
+            throw ScriptError(code: code, message: "\(function): \(e.message)", status: e.status)
         } catch {
             throw ScriptError(code: "EmulatorUnreachable", message: "\(function): the emulator's admin API did not answer: \(error)")
         }

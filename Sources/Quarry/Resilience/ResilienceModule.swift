@@ -62,10 +62,10 @@ local function number_option(name, options, key, default, minimum)
 end
 
 -- A policy: callable, with wrap and stats.
-local function policy(kind, around, stats)
+local function policy(kind, around, stats, fn_optional)
   local p = { kind = kind }
   function p.wrap(fn)
-    if type(fn) ~= "function" then error("resilience." .. kind .. ": expected a function to guard, got " .. type(fn), 2) end
+    if type(fn) ~= "function" and not (fn_optional and fn == nil) then error("resilience." .. kind .. ": expected a function to guard, got " .. type(fn), 2) end
     return function(...) return around(fn, ...) end
   end
   function p.stats()
@@ -75,7 +75,7 @@ local function policy(kind, around, stats)
   end
   return setmetatable(p, {
     __call = function(self, fn, ...)
-      if type(fn) ~= "function" then error("resilience." .. kind .. ": expected a function to run, got " .. type(fn), 2) end
+      if type(fn) ~= "function" and not (fn_optional and fn == nil) then error("resilience." .. kind .. ": expected a function to run, got " .. type(fn), 2) end
       return around(fn, ...)
     end,
     __tostring = function() return "resilience." .. kind end,
@@ -305,7 +305,7 @@ function R.fallback(options)
     for i, e in ipairs(errors) do parts[i] = tostring(choices[i]) .. ": " .. tostring(code_of(e) or e) end
     raise("AllFallbacksFailed", "resilience.fallback: every " .. kind:sub(1, -2) .. " failed (" .. table.concat(parts, "; ") .. ")",
       { errors = errors, last = errors[#errors] })
-  end, stats)
+  end, stats, kind == "functions")
 end
 
 -- hedge --------------------------------------------------------------------------------

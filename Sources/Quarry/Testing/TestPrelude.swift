@@ -265,13 +265,17 @@ function expect(actual)
         "expected the function not to fail, but it raised " .. error_text(err))
       return err
     end
-    function m.to_fail_with(code)
+    function m.to_fail_with(code, fragment)
       local ok, err = call_it("to_fail_with")
       local matched = not ok and (error_code(err) == code
         or (type(err) == "string" and string.find(err, tostring(code), 1, true) ~= nil))
+      if matched and fragment ~= nil then
+        matched = string.find(error_text(err), tostring(fragment), 1, true) ~= nil
+      end
+      local wanted = tostring(code) .. (fragment ~= nil and (" mentioning " .. render(fragment)) or "")
       local got = ok and "it returned normally" or ("it raised " .. error_text(err))
-      check(matched, "expected the function to fail with " .. tostring(code) .. ", but " .. got,
-        "expected the function not to fail with " .. tostring(code))
+      check(matched, "expected the function to fail with " .. wanted .. ", but " .. got,
+        "expected the function not to fail with " .. wanted)
       return err
     end
     return m

@@ -47,7 +47,7 @@ struct TestFrameworkTests {
                 """)
             #expect(summary.result("passing matchers")?.status == .passed, "\(summary.problems)")
             let diff = try #require(summary.result("table diff")?.message)
-            #expect(diff.contains("matchers_test.lua:23:"))
+            #expect(diff.contains("matchers_test.lua:22:"))
             #expect(diff.contains("tables differ"))
             #expect(diff.contains("at .b[2]: expected 3, got 4"))
             #expect(diff.contains("missing .d (expected true)"))
