@@ -107,6 +107,9 @@ let package = Package(
                           ],
                           swiftSettings: strict),
 
+        // MARK: An app embedding the host (the embedding guide's example)
+        .executableTarget(name: "ExampleHost", dependencies: ["Quarry"], swiftSettings: strict),
+
         // MARK: Event-stream decoder fuzz target and throughput benchmark
         .executableTarget(name: "EventStreamFuzz", dependencies: ["BedrockWire"], swiftSettings: strict),
         .executableTarget(name: "EventStreamBench", dependencies: ["BedrockWire"], swiftSettings: strict),
@@ -127,6 +130,6 @@ let package = Package(
                     dependencies: ["BedrockEmulator", "BedrockRuntime", "BedrockWire"], swiftSettings: strict),
         .testTarget(name: "QuarryTests",
                     dependencies: ["Quarry", "BedrockEmulator"], swiftSettings: strict),
-        .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI"], swiftSettings: strict),
+        .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI", "ExampleHost"], swiftSettings: strict),
     ]
 )
