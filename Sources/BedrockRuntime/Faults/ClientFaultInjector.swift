@@ -206,6 +206,12 @@ public struct FaultInjection: Sendable, Hashable, CustomStringConvertible {
     /// When it was applied.
     public var date: Date
 
+    /// An injection record from its parts.
+    public init(ruleId: String, operation: String, model: String?, region: String?, effect: String, date: Date) {
+        self.ruleId = ruleId; self.operation = operation; self.model = model; self.region = region
+        self.effect = effect; self.date = date
+    }
+
     public var description: String {
         "\(ruleId): \(effect) on \(operation)" + (model.map { " \($0)" } ?? "") + (region.map { " in \($0)" } ?? "")
     }
