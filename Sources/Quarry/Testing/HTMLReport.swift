@@ -4,7 +4,8 @@ import Foundation
 /// `quarry test --report report.html`: one self-contained page (inline CSS and SVG, no
 /// scripts or external assets). Per test: its status, a timeline of every Bedrock call's
 /// attempts (time on x; a bar per attempt coloured by outcome, waits as dashed lines,
-/// injected client faults marked ▼), latency percentiles, retries and tokens.
+/// injected faults marked ▼, red for client-side and blue for the emulator's), latency
+/// percentiles, retries and tokens.
 public struct HTMLReport: Sendable {
     /// The run to draw.
     public let summary: TestRunSummary
@@ -128,7 +129,7 @@ public struct HTMLReport: Sendable {
         // Injected client faults: a marker at the top of the plot, and a guide line down.
         for injection in result.injections {
             let px = x(injection.date.timeIntervalSince(origin) * 1000)
-            svg += "<g class=\"fault\"><title>\(xml("injected \(injection.description)"))</title>"
+            svg += "<g class=\"fault\(injection.ruleId == "emulator" ? " server" : "")\"><title>\(xml("injected \(injection.description)"))</title>"
             svg += "<line x1=\"\(f(px))\" y1=\"\(f(top))\" x2=\"\(f(px))\" y2=\"\(f(height - 20))\" class=\"faultline\"/>"
             svg += "<path d=\"M\(f(px - 5)) \(f(top - 4)) L\(f(px + 5)) \(f(top - 4)) L\(f(px)) \(f(top + 4)) Z\"/></g>\n"
         }
@@ -174,7 +175,7 @@ public struct HTMLReport: Sendable {
       <span><i class="error"></i>service error</span><span><i class="transport"></i>connection error</span>
       <span><i class="timeout"></i>timeout</span><span><i class="invalid"></i>bad/cut stream</span>
       <span><i class="cancelled"></i>cancelled</span><span><b class="waitkey"></b>backoff wait</span>
-      <span><b class="faultkey">▼</b>injected fault</span>
+      <span><b class="faultkey">▼</b>client-injected fault</span><span><b class="faultkey server">▼</b>emulator fault</span>
     </div>
     """
 
@@ -211,7 +212,8 @@ public struct HTMLReport: Sendable {
     svg rect.transport{fill:var(--transport)}svg rect.timeout{fill:var(--timeout)}svg rect.invalid{fill:var(--invalid)}
     svg rect.cancelled{fill:var(--cancelled)}
     svg .wait{stroke:#9aa5b1;stroke-width:2;stroke-dasharray:4 3}
-    svg .fault path{fill:#ff4d4d}
+    svg .fault path{fill:#ff4d4d}svg .fault.server path{fill:#3d8bff}svg .fault.server .faultline{stroke:#3d8bff}
+    .legend b.faultkey.server{color:#6aa8ff}
     svg .faultline{stroke:#ff4d4d;stroke-width:1;stroke-dasharray:2 3;opacity:.55}
     """
 }

@@ -153,9 +153,10 @@ public struct TestRunner: Sendable {
         let outcome = await Self.evaluate(host: host, number: number, timeout: timeout)
         let duration = ContinuousClock.now - clock
         await cleanUpFaults()
-        let injections = injector.injections
+        let calls = metrics.recorded
+        let injections = (injector.injections + (await emulatorInjections(for: calls))).sorted { $0.date < $1.date }
         var result = TestCaseResult(file: file, name: name, status: .failed, started: started, duration: duration,
-                                    calls: metrics.recorded, injections: injections)
+                                    calls: calls, injections: injections)
         switch outcome {
         case .value(let value):
             switch value["status"] {
@@ -199,6 +200,31 @@ public struct TestRunner: Sendable {
             if case LuaError.limit(.interrupted, _) = error { interrupted = true }
             if interrupted, ContinuousClock.now - started >= timeout { return .timedOut }
             return .failed(describe(error))
+        }
+    }
+
+    /// Faults the emulator applied to this test's calls (from its request log, matched to
+    /// the attempts by request id), marked like the client's injections with the rule id
+    /// `emulator`, so reports show faults from both sides at the attempt they hit.
+    func emulatorInjections(for calls: [TestCallTrace]) async -> [FaultInjection] {
+        var attemptStarts: [String: Date] = [:]
+        for call in calls {
+            var at = call.started
+            for attempt in call.attempts {
+                if let id = attempt.requestId { attemptStarts[id] = at }
+                at += attempt.duration.reportMilliseconds / 1000 + (attempt.waitBeforeNext?.reportMilliseconds ?? 0) / 1000
+            }
+        }
+        guard !attemptStarts.isEmpty, let admin = target.emulatorAdmin,
+              let answer = try? await EmulatorAdminClient(admin).get("requests"),
+              let requests = answer["requests"]?.arrayValue else { return [] }
+        return requests.compactMap { request -> FaultInjection? in
+            guard let fault = request["fault"]?.stringValue, let id = request["request_id"]?.stringValue,
+                  let when = attemptStarts[id] else { return nil }
+            let effect = request["error"]?.stringValue.map { "\(fault) \($0)" } ?? fault
+            return FaultInjection(ruleId: "emulator", operation: request["operation"]?.stringValue ?? "?",
+                                  model: request["model"]?.stringValue, region: request["region"]?.stringValue,
+                                  effect: effect, date: when)
         }
     }
 
