@@ -111,8 +111,8 @@ public struct HTMLReport: Sendable {
             let y = top + Double(index) * lane
             let label = "\(call.operation) \(call.model.map { Self.shortModel($0) } ?? "") \(call.region)"
             svg += "<text x=\"6\" y=\"\(f(y + 14))\" class=\"label\">\(xml(String(label.prefix(32))))</text>\n"
-            var at = call.started.timeIntervalSince(origin) * 1000
-            for attempt in call.attempts {
+            for (attempt, attemptStart) in zip(call.attempts, call.attemptStarts) {
+                var at = attemptStart.timeIntervalSince(origin) * 1000
                 let start = at, end = at + attempt.duration.reportMilliseconds
                 let w = max(2, x(end) - x(start))
                 let tip = attemptTitle(call, attempt)
@@ -121,7 +121,6 @@ public struct HTMLReport: Sendable {
                 if let wait = attempt.waitBeforeNext {
                     let waitEnd = at + wait.reportMilliseconds
                     svg += "<line x1=\"\(f(x(at)))\" y1=\"\(f(y + lane / 2 - 1))\" x2=\"\(f(x(waitEnd)))\" y2=\"\(f(y + lane / 2 - 1))\" class=\"wait\"><title>waited \(xml(wait.reportText)) before attempt \(attempt.number + 1)</title></line>"
-                    at = waitEnd
                 }
                 svg += "\n"
             }

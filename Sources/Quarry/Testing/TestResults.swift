@@ -37,6 +37,18 @@ public struct TestCallTrace: Sendable, Hashable {
 
     /// Attempts after the first.
     public var retries: Int { max(0, attempts.count - 1) }
+
+    /// When each attempt started. The attempts and waits are laid out backwards from the
+    /// call's end, since the time before the first attempt (making the client, waiting
+    /// for a concurrency slot) is not part of any attempt.
+    public var attemptStarts: [Date] {
+        let busy = attempts.reduce(0.0) { $0 + $1.duration.reportMilliseconds + ($1.waitBeforeNext?.reportMilliseconds ?? 0) }
+        var at = started.addingTimeInterval(max(0, duration.reportMilliseconds - busy) / 1000)
+        return attempts.map { attempt in
+            defer { at += (attempt.duration.reportMilliseconds + (attempt.waitBeforeNext?.reportMilliseconds ?? 0)) / 1000 }
+            return at
+        }
+    }
 }
 
 /// The result of one test.

@@ -209,10 +209,8 @@ public struct TestRunner: Sendable {
     func emulatorInjections(for calls: [TestCallTrace]) async -> [FaultInjection] {
         var attemptStarts: [String: Date] = [:]
         for call in calls {
-            var at = call.started
-            for attempt in call.attempts {
-                if let id = attempt.requestId { attemptStarts[id] = at }
-                at += attempt.duration.reportMilliseconds / 1000 + (attempt.waitBeforeNext?.reportMilliseconds ?? 0) / 1000
+            for (attempt, start) in zip(call.attempts, call.attemptStarts) {
+                if let id = attempt.requestId { attemptStarts[id] = start }
             }
         }
         guard !attemptStarts.isEmpty, let admin = target.emulatorAdmin,
