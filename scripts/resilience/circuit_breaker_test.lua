@@ -12,7 +12,7 @@ describe("circuit breaker", function()
 
   test("opens after the failure rate is reached, then closes after open_for", function()
     local transitions = {}
-    local breaker = resilience.circuit_breaker{failure_rate = 0.5, window = 4, open_for = 0.3,
+    local breaker = resilience.circuit_breaker{failure_rate = 0.5, window = 4, open_for = 1,
       on_state = function(from, to) transitions[#transitions + 1] = from .. "→" .. to end}
     expect(call(breaker, "ok").text).to_contain("ok")
     fault.inject{operation = "Converse", error = "InternalServerException", times = 3}
@@ -23,7 +23,7 @@ describe("circuit breaker", function()
     expect(function() call(breaker, "refused") end).to_fail_with("CircuitOpen")
     expect(#emulator.requests()).to_equal(0)
 
-    sleep(0.35)
+    sleep(1.05)
     expect(breaker.state()).to_equal("half_open")
     expect(call(breaker, "trial").text).to_contain("trial")
     expect(breaker.state()).to_equal("closed")
@@ -34,11 +34,11 @@ describe("circuit breaker", function()
   end)
 
   test("a failed trial call opens the circuit again", function()
-    local breaker = resilience.circuit_breaker{failure_rate = 1, window = 2, open_for = 0.2}
+    local breaker = resilience.circuit_breaker{failure_rate = 1, window = 2, open_for = 0.5}
     fault.inject{operation = "Converse", error = "ServiceUnavailableException", times = 3}
     for i = 1, 2 do expect(function() call(breaker, "x") end).to_fail_with("ServiceUnavailableException") end
     expect(breaker.state()).to_equal("open")
-    sleep(0.25)
+    sleep(0.55)
     expect(function() call(breaker, "trial") end).to_fail_with("ServiceUnavailableException")
     expect(breaker.state()).to_equal("open")
     expect(breaker.stats().opened).to_equal(2)

@@ -90,6 +90,7 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
 
     // MARK: Middleware
 
+    /// Applies the first matching rule to the attempt, or passes it on unchanged.
     public func send(_ request: OutgoingRequest, next: any HTTPTransport) async throws -> IncomingResponse {
         let target = RequestTarget(request)
         guard let (id, effect) = match(target) else { return try await next.send(request) }

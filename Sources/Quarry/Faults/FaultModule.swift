@@ -24,6 +24,7 @@ public struct FaultModule: QuarryModule {
         target.middlewares.lazy.compactMap { $0 as? ClientFaultInjector }.first
     }
 
+    /// Registers `fault.*` in `host`.
     public func install(into host: QuarryHost) async throws {
         let injector = self.injector ?? Self.injector(of: host.target)
         let description = host.target.description
@@ -89,6 +90,7 @@ public struct EmulatorModule: QuarryModule {
     /// A module for the host's target.
     public init() {}
 
+    /// Registers `emulator.*` in `host`.
     public func install(into host: QuarryHost) async throws {
         let admin = host.target.emulatorAdmin
         let description = host.target.description

@@ -16,6 +16,7 @@ public struct ResilienceModule: QuarryModule {
     /// The module.
     public init() {}
 
+    /// Loads the `resilience` table into `host`.
     public func install(into host: QuarryHost) async throws {
         try await host.load(module: Self.source, name: "=[quarry resilience]")
     }

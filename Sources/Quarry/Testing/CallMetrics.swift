@@ -65,10 +65,15 @@ public struct CallMetricsSummary: Sendable, Hashable {
 
     /// Percentiles of call latency, in milliseconds.
     public struct Latency: Sendable, Hashable {
+        /// The median.
         public var p50: Double
+        /// The 90th percentile.
         public var p90: Double
+        /// The 99th percentile.
         public var p99: Double
+        /// The slowest call.
         public var max: Double
+        /// The average.
         public var mean: Double
     }
 
@@ -135,6 +140,7 @@ public struct MetricsModule: QuarryModule {
     /// A module over `metrics` (a new collector by default).
     public init(metrics: CallMetrics = CallMetrics()) { self.metrics = metrics }
 
+    /// Observes the host's calls and registers `metrics.*`.
     public func install(into host: QuarryHost) async throws {
         let metrics = self.metrics
         host.addCallObserver { metrics.record($0) }

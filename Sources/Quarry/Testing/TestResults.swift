@@ -3,7 +3,12 @@ import Foundation
 
 /// How one test ended.
 public enum TestStatus: String, Sendable, Hashable {
-    case passed, failed, skipped
+    /// Every expectation held.
+    case passed
+    /// An expectation failed, the test raised an error, hit a limit or timed out.
+    case failed
+    /// Registered with `skip(name, fn)` or stopped with `skip(reason)`.
+    case skipped
 }
 
 /// One Bedrock call a test made, as the report draws it.

@@ -8,6 +8,7 @@ public struct TestFrameworkModule: QuarryModule {
     /// The module.
     public init() {}
 
+    /// Loads the test framework into `host`.
     public func install(into host: QuarryHost) async throws {
         try await host.load(module: TestPrelude.source, name: "=[quarry test]")
     }

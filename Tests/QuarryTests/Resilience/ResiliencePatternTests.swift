@@ -76,7 +76,7 @@ struct ResiliencePatternTests {
     func circuitBreaker() async throws {
         try await expectAllPass("breaker_test.lua", """
             test("state machine", function()
-              local b = resilience.circuit_breaker{failure_rate = 0.5, window = 4, open_for = 0.1}
+              local b = resilience.circuit_breaker{failure_rate = 0.5, window = 4, open_for = 0.5}
               local function fail() error({code = "InternalServerException"}) end
               b(function() return 1 end)
               b(function() return 1 end)
@@ -85,7 +85,7 @@ struct ResiliencePatternTests {
               pcall(b, fail)
               expect(b.state()).to_equal("open")
               expect(function() b(function() return 1 end) end).to_fail_with("CircuitOpen")
-              sleep(0.12)
+              sleep(0.55)
               expect(b.state()).to_equal("half_open")
               expect(b(function() return "trial" end)).to_equal("trial")
               expect(b.state()).to_equal("closed")
