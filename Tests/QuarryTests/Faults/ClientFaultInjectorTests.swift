@@ -114,7 +114,7 @@ struct ClientFaultInjectorTests {
 
     @Test("stall is ended by the client's own time-to-first-byte deadline")
     func stall() async throws {
-        let timeouts = Timeouts(connect: .seconds(2), firstByte: .milliseconds(300), idle: .seconds(5), total: .seconds(20))
+        let timeouts = Timeouts(connect: .seconds(2), firstByte: .seconds(1), idle: .seconds(5), total: .seconds(20))
         try await withClient(retry: RetryConfiguration(maxAttempts: 2, baseDelay: .milliseconds(5), maxBackoff: .milliseconds(50)),
                              timeouts: timeouts) { emulator, faults, client in
             try faults.add(ClientFaultRule(times: 1, stall: true))
@@ -170,9 +170,9 @@ struct ClientFaultInjectorTests {
     @Test("seconds bounds a rule's life")
     func lifetime() async throws {
         try await withClient(retry: .noRetries) { _, faults, client in
-            try faults.add(ClientFaultRule(seconds: 0.2, error: "ThrottlingException"))
+            try faults.add(ClientFaultRule(seconds: 1.5, error: "ThrottlingException"))
             #expect(await caught { _ = try await converse(client) }?.code == "ThrottlingException")
-            try await Task.sleep(for: .milliseconds(300))
+            try await Task.sleep(for: .milliseconds(1600))
             #expect(try await converse(client).attempts.count == 1)
             #expect(faults.active.isEmpty)
         }

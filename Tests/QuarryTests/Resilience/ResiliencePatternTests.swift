@@ -131,7 +131,7 @@ struct ResiliencePatternTests {
             test("slow primary: the backup wins", function()
               local h = resilience.hedge{delay = 0.05}
               local n = 0
-              local v = h(function() n = n + 1; local me = n; if me == 1 then sleep(0.4) end; return me end)
+              local v = h(function() n = n + 1; local me = n; if me == 1 then sleep(1) end; return me end)
               expect(v).to_equal(2)
               expect(h.stats()).to_equal({calls = 1, hedged = 1, backup_won = 1})
             end)
