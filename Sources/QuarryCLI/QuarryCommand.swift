@@ -8,6 +8,6 @@ struct QuarryCommand: AsyncParsableCommand {
         commandName: "quarry",
         abstract: "Script Amazon Bedrock from sandboxed Lua 5.4.",
         version: "quarry \(quarryVersion)",
-        subcommands: [RunCommand.self]
+        subcommands: [RunCommand.self, EmulatorCommand.self]
     )
 }
