@@ -39,25 +39,45 @@ enum BidirectionalStreamServer {
             case .head?: step = session.receive(ByteBuffer())  // not sent on an HTTP/2 stream
             }
             finished = step.finished
-            try await send(step, to: outbound, channel: channel)
+            if try await send(step, to: outbound, channel: channel) {
+                // The response ends only after the client ended its input: AsyncHTTPClient's
+                // HTTP/2 state machine cannot take a response end while it is still sending.
+                await drain(&parts, channel: channel)
+                try? await outbound.write(.end(nil))
+            }
         }
     }
 
-    private static func send(_ step: BidirectionalSession.Step, to outbound: Outbound, channel: any Channel) async throws {
+    /// Once the answer is complete, reads (and drops) what the client still sends until
+    /// it ends its half of the stream; after 5 s the stream is closed instead.
+    private static func drain(_ parts: inout Inbound, channel: any Channel) async {
+        let timer = Task {
+            try await Task.sleep(for: .seconds(5))
+            channel.close(promise: nil)
+        }
+        defer { timer.cancel() }
+        while let part = try? await parts.next() {
+            if case .end = part { return }
+        }
+    }
+
+    /// Writes a step's frames; returns whether the answer is complete and the response
+    /// should end cleanly once the client has ended its input.
+    private static func send(_ step: BidirectionalSession.Step, to outbound: Outbound, channel: any Channel) async throws -> Bool {
         for (index, frame) in step.frames.enumerated() {
             if index > 0, step.delay > .zero { try await Task.sleep(for: step.delay) }
             if step.finished, step.ending == .truncateLast, index == step.frames.count - 1 {
                 try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: frame.prefix(max(1, frame.count / 2))))))
                 try? await channel.close()
-                return
+                return false
             }
             try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: frame))))
         }
-        guard step.finished else { return }
+        guard step.finished else { return false }
         if step.ending == .close {
             try? await channel.close()
-            return
+            return false
         }
-        try await outbound.write(.end(nil))
+        return true
     }
 }

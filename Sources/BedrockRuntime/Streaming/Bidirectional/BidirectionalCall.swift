@@ -33,27 +33,33 @@ extension RequestPipeline {
             do {
                 let request = try await self.prepareBidirectional(op)
                 let watchdog = ProgressWatchdog(limit: firstByte, failure: .firstByteTimeout)
+                // The call's own task reads the caller's input (so cancelling the call
+                // stops reading it) and hands the signed frames to the transport.
+                let (frames, frameFeed) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
                 var signedRequest = request.request
-                signedRequest.bodyStream = StreamingRequestBody(SignedEventBody(
-                    input: input, signer: request.signer, now: self.now, onFrame: { watchdog.touch() }))
+                signedRequest.bodyStream = StreamingRequestBody(frames)
+                let body = SignedEventBody(input: input, signer: request.signer, now: self.now, onFrame: { watchdog.touch() })
                 let transport = self.transport
                 let outgoing = signedRequest
-                let headers: HTTPHeaders = try await withWatchdog(watchdog, deadline: totalLimit.map { started + $0 },
-                                                                  totalLimit: totalLimit) {
-                    let response = try await transport.send(outgoing)
-                    watchdog.rearm(limit: idle, failure: .idleTimeout)
-                    guard (200..<300).contains(response.status) else {
-                        var body: [UInt8] = []
-                        for try await chunk in response.body {
-                            watchdog.touch()
-                            body.append(contentsOf: chunk.readableBytesView)
-                            if body.count > 1 << 20 { break }
+                let headers: HTTPHeaders = try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        do {
+                            for try await frame in body { frameFeed.yield(frame) }
+                            frameFeed.finish()
+                        } catch is CancellationError {
+                            frameFeed.finish()
+                        } catch {
+                            frameFeed.finish(throwing: error)
                         }
-                        throw ServiceErrorParser.parse(status: response.status, headers: response.headers, body: body)
                     }
-                    try await Self.readEvents(response, watchdog: watchdog, state: state, codec: .responseStream,
-                                              policy: .failWithPartialResult, continuation: continuation)
-                    return response.headers
+                    // The exchange is over once the output ends (or fails): stop reading input.
+                    defer {
+                        group.cancelAll()
+                        frameFeed.finish()
+                    }
+                    return try await self.exchange(outgoing, transport: transport, watchdog: watchdog, idle: idle,
+                                                   deadline: totalLimit.map { started + $0 }, totalLimit: totalLimit,
+                                                   state: state, continuation: continuation)
                 }
                 record.httpStatus = 200
                 record.requestId = headers.first(name: "x-amzn-RequestId")
@@ -88,6 +94,29 @@ extension RequestPipeline {
         }
         continuation.onTermination = { _ in task.cancel() }
         return BidirectionalEventStream(events: events, state: state)
+    }
+
+    /// Sends the request and reads its output events under the watchdogs; returns the
+    /// response headers once the output has ended.
+    private func exchange(_ outgoing: OutgoingRequest, transport: any HTTPTransport, watchdog: ProgressWatchdog,
+                          idle: Duration, deadline: ContinuousClock.Instant?, totalLimit: Duration?, state: StreamCallState,
+                          continuation: AsyncThrowingStream<ResponseStreamEvent, any Error>.Continuation) async throws -> HTTPHeaders {
+        try await withWatchdog(watchdog, deadline: deadline, totalLimit: totalLimit) {
+            let response = try await transport.send(outgoing)
+            watchdog.rearm(limit: idle, failure: .idleTimeout)
+            guard (200..<300).contains(response.status) else {
+                var body: [UInt8] = []
+                for try await chunk in response.body {
+                    watchdog.touch()
+                    body.append(contentsOf: chunk.readableBytesView)
+                    if body.count > 1 << 20 { break }
+                }
+                throw ServiceErrorParser.parse(status: response.status, headers: response.headers, body: body)
+            }
+            try await Self.readEvents(response, watchdog: watchdog, state: state, codec: .responseStream,
+                                      policy: .failWithPartialResult, continuation: continuation)
+            return response.headers
+        }
     }
 
     /// The signed request and the signer for its events.
