@@ -17,11 +17,12 @@ struct BidirectionalStreamTests {
     }
 
     /// Runs `body` with a TLS emulator and a client that trusts its generated CA.
-    func withTLSEmulator(authorizer: (any RequestAuthorizer)? = nil,
+    func withTLSEmulator(authorizer: (any RequestAuthorizer)? = nil, bearerTokens: [String] = [],
                          _ body: (BedrockEmulator, BedrockRuntimeClient) async throws -> Void) async throws {
         var configuration = EmulatorConfiguration()
         configuration.threads = 1
         configuration.tls = true
+        configuration.bearerTokens = bearerTokens
         let emulator = BedrockEmulator(configuration: configuration)
         let endpoint = try await emulator.start()
         let ca = try #require(endpoint.caCertificatePath)
@@ -161,6 +162,39 @@ struct BidirectionalStreamTests {
             }
             #expect(error?.serviceCode == .validation)
             #expect(error?.message.contains("Malformed input request") == true)
+        }
+    }
+
+    @Test("a bearer-token caller sends unsigned chunk events and is answered")
+    func bearerTokenStream() async throws {
+        let token = "quarry-bidi-test-token"
+        try await withTLSEmulator(authorizer: BearerTokenAuthorizer(token: try BearerToken(token)), bearerTokens: [token]) { emulator, client in
+            let input = AsyncStream<Data> { $0.yield(Self.claudeBody("bearer hello")); $0.finish() }
+            let chunks = try await client.invokeModelWithBidirectionalStream(modelId: claude, input: input).collectChunks().output
+            let types = try chunks.map { try Self.json($0)["type"] as? String }
+            #expect(types.first == "message_start")
+            #expect(types.last == "message_stop")
+            #expect(emulator.requests.last?.principal == "bearer")
+        }
+    }
+
+    @Test("an injected stream exception arrives after N output events as a typed error")
+    func injectedStreamException() async throws {
+        try await withTLSEmulator { emulator, client in
+            try emulator.addFault(FaultRule(operation: "InvokeModelWithBidirectionalStream", times: 1, stream: "exception",
+                                            afterEvents: 2, exception: "ThrottlingException"))
+            let (input, feed) = AsyncStream.makeStream(of: Data.self)
+            feed.yield(Self.claudeBody("this answer is cut short"))
+            var chunks = 0
+            let error = await #expect(throws: BedrockError.self) {
+                for try await event in try client.invokeModelWithBidirectionalStream(modelId: claude, input: input) {
+                    if case .chunk = event { chunks += 1 }
+                }
+            }
+            feed.finish()
+            #expect(chunks == 2)
+            #expect(error?.serviceCode == .throttling)
+            #expect(emulator.requests.last?.fault == "stream")
         }
     }
 

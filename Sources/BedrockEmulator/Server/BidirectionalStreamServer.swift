@@ -31,18 +31,21 @@ enum BidirectionalStreamServer {
         var finished = false
         defer { if !finished { session.abandoned() } }
         try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: HTTPHeaders(session.responseHeaders))))
+        var inputEnded = false
         while !finished {
             let step: BidirectionalSession.Step
             switch try await parts.next() {
             case .body(let bytes)?: step = session.receive(bytes)
-            case .end?, nil: step = session.endOfInput()
+            case .end?, nil:
+                inputEnded = true
+                step = session.endOfInput()
             case .head?: step = session.receive(ByteBuffer())  // not sent on an HTTP/2 stream
             }
             finished = step.finished
             if try await send(step, to: outbound, channel: channel) {
                 // The response ends only after the client ended its input: AsyncHTTPClient's
                 // HTTP/2 state machine cannot take a response end while it is still sending.
-                await drain(&parts, channel: channel)
+                if !inputEnded { await drain(&parts, channel: channel) }
                 try? await outbound.write(.end(nil))
             }
         }
