@@ -36,9 +36,11 @@ enum BidirectionalStreamServer {
             let step: BidirectionalSession.Step
             switch try await parts.next() {
             case .body(let bytes)?: step = session.receive(bytes)
-            case .end?, nil:
+            case .end?:
                 inputEnded = true
                 step = session.endOfInput()
+            case nil:
+                return  // the client reset or closed the stream: `abandoned()` records it
             case .head?: step = session.receive(ByteBuffer())  // not sent on an HTTP/2 stream
             }
             finished = step.finished
