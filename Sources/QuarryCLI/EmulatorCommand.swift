@@ -10,7 +10,7 @@ struct EmulatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emulator", abstract: "Run the local Bedrock Runtime emulator until interrupted.")
 
-    @Option(help: "Port to listen on (0 picks a free port). Default: the config file's, else 4566.")
+    @Option(help: "Port to listen on (0 picks a free port). Default: 4566; with --config, the file's port (a free port when it names none).")
     var port: Int?
     @Flag(help: "Serve HTTPS (HTTP/2 and HTTP/1.1 via ALPN) with a generated certificate; prints the CA file to trust.")
     var tls = false
