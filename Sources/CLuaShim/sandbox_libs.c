@@ -256,6 +256,7 @@ static int sandbox_warn(lua_State *L) {
 
 /* load: text only, bounded source, sandbox globals unless an env is given. */
 static int sandbox_load(lua_State *L) {
+    int nargs = lua_gettop(L);          /* an env is given when there is a 4th argument */
     quarry_sandbox *sb = quarry_sb(L);
     size_t cap = sb->limits.load_source_bytes;
     const char *mode = luaL_optstring(L, 3, "bt");
@@ -298,7 +299,7 @@ static int sandbox_load(lua_State *L) {
         lua_insert(L, -2);
         return 2;
     }
-    if (!lua_isnone(L, 4)) lua_pushvalue(L, 4);
+    if (nargs >= 4) lua_pushvalue(L, 4);
     else lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
     if (!lua_setupvalue(L, -2, 1)) lua_pop(L, 1);
     return 1;

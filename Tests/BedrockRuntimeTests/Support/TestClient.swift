@@ -8,7 +8,7 @@ let fastRetry = RetryConfiguration(maxAttempts: 3, throttlingBaseDelay: .millise
 /// Runs `body` with a client pointed at `server`, and shuts the client down after.
 /// Jitter is fixed at its maximum (random = 1) so waits are exact.
 func withClient<T>(
-    _ server: ScriptedHTTPServer, retry: RetryConfiguration = fastRetry, timeouts: Timeouts = Timeouts(connect: .seconds(2), firstByte: .seconds(5), idle: .seconds(5), total: .seconds(20)),
+    _ server: ScriptedHTTPServer, retry: RetryConfiguration = fastRetry, timeouts: Timeouts = Timeouts(connect: .seconds(10), firstByte: .seconds(30), idle: .seconds(30), total: .seconds(90)),
     middlewares: [any TransportMiddleware] = [], streamRetry: StreamRetryPolicy = .failWithPartialResult,
     _ body: (BedrockRuntimeClient) async throws -> T
 ) async throws -> T {
