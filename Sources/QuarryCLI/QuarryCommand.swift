@@ -8,6 +8,7 @@ struct QuarryCommand: AsyncParsableCommand {
         commandName: "quarry",
         abstract: "Script Amazon Bedrock from sandboxed Lua 5.4.",
         version: "quarry \(quarryVersion)",
-        subcommands: [RunCommand.self]
+        subcommands: [REPLCommand.self, RunCommand.self],
+        defaultSubcommand: REPLCommand.self
     )
 }
