@@ -91,8 +91,9 @@ let package = Package(
         // MARK: The embeddable host (never depends on readline)
         .target(name: "Quarry",
                 dependencies: [
-                    "LuaSandbox", "BedrockRuntime",
+                    "LuaSandbox", "BedrockRuntime", "BedrockEmulator",
                     .product(name: "Logging", package: "swift-log"),
+                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
                     .product(name: "Histogram", package: "hdrhistogram-swift"),
                 ],
                 swiftSettings: strict),
@@ -105,6 +106,9 @@ let package = Package(
                               .product(name: "Logging", package: "swift-log"),
                           ],
                           swiftSettings: strict),
+
+        // MARK: An app embedding the host (the embedding guide's example)
+        .executableTarget(name: "ExampleHost", dependencies: ["Quarry"], swiftSettings: strict),
 
         // MARK: Event-stream decoder fuzz target and throughput benchmark
         .executableTarget(name: "EventStreamFuzz", dependencies: ["BedrockWire"], swiftSettings: strict),
@@ -126,6 +130,6 @@ let package = Package(
                     dependencies: ["BedrockEmulator", "BedrockRuntime", "BedrockWire"], swiftSettings: strict),
         .testTarget(name: "QuarryTests",
                     dependencies: ["Quarry", "BedrockEmulator"], swiftSettings: strict),
-        .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI"], swiftSettings: strict),
+        .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI", "ExampleHost"], swiftSettings: strict),
     ]
 )

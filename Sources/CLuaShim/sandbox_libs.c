@@ -209,6 +209,25 @@ static int sandbox_print(lua_State *L) {
     return 0;
 }
 
+int quarry_io_write(lua_State *L) {
+    int n = lua_gettop(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (int i = 1; i <= n; i++) {
+        if (lua_type(L, i) != LUA_TSTRING && lua_type(L, i) != LUA_TNUMBER)
+            return luaL_typeerror(L, i, "string or number");
+        size_t l;
+        lua_tolstring(L, i, &l);
+        lua_pushvalue(L, i);
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    if (len > 0) write_output(L, s, len);
+    return 0;
+}
+
 static int sandbox_warn(lua_State *L) {
     int n = lua_gettop(L);
     luaL_checkstring(L, 1);

@@ -4,22 +4,25 @@ import Foundation
 enum QuarryProcess {
     struct Result { var status: Int32; var stdout: String; var stderr: String }
 
-    static var binary: URL {
-        // The test bundle lives in .build/<config>/; so does `quarry`.
+    static var binary: URL { executable("quarry") }
+
+    /// An executable product built next to the test bundle (`quarry`, `ExampleHost`).
+    static func executable(_ name: String) -> URL {
+        // The test bundle lives in .build/<config>/; so do the executables.
         let bundle = Bundle.main.bundleURL
         var dir = bundle
         while dir.path != "/" {
-            let candidate = dir.appendingPathComponent("quarry")
+            let candidate = dir.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
             dir = dir.deletingLastPathComponent()
         }
-        return URL(fileURLWithPath: ".build/debug/quarry")
+        return URL(fileURLWithPath: ".build/debug/\(name)")
     }
 
     static func run(_ arguments: [String], stdin: String? = nil,
-                    environment: [String: String]? = nil) throws -> Result {
+                    environment: [String: String]? = nil, executable name: String = "quarry") throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable(name)
         process.arguments = arguments
         if let environment { process.environment = environment }
         let out = Pipe(), err = Pipe(), input = Pipe()

@@ -203,8 +203,14 @@ struct ResponseGenerator: Sendable {
     /// The word a tool argument most likely wants: the last capitalised word after the
     /// first (a place or name), else the last word of three or more letters.
     static func salientWord(in text: String) -> String {
+        // A proper noun: a capitalised word that does not start a sentence ("weather in
+        // Lisbon? Use the tool" → Lisbon, not Use).
+        let sentences = text.split(whereSeparator: { ".?!\n".contains($0) })
+        for sentence in sentences {
+            let words = sentence.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "-" })
+            if let proper = words.dropFirst().first(where: { $0.first?.isUppercase == true }) { return String(proper) }
+        }
         let words = text.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "-" }).map(String.init)
-        if let proper = words.dropFirst().last(where: { $0.first?.isUppercase == true }) { return proper }
         return words.last(where: { $0.count >= 3 }) ?? "example"
     }
 }

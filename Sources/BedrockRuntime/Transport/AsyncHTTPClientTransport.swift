@@ -102,6 +102,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             config.timeout = .init(connect: .nanoseconds(Int64(connectTimeout.seconds * 1e9)), read: nil)
             config.decompression = .disabled
             config.redirectConfiguration = .disallow
+            // A refused or failed connection is an attempt's failure for our retry policy to
+            // judge; AsyncHTTPClient's own reconnect loop would hide it until the timeout.
+            config.connectionPool.retryConnectionEstablishment = false
             if let proxy {
                 let auth = proxy.credentials.map { HTTPClient.Authorization.basic(username: $0.user, password: $0.password) }
                 config.proxy = .server(host: proxy.host, port: proxy.port, authorization: auth)

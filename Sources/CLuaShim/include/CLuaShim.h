@@ -111,6 +111,10 @@ int quarry_define_metatable(lua_State *L, const char *name);
 int quarry_describe(lua_State *L, int idx);
 /** Stores the value at idx in the registry; returns the reference or LUA_NOREF. */
 int quarry_ref(lua_State *L, int idx);
+
+/* io.write for hosts that offer it: writes its string/number arguments, with no
+   separators, through the sandbox's output (counted against the output limit). */
+int quarry_io_write(lua_State *L);
 /** Releases a registry reference. */
 void quarry_unref(lua_State *L, int ref);
 /** Pushes registry[ref] (does not raise; needs one free stack slot). */

@@ -226,6 +226,17 @@ public final class LuaState {
         return .failed(runtimeError(at: base + 1))
     }
 
+    /// A function that writes its string and number arguments to the output with no
+    /// separators (`io.write`), counted against the output limit like `print`.
+    public func outputWriter() throws(LuaError) -> LuaValue {
+        guard lua_checkstack(L, 1) != 0 else { throw LuaError.state("Lua stack exhausted") }
+        lua_pushcclosure(L, quarry_io_write, 0)
+        let ref = quarry_ref(L, -1)
+        lua_settop(L, -2)
+        if ref == LUA_NOREF { throw LuaError.state("not enough memory for the writer") }
+        return .function(.lua(ref: ref))
+    }
+
     /// Releases a coroutine.
     public func release(_ coroutine: LuaCoroutine) {
         if coroutines.removeValue(forKey: coroutine.id) != nil { quarry_unref(L, coroutine.id) }

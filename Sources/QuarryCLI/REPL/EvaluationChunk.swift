@@ -31,9 +31,11 @@ struct EvaluationChunk {
         \(ReplPrettyPrinter.source)
         local src, name, try_return = \(Self.longString(input)), \(Self.longString(chunkName)), \(printsExpressions)
         local f, err
-        if try_return then f = load("return " .. src, name, "t") end
+        -- The environment is passed explicitly: the sandbox's load takes its 4th stack
+        -- slot for the environment even when it is not given.
+        if try_return then f = load("return " .. src, name, "t", _ENV) end
         if not f then
-          f, err = load(src, name, "t")
+          f, err = load(src, name, "t", _ENV)
           if not f then return "syntax", err end
         end
         return "ok", render_all(\(colour), \(max(width, 20)), f())

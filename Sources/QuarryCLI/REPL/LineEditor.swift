@@ -85,9 +85,9 @@ final class LineEditor: Sendable {
             }
             if fds[1].revents & Int16(POLLIN) != 0 {
                 wake.drain()
+                TerminalOutput.write("^C\n", to: STDOUT_FILENO)
                 quarry_rl_abandon_line()
                 rl_callback_handler_remove()
-                TerminalOutput.write("^C\n", to: STDOUT_FILENO)
                 return .interrupted
             }
             if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {

@@ -1,5 +1,5 @@
 import Foundation
-import LuaSandbox
+import Quarry
 
 /// One REPL command (`:name args`).
 struct REPLCommandSpec: Sendable {
@@ -47,41 +47,39 @@ enum REPLCommandTable {
         },
         REPLCommandSpec(name: "region", usage: ":region [REGION]", summary: "show or change the AWS region (new session state)") { session, args in
             guard let region = args.first else {
-                session.output.line("region: \(session.target.region ?? "from the environment")")
+                session.output.line("region: \(session.options.region ?? "from the environment") · target: \(session.engine?.targetDescription ?? "none")")
                 return
             }
             guard region.range(of: #"^[a-z]{2}(-[a-z]+)+-\d+$"#, options: .regularExpression) != nil else {
                 session.output.error("'\(region)' is not a region name like us-east-1")
                 return
             }
-            var settings = session.target
-            settings.region = region
-            await retarget(session, settings)
+            var options = session.options
+            options.region = region
+            await retarget(session, options)
         },
         REPLCommandSpec(name: "profile", usage: ":profile [NAME]", summary: "show or change the AWS profile (new session state)") { session, args in
             guard let profile = args.first else {
-                session.output.line("profile: \(session.target.profile ?? "from the environment")")
+                session.output.line("profile: \(session.options.profile ?? "from the environment")")
                 return
             }
-            var settings = session.target
-            settings.profile = profile
-            settings.forceEmulator = false
-            await retarget(session, settings)
+            var options = session.options
+            options.profile = profile
+            if options.target == "emulator" { options.target = nil }
+            await retarget(session, options)
         },
-        REPLCommandSpec(name: "target", usage: ":target [emulator|aws]", summary: "show or switch the target (new session state)") { session, args in
+        REPLCommandSpec(name: "target", usage: ":target [emulator|aws|auto]", summary: "show or switch the target (new session state)") { session, args in
             guard let kind = args.first else {
                 session.output.line("target: \(session.engine?.targetDescription ?? "none")")
                 return
             }
-            var settings = session.target
-            switch kind {
-            case "emulator": settings.forceEmulator = true
-            case "aws": settings.forceEmulator = false
-            default:
-                session.output.error("unknown target '\(kind)': use emulator or aws")
+            guard ["emulator", "aws", "auto"].contains(kind) else {
+                session.output.error("unknown target '\(kind)': use emulator, aws or auto")
                 return
             }
-            await retarget(session, settings)
+            var options = session.options
+            options.target = kind
+            await retarget(session, options)
         },
         REPLCommandSpec(name: "load", usage: ":load FILE", summary: "run a Lua file in the session (its locals stay local)") { session, args in
             guard let path = args.first else { session.output.error("usage: :load FILE"); return }
@@ -102,24 +100,23 @@ enum REPLCommandTable {
                 session.output.error("cannot write '\(path)': \(error.localizedDescription)")
             }
         },
-        REPLCommandSpec(name: "limits", usage: ":limits [KEY=VALUE …]", summary: "show or set limits (memory, instructions, seconds, output, calls)") { session, args in
+        REPLCommandSpec(name: "limits", usage: ":limits [KEY=VALUE …]", summary: "show or set limits: memory, instructions, seconds, output, calls (new session state)") { session, args in
             guard let engine = session.engine else { return }
-            var limits = engine.limits
+            guard !args.isEmpty else {
+                session.output.line(LimitSetting.describe(engine.limits))
+                return
+            }
+            var options = session.options
             for arg in args {
                 do {
-                    try LimitSetting.apply(arg, to: &limits)
+                    try LimitSetting.apply(arg, to: &options)
                 } catch {
                     session.output.error("\(error)")
                     return
                 }
             }
-            if !args.isEmpty {
-                do { try await engine.setLimits(limits) } catch {
-                    session.output.error("cannot change limits: \(error)")
-                    return
-                }
-            }
-            session.output.line(LimitSetting.describe(limits))
+            await retarget(session, options, verb: "limits changed")
+            if let limits = session.engine?.limits { session.output.line(LimitSetting.describe(limits)) }
         },
         REPLCommandSpec(name: "history", usage: ":history [N]", summary: "show the last N inputs (default 20)") { session, args in
             let count = args.first.flatMap(Int.init) ?? 20
@@ -132,7 +129,7 @@ enum REPLCommandTable {
             }
         },
         REPLCommandSpec(name: "reset", usage: ":reset", summary: "start over with a fresh Lua state (same target)") { session, _ in
-            await retarget(session, session.target, verb: "reset")
+            await retarget(session, session.options, verb: "reset")
         },
         REPLCommandSpec(name: "quit", aliases: ["q", "exit"], usage: ":quit", summary: "leave (Ctrl-D too)") { session, _ in
             session.quit()
@@ -144,9 +141,9 @@ enum REPLCommandTable {
         all.first { $0.name == name || $0.aliases.contains(name) }
     }
 
-    private static func retarget(_ session: REPLSession, _ settings: TargetSettings, verb: String = "switched") async {
+    private static func retarget(_ session: REPLSession, _ options: HostOptions, verb: String = "switched") async {
         do {
-            try await session.replaceEngine(with: settings)
+            try await session.replaceEngine(with: options)
             session.output.line("\(verb): fresh session state; target: \(session.engine?.targetDescription ?? "none")")
         } catch {
             session.output.error("cannot switch target: \(error)")
@@ -182,8 +179,8 @@ enum REPLCommandTable {
 
 /// Parses `:limits` settings such as `seconds=60` or `memory=128M`.
 enum LimitSetting {
-    /// Applies one `key=value` to `limits`, or throws a message naming the problem.
-    static func apply(_ setting: String, to limits: inout LuaLimits) throws {
+    /// Applies one `key=value` to the options' limits, or throws a message naming the problem.
+    static func apply(_ setting: String, to options: inout HostOptions) throws {
         let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { throw REPLError("'\(setting)' is not KEY=VALUE") }
         let key = parts[0], text = parts[1]
@@ -207,18 +204,18 @@ enum LimitSetting {
                 scale = s
                 digits.removeLast()
             }
-            guard let value = Int(digits), value > 0, value <= (8 << 30) / scale else {
-                throw REPLError("memory needs a size like 128M (at most 8G), got '\(text)'")
+            guard let value = Int(digits), value > 0, value * scale >= 1 << 20, value <= (8 << 30) / scale else {
+                throw REPLError("memory needs a size like 128M (between 1M and 8G), got '\(text)'")
             }
-            limits.memoryBytes = value * scale
-        case "instructions": limits.instructions = try count()
+            options.maxMemory = value * scale >> 20
+        case "instructions": options.maxInstructions = try count()
         case "seconds":
             guard let value = Double(text), value > 0, value <= 86_400 else {
                 throw REPLError("seconds needs a number of seconds between 0 and 86400, got '\(text)'")
             }
-            limits.seconds = value
-        case "output": limits.outputBytes = Int(try count())
-        case "calls": limits.hostCalls = try count()
+            options.maxSeconds = value
+        case "output": options.maxOutput = Int(try count())
+        case "calls": options.maxHostCalls = try count()
         default: throw REPLError("unknown limit '\(key)': use memory, instructions, seconds, output or calls")
         }
     }

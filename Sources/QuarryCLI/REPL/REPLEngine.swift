@@ -1,4 +1,5 @@
-import LuaSandbox
+import Foundation
+import Quarry
 
 /// What the REPL needs from the Lua host: the one seam between the REPL and the host.
 ///
@@ -19,8 +20,6 @@ protocol REPLEngine: Sendable {
     var targetDescription: String { get }
     /// The limits each evaluation runs under.
     var limits: LuaLimits { get }
-    /// Changes the limits for the following evaluations.
-    func setLimits(_ limits: LuaLimits) async throws
     /// The model used by calls that name none (`:use`), if any.
     var defaultModel: String? { get }
     /// Sets the default model.
@@ -35,45 +34,54 @@ protocol REPLEngine: Sendable {
 /// about a minute of plain Lua (10 billion budget units) and a 10-minute wall clock,
 /// with the script defaults for memory, output and host calls. `:limits` changes them.
 enum REPLDefaults {
-    static var limits: LuaLimits {
-        LuaLimits(instructions: 10_000_000_000, seconds: 600)
-    }
+    static let instructions: Int64 = 10_000_000_000
+    static let seconds: Double = 600
 }
 
-/// A session over a bare `LuaSandbox`: the standard library only, no Bedrock target.
-///
-/// Used when the host is unavailable; the REPL's features that do not need Bedrock
-/// (evaluation, printing, completion, history, Ctrl-C) are the same.
-final class SandboxEngine: REPLEngine {
-    private let sandbox: LuaSandbox
-    private let settings: Locked<(limits: LuaLimits, model: String?)>
+/// A session over a `QuarryHost`: the Bedrock API, the policy, the target.
+final class HostEngine: REPLEngine {
+    private let host: QuarryHost
+    private let target: QuarryTarget
 
-    init(output: @escaping @Sendable (String) -> Void, limits: LuaLimits = REPLDefaults.limits) async throws {
-        sandbox = try await LuaSandbox(limits: limits, output: output)
-        settings = Locked((limits, nil))
+    /// Resolves the target and makes a host for `settings`; `output` receives script
+    /// output, and every finished Bedrock call is reported to `onCall`.
+    init(options: HostOptions, output: @escaping @Sendable (String) -> Void,
+         onCall: @escaping @Sendable (CallRecord) -> Void) async throws {
+        target = try await options.resolveTarget()
+        do {
+            host = try await options.makeHost(target: target, output: output)
+        } catch {
+            await target.shutdown()
+            throw error
+        }
+        host.addCallObserver(onCall)
     }
 
     func evaluate(_ source: String, name: String) async throws -> [LuaValue] {
-        try await sandbox.run(source, name: name, limits: settings.current.limits)
+        try await host.evaluate(source, name: name)
     }
 
-    func cancel() { sandbox.interrupt() }
+    func cancel() { host.cancel() }
 
-    func completions(atPath path: String) async -> [String] {
-        (try? await sandbox.keys(atPath: path)) ?? []
+    func completions(atPath path: String) async -> [String] { await host.completions(atPath: path) }
+
+    func modelIDs() async -> [String] {
+        let models = (try? await target.models()) ?? []
+        return models.compactMap { $0["id"]?.stringValue }.filter { !$0.isEmpty }.sorted()
     }
 
-    func modelIDs() async -> [String] { [] }
+    var targetDescription: String { target.description }
 
-    var targetDescription: String { "no Bedrock target (Lua sandbox only)" }
+    var limits: LuaLimits { host.policy.limits }
 
-    var limits: LuaLimits { settings.current.limits }
+    var defaultModel: String? { host.defaultModel }
 
-    func setLimits(_ limits: LuaLimits) async throws { settings.withLock { $0.limits = limits } }
+    func setDefaultModel(_ model: String?) async throws {
+        host.defaultModel = model
+    }
 
-    var defaultModel: String? { settings.current.model }
-
-    func setDefaultModel(_ model: String?) async throws { settings.withLock { $0.model = model } }
-
-    func shutdown() async {}
+    func shutdown() async {
+        await host.shutdown()
+        await target.shutdown()
+    }
 }

@@ -1,21 +1,10 @@
 import Foundation
-import LuaSandbox
 import Quarry
 
-/// Where the session's calls go; `:region`, `:profile` and `:target` change it.
-struct TargetSettings: Sendable, Equatable {
-    /// The AWS region (nil: from the environment and config files).
-    var region: String?
-    /// The AWS profile (nil: `AWS_PROFILE` or default).
-    var profile: String?
-    /// An endpoint override.
-    var endpoint: String?
-    /// Force the local emulator even when AWS credentials exist.
-    var forceEmulator = false
-}
-
-/// Makes a fresh engine (a new Lua state) for a target; `:reset` and target changes use it.
-typealias REPLEngineFactory = @Sendable (TargetSettings, @escaping @Sendable (String) -> Void) async throws -> any REPLEngine
+/// Makes a fresh engine (a new Lua state) for host options; `:reset`, `:limits` and
+/// target changes use it. `output` receives script output, `onCall` each finished call.
+typealias REPLEngineFactory = @Sendable (HostOptions, _ output: @escaping @Sendable (String) -> Void,
+                                         _ onCall: @escaping @Sendable (CallRecord) -> Void) async throws -> any REPLEngine
 
 /// One interactive session: prompts, evaluates, prints, completes, records history.
 final class REPLSession: @unchecked Sendable {
@@ -29,7 +18,8 @@ final class REPLSession: @unchecked Sendable {
     private let evaluating = Locked(false)
     private let modelCache = Locked<[String]?>(nil)
     private var signal: InterruptSignal?
-    var target: TargetSettings
+    /// Where calls go and the limits: the command line's options, changed by commands.
+    var options: HostOptions
     /// The inputs that ran, for `:save` (secret ones left out).
     var accepted: [String] = []
     private var pending: [String] = []
@@ -38,11 +28,11 @@ final class REPLSession: @unchecked Sendable {
     /// The session's current engine (nil only while it is being replaced).
     var engine: (any REPLEngine)? { engineBox.current }
 
-    init(output: TerminalOutput, historyFile: HistoryFile?, target: TargetSettings,
+    init(output: TerminalOutput, historyFile: HistoryFile?, options: HostOptions,
          factory: @escaping REPLEngineFactory) throws {
         self.output = output
         self.historyFile = historyFile
-        self.target = target
+        self.options = options
         self.factory = factory
         let engineBox = Locked<(any REPLEngine)?>(nil)
         let modelCache = self.modelCache
@@ -69,10 +59,20 @@ final class REPLSession: @unchecked Sendable {
         return { output.script($0) }
     }
 
+    /// Prints a status line when a Bedrock call ends: model, tokens, latency, error.
+    var callReporter: @Sendable (CallRecord) -> Void {
+        let output = self.output
+        return { record in output.line(output.paint(CallStatusLine(record).text, .dim)) }
+    }
+
+    private func makeEngine(_ options: HostOptions) async throws -> any REPLEngine {
+        try await factory(options, scriptOutput, callReporter)
+    }
+
     /// Runs the session until `:quit` or Ctrl-D; returns the exit status.
     func run() async -> Int32 {
         do {
-            let engine = try await factory(target, scriptOutput)
+            let engine = try await makeEngine(options)
             engineBox.withLock { $0 = engine }
         } catch {
             output.error("quarry: cannot start the session: \(error)")
@@ -207,15 +207,15 @@ final class REPLSession: @unchecked Sendable {
     /// The in-memory history, oldest first.
     func historyEntries() -> [String] { editor.history() }
 
-    /// Replaces the engine with a fresh one for `settings` (a new Lua state).
-    func replaceEngine(with settings: TargetSettings) async throws {
-        let fresh = try await factory(settings, scriptOutput)
+    /// Replaces the engine with a fresh one for `options` (a new Lua state).
+    func replaceEngine(with options: HostOptions) async throws {
+        let fresh = try await makeEngine(options)
         let old = engineBox.withLock { box -> (any REPLEngine)? in
             let old = box
             box = fresh
             return old
         }
-        target = settings
+        self.options = options
         modelCache.withLock { $0 = nil }
         accepted.removeAll()
         await old?.shutdown()

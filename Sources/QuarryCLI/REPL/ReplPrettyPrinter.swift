@@ -13,6 +13,10 @@
 /// - The JSON `null` sentinel prints `null`; handles and tables with `__tostring`
 ///   (host error tables) print their `tostring`; functions print `function: builtin`
 ///   style text from `tostring`.
+/// - A `BedrockStream` returned at the prompt is drained first: its text is written as
+///   it arrives and the finished response (usage, stop reason, without the text again)
+///   is printed. The global `_` holds the first value of the last expression (for a
+///   stream, the whole response).
 /// - It reaches the string library through the string metatable, so reassigning the
 ///   global `string` in a session does not break printing.
 enum ReplPrettyPrinter {
@@ -117,12 +121,42 @@ enum ReplPrettyPrinter {
       if t == "userdata" and text == "null" then return paint("kw", "null") end
       return paint("fn", text)
     end
+    local rawget, iowrite = rawget, io and io.write
+    -- A stream returned at the prompt is drained here: its text is written as it
+    -- arrives, and the finished response (without the text again) becomes its value.
+    local function drain(s)
+      local nxt = rawget(s, "_next")
+      local wrote = false
+      while true do
+        local ev = nxt()
+        if ev == nil then break end
+        if ev.type == "text" and type(ev.text) == "string" and iowrite then iowrite(ev.text); wrote = true end
+      end
+      if wrote and iowrite then iowrite("\n") end
+      local result = rawget(s, "result")
+      if type(result) ~= "table" then return result end
+      local shown = {}
+      for k, v in pairs(result) do if k ~= "text" and k ~= "content" and k ~= "message" then shown[k] = v end end
+      return shown, result
+    end
+    local function is_stream(v)
+      return type(v) == "table" and sub(tostring(v), 1, 14) == "BedrockStream<" and type(rawget(v, "_next")) == "function"
+    end
     local function render_all(use_colour, width, ...)
       local count = select("#", ...)
       if count == 0 then return nil end
       colour = use_colour
       local values, multi = { ... }, false
       local out = {}
+      local first = values[1]
+      for i = 1, count do
+        if is_stream(values[i]) then
+          local shown, full = drain(values[i])
+          values[i] = shown
+          if i == 1 then first = full end
+        end
+      end
+      _ENV._ = first
       for i = 1, count do
         local ok, text = pcall(render, values[i], 1, {}, "", width, TOP_STRING)
         if not ok then text = paint("bad", "<cannot print: " .. tostring(text) .. ">") end

@@ -1,0 +1,96 @@
+import BedrockEmulator
+import Foundation
+import Logging
+import Quarry
+
+/// Collects text from several threads (print output, stderr, log lines).
+final class TextSink: @unchecked Sendable {
+    private let lock = NSLock()
+    private var parts: [String] = []
+    func write(_ text: String) { lock.lock(); parts.append(text); lock.unlock() }
+    var text: String { lock.lock(); defer { lock.unlock() }; return parts.joined() }
+}
+
+/// A log handler that keeps every line (to check what reaches the host logger).
+struct CapturingLogHandler: LogHandler {
+    let sink: TextSink
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {
+        sink.write("\(event.level) \(event.message) \(event.metadata ?? [:])\n")
+    }
+}
+
+/// A real emulator on 127.0.0.1 and a host pointed at it: what every host test runs on.
+struct HostHarness {
+    let emulator: BedrockEmulator
+    let target: QuarryTarget
+    let host: QuarryHost
+    let output: TextSink
+    let errors: TextSink
+    let logs: TextSink
+
+    static func start(policy: HostPolicy = .permissive,
+                      configuration: EmulatorConfiguration = EmulatorConfiguration(),
+                      credentials: SigV4Credentials = SigV4Credentials(accessKeyId: "test", secretAccessKey: "test"),
+                      region: String = "us-east-1",
+                      defaultModel: String? = nil) async throws -> HostHarness {
+        let emulator = BedrockEmulator(configuration: configuration, logger: Self.quietLogger)
+        let endpoint = try await emulator.start()
+        let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken, region: region,
+                                           credentials: credentials, caCertificatePath: endpoint.caCertificatePath)
+        let output = TextSink(), errors = TextSink(), logs = TextSink()
+        let host = try await QuarryHost(target: target, options: .init(
+            policy: policy, output: output.write, errorOutput: errors.write,
+            logger: Logger(label: "test.script") { _ in CapturingLogHandler(sink: logs) }, defaultModel: defaultModel))
+        return HostHarness(emulator: emulator, target: target, host: host, output: output, errors: errors, logs: logs)
+    }
+
+    static var quietLogger: Logger {
+        var logger = Logger(label: "test.emulator")
+        logger.logLevel = .error
+        return logger
+    }
+
+    /// Evaluates `source` and returns its first value.
+    @discardableResult
+    func value(_ source: String) async throws -> LuaValue {
+        try await host.evaluate(source, name: "=test").first ?? .nil
+    }
+
+    func stop() async {
+        await host.shutdown()
+        await target.shutdown()
+        await emulator.stop()
+    }
+
+    /// Runs `body` with a fresh harness and always stops it.
+    static func with<T>(policy: HostPolicy = .permissive, configuration: EmulatorConfiguration = EmulatorConfiguration(),
+                        defaultModel: String? = nil,
+                        _ body: (HostHarness) async throws -> T) async throws -> T {
+        let harness = try await start(policy: policy, configuration: configuration, defaultModel: defaultModel)
+        do {
+            let result = try await body(harness)
+            await harness.stop()
+            return result
+        } catch {
+            await harness.stop()
+            throw error
+        }
+    }
+}
+
+extension LuaValue {
+    /// A field of a map value.
+    func field(_ key: String) -> LuaValue { self[key] ?? .nil }
+    var int: Int64? { if case .integer(let i) = self { i } else { nil } }
+    var bool: Bool? { if case .boolean(let b) = self { b } else { nil } }
+}
+
+/// The model most tests use.
+let haiku = "anthropic.claude-3-haiku-20240307-v1:0"
+let nova = "amazon.nova-micro-v1:0"
