@@ -171,14 +171,14 @@ final class REPLSession: @unchecked Sendable {
         } catch let error as LuaError {
             output.finishLine()
             if case .limit(.interrupted, _) = error {
-                output.error("interrupted (session state kept)")
+                output.error("\ninterrupted (session state kept)")
             } else {
                 output.error(error.description)
             }
             return .failed
         } catch is CancellationError {
             output.finishLine()
-            output.error("cancelled (session state kept)")
+            output.error("\ninterrupted (session state kept)")
             return .failed
         } catch {
             output.finishLine()
