@@ -12,7 +12,8 @@
 /// 4. pretty-prints the results in Lua (`ReplPrettyPrinter.source`), where cycles,
 ///    handles, read-only host tables and the `null` sentinel are all visible.
 ///
-/// It returns `"ok", text` (text is nil when there were no values) or `"syntax", message`.
+/// It returns `"ok", isExpression, text` (text is nil when there were no values) or
+/// `"syntax", message`.
 struct EvaluationChunk {
     /// The code the user typed (after `SessionLocals` rewriting).
     var input: String
@@ -34,11 +35,12 @@ struct EvaluationChunk {
         -- The environment is passed explicitly: the sandbox's load takes its 4th stack
         -- slot for the environment even when it is not given.
         if try_return then f = load("return " .. src, name, "t", _ENV) end
+        local expression = f ~= nil
         if not f then
           f, err = load(src, name, "t", _ENV)
           if not f then return "syntax", err end
         end
-        return "ok", render_all(\(colour), \(max(width, 20)), f())
+        return "ok", expression, render_all(\(colour), \(max(width, 20)), f())
         """
     }
 

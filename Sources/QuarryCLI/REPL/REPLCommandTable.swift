@@ -40,6 +40,7 @@ enum REPLCommandTable {
             }
             do {
                 try await engine.setDefaultModel(model)
+                session.options.model = model   // kept across :reset, :limits and target changes
                 session.output.line("default model: \(model)")
             } catch {
                 session.output.error("cannot use \(model): \(error)")
@@ -90,7 +91,7 @@ enum REPLCommandTable {
             _ = await session.evaluate(input: String(decoding: data, as: UTF8.self), chunkName: "@" + path,
                                        rewriteLocals: false, printsExpressions: false)
         },
-        REPLCommandSpec(name: "save", usage: ":save FILE", summary: "write the inputs that ran to a file") { session, args in
+        REPLCommandSpec(name: "save", usage: ":save FILE", summary: "write the inputs that ran (as run: locals as globals) to a file; :load restores") { session, args in
             guard let path = args.first else { session.output.error("usage: :save FILE"); return }
             let text = session.accepted.map { $0 + "\n" }.joined()
             do {

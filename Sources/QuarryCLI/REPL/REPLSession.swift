@@ -20,7 +20,7 @@ final class REPLSession: @unchecked Sendable {
     private var signal: InterruptSignal?
     /// Where calls go and the limits: the command line's options, changed by commands.
     var options: HostOptions
-    /// The inputs that ran, for `:save` (secret ones left out).
+    /// The inputs that ran, as they ran, for `:save` (secret ones left out).
     var accepted: [String] = []
     private var pending: [String] = []
     private var quitRequested = false
@@ -138,11 +138,19 @@ final class REPLSession: @unchecked Sendable {
         if outcome == .incomplete { return }
         pending.removeAll()
         recordHistory(chunk)
-        if outcome == .ran, SecretFilter.mayRecord(chunk) { accepted.append(chunk) }
+        // `:save` keeps inputs as they ran (top-level locals as globals), so `:load` of
+        // the saved file rebuilds the same session state.
+        // An expression is saved as an assignment to `_` (what it sets at the prompt).
+        guard SecretFilter.mayRecord(chunk) else { return }
+        switch outcome {
+        case .ran: accepted.append(SessionLocals.rewrite(chunk))
+        case .ranExpression: accepted.append("_ = " + chunk)
+        case .failed, .incomplete: break
+        }
     }
 
     /// How an evaluation went.
-    enum Outcome: Equatable { case ran, failed, incomplete }
+    enum Outcome: Equatable { case ran, ranExpression, failed, incomplete }
 
     /// Evaluates one chunk of user input and prints its values or its error.
     func evaluate(input: String, forced: Bool = true, chunkName: String = "=repl",
@@ -156,18 +164,15 @@ final class REPLSession: @unchecked Sendable {
         do {
             let values = try await engine.evaluate(chunk.source, name: "=repl")
             output.finishLine()
-            switch (values.first?.stringValue, values.count > 1 ? values[1] : .nil) {
-            case ("syntax", let message):
-                let text = message.stringValue ?? "syntax error"
+            let second = values.count > 1 ? values[1] : .nil
+            if values.first?.stringValue == "syntax" {
+                let text = second.stringValue ?? "syntax error"
                 if !forced && EvaluationChunk.isIncomplete(syntaxError: text) { return .incomplete }
                 output.error(text)
                 return .failed
-            case ("ok", .string(let text)):
-                output.line(text)
-                return .ran
-            default:
-                return .ran
             }
+            if values.count > 2, let text = values[2].stringValue { output.line(text) }
+            return second == .boolean(true) ? .ranExpression : .ran
         } catch let error as LuaError {
             output.finishLine()
             if case .limit(.interrupted, _) = error {
