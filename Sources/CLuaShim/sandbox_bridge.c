@@ -165,6 +165,20 @@ static int op_set_global(lua_State *L) {
     return 0;
 }
 
+static int op_freeze_global(lua_State *L) {
+    op_args *a = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    if (lua_getglobal(L, a->name) != LUA_TTABLE) luaL_error(L, "global %s is not a table", a->name);
+    quarry_make_readonly(L, a->flag);
+    lua_setglobal(L, a->name);
+    return 0;
+}
+
+int quarry_freeze_global(lua_State *L, const char *name, int deep) {
+    op_args a = { NULL, 0, name, deep, 0 };
+    return run_protected(L, op_freeze_global, &a);
+}
+
 int quarry_set_global(lua_State *L, const char *name, const uint8_t *data, size_t length, int read_only) {
     op_args a = { data, length, name, read_only, 0 };
     return run_protected(L, op_set_global, &a);
@@ -353,7 +367,9 @@ static int host_continue(lua_State *L, int status, lua_KContext ctx) {
     (void)status;
     int base = (int)ctx;
     set_awaiting(L, 0);
-    quarry_raise_if_tripped(L);
+    /* The wait may have outlived the deadline or been interrupted: check before the
+       script goes on (a zero charge reads the clock and the interrupt flag). */
+    quarry_charge(L, 0);
     int n = lua_gettop(L) - base;
     if (n >= 1 && lua_touserdata(L, base + 1) == &quarry_error_marker) {
         if (n < 2) lua_pushnil(L);

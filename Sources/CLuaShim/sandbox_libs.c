@@ -84,6 +84,17 @@ static int is_readonly(lua_State *L, int idx) {
     return yes;
 }
 
+int quarry_push_readonly_target(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    if (!lua_istable(L, idx) || !lua_checkstack(L, 3) || !is_readonly(L, idx)) return 0;
+    if (!lua_getmetatable(L, idx)) return 0;
+    lua_pushliteral(L, "__index");
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+    if (!lua_istable(L, -1)) { lua_pop(L, 1); return 0; }
+    return 1;
+}
+
 /* ---------- helpers ---------- */
 
 /* luaL_error with printf formats (lua_pushfstring knows no %zu, %lld or %.3g). */

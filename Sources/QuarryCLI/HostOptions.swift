@@ -22,6 +22,10 @@ struct HostOptions: ParsableArguments {
     var allowedModels: [String] = []
     @Option(name: .customLong("allow-region"), help: "Allow only regions matching this glob (repeatable).")
     var allowedRegions: [String] = []
+    @Option(name: .customLong("allow-endpoint"), help: "Let scripts send to custom endpoints matching this glob with bedrock.client{endpoint=…} (repeatable; none by default).")
+    var allowedEndpoints: [String] = []
+    @Option(name: .customLong("allow-profile"), help: "Allow only AWS profiles matching this glob in bedrock.client{profile=…} (repeatable).")
+    var allowedProfiles: [String] = []
     @Option(name: .customLong("max-concurrency"), help: "Most Bedrock calls in flight at once.")
     var maxConcurrency: Int?
     @Option(name: .customLong("call-budget"), help: "Most Bedrock calls the script may make.")
@@ -69,6 +73,8 @@ struct HostOptions: ParsableArguments {
         var policy = HostPolicy(limits: limits)
         if !allowedModels.isEmpty { policy.allowedModels = allowedModels }
         if !allowedRegions.isEmpty { policy.allowedRegions = allowedRegions }
+        if !allowedProfiles.isEmpty { policy.allowedProfiles = allowedProfiles }
+        policy.allowedEndpoints = allowedEndpoints
         if let maxConcurrency { policy.maxConcurrentCalls = maxConcurrency }
         policy.callBudget = callBudget
         policy.tokenBudget = tokenBudget

@@ -44,6 +44,7 @@ import Testing
       function() return bedrock.stream{model='anthropic.claude-3-haiku-20240307-v1:0', messages='s'}:collect() end,
       function() return bedrock.invoke{model='anthropic.claude-3-haiku-20240307-v1:0', body='not json'} end,
       function() return bedrock.client{endpoint='http://127.0.0.1:1'}:converse{model='anthropic.claude-3-haiku-20240307-v1:0', messages='x'} end,
+      function() return bedrock.client{region='us-west-2'}:converse{model='anthropic.claude-3-haiku-20240307-v1:0', messages='x'} end,
       function() return bedrock.count_tokens{model='anthropic.claude-3-haiku-20240307-v1:0', messages='x'} end,
       function() return bedrock.models() end,
       function() return json.encode(c) end,

@@ -115,6 +115,14 @@ int quarry_ref(lua_State *L, int idx);
 /* io.write for hosts that offer it: writes its string/number arguments, with no
    separators, through the sandbox's output (counted against the output limit). */
 int quarry_io_write(lua_State *L);
+
+/* Makes global table `name` read-only (a proxy; with deep, nested tables too).
+   Returns a Lua status; on error the message is on the stack. */
+int quarry_freeze_global(lua_State *L, const char *name, int deep);
+
+/* If the value at idx is a read-only proxy, pushes the table it reads from and returns
+   1 (so the host can convert what scripts see); else pushes nothing and returns 0. */
+int quarry_push_readonly_target(lua_State *L, int idx);
 /** Releases a registry reference. */
 void quarry_unref(lua_State *L, int ref);
 /** Pushes registry[ref] (does not raise; needs one free stack slot). */

@@ -227,7 +227,7 @@ public final class LuaState {
     }
 
     /// A function that writes its string and number arguments to the output with no
-    /// separators (`io.write`), counted against the output limit like `print`.
+    /// separators (the host's `write`), counted against the output limit like `print`.
     public func outputWriter() throws(LuaError) -> LuaValue {
         guard lua_checkstack(L, 1) != 0 else { throw LuaError.state("Lua stack exhausted") }
         lua_pushcclosure(L, quarry_io_write, 0)
@@ -278,6 +278,14 @@ public final class LuaState {
         let bytes = try encode(value, root: name)
         let status = bytes.withUnsafeBufferPointer { quarry_set_global(L, name, $0.baseAddress, $0.count, readOnly ? 1 : 0) }
         if status != LUA_OK { throw LuaError.state("cannot set global \(name): \(popMessage(L))") }
+    }
+
+    /// Makes a global table read-only to scripts (as `setGlobal(readOnly:)` does), after
+    /// Lua set-up code has filled it; with `deep`, the tables inside it too.
+    public func freezeGlobal(_ name: String, deep: Bool = true) throws(LuaError) {
+        if quarry_freeze_global(L, name, deep ? 1 : 0) != LUA_OK {
+            throw LuaError.state("cannot freeze global \(name): \(popMessage(L))")
+        }
     }
 
     /// Defines a handle type: its allow-listed methods (each called with the handle first).

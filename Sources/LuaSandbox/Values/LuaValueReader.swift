@@ -68,6 +68,11 @@ struct LuaValueReader {
         if depth >= limits.maxDepth {
             throw LuaConversionError(path: path, problem: "nested deeper than \(limits.maxDepth) levels")
         }
+        if quarry_push_readonly_target(L, idx) != 0 {
+            // A read-only proxy: convert the table it shows (e.g. `sandbox.limits`).
+            defer { lua_settop(L, -2) }
+            return try readTable(at: lua_gettop(L), path: path, depth: depth)
+        }
         guard let identity = lua_topointer(L, idx) else { return .map([:]) }
         if onPath.contains(identity) {
             throw LuaConversionError(path: path, problem: "table contains itself (a cycle)")

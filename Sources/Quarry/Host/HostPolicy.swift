@@ -13,26 +13,30 @@ public struct HostPolicy: Sendable, Hashable {
     public var allowedRegions: [String] = ["*"]
     /// Profiles `bedrock.client{profile=…}` may name, as globs.
     public var allowedProfiles: [String] = ["*"]
-    /// Endpoints `bedrock.client{endpoint=…}` may name, as globs over the URL.
-    public var allowedEndpoints: [String] = ["*"]
+    /// Custom endpoints `bedrock.client{endpoint=…}` may name, as globs over the URL.
+    /// None by default: a request signed for Bedrock, or a bearer token, must not go to
+    /// a server a script picks. The target's own endpoint is always allowed.
+    public var allowedEndpoints: [String] = []
     /// Most Bedrock calls in flight at once; further calls wait their turn.
     public var maxConcurrentCalls: Int = 64
     /// Most Bedrock calls per host; nil for no budget.
     public var callBudget: Int?
-    /// Most tokens per host (input + `maxTokens` reserved before sending, settled to the
-    /// real usage after); nil for no budget.
+    /// Most tokens per host: each call reserves its `maxTokens` (or `assumedMaxTokens`)
+    /// before it is sent and is settled to its real input + output usage after; nil for
+    /// no budget.
     public var tokenBudget: Int?
     /// The `maxTokens` assumed for budgeting when a request does not set one.
     public var assumedMaxTokens: Int = 4096
     /// The sandbox limits for each run.
     public var limits: LuaLimits = LuaLimits()
 
-    /// Everything allowed, default limits: what `quarry` uses unless told otherwise.
+    /// Every model, region and profile allowed (custom endpoints are not), default
+    /// limits: what `quarry` uses unless told otherwise.
     public static var permissive: HostPolicy { HostPolicy() }
 
     /// A policy with the given rules; unspecified ones are permissive.
     public init(allowedModels: [String] = ["*"], allowedRegions: [String] = ["*"], allowedProfiles: [String] = ["*"],
-                allowedEndpoints: [String] = ["*"], maxConcurrentCalls: Int = 64, callBudget: Int? = nil,
+                allowedEndpoints: [String] = [], maxConcurrentCalls: Int = 64, callBudget: Int? = nil,
                 tokenBudget: Int? = nil, limits: LuaLimits = LuaLimits()) {
         self.allowedModels = allowedModels
         self.allowedRegions = allowedRegions
@@ -63,8 +67,9 @@ public struct HostPolicy: Sendable, Hashable {
                               message: "profile '\(profile)' is not allowed by the host policy (allowed: \(allowedProfiles.joined(separator: ", ")))")
         }
         if let endpoint, !Glob.matchesAny(allowedEndpoints, endpoint) {
+            let allowed = allowedEndpoints.isEmpty ? "none: calls go only to the target's endpoint" : allowedEndpoints.joined(separator: ", ")
             throw ScriptError(code: "PolicyViolation",
-                              message: "endpoint '\(endpoint)' is not allowed by the host policy (allowed: \(allowedEndpoints.joined(separator: ", ")))")
+                              message: "endpoint '\(endpoint)' is not allowed by the host policy (allowed: \(allowed))")
         }
     }
 }

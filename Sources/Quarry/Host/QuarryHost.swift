@@ -20,11 +20,11 @@ public final class QuarryHost: Sendable {
     public struct Options: Sendable {
         /// What scripts may do (models, regions, budgets, sandbox limits).
         public var policy: HostPolicy
-        /// Receives what scripts `print` (and `io.write`).
+        /// Receives what scripts `print` (and `write`).
         public var output: @Sendable (String) -> Void
-        /// Receives what scripts write with `io.stderr:write` (progress bars, diagnostics).
+        /// Receives what scripts write with `stderr.write` (progress bars, diagnostics).
         public var errorOutput: @Sendable (String) -> Void
-        /// Where `io.read`/`io.lines` read lines from (the CLI: standard input); nil when
+        /// Where `stdin.read`/`stdin.lines` read lines from (the CLI: standard input); nil when
         /// scripts get no input. Returns a line with its newline, or nil at the end.
         public var input: (@Sendable () async -> String?)?
         /// Where `log.info/warn/error` go (redacted).
@@ -78,9 +78,10 @@ public final class QuarryHost: Sendable {
             try state.setGlobal("sandbox", .map(["limits": .map(limitsTable)]), readOnly: true)
             var functions = try bindings.functions(in: state)
             functions["null"] = .null
-            functions["io.write"] = try state.outputWriter()
+            functions["write"] = try state.outputWriter()
             try state.setGlobal("__quarry", .map(functions))
             _ = try state.execute(Prelude.source, name: Prelude.chunkName)
+            for name in Prelude.hostTables { try state.freezeGlobal(name) }
         }
     }
 
@@ -167,6 +168,12 @@ public final class QuarryHost: Sendable {
         _ = try await sandbox.withState { state in try state.execute(source, name: name) }
     }
 
+    /// Makes a global table that module set-up code filled read-only to scripts (every
+    /// host table is; `register` and `setGlobal` freeze theirs already).
+    public func freezeGlobal(_ name: String) async throws {
+        try await sandbox.withState { state in try state.freezeGlobal(name) }
+    }
+
     /// Installs a module's functions and Lua code.
     public func install(_ module: any QuarryModule) async throws {
         try await module.install(into: self)
@@ -213,16 +220,18 @@ public final class QuarryHost: Sendable {
                 throw error
             }
         }
-        let scheduler = Scheduler(sandbox: sandbox)
+        let scheduler = Scheduler(sandbox: sandbox,
+                                  deadline: limits.seconds > 0 ? .now + .milliseconds(Int64(limits.seconds * 1000)) : nil)
         let outcome: LuaResumeOutcome
         do {
             outcome = try await scheduler.drive(co, with: .values(arguments))
         } catch {
+            // Cancelled (Ctrl-C): close what the run left open. Streams of a run that ended
+            // otherwise stay usable, so a REPL line may open one and the next iterate it.
             core.cancelStreams()
             _ = try? await finish(co)
             throw error
         }
-        core.cancelStreams()
         let report = try await finish(co)
         switch outcome {
         case .finished(let values):
@@ -252,23 +261,36 @@ public final class QuarryHost: Sendable {
             throw ScriptError(code: "ValidationError", message: "'\(path)' is not a valid global name (letters, digits, _ and dots)")
         }
         if parts.count == 1 {
-            try state.setGlobal(path, value)
+            var isTable = false
+            switch value {
+            case .map, .array, .tagged: isTable = true
+            default: break
+            }
+            try state.setGlobal(path, value, readOnly: isTable)
             return
         }
         try state.setGlobal("__quarry_value", value)
         try state.setGlobal("__quarry_path", .array(parts.map(LuaValue.string)))
+        // Host tables are read-only proxies: rebuild the path with the new field, then
+        // freeze the module again.
         _ = try state.execute("""
             local v, path = __quarry_value, __quarry_path
             __quarry_value, __quarry_path = nil, nil
-            local t = _G
-            for i = 1, #path - 1 do
-              local next = rawget(t, path[i])
-              if next == nil then next = {}; rawset(t, path[i], next) end
-              if type(next) ~= "table" then error("'" .. path[i] .. "' is not a table", 0) end
-              t = next
+            local function copy(t)
+              local c = {}
+              if t ~= nil then
+                if type(t) ~= "table" then error("'" .. table.concat(path, ".") .. "': a part is not a table", 0) end
+                for k, x in pairs(t) do c[k] = x end
+              end
+              return c
             end
-            t[path[#path]] = v
+            local chain = { copy(rawget(_G, path[1])) }
+            for i = 2, #path - 1 do chain[i] = copy(chain[i - 1][path[i]]) end
+            chain[#path - 1][path[#path]] = v
+            for i = #path - 1, 2, -1 do chain[i - 1][path[i]] = chain[i] end
+            rawset(_G, path[1], chain[1])
             """, name: "=[quarry assign]")
+        try state.freezeGlobal(parts[0])
     }
 }
 

@@ -16,6 +16,9 @@ enum HostRequest: Sendable {
 /// overlaps — which is where Bedrock calls spend their time.
 struct Scheduler: Sendable {
     let sandbox: LuaSandbox
+    /// The run's wall-clock deadline: a wait never outlasts it (the resumed script then
+    /// trips the limit at once).
+    var deadline: ContinuousClock.Instant?
 
     /// Runs `co` until it finishes, fails or yields outside any script coroutine.
     /// Throws `CancellationError` when the task is cancelled.
@@ -33,15 +36,29 @@ struct Scheduler: Sendable {
     private func serve(_ request: any Sendable) async -> LuaResumeInput {
         switch request as? HostRequest {
         case .work(let body)?:
-            do {
-                return .values(try await body())
-            } catch {
-                return .error(ScriptError.from(error).luaValue)
+            guard let deadline else { return await perform(body) }
+            return await withTaskGroup(of: LuaResumeInput?.self) { group in
+                group.addTask { await perform(body) }
+                group.addTask {
+                    try? await Task.sleep(until: deadline, clock: .continuous)
+                    return nil
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first ?? .error(.string("sandbox limit: wall-clock deadline passed while waiting"))
             }
         case .group(let functions, let concurrency)?:
             return await runGroup(functions, concurrency: concurrency)
         case nil:
             return .error(.string("internal error: unknown host request \(type(of: request))"))
+        }
+    }
+
+    private func perform(_ body: @Sendable () async throws -> [LuaValue]) async -> LuaResumeInput {
+        do {
+            return .values(try await body())
+        } catch {
+            return .error(ScriptError.from(error).luaValue)
         }
     }
 

@@ -38,13 +38,13 @@ struct BedrockBindings {
         add("now", { _ in .values([.number((ContinuousClock.now - Self.origin).seconds)]) })
         add("uuid", { _ in .values([.string(UUID().uuidString.lowercased())]) })
         add("log", log)
-        add("io.read", { [core] call in
+        add("stdin.read", { [core] call in
             guard let input = core.input else {
-                return .error(ScriptError(code: "NoInput", message: "io.read: this host gives scripts no input").luaValue)
+                return .error(ScriptError(code: "NoInput", message: "stdin.read: this host gives scripts no input").luaValue)
             }
             let format = call.argument(1).stringValue ?? "l"
             guard ["l", "L", "a", "*l", "*L", "*a"].contains(format) else {
-                return .failure("io.read: format must be \"l\", \"L\" or \"a\", got \"\(format)\"")
+                return .failure("stdin.read: format must be \"l\", \"L\" or \"a\", got \"\(format)\"")
             }
             return .suspend(HostRequest.work {
                 if format.hasSuffix("a") {
@@ -57,7 +57,7 @@ struct BedrockBindings {
                 return [.string(line.hasSuffix("\n") ? String(line.dropLast()) : line)]
             })
         })
-        add("io.stderr", { [core] call in
+        add("stderr.write", { [core] call in
             var text = ""
             for (i, value) in call.arguments.enumerated() {
                 switch value {
@@ -65,11 +65,11 @@ struct BedrockBindings {
                 case .bytes(let b): text += String(decoding: b, as: UTF8.self)
                 case .integer(let n): text += String(n)
                 case .number(let d): text += String(d)
-                default: return .failure("io.stderr:write: argument \(i + 1) must be a string or number")
+                default: return .failure("stderr.write: argument \(i + 1) must be a string or number")
                 }
             }
             guard core.writeError(text) else {
-                return .error(ScriptError(code: "LimitExceeded", message: "io.stderr:write: the output limit is reached").luaValue)
+                return .error(ScriptError(code: "LimitExceeded", message: "stderr.write: the output limit is reached").luaValue)
             }
             return .values([])
         })
@@ -139,9 +139,37 @@ struct BedrockBindings {
         var tokens: (Int, Int)?
     }
 
-    private func request(_ call: LuaHostCall) throws(ScriptError) -> (RequestBuilder, [String: LuaValue]) {
+    private func request(_ call: LuaHostCall, known: Set<String>? = nil) throws(ScriptError) -> (RequestBuilder, [String: LuaValue]) {
         let builder = RequestBuilder(function: call.name, defaultModel: core.defaultModel)
-        return (builder, try builder.table(call.argument(2)))
+        let args = try builder.table(call.argument(2))
+        if let known {
+            for key in args.keys where !known.contains(key) {
+                throw builder.fail("unknown field '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
+            }
+        }
+        for key in ["on_text", "on_event"] {
+            if let v = args[key], v != .nil {
+                guard case .function = v else { throw builder.fail("'\(key)' must be a function") }
+            }
+        }
+        return (builder, args)
+    }
+
+    static let invokeFields: Set<String> = ["model", "body", "accept", "content_type", "timeout", "first_byte_timeout",
+                                            "idle_timeout", "stream_retry", "on_event"]
+
+    /// The output-token cap an InvokeModel body asks for, in any family's spelling.
+    static func invokeMaxTokens(_ body: Data) -> Int? {
+        guard let json = try? JSONParser.parse(body) else { return nil }
+        for key in ["max_tokens", "maxTokens", "max_gen_len", "maxTokenCount", "max_new_tokens"] {
+            if let n = json[key]?.intValue { return n }
+        }
+        for nested in ["textGenerationConfig", "inferenceConfig"] {
+            if let object = json[nested] {
+                for key in ["maxTokenCount", "max_new_tokens", "maxTokens"] { if let n = object[key]?.intValue { return n } }
+            }
+        }
+        return nil
     }
 
     static func callOptions(_ args: [String: LuaValue], builder: RequestBuilder) throws(ScriptError) -> CallOptions {
@@ -225,10 +253,14 @@ struct BedrockBindings {
                                                         model: model, elapsed: ContinuousClock.now - clock), nil)
                 })
             } else {
+                for key in args.keys where !Self.invokeFields.contains(key) {
+                    throw builder.fail("unknown field '\(key)' (known: \(Self.invokeFields.sorted().joined(separator: ", ")))")
+                }
                 model = try builder.model(args)
                 try core.policy.checkModel(model)
-                let reserved = try core.reserve(maxTokens: nil)
-                let request = InvokeModelRequest(modelId: model, body: try builder.invokeBody(args),
+                let body = try builder.invokeBody(args)
+                let reserved = try core.reserve(maxTokens: Self.invokeMaxTokens(body))
+                let request = InvokeModelRequest(modelId: model, body: body,
                                                  contentType: args["content_type"]?.stringValue ?? "application/json",
                                                  accept: args["accept"]?.stringValue ?? "application/json")
                 pump.start(open: {
@@ -280,13 +312,15 @@ struct BedrockBindings {
 
     private func invoke(_ call: LuaHostCall) -> LuaHostResult {
         do throws(ScriptError) {
-            let (builder, args) = try request(call)
+            let (builder, args) = try request(call, known: Self.invokeFields)
             let model = try builder.model(args)
-            let request = InvokeModelRequest(modelId: model, body: try builder.invokeBody(args),
+            let body = try builder.invokeBody(args)
+            let request = InvokeModelRequest(modelId: model, body: body,
                                              contentType: args["content_type"]?.stringValue ?? "application/json",
                                              accept: args["accept"]?.stringValue ?? "application/json")
             let options = try Self.callOptions(args, builder: builder)
-            return bedrockCall(call, operation: "InvokeModel", model: model, maxTokens: nil, settings: try settings(call)) { client in
+            return bedrockCall(call, operation: "InvokeModel", model: model, maxTokens: Self.invokeMaxTokens(body),
+                               settings: try settings(call)) { client in
                 let result = try await client.invokeModel(request, options: options)
                 var m: [String: LuaValue] = [
                     "content_type": .string(result.output.contentType),
@@ -307,7 +341,7 @@ struct BedrockBindings {
 
     private func countTokens(_ call: LuaHostCall) -> LuaHostResult {
         do throws(ScriptError) {
-            let (builder, args) = try request(call)
+            let (builder, args) = try request(call, known: ["model", "messages", "system", "body"])
             let model = try builder.model(args)
             let input: JSONValue
             if args["body"] != nil {
@@ -325,9 +359,8 @@ struct BedrockBindings {
             }
             return bedrockCall(call, operation: "CountTokens", model: model, maxTokens: 0, settings: try settings(call)) { client in
                 let result = try await client.countTokens(request)
-                var m: [String: LuaValue] = ["input_tokens": .integer(Int64(result.output.inputTokens)),
-                                             "attempts": .integer(Int64(result.attempts.count))]
-                if let id = result.requestId { m["request_id"] = .string(id) }
+                var m: [String: LuaValue] = ["input_tokens": .integer(Int64(result.output.inputTokens))]
+                Self.addCallFields(&m, result.attempts, result.requestId)
                 return Outcome(value: .map(m), attempts: result.attempts, requestId: result.requestId, tokens: nil)
             }
         } catch {
@@ -337,7 +370,8 @@ struct BedrockBindings {
 
     private func applyGuardrail(_ call: LuaHostCall) -> LuaHostResult {
         do throws(ScriptError) {
-            let (builder, args) = try request(call)
+            let (builder, args) = try request(call, known: ["guardrail", "id", "version", "guardrail_id", "guardrail_version",
+                                                            "source", "content"])
             var id = args["id"]?.stringValue ?? args["guardrail_id"]?.stringValue
             var version = args["version"]?.stringValue ?? args["guardrail_version"]?.stringValue
             if case .map(let g)? = args["guardrail"] {
@@ -367,8 +401,7 @@ struct BedrockBindings {
                 let result = try await client.applyGuardrail(request)
                 var value = ResponseTables.snakeCased((try? JSONValueEncoder().encode(result.output)) ?? .object([]))
                 if case .map(var m) = value {
-                    m["attempts"] = .integer(Int64(result.attempts.count))
-                    if let rid = result.requestId { m["request_id"] = .string(rid) }
+                    Self.addCallFields(&m, result.attempts, result.requestId)
                     value = .map(m)
                 }
                 return Outcome(value: value, attempts: result.attempts, requestId: result.requestId, tokens: nil)
@@ -380,7 +413,7 @@ struct BedrockBindings {
 
     private func startAsyncInvoke(_ call: LuaHostCall) -> LuaHostResult {
         do throws(ScriptError) {
-            let (builder, args) = try request(call)
+            let (builder, args) = try request(call, known: ["model", "input", "output_s3_uri", "s3_uri", "client_request_token"])
             let model = try builder.model(args)
             guard let uri = args["output_s3_uri"]?.stringValue ?? args["s3_uri"]?.stringValue else {
                 throw builder.fail("'output_s3_uri' is required (s3://bucket/prefix)")
@@ -397,9 +430,9 @@ struct BedrockBindings {
             }
             return bedrockCall(call, operation: "StartAsyncInvoke", model: model, maxTokens: 0, settings: try settings(call)) { client in
                 let result = try await client.startAsyncInvoke(request)
-                return Outcome(value: .map(["invocation_arn": .string(result.output.invocationArn),
-                                            "attempts": .integer(Int64(result.attempts.count))]),
-                               attempts: result.attempts, requestId: result.requestId, tokens: nil)
+                var m: [String: LuaValue] = ["invocation_arn": .string(result.output.invocationArn)]
+                Self.addCallFields(&m, result.attempts, result.requestId)
+                return Outcome(value: .map(m), attempts: result.attempts, requestId: result.requestId, tokens: nil)
             }
         } catch {
             return .error(error.luaValue)
@@ -418,7 +451,12 @@ struct BedrockBindings {
             return bedrockCall(call, operation: "GetAsyncInvoke", model: nil, maxTokens: 0, settings: try settings(call)) { client in
                 let result = try await client.getAsyncInvoke(invocationArn: arn)
                 let json = (try? JSONValueEncoder().encode(result.output)) ?? .object([])
-                return Outcome(value: ResponseTables.snakeCased(json), attempts: result.attempts, requestId: result.requestId, tokens: nil)
+                var value = ResponseTables.snakeCased(json)
+                if case .map(var m) = value {
+                    Self.addCallFields(&m, result.attempts, result.requestId)
+                    value = .map(m)
+                }
+                return Outcome(value: value, attempts: result.attempts, requestId: result.requestId, tokens: nil)
             }
         } catch {
             return .error(error.luaValue)
@@ -429,6 +467,11 @@ struct BedrockBindings {
         do throws(ScriptError) {
             var request = ListAsyncInvokesRequest()
             if case .map(let m) = call.argument(2) {
+                let known: Set<String> = ["status", "max_results", "next_token"]
+                for key in m.keys where !known.contains(key) {
+                    throw ScriptError(code: "ValidationError",
+                                      message: "\(call.name): unknown field '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
+                }
                 if let s = m["status"]?.stringValue { request.statusEquals = AsyncInvokeStatus(rawValue: s) }
                 if let n = m["max_results"].flatMap(RequestBuilder.integer) { request.maxResults = n }
                 if let t = m["next_token"]?.stringValue { request.nextToken = t }
@@ -437,11 +480,24 @@ struct BedrockBindings {
             return bedrockCall(call, operation: "ListAsyncInvokes", model: nil, maxTokens: 0, settings: try settings(call)) { client in
                 let result = try await client.listAsyncInvokes(finalRequest)
                 let json = (try? JSONValueEncoder().encode(result.output)) ?? .object([])
-                return Outcome(value: ResponseTables.snakeCased(json), attempts: result.attempts, requestId: result.requestId, tokens: nil)
+                var value = ResponseTables.snakeCased(json)
+                if case .map(var m) = value {
+                    Self.addCallFields(&m, result.attempts, result.requestId)
+                    value = .map(m)
+                }
+                return Outcome(value: value, attempts: result.attempts, requestId: result.requestId, tokens: nil)
             }
         } catch {
             return .error(error.luaValue)
         }
+    }
+
+    /// Every result carries how it was obtained: attempts (count), the attempt log and
+    /// the request id.
+    static func addCallFields(_ m: inout [String: LuaValue], _ attempts: [AttemptRecord], _ requestId: String?) {
+        m["attempts"] = .integer(Int64(attempts.count))
+        m["attempt_log"] = AttemptLog.lua(attempts)
+        if let requestId { m["request_id"] = .string(requestId) }
     }
 
     // MARK: clients and identity
@@ -498,7 +554,14 @@ struct BedrockBindings {
         do throws(ScriptError) {
             let settings = try settings(call)
             let core = self.core
-            return .suspend(HostRequest.work { [await core.target.identity(profile: settings.profile)] })
+            return .suspend(HostRequest.work {
+                var identity = await core.target.identity(profile: settings.profile)
+                if let region = settings.region, case .map(var m) = identity {
+                    m["region"] = .string(region)
+                    identity = .map(m)
+                }
+                return [identity]
+            })
         } catch {
             return .error(error.luaValue)
         }
@@ -534,9 +597,7 @@ struct BedrockBindings {
             if case .map(let opts) = call.argument(2) { pretty = opts["pretty"] == .boolean(true) || opts["indent"] != nil }
             return .values([.string(try LuaJSON.encode(call.argument(1), pretty: pretty))])
         } catch {
-            var e = error
-            e.message = "json.encode: " + e.message
-            return .error(e.luaValue)
+            return .error(ScriptError(code: "JSONError", message: "json.encode: " + error.message).luaValue)
         }
     }
 

@@ -6,6 +6,9 @@
 enum Prelude {
     static let chunkName = "=[quarry prelude]"
 
+    /// The global tables the prelude fills, frozen (read-only to scripts) afterwards.
+    static let hostTables = ["bedrock", "json", "log", "stderr", "stdin"]
+
     static let source = #"""
 local Q = __quarry
 __quarry = nil
@@ -17,12 +20,16 @@ local concat, unpack, remove = table.concat, table.unpack, table.remove
 local ErrorMT = {
   __tostring = function(e) return tostring(rawget(e, "code")) .. ": " .. tostring(rawget(e, "message")) end,
   __name = "error",
+  __metatable = false,
 }
 local function raise(code, message, fields)
   local e = fields or {}
   e.code, e.message = code, message
+  if e.retryable == nil then e.retryable = false end
+  if e.attempts == nil then e.attempts = 0 end
   error(setmetatable(e, ErrorMT), 0)
 end
+local function invalid(message) raise("ValidationError", message) end
 
 -- json ------------------------------------------------------------------------
 json = {
@@ -32,18 +39,21 @@ json = {
 }
 function json.empty_array() return { ["\1quarry.empty_array"] = true } end
 
--- io: writing only (no files) -------------------------------------------------------
-local stderr_write = Q["io.stderr"]
-local Stderr = { __name = "stderr", __metatable = false }
-local stderr = setmetatable({}, Stderr)
-Stderr.__index = { write = function(self, ...) stderr_write(...); return self end }
-Stderr.__tostring = function() return "file (stderr)" end
-local write = Q["io.write"]
-local read = Q["io.read"]
-io = { write = function(...) write(...); return io end, stderr = stderr, read = read }
-function io.lines(format)
-  return function() return read(format) end
+-- output and input: no `io` library (no files); these three cover what scripts need -------
+local stderr_write, out_write, read = Q["stderr.write"], Q["write"], Q["stdin.read"]
+write = out_write
+local function method_or_function(f)
+  -- works as stderr.write(...) and stderr:write(...)
+  return function(first, ...)
+    if type(first) == "table" then return f(...) end
+    return f(first, ...)
+  end
 end
+stderr = { write = method_or_function(stderr_write) }
+stdin = {
+  read = method_or_function(read),
+  lines = method_or_function(function(format) return function() return read(format) end end),
+}
 
 -- time, ids, logging ------------------------------------------------------------
 sleep = Q.sleep
@@ -90,7 +100,7 @@ function parallel(...)
   local opts = {}
   if type(fns[#fns]) == "table" then opts = remove(fns) end
   for i = 1, #fns do
-    if type(fns[i]) ~= "function" then error("parallel: argument " .. i .. " is not a function", 2) end
+    if type(fns[i]) ~= "function" then invalid("parallel: argument " .. i .. " is not a function") end
   end
   local results, errors, failed, n = run_all(fns, opts.concurrency)
   if opts.settle then return results, errors end
@@ -99,8 +109,9 @@ function parallel(...)
 end
 
 function map(list, f, opts)
-  if type(list) ~= "table" then error("map: the first argument must be a list", 2) end
-  if type(f) ~= "function" then error("map: the second argument must be a function", 2) end
+  if type(list) ~= "table" then invalid("map: the first argument must be a list") end
+  if type(f) ~= "function" then invalid("map: the second argument must be a function") end
+  if opts ~= nil and type(opts) ~= "table" then invalid("map: the third argument must be a table of options") end
   opts = opts or {}
   local fns = {}
   for i = 1, #list do
@@ -115,7 +126,7 @@ end
 
 -- streams -------------------------------------------------------------------------
 local stream_next, stream_close = Q["stream.next"], Q["stream.close"]
-local Stream = { __name = "BedrockStream" }
+local Stream = { __name = "BedrockStream", __metatable = false }
 local StreamMethods = {}
 Stream.__index = function(s, k)
   local m = StreamMethods[k]
@@ -154,6 +165,8 @@ local function strip_callbacks(req)
   if type(req) ~= "table" then return req, nil, nil end
   local on_text, on_event = rawget(req, "on_text"), rawget(req, "on_event")
   if on_text == nil and on_event == nil then return req, nil, nil end
+  if on_text ~= nil and type(on_text) ~= "function" then invalid("bedrock.stream: 'on_text' must be a function") end
+  if on_event ~= nil and type(on_event) ~= "function" then invalid("bedrock.stream: 'on_event' must be a function") end
   local copy = {}
   for k, v in pairs(req) do copy[k] = v end
   copy.on_text, copy.on_event = nil, nil
@@ -177,6 +190,7 @@ local function open_stream(open, client, req)
   return rawget(s, "result")
 end
 
+-- the tables scripts see are made read-only by the host once this chunk has run
 -- bedrock -----------------------------------------------------------------------------
 bedrock = {}
 local ops = {
@@ -191,13 +205,14 @@ local ops = {
 }
 local converse_stream, invoke_stream = Q["bedrock.stream"], Q["bedrock.invoke_stream"]
 
-local Client = { __name = "BedrockClient" }
+local Client = { __name = "BedrockClient", __metatable = false }
 local ClientMethods = {}
 Client.__index = ClientMethods
 Client.__tostring = function(c) return "BedrockClient<" .. tostring(rawget(c, "region")) .. ">" end
+local clients = setmetatable({}, { __mode = "k" })
 local function check_client(c, name)
-  if getmetatable(c) ~= Client then
-    error("BedrockClient:" .. name .. " must be called with a colon: c:" .. name .. "{…}", 3)
+  if type(c) ~= "table" or not clients[c] then
+    invalid("BedrockClient:" .. name .. " must be called with a colon: c:" .. name .. "{…}")
   end
   return rawget(c, "handle")
 end
@@ -214,7 +229,9 @@ function ClientMethods.invoke_stream(c, req) return open_stream(invoke_stream, c
 local new_client = Q["bedrock.client"]
 function bedrock.client(opts)
   local handle, region = new_client(opts)
-  return setmetatable({ handle = handle, region = region }, Client)
+  local c = setmetatable({ handle = handle, region = region }, Client)
+  clients[c] = true
+  return c
 end
 bedrock.models = Q["bedrock.models"]
 bedrock.budget = Q["bedrock.budget"]
@@ -224,7 +241,7 @@ bedrock.default_model = Q["bedrock.default_model"]
 local function tool_table(tools)
   local specs, runners = {}, {}
   for name, t in pairs(tools) do
-    if type(name) ~= "string" then error("bedrock.agent: tools must be a table of name = function", 3) end
+    if type(name) ~= "string" then invalid("bedrock.agent: tools must be a table of name = function") end
     if type(t) == "function" then
       specs[#specs + 1] = { name = name, description = "the " .. name .. " tool" }
       runners[name] = t
@@ -232,7 +249,7 @@ local function tool_table(tools)
       specs[#specs + 1] = { name = name, description = t.description or ("the " .. name .. " tool"), schema = t.schema }
       runners[name] = t.run or t[1]
     else
-      error("bedrock.agent: tool '" .. name .. "' must be a function or {description=…, schema=…, run=function}", 3)
+      invalid("bedrock.agent: tool '" .. name .. "' must be a function or {description=…, schema=…, run=function}")
     end
   end
   table.sort(specs, function(a, b) return a.name < b.name end)
@@ -240,7 +257,7 @@ local function tool_table(tools)
 end
 
 function bedrock.agent(opts)
-  if type(opts) ~= "table" then error("bedrock.agent: expected a table {model=…, prompt=…, tools={…}}", 2) end
+  if type(opts) ~= "table" then invalid("bedrock.agent: expected a table {model=…, prompt=…, tools={…}}") end
   local specs, runners = tool_table(opts.tools or {})
   local messages = {}
   local initial = opts.messages or opts.prompt
@@ -249,7 +266,7 @@ function bedrock.agent(opts)
   elseif type(initial) == "table" then
     for i, m in ipairs(initial) do messages[i] = m end
   else
-    error("bedrock.agent: 'prompt' (a string) or 'messages' is required", 2)
+    invalid("bedrock.agent: 'prompt' (a string) or 'messages' is required")
   end
   local client = opts.client
   local call = client and function(r) return client:converse(r) end or bedrock.converse

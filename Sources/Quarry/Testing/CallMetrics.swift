@@ -1,0 +1,164 @@
+import BedrockRuntime
+import Foundation
+import Histogram
+
+/// Collects the Bedrock calls a host makes (fed by `QuarryHost.addCallObserver`) and
+/// summarises them: counts by outcome and error code, retries, tokens, and latency
+/// percentiles from an HDR histogram. The test runner resets it before every test, so
+/// `metrics.summary()` describes the running test.
+public final class CallMetrics: @unchecked Sendable {
+    private let lock = NSLock()
+    private var calls: [TestCallTrace] = []
+    /// The most calls kept for one scope (older ones still count in the totals).
+    public let capacity: Int
+    private var dropped = 0
+
+    /// An empty collector.
+    public init(capacity: Int = 100_000) { self.capacity = max(1, capacity) }
+
+    /// Records one call.
+    public func record(_ call: TestCallTrace) {
+        lock.withLock {
+            calls.append(call)
+            if calls.count > capacity {
+                calls.removeFirst()
+                dropped += 1
+            }
+        }
+    }
+
+    /// Records a host's call record.
+    public func record(_ record: CallRecord) { self.record(TestCallTrace(record)) }
+
+    /// Forgets every call (a new test starts).
+    public func reset() { lock.withLock { calls.removeAll(); dropped = 0 } }
+
+    /// The calls since the last reset, oldest first.
+    public var recorded: [TestCallTrace] { lock.withLock { calls } }
+
+    /// The summary of the calls since the last reset.
+    public var summary: CallMetricsSummary { CallMetricsSummary(lock.withLock { calls }) }
+}
+
+/// Counts, retries, tokens and latency percentiles of a set of calls.
+public struct CallMetricsSummary: Sendable, Hashable {
+    /// Calls made.
+    public var calls = 0
+    /// Calls that succeeded (perhaps after retries).
+    public var succeeded = 0
+    /// Calls that failed in the end.
+    public var failed = 0
+    /// Attempts over all calls.
+    public var attempts = 0
+    /// Attempts after the first, over all calls.
+    public var retries = 0
+    /// Final error codes and how often each ended a call.
+    public var errors: [String: Int] = [:]
+    /// Error codes of every failed attempt (retried or not) and how often each came.
+    public var attemptErrors: [String: Int] = [:]
+    /// Input tokens reported by the answers.
+    public var inputTokens = 0
+    /// Output tokens reported by the answers.
+    public var outputTokens = 0
+    /// Call latency in milliseconds: p50, p90, p99, max, mean (nil when there were no calls).
+    public var latency: Latency?
+
+    /// Percentiles of call latency, in milliseconds.
+    public struct Latency: Sendable, Hashable {
+        /// The median.
+        public var p50: Double
+        /// The 90th percentile.
+        public var p90: Double
+        /// The 99th percentile.
+        public var p99: Double
+        /// The slowest call.
+        public var max: Double
+        /// The average.
+        public var mean: Double
+    }
+
+    /// A summary of `calls`.
+    public init(_ calls: [TestCallTrace]) {
+        var histogram = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
+        for call in calls {
+            self.calls += 1
+            attempts += call.attempts.count
+            retries += call.retries
+            if let code = call.errorCode {
+                failed += 1
+                errors[code, default: 0] += 1
+            } else {
+                succeeded += 1
+            }
+            for attempt in call.attempts { if let code = attempt.errorCode { attemptErrors[code, default: 0] += 1 } }
+            inputTokens += call.inputTokens ?? 0
+            outputTokens += call.outputTokens ?? 0
+            // Microseconds, so sub-millisecond calls still register.
+            _ = histogram.record(UInt64(max(1, (call.duration.reportMilliseconds * 1000).rounded())))
+        }
+        if histogram.totalCount > 0 {
+            func ms(_ micros: UInt64) -> Double { (Double(micros) / 1000 * 1000).rounded() / 1000 }
+            latency = Latency(p50: ms(histogram.valueAtPercentile(50)), p90: ms(histogram.valueAtPercentile(90)),
+                              p99: ms(histogram.valueAtPercentile(99)), max: ms(histogram.max),
+                              mean: (histogram.mean / 1000 * 1000).rounded() / 1000)
+        }
+    }
+
+    /// The summary as the Lua table `metrics.summary()` returns.
+    public var luaValue: LuaValue {
+        var map: [String: LuaValue] = [
+            "calls": .integer(Int64(calls)), "succeeded": .integer(Int64(succeeded)), "failed": .integer(Int64(failed)),
+            "attempts": .integer(Int64(attempts)), "retries": .integer(Int64(retries)),
+            "errors": .map(errors.mapValues { .integer(Int64($0)) }),
+            "attempt_errors": .map(attemptErrors.mapValues { .integer(Int64($0)) }),
+            "input_tokens": .integer(Int64(inputTokens)), "output_tokens": .integer(Int64(outputTokens)),
+        ]
+        if let latency {
+            map["latency_ms"] = .map(["p50": .number(latency.p50), "p90": .number(latency.p90), "p99": .number(latency.p99),
+                                      "max": .number(latency.max), "mean": .number(latency.mean)])
+        }
+        return .map(map)
+    }
+}
+
+extension TestCallTrace {
+    /// The trace of a host's call record.
+    public init(_ record: CallRecord) {
+        self.init(operation: record.operation, model: record.model, region: record.region, started: record.started,
+                  duration: record.duration, attempts: record.attempts, errorCode: record.errorCode,
+                  inputTokens: record.inputTokens, outputTokens: record.outputTokens)
+    }
+}
+
+/// The `metrics` Lua module: `metrics.summary()` (counts, retries, errors by code,
+/// tokens, `latency_ms = {p50, p90, p99, max, mean}`), `metrics.calls()` (each call
+/// with its attempt log) and `metrics.reset()`.
+public struct MetricsModule: QuarryModule {
+    /// The collector the module reads; the module adds it as the host's call observer.
+    public let metrics: CallMetrics
+
+    /// A module over `metrics` (a new collector by default).
+    public init(metrics: CallMetrics = CallMetrics()) { self.metrics = metrics }
+
+    /// Observes the host's calls and registers `metrics.*`.
+    public func install(into host: QuarryHost) async throws {
+        let metrics = self.metrics
+        host.addCallObserver { metrics.record($0) }
+        try await host.registerSync("metrics.summary") { _ in [metrics.summary.luaValue] }
+        try await host.registerSync("metrics.reset") { _ in metrics.reset(); return [] }
+        try await host.registerSync("metrics.calls") { _ in
+            [.array(metrics.recorded.map { call in
+                var map: [String: LuaValue] = [
+                    "operation": .string(call.operation), "region": .string(call.region),
+                    "duration_ms": .number(call.duration.reportMilliseconds),
+                    "attempts": .integer(Int64(call.attempts.count)), "attempt_log": AttemptLog.lua(call.attempts),
+                ]
+                if let model = call.model { map["model"] = .string(model) }
+                if let code = call.errorCode { map["error"] = .string(code) }
+                if let tokens = call.inputTokens { map["input_tokens"] = .integer(Int64(tokens)) }
+                if let tokens = call.outputTokens { map["output_tokens"] = .integer(Int64(tokens)) }
+                return .map(map)
+            })]
+        }
+    }
+}

@@ -1,0 +1,247 @@
+import BedrockRuntime
+import Foundation
+import Logging
+
+/// The test framework's Lua API (`test`, `describe`, `before_each`, `after_each`, `skip`,
+/// `expect`) as a module, for hosts that run test files.
+public struct TestFrameworkModule: QuarryModule {
+    /// The module.
+    public init() {}
+
+    /// Loads the test framework into `host`.
+    public func install(into host: QuarryHost) async throws {
+        try await host.load(module: TestPrelude.source, name: "=[quarry test]")
+    }
+}
+
+/// Runs Lua test files: each file in a fresh host with the test framework, `fault`,
+/// `emulator`, `metrics` and `resilience` installed; each test timed, cut off at its
+/// timeout, and followed by a clean-up of injected faults (client and emulator side)
+/// so no rule leaks into the next test.
+public struct TestRunner: Sendable {
+    /// How tests run.
+    public struct Options: Sendable {
+        /// The policy of every host (its sandbox limits apply to each test).
+        public var policy: HostPolicy
+        /// A test's time limit unless it sets `{timeout = …}`.
+        public var defaultTimeout: Duration
+        /// Only tests whose full name contains this text run (the others are not reported).
+        public var filter: String?
+        /// Where scripts' `print` goes.
+        public var scriptOutput: @Sendable (String) -> Void
+        /// Where scripts' `io.stderr` and logs go.
+        public var scriptErrorOutput: @Sendable (String) -> Void
+        /// The host logger.
+        public var logger: Logger
+
+        /// Options; script output goes to standard error by default, so reports on
+        /// standard output stay clean.
+        public init(policy: HostPolicy = .permissive, defaultTimeout: Duration = .seconds(30), filter: String? = nil,
+                    scriptOutput: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
+                    scriptErrorOutput: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
+                    logger: Logger = Logger(label: "quarry.test")) {
+            self.policy = policy; self.defaultTimeout = defaultTimeout; self.filter = filter
+            self.scriptOutput = scriptOutput; self.scriptErrorOutput = scriptErrorOutput; self.logger = logger
+        }
+    }
+
+    /// What the runner reports while it works.
+    public enum Event: Sendable {
+        /// A file is about to load.
+        case fileStarted(String)
+        /// A test is about to run (`index` of `total` in this file).
+        case testStarted(file: String, name: String, index: Int, total: Int)
+        /// A test finished.
+        case testFinished(TestCaseResult)
+        /// A file could not be loaded.
+        case fileFailed(file: String, message: String)
+    }
+
+    /// Where calls go; its middlewares must include `injector`.
+    public let target: QuarryTarget
+    /// The client fault injector behind `fault.inject`.
+    public let injector: ClientFaultInjector
+    /// How tests run.
+    public let options: Options
+
+    /// A runner for `target`; `injector` must be one of the target's middlewares (so
+    /// `fault.inject` reaches every client the hosts make).
+    public init(target: QuarryTarget, injector: ClientFaultInjector, options: Options = Options()) {
+        self.target = target
+        self.injector = injector
+        self.options = options
+    }
+
+    /// Runs `files` in order and returns every result.
+    public func run(files: [String], events: @escaping @Sendable (Event) -> Void = { _ in }) async -> TestRunSummary {
+        let clock = ContinuousClock.now
+        var results: [TestCaseResult] = []
+        var fileErrors: [(file: String, message: String)] = []
+        for file in files {
+            if Task.isCancelled { break }
+            events(.fileStarted(file))
+            let (fileResults, failure) = await run(file: file, events: events)
+            results += fileResults
+            if let failure {
+                fileErrors.append((file, failure))
+                events(.fileFailed(file: file, message: failure))
+            }
+        }
+        return TestRunSummary(results: results, fileErrors: fileErrors, duration: ContinuousClock.now - clock,
+                              target: target.description)
+    }
+
+    /// Runs one file in a fresh host.
+    func run(file: String, events: @escaping @Sendable (Event) -> Void) async -> ([TestCaseResult], String?) {
+        let metrics = CallMetrics()
+        let host: QuarryHost
+        do {
+            host = try await QuarryHost(target: target, options: .init(
+                policy: options.policy, output: options.scriptOutput, errorOutput: options.scriptErrorOutput,
+                logger: options.logger))
+            for module: any QuarryModule in [TestFrameworkModule(), FaultModule(injector: injector), EmulatorModule(),
+                                              MetricsModule(metrics: metrics), ResilienceModule()] {
+                try await host.install(module)
+            }
+        } catch {
+            return ([], "could not start a host: \(error)")
+        }
+        await cleanUpFaults()
+        do {
+            _ = try await host.run(file: file, arguments: [])
+        } catch {
+            await host.shutdown()
+            return ([], Self.describe(error))
+        }
+        let listed: [LuaValue]
+        do {
+            let value = try await host.evaluate("return \(TestPrelude.controlTable).list()", name: "=[quarry test list]").first
+            guard case .array(let items)? = value else {
+                if case .map(let m)? = value, m.isEmpty { await host.shutdown(); return ([], nil) }
+                await host.shutdown()
+                return ([], "the test list could not be read")
+            }
+            listed = items
+        } catch {
+            await host.shutdown()
+            return ([], Self.describe(error))
+        }
+        var results: [TestCaseResult] = []
+        for (offset, item) in listed.enumerated() {
+            guard case .string(let name)? = item["name"] else { continue }
+            if let filter = options.filter, !filter.isEmpty, !name.contains(filter) { continue }
+            events(.testStarted(file: file, name: name, index: offset + 1, total: listed.count))
+            var timeout = options.defaultTimeout
+            switch item["timeout"] {
+            case .integer(let s)?: timeout = .seconds(s)
+            case .number(let s)?: timeout = .milliseconds(Int64(s * 1000))
+            default: break
+            }
+            let result = await runTest(number: offset + 1, name: name, file: file, timeout: timeout, host: host, metrics: metrics)
+            results.append(result)
+            events(.testFinished(result))
+        }
+        await host.shutdown()
+        return (results, nil)
+    }
+
+    private func runTest(number: Int, name: String, file: String, timeout: Duration, host: QuarryHost,
+                         metrics: CallMetrics) async -> TestCaseResult {
+        metrics.reset()
+        injector.clearInjections()
+        let started = Date()
+        let clock = ContinuousClock.now
+        let outcome = await Self.evaluate(host: host, number: number, timeout: timeout)
+        let duration = ContinuousClock.now - clock
+        await cleanUpFaults()
+        let calls = metrics.recorded
+        let injections = (injector.injections + (await emulatorInjections(for: calls))).sorted { $0.date < $1.date }
+        var result = TestCaseResult(file: file, name: name, status: .failed, started: started, duration: duration,
+                                    calls: calls, injections: injections)
+        switch outcome {
+        case .value(let value):
+            switch value["status"] {
+            case .string("passed")?: result.status = .passed
+            case .string("skipped")?:
+                result.status = .skipped
+                result.message = value["reason"]?.stringValue
+            default:
+                result.message = value["message"]?.stringValue ?? "failed"
+                result.errorCode = value["code"]?.stringValue
+            }
+        case .timedOut:
+            result.message = "timed out after \(timeout.reportText) (the test was cancelled)"
+            result.errorCode = "Timeout"
+        case .failed(let message):
+            result.message = message
+        }
+        return result
+    }
+
+    enum Outcome: Sendable {
+        case value(LuaValue)
+        case timedOut
+        case failed(String)
+    }
+
+    /// Runs test `number`, cancelling the host when it outlives `timeout`.
+    static func evaluate(host: QuarryHost, number: Int, timeout: Duration) async -> Outcome {
+        let started = ContinuousClock.now
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            host.cancel()
+        }
+        defer { timer.cancel() }
+        do {
+            let values = try await host.evaluate("return \(TestPrelude.controlTable).run(...)", name: "=[quarry test run]",
+                                                 arguments: [.integer(Int64(number))])
+            return .value(values.first ?? .nil)
+        } catch {
+            var interrupted = error is CancellationError
+            if case LuaError.limit(.interrupted, _) = error { interrupted = true }
+            if interrupted, ContinuousClock.now - started >= timeout { return .timedOut }
+            return .failed(describe(error))
+        }
+    }
+
+    /// Faults the emulator applied to this test's calls (from its request log, matched to
+    /// the attempts by request id), marked like the client's injections with the rule id
+    /// `emulator`, so reports show faults from both sides at the attempt they hit.
+    func emulatorInjections(for calls: [TestCallTrace]) async -> [FaultInjection] {
+        var attemptStarts: [String: Date] = [:]
+        for call in calls {
+            for (attempt, start) in zip(call.attempts, call.attemptStarts) {
+                if let id = attempt.requestId { attemptStarts[id] = start }
+            }
+        }
+        guard !attemptStarts.isEmpty, let admin = target.emulatorAdmin,
+              let answer = try? await EmulatorAdminClient(admin).get("requests"),
+              let requests = answer["requests"]?.arrayValue else { return [] }
+        return requests.compactMap { request -> FaultInjection? in
+            guard let fault = request["fault"]?.stringValue, let id = request["request_id"]?.stringValue,
+                  let when = attemptStarts[id] else { return nil }
+            let effect = request["error"]?.stringValue.map { "\(fault) \($0)" } ?? fault
+            return FaultInjection(ruleId: "emulator", operation: request["operation"]?.stringValue ?? "?",
+                                  model: request["model"]?.stringValue, region: request["region"]?.stringValue,
+                                  effect: effect, date: when)
+        }
+    }
+
+    /// Removes client rules, and the emulator's rules when the target is one.
+    func cleanUpFaults() async {
+        injector.clear()
+        if let admin = target.emulatorAdmin {
+            _ = try? await EmulatorAdminClient(admin).delete("faults")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let e as LuaError:
+            if case .limit(let kind, let message) = e { return "sandbox limit (\(kind.rawValue)): \(message)" }
+            return e.description
+        case let e as ScriptError: return e.description
+        default: return String(describing: error)
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import ArgumentParser
+import BedrockRuntime
+import Foundation
+import Quarry
+
+/// `quarry test [PATH…]`: runs Lua test files (`*_test.lua` under each directory, or the
+/// files given), each in a fresh host with `test`/`expect`, `fault`, `emulator`,
+/// `metrics` and `resilience`. Exit codes: 0 all passed, 1 any failure, 2 usage.
+struct TestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Run Lua test files (*_test.lua): resilience suites, workflow tests.",
+        discussion: """
+            Faults injected with fault.inject{…} act in this process's Bedrock clients (any target); \
+            emulator.fault{…} needs the emulator. Rules are cleared after every test. \
+            The last line of output is `N passed, N failed` (`, N skipped`).
+            """)
+
+    @Argument(help: "Test files or directories (default: the current directory).")
+    var paths: [String] = []
+    @Option(help: "Output format: summary, tap or junit.")
+    var format: String = "summary"
+    @Option(help: "Write the tap or junit document to this file instead of standard output.")
+    var output: String?
+    @Option(help: "Write a self-contained HTML report (timelines of attempts) to this file.")
+    var report: String?
+    @Option(help: "Seconds a test may run unless it sets {timeout = …} (default 30).")
+    var timeout: Double = 30
+    @Option(help: "Run only tests whose full name contains this text.")
+    var filter: String?
+    @OptionGroup var host: HostOptions
+
+    func validate() throws {
+        guard TestOutputFormat(rawValue: format) != nil else {
+            throw ValidationError("--format must be summary, tap or junit, got '\(format)'")
+        }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+    }
+
+    func run() async throws {
+        let format = TestOutputFormat(rawValue: format) ?? .summary
+        let files: [String]
+        do {
+            files = try TestDiscovery.files(in: paths)
+        } catch {
+            Terminal.standardError("quarry test: \(error)\n")
+            throw ExitCode(2)
+        }
+        let injector = ClientFaultInjector()
+        let target: QuarryTarget
+        do {
+            target = try await host.resolveTarget(middlewares: [injector])
+        } catch {
+            Terminal.standardError("quarry test: \(ScriptRunner.describe(error))\n")
+            throw ExitCode(2)
+        }
+        var policy = host.policy
+        // The per-test timeout governs wall-clock time; the sandbox's own limit is a backstop.
+        if host.maxSeconds == nil { policy.limits.seconds = max(timeout, 600) }
+        let runner = TestRunner(target: target, injector: injector, options: .init(
+            policy: policy, defaultTimeout: .milliseconds(Int64(timeout * 1000)), filter: filter))
+        let progress = ProgressPrinter(format: format, interactive: isatty(STDOUT_FILENO) == 1)
+        let summary = await runner.run(files: files, events: progress.handle)
+        await target.shutdown()
+
+        switch format {
+        case .summary:
+            Terminal.standardOutput(SummaryFormatter().footer(for: summary))
+        case .tap, .junit:
+            let document = format == .tap ? TAPFormatter().document(for: summary) : JUnitFormatter().document(for: summary)
+            if let output {
+                do {
+                    try Data(document.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+                } catch {
+                    Terminal.standardError("quarry test: cannot write \(output): \(error.localizedDescription)\n")
+                    throw ExitCode(2)
+                }
+                Terminal.standardOutput(summary.summaryLine + "\n")
+            } else {
+                Terminal.standardOutput(document)
+                if format == .junit { Terminal.standardError(summary.summaryLine + "\n") }
+            }
+        }
+        if let report {
+            do {
+                try HTMLReport(summary: summary).write(to: report)
+                Terminal.standardError("quarry test: report written to \(report)\n")
+            } catch {
+                Terminal.standardError("quarry test: cannot write the report \(report): \(error.localizedDescription)\n")
+                throw ExitCode(2)
+            }
+        }
+        if !summary.succeeded { throw ExitCode(1) }
+    }
+}
+
+/// Prints per-test lines as tests finish (summary format) and, on a terminal, a
+/// progress line that each result overwrites.
+final class ProgressPrinter: Sendable {
+    let format: TestOutputFormat
+    let interactive: Bool
+
+    init(format: TestOutputFormat, interactive: Bool) {
+        self.format = format
+        self.interactive = interactive
+    }
+
+    @Sendable func handle(_ event: TestRunner.Event) {
+        guard format == .summary else { return }
+        let clear = interactive ? "\r\u{1B}[K" : ""
+        switch event {
+        case .fileStarted(let file):
+            Terminal.standardOutput("\(clear)\(file)\n")
+        case .testStarted(_, let name, let index, let total):
+            if interactive { Terminal.standardOutput("\(clear)  [\(index)/\(total)] \(name) …") }
+        case .testFinished(let result):
+            Terminal.standardOutput(clear + SummaryFormatter().line(for: result) + "\n")
+        case .fileFailed(_, let message):
+            Terminal.standardOutput("\(clear)  ✗ the file did not load: \(message)\n")
+        }
+    }
+}

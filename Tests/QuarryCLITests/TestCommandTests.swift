@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+/// `quarry test` through the real binary against the built-in emulator: the shipped
+/// resilience suites pass, a failing resilience test fails the run, and the TAP, JUnit
+/// and HTML outputs are written.
+@Suite struct TestCommandTests {
+    static var suites: String { HostCLITests.packageRoot.appendingPathComponent("scripts/resilience").path }
+
+    /// A fresh directory with `files` (name → Lua source).
+    static func directory(_ files: [String: String]) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for (name, source) in files {
+            try Data(source.utf8).write(to: dir.appendingPathComponent(name))
+        }
+        return dir
+    }
+
+    static func lastLine(_ text: String) -> String {
+        text.split(separator: "\n").last.map(String.init) ?? ""
+    }
+
+    @Test("the shipped resilience suites pass against the emulator")
+    func shippedSuitesPass() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.suites).filter { $0.hasSuffix("_test.lua") }
+        #expect(files.count >= 6)
+        let r = try QuarryProcess.run(["test", "--quiet", Self.suites], environment: HostCLITests.noAWS)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let last = Self.lastLine(r.stdout)
+        #expect(last.hasSuffix("passed, 0 failed"), "\(last)")
+        let passed = Int(last.split(separator: " ").first ?? "") ?? 0
+        #expect(passed >= 20)
+        for name in ["throttling storm", "5xx burst", "stream cut mid-answer", "region outage", "circuit breaker",
+                     "quota exhaustion under parallel"] {
+            #expect(r.stdout.contains("✓ \(name) ›"), "no passing test from '\(name)'")
+        }
+        #expect(!r.stdout.contains("✗"))
+        print("quarry test scripts/resilience: \(last)")
+    }
+
+    static let failingSuite = """
+        -- A resilience test that must fail: it expects the call to survive a storm longer
+        -- than the client's attempts, with no retry policy around it.
+        describe("deliberately failing", function()
+          test("survives a throttling storm without a retry policy", function()
+            fault.inject{operation = "Converse", error = "ThrottlingException", retry_after_ms = 5}
+            local r = bedrock.converse{model = "amazon.nova-micro-v1:0", messages = "hi"}
+            expect(r.text).to_contain("hi")
+          end)
+          test("a passing neighbour", function()
+            expect(bedrock.converse{model = "amazon.nova-micro-v1:0", messages = "hello"}.text).to_contain("hello")
+          end)
+          skip("not yet", function() end)
+        end)
+        """
+
+    @Test("a failing resilience test fails the run with exit 1 and is named in the output")
+    func failingTestFailsTheRun() throws {
+        let dir = try Self.directory(["storm_test.lua": Self.failingSuite])
+        let r = try QuarryProcess.run(["test", "--quiet", dir.path], environment: HostCLITests.noAWS)
+        #expect(r.status == 1, "\(r.stdout)\n\(r.stderr)")
+        #expect(Self.lastLine(r.stdout) == "1 passed, 1 failed, 1 skipped")
+        #expect(r.stdout.contains("✗ deliberately failing › survives a throttling storm without a retry policy"))
+        #expect(r.stdout.contains("ThrottlingException"))
+        // The rule from the failing test must not leak into its neighbour.
+        #expect(r.stdout.contains("✓ deliberately failing › a passing neighbour"))
+    }
+
+    @Test("--format tap and --format junit --output describe the same run")
+    func tapAndJUnit() throws {
+        let dir = try Self.directory(["storm_test.lua": Self.failingSuite])
+        let tap = try QuarryProcess.run(["test", "--quiet", "--format", "tap", dir.path], environment: HostCLITests.noAWS)
+        #expect(tap.status == 1)
+        let lines = tap.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "TAP version 13")
+        #expect(lines.contains("1..3"))
+        #expect(lines.contains { $0.hasPrefix("not ok 1 - ") && $0.contains("survives a throttling storm") })
+        #expect(lines.contains { $0.hasPrefix("ok 2 - ") })
+        #expect(lines.contains { $0.hasPrefix("ok 3 - ") && $0.contains("# SKIP") })
+        #expect(lines.last == "# 1 passed, 1 failed, 1 skipped")
+
+        let xmlPath = dir.appendingPathComponent("junit.xml").path
+        let report = dir.appendingPathComponent("report.html").path
+        let junit = try QuarryProcess.run(["test", "--quiet", "--format", "junit", "--output", xmlPath, "--report", report, dir.path],
+                                          environment: HostCLITests.noAWS)
+        #expect(junit.status == 1)
+        #expect(Self.lastLine(junit.stdout) == "1 passed, 1 failed, 1 skipped")
+        let xml = try String(contentsOfFile: xmlPath, encoding: .utf8)
+        #expect(xml.contains(#"<testsuites name="quarry test" tests="3" failures="1" skipped="1""#))
+        #expect(xml.contains("<failure message="))
+        #expect(xml.contains("<skipped message="))
+        let html = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        #expect(html.contains("<svg class=\"timeline\""))
+        #expect(!html.contains("<script") && !html.contains(" src=") && !html.contains("<link"))
+    }
+
+    @Test("usage errors: unknown format, a path with no tests")
+    func usageErrors() throws {
+        let bad = try QuarryProcess.run(["test", "--format", "xml", Self.suites], environment: HostCLITests.noAWS)
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("--format must be summary, tap or junit"))
+        let empty = try Self.directory([:])
+        let none = try QuarryProcess.run(["test", empty.path], environment: HostCLITests.noAWS)
+        #expect(none.status == 2)
+        #expect(none.stderr.contains("no *_test.lua files under"))
+    }
+}
