@@ -121,7 +121,7 @@ enum ReplPrettyPrinter {
       if t == "userdata" and text == "null" then return paint("kw", "null") end
       return paint("fn", text)
     end
-    local rawget, iowrite = rawget, io and io.write
+    local rawget, iowrite = rawget, write or (io and io.write)
     -- A stream returned at the prompt is drained here: its text is written as it
     -- arrives, and the finished response (without the text again) becomes its value.
     local function drain(s)
