@@ -23,6 +23,7 @@ final class REPLSession: @unchecked Sendable {
     /// The inputs that ran, as they ran, for `:save` (secret ones left out).
     var accepted: [String] = []
     private var pending: [String] = []
+    private var lastRecorded: String?
     private var quitRequested = false
 
     /// The session's current engine (nil only while it is being replaced).
@@ -192,9 +193,11 @@ final class REPLSession: @unchecked Sendable {
         }
     }
 
-    /// Adds an input to readline's history and the history file unless it is secret.
+    /// Adds an input to readline's history and the history file unless it is secret or
+    /// repeats the previous entry.
     private func recordHistory(_ entry: String) {
-        guard SecretFilter.mayRecord(entry) else { return }
+        guard SecretFilter.mayRecord(entry), entry != lastRecorded else { return }
+        lastRecorded = entry
         editor.addHistory(entry)
         guard let historyFile else { return }
         do {
