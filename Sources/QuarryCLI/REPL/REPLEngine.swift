@@ -3,9 +3,9 @@ import Quarry
 
 /// What the REPL needs from the Lua host: the one seam between the REPL and the host.
 ///
-/// Everything the REPL evaluates (user input, completion queries, the model list) goes
-/// through `evaluate`, so the REPL works the same over any host that runs chunks in a
-/// persistent state.
+/// The session, its commands and the completer talk to the host only through this
+/// protocol; `HostEngine` implements it over `QuarryHost`, and `:reset`, `:limits` and
+/// target changes swap one engine for a fresh one.
 protocol REPLEngine: Sendable {
     /// Runs a chunk in the session's persistent state and returns its values.
     func evaluate(_ source: String, name: String) async throws -> [LuaValue]
@@ -34,7 +34,9 @@ protocol REPLEngine: Sendable {
 /// about a minute of plain Lua (10 billion budget units) and a 10-minute wall clock,
 /// with the script defaults for memory, output and host calls. `:limits` changes them.
 enum REPLDefaults {
+    /// Budget units per input unless `--max-instructions` says otherwise.
     static let instructions: Int64 = 10_000_000_000
+    /// Wall-clock seconds per input unless `--max-seconds` says otherwise.
     static let seconds: Double = 600
 }
 
