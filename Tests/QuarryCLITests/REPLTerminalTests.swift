@@ -60,6 +60,7 @@ import Testing
         _ = try repl.evaluate("t = {3, 2, 1, b = {c = true}, a = 'x', [10] = 'ten'}; t.self = t")
         #expect(try repl.evaluate("t") == "{ 3, 2, 1, [10] = \"ten\", a = \"x\", b = { c = true }, self = <cycle> }")
         #expect(try repl.evaluate("json.null, nil, 1.5, 'a\\tb'") == "null\tnil\t1.5\t\"a\\tb\"")
+        #expect(try repl.evaluate("print") == "<function>")
         let long = try repl.evaluate("('x'):rep(5000)")
         #expect(long.hasSuffix("…(+1000 bytes)"))
         let wide = try repl.evaluate("{ first = ('a'):rep(60), second = ('b'):rep(60) }")

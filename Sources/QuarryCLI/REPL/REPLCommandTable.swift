@@ -91,7 +91,7 @@ enum REPLCommandTable {
             _ = await session.evaluate(input: String(decoding: data, as: UTF8.self), chunkName: "@" + path,
                                        rewriteLocals: false, printsExpressions: false)
         },
-        REPLCommandSpec(name: "save", usage: ":save FILE", summary: "write the inputs that ran (as run: locals as globals) to a file; :load restores") { session, args in
+        REPLCommandSpec(name: "save", usage: ":save FILE", summary: "write the inputs that ran to a file (:load restores them)") { session, args in
             guard let path = args.first else { session.output.error("usage: :save FILE"); return }
             let text = session.accepted.map { $0 + "\n" }.joined()
             do {
@@ -101,7 +101,7 @@ enum REPLCommandTable {
                 session.output.error("cannot write '\(path)': \(error.localizedDescription)")
             }
         },
-        REPLCommandSpec(name: "limits", usage: ":limits [KEY=VALUE …]", summary: "show or set limits: memory, instructions, seconds, output, calls (new session state)") { session, args in
+        REPLCommandSpec(name: "limits", usage: ":limits [KEY=VALUE …]", summary: "show or set memory/instructions/seconds/output/calls (new state)") { session, args in
             guard let engine = session.engine else { return }
             guard !args.isEmpty else {
                 session.output.line(LimitSetting.describe(engine.limits))
@@ -162,7 +162,8 @@ enum REPLCommandTable {
         \(commands)
 
         \(output.paint("Input", .bold))
-          An expression prints its value (1+1 → 2); tables print sorted and nested.
+          An expression prints its value (1+1 → 2); tables print sorted and nested;
+          `_` holds the last value. A stream typed at the prompt prints as it arrives.
           An unfinished chunk continues on a "...>" line; a blank line or ;; runs it as is.
           Top-level `local x = …` is kept for the session: it becomes the global x
           (locals inside functions and blocks are unchanged; <close> locals stay local).

@@ -11,8 +11,8 @@
 /// - Strings are quoted and escaped; past 200 bytes inside a table (4000 at the top) they
 ///   are cut with `…(+N bytes)`. Invalid UTF-8 bytes show as `\xNN`.
 /// - The JSON `null` sentinel prints `null`; handles and tables with `__tostring`
-///   (host error tables) print their `tostring`; functions print `function: builtin`
-///   style text from `tostring`.
+///   (host error tables) print their `tostring`; functions print `<function>` (their
+///   addresses say nothing useful at a prompt).
 /// - A `BedrockStream` returned at the prompt is drained first: its text is written as
 ///   it arrives and the finished response (usage, stop reason, without the text again)
 ///   is printed. The global `_` holds the first value of the last expression (for a
@@ -117,6 +117,7 @@ enum ReplPrettyPrinter {
       if t == "number" then return paint("num", tostring(v)) end
       if t == "nil" or t == "boolean" then return paint("kw", tostring(v)) end
       if t == "table" then return render_table(v, depth, ancestors, indent, width) end
+      if t == "function" then return paint("fn", "<function>") end
       local text = tostring(v)
       if t == "userdata" and text == "null" then return paint("kw", "null") end
       return paint("fn", text)
