@@ -83,7 +83,7 @@ struct HostOptions: ParsableArguments {
 
     /// Resolves the target, printing a one-line notice on stderr when the built-in
     /// emulator stands in for AWS.
-    func resolveTarget(middlewares: [any TransportMiddleware] = []) async throws -> QuarryTarget {
+    func resolveTarget(middlewares: [any TransportMiddleware] = [ClientFaultInjector()]) async throws -> QuarryTarget {
         let preference: QuarryTarget.Preference? = switch target {
         case "aws": .aws
         case "emulator": .emulator
@@ -103,11 +103,18 @@ struct HostOptions: ParsableArguments {
     /// A host on the resolved target with these flags' policy.
     func makeHost(target: QuarryTarget, output: @escaping @Sendable (String) -> Void = Terminal.standardOutput,
                   input: (@Sendable () async -> String?)? = nil) async throws -> QuarryHost {
-        try await QuarryHost(target: target, options: .init(policy: policy, output: output, input: input, defaultModel: model))
+        let host = try await QuarryHost(target: target, options: .init(policy: policy, output: output, input: input,
+                                                                       defaultModel: model))
+        // The same Lua API everywhere: fault injection, the emulator's admin calls, metrics
+        // and resilience patterns are as available to `run`, `-e` and the REPL as to `test`.
+        for module: any QuarryModule in [FaultModule(), EmulatorModule(), MetricsModule(), ResilienceModule()] {
+            try await host.install(module)
+        }
+        return host
     }
 }
 
-/// Lines of standard input for `io.read`/`io.lines`, read off the Lua thread.
+/// Lines of standard input for `stdin.read`/`stdin.lines`, read off the Lua thread.
 enum StandardInput {
     @Sendable static func line() async -> String? {
         await withCheckedContinuation { continuation in

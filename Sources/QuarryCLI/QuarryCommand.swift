@@ -14,7 +14,7 @@ struct QuarryCommand: AsyncParsableCommand {
             Without AWS credentials, calls go to a built-in Bedrock emulator on 127.0.0.1.
             """,
         version: "quarry \(quarryVersion)",
-        subcommands: [ReplCommand.self, RunCommand.self, TestCommand.self],
+        subcommands: [ReplCommand.self, RunCommand.self, TestCommand.self, EmulatorCommand.self],
         defaultSubcommand: ReplCommand.self
     )
 

@@ -219,3 +219,49 @@ final class RecordList: @unchecked Sendable {
     func append(_ r: CallRecord) { lock.lock(); records.append(r); lock.unlock() }
     var all: [CallRecord] { lock.lock(); defer { lock.unlock() }; return records }
 }
+
+/// `race`: the first branch to finish wins and the others are cancelled.
+@Suite struct RaceTests {
+    @Test func theFirstToFinishWinsAndTheRestAreCancelled() async throws {
+        try await HostHarness.with { h in
+            let cancelled = Counter()
+            try await h.host.register("slow") { _ in
+                do {
+                    try await Task.sleep(for: .seconds(20))
+                } catch {
+                    cancelled.enter()
+                    throw error
+                }
+                return ["slow"]
+            }
+            let r = try await h.value("""
+                local value, index = race(function() return slow() end, function() sleep(0.01) return 'fast' end)
+                return {value, index}
+                """)
+            #expect(r == .array(["fast", 2]))
+            #expect(cancelled.peak == 1)
+        }
+    }
+
+    @Test func aFailingWinnerRaisesItsError() async throws {
+        try await HostHarness.with { h in
+            let r = try await h.value("""
+                local ok, e = pcall(race, function() error({code='Boom', message='first'}) end, function() sleep(5) end)
+                return e.code
+                """)
+            #expect(r == "Boom")
+        }
+    }
+
+    @Test func aBedrockCallLosesToATimer() async throws {
+        try await HostHarness.with { h in
+            _ = try h.emulator.addFault(FaultRule(operation: "Converse", stall: true))
+            let r = try await h.value("""
+                local _, index = race(function() return bedrock.converse{model='\(haiku)', messages='x'} end,
+                                      function() sleep(0.2) return 'timer' end)
+                return index
+                """)
+            #expect(r == 2)
+        }
+    }
+}

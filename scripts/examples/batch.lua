@@ -4,7 +4,7 @@
 local prompts = {}
 for i = 1, #arg do prompts[#prompts + 1] = arg[i] end
 if #prompts == 0 then
-  for line in io.lines() do
+  for line in stdin.lines() do
     if line:match("%S") then prompts[#prompts + 1] = line end
   end
 end
@@ -13,7 +13,7 @@ assert(#prompts > 0, "give prompts as arguments or one per line on standard inpu
 local done, width = 0, 30
 local function progress()
   local filled = math.floor(width * done / #prompts)
-  io.stderr:write(string.format("\r[%s%s] %d/%d", string.rep("#", filled), string.rep(".", width - filled), done, #prompts))
+  stderr.write(string.format("\r[%s%s] %d/%d", string.rep("#", filled), string.rep(".", width - filled), done, #prompts))
 end
 
 local started = now()
@@ -23,7 +23,7 @@ local answers, failures = map(prompts, function(prompt)
   progress()
   return r
 end, { concurrency = 8, settle = true })
-io.stderr:write("\n")
+stderr.write("\n")
 
 local tokens, failed = 0, 0
 for i, prompt in ipairs(prompts) do

@@ -6,7 +6,7 @@ local model = os.getenv and os.getenv("MODEL") or "anthropic.claude-3-haiku-2024
 local system = "You are a concise assistant. Answer in one or two sentences."
 
 local turns = {}
-for line in io.lines() do
+for line in stdin.lines() do
   if line:match("%S") then turns[#turns + 1] = line end
 end
 if #turns == 0 then

@@ -11,10 +11,10 @@ local first, started = nil, now()
 for event in stream do
   if event.type == "text" then
     first = first or now()
-    io.write(event.text)
+    write(event.text)
   end
 end
-io.write("\n")
+write("\n")
 local r = stream.result
 print(string.format("-- %s: %d tokens out, first token after %.0f ms, done in %.0f ms",
   r.stop_reason, r.usage.output_tokens, ((first or now()) - started) * 1000, (now() - started) * 1000))

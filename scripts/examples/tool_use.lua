@@ -20,7 +20,7 @@ local result = bedrock.agent{
     },
   },
   on_tool = function(name, input, ok, output)
-    io.stderr:write(string.format("[tool] %s(%s) -> %s\n", name, json.encode(input), tostring(output)))
+    stderr.write(string.format("[tool] %s(%s) -> %s\n", name, json.encode(input), tostring(output)))
   end,
 }
 print(result.text)

@@ -54,6 +54,31 @@ struct RequestAuthenticator: Sendable {
         }
     }
 
+    /// Authenticates the head of a request whose body is a stream of signed events
+    /// (no body hash yet). SigV4 requests must be signed with
+    /// `STREAMING-AWS4-HMAC-SHA256-EVENTS`, and get the verifier that checks each
+    /// event's chained signature; bearer requests send their events unsigned.
+    func authenticateEventStream(_ request: EmulatorRequest) throws(ServiceError) -> (AuthenticatedCaller, SigV4EventVerifier?) {
+        if let authorization = request.headers.first(name: "authorization"), authorization.hasPrefix("Bearer ") {
+            return (try authenticate(request), nil)
+        }
+        let received = SigV4ReceivedRequest(
+            method: request.method, requestTarget: request.target,
+            headers: request.headers.map { (name: $0.name, value: $0.value) }, bodySHA256: nil)
+        let verified: SigV4VerifiedRequest
+        do {
+            verified = try verifier.verify(received)
+        } catch {
+            throw ServiceError(name: error.errorType, status: error.httpStatus, message: error.message)
+        }
+        guard verified.hasSignedEventPayload else {
+            throw .validation("InvokeModelWithBidirectionalStream requires X-Amz-Content-SHA256: STREAMING-AWS4-HMAC-SHA256-EVENTS "
+                + "and a signed event stream body.")
+        }
+        return (AuthenticatedCaller(principal: EmulatorCredential.mask(verified.accessKeyId), region: verified.region),
+                verified.eventVerifier())
+    }
+
     private var defaultRegion: String { configuration.regions.first ?? "us-east-1" }
 
     /// `bedrock-runtime.REGION.amazonaws.com` names a region; loopback hosts do not.

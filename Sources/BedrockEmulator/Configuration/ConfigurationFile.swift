@@ -14,11 +14,12 @@ extension EmulatorConfiguration {
     /// {"host": "127.0.0.1", "port": 4566, "tls": false, "ca_file": "/tmp/ca.pem",
     ///  "regions": ["us-east-1", "eu-west-1"],
     ///  "credentials": [{"access_key_id": "AKIA…", "secret_access_key": "…", "session_token": "…"}],
-    ///  "bearer_tokens": ["…"], "admin_token": "…", "latency_per_token_ms": 2,
+    ///  "bearer_tokens": ["…"], "admin_token": "…", "latency_per_token_ms": 0.05,
     ///  "quotas": [{"model": "…", "region": "…", "requests_per_minute": 60, "tokens_per_minute": 10000}]}
     /// ```
     ///
     /// The `test`/`test` pair stays accepted unless `"include_test_credentials": false`.
+    /// `latency_per_token_ms` may be fractional (default 0.05: 1 ms per 20 tokens; 0 turns pacing off).
     struct FileShape: Decodable {
         struct Credential: Decodable {
             var accessKeyID: String
@@ -37,7 +38,7 @@ extension EmulatorConfiguration {
         var includeTestCredentials: Bool?
         var bearerTokens: [String]?
         var adminToken: String?
-        var latencyPerTokenMs: Int?
+        var latencyPerTokenMs: Double?
         var quotas: [EmulatorQuota]?
         enum CodingKeys: String, CodingKey {
             case host, port, tls, regions, credentials, quotas
@@ -84,8 +85,10 @@ extension EmulatorConfiguration {
         bearerTokens = file.bearerTokens ?? []
         adminToken = file.adminToken
         if let latency = file.latencyPerTokenMs {
-            guard latency >= 0 else { throw EmulatorConfigurationError(message: "\(path): latency_per_token_ms must not be negative") }
-            latencyPerToken = .milliseconds(latency)
+            guard latency >= 0, latency.isFinite, latency <= 60_000 else {
+                throw EmulatorConfigurationError(message: "\(path): latency_per_token_ms must be between 0 and 60000, got \(latency)")
+            }
+            latencyPerToken = .nanoseconds(Int64((latency * 1_000_000).rounded()))
         }
         for quota in file.quotas ?? [] {
             if let rpm = quota.requestsPerMinute, rpm < 1 { throw EmulatorConfigurationError(message: "\(path): requests_per_minute must be at least 1") }

@@ -80,8 +80,12 @@ public struct EmulatorConfiguration: Sendable, CustomStringConvertible, CustomRe
     /// Quotas (none by default).
     public var quotas: [EmulatorQuota] = []
     /// Time per generated token: between stream events, and in total before a
-    /// non-streaming answer.
-    public var latencyPerToken: Duration = .zero
+    /// non-streaming answer. The default, 50 µs (1 ms per 20 tokens), makes streams
+    /// arrive as a paced sequence of events, as from the service, while keeping
+    /// tests fast; `.zero` turns pacing off.
+    public static let defaultLatencyPerToken: Duration = .microseconds(50)
+    /// See ``defaultLatencyPerToken``.
+    public var latencyPerToken: Duration = EmulatorConfiguration.defaultLatencyPerToken
     /// Allowed difference between the signed time and the emulator's clock.
     public var clockSkew: Duration = .seconds(300)
     /// The token the admin API requires in `x-quarry-admin-token` (`nil`: random).

@@ -11,10 +11,10 @@ final class EmulatorService: Sendable {
     let adminToken: String
     let faults = FaultBook()
     let log = RequestLog()
-    private let quotas: QuotaLimiter
+    let quotas: QuotaLimiter
     private let asyncJobs = AsyncInvokeStore()
-    private let authenticator: RequestAuthenticator
-    private let generator = ResponseGenerator()
+    let authenticator: RequestAuthenticator
+    let generator = ResponseGenerator()
     private let dates = HTTPDateCache()
 
     init(configuration: EmulatorConfiguration, adminToken: String) {
@@ -243,8 +243,7 @@ final class EmulatorService: Sendable {
     private func stream(_ events: [(String, [UInt8])], contentTypeHeader: String?, context: Context) -> EmulatorResponse {
         var frames = events.map { EventFrames.event(type: $0.0, payload: $0.1) }
         var pacing = StreamPacing()
-        let perToken = configuration.latencyPerToken.components
-        pacing.delayMilliseconds = Int(perToken.seconds * 1000 + perToken.attoseconds / 1_000_000_000_000_000)
+        pacing.delay = configuration.latencyPerToken
         if let fault = context.streamFault {
             switch fault.kind {
             case .exception:
@@ -269,7 +268,7 @@ final class EmulatorService: Sendable {
                 frames = Array(frames.prefix(n))
                 pacing.ending = .close(after: n)
             case .drip:
-                pacing.delayMilliseconds = fault.dripMilliseconds
+                pacing.delay = .milliseconds(fault.dripMilliseconds)
             }
         }
         var extra = [("Content-Type", "application/vnd.amazon.eventstream")]

@@ -32,7 +32,7 @@ enum EmulatorResponse: Sendable {
 /// How a stream's frames are sent and where it breaks.
 struct StreamPacing: Sendable {
     /// Pause before each frame after the first.
-    var delayMilliseconds: Int = 0
+    var delay: Duration = .zero
     /// What happens after `breakAfter` frames (`nil`: the stream completes).
     var ending: StreamEnding = .complete
 }

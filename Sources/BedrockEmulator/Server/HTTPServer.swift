@@ -148,9 +148,16 @@ final class HTTPServer: Sendable {
                 var head: HTTPRequestHead?
                 var body = channel.allocator.buffer(capacity: 0)
                 var tooLarge = false
-                for try await part in inbound {
+                var parts = inbound.makeAsyncIterator()
+                while let part = try await parts.next() {
                     switch part {
                     case .head(let requestHead):
+                        if http2, let modelID = BidirectionalStreamServer.modelID(requestHead) {
+                            // Read and answered as it streams, never buffered.
+                            try await BidirectionalStreamServer.serve(requestHead, modelID: modelID, parts: &parts,
+                                                                      outbound: outbound, channel: channel, service: service)
+                            return
+                        }
                         head = requestHead
                         body.clear()
                         tooLarge = false
@@ -174,7 +181,7 @@ final class HTTPServer: Sendable {
     }
 
     /// Writes a response; returns whether the connection stays open.
-    private static func write(_ response: EmulatorResponse, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
+    static func write(_ response: EmulatorResponse, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
                               channel: any Channel, keepAlive: Bool, http2: Bool) async throws -> Bool {
         switch response {
         case .complete(let status, let headers, let body):
@@ -188,8 +195,8 @@ final class HTTPServer: Sendable {
             if !http2 { head.headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked") }
             try await outbound.write(.head(head))
             for (index, frame) in frames.enumerated() {
-                if index > 0 && pacing.delayMilliseconds > 0 {
-                    try await Task.sleep(for: .milliseconds(pacing.delayMilliseconds))
+                if index > 0 && pacing.delay > .zero {
+                    try await Task.sleep(for: pacing.delay)
                 }
                 if case .truncate(let after) = pacing.ending, index == after {
                     try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: frame.prefix(max(1, frame.count / 2))))))

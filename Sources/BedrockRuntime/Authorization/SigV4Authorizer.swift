@@ -6,7 +6,7 @@ import NIOHTTP1
 /// fetched for each attempt so refreshed credentials are picked up.
 public struct SigV4Authorizer: RequestAuthorizer {
     public let signer: SigV4Signer
-    private let credentials: @Sendable () async throws -> SigV4Credentials
+    let credentials: @Sendable () async throws -> SigV4Credentials
 
     /// Signs for `region` with the credentials `credentials` returns.
     public init(region: String, credentials: @escaping @Sendable () async throws -> SigV4Credentials) {

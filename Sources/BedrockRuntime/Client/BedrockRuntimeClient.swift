@@ -134,6 +134,23 @@ public final class BedrockRuntimeClient: Sendable {
         pipeline.stream(try Self.invokeModelOperation(request, stream: true), options: options, codec: .responseStream)
     }
 
+    /// Opens a bidirectional stream with a model (`POST /model/{id}/invoke-with-bidirectional-stream`,
+    /// over HTTP/2): each element of `input` is sent as a `chunk` event as soon as it is
+    /// produced, signed with the chained event signature (SigV4), and the input is
+    /// closed by a signed empty message when `input` ends. The model's `chunk` output
+    /// events arrive while input is still being sent. The call is made once (input
+    /// cannot be replayed); input errors throw here, everything else while iterating.
+    public func invokeModelWithBidirectionalStream<Input: AsyncSequence & Sendable>(
+        modelId: String, input: Input, options: CallOptions = .none
+    ) throws -> BidirectionalEventStream where Input.Element == Data {
+        var op = OperationRequest(name: "InvokeModelWithBidirectionalStream", method: .POST,
+                                  path: try Self.modelPath(modelId, "invoke-with-bidirectional-stream",
+                                                           operation: "InvokeModelWithBidirectionalStream"))
+        op.headers = [("Content-Type", "application/vnd.amazon.eventstream")]
+        op.idempotent = false
+        return pipeline.bidirectionalStream(op, input: input, options: options)
+    }
+
     // MARK: Request building (botocore's REST-JSON bindings)
 
     static func modelPath(_ modelId: String, _ suffix: String, operation: String) throws -> String {

@@ -128,7 +128,10 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         var r = HTTPClientRequest(url: request.url)
         r.method = request.method
         r.headers = request.headers
-        if !request.body.isEmpty || request.method == .POST || request.method == .PUT {
+        if let stream = request.bodyStream {
+            // Sent as it is produced; over HTTP/2 the response streams back meanwhile.
+            r.body = .stream(stream, length: .unknown)
+        } else if !request.body.isEmpty || request.method == .POST || request.method == .PUT {
             r.body = .bytes(ByteBuffer(bytes: request.body))
         }
         do {

@@ -41,6 +41,9 @@ public struct OutgoingRequest: Sendable {
     public var body: [UInt8]
     /// The operation's name (`Converse`), for logs and middleware.
     public var operation: String
+    /// A body sent while the call runs (bidirectional streams); when set, it replaces
+    /// `body`, which stays empty.
+    public var bodyStream: StreamingRequestBody?
 
     public init(method: HTTPMethod, endpoint: BedrockEndpoint, path: String, query: [(name: String, value: String)] = [],
                 headers: HTTPHeaders = [:], body: [UInt8] = [], operation: String) {

@@ -8,6 +8,9 @@ enum HostRequest: Sendable {
     /// Run these Lua functions as concurrent coroutines, at most `concurrency` at a time,
     /// and resume when all have finished (their results stay in Lua: see the prelude).
     case group([LuaValue], concurrency: Int)
+    /// Run these Lua functions as concurrent coroutines and resume with the 1-based index
+    /// of the first to finish; the others are cancelled (their pending calls too).
+    case race([LuaValue])
 }
 
 /// Drives a script's coroutines: resumes one until it suspends in a host call, awaits
@@ -49,6 +52,8 @@ struct Scheduler: Sendable {
             }
         case .group(let functions, let concurrency)?:
             return await runGroup(functions, concurrency: concurrency)
+        case .race(let functions)?:
+            return await runRace(functions)
         case nil:
             return .error(.string("internal error: unknown host request \(type(of: request))"))
         }
@@ -60,6 +65,56 @@ struct Scheduler: Sendable {
         } catch {
             return .error(ScriptError.from(error).luaValue)
         }
+    }
+
+    private func makeCoroutines(_ functions: [LuaValue]) async throws -> [LuaCoroutine] {
+        try await sandbox.withState { state in
+            var made: [LuaCoroutine] = []
+            for function in functions {
+                made.append(try state.newCoroutine(function))
+                state.release(function)
+            }
+            return made
+        }
+    }
+
+    private func runRace(_ functions: [LuaValue]) async -> LuaResumeInput {
+        let coroutines: [LuaCoroutine]
+        do {
+            coroutines = try await makeCoroutines(functions)
+        } catch {
+            return .error(.string("race: \(error)"))
+        }
+        let failure = FirstFailure()
+        let winner: Int? = await withTaskGroup(of: Int?.self) { group in
+            for (i, co) in coroutines.enumerated() {
+                group.addTask {
+                    do {
+                        switch try await drive(co, with: .values([])) {
+                        case .failed(let error): failure.record(String(describing: error))
+                        case .yielded: failure.record("attempt to yield from outside a coroutine")
+                        default: break
+                        }
+                        return i + 1
+                    } catch {
+                        return nil
+                    }
+                }
+            }
+            var first: Int?
+            while let next = await group.next() {
+                if let index = next {
+                    first = index
+                    break
+                }
+            }
+            group.cancelAll()
+            return first
+        }
+        _ = try? await sandbox.withState { state in coroutines.forEach(state.release) }
+        if let message = failure.message { return .error(.string(message)) }
+        guard let winner else { return .error(ScriptError(code: "Cancelled", message: "race: cancelled").luaValue) }
+        return .values([.integer(Int64(winner))])
     }
 
     private func runGroup(_ functions: [LuaValue], concurrency: Int) async -> LuaResumeInput {

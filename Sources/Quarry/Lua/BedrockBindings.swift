@@ -76,6 +76,11 @@ struct BedrockBindings {
         add("json.encode", jsonEncode)
         add("json.decode", jsonDecode)
         add("group", group)
+        add("race", { call in
+            guard case .array(let functions) = call.argument(1) else { return .failure("race: expected functions") }
+            for f in functions { if case .function(let ref) = f { call.retain(ref) } }
+            return .suspend(HostRequest.race(functions))
+        })
         return f
     }
 

@@ -108,6 +108,30 @@ function parallel(...)
   return unpack(results, 1, n)
 end
 
+local qrace = Q.race
+-- race(f1, f2, …): the first function to finish wins; the others are cancelled (their
+-- pending Bedrock calls and sleeps too). Returns the winner's value and its index;
+-- raises the winner's error if it failed.
+function race(...)
+  local fns = { ... }
+  if #fns == 0 then invalid("race: expected at least one function") end
+  for i = 1, #fns do
+    if type(fns[i]) ~= "function" then invalid("race: argument " .. i .. " is not a function") end
+  end
+  local results, errors = {}, {}
+  local wrapped = {}
+  for i = 1, #fns do
+    local f = fns[i]
+    wrapped[i] = function()
+      local ok, r = pcall(f)
+      if ok then results[i] = r else errors[i] = r end
+    end
+  end
+  local winner = qrace(wrapped)
+  if errors[winner] ~= nil then error(errors[winner], 0) end
+  return results[winner], winner
+end
+
 function map(list, f, opts)
   if type(list) ~= "table" then invalid("map: the first argument must be a list") end
   if type(f) ~= "function" then invalid("map: the second argument must be a function") end

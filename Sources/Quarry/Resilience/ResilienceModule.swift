@@ -19,6 +19,7 @@ public struct ResilienceModule: QuarryModule {
     /// Loads the `resilience` table into `host`.
     public func install(into host: QuarryHost) async throws {
         try await host.load(module: Self.source, name: "=[quarry resilience]")
+        try await host.freezeGlobal("resilience")
     }
 
     static let source = #"""
@@ -168,12 +169,19 @@ function R.timeout(options)
     local args = pack(...)
     args.n = args.n + 1
     args[args.n] = budget
-    local result = pack(pcall(fn, unpack(args, 1, args.n)))
+    -- The work races a timer: when the timer wins, the work is cancelled (its pending
+    -- Bedrock call or sleep too), so the caller waits no longer than `seconds`.
+    local result
+    local _, winner = race(function()
+      result = pack(pcall(fn, unpack(args, 1, args.n)))
+    end, function()
+      sleep(seconds)
+    end)
     local elapsed = now() - started
-    if elapsed > seconds then
+    if winner == 2 or elapsed > seconds then
       stats.timeouts = stats.timeouts + 1
       raise("Timeout", string.format("resilience.timeout: gave up after %.3f s (limit %.3f s)", elapsed, seconds),
-        { retryable = true, elapsed = elapsed, cause = not result[1] and result[2] or nil })
+        { retryable = true, elapsed = elapsed, cause = result and not result[1] and result[2] or nil })
     end
     if not result[1] then
       local err = result[2]
@@ -319,36 +327,29 @@ function R.hedge(options)
   return policy("hedge", function(fn, ...)
     stats.calls = stats.calls + 1
     local args = pack(...)
-    local finished = {}
-    local done_primary = false
-    local function primary()
+    local results = {}
+    local function attempt(i)
       local r = pack(pcall(fn, unpack(args, 1, args.n)))
-      done_primary = true
-      r.at = now()
-      finished[1] = r
-    end
-    local function backup()
-      local waited = 0
-      while waited < delay and not done_primary do
-        local step = math.min(0.01, delay - waited)
-        sleep(step)
-        waited = waited + step
+      results[i] = r
+      if not r[1] then
+        -- A failure does not end the race while the other attempt may still succeed.
+        local other = 3 - i
+        while results[other] == nil do sleep(0.005) end
       end
-      if done_primary and finished[1][1] then return end
+    end
+    -- The first success wins; the other attempt is cancelled (its pending call too).
+    local _, winner = race(function() attempt(1) end, function()
+      sleep(delay)
       stats.hedged = stats.hedged + 1
-      local r = pack(pcall(fn, unpack(args, 1, args.n)))
-      r.at = now()
-      finished[2] = r
+      attempt(2)
+    end)
+    local best = results[winner] and results[winner][1] and winner or nil
+    if best == nil then
+      for i = 1, 2 do if results[i] and results[i][1] then best = i end end
     end
-    parallel(primary, backup)
-    local best
-    for i = 1, 2 do
-      local r = finished[i]
-      if r and r[1] and (best == nil or r.at < finished[best].at) then best = i end
-    end
-    if best == nil then error(finished[2] and finished[2][2] or finished[1][2], 0) end
+    if best == nil then error((results[2] or results[1])[2], 0) end
     if best == 2 then stats.backup_won = stats.backup_won + 1 end
-    local r = finished[best]
+    local r = results[best]
     return unpack(r, 2, r.n)
   end, stats)
 end

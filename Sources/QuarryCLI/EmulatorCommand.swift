@@ -1,0 +1,139 @@
+import ArgumentParser
+import BedrockEmulator
+import Dispatch
+import Foundation
+
+/// `quarry emulator [--port N] [--tls] [--config FILE]`: runs the local Bedrock
+/// emulator in this process until SIGINT or SIGTERM, after printing how to reach it
+/// (endpoint, regions, accepted key pairs, admin API, boto3 / AWS CLI settings).
+struct EmulatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "emulator", abstract: "Run the local Bedrock Runtime emulator until interrupted.")
+
+    @Option(help: "Port to listen on (0 picks a free port). Default: 4566; with --config, the file's port (a free port when it names none).")
+    var port: Int?
+    @Flag(help: "Serve HTTPS (HTTP/2 and HTTP/1.1 via ALPN) with a generated certificate; prints the CA file to trust.")
+    var tls = false
+    @Option(help: "A JSON emulator configuration file (regions, key pairs, quotas, latency…).")
+    var config: String?
+
+    func run() async throws {
+        var configuration: EmulatorConfiguration
+        if let config {
+            do {
+                configuration = try EmulatorConfiguration(contentsOfFile: config)
+            } catch {
+                FileHandle.standardError.write(Data("quarry: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        } else {
+            configuration = EmulatorConfiguration()
+            configuration.port = 4566
+        }
+        if let port {
+            guard (0...65535).contains(port) else {
+                FileHandle.standardError.write(Data("quarry: --port must be 0…65535, got \(port)\n".utf8))
+                throw ExitCode(2)
+            }
+            configuration.port = port
+        }
+        if tls { configuration.tls = true }
+
+        // Take the signals before listening, so an early SIGTERM still stops cleanly.
+        let stop = StopSignal()
+        let emulator = BedrockEmulator(configuration: configuration)
+        let endpoint: EmulatorEndpoint
+        do {
+            endpoint = try await emulator.start()
+        } catch {
+            FileHandle.standardError.write(Data("quarry: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        FileHandle.standardOutput.write(Data(EmulatorBanner(endpoint: endpoint, configuration: configuration,
+                                                            adminToken: emulator.adminToken).text.utf8))
+        let signal = await stop.wait()
+        FileHandle.standardError.write(Data("quarry: \(signal), stopping the emulator\n".utf8))
+        await emulator.stop()
+        FileHandle.standardOutput.write(Data("Emulator stopped.\n".utf8))
+    }
+}
+
+/// What `quarry emulator` prints once it listens: everything needed to point a
+/// client at it. Secrets of configured key pairs are shown only for `test`/`test`
+/// (a public convention); other pairs show their masked key id.
+struct EmulatorBanner {
+    let endpoint: EmulatorEndpoint
+    let configuration: EmulatorConfiguration
+    let adminToken: String
+
+    var text: String {
+        let region = endpoint.regions.first ?? "us-east-1"
+        var keys: [String] = []
+        for credential in configuration.credentials {
+            if credential == .test {
+                keys.append("test / test")
+            } else {
+                keys.append("\(credential.description) / (secret from the config file)")
+            }
+        }
+        if !configuration.bearerTokens.isEmpty {
+            keys.append("\(configuration.bearerTokens.count) bearer token(s) from the config file")
+        }
+        var lines = [
+            "Bedrock Runtime emulator listening",
+            "  endpoint:     \(endpoint.url)",
+            "  regions:      \(endpoint.regions.joined(separator: ", ")) (the signed region selects one)",
+            "  access keys:  \(keys.joined(separator: "; "))",
+            "  admin API:    \(endpoint.url)/_quarry/ (header x-quarry-admin-token: \(adminToken))",
+        ]
+        if let ca = endpoint.caCertificatePath { lines.append("  CA file:      \(ca)") }
+        lines += [
+            "",
+            "Point boto3 or the AWS CLI at it:",
+            "  export AWS_ENDPOINT_URL_BEDROCK_RUNTIME=\(endpoint.url)",
+            "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=\(region)",
+        ]
+        if let ca = endpoint.caCertificatePath { lines.append("  export AWS_CA_BUNDLE=\(ca)") }
+        lines += [
+            "  aws bedrock-runtime converse --endpoint-url \(endpoint.url) --region \(region) \\",
+            "      --model-id anthropic.claude-3-haiku-20240307-v1:0 --messages '[{\"role\":\"user\",\"content\":[{\"text\":\"Hello\"}]}]'"
+                + (endpoint.caCertificatePath.map { " --ca-bundle \($0)" } ?? ""),
+            "  boto3.client(\"bedrock-runtime\", endpoint_url=\"\(endpoint.url)\", region_name=\"\(region)\","
+                + " aws_access_key_id=\"test\", aws_secret_access_key=\"test\""
+                + (endpoint.caCertificatePath.map { ", verify=\"\($0)\"" } ?? "") + ")",
+            "",
+            "Press Ctrl-C (or send SIGTERM) to stop.",
+            "",
+        ]
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Waits for SIGINT or SIGTERM (their default actions are turned off, so the process
+/// can stop the emulator cleanly first).
+final class StopSignal {
+    private let sources: [any DispatchSourceSignal]
+    private let stream: AsyncStream<String>
+
+    init() {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        self.stream = stream
+        var sources: [any DispatchSourceSignal] = []
+        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield(name) }
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = sources
+    }
+
+    /// The name of the first signal received.
+    func wait() async -> String {
+        for await name in stream { return name }
+        return "end of signals"
+    }
+
+    deinit { sources.forEach { $0.cancel() } }
+}
