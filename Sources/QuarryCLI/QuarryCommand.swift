@@ -65,8 +65,7 @@ struct ReplCommand: AsyncParsableCommand {
                 .run(source: RunCommand.strippingShebang(source), name: "=stdin", script: "-", arguments: [])
             return
         }
-        // The interactive REPL (issue 9) plugs in here.
-        Terminal.standardError("quarry: the interactive REPL is not available in this build; use `quarry run FILE` or `quarry -e CODE`\n")
-        throw ExitCode(2)
+        let status = try await InteractiveREPL.run(options: host)
+        if status != 0 { throw ExitCode(status) }
     }
 }

@@ -1,0 +1,61 @@
+/// Builds the Lua chunk the REPL evaluates for one input.
+///
+/// The input travels inside the chunk as a long-bracket string literal, so the chunk is
+/// self-contained: nothing is stored in the session's globals and a user who reassigns
+/// a global cannot break the REPL's own code. The chunk
+/// 1. compiles `return <input>` first and the input itself second (like `lua` 5.4), so
+///    an expression prints its value and a statement just runs;
+/// 2. reports a compile error as `"syntax", message` instead of raising it, so the
+///    REPL can tell an incomplete chunk (`<eof>`) from a wrong one;
+/// 3. runs the code in the caller's coroutine (Bedrock calls yield as usual) and lets
+///    runtime errors propagate with their `name:line` position;
+/// 4. pretty-prints the results in Lua (`ReplPrettyPrinter.source`), where cycles,
+///    handles, read-only host tables and the `null` sentinel are all visible.
+///
+/// It returns `"ok", isExpression, text` (text is nil when there were no values) or
+/// `"syntax", message`.
+struct EvaluationChunk {
+    /// The code the user typed (after `SessionLocals` rewriting).
+    var input: String
+    /// The chunk name errors show (`=repl` shows as `repl:1:`, `@file.lua` as `file.lua:1:`).
+    var chunkName: String
+    /// Whether to try `return <input>` first (off for `:load`, which runs a file as-is).
+    var printsExpressions: Bool = true
+    /// ANSI colour in the rendering.
+    var colour: Bool
+    /// The terminal width the renderer fits one-line tables into.
+    var width: Int = 80
+
+    /// The Lua source to evaluate.
+    var source: String {
+        """
+        \(ReplPrettyPrinter.source)
+        local src, name, try_return = \(Self.longString(input)), \(Self.longString(chunkName)), \(printsExpressions)
+        local f, err
+        -- The environment is passed explicitly: the sandbox's load takes its 4th stack
+        -- slot for the environment even when it is not given.
+        if try_return then f = load("return " .. src, name, "t", _ENV) end
+        local expression = f ~= nil
+        if not f then
+          f, err = load(src, name, "t", _ENV)
+          if not f then return "syntax", err end
+        end
+        return "ok", expression, render_all(\(colour), \(max(width, 20)), f())
+        """
+    }
+
+    /// `text` as a Lua long-bracket literal whose level cannot close early. The leading
+    /// newline is dropped by Lua, so the literal's value is exactly `text`.
+    static func longString(_ text: String) -> String {
+        var level = 0
+        while text.contains("]" + String(repeating: "=", count: level) + "]") { level += 1 }
+        let equals = String(repeating: "=", count: level)
+        return "[\(equals)[\n\(text)]\(equals)]"
+    }
+
+    /// Whether a compile error means "the chunk is not finished yet": Lua reports the end
+    /// of input as `<eof>` (also for an unfinished long string or comment).
+    static func isIncomplete(syntaxError message: String) -> Bool {
+        message.hasSuffix("<eof>") || message.hasSuffix("near '<eof>'")
+    }
+}
