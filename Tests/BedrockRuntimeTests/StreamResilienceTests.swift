@@ -136,7 +136,7 @@ struct StreamResilienceTests {
             }
             #expect(seen == 3)
             // 400 events at 50 ms would take 20 s; the connection must close long before.
-            let deadline = ContinuousClock.now + .seconds(5)
+            let deadline = ContinuousClock.now + .seconds(10)
             while server.closedConnections == 0, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))
             }

@@ -50,6 +50,19 @@ final class OutputBox: @unchecked Sendable {
 }
 
 @Suite struct SafeLibraryBehaviourTests {
+    @Test func loadUsesTheGlobalsUnlessAnEnvironmentIsGiven() async throws {
+        let sandbox = try await LuaSandbox()
+        let values = try await sandbox.run("""
+            x = 5
+            local named = load("return x", "=c", "t")()
+            local bare = load("return x")()
+            local own = load("return x", "=c", "t", {x = 7})()
+            local none = pcall(load("return x", "=c", "t", nil))
+            return named, bare, own, none
+            """)
+        #expect(values == [.integer(5), .integer(5), .integer(7), .boolean(false)])
+    }
+
     @Test func everydayLibraryUseStaysWithinTheDefaultLimits() async throws {
         let sandbox = try await LuaSandbox()
         let values = try await sandbox.run("""

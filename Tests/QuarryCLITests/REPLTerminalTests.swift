@@ -79,8 +79,9 @@ import Testing
         let mark = repl.transcript.count
         repl.type("function add(a, b)\r")
         try repl.waitFor("...> ", after: mark)
+        let second = repl.transcript.count
         repl.type("return a + b\r")
-        try repl.waitFor("...> ", after: mark + 20)
+        try repl.waitFor("...> ", after: second)
         #expect(try repl.evaluate("end") == "")
         #expect(try repl.evaluate("add(40, 2)") == "42")
         // A blank line forces evaluation of an unfinished chunk: Lua says what is missing.

@@ -162,7 +162,7 @@ final class ScriptedHTTPServer: Sendable {
                     // kernel drops unread data on RST); give the client time to read what
                     // was sent, as on a real connection cut mid-answer.
                     let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-                    context.eventLoop.scheduleTask(in: .milliseconds(150)) {
+                    context.eventLoop.scheduleTask(in: .milliseconds(600)) {
                         let (handler, context) = loopBound.value
                         handler.reset(context)
                     }
