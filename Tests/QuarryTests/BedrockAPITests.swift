@@ -262,6 +262,41 @@ import Testing
         }
     }
 
+    @Test func utilitiesJSONLogUUIDAndOutput() async throws {
+        try await HostHarness.with { h in
+            let r = try await h.value("""
+                local id1, id2 = uuid(), uuid()
+                log.info('user', 42, 'key', 'AKIAABCDEFGHIJKLMNOP', 'done')
+                log.warn('careful')
+                log.error('bad')
+                write('no', ' ', 'newline', 1, '\\n')
+                stderr.write('to stderr\\n')
+                local ok1, e1 = pcall(json.decode, '{"a": [1, 2,]}')
+                local ok2, e2 = pcall(json.encode, {f = print})
+                local ok3, e3 = pcall(json.encode, 0/0)
+                return {id1 = id1, same = id1 == id2, back = json.decode(json.encode({a = {1, 2}, b = json.null, c = 'x'})),
+                        limits = json.encode(sandbox.limits), e1 = e1.code .. ' ' .. e1.message, e2 = e2.code, e3 = e3.code,
+                        empty = json.encode(json.empty_array()), pretty = json.encode({a = 1}, {pretty = true})}
+                """)
+            #expect(r.field("id1").stringValue?.range(of: #"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"#,
+                                                        options: .regularExpression) != nil)
+            #expect(r.field("same") == false)
+            #expect(r.field("back").field("a") == .array([1, 2]))
+            #expect(r.field("back").field("b") == .null)
+            #expect(r.field("limits").stringValue?.contains("\"memory_bytes\":67108864") == true)
+            #expect(r.field("e1").stringValue?.hasPrefix("JSONError json.decode: invalid JSON at byte") == true)
+            #expect(r.field("e2") == "JSONError" && r.field("e3") == "JSONError")
+            #expect(r.field("empty") == "[]")
+            #expect(r.field("pretty") == "{\n  \"a\": 1\n}")
+            #expect(h.output.text == "no newline1\n")
+            #expect(h.errors.text == "to stderr\n")
+            let logs = h.logs.text
+            #expect(logs.contains("info user 42 key [redacted] done"))
+            #expect(logs.contains("warning careful") && logs.contains("error bad"))
+            #expect(!logs.contains("AKIAABCDEFGHIJKLMNOP"))
+        }
+    }
+
     @Test func defaultModelIsUsedWhenARequestHasNone() async throws {
         try await HostHarness.with(defaultModel: nova) { h in
             let r = try await h.value("return bedrock.converse{messages='hi'}.model")
