@@ -404,12 +404,7 @@ struct BedrockBindings {
             }
             return bedrockCall(call, operation: "ApplyGuardrail", model: nil, maxTokens: 0, settings: try settings(call)) { client in
                 let result = try await client.applyGuardrail(request)
-                var value = ResponseTables.snakeCased((try? JSONValueEncoder().encode(result.output)) ?? .object([]))
-                if case .map(var m) = value {
-                    Self.addCallFields(&m, result.attempts, result.requestId)
-                    value = .map(m)
-                }
-                return Outcome(value: value, attempts: result.attempts, requestId: result.requestId, tokens: nil)
+                return Self.serviceShaped(result)
             }
         } catch {
             return .error(error.luaValue)
@@ -455,13 +450,7 @@ struct BedrockBindings {
             }
             return bedrockCall(call, operation: "GetAsyncInvoke", model: nil, maxTokens: 0, settings: try settings(call)) { client in
                 let result = try await client.getAsyncInvoke(invocationArn: arn)
-                let json = (try? JSONValueEncoder().encode(result.output)) ?? .object([])
-                var value = ResponseTables.snakeCased(json)
-                if case .map(var m) = value {
-                    Self.addCallFields(&m, result.attempts, result.requestId)
-                    value = .map(m)
-                }
-                return Outcome(value: value, attempts: result.attempts, requestId: result.requestId, tokens: nil)
+                return Self.serviceShaped(result)
             }
         } catch {
             return .error(error.luaValue)
@@ -484,13 +473,7 @@ struct BedrockBindings {
             let finalRequest = request
             return bedrockCall(call, operation: "ListAsyncInvokes", model: nil, maxTokens: 0, settings: try settings(call)) { client in
                 let result = try await client.listAsyncInvokes(finalRequest)
-                let json = (try? JSONValueEncoder().encode(result.output)) ?? .object([])
-                var value = ResponseTables.snakeCased(json)
-                if case .map(var m) = value {
-                    Self.addCallFields(&m, result.attempts, result.requestId)
-                    value = .map(m)
-                }
-                return Outcome(value: value, attempts: result.attempts, requestId: result.requestId, tokens: nil)
+                return Self.serviceShaped(result)
             }
         } catch {
             return .error(error.luaValue)
@@ -503,6 +486,16 @@ struct BedrockBindings {
         m["attempts"] = .integer(Int64(attempts.count))
         m["attempt_log"] = AttemptLog.lua(attempts)
         if let requestId { m["request_id"] = .string(requestId) }
+    }
+
+    /// A result whose output is the service's JSON with snake_case keys, plus the call fields.
+    static func serviceShaped<Output: Encodable & Sendable>(_ result: BedrockResult<Output>) -> Outcome {
+        var value = ResponseTables.snakeCased((try? JSONValueEncoder().encode(result.output)) ?? .object([]))
+        if case .map(var m) = value {
+            addCallFields(&m, result.attempts, result.requestId)
+            value = .map(m)
+        }
+        return Outcome(value: value, attempts: result.attempts, requestId: result.requestId, tokens: nil)
     }
 
     // MARK: clients and identity
