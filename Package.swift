@@ -91,8 +91,9 @@ let package = Package(
         // MARK: The embeddable host (never depends on readline)
         .target(name: "Quarry",
                 dependencies: [
-                    "LuaSandbox", "BedrockRuntime",
+                    "LuaSandbox", "BedrockRuntime", "BedrockEmulator",
                     .product(name: "Logging", package: "swift-log"),
+                    .product(name: "AsyncHTTPClient", package: "async-http-client"),
                     .product(name: "Histogram", package: "hdrhistogram-swift"),
                 ],
                 swiftSettings: strict),

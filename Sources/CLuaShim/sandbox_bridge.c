@@ -2,6 +2,7 @@
    format Swift hands to C, handles, the null sentinel, and protected helpers. */
 #include "sandbox_internal.h"
 #include <stdlib.h>
+#include <string.h>
 
 /* ---------- encoded values (little-endian) ----------
    0 nil | 1 false | 2 true | 3 int64 | 4 double | 5 string: u64 len, bytes
@@ -326,6 +327,26 @@ static void set_awaiting(lua_State *L, int yes) {
     lua_pop(L, 1);
 }
 
+
+/* Host errors are tables with no position; record where the script made the call
+   (the nearest Lua frame outside Quarry's own prelude) as field `where` ("file:line"),
+   so a script's error report can name its line like a Lua error does. */
+static void annotate_host_error(lua_State *L) {
+    if (lua_type(L, -1) != LUA_TTABLE || !lua_checkstack(L, 4)) return;
+    lua_pushliteral(L, "where");
+    if (lua_rawget(L, -2) != LUA_TNIL) { lua_pop(L, 1); return; }
+    lua_pop(L, 1);
+    lua_Debug ar;
+    for (int level = 1; level < 64 && lua_getstack(L, level, &ar); level++) {
+        if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0) continue;
+        if (strncmp(ar.source, "=[quarry", 8) == 0) continue;
+        lua_pushliteral(L, "where");
+        lua_pushfstring(L, "%s:%d", ar.short_src, ar.currentline);
+        lua_rawset(L, -3);
+        return;
+    }
+}
+
 /* Runs when the scheduler resumes a coroutine suspended in a host call: the resume
    values are the call's results, unless they start with the error marker. */
 static int host_continue(lua_State *L, int status, lua_KContext ctx) {
@@ -337,6 +358,7 @@ static int host_continue(lua_State *L, int status, lua_KContext ctx) {
     if (n >= 1 && lua_touserdata(L, base + 1) == &quarry_error_marker) {
         if (n < 2) lua_pushnil(L);
         lua_settop(L, base + 2);
+        annotate_host_error(L);
         return lua_error(L);
     }
     return n;
@@ -363,6 +385,7 @@ int quarry_host_trampoline(lua_State *L) {
     case QUARRY_REPLY_ERROR: {
         int n = quarry_decode_values(L, sb->reply, sb->reply_len);
         if (n == 0) lua_pushnil(L);
+        annotate_host_error(L);
         return lua_error(L);
     }
     case QUARRY_REPLY_SUSPEND:

@@ -1,5 +1,5 @@
-import LuaSandbox
-import BedrockRuntime
+@_exported import LuaSandbox
+@_exported import BedrockRuntime
 
 /// Quarry's version, shown by `quarry --version` and the REPL banner.
 public let quarryVersion = "0.1.0"

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Logging
 import Quarry
 
 /// `quarry`: the REPL, the script runner, the resilience-test runner and the emulator.
@@ -7,7 +9,64 @@ struct QuarryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quarry",
         abstract: "Script Amazon Bedrock from sandboxed Lua 5.4.",
+        discussion: """
+            With no arguments, opens the REPL (or runs standard input as a script when it is not a terminal).
+            Without AWS credentials, calls go to a built-in Bedrock emulator on 127.0.0.1.
+            """,
         version: "quarry \(quarryVersion)",
-        subcommands: [RunCommand.self]
+        subcommands: [ReplCommand.self, RunCommand.self],
+        defaultSubcommand: ReplCommand.self
     )
+
+    /// Logging to stderr (level from `QUARRY_LOG_LEVEL`), usage errors as exit code 2.
+    static func main() async {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            let level = ProcessInfo.processInfo.environment["QUARRY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+            handler.logLevel = level ?? .info
+            return handler
+        }
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                Terminal.standardError(fullMessage(for: error) + "\n")
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+/// `quarry` with no subcommand: `-e CODE`, a script piped on stdin, or the REPL.
+struct ReplCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repl", abstract: "The interactive REPL (the default); also runs -e CODE or piped stdin.")
+
+    @Option(name: .customShort("e"), help: "Run this Lua code and exit.") var code: String?
+    @Flag(help: "With -e or piped input: print the return value as JSON.") var json = false
+    @OptionGroup var host: HostOptions
+
+    func run() async throws {
+        if let code {
+            try await ScriptRunner(options: host, printJSON: json)
+                .run(source: code, name: "=(command line)", script: "-e", arguments: [])
+            return
+        }
+        if isatty(STDIN_FILENO) == 0 {
+            let source = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            try await ScriptRunner(options: host, printJSON: json)
+                .run(source: RunCommand.strippingShebang(source), name: "=stdin", script: "-", arguments: [])
+            return
+        }
+        // The interactive REPL (issue 9) plugs in here.
+        Terminal.standardError("quarry: the interactive REPL is not available in this build; use `quarry run FILE` or `quarry -e CODE`\n")
+        throw ExitCode(2)
+    }
 }

@@ -107,3 +107,15 @@ enum PathComponent {
 
     static func append(_ path: String, index: Int) -> String { "\(path)[\(index)]" }
 }
+
+extension LuaValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+                    ExpressibleByFloatLiteral {
+    /// A string literal is a Lua string.
+    public init(stringLiteral value: String) { self = .string(value) }
+    /// An integer literal is a Lua integer.
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    /// A boolean literal is a Lua boolean.
+    public init(booleanLiteral value: Bool) { self = .boolean(value) }
+    /// A float literal is a Lua float.
+    public init(floatLiteral value: Double) { self = .number(value) }
+}

@@ -1,0 +1,67 @@
+import Foundation
+
+/// One Bedrock call as a script made it: for metrics, reports and status lines.
+public struct CallRecord: Sendable {
+    /// The operation (`Converse`, `ConverseStream`, `InvokeModel`, …).
+    public var operation: String
+    /// The model id, when the operation has one.
+    public var model: String?
+    /// The region the call went to.
+    public var region: String
+    /// When the call started (wall clock).
+    public var started: Date
+    /// How long it took, retries included.
+    public var duration: Duration
+    /// Every attempt, oldest first.
+    public var attempts: [AttemptRecord]
+    /// The error code when it failed; nil on success.
+    public var errorCode: String?
+    /// Input tokens, when the answer said.
+    public var inputTokens: Int?
+    /// Output tokens, when the answer said.
+    public var outputTokens: Int?
+    /// The request id of the last answer.
+    public var requestId: String?
+}
+
+/// A piece of Lua API installed into a host: fault injection, resilience patterns, the
+/// test framework, an app's own tools. `install` registers functions and runs Lua.
+public protocol QuarryModule: Sendable {
+    /// Adds the module's globals to `host`.
+    func install(into host: QuarryHost) async throws
+}
+
+/// Limits how many calls run at once; waiters are served in order.
+final class CallGate: @unchecked Sendable {
+    private let lock = NSLock()
+    private var available: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) { available = max(1, limit) }
+
+    func acquire() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if available > 0 {
+                available -= 1
+                lock.unlock()
+                c.resume()
+            } else {
+                waiters.append(c)
+                lock.unlock()
+            }
+        }
+    }
+
+    func release() {
+        lock.lock()
+        if waiters.isEmpty {
+            available += 1
+            lock.unlock()
+        } else {
+            let next = waiters.removeFirst()
+            lock.unlock()
+            next.resume()
+        }
+    }
+}

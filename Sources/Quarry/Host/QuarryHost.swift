@@ -1,0 +1,312 @@
+import Foundation
+import Logging
+
+/// A sandboxed Lua state with the Bedrock API, a scheduler and a policy: what a script
+/// (or a REPL session) runs in.
+///
+/// Scripts read like plain sequential Lua; every Bedrock call (and every async Swift
+/// function registered here) yields to Swift, which awaits it and resumes the script, so
+/// `parallel` and `map` run many calls at once on one Lua thread. Scripts hold only
+/// opaque handles: the clients and their credentials stay in Swift.
+///
+/// ```swift
+/// let target = try await QuarryTarget.resolve()
+/// let host = try await QuarryHost(target: target)
+/// try await host.register("weather") { args in [.string("sunny in \(args.first?.stringValue ?? "?")")] }
+/// let values = try await host.evaluate("return bedrock.converse{model='amazon.nova-micro-v1:0', messages='hi'}.text")
+/// ```
+public final class QuarryHost: Sendable {
+    /// How a host behaves: its policy, where output goes, its logger, a default model.
+    public struct Options: Sendable {
+        /// What scripts may do (models, regions, budgets, sandbox limits).
+        public var policy: HostPolicy
+        /// Receives what scripts `print` (and `io.write`).
+        public var output: @Sendable (String) -> Void
+        /// Where `log.info/warn/error` go (redacted).
+        public var logger: Logger
+        /// The model for calls without `model=` (the REPL's `:use`).
+        public var defaultModel: String?
+
+        /// Options with the given parts; output goes to standard output by default.
+        public init(policy: HostPolicy = .permissive,
+                    output: @escaping @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
+                    logger: Logger = Logger(label: "quarry.script"), defaultModel: String? = nil) {
+            self.policy = policy
+            self.output = output
+            self.logger = logger
+            self.defaultModel = defaultModel
+        }
+    }
+
+    /// The sandbox scripts run in (for completion and advanced embedding).
+    public let sandbox: LuaSandbox
+    /// Where Bedrock calls go.
+    public let target: QuarryTarget
+    /// What scripts may do.
+    public let policy: HostPolicy
+    let core: HostCore
+    private let runLock = RunLock()
+    private let current = CurrentRun()
+
+    /// Creates the Lua state, installs the API and applies the policy's limits.
+    public init(target: QuarryTarget, options: Options = Options()) async throws {
+        self.target = target
+        self.policy = options.policy
+        self.core = HostCore(target: target, policy: options.policy, logger: options.logger,
+                             defaultModel: options.defaultModel)
+        self.sandbox = try await LuaSandbox(limits: options.policy.limits, output: options.output)
+        let bindings = BedrockBindings(core: core)
+        let limits = options.policy.limits
+        let limitsTable: [String: LuaValue] = [
+            "memory_bytes": .integer(Int64(limits.memoryBytes)),
+            "instructions": .integer(limits.instructions),
+            "seconds": .number(limits.seconds),
+            "output_bytes": .integer(Int64(limits.outputBytes)),
+            "host_calls": .integer(limits.hostCalls),
+        ]
+        try await sandbox.withState { state in
+            try state.setGlobal("sandbox", .map(["limits": .map(limitsTable)]), readOnly: true)
+            var functions = try bindings.functions(in: state)
+            functions["null"] = .null
+            try state.setGlobal("__quarry", .map(functions))
+            _ = try state.execute(Prelude.source, name: Prelude.chunkName)
+        }
+    }
+
+    /// The model used by calls that do not name one.
+    public var defaultModel: String? {
+        get { core.defaultModel }
+        set { core.defaultModel = newValue }
+    }
+
+    /// Runs a chunk in the host's persistent state as a scheduled coroutine and returns
+    /// its values. Evaluations on one host run one at a time.
+    ///
+    /// Throws `LuaError` (syntax; runtime with the script's `file:line`; a tripped limit)
+    /// or `CancellationError` after `cancel()`.
+    public func evaluate(_ source: String, name: String = "=chunk", arguments: [LuaValue] = []) async throws -> [LuaValue] {
+        await runLock.lock()
+        defer { runLock.unlock() }
+        let task = Task { try await self.execute(source, name: name, arguments: arguments) }
+        current.set(task)
+        defer { current.set(nil) }
+        return try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            task.cancel()
+        }
+    }
+
+    /// Reads and runs a script file with `arg` set like `lua` does (`arg[0]` is the path,
+    /// `...` the arguments).
+    public func run(file path: String, arguments: [String] = []) async throws -> [LuaValue] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ScriptError(code: "FileNotFound", message: "cannot read script '\(path)'")
+        }
+        try await setArguments(script: path, arguments)
+        return try await evaluate(String(decoding: data, as: UTF8.self), name: "@" + path,
+                                  arguments: arguments.map(LuaValue.string))
+    }
+
+    /// Sets the global `arg` table: `arg[0]` is the script, `arg[1…]` its arguments.
+    public func setArguments(script: String, _ arguments: [String]) async throws {
+        try await sandbox.withState { state in
+            try state.setGlobal("arg", arguments.isEmpty ? .map([:]) : .array(arguments.map(LuaValue.string)))
+            try state.setGlobal("__quarry_script", .string(script))
+            _ = try state.execute("arg[0] = __quarry_script; __quarry_script = nil", name: "=[quarry arg]")
+        }
+    }
+
+    /// Registers an async Swift function as a Lua global (a dotted name such as
+    /// `tools.lookup` creates or extends a module table). Calling it yields the script
+    /// like a Bedrock call; throw `ScriptError` to raise a structured Lua error.
+    public func register(_ name: String, _ body: @escaping @Sendable ([LuaValue]) async throws -> [LuaValue]) async throws {
+        try await sandbox.withState { state in
+            let function = state.register(name) { call in
+                let arguments = call.arguments
+                return .suspend(HostRequest.work { try await body(arguments) })
+            }
+            try Self.assign(function, to: name, in: state)
+        }
+    }
+
+    /// Registers a synchronous Swift function (runs on the Lua thread, no suspension:
+    /// for cheap functions). Throw `ScriptError` to raise a structured Lua error.
+    public func registerSync(_ name: String, _ body: @escaping @Sendable ([LuaValue]) throws -> [LuaValue]) async throws {
+        try await sandbox.withState { state in
+            let function = state.register(name) { call in
+                do {
+                    return .values(try body(call.arguments))
+                } catch {
+                    return .error(ScriptError.from(error).luaValue)
+                }
+            }
+            try Self.assign(function, to: name, in: state)
+        }
+    }
+
+    /// Sets a global (or a dotted module field) to a value.
+    public func setGlobal(_ name: String, _ value: LuaValue) async throws {
+        try await sandbox.withState { state in try Self.assign(value, to: name, in: state) }
+    }
+
+    /// Runs Lua source once in the host's state outside any run (module set-up).
+    /// Host calls cannot suspend here.
+    public func load(module source: String, name: String) async throws {
+        _ = try await sandbox.withState { state in try state.execute(source, name: name) }
+    }
+
+    /// Installs a module's functions and Lua code.
+    public func install(_ module: any QuarryModule) async throws {
+        try await module.install(into: self)
+    }
+
+    /// Observes every Bedrock call scripts make (metrics, reports, the REPL status line).
+    public func addCallObserver(_ observer: @escaping @Sendable (CallRecord) -> Void) {
+        core.addObserver(observer)
+    }
+
+    /// Stops the running evaluation: pending Bedrock calls and streams are cancelled and
+    /// the Lua code is interrupted; the state survives for the next evaluation.
+    public func cancel() {
+        current.cancel()
+        core.cancelStreams()
+        sandbox.interrupt()
+    }
+
+    /// Names at a dotted path, for tab completion (`""` for globals, `"bedrock"`, `"string"`).
+    public func completions(atPath path: String) async -> [String] {
+        (try? await sandbox.keys(atPath: path)) ?? []
+    }
+
+    /// What the budgets allow still: calls and tokens used, and the budgets.
+    public var budget: LuaValue { core.budgetReport }
+
+    /// Closes the clients (and the target's in-process emulator is left to its owner).
+    public func shutdown() async {
+        await core.shutdown()
+    }
+
+    // MARK: running
+
+    private func execute(_ source: String, name: String, arguments: [LuaValue]) async throws -> [LuaValue] {
+        let limits = policy.limits
+        let co = try await sandbox.withState { state throws -> LuaCoroutine in
+            state.beginRun(limits)
+            do {
+                let function = try state.load(source, name: name)
+                defer { state.release(function) }
+                return try state.newCoroutine(function)
+            } catch {
+                state.endRun()
+                throw error
+            }
+        }
+        let scheduler = Scheduler(sandbox: sandbox)
+        let outcome: LuaResumeOutcome
+        do {
+            outcome = try await scheduler.drive(co, with: .values(arguments))
+        } catch {
+            core.cancelStreams()
+            _ = try? await finish(co)
+            throw error
+        }
+        core.cancelStreams()
+        let report = try await finish(co)
+        switch outcome {
+        case .finished(let values):
+            if let kind = report.trippedLimit { throw LuaError.limit(kind, report.tripMessage ?? kind.rawValue) }
+            return values
+        case .failed(let error):
+            if Task.isCancelled, case .limit(.interrupted, _) = error { throw CancellationError() }
+            throw error
+        case .yielded:
+            throw LuaError.runtime(message: "\(name): attempt to yield from outside a coroutine", value: nil)
+        case .suspended:
+            throw LuaError.state("\(name): the scheduler stopped while a call was pending")
+        }
+    }
+
+    private func finish(_ co: LuaCoroutine) async throws -> LuaRunReport {
+        try await sandbox.withState { state in
+            state.release(co)
+            return state.endRun()
+        }
+    }
+
+    /// Sets `value` at a dotted path of globals, creating module tables on the way.
+    static func assign(_ value: LuaValue, to path: String, in state: LuaState) throws {
+        let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0 == "_" || $0.isLetter || $0.isNumber } }) else {
+            throw ScriptError(code: "ValidationError", message: "'\(path)' is not a valid global name (letters, digits, _ and dots)")
+        }
+        if parts.count == 1 {
+            try state.setGlobal(path, value)
+            return
+        }
+        try state.setGlobal("__quarry_value", value)
+        try state.setGlobal("__quarry_path", .array(parts.map(LuaValue.string)))
+        _ = try state.execute("""
+            local v, path = __quarry_value, __quarry_path
+            __quarry_value, __quarry_path = nil, nil
+            local t = _G
+            for i = 1, #path - 1 do
+              local next = rawget(t, path[i])
+              if next == nil then next = {}; rawset(t, path[i], next) end
+              if type(next) ~= "table" then error("'" .. path[i] .. "' is not a table", 0) end
+              t = next
+            end
+            t[path[#path]] = v
+            """, name: "=[quarry assign]")
+    }
+}
+
+/// One evaluation at a time per host (FIFO).
+final class RunLock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func lock() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            lock.lock()
+            if busy {
+                waiters.append(c)
+                lock.unlock()
+            } else {
+                busy = true
+                lock.unlock()
+                c.resume()
+            }
+        }
+    }
+
+    func unlock() {
+        lock.lock()
+        if waiters.isEmpty {
+            busy = false
+            lock.unlock()
+        } else {
+            let next = waiters.removeFirst()
+            lock.unlock()
+            next.resume()
+        }
+    }
+}
+
+/// The task of the evaluation in progress, so `cancel()` can reach it from any thread.
+final class CurrentRun: @unchecked Sendable {
+    private let lock = NSLock()
+    private var task: Task<[LuaValue], any Error>?
+
+    func set(_ t: Task<[LuaValue], any Error>?) {
+        lock.lock(); task = t; lock.unlock()
+    }
+
+    func cancel() {
+        lock.lock()
+        let t = task
+        lock.unlock()
+        t?.cancel()
+    }
+}

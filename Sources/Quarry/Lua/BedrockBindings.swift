@@ -1,0 +1,562 @@
+import Foundation
+import Logging
+
+/// The host functions behind the Lua API. They run on the Lua thread, check the request
+/// and the policy at once (so mistakes raise where they are made), and suspend the
+/// script with the work to await; the prelude (`Prelude.swift`) wraps them into
+/// `bedrock.*`, `json.*`, `parallel`, `map`, … .
+struct BedrockBindings {
+    let core: HostCore
+    static let clientType = "BedrockClient"
+    static let streamType = "BedrockStream"
+    private static let origin = ContinuousClock.now
+
+    /// The internal function table the prelude captures (`__quarry`).
+    func functions(in state: LuaState) throws -> [String: LuaValue] {
+        try state.defineHandleType(Self.clientType, methods: [:])
+        try state.defineHandleType(Self.streamType, methods: [:])
+        var f: [String: LuaValue] = [:]
+        func add(_ name: String, _ body: @escaping LuaHostFunction) { f[name] = state.register(name, body) }
+
+        add("bedrock.converse", converse)
+        add("bedrock.stream", { self.streamOpen($0, operation: "ConverseStream") })
+        add("bedrock.invoke_stream", { self.streamOpen($0, operation: "InvokeModelWithResponseStream") })
+        add("stream.next", streamNext)
+        add("stream.close", streamClose)
+        add("bedrock.invoke", invoke)
+        add("bedrock.count_tokens", countTokens)
+        add("bedrock.apply_guardrail", applyGuardrail)
+        add("bedrock.start_async_invoke", startAsyncInvoke)
+        add("bedrock.get_async_invoke", getAsyncInvoke)
+        add("bedrock.list_async_invokes", listAsyncInvokes)
+        add("bedrock.client", makeClient)
+        add("bedrock.models", { _ in .suspend(HostRequest.work { [core] in [.array(try await core.target.models())] }) })
+        add("bedrock.identity", identity)
+        add("bedrock.budget", { [core] _ in .values([core.budgetReport]) })
+        add("bedrock.default_model", { [core] _ in .values([core.defaultModel.map(LuaValue.string) ?? .nil]) })
+        add("sleep", sleep)
+        add("now", { _ in .values([.number((ContinuousClock.now - Self.origin).seconds)]) })
+        add("uuid", { _ in .values([.string(UUID().uuidString.lowercased())]) })
+        add("log", log)
+        add("json.encode", jsonEncode)
+        add("json.decode", jsonDecode)
+        add("group", group)
+        return f
+    }
+
+    // MARK: plumbing
+
+    private func settings(_ call: LuaHostCall) throws(ScriptError) -> ClientSettings {
+        switch call.argument(1) {
+        case .nil: return ClientSettings()
+        case .handle(let h) where h.typeName == Self.clientType:
+            guard let s = call.state.object(for: h) as? ClientSettings else {
+                throw ScriptError(code: "ValidationError", message: "\(call.name): unknown client handle")
+            }
+            return s
+        default:
+            throw ScriptError(code: "ValidationError", message: "\(call.name): the first argument must be a client (use c:method{…})")
+        }
+    }
+
+    /// Checks, reserves and suspends; `body` runs the call and returns the script's value
+    /// with what the record needs.
+    private func bedrockCall(_ call: LuaHostCall, operation: String, model: String?, maxTokens: Int?,
+                             settings: ClientSettings,
+                             body: @escaping @Sendable (BedrockRuntimeClient) async throws -> Outcome) -> LuaHostResult {
+        do throws(ScriptError) {
+            if let model { try core.policy.checkModel(model) }
+            let reserved = try core.reserve(maxTokens: maxTokens)
+            let core = self.core
+            return .suspend(HostRequest.work {
+                await core.gate.acquire()
+                defer { core.gate.release() }
+                let started = Date()
+                let clock = ContinuousClock.now
+                let region = settings.region ?? core.target.region
+                do {
+                    let client = try core.client(settings)
+                    let outcome = try await body(client)
+                    core.settle(reserved: reserved, used: outcome.tokens.map { $0.0 + $0.1 } ?? 0)
+                    core.notify(CallRecord(operation: operation, model: model, region: region, started: started,
+                                           duration: ContinuousClock.now - clock, attempts: outcome.attempts, errorCode: nil,
+                                           inputTokens: outcome.tokens?.0, outputTokens: outcome.tokens?.1,
+                                           requestId: outcome.requestId))
+                    return [outcome.value]
+                } catch {
+                    core.settle(reserved: reserved, used: 0)
+                    let scriptError = ScriptError.from(error)
+                    core.notify(CallRecord(operation: operation, model: model, region: region, started: started,
+                                           duration: ContinuousClock.now - clock, attempts: scriptError.attempts,
+                                           errorCode: scriptError.code, requestId: scriptError.requestId))
+                    throw scriptError
+                }
+            })
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    struct Outcome: Sendable {
+        var value: LuaValue
+        var attempts: [AttemptRecord]
+        var requestId: String?
+        var tokens: (Int, Int)?
+    }
+
+    private func request(_ call: LuaHostCall) throws(ScriptError) -> (RequestBuilder, [String: LuaValue]) {
+        let builder = RequestBuilder(function: call.name, defaultModel: core.defaultModel)
+        return (builder, try builder.table(call.argument(2)))
+    }
+
+    static func callOptions(_ args: [String: LuaValue], builder: RequestBuilder) throws(ScriptError) -> CallOptions {
+        var options = CallOptions()
+        func seconds(_ key: String) throws(ScriptError) -> Duration? {
+            guard let v = args[key], v != .nil else { return nil }
+            guard let s = RequestBuilder.number(v), s > 0 else { throw builder.fail("'\(key)' must be a positive number of seconds") }
+            return .milliseconds(Int64(s * 1000))
+        }
+        options.totalTimeout = try seconds("timeout")
+        options.firstByteTimeout = try seconds("first_byte_timeout")
+        options.idleTimeout = try seconds("idle_timeout")
+        switch args["stream_retry"] {
+        case nil, .nil?: break
+        case .string("restart")?: options.streamRetry = .restart
+        case .string("fail")?: options.streamRetry = .failWithPartialResult
+        default: throw builder.fail("'stream_retry' must be \"restart\" or \"fail\"")
+        }
+        return options
+    }
+
+    // MARK: operations
+
+    private func converse(_ call: LuaHostCall) -> LuaHostResult {
+        do throws(ScriptError) {
+            let (builder, args) = try request(call)
+            let (request, maxTokens) = try builder.converse(args)
+            let options = try Self.callOptions(args, builder: builder)
+            let model = request.modelId
+            return bedrockCall(call, operation: "Converse", model: model, maxTokens: maxTokens, settings: try settings(call)) { client in
+                let clock = ContinuousClock.now
+                let result = try await client.converse(request, options: options)
+                let u = result.output.usage
+                return Outcome(value: ResponseTables.converse(result, model: model, elapsed: ContinuousClock.now - clock),
+                               attempts: result.attempts, requestId: result.requestId, tokens: (u.inputTokens, u.outputTokens))
+            }
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    private func streamOpen(_ call: LuaHostCall, operation: String) -> LuaHostResult {
+        do throws(ScriptError) {
+            let (builder, args) = try request(call)
+            let settings = try settings(call)
+            let pump = StreamPump()
+            let core = self.core
+            let model: String
+            let maxTokens: Int?
+            let region = settings.region ?? core.target.region
+            let started = Date()
+            let clock = ContinuousClock.now
+            let options = try Self.callOptions(args, builder: builder)
+            if operation == "ConverseStream" {
+                let (request, tokens) = try builder.converse(args)
+                model = request.modelId
+                maxTokens = tokens
+                try core.policy.checkModel(model)
+                let reserved = try core.reserve(maxTokens: maxTokens)
+                let usage = UsageBox()
+                pump.start(open: {
+                    await core.gate.acquire()
+                    return try core.client(settings).converseStream(request, options: options)
+                }, convert: ResponseTables.event, observe: { event in
+                    usage.add(event)
+                }, finish: { stream, error in
+                    core.gate.release()
+                    core.untrack(pump)
+                    let snapshot = usage.snapshot
+                    let attempts = stream?.attempts ?? []
+                    let tokens = snapshot.usage.map { ($0.inputTokens, $0.outputTokens) }
+                    core.settle(reserved: reserved, used: tokens.map { $0.0 + $0.1 } ?? 0)
+                    let failure = error.map(ScriptError.from)
+                    core.notify(CallRecord(operation: operation, model: model, region: region, started: started,
+                                           duration: ContinuousClock.now - clock,
+                                           attempts: (failure?.attempts).flatMap { $0.isEmpty ? nil : $0 } ?? attempts,
+                                           errorCode: failure?.code, inputTokens: tokens?.0, outputTokens: tokens?.1,
+                                           requestId: stream?.requestId))
+                    if let failure { return (nil, failure) }
+                    return (ResponseTables.streamResult(snapshot, attempts: attempts, requestId: stream?.requestId,
+                                                        model: model, elapsed: ContinuousClock.now - clock), nil)
+                })
+            } else {
+                model = try builder.model(args)
+                try core.policy.checkModel(model)
+                let reserved = try core.reserve(maxTokens: nil)
+                let request = InvokeModelRequest(modelId: model, body: try builder.invokeBody(args),
+                                                 contentType: args["content_type"]?.stringValue ?? "application/json",
+                                                 accept: args["accept"]?.stringValue ?? "application/json")
+                pump.start(open: {
+                    await core.gate.acquire()
+                    return try core.client(settings).invokeModelWithResponseStream(request, options: options)
+                }, convert: ResponseTables.chunkEvent, observe: { _ in }, finish: { stream, error in
+                    core.gate.release()
+                    core.untrack(pump)
+                    core.settle(reserved: reserved, used: 0)
+                    let failure = error.map(ScriptError.from)
+                    core.notify(CallRecord(operation: operation, model: model, region: region, started: started,
+                                           duration: ContinuousClock.now - clock, attempts: stream?.attempts ?? failure?.attempts ?? [],
+                                           errorCode: failure?.code, requestId: stream?.requestId))
+                    if let failure { return (nil, failure) }
+                    var m: [String: LuaValue] = ["attempts": .integer(Int64(stream?.attempts.count ?? 0)),
+                                                 "attempt_log": AttemptLog.lua(stream?.attempts ?? []), "model": .string(model)]
+                    if let id = stream?.requestId { m["request_id"] = .string(id) }
+                    return (.map(m), nil)
+                })
+            }
+            core.track(pump)
+            return .values([call.state.makeHandle(type: Self.streamType, label: model, object: pump)])
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    private func pump(_ call: LuaHostCall) -> StreamPump? {
+        guard case .handle(let h) = call.argument(1), h.typeName == Self.streamType else { return nil }
+        return call.state.object(for: h) as? StreamPump
+    }
+
+    private func streamNext(_ call: LuaHostCall) -> LuaHostResult {
+        guard let pump = pump(call) else { return .failure("stream: not a stream handle") }
+        return .suspend(HostRequest.work {
+            let batch = await pump.next()
+            var m: [String: LuaValue] = ["events": batch.events.isEmpty ? .map([:]) : .array(batch.events),
+                                         "done": .boolean(batch.finished)]
+            if let r = batch.result { m["result"] = r }
+            if let e = batch.failure { m["error"] = e.luaValue }
+            return [.map(m)]
+        })
+    }
+
+    private func streamClose(_ call: LuaHostCall) -> LuaHostResult {
+        if let pump = pump(call) { pump.cancel(); core.untrack(pump) }
+        return .values([])
+    }
+
+    private func invoke(_ call: LuaHostCall) -> LuaHostResult {
+        do throws(ScriptError) {
+            let (builder, args) = try request(call)
+            let model = try builder.model(args)
+            let request = InvokeModelRequest(modelId: model, body: try builder.invokeBody(args),
+                                             contentType: args["content_type"]?.stringValue ?? "application/json",
+                                             accept: args["accept"]?.stringValue ?? "application/json")
+            let options = try Self.callOptions(args, builder: builder)
+            return bedrockCall(call, operation: "InvokeModel", model: model, maxTokens: nil, settings: try settings(call)) { client in
+                let result = try await client.invokeModel(request, options: options)
+                var m: [String: LuaValue] = [
+                    "content_type": .string(result.output.contentType),
+                    "attempts": .integer(Int64(result.attempts.count)),
+                    "attempt_log": AttemptLog.lua(result.attempts),
+                    "model": .string(model),
+                ]
+                if let text = String(data: result.output.body, encoding: .utf8) { m["body"] = .string(text) }
+                else { m["body"] = .bytes(Array(result.output.body)) }
+                if let json = try? result.output.json() { m["json"] = LuaJSON.lua(from: json) }
+                if let id = result.requestId { m["request_id"] = .string(id) }
+                return Outcome(value: .map(m), attempts: result.attempts, requestId: result.requestId, tokens: nil)
+            }
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    private func countTokens(_ call: LuaHostCall) -> LuaHostResult {
+        do throws(ScriptError) {
+            let (builder, args) = try request(call)
+            let model = try builder.model(args)
+            let input: JSONValue
+            if args["body"] != nil {
+                input = .object([("invokeModel", .object([("body", .string(try builder.invokeBody(args).base64EncodedString()))]))])
+            } else {
+                var converse: [(String, JSONValue)] = [("messages", try builder.messages(args["messages"] ?? .nil))]
+                if let system = args["system"], system != .nil { converse.append(("system", try builder.systemBlocks(system))) }
+                input = .object([("converse", .object(converse))])
+            }
+            let request: CountTokensRequest
+            do {
+                request = try JSONValueDecoder().decode(CountTokensRequest.self, from: .object([("modelId", .string(model)), ("input", input)]))
+            } catch {
+                throw builder.fail("the request does not have the CountTokens shape: \(error)")
+            }
+            return bedrockCall(call, operation: "CountTokens", model: model, maxTokens: 0, settings: try settings(call)) { client in
+                let result = try await client.countTokens(request)
+                var m: [String: LuaValue] = ["input_tokens": .integer(Int64(result.output.inputTokens)),
+                                             "attempts": .integer(Int64(result.attempts.count))]
+                if let id = result.requestId { m["request_id"] = .string(id) }
+                return Outcome(value: .map(m), attempts: result.attempts, requestId: result.requestId, tokens: nil)
+            }
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    private func applyGuardrail(_ call: LuaHostCall) -> LuaHostResult {
+        do throws(ScriptError) {
+            let (builder, args) = try request(call)
+            var id = args["id"]?.stringValue ?? args["guardrail_id"]?.stringValue
+            var version = args["version"]?.stringValue ?? args["guardrail_version"]?.stringValue
+            if case .map(let g)? = args["guardrail"] {
+                id = id ?? (g["id"] ?? g["identifier"])?.stringValue
+                version = version ?? g["version"]?.stringValue
+            }
+            guard let id else { throw builder.fail("'guardrail' = {id=…, version=…} is required") }
+            let source = (args["source"]?.stringValue ?? "INPUT").uppercased()
+            guard source == "INPUT" || source == "OUTPUT" else { throw builder.fail("'source' must be \"input\" or \"output\"") }
+            let content: JSONValue
+            switch args["content"] {
+            case .string(let text)?: content = .array([.object([("text", .object([("text", .string(text))]))])])
+            case .array(let items)?:
+                content = .array(try items.map { item throws(ScriptError) in
+                    if let t = item.stringValue { return .object([("text", .object([("text", .string(t))]))]) }
+                    return try LuaJSON.json(from: item, path: "\(call.name): content")
+                })
+            default: throw builder.fail("'content' must be a string or a list of strings")
+            }
+            let body: JSONValue = .object([("guardrailIdentifier", .string(id)), ("guardrailVersion", .string(version ?? "DRAFT")),
+                                           ("source", .string(source)), ("content", content)])
+            let request: ApplyGuardrailRequest
+            do { request = try JSONValueDecoder().decode(ApplyGuardrailRequest.self, from: body) } catch {
+                throw builder.fail("the request does not have the ApplyGuardrail shape: \(error)")
+            }
+            return bedrockCall(call, operation: "ApplyGuardrail", model: nil, maxTokens: 0, settings: try settings(call)) { client in
+                let result = try await client.applyGuardrail(request)
+                var value = ResponseTables.snakeCased((try? JSONValueEncoder().encode(result.output)) ?? .object([]))
+                if case .map(var m) = value {
+                    m["attempts"] = .integer(Int64(result.attempts.count))
+                    if let rid = result.requestId { m["request_id"] = .string(rid) }
+                    value = .map(m)
+                }
+                return Outcome(value: value, attempts: result.attempts, requestId: result.requestId, tokens: nil)
+            }
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    private func startAsyncInvoke(_ call: LuaHostCall) -> LuaHostResult {
+        do throws(ScriptError) {
+            let (builder, args) = try request(call)
+            let model = try builder.model(args)
+            guard let uri = args["output_s3_uri"]?.stringValue ?? args["s3_uri"]?.stringValue else {
+                throw builder.fail("'output_s3_uri' is required (s3://bucket/prefix)")
+            }
+            var body: [(String, JSONValue)] = [
+                ("modelId", .string(model)),
+                ("modelInput", try LuaJSON.json(from: args["input"] ?? .map([:]), path: "\(call.name): input")),
+                ("outputDataConfig", .object([("s3OutputDataConfig", .object([("s3Uri", .string(uri))]))])),
+            ]
+            if let token = args["client_request_token"]?.stringValue { body.append(("clientRequestToken", .string(token))) }
+            let request: StartAsyncInvokeRequest
+            do { request = try JSONValueDecoder().decode(StartAsyncInvokeRequest.self, from: .object(body)) } catch {
+                throw builder.fail("the request does not have the StartAsyncInvoke shape: \(error)")
+            }
+            return bedrockCall(call, operation: "StartAsyncInvoke", model: model, maxTokens: 0, settings: try settings(call)) { client in
+                let result = try await client.startAsyncInvoke(request)
+                return Outcome(value: .map(["invocation_arn": .string(result.output.invocationArn),
+                                            "attempts": .integer(Int64(result.attempts.count))]),
+                               attempts: result.attempts, requestId: result.requestId, tokens: nil)
+            }
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    private func getAsyncInvoke(_ call: LuaHostCall) -> LuaHostResult {
+        do throws(ScriptError) {
+            let arn: String
+            switch call.argument(2) {
+            case .string(let s): arn = s
+            case .map(let m) where m["invocation_arn"]?.stringValue != nil:
+                arn = m["invocation_arn"]?.stringValue ?? ""
+            default: throw ScriptError(code: "ValidationError", message: "\(call.name): expected an invocation ARN")
+            }
+            return bedrockCall(call, operation: "GetAsyncInvoke", model: nil, maxTokens: 0, settings: try settings(call)) { client in
+                let result = try await client.getAsyncInvoke(invocationArn: arn)
+                let json = (try? JSONValueEncoder().encode(result.output)) ?? .object([])
+                return Outcome(value: ResponseTables.snakeCased(json), attempts: result.attempts, requestId: result.requestId, tokens: nil)
+            }
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    private func listAsyncInvokes(_ call: LuaHostCall) -> LuaHostResult {
+        do throws(ScriptError) {
+            var request = ListAsyncInvokesRequest()
+            if case .map(let m) = call.argument(2) {
+                if let s = m["status"]?.stringValue { request.statusEquals = AsyncInvokeStatus(rawValue: s) }
+                if let n = m["max_results"].flatMap(RequestBuilder.integer) { request.maxResults = n }
+                if let t = m["next_token"]?.stringValue { request.nextToken = t }
+            }
+            let finalRequest = request
+            return bedrockCall(call, operation: "ListAsyncInvokes", model: nil, maxTokens: 0, settings: try settings(call)) { client in
+                let result = try await client.listAsyncInvokes(finalRequest)
+                let json = (try? JSONValueEncoder().encode(result.output)) ?? .object([])
+                return Outcome(value: ResponseTables.snakeCased(json), attempts: result.attempts, requestId: result.requestId, tokens: nil)
+            }
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    // MARK: clients and identity
+
+    private func makeClient(_ call: LuaHostCall) -> LuaHostResult {
+        let builder = RequestBuilder(function: "bedrock.client", defaultModel: nil)
+        do throws(ScriptError) {
+            var settings = ClientSettings()
+            switch call.argument(1) {
+            case .nil: break
+            case .map(let m):
+                let known: Set<String> = ["region", "profile", "endpoint", "retry", "timeout"]
+                for key in m.keys where !known.contains(key) {
+                    throw builder.fail("unknown field '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
+                }
+                settings.region = m["region"]?.stringValue
+                settings.profile = m["profile"]?.stringValue
+                settings.endpoint = m["endpoint"]?.stringValue
+                if let t = m["timeout"] {
+                    guard let s = RequestBuilder.number(t), s > 0 else { throw builder.fail("'timeout' must be a positive number of seconds") }
+                    settings.timeoutSeconds = s
+                }
+                if case .map(let r)? = m["retry"] {
+                    if let mode = r["mode"]?.stringValue {
+                        guard let parsed = RetryMode(rawValue: mode) else {
+                            throw builder.fail("retry.mode must be \"standard\", \"adaptive\" or \"legacy\"")
+                        }
+                        settings.retryMode = parsed
+                    }
+                    if let n = r["max_attempts"] {
+                        guard let attempts = RequestBuilder.integer(n), attempts >= 1 else {
+                            throw builder.fail("retry.max_attempts must be a whole number of at least 1")
+                        }
+                        settings.maxAttempts = attempts
+                    }
+                }
+            default:
+                throw builder.fail("expected a table such as {region=\"us-west-2\"}")
+            }
+            if let region = settings.region, !AWSRegion.isValid(region) {
+                throw builder.fail("'\(region)' is not a valid AWS region name")
+            }
+            try core.policy.checkClient(region: settings.region, profile: settings.profile, endpoint: settings.endpoint)
+            _ = try? core.client(settings)
+            let label = settings.region ?? core.target.region
+            return .values([call.state.makeHandle(type: Self.clientType, label: label, object: settings),
+                            .string(label)])
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    private func identity(_ call: LuaHostCall) -> LuaHostResult {
+        do throws(ScriptError) {
+            let settings = try settings(call)
+            let core = self.core
+            return .suspend(HostRequest.work { [await core.target.identity(profile: settings.profile)] })
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    // MARK: utilities
+
+    private func sleep(_ call: LuaHostCall) -> LuaHostResult {
+        guard let seconds = RequestBuilder.number(call.argument(1)), seconds >= 0, seconds.isFinite else {
+            return .error(ScriptError(code: "ValidationError", message: "sleep: expected a number of seconds ≥ 0").luaValue)
+        }
+        return .suspend(HostRequest.work {
+            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            return []
+        })
+    }
+
+    private func log(_ call: LuaHostCall) -> LuaHostResult {
+        let level = call.argument(1).stringValue ?? "info"
+        let message = SecretRedactor.redact(call.argument(2).stringValue ?? "")
+        switch level {
+        case "warn": core.logger.warning("\(message)", metadata: ["source": "script"])
+        case "error": core.logger.error("\(message)", metadata: ["source": "script"])
+        case "debug": core.logger.debug("\(message)", metadata: ["source": "script"])
+        default: core.logger.info("\(message)", metadata: ["source": "script"])
+        }
+        return .values([])
+    }
+
+    private func jsonEncode(_ call: LuaHostCall) -> LuaHostResult {
+        do throws(ScriptError) {
+            var pretty = false
+            if case .map(let opts) = call.argument(2) { pretty = opts["pretty"] == .boolean(true) || opts["indent"] != nil }
+            return .values([.string(try LuaJSON.encode(call.argument(1), pretty: pretty))])
+        } catch {
+            var e = error
+            e.message = "json.encode: " + e.message
+            return .error(e.luaValue)
+        }
+    }
+
+    private func jsonDecode(_ call: LuaHostCall) -> LuaHostResult {
+        guard let text = call.argument(1).stringValue else {
+            return .error(ScriptError(code: "JSONError", message: "json.decode: expected a string").luaValue)
+        }
+        do throws(ScriptError) {
+            return .values([try LuaJSON.decode(text)])
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    private func group(_ call: LuaHostCall) -> LuaHostResult {
+        guard case .array(let functions) = call.argument(1) else {
+            if case .map(let m) = call.argument(1), m.isEmpty { return .values([]) }
+            return .failure("parallel: expected functions")
+        }
+        for f in functions { if case .function(let ref) = f { call.retain(ref) } }
+        let concurrency = RequestBuilder.integer(call.argument(2)) ?? functions.count
+        return .suspend(HostRequest.group(functions, concurrency: max(1, concurrency)))
+    }
+}
+
+/// Keeps the running usage of a stream (for budgets and records) as events arrive.
+final class UsageBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var accumulator = ConverseStreamAccumulator()
+    func add(_ event: ConverseStreamEvent) {
+        lock.lock(); accumulator.add(event); lock.unlock()
+    }
+    var snapshot: ConverseStreamResult {
+        lock.lock(); defer { lock.unlock() }
+        return accumulator.current
+    }
+}
+
+/// Masks what looks like a credential before a script's log line reaches the logger.
+enum SecretRedactor {
+    static func redact(_ text: String) -> String {
+        var out = text
+        for pattern in [#"(AKIA|ASIA)[A-Z0-9]{16}"#, #"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"#] {
+            guard let regex = try? NSRegularExpression(pattern: pattern) else { continue }
+            let range = NSRange(out.startIndex..., in: out)
+            out = regex.stringByReplacingMatches(in: out, range: range, withTemplate: "[redacted]")
+        }
+        return out
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a float.
+    var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
+    }
+}

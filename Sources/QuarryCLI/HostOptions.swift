@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Quarry
+
+/// Where calls go, what scripts may do, and the sandbox limits: shared by `run`, `-e`,
+/// the REPL and `test`.
+struct HostOptions: ParsableArguments {
+    @Option(help: "AWS region (default: AWS_REGION, the profile, or the emulator's us-east-1).")
+    var region: String?
+    @Option(help: "AWS profile from ~/.aws/config.")
+    var profile: String?
+    @Option(help: "Custom Bedrock Runtime endpoint URL.")
+    var endpoint: String?
+    @Option(help: "Where calls go: auto (AWS if credentials are configured, else the built-in emulator), aws, or emulator.")
+    var target: String?
+    @Option(help: "Model used by calls that do not name one.")
+    var model: String?
+    @Flag(help: "Do not print the notice when the built-in emulator is used.")
+    var quiet = false
+
+    @Option(name: .customLong("allow-model"), help: "Allow only models matching this glob (repeatable).")
+    var allowedModels: [String] = []
+    @Option(name: .customLong("allow-region"), help: "Allow only regions matching this glob (repeatable).")
+    var allowedRegions: [String] = []
+    @Option(name: .customLong("max-concurrency"), help: "Most Bedrock calls in flight at once.")
+    var maxConcurrency: Int?
+    @Option(name: .customLong("call-budget"), help: "Most Bedrock calls the script may make.")
+    var callBudget: Int?
+    @Option(name: .customLong("token-budget"), help: "Most tokens (input + maxTokens) the script may use.")
+    var tokenBudget: Int?
+
+    @Option(name: .customLong("max-memory"), help: "Lua memory limit in MiB (default 64).")
+    var maxMemory: Int?
+    @Option(name: .customLong("max-instructions"), help: "Lua instruction budget (default 200000000).")
+    var maxInstructions: Int64?
+    @Option(name: .customLong("max-seconds"), help: "Wall-clock limit for a run in seconds (default 30).")
+    var maxSeconds: Double?
+    @Option(name: .customLong("max-output"), help: "Most bytes of print output (default 1 MiB).")
+    var maxOutput: Int?
+    @Option(name: .customLong("max-host-calls"), help: "Most host calls per run (default 10000).")
+    var maxHostCalls: Int64?
+
+    func validate() throws {
+        if let target, !["auto", "aws", "emulator"].contains(target) {
+            throw ValidationError("--target must be auto, aws or emulator, got '\(target)'")
+        }
+        var counts: [(String, Int64?)] = []
+        counts.append(("--max-memory", maxMemory.map { Int64($0) }))
+        counts.append(("--max-instructions", maxInstructions))
+        counts.append(("--max-output", maxOutput.map { Int64($0) }))
+        counts.append(("--max-host-calls", maxHostCalls))
+        counts.append(("--max-concurrency", maxConcurrency.map { Int64($0) }))
+        counts.append(("--call-budget", callBudget.map { Int64($0) }))
+        counts.append(("--token-budget", tokenBudget.map { Int64($0) }))
+        for (name, value) in counts {
+            if let value, value < 1 { throw ValidationError("\(name) must be at least 1, got \(value)") }
+        }
+        if let maxSeconds, !(maxSeconds > 0) { throw ValidationError("--max-seconds must be positive") }
+    }
+
+    /// The policy these flags describe (permissive where they say nothing).
+    var policy: HostPolicy {
+        var limits = LuaLimits()
+        if let maxMemory { limits.memoryBytes = maxMemory << 20 }
+        if let maxInstructions { limits.instructions = maxInstructions }
+        if let maxSeconds { limits.seconds = maxSeconds }
+        if let maxOutput { limits.outputBytes = maxOutput }
+        if let maxHostCalls { limits.hostCalls = maxHostCalls }
+        var policy = HostPolicy(limits: limits)
+        if !allowedModels.isEmpty { policy.allowedModels = allowedModels }
+        if !allowedRegions.isEmpty { policy.allowedRegions = allowedRegions }
+        if let maxConcurrency { policy.maxConcurrentCalls = maxConcurrency }
+        policy.callBudget = callBudget
+        policy.tokenBudget = tokenBudget
+        return policy
+    }
+
+    /// Resolves the target, printing a one-line notice on stderr when the built-in
+    /// emulator stands in for AWS.
+    func resolveTarget(middlewares: [any TransportMiddleware] = []) async throws -> QuarryTarget {
+        let preference: QuarryTarget.Preference? = switch target {
+        case "aws": .aws
+        case "emulator": .emulator
+        case "auto": .automatic
+        default: nil
+        }
+        let resolved = try await QuarryTarget.resolve(region: region, profile: profile, endpoint: endpoint,
+                                                     preference: preference, middlewares: middlewares)
+        if resolved.isEmulator, !quiet {
+            let reason = preference == .emulator || ProcessInfo.processInfo.environment["QUARRY_TARGET"] == "emulator"
+                ? "as asked" : "no AWS credentials are configured"
+            Terminal.standardError("quarry: using the built-in Bedrock emulator (\(reason)): \(resolved.description)\n")
+        }
+        return resolved
+    }
+
+    /// A host on the resolved target with these flags' policy.
+    func makeHost(target: QuarryTarget, output: @escaping @Sendable (String) -> Void = Terminal.standardOutput) async throws -> QuarryHost {
+        try await QuarryHost(target: target, options: .init(policy: policy, output: output, defaultModel: model))
+    }
+}
+
+/// Writing to the terminal's streams without buffering surprises.
+enum Terminal {
+    @Sendable static func standardOutput(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
+    @Sendable static func standardError(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+}

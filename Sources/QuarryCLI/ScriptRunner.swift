@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import Quarry
+
+/// Runs one script the way `quarry run`, `quarry -e` and piped stdin do: resolve the
+/// target, make a host, run, report. Exit codes: 0 ok, 1 script error (with file:line),
+/// 2 usage, 3 a sandbox limit was exceeded.
+struct ScriptRunner {
+    var options: HostOptions
+    var printJSON = false
+
+    func run(source: String, name: String, script: String, arguments: [String]) async throws {
+        let target: QuarryTarget
+        do {
+            target = try await options.resolveTarget()
+        } catch {
+            Terminal.standardError("quarry: \(Self.describe(error))\n")
+            throw ExitCode(2)
+        }
+        defer { Task { await target.shutdown() } }
+        let host = try await options.makeHost(target: target)
+        let interrupt = InterruptForwarder { host.cancel() }
+        defer { interrupt.stop() }
+        let values: [LuaValue]
+        do {
+            try await host.setArguments(script: script, arguments)
+            values = try await host.evaluate(source, name: name, arguments: arguments.map(LuaValue.string))
+        } catch {
+            await host.shutdown()
+            await target.shutdown()
+            Terminal.standardError("quarry: \(Self.describe(error))\n")
+            if case LuaError.limit = error { throw ExitCode(3) }
+            if error is CancellationError { throw ExitCode(130) }
+            throw ExitCode(1)
+        }
+        if printJSON {
+            let value: LuaValue = values.isEmpty ? .null : (values.count == 1 ? values[0] : .array(values))
+            do {
+                Terminal.standardOutput(try LuaJSON.encode(value) + "\n")
+            } catch {
+                Terminal.standardError("quarry: --json: the script's return value \(error.message)\n")
+                await host.shutdown()
+                await target.shutdown()
+                throw ExitCode(1)
+            }
+        }
+        await host.shutdown()
+        await target.shutdown()
+    }
+
+    /// A script error as one line: `file:line: code: message` for host errors.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case LuaError.runtime(let message, let value):
+            if case .map(let m)? = value, let whereText = m["where"]?.stringValue {
+                return "\(whereText): \(message)"
+            }
+            if case .tagged(_, .map(let m))? = value, let whereText = m["where"]?.stringValue {
+                return "\(whereText): \(message)"
+            }
+            return message
+        case let e as ScriptError: return e.description
+        case is CancellationError: return "interrupted"
+        default: return String(describing: error)
+        }
+    }
+}
+
+/// Turns SIGINT into `host.cancel()` while a script runs; a second Ctrl-C exits.
+final class InterruptForwarder: @unchecked Sendable {
+    private let source: any DispatchSourceSignal
+    private var count = 0
+
+    init(_ onInterrupt: @escaping @Sendable () -> Void) {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { [unowned self] in
+            self.count += 1
+            if self.count > 1 { exit(130) }
+            onInterrupt()
+        }
+        source.resume()
+    }
+
+    func stop() {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+}
