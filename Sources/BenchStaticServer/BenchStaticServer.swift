@@ -122,8 +122,7 @@ struct BenchStaticServer {
             }
             .bind(host: "127.0.0.1", port: port).wait()
         let bound = channel.localAddress?.port ?? port
-        print("listening on 127.0.0.1:\(bound)")
-        fflush(stdout)
+        FileHandle.standardOutput.write(Data("listening on 127.0.0.1:\(bound)\n".utf8))
         try channel.closeFuture.wait()
     }
 }

@@ -94,7 +94,7 @@ func blackHole<T>(_ value: T) {
 /// Process CPU time (user + system) in nanoseconds.
 func processCPUNanoseconds() -> Double {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     func ns(_ t: timeval) -> Double { Double(t.tv_sec) * 1e9 + Double(t.tv_usec) * 1e3 }
     return ns(usage.ru_utime) + ns(usage.ru_stime)
 }

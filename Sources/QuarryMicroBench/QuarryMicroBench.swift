@@ -41,7 +41,6 @@ struct QuarryMicroBench {
         print("Quarry micro benchmarks: \(ProcessInfo.processInfo.activeProcessorCount) cores; warm-up \(harness.warmUp), window \(harness.window)")
         func report(_ results: [BenchResult]) {
             for r in results { print(r.line) }
-            fflush(stdout)
         }
         if only.contains("sigv4") { report(try SigningBench.run(harness)) }
         if only.contains("eventstream") { report(try EventStreamDecodeBench.run(harness, deltas: deltas, chunkSize: chunkSize)) }
