@@ -74,7 +74,7 @@ public struct SigV4URL: Sendable, Hashable {
     }
 
     /// The general parser, on characters: user info, fragments, IPv6 hosts, non-ASCII.
-    private init(characters url: String) throws(SigV4SigningError) {
+    init(characters url: String) throws(SigV4SigningError) {
         guard let schemeEnd = url.range(of: "://") else { throw .invalidURL("missing scheme://") }
         scheme = url[..<schemeEnd.lowerBound].lowercased()
         guard !scheme.isEmpty, scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }) else {
