@@ -102,6 +102,10 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             config.timeout = .init(connect: .nanoseconds(Int64(connectTimeout.seconds * 1e9)), read: nil)
             config.decompression = .disabled
             config.redirectConfiguration = .disallow
+            // HTTP/1.1 holds one call per connection: allow as many as scripts may have
+            // in flight (AsyncHTTPClient's default of 8 queues the rest until the pool
+            // timeout fails them, e.g. 1,000 concurrent streams).
+            config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1024
             if let proxy {
                 let auth = proxy.credentials.map { HTTPClient.Authorization.basic(username: $0.user, password: $0.password) }
                 config.proxy = .server(host: proxy.host, port: proxy.port, authorization: auth)
