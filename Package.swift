@@ -110,9 +110,17 @@ let package = Package(
         // MARK: An app embedding the host (the embedding guide's example)
         .executableTarget(name: "ExampleHost", dependencies: ["Quarry"], swiftSettings: strict),
 
-        // MARK: Event-stream decoder fuzz target and throughput benchmark
+        // MARK: Event-stream decoder fuzz target, benchmarks and the benchmark's replay server
         .executableTarget(name: "EventStreamFuzz", dependencies: ["BedrockWire"], swiftSettings: strict),
-        .executableTarget(name: "EventStreamBench", dependencies: ["BedrockWire"], swiftSettings: strict),
+        .executableTarget(name: "QuarryMicroBench",
+                          dependencies: ["BedrockWire", "BedrockRuntime", "LuaSandbox",
+                                         .product(name: "NIOCore", package: "swift-nio"),
+                                         .product(name: "NIOHTTP1", package: "swift-nio")],
+                          swiftSettings: strict),
+        .executableTarget(name: "BenchStaticServer",
+                          dependencies: ["BedrockWire", .product(name: "NIOPosix", package: "swift-nio"),
+                                         .product(name: "NIOHTTP1", package: "swift-nio")],
+                          swiftSettings: strict),
 
         // MARK: Tests, one target per module
         .testTarget(name: "LuaSandboxTests", dependencies: ["LuaSandbox"],

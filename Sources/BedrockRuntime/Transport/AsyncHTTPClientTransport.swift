@@ -105,6 +105,10 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             // A refused or failed connection is an attempt's failure for our retry policy to
             // judge; AsyncHTTPClient's own reconnect loop would hide it until the timeout.
             config.connectionPool.retryConnectionEstablishment = false
+            // HTTP/1.1 holds one call per connection: allow as many as scripts may have
+            // in flight (AsyncHTTPClient's default of 8 queues the rest until the pool
+            // timeout fails them, e.g. 1,000 concurrent streams).
+            config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1024
             if let proxy {
                 let auth = proxy.credentials.map { HTTPClient.Authorization.basic(username: $0.user, password: $0.password) }
                 config.proxy = .server(host: proxy.host, port: proxy.port, authorization: auth)

@@ -27,6 +27,7 @@ public enum SigV4Canonicalization {
     /// a leading slash and a trailing slash (unless nothing is left).
     public static func removeDotSegments(_ path: String) -> String {
         guard !path.isEmpty else { return "" }
+        if isAlreadyNormal(path) { return path }
         var output: [Substring] = []
         for segment in path.split(separator: "/", omittingEmptySubsequences: true) where segment != "." {
             if segment == ".." {
@@ -38,6 +39,37 @@ public enum SigV4Canonicalization {
         let first = path.hasPrefix("/") ? "/" : ""
         let last = path.hasSuffix("/") && !output.isEmpty ? "/" : ""
         return first + output.joined(separator: "/") + last
+    }
+
+    /// True when `removeDotSegments` would return `path` unchanged: it starts with `/`
+    /// and has no empty, `.` or `..` segment (checked on bytes, no allocation).
+    private static func isAlreadyNormal(_ path: String) -> Bool {
+        var previous: UInt8 = 0
+        var segmentLength = 0
+        var dotsOnly = true
+        var first = true
+        for byte in path.utf8 {
+            if first {
+                guard byte == UInt8(ascii: "/") else { return false }
+                first = false
+                previous = byte
+                continue
+            }
+            if byte == UInt8(ascii: "/") {
+                if previous == UInt8(ascii: "/") { return false }
+                if dotsOnly && segmentLength <= 2 { return false }
+                segmentLength = 0
+                dotsOnly = true
+            } else {
+                guard byte < 0x80 else { return false }
+                segmentLength += 1
+                if byte != UInt8(ascii: ".") { dotsOnly = false }
+            }
+            previous = byte
+        }
+        // The last segment (empty when the path ends with `/`, which is kept).
+        if segmentLength > 0 && dotsOnly && segmentLength <= 2 { return false }
+        return true
     }
 
     /// botocore's canonical query string for a raw query (without `?`): split on `&`,
@@ -77,6 +109,7 @@ public enum SigV4Canonicalization {
     /// run of whitespace (spaces, tabs, folded line breaks) replaced by one space —
     /// Python's `' '.join(value.split())`.
     public static func trimAll(_ value: String) -> String {
+        if isAlreadyTrimmed(value) { return value }
         var words: [String] = []
         var current = String.UnicodeScalarView()
         for scalar in value.unicodeScalars {
@@ -88,6 +121,22 @@ public enum SigV4Canonicalization {
         }
         if !current.isEmpty { words.append(String(current)) }
         return words.joined(separator: " ")
+    }
+
+    /// True for ASCII values with no whitespace but single inner spaces (most headers),
+    /// which `trimAll` returns unchanged.
+    private static func isAlreadyTrimmed(_ value: String) -> Bool {
+        var previousSpace = true  // a leading space is not trimmed
+        for byte in value.utf8 {
+            guard byte < 0x80, !(0x09...0x0D).contains(byte), !(0x1C...0x1F).contains(byte) else { return false }
+            if byte == 0x20 {
+                if previousSpace { return false }
+                previousSpace = true
+            } else {
+                previousSpace = false
+            }
+        }
+        return !previousSpace || value.isEmpty
     }
 
     /// Canonical headers and the signed-header list for `headers` (name, value pairs

@@ -10,6 +10,13 @@ enum SigV4Crypto {
 
     /// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
     static func signingKey(secret: String, scopeDate: String, region: String, service: String) -> SymmetricKey {
+        SigningKeyCache.shared.key(secret: secret, scopeDate: scopeDate, region: region, service: service) {
+            deriveSigningKey(secret: secret, scopeDate: scopeDate, region: region, service: service)
+        }
+    }
+
+    /// The four-HMAC key derivation itself (the cache calls it once per day and scope).
+    static func deriveSigningKey(secret: String, scopeDate: String, region: String, service: String) -> SymmetricKey {
         var key = SymmetricKey(data: Array(("AWS4" + secret).utf8))
         for part in [scopeDate, region, service, "aws4_request"] {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
@@ -63,5 +70,38 @@ enum SigV4Crypto {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
         default: nil
         }
+    }
+}
+
+/// Remembers the most recent signing keys: a key depends only on the secret, the day,
+/// the region and the service, so deriving it (four HMACs, a fifth of a signature's
+/// cost) once per day is enough. Holds keys in Swift memory only, never prints them.
+final class SigningKeyCache: @unchecked Sendable {
+    static let shared = SigningKeyCache()
+
+    private struct Scope: Hashable {
+        var secret: String, scopeDate: String, region: String, service: String
+    }
+
+    private let lock = NSLock()
+    private var keys: [Scope: SymmetricKey] = [:]
+    /// Enough for every credential and region a process signs for; cleared when full.
+    private let capacity = 64
+
+    func key(secret: String, scopeDate: String, region: String, service: String,
+             derive: () -> SymmetricKey) -> SymmetricKey {
+        let scope = Scope(secret: secret, scopeDate: scopeDate, region: region, service: service)
+        lock.lock()
+        if let key = keys[scope] {
+            lock.unlock()
+            return key
+        }
+        lock.unlock()
+        let key = derive()
+        lock.lock()
+        if keys.count >= capacity { keys.removeAll(keepingCapacity: true) }
+        keys[scope] = key
+        lock.unlock()
+        return key
     }
 }

@@ -143,7 +143,18 @@ public struct SigV4SignedRequest: Sendable {
 
 extension String {
     func caseInsensitiveEquals(_ other: String) -> Bool {
-        utf8.count == other.utf8.count && lowercased() == other.lowercased()
+        guard utf8.count == other.utf8.count else { return false }
+        // ASCII on both sides (every header name in practice): compare bytes folded.
+        var asciiEqual = true
+        var allASCII = true
+        for (a, b) in zip(utf8, other.utf8) {
+            guard a < 0x80, b < 0x80 else { allASCII = false; break }
+            let la = (a >= 0x41 && a <= 0x5A) ? a | 0x20 : a
+            let lb = (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b
+            if la != lb { asciiEqual = false }
+        }
+        if allASCII { return asciiEqual }
+        return lowercased() == other.lowercased()
     }
 }
 

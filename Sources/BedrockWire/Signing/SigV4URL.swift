@@ -14,6 +14,67 @@ public struct SigV4URL: Sendable, Hashable {
 
     /// Splits `url`; throws when it has no `scheme://host`.
     public init(_ url: String) throws(SigV4SigningError) {
+        if let fast = Self.splitASCII(url) {
+            self = fast
+            return
+        }
+        try self.init(characters: url)
+    }
+
+    private init(scheme: String, signingHost: String, rawPath: String, rawQuery: String) {
+        self.scheme = scheme
+        self.signingHost = signingHost
+        self.rawPath = rawPath
+        self.rawQuery = rawQuery
+    }
+
+    /// The common case, on bytes: an all-ASCII `scheme://host[:port]/path[?query]` with
+    /// no user info, fragment or IPv6 literal. Nil sends anything else to the general
+    /// parser (which also produces every error message), so results never differ.
+    private static func splitASCII(_ url: String) -> SigV4URL? {
+        let bytes = url.utf8
+        guard bytes.allSatisfy({ $0 < 0x80 && $0 != UInt8(ascii: "#") && $0 != UInt8(ascii: "@") && $0 != UInt8(ascii: "[") }) else {
+            return nil
+        }
+        return bytes.withContiguousStorageIfAvailable { b -> SigV4URL? in
+            let n = b.count
+            var i = 0
+            while i < n, b[i] != UInt8(ascii: ":") {
+                let c = b[i]
+                guard (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) else { return nil }
+                i += 1
+            }
+            guard i > 0, i + 2 < n, b[i + 1] == UInt8(ascii: "/"), b[i + 2] == UInt8(ascii: "/") else { return nil }
+            let scheme = String(decoding: UnsafeBufferPointer(rebasing: b[0..<i]), as: UTF8.self).lowercased()
+            let hostStart = i + 3
+            var j = hostStart
+            var colon: Int?
+            while j < n, b[j] != UInt8(ascii: "/"), b[j] != UInt8(ascii: "?") {
+                if b[j] == UInt8(ascii: ":") { colon = j }
+                j += 1
+            }
+            let hostEnd = colon ?? j
+            guard hostEnd > hostStart else { return nil }
+            var signingHost = String(decoding: UnsafeBufferPointer(rebasing: b[hostStart..<hostEnd]), as: UTF8.self).lowercased()
+            if let colon {
+                let digits = b[(colon + 1)..<j]
+                guard digits.count <= 5, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+                if !digits.isEmpty {
+                    let port = String(Int(String(decoding: UnsafeBufferPointer(rebasing: digits), as: UTF8.self)) ?? 0)
+                    let defaultPort = scheme == "https" ? "443" : scheme == "http" ? "80" : nil
+                    if port != defaultPort { signingHost += ":" + port }
+                }
+            }
+            var q = j
+            while q < n, b[q] != UInt8(ascii: "?") { q += 1 }
+            let rawPath = String(decoding: UnsafeBufferPointer(rebasing: b[j..<q]), as: UTF8.self)
+            let rawQuery = q < n ? String(decoding: UnsafeBufferPointer(rebasing: b[(q + 1)..<n]), as: UTF8.self) : ""
+            return SigV4URL(scheme: scheme, signingHost: signingHost, rawPath: rawPath, rawQuery: rawQuery)
+        } ?? nil
+    }
+
+    /// The general parser, on characters: user info, fragments, IPv6 hosts, non-ASCII.
+    init(characters url: String) throws(SigV4SigningError) {
         guard let schemeEnd = url.range(of: "://") else { throw .invalidURL("missing scheme://") }
         scheme = url[..<schemeEnd.lowerBound].lowercased()
         guard !scheme.isEmpty, scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }) else {
