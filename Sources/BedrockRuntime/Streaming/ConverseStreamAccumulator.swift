@@ -82,16 +82,41 @@ public struct ConverseStreamAccumulator: Sendable {
         }
     }
 
+    // Each block is taken out of the dictionary, released there, and appended to in
+    // place: `blocks[i] = .text(s + t)` copied the whole text per delta, quadratic over
+    // a long answer (200,000 deltas took seconds).
     private mutating func apply(_ delta: ContentBlockDelta, to index: Int) {
-        let current = blocks[index]
-        switch (delta, current) {
-        case let (.text(t), .text(s)?): blocks[index] = .text(s + t)
-        case let (.text(t), .citations(s, c)?): blocks[index] = .citations(text: s + t, citations: c)
-        case let (.text(t), nil): blocks[index] = .text(t)
-        case let (.toolUse(piece), .toolUse(id, name, input)?): blocks[index] = .toolUse(id: id, name: name, input: input + piece)
-        case let (.reasoningContent(r), existing):
+        var partial = blocks.removeValue(forKey: index)
+        switch delta {
+        case let .text(t):
+            switch partial {
+            case var .text(s)?:
+                partial = nil
+                s += t
+                blocks[index] = .text(s)
+            case .citations(var s, let c)?:
+                partial = nil
+                s += t
+                blocks[index] = .citations(text: s, citations: c)
+            case nil:
+                blocks[index] = .text(t)
+            case let other?:
+                blocks[index] = other
+            }
+        case let .toolUse(piece):
+            if case .toolUse(let id, let name, var input)? = partial {
+                partial = nil
+                input += piece
+                blocks[index] = .toolUse(id: id, name: name, input: input)
+            } else if let other = partial {
+                blocks[index] = other
+            }
+        case let .reasoningContent(r):
             var (text, signature, redacted): (String, String?, Data?) = ("", nil, nil)
-            if case let .reasoning(t, s, d)? = existing { (text, signature, redacted) = (t, s, d) }
+            if case let .reasoning(t, s, d)? = partial {
+                (text, signature, redacted) = (t, s, d)
+                partial = nil
+            }
             switch r {
             case let .text(t): text += t
             case let .signature(s): signature = (signature ?? "") + s
@@ -99,10 +124,18 @@ public struct ConverseStreamAccumulator: Sendable {
             case .unknown: break
             }
             blocks[index] = .reasoning(text: text, signature: signature, redacted: redacted)
-        case let (.citation(c), .text(s)?): blocks[index] = .citations(text: s, citations: [c])
-        case let (.citation(c), .citations(s, cs)?): blocks[index] = .citations(text: s, citations: cs + [c])
-        case let (.citation(c), nil): blocks[index] = .citations(text: "", citations: [c])
-        default: break
+        case let .citation(c):
+            switch partial {
+            case let .text(s)?: blocks[index] = .citations(text: s, citations: [c])
+            case .citations(let s, var cs)?:
+                partial = nil
+                cs.append(c)
+                blocks[index] = .citations(text: s, citations: cs)
+            case nil: blocks[index] = .citations(text: "", citations: [c])
+            case let other?: blocks[index] = other
+            }
+        default:
+            if let partial { blocks[index] = partial }
         }
     }
 
