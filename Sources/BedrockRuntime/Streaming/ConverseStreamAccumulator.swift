@@ -41,15 +41,20 @@ public struct ConverseStreamResult: Sendable, Hashable {
 
 /// Folds ConverseStream events into a `ConverseStreamResult`.
 public struct ConverseStreamAccumulator: Sendable {
+    /// What kind of block is being built; its growing text lives in `texts` (for text,
+    /// citations and reasoning) or `inputs` (tool input), appended to in place: rebuilding
+    /// an enum payload per delta copied the whole text each time, quadratic over long
+    /// answers (200,000 deltas took seconds).
     private enum Partial: Sendable {
-        case text(String)
-        case toolUse(id: String, name: String, input: String)
-        case reasoning(text: String, signature: String?, redacted: Data?)
-        case citations(text: String, citations: [JSONValue])
+        case text
+        case toolUse(id: String, name: String)
+        case reasoning(signature: String?, redacted: Data?)
+        case citations([JSONValue])
         case other(ContentBlock)
     }
 
     private var blocks: [Int: Partial] = [:]
+    private var texts: [Int: String] = [:]
     private var result = ConverseStreamResult()
 
     public init() {}
@@ -60,7 +65,9 @@ public struct ConverseStreamAccumulator: Sendable {
         case let .messageStart(role): result.role = role
         case let .contentBlockStart(index, start):
             switch start {
-            case let .toolUse(id, name): blocks[index] = .toolUse(id: id, name: name, input: "")
+            case let .toolUse(id, name):
+                blocks[index] = .toolUse(id: id, name: name)
+                texts[index] = ""
             case let .unknown(name, value): blocks[index] = .other(.unknown(name, value))
             }
         case let .contentBlockDelta(index, delta):
@@ -77,65 +84,41 @@ public struct ConverseStreamAccumulator: Sendable {
         case .restarted:
             let restarts = result.restarts + 1
             blocks = [:]
+            texts = [:]
             result = ConverseStreamResult()
             result.restarts = restarts
         }
     }
 
-    // Each block is taken out of the dictionary, released there, and appended to in
-    // place: `blocks[i] = .text(s + t)` copied the whole text per delta, quadratic over
-    // a long answer (200,000 deltas took seconds).
     private mutating func apply(_ delta: ContentBlockDelta, to index: Int) {
-        var partial = blocks.removeValue(forKey: index)
-        switch delta {
-        case let .text(t):
-            switch partial {
-            case var .text(s)?:
-                partial = nil
-                s += t
-                blocks[index] = .text(s)
-            case .citations(var s, let c)?:
-                partial = nil
-                s += t
-                blocks[index] = .citations(text: s, citations: c)
-            case nil:
-                blocks[index] = .text(t)
-            case let other?:
-                blocks[index] = other
-            }
-        case let .toolUse(piece):
-            if case .toolUse(let id, let name, var input)? = partial {
-                partial = nil
-                input += piece
-                blocks[index] = .toolUse(id: id, name: name, input: input)
-            } else if let other = partial {
-                blocks[index] = other
-            }
-        case let .reasoningContent(r):
-            var (text, signature, redacted): (String, String?, Data?) = ("", nil, nil)
-            if case let .reasoning(t, s, d)? = partial {
-                (text, signature, redacted) = (t, s, d)
-                partial = nil
+        switch (delta, blocks[index]) {
+        case let (.text(t), .text?), let (.text(t), .citations?):
+            texts[index, default: ""] += t
+        case let (.text(t), nil):
+            blocks[index] = .text
+            texts[index] = t
+        case let (.toolUse(piece), .toolUse?):
+            texts[index, default: ""] += piece
+        case let (.reasoningContent(r), existing):
+            var (signature, redacted): (String?, Data?) = (nil, nil)
+            if case let .reasoning(s, d)? = existing {
+                (signature, redacted) = (s, d)
+            } else {
+                texts[index] = ""
             }
             switch r {
-            case let .text(t): text += t
+            case let .text(t): texts[index, default: ""] += t
             case let .signature(s): signature = (signature ?? "") + s
             case let .redactedContent(d): redacted = (redacted ?? Data()) + d
             case .unknown: break
             }
-            blocks[index] = .reasoning(text: text, signature: signature, redacted: redacted)
-        case let .citation(c):
-            switch partial {
-            case let .text(s)?: blocks[index] = .citations(text: s, citations: [c])
-            case .citations(let s, var cs)?:
-                partial = nil
-                cs.append(c)
-                blocks[index] = .citations(text: s, citations: cs)
-            case nil: blocks[index] = .citations(text: "", citations: [c])
-            case let other?: blocks[index] = other
-            }
-        default:
-            if let partial { blocks[index] = partial }
+            blocks[index] = .reasoning(signature: signature, redacted: redacted)
+        case let (.citation(c), .text?): blocks[index] = .citations([c])
+        case let (.citation(c), .citations(cs)?): blocks[index] = .citations(cs + [c])
+        case let (.citation(c), nil):
+            blocks[index] = .citations([c])
+            texts[index] = ""
+        default: break
         }
     }
 
@@ -144,9 +127,11 @@ public struct ConverseStreamAccumulator: Sendable {
         var r = result
         r.content = blocks.keys.sorted().compactMap { index in
             guard let block = blocks[index] else { return nil }
+            let text = texts[index] ?? ""
             switch block {
-            case let .text(t): return .text(t)
-            case let .toolUse(id, name, input):
+            case .text: return .text(text)
+            case let .toolUse(id, name):
+                let input = text
                 let parsed: JSONValue
                 if input.isEmpty {
                     parsed = .object([])
@@ -157,10 +142,10 @@ public struct ConverseStreamAccumulator: Sendable {
                     parsed = .string(input)
                 }
                 return .toolUse(ToolUseBlock(toolUseId: id, name: name, input: parsed))
-            case let .reasoning(text, signature, redacted):
+            case let .reasoning(signature, redacted):
                 if let redacted, text.isEmpty { return .reasoningContent(.redactedContent(redacted)) }
                 return .reasoningContent(.reasoningText(ReasoningText(text: text, signature: signature)))
-            case let .citations(text, citations):
+            case let .citations(citations):
                 let typed = citations.compactMap { try? JSONValueDecoder().decode(Citation.self, from: $0) }
                 return .citationsContent(CitationsContentBlock(content: [DocumentContent(text: text)], citations: typed))
             case let .other(b): return b
