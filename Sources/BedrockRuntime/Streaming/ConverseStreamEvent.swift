@@ -126,6 +126,13 @@ public enum ConverseStreamEvent: Hashable, Sendable {
             let v = try d.decode(BlockStart.self, from: payload)
             return .contentBlockStart(index: v.contentBlockIndex, start: v.start)
         case "contentBlockDelta":
+            // The hot path of every stream: a text delta, read straight from the JSON
+            // (anything else goes through the general decoder, with its error paths).
+            if let index = payload["contentBlockIndex"]?.intValue, let delta = payload["delta"],
+               case .object(let members) = delta, members.count == 1, members[0].0 == "text",
+               case .string(let text) = members[0].1 {
+                return .contentBlockDelta(index: index, delta: .text(text))
+            }
             let v = try d.decode(BlockDelta.self, from: payload)
             return .contentBlockDelta(index: v.contentBlockIndex, delta: v.delta)
         case "contentBlockStop": return .contentBlockStop(index: try d.decode(BlockStop.self, from: payload).contentBlockIndex)
