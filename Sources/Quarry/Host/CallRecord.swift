@@ -1,7 +1,7 @@
 import Foundation
 
 /// One Bedrock call as a script made it: for metrics, reports and status lines.
-public struct CallRecord: Sendable {
+public struct CallRecord: Sendable, Hashable {
     /// The operation (`Converse`, `ConverseStream`, `InvokeModel`, …).
     public var operation: String
     /// The model id, when the operation has one.
@@ -22,6 +22,15 @@ public struct CallRecord: Sendable {
     public var outputTokens: Int?
     /// The request id of the last answer.
     public var requestId: String?
+
+    /// A record from its parts.
+    public init(operation: String, model: String?, region: String, started: Date, duration: Duration,
+                attempts: [AttemptRecord], errorCode: String?, inputTokens: Int? = nil, outputTokens: Int? = nil,
+                requestId: String? = nil) {
+        self.operation = operation; self.model = model; self.region = region; self.started = started
+        self.duration = duration; self.attempts = attempts; self.errorCode = errorCode
+        self.inputTokens = inputTokens; self.outputTokens = outputTokens; self.requestId = requestId
+    }
 }
 
 /// A piece of Lua API installed into a host: fault injection, resilience patterns, the

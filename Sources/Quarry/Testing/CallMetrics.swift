@@ -27,9 +27,6 @@ public final class CallMetrics: @unchecked Sendable {
         }
     }
 
-    /// Records a host's call record.
-    public func record(_ record: CallRecord) { self.record(TestCallTrace(record)) }
-
     /// Forgets every call (a new test starts).
     public func reset() { lock.withLock { calls.removeAll(); dropped = 0 } }
 
@@ -118,15 +115,6 @@ public struct CallMetricsSummary: Sendable, Hashable {
                                       "max": .number(latency.max), "mean": .number(latency.mean)])
         }
         return .map(map)
-    }
-}
-
-extension TestCallTrace {
-    /// The trace of a host's call record.
-    public init(_ record: CallRecord) {
-        self.init(operation: record.operation, model: record.model, region: record.region, started: record.started,
-                  duration: record.duration, attempts: record.attempts, errorCode: record.errorCode,
-                  inputTokens: record.inputTokens, outputTokens: record.outputTokens)
     }
 }
 

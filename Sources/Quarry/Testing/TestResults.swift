@@ -11,35 +11,10 @@ public enum TestStatus: String, Sendable, Hashable {
     case skipped
 }
 
-/// One Bedrock call a test made, as the report draws it.
-public struct TestCallTrace: Sendable, Hashable {
-    /// `Converse`, `ConverseStream`, …
-    public var operation: String
-    /// The model id, when the call named one.
-    public var model: String?
-    /// The call's region.
-    public var region: String
-    /// When the call started.
-    public var started: Date
-    /// How long the whole call took (all attempts and waits).
-    public var duration: Duration
-    /// Every attempt, in order (BedrockRuntime's attempt log).
-    public var attempts: [AttemptRecord]
-    /// The final error code; nil when the call succeeded.
-    public var errorCode: String?
-    /// Tokens read and written, when the answer said.
-    public var inputTokens: Int?
-    /// Tokens generated, when the answer said.
-    public var outputTokens: Int?
+/// One Bedrock call a test made, as the report draws it: the host's own record.
+public typealias TestCallTrace = CallRecord
 
-    /// A trace from its parts.
-    public init(operation: String, model: String?, region: String, started: Date, duration: Duration,
-                attempts: [AttemptRecord], errorCode: String?, inputTokens: Int?, outputTokens: Int?) {
-        self.operation = operation; self.model = model; self.region = region; self.started = started
-        self.duration = duration; self.attempts = attempts; self.errorCode = errorCode
-        self.inputTokens = inputTokens; self.outputTokens = outputTokens
-    }
-
+extension CallRecord {
     /// Attempts after the first.
     public var retries: Int { max(0, attempts.count - 1) }
 
