@@ -96,7 +96,11 @@ final class HTTPServer: Sendable {
                                 case .http1_1(let connection):
                                     await Self.serve(connection, service: service, maxBody: maxBody, http2: false, logger: logger)
                                 case .http2(let (channel, multiplexer)):
-                                    await withTaskCancellationHandler {
+                                    // The stream loop runs in its own task: a cancelled iteration would
+                                    // drop streams the multiplexer already accepted, and NIO traps on an
+                                    // async channel dropped unrun. Cancelling closes the connection
+                                    // instead, which ends the loop after every stream was served.
+                                    let streamsLoop = Task {
                                         await withDiscardingTaskGroup { streams in
                                             do {
                                                 for try await stream in multiplexer.inbound {
@@ -108,6 +112,9 @@ final class HTTPServer: Sendable {
                                                 logger.trace("emulator HTTP/2 connection ended: \(error)")
                                             }
                                         }
+                                    }
+                                    await withTaskCancellationHandler {
+                                        await streamsLoop.value
                                     } onCancel: {
                                         channel.close(promise: nil)
                                     }
