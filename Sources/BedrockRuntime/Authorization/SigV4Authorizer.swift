@@ -25,6 +25,13 @@ public struct SigV4Authorizer: RequestAuthorizer {
     }
 
     public func authorize(_ request: inout OutgoingRequest, at date: Date) async throws {
+        _ = try await sign(&request, payload: .body(request.body), at: date)
+    }
+
+    /// Signs `request` with `payload` as its body hash and sets the signed headers;
+    /// returns the credentials used and the signature (the seed of an event chain).
+    func sign(_ request: inout OutgoingRequest, payload: SigV4Payload,
+              at date: Date) async throws -> (credentials: SigV4Credentials, signature: String) {
         let creds: SigV4Credentials
         do {
             creds = try await credentials()
@@ -34,10 +41,11 @@ public struct SigV4Authorizer: RequestAuthorizer {
         }
         let toSign = SigV4Request(method: request.method.rawValue, url: request.url,
                                   headers: request.headers.map { (name: $0.name, value: $0.value) },
-                                  payload: .body(request.body))
+                                  payload: payload)
         do {
             let signed = try signer.sign(toSign, with: creds, at: date)
             request.headers = HTTPHeaders(signed.headers.map { ($0.name, $0.value) })
+            return (creds, signed.signature)
         } catch {
             throw BedrockError.invalidRequest("could not sign the request: \(error)")
         }

@@ -16,24 +16,9 @@ public protocol EventStreamRequestAuthorizer: RequestAuthorizer {
 
 extension SigV4Authorizer: EventStreamRequestAuthorizer {
     public func authorizeEventStream(_ request: inout OutgoingRequest, at date: Date) async throws -> SigV4EventSigner? {
-        let creds: SigV4Credentials
-        do {
-            creds = try await credentials()
-        } catch {
-            throw BedrockError(kind: .invalidRequest, message: "no credentials to sign with: \(error)", isRetryable: false,
-                               retryReason: "credentials must be configured first")
-        }
-        let toSign = SigV4Request(method: request.method.rawValue, url: request.url,
-                                  headers: request.headers.map { (name: $0.name, value: $0.value) },
-                                  payload: .signedEvents)
-        do {
-            let signed = try signer.sign(toSign, with: creds, at: date)
-            request.headers = HTTPHeaders(signed.headers.map { ($0.name, $0.value) })
-            return SigV4EventSigner(credentials: creds, region: signer.region, service: signer.service,
-                                    seedSignature: signed.signature)
-        } catch {
-            throw BedrockError.invalidRequest("could not sign the request: \(error)")
-        }
+        let (creds, signature) = try await sign(&request, payload: .signedEvents, at: date)
+        return SigV4EventSigner(credentials: creds, region: signer.region, service: signer.service,
+                                seedSignature: signature)
     }
 }
 
