@@ -1,3 +1,4 @@
+import BedrockWire
 /// One event of a ConverseStream (its `:event-type` and JSON payload).
 struct StreamEvent: Sendable {
     var type: String

@@ -1,3 +1,4 @@
+import BedrockWire
 import Foundation
 
 /// The deterministic "model": answers are functions of the request (and its seed).

@@ -25,7 +25,7 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
         var fault: ActiveClientFault
         var effect: ClientFaultEffect
         var expiry: ContinuousClock.Instant?
-        var generator: SplitMix64
+        var generator: SeededGenerator
     }
 
     private let lock = NSLock()
@@ -50,7 +50,7 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
             let id = "client-fault-\(counter)"
             entries.append(Entry(fault: ActiveClientFault(id: id, rule: rule, hits: 0), effect: effect,
                                  expiry: rule.seconds.map { .now + .milliseconds(Int64($0 * 1000)) },
-                                 generator: SplitMix64(seed: rule.seed ?? SplitMix64.hash(id))))
+                                 generator: SeededGenerator(seed: rule.seed ?? StableHash.of(id))))
             return id
         }
     }
@@ -248,24 +248,3 @@ struct RequestTarget {
     }
 }
 
-/// A small seeded generator (SplitMix64), so probabilistic rules repeat run to run.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A number in [0, 1).
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-
-    /// FNV-1a of a string: a stable default seed.
-    static func hash(_ text: String) -> UInt64 {
-        text.utf8.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
-    }
-}

@@ -80,19 +80,13 @@ package enum EventStreamFuzzCheck {
 /// layout: besides flips, inserts, deletes and splices it rewrites length fields and
 /// then repairs the CRCs, so that mutants get past the checksums into header parsing.
 package struct EventStreamMutator: Sendable {
-    private var state: UInt64
+    private var generator: SeededGenerator
 
     /// A mutator whose choices depend only on `seed`.
-    package init(seed: UInt64) { state = seed }
+    package init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
 
     /// The next pseudo-random 64-bit value.
-    package mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z &>> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z &>> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z &>> 31)
-    }
+    package mutating func next() -> UInt64 { generator.next() }
 
     /// A value in `0..<bound` (0 when bound is 0).
     package mutating func below(_ bound: Int) -> Int {
