@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Parses JSON text into a `JSONValue`, keeping object members in document order.
 ///
 /// Errors name the problem and its byte offset. Nesting is limited so hostile input
@@ -15,15 +21,37 @@ public struct JSONParser {
     /// Deepest nesting of arrays and objects accepted.
     public static let maximumDepth = 512
 
-    private let bytes: [UInt8]
+    /// The text being parsed; only valid during `parse`.
+    private let bytes: UnsafeRawBufferPointer
     private var index = 0
     private var depth = 0
 
-    private init(_ bytes: [UInt8]) { self.bytes = bytes }
+    private init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
     /// Parses `bytes` (UTF-8) as exactly one JSON value, surrounded by optional whitespace.
     public static func parse<C: Collection>(_ bytes: C) throws(SyntaxError) -> JSONValue where C.Element == UInt8 {
-        var parser = JSONParser(Array(bytes))
+        // Parse in place when the bytes are contiguous (arrays, ByteBuffer views, Data).
+        let inPlace = bytes.withContiguousStorageIfAvailable { buffer in
+            Result { () throws(SyntaxError) in try parse(UnsafeRawBufferPointer(buffer)) }
+        }
+        if let inPlace { return try inPlace.get() }
+        let copy = Array(bytes)
+        return try copy.withUnsafeBytes { raw in
+            Result { () throws(SyntaxError) in try parse(raw) }
+        }.get()
+    }
+
+    /// Parses a string of JSON text.
+    public static func parse(_ text: String) throws(SyntaxError) -> JSONValue {
+        var text = text
+        return try text.withUTF8 { utf8 in
+            Result { () throws(SyntaxError) in try parse(UnsafeRawBufferPointer(utf8)) }
+        }.get()
+    }
+
+    /// Parses raw UTF-8 bytes as exactly one JSON value.
+    public static func parse(_ raw: UnsafeRawBufferPointer) throws(SyntaxError) -> JSONValue {
+        var parser = JSONParser(raw)
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -33,13 +61,14 @@ public struct JSONParser {
         return value
     }
 
-    /// Parses a string of JSON text.
-    public static func parse(_ text: String) throws(SyntaxError) -> JSONValue {
-        try parse(Array(text.utf8))
-    }
-
+    @inline(__always)
     private mutating func skipWhitespace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
     }
 
     private func fail(_ reason: String) -> SyntaxError { SyntaxError(reason: reason, offset: index) }
@@ -58,12 +87,13 @@ public struct JSONParser {
         }
     }
 
-    private mutating func expectWord(_ word: String) throws(SyntaxError) {
-        let w = Array(word.utf8)
-        guard index + w.count <= bytes.count, Array(bytes[index..<index + w.count]) == w else {
+    private mutating func expectWord(_ word: StaticString) throws(SyntaxError) {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count,
+              memcmp(word.utf8Start, bytes.baseAddress! + index, count) == 0 else {
             throw fail("expected '\(word)'")
         }
-        index += w.count
+        index += count
     }
 
     private mutating func enter() throws(SyntaxError) {
@@ -77,10 +107,11 @@ public struct JSONParser {
         var members: [(String, JSONValue)] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; depth -= 1; return .object(members) }
+        members.reserveCapacity(4)
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a member name") }
-            let key = try parseString()
+            let key = try parseString(isKey: true)
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
@@ -133,8 +164,51 @@ public struct JSONParser {
         return v
     }
 
-    private mutating func parseString() throws(SyntaxError) -> String {
+    /// Reads a string. Most strings have no escapes: those are made straight from the
+    /// input bytes (checked as UTF-8 only when they are not ASCII), and member names the
+    /// service repeats in every event come back as literals.
+    private mutating func parseString(isKey: Bool = false) throws(SyntaxError) -> String {
         index += 1
+        let start = index
+        var ascii = true
+        while index < bytes.count {
+            let c = bytes[index]
+            if c == UInt8(ascii: "\"") {
+                let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
+                index += 1
+                if isKey, let known = Self.knownKey(raw) { return known }
+                if ascii { return String(decoding: raw, as: UTF8.self) }
+                guard let s = String(validating: raw, as: UTF8.self) else {
+                    index = start
+                    throw fail("string is not valid UTF-8")
+                }
+                return s
+            }
+            if c == UInt8(ascii: "\\") || c < 0x20 { break }
+            if c >= 0x80 { ascii = false }
+            index += 1
+        }
+        return try parseEscapedString(from: start)
+    }
+
+    /// Member names longer than a small string (15 bytes), which would otherwise be
+    /// allocated for every event of a stream.
+    @inline(__always)
+    private static func knownKey(_ raw: UnsafeRawBufferPointer) -> String? {
+        guard raw.count > 15, let base = raw.baseAddress else { return nil }
+        @inline(__always) func equals(_ literal: StaticString) -> Bool {
+            literal.utf8CodeUnitCount == raw.count && memcmp(literal.utf8Start, base, raw.count) == 0
+        }
+        if equals("contentBlockIndex") { return "contentBlockIndex" }
+        if equals("cacheReadInputTokens") { return "cacheReadInputTokens" }
+        if equals("cacheWriteInputTokens") { return "cacheWriteInputTokens" }
+        if equals("additionalModelResponseFields") { return "additionalModelResponseFields" }
+        return nil
+    }
+
+    /// The general path: a string with escapes (or a bad character), from its first byte.
+    private mutating func parseEscapedString(from start: Int) throws(SyntaxError) -> String {
+        index = start
         var out: [UInt8] = []
         while true {
             guard index < bytes.count else { throw fail("unterminated string") }
@@ -168,7 +242,7 @@ public struct JSONParser {
                     throw fail("unpaired surrogate")
                 }
                 guard let u = Unicode.Scalar(scalar) else { throw fail("invalid code point") }
-                out.append(contentsOf: Array(String(Character(u)).utf8))
+                out.append(contentsOf: String(Character(u)).utf8)
             default: throw fail("unknown escape '\\\(Unicode.Scalar(e))'")
             }
         }
@@ -197,7 +271,14 @@ public struct JSONParser {
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard digits(&self) > 0 else { throw fail("expected exponent digits") }
         }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        if integral, index - start <= 18 {
+            // Up to 18 digits cannot overflow an Int64.
+            var value: Int64 = 0
+            var i = bytes[start] == UInt8(ascii: "-") ? start + 1 : start
+            while i < index { value = value * 10 + Int64(bytes[i] &- UInt8(ascii: "0")); i += 1 }
+            return .integer(bytes[start] == UInt8(ascii: "-") ? -value : value)
+        }
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if integral, let i = Int64(text) { return .integer(i) }
         guard let d = Double(text) else { throw SyntaxError(reason: "number out of range", offset: start) }
         return .double(d)

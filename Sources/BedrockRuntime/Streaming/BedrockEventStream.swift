@@ -12,17 +12,42 @@ import NIOCore
 /// iteration, or cancelling the iterating task, closes the connection.
 public final class BedrockEventStream<Event: Sendable>: AsyncSequence, Sendable {
     public typealias Element = Event
-    public typealias AsyncIterator = AsyncThrowingStream<Event, any Error>.AsyncIterator
 
-    private let events: AsyncThrowingStream<Event, any Error>
+    /// Events arrive from the network in batches (every event of one read), so a long
+    /// stream costs one hand-over per read rather than one per event.
+    private let batches: AsyncThrowingStream<[Event], any Error>
     let state: StreamCallState
 
-    init(events: AsyncThrowingStream<Event, any Error>, state: StreamCallState) {
-        self.events = events
+    init(batches: AsyncThrowingStream<[Event], any Error>, state: StreamCallState) {
+        self.batches = batches
         self.state = state
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { events.makeAsyncIterator() }
+    /// Iterates the events one by one.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: AsyncThrowingStream<[Event], any Error>.AsyncIterator
+        var batch: [Event] = []
+        var position = 0
+
+        /// The next event, or nil when the stream has ended.
+        public mutating func next() async throws -> Event? {
+            while position == batch.count {
+                guard let more = try await base.next() else { return nil }
+                batch = more
+                position = 0
+            }
+            defer { position += 1 }
+            return batch[position]
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: batches.makeAsyncIterator()) }
+
+    /// The events in the batches they arrived in (every event of one network read),
+    /// for consumers that hand them on in bulk, such as the Lua host.
+    package func makeBatchIterator() -> AsyncThrowingStream<[Event], any Error>.AsyncIterator {
+        batches.makeAsyncIterator()
+    }
 
     /// Attempts made so far (complete once the stream has ended).
     public var attempts: [AttemptRecord] { state.read { $0.attempts } }
@@ -48,6 +73,11 @@ extension BedrockEventStream where Event == ConverseStreamEvent {
         for try await event in self { accumulator.add(event) }
         return BedrockResult(output: accumulator.current, attempts: attempts, requestId: requestId)
     }
+
+    /// What the stream has produced so far, folded as `collect()` folds it (restarts
+    /// counted); the whole answer once the stream has ended. The call keeps this as it
+    /// reads, so a consumer need not fold the events a second time.
+    package var partialResult: ConverseStreamResult { state.read { $0.partial.current } }
 }
 
 extension BedrockEventStream where Event == ResponseStreamEvent {
@@ -147,7 +177,7 @@ extension RequestPipeline {
     func stream<Event: Sendable>(_ op: OperationRequest, options: CallOptions, codec: StreamEventCodec<Event>) -> BedrockEventStream<Event> {
         let state = StreamCallState()
         let policy = options.streamRetry ?? configuration.streamRetry
-        let (events, continuation) = AsyncThrowingStream.makeStream(of: Event.self, throwing: (any Error).self)
+        let (events, continuation) = AsyncThrowingStream.makeStream(of: [Event].self, throwing: (any Error).self)
         let task = Task {
             do {
                 let hooks = AttemptHooks(
@@ -174,13 +204,13 @@ extension RequestPipeline {
             }
         }
         continuation.onTermination = { _ in task.cancel() }
-        return BedrockEventStream(events: events, state: state)
+        return BedrockEventStream(batches: events, state: state)
     }
 
     /// Reads one attempt's event stream, yielding events as they arrive.
     static func readEvents<Event: Sendable>(
         _ response: IncomingResponse, watchdog: ProgressWatchdog, state: StreamCallState, codec: StreamEventCodec<Event>,
-        policy: StreamRetryPolicy, continuation: AsyncThrowingStream<Event, any Error>.Continuation
+        policy: StreamRetryPolicy, continuation: AsyncThrowingStream<[Event], any Error>.Continuation
     ) async throws {
         let (attempt, restartReason) = state.update { v -> (Int, String?) in
             v.attemptsStarted += 1
@@ -189,19 +219,39 @@ extension RequestPipeline {
             v.contentType = response.headers.first(name: "X-Amzn-Bedrock-Content-Type")
             guard v.yieldedAny else { return (v.attemptsStarted, nil) }
             v.restarts += 1
-            v.partial = ConverseStreamAccumulator()
-            return (v.attemptsStarted, v.lastFailure ?? "the stream failed")
+            let reason = v.lastFailure ?? "the stream failed"
+            // The accumulator starts again, counting the restart.
+            codec.accumulate?(&v.partial, codec.restarted(v.attemptsStarted, reason))
+            return (v.attemptsStarted, reason)
         }
-        if let restartReason { continuation.yield(codec.restarted(attempt, restartReason)) }
+        if let restartReason { continuation.yield([codec.restarted(attempt, restartReason)]) }
 
         var decoder = EventStreamDecoder()
         var sawFinal = false
+        var batch: [Event] = []
+        /// Hands the events decoded so far to the consumer (and to the partial result).
+        func flush() {
+            guard !batch.isEmpty else { return }
+            state.update { v in
+                v.yieldedThisAttempt += batch.count
+                v.yieldedAny = true
+                if let accumulate = codec.accumulate {
+                    for event in batch { accumulate(&v.partial, event) }
+                }
+            }
+            continuation.yield(batch)
+            batch = []
+        }
         do {
+            defer { flush() }
             for try await chunk in response.body {
                 watchdog.touch()
                 decoder.append(chunk)
                 while let message = try decoder.nextMessage() {
-                    if let error = StreamExceptionParser.error(from: message) { throw error }
+                    if let error = StreamExceptionParser.error(from: message) {
+                        flush()
+                        throw error
+                    }
                     guard case .event = message.kind else { continue }
                     let type = message.eventType ?? ""
                     let payload: JSONValue
@@ -216,14 +266,10 @@ extension RequestPipeline {
                     } catch {
                         throw BedrockError.invalidResponse("stream event '\(type)' could not be read: \(BedrockRuntimeClient.describe(error))")
                     }
-                    state.update { v in
-                        v.yieldedThisAttempt += 1
-                        v.yieldedAny = true
-                        codec.accumulate?(&v.partial, event)
-                    }
-                    continuation.yield(event)
+                    batch.append(event)
                     if codec.isFinal?(event) == true { sawFinal = true }
                 }
+                flush()
             }
             do {
                 try decoder.finish()

@@ -16,7 +16,7 @@ struct LuaValueEncoder {
         encoder.u64(UInt64(values.count))
         var items = 0
         for (i, v) in values.enumerated() {
-            try encoder.encode(v, path: values.count == 1 ? root : "\(root) \(i + 1)", depth: 0, items: &items)
+            try encoder.encode(v, path: { values.count == 1 ? root : "\(root) \(i + 1)" }, depth: 0, items: &items)
         }
         return encoder.bytes
     }
@@ -33,10 +33,12 @@ struct LuaValueEncoder {
         }
     }
 
-    private mutating func encode(_ value: LuaValue, path: String, depth: Int,
+    /// Encodes one value. `path` names it for errors and is only evaluated when one is
+    /// thrown: building a path string per element cost more than the encoding itself.
+    private mutating func encode(_ value: LuaValue, path: () -> String, depth: Int,
                                  items: inout Int) throws(LuaConversionError) {
         if depth > limits.maxDepth {
-            throw LuaConversionError(path: path, problem: "nested deeper than \(limits.maxDepth) levels")
+            throw LuaConversionError(path: path(), problem: "nested deeper than \(limits.maxDepth) levels")
         }
         switch value {
         case .nil: bytes.append(0)
@@ -44,17 +46,17 @@ struct LuaValueEncoder {
         case .integer(let i): bytes.append(3); u64(UInt64(bitPattern: i))
         case .number(let d):
             if limits.requireFinite && !d.isFinite {
-                throw LuaConversionError(path: path, problem: "\(d) is not a finite number")
+                throw LuaConversionError(path: path(), problem: "\(d) is not a finite number")
             }
             bytes.append(4); u64(d.bitPattern)
         case .string(let s):
             if s.utf8.count > limits.maxStringBytes {
-                throw LuaConversionError(path: path, problem: "string of \(s.utf8.count) bytes exceeds \(limits.maxStringBytes)")
+                throw LuaConversionError(path: path(), problem: "string of \(s.utf8.count) bytes exceeds \(limits.maxStringBytes)")
             }
             bytes.append(5); string(s)
         case .bytes(let b):
             if b.count > limits.maxStringBytes {
-                throw LuaConversionError(path: path, problem: "string of \(b.count) bytes exceeds \(limits.maxStringBytes)")
+                throw LuaConversionError(path: path(), problem: "string of \(b.count) bytes exceeds \(limits.maxStringBytes)")
             }
             bytes.append(5); u64(UInt64(b.count)); bytes.append(contentsOf: b)
         case .array(let a):
@@ -62,7 +64,7 @@ struct LuaValueEncoder {
             try checkItems(items, path: path)
             bytes.append(6); u64(UInt64(a.count))
             for (i, v) in a.enumerated() {
-                try encode(v, path: PathComponent.append(path, index: i + 1), depth: depth + 1, items: &items)
+                try encode(v, path: { PathComponent.append(path(), index: i + 1) }, depth: depth + 1, items: &items)
             }
         case .map(let m):
             items += m.count
@@ -70,14 +72,14 @@ struct LuaValueEncoder {
             bytes.append(7); u64(UInt64(m.count))
             for (k, v) in m {
                 bytes.append(5); string(k)
-                try encode(v, path: PathComponent.append(path, key: k), depth: depth + 1, items: &items)
+                try encode(v, path: { PathComponent.append(path(), key: k) }, depth: depth + 1, items: &items)
             }
         case .null: bytes.append(8)
         case .function(.lua(let ref)): bytes.append(9); u64(UInt64(bitPattern: Int64(ref)))
         case .function(.host(let id, let name)): bytes.append(12); u64(UInt64(bitPattern: id)); string(name)
         case .tagged(let metatable, let inner):
             guard case .map = inner else {
-                throw LuaConversionError(path: path, problem: "only tables can carry a metatable")
+                throw LuaConversionError(path: path(), problem: "only tables can carry a metatable")
             }
             bytes.append(10); string(metatable)
             try encode(inner, path: path, depth: depth, items: &items)
@@ -86,9 +88,9 @@ struct LuaValueEncoder {
         }
     }
 
-    private func checkItems(_ items: Int, path: String) throws(LuaConversionError) {
+    private func checkItems(_ items: Int, path: () -> String) throws(LuaConversionError) {
         if items > limits.maxItems {
-            throw LuaConversionError(path: path, problem: "more than \(limits.maxItems) table elements")
+            throw LuaConversionError(path: path(), problem: "more than \(limits.maxItems) table elements")
         }
     }
 }

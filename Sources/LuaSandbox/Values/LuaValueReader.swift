@@ -20,10 +20,12 @@ struct LuaValueReader {
     }
 
     mutating func read(at index: Int32, path: String) throws(LuaConversionError) -> LuaValue {
-        try read(at: lua_absindex(L, index), path: path, depth: 0)
+        try read(at: lua_absindex(L, index), path: { path }, depth: 0)
     }
 
-    private mutating func read(at idx: Int32, path: String, depth: Int) throws(LuaConversionError) -> LuaValue {
+    /// Reads one value. `path` names it for errors and is only evaluated when one is
+    /// thrown: building a path string per element cost more than the reading itself.
+    private mutating func read(at idx: Int32, path: () -> String, depth: Int) throws(LuaConversionError) -> LuaValue {
         switch lua_type(L, idx) {
         case LUA_TNIL, LUA_TNONE: return .nil
         case LUA_TBOOLEAN: return .boolean(lua_toboolean(L, idx) != 0)
@@ -31,14 +33,14 @@ struct LuaValueReader {
             if lua_isinteger(L, idx) != 0 { return .integer(Int64(lua_tointegerx(L, idx, nil))) }
             let d = Double(lua_tonumberx(L, idx, nil))
             if limits.requireFinite && !d.isFinite {
-                throw LuaConversionError(path: path, problem: "\(d) is not a finite number")
+                throw LuaConversionError(path: path(), problem: "\(d) is not a finite number")
             }
             return .number(d)
         case LUA_TSTRING:
             var len = 0
             guard let p = lua_tolstring(L, idx, &len) else { return .string("") }
             if len > limits.maxStringBytes {
-                throw LuaConversionError(path: path, problem: "string of \(len) bytes exceeds \(limits.maxStringBytes)")
+                throw LuaConversionError(path: path(), problem: "string of \(len) bytes exceeds \(limits.maxStringBytes)")
             }
             let buffer = UnsafeRawBufferPointer(start: p, count: len)
             if let s = String(validating: buffer, as: UTF8.self) { return .string(s) }
@@ -49,24 +51,24 @@ struct LuaValueReader {
             if quarry_is_null(L, idx) != 0 { return .null }
             var id: Int64 = 0
             if quarry_handle_id(L, idx, &id) != 0, let handle = handleLookup(id) { return .handle(handle) }
-            throw LuaConversionError(path: path, problem: "userdata cannot be converted")
+            throw LuaConversionError(path: path(), problem: "userdata cannot be converted")
         case LUA_TFUNCTION:
             guard limits.allowFunctions else {
-                throw LuaConversionError(path: path, problem: "functions cannot be converted")
+                throw LuaConversionError(path: path(), problem: "functions cannot be converted")
             }
             let ref = quarry_ref(L, idx)
-            if ref == LUA_NOREF { throw LuaConversionError(path: path, problem: "not enough memory to keep the function") }
+            if ref == LUA_NOREF { throw LuaConversionError(path: path(), problem: "not enough memory to keep the function") }
             references.append(ref)
             return .function(.lua(ref: ref))
         default:
             let name = String(cString: lua_typename(L, lua_type(L, idx)))
-            throw LuaConversionError(path: path, problem: "a \(name) cannot be converted")
+            throw LuaConversionError(path: path(), problem: "a \(name) cannot be converted")
         }
     }
 
-    private mutating func readTable(at idx: Int32, path: String, depth: Int) throws(LuaConversionError) -> LuaValue {
+    private mutating func readTable(at idx: Int32, path: () -> String, depth: Int) throws(LuaConversionError) -> LuaValue {
         if depth >= limits.maxDepth {
-            throw LuaConversionError(path: path, problem: "nested deeper than \(limits.maxDepth) levels")
+            throw LuaConversionError(path: path(), problem: "nested deeper than \(limits.maxDepth) levels")
         }
         if quarry_push_readonly_target(L, idx) != 0 {
             // A read-only proxy: convert the table it shows (e.g. `sandbox.limits`).
@@ -75,10 +77,10 @@ struct LuaValueReader {
         }
         guard let identity = lua_topointer(L, idx) else { return .map([:]) }
         if onPath.contains(identity) {
-            throw LuaConversionError(path: path, problem: "table contains itself (a cycle)")
+            throw LuaConversionError(path: path(), problem: "table contains itself (a cycle)")
         }
         guard lua_checkstack(L, 4) != 0 else {
-            throw LuaConversionError(path: path, problem: "nested too deeply for the Lua stack")
+            throw LuaConversionError(path: path(), problem: "nested too deeply for the Lua stack")
         }
         onPath.insert(identity)
         defer { onPath.remove(identity) }
@@ -90,7 +92,7 @@ struct LuaValueReader {
             items += 1
             if items > limits.maxItems {
                 lua_settop(L, top)
-                throw LuaConversionError(path: path, problem: "more than \(limits.maxItems) table elements")
+                throw LuaConversionError(path: path(), problem: "more than \(limits.maxItems) table elements")
             }
             let keyType = lua_type(L, -2)
             do throws(LuaConversionError) {
@@ -98,13 +100,13 @@ struct LuaValueReader {
                     var len = 0
                     let p = lua_tolstring(L, -2, &len)
                     let key = p.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: len), as: UTF8.self) } ?? ""
-                    byName[key] = try read(at: lua_gettop(L), path: PathComponent.append(path, key: key), depth: depth + 1)
+                    byName[key] = try read(at: lua_gettop(L), path: { PathComponent.append(path(), key: key) }, depth: depth + 1)
                 } else if keyType == LUA_TNUMBER && lua_isinteger(L, -2) != 0 {
                     let key = Int64(lua_tointegerx(L, -2, nil))
-                    byIndex[key] = try read(at: lua_gettop(L), path: PathComponent.append(path, index: Int(key)), depth: depth + 1)
+                    byIndex[key] = try read(at: lua_gettop(L), path: { PathComponent.append(path(), index: Int(key)) }, depth: depth + 1)
                 } else {
                     let name = String(cString: lua_typename(L, keyType))
-                    throw LuaConversionError(path: path, problem: "table has a \(name) key; only string keys or 1...n are allowed")
+                    throw LuaConversionError(path: path(), problem: "table has a \(name) key; only string keys or 1...n are allowed")
                 }
             } catch {
                 lua_settop(L, top)
@@ -115,14 +117,14 @@ struct LuaValueReader {
         lua_settop(L, top)
         if byIndex.isEmpty { return .map(byName) }
         guard byName.isEmpty else {
-            throw LuaConversionError(path: path, problem: "table mixes string keys and integer keys")
+            throw LuaConversionError(path: path(), problem: "table mixes string keys and integer keys")
         }
         let n = Int64(byIndex.count)
         var array: [LuaValue] = []
         array.reserveCapacity(byIndex.count)
         for i in 1...n {
             guard let v = byIndex[i] else {
-                throw LuaConversionError(path: path, problem: "array has holes (keys must be exactly 1...\(n))")
+                throw LuaConversionError(path: path(), problem: "array has holes (keys must be exactly 1...\(n))")
             }
             array.append(v)
         }

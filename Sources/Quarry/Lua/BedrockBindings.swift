@@ -234,16 +234,13 @@ struct BedrockBindings {
                 maxTokens = tokens
                 try core.policy.checkModel(model)
                 let reserved = try core.reserve(maxTokens: maxTokens)
-                let usage = UsageBox()
                 pump.start(open: {
                     await core.gate.acquire()
                     return try core.client(settings).converseStream(request, options: options)
-                }, convert: ResponseTables.event, observe: { event in
-                    usage.add(event)
-                }, finish: { stream, error in
+                }, convert: ResponseTables.event, finish: { stream, error in
                     core.gate.release()
                     core.untrack(pump)
-                    let snapshot = usage.snapshot
+                    let snapshot = stream?.partialResult ?? ConverseStreamResult()
                     let attempts = stream?.attempts ?? []
                     let tokens = snapshot.usage.map { ($0.inputTokens, $0.outputTokens) }
                     core.settle(reserved: reserved, used: tokens.map { $0.0 + $0.1 } ?? 0)
@@ -271,7 +268,7 @@ struct BedrockBindings {
                 pump.start(open: {
                     await core.gate.acquire()
                     return try core.client(settings).invokeModelWithResponseStream(request, options: options)
-                }, convert: ResponseTables.chunkEvent, observe: { _ in }, finish: { stream, error in
+                }, convert: ResponseTables.chunkEvent, finish: { stream, error in
                     core.gate.release()
                     core.untrack(pump)
                     core.settle(reserved: reserved, used: 0)
@@ -618,19 +615,6 @@ struct BedrockBindings {
         for f in functions { if case .function(let ref) = f { call.retain(ref) } }
         let concurrency = RequestBuilder.integer(call.argument(2)) ?? functions.count
         return .suspend(HostRequest.group(functions, concurrency: max(1, concurrency)))
-    }
-}
-
-/// Keeps the running usage of a stream (for budgets and records) as events arrive.
-final class UsageBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var accumulator = ConverseStreamAccumulator()
-    func add(_ event: ConverseStreamEvent) {
-        lock.lock(); accumulator.add(event); lock.unlock()
-    }
-    var snapshot: ConverseStreamResult {
-        lock.lock(); defer { lock.unlock() }
-        return accumulator.current
     }
 }
 

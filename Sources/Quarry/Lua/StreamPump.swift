@@ -34,16 +34,18 @@ final class StreamPump: @unchecked Sendable {
     /// final result (or turns the failure into the script's error).
     func start<Event: Sendable>(open: @escaping @Sendable () async throws -> BedrockEventStream<Event>,
                                 convert: @escaping @Sendable (Event) -> LuaValue,
-                                observe: @escaping @Sendable (Event) -> Void,
                                 finish: @escaping @Sendable (BedrockEventStream<Event>?, (any Error)?) -> (LuaValue?, ScriptError?)) {
         let t = Task { [self] in
             var stream: BedrockEventStream<Event>?
             do {
                 let s = try await open()
                 stream = s
-                for try await event in s {
-                    observe(event)
-                    await push(convert(event))
+                var batches = s.makeBatchIterator()
+                while let events = try await batches.next() {
+                    var values: [LuaValue] = []
+                    values.reserveCapacity(events.count)
+                    for event in events { values.append(convert(event)) }
+                    await push(values)
                 }
                 let (value, error) = finish(s, nil)
                 end(result: value, failure: error)
@@ -57,9 +59,9 @@ final class StreamPump: @unchecked Sendable {
         lock.unlock()
     }
 
-    private func append(_ value: LuaValue) -> Bool {
+    private func append(_ values: [LuaValue]) -> Bool {
         lock.lock()
-        buffer.append(value)
+        if buffer.isEmpty { buffer = values } else { buffer.append(contentsOf: values) }
         let wake = consumer
         consumer = nil
         let mustWait = buffer.count >= highWater
@@ -68,8 +70,8 @@ final class StreamPump: @unchecked Sendable {
         return mustWait
     }
 
-    private func push(_ value: LuaValue) async {
-        let mustWait = append(value)
+    private func push(_ values: [LuaValue]) async {
+        let mustWait = append(values)
         if mustWait {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 lock.lock()

@@ -22,7 +22,7 @@ extension RequestPipeline {
         _ op: OperationRequest, input: Input, options: CallOptions
     ) -> BidirectionalEventStream where Input.Element == Data {
         let state = StreamCallState()
-        let (events, continuation) = AsyncThrowingStream.makeStream(of: ResponseStreamEvent.self, throwing: (any Error).self)
+        let (events, continuation) = AsyncThrowingStream.makeStream(of: [ResponseStreamEvent].self, throwing: (any Error).self)
         let timeouts = configuration.timeouts
         let firstByte = options.firstByteTimeout ?? timeouts.firstByte
         let idle = options.idleTimeout ?? timeouts.idle
@@ -93,14 +93,14 @@ extension RequestPipeline {
             }
         }
         continuation.onTermination = { _ in task.cancel() }
-        return BidirectionalEventStream(events: events, state: state)
+        return BidirectionalEventStream(batches: events, state: state)
     }
 
     /// Sends the request and reads its output events under the watchdogs; returns the
     /// response headers once the output has ended.
     private func exchange(_ outgoing: OutgoingRequest, transport: any HTTPTransport, watchdog: ProgressWatchdog,
                           idle: Duration, deadline: ContinuousClock.Instant?, totalLimit: Duration?, state: StreamCallState,
-                          continuation: AsyncThrowingStream<ResponseStreamEvent, any Error>.Continuation) async throws -> HTTPHeaders {
+                          continuation: AsyncThrowingStream<[ResponseStreamEvent], any Error>.Continuation) async throws -> HTTPHeaders {
         try await withWatchdog(watchdog, deadline: deadline, totalLimit: totalLimit) {
             let response = try await transport.send(outgoing)
             watchdog.rearm(limit: idle, failure: .idleTimeout)
