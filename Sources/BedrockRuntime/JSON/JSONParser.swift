@@ -61,6 +61,67 @@ public struct JSONParser {
         return value
     }
 
+    /// Reads a ConverseStream text delta, `{"contentBlockIndex":N,"delta":{"text":"…"}}`
+    /// with any other members (such as the `"p"` padding) in any order, without building
+    /// a document; nil for anything else (the caller then parses it in full). Nearly every
+    /// event of a long answer is one of these.
+    public static func textDelta(_ raw: UnsafeRawBufferPointer) -> (index: Int, text: String)? {
+        var p = JSONParser(raw)
+        var index: Int?
+        var text: String?
+        do throws(SyntaxError) {
+            p.skipWhitespace()
+            guard p.consume(UInt8(ascii: "{")) else { return nil }
+            p.skipWhitespace()
+            if p.consume(UInt8(ascii: "}")) { return nil }
+            while true {
+                p.skipWhitespace()
+                guard p.peek(UInt8(ascii: "\"")) else { return nil }
+                let key = try p.parseString(isKey: true)
+                p.skipWhitespace()
+                guard p.consume(UInt8(ascii: ":")) else { return nil }
+                p.skipWhitespace()
+                switch key {
+                case "contentBlockIndex":
+                    guard index == nil, case .integer(let i) = try p.parseValue(), let n = Int(exactly: i) else { return nil }
+                    index = n
+                case "delta":
+                    guard text == nil, p.consume(UInt8(ascii: "{")) else { return nil }
+                    p.skipWhitespace()
+                    guard p.peek(UInt8(ascii: "\"")), try p.parseString(isKey: true) == "text" else { return nil }
+                    p.skipWhitespace()
+                    guard p.consume(UInt8(ascii: ":")) else { return nil }
+                    p.skipWhitespace()
+                    guard p.peek(UInt8(ascii: "\"")) else { return nil }
+                    text = try p.parseString()
+                    p.skipWhitespace()
+                    guard p.consume(UInt8(ascii: "}")) else { return nil }
+                default:
+                    _ = try p.parseValue()
+                }
+                p.skipWhitespace()
+                if p.consume(UInt8(ascii: ",")) { continue }
+                guard p.consume(UInt8(ascii: "}")) else { return nil }
+                break
+            }
+            p.skipWhitespace()
+            guard p.index == raw.count, let index, let text else { return nil }
+            return (index, text)
+        } catch {
+            return nil
+        }
+    }
+
+    @inline(__always)
+    private func peek(_ byte: UInt8) -> Bool { index < bytes.count && bytes[index] == byte }
+
+    @inline(__always)
+    private mutating func consume(_ byte: UInt8) -> Bool {
+        guard peek(byte) else { return false }
+        index += 1
+        return true
+    }
+
     @inline(__always)
     private mutating func skipWhitespace() {
         while index < bytes.count {

@@ -121,6 +121,9 @@ final class StreamCallState: @unchecked Sendable {
 struct StreamEventCodec<Event: Sendable>: Sendable {
     /// Decodes an `event` message.
     var decode: @Sendable (_ eventType: String, _ payload: JSONValue) throws -> Event
+    /// Decodes the commonest events straight from the message bytes, or returns nil
+    /// for `decode` to handle.
+    var decodeFast: (@Sendable (_ message: EventStreamMessageView) -> Event?)? = nil
     /// Whether this event completes the stream (`messageStop`); nil when the stream
     /// has no final event and a clean end of the body completes it.
     var isFinal: (@Sendable (Event) -> Bool)?
@@ -133,6 +136,10 @@ struct StreamEventCodec<Event: Sendable>: Sendable {
 extension StreamEventCodec where Event == ConverseStreamEvent {
     static let converse = StreamEventCodec(
         decode: { try ConverseStreamEvent.decode(eventType: $0, payload: $1) },
+        decodeFast: { message in
+            guard message.eventType(is: "contentBlockDelta"), let delta = JSONParser.textDelta(message.payload) else { return nil }
+            return .contentBlockDelta(index: delta.index, delta: .text(delta.text))
+        },
         isFinal: { if case .messageStop = $0 { true } else { false } },
         restarted: { .restarted(attempt: $0, reason: $1) },
         accumulate: { $0.add($1) })
@@ -247,24 +254,31 @@ extension RequestPipeline {
             for try await chunk in response.body {
                 watchdog.touch()
                 decoder.append(chunk)
-                while let message = try decoder.nextMessage() {
-                    if let error = StreamExceptionParser.error(from: message) {
-                        flush()
-                        throw error
-                    }
-                    guard case .event = message.kind else { continue }
-                    let type = message.eventType ?? ""
-                    let payload: JSONValue
-                    do {
-                        payload = message.payload.readableBytes == 0 ? .object([]) : try JSONParser.parse(message.payload.readableBytesView)
-                    } catch {
-                        throw BedrockError.invalidResponse("stream event '\(type)' payload is not JSON: \(error)")
+                // Messages are read in place: only what an event keeps is copied out.
+                try decoder.decodeAvailable { message in
+                    switch message.kind {
+                    case .event: break
+                    case .exception, .error:
+                        if let error = StreamExceptionParser.error(from: message.makeMessage()) { throw error }
+                        return
+                    case .other: return
                     }
                     let event: Event
-                    do {
-                        event = try codec.decode(type, payload)
-                    } catch {
-                        throw BedrockError.invalidResponse("stream event '\(type)' could not be read: \(BedrockRuntimeClient.describe(error))")
+                    if let fast = codec.decodeFast, let quick = fast(message) {
+                        event = quick
+                    } else {
+                        let type = message.eventType ?? ""
+                        let payload: JSONValue
+                        do {
+                            payload = message.payload.isEmpty ? .object([]) : try JSONParser.parse(message.payload)
+                        } catch {
+                            throw BedrockError.invalidResponse("stream event '\(type)' payload is not JSON: \(error)")
+                        }
+                        do {
+                            event = try codec.decode(type, payload)
+                        } catch {
+                            throw BedrockError.invalidResponse("stream event '\(type)' could not be read: \(BedrockRuntimeClient.describe(error))")
+                        }
                     }
                     batch.append(event)
                     if codec.isFinal?(event) == true { sawFinal = true }

@@ -156,32 +156,106 @@ public struct EventStreamDecoder: Sendable {
 
     /// Reads and checks the prelude at the front of `buffer` (which holds ≥ 12 bytes).
     private func readPrelude(_ buffer: ByteBuffer) throws(EventStreamDecodingError) -> Prelude {
-        let fields = buffer.withUnsafeReadableBytes { raw -> (UInt32, UInt32, UInt32, UInt32) in
-            (raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self).bigEndian,
-             raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self).bigEndian,
-             raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self).bigEndian,
-             CRC32.update(0, UnsafeRawBufferPointer(rebasing: raw[0..<8])))
+        let result = buffer.withUnsafeReadableBytes { Self.readPrelude($0, limits: limits) }
+        switch result {
+        case .success(let prelude): return prelude
+        case .failure(let reason): throw EventStreamDecodingError(reason, streamOffset: streamOffset)
         }
-        let (total, headers, expectedCRC, computedCRC) = fields
-        func fail(_ reason: EventStreamDecodingError.Reason) -> EventStreamDecodingError {
-            EventStreamDecodingError(reason, streamOffset: streamOffset)
-        }
+    }
+
+    /// Reads and checks the prelude at the front of `raw` (which holds ≥ 12 bytes).
+    @inline(__always)
+    private static func readPrelude(_ raw: UnsafeRawBufferPointer, limits: EventStreamLimits)
+        -> Result<Prelude, EventStreamDecodingError.Reason>
+    {
+        let total = raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self).bigEndian
+        let headers = raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self).bigEndian
+        let expectedCRC = raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self).bigEndian
+        let computedCRC = CRC32.update(0, UnsafeRawBufferPointer(rebasing: raw[0..<8]))
         guard expectedCRC == computedCRC else {
-            throw fail(.preludeChecksumMismatch(expected: expectedCRC, computed: computedCRC))
+            return .failure(.preludeChecksumMismatch(expected: expectedCRC, computed: computedCRC))
         }
-        guard total >= UInt32(Prelude.overhead) else { throw fail(.messageTooShort(totalLength: total)) }
+        guard total >= UInt32(Prelude.overhead) else { return .failure(.messageTooShort(totalLength: total)) }
         guard headers <= total - UInt32(Prelude.overhead) else {
-            throw fail(.headersLengthExceedsMessage(headersLength: headers, totalLength: total))
+            return .failure(.headersLengthExceedsMessage(headersLength: headers, totalLength: total))
         }
         let headersLength = Int(headers)
         let payloadLength = Int(total) - Prelude.overhead - headersLength
         guard headersLength <= limits.maxHeadersLength else {
-            throw fail(.headersTooLong(length: headersLength, limit: limits.maxHeadersLength))
+            return .failure(.headersTooLong(length: headersLength, limit: limits.maxHeadersLength))
         }
         guard payloadLength <= limits.maxPayloadLength else {
-            throw fail(.payloadTooLong(length: payloadLength, limit: limits.maxPayloadLength))
+            return .failure(.payloadTooLong(length: payloadLength, limit: limits.maxPayloadLength))
         }
-        return Prelude(totalLength: Int(total), headersLength: headersLength, crc: computedCRC)
+        return .success(Prelude(totalLength: Int(total), headersLength: headersLength, crc: computedCRC))
+    }
+
+    /// Checks the message CRC and the headers of the whole message at the front of `raw`.
+    @inline(__always)
+    private static func checkMessage(_ raw: UnsafeRawBufferPointer, _ prelude: Prelude)
+        -> Result<RawRoutingHeaders, EventStreamDecodingError.Reason>
+    {
+        // The message CRC covers everything before it, the prelude CRC included.
+        let crcEnd = prelude.totalLength - 4
+        let expected = raw.loadUnaligned(fromByteOffset: crcEnd, as: UInt32.self).bigEndian
+        let computed = CRC32.update(prelude.crc, UnsafeRawBufferPointer(rebasing: raw[8..<crcEnd]))
+        guard expected == computed else {
+            return .failure(.messageChecksumMismatch(expected: expected, computed: computed))
+        }
+        return HeaderParser.check(UnsafeRawBufferPointer(rebasing: raw[Prelude.size..<(Prelude.size + prelude.headersLength)]))
+    }
+
+    // MARK: - Decoding in place
+
+    /// Decodes every complete message received so far and shows each to `body` in
+    /// place, as a view of the received bytes: nothing is allocated or reference-counted
+    /// per message. The view is valid only during the call; `makeMessage()` keeps one.
+    ///
+    /// Decoding errors are thrown as `EventStreamDecodingError` (the decoder stays
+    /// failed, as with `nextMessage()`); an error thrown by `body` stops decoding after
+    /// that message. Call `finish()` at the end of the stream as usual.
+    public mutating func decodeAvailable(_ body: (EventStreamMessageView) throws -> Void) throws {
+        if let failure { throw failure }
+        // A message that straddles buffers is completed the ordinary way first.
+        while carry != nil {
+            guard let message = try nextMessage() else { return }
+            try message.withView(body)
+        }
+        guard input.readableBytes >= Prelude.size else { return }
+        let buffer = input
+        let limits = self.limits
+        // Only locals change inside the loop; the decoder's state is updated once after.
+        var consumed = 0
+        var failed: EventStreamDecodingError.Reason?
+        defer {
+            input.moveReaderIndex(forwardBy: consumed)
+            streamOffset += consumed
+            if let failed { failure = EventStreamDecodingError(failed, streamOffset: streamOffset) }
+        }
+        try buffer.withUnsafeReadableBytes { raw in
+            while raw.count - consumed >= Prelude.size {
+                let rest = UnsafeRawBufferPointer(rebasing: raw[consumed...])
+                let prelude: Prelude
+                switch Self.readPrelude(rest, limits: limits) {
+                case .success(let p): prelude = p
+                case .failure(let reason): failed = reason; return
+                }
+                guard rest.count >= prelude.totalLength else { return }
+                let routing: RawRoutingHeaders
+                switch Self.checkMessage(rest, prelude) {
+                case .success(let r): routing = r
+                case .failure(let reason): failed = reason; return
+                }
+                let headersEnd = Prelude.size + prelude.headersLength
+                let view = EventStreamMessageView(
+                    headerBytes: UnsafeRawBufferPointer(rebasing: rest[Prelude.size..<headersEnd]),
+                    payload: UnsafeRawBufferPointer(rebasing: rest[headersEnd..<(prelude.totalLength - 4)]),
+                    routing: routing)
+                consumed += prelude.totalLength
+                try body(view)
+            }
+        }
+        if let failed { throw EventStreamDecodingError(failed, streamOffset: streamOffset + consumed) }
     }
 
     /// Checks the message CRC, parses the headers and slices out the payload of the
@@ -189,28 +263,18 @@ public struct EventStreamDecoder: Sendable {
     private static func decodeMessage(from buffer: inout ByteBuffer, _ prelude: Prelude, streamOffset: Int)
         throws(EventStreamDecodingError) -> EventStreamMessage
     {
-        let parsed = buffer.withUnsafeReadableBytes { raw -> Result<[EventStreamHeader], EventStreamDecodingError.Reason> in
-            // The message CRC covers everything before it, the prelude CRC included.
-            let crcEnd = prelude.totalLength - 4
-            let expected = raw.loadUnaligned(fromByteOffset: crcEnd, as: UInt32.self).bigEndian
-            let computed = CRC32.update(prelude.crc, UnsafeRawBufferPointer(rebasing: raw[8..<crcEnd]))
-            guard expected == computed else {
-                return .failure(.messageChecksumMismatch(expected: expected, computed: computed))
-            }
-            let headerBytes = UnsafeRawBufferPointer(
-                rebasing: raw[Prelude.size..<(Prelude.size + prelude.headersLength)])
-            return HeaderParser.parse(headerBytes)
-        }
-        let headers: [EventStreamHeader]
-        switch parsed {
-        case .success(let value): headers = value
+        let checked = buffer.withUnsafeReadableBytes { Self.checkMessage($0, prelude).map(\.owned) }
+        let routing: RoutingHeaders
+        switch checked {
+        case .success(let value): routing = value
         case .failure(let reason): throw EventStreamDecodingError(reason, streamOffset: streamOffset)
         }
         let payloadLength = prelude.totalLength - Prelude.overhead - prelude.headersLength
+        let headers = buffer.getSlice(at: buffer.readerIndex + Prelude.size, length: prelude.headersLength) ?? ByteBuffer()
         let payload = buffer.getSlice(
             at: buffer.readerIndex + Prelude.size + prelude.headersLength, length: payloadLength) ?? ByteBuffer()
         buffer.moveReaderIndex(forwardBy: prelude.totalLength)
-        return EventStreamMessage(headers: headers, payload: payload)
+        return EventStreamMessage(checkedHeaders: headers, routing: routing, payload: payload)
     }
 }
 
@@ -226,11 +290,52 @@ struct Prelude {
     var crc: UInt32
 }
 
-/// Parses a headers section, checking every length against the bytes that remain.
+/// Reads a headers section, checking every length against the bytes that remain.
 enum HeaderParser {
+    /// Every header of a section, in wire order.
     static func parse(_ bytes: UnsafeRawBufferPointer) -> Result<[EventStreamHeader], EventStreamDecodingError.Reason> {
-        var headers: [EventStreamHeader] = []
-        headers.reserveCapacity(4)
+        var collector = HeaderCollector()
+        return walk(bytes, &collector).map { collector.headers }
+    }
+
+    /// Checks a section as `parse` does and returns where the routing headers' values
+    /// lie, without making a string or an array (the decoder's path for every message).
+    @inline(__always)
+    static func check(_ bytes: UnsafeRawBufferPointer) -> Result<RawRoutingHeaders, EventStreamDecodingError.Reason> {
+        var router = RoutingCollector()
+        return walk(bytes, &router).map { router.routing }
+    }
+
+    /// Whether `bytes` are UTF-8 (ASCII is checked without making a string).
+    @inline(__always)
+    static func isUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let n = bytes.count
+        var high: UInt64 = 0
+        if n >= 8 {
+            // Whole words, then one last word overlapping the tail.
+            var i = 0
+            while i + 8 <= n {
+                high |= bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                i += 8
+            }
+            if i < n { high |= bytes.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) }
+            high &= 0x8080_8080_8080_8080
+        } else if n >= 4 {
+            let word = bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
+                | bytes.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            high = UInt64(word & 0x8080_8080)
+        } else {
+            for byte in bytes { high |= UInt64(byte & 0x80) }
+        }
+        return high == 0 || String(validating: bytes, as: UTF8.self) != nil
+    }
+
+    /// Checks every header and shows each to `visitor`: lengths and types against the
+    /// bytes that remain, names and string values as UTF-8.
+    @inline(__always)
+    private static func walk<Visitor: HeaderVisitor>(_ bytes: UnsafeRawBufferPointer, _ visitor: inout Visitor)
+        -> Result<Void, EventStreamDecodingError.Reason>
+    {
         let end = bytes.count
         var i = 0
         while i < end {
@@ -240,66 +345,129 @@ enum HeaderParser {
                 return .failure(.headerNameOverrun(offset: i, nameLength: nameLength, remaining: end - nameStart))
             }
             let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[nameStart..<(nameStart + nameLength)])
-            guard let name = InternedStrings.string(nameBytes) ?? String(validating: nameBytes, as: UTF8.self) else {
-                return .failure(.invalidHeaderNameUTF8(offset: i))
-            }
+            guard isUTF8(nameBytes) else { return .failure(.invalidHeaderNameUTF8(offset: i)) }
+            @inline(__always) func name() -> String { InternedStrings.string(nameBytes) ?? String(decoding: nameBytes, as: UTF8.self) }
             i = nameStart + nameLength
             guard i < end else {
-                return .failure(.headerValueOverrun(headerName: name, needed: 1, remaining: 0))
+                return .failure(.headerValueOverrun(headerName: name(), needed: 1, remaining: 0))
             }
             let typeID = bytes[i]
             i += 1
-            func fixed(_ size: Int) -> Bool { size <= end - i }
-            let value: EventStreamHeaderValue
+            let size: Int
             switch typeID {
-            case 0: value = .bool(true)
-            case 1: value = .bool(false)
-            case 2:
-                guard fixed(1) else { return .failure(.headerValueOverrun(headerName: name, needed: 1, remaining: end - i)) }
-                value = .byte(Int8(bitPattern: bytes[i]))
-                i += 1
-            case 3:
-                guard fixed(2) else { return .failure(.headerValueOverrun(headerName: name, needed: 2, remaining: end - i)) }
-                value = .short(Int16(bitPattern: bytes.loadUnaligned(fromByteOffset: i, as: UInt16.self).bigEndian))
-                i += 2
-            case 4:
-                guard fixed(4) else { return .failure(.headerValueOverrun(headerName: name, needed: 4, remaining: end - i)) }
-                value = .int(Int32(bitPattern: bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self).bigEndian))
-                i += 4
-            case 5, 8:
-                guard fixed(8) else { return .failure(.headerValueOverrun(headerName: name, needed: 8, remaining: end - i)) }
-                let raw = Int64(bitPattern: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self).bigEndian)
-                value = typeID == 5 ? .long(raw) : .timestamp(milliseconds: raw)
-                i += 8
+            case 0, 1: size = 0
+            case 2: size = 1
+            case 3: size = 2
+            case 4: size = 4
+            case 5, 8: size = 8
+            case 9: size = 16
             case 6, 7:
-                guard fixed(2) else { return .failure(.headerValueOverrun(headerName: name, needed: 2, remaining: end - i)) }
-                let length = Int(bytes.loadUnaligned(fromByteOffset: i, as: UInt16.self).bigEndian)
+                guard 2 <= end - i else { return .failure(.headerValueOverrun(headerName: name(), needed: 2, remaining: end - i)) }
+                size = Int(bytes.loadUnaligned(fromByteOffset: i, as: UInt16.self).bigEndian)
                 i += 2
-                guard fixed(length) else {
-                    return .failure(.headerValueOverrun(headerName: name, needed: length, remaining: end - i))
-                }
-                let valueBytes = UnsafeRawBufferPointer(rebasing: bytes[i..<(i + length)])
-                i += length
-                if typeID == 6 {
-                    value = .bytes(Array(valueBytes))
-                } else {
-                    guard let text = InternedStrings.string(valueBytes) ?? String(validating: valueBytes, as: UTF8.self) else {
-                        return .failure(.invalidStringUTF8(headerName: name))
-                    }
-                    value = .string(text)
-                }
-            case 9:
-                guard fixed(16) else { return .failure(.headerValueOverrun(headerName: name, needed: 16, remaining: end - i)) }
-                var uuid = UUIDBytes.zero
-                withUnsafeMutableBytes(of: &uuid) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + 16)])) }
-                value = .uuid(UUID(uuid: uuid))
-                i += 16
             default:
-                return .failure(.unknownHeaderType(typeID: typeID, headerName: name))
+                return .failure(.unknownHeaderType(typeID: typeID, headerName: name()))
             }
-            headers.append(EventStreamHeader(name: name, value: value))
+            guard size <= end - i else {
+                return .failure(.headerValueOverrun(headerName: name(), needed: size, remaining: end - i))
+            }
+            let value = UnsafeRawBufferPointer(rebasing: bytes[i..<(i + size)])
+            i += size
+            if typeID == 7, !isUTF8(value) { return .failure(.invalidStringUTF8(headerName: name())) }
+            visitor.visit(name: nameBytes, typeID: typeID, value: value)
         }
-        return .success(headers)
+        return .success(())
+    }
+}
+
+/// What `HeaderParser.walk` shows each checked header to.
+protocol HeaderVisitor {
+    /// One checked header: its name's bytes (UTF-8), wire type and value bytes.
+    mutating func visit(name: UnsafeRawBufferPointer, typeID: UInt8, value: UnsafeRawBufferPointer)
+}
+
+/// Builds the header array.
+struct HeaderCollector: HeaderVisitor {
+    var headers: [EventStreamHeader] = []
+
+    mutating func visit(name nameBytes: UnsafeRawBufferPointer, typeID: UInt8, value bytes: UnsafeRawBufferPointer) {
+        let value: EventStreamHeaderValue
+        switch typeID {
+        case 0: value = .bool(true)
+        case 1: value = .bool(false)
+        case 2: value = .byte(Int8(bitPattern: bytes[0]))
+        case 3: value = .short(Int16(bitPattern: bytes.loadUnaligned(as: UInt16.self).bigEndian))
+        case 4: value = .int(Int32(bitPattern: bytes.loadUnaligned(as: UInt32.self).bigEndian))
+        case 5: value = .long(Int64(bitPattern: bytes.loadUnaligned(as: UInt64.self).bigEndian))
+        case 8: value = .timestamp(milliseconds: Int64(bitPattern: bytes.loadUnaligned(as: UInt64.self).bigEndian))
+        case 6: value = .bytes(Array(bytes))
+        case 7: value = .string(InternedStrings.string(bytes) ?? String(decoding: bytes, as: UTF8.self))
+        default:
+            var uuid = UUIDBytes.zero
+            withUnsafeMutableBytes(of: &uuid) { $0.copyMemory(from: bytes) }
+            value = .uuid(UUID(uuid: uuid))
+        }
+        let name = InternedStrings.string(nameBytes) ?? String(decoding: nameBytes, as: UTF8.self)
+        headers.append(EventStreamHeader(name: name, value: value))
+    }
+}
+
+/// Where the values of the first `:message-type`, `:event-type`, `:exception-type` and
+/// `:content-type` headers lie (nil when absent; empty-based when not a string).
+struct RawRoutingHeaders {
+    var messageType: UnsafeRawBufferPointer?
+    var eventType: UnsafeRawBufferPointer?
+    var exceptionType: UnsafeRawBufferPointer?
+    var contentType: UnsafeRawBufferPointer?
+    /// Which of the four were met (the first of each name counts) and which are strings.
+    var seen: UInt8 = 0
+    var strings: UInt8 = 0
+
+    /// The text of one routing value (bit 1, 2, 4 or 8), nil when absent or not a string.
+    @inline(__always)
+    func text(_ bit: UInt8, _ bytes: UnsafeRawBufferPointer?) -> String? {
+        guard strings & bit != 0, let bytes else { return nil }
+        return InternedStrings.string(bytes) ?? String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The owned form, for a message that outlives the bytes.
+    var owned: RoutingHeaders {
+        var r = RoutingHeaders()
+        r.messageType = text(1, messageType)
+        r.eventType = text(2, eventType)
+        r.exceptionType = text(4, exceptionType)
+        r.contentType = text(8, contentType)
+        return r
+    }
+}
+
+/// Notes the routing headers, matching names by their bytes.
+struct RoutingCollector: HeaderVisitor {
+    var routing = RawRoutingHeaders()
+
+    @inline(__always)
+    mutating func visit(name: UnsafeRawBufferPointer, typeID: UInt8, value: UnsafeRawBufferPointer) {
+        guard let base = name.baseAddress else { return }
+        @inline(__always) func named(_ literal: StaticString) -> Bool {
+            memcmp(literal.utf8Start, base, literal.utf8CodeUnitCount) == 0
+        }
+        let bit: UInt8
+        switch name.count {
+        case 11 where named(":event-type"): bit = 2
+        case 13 where named(":message-type"): bit = 1
+        case 13 where named(":content-type"): bit = 8
+        case 15 where named(":exception-type"): bit = 4
+        default: return
+        }
+        guard routing.seen & bit == 0 else { return }
+        routing.seen |= bit
+        if typeID == 7 { routing.strings |= bit }
+        switch bit {
+        case 1: routing.messageType = value
+        case 2: routing.eventType = value
+        case 4: routing.exceptionType = value
+        default: routing.contentType = value
+        }
     }
 }
 

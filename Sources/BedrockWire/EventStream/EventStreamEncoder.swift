@@ -94,7 +94,7 @@ public struct EventStreamEncoder: Sendable {
         return length
     }
 
-    private static func write(_ header: EventStreamHeader, into buffer: inout ByteBuffer) {
+    static func write(_ header: EventStreamHeader, into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt8(truncatingIfNeeded: header.name.utf8.count))
         buffer.writeString(header.name)
         buffer.writeInteger(header.value.typeID)

@@ -6,21 +6,55 @@ import NIOCore
 /// message arrives inside one buffer). The accessors read the headers Bedrock streams
 /// use to route a message: `:message-type` (`event`, `exception` or `error`),
 /// `:event-type`, `:exception-type`, `:content-type`, `:error-code`, `:error-message`.
+///
+/// A decoded message keeps its headers section as the (already checked) wire bytes and
+/// builds `headers` only when asked: a client routes each message by the few headers
+/// the decoder noted while checking them, so a long stream allocates no header array
+/// per message.
 public struct EventStreamMessage: Sendable, Hashable {
     /// The headers in wire order. Names may repeat on the wire; accessors use the first.
-    public var headers: [EventStreamHeader]
+    public var headers: [EventStreamHeader] {
+        get {
+            switch storage {
+            case .parsed(let headers): return headers
+            case .wire(let bytes):
+                // The decoder checked these bytes, so parsing cannot fail here.
+                return bytes.withUnsafeReadableBytes { (try? HeaderParser.parse($0).get()) ?? [] }
+            }
+        }
+        set {
+            storage = .parsed(newValue)
+            routing = RoutingHeaders(newValue)
+        }
+    }
     /// The payload bytes (for Bedrock, JSON).
     public var payload: ByteBuffer
 
+    fileprivate enum Storage: Sendable {
+        case parsed([EventStreamHeader])
+        case wire(ByteBuffer)
+    }
+    fileprivate var storage: Storage
+    fileprivate var routing: RoutingHeaders
+
     /// A message with the given headers and payload.
     public init(headers: [EventStreamHeader] = [], payload: ByteBuffer = ByteBuffer()) {
-        self.headers = headers
+        self.storage = .parsed(headers)
+        self.routing = RoutingHeaders(headers)
         self.payload = payload
     }
 
     /// A message whose payload is a copy of `bytes` (a `[UInt8]`, or a string's `utf8`).
     public init(headers: [EventStreamHeader] = [], payloadBytes bytes: some Sequence<UInt8>) {
         self.init(headers: headers, payload: ByteBuffer(bytes: bytes))
+    }
+
+    /// A decoded message: its checked headers section, what it says about routing, and
+    /// the payload.
+    init(checkedHeaders: ByteBuffer, routing: RoutingHeaders, payload: ByteBuffer) {
+        self.storage = .wire(checkedHeaders)
+        self.routing = routing
+        self.payload = payload
     }
 
     /// The value of the first header called `name`, if any.
@@ -35,13 +69,13 @@ public struct EventStreamMessage: Sendable, Hashable {
     }
 
     /// `:message-type`: `event`, `exception` (a modelled error) or `error` (unmodelled).
-    public var messageType: String? { stringHeader(EventStreamHeaderName.messageType) }
+    public var messageType: String? { routing.messageType }
     /// `:event-type` of an event, e.g. `contentBlockDelta` or `chunk`.
-    public var eventType: String? { stringHeader(EventStreamHeaderName.eventType) }
+    public var eventType: String? { routing.eventType }
     /// `:exception-type` of an exception: the error's member name, e.g. `throttlingException`.
-    public var exceptionType: String? { stringHeader(EventStreamHeaderName.exceptionType) }
+    public var exceptionType: String? { routing.exceptionType }
     /// `:content-type` of the payload, e.g. `application/json`.
-    public var contentType: String? { stringHeader(EventStreamHeaderName.contentType) }
+    public var contentType: String? { routing.contentType }
     /// `:error-code` of an unmodelled error message.
     public var errorCode: String? { stringHeader(EventStreamHeaderName.errorCode) }
     /// `:error-message` of an unmodelled error message.
@@ -49,13 +83,15 @@ public struct EventStreamMessage: Sendable, Hashable {
 
     /// What the message is, from `:message-type` (absent counts as an event, as the
     /// AWS SDKs treat it).
-    public var kind: EventStreamMessageKind {
-        switch messageType {
-        case nil, "event": .event
-        case "exception": .exception
-        case "error": .error
-        case let other?: .other(other)
-        }
+    public var kind: EventStreamMessageKind { EventStreamMessageKind(messageType: routing.messageType) }
+
+    public static func == (lhs: EventStreamMessage, rhs: EventStreamMessage) -> Bool {
+        lhs.payload == rhs.payload && lhs.headers == rhs.headers
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(headers)
+        hasher.combine(payload)
     }
 
     /// The payload as an array of bytes (a copy).
@@ -63,6 +99,129 @@ public struct EventStreamMessage: Sendable, Hashable {
 
     /// The payload decoded as UTF-8 text (invalid sequences become U+FFFD).
     public var payloadString: String { String(decoding: payload.readableBytesView, as: UTF8.self) }
+}
+
+/// A decoded message seen in place (see `EventStreamDecoder.decodeAvailable`): its
+/// checked headers section and payload as views of the received bytes, valid only
+/// during the call that shows it.
+public struct EventStreamMessageView {
+    /// The headers section, already checked (lengths, types, UTF-8).
+    public let headerBytes: UnsafeRawBufferPointer
+    /// The payload bytes.
+    public let payload: UnsafeRawBufferPointer
+    let routing: RawRoutingHeaders
+
+    init(headerBytes: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, routing: RawRoutingHeaders) {
+        self.headerBytes = headerBytes
+        self.payload = payload
+        self.routing = routing
+    }
+
+    /// `:message-type`: `event`, `exception` or `error`.
+    public var messageType: String? { routing.text(1, routing.messageType) }
+    /// `:event-type` of an event.
+    public var eventType: String? { routing.text(2, routing.eventType) }
+    /// `:exception-type` of an exception.
+    public var exceptionType: String? { routing.text(4, routing.exceptionType) }
+    /// `:content-type` of the payload.
+    public var contentType: String? { routing.text(8, routing.contentType) }
+
+    /// Whether `:event-type` is the string `name` (compared as bytes, nothing made).
+    public func eventType(is name: StaticString) -> Bool {
+        guard routing.strings & 2 != 0, let bytes = routing.eventType, bytes.count == name.utf8CodeUnitCount else { return false }
+        return bytes.elementsEqual(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+    }
+
+    /// What the message is (absent `:message-type` counts as an event).
+    public var kind: EventStreamMessageKind {
+        guard routing.seen & 1 != 0 else { return .event }
+        guard routing.strings & 1 != 0, let bytes = routing.messageType else { return .other("") }
+        switch bytes.count {
+        case 5 where bytes.elementsEqual("event".utf8): return .event
+        case 5 where bytes.elementsEqual("error".utf8): return .error
+        case 9 where bytes.elementsEqual("exception".utf8): return .exception
+        default: return .other(String(decoding: bytes, as: UTF8.self))
+        }
+    }
+
+    /// An owned copy of the message, to keep beyond the view's call.
+    public func makeMessage() -> EventStreamMessage {
+        EventStreamMessage(checkedHeaders: ByteBuffer(bytes: headerBytes), routing: routing.owned,
+                           payload: ByteBuffer(bytes: payload))
+    }
+}
+
+extension EventStreamMessage {
+    /// Shows this message to `body` as a view (for code written against views).
+    func withView<T>(_ body: (EventStreamMessageView) throws -> T) rethrows -> T {
+        var encoded: ByteBuffer
+        switch storage {
+        case .wire(let headerBytes): encoded = headerBytes
+        case .parsed(let headers):
+            // Built in code rather than decoded: encode the headers to show them as bytes.
+            encoded = ByteBuffer()
+            for header in headers { EventStreamEncoder.write(header, into: &encoded) }
+        }
+        return try encoded.withUnsafeReadableBytes { headers in
+            // Re-walking checked (or freshly encoded) headers cannot fail.
+            let routing = (try? HeaderParser.check(headers).get()) ?? RawRoutingHeaders()
+            return try payload.withUnsafeReadableBytes { payload in
+                try body(EventStreamMessageView(headerBytes: headers, payload: payload, routing: routing))
+            }
+        }
+    }
+}
+
+extension EventStreamMessageKind {
+    /// The kind a `:message-type` value names (absent counts as an event).
+    init(messageType: String?) {
+        switch messageType {
+        case nil, "event": self = .event
+        case "exception": self = .exception
+        case "error": self = .error
+        case let other?: self = .other(other)
+        }
+    }
+}
+
+/// The string values of the first `:message-type`, `:event-type`, `:exception-type` and
+/// `:content-type` headers (nil when absent or not strings), which route a message.
+struct RoutingHeaders: Sendable {
+    var messageType: String?
+    var eventType: String?
+    var exceptionType: String?
+    var contentType: String?
+
+    init() {}
+
+    init(_ headers: [EventStreamHeader]) {
+        var seen = Seen()
+        for header in headers { note(header.name, header.value.stringValue, seen: &seen) }
+    }
+
+    /// Which routing headers have been met (the first of each name counts).
+    struct Seen { var bits: UInt8 = 0 }
+
+    /// Records a header met in wire order; later ones of the same name are ignored.
+    @inline(__always)
+    mutating func note(_ name: String, _ value: String?, seen: inout Seen) {
+        let bit: UInt8
+        switch name {
+        case EventStreamHeaderName.messageType: bit = 1
+        case EventStreamHeaderName.eventType: bit = 2
+        case EventStreamHeaderName.exceptionType: bit = 4
+        case EventStreamHeaderName.contentType: bit = 8
+        default: return
+        }
+        guard seen.bits & bit == 0 else { return }
+        seen.bits |= bit
+        switch bit {
+        case 1: messageType = value
+        case 2: eventType = value
+        case 4: exceptionType = value
+        default: contentType = value
+        }
+    }
 }
 
 /// The three kinds of message a `:message-type` header names.

@@ -27,6 +27,10 @@ public enum LuaValue: Sendable, Hashable {
     case function(LuaFunctionReference)
     /// An opaque host handle.
     case handle(LuaHandle)
+    /// A sequence whose items were encoded ahead of time with `LuaListWriter` (Swift →
+    /// Lua only): a stream's events are encoded as they arrive, off the Lua thread, and
+    /// cross in one piece. An empty list becomes an empty table.
+    case encodedList(LuaEncodedList)
 
     /// The value as a Swift string if it is a Lua string.
     public var stringValue: String? {

@@ -4,9 +4,9 @@ struct LuaValueEncoder {
     private(set) var bytes: [UInt8] = []
     let limits: LuaConversionLimits
 
-    init(limits: LuaConversionLimits = LuaConversionLimits()) {
+    init(limits: LuaConversionLimits = LuaConversionLimits(), reserving capacity: Int = 64) {
         self.limits = limits
-        bytes.reserveCapacity(64)
+        if capacity > 0 { bytes.reserveCapacity(capacity) }
     }
 
     /// Encodes a list of values (what a function returns).
@@ -21,11 +21,11 @@ struct LuaValueEncoder {
         return encoder.bytes
     }
 
-    private mutating func u64(_ v: UInt64) {
+    fileprivate mutating func u64(_ v: UInt64) {
         withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
-    private mutating func string(_ s: String) {
+    fileprivate mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { buf in
             u64(UInt64(buf.count))
@@ -35,7 +35,7 @@ struct LuaValueEncoder {
 
     /// Encodes one value. `path` names it for errors and is only evaluated when one is
     /// thrown: building a path string per element cost more than the encoding itself.
-    private mutating func encode(_ value: LuaValue, path: () -> String, depth: Int,
+    fileprivate mutating func encode(_ value: LuaValue, path: () -> String, depth: Int,
                                  items: inout Int) throws(LuaConversionError) {
         if depth > limits.maxDepth {
             throw LuaConversionError(path: path(), problem: "nested deeper than \(limits.maxDepth) levels")
@@ -85,6 +85,17 @@ struct LuaValueEncoder {
             try encode(inner, path: path, depth: depth, items: &items)
         case .handle(let h):
             bytes.append(11); string(h.typeName); u64(UInt64(bitPattern: h.id)); string(h.label)
+        case .encodedList(let list):
+            if depth + list.depth > limits.maxDepth {
+                throw LuaConversionError(path: path(), problem: "nested deeper than \(limits.maxDepth) levels")
+            }
+            items += list.count + list.items
+            try checkItems(items, path: path)
+            if list.count == 0 {
+                bytes.append(7); u64(0)
+            } else {
+                bytes.append(6); u64(UInt64(list.count)); bytes.append(contentsOf: list.bytes)
+            }
         }
     }
 
@@ -92,5 +103,149 @@ struct LuaValueEncoder {
         if items > limits.maxItems {
             throw LuaConversionError(path: path(), problem: "more than \(limits.maxItems) table elements")
         }
+    }
+}
+
+/// A sequence of values already in the sandbox's value format, made by `LuaListWriter`.
+public struct LuaEncodedList: Sendable, Hashable {
+    /// The encoded items, one after another.
+    fileprivate(set) var bytes: [UInt8] = []
+    /// How many items the sequence has.
+    public fileprivate(set) var count = 0
+    /// Table elements inside the items (counted against `LuaConversionLimits.maxItems`).
+    fileprivate(set) var items = 0
+    /// Deepest table nesting inside the items (1 for a list of flat tables).
+    fileprivate(set) var depth = 0
+
+    /// An empty list.
+    public init() {}
+
+    /// Adds the items of `other` after these.
+    public mutating func append(_ other: LuaEncodedList) {
+        bytes.append(contentsOf: other.bytes)
+        count += other.count
+        items += other.items
+        depth = max(depth, other.depth)
+    }
+}
+
+/// Builds a `LuaEncodedList` item by item, so that many small tables (a stream's
+/// events) are encoded where they are produced, without a dictionary per table, and
+/// cross to Lua later as one `.encodedList` value.
+public struct LuaListWriter: Sendable {
+    private var encoder: LuaValueEncoder
+    private var list = LuaEncodedList()
+
+    /// An empty list; each item is checked against `limits` as it is added.
+    public init(limits: LuaConversionLimits = LuaConversionLimits()) {
+        encoder = LuaValueEncoder(limits: limits)
+    }
+
+    /// Items added so far.
+    public var count: Int { list.count }
+
+    /// Adds any value (checked against the limits).
+    public mutating func append(_ value: LuaValue) throws(LuaConversionError) {
+        var items = 0
+        let start = encoder.bytes.count
+        do {
+            try encoder.encode(value, path: { "item \(list.count + 1)" }, depth: 1, items: &items)
+        } catch {
+            encoder.truncate(to: start)
+            throw error
+        }
+        list.items += items
+        list.depth = max(list.depth, Self.depth(of: value))
+        list.count += 1
+    }
+
+    /// Adds a table with string keys, written field by field by `build`.
+    public mutating func appendRecord(_ build: (inout LuaRecordWriter) -> Void) {
+        // The record borrows the bytes (swapped, so they stay uniquely referenced).
+        var record = LuaRecordWriter(encoder: LuaValueEncoder(limits: encoder.limits, reserving: 0))
+        swap(&record.encoder, &encoder)
+        record.begin()
+        build(&record)
+        record.end()
+        swap(&record.encoder, &encoder)
+        list.items += record.fields
+        list.depth = max(list.depth, 1)
+        list.count += 1
+    }
+
+    /// The list built so far; the writer starts again empty.
+    public mutating func finish() -> LuaEncodedList {
+        var done = list
+        done.bytes = encoder.takeBytes()
+        list = LuaEncodedList()
+        return done
+    }
+
+    private static func depth(of value: LuaValue) -> Int {
+        switch value {
+        case .array(let a): 1 + (a.map(depth(of:)).max() ?? 0)
+        case .map(let m): 1 + (m.values.map(depth(of:)).max() ?? 0)
+        case .tagged(_, let inner): depth(of: inner)
+        case .encodedList(let l): 1 + l.depth
+        default: 0
+        }
+    }
+}
+
+/// Writes the fields of one table for `LuaListWriter.appendRecord`.
+public struct LuaRecordWriter {
+    fileprivate var encoder: LuaValueEncoder
+    fileprivate var fields = 0
+    private var countOffset = 0
+
+    fileprivate init(encoder: LuaValueEncoder) { self.encoder = encoder }
+
+    fileprivate mutating func begin() {
+        encoder.appendByte(7)
+        countOffset = encoder.bytes.count
+        encoder.u64(0)  // patched by `end()`
+    }
+
+    fileprivate mutating func end() { encoder.patchU64(at: countOffset, UInt64(fields)) }
+
+    private mutating func key(_ name: StaticString) {
+        encoder.appendByte(5)
+        encoder.u64(UInt64(name.utf8CodeUnitCount))
+        encoder.appendBytes(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        fields += 1
+    }
+
+    /// Sets `name` to a string (a Lua string holds any bytes, so nothing can fail).
+    public mutating func field(_ name: StaticString, _ value: String) {
+        key(name)
+        encoder.appendByte(5)
+        encoder.string(value)
+    }
+
+    /// Sets `name` to an integer.
+    public mutating func field(_ name: StaticString, _ value: Int64) {
+        key(name)
+        encoder.appendByte(3)
+        encoder.u64(UInt64(bitPattern: value))
+    }
+}
+
+extension LuaValueEncoder {
+    fileprivate mutating func appendByte(_ byte: UInt8) { bytes.append(byte) }
+
+    fileprivate mutating func appendBytes(_ raw: UnsafeRawBufferPointer) { bytes.append(contentsOf: raw) }
+
+    fileprivate mutating func patchU64(at offset: Int, _ value: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { raw in
+            for i in 0..<8 { bytes[offset + i] = raw[i] }
+        }
+    }
+
+    fileprivate mutating func truncate(to count: Int) { bytes.removeSubrange(count...) }
+
+    fileprivate mutating func takeBytes() -> [UInt8] {
+        let taken = bytes
+        bytes = []
+        return taken
     }
 }

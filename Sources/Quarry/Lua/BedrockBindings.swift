@@ -237,7 +237,7 @@ struct BedrockBindings {
                 pump.start(open: {
                     await core.gate.acquire()
                     return try core.client(settings).converseStream(request, options: options)
-                }, convert: ResponseTables.event, finish: { stream, error in
+                }, write: ResponseTables.writeEvent, finish: { stream, error in
                     core.gate.release()
                     core.untrack(pump)
                     let snapshot = stream?.partialResult ?? ConverseStreamResult()
@@ -268,7 +268,7 @@ struct BedrockBindings {
                 pump.start(open: {
                     await core.gate.acquire()
                     return try core.client(settings).invokeModelWithResponseStream(request, options: options)
-                }, convert: ResponseTables.chunkEvent, finish: { stream, error in
+                }, write: { event, writer throws(LuaConversionError) in try writer.append(ResponseTables.chunkEvent(event)) }, finish: { stream, error in
                     core.gate.release()
                     core.untrack(pump)
                     core.settle(reserved: reserved, used: 0)
@@ -299,7 +299,7 @@ struct BedrockBindings {
         guard let pump = pump(call) else { return .failure("stream: not a stream handle") }
         return .suspend(HostRequest.work {
             let batch = await pump.next()
-            var m: [String: LuaValue] = ["events": batch.events.isEmpty ? .map([:]) : .array(batch.events),
+            var m: [String: LuaValue] = ["events": batch.events,
                                          "done": .boolean(batch.finished)]
             if let r = batch.result { m["result"] = r }
             if let e = batch.failure { m["error"] = e.luaValue }

@@ -41,6 +41,8 @@ public enum LuaJSON {
             throw ScriptError(code: "ValidationError", message: "\(path): a function cannot be JSON")
         case .handle(let h):
             throw ScriptError(code: "ValidationError", message: "\(path): a \(h.typeName) handle cannot be JSON")
+        case .encodedList:
+            throw ScriptError(code: "ValidationError", message: "\(path): a pre-encoded list cannot be JSON")
         }
     }
 

@@ -347,7 +347,7 @@ struct RequestBuilder {
         case .boolean: "a boolean"
         case .integer, .number: "a number"
         case .string, .bytes: "a string"
-        case .array, .map, .tagged: "a table"
+        case .array, .map, .tagged, .encodedList: "a table"
         case .function: "a function"
         case .handle(let h): "a \(h.typeName)"
         }

@@ -99,6 +99,20 @@ enum ResponseTables {
         return .map(m)
     }
 
+    /// Encodes one ConverseStream event for a stream batch: text deltas, nearly every
+    /// event of a long answer, are written field by field; the rest as `event(_:)` makes them.
+    static func writeEvent(_ event: ConverseStreamEvent, into writer: inout LuaListWriter) throws(LuaConversionError) {
+        if case .contentBlockDelta(let index, .text(let text)) = event {
+            writer.appendRecord { record in
+                record.field("type", "text")
+                record.field("text", text)
+                record.field("index", Int64(index))
+            }
+        } else {
+            try writer.append(Self.event(event))
+        }
+    }
+
     /// One ConverseStream event as `{type=…, …}`.
     static func event(_ event: ConverseStreamEvent) -> LuaValue {
         switch event {

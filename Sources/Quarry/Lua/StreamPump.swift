@@ -4,18 +4,24 @@ import Foundation
 ///
 /// A stream of 200,000 text deltas is normal, so the script must not pay a Swift round
 /// trip per event: each `next` takes every event that has arrived (up to a cap) in one
-/// suspension, and the pump keeps reading while Lua works through the batch.
+/// suspension, and the pump keeps reading while Lua works through the batch. Events are
+/// encoded into the sandbox's value format as they arrive (`LuaListWriter`), on the
+/// pump's task rather than the Lua thread, so a batch crosses to Lua in one piece.
 final class StreamPump: @unchecked Sendable {
     /// What one `next` hands back: events, and when the stream is over, how it ended.
     struct Batch: Sendable {
-        var events: [LuaValue]
+        /// The events as one Lua sequence (an empty table when there are none).
+        var events: LuaValue
+        var count: Int
         var finished: Bool
         var result: LuaValue?
         var failure: ScriptError?
     }
 
     private let lock = NSLock()
-    private var buffer: [LuaValue] = []
+    /// Encoded events waiting for Lua, in the pieces they were pushed in.
+    private var queue: [LuaEncodedList] = []
+    private var pending = 0
     private var finished = false
     private var result: LuaValue?
     private var failure: ScriptError?
@@ -30,10 +36,10 @@ final class StreamPump: @unchecked Sendable {
         self.highWater = highWater
     }
 
-    /// Starts reading `open()`'s events, converting each with `convert`; `finish` makes the
+    /// Starts reading `open()`'s events, encoding each with `write`; `finish` makes the
     /// final result (or turns the failure into the script's error).
     func start<Event: Sendable>(open: @escaping @Sendable () async throws -> BedrockEventStream<Event>,
-                                convert: @escaping @Sendable (Event) -> LuaValue,
+                                write: @escaping @Sendable (Event, inout LuaListWriter) throws(LuaConversionError) -> Void,
                                 finish: @escaping @Sendable (BedrockEventStream<Event>?, (any Error)?) -> (LuaValue?, ScriptError?)) {
         let t = Task { [self] in
             var stream: BedrockEventStream<Event>?
@@ -42,13 +48,20 @@ final class StreamPump: @unchecked Sendable {
                 stream = s
                 var batches = s.makeBatchIterator()
                 while let events = try await batches.next() {
-                    var values: [LuaValue] = []
-                    values.reserveCapacity(events.count)
-                    for event in events { values.append(convert(event)) }
-                    await push(values)
+                    var writer = LuaListWriter()
+                    var pieces: [LuaEncodedList] = []
+                    for event in events {
+                        try write(event, &writer)
+                        if writer.count >= batchLimit { pieces.append(writer.finish()) }
+                    }
+                    if writer.count > 0 { pieces.append(writer.finish()) }
+                    await push(pieces)
                 }
                 let (value, error) = finish(s, nil)
                 end(result: value, failure: error)
+            } catch let error as LuaConversionError {
+                _ = finish(stream, nil)
+                end(result: nil, failure: ScriptError(code: "ValidationError", message: "stream event: \(error)"))
             } catch {
                 let (value, failure) = finish(stream, error)
                 end(result: value, failure: failure ?? ScriptError.from(error))
@@ -59,23 +72,13 @@ final class StreamPump: @unchecked Sendable {
         lock.unlock()
     }
 
-    private func append(_ values: [LuaValue]) -> Bool {
-        lock.lock()
-        if buffer.isEmpty { buffer = values } else { buffer.append(contentsOf: values) }
-        let wake = consumer
-        consumer = nil
-        let mustWait = buffer.count >= highWater
-        lock.unlock()
-        wake?.resume()
-        return mustWait
-    }
-
-    private func push(_ values: [LuaValue]) async {
-        let mustWait = append(values)
-        if mustWait {
+    /// Queues encoded events, wakes the consumer, and waits while too much is buffered.
+    private func push(_ pieces: [LuaEncodedList]) async {
+        guard !pieces.isEmpty else { return }
+        if enqueue(pieces) {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 lock.lock()
-                if buffer.count >= highWater && !Task.isCancelled {
+                if pending >= highWater && !Task.isCancelled {
                     producer = c
                     lock.unlock()
                 } else {
@@ -84,6 +87,19 @@ final class StreamPump: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Queues the pieces and wakes the consumer; true when the producer should wait.
+    private func enqueue(_ pieces: [LuaEncodedList]) -> Bool {
+        lock.lock()
+        queue.append(contentsOf: pieces)
+        for piece in pieces { pending += piece.count }
+        let wake = consumer
+        consumer = nil
+        let mustWait = pending >= highWater
+        lock.unlock()
+        wake?.resume()
+        return mustWait
     }
 
     private func end(result: LuaValue?, failure: ScriptError?) {
@@ -103,7 +119,7 @@ final class StreamPump: @unchecked Sendable {
             if let batch = take() { return batch }
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 lock.lock()
-                if buffer.isEmpty && !finished {
+                if pending == 0 && !finished {
                     consumer = c
                     lock.unlock()
                 } else {
@@ -117,22 +133,23 @@ final class StreamPump: @unchecked Sendable {
     private func take() -> Batch? {
         lock.lock()
         defer { lock.unlock() }
-        if !buffer.isEmpty {
-            let events: [LuaValue]
-            if buffer.count <= batchLimit {
-                events = buffer
-                buffer.removeAll(keepingCapacity: true)
-            } else {
-                events = Array(buffer[..<batchLimit])
-                buffer.removeFirst(batchLimit)
+        if pending > 0 {
+            // Joins queued pieces into one batch of at most `batchLimit` events (a
+            // piece is never larger than that).
+            var list = queue.removeFirst()
+            while let next = queue.first, list.count + next.count <= batchLimit {
+                list.append(next)
+                queue.removeFirst()
             }
+            pending -= list.count
             let wake = producer
             producer = nil
             wake?.resume()
-            let done = finished && buffer.isEmpty
-            return Batch(events: events, finished: done, result: done ? result : nil, failure: done ? failure : nil)
+            let done = finished && pending == 0
+            return Batch(events: .encodedList(list), count: list.count, finished: done,
+                         result: done ? result : nil, failure: done ? failure : nil)
         }
-        if finished { return Batch(events: [], finished: true, result: result, failure: failure) }
+        if finished { return Batch(events: .map([:]), count: 0, finished: true, result: result, failure: failure) }
         return nil
     }
 
