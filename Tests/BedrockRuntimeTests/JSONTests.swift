@@ -13,6 +13,41 @@ struct JSONTests {
         #expect(written == #"{"modelId": "m", "messages": [{"role": "user", "content": [{"text": "hi"}]}], "additionalModelRequestFields": {"z": 1, "a": [true, null, 2.5]}}"#)
     }
 
+    @Test("text deltas are read without a document, exactly as the full parser reads them", arguments: [
+        #"{"contentBlockIndex":0,"delta":{"text":" token7"},"p":"abcdefgh"}"#,
+        #"{"p":"x","delta":{"text":"caf\u00e9 \"q\"\n"},"contentBlockIndex":12}"#,
+        #" { "contentBlockIndex" : 2 , "delta" : { "text" : "é😀" } , "p" : [1, {"a": null}] } "#,
+        #"{"contentBlockIndex":0,"delta":{"text":""}}"#,
+    ])
+    func textDeltaFastPath(_ text: String) throws {
+        let fast = try #require(Array(text.utf8).withUnsafeBytes { JSONParser.textDelta($0) })
+        let full = try JSONParser.parse(text)
+        #expect(fast.index == full["contentBlockIndex"]?.intValue)
+        #expect(fast.text == full["delta"]?["text"]?.stringValue)
+    }
+
+    @Test("anything but a plain text delta is left to the full parser", arguments: [
+        #"{"contentBlockIndex":0,"delta":{"toolUse":{"input":"{"}}}"#,
+        #"{"contentBlockIndex":0,"delta":{"text":"a","citation":{}}}"#,
+        #"{"contentBlockIndex":0.5,"delta":{"text":"a"}}"#,
+        #"{"contentBlockIndex":0,"contentBlockIndex":1,"delta":{"text":"a"}}"#,
+        #"{"delta":{"text":"a"}}"#,
+        #"{"contentBlockIndex":0,"delta":{"text":"a"}} x"#,
+        #"{"contentBlockIndex":0,"delta":{"text":"a"#,
+        #"[1]"#,
+    ])
+    func textDeltaFallsBack(_ text: String) {
+        #expect(Array(text.utf8).withUnsafeBytes { JSONParser.textDelta($0) } == nil)
+    }
+
+    @Test("strings that are not UTF-8 are rejected; valid multi-byte text is kept")
+    func invalidUTF8() {
+        let bytes: [UInt8] = Array(#"{"a":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
+        #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(bytes) }
+        let fine: [UInt8] = Array(#"{"a":""#.utf8) + [0xC3, 0xA9] + Array(#""}"#.utf8)
+        #expect((try? JSONParser.parse(fine))?["a"]?.stringValue == "é")
+    }
+
     @Test("the botocore writer escapes like Python's json.dumps")
     func pythonEscapes() {
         let v: JSONValue = ["s": "é😀\u{7f}\"\\/\n\t\u{01}"]

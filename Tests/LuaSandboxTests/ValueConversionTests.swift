@@ -54,6 +54,47 @@ import LuaSandbox
         #expect(values == [sent, .string("null"), .boolean(true), .string("userdata"), .integer(3)])
     }
 
+    @Test func preEncodedListsArriveAsTables() async throws {
+        let sandbox = try await LuaSandbox()
+        var writer = LuaListWriter()
+        writer.appendRecord { record in
+            record.field("type", "text")
+            record.field("text", "héllo")
+            record.field("index", 3)
+        }
+        try writer.append(.map(["type": "metadata", "usage": .map(["total": .integer(7)])]))
+        try writer.append(.string("plain"))
+        var list = writer.finish()
+        #expect(list.count == 3 && writer.count == 0)
+        var more = LuaListWriter()
+        more.appendRecord { $0.field("n", -1) }
+        list.append(more.finish())
+        let sent = LuaValue.encodedList(list)
+        try await sandbox.withState { try $0.setGlobal("events", sent) }
+        let values = try await sandbox.run("return #events, events[1].type, events[1].text, events[1].index, math.type(events[1].index), events[2].usage.total, events[3], events[4].n")
+        #expect(values == [.integer(4), "text", "héllo", .integer(3), "integer", .integer(7), "plain", .integer(-1)])
+        // An empty list is an empty table.
+        var empty = LuaListWriter()
+        let none = LuaValue.encodedList(empty.finish())
+        try await sandbox.withState { try $0.setGlobal("none", none) }
+        #expect(try await sandbox.run("return type(none), next(none)") == ["table", .nil])
+    }
+
+    @Test func preEncodedListsCountAgainstTheLimits() async throws {
+        let sandbox = try await LuaSandbox()
+        var writer = LuaListWriter()
+        for _ in 0..<30_000 { writer.appendRecord { $0.field("a", 1); $0.field("b", 2); $0.field("c", 3) } }
+        let big = LuaValue.encodedList(writer.finish())  // 30,000 items + 90,000 fields > 100,000
+        await #expect(throws: LuaError.self) {
+            try await sandbox.withState { try $0.setGlobal("big", big) }
+        }
+        var deep: LuaValue = .integer(1)
+        for _ in 0..<40 { deep = .array([deep]) }
+        var shallow = LuaListWriter()
+        #expect(throws: LuaConversionError.self) { try shallow.append(deep) }
+        #expect(shallow.count == 0)
+    }
+
     @Test func finiteNumbersCanBeRequired() async throws {
         let sandbox = try await LuaSandbox()
         try await sandbox.withState { state in

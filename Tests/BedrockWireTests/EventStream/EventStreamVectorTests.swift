@@ -38,6 +38,12 @@ struct EventStreamVectorTests {
             let cuts = Array(stride(from: step, to: bytes.count, by: step))
             let pieced = EventStreamDecodeOutcome.decode(bytes, cuts: cuts)
             #expect(pieced.ending == .complete && pieced.messages == messages, "\(vector.id): split by \(step)")
+            // Decoding in place (views of the received bytes) gives the same message,
+            // whole or in pieces.
+            for inPlaceCuts in [[], cuts] {
+                let inPlace = EventStreamDecodeOutcome.decode(bytes, cuts: inPlaceCuts, inPlace: true)
+                #expect(inPlace.ending == .complete && inPlace.messages == messages, "\(vector.id): in place, \(inPlaceCuts.count) cuts")
+            }
 
             // Encoding the expected message gives the exact bytes.
             let message = EventStreamMessage(headers: expectedHeaders, payloadBytes: expectedPayload)
@@ -61,6 +67,7 @@ struct EventStreamVectorTests {
             let outcome = EventStreamDecodeOutcome.decode(stream, cuts: cuts)
             #expect(outcome.ending == .complete, "split by \(step): \(outcome.ending)")
             #expect(outcome.messages == expected, "split by \(step)")
+            #expect(EventStreamDecodeOutcome.decode(stream, cuts: cuts, inPlace: true) == outcome, "in place, split by \(step)")
         }
         var mutator = EventStreamMutator(seed: 977)
         for _ in 0..<50 {
@@ -78,6 +85,7 @@ struct EventStreamVectorTests {
         for vector in file.invalid {
             let bytes = try TestBytes.hex(vector.bytes_hex)
             let outcome = EventStreamDecodeOutcome.decode(bytes)
+            #expect(EventStreamDecodeOutcome.decode(bytes, inPlace: true) == outcome, "\(vector.id): in place")
             let ours: String
             switch outcome.ending {
             case .complete: ours = "ok"

@@ -19,9 +19,10 @@ package struct EventStreamDecodeOutcome: Equatable, Sendable {
     package var ending: Ending
 
     /// Decodes `bytes`, appended in pieces that end at each offset of `cuts` (sorted,
-    /// inside the bytes), draining the decoder after every piece.
+    /// inside the bytes), draining the decoder after every piece: with `nextMessage()`,
+    /// or in place with `decodeAvailable` (each view kept with `makeMessage()`).
     package static func decode(_ bytes: [UInt8], cuts: [Int] = [],
-                               limits: EventStreamLimits = .standard) -> EventStreamDecodeOutcome {
+                               limits: EventStreamLimits = .standard, inPlace: Bool = false) -> EventStreamDecodeOutcome {
         var decoder = EventStreamDecoder(limits: limits)
         var messages: [EventStreamMessage] = []
         var start = 0
@@ -29,9 +30,16 @@ package struct EventStreamDecodeOutcome: Equatable, Sendable {
             decoder.append(contentsOf: bytes[start..<end])
             start = end
             do {
-                while let message = try decoder.nextMessage() { messages.append(message) }
-            } catch {
+                if inPlace {
+                    try decoder.decodeAvailable { messages.append($0.makeMessage()) }
+                } else {
+                    while let message = try decoder.nextMessage() { messages.append(message) }
+                }
+            } catch let error as EventStreamDecodingError {
                 return EventStreamDecodeOutcome(messages: messages, ending: .rejected(error))
+            } catch {
+                return EventStreamDecodeOutcome(messages: messages, ending: .rejected(
+                    EventStreamDecodingError(.truncated(bufferedBytes: -1, expectedBytes: nil), streamOffset: -1)))
             }
         }
         do {
@@ -64,6 +72,19 @@ package enum EventStreamFuzzCheck {
         guard whole == split else {
             throw EventStreamFuzzFinding(description:
                 "splitting at \(cuts.sorted()) changed the outcome: \(whole.messages.count) messages / \(whole.ending) vs \(split.messages.count) / \(split.ending)")
+        }
+        let inPlace = EventStreamDecodeOutcome.decode(bytes, cuts: cuts.sorted(), inPlace: true)
+        guard inPlace == whole else {
+            throw EventStreamFuzzFinding(description:
+                "decoding in place changed the outcome: \(whole.messages.count) messages / \(whole.ending) vs \(inPlace.messages.count) / \(inPlace.ending)")
+        }
+        for message in whole.messages {
+            // The routing accessors agree with the headers they summarise.
+            let first = { (name: String) in message.headers.first { $0.name == name }?.value.stringValue }
+            guard message.messageType == first(":message-type"), message.eventType == first(":event-type"),
+                  message.exceptionType == first(":exception-type"), message.contentType == first(":content-type") else {
+                throw EventStreamFuzzFinding(description: "routing headers disagree with the header list: \(message.headers)")
+            }
         }
         let encoder = EventStreamEncoder()
         for message in whole.messages {
