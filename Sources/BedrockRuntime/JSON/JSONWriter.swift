@@ -18,37 +18,40 @@ public struct JSONWriter: Sendable {
 
     /// The JSON text of `value`.
     public func string(_ value: JSONValue) -> String {
-        var out = ""
+        String(decoding: bytes(value), as: UTF8.self)
+    }
+
+    /// The UTF-8 bytes of the JSON text of `value`.
+    public func bytes(_ value: JSONValue) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
         write(value, into: &out)
         return out
     }
 
-    /// The UTF-8 bytes of the JSON text of `value`.
-    public func bytes(_ value: JSONValue) -> [UInt8] { Array(string(value).utf8) }
-
-    private func write(_ value: JSONValue, into out: inout String) {
+    private func write(_ value: JSONValue, into out: inout [UInt8]) {
         switch value {
-        case .null: out += "null"
-        case let .bool(b): out += b ? "true" : "false"
-        case let .integer(i): out += String(i)
-        case let .double(d): out += Self.format(d)
+        case .null: out.append(contentsOf: "null".utf8)
+        case let .bool(b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case let .integer(i): out.append(contentsOf: String(i).utf8)
+        case let .double(d): out.append(contentsOf: Self.format(d).utf8)
         case let .string(s): writeString(s, into: &out)
         case let .array(items):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (n, item) in items.enumerated() {
-                if n > 0 { out += itemSeparator }
+                if n > 0 { out.append(contentsOf: itemSeparator.utf8) }
                 write(item, into: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case let .object(members):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (n, (key, item)) in members.enumerated() {
-                if n > 0 { out += itemSeparator }
+                if n > 0 { out.append(contentsOf: itemSeparator.utf8) }
                 writeString(key, into: &out)
-                out += keySeparator
+                out.append(contentsOf: keySeparator.utf8)
                 write(item, into: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
@@ -59,37 +62,63 @@ public struct JSONWriter: Sendable {
         return d.description
     }
 
-    private func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                let v = scalar.value
-                if v < 0x20 || (asciiOnly && v > 0x7E) {
+    /// Writes a string literal, copying runs of plain printable ASCII as they are.
+    private func writeString(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var text = s
+        text.withUTF8 { utf8 in
+            var i = 0
+            var runStart = 0
+            func flushRun() {
+                if runStart < i { out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i])) }
+            }
+            while i < utf8.count {
+                let byte = utf8[i]
+                if byte >= 0x20, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte < 0x7F || !asciiOnly {
+                    i += 1
+                    continue
+                }
+                flushRun()
+                switch byte {
+                case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8); i += 1
+                case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8); i += 1
+                case 0x0A: out.append(contentsOf: #"\n"#.utf8); i += 1
+                case 0x0D: out.append(contentsOf: #"\r"#.utf8); i += 1
+                case 0x09: out.append(contentsOf: #"\t"#.utf8); i += 1
+                case 0x08: out.append(contentsOf: #"\b"#.utf8); i += 1
+                case 0x0C: out.append(contentsOf: #"\f"#.utf8); i += 1
+                case ..<0x80:
+                    Self.appendEscape(UInt32(byte), into: &out)  // other control characters, and DEL
+                    i += 1
+                default:
+                    // A multi-byte scalar (the string is valid UTF-8), escaped as UTF-16.
+                    let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : 2
+                    var v = UInt32(byte) & (length == 4 ? 0x07 : length == 3 ? 0x0F : 0x1F)
+                    for k in 1..<length where i + k < utf8.count { v = v << 6 | UInt32(utf8[i + k] & 0x3F) }
                     if v > 0xFFFF {
                         let u = v - 0x10000
-                        out += Self.hex4(0xD800 + (u >> 10))
-                        out += Self.hex4(0xDC00 + (u & 0x3FF))
+                        Self.appendEscape(0xD800 + (u >> 10), into: &out)
+                        Self.appendEscape(0xDC00 + (u & 0x3FF), into: &out)
                     } else {
-                        out += Self.hex4(v)
+                        Self.appendEscape(v, into: &out)
                     }
-                } else {
-                    out.unicodeScalars.append(scalar)
+                    i += length
                 }
+                runStart = i
             }
+            flushRun()
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 
-    private static func hex4(_ v: UInt32) -> String {
-        let digits = String(v, radix: 16)
-        return "\\u" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    /// `\u` and four lowercase hex digits, as Python writes them.
+    private static func appendEscape(_ v: UInt32, into out: inout [UInt8]) {
+        func hex(_ n: UInt32) -> UInt8 { UInt8(truncatingIfNeeded: n < 10 ? 0x30 + n : 0x57 + n) }
+        out.append(UInt8(ascii: "\\"))
+        out.append(UInt8(ascii: "u"))
+        out.append(hex(v >> 12 & 0xF))
+        out.append(hex(v >> 8 & 0xF))
+        out.append(hex(v >> 4 & 0xF))
+        out.append(hex(v & 0xF))
     }
 }
