@@ -92,6 +92,8 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
 
     /// Applies the first matching rule to the attempt, or passes it on unchanged.
     public func send(_ request: OutgoingRequest, next: any HTTPTransport) async throws -> IncomingResponse {
+        // With no rules (every call of an ordinary run) the attempt is not even read.
+        if lock.withLock({ entries.isEmpty }) { return try await next.send(request) }
         let target = RequestTarget(request)
         guard let (id, effect) = match(target) else { return try await next.send(request) }
         let injection = FaultInjection(ruleId: id, operation: request.operation, model: target.model,
