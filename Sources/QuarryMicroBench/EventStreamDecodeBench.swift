@@ -27,6 +27,27 @@ enum EventStreamDecodeBench {
             }
             blackHole(destination[bytes / 2])
         }
+        // The checksums alone, message by message over the whole body: the floor of any
+        // decoder that checks both CRCs (the spec requires it).
+        var frames: [(start: Int, length: Int)] = []
+        var offset = 0
+        while let total = body.getInteger(at: body.readerIndex + offset, as: UInt32.self) {
+            frames.append((offset, Int(total)))
+            offset += Int(total)
+        }
+        var checksums = try harness.measure("CRC-32 of every message (prelude + message)", batch: 1) {
+            var failures = 0
+            body.withUnsafeReadableBytes { raw in
+                for frame in frames {
+                    let prelude = CRC32.update(0, UnsafeRawBufferPointer(rebasing: raw[frame.start..<(frame.start + 8)]))
+                    let whole = CRC32.update(prelude, UnsafeRawBufferPointer(
+                        rebasing: raw[(frame.start + 8)..<(frame.start + frame.length - 4)]))
+                    if whole == 0 { failures += 1 }
+                }
+            }
+            guard frames.count == messages else { throw Failure(description: "\(frames.count) frames, expected \(messages)") }
+            blackHole(failures)
+        }
         // In place: what the client's stream reader does (every message checked, routed
         // by its event type, its payload read where it lies).
         var inPlace = try harness.measure("event-stream decode in place", batch: 1) {
@@ -73,9 +94,10 @@ enum EventStreamDecodeBench {
                        String(format: "%.1f%% of memcpy", 100 * rate / copyRate)]
             r.name += String(format: " %d events", messages)
         }
+        describe(&checksums)
         describe(&inPlace)
         describe(&decode)
         copy.name += String(format: " %.1f MB", mb)
-        return [copy, inPlace, decode]
+        return [copy, checksums, inPlace, decode]
     }
 }

@@ -56,17 +56,24 @@ final class ProgressWatchdog: @unchecked Sendable {
     /// Stops watching; `watch()` returns.
     func finish() { lock.withLock { finished = true } }
 
-    /// Sleeps until the limit passes without progress (then throws) or `finish()`.
-    func watch() async throws {
+    /// Sleeps until the limit passes without progress (then throws), the absolute
+    /// `total` deadline passes (then throws the total timeout), or `finish()`.
+    func watch(total: (deadline: ContinuousClock.Instant, limit: Duration?)? = nil) async throws {
         while true {
             let (deadline, failure, done) = lock.withLock { (lastProgress + limit, self.failure, finished) }
             if done { return }
-            if ContinuousClock.now >= deadline {
+            let now = ContinuousClock.now
+            if let total, now >= total.deadline {
+                throw BedrockError(kind: .transport(.totalTimeout),
+                                   message: Self.message(.totalTimeout, total.limit?.seconds ?? 0))
+            }
+            if now >= deadline {
                 let seconds = lock.withLock { limit.seconds }
                 throw BedrockError(kind: .transport(failure), message: Self.message(failure, seconds))
             }
-            // Wake at the deadline, but at least every 250 ms to notice `finish()`.
-            let wake = min(deadline, ContinuousClock.now + .milliseconds(250))
+            // Wake at the first deadline, but at least every 250 ms to notice `finish()`.
+            var wake = min(deadline, now + .milliseconds(250))
+            if let total { wake = min(wake, total.deadline) }
             try await Task.sleep(until: wake, clock: .continuous)
         }
     }
@@ -90,14 +97,8 @@ func withWatchdog<T: Sendable>(
 ) async throws -> T {
     try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { try await operation() }
-        group.addTask { try await watchdog.watch(); return nil }
-        if let deadline {
-            group.addTask {
-                try await Task.sleep(until: deadline, clock: .continuous)
-                throw BedrockError(kind: .transport(.totalTimeout),
-                                   message: ProgressWatchdog.message(.totalTimeout, totalLimit?.seconds ?? 0))
-            }
-        }
+        // One timer task watches both the progress limits and the total deadline.
+        group.addTask { try await watchdog.watch(total: deadline.map { ($0, totalLimit) }); return nil }
         defer { group.cancelAll() }
         while let next = try await group.next() {
             if let value = next {
