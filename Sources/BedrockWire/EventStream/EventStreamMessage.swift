@@ -1,4 +1,11 @@
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One event-stream message: ordered headers and a payload.
 ///
@@ -128,20 +135,24 @@ public struct EventStreamMessageView {
 
     /// Whether `:event-type` is the string `name` (compared as bytes, nothing made).
     public func eventType(is name: StaticString) -> Bool {
-        guard routing.strings & 2 != 0, let bytes = routing.eventType, bytes.count == name.utf8CodeUnitCount else { return false }
-        return bytes.elementsEqual(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        guard routing.strings & 2 != 0, let bytes = routing.eventType else { return false }
+        return Self.bytes(bytes, equal: name)
+    }
+
+    @inline(__always)
+    static func bytes(_ bytes: UnsafeRawBufferPointer, equal literal: StaticString) -> Bool {
+        guard bytes.count == literal.utf8CodeUnitCount, let base = bytes.baseAddress else { return literal.utf8CodeUnitCount == 0 }
+        return memcmp(base, literal.utf8Start, bytes.count) == 0
     }
 
     /// What the message is (absent `:message-type` counts as an event).
     public var kind: EventStreamMessageKind {
         guard routing.seen & 1 != 0 else { return .event }
         guard routing.strings & 1 != 0, let bytes = routing.messageType else { return .other("") }
-        switch bytes.count {
-        case 5 where bytes.elementsEqual("event".utf8): return .event
-        case 5 where bytes.elementsEqual("error".utf8): return .error
-        case 9 where bytes.elementsEqual("exception".utf8): return .exception
-        default: return .other(String(decoding: bytes, as: UTF8.self))
-        }
+        if Self.bytes(bytes, equal: "event") { return .event }
+        if Self.bytes(bytes, equal: "exception") { return .exception }
+        if Self.bytes(bytes, equal: "error") { return .error }
+        return .other(String(decoding: bytes, as: UTF8.self))
     }
 
     /// An owned copy of the message, to keep beyond the view's call.

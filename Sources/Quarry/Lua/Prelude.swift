@@ -159,7 +159,6 @@ Stream.__index = function(s, k)
   if r ~= nil then return r[k] end
   return nil
 end
-Stream.__call = function(s) return rawget(s, "_next")() end
 Stream.__tostring = function(s) return "BedrockStream<" .. tostring(rawget(s, "model")) .. ">" end
 function StreamMethods.close(s) stream_close(rawget(s, "_handle")) end
 function StreamMethods.collect(s)
@@ -169,7 +168,11 @@ function StreamMethods.collect(s)
 end
 
 local function stream_object(handle, model)
-  local s = setmetatable({ _handle = handle, model = model }, Stream)
+  -- Each stream has its own metatable whose __call is its reader, so `for ev in s`
+  -- costs one call per event.
+  local meta = { __name = Stream.__name, __metatable = false, __index = Stream.__index,
+                 __tostring = Stream.__tostring }
+  local s = setmetatable({ _handle = handle, model = model }, meta)
   local buf, i, n, done, err = nil, 0, 0, false, nil
   rawset(s, "_next", function()
     if i < n then i = i + 1; return buf[i] end
@@ -182,6 +185,7 @@ local function stream_object(handle, model)
     if err ~= nil then local e = err; err = nil; error(e, 0) end
     return nil
   end)
+  meta.__call = rawget(s, "_next")
   return s
 end
 
