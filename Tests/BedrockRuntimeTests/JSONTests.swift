@@ -40,6 +40,16 @@ struct JSONTests {
         #expect(Array(text.utf8).withUnsafeBytes { JSONParser.textDelta($0) } == nil)
     }
 
+    @Test("a text delta whose other members are not UTF-8 is left to the full parser, which rejects it")
+    func textDeltaChecksSkippedMembers() {
+        let bad: [UInt8] = Array(#"{"contentBlockIndex":0,"delta":{"text":"a"},"p":""#.utf8) + [0xFF] + Array(#""}"#.utf8)
+        #expect(bad.withUnsafeBytes { JSONParser.textDelta($0) } == nil)
+        #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(bad) }
+        let escaped = #"{"contentBlockIndex":0,"delta":{"text":"a"},"p":"x\"y"}"#
+        #expect(Array(escaped.utf8).withUnsafeBytes { JSONParser.textDelta($0) } == nil)
+        #expect((try? JSONParser.parse(escaped))?["delta"]?["text"]?.stringValue == "a")
+    }
+
     @Test("strings that are not UTF-8 are rejected; valid multi-byte text is kept")
     func invalidUTF8() {
         let bytes: [UInt8] = Array(#"{"a":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)

@@ -61,6 +61,15 @@ public struct JSONParser {
         return value
     }
 
+    /// Checks UTF-8 without making a string when the bytes are ASCII.
+    enum UTF8Check {
+        static func isValid(_ raw: UnsafeRawBufferPointer) -> Bool {
+            var high: UInt8 = 0
+            for byte in raw { high |= byte }
+            return high < 0x80 || String(validating: raw, as: UTF8.self) != nil
+        }
+    }
+
     /// Reads a ConverseStream text delta, `{"contentBlockIndex":N,"delta":{"text":"…"}}`
     /// with any other members (such as the `"p"` padding) in any order, without building
     /// a document; nil for anything else (the caller then parses it in full). Nearly every
@@ -76,19 +85,18 @@ public struct JSONParser {
             if p.consume(UInt8(ascii: "}")) { return nil }
             while true {
                 p.skipWhitespace()
-                guard p.peek(UInt8(ascii: "\"")) else { return nil }
-                let key = try p.parseString(isKey: true)
+                // Member names are compared as bytes; one with escapes goes the long way.
+                guard let key = p.plainString() else { return nil }
                 p.skipWhitespace()
                 guard p.consume(UInt8(ascii: ":")) else { return nil }
                 p.skipWhitespace()
-                switch key {
-                case "contentBlockIndex":
+                if Self.bytes(key, equal: "contentBlockIndex") {
                     guard index == nil, case .integer(let i) = try p.parseValue(), let n = Int(exactly: i) else { return nil }
                     index = n
-                case "delta":
+                } else if Self.bytes(key, equal: "delta") {
                     guard text == nil, p.consume(UInt8(ascii: "{")) else { return nil }
                     p.skipWhitespace()
-                    guard p.peek(UInt8(ascii: "\"")), try p.parseString(isKey: true) == "text" else { return nil }
+                    guard let inner = p.plainString(), Self.bytes(inner, equal: "text") else { return nil }
                     p.skipWhitespace()
                     guard p.consume(UInt8(ascii: ":")) else { return nil }
                     p.skipWhitespace()
@@ -96,7 +104,10 @@ public struct JSONParser {
                     text = try p.parseString()
                     p.skipWhitespace()
                     guard p.consume(UInt8(ascii: "}")) else { return nil }
-                default:
+                } else if p.peek(UInt8(ascii: "\"")) {
+                    // Another string member (the "p" padding): checked, not kept.
+                    guard let value = p.plainString(), UTF8Check.isValid(value) else { return nil }
+                } else {
                     _ = try p.parseValue()
                 }
                 p.skipWhitespace()
@@ -114,6 +125,31 @@ public struct JSONParser {
 
     @inline(__always)
     private func peek(_ byte: UInt8) -> Bool { index < bytes.count && bytes[index] == byte }
+
+    /// The bytes of a string with no escapes or control characters at the reader,
+    /// consumed; nil (nothing consumed) for anything else.
+    private mutating func plainString() -> UnsafeRawBufferPointer? {
+        guard peek(UInt8(ascii: "\"")) else { return nil }
+        var i = index + 1
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\"") {
+                let raw = UnsafeRawBufferPointer(rebasing: bytes[(index + 1)..<i])
+                index = i + 1
+                return raw
+            }
+            if c == UInt8(ascii: "\\") || c < 0x20 { return nil }
+            i += 1
+        }
+        return nil
+    }
+
+    @inline(__always)
+    private static func bytes(_ raw: UnsafeRawBufferPointer, equal literal: StaticString) -> Bool {
+        guard raw.count == literal.utf8CodeUnitCount else { return false }
+        guard let base = raw.baseAddress else { return raw.count == 0 }
+        return memcmp(base, literal.utf8Start, raw.count) == 0
+    }
 
     @inline(__always)
     private mutating func consume(_ byte: UInt8) -> Bool {
@@ -150,8 +186,8 @@ public struct JSONParser {
 
     private mutating func expectWord(_ word: StaticString) throws(SyntaxError) {
         let count = word.utf8CodeUnitCount
-        guard index + count <= bytes.count,
-              memcmp(word.utf8Start, bytes.baseAddress! + index, count) == 0 else {
+        guard index + count <= bytes.count, let base = bytes.baseAddress,
+              memcmp(word.utf8Start, base + index, count) == 0 else {
             throw fail("expected '\(word)'")
         }
         index += count
