@@ -253,6 +253,27 @@ final class RecordList: @unchecked Sendable {
         }
     }
 
+    @Test func aStreamWaitingForItsNextEventLosesToATimer() async throws {
+        try await HostHarness.with { h in
+            // Two seconds between events: the stream branch is waiting inside next().
+            _ = try h.emulator.addFault(FaultRule(operation: "ConverseStream", stream: "drip", dripMs: 2000))
+            let clock = ContinuousClock()
+            let started = clock.now
+            let r = try await h.value("""
+                local _, index = race(function()
+                                        local n = 0
+                                        for _ in bedrock.stream{model='\(haiku)', messages='x'} do n = n + 1 end
+                                        return n
+                                      end,
+                                      function() sleep(0.2) return 'timer' end)
+                return index
+                """)
+            #expect(r == 2)
+            // The loser stopped waiting when it was cancelled, not when its next event came.
+            #expect(clock.now - started < .milliseconds(1500))
+        }
+    }
+
     @Test func aBedrockCallLosesToATimer() async throws {
         try await HostHarness.with { h in
             _ = try h.emulator.addFault(FaultRule(operation: "Converse", stall: true))

@@ -113,21 +113,41 @@ final class StreamPump: @unchecked Sendable {
         wake?.resume()
     }
 
-    /// Waits for at least one event or the end, then takes what is there.
+    /// Waits for at least one event or the end, then takes what is there. A cancelled
+    /// wait (a `race` branch that lost) returns at once with a `Cancelled` ending, and
+    /// stops the stream.
     func next() async -> Batch {
         while true {
             if let batch = take() { return batch }
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                lock.lock()
-                if pending == 0 && !finished {
-                    consumer = c
-                    lock.unlock()
-                } else {
-                    lock.unlock()
-                    c.resume()
+            if Task.isCancelled {
+                cancel()
+                return Batch(events: .map([:]), count: 0, finished: true, result: nil,
+                             failure: ScriptError(code: "Cancelled", message: "stream: the wait was cancelled"))
+            }
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    lock.lock()
+                    if pending == 0 && !finished && !Task.isCancelled {
+                        consumer = c
+                        lock.unlock()
+                    } else {
+                        lock.unlock()
+                        c.resume()
+                    }
                 }
+            } onCancel: {
+                wakeConsumer()
             }
         }
+    }
+
+    /// Resumes a waiting consumer, if any (it then looks again).
+    private func wakeConsumer() {
+        lock.lock()
+        let wake = consumer
+        consumer = nil
+        lock.unlock()
+        wake?.resume()
     }
 
     private func take() -> Batch? {
