@@ -195,46 +195,6 @@ extension EventStreamMessageKind {
     }
 }
 
-/// The string values of the first `:message-type`, `:event-type`, `:exception-type` and
-/// `:content-type` headers (nil when absent or not strings), which route a message.
-struct RoutingHeaders: Sendable {
-    var messageType: String?
-    var eventType: String?
-    var exceptionType: String?
-    var contentType: String?
-
-    init() {}
-
-    init(_ headers: [EventStreamHeader]) {
-        var seen = Seen()
-        for header in headers { note(header.name, header.value.stringValue, seen: &seen) }
-    }
-
-    /// Which routing headers have been met (the first of each name counts).
-    struct Seen { var bits: UInt8 = 0 }
-
-    /// Records a header met in wire order; later ones of the same name are ignored.
-    @inline(__always)
-    mutating func note(_ name: String, _ value: String?, seen: inout Seen) {
-        let bit: UInt8
-        switch name {
-        case EventStreamHeaderName.messageType: bit = 1
-        case EventStreamHeaderName.eventType: bit = 2
-        case EventStreamHeaderName.exceptionType: bit = 4
-        case EventStreamHeaderName.contentType: bit = 8
-        default: return
-        }
-        guard seen.bits & bit == 0 else { return }
-        seen.bits |= bit
-        switch bit {
-        case 1: messageType = value
-        case 2: eventType = value
-        case 4: exceptionType = value
-        default: contentType = value
-        }
-    }
-}
-
 /// The three kinds of message a `:message-type` header names.
 public enum EventStreamMessageKind: Sendable, Hashable {
     /// `event`: a member of the stream's event union, named by `:event-type`.
