@@ -99,6 +99,21 @@ struct ConfigurationValueTests {
         #expect(throws: BedrockError.self) { try ProxySettings(url: "socks5://proxy:1080") }
     }
 
+    @Test("a CA bundle without certificates is a clear error")
+    func caBundleWithoutCertificates() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-not-a-ca-\(UUID().uuidString).pem").path
+        try Data("just text\n".utf8).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try AsyncHTTPClientTransport(tls: TLSSettings(caBundlePath: path))
+            Issue.record("accepted a CA bundle with no certificate")
+        } catch let e as BedrockError {
+            #expect(e.message.contains(path) && e.message.contains("no PEM certificate"))
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
     @Test("an unreadable CA bundle is a clear error")
     func caBundle() {
         do {
