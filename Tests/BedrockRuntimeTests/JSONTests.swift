@@ -50,6 +50,29 @@ struct JSONTests {
         #expect((try? JSONParser.parse(escaped))?["delta"]?["text"]?.stringValue == "a")
     }
 
+    @Test("strings are read alike whatever the position of quotes, escapes, control and non-ASCII bytes")
+    func stringScanningAtEveryPosition() throws {
+        // The reader scans eight bytes at a time: put each kind of byte at every offset
+        // of strings of every length around the word size, and compare with Foundation.
+        let specials: [String] = [#"\""#, #"\\"#, #"\n"#, #"\u00e9"#, "é", "😀", "\u{7f}"]
+        for length in 0..<20 {
+            for position in 0...length {
+                for special in specials {
+                    var text = String(repeating: "a", count: position) + special + String(repeating: "b", count: length - position)
+                    text = "\"" + text + "\""
+                    let ours = try JSONParser.parse(text)
+                    let reference = try JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed) as? String
+                    #expect(ours.stringValue == reference, "\(text)")
+                }
+                // A raw control character is refused wherever it is.
+                let control = "\"" + String(repeating: "a", count: position) + "\u{01}" + String(repeating: "b", count: length - position) + "\""
+                #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(control) }
+                // So is an unterminated string.
+                #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse("\"" + String(repeating: "a", count: length)) }
+            }
+        }
+    }
+
     @Test("strings that are not UTF-8 are rejected; valid multi-byte text is kept")
     func invalidUTF8() {
         let bytes: [UInt8] = Array(#"{"a":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)

@@ -126,22 +126,49 @@ public struct JSONParser {
     @inline(__always)
     private func peek(_ byte: UInt8) -> Bool { index < bytes.count && bytes[index] == byte }
 
+    /// Where the string body starting at `start` stops being plain: the index of the
+    /// first quote, backslash or control character (or the end), and whether a byte
+    /// at or above 0x80 came before it. Eight bytes at a time.
+    @inline(__always)
+    private func scanPlain(from start: Int) -> (end: Int, sawHigh: Bool) {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var i = start
+        var high: UInt64 = 0
+        let n = bytes.count
+        while i + 8 <= n {
+            let w = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let quote = w ^ (ones &* 0x22)
+            let slash = w ^ (ones &* 0x5C)
+            // A byte is flagged when it is 0x22, 0x5C or below 0x20; the lowest flag is exact.
+            let special = (((quote &- ones) & ~quote) | ((slash &- ones) & ~slash) | ((w &- ones &* 0x20) & ~w)) & highs
+            if special != 0 {
+                let stop = special.trailingZeroBitCount >> 3
+                let before: UInt64 = stop == 0 ? 0 : (w & (UInt64.max >> UInt64(64 - 8 * stop)))
+                return (i + stop, (high | before) & highs != 0)
+            }
+            high |= w
+            i += 8
+        }
+        var tail = false
+        while i < n {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 { break }
+            if c >= 0x80 { tail = true }
+            i += 1
+        }
+        return (i, high & highs != 0 || tail)
+    }
+
     /// The bytes of a string with no escapes or control characters at the reader,
     /// consumed; nil (nothing consumed) for anything else.
     private mutating func plainString() -> UnsafeRawBufferPointer? {
         guard peek(UInt8(ascii: "\"")) else { return nil }
-        var i = index + 1
-        while i < bytes.count {
-            let c = bytes[i]
-            if c == UInt8(ascii: "\"") {
-                let raw = UnsafeRawBufferPointer(rebasing: bytes[(index + 1)..<i])
-                index = i + 1
-                return raw
-            }
-            if c == UInt8(ascii: "\\") || c < 0x20 { return nil }
-            i += 1
-        }
-        return nil
+        let end = scanPlain(from: index + 1).end
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[(index + 1)..<end])
+        index = end + 1
+        return raw
     }
 
     @inline(__always)
@@ -267,23 +294,17 @@ public struct JSONParser {
     private mutating func parseString(isKey: Bool = false) throws(SyntaxError) -> String {
         index += 1
         let start = index
-        var ascii = true
-        while index < bytes.count {
-            let c = bytes[index]
-            if c == UInt8(ascii: "\"") {
-                let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
-                index += 1
-                if isKey, let known = Self.knownKey(raw) { return known }
-                if ascii { return String(decoding: raw, as: UTF8.self) }
-                guard let s = String(validating: raw, as: UTF8.self) else {
-                    index = start
-                    throw fail("string is not valid UTF-8")
-                }
-                return s
+        let (end, sawHigh) = scanPlain(from: start)
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            index = end + 1
+            if isKey, let known = Self.knownKey(raw) { return known }
+            if !sawHigh { return String(decoding: raw, as: UTF8.self) }
+            guard let s = String(validating: raw, as: UTF8.self) else {
+                index = start
+                throw fail("string is not valid UTF-8")
             }
-            if c == UInt8(ascii: "\\") || c < 0x20 { break }
-            if c >= 0x80 { ascii = false }
-            index += 1
+            return s
         }
         return try parseEscapedString(from: start)
     }
