@@ -38,6 +38,8 @@ package struct EventStreamDecodeOutcome: Equatable, Sendable {
             } catch let error as EventStreamDecodingError {
                 return EventStreamDecodeOutcome(messages: messages, ending: .rejected(error))
             } catch {
+                // Not reached: the body above throws nothing, so decodeAvailable throws only
+                // decoding errors. Kept as an outcome that can never equal a real one.
                 return EventStreamDecodeOutcome(messages: messages, ending: .rejected(
                     EventStreamDecodingError(.truncated(bufferedBytes: -1, expectedBytes: nil), streamOffset: -1)))
             }
