@@ -48,39 +48,37 @@ enum EventStreamDecodeBench {
             guard frames.count == messages else { throw Failure(description: "\(frames.count) frames, expected \(messages)") }
             blackHole(failures)
         }
+        /// Feeds every chunk to a decoder, drains it after each with `drain` (which
+        /// tallies messages and text deltas), and checks the totals.
+        func decodeBody(_ drain: (inout EventStreamDecoder, inout (messages: Int, deltas: Int)) throws -> Void) throws {
+            var decoder = EventStreamDecoder()
+            var seen = (messages: 0, deltas: 0)
+            for chunk in chunks {
+                decoder.append(chunk)
+                try drain(&decoder, &seen)
+            }
+            try decoder.finish()
+            guard seen.messages == messages, seen.deltas == deltas else {
+                throw Failure(description: "decoded \(seen.messages) messages (\(seen.deltas) deltas), expected \(messages)")
+            }
+        }
         // In place: what the client's stream reader does (every message checked, routed
         // by its event type, its payload read where it lies).
         var inPlace = try harness.measure("event-stream decode in place", batch: 1) {
-            var decoder = EventStreamDecoder()
-            var count = 0
-            var deltasSeen = 0
-            for chunk in chunks {
-                decoder.append(chunk)
+            try decodeBody { decoder, seen in
                 try decoder.decodeAvailable { message in
-                    count += 1
-                    if message.eventType(is: "contentBlockDelta"), message.payload.count > 0 { deltasSeen += 1 }
+                    seen.messages += 1
+                    if message.eventType(is: "contentBlockDelta"), message.payload.count > 0 { seen.deltas += 1 }
                 }
-            }
-            try decoder.finish()
-            guard count == messages, deltasSeen == deltas else {
-                throw Failure(description: "decoded \(count) messages (\(deltasSeen) deltas), expected \(messages)")
             }
         }
         // As owned messages (payload slices that outlive the call).
         var decode = try harness.measure("event-stream decode to messages", batch: 1) {
-            var decoder = EventStreamDecoder()
-            var count = 0
-            var deltasSeen = 0
-            for chunk in chunks {
-                decoder.append(chunk)
+            try decodeBody { decoder, seen in
                 while let message = try decoder.nextMessage() {
-                    count += 1
-                    if message.eventType == "contentBlockDelta", message.payload.readableBytes > 0 { deltasSeen += 1 }
+                    seen.messages += 1
+                    if message.eventType == "contentBlockDelta", message.payload.readableBytes > 0 { seen.deltas += 1 }
                 }
-            }
-            try decoder.finish()
-            guard count == messages, deltasSeen == deltas else {
-                throw Failure(description: "decoded \(count) messages (\(deltasSeen) deltas), expected \(messages)")
             }
         }
         let mb = Double(bytes) / 1e6

@@ -126,6 +126,8 @@ enum ResponseTables {
         case .contentBlockDelta(let index, let delta):
             let i = LuaValue.integer(Int64(index))
             switch delta {
+            // Streams write text deltas field by field in `writeEvent`; this case keeps
+            // `event` total and must give the same table.
             case .text(let t): return .map(["type": "text", "text": .string(t), "index": i])
             case .toolUse(let input): return .map(["type": "tool_input", "input": .string(input), "index": i])
             case .reasoningContent(.text(let t)): return .map(["type": "reasoning", "text": .string(t), "index": i])
