@@ -255,8 +255,8 @@ final class RecordList: @unchecked Sendable {
 
     @Test func aStreamWaitingForItsNextEventLosesToATimer() async throws {
         try await HostHarness.with { h in
-            // Two seconds between events: the stream branch is waiting inside next().
-            _ = try h.emulator.addFault(FaultRule(operation: "ConverseStream", stream: "drip", dripMs: 2000))
+            // Ten seconds between events: the stream branch is waiting inside next().
+            _ = try h.emulator.addFault(FaultRule(operation: "ConverseStream", stream: "drip", dripMs: 10_000))
             let clock = ContinuousClock()
             let started = clock.now
             let r = try await h.value("""
@@ -269,8 +269,9 @@ final class RecordList: @unchecked Sendable {
                 return index
                 """)
             #expect(r == 2)
-            // The loser stopped waiting when it was cancelled, not when its next event came.
-            #expect(clock.now - started < .milliseconds(1500))
+            // The loser stopped waiting when it was cancelled, not when its next event came
+            // (a wide margin: the suite runs in parallel on a loaded machine).
+            #expect(clock.now - started < .seconds(5))
         }
     }
 
