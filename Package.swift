@@ -29,7 +29,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
@@ -65,9 +64,6 @@ let package = Package(
         .target(name: "BedrockEmulator",
                 dependencies: [
                     "BedrockWire",
-                    .product(name: "Hummingbird", package: "hummingbird"),
-                    .product(name: "HummingbirdTLS", package: "hummingbird"),
-                    .product(name: "HummingbirdHTTP2", package: "hummingbird"),
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOPosix", package: "swift-nio"),
@@ -94,6 +90,8 @@ let package = Package(
                     "LuaSandbox", "BedrockRuntime", "BedrockEmulator",
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
                     .product(name: "Histogram", package: "hdrhistogram-swift"),
                 ],
                 swiftSettings: strict),
