@@ -121,12 +121,14 @@ let package = Package(
                           swiftSettings: strict),
 
         // MARK: Tests, one target per module
+        .target(name: "ConformanceSupport", path: "Tests/ConformanceSupport"),
         .testTarget(name: "LuaSandboxTests", dependencies: ["LuaSandbox"],
                     resources: [.copy("Attacks")], swiftSettings: strict),
-        .testTarget(name: "BedrockWireTests", dependencies: ["BedrockWire"], swiftSettings: strict),
+        .testTarget(name: "BedrockWireTests", dependencies: ["BedrockWire", "ConformanceSupport"],
+                    swiftSettings: strict),
         .testTarget(name: "BedrockRuntimeTests",
                     dependencies: [
-                        "BedrockRuntime",
+                        "BedrockRuntime", "ConformanceSupport",
                         .product(name: "NIOCore", package: "swift-nio"),
                         .product(name: "NIOPosix", package: "swift-nio"),
                         .product(name: "NIOHTTP1", package: "swift-nio"),

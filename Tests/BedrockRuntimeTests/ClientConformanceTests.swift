@@ -1,4 +1,5 @@
 import BedrockWire
+import ConformanceSupport
 import Foundation
 import Testing
 @testable import BedrockRuntime
@@ -7,14 +8,7 @@ import Testing
 /// our client must send botocore's URL, signed headers, signature and body bytes.
 @Suite("client[] conformance with botocore")
 struct ClientConformanceTests {
-    static func vectorsURL() -> URL {
-        if let override = ProcessInfo.processInfo.environment["QUARRY_SIGV4_VECTORS"], !override.isEmpty {
-            return URL(fileURLWithPath: override)
-        }
-        return URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/conformance/sigv4/vectors.json")
-    }
+    static func vectorsURL() -> URL { ConformanceFile.sigV4Vectors.url }
 
     /// Replaces `{"__bytes_base64__": s}` by the base64 string, as Codable `Data` expects.
     static func unwrapBytes(_ v: JSONValue) -> JSONValue {
@@ -49,6 +43,8 @@ struct ClientConformanceTests {
         case "CountTokens": return try BedrockRuntimeClient.countTokensOperation(try d.decode(CountTokensRequest.self, from: params))
         case "ApplyGuardrail": return try BedrockRuntimeClient.applyGuardrailOperation(try d.decode(ApplyGuardrailRequest.self, from: params))
         case "StartAsyncInvoke": return try BedrockRuntimeClient.startAsyncInvokeOperation(try d.decode(StartAsyncInvokeRequest.self, from: params))
+        case "GetAsyncInvoke":
+            return try BedrockRuntimeClient.getAsyncInvokeOperation(invocationArn: params["invocationArn"]?.stringValue ?? "")
         case "ListAsyncInvokes": return try BedrockRuntimeClient.listAsyncInvokesOperation(try d.decode(ListAsyncInvokesRequest.self, from: params))
         default: throw BedrockError(kind: .invalidRequest, message: "conformance case uses unknown operation \(name)")
         }

@@ -1,3 +1,4 @@
+import ConformanceSupport
 import Foundation
 import NIOCore
 import Testing
@@ -7,14 +8,7 @@ import Testing
 /// must yield what boto3 yields (its `.json` says), or the same error.
 @Suite("Stream fixtures: the client yields what boto3 yields")
 struct StreamFixtureTests {
-    static func folder() -> URL {
-        if let override = ProcessInfo.processInfo.environment["QUARRY_STREAM_FIXTURES"], !override.isEmpty {
-            return URL(fileURLWithPath: override)
-        }
-        return URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/conformance/stream-fixtures")
-    }
+    static func folder() -> URL { ConformanceFile.streamFixtures.url }
 
     @Test("every fixture, split into 7-byte pieces")
     func fixtures() async throws {
@@ -53,37 +47,86 @@ struct StreamFixtureTests {
                     #expect(events.contains(.unknown(eventType: "someFutureEventType", payload: ["contentBlockIndex": 0, "anything": [1, 2, 3]])),
                             "\(name): unknown event passed through")
                 }
-                if let botoError = boto["error"], botoError != .null {
-                    let code = botoError["response"]?["Error"]?["Code"]?.stringValue ?? ""
-                    #expect(error?.kind == .service(ServiceErrorCode(wireName: code)), "\(name): error code")
-                    #expect(error?.message == botoError["response"]?["Error"]?["Message"]?.stringValue, "\(name): error message")
+                Self.checkEnding(name, body: body, spec: spec, boto: boto, error: error, streamHasEndMarker: true)
+                if error?.kind == .service(ServiceErrorCode(wireName: boto["error"]?["response"]?["Error"]?["Code"]?.stringValue ?? "")) {
                     #expect(error?.partialResult?.text == known.compactMap { if case let .contentBlockDelta(_, .text(t)) = $0 { t } else { nil } }.joined())
-                } else if (spec["body_modifications"]?.arrayValue ?? []).isEmpty {
-                    #expect(error == nil, "\(name): unexpected error \(String(describing: error))")
-                } else {
-                    // boto3 silently ends a truncated stream; we report it.
-                    #expect(error?.kind == .incompleteStream, "\(name): truncated stream must be IncompleteStream")
+                }
+                if !(spec["body_modifications"]?.arrayValue ?? []).isEmpty, error?.kind == .incompleteStream {
                     #expect(error?.partialResult?.isComplete == false)
                 }
             } else {
                 var r = try JSONValueDecoder().decode(InvokeModelRequest.self, from: params)
                 if params["accept"] == nil { r.accept = nil }
-                let result = try await withClient(server, retry: .noRetries) { client in
+                let (chunks, contentType, error) = try await withClient(server, retry: .noRetries) { client -> ([Data], String?, BedrockError?) in
                     let stream = try client.invokeModelWithResponseStream(r)
-                    let chunks = try await stream.collectChunks()
-                    return (chunks, stream.contentType)
+                    var chunks: [Data] = []
+                    let e = await bedrockError {
+                        for try await event in stream { if case let .chunk(d) = event { chunks.append(d) } }
+                    }
+                    return (chunks, stream.contentType, e)
                 }
-                let expected = try botoEvents.map { ev -> Data in
-                    let b64 = try #require(ev["chunk"]?["bytes"]?["__bytes_base64__"]?.stringValue)
+                let expected = try botoEvents.compactMap { ev -> Data? in
+                    guard let b64 = ev["chunk"]?["bytes"]?["__bytes_base64__"]?.stringValue else { return nil }
                     return try #require(Data(base64Encoded: b64))
                 }
-                #expect(result.0.output == expected, "\(name): chunks")
-                #expect(result.1 == boto["response_members"]?["contentType"]?.stringValue)
+                #expect(chunks == expected, "\(name): chunks")
+                #expect(contentType == boto["response_members"]?["contentType"]?.stringValue)
+                Self.checkEnding(name, body: body, spec: spec, boto: boto, error: error, streamHasEndMarker: false)
                 #expect(server.requests.first?.header("X-Amzn-Bedrock-Accept") == "application/json")
             }
             checked += 1
         }
         print("stream fixtures: checked \(checked) fixtures from \(folder.path)")
         #expect(checked == names.count)
+    }
+
+    /// How the stream must end, given how boto3's ended.
+    ///
+    /// - boto3 raised a service error (a modelled exception or an `error` message, so its
+    ///   `response` has a code): the same code and message.
+    /// - boto3 raised anything else (`exception_class` names a parser failure such as a
+    ///   checksum mismatch in a corrupted body): we fail too, and not as a service error.
+    /// - boto3 raised nothing on an unmodified body: nor do we.
+    /// - Deliberate difference: boto3 ends a truncated body silently. We report a cut
+    ///   inside a frame as an error (bytes were lost), and a ConverseStream that stops
+    ///   before `messageStop` as `IncompleteStream` (it is not a whole answer). An
+    ///   InvokeModelWithResponseStream cut between frames has no end marker to miss, so
+    ///   it ends cleanly there as in boto3.
+    static func checkEnding(_ name: String, body: [UInt8], spec: JSONValue, boto: JSONValue,
+                            error: BedrockError?, streamHasEndMarker: Bool) {
+        let modified = !(spec["body_modifications"]?.arrayValue ?? []).isEmpty
+        if let botoError = boto["error"], botoError != .null {
+            let exceptionClass = botoError["exception_class"]?.stringValue ?? "?"
+            if let code = botoError["response"]?["Error"]?["Code"]?.stringValue {
+                #expect(error?.kind == .service(ServiceErrorCode(wireName: code)), "\(name): error code")
+                #expect(error?.message == botoError["response"]?["Error"]?["Message"]?.stringValue, "\(name): error message")
+            } else {
+                #expect(error != nil, "\(name): boto3 raised \(exceptionClass); the client must fail too")
+                if case .service? = error?.kind {
+                    Issue.record("\(name): boto3's \(exceptionClass) is a parse failure, reported as a service error")
+                }
+            }
+        } else if !modified {
+            #expect(error == nil, "\(name): unexpected error \(String(describing: error))")
+        } else if Self.endsInsideFrame(body) {
+            #expect(error != nil, "\(name): a body cut inside a frame must fail")
+            if case .service? = error?.kind { Issue.record("\(name): a cut frame reported as a service error") }
+        } else if streamHasEndMarker {
+            #expect(error?.kind == .incompleteStream, "\(name): truncated stream must be IncompleteStream")
+        } else {
+            #expect(error == nil, "\(name): a stream cut between frames ends as in boto3")
+        }
+    }
+
+    /// Whether the last frame's prelude declares more bytes than the body has left.
+    static func endsInsideFrame(_ body: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < body.count {
+            guard body.count - offset >= 4 else { return true }
+            let total = body[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+            guard total >= 16 else { return true }
+            offset += total
+        }
+        return offset > body.count
     }
 }

@@ -87,9 +87,8 @@ public final class BedrockRuntimeClient: Sendable {
 
     /// Describes one asynchronous invocation (`GET /async-invoke/{arn}`).
     public func getAsyncInvoke(invocationArn: String, options: CallOptions = .none) async throws -> BedrockResult<GetAsyncInvokeResponse> {
-        try InputCheck.nonEmpty(invocationArn, "invocationArn", in: "GetAsyncInvoke")
-        let op = OperationRequest(name: "GetAsyncInvoke", method: .GET, path: "/async-invoke/\(URIEncoding.encode(invocationArn))")
-        return try await call(op, options: options, as: GetAsyncInvokeResponse.self)
+        try await call(try Self.getAsyncInvokeOperation(invocationArn: invocationArn), options: options,
+                       as: GetAsyncInvokeResponse.self)
     }
 
     /// Lists asynchronous invocations, one page (`GET /async-invoke?...`).
@@ -191,6 +190,11 @@ public final class BedrockRuntimeClient: Sendable {
         op.headers = headers
         op.body = Array(r.body)
         return op
+    }
+
+    static func getAsyncInvokeOperation(invocationArn: String) throws -> OperationRequest {
+        try InputCheck.nonEmpty(invocationArn, "invocationArn", in: "GetAsyncInvoke")
+        return OperationRequest(name: "GetAsyncInvoke", method: .GET, path: "/async-invoke/\(URIEncoding.encode(invocationArn))")
     }
 
     static func listAsyncInvokesOperation(_ r: ListAsyncInvokesRequest) throws -> OperationRequest {

@@ -1,3 +1,4 @@
+import ConformanceSupport
 import Foundation
 
 /// The `client[]` part of the shared SigV4 vectors file (`QUARRY_SIGV4_VECTORS`
@@ -28,16 +29,8 @@ struct ClientVectorFile: Decodable {
 
     let client: [Case]
 
-    static func load(filePath: String = #filePath) throws -> (cases: [Case], path: String) {
-        let path: String
-        if let override = ProcessInfo.processInfo.environment["QUARRY_SIGV4_VECTORS"], !override.isEmpty {
-            path = override
-        } else {
-            // Tests/BedrockRuntimeTests/Endpoints/<file> → package root → ../shared/...
-            var url = URL(fileURLWithPath: filePath)
-            for _ in 0..<5 { url = url.deletingLastPathComponent() }
-            path = url.appendingPathComponent("shared/conformance/sigv4/vectors.json").path
-        }
+    static func load() throws -> (cases: [Case], path: String) {
+        let path = ConformanceFile.sigV4Vectors.url.path
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ClientVectorError(description: "SigV4 vectors file not found at \(path) (set QUARRY_SIGV4_VECTORS)")
         }

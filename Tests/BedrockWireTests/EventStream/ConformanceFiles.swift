@@ -1,23 +1,8 @@
 import Foundation
 
-/// Locates the shared conformance data: `../shared/conformance/...` from the package
-/// root (found from this file's path), or the path in the suite's environment variable.
+/// Errors reading conformance data, with the path (the files are found through
+/// `ConformanceSupport.ConformanceFile`).
 enum ConformanceFiles {
-    /// The package root: three folders above `Tests/BedrockWireTests/EventStream/`.
-    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // EventStream
-        .deletingLastPathComponent()  // BedrockWireTests
-        .deletingLastPathComponent()  // Tests
-        .deletingLastPathComponent()
-
-    /// `variable`'s value when set and not empty, else `defaultPath` relative to the root.
-    static func url(variable: String, defaultPath: String) -> URL {
-        if let override = ProcessInfo.processInfo.environment[variable], !override.isEmpty {
-            return URL(fileURLWithPath: override)
-        }
-        return packageRoot.appendingPathComponent(defaultPath).standardizedFileURL
-    }
-
     /// Problems reading test data, with the path.
     struct Missing: Error, CustomStringConvertible {
         var description: String

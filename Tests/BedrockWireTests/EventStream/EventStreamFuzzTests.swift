@@ -17,6 +17,22 @@ struct EventStreamFuzzTests {
         return seeds
     }
 
+    @Test("the mutator's arithmetic cannot trap: length fields at UInt32.max and 0 are nudged with wrapping")
+    func mutatorNeverTrapsOnExtremeLengthFields() {
+        // Both length fields at the top of their range, then at zero: nudging one by
+        // -4...4 (rule 6) once overflowed UInt32 and trapped the fuzzer.
+        let extremes: [[UInt8]] = [[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] + [UInt8](repeating: 0xAB, count: 24),
+                                   [UInt8](repeating: 0, count: 32)]
+        var mutator = EventStreamMutator(seed: 25)
+        var lengths: Set<UInt32> = []
+        for round in 0..<20_000 {
+            let mutant = mutator.mutate(extremes[round % 2], other: [])
+            if mutant.count >= 4 { lengths.insert(mutant[0..<4].reduce(0) { $0 << 8 | UInt32($1) }) }
+        }
+        // The wrapped nudges reach both sides of each extreme.
+        #expect(lengths.contains(2) && lengths.contains(UInt32.max - 2), "lengths seen: \(lengths.count)")
+    }
+
     @Test("3000 mutants: every outcome is messages plus a typed ending, identical in any split")
     func mutantsNeverCrashAndAreSplitInvariant() throws {
         let seeds = try Self.seeds()

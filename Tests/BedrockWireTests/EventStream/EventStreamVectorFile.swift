@@ -1,4 +1,5 @@
 import BedrockWire
+import ConformanceSupport
 import Foundation
 
 /// `eventstream/vectors.json` as the README describes it.
@@ -104,11 +105,10 @@ struct EventStreamVectorFile: Decodable {
         }
     }
 
-    /// Reads the file (QUARRY_EVENTSTREAM_VECTORS or the shared default); throws when
+    /// Reads the file (QUARRY_EVENTSTREAM_VECTORS or the project's copy); throws when
     /// it is missing or holds no case.
     static func load() throws -> (EventStreamVectorFile, URL) {
-        let url = ConformanceFiles.url(variable: "QUARRY_EVENTSTREAM_VECTORS",
-                                       defaultPath: "../shared/conformance/eventstream/vectors.json")
+        let url = ConformanceFile.eventStreamVectors.url
         guard let data = FileManager.default.contents(atPath: url.path), !data.isEmpty else {
             throw ConformanceFiles.Missing(description: "event-stream vectors missing or empty at \(url.path)")
         }

@@ -1,4 +1,5 @@
 import BedrockWire
+import ConformanceSupport
 import Foundation
 import NIOCore
 import Testing
@@ -36,8 +37,7 @@ struct StreamFixtureFrameTests {
 
     /// Each `.bin` in the fixture folder with its parsed `.json`; throws when there is none.
     static func loadFixtures() throws -> [(fixture: Fixture, body: [UInt8])] {
-        let folder = ConformanceFiles.url(variable: "QUARRY_STREAM_FIXTURES",
-                                          defaultPath: "../shared/conformance/stream-fixtures")
+        let folder = ConformanceFile.streamFixtures.url
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         let bins = names.filter { $0.hasSuffix(".bin") }.sorted()
         guard !bins.isEmpty else {

@@ -1,7 +1,8 @@
+import ConformanceSupport
 import Foundation
 import Testing
 
-/// The shared SigV4 vectors file (`../shared/conformance/sigv4/vectors.json` from the
+/// The SigV4 vectors file (`Tests/Conformance/sigv4/vectors.json` from the
 /// package root, or `QUARRY_SIGV4_VECTORS`), decoded.
 struct SigV4VectorFile: Decodable {
     struct Credentials: Decodable {
@@ -101,16 +102,8 @@ struct SigV4VectorFile: Decodable {
     let client: [ClientCase]
 
     /// Reads the file; throws (failing the suite) when it is missing or empty.
-    static func load(filePath: String = #filePath) throws -> (file: SigV4VectorFile, path: String) {
-        let path: String
-        if let override = ProcessInfo.processInfo.environment["QUARRY_SIGV4_VECTORS"], !override.isEmpty {
-            path = override
-        } else {
-            // Tests/BedrockWireTests/Signing/<file> → package root → ../shared/...
-            let root = URL(fileURLWithPath: filePath).deletingLastPathComponent()
-                .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            path = root.deletingLastPathComponent().appendingPathComponent("shared/conformance/sigv4/vectors.json").path
-        }
+    static func load() throws -> (file: SigV4VectorFile, path: String) {
+        let path = ConformanceFile.sigV4Vectors.url.path
         guard let data = FileManager.default.contents(atPath: path) else {
             throw VectorError("SigV4 vectors file not found at \(path) (set QUARRY_SIGV4_VECTORS)")
         }
