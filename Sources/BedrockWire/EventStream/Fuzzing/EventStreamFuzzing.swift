@@ -150,7 +150,7 @@ package struct EventStreamMutator: Sendable {
                 let field = below(2) * 4
                 let value: UInt32 = below(2) == 0
                     ? UInt32(truncatingIfNeeded: next())
-                    : UInt32(max(0, Int(readUInt32(bytes, field)) + below(9) - 4))
+                    : readUInt32(bytes, field) &+ UInt32(below(9)) &- 4  // nudged by -4...4, wrapping
                 writeUInt32(&bytes, field, value)
                 repairCRCs(&bytes)
             case 7 where bytes.count >= 16:  // change a header byte, repair the CRCs
