@@ -2,7 +2,9 @@
 -- appended as the assistant turn (`reply.message`), as the Converse API expects.
 --   quarry run scripts/examples/chat.lua                 (a scripted conversation)
 --   quarry run scripts/examples/chat.lua < questions.txt (one user turn per line)
-local model = os.getenv and os.getenv("MODEL") or "anthropic.claude-3-haiku-20240307-v1:0"
+--   quarry run scripts/examples/chat.lua amazon.nova-micro-v1:0 (another model; scripts
+--   read no environment, so the model comes as an argument)
+local model = arg[1] or "anthropic.claude-3-haiku-20240307-v1:0"
 local system = "You are a concise assistant. Answer in one or two sentences."
 
 local turns = {}
