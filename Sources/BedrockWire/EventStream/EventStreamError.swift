@@ -40,6 +40,8 @@ public struct EventStreamDecodingError: Error, Sendable, Hashable, CustomStringC
         case invalidHeaderNameUTF8(offset: Int)
         /// A string header's value is not valid UTF-8.
         case invalidStringUTF8(headerName: String)
+        /// Two headers of one message share a name (the spec forbids it; botocore rejects it).
+        case duplicateHeader(headerName: String)
         /// The stream ended inside a message.
         case truncated(bufferedBytes: Int, expectedBytes: Int?)
     }
@@ -70,6 +72,8 @@ public struct EventStreamDecodingError: Error, Sendable, Hashable, CustomStringC
             return "\(at): header name at offset \(offset) of the headers is not valid UTF-8"
         case .invalidStringUTF8(let name):
             return "\(at): string header \(String(reflecting: name)) is not valid UTF-8"
+        case .duplicateHeader(let name):
+            return "\(at): header \(String(reflecting: name)) appears more than once"
         case .truncated(let buffered, let expected?):
             return "\(at): stream ended inside a message (\(buffered) of \(expected) bytes received)"
         case .truncated(let buffered, nil):

@@ -53,9 +53,20 @@ enum HeaderParser {
     }
 
     /// Checks every header and shows each to `visitor`: lengths and types against the
-    /// bytes that remain, names and string values as UTF-8.
+    /// bytes that remain, names as UTF-8 and unique, string values as UTF-8.
     @inline(__always)
     private static func walk<Visitor: HeaderVisitor>(_ bytes: UnsafeRawBufferPointer, _ visitor: inout Visitor)
+        -> Result<Void, EventStreamDecodingError.Reason>
+    {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: NameSet.inlineCapacity) { starts in
+            var names = NameSet(section: bytes, starts: starts)
+            return walk(bytes, &visitor, &names)
+        }
+    }
+
+    @inline(__always)
+    private static func walk<Visitor: HeaderVisitor>(_ bytes: UnsafeRawBufferPointer, _ visitor: inout Visitor,
+                                                     _ names: inout NameSet)
         -> Result<Void, EventStreamDecodingError.Reason>
     {
         let end = bytes.count
@@ -69,6 +80,7 @@ enum HeaderParser {
             let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[nameStart..<(nameStart + nameLength)])
             guard isUTF8(nameBytes) else { return .failure(.invalidHeaderNameUTF8(offset: i)) }
             @inline(__always) func name() -> String { InternedStrings.string(nameBytes) ?? String(decoding: nameBytes, as: UTF8.self) }
+            guard names.insert(nameAt: i) else { return .failure(.duplicateHeader(headerName: name())) }
             i = nameStart + nameLength
             guard i < end else {
                 return .failure(.headerValueOverrun(headerName: name(), needed: 1, remaining: 0))
@@ -99,6 +111,45 @@ enum HeaderParser {
             visitor.visit(name: nameBytes, typeID: typeID, value: value)
         }
         return .success(())
+    }
+}
+
+/// The names seen so far in one headers section, to refuse a repeated one: the first
+/// few are kept as offsets and compared byte for byte (no allocation on the usual
+/// path of two or three headers); past those, a set keeps a hostile section of
+/// thousands of one-byte names linear.
+struct NameSet {
+    static let inlineCapacity = 16
+    private let section: UnsafeRawBufferPointer
+    private let starts: UnsafeMutableBufferPointer<Int>
+    private var count = 0
+    private var overflow: Set<[UInt8]> = []
+
+    init(section: UnsafeRawBufferPointer, starts: UnsafeMutableBufferPointer<Int>) {
+        self.section = section
+        self.starts = starts
+    }
+
+    /// The name whose length byte is at `offset` (already checked to fit); false when
+    /// an earlier header has the same name.
+    @inline(__always)
+    mutating func insert(nameAt offset: Int) -> Bool {
+        let name = Self.name(in: section, at: offset)
+        for k in 0..<min(count, starts.count) where Self.name(in: section, at: starts[k]).elementsEqual(name) {
+            return false
+        }
+        if count < starts.count {
+            starts[count] = offset
+        } else if !overflow.insert(Array(name)).inserted {
+            return false
+        }
+        count += 1
+        return true
+    }
+
+    @inline(__always)
+    private static func name(in section: UnsafeRawBufferPointer, at offset: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: section[(offset + 1)..<(offset + 1 + Int(section[offset]))])
     }
 }
 

@@ -50,6 +50,36 @@ struct EventStreamCodecTests {
         .init(name: "uuid", value: .uuid(UUID(uuidString: "2d3f5c1e-8b7a-4c6d-9e0f-a1b2c3d4e5f6")!)),
     ]
 
+    @Test("a message that repeats a header name is rejected, in both decoding paths, however many headers")
+    func duplicateHeaderNamesAreRejected() throws {
+        let encoder = EventStreamEncoder()
+        // The usual case (a repeated routing header), one past the inline list, and a
+        // long run of distinct names that ends in a repeat (the set path).
+        let distinct = (0..<40).map { EventStreamHeader(name: "h\($0)", value: .int(Int32($0))) }
+        let cases: [(headers: [EventStreamHeader], repeated: String)] = [
+            ([.init(name: ":event-type", value: .string("chunk")), .init(name: ":message-type", value: .string("event")),
+              .init(name: ":event-type", value: .string("other"))], ":event-type"),
+            (Array(distinct.prefix(17)) + [.init(name: "h16", value: .bool(true))], "h16"),
+            (distinct + [.init(name: "h3", value: .bool(false))], "h3"),
+            (distinct + [.init(name: "h39", value: .bool(false))], "h39"),
+        ]
+        for (headers, repeated) in cases {
+            let bytes = Array(try encoder.encode(EventStreamMessage(headers: headers, payloadBytes: Array("{}".utf8))).readableBytesView)
+            for inPlace in [false, true] {
+                let outcome = EventStreamDecodeOutcome.decode(bytes, inPlace: inPlace)
+                guard case let .rejected(error) = outcome.ending else {
+                    Issue.record("\(repeated) (inPlace \(inPlace)): accepted a repeated header")
+                    continue
+                }
+                #expect(error.reason == .duplicateHeader(headerName: repeated))
+                #expect(error.description.contains("\"\(repeated)\" appears more than once"))
+            }
+        }
+        // Forty distinct names are fine.
+        let fine = Array(try encoder.encode(EventStreamMessage(headers: distinct, payloadBytes: [])).readableBytesView)
+        #expect(EventStreamDecodeOutcome.decode(fine).ending == .complete)
+    }
+
     /// A 12-byte prelude with a correct CRC.
     static func prelude(total: UInt32, headers: UInt32) -> [UInt8] {
         var bytes: [UInt8] = []
