@@ -18,7 +18,7 @@ public enum ServiceTextScrubber {
         let specs: [(String, String)] = [
             // A dump: everything from its heading on is signing material.
             (#"(?is)(the\s+)?(canonical\s+(string|request)|string[\s-]+to[\s-]+sign)\b.*"#, marker),
-            (#"(?i)(authorization\s*[:=]\s*)[^\r\n,;]*"#, "$1" + marker),
+            (#"(?i)(authorization\s*[:=]\s*)[^\r\n'"]*"#, "$1" + marker),
             (#"(?i)(x-amz-security-token\s*[:=]\s*)[^\s&,;'"]*"#, "$1" + marker),
             (#"(?i)(signature\s*=\s*)[^\s&,;'"]*"#, "$1" + marker),
             (#"(?i)(credential\s*=\s*)[^\s&,;'"]*"#, "$1" + marker),
