@@ -50,9 +50,16 @@ public final class BedrockEmulator: Sendable {
     /// An emulator with the given configuration (not yet listening).
     public init(configuration: EmulatorConfiguration = EmulatorConfiguration(), logger: Logger = Logger(label: "quarry.emulator")) {
         self.configuration = configuration
-        self.adminToken = configuration.adminToken ?? UUID().uuidString.lowercased()
+        // An empty token would let anyone in: it is treated as absent, and an absent one is random.
+        self.adminToken = configuration.adminToken.flatMap { $0.isEmpty ? nil : $0 } ?? Self.randomToken()
         self.service = EmulatorService(configuration: configuration, adminToken: adminToken)
         self.logger = logger
+    }
+
+    /// 32 random bytes from the system generator, as hex.
+    static func randomToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
     }
 
     /// Starts listening and returns the bound endpoint.

@@ -22,9 +22,9 @@ struct HostOptions: ParsableArguments {
     var allowedModels: [String] = []
     @Option(name: .customLong("allow-region"), help: "Allow only regions matching this glob (repeatable).")
     var allowedRegions: [String] = []
-    @Option(name: .customLong("allow-endpoint"), help: "Let scripts send to custom endpoints matching this glob with bedrock.client{endpoint=…} (repeatable; none by default).")
+    @Option(name: .customLong("allow-endpoint"), help: "Let scripts send to custom endpoints matching scheme://host[:port|:*] with bedrock.client{endpoint=…}; '*' matches within one host label, a leading '**.' any labels (repeatable; none by default).")
     var allowedEndpoints: [String] = []
-    @Option(name: .customLong("allow-profile"), help: "Allow only AWS profiles matching this glob in bedrock.client{profile=…} (repeatable).")
+    @Option(name: .customLong("allow-profile"), help: "Let scripts switch to AWS profiles matching this glob with bedrock.client{profile=…} (repeatable; none by default).")
     var allowedProfiles: [String] = []
     @Option(name: .customLong("max-concurrency"), help: "Most Bedrock calls in flight at once.")
     var maxConcurrency: Int?
@@ -60,6 +60,7 @@ struct HostOptions: ParsableArguments {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1, got \(value)") }
         }
         if let maxSeconds, !(maxSeconds > 0) { throw ValidationError("--max-seconds must be positive") }
+        do { try policy.validate() } catch { throw ValidationError("--allow-endpoint: \(error)") }
     }
 
     /// The policy these flags describe (permissive where they say nothing).

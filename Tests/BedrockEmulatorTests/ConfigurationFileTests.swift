@@ -37,6 +37,8 @@ struct ConfigurationFileTests {
         ("{\"include_test_credentials\": false}", "no credentials"),
         ("{\"quotas\": [{\"requests_per_minute\": 0}]}", "requests_per_minute"),
         ("not json", "not valid"),
+        ("{\"admin_token\": \"\"}", "admin_token must be a non-empty string"),
+        ("{\"admin_token\": \"with space\"}", "admin_token must be a non-empty string"),
     ])
     func invalid(text: String, message: String) throws {
         let path = try write(text)

@@ -144,6 +144,34 @@ struct ServerTests {
         }
     }
 
+    @Test("an empty admin token is never the key: a random one replaces it")
+    func emptyAdminToken() async throws {
+        try await withEmulator({ $0.adminToken = "" }) { emulator, client in
+            #expect(emulator.adminToken.count == 64)
+            let empty = try await client.send("/_quarry/health", method: "GET", sign: false, headers: ["x-quarry-admin-token": ""])
+            #expect(empty.status == 403)
+            let right = try await client.send("/_quarry/health", method: "GET", sign: false,
+                                              headers: ["x-quarry-admin-token": emulator.adminToken])
+            #expect(right.status == 200)
+        }
+        #expect(BedrockEmulator(configuration: EmulatorConfiguration()).adminToken.count == 64)
+    }
+
+    @Test("admin tokens are compared by digest, whole")
+    func adminTokenComparison() async throws {
+        #expect(AdminAPI.tokensMatch("secret-token", "secret-token"))
+        #expect(!AdminAPI.tokensMatch("secret-tokeN", "secret-token"))
+        #expect(!AdminAPI.tokensMatch("secret-", "secret-token"))
+        #expect(!AdminAPI.tokensMatch("secret-token-and-more", "secret-token"))
+        #expect(!AdminAPI.tokensMatch("", ""))
+        try await withEmulator({ $0.adminToken = "fixed-admin-token" }) { _, client in
+            for wrong in ["fixed-admin-toke", "fixed-admin-tokens", "FIXED-ADMIN-TOKEN"] {
+                let reply = try await client.send("/_quarry/health", method: "GET", sign: false, headers: ["x-quarry-admin-token": wrong])
+                #expect(reply.status == 403, "\(wrong)")
+            }
+        }
+    }
+
     @Test("stop closes stalled connections and frees the port")
     func stopDuringStall() async throws {
         var configuration = EmulatorConfiguration()

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// The admin HTTP API under `/_quarry/`, for fault rules and what the emulator saw.
@@ -14,8 +15,19 @@ struct AdminAPI {
 
     static let tokenHeader = "x-quarry-admin-token"
 
+    /// Compares the SHA-256 digests of the two tokens in constant time, so the time a
+    /// wrong guess takes says nothing about how much of it was right. An empty expected
+    /// token never matches.
+    static func tokensMatch(_ given: String, _ expected: String) -> Bool {
+        guard !expected.isEmpty else { return false }
+        let a = Array(SHA256.hash(data: Data(given.utf8))), b = Array(SHA256.hash(data: Data(expected.utf8)))
+        var difference: UInt8 = 0
+        for i in 0..<min(a.count, b.count) { difference |= a[i] ^ b[i] }
+        return difference == 0 && a.count == b.count
+    }
+
     func handle(_ request: EmulatorRequest, segments: [String], requestID: String) -> EmulatorResponse {
-        guard let token = request.headers.first(name: Self.tokenHeader), token == service.adminToken else {
+        guard let token = request.headers.first(name: Self.tokenHeader), Self.tokensMatch(token, service.adminToken) else {
             return service.errorResponse(ServiceError(name: "AccessDeniedException", status: 403,
                 message: "The admin API needs the \(Self.tokenHeader) header with the emulator's admin token."), requestID: requestID)
         }

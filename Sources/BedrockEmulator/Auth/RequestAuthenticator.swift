@@ -50,8 +50,27 @@ struct RequestAuthenticator: Sendable {
             let verified = try verifier.verify(received)
             return AuthenticatedCaller(principal: EmulatorCredential.mask(verified.accessKeyId), region: verified.region)
         } catch {
-            throw ServiceError(name: error.errorType, status: error.httpStatus, message: error.message)
+            throw ServiceError(name: error.errorType, status: error.httpStatus,
+                               message: error.message + Self.dump(error.expectedCanonicalRequest, request))
         }
+    }
+
+    /// What AWS appends to an `InvalidSignatureException` message: the canonical request
+    /// and string to sign it expected, `x-amz-security-token` value and all. Clients must
+    /// not pass this on (Quarry's client scrubs it); the emulator sends it to prove that.
+    static func dump(_ canonicalRequest: String?, _ request: EmulatorRequest) -> String {
+        guard let canonicalRequest else { return "" }
+        let date = request.headers.first(name: "x-amz-date") ?? ""
+        var scope = ""
+        if let authorization = request.headers.first(name: "authorization"),
+           let range = authorization.range(of: "Credential=") {
+            let credential = authorization[range.upperBound...].prefix { $0 != "," && $0 != " " }
+            if let slash = credential.firstIndex(of: "/") { scope = String(credential[credential.index(after: slash)...]) }
+        }
+        let stringToSign = "AWS4-HMAC-SHA256\n\(date)\n\(scope)\n"
+            + SigV4ReceivedRequest.sha256Hex(ofBody: Array(canonicalRequest.utf8))
+        return "\n\nThe Canonical String for this request should have been\n'\(canonicalRequest)'\n\n"
+            + "The String-to-Sign should have been\n'\(stringToSign)'\n"
     }
 
     /// Authenticates the head of a request whose body is a stream of signed events

@@ -83,6 +83,11 @@ extension EmulatorConfiguration {
         }
         self.credentials = credentials
         bearerTokens = file.bearerTokens ?? []
+        if let token = file.adminToken {
+            guard !token.isEmpty, token.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) else {
+                throw EmulatorConfigurationError(message: "\(path): admin_token must be a non-empty string of visible ASCII characters (leave it out to get a random one)")
+            }
+        }
         adminToken = file.adminToken
         if let latency = file.latencyPerTokenMs {
             guard latency >= 0, latency.isFinite, latency <= 60_000 else {

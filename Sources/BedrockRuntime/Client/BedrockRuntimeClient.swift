@@ -63,7 +63,8 @@ public final class BedrockRuntimeClient: Sendable {
         let response = InvokeModelResponse(body: Data(collected.body),
                                            contentType: headers.first(name: "Content-Type") ?? "application/octet-stream",
                                            performanceConfigLatency: headers.first(name: "X-Amzn-Bedrock-PerformanceConfig-Latency"),
-                                           serviceTier: headers.first(name: "X-Amzn-Bedrock-Service-Tier"))
+                                           serviceTier: headers.first(name: "X-Amzn-Bedrock-Service-Tier"),
+                                           usage: InvocationMetrics.fromHeaders(headers.map { ($0.name, $0.value) }))
         return BedrockResult(output: response, attempts: attempts, requestId: headers.first(name: "x-amzn-RequestId"))
     }
 

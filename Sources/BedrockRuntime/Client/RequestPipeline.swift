@@ -134,6 +134,7 @@ final class RequestPipeline: Sendable {
             }
 
             failure = hooks.adjust(failure)
+            failure.message = ServiceTextScrubber.scrub(failure.message, removing: Self.sentSecrets(request))
             let outcomeKind: AttemptRecord.Outcome = switch failure.kind {
             case .service: .serviceError
             case .transport: .transportError
@@ -190,6 +191,18 @@ final class RequestPipeline: Sendable {
     private func sleepCancellable(_ wait: Duration, _ attempts: [AttemptRecord]) async throws {
         guard wait > .zero else { return }
         do { try await Task.sleep(for: wait) } catch { throw cancelled(attempts) }
+    }
+
+    /// The credential values `request` carried (session token, Authorization value,
+    /// bearer token): what a server could echo back in an error message.
+    static func sentSecrets(_ request: OutgoingRequest) -> [String] {
+        var out: [String] = []
+        if let token = request.headers.first(name: "x-amz-security-token") { out.append(token) }
+        if let authorization = request.headers.first(name: "authorization") {
+            out.append(authorization)
+            if authorization.hasPrefix("Bearer ") { out.append(String(authorization.dropFirst("Bearer ".count))) }
+        }
+        return out
     }
 
     private func cancelled(_ attempts: [AttemptRecord]) -> BedrockError {

@@ -65,7 +65,8 @@ public enum TransportFailure: String, Sendable, Hashable, CaseIterable {
 ///
 /// Carries what a caller needs to decide what to do (code, status, whether it is
 /// retryable and why) and what happened (the attempts made). It never contains
-/// credentials: messages come from the service or from this client's own text.
+/// credentials: messages come from the service or from this client's own text, and
+/// every message is scrubbed of signing material on the way in.
 public struct BedrockError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     public enum Kind: Sendable, Hashable {
@@ -84,8 +85,13 @@ public struct BedrockError: Error, Sendable, CustomStringConvertible {
     }
 
     public var kind: Kind
-    /// What went wrong, in words (the service's message for service errors).
-    public var message: String
+    /// What went wrong, in words (the service's message for service errors), with any
+    /// signing material a server echoed replaced by `[redacted]` (`ServiceTextScrubber`).
+    public var message: String {
+        get { scrubbedMessage }
+        set { scrubbedMessage = ServiceTextScrubber.scrub(newValue) }
+    }
+    private var scrubbedMessage: String
     /// HTTP status of the answer, when there was one.
     public var httpStatus: Int?
     /// `x-amzn-RequestId` of the answer, when there was one.
@@ -107,11 +113,11 @@ public struct BedrockError: Error, Sendable, CustomStringConvertible {
                 originalStatusCode: Int? = nil, resourceName: String? = nil,
                 isRetryable: Bool? = nil, retryReason: String? = nil, attempts: [AttemptRecord] = []) {
         self.kind = kind
-        self.message = message
+        self.scrubbedMessage = ServiceTextScrubber.scrub(message)
         self.httpStatus = httpStatus
         self.requestId = requestId
         self.originalStatusCode = originalStatusCode
-        self.resourceName = resourceName
+        self.resourceName = resourceName.map(ServiceTextScrubber.scrub)
         let classified = RetryClassifier.classify(kind: kind, httpStatus: httpStatus)
         self.isRetryable = isRetryable ?? classified.retryable
         self.retryReason = retryReason ?? classified.reason

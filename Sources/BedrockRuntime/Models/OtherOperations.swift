@@ -53,9 +53,80 @@ public struct InvokeModelResponse: Hashable, Sendable {
     public var performanceConfigLatency: String?
     /// `X-Amzn-Bedrock-Service-Tier` of the answer, when present.
     public var serviceTier: String?
+    /// The tokens and latency the service reported in its `X-Amzn-Bedrock-Input-Token-Count`,
+    /// `X-Amzn-Bedrock-Output-Token-Count` and `X-Amzn-Bedrock-Invocation-Latency` headers.
+    public var usage: InvocationMetrics?
+
+    public init(body: Data, contentType: String, performanceConfigLatency: String? = nil, serviceTier: String? = nil,
+                usage: InvocationMetrics? = nil) {
+        self.body = body
+        self.contentType = contentType
+        self.performanceConfigLatency = performanceConfigLatency
+        self.serviceTier = serviceTier
+        self.usage = usage
+    }
 
     /// The body parsed as JSON.
     public func json() throws -> JSONValue { try JSONParser.parse(body) }
+}
+
+/// What the service reports about one InvokeModel or InvokeModelWithResponseStream call:
+/// the response headers of InvokeModel, or `amazon-bedrock-invocationMetrics` in the
+/// last chunk of a stream. Values that are not whole numbers from 0 to 10^12 are dropped.
+public struct InvocationMetrics: Hashable, Sendable {
+    public var inputTokens: Int?
+    public var outputTokens: Int?
+    /// Milliseconds from request to last token.
+    public var invocationLatencyMs: Int?
+    /// Milliseconds from request to first token (streams only).
+    public var firstByteLatencyMs: Int?
+
+    public init(inputTokens: Int? = nil, outputTokens: Int? = nil, invocationLatencyMs: Int? = nil,
+                firstByteLatencyMs: Int? = nil) {
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.invocationLatencyMs = invocationLatencyMs
+        self.firstByteLatencyMs = firstByteLatencyMs
+    }
+
+    static let limit = 1_000_000_000_000
+
+    static func count(_ text: String?) -> Int? {
+        guard let text, !text.isEmpty, text.utf8.count <= 13, text.utf8.allSatisfy({ (48...57).contains($0) }),
+              let n = Int(text), n <= limit else { return nil }
+        return n
+    }
+
+    static func count(_ value: JSONValue?) -> Int? {
+        guard let n = value?.intValue, (0...limit).contains(n) else { return nil }
+        return n
+    }
+
+    /// The metrics in InvokeModel's response headers; nil when it sent none.
+    public static func fromHeaders(_ headers: [(String, String)]) -> InvocationMetrics? {
+        func header(_ name: String) -> String? {
+            headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1.trimmingCharacters(in: .whitespaces)
+        }
+        let m = InvocationMetrics(inputTokens: count(header("X-Amzn-Bedrock-Input-Token-Count")),
+                                  outputTokens: count(header("X-Amzn-Bedrock-Output-Token-Count")),
+                                  invocationLatencyMs: count(header("X-Amzn-Bedrock-Invocation-Latency")))
+        return m == InvocationMetrics() ? nil : m
+    }
+
+    static let chunkKey = "amazon-bedrock-invocationMetrics"
+    private static let chunkKeyBytes = Data(chunkKey.utf8)
+
+    /// The `amazon-bedrock-invocationMetrics` object of a stream chunk (the service adds
+    /// it to the last one); nil for every other chunk.
+    public static func fromChunk(_ chunk: Data) -> InvocationMetrics? {
+        guard chunk.range(of: chunkKeyBytes) != nil, let json = try? JSONParser.parse(chunk),
+              let metrics = json[chunkKey] else { return nil }
+        let m = InvocationMetrics(inputTokens: count(metrics["inputTokenCount"]),
+                                  outputTokens: count(metrics["outputTokenCount"]),
+                                  invocationLatencyMs: count(metrics["invocationLatency"]),
+                                  firstByteLatencyMs: count(metrics["firstByteLatency"]))
+        return m == InvocationMetrics() ? nil : m
+    }
 }
 
 /// What `CountTokens` counts: an InvokeModel body or a Converse input.

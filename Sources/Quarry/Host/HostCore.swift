@@ -10,6 +10,7 @@ final class HostCore: @unchecked Sendable {
     let gate: CallGate
     private let lock = NSLock()
     private var clients: [ClientSettings: BedrockRuntimeClient] = [:]
+    private var admitted: Set<ClientSettings> = []
     private var observers: [@Sendable (CallRecord) -> Void] = []
     private var callsUsed = 0
     private var tokensCommitted = 0
@@ -37,8 +38,22 @@ final class HostCore: @unchecked Sendable {
         set { lock.lock(); model = newValue; lock.unlock() }
     }
 
+    /// Admits `settings` as one of the host's clients: at most `policy.maxClients`
+    /// distinct settings (the target's own, `ClientSettings()`, is always admitted).
+    func admit(_ settings: ClientSettings) throws(ScriptError) {
+        lock.lock()
+        defer { lock.unlock() }
+        if settings == ClientSettings() || admitted.contains(settings) { return }
+        guard admitted.count < policy.maxClients else {
+            throw ScriptError(code: "LimitExceeded",
+                              message: "bedrock.client: this host keeps at most \(policy.maxClients) distinct clients; reuse a client instead of making new ones")
+        }
+        admitted.insert(settings)
+    }
+
     /// The client for `settings`, made once and reused.
     func client(_ settings: ClientSettings) throws -> BedrockRuntimeClient {
+        try admit(settings)
         lock.lock()
         if let c = clients[settings] { lock.unlock(); return c }
         lock.unlock()
@@ -54,9 +69,10 @@ final class HostCore: @unchecked Sendable {
         return made
     }
 
-    /// Counts a call against the budgets before it is sent; the token reservation is
+    /// Counts a call against the budgets before it is sent: the token reservation is
+    /// the estimated input (`inputTokens`, see `TokenEstimate`) plus the output cap, and is
     /// settled to the real usage afterwards.
-    func reserve(maxTokens: Int?) throws(ScriptError) -> Int {
+    func reserve(maxTokens: Int?, inputTokens: Int = 0) throws(ScriptError) -> Int {
         lock.lock()
         defer { lock.unlock() }
         if let budget = policy.callBudget, callsUsed >= budget {
@@ -64,11 +80,13 @@ final class HostCore: @unchecked Sendable {
         }
         var reserve = 0
         if let budget = policy.tokenBudget {
-            reserve = maxTokens ?? policy.assumedMaxTokens
+            let output = max(0, maxTokens ?? policy.assumedMaxTokens)
+            let input = max(0, inputTokens)
+            reserve = output.addingReportingOverflow(input).overflow ? Int.max : output + input
             let committed = tokensCommitted + tokensReserved
-            guard committed + reserve <= budget else {
+            guard committed <= budget, reserve <= budget - committed else {
                 throw ScriptError(code: "PolicyViolation",
-                                  message: "the token budget of \(budget) would be exceeded: \(committed) used or reserved, this call may use \(reserve) (maxTokens)")
+                                  message: "the token budget of \(budget) would be exceeded: \(committed) used or reserved, this call may use \(reserve) (about \(input) input + \(output) maxTokens)")
             }
             tokensReserved += reserve
         }
@@ -76,10 +94,12 @@ final class HostCore: @unchecked Sendable {
         return reserve
     }
 
+    /// Replaces a reservation by what the call used (never negative).
     func settle(reserved: Int, used: Int) {
         lock.lock()
         tokensReserved -= reserved
-        tokensCommitted += used
+        let (sum, overflow) = tokensCommitted.addingReportingOverflow(max(0, used))
+        tokensCommitted = overflow ? Int.max : sum
         lock.unlock()
     }
 
@@ -148,5 +168,40 @@ final class HostCore: @unchecked Sendable {
             return all
         }
         for client in all { try? await client.shutdown() }
+    }
+}
+
+/// Input-token estimates made before a call is sent, for budget reservations: the bytes
+/// of the request's text, one token per 4 bytes rounded up (tokenizers average 3.5–4.5
+/// bytes per token on prose). Binary fields (base64 images and documents) are not text and
+/// are left out. The reservation is settled to what the service reports afterwards.
+enum TokenEstimate {
+    static func tokens(textBytes: Int) -> Int { textBytes / 4 + (textBytes % 4 == 0 ? 0 : 1) }
+
+    /// The text bytes of a JSON request: every string value, except binary fields.
+    static func textBytes(_ json: JSONValue) -> Int {
+        switch json {
+        case .string(let s): return s.utf8.count
+        case .array(let items): return items.reduce(0) { $0 + textBytes($1) }
+        case .object(let members):
+            return members.reduce(0) { sum, member in
+                binaryKeys.contains(member.0) ? sum : sum + member.0.utf8.count + textBytes(member.1)
+            }
+        default: return 0
+        }
+    }
+
+    static let binaryKeys: Set<String> = ["bytes", "data", "inputImage", "images", "image"]
+
+    /// The input estimate of an InvokeModel body (its JSON text, or all of it if it is not JSON).
+    static func invoke(_ body: Data) -> Int {
+        guard let json = try? JSONParser.parse(body) else { return tokens(textBytes: body.count) }
+        return tokens(textBytes: textBytes(json))
+    }
+
+    /// The input estimate of a Converse request.
+    static func converse(_ request: ConverseRequest) -> Int {
+        guard let json = try? JSONValueEncoder().encode(request) else { return 0 }
+        return tokens(textBytes: textBytes(json))
     }
 }

@@ -11,12 +11,19 @@ public struct HostPolicy: Sendable, Hashable {
     public var allowedModels: [String] = ["*"]
     /// Regions `bedrock.client{region=…}` may name, as globs.
     public var allowedRegions: [String] = ["*"]
-    /// Profiles `bedrock.client{profile=…}` may name, as globs.
-    public var allowedProfiles: [String] = ["*"]
-    /// Custom endpoints `bedrock.client{endpoint=…}` may name, as globs over the URL.
-    /// None by default: a request signed for Bedrock, or a bearer token, must not go to
-    /// a server a script picks. The target's own endpoint is always allowed.
+    /// Profiles `bedrock.client{profile=…}` may name, as globs over the profile name.
+    /// None by default: switching profiles switches whose credentials sign (and may run
+    /// a `credential_process` or an SSO exchange), so a host opens it explicitly.
+    public var allowedProfiles: [String] = []
+    /// Custom endpoints `bedrock.client{endpoint=…}` may name, as patterns
+    /// `scheme://host-pattern[:port|:*]` matched on the parsed URL (see `EndpointPattern`:
+    /// scheme and port exactly, the host label by label, `*` within one label, a leading
+    /// `**` label for any number of labels). None by default: a request signed for
+    /// Bedrock, or a bearer token, must not go to a server a script picks.
     public var allowedEndpoints: [String] = []
+    /// Most distinct `bedrock.client{…}` settings a host keeps clients for; one more is
+    /// refused with `LimitExceeded` (each client holds connection pools and credentials).
+    public var maxClients: Int = 16
     /// Most Bedrock calls in flight at once; further calls wait their turn.
     public var maxConcurrentCalls: Int = 64
     /// Most Bedrock calls per host; nil for no budget.
@@ -30,12 +37,12 @@ public struct HostPolicy: Sendable, Hashable {
     /// The sandbox limits for each run.
     public var limits: LuaLimits = LuaLimits()
 
-    /// Every model, region and profile allowed (custom endpoints are not), default
+    /// Every model and region allowed (other profiles and custom endpoints are not), default
     /// limits: what `quarry` uses unless told otherwise.
     public static var permissive: HostPolicy { HostPolicy() }
 
     /// A policy with the given rules; unspecified ones are permissive.
-    public init(allowedModels: [String] = ["*"], allowedRegions: [String] = ["*"], allowedProfiles: [String] = ["*"],
+    public init(allowedModels: [String] = ["*"], allowedRegions: [String] = ["*"], allowedProfiles: [String] = [],
                 allowedEndpoints: [String] = [], maxConcurrentCalls: Int = 64, callBudget: Int? = nil,
                 tokenBudget: Int? = nil, limits: LuaLimits = LuaLimits()) {
         self.allowedModels = allowedModels
@@ -56,21 +63,69 @@ public struct HostPolicy: Sendable, Hashable {
         }
     }
 
-    /// Throws `PolicyViolation` unless the client settings are all allowed.
-    func checkClient(region: String?, profile: String?, endpoint: String?) throws(ScriptError) {
+    /// Throws `PolicyViolation` unless the client settings are all allowed; returns the
+    /// endpoint in the canonical form that was checked (the client must use that form).
+    func checkClient(region: String?, profile: String?, endpoint: String?) throws(ScriptError) -> String? {
         if let region, !Glob.matchesAny(allowedRegions, region) {
             throw ScriptError(code: "PolicyViolation",
                               message: "region '\(region)' is not allowed by the host policy (allowed: \(allowedRegions.joined(separator: ", ")))")
         }
-        if let profile, !Glob.matchesAny(allowedProfiles, profile) {
-            throw ScriptError(code: "PolicyViolation",
-                              message: "profile '\(profile)' is not allowed by the host policy (allowed: \(allowedProfiles.joined(separator: ", ")))")
+        if let profile {
+            guard !profile.isEmpty, profile.utf8.count <= 128,
+                  profile.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) && !"[]#;=".unicodeScalars.contains($0) }) else {
+                throw ScriptError(code: "ValidationError",
+                                  message: "bedrock.client: 'profile' must be a profile name (printable ASCII, no spaces, brackets, '#', ';' or '=')")
+            }
+            guard Glob.matchesAny(allowedProfiles, profile) else {
+                let allowed = allowedProfiles.isEmpty
+                    ? "none: scripts use the host's profile unless it allows others (--allow-profile / HostPolicy.allowedProfiles)"
+                    : allowedProfiles.joined(separator: ", ")
+                throw ScriptError(code: "PolicyViolation",
+                                  message: "profile '\(profile)' is not allowed by the host policy (allowed: \(allowed))")
+            }
         }
-        if let endpoint, !Glob.matchesAny(allowedEndpoints, endpoint) {
-            let allowed = allowedEndpoints.isEmpty ? "none: calls go only to the target's endpoint" : allowedEndpoints.joined(separator: ", ")
+        guard let endpoint else { return nil }
+        let shown = Self.printable(endpoint)
+        let allowed = allowedEndpoints.isEmpty ? "none: calls go only to the target's endpoint" : allowedEndpoints.joined(separator: ", ")
+        let address: EndpointAddress
+        do {
+            address = try EndpointAddress.parse(endpoint)
+        } catch {
             throw ScriptError(code: "PolicyViolation",
-                              message: "endpoint '\(endpoint)' is not allowed by the host policy (allowed: \(allowed))")
+                              message: "endpoint '\(shown)' is not allowed by the host policy: \(error.reason) (allowed: \(allowed))")
         }
+        let patterns = allowedEndpoints.compactMap { try? EndpointPattern($0) }
+        guard patterns.contains(where: { $0.matches(address) }) else {
+            throw ScriptError(code: "PolicyViolation",
+                              message: "endpoint '\(shown)' (\(address.url)) is not allowed by the host policy (allowed: \(allowed))")
+        }
+        return address.url
+    }
+
+    /// Checks the rules themselves: every endpoint pattern parses and every count is
+    /// positive. Hosts call it before running anything, so a typo is an error, not a rule
+    /// that silently matches nothing.
+    public func validate() throws {
+        for text in allowedEndpoints {
+            do {
+                _ = try EndpointPattern(text)
+            } catch {
+                throw ScriptError(code: "ConfigurationError",
+                                  message: "allowed endpoint '\(Self.printable(text))' is not a pattern scheme://host[:port|:*]: \(error.reason)")
+            }
+        }
+        guard maxClients >= 1 else {
+            throw ScriptError(code: "ConfigurationError", message: "maxClients must be at least 1, got \(maxClients)")
+        }
+    }
+
+    /// `text` with control and non-ASCII characters escaped, for error messages.
+    static func printable(_ text: String) -> String {
+        var out = ""
+        for s in text.unicodeScalars.prefix(300) {
+            if (0x20...0x7E).contains(s.value) { out.unicodeScalars.append(s) } else { out += "\\u{\(String(s.value, radix: 16))}" }
+        }
+        return out
     }
 }
 

@@ -59,6 +59,7 @@ public final class QuarryHost: Sendable {
 
     /// Creates the Lua state, installs the API and applies the policy's limits.
     public init(target: QuarryTarget, options: Options = Options()) async throws {
+        try options.policy.validate()
         self.target = target
         self.policy = options.policy
         self.core = HostCore(target: target, policy: options.policy, logger: options.logger,

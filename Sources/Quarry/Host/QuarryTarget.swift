@@ -288,6 +288,32 @@ public final class QuarryTarget: Sendable {
         }
     }
 
+    /// Who calls made with `client` go out as, read from that client's own (cached)
+    /// credential provider: asking again costs nothing, however often a script asks
+    /// (a `credential_process` or SSO exchange runs only when the cache needs it).
+    public func identity(using client: BedrockRuntimeClient, profile: String? = nil) async -> LuaValue {
+        guard kind == .aws, let authenticator = client.configuration.authorizer as? BedrockAuthenticator else {
+            return await identity(profile: profile)
+        }
+        var map: [String: LuaValue] = ["region": .string(region)]
+        if authenticator.bearerToken != nil {
+            map["source"] = .string("bearer-token")
+            return .map(map)
+        }
+        do {
+            let credentials = try await authenticator.credentials.credentials()
+            map["access_key_id"] = .string(credentials.maskedAccessKeyId)
+            let name = profile ?? defaultProfile ?? environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+            map["source"] = .string(environment["AWS_ACCESS_KEY_ID"] != nil ? "environment" : "profile:\(name)")
+            if let expires = credentials.expiration {
+                map["expires"] = .string(ISO8601DateFormatter().string(from: expires))
+            }
+        } catch {
+            map["error"] = .string(ScriptError.from(error).message)
+        }
+        return .map(map)
+    }
+
     /// Stops the in-process emulator, if this target started one.
     public func shutdown() async {
         await ownedEmulator?.stop()

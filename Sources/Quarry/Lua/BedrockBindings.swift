@@ -102,11 +102,11 @@ struct BedrockBindings {
     /// Checks, reserves and suspends; `body` runs the call and returns the script's value
     /// with what the record needs.
     private func bedrockCall(_ call: LuaHostCall, operation: String, model: String?, maxTokens: Int?,
-                             settings: ClientSettings,
+                             inputTokens: Int = 0, settings: ClientSettings,
                              body: @escaping @Sendable (BedrockRuntimeClient) async throws -> Outcome) -> LuaHostResult {
         do throws(ScriptError) {
             if let model { try core.policy.checkModel(model) }
-            let reserved = try core.reserve(maxTokens: maxTokens)
+            let reserved = try core.reserve(maxTokens: maxTokens, inputTokens: inputTokens)
             let core = self.core
             return .suspend(HostRequest.work {
                 await core.gate.acquire()
@@ -117,7 +117,10 @@ struct BedrockBindings {
                 do {
                     let client = try core.client(settings)
                     let outcome = try await body(client)
-                    core.settle(reserved: reserved, used: outcome.tokens.map { $0.0 + $0.1 } ?? 0)
+                    // What the service reported; a generating call that reported nothing keeps
+                    // its whole reservation (never free).
+                    let generates = operation == "InvokeModel" || operation == "Converse"
+                    core.settle(reserved: reserved, used: outcome.tokens.map { $0.0 + $0.1 } ?? (generates ? reserved : 0))
                     core.notify(CallRecord(operation: operation, model: model, region: region, started: started,
                                            duration: ContinuousClock.now - clock, attempts: outcome.attempts, errorCode: nil,
                                            inputTokens: outcome.tokens?.0, outputTokens: outcome.tokens?.1,
@@ -177,6 +180,20 @@ struct BedrockBindings {
         return nil
     }
 
+    /// A script's `content_type`/`accept`: an HTTP header value the signer and the
+    /// service see exactly as written: visible ASCII and inner spaces, at most 256 bytes.
+    /// Control characters, CR/LF, non-ASCII (which signers trim or fold differently) and
+    /// edge spaces are refused, so no request can be made to fail its signature check.
+    static func headerValue(_ args: [String: LuaValue], _ key: String, _ builder: RequestBuilder) throws(ScriptError) -> String {
+        guard let value = args[key], value != .nil else { return "application/json" }
+        guard let text = value.stringValue, !text.isEmpty, text.utf8.count <= 256,
+              text.unicodeScalars.allSatisfy({ (0x20...0x7E).contains($0.value) }),
+              !text.hasPrefix(" "), !text.hasSuffix(" ") else {
+            throw builder.fail("'\(key)' must be a media type of visible ASCII characters (at most 256, no control characters, line breaks or non-ASCII)")
+        }
+        return text
+    }
+
     static func callOptions(_ args: [String: LuaValue], builder: RequestBuilder) throws(ScriptError) -> CallOptions {
         var options = CallOptions()
         func seconds(_ key: String) throws(ScriptError) -> Duration? {
@@ -204,7 +221,8 @@ struct BedrockBindings {
             let (request, maxTokens) = try builder.converse(args)
             let options = try Self.callOptions(args, builder: builder)
             let model = request.modelId
-            return bedrockCall(call, operation: "Converse", model: model, maxTokens: maxTokens, settings: try settings(call)) { client in
+            return bedrockCall(call, operation: "Converse", model: model, maxTokens: maxTokens,
+                               inputTokens: TokenEstimate.converse(request), settings: try settings(call)) { client in
                 let clock = ContinuousClock.now
                 let result = try await client.converse(request, options: options)
                 let u = result.output.usage
@@ -233,7 +251,7 @@ struct BedrockBindings {
                 model = request.modelId
                 maxTokens = tokens
                 try core.policy.checkModel(model)
-                let reserved = try core.reserve(maxTokens: maxTokens)
+                let reserved = try core.reserve(maxTokens: maxTokens, inputTokens: TokenEstimate.converse(request))
                 pump.start(open: {
                     await core.gate.acquire()
                     return try core.client(settings).converseStream(request, options: options)
@@ -243,7 +261,7 @@ struct BedrockBindings {
                     let snapshot = stream?.partialResult ?? ConverseStreamResult()
                     let attempts = stream?.attempts ?? []
                     let tokens = snapshot.usage.map { ($0.inputTokens, $0.outputTokens) }
-                    core.settle(reserved: reserved, used: tokens.map { $0.0 + $0.1 } ?? 0)
+                    core.settle(reserved: reserved, used: tokens.map { $0.0 + $0.1 } ?? (error == nil ? reserved : 0))
                     let failure = error.map(ScriptError.from)
                     core.notify(CallRecord(operation: operation, model: model, region: region, started: started,
                                            duration: ContinuousClock.now - clock,
@@ -261,25 +279,36 @@ struct BedrockBindings {
                 model = try builder.model(args)
                 try core.policy.checkModel(model)
                 let body = try builder.invokeBody(args)
-                let reserved = try core.reserve(maxTokens: Self.invokeMaxTokens(body))
+                let reserved = try core.reserve(maxTokens: Self.invokeMaxTokens(body), inputTokens: TokenEstimate.invoke(body))
+                let metrics = InvocationMetricsBox()
                 let request = InvokeModelRequest(modelId: model, body: body,
-                                                 contentType: args["content_type"]?.stringValue ?? "application/json",
-                                                 accept: args["accept"]?.stringValue ?? "application/json")
+                                                 contentType: try Self.headerValue(args, "content_type", builder),
+                                                 accept: try Self.headerValue(args, "accept", builder))
                 pump.start(open: {
                     await core.gate.acquire()
                     return try core.client(settings).invokeModelWithResponseStream(request, options: options)
-                }, write: { event, writer throws(LuaConversionError) in try writer.append(ResponseTables.chunkEvent(event)) }, finish: { stream, error in
+                }, write: { event, writer throws(LuaConversionError) in
+                    metrics.see(event)
+                    try writer.append(ResponseTables.chunkEvent(event))
+                }, finish: { stream, error in
                     core.gate.release()
                     core.untrack(pump)
-                    core.settle(reserved: reserved, used: 0)
+                    // Settled from `amazon-bedrock-invocationMetrics` in the last chunk; a
+                    // stream that produced output without it keeps its whole reservation.
+                    let reported = metrics.current
+                    let tokens = reported.map { ($0.inputTokens ?? 0, $0.outputTokens ?? 0) }
+                    core.settle(reserved: reserved,
+                                used: tokens.map { $0.0 + $0.1 } ?? (metrics.sawChunks || error == nil ? reserved : 0))
                     let failure = error.map(ScriptError.from)
                     core.notify(CallRecord(operation: operation, model: model, region: region, started: started,
                                            duration: ContinuousClock.now - clock, attempts: stream?.attempts ?? failure?.attempts ?? [],
-                                           errorCode: failure?.code, requestId: stream?.requestId))
+                                           errorCode: failure?.code, inputTokens: tokens?.0, outputTokens: tokens?.1,
+                                           requestId: stream?.requestId))
                     if let failure { return (nil, failure) }
                     var m: [String: LuaValue] = ["attempts": .integer(Int64(stream?.attempts.count ?? 0)),
                                                  "attempt_log": AttemptLog.lua(stream?.attempts ?? []), "model": .string(model)]
                     if let id = stream?.requestId { m["request_id"] = .string(id) }
+                    if let reported { m["usage"] = Self.usageTable(reported) }
                     return (.map(m), nil)
                 })
             }
@@ -318,11 +347,11 @@ struct BedrockBindings {
             let model = try builder.model(args)
             let body = try builder.invokeBody(args)
             let request = InvokeModelRequest(modelId: model, body: body,
-                                             contentType: args["content_type"]?.stringValue ?? "application/json",
-                                             accept: args["accept"]?.stringValue ?? "application/json")
+                                             contentType: try Self.headerValue(args, "content_type", builder),
+                                             accept: try Self.headerValue(args, "accept", builder))
             let options = try Self.callOptions(args, builder: builder)
             return bedrockCall(call, operation: "InvokeModel", model: model, maxTokens: Self.invokeMaxTokens(body),
-                               settings: try settings(call)) { client in
+                               inputTokens: TokenEstimate.invoke(body), settings: try settings(call)) { client in
                 let result = try await client.invokeModel(request, options: options)
                 var m: [String: LuaValue] = [
                     "content_type": .string(result.output.contentType),
@@ -334,7 +363,10 @@ struct BedrockBindings {
                 else { m["body"] = .bytes(Array(result.output.body)) }
                 if let json = try? result.output.json() { m["json"] = LuaJSON.lua(from: json) }
                 if let id = result.requestId { m["request_id"] = .string(id) }
-                return Outcome(value: .map(m), attempts: result.attempts, requestId: result.requestId, tokens: nil)
+                let usage = result.output.usage
+                if let usage { m["usage"] = Self.usageTable(usage) }
+                return Outcome(value: .map(m), attempts: result.attempts, requestId: result.requestId,
+                               tokens: usage.map { ($0.inputTokens ?? 0, $0.outputTokens ?? 0) })
             }
         } catch {
             return .error(error.luaValue)
@@ -477,6 +509,18 @@ struct BedrockBindings {
         }
     }
 
+    /// `usage = {input_tokens=…, output_tokens=…, latency_ms=…, first_byte_latency_ms=…}`
+    /// of an InvokeModel result, from what the service reported.
+    static func usageTable(_ usage: InvocationMetrics) -> LuaValue {
+        var m: [String: LuaValue] = [:]
+        if let n = usage.inputTokens { m["input_tokens"] = .integer(Int64(n)) }
+        if let n = usage.outputTokens { m["output_tokens"] = .integer(Int64(n)) }
+        if let n = usage.inputTokens, let o = usage.outputTokens { m["total_tokens"] = .integer(Int64(n + o)) }
+        if let n = usage.invocationLatencyMs { m["latency_ms"] = .integer(Int64(n)) }
+        if let n = usage.firstByteLatencyMs { m["first_byte_latency_ms"] = .integer(Int64(n)) }
+        return .map(m)
+    }
+
     /// Every result carries how it was obtained: attempts (count), the attempt log and
     /// the request id.
     static func addCallFields(_ m: inout [String: LuaValue], _ attempts: [AttemptRecord], _ requestId: String?) {
@@ -535,7 +579,9 @@ struct BedrockBindings {
             if let region = settings.region, !AWSRegion.isValid(region) {
                 throw builder.fail("'\(region)' is not a valid AWS region name")
             }
-            try core.policy.checkClient(region: settings.region, profile: settings.profile, endpoint: settings.endpoint)
+            settings.endpoint = try core.policy.checkClient(region: settings.region, profile: settings.profile,
+                                                            endpoint: settings.endpoint)
+            try core.admit(settings)
             _ = try? core.client(settings)
             let label = settings.region ?? core.target.region
             return .values([call.state.makeHandle(type: Self.clientType, label: label, object: settings),
@@ -550,7 +596,14 @@ struct BedrockBindings {
             let settings = try settings(call)
             let core = self.core
             return .suspend(HostRequest.work {
-                var identity = await core.target.identity(profile: settings.profile)
+                // The same client, and so the same cached credentials, that calls use.
+                var identity: LuaValue
+                do {
+                    identity = await core.target.identity(using: try core.client(settings), profile: settings.profile)
+                } catch {
+                    identity = .map(["region": .string(settings.region ?? core.target.region),
+                                     "error": .string(ScriptError.from(error).message)])
+                }
                 if let region = settings.region, case .map(var m) = identity {
                     m["region"] = .string(region)
                     identity = .map(m)
@@ -637,4 +690,28 @@ extension Duration {
         let (s, atto) = components
         return Double(s) + Double(atto) / 1e18
     }
+}
+
+/// The invocation metrics an InvokeModelWithResponseStream call reported, as its chunks
+/// pass to the script (a restart forgets the earlier attempt's).
+final class InvocationMetricsBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var metrics: InvocationMetrics?
+    private var chunks = false
+
+    func see(_ event: ResponseStreamEvent) {
+        switch event {
+        case .chunk(let data):
+            let found = InvocationMetrics.fromChunk(data)
+            lock.withLock {
+                chunks = true
+                if let found { metrics = found }
+            }
+        case .restarted: lock.withLock { metrics = nil }
+        case .unknown: break
+        }
+    }
+
+    var current: InvocationMetrics? { lock.withLock { metrics } }
+    var sawChunks: Bool { lock.withLock { chunks } }
 }
