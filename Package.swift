@@ -82,7 +82,7 @@ let package = Package(
 
         // MARK: The Lua sandbox (knows nothing of Bedrock)
         .target(name: "LuaSandbox", dependencies: ["CLua", "CLuaShim"],
-                swiftSettings: strict),
+                exclude: ["SANDBOX.md"], swiftSettings: strict),
 
         // MARK: The embeddable host (never depends on readline)
         .target(name: "Quarry",
@@ -122,7 +122,7 @@ let package = Package(
 
         // MARK: Tests, one target per module
         .testTarget(name: "LuaSandboxTests", dependencies: ["LuaSandbox"],
-                    resources: [.copy("Attacks")], swiftSettings: strict),
+                    resources: [.copy("Attacks"), .copy("Differential")], swiftSettings: strict),
         .testTarget(name: "BedrockWireTests", dependencies: ["BedrockWire"], swiftSettings: strict),
         .testTarget(name: "BedrockRuntimeTests",
                     dependencies: [
