@@ -601,6 +601,52 @@ static int sandbox_sort(lua_State *L) {
     return 0;
 }
 
+/* ---------- linear-time library functions ----------
+   Functions whose work is linear in their string arguments (upper, lower, reverse,
+   sub, byte, format, utf8.len/offset/codepoint, pack/unpack) run as one call event
+   for the hooks: charge their bytes first, so the budget bounds a loop of them and the
+   clock is read while they repeat (a call over 64 MiB would otherwise count as one). */
+static int charged_by_length(lua_State *L) {
+    int n = lua_gettop(L);
+    size_t bytes = 0;
+    for (int i = 1; i <= n; i++)
+        if (lua_type(L, i) == LUA_TSTRING) bytes += lua_rawlen(L, i);
+    quarry_charge_steps(L, (int64_t)(bytes / 64));
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    int status = lua_pcall(L, n, LUA_MULTRET, 0);
+    if (status == LUA_OK) return lua_gettop(L);
+    quarry_note_status(L, status);
+    /* The original was called from C, so its argument errors name the function '?' and
+       carry no position: say them as Lua would have for the script's own call. */
+    int arg, skip = 0;
+    const char *msg = lua_tostring(L, -1);
+    if (msg != NULL && sscanf(msg, "bad argument #%d to '?' (%n", &arg, &skip) == 1 && skip > 0) {
+        lua_Debug ar;
+        const char *name = lua_tostring(L, lua_upvalueindex(2));   /* "string.format" */
+        int method = 0;
+        if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar)) {
+            if (ar.name != NULL) name = ar.name;
+            method = ar.namewhat != NULL && strcmp(ar.namewhat, "method") == 0;
+        }
+        if (method) arg--;
+        luaL_where(L, 1);
+        if (method && arg == 0)
+            lua_pushfstring(L, "calling '%s' on bad self (%s", name, msg + skip);
+        else
+            lua_pushfstring(L, "bad argument #%d to '%s' (%s", arg, name, msg + skip);
+        lua_concat(L, 2);
+    }
+    return lua_error(L);
+}
+
+static void wrap_charged(lua_State *L, int table, const char *lib, const char *name) {
+    lua_getfield(L, table, name);
+    lua_pushfstring(L, "%s.%s", lib, name);
+    lua_pushcclosure(L, charged_by_length, 2);
+    lua_setfield(L, table, name);
+}
+
 /* ---------- utf8 ----------
    Lua 5.4.4's utf8.codes skips stray continuation bytes silently (a bug fixed in 5.4.6):
    the sandbox refuses a string that starts with one, and fails the step whose
@@ -880,6 +926,11 @@ int quarry_open_sandbox_libs(lua_State *L) {
     lua_setfield(L, s, "dump");
     wrap_field(L, s, "rep", sandbox_rep);
     quarry_install_patterns(L, s);
+    {
+        static const char *const linear[] = { "upper", "lower", "reverse", "sub", "byte",
+                                              "format", "pack", "unpack", NULL };
+        for (int i = 0; linear[i] != NULL; i++) wrap_charged(L, s, "string", linear[i]);
+    }
     /* the string metatable: __index is the wrapped library, the metatable is locked */
     lua_pushliteral(L, "");
     lua_getmetatable(L, -1);
@@ -901,6 +952,9 @@ int quarry_open_sandbox_libs(lua_State *L) {
 
     lua_getglobal(L, LUA_UTF8LIBNAME);
     wrap_field(L, lua_gettop(L), "codes", sandbox_codes);
+    wrap_charged(L, lua_gettop(L), "utf8", "len");
+    wrap_charged(L, lua_gettop(L), "utf8", "offset");
+    wrap_charged(L, lua_gettop(L), "utf8", "codepoint");
     lua_pop(L, 1);
 
     lua_getglobal(L, LUA_COLIBNAME);
