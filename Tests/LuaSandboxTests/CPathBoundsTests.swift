@@ -88,6 +88,25 @@ import CLuaShim
         #expect(values == [.integer(50000), .integer(500000), .integer(549_994), .integer(550_000)])
     }
 
+    /// Functions charged by their bytes run the original from C; their argument errors
+    /// still read as Lua's own (name, position, method self).
+    @Test func chargedFunctionsKeepLuasErrorMessages() async throws {
+        let sandbox = try await LuaSandbox()
+        let values = try await sandbox.run("""
+            local function e(f) local ok, m = pcall(f) return m end
+            return e(function() return ("%d"):format("x") end),
+              e(function() return utf8.len("abc", 10) end),
+              e(function() local s = "x" return s.upper() end),
+              select(2, pcall(string.upper, {})),
+              ("abc"):upper() .. ("%5.1f"):format(3.14159) .. utf8.len("h\u{E9}llo")
+            """, name: "=t")
+        #expect(values == [.string("t:2: bad argument #1 to 'format' (number expected, got string)"),
+                           .string("t:3: bad argument #2 to 'len' (initial position out of bounds)"),
+                           .string("t:4: bad argument #1 to 'upper' (string expected, got no value)"),
+                           .string("bad argument #1 to 'string.upper' (string expected, got table)"),
+                           .string("ABC  3.15")])
+    }
+
     /// Row 3: every table function reads the length once and works over that range.
     @Test func tableFunctionsKeepLua54Results() async throws {
         let sandbox = try await LuaSandbox()
