@@ -132,17 +132,46 @@ static int errorf(lua_State *L, const char *fmt, ...) {
     return luaL_error(L, "%s", message);
 }
 
-/* Calls upvalue 1 (the original library function) with all arguments. */
+/* Calls upvalue 1 (the original library function) with all arguments and returns its
+   results. The original runs called from C, so its argument errors would name the
+   function '?' and carry no position: they are reworded as Lua says them for the
+   script's own call (its name, position and method self), or with upvalue 2, the
+   function's qualified name ("string.format"), when C called the wrapper. */
 static int call_original(lua_State *L) {
+    int n = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
+    int status = lua_pcall(L, n, LUA_MULTRET, 0);
+    if (status == LUA_OK) return lua_gettop(L);
+    quarry_note_status(L, status);
+    int arg, skip = 0;
+    const char *msg = lua_tostring(L, -1);
+    if (msg != NULL && sscanf(msg, "bad argument #%d to '?' (%n", &arg, &skip) == 1 && skip > 0) {
+        lua_Debug ar;
+        const char *name = lua_tostring(L, lua_upvalueindex(2));
+        int method = 0;
+        if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar)) {
+            if (ar.name != NULL) name = ar.name;
+            method = ar.namewhat != NULL && strcmp(ar.namewhat, "method") == 0;
+        }
+        if (name == NULL) name = "?";
+        if (method) arg--;
+        luaL_where(L, 1);
+        if (method && arg == 0)
+            lua_pushfstring(L, "calling '%s' on bad self (%s", name, msg + skip);
+        else
+            lua_pushfstring(L, "bad argument #%d to '%s' (%s", arg, name, msg + skip);
+        lua_concat(L, 2);
+    }
+    return lua_error(L);
 }
 
-static void wrap_field(lua_State *L, int table, const char *name, lua_CFunction wrapper) {
+/* Replaces lib.name with the wrapper, whose upvalues are the original and "lib.name". */
+static void wrap_field(lua_State *L, int table, const char *lib, const char *name,
+                       lua_CFunction wrapper) {
     lua_getfield(L, table, name);
-    lua_pushcclosure(L, wrapper, 1);
+    lua_pushfstring(L, "%s.%s", lib, name);
+    lua_pushcclosure(L, wrapper, 2);
     lua_setfield(L, table, name);
 }
 
@@ -612,39 +641,7 @@ static int charged_by_length(lua_State *L) {
     for (int i = 1; i <= n; i++)
         if (lua_type(L, i) == LUA_TSTRING) bytes += lua_rawlen(L, i);
     quarry_charge_steps(L, (int64_t)(bytes / 64));
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    int status = lua_pcall(L, n, LUA_MULTRET, 0);
-    if (status == LUA_OK) return lua_gettop(L);
-    quarry_note_status(L, status);
-    /* The original was called from C, so its argument errors name the function '?' and
-       carry no position: say them as Lua would have for the script's own call. */
-    int arg, skip = 0;
-    const char *msg = lua_tostring(L, -1);
-    if (msg != NULL && sscanf(msg, "bad argument #%d to '?' (%n", &arg, &skip) == 1 && skip > 0) {
-        lua_Debug ar;
-        const char *name = lua_tostring(L, lua_upvalueindex(2));   /* "string.format" */
-        int method = 0;
-        if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar)) {
-            if (ar.name != NULL) name = ar.name;
-            method = ar.namewhat != NULL && strcmp(ar.namewhat, "method") == 0;
-        }
-        if (method) arg--;
-        luaL_where(L, 1);
-        if (method && arg == 0)
-            lua_pushfstring(L, "calling '%s' on bad self (%s", name, msg + skip);
-        else
-            lua_pushfstring(L, "bad argument #%d to '%s' (%s", arg, name, msg + skip);
-        lua_concat(L, 2);
-    }
-    return lua_error(L);
-}
-
-static void wrap_charged(lua_State *L, int table, const char *lib, const char *name) {
-    lua_getfield(L, table, name);
-    lua_pushfstring(L, "%s.%s", lib, name);
-    lua_pushcclosure(L, charged_by_length, 2);
-    lua_setfield(L, table, name);
+    return call_original(L);
 }
 
 /* ---------- utf8 ----------
@@ -855,7 +852,8 @@ static void remove_global(lua_State *L, const char *name) {
 static void replace_global(lua_State *L, const char *name, lua_CFunction f, int keep_original) {
     if (keep_original) {
         lua_getglobal(L, name);
-        lua_pushcclosure(L, f, 1);
+        lua_pushstring(L, name);
+        lua_pushcclosure(L, f, 2);
     } else {
         lua_pushcfunction(L, f);
     }
@@ -924,12 +922,12 @@ int quarry_open_sandbox_libs(lua_State *L) {
     int s = lua_gettop(L);
     lua_pushnil(L);
     lua_setfield(L, s, "dump");
-    wrap_field(L, s, "rep", sandbox_rep);
+    wrap_field(L, s, "string", "rep", sandbox_rep);
     quarry_install_patterns(L, s);
     {
         static const char *const linear[] = { "upper", "lower", "reverse", "sub", "byte",
                                               "format", "pack", "unpack", NULL };
-        for (int i = 0; linear[i] != NULL; i++) wrap_charged(L, s, "string", linear[i]);
+        for (int i = 0; linear[i] != NULL; i++) wrap_field(L, s, "string", linear[i], charged_by_length);
     }
     /* the string metatable: __index is the wrapped library, the metatable is locked */
     lua_pushliteral(L, "");
@@ -942,25 +940,25 @@ int quarry_open_sandbox_libs(lua_State *L) {
 
     lua_getglobal(L, LUA_TABLIBNAME);
     int t = lua_gettop(L);
-    wrap_field(L, t, "concat", sandbox_concat);
-    wrap_field(L, t, "unpack", sandbox_unpack);
-    wrap_field(L, t, "move", sandbox_move);
-    wrap_field(L, t, "insert", sandbox_insert);
-    wrap_field(L, t, "remove", sandbox_remove);
-    wrap_field(L, t, "sort", sandbox_sort);
+    wrap_field(L, t, "table", "concat", sandbox_concat);
+    wrap_field(L, t, "table", "unpack", sandbox_unpack);
+    wrap_field(L, t, "table", "move", sandbox_move);
+    wrap_field(L, t, "table", "insert", sandbox_insert);
+    wrap_field(L, t, "table", "remove", sandbox_remove);
+    wrap_field(L, t, "table", "sort", sandbox_sort);
     lua_pop(L, 1);
 
     lua_getglobal(L, LUA_UTF8LIBNAME);
-    wrap_field(L, lua_gettop(L), "codes", sandbox_codes);
-    wrap_charged(L, lua_gettop(L), "utf8", "len");
-    wrap_charged(L, lua_gettop(L), "utf8", "offset");
-    wrap_charged(L, lua_gettop(L), "utf8", "codepoint");
+    wrap_field(L, lua_gettop(L), "utf8", "codes", sandbox_codes);
+    wrap_field(L, lua_gettop(L), "utf8", "len", charged_by_length);
+    wrap_field(L, lua_gettop(L), "utf8", "offset", charged_by_length);
+    wrap_field(L, lua_gettop(L), "utf8", "codepoint", charged_by_length);
     lua_pop(L, 1);
 
     lua_getglobal(L, LUA_COLIBNAME);
     int c = lua_gettop(L);
-    wrap_field(L, c, "create", sandbox_create);
-    wrap_field(L, c, "close", sandbox_close);
+    wrap_field(L, c, "coroutine", "create", sandbox_create);
+    wrap_field(L, c, "coroutine", "close", sandbox_close);
     lua_pushcfunction(L, sandbox_resume);
     lua_setfield(L, c, "resume");
     lua_pushcfunction(L, sandbox_wrap);

@@ -88,8 +88,9 @@ import CLuaShim
         #expect(values == [.integer(50000), .integer(500000), .integer(549_994), .integer(550_000)])
     }
 
-    /// Functions charged by their bytes run the original from C; their argument errors
-    /// still read as Lua's own (name, position, method self).
+    /// Wrapped functions (those charged by their bytes, setmetatable, coroutine.create,
+    /// ...) run the original from C; their argument errors still read as Lua's own
+    /// (name, position, method self).
     @Test func chargedFunctionsKeepLuasErrorMessages() async throws {
         let sandbox = try await LuaSandbox()
         let values = try await sandbox.run("""
@@ -98,13 +99,17 @@ import CLuaShim
               e(function() return utf8.len("abc", 10) end),
               e(function() local s = "x" return s.upper() end),
               select(2, pcall(string.upper, {})),
-              ("abc"):upper() .. ("%5.1f"):format(3.14159) .. utf8.len("h\u{E9}llo")
+              ("abc"):upper() .. ("%5.1f"):format(3.14159) .. utf8.len("h\u{E9}llo"),
+              select(2, pcall(setmetatable, 1, {})),
+              e(function() return coroutine.create(1) end)
             """, name: "=t")
         #expect(values == [.string("t:2: bad argument #1 to 'format' (number expected, got string)"),
                            .string("t:3: bad argument #2 to 'len' (initial position out of bounds)"),
                            .string("t:4: bad argument #1 to 'upper' (string expected, got no value)"),
                            .string("bad argument #1 to 'string.upper' (string expected, got table)"),
-                           .string("ABC  3.15")])
+                           .string("ABC  3.15"),
+                           .string("bad argument #1 to 'setmetatable' (table expected, got number)"),
+                           .string("t:8: bad argument #1 to 'create' (function expected, got number)")])
     }
 
     /// Row 3: every table function reads the length once and works over that range.
