@@ -82,7 +82,7 @@ let package = Package(
 
         // MARK: The Lua sandbox (knows nothing of Bedrock)
         .target(name: "LuaSandbox", dependencies: ["CLua", "CLuaShim"],
-                swiftSettings: strict),
+                exclude: ["SANDBOX.md"], swiftSettings: strict),
 
         // MARK: The embeddable host (never depends on readline)
         .target(name: "Quarry",
@@ -123,7 +123,7 @@ let package = Package(
         // MARK: Tests, one target per module
         .target(name: "ConformanceSupport", path: "Tests/ConformanceSupport"),
         .testTarget(name: "LuaSandboxTests", dependencies: ["LuaSandbox"],
-                    resources: [.copy("Attacks")], swiftSettings: strict),
+                    resources: [.copy("Attacks"), .copy("Differential")], swiftSettings: strict),
         .testTarget(name: "BedrockWireTests", dependencies: ["BedrockWire", "ConformanceSupport"],
                     swiftSettings: strict),
         .testTarget(name: "BedrockRuntimeTests",

@@ -333,7 +333,10 @@ int quarry_new_coroutine(lua_State *L, lua_State **thread) {
 
 /* ---------- host calls ---------- */
 
-static void set_awaiting(lua_State *L, int yes) {
+/* Marks (or unmarks) the running thread as waiting for a host call: the innermost
+   coroutine of the call and every coroutine its suspension passes through. A marked
+   coroutine cannot be resumed, wrapped or closed by script code (see sandbox_libs.c). */
+void quarry_set_awaiting(lua_State *L, int yes) {
     lua_getfield(L, LUA_REGISTRYINDEX, "quarry.awaiting");
     lua_pushthread(L);
     if (yes) lua_pushboolean(L, 1); else lua_pushnil(L);
@@ -366,7 +369,7 @@ static void annotate_host_error(lua_State *L) {
 static int host_continue(lua_State *L, int status, lua_KContext ctx) {
     (void)status;
     int base = (int)ctx;
-    set_awaiting(L, 0);
+    quarry_set_awaiting(L, 0);
     /* The wait may have outlived the deadline or been interrupted: check before the
        script goes on (a zero charge reads the clock and the interrupt flag). */
     quarry_charge(L, 0);
@@ -409,7 +412,7 @@ int quarry_host_trampoline(lua_State *L) {
             return luaL_error(L, "%s cannot wait here: it was called where Lua cannot yield "
                                  "(a metamethod, a sort comparator or a gsub callback)",
                               lua_tostring(L, lua_upvalueindex(2)));
-        set_awaiting(L, 1);
+        quarry_set_awaiting(L, 1);
         lua_settop(L, 0);
         lua_pushlightuserdata(L, (void *)&quarry_suspend_marker);
         lua_pushinteger(L, sb->reply_request);

@@ -96,6 +96,25 @@ void quarry_charge(lua_State *L, int64_t units) {
     check_budget(L, sb, 1);
 }
 
+/* Charges work done inside one C call (pattern steps, compared bytes, moved elements).
+   The budget, the trip and the interrupt flag are checked on every call (cheap), the
+   clock every QUARRY_STEPS_PER_CLOCK units. A state without a sandbox (the pattern
+   differential test's plain state) is not charged. */
+#define QUARRY_STEPS_PER_CLOCK 20000
+void quarry_charge_steps(lua_State *L, int64_t units) {
+    quarry_sandbox *sb = quarry_sb(L);
+    if (sb == NULL) return;
+    sb->used += units;
+    sb->steps_since_clock += units;
+    if (sb->steps_since_clock >= QUARRY_STEPS_PER_CLOCK) {
+        sb->steps_since_clock = 0;
+        check_budget(L, sb, 1);
+    } else if (sb->used > sb->limits.instructions || sb->trip != QUARRY_TRIP_NONE ||
+               __atomic_load_n(&sb->interrupt_requested, __ATOMIC_RELAXED)) {
+        check_budget(L, sb, 0);
+    }
+}
+
 /* Count events charge the instructions run; call events charge one unit each and read the
    clock now and then. The budget lives in the sandbox, so every coroutine shares it. */
 static void budget_hook(lua_State *L, lua_Debug *ar) {

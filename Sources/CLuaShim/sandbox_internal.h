@@ -12,6 +12,7 @@ struct quarry_sandbox {
     /* budget */
     int64_t used;
     int64_t calls_since_clock;
+    int64_t steps_since_clock;  /* units charged by C loops since the clock was read */
     double deadline;            /* monotonic seconds; 0 = none */
     int hook_count;
     int hooks_enabled;
@@ -58,13 +59,18 @@ int quarry_raise_if_tripped(lua_State *L);
 void quarry_note_status(lua_State *L, int status);
 void quarry_install_hooks(quarry_sandbox *sb, lua_State *L);
 void quarry_charge(lua_State *L, int64_t units);
+void quarry_charge_steps(lua_State *L, int64_t units);
 
 /* libraries */
 int quarry_open_sandbox_libs(lua_State *L);
 void quarry_make_readonly(lua_State *L, int deep);
 
+/* patterns (sandbox_pattern.c) */
+void quarry_install_patterns(lua_State *L, int idx);
+
 /* bridge */
 int quarry_host_trampoline(lua_State *L);
+void quarry_set_awaiting(lua_State *L, int yes);
 int quarry_decode_values(lua_State *L, const uint8_t *data, size_t length);
 int quarry_drive_coroutine(lua_State *L, lua_State *co, int narg, int base, lua_KFunction k);
 

@@ -1,10 +1,10 @@
 /* The safe library subset: which functions scripts get, and the wrappers that bound
    the C functions no hook can interrupt. */
 #include "sandbox_internal.h"
-#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <limits.h>
 
 /* ---------- read-only tables ---------- */
 
@@ -33,27 +33,52 @@ static int readonly_len(lua_State *L) {
     return 1;
 }
 
+static int is_readonly(lua_State *L, int idx) {
+    idx = lua_absindex(L, idx);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &quarry_readonly_key);
+    lua_pushvalue(L, idx);
+    int yes = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    return yes;
+}
+
+/* The deepest nesting a deep read-only conversion follows (its recursion is in C). */
+#define QUARRY_READONLY_DEPTH 200
+
 /* Replaces the table on top with an empty proxy whose locked metatable reads from it.
    The real table is unreachable from Lua; `rawset` refuses proxies (see sandbox_rawset).
-   With deep, nested tables are made read-only first. */
-void quarry_make_readonly(lua_State *L, int deep) {
+   A table that is already a proxy stays as it is. With deep (visited is the index of a
+   table mapping each real table to its proxy), nested tables are made read-only first;
+   a table met again (a cycle, or one shared by two fields) gets the same proxy. */
+static void readonly_proxy(lua_State *L, int deep, int visited, int depth) {
     luaL_checkstack(L, 8, "read-only table");
     int real = lua_gettop(L);
+    if (is_readonly(L, real)) return;
+    lua_newtable(L);                      /* proxy */
+    int proxy = real + 1;
     if (deep) {
+        if (depth >= QUARRY_READONLY_DEPTH)
+            luaL_error(L, "table nested too deeply (more than %d levels) to make read-only",
+                       QUARRY_READONLY_DEPTH);
+        lua_pushvalue(L, real);
+        lua_pushvalue(L, proxy);
+        lua_rawset(L, visited);
         lua_pushnil(L);
         while (lua_next(L, real)) {
-            if (lua_type(L, -1) == LUA_TTABLE) {
-                quarry_make_readonly(L, deep);
-                lua_pushvalue(L, -2);
-                lua_insert(L, -2);
-                lua_rawset(L, real);
+            if (lua_type(L, -1) != LUA_TTABLE) { lua_pop(L, 1); continue; }
+            lua_pushvalue(L, -1);
+            if (lua_rawget(L, visited) != LUA_TNIL) {
+                lua_replace(L, -2);               /* seen before: its proxy */
             } else {
                 lua_pop(L, 1);
+                readonly_proxy(L, deep, visited, depth + 1);
             }
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, real);                  /* an existing key: safe during next */
         }
     }
-    lua_newtable(L);                      /* proxy */
-    lua_createtable(L, 0, 5);             /* its metatable */
+    lua_createtable(L, 0, 5);             /* the proxy's metatable */
     lua_pushvalue(L, real);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, readonly_newindex);
@@ -66,22 +91,22 @@ void quarry_make_readonly(lua_State *L, int deep) {
     lua_setfield(L, -2, "__len");
     lua_pushliteral(L, "locked");
     lua_setfield(L, -2, "__metatable");
-    lua_setmetatable(L, -2);
+    lua_setmetatable(L, proxy);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &quarry_readonly_key);
-    lua_pushvalue(L, -2);
+    lua_pushvalue(L, proxy);
     lua_pushboolean(L, 1);
     lua_rawset(L, -3);
     lua_pop(L, 1);
     lua_replace(L, real);
 }
 
-static int is_readonly(lua_State *L, int idx) {
-    idx = lua_absindex(L, idx);
-    lua_rawgetp(L, LUA_REGISTRYINDEX, &quarry_readonly_key);
-    lua_pushvalue(L, idx);
-    int yes = lua_rawget(L, -2) != LUA_TNIL;
-    lua_pop(L, 2);
-    return yes;
+void quarry_make_readonly(lua_State *L, int deep) {
+    if (!deep) { readonly_proxy(L, 0, 0, 0); return; }
+    luaL_checkstack(L, 2, "read-only table");
+    lua_newtable(L);                      /* visited: real table -> proxy */
+    lua_insert(L, -2);
+    readonly_proxy(L, 1, lua_gettop(L) - 1, 0);
+    lua_remove(L, -2);
 }
 
 int quarry_push_readonly_target(lua_State *L, int idx) {
@@ -107,17 +132,46 @@ static int errorf(lua_State *L, const char *fmt, ...) {
     return luaL_error(L, "%s", message);
 }
 
-/* Calls upvalue 1 (the original library function) with all arguments. */
+/* Calls upvalue 1 (the original library function) with all arguments and returns its
+   results. The original runs called from C, so its argument errors would name the
+   function '?' and carry no position: they are reworded as Lua says them for the
+   script's own call (its name, position and method self), or with upvalue 2, the
+   function's qualified name ("string.format"), when C called the wrapper. */
 static int call_original(lua_State *L) {
+    int n = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
+    int status = lua_pcall(L, n, LUA_MULTRET, 0);
+    if (status == LUA_OK) return lua_gettop(L);
+    quarry_note_status(L, status);
+    int arg, skip = 0;
+    const char *msg = lua_tostring(L, -1);
+    if (msg != NULL && sscanf(msg, "bad argument #%d to '?' (%n", &arg, &skip) == 1 && skip > 0) {
+        lua_Debug ar;
+        const char *name = lua_tostring(L, lua_upvalueindex(2));
+        int method = 0;
+        if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar)) {
+            if (ar.name != NULL) name = ar.name;
+            method = ar.namewhat != NULL && strcmp(ar.namewhat, "method") == 0;
+        }
+        if (name == NULL) name = "?";
+        if (method) arg--;
+        luaL_where(L, 1);
+        if (method && arg == 0)
+            lua_pushfstring(L, "calling '%s' on bad self (%s", name, msg + skip);
+        else
+            lua_pushfstring(L, "bad argument #%d to '%s' (%s", arg, name, msg + skip);
+        lua_concat(L, 2);
+    }
+    return lua_error(L);
 }
 
-static void wrap_field(lua_State *L, int table, const char *name, lua_CFunction wrapper) {
+/* Replaces lib.name with the wrapper, whose upvalues are the original and "lib.name". */
+static void wrap_field(lua_State *L, int table, const char *lib, const char *name,
+                       lua_CFunction wrapper) {
     lua_getfield(L, table, name);
-    lua_pushcclosure(L, wrapper, 1);
+    lua_pushfstring(L, "%s.%s", lib, name);
+    lua_pushcclosure(L, wrapper, 2);
     lua_setfield(L, table, name);
 }
 
@@ -201,19 +255,44 @@ static void write_output(lua_State *L, const char *s, size_t len) {
     if (sb->output) sb->output(sb->ctx, s, len);
 }
 
-static int sandbox_print(lua_State *L) {
-    int n = lua_gettop(L);
+/* Joins the string arguments at 1...n (with `sep` between them when given) into one
+   string on top of the stack. Every argument is a string already, so nothing runs
+   while the buffer is in use and its box stays on top for every buffer call. */
+static void join_strings(lua_State *L, int n, const char *sep, const char *tail) {
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     for (int i = 1; i <= n; i++) {
         size_t l;
-        const char *s = luaL_tolstring(L, i, &l);
-        if (i > 1) luaL_addchar(&b, '\t');
-        luaL_addvalue(&b);
-        (void)s; (void)l;
+        const char *s = lua_tolstring(L, i, &l);
+        if (i > 1) luaL_addstring(&b, sep);
+        luaL_addlstring(&b, s, l);
     }
-    luaL_addchar(&b, '\n');
+    luaL_addstring(&b, tail);
     luaL_pushresult(&b);
+}
+
+/* Fails the output limit before any byte is written or joined. */
+static void check_output_room(lua_State *L, size_t len) {
+    quarry_sandbox *sb = quarry_sb(L);
+    if (sb->output_used > sb->limits.output_bytes || len > sb->limits.output_bytes - sb->output_used)
+        quarry_trip_now(L, QUARRY_TRIP_OUTPUT, "sandbox limit: output limit of %zu bytes reached",
+                        sb->limits.output_bytes);
+}
+
+/* print: every argument is converted first (its __tostring may run Lua code, allocate,
+   or fail; no buffer exists yet), replaced by its string, and only then joined. */
+static int sandbox_print(lua_State *L) {
+    int n = lua_gettop(L);
+    size_t total = n > 0 ? (size_t)n : 1;     /* the tabs and the newline */
+    for (int i = 1; i <= n; i++) {
+        size_t l;
+        luaL_tolstring(L, i, &l);
+        lua_replace(L, i);
+        total += l;
+        check_output_room(L, total);
+    }
+    check_output_room(L, total);
+    join_strings(L, n, "\t", "\n");
     size_t len;
     const char *s = lua_tolstring(L, -1, &len);
     write_output(L, s, len);
@@ -222,20 +301,20 @@ static int sandbox_print(lua_State *L) {
 
 int quarry_io_write(lua_State *L) {
     int n = lua_gettop(L);
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
+    size_t total = 0;
     for (int i = 1; i <= n; i++) {
         if (lua_type(L, i) != LUA_TSTRING && lua_type(L, i) != LUA_TNUMBER)
             return luaL_typeerror(L, i, "string or number");
         size_t l;
-        lua_tolstring(L, i, &l);
-        lua_pushvalue(L, i);
-        luaL_addvalue(&b);
+        lua_tolstring(L, i, &l);              /* numbers become strings in place */
+        total += l;
+        check_output_room(L, total);
     }
-    luaL_pushresult(&b);
+    if (total == 0) return 0;
+    join_strings(L, n, "", "");
     size_t len;
     const char *s = lua_tolstring(L, -1, &len);
-    if (len > 0) write_output(L, s, len);
+    write_output(L, s, len);
     return 0;
 }
 
@@ -292,6 +371,8 @@ static int sandbox_load(lua_State *L) {
     }
     size_t len;
     const char *src = lua_tolstring(L, -1, &len);
+    /* compiling is one C call: charge it by the source size (and read the clock) */
+    quarry_charge_steps(L, (int64_t)(len / 8) + 1);
     int status = luaL_loadbufferx(L, src, len, name, "t");
     if (status != LUA_OK) {
         quarry_note_status(L, status);
@@ -324,149 +405,14 @@ static int sandbox_rep(lua_State *L) {
     return call_original(L);
 }
 
-/* Skips one single-character pattern item starting at p[i]; returns the index after it. */
-static size_t skip_item(const char *p, size_t lp, size_t i) {
-    if (p[i] == '%') return i + 2 <= lp ? i + 2 : lp;
-    if (p[i] == '[') {
-        size_t j = i + 1;
-        if (j < lp && p[j] == '^') j++;
-        do {
-            if (j >= lp) return lp;
-            if (p[j] == '%') j++;
-            j++;
-        } while (j < lp && p[j] != ']');
-        return j < lp ? j + 1 : lp;
-    }
-    return i + 1;
-}
+/* string.find, match, gmatch and gsub are our own step-counted matcher: see
+   sandbox_pattern.c. */
 
-/* Whether byte c is in Lua pattern class %cl (upper case = complement). */
-static int class_has(int c, int cl) {
-    int res;
-    switch (tolower(cl)) {
-    case 'a': res = isalpha(c); break;
-    case 'c': res = iscntrl(c); break;
-    case 'd': res = isdigit(c); break;
-    case 'g': res = isgraph(c); break;
-    case 'l': res = islower(c); break;
-    case 'p': res = ispunct(c); break;
-    case 's': res = isspace(c); break;
-    case 'u': res = isupper(c); break;
-    case 'w': res = isalnum(c); break;
-    case 'x': res = isxdigit(c); break;
-    default: return cl == c;
-    }
-    if (isupper(cl)) res = !res;
-    return res != 0;
-}
-
-/* Whether byte c matches the single-character item p[0..end) ('.', %x, [set] or a literal). */
-static int item_has(int c, const char *p, size_t len) {
-    if (p[0] == '.') return 1;
-    if (p[0] == '%' && len >= 2) return class_has(c, (unsigned char)p[1]);
-    if (p[0] != '[' || len < 2) return (unsigned char)p[0] == c;
-    size_t i = 1, last = len - 1;            /* p[last] is the closing ']' */
-    int negate = 0;
-    if (p[i] == '^') { negate = 1; i++; }
-    int found = 0;
-    while (i < last) {
-        if (p[i] == '%' && i + 1 < last) {
-            if (class_has(c, (unsigned char)p[i + 1])) found = 1;
-            i += 2;
-        } else if (i + 2 < last && p[i + 1] == '-') {
-            if ((unsigned char)p[i] <= c && c <= (unsigned char)p[i + 2]) found = 1;
-            i += 3;
-        } else {
-            if ((unsigned char)p[i] == c) found = 1;
-            i++;
-        }
-    }
-    return negate ? !found : found;
-}
-
-/* The longest run of subject bytes the item matches: how far a quantifier over it can
-   expand, so how many lengths backtracking can retry at one position. */
-static double longest_run(const char *s, size_t n, const char *p, size_t len) {
-    if (p[0] == '.') return (double)n;
-    size_t best = 0, run = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (item_has((unsigned char)s[i], p, len)) { if (++run > best) best = run; }
-        else run = 0;
-    }
-    return (double)best;
-}
-
-/* Whether only ')' (and a final '$') follow position i: nothing left to backtrack into. */
-static int only_closers_after(const char *p, size_t lp, size_t i) {
-    for (; i < lp; i++) {
-        if (p[i] == ')') continue;
-        if (p[i] == '$' && i + 1 == lp) continue;
-        return 0;
-    }
-    return 1;
-}
-
-/* A conservative worst-case step estimate for matching pattern p against subject s:
-   a quantified item followed by more pattern may retry as many lengths as the longest
-   run of subject bytes it matches; %b and back-references scan up to the whole subject;
-   '?' doubles the branches; an unanchored search tries every start. Catastrophic
-   backtracking such as ("a"):rep(500):find(".-.-.-b") is estimated at n^4, while
-   ("k=v; "):rep(1e5):gmatch("(%w+)=(%w+)") stays linear. */
-static double pattern_cost(const char *s, size_t n, const char *p, size_t lp, int plain) {
-    double f = (double)n + 1;
-    if (plain) return f * ((double)lp + 1);
-    double cost = 1;
-    size_t i = 0;
-    int anchored = 0;
-    if (lp > 0 && p[0] == '^') { anchored = 1; i = 1; }
-    while (i < lp) {
-        char c = p[i];
-        if (c == '(' || c == ')') { i++; continue; }
-        if (c == '$' && i + 1 == lp) { i++; continue; }
-        if (c == '%' && i + 1 < lp) {
-            char d = p[i + 1];
-            if (d == 'b') { cost *= f; i += 4; continue; }
-            if (d == 'f') { i = skip_item(p, lp, i + 2); continue; }
-            if (d >= '0' && d <= '9') { cost *= f; i += 2; continue; }
-        }
-        size_t end = skip_item(p, lp, i);
-        cost *= 1.01;  /* each item costs a little even unquantified */
-        if (end < lp && (p[end] == '*' || p[end] == '+' || p[end] == '-')) {
-            if (!only_closers_after(p, lp, end + 1)) cost *= longest_run(s, n, p + i, end - i) + 1;
-            i = end + 1;
-        } else if (end < lp && p[end] == '?') {
-            cost *= 2;
-            i = end + 1;
-        } else {
-            i = end;
-        }
-    }
-    return anchored ? cost * ((double)lp + 1) : cost * f * ((double)lp + 1);
-}
-
-static int check_pattern(lua_State *L, const char *fname, int plain_arg) {
-    size_t ls, lp;
-    const char *subject = luaL_checklstring(L, 1, &ls);
-    const char *p = luaL_checklstring(L, 2, &lp);
-    int plain = plain_arg && lua_toboolean(L, 4);
-    quarry_sandbox *sb = quarry_sb(L);
-    /* The estimate scans the subject and the match runs in C: charge the budget for
-       long subjects so a loop of calls cannot run free between hook events. */
-    if (ls > 4096) quarry_charge(L, (int64_t)(ls / 32));
-    double cost = pattern_cost(subject, ls, p, lp, plain);
-    if (cost > sb->limits.pattern_cost)
-        return errorf(L, "string.%s: pattern too costly for a subject of %zu bytes "
-                             "(worst case ~%.3g steps, limit %.3g); use a simpler pattern "
-                             "or a shorter subject", fname, ls, cost, sb->limits.pattern_cost);
-    return 0;
-}
-
-static int sandbox_find(lua_State *L) { check_pattern(L, "find", 1); return call_original(L); }
-static int sandbox_match(lua_State *L) { check_pattern(L, "match", 0); return call_original(L); }
-static int sandbox_gmatch(lua_State *L) { check_pattern(L, "gmatch", 0); return call_original(L); }
-static int sandbox_gsub(lua_State *L) { check_pattern(L, "gsub", 0); return call_original(L); }
-
-/* ---------- table ---------- */
+/* ---------- table ----------
+   Every length is read once (a __len may answer differently each time), checked
+   against the range limit, charged to the budget, and then the work runs over exactly
+   that range: insert, remove and sort are our own code; concat and unpack get the
+   checked bounds explicitly so the original never reads the length itself. */
 
 static void check_range(lua_State *L, const char *fname, lua_Integer first, lua_Integer last) {
     if (last < first) return;
@@ -475,21 +421,62 @@ static void check_range(lua_State *L, const char *fname, lua_Integer first, lua_
     if (count > (double)sb->limits.range_items)
         errorf(L, "table.%s: range of %.0f items exceeds the limit of %lld",
                    fname, count, (long long)sb->limits.range_items);
+    quarry_charge_steps(L, (int64_t)count);
 }
 
-static int sandbox_concat(lua_State *L) {
-    if (lua_type(L, 1) == LUA_TTABLE) {
-        lua_Integer i = luaL_optinteger(L, 3, 1);
-        lua_Integer j = lua_isnoneornil(L, 4) ? luaL_len(L, 1) : luaL_checkinteger(L, 4);
-        check_range(L, "concat", i, j);
+/* What lstrlib's checktab accepts: a table, or a value whose metatable has the
+   metamethods the function uses (__index to read, __newindex to write, __len). */
+#define TAB_R 1
+#define TAB_W 2
+#define TAB_L 4
+static void check_table(lua_State *L, int arg, int what) {
+    static const char *const needed[3] = { "__index", "__newindex", "__len" };
+    if (lua_type(L, arg) == LUA_TTABLE) return;
+    for (int k = 0; k < 3; k++) {
+        if (!(what & (1 << k))) continue;
+        if (luaL_getmetafield(L, arg, needed[k]) == LUA_TNIL) luaL_checktype(L, arg, LUA_TTABLE);
+        lua_pop(L, 1);
     }
-    return call_original(L);
+}
+
+static lua_Integer table_length(lua_State *L, int what) {
+    check_table(L, 1, what | TAB_L);
+    return luaL_len(L, 1);
+}
+
+/* table.concat as in Lua 5.4, with the length read once, the range bounded and the
+   bytes charged. Each element is read (lua_geti may run __index) right above the
+   buffer's box and taken from the top at once. */
+static int sandbox_concat(lua_State *L) {
+    lua_Integer last = table_length(L, TAB_R);
+    size_t lsep;
+    const char *sep = luaL_optlstring(L, 2, "", &lsep);
+    lua_Integer i = luaL_optinteger(L, 3, 1);
+    last = luaL_optinteger(L, 4, last);
+    check_range(L, "concat", i, last);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (; i <= last; i++) {
+        lua_geti(L, 1, i);
+        if (!lua_isstring(L, -1))
+            return luaL_error(L, "invalid value (%s) at index %I in table for 'concat'",
+                              luaL_typename(L, -1), (LUAI_UACINT)i);
+        quarry_charge_steps(L, (int64_t)((lua_rawlen(L, -1) + lsep) / 64));
+        luaL_addvalue(&b);
+        if (i < last) luaL_addlstring(&b, sep, lsep);
+        if (i == LUA_MAXINTEGER) break;
+    }
+    luaL_pushresult(&b);
+    return 1;
 }
 
 static int sandbox_unpack(lua_State *L) {
     lua_Integer i = luaL_optinteger(L, 2, 1);
     lua_Integer j = lua_isnoneornil(L, 3) ? luaL_len(L, 1) : luaL_checkinteger(L, 3);
     check_range(L, "unpack", i, j);
+    lua_settop(L, 1);
+    lua_pushinteger(L, i);
+    lua_pushinteger(L, j);
     return call_original(L);
 }
 
@@ -500,27 +487,200 @@ static int sandbox_move(lua_State *L) {
     return call_original(L);
 }
 
+/* table.insert as in Lua 5.4, with the length read once and the shift bounded. */
 static int sandbox_insert(lua_State *L) {
-    if (lua_type(L, 1) == LUA_TTABLE && lua_gettop(L) == 3) {
-        lua_Integer n = luaL_len(L, 1);
-        lua_Integer pos = luaL_checkinteger(L, 2);
-        check_range(L, "insert", pos, n);
+    lua_Integer e = table_length(L, TAB_R | TAB_W);
+    e = (lua_Integer)((lua_Unsigned)e + 1u);      /* the first empty slot */
+    lua_Integer pos;
+    switch (lua_gettop(L)) {
+    case 2:
+        pos = e;
+        break;
+    case 3:
+        pos = luaL_checkinteger(L, 2);
+        luaL_argcheck(L, (lua_Unsigned)pos - 1u < (lua_Unsigned)e, 2, "position out of bounds");
+        check_range(L, "insert", pos, e);
+        for (lua_Integer i = e; i > pos; i--) {
+            lua_geti(L, 1, i - 1);
+            lua_seti(L, 1, i);
+        }
+        break;
+    default:
+        return luaL_error(L, "wrong number of arguments to 'insert'");
     }
-    return call_original(L);
+    lua_seti(L, 1, pos);
+    return 0;
 }
 
+/* table.remove as in Lua 5.4, with the length read once and the shift bounded. */
 static int sandbox_remove(lua_State *L) {
-    if (lua_type(L, 1) == LUA_TTABLE) {
-        lua_Integer n = luaL_len(L, 1);
-        lua_Integer pos = luaL_optinteger(L, 2, n);
-        check_range(L, "remove", pos, n);
+    lua_Integer size = table_length(L, TAB_R | TAB_W);
+    lua_Integer pos = luaL_optinteger(L, 2, size);
+    if (pos != size)
+        luaL_argcheck(L, (lua_Unsigned)pos - 1u <= (lua_Unsigned)size, 2, "position out of bounds");
+    check_range(L, "remove", pos, size);
+    lua_geti(L, 1, pos);
+    for (; pos < size; pos++) {
+        lua_geti(L, 1, pos + 1);
+        lua_seti(L, 1, pos);
     }
-    return call_original(L);
+    lua_pushnil(L);
+    lua_seti(L, 1, pos);
+    return 1;
+}
+
+/* table.sort: our own merge sort. The elements are read once into a work table, sorted
+   there, and written back once. Each comparison is charged to the budget (strings by
+   the bytes a comparison may scan), so sorting many references to one long string
+   stops at the instruction budget or the deadline instead of running for hours.
+   Like Lua's sort it is not stable; an order function that is not a strict weak
+   order gives an unspecified permutation (never an access outside 1..#t). */
+typedef struct sorter { lua_State *L; int work, aux, comp; } sorter;
+
+/* Work and aux tables hold the elements at 1..n; values are pushed with rawgeti. */
+static int sort_less(sorter *st, int ia, int ib) {   /* stack: a at ia, b at ib */
+    lua_State *L = st->L;
+    int64_t units = 1;
+    if (lua_type(L, ia) == LUA_TSTRING && lua_type(L, ib) == LUA_TSTRING) {
+        size_t la = lua_rawlen(L, ia), lb = lua_rawlen(L, ib);
+        units += (int64_t)((la < lb ? la : lb) / 16);
+    }
+    quarry_charge_steps(L, units);
+    if (st->comp) {
+        lua_pushvalue(L, st->comp);
+        lua_pushvalue(L, ia);
+        lua_pushvalue(L, ib);
+        lua_call(L, 2, 1);
+        int r = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        return r;
+    }
+    return lua_compare(L, ia, ib, LUA_OPLT);
+}
+
+/* Sorts work[lo..hi] using aux[1..] for the left half of each merge. */
+static void merge_sort(sorter *st, lua_Integer lo, lua_Integer hi) {
+    lua_State *L = st->L;
+    if (hi - lo < 8) {                                  /* insertion sort */
+        for (lua_Integer i = lo + 1; i <= hi; i++) {
+            lua_rawgeti(L, st->work, i);                /* the element to place */
+            lua_Integer j = i - 1;
+            for (; j >= lo; j--) {
+                lua_rawgeti(L, st->work, j);
+                int less = sort_less(st, lua_gettop(L) - 1, lua_gettop(L));
+                if (!less) { lua_pop(L, 1); break; }
+                lua_rawseti(L, st->work, j + 1);        /* shift work[j] up */
+            }
+            lua_rawseti(L, st->work, j + 1);
+        }
+        return;
+    }
+    lua_Integer mid = lo + (hi - lo) / 2;
+    merge_sort(st, lo, mid);
+    merge_sort(st, mid + 1, hi);
+    lua_rawgeti(L, st->work, mid + 1);
+    lua_rawgeti(L, st->work, mid);
+    int ordered = !sort_less(st, lua_gettop(L) - 1, lua_gettop(L));
+    lua_pop(L, 2);
+    if (ordered) return;
+    lua_Integer nl = mid - lo + 1;
+    for (lua_Integer k = 0; k < nl; k++) {
+        lua_rawgeti(L, st->work, lo + k);
+        lua_rawseti(L, st->aux, k + 1);
+    }
+    lua_Integer i = 1, j = mid + 1, out = lo;
+    while (i <= nl && j <= hi) {
+        lua_rawgeti(L, st->work, j);
+        lua_rawgeti(L, st->aux, i);
+        if (sort_less(st, lua_gettop(L) - 1, lua_gettop(L))) {   /* right < left */
+            lua_pop(L, 1);
+            j++;
+        } else {
+            lua_remove(L, -2);
+            i++;
+        }
+        lua_rawseti(L, st->work, out++);
+    }
+    while (i <= nl) {
+        lua_rawgeti(L, st->aux, i++);
+        lua_rawseti(L, st->work, out++);
+    }
 }
 
 static int sandbox_sort(lua_State *L) {
-    if (lua_type(L, 1) == LUA_TTABLE) check_range(L, "sort", 1, luaL_len(L, 1));
+    lua_Integer n = table_length(L, TAB_R | TAB_W);
+    if (n > 1) {
+        luaL_argcheck(L, n < INT_MAX, 1, "array too big");
+        if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
+        lua_settop(L, 2);
+        check_range(L, "sort", 1, n);
+        sorter st = { L, 3, 4, lua_isnil(L, 2) ? 0 : 2 };
+        lua_createtable(L, (int)n, 0);
+        lua_createtable(L, (int)(n / 2 + 1), 0);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_geti(L, 1, i);
+            lua_rawseti(L, st.work, i);
+        }
+        merge_sort(&st, 1, n);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, st.work, i);
+            lua_seti(L, 1, i);
+        }
+    }
+    return 0;
+}
+
+/* ---------- linear-time library functions ----------
+   Functions whose work is linear in their string arguments (upper, lower, reverse,
+   sub, byte, format, utf8.len/offset/codepoint, pack/unpack) run as one call event
+   for the hooks: charge their bytes first, so the budget bounds a loop of them and the
+   clock is read while they repeat (a call over 64 MiB would otherwise count as one). */
+static int charged_by_length(lua_State *L) {
+    int n = lua_gettop(L);
+    size_t bytes = 0;
+    for (int i = 1; i <= n; i++)
+        if (lua_type(L, i) == LUA_TSTRING) bytes += lua_rawlen(L, i);
+    quarry_charge_steps(L, (int64_t)(bytes / 64));
     return call_original(L);
+}
+
+/* ---------- utf8 ----------
+   Lua 5.4.4's utf8.codes skips stray continuation bytes silently (a bug fixed in 5.4.6):
+   the sandbox refuses a string that starts with one, and fails the step whose
+   character is followed by one, as 5.4.6 does. */
+
+static int is_continuation(const char *s, size_t len, size_t i) {
+    return i < len && ((unsigned char)s[i] & 0xC0) == 0x80;
+}
+
+static int codes_step(lua_State *L) {     /* upvalue 1: the original iterator */
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    lua_settop(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, 2, 2);
+    if (lua_isnil(L, 1)) return 0;
+    lua_Integer pos = lua_tointeger(L, 1);
+    if (pos >= 1 && (size_t)pos <= len) {
+        unsigned char lead = (unsigned char)s[pos - 1];
+        size_t n = 1;
+        if (lead >= 0xC0) while (n < 8 && (lead << n) & 0x80) n++;
+        if (is_continuation(s, len, (size_t)pos - 1 + n))
+            return luaL_error(L, "invalid UTF-8 code");
+    }
+    return 2;
+}
+
+static int sandbox_codes(lua_State *L) {   /* upvalue 1: the original utf8.codes */
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    luaL_argcheck(L, !is_continuation(s, len, 0), 1, "invalid UTF-8 code");
+    call_original(L);
+    lua_pushvalue(L, -3);
+    lua_pushcclosure(L, codes_step, 1);
+    lua_replace(L, -4);
+    return 3;
 }
 
 /* ---------- coroutine ---------- */
@@ -562,6 +722,9 @@ static int resume_step(lua_State *L, lua_State *co, int base, int wrap, lua_KFun
         }
         if (!lua_checkstack(L, nres)) return luaL_error(L, "too many values to pass through");
         lua_xmove(co, L, nres);
+        /* L's continuation now belongs to the scheduler too: until the host call
+           returns (k runs), no script code may resume, wrap or close L. */
+        quarry_set_awaiting(L, 1);
         return lua_yieldk(L, nres, (lua_KContext)base, k);   /* pass through to the scheduler */
     }
     if (status == LUA_OK || status == LUA_YIELD) {
@@ -598,6 +761,7 @@ static int check_not_awaiting(lua_State *L, lua_State *co) {
 
 static int resume_k(lua_State *L, int status, lua_KContext ctx) {
     (void)status;
+    quarry_set_awaiting(L, 0);       /* the scheduler resumed the pass-through */
     return resume_step(L, lua_tothread(L, 1), (int)ctx, 0, resume_k);
 }
 
@@ -610,6 +774,7 @@ static int sandbox_resume(lua_State *L) {
 
 static int wrap_k(lua_State *L, int status, lua_KContext ctx) {
     (void)status;
+    quarry_set_awaiting(L, 0);
     return resume_step(L, lua_tothread(L, lua_upvalueindex(1)), (int)ctx, 1, wrap_k);
 }
 
@@ -687,7 +852,8 @@ static void remove_global(lua_State *L, const char *name) {
 static void replace_global(lua_State *L, const char *name, lua_CFunction f, int keep_original) {
     if (keep_original) {
         lua_getglobal(L, name);
-        lua_pushcclosure(L, f, 1);
+        lua_pushstring(L, name);
+        lua_pushcclosure(L, f, 2);
     } else {
         lua_pushcfunction(L, f);
     }
@@ -756,11 +922,13 @@ int quarry_open_sandbox_libs(lua_State *L) {
     int s = lua_gettop(L);
     lua_pushnil(L);
     lua_setfield(L, s, "dump");
-    wrap_field(L, s, "rep", sandbox_rep);
-    wrap_field(L, s, "find", sandbox_find);
-    wrap_field(L, s, "match", sandbox_match);
-    wrap_field(L, s, "gmatch", sandbox_gmatch);
-    wrap_field(L, s, "gsub", sandbox_gsub);
+    wrap_field(L, s, "string", "rep", sandbox_rep);
+    quarry_install_patterns(L, s);
+    {
+        static const char *const linear[] = { "upper", "lower", "reverse", "sub", "byte",
+                                              "format", "pack", "unpack", NULL };
+        for (int i = 0; linear[i] != NULL; i++) wrap_field(L, s, "string", linear[i], charged_by_length);
+    }
     /* the string metatable: __index is the wrapped library, the metatable is locked */
     lua_pushliteral(L, "");
     lua_getmetatable(L, -1);
@@ -772,18 +940,25 @@ int quarry_open_sandbox_libs(lua_State *L) {
 
     lua_getglobal(L, LUA_TABLIBNAME);
     int t = lua_gettop(L);
-    wrap_field(L, t, "concat", sandbox_concat);
-    wrap_field(L, t, "unpack", sandbox_unpack);
-    wrap_field(L, t, "move", sandbox_move);
-    wrap_field(L, t, "insert", sandbox_insert);
-    wrap_field(L, t, "remove", sandbox_remove);
-    wrap_field(L, t, "sort", sandbox_sort);
+    wrap_field(L, t, "table", "concat", sandbox_concat);
+    wrap_field(L, t, "table", "unpack", sandbox_unpack);
+    wrap_field(L, t, "table", "move", sandbox_move);
+    wrap_field(L, t, "table", "insert", sandbox_insert);
+    wrap_field(L, t, "table", "remove", sandbox_remove);
+    wrap_field(L, t, "table", "sort", sandbox_sort);
+    lua_pop(L, 1);
+
+    lua_getglobal(L, LUA_UTF8LIBNAME);
+    wrap_field(L, lua_gettop(L), "utf8", "codes", sandbox_codes);
+    wrap_field(L, lua_gettop(L), "utf8", "len", charged_by_length);
+    wrap_field(L, lua_gettop(L), "utf8", "offset", charged_by_length);
+    wrap_field(L, lua_gettop(L), "utf8", "codepoint", charged_by_length);
     lua_pop(L, 1);
 
     lua_getglobal(L, LUA_COLIBNAME);
     int c = lua_gettop(L);
-    wrap_field(L, c, "create", sandbox_create);
-    wrap_field(L, c, "close", sandbox_close);
+    wrap_field(L, c, "coroutine", "create", sandbox_create);
+    wrap_field(L, c, "coroutine", "close", sandbox_close);
     lua_pushcfunction(L, sandbox_resume);
     lua_setfield(L, c, "resume");
     lua_pushcfunction(L, sandbox_wrap);

@@ -144,4 +144,9 @@ int quarry_is_null(lua_State *L, int idx);
 /** If the value at idx is a host handle, returns 1 and its id. */
 int quarry_handle_id(lua_State *L, int idx, int64_t *id);
 
+/** For the pattern differential test only: a plain state with the full standard
+    library and no sandbox (nothing is charged), whose global table `quarry_patterns`
+    holds the sandbox's own find/match/gmatch/gsub. Close it with lua_close. */
+lua_State *quarry_pattern_test_state(void);
+
 #endif

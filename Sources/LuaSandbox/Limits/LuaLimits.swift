@@ -15,11 +15,11 @@ import CLuaShim
 /// - `hostCalls`: 10 000 calls of host functions per run.
 /// - `rangeItems`: 5 million elements for one `table.concat/unpack/move/insert/remove/sort`
 ///   or `string.rep` with a short string.
-/// - `patternCost`: 1e8 worst-case steps for one `string.find/match/gmatch/gsub` call
-///   (a conservative estimate from the pattern and the subject length; 1e8 steps of
-///   real backtracking take about half a second here). Quantifiers at the end of a
-///   pattern count as linear, so `(%w+)` scans of long texts pass; `a.-b` over
-///   more than ~10 000 bytes does not.
+/// - `patternCost`: 1e8 matching steps for one `string.find/match/gmatch/gsub` call
+///   (the sandbox's own matcher counts every step as it runs and charges it to the
+///   instruction budget; 1e8 steps take about half a second here). Linear scans such
+///   as `(%w+)` over long texts pass; backtracking such as `a.-b` or `a*$` over a long
+///   subject that does not match stops with "pattern too costly".
 /// - `loadSourceBytes`: 1 MiB of source for the script's own `load`.
 /// - `closeDepth`: 10 nested `coroutine.close` calls (Lua 5.4.4 crashes on long chains).
 public struct LuaLimits: Sendable, Hashable {
@@ -35,7 +35,7 @@ public struct LuaLimits: Sendable, Hashable {
     public var hostCalls: Int64 = 10_000
     /// Largest element range one table function (or `string.rep` count) may cover.
     public var rangeItems: Int64 = 5_000_000
-    /// Largest worst-case step estimate of one pattern-matching call.
+    /// Most matching steps one pattern-matching call may take.
     public var patternCost: Double = 1e8
     /// Largest source `load` accepts from a script.
     public var loadSourceBytes: Int = 1 << 20
