@@ -65,7 +65,7 @@ public final class BedrockRuntimeClient: Sendable {
                                            performanceConfigLatency: headers.first(name: "X-Amzn-Bedrock-PerformanceConfig-Latency"),
                                            serviceTier: headers.first(name: "X-Amzn-Bedrock-Service-Tier"),
                                            usage: InvocationMetrics.fromHeaders(headers.map { ($0.name, $0.value) }))
-        return BedrockResult(output: response, attempts: attempts, requestId: headers.first(name: "x-amzn-RequestId"))
+        return BedrockResult(output: response, attempts: attempts, requestId: headers.requestId)
     }
 
     /// Counts the input tokens a request would use (`POST /model/{id}/count-tokens`).
@@ -225,10 +225,10 @@ public final class BedrockRuntimeClient: Sendable {
                 return try JSONValueDecoder().decode(T.self, from: collected.body)
             } catch {
                 throw BedrockError.invalidResponse("\(op.name) answer could not be read: \(Self.describe(error))",
-                                                   status: collected.status, requestId: collected.headers.first(name: "x-amzn-RequestId"))
+                                                   status: collected.status, requestId: collected.headers.requestId)
             }
         }
-        return BedrockResult(output: output, attempts: attempts, requestId: headers.first(name: "x-amzn-RequestId"))
+        return BedrockResult(output: output, attempts: attempts, requestId: headers.requestId)
     }
 
     /// A readable account of a decoding error: what, and where (`output.message.role`).

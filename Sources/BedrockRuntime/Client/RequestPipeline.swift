@@ -46,6 +46,7 @@ final class RequestPipeline: Sendable {
                                       headers: headers, body: op.body, operation: op.name)
         do {
             try await configuration.authorizer.authorize(&request, at: now())
+            ServiceTextScrubber.remember(sentTokens: Self.sentTokens(request))
         } catch let e as BedrockError {
             throw e
         } catch {
@@ -111,7 +112,7 @@ final class RequestPipeline: Sendable {
                     if retry.mode == .adaptive { rateLimiter.record(throttled: false) }
                     if retry.usesRetryQuota { quota.release(refund: pendingRefund) }
                     let record = AttemptRecord(number: number, outcome: .success, httpStatus: status,
-                                               requestId: headers.first(name: "x-amzn-RequestId"),
+                                               requestId: headers.requestId,
                                                duration: ContinuousClock.now - attemptStart)
                     attempts.append(record)
                     observe(record)
@@ -135,6 +136,7 @@ final class RequestPipeline: Sendable {
 
             failure = hooks.adjust(failure)
             failure.message = ServiceTextScrubber.scrub(failure.message, removing: Self.sentSecrets(request))
+            failure.resourceName = failure.resourceName.map { ServiceTextScrubber.scrub($0, removing: Self.sentSecrets(request)) }
             let outcomeKind: AttemptRecord.Outcome = switch failure.kind {
             case .service: .serviceError
             case .transport: .transportError
@@ -191,6 +193,17 @@ final class RequestPipeline: Sendable {
     private func sleepCancellable(_ wait: Duration, _ attempts: [AttemptRecord]) async throws {
         guard wait > .zero else { return }
         do { try await Task.sleep(for: wait) } catch { throw cancelled(attempts) }
+    }
+
+    /// The long-lived tokens `request` carried (session token, bearer token), which a
+    /// server could echo in any later answer.
+    static func sentTokens(_ request: OutgoingRequest) -> [String] {
+        var out: [String] = []
+        if let token = request.headers.first(name: "x-amz-security-token") { out.append(token) }
+        if let authorization = request.headers.first(name: "authorization"), authorization.hasPrefix("Bearer ") {
+            out.append(String(authorization.dropFirst("Bearer ".count)))
+        }
+        return out
     }
 
     /// The credential values `request` carried (session token, Authorization value,

@@ -15,7 +15,9 @@ public enum ServiceErrorCode: Sendable, Hashable, CustomStringConvertible {
             var name = Substring(wireName)
             if let colon = name.firstIndex(of: ":") { name = name[..<colon] }
             if let hash = name.lastIndex(of: "#") { name = name[name.index(after: hash)...] }
-            self = .unknown(String(name))
+            // A server names the code: only an identifier reaches a caller, never text
+            // that could carry an echoed token or control characters.
+            self = .unknown(ServiceTextScrubber.identifier(String(name)) ?? "UnknownError")
         }
     }
 
@@ -115,7 +117,7 @@ public struct BedrockError: Error, Sendable, CustomStringConvertible {
         self.kind = kind
         self.scrubbedMessage = ServiceTextScrubber.scrub(message)
         self.httpStatus = httpStatus
-        self.requestId = requestId
+        self.requestId = ServiceTextScrubber.identifier(requestId)
         self.originalStatusCode = originalStatusCode
         self.resourceName = resourceName.map(ServiceTextScrubber.scrub)
         let classified = RetryClassifier.classify(kind: kind, httpStatus: httpStatus)

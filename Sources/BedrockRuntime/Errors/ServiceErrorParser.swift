@@ -7,7 +7,7 @@ import NIOHTTP1
 /// ModelError's `originalStatusCode` and `resourceName` are kept.
 enum ServiceErrorParser {
     static func parse(status: Int, headers: HTTPHeaders, body: [UInt8]) -> BedrockError {
-        let requestId = headers.first(name: "x-amzn-RequestId") ?? headers.first(name: "x-amz-request-id")
+        let requestId = headers.requestId
         let json = try? JSONParser.parse(body)
         var codeName = headers.first(name: "x-amzn-ErrorType").flatMap { $0.isEmpty ? nil : $0 }
         if codeName == nil { codeName = json?["__type"]?.stringValue ?? json?["code"]?.stringValue ?? json?["Code"]?.stringValue }

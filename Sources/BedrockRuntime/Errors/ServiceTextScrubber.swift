@@ -1,20 +1,32 @@
 import Foundation
+import NIOHTTP1
 
 /// Removes signing material from text a server sent before anyone downstream (scripts,
 /// logs, the REPL) sees it.
 ///
 /// AWS's `InvalidSignatureException` repeats the canonical request it expected, and with
 /// it the `x-amz-security-token` value; other messages may echo an `Authorization`
-/// header. `BedrockError` passes every message through `scrub`, so there is one place
-/// that decides. Replaced with `[redacted]`: canonical-request and string-to-sign dumps
-/// (from their heading to the end of the message), `Authorization` and
-/// `X-Amz-Security-Token` values, `Signature=`, `Credential=` and `Bearer` values, any
-/// 64-hex-digit run (signatures, hashes), and runs of 100+ base64 characters (session
-/// tokens). The process's own secrets are removed separately with `scrub(_:removing:)`.
+/// header. `BedrockError` passes every piece of server text (message, code, request id,
+/// resource name) through `scrub`, so there is one place that decides.
+///
+/// Two layers:
+/// - Patterns, replaced with `[redacted]`: canonical-request and string-to-sign dumps
+///   (from their heading to the end of the text), `Authorization` and
+///   `X-Amz-Security-Token` values, `Signature=`, `Credential=` and `Bearer` values, any
+///   64-hex-digit run (signatures, hashes), and runs of 100+ base64 characters.
+/// - The exact tokens this process has sent (session tokens and bearer tokens, which a
+///   server sees; a secret key never leaves the signer), remembered as each request is
+///   authorized, removed wherever they appear: as sent, percent-encoded, JSON-escaped,
+///   base64 and hex.
 public enum ServiceTextScrubber {
     static let marker = "[redacted]"
 
-    private static var rules: [(NSRegularExpression, String)] {
+    /// Compiled once; `NSRegularExpression` is immutable after creation.
+    private struct Rules: @unchecked Sendable {
+        let list: [(NSRegularExpression, String)]
+    }
+
+    private static let rules: Rules = {
         let specs: [(String, String)] = [
             // A dump: everything from its heading on is signing material.
             (#"(?is)(the\s+)?(canonical\s+(string|request)|string[\s-]+to[\s-]+sign)\b.*"#, marker),
@@ -24,31 +36,97 @@ public enum ServiceTextScrubber {
             (#"(?i)(credential\s*=\s*)[^\s&,;'"]*"#, "$1" + marker),
             (#"(?i)(bearer\s+)[^\s,;'"]+"#, "$1" + marker),
             (#"(?i)(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])"#, marker),
-            (#"[A-Za-z0-9+/=_-]{100,}"#, marker),
+            (#"[A-Za-z0-9+/=_%-]{100,}"#, marker),
         ]
-        return specs.compactMap { spec in
+        return Rules(list: specs.compactMap { spec in
             (try? NSRegularExpression(pattern: spec.0)).map { ($0, spec.1) }
-        }
+        })
+    }()
+
+    /// Tokens sent by this process, newest last, with the forms a server could echo.
+    private static let sent = SentTokens()
+
+    /// Remembers tokens a request carries to a server (session token, bearer token), so
+    /// that any text coming back is cleaned of them. Values under 8 bytes are ignored.
+    public static func remember(sentTokens tokens: [String]) {
+        sent.add(tokens.filter { $0.utf8.count >= 8 })
     }
 
-    /// `text` with signing material replaced by `[redacted]`.
+    /// `text` with signing material and every remembered token replaced by `[redacted]`.
     public static func scrub(_ text: String) -> String {
         guard !text.isEmpty else { return text }
         var out = text
-        for (regex, template) in rules {
+        for form in sent.forms() where out.contains(form) {
+            out = out.replacingOccurrences(of: form, with: marker)
+        }
+        for (regex, template) in rules.list {
             let range = NSRange(out.startIndex..., in: out)
             out = regex.stringByReplacingMatches(in: out, range: range, withTemplate: template)
         }
         return out
     }
 
-    /// `text` scrubbed, and with each of `secrets` (the exact secret key, session token
-    /// or bearer token in use; short values are ignored) removed wherever it appears.
+    /// `text` scrubbed, and with each of `secrets` removed wherever it appears (in any of
+    /// the encoded forms above).
     public static func scrub(_ text: String, removing secrets: [String]) -> String {
-        var out = scrub(text)
+        var out = text
         for secret in secrets where secret.utf8.count >= 8 {
-            out = out.replacingOccurrences(of: secret, with: marker)
+            for form in SentTokens.forms(of: secret) where out.contains(form) {
+                out = out.replacingOccurrences(of: form, with: marker)
+            }
         }
-        return out
+        return scrub(out)
+    }
+
+    /// A server-chosen identifier (an error code, a request id) as a script may see it:
+    /// `fallback` unless it is 1–128 characters of letters, digits and `-_.:#/`, and
+    /// holds nothing the scrubber would remove.
+    public static func identifier(_ text: String?, fallback: String? = nil) -> String? {
+        guard let text, !text.isEmpty, text.utf8.count <= 128,
+              text.unicodeScalars.allSatisfy({ allowedInIdentifiers.contains($0) }),
+              scrub(text) == text else { return fallback }
+        return text
+    }
+
+    private static let allowedInIdentifiers = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:#/")
+}
+
+/// The recent tokens this process sent, bounded (credentials rotate; 32 is plenty).
+private final class SentTokens: @unchecked Sendable {
+    private let lock = NSLock()
+    private var tokens: [String] = []
+    private var cachedForms: [String] = []
+
+    func add(_ new: [String]) {
+        lock.withLock {
+            let fresh = new.filter { !tokens.contains($0) }
+            guard !fresh.isEmpty else { return }
+            tokens.append(contentsOf: fresh)
+            if tokens.count > 32 { tokens.removeFirst(tokens.count - 32) }
+            cachedForms = tokens.flatMap(Self.forms(of:)).sorted { $0.utf8.count > $1.utf8.count }
+        }
+    }
+
+    func forms() -> [String] { lock.withLock { cachedForms } }
+
+    /// The token as sent, percent-encoded, JSON-escaped, base64 (padded and not) and hex.
+    static func forms(of token: String) -> [String] {
+        var forms: Set<String> = [token]
+        if let encoded = token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) { forms.insert(encoded) }
+        forms.insert(token.replacingOccurrences(of: "/", with: "\\/"))
+        let base64 = Data(token.utf8).base64EncodedString()
+        forms.insert(base64)
+        forms.insert(String(base64.prefix { $0 != "=" }))
+        forms.insert(token.utf8.map { String(format: "%02x", $0) }.joined())
+        forms.insert(token.utf8.map { String(format: "%02X", $0) }.joined())
+        return forms.filter { $0.utf8.count >= 8 }.sorted { $0.utf8.count > $1.utf8.count }
+    }
+}
+
+extension HTTPHeaders {
+    /// The answer's request id (`x-amzn-RequestId`, or S3's `x-amz-request-id`) when it
+    /// is a plain identifier: a server cannot pass text to callers through it.
+    var requestId: String? {
+        ServiceTextScrubber.identifier(first(name: "x-amzn-RequestId") ?? first(name: "x-amz-request-id"))
     }
 }

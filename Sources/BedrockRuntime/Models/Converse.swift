@@ -174,6 +174,36 @@ public struct TokenUsage: Codable, Hashable, Sendable {
         self.inputTokens = inputTokens; self.outputTokens = outputTokens; self.totalTokens = totalTokens
         self.cacheReadInputTokens = cacheReadInputTokens; self.cacheWriteInputTokens = cacheWriteInputTokens
     }
+
+    /// The largest count a response may report (a trillion tokens): anything above it,
+    /// or below zero, is a broken or hostile answer, refused here so no sum of counts
+    /// downstream can overflow.
+    public static let countLimit = 1_000_000_000_000
+
+    private enum CodingKeys: String, CodingKey {
+        case inputTokens, outputTokens, totalTokens, cacheReadInputTokens, cacheWriteInputTokens
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func count(_ key: CodingKeys) throws -> Int? {
+            guard let n = try c.decodeIfPresent(Int.self, forKey: key) else { return nil }
+            guard (0...Self.countLimit).contains(n) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c,
+                    debugDescription: "token count \(n) is outside 0...\(Self.countLimit)")
+            }
+            return n
+        }
+        func required(_ key: CodingKeys) throws -> Int {
+            guard let n = try count(key) else {
+                throw DecodingError.keyNotFound(key, .init(codingPath: c.codingPath, debugDescription: "usage without \(key.rawValue)"))
+            }
+            return n
+        }
+        self.init(inputTokens: try required(.inputTokens), outputTokens: try required(.outputTokens),
+                  totalTokens: try required(.totalTokens), cacheReadInputTokens: try count(.cacheReadInputTokens),
+                  cacheWriteInputTokens: try count(.cacheWriteInputTokens))
+    }
 }
 
 /// Server-side timing of a call.

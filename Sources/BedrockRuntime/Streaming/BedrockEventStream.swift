@@ -196,7 +196,7 @@ extension RequestPipeline {
                 }
                 state.update {
                     $0.attempts = attempts
-                    $0.requestId = headers.first(name: "x-amzn-RequestId")
+                    $0.requestId = headers.requestId
                 }
                 continuation.finish()
             } catch var error as BedrockError {
@@ -222,7 +222,7 @@ extension RequestPipeline {
         let (attempt, restartReason) = state.update { v -> (Int, String?) in
             v.attemptsStarted += 1
             v.yieldedThisAttempt = 0
-            v.requestId = response.headers.first(name: "x-amzn-RequestId")
+            v.requestId = response.headers.requestId
             v.contentType = response.headers.first(name: "X-Amzn-Bedrock-Content-Type")
             guard v.yieldedAny else { return (v.attemptsStarted, nil) }
             v.restarts += 1

@@ -107,7 +107,8 @@ final class HostCore: @unchecked Sendable {
     var budgetReport: LuaValue {
         lock.lock()
         defer { lock.unlock() }
-        var m: [String: LuaValue] = ["calls_used": .integer(Int64(callsUsed)), "tokens_used": .integer(Int64(tokensCommitted))]
+        var m: [String: LuaValue] = ["calls_used": .integer(Int64(callsUsed)), "tokens_used": .integer(Int64(tokensCommitted)),
+                                     "tokens_reserved": .integer(Int64(tokensReserved))]
         if let b = policy.callBudget { m["call_budget"] = .integer(Int64(b)) }
         if let b = policy.tokenBudget { m["token_budget"] = .integer(Int64(b)) }
         return .map(m)
@@ -171,37 +172,101 @@ final class HostCore: @unchecked Sendable {
     }
 }
 
-/// Input-token estimates made before a call is sent, for budget reservations: the bytes
-/// of the request's text, one token per 4 bytes rounded up (tokenizers average 3.5–4.5
-/// bytes per token on prose). Binary fields (base64 images and documents) are not text and
-/// are left out. The reservation is settled to what the service reports afterwards.
+/// What a call is charged against the token budget once it ends.
+///
+/// The service's own counts when it reported both, each in range (a trillion at most);
+/// otherwise the whole reservation, unless the call provably generated nothing: the
+/// service answered with an error before any output. A call that timed out, was
+/// cancelled, lost its connection or failed after output may have been billed, so it
+/// keeps its reservation: a script cannot make calls free by cutting them short.
+enum TokenSettlement {
+    static let countLimit = 1_000_000_000_000
+
+    /// `reported`: the service's input and output counts, if it sent any.
+    /// `refusedWithoutOutput`: the call ended with a service error and no output.
+    static func used(reserved: Int, reported: (input: Int?, output: Int?)?, refusedWithoutOutput: Bool) -> Int {
+        if let reported, let input = reported.input, let output = reported.output,
+           (0...countLimit).contains(input), (0...countLimit).contains(output) {
+            return input + output
+        }
+        return refusedWithoutOutput ? 0 : reserved
+    }
+
+    /// Whether `error` is the service refusing the call (an HTTP error answer, or an error
+    /// event before any output), rather than a cut, timeout or cancellation.
+    static func isServiceRefusal(_ error: any Error) -> Bool {
+        guard let e = error as? BedrockError else { return (error as? ScriptError)?.status != nil }
+        if case .service = e.kind { return e.partialResult.map { $0.content.isEmpty } ?? true }
+        return false
+    }
+}
+
+/// Input-token estimates made before a call is sent, for budget reservations.
+///
+/// Text counts one token per 4 bytes, rounded up (tokenizers average 3.5–4.5 bytes per
+/// token on prose): every string of the request, documents and text sources included
+/// (base64 counted as it stands, which only over-estimates). Media (an image, video or
+/// audio block: a member named so, or an object whose `type` says so) counts one token
+/// per 750 bytes and at least 1,600 a block, about what a large image costs. The
+/// reservation is settled to what the service reports afterwards.
 enum TokenEstimate {
     static func tokens(textBytes: Int) -> Int { textBytes / 4 + (textBytes % 4 == 0 ? 0 : 1) }
 
-    /// The text bytes of a JSON request: every string value, except binary fields.
-    static func textBytes(_ json: JSONValue) -> Int {
+    static let mediaKeys: Set<String> = ["image", "images", "inputImage", "video", "audio"]
+    static let mediaTypes: Set<String> = ["image", "video", "audio", "image_url", "input_image", "input_audio"]
+    static let minimumMediaTokens = 1_600
+
+    /// The estimated tokens of a JSON request.
+    static func tokens(_ json: JSONValue) -> Int {
+        let (text, media) = walk(json)
+        let (sum, overflow) = tokens(textBytes: text).addingReportingOverflow(media)
+        return overflow ? Int.max : sum
+    }
+
+    private static func walk(_ json: JSONValue) -> (textBytes: Int, mediaTokens: Int) {
+        switch json {
+        case .string(let s): return (s.utf8.count, 0)
+        case .array(let items):
+            return items.reduce((0, 0)) { add($0, walk($1)) }
+        case .object(let members):
+            if case .string(let type)? = members.first(where: { $0.0 == "type" })?.1, mediaTypes.contains(type) {
+                return (0, media(json))
+            }
+            return members.reduce((0, 0)) { sum, member in
+                if mediaKeys.contains(member.0) { return add(sum, (member.0.utf8.count, media(member.1))) }
+                return add(sum, add((member.0.utf8.count, 0), walk(member.1)))
+            }
+        default: return (0, 0)
+        }
+    }
+
+    private static func media(_ json: JSONValue) -> Int {
+        max(minimumMediaTokens, stringBytes(json) / 750)
+    }
+
+    private static func stringBytes(_ json: JSONValue) -> Int {
         switch json {
         case .string(let s): return s.utf8.count
-        case .array(let items): return items.reduce(0) { $0 + textBytes($1) }
-        case .object(let members):
-            return members.reduce(0) { sum, member in
-                binaryKeys.contains(member.0) ? sum : sum + member.0.utf8.count + textBytes(member.1)
-            }
+        case .array(let items): return items.reduce(0) { $0 &+ stringBytes($1) }
+        case .object(let members): return members.reduce(0) { $0 &+ stringBytes($1.1) }
         default: return 0
         }
     }
 
-    static let binaryKeys: Set<String> = ["bytes", "data", "inputImage", "images", "image"]
+    private static func add(_ a: (Int, Int), _ b: (Int, Int)) -> (Int, Int) {
+        (a.0.addingReportingOverflow(b.0).overflow ? Int.max : a.0 + b.0,
+         a.1.addingReportingOverflow(b.1).overflow ? Int.max : a.1 + b.1)
+    }
 
-    /// The input estimate of an InvokeModel body (its JSON text, or all of it if it is not JSON).
+    /// The input estimate of an InvokeModel body (its JSON, or every byte if it is not JSON).
     static func invoke(_ body: Data) -> Int {
         guard let json = try? JSONParser.parse(body) else { return tokens(textBytes: body.count) }
-        return tokens(textBytes: textBytes(json))
+        return tokens(json)
     }
 
     /// The input estimate of a Converse request.
     static func converse(_ request: ConverseRequest) -> Int {
         guard let json = try? JSONValueEncoder().encode(request) else { return 0 }
-        return tokens(textBytes: textBytes(json))
+        return tokens(json)
     }
 }

@@ -120,14 +120,16 @@ struct BedrockBindings {
                     // What the service reported; a generating call that reported nothing keeps
                     // its whole reservation (never free).
                     let generates = operation == "InvokeModel" || operation == "Converse"
-                    core.settle(reserved: reserved, used: outcome.tokens.map { $0.0 + $0.1 } ?? (generates ? reserved : 0))
+                    core.settle(reserved: reserved, used: TokenSettlement.used(
+                        reserved: reserved, reported: outcome.tokens.map { ($0.0, $0.1) }, refusedWithoutOutput: !generates))
                     core.notify(CallRecord(operation: operation, model: model, region: region, started: started,
                                            duration: ContinuousClock.now - clock, attempts: outcome.attempts, errorCode: nil,
                                            inputTokens: outcome.tokens?.0, outputTokens: outcome.tokens?.1,
                                            requestId: outcome.requestId))
                     return [outcome.value]
                 } catch {
-                    core.settle(reserved: reserved, used: 0)
+                    core.settle(reserved: reserved, used: TokenSettlement.used(
+                        reserved: reserved, reported: nil, refusedWithoutOutput: TokenSettlement.isServiceRefusal(error)))
                     let scriptError = ScriptError.from(error)
                     core.notify(CallRecord(operation: operation, model: model, region: region, started: started,
                                            duration: ContinuousClock.now - clock, attempts: scriptError.attempts,
@@ -166,18 +168,18 @@ struct BedrockBindings {
     static let invokeFields: Set<String> = ["model", "body", "accept", "content_type", "timeout", "first_byte_timeout",
                                             "idle_timeout", "stream_retry", "on_event"]
 
-    /// The output-token cap an InvokeModel body asks for, in any family's spelling.
+    /// The output-token cap an InvokeModel body asks for, in any family's spelling: the
+    /// largest value under any of those names (a body that repeats a key, or spells the
+    /// cap two ways, reserves for the larger, whichever one the model reads).
     static func invokeMaxTokens(_ body: Data) -> Int? {
-        guard let json = try? JSONParser.parse(body) else { return nil }
-        for key in ["max_tokens", "maxTokens", "max_gen_len", "maxTokenCount", "max_new_tokens"] {
-            if let n = json[key]?.intValue { return n }
+        guard case .object(let top)? = try? JSONParser.parse(body) else { return nil }
+        let names: Set<String> = ["max_tokens", "maxTokens", "max_gen_len", "maxTokenCount", "max_new_tokens",
+                                  "max_completion_tokens", "max_output_tokens"]
+        var caps = top.compactMap { names.contains($0.0) ? $0.1.intValue : nil }
+        for case (let key, .object(let nested)) in top where ["textGenerationConfig", "inferenceConfig", "parameters"].contains(key) {
+            caps += nested.compactMap { names.contains($0.0) ? $0.1.intValue : nil }
         }
-        for nested in ["textGenerationConfig", "inferenceConfig"] {
-            if let object = json[nested] {
-                for key in ["maxTokenCount", "max_new_tokens", "maxTokens"] { if let n = object[key]?.intValue { return n } }
-            }
-        }
-        return nil
+        return caps.max()
     }
 
     /// A script's `content_type`/`accept`: an HTTP header value the signer and the
@@ -261,7 +263,9 @@ struct BedrockBindings {
                     let snapshot = stream?.partialResult ?? ConverseStreamResult()
                     let attempts = stream?.attempts ?? []
                     let tokens = snapshot.usage.map { ($0.inputTokens, $0.outputTokens) }
-                    core.settle(reserved: reserved, used: tokens.map { $0.0 + $0.1 } ?? (error == nil ? reserved : 0))
+                    core.settle(reserved: reserved, used: TokenSettlement.used(
+                        reserved: reserved, reported: tokens.map { ($0.0, $0.1) },
+                        refusedWithoutOutput: error.map(TokenSettlement.isServiceRefusal) == true && snapshot.content.isEmpty))
                     let failure = error.map(ScriptError.from)
                     core.notify(CallRecord(operation: operation, model: model, region: region, started: started,
                                            duration: ContinuousClock.now - clock,
@@ -296,9 +300,10 @@ struct BedrockBindings {
                     // Settled from `amazon-bedrock-invocationMetrics` in the last chunk; a
                     // stream that produced output without it keeps its whole reservation.
                     let reported = metrics.current
-                    let tokens = reported.map { ($0.inputTokens ?? 0, $0.outputTokens ?? 0) }
-                    core.settle(reserved: reserved,
-                                used: tokens.map { $0.0 + $0.1 } ?? (metrics.sawChunks || error == nil ? reserved : 0))
+                    let tokens = reported.flatMap { m in m.inputTokens.flatMap { i in m.outputTokens.map { (i, $0) } } }
+                    core.settle(reserved: reserved, used: TokenSettlement.used(
+                        reserved: reserved, reported: tokens.map { ($0.0, $0.1) },
+                        refusedWithoutOutput: !metrics.sawChunks && error.map(TokenSettlement.isServiceRefusal) == true))
                     let failure = error.map(ScriptError.from)
                     core.notify(CallRecord(operation: operation, model: model, region: region, started: started,
                                            duration: ContinuousClock.now - clock, attempts: stream?.attempts ?? failure?.attempts ?? [],
@@ -366,7 +371,7 @@ struct BedrockBindings {
                 let usage = result.output.usage
                 if let usage { m["usage"] = Self.usageTable(usage) }
                 return Outcome(value: .map(m), attempts: result.attempts, requestId: result.requestId,
-                               tokens: usage.map { ($0.inputTokens ?? 0, $0.outputTokens ?? 0) })
+                               tokens: usage.flatMap { u in u.inputTokens.flatMap { i in u.outputTokens.map { (i, $0) } } })
             }
         } catch {
             return .error(error.luaValue)

@@ -62,7 +62,7 @@ extension RequestPipeline {
                                                    state: state, continuation: continuation)
                 }
                 record.httpStatus = 200
-                record.requestId = headers.first(name: "x-amzn-RequestId")
+                record.requestId = headers.requestId
                 record.duration = ContinuousClock.now - started
                 self.finishBidirectional(record, op: op, options: options, state: state)
                 continuation.finish()
