@@ -644,6 +644,14 @@ static int charged_by_length(lua_State *L) {
     return call_original(L);
 }
 
+/* os.date: each conversion of its format calls strftime, so it is charged a unit per
+   4 format bytes (a 4 MiB format of "%%" takes ~0.1 s). */
+static int sandbox_date(lua_State *L) {
+    size_t len = lua_type(L, 1) == LUA_TSTRING ? lua_rawlen(L, 1) : 0;
+    quarry_charge_steps(L, (int64_t)(len / 4));
+    return call_original(L);
+}
+
 /* ---------- utf8 ----------
    Lua 5.4.4's utf8.codes skips stray continuation bytes silently (a bug fixed in 5.4.6):
    the sandbox refuses a string that starts with one, and fails the step whose
@@ -656,6 +664,15 @@ static int is_continuation(const char *s, size_t len, size_t i) {
 static int codes_step(lua_State *L) {     /* upvalue 1: the original iterator */
     size_t len;
     const char *s = luaL_checklstring(L, 1, &len);
+    /* The original skips every continuation byte from the position it is given before
+       decoding: a character has at most 3, so more is a stray run (and a loop over a
+       long one would be uncharged work per call). */
+    lua_Integer at = luaL_optinteger(L, 2, 0);
+    if (at >= 0 && (lua_Unsigned)at < len) {
+        size_t run = 0;
+        while (run < 4 && is_continuation(s, len, (size_t)at + run)) run++;
+        if (run > 3) return luaL_error(L, "invalid UTF-8 code");
+    }
     lua_settop(L, 2);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
@@ -902,7 +919,8 @@ int quarry_open_sandbox_libs(lua_State *L) {
     lua_createtable(L, 0, 3);
     lua_getfield(L, -2, "time");  lua_setfield(L, -2, "time");
     lua_getfield(L, -2, "clock"); lua_setfield(L, -2, "clock");
-    lua_getfield(L, -2, "date");  lua_setfield(L, -2, "date");
+    lua_getfield(L, -2, "date");  lua_pushcclosure(L, sandbox_date, 1);
+    lua_setfield(L, -2, "date");
     lua_setglobal(L, "os");
     lua_pop(L, 1);
 
@@ -917,6 +935,7 @@ int quarry_open_sandbox_libs(lua_State *L) {
     replace_global(L, "xpcall", sandbox_xpcall, 0);
     replace_global(L, "setmetatable", sandbox_setmetatable, 1);
     replace_global(L, "rawset", sandbox_rawset, 1);
+    replace_global(L, "tonumber", charged_by_length, 1);   /* O(string) */
 
     lua_getglobal(L, LUA_STRLIBNAME);
     int s = lua_gettop(L);
@@ -926,7 +945,7 @@ int quarry_open_sandbox_libs(lua_State *L) {
     quarry_install_patterns(L, s);
     {
         static const char *const linear[] = { "upper", "lower", "reverse", "sub", "byte",
-                                              "format", "pack", "unpack", NULL };
+                                              "format", "pack", "unpack", "packsize", NULL };
         for (int i = 0; linear[i] != NULL; i++) wrap_field(L, s, "string", linear[i], charged_by_length);
     }
     /* the string metatable: __index is the wrapped library, the metatable is locked */

@@ -119,12 +119,14 @@ static const char *pm_item_end(pm_state *m, const char *p) {
         return p + 2;
     }
     if (*p == '[') {
+        const char *open = p;
         p++;
         if (p < m->p_end && *p == '^') p++;
         do {                                  /* the first member may be ']' */
             if (p >= m->p_end) luaL_error(m->L, "malformed pattern (missing ']')");
             if (*p++ == '%' && p < m->p_end) p++;
         } while (p >= m->p_end || *p != ']');
+        pm_step(m, (p - open) / 16);          /* the scan is as long as the set */
         return p + 1;
     }
     return p + 1;
@@ -137,7 +139,9 @@ static int pm_single(pm_state *m, const char *s, const char *p, const char *ep) 
     switch (*p) {
     case '.': return 1;
     case '%': return pm_class(c, (unsigned char)p[1]);
-    case '[': return pm_set(c, p, ep - 1);
+    case '[':
+        pm_step(m, (ep - p) / 16);            /* a membership test scans the set */
+        return pm_set(c, p, ep - 1);
     default: return (unsigned char)*p == c;
     }
 }
@@ -241,6 +245,7 @@ static const char *pm_match(pm_state *m, const char *s, const char *p) {
                 if (p >= m->p_end || *p != '[')
                     luaL_error(m->L, "missing '[' after '%%f' in pattern");
                 const char *ep = pm_item_end(m, p);
+                pm_step(m, (ep - p) / 8);     /* two membership tests */
                 int before = s == m->s0 ? 0 : (unsigned char)s[-1];
                 int here = s < m->s_end ? (unsigned char)*s : 0;
                 if (pm_set(before, p, ep - 1) || !pm_set(here, p, ep - 1)) { s = NULL; break; }
@@ -344,6 +349,7 @@ static int find_or_match(lua_State *L, int find) {
     if (init > ls) { lua_pushnil(L); return 1; }
     pm_state m;
     pm_init(&m, L, find ? "find" : "match", s, ls, p, lp);
+    pm_step(&m, (int64_t)(lp / 16));          /* the pattern is read at least once */
     if (find && (lua_toboolean(L, 4) || pm_is_plain(p, lp))) {
         const char *hit = pm_plain_search(&m, s + init, ls - init, p, lp);
         pm_flush(&m);
