@@ -80,10 +80,21 @@ final class RequestPipeline: Sendable {
             configuration.attemptObserver?(op.name, record)
         }
 
+        let errorBodyLimit = configuration.limits.maxErrorBodyBytes
         for number in 1...retry.maxAttempts {
             if Task.isCancelled { throw cancelled(attempts) }
-            if retry.mode == .adaptive { try await sleepCancellable(rateLimiter.reserve(), attempts) }
-            let request = try await prepare(op, attempt: number, maxAttempts: retry.maxAttempts, invocationId: id)
+            if retry.mode == .adaptive {
+                // The limiter's wait is part of the call: it may not outlast the total deadline.
+                let wait = rateLimiter.reserve()
+                if let deadline, wait > .zero, ContinuousClock.now + wait >= deadline {
+                    var e = BedrockError(kind: .transport(.totalTimeout),
+                                         message: ProgressWatchdog.message(.totalTimeout, totalLimit?.seconds ?? 0)
+                                             + " (waiting for the adaptive rate limiter)")
+                    e.attempts = attempts
+                    throw e
+                }
+                try await sleepCancellable(wait, attempts)
+            }
             hooks.willStart()
             let attemptStart = ContinuousClock.now
             var failure: BedrockError
@@ -92,14 +103,22 @@ final class RequestPipeline: Sendable {
                 let watchdog = ProgressWatchdog(limit: firstByte, failure: .firstByteTimeout)
                 let transport = self.transport
                 let outcome: AttemptOutcome<T> = try await withWatchdog(watchdog, deadline: deadline, totalLimit: totalLimit) {
+                    // Signing runs under the attempt's deadlines: it may fetch credentials
+                    // over the network, which must not outlast the call's timeouts.
+                    let request: OutgoingRequest
+                    do {
+                        request = try await self.prepare(op, attempt: number, maxAttempts: retry.maxAttempts, invocationId: id)
+                    } catch let e as BedrockError {
+                        throw AuthorizationFailure(error: e)
+                    }
                     let response = try await transport.send(request)
                     watchdog.rearm(limit: idle, failure: .idleTimeout)
                     guard (200..<300).contains(response.status) else {
                         var body: [UInt8] = []
                         for try await chunk in response.body {
                             watchdog.touch()
-                            body.append(contentsOf: chunk.readableBytesView)
-                            if body.count > 1 << 20 { break }
+                            body.append(contentsOf: chunk.readableBytesView.prefix(max(0, errorBodyLimit - body.count)))
+                            if body.count >= errorBodyLimit { break }
                         }
                         return .serviceError(ServiceErrorParser.parse(status: response.status, headers: response.headers, body: body),
                                              ServiceErrorParser.retryAfter(response.headers))
@@ -121,6 +140,10 @@ final class RequestPipeline: Sendable {
                     retryAfter = after
                     if retry.mode == .adaptive { rateLimiter.record(throttled: error.isThrottling) }
                 }
+            } catch let failed as AuthorizationFailure {
+                // Not an attempt: nothing was sent. Thrown as before (no retry).
+                if Task.isCancelled { throw cancelled(attempts) }
+                throw failed.error
             } catch {
                 if error is CancellationError || Task.isCancelled {
                     let record = AttemptRecord(number: number, outcome: .cancelled, errorCode: "Cancelled",
@@ -198,15 +221,33 @@ final class RequestPipeline: Sendable {
         return e
     }
 
-    /// Reads a whole body under the watchdog.
-    static func collect(_ response: IncomingResponse, _ watchdog: ProgressWatchdog) async throws -> CollectedResponse {
+    /// Reads a whole body under the watchdog, failing with `ResponseTooLarge` once it
+    /// passes `limit` bytes (or when `Content-Length` already says it will).
+    static func collect(_ response: IncomingResponse, _ watchdog: ProgressWatchdog, limit: Int) async throws -> CollectedResponse {
+        func tooLarge() -> BedrockError {
+            var e = BedrockError.responseTooLarge("the response body", limit: limit, setting: "maxBodyBytes")
+            e.httpStatus = response.status
+            e.requestId = response.headers.first(name: "x-amzn-RequestId")
+            return e
+        }
         var body: [UInt8] = []
+        if let declared = response.headers.first(name: "Content-Length").flatMap({ Int($0) }), declared >= 0 {
+            guard declared <= limit else { throw tooLarge() }
+            body.reserveCapacity(declared)
+        }
         for try await chunk in response.body {
             watchdog.touch()
+            guard chunk.readableBytes <= limit - body.count else { throw tooLarge() }
             body.append(contentsOf: chunk.readableBytesView)
         }
         return CollectedResponse(status: response.status, headers: response.headers, body: body)
     }
+}
+
+/// Signing failed (e.g. no credentials): the error goes to the caller as it is,
+/// without an attempt record, as when signing ran before the attempt.
+struct AuthorizationFailure: Error {
+    let error: BedrockError
 }
 
 /// Hooks a caller of `perform` can give: streams use them to treat failures after
