@@ -5,16 +5,35 @@ import NIOPosix
 
 /// Runs `body`, giving up after `seconds` (nil then): a guard so that a regression
 /// (a hang) fails the test instead of stalling the suite. Not a performance check.
+/// The body runs unstructured, so a body that ignores cancellation cannot hold the
+/// guard (a task group would wait for it).
 func withinGuard<T: Sendable>(_ seconds: Double, _ body: @escaping @Sendable () async -> T) async -> T? {
-    await withTaskGroup(of: T?.self) { group in
-        group.addTask { await body() }
-        group.addTask {
-            try? await Task.sleep(for: .seconds(seconds))
-            return nil
+    let once = ResumeOnce()
+    return await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
+        let work = Task {
+            let value = await body()
+            if once.claim() { continuation.resume(returning: value) }
         }
-        let first = await group.next() ?? nil
-        group.cancelAll()
-        return first
+        Task {
+            try? await Task.sleep(for: .seconds(seconds))
+            if once.claim() {
+                work.cancel()
+                continuation.resume(returning: nil)
+            }
+        }
+    }
+}
+
+/// Lets exactly one of several racers resume a continuation.
+final class ResumeOnce: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+    func claim() -> Bool {
+        lock.withLock {
+            if done { return false }
+            done = true
+            return true
+        }
     }
 }
 
