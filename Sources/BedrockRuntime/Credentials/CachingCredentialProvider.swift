@@ -86,7 +86,7 @@ public actor CachingCredentialProvider: CredentialProvider {
         Task { [base] in
             let result: Result<SigV4Credentials, any Error>
             do { result = .success(try await base.credentials()) } catch { result = .failure(error) }
-            await self.finishRefresh(result, generation: startedGeneration)
+            self.finishRefresh(result, generation: startedGeneration)
         }
     }
 
