@@ -85,11 +85,16 @@ final class RequestPipeline: Sendable {
             if Task.isCancelled { throw cancelled(attempts) }
             if retry.mode == .adaptive {
                 // The limiter's wait is part of the call: it may not outlast the total deadline.
-                let wait = rateLimiter.reserve()
-                if let deadline, wait > .zero, ContinuousClock.now + wait >= deadline {
+                let granted: Duration?
+                if let deadline {
+                    granted = rateLimiter.reserve(within: deadline - ContinuousClock.now)
+                } else {
+                    granted = rateLimiter.reserve()
+                }
+                guard let wait = granted else {
                     var e = BedrockError(kind: .transport(.totalTimeout),
                                          message: ProgressWatchdog.message(.totalTimeout, totalLimit?.seconds ?? 0)
-                                             + " (waiting for the adaptive rate limiter)")
+                                             + " (the adaptive rate limiter's wait would pass it)")
                     e.attempts = attempts
                     throw e
                 }
