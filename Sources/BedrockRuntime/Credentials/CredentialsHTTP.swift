@@ -37,8 +37,8 @@ enum CredentialsHTTP {
         let client: HTTPClient
         do {
             let parts = URLComponents(string: url)
-            let port = parts?.port ?? (parts?.scheme?.lowercased() == "https" ? 443 : 80)
-            client = try clients.client(for: network, host: parts?.host ?? "", port: port)
+            let https = parts?.scheme?.lowercased() == "https"
+            client = try clients.client(for: network, host: parts?.host ?? "", port: parts?.port ?? (https ? 443 : 80), https: https)
         } catch {
             throw CredentialsError.invalidConfiguration(provider: provider, problem: "\(error)")
         }
@@ -101,10 +101,15 @@ final class CredentialClients: @unchecked Sendable {
     private let lock = NSLock()
     private var clients: [CredentialNetwork: HTTPClient] = [:]
 
-    /// The client for `network`, direct when `host` bypasses the proxy.
-    func client(for network: CredentialNetwork, host: String, port: Int) throws -> HTTPClient {
+    /// The client for `network`: through `HTTPS_PROXY` for https URLs whose host
+    /// `NO_PROXY` does not name, direct otherwise. Plain-http credential endpoints (IMDS,
+    /// the container endpoint) are link-local or loopback addresses: a proxy would reach
+    /// its own metadata service, not ours, and could read the token; botocore would use
+    /// `HTTP_PROXY` for them, which Quarry does not use.
+    func client(for network: CredentialNetwork, host: String, port: Int, https: Bool) throws -> HTTPClient {
         var key = network
-        if let proxy = network.proxy, proxy.bypasses(host: host, port: port) { key.proxy = nil }
+        if !https { key.proxy = nil }
+        if let proxy = key.proxy, proxy.bypasses(host: host, port: port) { key.proxy = nil }
         return try lock.withLock {
             if let existing = clients[key] { return existing }
             let configuration = try AsyncHTTPClientTransport.clientConfiguration(

@@ -155,24 +155,28 @@ struct HostileCredentialEndpointTests {
         #expect(network.proxy?.noProxy == ["::1"])
     }
 
-    @Test("credential requests go through HTTPS_PROXY unless NO_PROXY names the host")
+    @Test("https credential requests go through HTTPS_PROXY unless NO_PROXY names the host; plain-http ones go direct")
     func credentialRequestsUseTheProxy() async throws {
         let proxy = try await RecordingProxy.start()
         defer { Task { await proxy.shutdown() } }
         let target = try LocalHTTPServer { _ in .init(body: #"{"AccessKeyId":"ASIADIRECT","SecretAccessKey":"x","Token":"t"}"#) }
         defer { target.shutdown() }
-        func provider(noProxy: [String]) -> ContainerCredentialProvider {
+        func provider(scheme: String, noProxy: [String]) -> ContainerCredentialProvider {
             var endpoints = CredentialEndpoints(timeout: .seconds(5))
             endpoints.network = CredentialNetwork(proxy: ProxySettings(host: "127.0.0.1", port: proxy.port, noProxy: noProxy))
             return ContainerCredentialProvider(
-                environment: ConfigurationEnvironment(["AWS_CONTAINER_CREDENTIALS_FULL_URI": target.baseURL + "/creds"]),
+                environment: ConfigurationEnvironment(["AWS_CONTAINER_CREDENTIALS_FULL_URI": "\(scheme)://127.0.0.1:\(target.port)/creds"]),
                 endpoints: endpoints)
         }
-        _ = await thrownError { _ = try await provider(noProxy: []).credentials() }
+        // https: the proxy is asked to CONNECT to the endpoint.
+        _ = await thrownError { _ = try await provider(scheme: "https", noProxy: []).credentials() }
         #expect(proxy.requests.count == 1)
         #expect(proxy.requests.first?.contains("127.0.0.1:\(target.port)") == true)
-        #expect(target.requests.isEmpty)
-        let direct = try await provider(noProxy: ["127.0.0.1:\(target.port)"]).credentials()
+        // https, named by NO_PROXY with its port: straight to the endpoint (which is not TLS: an error, but no proxy).
+        _ = await thrownError { _ = try await provider(scheme: "https", noProxy: ["127.0.0.1:\(target.port)"]).credentials() }
+        #expect(proxy.requests.count == 1)
+        // plain http to loopback: direct, never through the proxy.
+        let direct = try await provider(scheme: "http", noProxy: []).credentials()
         #expect(direct.accessKeyId == "ASIADIRECT")
         #expect(proxy.requests.count == 1)
     }
