@@ -209,3 +209,18 @@ struct PagingBoundsTests {
         #expect(server.requests.count == BedrockRuntimeClient.maxListPages)
     }
 }
+
+@Suite("Fault rule numbers are range-checked before they become durations")
+struct FaultRuleNumberTests {
+    @Test("seconds must be finite, positive and at most a year", arguments: [1e300, Double.infinity, Double.nan, -1, 0, 31_536_001])
+    func badSeconds(seconds: Double) {
+        #expect(throws: ClientFaultRuleError.self) {
+            _ = try ClientFaultRule(seconds: seconds, error: "ThrottlingException").effect()
+        }
+    }
+
+    @Test("a sane window is accepted")
+    func goodSeconds() throws {
+        _ = try ClientFaultRule(seconds: 2.5, error: "ThrottlingException").effect()
+    }
+}
