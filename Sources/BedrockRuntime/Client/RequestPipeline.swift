@@ -100,6 +100,21 @@ final class RequestPipeline: Sendable {
                 }
                 try await sleepCancellable(wait, attempts)
             }
+            // Signing runs under the call's deadlines (the time-to-first-byte limit and the
+            // total): it may fetch credentials over the network. A signing failure is not
+            // an attempt (nothing was sent) and is not retried.
+            let request: OutgoingRequest
+            do {
+                let signing = ProgressWatchdog(limit: firstByte, failure: .firstByteTimeout)
+                request = try await withWatchdog(signing, deadline: deadline, totalLimit: totalLimit) {
+                    try await self.prepare(op, attempt: number, maxAttempts: retry.maxAttempts, invocationId: id)
+                }
+            } catch {
+                if error is CancellationError || Task.isCancelled { throw cancelled(attempts) }
+                guard var e = error as? BedrockError else { throw error }
+                e.attempts = attempts
+                throw e
+            }
             hooks.willStart()
             let attemptStart = ContinuousClock.now
             var failure: BedrockError
@@ -108,14 +123,6 @@ final class RequestPipeline: Sendable {
                 let watchdog = ProgressWatchdog(limit: firstByte, failure: .firstByteTimeout)
                 let transport = self.transport
                 let outcome: AttemptOutcome<T> = try await withWatchdog(watchdog, deadline: deadline, totalLimit: totalLimit) {
-                    // Signing runs under the attempt's deadlines: it may fetch credentials
-                    // over the network, which must not outlast the call's timeouts.
-                    let request: OutgoingRequest
-                    do {
-                        request = try await self.prepare(op, attempt: number, maxAttempts: retry.maxAttempts, invocationId: id)
-                    } catch let e as BedrockError {
-                        throw AuthorizationFailure(error: e)
-                    }
                     let response = try await transport.send(request)
                     watchdog.rearm(limit: idle, failure: .idleTimeout)
                     guard (200..<300).contains(response.status) else {
@@ -145,10 +152,6 @@ final class RequestPipeline: Sendable {
                     retryAfter = after
                     if retry.mode == .adaptive { rateLimiter.record(throttled: error.isThrottling) }
                 }
-            } catch let failed as AuthorizationFailure {
-                // Not an attempt: nothing was sent. Thrown as before (no retry).
-                if Task.isCancelled { throw cancelled(attempts) }
-                throw failed.error
             } catch {
                 if error is CancellationError || Task.isCancelled {
                     let record = AttemptRecord(number: number, outcome: .cancelled, errorCode: "Cancelled",
@@ -249,11 +252,6 @@ final class RequestPipeline: Sendable {
     }
 }
 
-/// Signing failed (e.g. no credentials): the error goes to the caller as it is,
-/// without an attempt record, as when signing ran before the attempt.
-struct AuthorizationFailure: Error {
-    let error: BedrockError
-}
 
 /// Hooks a caller of `perform` can give: streams use them to treat failures after
 /// output by their stream retry policy.
