@@ -59,7 +59,10 @@ public final class BedrockRuntimeClient: Sendable {
     /// Invokes a model with a body in its own format (`POST /model/{id}/invoke`).
     public func invokeModel(_ request: InvokeModelRequest, options: CallOptions = .none) async throws -> BedrockResult<InvokeModelResponse> {
         let op = try Self.invokeModelOperation(request)
-        let (collected, attempts, headers) = try await pipeline.perform(op, options: options, consume: RequestPipeline.collect)
+        let limit = configuration.limits.maxBodyBytes
+        let (collected, attempts, headers) = try await pipeline.perform(op, options: options) { response, watchdog in
+            try await RequestPipeline.collect(response, watchdog, limit: limit)
+        }
         let response = InvokeModelResponse(body: Data(collected.body),
                                            contentType: headers.first(name: "Content-Type") ?? "application/octet-stream",
                                            performanceConfigLatency: headers.first(name: "X-Amzn-Bedrock-PerformanceConfig-Latency"),
@@ -97,19 +100,31 @@ public final class BedrockRuntimeClient: Sendable {
         try await call(try Self.listAsyncInvokesOperation(request), options: options, as: ListAsyncInvokesResponse.self)
     }
 
-    /// Every asynchronous invocation, page after page, following `nextToken`.
+    /// Pages `listAsyncInvokesPages` follows at most (a server handing out endless
+    /// distinct tokens must not keep the caller busy forever).
+    public static let maxListPages = 1_000
+
+    /// Every asynchronous invocation, page after page, following `nextToken`; stops
+    /// with an error on a repeated token or after `maxListPages` pages.
     public func listAsyncInvokesPages(_ request: ListAsyncInvokesRequest = ListAsyncInvokesRequest(), options: CallOptions = .none) -> AsyncThrowingStream<ListAsyncInvokesResponse, any Error> {
         AsyncThrowingStream { continuation in
             let task = Task {
                 var next = request
                 var seen: Set<String> = []
+                var pages = 0
                 do {
                     while true {
                         let page = try await self.listAsyncInvokes(next, options: options).output
+                        pages += 1
                         continuation.yield(page)
                         guard let token = page.nextToken, !token.isEmpty else { break }
                         guard seen.insert(token).inserted else {
                             throw BedrockError.invalidResponse("ListAsyncInvokes returned the same nextToken twice")
+                        }
+                        guard pages < Self.maxListPages else {
+                            throw BedrockError(kind: .responseTooLarge,
+                                               message: "ListAsyncInvokes paging stopped: still a nextToken after \(pages) pages "
+                                                   + "(the cap of \(Self.maxListPages) pages)")
                         }
                         next.nextToken = token
                     }
@@ -219,8 +234,9 @@ public final class BedrockRuntimeClient: Sendable {
     // MARK: Plumbing
 
     private func call<T: Decodable & Sendable>(_ op: OperationRequest, options: CallOptions, as type: T.Type) async throws -> BedrockResult<T> {
+        let limit = configuration.limits.maxBodyBytes
         let (output, attempts, headers): (T, [AttemptRecord], HTTPHeaders) = try await pipeline.perform(op, options: options) { response, watchdog in
-            let collected = try await RequestPipeline.collect(response, watchdog)
+            let collected = try await RequestPipeline.collect(response, watchdog, limit: limit)
             do {
                 return try JSONValueDecoder().decode(T.self, from: collected.body)
             } catch {

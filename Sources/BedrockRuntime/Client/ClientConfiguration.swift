@@ -13,6 +13,8 @@ extension BedrockRuntimeClient {
         public var authorizer: any RequestAuthorizer
         public var retry: RetryConfiguration
         public var timeouts: Timeouts
+        /// Caps on response bodies and stream results (32 MiB / 64 MiB by default).
+        public var limits: ResponseLimits
         public var tls: TLSSettings
         public var proxy: ProxySettings?
         /// The `User-Agent` header.
@@ -28,7 +30,8 @@ extension BedrockRuntimeClient {
         public var logger: Logger
 
         public init(region: String, endpoint: BedrockEndpoint? = nil, authorizer: any RequestAuthorizer,
-                    retry: RetryConfiguration = .default, timeouts: Timeouts = .default, tls: TLSSettings = TLSSettings(),
+                    retry: RetryConfiguration = .default, timeouts: Timeouts = .default, limits: ResponseLimits = .default,
+                    tls: TLSSettings = TLSSettings(),
                     proxy: ProxySettings? = nil, userAgent: String = BedrockRuntimeClient.defaultUserAgent,
                     middlewares: [any TransportMiddleware] = [], transport: (any HTTPTransport)? = nil,
                     streamRetry: StreamRetryPolicy = .failWithPartialResult,
@@ -37,7 +40,7 @@ extension BedrockRuntimeClient {
             self.region = region
             self.endpoint = try endpoint ?? BedrockEndpoint.regional(region)
             self.authorizer = authorizer
-            self.retry = retry; self.timeouts = timeouts; self.tls = tls; self.proxy = proxy
+            self.retry = retry; self.timeouts = timeouts; self.limits = limits; self.tls = tls; self.proxy = proxy
             self.userAgent = userAgent; self.middlewares = middlewares; self.transport = transport
             self.streamRetry = streamRetry; self.attemptObserver = attemptObserver; self.logger = logger
         }
@@ -61,14 +64,16 @@ extension BedrockRuntimeClient {
         /// value is an error naming the variable.
         public mutating func applyRetryEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
             if let text = environment["AWS_MAX_ATTEMPTS"], !text.isEmpty {
-                guard let n = Int(text), n >= 1 else {
-                    throw BedrockError.invalidRequest("AWS_MAX_ATTEMPTS must be a whole number of at least 1, got '\(text)'")
+                guard let n = Int(text.trimmingCharacters(in: .whitespaces)), (1...100).contains(n) else {
+                    throw BedrockError.invalidRequest(
+                        "AWS_MAX_ATTEMPTS must be a whole number from 1 to 100, got '\(ConfigNumber.shown(text))'")
                 }
                 retry.maxAttempts = n
             }
             if let text = environment["AWS_RETRY_MODE"], !text.isEmpty {
                 guard let mode = RetryMode(rawValue: text.lowercased()) else {
-                    throw BedrockError.invalidRequest("AWS_RETRY_MODE must be 'standard', 'adaptive' or 'legacy', got '\(text)'")
+                    throw BedrockError.invalidRequest(
+                        "AWS_RETRY_MODE must be 'standard', 'adaptive' or 'legacy', got '\(ConfigNumber.shown(text))'")
                 }
                 retry.mode = mode
             }

@@ -81,10 +81,41 @@ final class RequestPipeline: Sendable {
             configuration.attemptObserver?(op.name, record)
         }
 
+        let errorBodyLimit = configuration.limits.maxErrorBodyBytes
         for number in 1...retry.maxAttempts {
             if Task.isCancelled { throw cancelled(attempts) }
-            if retry.mode == .adaptive { try await sleepCancellable(rateLimiter.reserve(), attempts) }
-            let request = try await prepare(op, attempt: number, maxAttempts: retry.maxAttempts, invocationId: id)
+            if retry.mode == .adaptive {
+                // The limiter's wait is part of the call: it may not outlast the total deadline.
+                let granted: Duration?
+                if let deadline {
+                    granted = rateLimiter.reserve(within: deadline - ContinuousClock.now)
+                } else {
+                    granted = rateLimiter.reserve()
+                }
+                guard let wait = granted else {
+                    var e = BedrockError(kind: .transport(.totalTimeout),
+                                         message: ProgressWatchdog.message(.totalTimeout, totalLimit?.seconds ?? 0)
+                                             + " (the adaptive rate limiter's wait would pass it)")
+                    e.attempts = attempts
+                    throw e
+                }
+                try await sleepCancellable(wait, attempts)
+            }
+            // Signing runs under the call's deadlines (the time-to-first-byte limit and the
+            // total): it may fetch credentials over the network. A signing failure is not
+            // an attempt (nothing was sent) and is not retried.
+            let request: OutgoingRequest
+            do {
+                let signing = ProgressWatchdog(limit: firstByte, failure: .firstByteTimeout)
+                request = try await withWatchdog(signing, deadline: deadline, totalLimit: totalLimit) {
+                    try await self.prepare(op, attempt: number, maxAttempts: retry.maxAttempts, invocationId: id)
+                }
+            } catch {
+                if error is CancellationError || Task.isCancelled { throw cancelled(attempts) }
+                guard var e = error as? BedrockError else { throw error }
+                e.attempts = attempts
+                throw e
+            }
             hooks.willStart()
             let attemptStart = ContinuousClock.now
             var failure: BedrockError
@@ -99,8 +130,8 @@ final class RequestPipeline: Sendable {
                         var body: [UInt8] = []
                         for try await chunk in response.body {
                             watchdog.touch()
-                            body.append(contentsOf: chunk.readableBytesView)
-                            if body.count > 1 << 20 { break }
+                            body.append(contentsOf: chunk.readableBytesView.prefix(max(0, errorBodyLimit - body.count)))
+                            if body.count >= errorBodyLimit { break }
                         }
                         return .serviceError(ServiceErrorParser.parse(status: response.status, headers: response.headers, body: body),
                                              ServiceErrorParser.retryAfter(response.headers))
@@ -224,16 +255,29 @@ final class RequestPipeline: Sendable {
         return e
     }
 
-    /// Reads a whole body under the watchdog.
-    static func collect(_ response: IncomingResponse, _ watchdog: ProgressWatchdog) async throws -> CollectedResponse {
+    /// Reads a whole body under the watchdog, failing with `ResponseTooLarge` once it
+    /// passes `limit` bytes (or when `Content-Length` already says it will).
+    static func collect(_ response: IncomingResponse, _ watchdog: ProgressWatchdog, limit: Int) async throws -> CollectedResponse {
+        func tooLarge() -> BedrockError {
+            var e = BedrockError.responseTooLarge("the response body", limit: limit, setting: "maxBodyBytes")
+            e.httpStatus = response.status
+            e.requestId = response.headers.first(name: "x-amzn-RequestId")
+            return e
+        }
         var body: [UInt8] = []
+        if let declared = response.headers.first(name: "Content-Length").flatMap({ Int($0) }), declared >= 0 {
+            guard declared <= limit else { throw tooLarge() }
+            body.reserveCapacity(declared)
+        }
         for try await chunk in response.body {
             watchdog.touch()
+            guard chunk.readableBytes <= limit - body.count else { throw tooLarge() }
             body.append(contentsOf: chunk.readableBytesView)
         }
         return CollectedResponse(status: response.status, headers: response.headers, body: body)
     }
 }
+
 
 /// Hooks a caller of `perform` can give: streams use them to treat failures after
 /// output by their stream retry policy.

@@ -104,7 +104,7 @@ public struct BedrockConfiguration: Sendable {
             switch text.lowercased() {
             case "true": return true
             case "false": return false
-            default: throw .invalidValue(setting: name, source: source, problem: "'\(text)' is not true or false")
+            default: throw .invalidValue(setting: name, source: source, problem: "'\(ConfigNumber.shown(text))' is not true or false")
             }
         }
 
@@ -133,17 +133,16 @@ public struct BedrockConfiguration: Sendable {
         if let (text, source) = setting(overrides.retryMode?.rawValue, ["AWS_RETRY_MODE"], "retry_mode") {
             guard let mode = RetryMode(rawValue: text) else {
                 throw .invalidValue(setting: "retry_mode", source: source,
-                                    problem: "'\(text)' is not one of legacy, standard, adaptive")
+                                    problem: "'\(ConfigNumber.shown(text))' is not one of legacy, standard, adaptive")
             }
             retryMode = mode
         }
         var maxAttempts = 3
         if let (text, source) = setting(overrides.maxAttempts.map(String.init), ["AWS_MAX_ATTEMPTS"], "max_attempts") {
-            guard let number = Int(text), (1...100).contains(number) else {
-                throw .invalidValue(setting: "max_attempts", source: source,
-                                    problem: "'\(text)' is not a whole number from 1 to 100")
+            switch ConfigNumber.integer(text, range: 1...100) {
+            case .success(let number): maxAttempts = number
+            case .failure(let problem): throw .invalidValue(setting: "max_attempts", source: source, problem: problem.text)
             }
-            maxAttempts = number
         }
 
         var bearerToken = overrides.bearerToken

@@ -93,7 +93,8 @@ public struct SharedConfigFiles: Sendable, Hashable {
             let indented = line.first == " " || line.first == "\t"
             if trimmed.hasPrefix("[") {
                 guard trimmed.hasSuffix("]"), trimmed.count > 2 else {
-                    throw .malformedFile(path: path, line: lineNumber, problem: "section header '\(trimmed)' is not closed with ']'")
+                    // The line itself is never echoed: it could hold a secret.
+                    throw .malformedFile(path: path, line: lineNumber, problem: "section header is not closed with ']'")
                 }
                 finish()
                 header = String(trimmed.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
@@ -105,7 +106,9 @@ public struct SharedConfigFiles: Sendable, Hashable {
                 throw .malformedFile(path: path, line: lineNumber, problem: "setting outside any [section]")
             }
             guard let equals = trimmed.firstIndex(of: "=") else {
-                throw .malformedFile(path: path, line: lineNumber, problem: "expected 'key = value', found '\(trimmed.prefix(40))'")
+                // Never echo the line: a mangled `aws_secret_access_key` line is a secret.
+                throw .malformedFile(path: path, line: lineNumber,
+                                     problem: "expected 'key = value' (the line's content is not shown: it may hold a secret)")
             }
             let key = trimmed[..<equals].trimmingCharacters(in: .whitespaces)
             let value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)

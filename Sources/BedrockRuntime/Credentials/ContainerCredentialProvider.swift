@@ -11,6 +11,9 @@ public struct ContainerCredentialProvider: CredentialProvider {
     private let environment: ConfigurationEnvironment
     private let endpoints: CredentialEndpoints
 
+    /// The endpoints and network settings in use (for tests).
+    var endpointsForTesting: CredentialEndpoints { endpoints }
+
     /// Hosts plain HTTP may go to.
     static let allowedHTTPHosts: Set<String> = ["169.254.170.2", "169.254.170.23", "[fd00:ec2::23]", "localhost", "[::1]"]
 
@@ -44,7 +47,7 @@ public struct ContainerCredentialProvider: CredentialProvider {
             throw CredentialsError.invalidConfiguration(provider: name, problem: "authorization token contains a line break")
         }
         let response = try await CredentialsHTTP.send(method: .GET, url: url, headers: headers, provider: name,
-                                                      timeout: endpoints.timeout)
+                                                      timeout: endpoints.timeout, network: endpoints.network ?? CredentialNetwork())
         guard response.status == 200 else {
             throw CredentialsError.serviceError(provider: name, problem: "endpoint answered HTTP \(response.status)")
         }

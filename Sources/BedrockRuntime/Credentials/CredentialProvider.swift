@@ -84,7 +84,7 @@ public struct EnvironmentCredentialProvider: CredentialProvider {
             if let text = environment["AWS_CREDENTIAL_EXPIRATION"] {
                 guard let date = ISO8601Timestamp.parse(text) else {
                     throw CredentialsError.invalidConfiguration(
-                        provider: name, problem: "AWS_CREDENTIAL_EXPIRATION '\(text)' is not an ISO-8601 time")
+                        provider: name, problem: "AWS_CREDENTIAL_EXPIRATION '\(ConfigNumber.shown(text))' is not an ISO-8601 time")
                 }
                 expiration = date
             }
@@ -115,7 +115,13 @@ public struct CredentialProviderChain: CredentialProvider {
     public static func `default`(configuration: BedrockConfiguration,
                                  endpoints: CredentialEndpoints = CredentialEndpoints(),
                                  logger: Logger = Logger(label: "quarry.credentials")) -> CredentialProviderChain {
-        CredentialProviderChain([
+        var endpoints = endpoints
+        if endpoints.network == nil {
+            // A malformed proxy URL fails the Bedrock client's own setup with a clear error.
+            endpoints.network = CredentialNetwork(tls: TLSSettings(caBundlePath: configuration.caBundlePath),
+                                                  proxy: try? ProxySettings.fromEnvironment(configuration.environment.variables))
+        }
+        return CredentialProviderChain([
             EnvironmentCredentialProvider(environment: configuration.environment),
             ProfileCredentialProvider(files: configuration.sharedFiles, profileName: configuration.profileName,
                                       environment: configuration.environment, endpoints: endpoints),
@@ -151,8 +157,11 @@ public struct CredentialEndpoints: Sendable {
     public var sso: @Sendable (_ region: String) -> String
     /// Base URL for `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`; default `http://169.254.170.2`.
     public var containerRelativeBase: String
-    /// Per-request timeout for STS, SSO and container calls.
+    /// Per-request timeout for STS, SSO and container calls (the whole exchange: head and body).
     public var timeout: TimeAmount
+    /// TLS trust and proxy for these calls; the default chain fills them from the
+    /// configuration (`AWS_CA_BUNDLE`, `HTTPS_PROXY`/`NO_PROXY`), as for Bedrock.
+    public var network: CredentialNetwork?
 
     /// AWS's endpoints, or overrides.
     public init(sts: (@Sendable (String) -> String)? = nil, sso: (@Sendable (String) -> String)? = nil,

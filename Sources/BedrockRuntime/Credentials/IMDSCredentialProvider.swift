@@ -10,10 +10,34 @@ import NIOCore
 public struct IMDSCredentialProvider: CredentialProvider {
     public let name = "ec2 instance metadata"
     private let environment: ConfigurationEnvironment
+    private let network: CredentialNetwork
 
     /// From the environment variables.
     public init(environment: ConfigurationEnvironment, endpoints: CredentialEndpoints = CredentialEndpoints()) {
         self.environment = environment
+        self.network = endpoints.network ?? CredentialNetwork()
+    }
+
+    /// `AWS_METADATA_SERVICE_TIMEOUT` (seconds, 0.1–300, default 1) and
+    /// `AWS_METADATA_SERVICE_NUM_ATTEMPTS` (1–10, default 1), range-checked.
+    func settings() throws -> (timeout: TimeAmount, attempts: Int) {
+        var seconds = 1.0
+        if let text = environment["AWS_METADATA_SERVICE_TIMEOUT"] {
+            switch ConfigNumber.seconds(text, range: 0.1...300) {
+            case .success(let v): seconds = v
+            case .failure(let problem):
+                throw CredentialsError.invalidConfiguration(provider: name, problem: "AWS_METADATA_SERVICE_TIMEOUT: \(problem.text)")
+            }
+        }
+        var attempts = 1
+        if let text = environment["AWS_METADATA_SERVICE_NUM_ATTEMPTS"] {
+            switch ConfigNumber.integer(text, range: 1...10) {
+            case .success(let v): attempts = v
+            case .failure(let problem):
+                throw CredentialsError.invalidConfiguration(provider: name, problem: "AWS_METADATA_SERVICE_NUM_ATTEMPTS: \(problem.text)")
+            }
+        }
+        return (.milliseconds(Int64((seconds * 1000).rounded())), attempts)
     }
 
     public func credentials() async throws -> SigV4Credentials {
@@ -22,24 +46,29 @@ public struct IMDSCredentialProvider: CredentialProvider {
         }
         var base = environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254"
         while base.hasSuffix("/") { base.removeLast() }
-        let seconds = Double(environment["AWS_METADATA_SERVICE_TIMEOUT"] ?? "1") ?? 1
-        let timeout = TimeAmount.milliseconds(Int64(max(0.1, seconds) * 1000))
+        let (timeout, attempts) = try settings()
 
-        let tokenResponse: CredentialsHTTP.Response
-        do {
-            tokenResponse = try await CredentialsHTTP.send(
-                method: .PUT, url: base + "/latest/api/token", headers: [("x-aws-ec2-metadata-token-ttl-seconds", "21600")],
-                provider: name, timeout: timeout)
-        } catch let error as CredentialsError {
-            // No metadata service here: not on EC2, so the chain simply has nothing.
-            throw CredentialsError.notConfigured(provider: name, reason: "\(error)")
+        var tokenResponse: CredentialsHTTP.Response?
+        for attempt in 1...attempts where tokenResponse == nil {
+            do {
+                tokenResponse = try await CredentialsHTTP.send(
+                    method: .PUT, url: base + "/latest/api/token", headers: [("x-aws-ec2-metadata-token-ttl-seconds", "21600")],
+                    provider: name, timeout: timeout, network: network)
+            } catch let error as CredentialsError {
+                // No metadata service here: not on EC2, so the chain simply has nothing.
+                if attempt == attempts { throw CredentialsError.notConfigured(provider: name, reason: "\(error)") }
+            }
+        }
+        guard let tokenResponse else {
+            throw CredentialsError.notConfigured(provider: name, reason: "no answer from the metadata service")
         }
         guard tokenResponse.status == 200, !tokenResponse.body.isEmpty else {
             throw CredentialsError.serviceError(provider: name, problem: "token request answered HTTP \(tokenResponse.status)")
         }
         let token = [("x-aws-ec2-metadata-token", tokenResponse.text)]
         let path = base + "/latest/meta-data/iam/security-credentials/"
-        let roles = try await CredentialsHTTP.send(method: .GET, url: path, headers: token, provider: name, timeout: timeout)
+        let roles = try await CredentialsHTTP.send(method: .GET, url: path, headers: token, provider: name, timeout: timeout,
+                                                   network: network)
         if roles.status == 404 {
             throw CredentialsError.notConfigured(provider: name, reason: "the instance has no IAM role")
         }
@@ -49,7 +78,7 @@ public struct IMDSCredentialProvider: CredentialProvider {
             throw CredentialsError.serviceError(provider: name, problem: "role listing answered HTTP \(roles.status)")
         }
         let document = try await CredentialsHTTP.send(method: .GET, url: path + role, headers: token, provider: name,
-                                                      timeout: timeout)
+                                                      timeout: timeout, network: network)
         guard document.status == 200 else {
             throw CredentialsError.serviceError(provider: name, problem: "credentials for role answered HTTP \(document.status)")
         }

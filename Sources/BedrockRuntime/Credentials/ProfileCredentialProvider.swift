@@ -109,7 +109,8 @@ public struct ProfileCredentialProvider: CredentialProvider {
         switch source {
         case "Environment": return try await EnvironmentCredentialProvider(environment: environment).credentials()
         case "EcsContainer": return try await ContainerCredentialProvider(environment: environment, endpoints: endpoints).credentials()
-        case "Ec2InstanceMetadata": return try await IMDSCredentialProvider(environment: environment).credentials()
+        case "Ec2InstanceMetadata":
+            return try await IMDSCredentialProvider(environment: environment, endpoints: endpoints).credentials()
         default:
             throw CredentialsError.invalidConfiguration(
                 provider: name, problem: "\(label) credential_source '\(source)' is not Environment, EcsContainer or Ec2InstanceMetadata")
@@ -121,49 +122,60 @@ public struct ProfileCredentialProvider: CredentialProvider {
 /// JSON (`Version: 1`, `AccessKeyId`, `SecretAccessKey`, `SessionToken`,
 /// `Expiration`). A non-zero exit or bad output is an error naming the field; the
 /// command's stderr is not echoed (it could hold secrets).
+///
+/// Run safely (`CredentialProcessRunner`): its own process group with a clean signal
+/// mask, output capped at `maxOutputBytes` (64 KiB) and read off the cooperative pool,
+/// and the whole group killed at the timeout (30 s), even when a background child
+/// still holds its output open or it ignores SIGTERM.
 public struct ProcessCredentialProvider: CredentialProvider {
     public let name: String
     private let command: String
     private let timeout: Duration
+    private let maxOutputBytes: Int
+
+    /// Output larger than this is refused (credential JSON is well under 4 KiB).
+    public static let defaultMaxOutputBytes = 64 * 1024
 
     /// A provider running `command`, killed after `timeout`.
-    public init(command: String, name: String, timeout: Duration = .seconds(30)) {
+    public init(command: String, name: String, timeout: Duration = .seconds(30),
+                maxOutputBytes: Int = ProcessCredentialProvider.defaultMaxOutputBytes) {
         self.command = command
         self.name = name
         self.timeout = timeout
+        self.maxOutputBytes = max(1, maxOutputBytes)
     }
 
     public func credentials() async throws -> SigV4Credentials {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch {
-            throw CredentialsError.invalidConfiguration(provider: name, problem: "credential_process cannot start: \(error)")
+        let data: [UInt8]
+        do throws(CredentialProcessRunner.Failure) {
+            data = try await CredentialProcessRunner(command: command, timeout: timeout, maxOutputBytes: maxOutputBytes).run()
+        } catch {
+            let seconds = timeout.seconds.formatted()
+            switch error {
+            case .cannotStart(let why):
+                throw CredentialsError.invalidConfiguration(provider: name, problem: "credential_process cannot start: \(why)")
+            case .timedOut:
+                throw CredentialsError.unreachable(
+                    provider: name, problem: "credential_process did not finish within \(seconds) s (Timeout); its process group was killed")
+            case .outputTooLarge:
+                throw CredentialsError.serviceError(
+                    provider: name,
+                    problem: "credential_process output exceeds the \(ResponseLimits.describe(bytes: maxOutputBytes)) cap; its process group was killed")
+            case .exited(let status):
+                throw CredentialsError.serviceError(provider: name, problem: "credential_process exited with status \(status)")
+            case .signalled(let signal):
+                throw CredentialsError.serviceError(provider: name, problem: "credential_process was killed by signal \(signal)")
+            case .cancelled:
+                throw CancellationError()
+            }
         }
-        let handle = output.fileHandleForReading
-        let reader = Task.detached { handle.readDataToEndOfFile() }
-        let killer = Task { [timeout] in
-            try await Task.sleep(for: timeout)
-            if process.isRunning { process.terminate() }
-        }
-        let data = await reader.value
-        process.waitUntilExit()
-        killer.cancel()
-        guard process.terminationStatus == 0 else {
-            throw CredentialsError.serviceError(provider: name,
-                                                problem: "credential_process exited with status \(process.terminationStatus)")
-        }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any] else {
             throw CredentialsError.serviceError(provider: name, problem: "credential_process output is not a JSON object")
         }
         guard (object["Version"] as? Int) == 1 else {
             throw CredentialsError.serviceError(provider: name, problem: "credential_process output must have \"Version\": 1")
         }
-        return try CredentialDocument.decode(Array(data), provider: name, tokenKey: "SessionToken")
+        return try CredentialDocument.decode(data, provider: name, tokenKey: "SessionToken")
     }
 }
 
@@ -232,7 +244,8 @@ struct SSOCredentialProvider: CredentialProvider {
             + "&account_id=\(SigV4Canonicalization.percentEncode(accountId, keeping: []))"
         let url = endpoints.sso(region) + "/federation/credentials?" + query
         let response = try await CredentialsHTTP.send(method: .GET, url: url, headers: [("x-amz-sso_bearer_token", accessToken)],
-                                                      provider: name, timeout: endpoints.timeout)
+                                                      provider: name, timeout: endpoints.timeout,
+                                                      network: endpoints.network ?? CredentialNetwork())
         guard response.status == 200 else {
             throw CredentialsError.serviceError(provider: name, problem: "GetRoleCredentials answered HTTP \(response.status)")
         }

@@ -13,12 +13,14 @@ public struct STSClient: Sendable {
     /// STS's base URL.
     public let endpoint: String
     private let timeout: TimeAmount
+    private let network: CredentialNetwork
 
     /// A client for `region`, at `endpoints.sts(region)`.
     public init(region: String, endpoints: CredentialEndpoints = CredentialEndpoints()) {
         self.region = region
         self.endpoint = endpoints.sts(region)
         self.timeout = endpoints.timeout
+        self.network = endpoints.network ?? CredentialNetwork()
     }
 
     /// `AssumeRole` signed with `source`.
@@ -39,7 +41,7 @@ public struct STSClient: Sendable {
             throw CredentialsError.invalidConfiguration(provider: provider, problem: "cannot sign AssumeRole: \(error)")
         }
         let response = try await CredentialsHTTP.send(method: .POST, url: url, headers: signed.headers.map { ($0.name, $0.value) },
-                                                      body: body, provider: provider, timeout: timeout)
+                                                      body: body, provider: provider, timeout: timeout, network: network)
         return try STSResponseReader.credentials(from: response, result: "AssumeRoleResult", provider: provider)
     }
 
@@ -53,7 +55,7 @@ public struct STSClient: Sendable {
         let url = endpoint.hasSuffix("/") ? endpoint : endpoint + "/"
         let response = try await CredentialsHTTP.send(
             method: .POST, url: url, headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
-            body: body, provider: provider, timeout: timeout)
+            body: body, provider: provider, timeout: timeout, network: network)
         return try STSResponseReader.credentials(from: response, result: "AssumeRoleWithWebIdentityResult", provider: provider)
     }
 

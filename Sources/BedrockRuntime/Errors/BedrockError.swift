@@ -82,6 +82,9 @@ public struct BedrockError: Error, Sendable, CustomStringConvertible {
         case invalidResponse
         /// A stream ended without its final event.
         case incompleteStream
+        /// The answer grew past one of the client's size caps (`ResponseLimits`); the
+        /// message names the cap and its figure.
+        case responseTooLarge
         /// The calling task was cancelled.
         case cancelled
     }
@@ -136,6 +139,7 @@ public struct BedrockError: Error, Sendable, CustomStringConvertible {
         case .invalidRequest: "InvalidRequest"
         case .invalidResponse: "InvalidResponse"
         case .incompleteStream: "IncompleteStream"
+        case .responseTooLarge: "ResponseTooLarge"
         case .cancelled: "Cancelled"
         }
     }
@@ -159,6 +163,12 @@ public struct BedrockError: Error, Sendable, CustomStringConvertible {
         if let requestId { s += " [request \(requestId)]" }
         if attempts.count > 1 { s += " after \(attempts.count) attempts" }
         return s
+    }
+
+    /// The answer passed the cap `name` of `limit` bytes.
+    static func responseTooLarge(_ what: String, limit: Int, setting: String) -> BedrockError {
+        BedrockError(kind: .responseTooLarge,
+                     message: "\(what) exceeds the \(ResponseLimits.describe(bytes: limit)) cap (ResponseLimits.\(setting))")
     }
 
     static func invalidRequest(_ message: String) -> BedrockError {

@@ -90,7 +90,10 @@ public struct ClientFaultRule: Sendable, Codable, Equatable {
             throw ClientFaultRuleError("probability must be between 0 and 1, got \(probability)")
         }
         if let times, times < 1 { throw ClientFaultRuleError("times must be at least 1, got \(times)") }
-        if let seconds, !(seconds > 0) { throw ClientFaultRuleError("seconds must be positive, got \(seconds)") }
+        // Checked before it becomes a Duration: `Int64(1e300 * 1000)` traps.
+        if let seconds, !(seconds > 0 && seconds <= 31_536_000) {
+            throw ClientFaultRuleError("seconds must be positive and at most 31536000 (a year), got \(seconds)")
+        }
         var effects: [ClientFaultEffect] = []
         if let error {
             guard let code = BedrockErrorCode(wireName: error) else {

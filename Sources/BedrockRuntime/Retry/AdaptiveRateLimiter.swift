@@ -75,6 +75,25 @@ public final class AdaptiveRateLimiter: @unchecked Sendable {
         }
     }
 
+    /// Like `reserve()`, but takes no token and returns nil when the wait would be
+    /// `limit` or longer (the call's deadline would pass while waiting).
+    func reserve(within limit: Duration) -> Duration? {
+        lock.withLock {
+            guard enabled else { return .zero }
+            let now = clock()
+            refill(now)
+            if currentCapacity >= 1 {
+                currentCapacity -= 1
+                return .zero
+            }
+            let seconds = (1 - currentCapacity) / fillRate
+            let limitSeconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+            guard seconds.isFinite, seconds < limitSeconds else { return nil }
+            currentCapacity -= 1
+            return .seconds(seconds)
+        }
+    }
+
     /// Waits for a token before sending.
     public func acquire() async throws {
         let wait = reserve()

@@ -32,6 +32,7 @@ public enum RetryClassifier {
             return (false, "the response could not be understood")
         case .invalidRequest: return (false, "the request is invalid")
         case .incompleteStream: return (false, "the stream ended early; see the stream retry policy")
+        case .responseTooLarge: return (false, "the answer is larger than the client accepts")
         case .cancelled: return (false, "the call was cancelled")
         }
     }

@@ -25,7 +25,7 @@ public final class BedrockEventStream<Event: Sendable>: AsyncSequence, Sendable 
 
     /// Iterates the events one by one.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingStream<[Event], any Error>.AsyncIterator
+        var base: BatchIterator
         var batch: [Event] = []
         var position = 0
 
@@ -41,12 +41,26 @@ public final class BedrockEventStream<Event: Sendable>: AsyncSequence, Sendable 
         }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: batches.makeAsyncIterator()) }
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: makeBatchIterator()) }
+
+    /// Reads batches and tells the call's state each one was taken, so the bytes
+    /// waiting for the consumer are counted (`ResponseLimits.maxStreamBytes`).
+    package struct BatchIterator {
+        var base: AsyncThrowingStream<[Event], any Error>.AsyncIterator
+        let state: StreamCallState
+
+        /// The next batch, or nil when the stream has ended.
+        package mutating func next() async throws -> [Event]? {
+            let batch = try await base.next()
+            if batch != nil { state.batchConsumed() }
+            return batch
+        }
+    }
 
     /// The events in the batches they arrived in (every event of one network read),
     /// for consumers that hand them on in bulk, such as the Lua host.
-    package func makeBatchIterator() -> AsyncThrowingStream<[Event], any Error>.AsyncIterator {
-        batches.makeAsyncIterator()
+    package func makeBatchIterator() -> BatchIterator {
+        BatchIterator(base: batches.makeAsyncIterator(), state: state)
     }
 
     /// Attempts made so far (complete once the stream has ended).
@@ -109,12 +123,23 @@ final class StreamCallState: @unchecked Sendable {
         var attemptsStarted = 0
         var lastFailure: String?
         var partial = ConverseStreamAccumulator()
+        /// Event bytes of each batch handed over and not yet taken by the consumer, in order.
+        var unreadBatches: [Int] = []
+        var unreadBytes = 0
     }
     private let lock = NSLock()
     private var values = Values()
 
     func read<T>(_ body: (Values) -> T) -> T { lock.withLock { body(values) } }
     func update<T>(_ body: (inout Values) -> T) -> T { lock.withLock { body(&values) } }
+
+    /// The consumer took the oldest batch handed over.
+    func batchConsumed() {
+        lock.withLock {
+            guard !values.unreadBatches.isEmpty else { return }
+            values.unreadBytes -= values.unreadBatches.removeFirst()
+        }
+    }
 }
 
 /// How one kind of stream reads its events.
@@ -184,6 +209,7 @@ extension RequestPipeline {
     func stream<Event: Sendable>(_ op: OperationRequest, options: CallOptions, codec: StreamEventCodec<Event>) -> BedrockEventStream<Event> {
         let state = StreamCallState()
         let policy = options.streamRetry ?? configuration.streamRetry
+        let limit = configuration.limits.maxStreamBytes
         let (events, continuation) = AsyncThrowingStream.makeStream(of: [Event].self, throwing: (any Error).self)
         let task = Task {
             do {
@@ -192,7 +218,7 @@ extension RequestPipeline {
                     adjust: { Self.applyStreamPolicy(policy, to: $0, state: state) })
                 let (_, attempts, headers) = try await self.perform(op, options: options, hooks: hooks) { response, watchdog in
                     try await Self.readEvents(response, watchdog: watchdog, state: state, codec: codec,
-                                              policy: policy, continuation: continuation)
+                                              policy: policy, limit: limit, continuation: continuation)
                 }
                 state.update {
                     $0.attempts = attempts
@@ -215,9 +241,13 @@ extension RequestPipeline {
     }
 
     /// Reads one attempt's event stream, yielding events as they arrive.
+    ///
+    /// The idle timer restarts per complete message, not per network read: a server
+    /// dribbling the bytes of one never-finished message trips it. `limit` caps both
+    /// the Converse result held so far and the event bytes the consumer has not taken.
     static func readEvents<Event: Sendable>(
         _ response: IncomingResponse, watchdog: ProgressWatchdog, state: StreamCallState, codec: StreamEventCodec<Event>,
-        policy: StreamRetryPolicy, continuation: AsyncThrowingStream<[Event], any Error>.Continuation
+        policy: StreamRetryPolicy, limit: Int, continuation: AsyncThrowingStream<[Event], any Error>.Continuation
     ) async throws {
         let (attempt, restartReason) = state.update { v -> (Int, String?) in
             v.attemptsStarted += 1
@@ -231,31 +261,52 @@ extension RequestPipeline {
             codec.accumulate?(&v.partial, codec.restarted(v.attemptsStarted, reason))
             return (v.attemptsStarted, reason)
         }
-        if let restartReason { continuation.yield([codec.restarted(attempt, restartReason)]) }
+        if let restartReason {
+            state.update { v in v.unreadBatches.append(0) }
+            continuation.yield([codec.restarted(attempt, restartReason)])
+        }
 
         var decoder = EventStreamDecoder()
         var sawFinal = false
         var batch: [Event] = []
-        /// Hands the events decoded so far to the consumer (and to the partial result).
-        func flush() {
-            guard !batch.isEmpty else { return }
-            state.update { v in
+        var batchBytes = 0
+        /// Hands the events decoded so far to the consumer (and to the partial result);
+        /// false when that would pass the cap (the events are then dropped).
+        func flush() -> Bool {
+            guard !batch.isEmpty else { return true }
+            let fits = state.update { v -> Bool in
                 v.yieldedThisAttempt += batch.count
                 v.yieldedAny = true
                 if let accumulate = codec.accumulate {
-                    for event in batch { accumulate(&v.partial, event) }
+                    for event in batch {
+                        accumulate(&v.partial, event)
+                        // Stop at the event that passes the cap: the result keeps no more.
+                        if v.partial.heldBytes > limit { return false }
+                    }
                 }
+                guard batchBytes <= limit - v.unreadBytes else { return false }
+                v.unreadBatches.append(batchBytes)
+                v.unreadBytes += batchBytes
+                return true
             }
-            continuation.yield(batch)
+            if fits { continuation.yield(batch) }
             batch = []
+            batchBytes = 0
+            return fits
+        }
+        func tooLarge() -> BedrockError {
+            BedrockError.responseTooLarge("the stream's result (or the events not yet read)", limit: limit,
+                                          setting: "maxStreamBytes")
         }
         do {
-            defer { flush() }
+            defer { _ = flush() }
             for try await chunk in response.body {
-                watchdog.touch()
                 decoder.append(chunk)
                 // Messages are read in place: only what an event keeps is copied out.
                 try decoder.decodeAvailable { message in
+                    // Progress is a whole message: the idle timer restarts per event.
+                    watchdog.touch()
+                    batchBytes += message.payload.count + message.headerBytes.count + 16
                     switch message.kind {
                     case .event: break
                     case .exception, .error:
@@ -283,7 +334,7 @@ extension RequestPipeline {
                     batch.append(event)
                     if codec.isFinal?(event) == true { sawFinal = true }
                 }
-                flush()
+                guard flush() else { throw tooLarge() }
             }
             do {
                 try decoder.finish()

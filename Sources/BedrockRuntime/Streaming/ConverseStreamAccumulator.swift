@@ -56,6 +56,9 @@ public struct ConverseStreamAccumulator: Sendable {
     private var blocks: [Int: Partial] = [:]
     private var texts: [Int: String] = [:]
     private var result = ConverseStreamResult()
+    /// Bytes of text, tool input, reasoning and other content held so far (what the
+    /// stream's `ResponseLimits.maxStreamBytes` cap is checked against).
+    public private(set) var heldBytes = 0
 
     public init() {}
 
@@ -80,17 +83,21 @@ public struct ConverseStreamAccumulator: Sendable {
             result.usage = m.usage ?? result.usage
             result.metrics = m.metrics ?? result.metrics
             result.trace = m.trace ?? result.trace
-        case let .unknown(type, _): result.unknownEvents.append(type)
+        case let .unknown(type, _):
+            result.unknownEvents.append(type)
+            heldBytes += type.utf8.count + 16
         case .restarted:
             let restarts = result.restarts + 1
             blocks = [:]
             texts = [:]
+            heldBytes = 0
             result = ConverseStreamResult()
             result.restarts = restarts
         }
     }
 
     private mutating func apply(_ delta: ContentBlockDelta, to index: Int) {
+        heldBytes += Self.size(of: delta)
         switch (delta, blocks[index]) {
         case let (.text(t), .text?), let (.text(t), .citations?):
             texts[index, default: ""] += t
@@ -119,6 +126,23 @@ public struct ConverseStreamAccumulator: Sendable {
             blocks[index] = .citations([c])
             texts[index] = ""
         default: break
+        }
+    }
+
+    /// Roughly the bytes a delta adds to the result (exact for text and tool input).
+    private static func size(of delta: ContentBlockDelta) -> Int {
+        switch delta {
+        case let .text(t): return t.utf8.count
+        case let .toolUse(piece): return piece.utf8.count
+        case let .reasoningContent(r):
+            switch r {
+            case let .text(t): return t.utf8.count
+            case let .signature(s): return s.utf8.count
+            case let .redactedContent(d): return d.count
+            case .unknown: return 16
+            }
+        case .citation: return 256
+        default: return 16
         }
     }
 

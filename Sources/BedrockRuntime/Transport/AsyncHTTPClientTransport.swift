@@ -60,15 +60,11 @@ public struct ProxySettings: Sendable, Hashable, CustomStringConvertible, Custom
         return try ProxySettings(url: url, noProxy: list)
     }
 
-    /// Whether requests to `host` go straight to it.
-    public func bypasses(host: String) -> Bool {
-        let h = host.lowercased()
-        return noProxy.contains { entry in
-            if entry == "*" { return true }
-            let e = entry.hasPrefix(".") ? String(entry.dropFirst()) : entry
-            let bare = e.split(separator: ":").first.map(String.init) ?? e
-            return h == bare || h.hasSuffix("." + bare)
-        }
+    /// Whether requests to `host` (on `port`, when known) go straight to it. Entries are
+    /// parsed as `NoProxyRule`s: `::1` and `[::1]` are the same address, `host:port`
+    /// matches that port only, `.suffix` its subdomains, `10.0.0.0/8` a block.
+    public func bypasses(host: String, port: Int? = nil) -> Bool {
+        noProxy.contains { entry in NoProxyRule(entry)?.matches(host: host, port: port) ?? false }
     }
 }
 
@@ -81,6 +77,18 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
 
     /// Creates the pools. Fails when the CA bundle cannot be read.
     public init(tls: TLSSettings = TLSSettings(), proxy: ProxySettings? = nil, connectTimeout: Duration = .seconds(10)) throws {
+        // Every setting is checked before any client exists (a client must be shut down).
+        let directConfig = try Self.clientConfiguration(tls: tls, proxy: nil, connectTimeout: connectTimeout)
+        let proxiedConfig = try proxy.map { try Self.clientConfiguration(tls: tls, proxy: $0, connectTimeout: connectTimeout) }
+        self.proxy = proxy
+        direct = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: directConfig)
+        proxied = proxiedConfig.map { HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: $0) }
+    }
+
+    /// TLS 1.2 or later; with a CA bundle, its certificates *replace* the system trust
+    /// roots, as in the AWS SDKs (a bundle for a private CA must not widen trust to
+    /// every public CA, nor the system roots keep trusting what the bundle excludes).
+    static func tlsConfiguration(_ tls: TLSSettings) throws -> TLSConfiguration {
         var tlsConfig = TLSConfiguration.makeClientConfiguration()
         tlsConfig.minimumTLSVersion = .tlsv12
         if let path = tls.caBundlePath {
@@ -91,31 +99,33 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
                 throw BedrockError.invalidRequest("CA bundle '\(path)' holds no PEM certificate")
             }
             // BoringSSL reads the certificates when the first TLS connection is made:
-            // parsing a system bundle (~150 certificates) took a tenth of a cold start,
-            // and plain-HTTP runs (the emulator) never need it.
-            tlsConfig.additionalTrustRoots = [.file(path)]
+            // plain-HTTP runs (the emulator) never pay for parsing them.
+            tlsConfig.trustRoots = .file(path)
         }
-        func make(_ proxy: ProxySettings?) -> HTTPClient {
-            var config = HTTPClient.Configuration(tlsConfiguration: tlsConfig)
-            config.timeout = .init(connect: .nanoseconds(Int64(connectTimeout.seconds * 1e9)), read: nil)
-            config.decompression = .disabled
-            config.redirectConfiguration = .disallow
-            // A refused or failed connection is an attempt's failure for our retry policy to
-            // judge; AsyncHTTPClient's own reconnect loop would hide it until the timeout.
-            config.connectionPool.retryConnectionEstablishment = false
-            // HTTP/1.1 holds one call per connection: allow as many as scripts may have
-            // in flight (AsyncHTTPClient's default of 8 queues the rest until the pool
-            // timeout fails them, e.g. 1,000 concurrent streams).
-            config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1024
-            if let proxy {
-                let auth = proxy.credentials.map { HTTPClient.Authorization.basic(username: $0.user, password: $0.password) }
-                config.proxy = .server(host: proxy.host, port: proxy.port, authorization: auth)
-            }
-            return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+        return tlsConfig
+    }
+
+    /// The AsyncHTTPClient settings shared by the Bedrock transport and the credential
+    /// providers: TLS as above, no redirects, no decompression, no hidden reconnects,
+    /// and the CONNECT proxy when given.
+    static func clientConfiguration(tls: TLSSettings, proxy: ProxySettings?, connectTimeout: Duration) throws -> HTTPClient.Configuration {
+        var config = HTTPClient.Configuration(tlsConfiguration: try tlsConfiguration(tls))
+        let connectNanos = connectTimeout.seconds.isFinite ? min(max(connectTimeout.seconds, 0.001), 3600) * 1e9 : 10e9
+        config.timeout = .init(connect: .nanoseconds(Int64(connectNanos)), read: nil)
+        config.decompression = .disabled
+        config.redirectConfiguration = .disallow
+        // A refused or failed connection is an attempt's failure for our retry policy to
+        // judge; AsyncHTTPClient's own reconnect loop would hide it until the timeout.
+        config.connectionPool.retryConnectionEstablishment = false
+        // HTTP/1.1 holds one call per connection: allow as many as scripts may have
+        // in flight (AsyncHTTPClient's default of 8 queues the rest until the pool
+        // timeout fails them, e.g. 1,000 concurrent streams).
+        config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1024
+        if let proxy {
+            let auth = proxy.credentials.map { HTTPClient.Authorization.basic(username: $0.user, password: $0.password) }
+            config.proxy = .server(host: proxy.host, port: proxy.port, authorization: auth)
         }
-        self.proxy = proxy
-        direct = make(nil)
-        proxied = proxy.map { make($0) }
+        return config
     }
 
     /// Closes every connection. Call once, when the client is no longer used.
@@ -126,7 +136,8 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
 
     public func send(_ request: OutgoingRequest) async throws -> IncomingResponse {
         let client: HTTPClient
-        if let proxied, let proxy, !proxy.bypasses(host: request.endpoint.host) { client = proxied } else { client = direct }
+        let port = request.endpoint.port ?? (request.endpoint.scheme == "https" ? 443 : 80)
+        if let proxied, let proxy, !proxy.bypasses(host: request.endpoint.host, port: port) { client = proxied } else { client = direct }
         var r = HTTPClientRequest(url: request.url)
         r.method = request.method
         r.headers = request.headers

@@ -9,8 +9,10 @@ import NIOCore
 ///
 /// Copies: a message that lies inside one appended buffer is returned as slices of that
 /// buffer (its payload is not copied at all); the bytes of a message that straddles
-/// buffers are copied once, into a buffer sized for that message from its prelude.
-/// Limits are checked on the 12-byte prelude, before anything is buffered.
+/// buffers are copied into a buffer that grows as its bytes arrive: a prelude declaring
+/// a large message reserves nothing up front, so a peer that announces 16 MiB and then
+/// stalls costs only the bytes it actually sent. Limits are checked on the 12-byte
+/// prelude, before anything is buffered.
 ///
 /// Errors are typed (`EventStreamDecodingError`) and name the problem and the message's
 /// offset in the stream. After an error the decoder stays failed.
@@ -34,6 +36,10 @@ public struct EventStreamDecoder: Sendable {
 
     /// Number of bytes received but not yet returned as messages.
     public var bufferedByteCount: Int { (carry?.readableBytes ?? 0) + input.readableBytes }
+
+    /// Bytes of storage the decoder holds for an unfinished message that straddles
+    /// buffers: grows with the bytes received, never with what a prelude declares.
+    public var carryCapacity: Int { carry?.capacity ?? 0 }
 
     /// Adds the next bytes of the stream. Cheap: the buffer is kept, not copied, unless
     /// earlier bytes are still waiting to be decoded.
@@ -117,11 +123,8 @@ public struct EventStreamDecoder: Sendable {
         }
         let prelude = try readPrelude(pending)
         if pending.readableBytes < prelude.totalLength {
-            let missing = prelude.totalLength - pending.readableBytes
-            if pending.writableBytes < missing {
-                pending.reserveCapacity(minimumWritableBytes: missing)
-            }
-            take(missing, into: &pending)
+            // Grows with what arrives (amortised doubling), never to the declared size.
+            take(prelude.totalLength - pending.readableBytes, into: &pending)
             guard pending.readableBytes >= prelude.totalLength else { return nil }
         }
         let message = try Self.decodeMessage(from: &pending, prelude, streamOffset: streamOffset)
@@ -136,20 +139,12 @@ public struct EventStreamDecoder: Sendable {
         pending.writeImmutableBuffer(slice)
     }
 
-    /// Moves the first `count` unread bytes of `input` into `carry`, sized for the whole
-    /// message when its prelude is already there.
+    /// Moves the first `count` unread bytes of `input` into `carry`. Only what arrived is
+    /// stored: a prelude's declared length reserves nothing (a peer could declare 16 MiB
+    /// and stall).
     private mutating func moveToCarry(_ count: Int) {
         var pending = carry ?? ByteBuffer()
         carry = nil
-        var capacity = pending.readableBytes + count
-        if pending.readableBytes == 0, count >= Prelude.size, let prelude = try? readPrelude(input) {
-            // Reserve for the whole message, once its prelude has passed the CRC and the
-            // limits (a bad prelude is reported by the next `nextMessage()`).
-            capacity = max(capacity, prelude.totalLength)
-        }
-        if pending.writableBytes < capacity - pending.readableBytes {
-            pending.reserveCapacity(minimumWritableBytes: capacity - pending.readableBytes)
-        }
         take(count, into: &pending)
         carry = pending
     }

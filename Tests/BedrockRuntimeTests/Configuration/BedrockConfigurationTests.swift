@@ -156,7 +156,7 @@ import Testing
             try BedrockConfiguration.resolve(environment: dir.environment())
         }
         #expect(error == .malformedFile(path: dir.home.path + "/.aws/config", line: 3,
-                                        problem: "expected 'key = value', found 'this line has no equals'"))
+                                        problem: "expected 'key = value' (the line's content is not shown: it may hold a secret)"))
         let unclosed = try TemporaryAWSDirectory(config: "[profile x\n")
         defer { unclosed.remove() }
         #expect(throws: ConfigurationError.self) { try BedrockConfiguration.resolve(environment: unclosed.environment()) }

@@ -27,10 +27,12 @@ final class LocalHTTPServer: Sendable {
     private let channel: any Channel
     private let recorded = RequestLog()
     let port: Int
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    let host: String
+    var baseURL: String { "http://\(host):\(port)" }
     var requests: [Request] { recorded.all }
 
-    init(route: @escaping Route) throws {
+    init(host: String = "127.0.0.1", route: @escaping Route) throws {
+        self.host = host
         let recorded = self.recorded
         channel = try ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -39,7 +41,7 @@ final class LocalHTTPServer: Sendable {
                     channel.pipeline.addHandler(Handler(route: route, recorded: recorded))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).wait()
+            .bind(host: host, port: 0).wait()
         port = channel.localAddress?.port ?? 0
     }
 

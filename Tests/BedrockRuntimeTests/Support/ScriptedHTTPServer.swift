@@ -25,6 +25,9 @@ enum ServerAction: Sendable {
     case respond(status: Int, headers: [(String, String)], body: [UInt8])
     /// The head, then `parts` each after its delay, then `ending`.
     case stream(status: Int, headers: [(String, String)], parts: [(delay: TimeAmount, bytes: [UInt8])], ending: Ending)
+    /// The head, then `chunk` again and again (each after `gap`) until the client
+    /// hangs up: an endless body.
+    case endless(status: Int, headers: [(String, String)], chunk: [UInt8], gap: TimeAmount)
     /// Close the connection (with a TCP reset) without answering.
     case reset
     /// Never answer.
@@ -149,6 +152,23 @@ final class ScriptedHTTPServer: Sendable {
             case let .stream(status, headers, parts, ending):
                 context.writeAndFlush(wrapOutboundOut(head(status, headers, length: nil)), promise: nil)
                 sendParts(ArraySlice(parts), ending: ending, context: context)
+            case let .endless(status, headers, chunk, gap):
+                context.writeAndFlush(wrapOutboundOut(head(status, headers, length: nil)), promise: nil)
+                sendForever(ByteBuffer(bytes: chunk), gap: gap, context: context)
+            }
+        }
+
+        /// Writes `chunk` after each previous write completes (so the client's reading
+        /// paces it), until the connection closes.
+        func sendForever(_ chunk: ByteBuffer, gap: TimeAmount, context: ChannelHandlerContext) {
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: gap) {
+                let (handler, context) = loopBound.value
+                guard context.channel.isActive else { return }
+                context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(chunk)))).whenSuccess {
+                    let (handler, context) = loopBound.value
+                    handler.sendForever(chunk, gap: gap, context: context)
+                }
             }
         }
 

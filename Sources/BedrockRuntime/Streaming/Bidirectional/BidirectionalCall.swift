@@ -31,7 +31,11 @@ extension RequestPipeline {
             let started = ContinuousClock.now
             var record = AttemptRecord(number: 1, outcome: .success, duration: .zero)
             do {
-                let request = try await self.prepareBidirectional(op)
+                // Signing may fetch credentials: it runs under the call's deadlines too.
+                let signing = ProgressWatchdog(limit: firstByte, failure: .firstByteTimeout)
+                let request = try await withWatchdog(signing, deadline: totalLimit.map { started + $0 }, totalLimit: totalLimit) {
+                    try await self.prepareBidirectional(op)
+                }
                 let watchdog = ProgressWatchdog(limit: firstByte, failure: .firstByteTimeout)
                 // The call's own task reads the caller's input (so cancelling the call
                 // stops reading it) and hands the signed frames to the transport.
@@ -109,12 +113,13 @@ extension RequestPipeline {
                 for try await chunk in response.body {
                     watchdog.touch()
                     body.append(contentsOf: chunk.readableBytesView)
-                    if body.count > 1 << 20 { break }
+                    if body.count > self.configuration.limits.maxErrorBodyBytes { break }
                 }
                 throw ServiceErrorParser.parse(status: response.status, headers: response.headers, body: body)
             }
             try await Self.readEvents(response, watchdog: watchdog, state: state, codec: .responseStream,
-                                      policy: .failWithPartialResult, continuation: continuation)
+                                      policy: .failWithPartialResult, limit: self.configuration.limits.maxStreamBytes,
+                                      continuation: continuation)
             return response.headers
         }
     }
