@@ -1,5 +1,5 @@
 -- expect: limit instructions
--- limits: instructions=2000000 seconds=3
+-- limits: instructions=2000000 seconds=15
 -- Audit of issue 16: string.packsize and tonumber are linear in their string argument,
 -- charged as one call.
 local f = ("b"):rep(16):rep(1 << 20)
