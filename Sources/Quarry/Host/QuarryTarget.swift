@@ -205,6 +205,10 @@ public final class QuarryTarget: Sendable {
     }
 
     /// A client for `settings`, with this target's credentials, endpoint and middlewares.
+    /// The most a stream's accumulated result may hold in a host's clients (15 MiB:
+    /// under the sandbox's 16 MiB string limit; real answers are far smaller).
+    public static let maxStreamBytesForScripts = 15 << 20
+
     public func makeClient(_ settings: ClientSettings = ClientSettings()) throws -> BedrockRuntimeClient {
         var configuration: BedrockRuntimeClient.Configuration
         switch kind {
@@ -227,6 +231,9 @@ public final class QuarryTarget: Sendable {
         if let attempts = settings.maxAttempts { configuration.retry.maxAttempts = max(1, attempts) }
         if let seconds = settings.timeoutSeconds { configuration.timeouts.total = .milliseconds(Int64(seconds * 1000)) }
         configuration.middlewares = middlewares + configuration.middlewares
+        // A script can take at most a 16 MiB string: a stream's result stops below that,
+        // with an error naming the client's cap, rather than failing later in conversion.
+        configuration.limits.maxStreamBytes = min(configuration.limits.maxStreamBytes, Self.maxStreamBytesForScripts)
         return try BedrockRuntimeClient(configuration: configuration)
     }
 
