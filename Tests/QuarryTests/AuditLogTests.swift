@@ -219,4 +219,23 @@ import Testing
         #expect(principal["role_arn"] == nil)
         #expect(record["outcome"] as? String == "success")
     }
+
+    @Test func twoHostsSharingALogKeepOneChain() async throws {
+        // Each write chains onto the file's real last line (under an exclusive lock), so
+        // hosts writing the same file at once interleave without breaking the chain.
+        let url = Self.temporaryLog()
+        let first = try await Self.start(AuditLog(file: url))
+        let second = try await Self.start(AuditLog(file: url))
+        let script = "parallel(" + Array(repeating: "function() bedrock.converse{model='amazon.nova-micro-v1:0', messages='p'} end", count: 4).joined(separator: ", ") + ")"
+        async let a = first.host.evaluate(script)
+        async let b = second.host.evaluate(script)
+        _ = try await (a, b)
+        await first.stop()
+        await second.stop()
+        let records = try Self.records(url)
+        #expect(records.count == 8)
+        #expect(Set(records.compactMap { $0["run_id"] as? String }).count == 2)
+        let report = AuditVerifier.verify(try Data(contentsOf: url))
+        #expect(report.isIntact, "\(report)")
+    }
 }
