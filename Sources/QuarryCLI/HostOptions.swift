@@ -44,6 +44,11 @@ struct HostOptions: ParsableArguments {
     @Option(name: .customLong("max-host-calls"), help: "Most host calls per run (default 10000).")
     var maxHostCalls: Int64?
 
+    @Option(name: .customLong("audit"), help: ArgumentHelp("Append a hash-chained JSON Lines audit record of every Bedrock call and policy refusal to this file (mode 0600; default: QUARRY_AUDIT_LOG).", valueName: "file"))
+    var auditFile: String?
+    @Flag(name: .customLong("audit-content"), help: "Put prompts and answers in the audit log (by default only their SHA-256 digests).")
+    var auditContent = false
+
     func validate() throws {
         if let target, !["auto", "aws", "emulator"].contains(target) {
             throw ValidationError("--target must be auto, aws or emulator, got '\(target)'")
@@ -61,6 +66,27 @@ struct HostOptions: ParsableArguments {
         }
         if let maxSeconds, !(maxSeconds > 0) { throw ValidationError("--max-seconds must be positive") }
         do { try policy.validate() } catch { throw ValidationError("--allow-endpoint: \(error)") }
+    }
+
+    /// The audit log `--audit` or `QUARRY_AUDIT_LOG` names, nil for none. Every host a
+    /// process makes shares one run id.
+    var audit: AuditLog? {
+        let path = auditFile ?? ProcessInfo.processInfo.environment["QUARRY_AUDIT_LOG"].flatMap { $0.isEmpty ? nil : $0 }
+        return path.map { AuditLog(file: URL(fileURLWithPath: $0), includeContent: auditContent, runId: Self.processRunId) }
+    }
+
+    static let processRunId = UUID().uuidString.lowercased()
+
+    /// Refuses to start (exit 2) when the audit log cannot be opened for appending, so a
+    /// run never makes a call it cannot record.
+    func checkAudit() throws {
+        guard let audit else { return }
+        do {
+            try audit.checkWritable()
+        } catch {
+            Terminal.standardError("quarry: \(error)\n")
+            throw ExitCode(2)
+        }
     }
 
     /// The policy these flags describe (permissive where they say nothing).
@@ -104,8 +130,9 @@ struct HostOptions: ParsableArguments {
     /// A host on the resolved target with these flags' policy.
     func makeHost(target: QuarryTarget, output: @escaping @Sendable (String) -> Void = Terminal.standardOutput,
                   input: (@Sendable () async -> String?)? = nil) async throws -> QuarryHost {
-        let host = try await QuarryHost(target: target, options: .init(policy: policy, output: output, input: input,
-                                                                       defaultModel: model))
+        var options = QuarryHost.Options(policy: policy, output: output, input: input, defaultModel: model)
+        options.audit = audit
+        let host = try await QuarryHost(target: target, options: options)
         // The same Lua API everywhere: fault injection, the emulator's admin calls, metrics
         // and resilience patterns are as available to `run`, `-e` and the REPL as to `test`.
         for module: any QuarryModule in [FaultModule(), EmulatorModule(), MetricsModule(), ResilienceModule()] {

@@ -14,7 +14,7 @@ struct QuarryCommand: AsyncParsableCommand {
             Without AWS credentials, calls go to a built-in Bedrock emulator on 127.0.0.1.
             """,
         version: "quarry \(quarryVersion)",
-        subcommands: [ReplCommand.self, RunCommand.self, TestCommand.self, EmulatorCommand.self],
+        subcommands: [ReplCommand.self, RunCommand.self, TestCommand.self, EmulatorCommand.self, AuditCommand.self],
         defaultSubcommand: ReplCommand.self
     )
 
@@ -54,6 +54,7 @@ struct ReplCommand: AsyncParsableCommand {
     @OptionGroup var host: HostOptions
 
     func run() async throws {
+        try host.checkAudit()
         if let code {
             try await ScriptRunner(options: host, printJSON: json)
                 .run(source: code, name: "=(command line)", script: "-e", arguments: [])

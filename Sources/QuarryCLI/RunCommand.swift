@@ -18,6 +18,7 @@ struct RunCommand: AsyncParsableCommand {
     var arguments: [String] = []
 
     func run() async throws {
+        try host.checkAudit()
         let source: String
         if file == "-" {
             source = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)

@@ -38,6 +38,7 @@ struct TestCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try host.checkAudit()
         let format = TestOutputFormat(rawValue: format) ?? .summary
         let files: [String]
         do {
@@ -57,8 +58,9 @@ struct TestCommand: AsyncParsableCommand {
         var policy = host.policy
         // The per-test timeout governs wall-clock time; the sandbox's own limit is a backstop.
         if host.maxSeconds == nil { policy.limits.seconds = max(timeout, 600) }
-        let runner = TestRunner(target: target, injector: injector, options: .init(
-            policy: policy, defaultTimeout: .milliseconds(Int64(timeout * 1000)), filter: filter))
+        var runnerOptions = TestRunner.Options(policy: policy, defaultTimeout: .milliseconds(Int64(timeout * 1000)), filter: filter)
+        runnerOptions.audit = host.audit
+        let runner = TestRunner(target: target, injector: injector, options: runnerOptions)
         let progress = ProgressPrinter(format: format, interactive: isatty(STDOUT_FILENO) == 1)
         let summary = await runner.run(files: files, events: progress.handle)
         await target.shutdown()

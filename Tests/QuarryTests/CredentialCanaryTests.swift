@@ -81,15 +81,22 @@ import Testing
                                            credentials: SigV4Credentials(accessKeyId: Self.keyID, secretAccessKey: Self.secret,
                                                                          sessionToken: Self.sessionToken))
         let output = TextSink(), errors = TextSink(), logs = TextSink()
-        let host = try await QuarryHost(target: target, options: .init(
-            output: output.write, errorOutput: errors.write,
-            logger: Logger(label: "canary") { _ in CapturingLogHandler(sink: logs) }))
+        var options = QuarryHost.Options(output: output.write, errorOutput: errors.write,
+                                         logger: Logger(label: "canary") { _ in CapturingLogHandler(sink: logs) })
+        // The audit log, with content, is scanned too.
+        let auditFile = FileManager.default.temporaryDirectory.appendingPathComponent("canary-audit-\(UUID().uuidString).jsonl")
+        options.audit = AuditLog(file: auditFile, includeContent: true)
+        let host = try await QuarryHost(target: target, options: options)
         let values = try await host.evaluate(Self.snoop, name: "=snoop")
         // The calls really were signed with the canary key (the emulator accepted them).
         #expect(emulator.requests.contains { $0.operation == "Converse" && $0.status == 200 })
         let identity = try await host.evaluate("return bedrock.identity().access_key_id").first
         #expect(identity == "AKIA…1234")
-        scan([output.text, errors.text, logs.text, String(describing: values), target.description], label: "sigv4")
+        await host.shutdown()
+        let audit = try String(contentsOf: auditFile, encoding: .utf8)
+        #expect(audit.contains("\"key_id\":\"AKIA…1234\""), "the audit log names the masked key")
+        #expect(audit.contains("\"operation\":\"Converse\""))
+        scan([output.text, errors.text, logs.text, String(describing: values), target.description, audit], label: "sigv4")
         #expect(output.text.contains("BedrockClient<us-east-1>"))
         await host.shutdown()
         await emulator.stop()
@@ -106,12 +113,18 @@ import Testing
                            "AWS_ACCESS_KEY_ID": Self.keyID]
         let target = try QuarryTarget.aws(endpoint: endpoint.url, environment: environment)
         let output = TextSink(), errors = TextSink(), logs = TextSink()
-        let host = try await QuarryHost(target: target, options: .init(
-            output: output.write, errorOutput: errors.write,
-            logger: Logger(label: "canary") { _ in CapturingLogHandler(sink: logs) }))
+        var options = QuarryHost.Options(output: output.write, errorOutput: errors.write,
+                                         logger: Logger(label: "canary") { _ in CapturingLogHandler(sink: logs) })
+        // The audit log, with content, is scanned too.
+        let auditFile = FileManager.default.temporaryDirectory.appendingPathComponent("canary-audit-\(UUID().uuidString).jsonl")
+        options.audit = AuditLog(file: auditFile, includeContent: true)
+        let host = try await QuarryHost(target: target, options: options)
         let values = try await host.evaluate(Self.snoop, name: "=snoop")
         #expect(emulator.requests.contains { $0.operation == "Converse" && $0.status == 200 })
-        scan([output.text, errors.text, logs.text, String(describing: values), target.description], label: "bearer")
+        await host.shutdown()
+        let audit = try String(contentsOf: auditFile, encoding: .utf8)
+        #expect(audit.contains("\"source\":\"bearer-token\""), "the audit log names the bearer token as the principal's source")
+        scan([output.text, errors.text, logs.text, String(describing: values), target.description, audit], label: "bearer")
         await host.shutdown()
         await emulator.stop()
     }

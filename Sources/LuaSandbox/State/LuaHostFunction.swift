@@ -31,6 +31,8 @@ public struct LuaHostCall {
     /// gsub callbacks).
     public let canSuspend: Bool
     let retained: RetainedReferences
+    /// The calling coroutine (for `callerLocation`).
+    var thread: OpaquePointer? = nil
 
     /// Keeps a function reference alive after the call (release it with `LuaState.release`).
     public func retain(_ function: LuaFunctionReference) {

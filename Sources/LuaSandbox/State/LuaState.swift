@@ -414,7 +414,8 @@ public final class LuaState {
         }
         let retained = RetainedReferences()
         let call = LuaHostCall(state: self, name: entry.name, arguments: arguments,
-                               canSuspend: lua_isyieldable(thread) != 0, retained: retained)
+                               canSuspend: lua_isyieldable(thread) != 0, retained: retained,
+                               thread: thread)
         let result = entry.body(call)
         for ref in reader.references where !retained.refs.contains(ref) { quarry_unref(thread, ref) }
         switch result {

@@ -21,9 +21,14 @@ final class HostCore: @unchecked Sendable {
     let errorOutput: @Sendable (String) -> Void
     let input: (@Sendable () async -> String?)?
     private var errorBytes = 0
+    /// The audit log, when the host keeps one (see `HostCore+Audit.swift`).
+    let auditor: AuditWriter?
+    let auditPrincipals = AuditPrincipalCache()
 
     init(target: QuarryTarget, policy: HostPolicy, logger: Logger, defaultModel: String?,
-         errorOutput: @escaping @Sendable (String) -> Void, input: (@Sendable () async -> String?)?) {
+         errorOutput: @escaping @Sendable (String) -> Void, input: (@Sendable () async -> String?)?,
+         auditor: AuditWriter? = nil) {
+        self.auditor = auditor
         self.errorOutput = errorOutput
         self.input = input
         self.target = target

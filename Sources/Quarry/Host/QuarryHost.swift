@@ -31,6 +31,9 @@ public final class QuarryHost: Sendable {
         public var logger: Logger
         /// The model for calls without `model=` (the REPL's `:use`).
         public var defaultModel: String?
+        /// The audit log of every Bedrock call and policy refusal; nil for none. The host's
+        /// initializer throws when the log cannot be opened, before any script runs.
+        public var audit: AuditLog? = nil
 
         /// Options with the given parts; output goes to standard output by default.
         public init(policy: HostPolicy = .permissive,
@@ -64,7 +67,7 @@ public final class QuarryHost: Sendable {
         self.policy = options.policy
         self.core = HostCore(target: target, policy: options.policy, logger: options.logger,
                              defaultModel: options.defaultModel, errorOutput: options.errorOutput,
-                             input: options.input)
+                             input: options.input, auditor: try options.audit.map(AuditWriter.init))
         self.sandbox = try await LuaSandbox(limits: options.policy.limits, output: options.output)
         let bindings = BedrockBindings(core: core)
         let limits = options.policy.limits

@@ -321,6 +321,15 @@ public final class QuarryTarget: Sendable {
         return .map(map)
     }
 
+    /// The role ARN calls with `profile` assume, when the profile names one (for the
+    /// audit log; not a secret).
+    func roleArn(profile: String?) -> String? {
+        guard kind == .aws, let resolved = try? BedrockConfiguration.resolve(
+            environment: ConfigurationEnvironment(environment),
+            overrides: .init(profile: profile ?? defaultProfile, region: region)) else { return nil }
+        return resolved.profile["role_arn"]
+    }
+
     /// Stops the in-process emulator, if this target started one.
     public func shutdown() async {
         await ownedEmulator?.stop()

@@ -102,15 +102,18 @@ struct BedrockBindings {
     /// Checks, reserves and suspends; `body` runs the call and returns the script's value
     /// with what the record needs.
     private func bedrockCall(_ call: LuaHostCall, operation: String, model: String?, maxTokens: Int?,
-                             inputTokens: Int = 0, settings: ClientSettings,
+                             inputTokens: Int = 0, settings: ClientSettings, requestBody: [UInt8]? = nil,
                              body: @escaping @Sendable (BedrockRuntimeClient) async throws -> Outcome) -> LuaHostResult {
+        let context = core.auditor == nil ? nil : AuditContext(call, settings: settings, requestBody: requestBody)
         do throws(ScriptError) {
+            try core.checkAuditable()
             if let model { try core.policy.checkModel(model) }
             let reserved = try core.reserve(maxTokens: maxTokens, inputTokens: inputTokens)
             let core = self.core
             return .suspend(HostRequest.work {
                 await core.gate.acquire()
                 defer { core.gate.release() }
+                if context != nil { await core.prepareAuditPrincipal(settings) }
                 let started = Date()
                 let clock = ContinuousClock.now
                 let region = settings.region ?? core.target.region
@@ -122,24 +125,40 @@ struct BedrockBindings {
                     let generates = operation == "InvokeModel" || operation == "Converse"
                     core.settle(reserved: reserved, used: TokenSettlement.used(
                         reserved: reserved, reported: outcome.tokens.map { ($0.0, $0.1) }, refusedWithoutOutput: !generates))
-                    core.notify(CallRecord(operation: operation, model: model, region: region, started: started,
-                                           duration: ContinuousClock.now - clock, attempts: outcome.attempts, errorCode: nil,
-                                           inputTokens: outcome.tokens?.0, outputTokens: outcome.tokens?.1,
-                                           requestId: outcome.requestId))
+                    let record = CallRecord(operation: operation, model: model, region: region, started: started,
+                                            duration: ContinuousClock.now - clock, attempts: outcome.attempts, errorCode: nil,
+                                            inputTokens: outcome.tokens?.0, outputTokens: outcome.tokens?.1,
+                                            requestId: outcome.requestId)
+                    core.notify(record)
+                    if let context { core.audit(record, context, responseBody: outcome.responseBody) }
                     return [outcome.value]
                 } catch {
                     core.settle(reserved: reserved, used: TokenSettlement.used(
                         reserved: reserved, reported: nil, refusedWithoutOutput: TokenSettlement.isServiceRefusal(error)))
                     let scriptError = ScriptError.from(error)
-                    core.notify(CallRecord(operation: operation, model: model, region: region, started: started,
-                                           duration: ContinuousClock.now - clock, attempts: scriptError.attempts,
-                                           errorCode: scriptError.code, requestId: scriptError.requestId))
+                    let record = CallRecord(operation: operation, model: model, region: region, started: started,
+                                            duration: ContinuousClock.now - clock, attempts: scriptError.attempts,
+                                            errorCode: scriptError.code, requestId: scriptError.requestId)
+                    core.notify(record)
+                    if let context { core.audit(record, context, responseBody: nil) }
                     throw scriptError
                 }
             })
         } catch {
-            return .error(error.luaValue)
+            return refused(error, operation: operation, model: model, context: context)
         }
+    }
+
+    /// The script's error for a call refused before it was sent; a policy refusal is
+    /// audited first (the script waits for the record, so it is on disk before it goes on).
+    private func refused(_ error: ScriptError, operation: String, model: String?, context: AuditContext?) -> LuaHostResult {
+        guard let context, error.code == "PolicyViolation" else { return .error(error.luaValue) }
+        let core = self.core
+        return .suspend(HostRequest.work { () async throws -> [LuaValue] in
+            await core.prepareAuditPrincipal(context.settings)
+            core.auditRefusal(error, operation: operation, model: model, context: context)
+            throw error
+        })
     }
 
     struct Outcome: Sendable {
@@ -147,6 +166,8 @@ struct BedrockBindings {
         var attempts: [AttemptRecord]
         var requestId: String?
         var tokens: (Int, Int)?
+        /// The response body, for the audit log's digest (or content).
+        var responseBody: [UInt8]? = nil
     }
 
     private func request(_ call: LuaHostCall, known: Set<String>? = nil) throws(ScriptError) -> (RequestBuilder, [String: LuaValue]) {
@@ -223,13 +244,16 @@ struct BedrockBindings {
             let (request, maxTokens) = try builder.converse(args)
             let options = try Self.callOptions(args, builder: builder)
             let model = request.modelId
+            let audited = core.auditor != nil
             return bedrockCall(call, operation: "Converse", model: model, maxTokens: maxTokens,
-                               inputTokens: TokenEstimate.converse(request), settings: try settings(call)) { client in
+                               inputTokens: TokenEstimate.converse(request), settings: try settings(call),
+                               requestBody: audited ? AuditContext.json(request) : nil) { client in
                 let clock = ContinuousClock.now
                 let result = try await client.converse(request, options: options)
                 let u = result.output.usage
                 return Outcome(value: ResponseTables.converse(result, model: model, elapsed: ContinuousClock.now - clock),
-                               attempts: result.attempts, requestId: result.requestId, tokens: (u.inputTokens, u.outputTokens))
+                               attempts: result.attempts, requestId: result.requestId, tokens: (u.inputTokens, u.outputTokens),
+                               responseBody: audited ? AuditContext.json(result.output) : nil)
             }
         } catch {
             return .error(error.luaValue)
@@ -248,14 +272,22 @@ struct BedrockBindings {
             let started = Date()
             let clock = ContinuousClock.now
             let options = try Self.callOptions(args, builder: builder)
+            try core.checkAuditable()
             if operation == "ConverseStream" {
                 let (request, tokens) = try builder.converse(args)
                 model = request.modelId
                 maxTokens = tokens
-                try core.policy.checkModel(model)
-                let reserved = try core.reserve(maxTokens: maxTokens, inputTokens: TokenEstimate.converse(request))
+                let context = core.auditor == nil ? nil : AuditContext(call, settings: settings, requestBody: AuditContext.json(request))
+                do throws(ScriptError) {
+                    try core.policy.checkModel(model)
+                } catch { return refused(error, operation: operation, model: model, context: context) }
+                let reserved: Int
+                do throws(ScriptError) {
+                    reserved = try core.reserve(maxTokens: maxTokens, inputTokens: TokenEstimate.converse(request))
+                } catch { return refused(error, operation: operation, model: model, context: context) }
                 pump.start(open: {
                     await core.gate.acquire()
+                    if context != nil { await core.prepareAuditPrincipal(settings) }
                     return try core.client(settings).converseStream(request, options: options)
                 }, write: ResponseTables.writeEvent, finish: { stream, error in
                     core.gate.release()
@@ -267,11 +299,15 @@ struct BedrockBindings {
                         reserved: reserved, reported: tokens.map { ($0.0, $0.1) },
                         refusedWithoutOutput: error.map(TokenSettlement.isServiceRefusal) == true && snapshot.content.isEmpty))
                     let failure = error.map(ScriptError.from)
-                    core.notify(CallRecord(operation: operation, model: model, region: region, started: started,
-                                           duration: ContinuousClock.now - clock,
-                                           attempts: (failure?.attempts).flatMap { $0.isEmpty ? nil : $0 } ?? attempts,
-                                           errorCode: failure?.code, inputTokens: tokens?.0, outputTokens: tokens?.1,
-                                           requestId: stream?.requestId))
+                    let record = CallRecord(operation: operation, model: model, region: region, started: started,
+                                            duration: ContinuousClock.now - clock,
+                                            attempts: (failure?.attempts).flatMap { $0.isEmpty ? nil : $0 } ?? attempts,
+                                            errorCode: failure?.code, inputTokens: tokens?.0, outputTokens: tokens?.1,
+                                            requestId: stream?.requestId)
+                    core.notify(record)
+                    if let context {
+                        core.audit(record, context, responseBody: failure == nil ? AuditContext.json(snapshot.content) : nil)
+                    }
                     if let failure { return (nil, failure) }
                     return (ResponseTables.streamResult(snapshot, attempts: attempts, requestId: stream?.requestId,
                                                         model: model, elapsed: ContinuousClock.now - clock), nil)
@@ -281,15 +317,22 @@ struct BedrockBindings {
                     throw builder.fail("unknown field '\(key)' (known: \(Self.invokeFields.sorted().joined(separator: ", ")))")
                 }
                 model = try builder.model(args)
-                try core.policy.checkModel(model)
                 let body = try builder.invokeBody(args)
-                let reserved = try core.reserve(maxTokens: Self.invokeMaxTokens(body), inputTokens: TokenEstimate.invoke(body))
+                let context = core.auditor == nil ? nil : AuditContext(call, settings: settings, requestBody: Array(body))
+                do throws(ScriptError) {
+                    try core.policy.checkModel(model)
+                } catch { return refused(error, operation: operation, model: model, context: context) }
+                let reserved: Int
+                do throws(ScriptError) {
+                    reserved = try core.reserve(maxTokens: Self.invokeMaxTokens(body), inputTokens: TokenEstimate.invoke(body))
+                } catch { return refused(error, operation: operation, model: model, context: context) }
                 let metrics = InvocationMetricsBox()
                 let request = InvokeModelRequest(modelId: model, body: body,
                                                  contentType: try Self.headerValue(args, "content_type", builder),
                                                  accept: try Self.headerValue(args, "accept", builder))
                 pump.start(open: {
                     await core.gate.acquire()
+                    if context != nil { await core.prepareAuditPrincipal(settings) }
                     return try core.client(settings).invokeModelWithResponseStream(request, options: options)
                 }, write: { event, writer throws(LuaConversionError) in
                     metrics.see(event)
@@ -305,10 +348,12 @@ struct BedrockBindings {
                         reserved: reserved, reported: tokens.map { ($0.0, $0.1) },
                         refusedWithoutOutput: !metrics.sawChunks && error.map(TokenSettlement.isServiceRefusal) == true))
                     let failure = error.map(ScriptError.from)
-                    core.notify(CallRecord(operation: operation, model: model, region: region, started: started,
-                                           duration: ContinuousClock.now - clock, attempts: stream?.attempts ?? failure?.attempts ?? [],
-                                           errorCode: failure?.code, inputTokens: tokens?.0, outputTokens: tokens?.1,
-                                           requestId: stream?.requestId))
+                    let record = CallRecord(operation: operation, model: model, region: region, started: started,
+                                            duration: ContinuousClock.now - clock, attempts: stream?.attempts ?? failure?.attempts ?? [],
+                                            errorCode: failure?.code, inputTokens: tokens?.0, outputTokens: tokens?.1,
+                                            requestId: stream?.requestId)
+                    core.notify(record)
+                    if let context { core.audit(record, context, responseBody: nil) }
                     if let failure { return (nil, failure) }
                     var m: [String: LuaValue] = ["attempts": .integer(Int64(stream?.attempts.count ?? 0)),
                                                  "attempt_log": AttemptLog.lua(stream?.attempts ?? []), "model": .string(model)]
@@ -355,8 +400,10 @@ struct BedrockBindings {
                                              contentType: try Self.headerValue(args, "content_type", builder),
                                              accept: try Self.headerValue(args, "accept", builder))
             let options = try Self.callOptions(args, builder: builder)
+            let audited = core.auditor != nil
             return bedrockCall(call, operation: "InvokeModel", model: model, maxTokens: Self.invokeMaxTokens(body),
-                               inputTokens: TokenEstimate.invoke(body), settings: try settings(call)) { client in
+                               inputTokens: TokenEstimate.invoke(body), settings: try settings(call),
+                               requestBody: audited ? Array(body) : nil) { client in
                 let result = try await client.invokeModel(request, options: options)
                 var m: [String: LuaValue] = [
                     "content_type": .string(result.output.contentType),
@@ -371,7 +418,8 @@ struct BedrockBindings {
                 let usage = result.output.usage
                 if let usage { m["usage"] = Self.usageTable(usage) }
                 return Outcome(value: .map(m), attempts: result.attempts, requestId: result.requestId,
-                               tokens: usage.flatMap { u in u.inputTokens.flatMap { i in u.outputTokens.map { (i, $0) } } })
+                               tokens: usage.flatMap { u in u.inputTokens.flatMap { i in u.outputTokens.map { (i, $0) } } },
+                               responseBody: audited ? Array(result.output.body) : nil)
             }
         } catch {
             return .error(error.luaValue)

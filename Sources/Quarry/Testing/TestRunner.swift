@@ -33,6 +33,8 @@ public struct TestRunner: Sendable {
         public var scriptErrorOutput: @Sendable (String) -> Void
         /// The host logger.
         public var logger: Logger
+        /// The audit log every test file's host appends to; nil for none.
+        public var audit: AuditLog? = nil
 
         /// Options; script output goes to standard error by default, so reports on
         /// standard output stay clean.
@@ -96,9 +98,11 @@ public struct TestRunner: Sendable {
         let metrics = CallMetrics()
         let host: QuarryHost
         do {
-            host = try await QuarryHost(target: target, options: .init(
+            var hostOptions = QuarryHost.Options(
                 policy: options.policy, output: options.scriptOutput, errorOutput: options.scriptErrorOutput,
-                logger: options.logger))
+                logger: options.logger)
+            hostOptions.audit = options.audit
+            host = try await QuarryHost(target: target, options: hostOptions)
             for module: any QuarryModule in [TestFrameworkModule(), FaultModule(injector: injector), EmulatorModule(),
                                               MetricsModule(metrics: metrics), ResilienceModule()] {
                 try await host.install(module)

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import Quarry
+
+/// `quarry audit verify|summary FILE`: checks and reads the logs `--audit` writes.
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Check or summarize an audit log written with --audit.",
+        subcommands: [AuditVerifyCommand.self, AuditSummaryCommand.self])
+
+    static func read(_ path: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            Terminal.standardError("quarry audit: cannot read '\(path)'\n")
+            throw ExitCode(2)
+        }
+        return data
+    }
+}
+
+/// `quarry audit verify FILE`: exit 0 when the chain is intact, 1 naming the first bad record.
+struct AuditVerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Check the log's hash chain; exits 1 naming the first bad record.")
+
+    @Argument(help: "The audit log.") var file: String
+
+    func run() async throws {
+        let report = AuditVerifier.verify(try AuditCommand.read(file))
+        if let line = report.badLine, let problem = report.problem {
+            Terminal.standardError("quarry audit: \(file): line \(line): \(problem)\n")
+            throw ExitCode(1)
+        }
+        Terminal.standardOutput("\(file): \(report.records) records, chain intact\n")
+    }
+}
+
+/// `quarry audit summary FILE`: calls, tokens and errors per principal, model and day.
+struct AuditSummaryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "summary", abstract: "Calls, tokens and errors per principal, model and day.")
+
+    @Argument(help: "The audit log.") var file: String
+    @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Print CSV.") var csv = false
+
+    func validate() throws {
+        if json && csv { throw ValidationError("--json and --csv cannot be used together") }
+    }
+
+    func run() async throws {
+        let summary = AuditSummary(try AuditCommand.read(file))
+        Terminal.standardOutput(json ? summary.json : csv ? summary.csv : summary.text)
+    }
+}

@@ -1,0 +1,241 @@
+import BedrockEmulator
+import Foundation
+import Quarry
+import Testing
+
+/// The audit log through the embedding API (`QuarryHost.Options.audit`): a real host, a
+/// real emulator on 127.0.0.1, and the log file read back.
+@Suite struct AuditLogTests {
+    static func temporaryLog() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("quarry-audit-\(UUID().uuidString).jsonl")
+    }
+
+    /// The records of a log, parsed.
+    static func records(_ url: URL) throws -> [[String: Any]] {
+        let text = try String(contentsOf: url, encoding: .utf8)
+        return try text.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    struct Rig {
+        let emulator: BedrockEmulator
+        let host: QuarryHost
+        func stop() async { await host.shutdown(); await emulator.stop() }
+    }
+
+    static func start(_ audit: AuditLog, policy: HostPolicy = .permissive) async throws -> Rig {
+        let emulator = BedrockEmulator(configuration: EmulatorConfiguration(), logger: HostHarness.quietLogger)
+        let endpoint = try await emulator.start()
+        let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken)
+        var options = QuarryHost.Options(policy: policy, output: { _ in }, errorOutput: { _ in })
+        options.audit = audit
+        let host = try await QuarryHost(target: target, options: options)
+        try await host.install(EmulatorModule())
+        return Rig(emulator: emulator, host: host)
+    }
+
+    static let script = """
+        local a = bedrock.converse{model='amazon.nova-micro-v1:0', messages='hello secretive prompt'}
+        emulator.fault{operation='Converse', error='InternalServerException', times=2}
+        local b = bedrock.converse{model='amazon.nova-micro-v1:0', messages='retried'}
+        emulator.fault{operation='Converse', error='InternalServerException', times=2}
+        local ok, e = pcall(function()
+          local r = bedrock.client{retry={max_attempts=2}}:converse{model='amazon.nova-micro-v1:0', messages='fails'}
+          return r
+        end)
+        local ok2, e2 = pcall(function()
+          local r = bedrock.converse{model='anthropic.claude-3-haiku-20240307-v1:0', messages='refused'}
+          return r
+        end)
+        return e.code, e2.code
+        """
+
+    @Test func recordsSuccessRetriedServiceErrorAndPolicyRefusal() async throws {
+        let url = Self.temporaryLog()
+        var policy = HostPolicy.permissive
+        policy.allowedModels = ["amazon.*"]
+        let rig = try await Self.start(AuditLog(file: url), policy: policy)
+        let codes = try await rig.host.evaluate(Self.script, name: "@audited.lua")
+        #expect(codes == [.string("InternalServerException"), .string("PolicyViolation")])
+        let seen = rig.emulator.requests
+        await rig.stop()
+
+        let records = try Self.records(url)
+        try #require(records.count == 4)
+        let (ok, retried, failed, refused) = (records[0], records[1], records[2], records[3])
+        #expect(ok["kind"] as? String == "call")
+        #expect(ok["outcome"] as? String == "success")
+        #expect(ok["operation"] as? String == "Converse")
+        #expect(ok["model"] as? String == "amazon.nova-micro-v1:0")
+        #expect(ok["script"] as? String == "audited.lua")
+        #expect(ok["line"] as? Int == 1)
+        #expect(ok["region"] as? String == "us-east-1")
+        #expect(ok["endpoint_host"] as? String == "127.0.0.1")
+        #expect((ok["tokens_in"] as? Int ?? 0) > 0)
+        #expect((ok["tokens_out"] as? Int ?? 0) > 0)
+        #expect(ok["latency_ms"] is Int)
+        #expect(ok["content"] as? Bool == false)
+        #expect((ok["request_sha256"] as? String)?.count == 64)
+        #expect((ok["response_sha256"] as? String)?.count == 64)
+        let principal = try #require(ok["principal"] as? [String: Any])
+        #expect(principal["key_id"] as? String == "test")
+        #expect(principal["source"] as? String == "emulator")
+        // Every record of one host carries one run id; the first anchors on it.
+        let runId = try #require(ok["run_id"] as? String)
+        #expect(records.allSatisfy { $0["run_id"] as? String == runId })
+        #expect(ok["prev"] as? String == AuditLog.anchor(runId: runId))
+
+        // A service error retried to success: each attempt's request id and outcome.
+        let attempts = try #require(retried["attempts"] as? [[String: Any]])
+        #expect(attempts.count == 3)
+        #expect(attempts.map { $0["code"] as? String } == ["InternalServerException", "InternalServerException", nil])
+        #expect(attempts.map { $0["outcome"] as? String } == ["serviceError", "serviceError", "success"])
+        #expect(retried["outcome"] as? String == "success")
+        #expect(retried["line"] as? Int == 3)
+        // The same request ids the server logged: client and server records can be matched.
+        let serverIds = Set(seen.map(\.requestID))
+        let clientIds = records.flatMap { ($0["attempts"] as? [[String: Any]] ?? []).compactMap { $0["request_id"] as? String } }
+        #expect(clientIds.count == 1 + 3 + 2)
+        #expect(clientIds.allSatisfy { serverIds.contains($0) })
+
+        #expect(failed["outcome"] as? String == "InternalServerException")
+        #expect(failed["line"] as? Int == 6)
+        #expect((failed["attempts"] as? [Any])?.count == 2)
+        #expect(failed["response_sha256"] is NSNull)
+
+        #expect(refused["kind"] as? String == "refusal")
+        #expect(refused["outcome"] as? String == "PolicyViolation")
+        #expect(refused["policy_rule"] as? String == "allowedModels")
+        #expect(refused["model"] as? String == "anthropic.claude-3-haiku-20240307-v1:0")
+        #expect((refused["attempts"] as? [Any])?.isEmpty == true)
+        #expect(refused["line"] as? Int == 10)
+        // The refused call never reached the server.
+        #expect(!seen.contains { $0.model == "anthropic.claude-3-haiku-20240307-v1:0" })
+
+        // No content by default, and the chain checks out.
+        let text = try String(contentsOf: url, encoding: .utf8)
+        #expect(!text.contains("secretive"))
+        let report = AuditVerifier.verify(try Data(contentsOf: url))
+        #expect(report.isIntact, "\(report)")
+        #expect(report.records == 4)
+    }
+
+    @Test func contentModeIncludesThePromptAndSaysSo() async throws {
+        let url = Self.temporaryLog()
+        let rig = try await Self.start(AuditLog(file: url, includeContent: true))
+        _ = try await rig.host.evaluate("return bedrock.converse{model='amazon.nova-micro-v1:0', messages='hello secretive prompt'}.text")
+        await rig.stop()
+        let record = try #require(try Self.records(url).first)
+        #expect(record["content"] as? Bool == true)
+        #expect((record["request"] as? String)?.contains("hello secretive prompt") == true)
+        let response = try #require(record["response"] as? String)
+        #expect(AuditLog.sha256Hex(Array(response.utf8)) == record["response_sha256"] as? String)
+    }
+
+    @Test func theLogIsCreatedOwnerOnlyAndAnExistingLogIsContinued() async throws {
+        let url = Self.temporaryLog()
+        for _ in 0..<2 {
+            let rig = try await Self.start(AuditLog(file: url))
+            _ = try await rig.host.evaluate("bedrock.converse{model='amazon.nova-micro-v1:0', messages='x'}")
+            await rig.stop()
+        }
+        let mode = try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let records = try Self.records(url)
+        #expect(records.count == 2)
+        #expect(records[0]["run_id"] as? String != records[1]["run_id"] as? String)
+        #expect(AuditVerifier.verify(try Data(contentsOf: url)).isIntact)
+    }
+
+    @Test func aLogThatCannotBeOpenedStopsTheHostBeforeAnyCall() async throws {
+        let emulator = BedrockEmulator(configuration: EmulatorConfiguration(), logger: HostHarness.quietLogger)
+        let endpoint = try await emulator.start()
+        let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken)
+        // A missing directory, a symbolic link, and a file others can read are all refused.
+        let link = Self.temporaryLog()
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: Self.temporaryLog().path)
+        let open = Self.temporaryLog()
+        FileManager.default.createFile(atPath: open.path, contents: nil, attributes: [.posixPermissions: 0o644])
+        for (file, reason) in [(URL(fileURLWithPath: "/nonexistent-dir/audit.jsonl"), "No such file"),
+                               (link, "symbolic link"), (open, "mode 644")] {
+            var options = QuarryHost.Options(output: { _ in })
+            options.audit = AuditLog(file: file)
+            await #expect {
+                _ = try await QuarryHost(target: target, options: options)
+            } throws: { error in
+                "\(error)".contains(file.path) && "\(error)".contains(reason)
+            }
+        }
+        #expect(emulator.requests.isEmpty)
+        await emulator.stop()
+    }
+
+    @Test func summaryTextNeverCarriesTerminalEscapes() {
+        let line = #"{"kind":"call","time":"2026-12-05T10:00:00Z","principal":{"key_id":"test","source":"emulator"},"model":"x\u001b]0;pwned\u0007","outcome":"success","tokens_in":3,"tokens_out":4}"#
+        let summary = AuditSummary(Data((line + "\n").utf8))
+        #expect(summary.rows.count == 1)
+        #expect(summary.rows.first?.tokensIn == 3)
+        #expect(!summary.text.contains("\u{1B}"))
+        #expect(!summary.text.contains("\u{07}"))
+        #expect(summary.text.contains("x?]0;pwned?"))
+    }
+
+    @Test func verifyReportsACutShortLastRecord() async throws {
+        let url = Self.temporaryLog()
+        let rig = try await Self.start(AuditLog(file: url))
+        _ = try await rig.host.evaluate("bedrock.converse{model='amazon.nova-micro-v1:0', messages='x'}")
+        await rig.stop()
+        var data = try Data(contentsOf: url)
+        #expect(AuditVerifier.verify(data).isIntact)
+        data.removeLast(10)
+        let report = AuditVerifier.verify(data)
+        #expect(report.badLine == 1)
+        #expect(report.problem?.contains("incomplete") == true)
+    }
+
+    @Test func aRoleIsNamedOnlyWhenItMadeTheCredentials() async throws {
+        // Keys in the environment win over the profile's role_arn: no role was assumed,
+        // so the record names the environment and no role.
+        let emulator = BedrockEmulator(configuration: EmulatorConfiguration(), logger: HostHarness.quietLogger)
+        let endpoint = try await emulator.start()
+        let config = Self.temporaryLog().deletingPathExtension().appendingPathExtension("ini")
+        try "[default]\nrole_arn = arn:aws:iam::123456789012:role/Unused\nsource_profile = base\n[profile base]\nregion = us-east-1\n"
+            .write(to: config, atomically: true, encoding: .utf8)
+        let environment = ["AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
+                           "AWS_CONFIG_FILE": config.path, "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"]
+        let target = try QuarryTarget.aws(endpoint: endpoint.url, environment: environment)
+        let url = Self.temporaryLog()
+        var options = QuarryHost.Options(output: { _ in })
+        options.audit = AuditLog(file: url)
+        let host = try await QuarryHost(target: target, options: options)
+        _ = try await host.evaluate("bedrock.converse{model='amazon.nova-micro-v1:0', messages='x'}")
+        await host.shutdown()
+        await emulator.stop()
+        let record = try #require(try Self.records(url).first)
+        let principal = try #require(record["principal"] as? [String: Any])
+        #expect(principal["source"] as? String == "environment")
+        #expect(principal["key_id"] as? String != nil)
+        #expect(principal["role_arn"] == nil)
+        #expect(record["outcome"] as? String == "success")
+    }
+
+    @Test func twoHostsSharingALogKeepOneChain() async throws {
+        // Each write chains onto the file's real last line (under an exclusive lock), so
+        // hosts writing the same file at once interleave without breaking the chain.
+        let url = Self.temporaryLog()
+        let first = try await Self.start(AuditLog(file: url))
+        let second = try await Self.start(AuditLog(file: url))
+        let script = "parallel(" + Array(repeating: "function() bedrock.converse{model='amazon.nova-micro-v1:0', messages='p'} end", count: 4).joined(separator: ", ") + ")"
+        async let a = first.host.evaluate(script)
+        async let b = second.host.evaluate(script)
+        _ = try await (a, b)
+        await first.stop()
+        await second.stop()
+        let records = try Self.records(url)
+        #expect(records.count == 8)
+        #expect(Set(records.compactMap { $0["run_id"] as? String }).count == 2)
+        let report = AuditVerifier.verify(try Data(contentsOf: url))
+        #expect(report.isIntact, "\(report)")
+    }
+}
