@@ -54,6 +54,19 @@ public struct ContainerCredentialProvider: CredentialProvider {
         return try CredentialDocument.decode(response.body, provider: name, tokenKey: "Token")
     }
 
+    /// Whether `host` is an IPv4 literal in 127.0.0.0/8 written canonically: four decimal
+    /// numbers 0–255 without leading zeros. A name such as `127.0.attacker.com` is not
+    /// (it would resolve wherever its owner likes).
+    static func isLoopbackIPv4(_ host: String) -> Bool {
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "127" else { return false }
+        return parts.allSatisfy { part in
+            guard (1...3).contains(part.count), part.allSatisfy({ $0.isASCII && $0.isNumber }),
+                  part.count == 1 || part.first != "0", let n = Int(part) else { return false }
+            return n <= 255
+        }
+    }
+
     static func checkAllowed(_ url: String, provider: String) throws {
         let parts: SigV4URL
         do { parts = try SigV4URL(url) } catch {
@@ -67,8 +80,7 @@ public struct ContainerCredentialProvider: CredentialProvider {
         var host = parts.signingHost
         if !host.hasPrefix("["), let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
         if host.hasPrefix("["), let close = host.firstIndex(of: "]") { host = String(host[...close]) }
-        let loopbackV4 = host.hasPrefix("127.") && host.split(separator: ".").count == 4
-        guard loopbackV4 || allowedHTTPHosts.contains(host) else {
+        guard isLoopbackIPv4(host) || allowedHTTPHosts.contains(host) else {
             throw CredentialsError.invalidConfiguration(
                 provider: provider,
                 problem: "AWS_CONTAINER_CREDENTIALS_FULL_URI host '\(host)' is not allowed over http "

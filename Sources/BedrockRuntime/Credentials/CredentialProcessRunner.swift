@@ -99,6 +99,10 @@ struct CredentialProcessRunner: Sendable {
                 return .failure(.cannotStart(String(cString: strerror(spawned))))
             }
             defer { close(readEnd) }
+            // Until it is reaped, the group dies with this process too (a refresh still
+            // running when the script's deadline ends the process must not outlive it).
+            LiveProcessGroups.add(pid)
+            defer { LiveProcessGroups.remove(pid) }
             _ = fcntl(readEnd, F_SETFL, fcntl(readEnd, F_GETFL) | O_NONBLOCK)
 
             let deadline = ContinuousClock.now + timeout
@@ -161,4 +165,29 @@ struct CredentialProcessRunner: Sendable {
             }
         }
     }
+}
+
+/// The process groups of `credential_process` helpers still running, killed when this
+/// process exits (`exit`, as `quarry` does at a deadline, Ctrl-C or the end of a run).
+enum LiveProcessGroups {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var groups: Set<pid_t> = []
+    private static let killAtExit: Void = { atexit { LiveProcessGroups.killAll() } }()
+
+    static func add(_ pid: pid_t) {
+        _ = killAtExit
+        lock.withLock { _ = groups.insert(pid) }
+    }
+
+    static func remove(_ pid: pid_t) {
+        lock.withLock { _ = groups.remove(pid) }
+    }
+
+    /// Sends SIGKILL to every group still registered.
+    static func killAll() {
+        for group in lock.withLock({ groups }) { kill(-group, SIGKILL) }
+    }
+
+    /// The groups registered now (for tests).
+    static var current: Set<pid_t> { lock.withLock { groups } }
 }

@@ -1,4 +1,4 @@
-import BedrockRuntime
+@testable import BedrockRuntime
 import Crypto
 import Foundation
 import Testing
@@ -188,6 +188,21 @@ import Testing
         } catch let error as CredentialsError {
             #expect(error.description.contains("host 'attacker.example' is not allowed over http"))
         }
+    }
+
+    @Test("over http only loopback literals pass: names that start like one are refused before any lookup")
+    func containerHostCheckIsNotTextual() throws {
+        for host in ["127.0.attacker.com", "127.0.0.evil", "127.00.0.1", "127.0.0.256", "127.0.0", "127.0.0.1.", "127.0.0.1.evil"] {
+            #expect(throws: CredentialsError.self, "\(host)") {
+                try ContainerCredentialProvider.checkAllowed("http://\(host):9/creds", provider: "container")
+            }
+        }
+        for host in ["127.0.0.1", "127.1.2.3", "127.255.255.255", "169.254.170.2"] {
+            #expect(throws: Never.self, "\(host)") {
+                try ContainerCredentialProvider.checkAllowed("http://\(host):9/creds", provider: "container")
+            }
+        }
+        #expect(throws: Never.self) { try ContainerCredentialProvider.checkAllowed("https://anything.example/creds", provider: "container") }
     }
 
     @Test func imdsV2FetchesATokenFirst() async throws {
