@@ -133,9 +133,13 @@ let package = Package(
                     ],
                     swiftSettings: strict),
         .testTarget(name: "BedrockEmulatorTests",
-                    dependencies: ["BedrockEmulator", "BedrockRuntime", "BedrockWire"], swiftSettings: strict),
+                    dependencies: ["BedrockEmulator", "BedrockRuntime", "BedrockWire",
+                                   .product(name: "X509", package: "swift-certificates"),
+                                   .product(name: "SwiftASN1", package: "swift-asn1"),
+                                   .product(name: "Crypto", package: "swift-crypto")],
+                    swiftSettings: strict),
         .testTarget(name: "QuarryTests",
                     dependencies: ["Quarry", "BedrockEmulator"], swiftSettings: strict),
-        .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI", "ExampleHost"], swiftSettings: strict),
+        .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI", "ExampleHost", "Quarry", "BedrockEmulator"], swiftSettings: strict),
     ]
 )
