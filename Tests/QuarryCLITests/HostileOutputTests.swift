@@ -75,7 +75,44 @@ import Quarry
         #expect(lstat(saved, &info) == 0 && info.st_mode & S_IFMT == S_IFREG)
     }
 
+    /// A regression guard: main's `Data.write(options: .atomic)` already renamed over a
+    /// link; `PrivateFile.replace` keeps that (and the mode) explicit.
+    @Test func testRunnerOutputAndReportReplaceLinksInsteadOfFollowing() throws {
+        let layout = try Layout()
+        let dir = try TestCommandTests.directory(["ok_test.lua": """
+            test("passes", function() expect(1).to_equal(1) end)
+            """])
+        let output = dir.appendingPathComponent("out.tap").path
+        let report = dir.appendingPathComponent("report.html").path
+        try FileManager.default.createSymbolicLink(atPath: output, withDestinationPath: layout.victim)
+        try FileManager.default.createSymbolicLink(atPath: report, withDestinationPath: layout.victim)
+        let r = try QuarryProcess.run(["test", "--quiet", "--format", "tap", "--output", output, "--report", report, dir.path],
+                                      environment: HostCLITests.noAWS)
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(try layout.victimUnchanged())
+        var info = stat()
+        #expect(lstat(output, &info) == 0 && info.st_mode & S_IFMT == S_IFREG)
+        #expect(lstat(report, &info) == 0 && info.st_mode & S_IFMT == S_IFREG)
+        #expect(try String(contentsOfFile: output, encoding: .utf8).contains("ok 1"))
+    }
+
     // MARK: Row 11: terminal escapes in text from the network
+
+    @Test func testRunnerEscapesFailureMessages() throws {
+        let server = try Self.hostileServer()
+        defer { server.stop() }
+        let layout = try Layout()
+        let dir = try TestCommandTests.directory(["hostile_test.lua": """
+            test("a call to a hostile endpoint", function()
+              bedrock.converse{model = "amazon.nova-micro-v1:0", messages = "hi"}
+            end)
+            """])
+        let r = try QuarryProcess.run(["test", "--target", "aws", "--endpoint", "http://127.0.0.1:\(server.port)", dir.path],
+                                      environment: Self.awsEnvironment(home: layout.directory.path))
+        #expect(r.status == 1)
+        #expect(r.stdout.contains(#"\x1b]0;pwned\x07"#), "\(r.stdout)")
+        #expect(!r.stdout.contains("\u{1B}]"), "no OSC sequence in the runner's output")
+    }
 
     static let hostileMessage = #"{"message":"clipboard \u001b]52;c;c3NoLXJzYSBBQUFB\u0007 title \u001b]0;pwned\u0007 csi \u001b[2J c1 \u009b31m end"}"#
 
