@@ -40,6 +40,23 @@ struct ConfigurationFileTests {
         #expect(configuration.allowedHosts == ["bedrock.test"])
     }
 
+    @Test("bad connection limits and host names name the problem", arguments: [
+        ("{\"idle_timeout_seconds\": 1e300}", "idle_timeout_seconds must be between"),
+        ("{\"idle_timeout_seconds\": 0}", "idle_timeout_seconds must be between"),
+        ("{\"max_connections\": 0}", "max_connections must be between"),
+        ("{\"allowed_hosts\": [\"a b\"]}", "allowed_hosts must be host names"),
+    ])
+    func invalidLimits(text: String, message: String) throws {
+        let path = try write(text)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try EmulatorConfiguration(contentsOfFile: path)
+            Issue.record("accepted \(text)")
+        } catch {
+            #expect(error.message.contains(message), "\(error.message)")
+        }
+    }
+
     @Test("bad files name the problem", arguments: [
         ("{\"port\": 70000}", "port must be"),
         ("{\"regions\": []}", "regions must not be empty"),
@@ -47,10 +64,6 @@ struct ConfigurationFileTests {
         ("{\"include_test_credentials\": false}", "no credentials"),
         ("{\"quotas\": [{\"requests_per_minute\": 0}]}", "requests_per_minute"),
         ("not json", "not valid"),
-        ("{\"idle_timeout_seconds\": 1e300}", "idle_timeout_seconds must be between"),
-        ("{\"idle_timeout_seconds\": 0}", "idle_timeout_seconds must be between"),
-        ("{\"max_connections\": 0}", "max_connections must be between"),
-        ("{\"allowed_hosts\": [\"a b\"]}", "allowed_hosts must be host names"),
     ])
     func invalid(text: String, message: String) throws {
         let path = try write(text)
