@@ -139,10 +139,13 @@ let package = Package(
                     dependencies: ["BedrockEmulator", "BedrockRuntime", "BedrockWire",
                                    .product(name: "NIOPosix", package: "swift-nio"),
                                    .product(name: "NIOTLS", package: "swift-nio"),
-                                   .product(name: "NIOSSL", package: "swift-nio-ssl")],
+                                   .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                   .product(name: "X509", package: "swift-certificates"),
+                                   .product(name: "SwiftASN1", package: "swift-asn1"),
+                                   .product(name: "Crypto", package: "swift-crypto")],
                     swiftSettings: strict),
         .testTarget(name: "QuarryTests",
                     dependencies: ["Quarry", "BedrockEmulator"], swiftSettings: strict),
-        .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI", "ExampleHost"], swiftSettings: strict),
+        .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI", "ExampleHost", "Quarry", "BedrockEmulator"], swiftSettings: strict),
     ]
 )

@@ -73,13 +73,24 @@ public final class BedrockEmulator: Sendable {
         var tlsContext: NIOSSLContext?
         var caPath: String?
         if configuration.tls {
-            let certificate = try SelfSignedCertificate.generate(hosts: ["localhost", "127.0.0.1", configuration.host])
-            let path = configuration.caCertificatePath
-                ?? FileManager.default.temporaryDirectory.appendingPathComponent("quarry-emulator-ca-\(UUID().uuidString.prefix(8)).pem").path
-            do {
-                try certificate.caPEM.write(toFile: path, atomically: true, encoding: .utf8)
+            var hosts = ["localhost", "127.0.0.1", "::1"]
+            if !hosts.contains(HostCheck.normalise(configuration.host)) { hosts.append(configuration.host) }
+            let certificate = try SelfSignedCertificate.generate(hosts: hosts)
+            // Written privately (0600) and never through a planted link: a new file with
+            // O_EXCL in the temporary directory, or mkstemp + rename at a chosen path.
+            // Removed again by `stop()`.
+            let path: String
+            do throws(PrivateFile.WriteError) {
+                if let chosen = configuration.caCertificatePath {
+                    path = chosen
+                    try PrivateFile.replace(chosen, contents: Array(certificate.caPEM.utf8), mode: 0o600)
+                } else {
+                    path = FileManager.default.temporaryDirectory
+                        .appendingPathComponent("quarry-emulator-ca-\(UUID().uuidString.lowercased()).pem").path
+                    try PrivateFile.createNew(path, contents: Array(certificate.caPEM.utf8), mode: 0o600)
+                }
             } catch {
-                throw EmulatorStartError("cannot write the CA certificate to \(path): \(error.localizedDescription)")
+                throw EmulatorStartError("cannot write the CA certificate: \(error)")
             }
             caPath = path
             tlsContext = try certificate.context(applicationProtocols: ["h2", "http/1.1"])
@@ -90,6 +101,7 @@ public final class BedrockEmulator: Sendable {
             bound = try await server.start(host: configuration.host, port: configuration.port)
         } catch {
             await server.shutdown()
+            if let caPath { unlink(caPath) }
             throw EmulatorStartError("cannot listen on \(configuration.host):\(configuration.port): \(error)")
         }
         let scheme = configuration.tls ? "https" : "http"
@@ -114,6 +126,7 @@ public final class BedrockEmulator: Sendable {
         try? await running.channel.close()
         await running.task.value
         await running.server.shutdown()
+        if let ca = running.endpoint.caCertificatePath { unlink(ca) }
     }
 
     /// The endpoint while running.

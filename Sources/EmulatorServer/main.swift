@@ -4,7 +4,12 @@
 //   bedrock-emulator [--config FILE] [--host H] [--port N] [--tls] [--ca-file PATH]
 //                    [--latency-per-token-ms N] [--threads N] [--admin-token T]
 //                    [--bearer-token T] [--quota-rpm N] [--quota-tpm N]
+//                    [--idle-timeout-ms N] [--max-connections N] [--max-async-jobs N]
+//                    [--allow-host NAME]
+//
+// SIGINT and SIGTERM stop it cleanly (its `--tls` CA file is removed).
 import BedrockEmulator
+import Dispatch
 import Foundation
 
 
@@ -19,9 +24,11 @@ func configuration(from arguments: [String]) throws -> EmulatorConfiguration {
         guard let next = iterator.next() else { throw UsageError(description: "\(flag) needs a value") }
         return next
     }
-    func number(_ flag: String) throws -> Int {
+    func number(_ flag: String, in range: ClosedRange<Int> = 0...Int(Int32.max)) throws -> Int {
         let text = try value(flag)
-        guard let number = Int(text), number >= 0 else { throw UsageError(description: "\(flag) needs a non-negative integer, got '\(text)'") }
+        guard let number = Int(text), range.contains(number) else {
+            throw UsageError(description: "\(flag) needs an integer between \(range.lowerBound) and \(range.upperBound), got '\(text)'")
+        }
         return number
     }
     while let argument = iterator.next() {
@@ -37,8 +44,12 @@ func configuration(from arguments: [String]) throws -> EmulatorConfiguration {
         case "--bearer-token": configuration.bearerTokens.append(try value(argument))
         case "--quota-rpm": configuration.quotas.append(EmulatorQuota(requestsPerMinute: try number(argument)))
         case "--quota-tpm": configuration.quotas.append(EmulatorQuota(tokensPerMinute: try number(argument)))
+        case "--idle-timeout-ms": configuration.idleTimeout = .milliseconds(try number(argument, in: 10...86_400_000))
+        case "--max-connections": configuration.maxConnections = try number(argument, in: 1...65_536)
+        case "--max-async-jobs": configuration.maxAsyncInvokeJobs = try number(argument, in: 1...1_000_000)
+        case "--allow-host": configuration.allowedHosts.append(try value(argument))
         case "--help", "-h":
-            print("usage: bedrock-emulator [--config FILE] [--host H] [--port N] [--tls] [--ca-file PATH] [--latency-per-token-ms N] [--threads N] [--admin-token T] [--bearer-token T] [--quota-rpm N] [--quota-tpm N]")
+            print("usage: bedrock-emulator [--config FILE] [--host H] [--port N] [--tls] [--ca-file PATH] [--latency-per-token-ms N] [--threads N] [--admin-token T] [--bearer-token T] [--quota-rpm N] [--quota-tpm N] [--idle-timeout-ms N] [--max-connections N] [--max-async-jobs N] [--allow-host NAME]")
             exit(0)
         default: throw UsageError(description: "unknown argument '\(argument)' (try --help)")
         }
@@ -48,6 +59,18 @@ func configuration(from arguments: [String]) throws -> EmulatorConfiguration {
 
 do {
     let emulator = BedrockEmulator(configuration: try configuration(from: Array(CommandLine.arguments.dropFirst())))
+    // Signals are taken before the endpoint line is printed, so a SIGTERM right after
+    // it still stops cleanly (and removes the CA file).
+    let (stops, stop) = AsyncStream.makeStream(of: Int32.self)
+    var sources: [any DispatchSourceSignal] = []
+    for number in [SIGINT, SIGTERM] {
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler { @Sendable in stop.yield(number) }
+        source.resume()
+        sources.append(source)
+    }
+
     let endpoint = try await emulator.start()
     var line: [String: Any] = [
         "endpoint": endpoint.url, "regions": endpoint.regions, "access_key_id": "test",
@@ -56,7 +79,10 @@ do {
     if let ca = endpoint.caCertificatePath { line["ca_file"] = ca }
     let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
     FileHandle.standardOutput.write(data + Data("\n".utf8))
-    while true { try await Task.sleep(for: .seconds(3600)) }
+    for await _ in stops { break }
+    await emulator.stop()
+    sources.forEach { $0.cancel() }
+    exit(0)
 } catch {
     FileHandle.standardError.write(Data("bedrock-emulator: \(error)\n".utf8))
     exit(1)

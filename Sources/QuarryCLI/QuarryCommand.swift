@@ -36,7 +36,7 @@ struct QuarryCommand: AsyncParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
-                Terminal.standardError(fullMessage(for: error) + "\n")
+                Terminal.standardError(TerminalText.escaped(fullMessage(for: error)) + "\n")
                 Foundation.exit(2)
             }
             exit(withError: error)

@@ -16,7 +16,7 @@ struct ScriptRunner {
         do {
             target = try await options.resolveTarget()
         } catch {
-            Terminal.standardError("quarry: \(Self.describe(error))\n")
+            Terminal.standardError("quarry: \(TerminalText.escaped(Self.describe(error)))\n")
             throw ExitCode(2)
         }
         defer { Task { await target.shutdown() } }
@@ -30,7 +30,8 @@ struct ScriptRunner {
         } catch {
             await host.shutdown()
             await target.shutdown()
-            Terminal.standardError("quarry: \(Self.describe(error))\n")
+            // Error messages may carry a service's or a stream's text: escaped for the terminal.
+            Terminal.standardError("quarry: \(TerminalText.escaped(Self.describe(error)))\n")
             if case LuaError.limit = error { throw ExitCode(3) }
             if error is CancellationError { throw ExitCode(130) }
             throw ExitCode(1)

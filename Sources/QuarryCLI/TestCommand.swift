@@ -1,5 +1,6 @@
 import ArgumentParser
 import BedrockRuntime
+import BedrockEmulator
 import Foundation
 import Quarry
 
@@ -52,7 +53,7 @@ struct TestCommand: AsyncParsableCommand {
         do {
             target = try await host.resolveTarget(middlewares: [injector])
         } catch {
-            Terminal.standardError("quarry test: \(ScriptRunner.describe(error))\n")
+            Terminal.standardError("quarry test: \(TerminalText.escaped(ScriptRunner.describe(error)))\n")
             throw ExitCode(2)
         }
         var policy = host.policy
@@ -69,12 +70,13 @@ struct TestCommand: AsyncParsableCommand {
         case .summary:
             Terminal.standardOutput(SummaryFormatter().footer(for: summary))
         case .tap, .junit:
-            let document = format == .tap ? TAPFormatter().document(for: summary) : JUnitFormatter().document(for: summary)
+            var document = format == .tap ? TAPFormatter().document(for: summary) : JUnitFormatter().document(for: summary)
+            if format == .tap { document = TerminalText.escaped(document) }
             if let output {
                 do {
-                    try Data(document.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+                    try PrivateFile.replace(output, contents: Array(document.utf8))
                 } catch {
-                    Terminal.standardError("quarry test: cannot write \(output): \(error.localizedDescription)\n")
+                    Terminal.standardError("quarry test: \(error)\n")
                     throw ExitCode(2)
                 }
                 Terminal.standardOutput(summary.summaryLine + "\n")
@@ -88,7 +90,7 @@ struct TestCommand: AsyncParsableCommand {
                 try HTMLReport(summary: summary).write(to: report)
                 Terminal.standardError("quarry test: report written to \(report)\n")
             } catch {
-                Terminal.standardError("quarry test: cannot write the report \(report): \(error.localizedDescription)\n")
+                Terminal.standardError("quarry test: cannot write the report \(report): \(error)\n")
                 throw ExitCode(2)
             }
         }
@@ -118,7 +120,7 @@ final class ProgressPrinter: Sendable {
         case .testFinished(let result):
             Terminal.standardOutput(clear + SummaryFormatter().line(for: result) + "\n")
         case .fileFailed(_, let message):
-            Terminal.standardOutput("\(clear)  ✗ the file did not load: \(message)\n")
+            Terminal.standardOutput("\(clear)  ✗ the file did not load: \(TerminalText.escaped(message))\n")
         }
     }
 }

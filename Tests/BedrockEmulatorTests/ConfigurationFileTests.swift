@@ -30,6 +30,33 @@ struct ConfigurationFileTests {
         #expect(!"\(configuration.credentials)".contains("s3cret"))
     }
 
+    @Test("connection limits and allowed hosts are read and range-checked")
+    func limits() throws {
+        let path = try write(#"{"idle_timeout_seconds": 1.5, "max_connections": 16, "allowed_hosts": ["bedrock.test"]}"#)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let configuration = try EmulatorConfiguration(contentsOfFile: path)
+        #expect(configuration.idleTimeout == .milliseconds(1500))
+        #expect(configuration.maxConnections == 16)
+        #expect(configuration.allowedHosts == ["bedrock.test"])
+    }
+
+    @Test("bad connection limits and host names name the problem", arguments: [
+        ("{\"idle_timeout_seconds\": 1e300}", "idle_timeout_seconds must be between"),
+        ("{\"idle_timeout_seconds\": 0}", "idle_timeout_seconds must be between"),
+        ("{\"max_connections\": 0}", "max_connections must be between"),
+        ("{\"allowed_hosts\": [\"a b\"]}", "allowed_hosts must be host names"),
+    ])
+    func invalidLimits(text: String, message: String) throws {
+        let path = try write(text)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            _ = try EmulatorConfiguration(contentsOfFile: path)
+            Issue.record("accepted \(text)")
+        } catch {
+            #expect(error.message.contains(message), "\(error.message)")
+        }
+    }
+
     @Test("bad files name the problem", arguments: [
         ("{\"port\": 70000}", "port must be"),
         ("{\"regions\": []}", "regions must not be empty"),

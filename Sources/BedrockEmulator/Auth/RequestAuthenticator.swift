@@ -109,3 +109,35 @@ struct RequestAuthenticator: Sendable {
         return configuration.regions.contains(region) ? region : nil
     }
 }
+
+extension RequestAuthenticator {
+    /// Checks what a request's head alone can prove, before any of its body is read:
+    /// a bearer token completely; a SigV4 `Authorization` header's form, signing time,
+    /// scope, region, key id, session token and expiry. The signature itself covers
+    /// the body's hash, so `authenticate(_:)` checks it once the body (capped at
+    /// `maxBodyBytes`) is in. A stranger without a known key id is refused here and
+    /// their body never buffered.
+    func authenticateHead(_ request: EmulatorRequest) throws(ServiceError) {
+        if let authorization = request.headers.first(name: "authorization"), authorization.hasPrefix("Bearer ") {
+            _ = try authenticate(request)
+            return
+        }
+        let received = SigV4ReceivedRequest(
+            method: request.method, requestTarget: request.target,
+            headers: request.headers.map { (name: $0.name, value: $0.value) }, bodySHA256: nil)
+        do {
+            _ = try verifier.verify(received)
+        } catch where error.kind == .invalidSignature && error.message == Self.bodyHashNeeded {
+            // Every check before the payload hash passed; the signature waits for the body.
+        } catch where error.expectedCanonicalRequest != nil {
+            // A known key whose signature does not match the declared hash: refused once
+            // the body is in, by `authenticate(_:)`, with AWS's full message.
+        } catch {
+            throw ServiceError(name: error.errorType, status: error.httpStatus, message: error.message)
+        }
+    }
+
+    /// What `SigV4Verifier` says when only the body's hash is missing: every header
+    /// check before it passed.
+    private static let bodyHashNeeded = "A streamed request body requires the 'x-amz-content-sha256' header."
+}

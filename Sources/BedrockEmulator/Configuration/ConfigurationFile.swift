@@ -15,7 +15,8 @@ extension EmulatorConfiguration {
     ///  "regions": ["us-east-1", "eu-west-1"],
     ///  "credentials": [{"access_key_id": "AKIA…", "secret_access_key": "…", "session_token": "…"}],
     ///  "bearer_tokens": ["…"], "admin_token": "…", "latency_per_token_ms": 0.05,
-    ///  "quotas": [{"model": "…", "region": "…", "requests_per_minute": 60, "tokens_per_minute": 10000}]}
+    ///  "quotas": [{"model": "…", "region": "…", "requests_per_minute": 60, "tokens_per_minute": 10000}],
+    ///  "allowed_hosts": ["bedrock.test"], "idle_timeout_seconds": 30, "max_connections": 256}
     /// ```
     ///
     /// The `test`/`test` pair stays accepted unless `"include_test_credentials": false`.
@@ -40,8 +41,12 @@ extension EmulatorConfiguration {
         var adminToken: String?
         var latencyPerTokenMs: Double?
         var quotas: [EmulatorQuota]?
+        var allowedHosts: [String]?
+        var idleTimeoutSeconds: Double?
+        var maxConnections: Int?
         enum CodingKeys: String, CodingKey {
             case host, port, tls, regions, credentials, quotas
+            case allowedHosts = "allowed_hosts", idleTimeoutSeconds = "idle_timeout_seconds", maxConnections = "max_connections"
             case caFile = "ca_file", includeTestCredentials = "include_test_credentials"
             case bearerTokens = "bearer_tokens", adminToken = "admin_token", latencyPerTokenMs = "latency_per_token_ms"
         }
@@ -100,6 +105,24 @@ extension EmulatorConfiguration {
             if let tpm = quota.tokensPerMinute, tpm < 1 { throw EmulatorConfigurationError(message: "\(path): tokens_per_minute must be at least 1") }
         }
         quotas = file.quotas ?? []
+        if let hosts = file.allowedHosts {
+            guard hosts.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 253 && !$0.contains(where: { $0 == "/" || $0.isWhitespace }) }) else {
+                throw EmulatorConfigurationError(message: "\(path): allowed_hosts must be host names (1…253 characters, no spaces or '/')")
+            }
+            allowedHosts = hosts
+        }
+        if let idle = file.idleTimeoutSeconds {
+            guard idle.isFinite, idle >= 0.01, idle <= 86_400 else {
+                throw EmulatorConfigurationError(message: "\(path): idle_timeout_seconds must be between 0.01 and 86400, got \(idle)")
+            }
+            idleTimeout = .milliseconds(Int64((idle * 1000).rounded()))
+        }
+        if let connections = file.maxConnections {
+            guard (1...65_536).contains(connections) else {
+                throw EmulatorConfigurationError(message: "\(path): max_connections must be between 1 and 65536, got \(connections)")
+            }
+            maxConnections = connections
+        }
         if credentials.isEmpty && bearerTokens.isEmpty {
             throw EmulatorConfigurationError(message: "\(path): no credentials or bearer tokens would be accepted")
         }

@@ -96,6 +96,21 @@ public struct EmulatorConfiguration: Sendable, CustomStringConvertible, CustomRe
     public var maxBodyBytes: Int = 25 * 1024 * 1024
     /// Event-loop threads for the server (0: one per core).
     public var threads: Int = 0
+    /// How long a connection may wait for the client: to finish a request head after
+    /// it opens (or after the last response), or between body parts. Then it is closed.
+    public var idleTimeout: Duration = .seconds(30)
+    /// The most connections open at once. When full, the oldest connection that is
+    /// waiting for its client (idle or half-sent) is closed to make room; when none is,
+    /// the new connection is closed at once.
+    public var maxConnections: Int = 256
+    /// Host names (without port) accepted in the `Host` header besides loopback names
+    /// and ``host``: anything else is refused, so a page on a rebinding domain cannot
+    /// talk to the emulator.
+    public var allowedHosts: [String] = []
+    /// The most async invocations kept (the oldest completed ones are forgotten first).
+    public var maxAsyncInvokeJobs: Int = 1000
+    /// The most requests kept in the request log (it is also bounded to about 8 MiB).
+    public var maxRecordedRequests: Int = 10_000
 
     /// The defaults: loopback, a free port, `test`/`test`, three regions, plain HTTP.
     public init() {}

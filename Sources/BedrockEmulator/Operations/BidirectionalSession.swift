@@ -68,7 +68,8 @@ final class BidirectionalSession {
         do {
             authenticated = try service.authenticator.authenticateEventStream(head)
         } catch {
-            return refuse(error)
+            // Not recorded: the log holds authenticated requests only.
+            return (nil, service.errorResponse(error, requestID: requestID))
         }
         let (caller, verifier) = authenticated
         record.region = caller.region

@@ -10,9 +10,9 @@ final class EmulatorService: Sendable {
     let configuration: EmulatorConfiguration
     let adminToken: String
     let faults = FaultBook()
-    let log = RequestLog()
+    let log: RequestLog
     let quotas: QuotaLimiter
-    private let asyncJobs = AsyncInvokeStore()
+    private let asyncJobs: AsyncInvokeStore
     let authenticator: RequestAuthenticator
     let generator = ResponseGenerator()
     private let dates = HTTPDateCache()
@@ -20,6 +20,8 @@ final class EmulatorService: Sendable {
     init(configuration: EmulatorConfiguration, adminToken: String) {
         self.configuration = configuration
         self.adminToken = adminToken
+        self.log = RequestLog(capacity: configuration.maxRecordedRequests)
+        self.asyncJobs = AsyncInvokeStore(capacity: configuration.maxAsyncInvokeJobs)
         self.quotas = QuotaLimiter(quotas: configuration.quotas)
         self.authenticator = RequestAuthenticator(configuration: configuration)
     }
@@ -35,31 +37,39 @@ final class EmulatorService: Sendable {
         var streamFault: StreamFault?
     }
 
+    /// Handles one whole request. Only requests that pass authentication are recorded
+    /// in the request log: anything a stranger (a web page, a port scanner) sends is
+    /// answered with AWS's error and forgotten.
     func handle(_ request: EmulatorRequest) async -> EmulatorResponse {
         let requestID = UUID().uuidString.lowercased()
-        guard let route = Route.match(method: request.method, path: String(request.path)) else {
-            let error = ServiceError(name: "UnknownOperationException", status: 404, message: "Unknown operation \(request.method) \(String(request.path))")
-            log.append(RecordedRequest(requestID: requestID, time: Date(), status: 404, error: error.name))
+        let route = Route.match(method: request.method, path: String(request.path))
+        if case .admin(let segments)? = route {
+            return AdminAPI(service: self).handle(request, segments: segments, requestID: requestID)
+        }
+        let caller: AuthenticatedCaller
+        do {
+            caller = try authenticator.authenticate(request)
+        } catch {
             return errorResponse(error, requestID: requestID)
         }
-        switch route {
-        case .admin(let segments):
-            return AdminAPI(service: self).handle(request, segments: segments, requestID: requestID)
-        case .operation(let operation, let modelID, let parameters):
-            var record = RecordedRequest(requestID: requestID, time: Date(), operation: operation.rawValue, model: modelID, status: 200)
-            let response = await run(operation, modelID: modelID, parameters: parameters, request: request, record: &record)
-            log.append(record)
-            return response
+        guard case .operation(let operation, let modelID, let parameters)? = route else {
+            let error = ServiceError(name: "UnknownOperationException", status: 404,
+                                     message: "Unknown operation \(request.method) \(RequestLog.cut(String(request.path)))")
+            log.append(RecordedRequest(requestID: requestID, time: Date(), region: caller.region, principal: caller.principal,
+                                       status: 404, error: error.name))
+            return errorResponse(error, requestID: requestID)
         }
+        var record = RecordedRequest(requestID: requestID, time: Date(), operation: operation.rawValue, model: modelID,
+                                     region: caller.region, principal: caller.principal, status: 200)
+        let response = await run(operation, modelID: modelID, parameters: parameters, request: request, caller: caller, record: &record)
+        log.append(record)
+        return response
     }
 
-    private func run(_ operation: EmulatedOperation, modelID: String?, parameters: [String],
-                     request: EmulatorRequest, record: inout RecordedRequest) async -> EmulatorResponse {
+    private func run(_ operation: EmulatedOperation, modelID: String?, parameters: [String], request: EmulatorRequest,
+                     caller: AuthenticatedCaller, record: inout RecordedRequest) async -> EmulatorResponse {
         let requestID = record.requestID
         do throws(ServiceError) {
-            let caller = try authenticator.authenticate(request)
-            record.region = caller.region
-            record.principal = caller.principal
             var context = Context(requestID: requestID, operation: operation, region: caller.region, modelID: modelID,
                                   model: modelID.flatMap { configuration.catalog.resolve($0) }, record: record)
             if let effect = faults.match(operation: operation, model: modelID, resolvedModel: context.model?.id, region: caller.region) {

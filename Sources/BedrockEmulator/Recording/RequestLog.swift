@@ -9,7 +9,7 @@ public struct RecordedRequest: Sendable, Codable, Equatable {
     public var time: Date
     /// The operation (`nil` when the path matched none).
     public var operation: String?
-    /// The model id as sent.
+    /// The model id as sent (at most ``RequestLog/maxFieldBytes`` bytes; longer ids end in `…`).
     public var model: String?
     /// The region it was signed for.
     public var region: String?
@@ -30,36 +30,87 @@ public struct RecordedRequest: Sendable, Codable, Equatable {
         case requestID = "request_id", time, operation, model, region, principal, status, error, fault
         case inputTokens = "input_tokens", outputTokens = "output_tokens"
     }
+
+    /// A rough size in memory, for the log's byte bound.
+    var approximateBytes: Int {
+        128 + requestID.utf8.count + (operation?.utf8.count ?? 0) + (model?.utf8.count ?? 0) + (region?.utf8.count ?? 0)
+            + (principal?.utf8.count ?? 0) + (error?.utf8.count ?? 0) + (fault?.utf8.count ?? 0)
+    }
 }
 
-/// The most recent requests, oldest dropped first (a ring, so recording stays O(1)
-/// under load).
+/// The most recent authenticated requests, oldest dropped first. Bounded twice: by
+/// count and by (approximate) bytes, and every text field is cut to
+/// ``maxFieldBytes`` — so no client can make it grow without limit. Only requests
+/// that passed authentication are recorded (the service decides that).
 final class RequestLog: Sendable {
-    private struct Ring {
+    /// The longest text field kept (bytes of UTF-8); longer values are cut and end in `…`.
+    static let maxFieldBytes = 256
+
+    private struct Store {
         var items: [RecordedRequest] = []
-        var next = 0
+        var start = 0
+        var bytes = 0
+        var count: Int { items.count - start }
     }
 
-    private let capacity: Int
-    private let ring = NIOLockedValueBox(Ring())
+    /// The most entries kept.
+    let capacity: Int
+    /// The most bytes (approximate) kept.
+    let byteCapacity: Int
+    private let store = NIOLockedValueBox(Store())
 
-    init(capacity: Int = 10_000) { self.capacity = max(1, capacity) }
+    init(capacity: Int = 10_000, byteCapacity: Int = 8 * 1024 * 1024) {
+        self.capacity = max(1, capacity)
+        self.byteCapacity = max(1024, byteCapacity)
+    }
 
     func append(_ entry: RecordedRequest) {
-        ring.withLockedValue { ring in
-            if ring.items.count < capacity {
-                ring.items.append(entry)
-            } else {
-                ring.items[ring.next] = entry
-                ring.next = (ring.next + 1) % capacity
+        var entry = entry
+        entry.requestID = Self.cut(entry.requestID)
+        entry.operation = entry.operation.map(Self.cut)
+        entry.model = entry.model.map(Self.cut)
+        entry.region = entry.region.map(Self.cut)
+        entry.principal = entry.principal.map(Self.cut)
+        entry.error = entry.error.map(Self.cut)
+        entry.fault = entry.fault.map(Self.cut)
+        let size = entry.approximateBytes
+        store.withLockedValue { store in
+            store.items.append(entry)
+            store.bytes += size
+            while store.count > capacity || (store.bytes > byteCapacity && store.count > 1) {
+                store.bytes -= store.items[store.start].approximateBytes
+                store.start += 1
+            }
+            // Compact once the dropped prefix is as long as what is kept (amortised O(1)).
+            if store.start > 64 && store.start >= store.count {
+                store.items.removeFirst(store.start)
+                store.start = 0
             }
         }
     }
 
     /// Oldest first.
     var all: [RecordedRequest] {
-        ring.withLockedValue { ring in Array(ring.items[ring.next...] + ring.items[..<ring.next]) }
+        store.withLockedValue { Array($0.items[$0.start...]) }
     }
 
-    func clear() { ring.withLockedValue { $0 = Ring() } }
+    /// How many entries and (approximate) bytes are kept.
+    var usage: (count: Int, bytes: Int) { store.withLockedValue { ($0.count, $0.bytes) } }
+
+    func clear() { store.withLockedValue { $0 = Store() } }
+
+    /// `text` cut to at most ``maxFieldBytes`` bytes on a character boundary.
+    static func cut(_ text: String) -> String {
+        guard text.utf8.count > maxFieldBytes else { return text }
+        var kept = ""
+        var bytes = 0
+        let limit = maxFieldBytes - "…".utf8.count
+        for character in text {
+            let size = character.utf8.count
+            if bytes + size > limit { break }
+            kept.append(character)
+            bytes += size
+        }
+        return kept + "…"
+    }
 }

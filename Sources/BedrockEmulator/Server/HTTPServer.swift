@@ -15,32 +15,47 @@ final class HTTPServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let tls: NIOSSLContext?
     private let logger: Logger
+    private let limiter: ConnectionLimiter
+    private let hostCheck: HostCheck
+    private let idleTimeout: TimeAmount
 
     init(service: EmulatorService, tls: NIOSSLContext?, threads: Int, logger: Logger) {
         self.service = service
         self.tls = tls
         self.logger = logger
+        self.limiter = ConnectionLimiter(maxConnections: service.configuration.maxConnections)
+        self.hostCheck = HostCheck(configuration: service.configuration)
+        let idle = service.configuration.idleTimeout.components
+        let idleNanoseconds = idle.seconds > 86_400 ? Int64(86_400 * 1_000_000_000)
+            : max(1_000_000, idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)
+        self.idleTimeout = .nanoseconds(idleNanoseconds)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads > 0 ? threads : System.coreCount)
     }
 
     /// Binds and returns the server channel plus the task that serves it.
     func start(host: String, port: Int) async throws -> (port: Int, task: Task<Void, Never>, channel: any Channel) {
         if let tls { return try await startTLS(host: host, port: port, tls: tls) }
-        let maxBody = service.configuration.maxBodyBytes
+        let limits = RequestLimits(maxBody: service.configuration.maxBodyBytes, hostCheck: hostCheck)
+        let (limiter, idleTimeout) = (self.limiter, self.idleTimeout)
         let server = try await bootstrap()
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let admitted = limiter.admit(channel)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    return try Connection(wrappingChannelSynchronously: channel)
+                    try channel.pipeline.syncOperations.addHandler(RequestIdleHandler(timeout: idleTimeout, limiter: limiter))
+                    let connection = try Connection(wrappingChannelSynchronously: channel)
+                    if !admitted { channel.close(promise: nil) }
+                    return connection
                 }
             }
+        hostCheck.bound(to: server.channel.localAddress?.port ?? port)
         let task = Task { [service, logger] in
             await withDiscardingTaskGroup { group in
                 do {
                     try await server.executeThenClose { connections in
                         for try await connection in connections {
                             group.addTask {
-                                await Self.serve(connection, service: service, maxBody: maxBody, http2: false, logger: logger)
+                                await Self.serve(connection, service: service, limits: limits, http2: false, logger: logger)
                             }
                         }
                     }
@@ -64,18 +79,31 @@ final class HTTPServer: Sendable {
     /// NIOHTTP2's HTTP/1 codec, so the same request loop serves both), `http/1.1`
     /// connections are served as plain HTTP/1.1.
     private func startTLS(host: String, port: Int, tls: NIOSSLContext) async throws -> (port: Int, task: Task<Void, Never>, channel: any Channel) {
-        let maxBody = service.configuration.maxBodyBytes
+        let limits = RequestLimits(maxBody: service.configuration.maxBodyBytes, hostCheck: hostCheck)
+        let (limiter, idleTimeout) = (self.limiter, self.idleTimeout)
         let server = try await bootstrap()
             .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // The TLS handshake and ALPN must finish within the idle timeout.
+                let admitted = limiter.admit(channel)
+                let handshakeDeadline = channel.eventLoop.scheduleTask(in: idleTimeout) { channel.close(promise: nil) }
+                if !admitted { channel.close(promise: nil) }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                 }.flatMap {
                     channel.configureAsyncHTTPServerPipeline(
                         http1ConnectionInitializer: { connection in
-                            connection.eventLoop.makeCompletedFuture { try Connection(wrappingChannelSynchronously: connection) }
+                            handshakeDeadline.cancel()
+                            return connection.eventLoop.makeCompletedFuture {
+                                try connection.pipeline.syncOperations.addHandler(RequestIdleHandler(timeout: idleTimeout, limiter: limiter))
+                                return try Connection(wrappingChannelSynchronously: connection)
+                            }
                         },
                         http2ConnectionInitializer: { connection in
-                            connection.eventLoop.makeSucceededFuture(connection)
+                            // HTTP/2 connections carry long-lived bidirectional streams: they are
+                            // counted against the cap but never evicted as idle.
+                            handshakeDeadline.cancel()
+                            limiter.setWaiting(connection, false)
+                            return connection.eventLoop.makeSucceededFuture(connection)
                         },
                         http2StreamInitializer: { stream in
                             stream.eventLoop.makeCompletedFuture {
@@ -85,6 +113,7 @@ final class HTTPServer: Sendable {
                         })
                 }
             }
+        hostCheck.bound(to: server.channel.localAddress?.port ?? port)
         let task = Task { [service, logger] in
             await withDiscardingTaskGroup { group in
                 do {
@@ -94,7 +123,7 @@ final class HTTPServer: Sendable {
                                 guard let negotiated = try? await negotiation.get() else { return }
                                 switch negotiated {
                                 case .http1_1(let connection):
-                                    await Self.serve(connection, service: service, maxBody: maxBody, http2: false, logger: logger)
+                                    await Self.serve(connection, service: service, limits: limits, http2: false, logger: logger)
                                 case .http2(let (channel, multiplexer)):
                                     // The stream loop runs in its own task: a cancelled iteration would
                                     // drop streams the multiplexer already accepted, and NIO traps on an
@@ -105,7 +134,7 @@ final class HTTPServer: Sendable {
                                             do {
                                                 for try await stream in multiplexer.inbound {
                                                     streams.addTask {
-                                                        await Self.serve(stream, service: service, maxBody: maxBody, http2: true, logger: logger)
+                                                        await Self.serve(stream, service: service, limits: limits, http2: true, logger: logger)
                                                     }
                                                 }
                                             } catch {
@@ -135,11 +164,11 @@ final class HTTPServer: Sendable {
         try? await group.shutdownGracefully()
     }
 
-    private static func serve(_ connection: Connection, service: EmulatorService, maxBody: Int, http2: Bool, logger: Logger) async {
+    private static func serve(_ connection: Connection, service: EmulatorService, limits: RequestLimits, http2: Bool, logger: Logger) async {
         let channel = connection.channel
         do {
             try await withTaskCancellationHandler {
-                try await handleRequests(on: connection, service: service, maxBody: maxBody, http2: http2)
+                try await handleRequests(on: connection, service: service, limits: limits, http2: http2)
             } onCancel: {
                 channel.close(promise: nil)
             }
@@ -148,36 +177,100 @@ final class HTTPServer: Sendable {
         }
     }
 
-    private static func handleRequests(on connection: Connection, service: EmulatorService, maxBody: Int, http2: Bool) async throws {
+    /// What a request is allowed before its body is read.
+    struct RequestLimits: Sendable {
+        /// The largest body of a request whose head authenticated.
+        var maxBody: Int
+        /// The largest body of an admin API request (checked by the admin token once read).
+        var maxAdminBody = 64 * 1024
+        /// How much of a refused request's body is read (and dropped) so the refusal can
+        /// be answered on a live connection; beyond it the connection is closed.
+        var maxDiscardedBody = 64 * 1024
+        var hostCheck: HostCheck
+    }
+
+    /// What happens to the body of the request being read.
+    private enum BodyPlan {
+        /// Buffered up to the limit (then answered with a size error).
+        case buffer(limit: Int)
+        /// Refused at its head: dropped unread, answered with this error at its end.
+        case refuse(ServiceError, dropped: Int)
+        /// Answered early and half-closed: what the client still sends is dropped (up
+        /// to `maxDiscardedBody` more) so the answer is not lost to a reset.
+        case linger(dropped: Int)
+    }
+
+    /// Reads requests one by one. Each head is checked first — the `Host` header, then
+    /// whatever authentication the head can prove (``RequestAuthenticator/authenticateHead(_:)``)
+    /// — and only then is the body buffered: a request refused at its head has its
+    /// body dropped (at most `maxDiscardedBody`, then the connection is closed), is
+    /// never recorded, and never reaches an operation.
+    private static func handleRequests(on connection: Connection, service: EmulatorService, limits: RequestLimits, http2: Bool) async throws {
         let channel = connection.channel
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var head: HTTPRequestHead?
                 var body = channel.allocator.buffer(capacity: 0)
                 var tooLarge = false
+                var plan = BodyPlan.buffer(limit: limits.maxBody)
                 var parts = inbound.makeAsyncIterator()
                 while let part = try await parts.next() {
                     switch part {
                     case .head(let requestHead):
+                        body.clear()
+                        tooLarge = false
+                        head = requestHead
+                        plan = Self.plan(for: requestHead, service: service, limits: limits, http2: http2)
+                        if http2, case .refuse(let error, _) = plan {
+                            // An HTTP/2 stream can be answered and ended at once.
+                            _ = try await write(service.errorResponse(error, requestID: "-"), to: outbound, channel: channel,
+                                                keepAlive: true, http2: true)
+                            return
+                        }
                         if http2, let modelID = BidirectionalStreamServer.modelID(requestHead) {
                             // Read and answered as it streams, never buffered.
                             try await BidirectionalStreamServer.serve(requestHead, modelID: modelID, parts: &parts,
                                                                       outbound: outbound, channel: channel, service: service)
                             return
                         }
-                        head = requestHead
-                        body.clear()
-                        tooLarge = false
                     case .body(var chunk):
-                        if body.readableBytes + chunk.readableBytes > maxBody { tooLarge = true } else { body.writeBuffer(&chunk) }
+                        switch plan {
+                        case .buffer(let limit):
+                            if body.readableBytes + chunk.readableBytes > limit { tooLarge = true } else { body.writeBuffer(&chunk) }
+                        case .refuse(let error, let dropped):
+                            let total = dropped + chunk.readableBytes
+                            if total > limits.maxDiscardedBody {
+                                // Answer now and half-close; the rest of the body is dropped for a
+                                // short while (a close with unread input would reset the answer away).
+                                _ = try await write(service.errorResponse(error, requestID: "-"), to: outbound, channel: channel,
+                                                    keepAlive: false, http2: http2)
+                                try? await channel.close(mode: .output)
+                                plan = .linger(dropped: 0)
+                            } else {
+                                plan = .refuse(error, dropped: total)
+                            }
+                        case .linger(let dropped):
+                            let total = dropped + chunk.readableBytes
+                            if total > limits.maxDiscardedBody * 16 { return }
+                            plan = .linger(dropped: total)
+                        }
                     case .end:
                         guard let requestHead = head else { continue }
                         head = nil
-                        let request = EmulatorRequest(method: requestHead.method.rawValue, target: requestHead.uri,
-                                                      headers: requestHead.headers, body: body)
-                        let response: EmulatorResponse = tooLarge
-                            ? service.errorResponse(.validation("The request body is larger than the \(maxBody)-byte limit."), requestID: "-")
-                            : await service.handle(request)
+                        let response: EmulatorResponse
+                        switch plan {
+                        case .linger:
+                            return
+                        case .refuse(let error, _):
+                            response = service.errorResponse(error, requestID: "-")
+                        case .buffer(let limit):
+                            let request = EmulatorRequest(method: requestHead.method.rawValue, target: requestHead.uri,
+                                                          headers: requestHead.headers, body: body)
+                            response = tooLarge
+                                ? service.errorResponse(.validation("The request body is larger than the \(limit)-byte limit."), requestID: "-")
+                                : await service.handle(request)
+                        }
+                        body = channel.allocator.buffer(capacity: 0)
                         let keepAlive = try await write(response, to: outbound, channel: channel,
                                                         keepAlive: http2 || requestHead.isKeepAlive, http2: http2)
                         if !keepAlive { return }
@@ -185,6 +278,25 @@ final class HTTPServer: Sendable {
                 }
             }
         }
+    }
+
+    /// Decides from a request's head alone whether its body will be read.
+    private static func plan(for head: HTTPRequestHead, service: EmulatorService, limits: RequestLimits, http2: Bool) -> BodyPlan {
+        if let refusal = limits.hostCheck.refusal(head.headers["host"]) { return .refuse(refusal, dropped: 0) }
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        if case .admin? = Route.match(method: head.method.rawValue, path: path) {
+            return .buffer(limit: limits.maxAdminBody)
+        }
+        if http2, BidirectionalStreamServer.modelID(head) != nil {
+            return .buffer(limit: 0)  // streamed: its session authenticates the head and each signed event
+        }
+        let request = EmulatorRequest(method: head.method.rawValue, target: head.uri, headers: head.headers, body: ByteBuffer())
+        do {
+            try service.authenticator.authenticateHead(request)
+        } catch {
+            return .refuse(error, dropped: 0)
+        }
+        return .buffer(limit: limits.maxBody)
     }
 
     /// Writes a response; returns whether the connection stays open.

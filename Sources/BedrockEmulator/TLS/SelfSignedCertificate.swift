@@ -28,12 +28,15 @@ struct SelfSignedCertificate: Sendable {
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
                 Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+                // Even if the CA file outlives the emulator (a stale AWS_CA_BUNDLE), the CA
+                // can vouch only for loopback names.
+                Critical(Self.loopbackConstraints(extra: hosts))
                 SubjectKeyIdentifier(hash: .init(caKey.publicKey))
             },
             issuerPrivateKey: .init(caKey))
         var names: [GeneralName] = []
         for host in hosts {
-            if let address = IPv4Bytes(host) {
+            if let address = IPBytes(host) {
                 names.append(.ipAddress(ASN1OctetString(contentBytes: address.bytes[...])))
             } else {
                 names.append(.dnsName(host))
@@ -69,17 +72,42 @@ struct SelfSignedCertificate: Sendable {
     }
 }
 
-/// Dotted-quad IPv4 parsing for certificate subject alternative names.
-private struct IPv4Bytes {
+extension SelfSignedCertificate {
+    /// Name constraints permitting DNS names under `localhost` only — plus any of
+    /// `extra` (the configured listening host) that is a non-loopback DNS name. So even
+    /// a CA file that outlives the emulator (a stale `AWS_CA_BUNDLE`) cannot vouch for
+    /// `bedrock-runtime.….amazonaws.com` or any other name.
+    ///
+    /// IP addresses are left unconstrained: BoringSSL (NIOSSL, and AWS-LC in the AWS
+    /// CRT) rejects every certificate under an IP-address constraint as unsupported,
+    /// which would break `https://127.0.0.1:PORT`. (The CA's key is never stored: it
+    /// signs the one server certificate at start and is dropped.)
+    static func loopbackConstraints(extra: [String]) -> NameConstraints {
+        var dns: [String] = ["localhost"]
+        for host in extra {
+            let name = HostCheck.normalise(host)
+            if HostCheck.isLoopback(name) || IPBytes(name) != nil || name.isEmpty || dns.contains(name) { continue }
+            dns.append(name)
+        }
+        return NameConstraints(permittedDNSDomains: dns)
+    }
+}
+
+/// IPv4 and IPv6 address parsing for certificate subject alternative names.
+struct IPBytes {
     let bytes: [UInt8]
     init?(_ text: String) {
-        let parts = text.split(separator: ".")
-        guard parts.count == 4 else { return nil }
-        var bytes: [UInt8] = []
-        for part in parts {
-            guard let value = UInt8(part) else { return nil }
-            bytes.append(value)
+        let name = HostCheck.normalise(text)
+        var v4 = in_addr()
+        if inet_pton(AF_INET, name, &v4) == 1 {
+            bytes = withUnsafeBytes(of: &v4) { Array($0) }
+            return
         }
-        self.bytes = bytes
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, name, &v6) == 1 {
+            bytes = withUnsafeBytes(of: &v6) { Array($0) }
+            return
+        }
+        return nil
     }
 }

@@ -1,4 +1,5 @@
 import BedrockRuntime
+import BedrockEmulator
 import Foundation
 
 /// `quarry test --report report.html`: one self-contained page (inline CSS and SVG, no
@@ -18,9 +19,10 @@ public struct HTMLReport: Sendable {
         self.generated = generated
     }
 
-    /// Writes the page to `path`.
+    /// Writes the page to `path` (mkstemp in the same directory, then rename: a link
+    /// planted at the path is replaced, never written through).
     public func write(to path: String) throws {
-        try Data(render().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try PrivateFile.replace(path, contents: Array(render().utf8))
     }
 
     /// The whole page.

@@ -16,8 +16,13 @@ public struct SummaryFormatter: Sendable {
     /// A formatter.
     public init() {}
 
-    /// The line for one finished test.
+    /// The line for one finished test (control characters in names and messages
+    /// escaped: messages may quote service errors and model output).
     public func line(for result: TestCaseResult) -> String {
+        TerminalText.escaped(rawLine(for: result))
+    }
+
+    private func rawLine(for result: TestCaseResult) -> String {
         switch result.status {
         case .passed: return "  ✓ \(result.name) (\(result.duration.reportText))"
         case .skipped: return "  - \(result.name) (skipped\(result.message.map { ": \($0)" } ?? ""))"
@@ -44,7 +49,7 @@ public struct SummaryFormatter: Sendable {
         lines.append("")
         lines.append("Ran \(summary.results.count) tests in \(summary.duration.reportText) against \(summary.target)")
         lines.append(summary.summaryLine)
-        return lines.joined(separator: "\n") + "\n"
+        return TerminalText.escaped(lines.joined(separator: "\n")) + "\n"
     }
 }
 

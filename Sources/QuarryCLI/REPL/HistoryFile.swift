@@ -1,3 +1,4 @@
+import BedrockEmulator
 import Foundation
 
 /// The REPL's persistent history: `~/.quarry_history`, or `QUARRY_HISTORY`.
@@ -23,9 +24,12 @@ struct HistoryFile: Sendable {
         return HistoryFile(path: (home as NSString).appendingPathComponent(".quarry_history"), capacity: capacity)
     }
 
-    /// The last `capacity` entries; rewrites the file when it held more.
+    /// The last `capacity` entries; rewrites the file when it held more. A symbolic
+    /// link at the path is not read through.
     func load() -> [String] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+        var info = stat()
+        guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
+              let data = FileManager.default.contents(atPath: path) else { return [] }
         let lines = String(decoding: data, as: UTF8.self)
             .split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
         guard lines.count > capacity else { return lines }
@@ -34,27 +38,25 @@ struct HistoryFile: Sendable {
         return kept
     }
 
-    /// Appends one input (the caller has checked `SecretFilter.mayRecord`).
+    /// Appends one input (the caller has checked `SecretFilter.mayRecord`). A symbolic
+    /// link at the path is not followed and nothing but this user's own regular file
+    /// is written or has its mode set (see `PrivateFile.append`).
     func append(_ entry: String) throws {
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw HistoryError(path: path, problem: String(cString: strerror(errno))) }
-        defer { close(fd) }
-        fchmod(fd, 0o600)
-        TerminalOutput.write(entry + "\n", to: fd)
+        do {
+            try PrivateFile.append(path, contents: Array((entry + "\n").utf8), mode: 0o600)
+        } catch {
+            throw HistoryError(path: path, problem: error.problem)
+        }
     }
 
-    /// Replaces the file's contents atomically (a 0600 temporary file renamed over it).
+    /// Replaces the file's contents atomically: a 0600 `mkstemp` file in the same
+    /// directory renamed over the path (a link planted at the path or beside it is
+    /// replaced or ignored, never written through).
     func rewrite(_ entries: [String]) throws {
-        let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw HistoryError(path: temporary, problem: String(cString: strerror(errno))) }
-        fchmod(fd, 0o600)
-        TerminalOutput.write(entries.map { $0 + "\n" }.joined(), to: fd)
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let problem = String(cString: strerror(errno))
-            unlink(temporary)
-            throw HistoryError(path: path, problem: problem)
+        do {
+            try PrivateFile.replace(path, contents: Array(entries.map { $0 + "\n" }.joined().utf8), mode: 0o600)
+        } catch {
+            throw HistoryError(path: path, problem: error.problem)
         }
     }
 }

@@ -1,3 +1,4 @@
+import BedrockEmulator
 import Foundation
 import Quarry
 
@@ -25,7 +26,7 @@ enum REPLCommandTable {
             let ids = await session.modelIDs()
             if ids.isEmpty { session.output.error("no models: the session has no Bedrock target or it listed none"); return }
             let current = session.engine?.defaultModel
-            for id in ids { session.output.line((id == current ? "* " : "  ") + id) }
+            for id in ids { session.output.line((id == current ? "* " : "  ") + TerminalText.escaped(id)) }
         },
         REPLCommandSpec(name: "use", usage: ":use MODEL", summary: "default model for calls without model=") { session, args in
             guard let engine = session.engine else { return }
@@ -95,10 +96,11 @@ enum REPLCommandTable {
             guard let path = args.first else { session.output.error("usage: :save FILE"); return }
             let text = session.accepted.map { $0 + "\n" }.joined()
             do {
-                try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+                // mkstemp + rename: a link planted at the path is replaced, not written through.
+                try PrivateFile.replace(path, contents: Array(text.utf8))
                 session.output.line("saved \(session.accepted.count) input(s) to \(path)")
             } catch {
-                session.output.error("cannot write '\(path)': \(error.localizedDescription)")
+                session.output.error("cannot write '\(path)': \((error as? PrivateFile.WriteError)?.problem ?? "\(error)")")
             }
         },
         REPLCommandSpec(name: "limits", usage: ":limits [KEY=VALUE …]", summary: "show or set memory/instructions/seconds/output/calls (new state)") { session, args in

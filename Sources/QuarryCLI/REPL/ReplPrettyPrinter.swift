@@ -41,6 +41,16 @@ enum ReplPrettyPrinter {
       local plain = gsub(text, "\27%[[%d;]*m", "")
       return (ulen and ulen(plain)) or #plain
     end
+    -- Control characters a terminal would obey (C0 but newline and tab, DEL, C1 as
+    -- UTF-8, bidirectional overrides) shown as escapes instead: for text printed
+    -- outside quotes (error tables' tostring, stream text).
+    local function safe(text)
+      text = gsub(text, "[\0-\8\11-\31\127]", function(c) return fmt("\\x%02x", byte(c)) end)
+      return (gsub(gsub(gsub(text,
+        "\194([\128-\159])", function(c) return fmt("\\u{%x}", byte(c)) end),
+        "\226\128([\170-\174])", function(c) return fmt("\\u{20%x}", byte(c) - 128) end),
+        "\226\129([\166-\169])", function(c) return fmt("\\u{20%x}", byte(c) - 64) end))
+    end
     local function quote(s, limit)
       local more = #s - limit
       if more > 0 then
@@ -52,6 +62,7 @@ enum ReplPrettyPrinter {
       s = gsub(s, valid and '[%c\\"]' or '[%c\\"\128-\255]', function(c)
         return escapes[c] or fmt("\\x%02x", byte(c))
       end)
+      if valid then s = safe(s) end
       local text = paint("str", '"' .. s .. '"')
       if more > 0 then text = text .. paint("dim", "…(+" .. more .. " bytes)") end
       return text
@@ -71,7 +82,7 @@ enum ReplPrettyPrinter {
     local function render_table(t, depth, ancestors, indent, width)
       if ancestors[t] then return paint("bad", "<cycle>") end
       local label = tostring(t)
-      if sub(label, 1, 7) ~= "table: " then return paint("fn", label) end
+      if sub(label, 1, 7) ~= "table: " then return paint("fn", safe(label)) end
       if depth > MAX_DEPTH then return paint("dim", "{…}") end
       local keys, n, extra = {}, 0, 0
       for k in pairs(t) do
@@ -120,7 +131,7 @@ enum ReplPrettyPrinter {
       if t == "function" then return paint("fn", "<function>") end
       local text = tostring(v)
       if t == "userdata" and text == "null" then return paint("kw", "null") end
-      return paint("fn", text)
+      return paint("fn", safe(text))
     end
     local rawget, iowrite = rawget, write or (io and io.write)
     -- A stream returned at the prompt is drained here: its text is written as it
@@ -131,7 +142,7 @@ enum ReplPrettyPrinter {
       while true do
         local ev = nxt()
         if ev == nil then break end
-        if ev.type == "text" and type(ev.text) == "string" and iowrite then iowrite(ev.text); wrote = true end
+        if ev.type == "text" and type(ev.text) == "string" and iowrite then iowrite(safe(ev.text)); wrote = true end
       end
       if wrote and iowrite then iowrite("\n") end
       local result = rawget(s, "result")
@@ -160,7 +171,7 @@ enum ReplPrettyPrinter {
       _ENV._ = first
       for i = 1, count do
         local ok, text = pcall(render, values[i], 1, {}, "", width, TOP_STRING)
-        if not ok then text = paint("bad", "<cannot print: " .. tostring(text) .. ">") end
+        if not ok then text = paint("bad", "<cannot print: " .. safe(tostring(text)) .. ">") end
         out[i] = text
         if text:find("\n", 1, true) then multi = true end
       end

@@ -1,4 +1,5 @@
 import Foundation
+import Quarry
 
 /// Where the REPL writes: script output, results, errors and status lines.
 ///
@@ -38,12 +39,13 @@ final class TerminalOutput: Sendable {
         }
     }
 
-    /// Writes an error line on stderr (red on a terminal).
+    /// Writes an error line on stderr (red on a terminal). Control characters in
+    /// `text` (which may quote a service's message) are escaped first.
     func error(_ text: String) {
         atLineStart.withLock { atStart in
             if !atStart { Self.write("\n", to: STDOUT_FILENO) }
             atStart = true
-            Self.write(paint(text, .red) + "\n", to: STDERR_FILENO)
+            Self.write(paint(TerminalText.escaped(text), .red) + "\n", to: STDERR_FILENO)
         }
     }
 
