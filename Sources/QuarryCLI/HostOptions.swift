@@ -59,7 +59,9 @@ struct HostOptions: ParsableArguments {
         for (name, value) in counts {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1, got \(value)") }
         }
-        if let maxSeconds, !(maxSeconds > 0) { throw ValidationError("--max-seconds must be positive") }
+        if let maxSeconds, !(maxSeconds > 0 && maxSeconds <= ScriptNumber.maxSeconds) {
+            throw ValidationError("--max-seconds must be a number of seconds > 0 and ≤ \(Int(ScriptNumber.maxSeconds))")
+        }
     }
 
     /// The policy these flags describe (permissive where they say nothing).

@@ -30,6 +30,13 @@ struct ScriptRunner {
         } catch {
             await host.shutdown()
             await target.shutdown()
+            if case LuaError.limit(.unresponsive, _) = error {
+                // The Lua thread is stuck in one C call: nothing can stop it but ending
+                // the process, which exiting now does.
+                Terminal.standardError("quarry: sandbox limit: the script did not stop within "
+                                       + "\(Self.seconds(options.policy.limits.graceSeconds)) s of its deadline; the process was ended\n")
+                throw ExitCode(3)
+            }
             Terminal.standardError("quarry: \(Self.describe(error))\n")
             if case LuaError.limit = error { throw ExitCode(3) }
             if error is CancellationError { throw ExitCode(130) }
@@ -48,6 +55,10 @@ struct ScriptRunner {
         }
         await host.shutdown()
         await target.shutdown()
+    }
+
+    static func seconds(_ s: Double) -> String {
+        s == s.rounded() && abs(s) < 1e9 ? String(Int(s)) : String(s)
     }
 
     /// A script error as one line: `file:line: code: message` for host errors.

@@ -34,7 +34,9 @@ struct TestCommand: AsyncParsableCommand {
         guard TestOutputFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be summary, tap or junit, got '\(format)'")
         }
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard timeout.isFinite, timeout > 0, timeout <= ScriptNumber.maxSeconds else {
+            throw ValidationError("--timeout must be a number of seconds > 0 and ≤ \(Int(ScriptNumber.maxSeconds))")
+        }
     }
 
     func run() async throws {
@@ -58,7 +60,7 @@ struct TestCommand: AsyncParsableCommand {
         // The per-test timeout governs wall-clock time; the sandbox's own limit is a backstop.
         if host.maxSeconds == nil { policy.limits.seconds = max(timeout, 600) }
         let runner = TestRunner(target: target, injector: injector, options: .init(
-            policy: policy, defaultTimeout: .milliseconds(Int64(timeout * 1000)), filter: filter))
+            policy: policy, defaultTimeout: ScriptNumber.hostDuration(seconds: timeout) ?? .seconds(30), filter: filter))
         let progress = ProgressPrinter(format: format, interactive: isatty(STDOUT_FILENO) == 1)
         let summary = await runner.run(files: files, events: progress.handle)
         await target.shutdown()
