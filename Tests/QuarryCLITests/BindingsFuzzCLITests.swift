@@ -53,8 +53,11 @@ import Testing
       local t = deep
       for i = 1, 200 do t[1] = {}; t = t[1] end
       local cyclic = {}; cyclic.self = cyclic; cyclic[1] = cyclic
+      -- eight references to one 1 MiB string fit under the cap (copied once, charged
+      -- eight times); the 2000 of `overflow` do not, and trip the run's memory limit,
+      -- after which every host call fails: it comes last in a program.
       local shared = {}
-      for i = 1, 2000 do shared[i] = big end
+      for i = 1, 8 do shared[i] = big end
       local calls = 0
       local liar = setmetatable({}, {
         __len = function() calls = calls + 1; return calls % 2 == 0 and math.maxinteger or 1 end,
@@ -83,7 +86,9 @@ import Testing
         json and json.null, function() end, function() error({ code = liar }) end, function(...) return ... end,
         function() return coroutine.yield() end, print, string.rep,
       }
-      return values, keys
+      local overflow = {}
+      for i = 1, 2000 do overflow[i] = big end
+      return values, keys, overflow
     end
 
     function fuzz(seed, ncalls)
@@ -93,7 +98,7 @@ import Testing
         state, r = splitmix(state)
         return (r >> 1) % n
       end
-      local values, keys = pool(draw)
+      local values, keys, overflow = pool(draw)
       local nvalues = 42
       local function value(depth)
         local k = draw(nvalues + 2)
@@ -117,6 +122,8 @@ import Testing
         pcall(fault.clear)
         pcall(emulator.clear)
       end
+      local last = targets[draw(#targets) + 1]
+      pcall(last[2], overflow, overflow)
     end
     """#
 
@@ -129,7 +136,7 @@ import Testing
             // Each program gets its own seed: SplitMix64 of (seed, i).
             var generator = SplitMix64(seed: seed &+ UInt64(i))
             let programSeed = Int64(bitPattern: generator.next())
-            source += "test(\"program \(i) seed \(programSeed)\", function() fuzz(\(programSeed), 12) end)\n"
+            source += "test(\"program \(i) seed \(programSeed)\", function() fuzz(\(programSeed), 20) end)\n"
         }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-fuzz-\(UUID().uuidString)_test.lua")
         try source.write(to: file, atomically: true, encoding: .utf8)

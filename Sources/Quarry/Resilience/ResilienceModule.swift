@@ -59,8 +59,8 @@ local function number_option(name, options, key, default, minimum)
   if v == nil then return default end
   -- finite and at most 1e9: NaN, ±inf and 1e300 never reach a clock or a counter
   if type(v) ~= "number" or v ~= v or v < (minimum or 0) or v > 1e9 then
-    error("resilience." .. name .. ": '" .. key .. "' must be a finite number between " .. tostring(minimum or 0)
-          .. " and 1e9", 4)
+    error("resilience." .. name .. ": '" .. key .. "' must be a number ≥ " .. tostring(minimum or 0)
+          .. " and ≤ 1e9 (finite)", 4)
   end
   return v
 end
