@@ -20,7 +20,7 @@ enum MeasuredProcess {
     /// Runs the binary; a process still running after `killAfter` is killed (SIGKILL)
     /// and reported as `timedOut`.
     static func run(_ arguments: [String], environment: [String: String], executable name: String = "quarry",
-                    killAfter: Duration = .seconds(300)) throws -> Result {
+                    stdinFile: String = "/dev/null", killAfter: Duration = .seconds(300)) throws -> Result {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-measured-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -31,7 +31,7 @@ enum MeasuredProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, stdinFile, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
 

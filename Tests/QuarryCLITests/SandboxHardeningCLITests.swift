@@ -96,6 +96,21 @@ import Testing
         }
     }
 
+    /// `stdin.read("a")` stops reading at the memory cap instead of holding all of it.
+    @Test func readingAllOfStandardInputStopsAtTheMemoryCap() throws {
+        // From a file: the process stops reading early, which would break a pipe.
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-stdin-\(UUID().uuidString)")
+        try String(repeating: String(repeating: "y", count: 1023) + "\n", count: 3 << 10)
+            .write(to: input, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: input) }
+        let r = try MeasuredProcess.run(["--quiet", "--max-memory", "1", "-e",
+                                         "local ok, e = pcall(stdin.read, 'a') print(ok, e.code, e.message)"],
+                                        environment: HostCLITests.noAWS, stdinFile: input.path)
+        #expect(r.exitCode == 0, "\(r.stderr)")
+        #expect(r.stdout == "false\tLimitExceeded\tstdin.read: the input is larger than the memory cap of 1048576 bytes\n",
+                "\(r.stdout)")
+    }
+
     /// Row 9: 16 MiB log lines in a loop under `--max-output 1024`.
     @Test func logFloodStopsAtTheOutputLimit() throws {
         let r = try MeasuredProcess.run(["--quiet", "--max-output", "1024", "-e",

@@ -46,10 +46,19 @@ struct BedrockBindings {
             guard ["l", "L", "a", "*l", "*L", "*a"].contains(format) else {
                 return .failure("stdin.read: format must be \"l\", \"L\" or \"a\", got \"\(format)\"")
             }
+            let cap = core.policy.limits.memoryBytes
             return .suspend(HostRequest.work {
                 if format.hasSuffix("a") {
+                    // Never more than the state could hold: the rest would be refused at
+                    // the crossing anyway, after filling the host's memory.
                     var all = ""
-                    while let line = await input() { all += line }
+                    while let line = await input() {
+                        all += line
+                        if all.utf8.count > cap {
+                            throw ScriptError(code: "LimitExceeded",
+                                              message: "stdin.read: the input is larger than the memory cap of \(cap) bytes")
+                        }
+                    }
                     return [.string(all)]
                 }
                 guard let line = await input() else { return [.nil] }
