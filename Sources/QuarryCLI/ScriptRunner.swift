@@ -30,11 +30,12 @@ struct ScriptRunner {
         } catch {
             await host.shutdown()
             await target.shutdown()
-            if case LuaError.limit(.unresponsive, _) = error {
+            if case LuaError.limit(.unresponsive, let message) = error {
                 // The Lua thread is stuck in one C call: nothing can stop it but ending
                 // the process, which exiting now does.
+                let what = message.contains("being interrupted") ? "being interrupted" : "its deadline"
                 Terminal.standardError("quarry: sandbox limit: the script did not stop within "
-                                       + "\(Self.seconds(options.policy.limits.graceSeconds)) s of its deadline; the process was ended\n")
+                                       + "\(Self.seconds(options.policy.limits.graceSeconds)) s of \(what); the process was ended\n")
                 throw ExitCode(3)
             }
             Terminal.standardError("quarry: \(Self.describe(error))\n")

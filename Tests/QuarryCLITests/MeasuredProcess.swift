@@ -20,7 +20,8 @@ enum MeasuredProcess {
     /// Runs the binary; a process still running after `killAfter` is killed (SIGKILL)
     /// and reported as `timedOut`.
     static func run(_ arguments: [String], environment: [String: String], executable name: String = "quarry",
-                    stdinFile: String = "/dev/null", killAfter: Duration = .seconds(300)) throws -> Result {
+                    stdinFile: String = "/dev/null", interruptAfter: Duration? = nil,
+                    killAfter: Duration = .seconds(300)) throws -> Result {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-measured-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -46,12 +47,18 @@ enum MeasuredProcess {
         guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
         var status: Int32 = 0
         var usage = rusage()
-        let giveUp = ContinuousClock.now + killAfter
+        let started = ContinuousClock.now
+        let giveUp = started + killAfter
         var timedOut = false
+        var interrupted = false
         while true {
             let reaped = wait4(pid, &status, WNOHANG, &usage)
             if reaped == pid { break }
             if reaped < 0 && errno != EINTR { throw POSIXError(.ECHILD) }
+            if let interruptAfter, !interrupted, ContinuousClock.now > started + interruptAfter {
+                kill(pid, SIGINT)   // as Ctrl-C would
+                interrupted = true
+            }
             if !timedOut && ContinuousClock.now > giveUp {
                 kill(pid, SIGKILL)
                 timedOut = true

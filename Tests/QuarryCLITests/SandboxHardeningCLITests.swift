@@ -96,6 +96,34 @@ import Testing
         }
     }
 
+    /// A script whose one C call never reaches a hook (on this branch: `table.sort` of
+    /// 100 000 references to one 16 MiB string, hours of comparisons) cannot hang the
+    /// process past its deadline: exit 3, a `sandbox limit` message. (Once that sort is
+    /// bounded itself, the deadline stops it first; either way the process ends.)
+    static let stuckSort = "local s = ('x'):rep(1 << 20):rep(16) local t = {} for i = 1, 100000 do t[i] = s end table.sort(t) print('sorted')"
+
+    @Test func aStuckCCallEndsTheProcessAfterTheDeadline() throws {
+        let r = try MeasuredProcess.run(["--quiet", "--max-seconds", "1", "-e", Self.stuckSort],
+                                        environment: HostCLITests.noAWS, killAfter: .seconds(60))
+        #expect(!r.timedOut, "still running after 60 s")
+        #expect(r.exitCode == 3, "\(r.stderr)")
+        #expect(r.stderr.contains("sandbox limit: "), "\(r.stderr)")
+        if r.stderr.contains("did not stop") {
+            #expect(r.stderr.contains("quarry: sandbox limit: the script did not stop within 2 s of its deadline; the process was ended"))
+        }
+    }
+
+    @Test func aStuckCCallEndsTheProcessAfterCtrlC() throws {
+        let r = try MeasuredProcess.run(["--quiet", "--max-seconds", "600", "-e", Self.stuckSort],
+                                        environment: HostCLITests.noAWS, interruptAfter: .milliseconds(1500),
+                                        killAfter: .seconds(60))
+        #expect(!r.timedOut, "still running 60 s after Ctrl-C")
+        #expect(r.exitCode == 3 || r.exitCode == 130, "\(r.stderr)")
+        if r.stderr.contains("did not stop") {
+            #expect(r.stderr.contains("did not stop within 2 s of being interrupted; the process was ended"), "\(r.stderr)")
+        }
+    }
+
     /// `stdin.read("a")` stops reading at the memory cap instead of holding all of it.
     @Test func readingAllOfStandardInputStopsAtTheMemoryCap() throws {
         // From a file: the process stops reading early, which would break a pipe.
