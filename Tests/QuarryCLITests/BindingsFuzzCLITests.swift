@@ -115,10 +115,26 @@ import Testing
         local target = targets[draw(#targets) + 1]
         local args, n = {}, draw(4)
         for j = 1, n do args[j] = value(0) end
-        local co = coroutine.create(function() return target[2](table.unpack(args, 1, n)) end)
-        pcall(coroutine.resume, co)
-        if coroutine.status(co) == "suspended" then pcall(coroutine.resume, co) end
-        pcall(coroutine.close, co)
+        local function call() return target[2](table.unpack(args, 1, n)) end
+        -- Where the call is made: a coroutine of the script's own, a parallel branch, or
+        -- places Lua cannot yield from (a metamethod, a sort comparator, a gsub callback).
+        local site = draw(6)
+        if site == 0 then
+          pcall(call)
+        elseif site == 1 then
+          pcall(parallel, call, function() return call() end)
+        elseif site == 2 then
+          pcall(function() return setmetatable({}, { __index = function() return call() end }).x end)
+        elseif site == 3 then
+          pcall(table.sort, { 3, 1, 2 }, function(a, b) call() return a < b end)
+        elseif site == 4 then
+          pcall(string.gsub, "abc", "%w", function() call() end)
+        else
+          local co = coroutine.create(call)
+          pcall(coroutine.resume, co)
+          if coroutine.status(co) == "suspended" then pcall(coroutine.resume, co) end
+          pcall(coroutine.close, co)
+        end
         pcall(fault.clear)
         pcall(emulator.clear)
       end
