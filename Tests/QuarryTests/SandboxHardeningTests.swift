@@ -371,6 +371,19 @@ struct FullHost {
         }
     }
 
+    /// Set-up code (module fields, module source) run after the last run's deadline
+    /// passed gets a fresh deadline instead of failing on the stale one.
+    @Test func setUpAfterADeadlinePassedStillWorks() async throws {
+        try await FullHost.with(limits: LuaLimits(seconds: 1)) { h in
+            #expect(try await h.host.evaluate("return 1") == [.integer(1)])
+            try await Task.sleep(for: .milliseconds(1500))
+            try await h.host.register("tools.late") { _ in [.string("late")] }
+            // Enough work that the hooks look at the clock while it runs.
+            try await h.host.load(module: "local n = 0 for i = 1, 3000000 do n = n + 1 end extra = { value = 42 }", name: "=extra")
+            #expect(try await h.host.evaluate("return tools.late(), extra.value") == [.string("late"), .integer(42)])
+        }
+    }
+
     // MARK: smaller: set-up code runs no script-replaced globals
 
     @Test func registeringIntoAModuleIgnoresReplacedGlobals() async throws {

@@ -119,8 +119,12 @@ public final class LuaState {
         quarry_sandbox_begin(sandbox, &c)
         memoryCap = limits.memoryBytes
         hostTrip = nil
+        isRunning = true
         onRun?(limits)
     }
+
+    /// Whether a run is in progress (between `beginRun` and `endRun`).
+    public private(set) var isRunning = false
 
     /// Trips a limit from the host's side (e.g. the host's own output counter): the
     /// script gets `message` as an error now, and every later host call of the run fails
@@ -154,6 +158,7 @@ public final class LuaState {
         let report = currentReport
         quarry_sandbox_end(sandbox)
         pendingRequests.removeAll()
+        isRunning = false
         onRun?(nil)
         return report
     }

@@ -131,7 +131,7 @@ public final class QuarryHost: Sendable {
         try await sandbox.withState { state in
             try state.setGlobal("arg", arguments.isEmpty ? .map([:]) : .array(arguments.map(LuaValue.string)))
             try state.setGlobal("__quarry_script", .string(script))
-            _ = try state.execute("arg[0] = __quarry_script; __quarry_script = nil", name: "=[quarry arg]")
+            _ = try self.setUp(state) { try state.execute("arg[0] = __quarry_script; __quarry_script = nil", name: "=[quarry arg]") }
         }
     }
 
@@ -144,7 +144,7 @@ public final class QuarryHost: Sendable {
                 let arguments = call.arguments
                 return .suspend(HostRequest.work { try await body(arguments) })
             }
-            try self.assign(function, to: name, in: state)
+            try self.setUp(state) { try self.assign(function, to: name, in: state) }
         }
     }
 
@@ -159,19 +159,19 @@ public final class QuarryHost: Sendable {
                     return .error(ScriptError.from(error).luaValue)
                 }
             }
-            try self.assign(function, to: name, in: state)
+            try self.setUp(state) { try self.assign(function, to: name, in: state) }
         }
     }
 
     /// Sets a global (or a dotted module field) to a value.
     public func setGlobal(_ name: String, _ value: LuaValue) async throws {
-        try await sandbox.withState { state in try self.assign(value, to: name, in: state) }
+        try await sandbox.withState { state in try self.setUp(state) { try self.assign(value, to: name, in: state) } }
     }
 
     /// Runs Lua source once in the host's state outside any run (module set-up).
     /// Host calls cannot suspend here.
     public func load(module source: String, name: String) async throws {
-        _ = try await sandbox.withState { state in try state.execute(source, name: name) }
+        _ = try await sandbox.withState { state in try self.setUp(state) { try state.execute(source, name: name) } }
     }
 
     /// Runs set-up source like `load(module:)` and returns its results; functions among
@@ -182,7 +182,7 @@ public final class QuarryHost: Sendable {
             let saved = state.resultLimits
             state.resultLimits.allowFunctions = true
             defer { state.resultLimits = saved }
-            return try state.execute(source, name: name)
+            return try self.setUp(state) { try state.execute(source, name: name) }
         }
     }
 
@@ -271,6 +271,17 @@ public final class QuarryHost: Sendable {
             state.release(co)
             return state.endRun()
         }
+    }
+
+    /// Runs set-up Lua (module code, `arg`, module fields) outside any evaluation under a
+    /// fresh run of the policy's limits: the deadline of a run that ended long ago (or of
+    /// the state's creation) must not fail set-up code. Inside an evaluation (a host
+    /// function registering more) it runs under that evaluation's limits.
+    private func setUp<T>(_ state: LuaState, _ body: () throws -> T) throws -> T {
+        if state.isRunning { return try body() }
+        state.beginRun(policy.limits)
+        defer { state.endRun() }
+        return try body()
     }
 
     /// Sets `value` at a dotted path of globals, creating module tables on the way.
