@@ -14,6 +14,7 @@ public final class LuaSandbox: Sendable {
     private let thread: LuaThread
     private let box: StateBox
     private let interruptor: Interruptor
+    private let backstop = Backstop()
 
     /// Creates the state on a new Lua thread; `output` receives what scripts print.
     public init(limits: LuaLimits = LuaLimits(),
@@ -25,6 +26,8 @@ public final class LuaSandbox: Sendable {
         self.thread = thread
         self.box = box
         self.interruptor = Interruptor(box.state?.interruptTarget)
+        let backstop = self.backstop
+        try await thread.run { box.state?.onRun = { backstop.run($0) } }
     }
 
     deinit {
@@ -38,17 +41,40 @@ public final class LuaSandbox: Sendable {
     }
 
     /// Runs `body` with the state on the Lua thread (set-up, scheduling, completion).
+    ///
+    /// During a run, the wait ends at the run's deadline (or an interrupt) plus
+    /// `LuaLimits.graceSeconds` even if the Lua thread is stuck in one C call: it then
+    /// throws `LuaError.limit(.unresponsive, …)` and the sandbox is unusable from then on
+    /// (every later call throws the same error).
     public func withState<T: Sendable>(_ body: @escaping @Sendable (LuaState) throws -> T) async throws -> T {
+        if let failure = backstop.failure { throw failure }
         let box = self.box
-        return try await thread.run { () throws -> T in
-            guard let state = box.state else { throw LuaError.state("the sandbox is closed") }
-            return try body(state)
+        let backstop = self.backstop
+        let once = OnceResult<T>()
+        return try await withCheckedThrowingContinuation { continuation in
+            once.set(continuation)
+            let waiter = backstop.register { once.resume(with: .failure($0)) }
+            thread.enqueue {
+                let result = Result { () throws -> T in
+                    guard let state = box.state else { throw LuaError.state("the sandbox is closed") }
+                    return try body(state)
+                }
+                backstop.unregister(waiter)
+                once.resume(with: result)
+            }
         }
     }
 
+    /// Whether the sandbox gave up on a stuck Lua thread (see `withState`); nil if usable.
+    public var unusable: LuaError? { backstop.failure }
+
     /// Stops the running script at its next hook check with an "interrupted" error;
-    /// the state survives. Safe from any thread (e.g. a Ctrl-C handler).
-    public func interrupt() { interruptor.interrupt() }
+    /// the state survives. Safe from any thread (e.g. a Ctrl-C handler). If Lua does
+    /// not stop within the grace period, waits for it end as `withState` describes.
+    public func interrupt() {
+        interruptor.interrupt()
+        backstop.interrupt()
+    }
 
     /// Runs a chunk as a coroutine under `limits`, awaiting each host request with
     /// `resolve` and resuming with its result (a thrown error becomes a Lua error).
@@ -128,5 +154,153 @@ final class Interruptor: @unchecked Sendable {
         lock.lock()
         target = nil
         lock.unlock()
+    }
+}
+
+/// Resumes a continuation once: with the job's result, or with the backstop's error,
+/// whichever comes first.
+final class OnceResult<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T, any Error>?
+    private var early: Result<T, any Error>?
+    private var done = false
+
+    func set(_ c: CheckedContinuation<T, any Error>) {
+        lock.lock()
+        if let early {
+            lock.unlock()
+            c.resume(with: early)
+            return
+        }
+        continuation = c
+        lock.unlock()
+    }
+
+    func resume(with result: Result<T, any Error>) {
+        lock.lock()
+        guard !done else { lock.unlock(); return }
+        done = true
+        guard let c = continuation else {
+            early = result
+            lock.unlock()
+            return
+        }
+        continuation = nil
+        lock.unlock()
+        c.resume(with: result)
+    }
+}
+
+/// Ends waits for the Lua thread that outlive a run's deadline (or an interrupt) by more
+/// than the grace period, and marks the sandbox unusable when one does.
+final class Backstop: @unchecked Sendable {
+    private struct Waiter {
+        let fail: @Sendable (LuaError) -> Void
+        var timer: Task<Void, Never>?
+    }
+
+    private let lock = NSLock()
+    private var waiters: [Int: Waiter] = [:]
+    private var nextID = 0
+    /// Set while a run is active: when its deadline passes, and the grace.
+    private var running = false
+    private var deadline: ContinuousClock.Instant?
+    private var interruptedAt: ContinuousClock.Instant?
+    private var grace: Duration = .seconds(2)
+    private var graceSeconds: Double = 2
+    private var _failure: LuaError?
+
+    var failure: LuaError? {
+        lock.lock(); defer { lock.unlock() }
+        return _failure
+    }
+
+    /// A run starts (its limits) or ends (nil).
+    func run(_ limits: LuaLimits?) {
+        lock.lock()
+        defer { lock.unlock() }
+        interruptedAt = nil
+        guard let limits else {
+            running = false
+            deadline = nil
+            return
+        }
+        running = true
+        let g = limits.graceSeconds.isFinite ? min(max(limits.graceSeconds, 0), 3600) : 2
+        graceSeconds = g
+        grace = .nanoseconds(Int64(g * 1e9))
+        if limits.seconds.isFinite, limits.seconds > 0 {
+            // Capped at a year: a longer deadline is none at all in practice.
+            deadline = .now + .nanoseconds(Int64(min(limits.seconds, 31_536_000) * 1e9))
+        } else {
+            deadline = nil
+        }
+    }
+
+    /// Registers a wait for the Lua thread; `fail` ends it if the backstop fires.
+    func register(_ fail: @escaping @Sendable (LuaError) -> Void) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        let id = nextID
+        nextID += 1
+        var waiter = Waiter(fail: fail)
+        if running {
+            switch (deadline.map { $0 + grace }, interruptedAt.map { $0 + grace }) {
+            case let (byDeadline?, byInterrupt?):
+                waiter.timer = arm(id, at: min(byDeadline, byInterrupt), interrupted: byInterrupt < byDeadline)
+            case let (byDeadline?, nil): waiter.timer = arm(id, at: byDeadline, interrupted: false)
+            case let (nil, byInterrupt?): waiter.timer = arm(id, at: byInterrupt, interrupted: true)
+            case (nil, nil): break
+            }
+        }
+        waiters[id] = waiter
+        return id
+    }
+
+    func unregister(_ id: Int) {
+        lock.lock()
+        let waiter = waiters.removeValue(forKey: id)
+        lock.unlock()
+        waiter?.timer?.cancel()
+    }
+
+    /// An interrupt: every wait of the run ends within the grace from now.
+    func interrupt() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard running, interruptedAt == nil else { return }
+        let now = ContinuousClock.now
+        interruptedAt = now
+        for (id, var waiter) in waiters {
+            if let deadline, deadline <= now { continue }   // its deadline timer fires first
+            waiter.timer?.cancel()
+            waiter.timer = arm(id, at: now + grace, interrupted: true)
+            waiters[id] = waiter
+        }
+    }
+
+    private func arm(_ id: Int, at instant: ContinuousClock.Instant, interrupted: Bool) -> Task<Void, Never> {
+        Task.detached { [self] in
+            do {
+                try await Task.sleep(until: instant, clock: .continuous)
+            } catch {
+                return
+            }
+            fire(id, interrupted: interrupted)
+        }
+    }
+
+    private func fire(_ id: Int, interrupted: Bool) {
+        lock.lock()
+        guard let waiter = waiters.removeValue(forKey: id) else { lock.unlock(); return }
+        if _failure == nil {
+            let seconds = graceSeconds == graceSeconds.rounded() ? String(Int(graceSeconds)) : String(graceSeconds)
+            let what = interrupted ? "being interrupted" : "its deadline"
+            _failure = .limit(.unresponsive, "sandbox limit: the script did not stop within \(seconds) s of \(what) "
+                              + "(it is stuck in one C call); this sandbox can no longer be used")
+        }
+        let failure = _failure
+        lock.unlock()
+        if let failure { waiter.fail(failure) }
     }
 }

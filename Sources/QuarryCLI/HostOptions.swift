@@ -64,7 +64,11 @@ struct HostOptions: ParsableArguments {
         for (name, value) in counts {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1, got \(value)") }
         }
-        if let maxSeconds, !(maxSeconds > 0) { throw ValidationError("--max-seconds must be positive") }
+        // MiB shifted into bytes: keep it far from overflowing (the REPL's :limits says 8G).
+        if let maxMemory, maxMemory > 1 << 20 { throw ValidationError("--max-memory must be at most 1048576 (MiB), got \(maxMemory)") }
+        if let maxSeconds, !(maxSeconds > 0 && maxSeconds <= ScriptNumber.maxSeconds) {
+            throw ValidationError("--max-seconds must be a number of seconds > 0 and ≤ \(Int(ScriptNumber.maxSeconds))")
+        }
         do { try policy.validate() } catch { throw ValidationError("--allow-endpoint: \(error)") }
     }
 

@@ -30,6 +30,14 @@ struct ScriptRunner {
         } catch {
             await host.shutdown()
             await target.shutdown()
+            if case LuaError.limit(.unresponsive, let message) = error {
+                // The Lua thread is stuck in one C call: nothing can stop it but ending
+                // the process, which exiting now does.
+                let what = message.contains("being interrupted") ? "being interrupted" : "its deadline"
+                Terminal.standardError("quarry: sandbox limit: the script did not stop within "
+                                       + "\(Self.seconds(options.policy.limits.graceSeconds)) s of \(what); the process was ended\n")
+                throw ExitCode(3)
+            }
             // Error messages may carry a service's or a stream's text: escaped for the terminal.
             Terminal.standardError("quarry: \(TerminalText.escaped(Self.describe(error)))\n")
             if case LuaError.limit = error { throw ExitCode(3) }
@@ -49,6 +57,10 @@ struct ScriptRunner {
         }
         await host.shutdown()
         await target.shutdown()
+    }
+
+    static func seconds(_ s: Double) -> String {
+        s == s.rounded() && abs(s) < 1e9 ? String(Int(s)) : String(s)
     }
 
     /// A script error as one line: `file:line: code: message` for host errors.

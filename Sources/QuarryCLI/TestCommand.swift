@@ -35,7 +35,9 @@ struct TestCommand: AsyncParsableCommand {
         guard TestOutputFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be summary, tap or junit, got '\(format)'")
         }
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard timeout.isFinite, timeout > 0, timeout <= ScriptNumber.maxSeconds else {
+            throw ValidationError("--timeout must be a number of seconds > 0 and ≤ \(Int(ScriptNumber.maxSeconds))")
+        }
     }
 
     func run() async throws {
@@ -59,7 +61,8 @@ struct TestCommand: AsyncParsableCommand {
         var policy = host.policy
         // The per-test timeout governs wall-clock time; the sandbox's own limit is a backstop.
         if host.maxSeconds == nil { policy.limits.seconds = max(timeout, 600) }
-        var runnerOptions = TestRunner.Options(policy: policy, defaultTimeout: .milliseconds(Int64(timeout * 1000)), filter: filter)
+        var runnerOptions = TestRunner.Options(policy: policy, defaultTimeout: ScriptNumber.hostDuration(seconds: timeout) ?? .seconds(30),
+                                               filter: filter)
         runnerOptions.audit = host.audit
         let runner = TestRunner(target: target, injector: injector, options: runnerOptions)
         let progress = ProgressPrinter(format: format, interactive: isatty(STDOUT_FILENO) == 1)

@@ -41,6 +41,11 @@ public struct LuaLimits: Sendable, Hashable {
     public var loadSourceBytes: Int = 1 << 20
     /// Deepest nesting of `coroutine.close`.
     public var closeDepth: Int = 10
+    /// Seconds the Lua thread gets past the deadline (or an interrupt) to stop. A C call
+    /// that never reaches a hook check cannot be stopped from outside; after this grace
+    /// the host stops waiting for it, fails the run with `LuaLimitKind.unresponsive`
+    /// and marks the sandbox unusable (the `quarry` command then exits with code 3).
+    public var graceSeconds: Double = 2
 
     /// The documented defaults.
     public init() {}
@@ -66,6 +71,9 @@ public struct LuaLimits: Sendable, Hashable {
 /// Which limit stopped a run.
 public enum LuaLimitKind: String, Sendable, Hashable {
     case instructions, deadline, memory, output, hostCalls, interrupted
+    /// The script did not stop within the grace period after its deadline or an
+    /// interrupt (stuck in one C call); the sandbox can no longer be used.
+    case unresponsive
 
     init?(trip: Int32) {
         switch UInt32(trip) {

@@ -44,6 +44,13 @@ public final class LuaState {
     private var nextRequestID: Int64 = 1
     private var coroutines: [Int32: OpaquePointer] = [:]
     private var output: (String) -> Void
+    /// The memory cap of the current run (values crossing the boundary count against it).
+    private var memoryCap: Int
+    /// A limit tripped on the Swift side of the boundary (crossing budget, log output):
+    /// sticky for the run like the C core's trips.
+    private var hostTrip: (kind: LuaLimitKind, message: String)?
+    /// Told when a run starts (its limits) and ends (nil), for the sandbox's backstop.
+    var onRun: ((LuaLimits?) -> Void)?
 
     /// Limits for host-function arguments (functions allowed, as references).
     public var argumentLimits: LuaConversionLimits = {
@@ -77,6 +84,7 @@ public final class LuaState {
         self.L = quarry_sandbox_state(sb)
         self.callbacks = callbacks
         self.output = output
+        self.memoryCap = limits.memoryBytes
         callbacks.state = self
         quarry_sandbox_begin(sb, &cLimits)
         try defineMetatable(LuaState.errorMetatable, source: """
@@ -109,6 +117,39 @@ public final class LuaState {
     public func beginRun(_ limits: LuaLimits) {
         var c = limits.cValue
         quarry_sandbox_begin(sandbox, &c)
+        memoryCap = limits.memoryBytes
+        hostTrip = nil
+        isRunning = true
+        onRun?(limits)
+    }
+
+    /// Whether a run is in progress (between `beginRun` and `endRun`).
+    public private(set) var isRunning = false
+
+    /// Trips a limit from the host's side (e.g. the host's own output counter): the
+    /// script gets `message` as an error now, and every later host call of the run fails
+    /// the same way; the run ends with this limit even if the script catches the error.
+    public func tripLimit(_ kind: LuaLimitKind, _ message: String) {
+        if hostTrip == nil && quarry_sandbox_trip(sandbox) == 0 { hostTrip = (kind, message) }
+    }
+
+    /// Bytes one crossing may carry now: what is left under the memory cap (at least
+    /// 64 KiB, so error messages and small results still cross at the cap).
+    public var crossingBudget: Int { max(memoryCap - memoryInUse, 64 << 10) }
+
+    private func budgeted(_ limits: LuaConversionLimits) -> LuaConversionLimits {
+        var l = limits
+        l.maxTotalBytes = min(l.maxTotalBytes, crossingBudget)
+        return l
+    }
+
+    /// Turns a conversion error that hit the crossing budget into a sticky trip.
+    private func noteConversion(_ error: LuaConversionError) -> LuaError {
+        if let kind = error.limit {
+            tripLimit(kind, error.problem)
+            return .limit(kind, hostTrip?.message ?? error.problem)
+        }
+        return .conversion(error)
     }
 
     /// Ends a run and reports what it used; reclaims memory if a limit tripped.
@@ -117,14 +158,21 @@ public final class LuaState {
         let report = currentReport
         quarry_sandbox_end(sandbox)
         pendingRequests.removeAll()
+        isRunning = false
+        onRun?(nil)
         return report
     }
 
     /// What the current run has used so far.
     public var currentReport: LuaRunReport {
-        let trip = LuaLimitKind(trip: quarry_sandbox_trip(sandbox))
+        var trip = LuaLimitKind(trip: quarry_sandbox_trip(sandbox))
+        var message = quarry_sandbox_trip_message(sandbox).map { String(cString: $0) }
+        if trip == nil, let hostTrip {
+            trip = hostTrip.kind
+            message = hostTrip.message
+        }
         return LuaRunReport(trippedLimit: trip,
-                            tripMessage: quarry_sandbox_trip_message(sandbox).map { String(cString: $0) },
+                            tripMessage: message,
                             instructionsUsed: quarry_sandbox_instructions_used(sandbox),
                             peakMemoryBytes: Int(quarry_sandbox_memory_peak(sandbox)),
                             hostCalls: quarry_sandbox_host_calls_used(sandbox))
@@ -211,7 +259,7 @@ public final class LuaState {
         defer { lua_settop(L, base) }
         if status == LUA_OK || status == LUA_YIELD {
             if let trip = tripError() { return .failed(trip) }
-            var reader = makeReader(limits: resultLimits)
+            var reader = makeReader(limits: budgeted(resultLimits))
             do throws(LuaConversionError) {
                 var results: [LuaValue] = []
                 for i in 0..<nres {
@@ -219,7 +267,7 @@ public final class LuaState {
                 }
                 return status == LUA_OK ? .finished(results) : .yielded(results)
             } catch {
-                return .failed(.conversion(error))
+                return .failed(noteConversion(error))
             }
         }
         if let trip = tripError() { return .failed(trip) }
@@ -346,9 +394,9 @@ public final class LuaState {
 
     private func encode(_ value: LuaValue, root: String) throws(LuaError) -> [UInt8] {
         do {
-            return try LuaValueEncoder.encodeList([value], limits: argumentLimits, root: root)
+            return try LuaValueEncoder.encodeList([value], limits: budgeted(argumentLimits), root: root)
         } catch {
-            throw LuaError.conversion(error)
+            throw noteConversion(error)
         }
     }
 
@@ -356,9 +404,9 @@ public final class LuaState {
     private func push(_ values: [LuaValue]) throws(LuaError) {
         let bytes: [UInt8]
         do {
-            bytes = try LuaValueEncoder.encodeList(values, limits: argumentLimits)
+            bytes = try LuaValueEncoder.encodeList(values, limits: budgeted(argumentLimits))
         } catch {
-            throw LuaError.conversion(error)
+            throw noteConversion(error)
         }
         var count: Int32 = 0
         let status = bytes.withUnsafeBufferPointer { quarry_push_values(L, $0.baseAddress, $0.count, &count) }
@@ -369,7 +417,9 @@ public final class LuaState {
     }
 
     private func tripError() -> LuaError? {
-        guard let kind = LuaLimitKind(trip: quarry_sandbox_trip(sandbox)) else { return nil }
+        guard let kind = LuaLimitKind(trip: quarry_sandbox_trip(sandbox)) else {
+            return hostTrip.map { .limit($0.kind, $0.message) }
+        }
         let message = quarry_sandbox_trip_message(sandbox).map { String(cString: $0) } ?? kind.rawValue
         return .limit(kind, message)
     }
@@ -380,7 +430,7 @@ public final class LuaState {
             message = String(cString: lua_tolstring(L, -1, nil))
             lua_settop(L, -2)
         }
-        var reader = makeReader(limits: resultLimits)
+        var reader = makeReader(limits: budgeted(resultLimits))
         let value = try? reader.read(at: index, path: "error")
         return .runtime(message: message, value: value)
     }
@@ -401,7 +451,11 @@ public final class LuaState {
             replyError(.string("internal error: unknown host function \(id)"))
             return
         }
-        var reader = LuaValueReader(L: thread, limits: argumentLimits) { [handles] id in handles[id]?.handle }
+        if let hostTrip {
+            replyError(.string(hostTrip.message))
+            return
+        }
+        var reader = LuaValueReader(L: thread, limits: budgeted(argumentLimits)) { [handles] id in handles[id]?.handle }
         var arguments: [LuaValue] = []
         do throws(LuaConversionError) {
             for i in 0..<nargs {
@@ -409,7 +463,12 @@ public final class LuaState {
             }
         } catch {
             for ref in reader.references { quarry_unref(thread, ref) }
-            replyError(.string("\(entry.name): \(error.description)"))
+            if error.limit != nil {
+                _ = noteConversion(error)
+                replyError(.string("\(entry.name): \(hostTrip?.message ?? error.problem)"))
+            } else {
+                replyError(.string("\(entry.name): \(error.description)"))
+            }
             return
         }
         let retained = RetainedReferences()
@@ -418,15 +477,25 @@ public final class LuaState {
                                thread: thread)
         let result = entry.body(call)
         for ref in reader.references where !retained.refs.contains(ref) { quarry_unref(thread, ref) }
+        if let hostTrip {
+            // The function itself tripped a limit (e.g. the output limit).
+            replyError(.string(hostTrip.message))
+            return
+        }
         switch result {
         case .values(let values):
             do {
-                let bytes = try LuaValueEncoder.encodeList(values, limits: argumentLimits, root: "\(entry.name) result")
+                let bytes = try LuaValueEncoder.encodeList(values, limits: budgeted(argumentLimits), root: "\(entry.name) result")
                 bytes.withUnsafeBufferPointer {
                     quarry_sandbox_reply(sandbox, Int32(QUARRY_REPLY_RETURN.rawValue), $0.baseAddress, $0.count)
                 }
             } catch {
-                replyError(.string("\(entry.name): \(error.description)"))
+                if error.limit != nil {
+                    _ = noteConversion(error)
+                    replyError(.string("\(entry.name): \(hostTrip?.message ?? error.problem)"))
+                } else {
+                    replyError(.string("\(entry.name): \(error.description)"))
+                }
             }
         case .error(let value):
             replyError(value)

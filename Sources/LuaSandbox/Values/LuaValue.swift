@@ -74,10 +74,19 @@ public struct LuaConversionError: Error, Sendable, Hashable, CustomStringConvert
     public let path: String
     /// What is wrong with it.
     public let problem: String
+    /// The sandbox limit the conversion ran into (`.memory` for the crossing budget), if any.
+    public let limit: LuaLimitKind?
     /// A conversion error for the value at `path`.
-    public init(path: String, problem: String) {
+    public init(path: String, problem: String, limit: LuaLimitKind? = nil) {
         self.path = path
         self.problem = problem
+        self.limit = limit
+    }
+
+    /// The error for a crossing that needs more than `budget` bytes.
+    static func budget(path: String, _ budget: Int) -> LuaConversionError {
+        LuaConversionError(path: path, problem: "sandbox limit: memory: the values crossing between Lua and the host "
+                           + "need more than the \(budget) bytes left under the memory cap", limit: .memory)
     }
 
     /// `path: problem`.
@@ -96,6 +105,10 @@ public struct LuaConversionLimits: Sendable, Hashable {
     public var requireFinite: Bool = false
     /// Whether Lua functions become `.function(.lua)` references instead of an error.
     public var allowFunctions: Bool = false
+    /// Most bytes one crossing may carry, counted per reference (a string held twice
+    /// counts twice, though it is copied once) plus a small charge per table element.
+    /// The state sets it to what is left under the memory cap for every crossing.
+    public var maxTotalBytes: Int = Int.max
 
     /// The defaults: depth 32, 100 000 elements, 16 MiB strings, no functions.
     public init() {}

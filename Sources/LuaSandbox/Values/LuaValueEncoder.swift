@@ -25,6 +25,12 @@ struct LuaValueEncoder {
         withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
+    /// Checks the bytes written so far against the crossing's budget.
+    private func checkBudget(adding n: Int, path: () -> String) throws(LuaConversionError) {
+        let (sum, overflow) = bytes.count.addingReportingOverflow(n)
+        if overflow || sum > limits.maxTotalBytes { throw LuaConversionError.budget(path: path(), limits.maxTotalBytes) }
+    }
+
     fileprivate mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { buf in
@@ -53,11 +59,13 @@ struct LuaValueEncoder {
             if s.utf8.count > limits.maxStringBytes {
                 throw LuaConversionError(path: path(), problem: "string of \(s.utf8.count) bytes exceeds \(limits.maxStringBytes)")
             }
+            try checkBudget(adding: s.utf8.count + 9, path: path)
             bytes.append(5); string(s)
         case .bytes(let b):
             if b.count > limits.maxStringBytes {
                 throw LuaConversionError(path: path(), problem: "string of \(b.count) bytes exceeds \(limits.maxStringBytes)")
             }
+            try checkBudget(adding: b.count + 9, path: path)
             bytes.append(5); u64(UInt64(b.count)); bytes.append(contentsOf: b)
         case .array(let a):
             items += a.count
@@ -91,6 +99,7 @@ struct LuaValueEncoder {
             }
             items += list.count + list.items
             try checkItems(items, path: path)
+            try checkBudget(adding: list.bytes.count + 9, path: path)
             if list.count == 0 {
                 bytes.append(7); u64(0)
             } else {

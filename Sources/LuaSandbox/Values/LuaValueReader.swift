@@ -11,6 +11,15 @@ struct LuaValueReader {
     private(set) var references: [Int32] = []
     private var items = 0
     private var onPath: Set<UnsafeRawPointer> = []
+    /// Bytes charged so far against `limits.maxTotalBytes`.
+    private(set) var bytes = 0
+    /// Long strings already converted in this crossing, by their Lua address: a string
+    /// referenced many times is copied into Swift once (and charged per reference).
+    private var strings: [UnsafeRawPointer: LuaValue] = [:]
+    /// Charge per table element (the key, the slot) besides the bytes of its strings.
+    static let elementCharge = 16
+    /// Strings at least this long are converted once per crossing.
+    static let sharedStringBytes = 64
     private let handleLookup: (Int64) -> LuaHandle?
 
     init(L: OpaquePointer, limits: LuaConversionLimits, handleLookup: @escaping (Int64) -> LuaHandle?) {
@@ -42,9 +51,14 @@ struct LuaValueReader {
             if len > limits.maxStringBytes {
                 throw LuaConversionError(path: path(), problem: "string of \(len) bytes exceeds \(limits.maxStringBytes)")
             }
+            try charge(len, path: path)
+            let key = UnsafeRawPointer(p)
+            if len >= Self.sharedStringBytes, let seen = strings[key] { return seen }
             let buffer = UnsafeRawBufferPointer(start: p, count: len)
-            if let s = String(validating: buffer, as: UTF8.self) { return .string(s) }
-            return .bytes(Array(buffer))
+            let value: LuaValue
+            if let s = String(validating: buffer, as: UTF8.self) { value = .string(s) } else { value = .bytes(Array(buffer)) }
+            if len >= Self.sharedStringBytes { strings[key] = value }
+            return value
         case LUA_TTABLE:
             return try readTable(at: idx, path: path, depth: depth)
         case LUA_TUSERDATA:
@@ -64,6 +78,15 @@ struct LuaValueReader {
             let name = String(cString: lua_typename(L, lua_type(L, idx)))
             throw LuaConversionError(path: path(), problem: "a \(name) cannot be converted")
         }
+    }
+
+    /// Counts `n` bytes against the crossing's budget.
+    private mutating func charge(_ n: Int, path: () -> String) throws(LuaConversionError) {
+        let (sum, overflow) = bytes.addingReportingOverflow(n)
+        if overflow || sum > limits.maxTotalBytes {
+            throw LuaConversionError.budget(path: path(), limits.maxTotalBytes)
+        }
+        bytes = sum
     }
 
     private mutating func readTable(at idx: Int32, path: () -> String, depth: Int) throws(LuaConversionError) -> LuaValue {
@@ -93,6 +116,14 @@ struct LuaValueReader {
             if items > limits.maxItems {
                 lua_settop(L, top)
                 throw LuaConversionError(path: path(), problem: "more than \(limits.maxItems) table elements")
+            }
+            do throws(LuaConversionError) {
+                var keyLength = 0
+                if lua_type(L, -2) == LUA_TSTRING { _ = lua_tolstring(L, -2, &keyLength) }
+                try charge(Self.elementCharge + keyLength, path: path)
+            } catch {
+                lua_settop(L, top)
+                throw error
             }
             let keyType = lua_type(L, -2)
             do throws(LuaConversionError) {

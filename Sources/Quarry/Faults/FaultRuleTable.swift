@@ -8,6 +8,12 @@ enum FaultRuleTable {
     static let stringKeys: Set<String> = ["operation", "model", "region", "error", "stream", "exception"]
     /// Keys with whole-number values.
     static let integerKeys: Set<String> = ["seed", "times", "retry_after_ms", "latency_ms", "after_events", "drip_ms"]
+    /// The range of each whole-number key: milliseconds up to a day, counts up to 10^9, so
+    /// no value a script gives can overflow a clock or a counter on either side.
+    static let integerRanges: [String: ClosedRange<Int64>] = [
+        "seed": 0...Int64.max, "times": 1...1_000_000_000, "after_events": 0...1_000_000_000,
+        "retry_after_ms": 0...86_400_000, "latency_ms": 0...86_400_000, "drip_ms": 0...86_400_000,
+    ]
     /// Keys with number values.
     static let numberKeys: Set<String> = ["probability", "seconds"]
     /// Keys with boolean values (`timeout` is client-side only).
@@ -36,16 +42,13 @@ enum FaultRuleTable {
                 guard case .string(let s) = item else { throw bad("a string") }
                 out[key] = .string(s)
             } else if integerKeys.contains(key) {
-                switch item {
-                case .integer(let i): out[key] = .integer(i)
-                case .number(let d) where d == d.rounded() && abs(d) < 9e15: out[key] = .integer(Int64(d))
-                default: throw bad("a whole number")
-                }
+                let range = integerRanges[key] ?? 0...ScriptNumber.maxCount
+                out[key] = .integer(Int64(try ScriptNumber.count(item, function: function, field: key, in: range)))
             } else if numberKeys.contains(key) {
-                switch item {
-                case .integer(let i): out[key] = .double(Double(i))
-                case .number(let d): out[key] = .double(d)
-                default: throw bad("a number")
+                if key == "seconds" {
+                    out[key] = .double(try ScriptNumber.seconds(item, function: function, field: key, positive: true))
+                } else {
+                    out[key] = .double(try ScriptNumber.number(item, function: function, field: key, in: 0...1))
                 }
             } else if booleanKeys.contains(key) {
                 guard case .boolean(let b) = item else { throw bad("true or false") }

@@ -121,12 +121,25 @@ final class HostCore: @unchecked Sendable {
 
     /// Writes to the error stream, within the same byte limit as normal output.
     func writeError(_ text: String) -> Bool {
-        lock.lock()
-        guard errorBytes + text.utf8.count <= policy.limits.outputBytes else { lock.unlock(); return false }
-        errorBytes += text.utf8.count
-        lock.unlock()
+        guard chargeOutput(text.utf8.count) else { return false }
         errorOutput(text)
         return true
+    }
+
+    /// Counts bytes of the run's error-stream and log output against the output limit;
+    /// false (nothing counted) when they would pass it.
+    func chargeOutput(_ bytes: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        let (sum, overflow) = errorBytes.addingReportingOverflow(bytes)
+        guard !overflow, sum <= policy.limits.outputBytes else { return false }
+        errorBytes = sum
+        return true
+    }
+
+    /// A run starts: its error-stream and log output start from zero.
+    func beginRun() {
+        lock.lock(); errorBytes = 0; lock.unlock()
     }
 
     func addObserver(_ observer: @escaping @Sendable (CallRecord) -> Void) {

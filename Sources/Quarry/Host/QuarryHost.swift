@@ -57,6 +57,9 @@ public final class QuarryHost: Sendable {
     /// What scripts may do.
     public let policy: HostPolicy
     let core: HostCore
+    /// The Lua function that sets a dotted module field (see `assign`), made at set-up
+    /// from the original library functions, so no script can change what it runs.
+    private let assigner: LuaValue
     private let runLock = RunLock()
     private let current = CurrentRun()
 
@@ -65,10 +68,12 @@ public final class QuarryHost: Sendable {
         try options.policy.validate()
         self.target = target
         self.policy = options.policy
-        self.core = HostCore(target: target, policy: options.policy, logger: options.logger,
-                             defaultModel: options.defaultModel, errorOutput: options.errorOutput,
-                             input: options.input, auditor: try options.audit.map(AuditWriter.init))
-        self.sandbox = try await LuaSandbox(limits: options.policy.limits, output: options.output)
+        let core = HostCore(target: target, policy: options.policy, logger: options.logger,
+                            defaultModel: options.defaultModel, errorOutput: options.errorOutput,
+                            input: options.input, auditor: try options.audit.map(AuditWriter.init))
+        self.core = core
+        let sandbox = try await LuaSandbox(limits: options.policy.limits, output: options.output)
+        self.sandbox = sandbox
         let bindings = BedrockBindings(core: core)
         let limits = options.policy.limits
         let limitsTable: [String: LuaValue] = [
@@ -87,6 +92,7 @@ public final class QuarryHost: Sendable {
             _ = try state.execute(Prelude.source, name: Prelude.chunkName)
             for name in Prelude.hostTables { try state.freezeGlobal(name) }
         }
+        self.assigner = try await Self.makeAssigner(sandbox)
     }
 
     /// The model used by calls that do not name one.
@@ -129,7 +135,7 @@ public final class QuarryHost: Sendable {
         try await sandbox.withState { state in
             try state.setGlobal("arg", arguments.isEmpty ? .map([:]) : .array(arguments.map(LuaValue.string)))
             try state.setGlobal("__quarry_script", .string(script))
-            _ = try state.execute("arg[0] = __quarry_script; __quarry_script = nil", name: "=[quarry arg]")
+            _ = try self.setUp(state) { try state.execute("arg[0] = __quarry_script; __quarry_script = nil", name: "=[quarry arg]") }
         }
     }
 
@@ -142,7 +148,7 @@ public final class QuarryHost: Sendable {
                 let arguments = call.arguments
                 return .suspend(HostRequest.work { try await body(arguments) })
             }
-            try Self.assign(function, to: name, in: state)
+            try self.setUp(state) { try self.assign(function, to: name, in: state) }
         }
     }
 
@@ -157,19 +163,31 @@ public final class QuarryHost: Sendable {
                     return .error(ScriptError.from(error).luaValue)
                 }
             }
-            try Self.assign(function, to: name, in: state)
+            try self.setUp(state) { try self.assign(function, to: name, in: state) }
         }
     }
 
     /// Sets a global (or a dotted module field) to a value.
     public func setGlobal(_ name: String, _ value: LuaValue) async throws {
-        try await sandbox.withState { state in try Self.assign(value, to: name, in: state) }
+        try await sandbox.withState { state in try self.setUp(state) { try self.assign(value, to: name, in: state) } }
     }
 
     /// Runs Lua source once in the host's state outside any run (module set-up).
     /// Host calls cannot suspend here.
     public func load(module source: String, name: String) async throws {
-        _ = try await sandbox.withState { state in try state.execute(source, name: name) }
+        _ = try await sandbox.withState { state in try self.setUp(state) { try state.execute(source, name: name) } }
+    }
+
+    /// Runs set-up source like `load(module:)` and returns its results; functions among
+    /// them come back as registry references only the host holds (the test runner keeps
+    /// its bookkeeping this way, out of the scripts' reach).
+    func loadKeepingFunctions(_ source: String, name: String) async throws -> [LuaValue] {
+        try await sandbox.withState { state in
+            let saved = state.resultLimits
+            state.resultLimits.allowFunctions = true
+            defer { state.resultLimits = saved }
+            return try self.setUp(state) { try state.execute(source, name: name) }
+        }
     }
 
     /// Makes a global table that module set-up code filled read-only to scripts (every
@@ -213,6 +231,7 @@ public final class QuarryHost: Sendable {
 
     private func execute(_ source: String, name: String, arguments: [LuaValue]) async throws -> [LuaValue] {
         let limits = policy.limits
+        core.beginRun()
         let co = try await sandbox.withState { state throws -> LuaCoroutine in
             state.beginRun(limits)
             do {
@@ -225,7 +244,7 @@ public final class QuarryHost: Sendable {
             }
         }
         let scheduler = Scheduler(sandbox: sandbox,
-                                  deadline: limits.seconds > 0 ? .now + .milliseconds(Int64(limits.seconds * 1000)) : nil)
+                                  deadline: ScriptNumber.hostDuration(seconds: limits.seconds).map { .now + $0 })
         let outcome: LuaResumeOutcome
         do {
             outcome = try await scheduler.drive(co, with: .values(arguments))
@@ -258,8 +277,21 @@ public final class QuarryHost: Sendable {
         }
     }
 
+    /// Runs set-up Lua (module code, `arg`, module fields) outside any evaluation under a
+    /// fresh run of the policy's limits: the deadline of a run that ended long ago (or of
+    /// the state's creation) must not fail set-up code. Inside an evaluation (a host
+    /// function registering more) it runs under that evaluation's limits.
+    private func setUp<T>(_ state: LuaState, _ body: () throws -> T) throws -> T {
+        if state.isRunning { return try body() }
+        state.beginRun(policy.limits)
+        defer { state.endRun() }
+        return try body()
+    }
+
     /// Sets `value` at a dotted path of globals, creating module tables on the way.
-    static func assign(_ value: LuaValue, to path: String, in state: LuaState) throws {
+    /// Runs only host-held code with library functions captured at set-up: a script that
+    /// replaced `pairs`, `type` or `table.concat` does not run inside it.
+    func assign(_ value: LuaValue, to path: String, in state: LuaState) throws {
         let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0 == "_" || $0.isLetter || $0.isNumber } }) else {
             throw ScriptError(code: "ValidationError", message: "'\(path)' is not a valid global name (letters, digits, _ and dots)")
@@ -273,28 +305,58 @@ public final class QuarryHost: Sendable {
             try state.setGlobal(path, value, readOnly: isTable)
             return
         }
-        try state.setGlobal("__quarry_value", value)
-        try state.setGlobal("__quarry_path", .array(parts.map(LuaValue.string)))
-        // Host tables are read-only proxies: rebuild the path with the new field, then
-        // freeze the module again.
-        _ = try state.execute("""
-            local v, path = __quarry_value, __quarry_path
-            __quarry_value, __quarry_path = nil, nil
-            local function copy(t)
-              local c = {}
-              if t ~= nil then
-                if type(t) ~= "table" then error("'" .. table.concat(path, ".") .. "': a part is not a table", 0) end
-                for k, x in pairs(t) do c[k] = x end
-              end
-              return c
-            end
-            local chain = { copy(rawget(_G, path[1])) }
-            for i = 2, #path - 1 do chain[i] = copy(chain[i - 1][path[i]]) end
-            chain[#path - 1][path[#path]] = v
-            for i = #path - 1, 2, -1 do chain[i - 1][path[i]] = chain[i] end
-            rawset(_G, path[1], chain[1])
-            """, name: "=[quarry assign]")
+        // Host tables are read-only proxies: the assigner rebuilds the path with the new
+        // field; then the module is frozen again.
+        let co = try state.newCoroutine(assigner)
+        defer { state.release(co) }
+        switch state.resume(co, with: .values([value, .array(parts.map(LuaValue.string))])) {
+        case .finished: break
+        case .failed(let error): throw error
+        case .suspended, .yielded: throw LuaError.state("'\(path)': the assignment did not finish")
+        }
         try state.freezeGlobal(parts[0])
+    }
+
+    private static func makeAssigner(_ sandbox: LuaSandbox) async throws -> LuaValue {
+        try await sandbox.withState { state in
+            try state.load("""
+                local pairs, type, error, concat, rawget, rawset, G = pairs, type, error, table.concat, rawget, rawset, _G
+                return function(v, path)
+                  local function copy(t)
+                    local c = {}
+                    if t ~= nil then
+                      if type(t) ~= "table" then error("'" .. concat(path, ".") .. "': a part is not a table", 0) end
+                      for k, x in pairs(t) do c[k] = x end
+                    end
+                    return c
+                  end
+                  local chain = { copy(rawget(G, path[1])) }
+                  for i = 2, #path - 1 do chain[i] = copy(chain[i - 1][path[i]]) end
+                  chain[#path - 1][path[#path]] = v
+                  for i = #path - 1, 2, -1 do chain[i - 1][path[i]] = chain[i] end
+                  rawset(G, path[1], chain[1])
+                end
+                """, name: "=[quarry assign]")
+        }.asAssigner(in: sandbox)
+    }
+}
+
+extension LuaValue {
+    /// Runs the chunk that makes the assigner and keeps the function it returns.
+    fileprivate func asAssigner(in sandbox: LuaSandbox) async throws -> LuaValue {
+        let chunk = self
+        return try await sandbox.withState { state in
+            defer { state.release(chunk) }
+            let saved = state.resultLimits
+            state.resultLimits.allowFunctions = true
+            defer { state.resultLimits = saved }
+            let co = try state.newCoroutine(chunk)
+            defer { state.release(co) }
+            guard case .finished(let values) = state.resume(co), let f = values.first, case .function = f else {
+                throw LuaError.state("the module assigner could not be made")
+            }
+            return f
+        }
     }
 }
 

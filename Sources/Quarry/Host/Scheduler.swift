@@ -39,17 +39,7 @@ struct Scheduler: Sendable {
     private func serve(_ request: any Sendable) async -> LuaResumeInput {
         switch request as? HostRequest {
         case .work(let body)?:
-            guard let deadline else { return await perform(body) }
-            return await withTaskGroup(of: LuaResumeInput?.self) { group in
-                group.addTask { await perform(body) }
-                group.addTask {
-                    try? await Task.sleep(until: deadline, clock: .continuous)
-                    return nil
-                }
-                let first = await group.next() ?? nil
-                group.cancelAll()
-                return first ?? .error(.string("sandbox limit: wall-clock deadline passed while waiting"))
-            }
+            return await Self.wait(for: body, until: deadline)
         case .group(let functions, let concurrency)?:
             return await runGroup(functions, concurrency: concurrency)
         case .race(let functions)?:
@@ -59,12 +49,36 @@ struct Scheduler: Sendable {
         }
     }
 
-    private func perform(_ body: @Sendable () async throws -> [LuaValue]) async -> LuaResumeInput {
+    private static func perform(_ body: @Sendable () async throws -> [LuaValue]) async -> LuaResumeInput {
         do {
             return .values(try await body())
         } catch {
             return .error(ScriptError.from(error).luaValue)
         }
+    }
+
+    /// Awaits `body` in a task of its own, but never past `deadline` nor past the
+    /// cancellation of the waiting task: a body that ignores cancellation (a registered
+    /// function stuck in a blocking call) is left to finish in the background, and the
+    /// script is resumed at once (it then trips its deadline).
+    static func wait(for body: @escaping @Sendable () async throws -> [LuaValue],
+                     until deadline: ContinuousClock.Instant?) async -> LuaResumeInput {
+        let first = FirstInput()
+        let work = Task { first.offer(await perform(body)) }
+        let timer = deadline.map { deadline in
+            Task {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                first.offer(.error(.string("sandbox limit: wall-clock deadline passed while waiting")))
+            }
+        }
+        let input = await withTaskCancellationHandler {
+            await first.value()
+        } onCancel: {
+            first.offer(.error(ScriptError(code: "Cancelled", message: "the run was cancelled").luaValue))
+        }
+        work.cancel()
+        timer?.cancel()
+        return input
     }
 
     private func makeCoroutines(_ functions: [LuaValue]) async throws -> [LuaCoroutine] {
@@ -172,5 +186,35 @@ final class FirstFailure: @unchecked Sendable {
     var message: String? {
         lock.lock(); defer { lock.unlock() }
         return first
+    }
+}
+
+/// The first of several racing answers (work, deadline, cancellation), awaited once.
+final class FirstInput: @unchecked Sendable {
+    private let lock = NSLock()
+    private var answer: LuaResumeInput?
+    private var waiter: CheckedContinuation<LuaResumeInput, Never>?
+
+    func offer(_ input: LuaResumeInput) {
+        lock.lock()
+        guard answer == nil else { lock.unlock(); return }
+        answer = input
+        let w = waiter
+        waiter = nil
+        lock.unlock()
+        w?.resume(returning: input)
+    }
+
+    func value() async -> LuaResumeInput {
+        await withCheckedContinuation { c in
+            lock.lock()
+            if let answer {
+                lock.unlock()
+                c.resume(returning: answer)
+            } else {
+                waiter = c
+                lock.unlock()
+            }
+        }
     }
 }

@@ -46,10 +46,19 @@ struct BedrockBindings {
             guard ["l", "L", "a", "*l", "*L", "*a"].contains(format) else {
                 return .failure("stdin.read: format must be \"l\", \"L\" or \"a\", got \"\(format)\"")
             }
+            let cap = core.policy.limits.memoryBytes
             return .suspend(HostRequest.work {
                 if format.hasSuffix("a") {
+                    // Never more than the state could hold: the rest would be refused at
+                    // the crossing anyway, after filling the host's memory.
                     var all = ""
-                    while let line = await input() { all += line }
+                    while let line = await input() {
+                        all += line
+                        if all.utf8.count > cap {
+                            throw ScriptError(code: "LimitExceeded",
+                                              message: "stdin.read: the input is larger than the memory cap of \(cap) bytes")
+                        }
+                    }
                     return [.string(all)]
                 }
                 guard let line = await input() else { return [.nil] }
@@ -186,6 +195,9 @@ struct BedrockBindings {
         return (builder, args)
     }
 
+    /// The most attempts a script may ask a client for.
+    static let maxAttempts: Int64 = 100
+
     static let invokeFields: Set<String> = ["model", "body", "accept", "content_type", "timeout", "first_byte_timeout",
                                             "idle_timeout", "stream_retry", "on_event"]
 
@@ -200,7 +212,9 @@ struct BedrockBindings {
         for case (let key, .object(let nested)) in top where ["textGenerationConfig", "inferenceConfig", "parameters"].contains(key) {
             caps += nested.compactMap { names.contains($0.0) ? $0.1.intValue : nil }
         }
-        return caps.max()
+        // Kept within 0...Int32.max (the service's own type), so a script's 2^63 cannot
+        // overflow the budget's sums.
+        return caps.max().map { min(max($0, 0), Int(Int32.max)) }
     }
 
     /// A script's `content_type`/`accept`: an HTTP header value the signer and the
@@ -221,8 +235,7 @@ struct BedrockBindings {
         var options = CallOptions()
         func seconds(_ key: String) throws(ScriptError) -> Duration? {
             guard let v = args[key], v != .nil else { return nil }
-            guard let s = RequestBuilder.number(v), s > 0 else { throw builder.fail("'\(key)' must be a positive number of seconds") }
-            return .milliseconds(Int64(s * 1000))
+            return try ScriptNumber.duration(v, function: builder.function, field: key, positive: true)
         }
         options.totalTimeout = try seconds("timeout")
         options.firstByteTimeout = try seconds("first_byte_timeout")
@@ -549,7 +562,9 @@ struct BedrockBindings {
                                       message: "\(call.name): unknown field '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
                 }
                 if let s = m["status"]?.stringValue { request.statusEquals = AsyncInvokeStatus(rawValue: s) }
-                if let n = m["max_results"].flatMap(RequestBuilder.integer) { request.maxResults = n }
+                if let n = m["max_results"], n != .nil {
+                    request.maxResults = try ScriptNumber.count(n, function: call.name, field: "max_results", in: 1...1000)
+                }
                 if let t = m["next_token"]?.stringValue { request.nextToken = t }
             }
             let finalRequest = request
@@ -609,8 +624,7 @@ struct BedrockBindings {
                 settings.profile = m["profile"]?.stringValue
                 settings.endpoint = m["endpoint"]?.stringValue
                 if let t = m["timeout"] {
-                    guard let s = RequestBuilder.number(t), s > 0 else { throw builder.fail("'timeout' must be a positive number of seconds") }
-                    settings.timeoutSeconds = s
+                    settings.timeoutSeconds = try ScriptNumber.seconds(t, function: "bedrock.client", field: "timeout", positive: true)
                 }
                 if case .map(let r)? = m["retry"] {
                     if let mode = r["mode"]?.stringValue {
@@ -620,10 +634,8 @@ struct BedrockBindings {
                         settings.retryMode = parsed
                     }
                     if let n = r["max_attempts"] {
-                        guard let attempts = RequestBuilder.integer(n), attempts >= 1 else {
-                            throw builder.fail("retry.max_attempts must be a whole number of at least 1")
-                        }
-                        settings.maxAttempts = attempts
+                        settings.maxAttempts = try ScriptNumber.count(n, function: "bedrock.client", field: "retry.max_attempts",
+                                                                      in: 1...Self.maxAttempts)
                     }
                 }
             default:
@@ -671,18 +683,35 @@ struct BedrockBindings {
     // MARK: utilities
 
     private func sleep(_ call: LuaHostCall) -> LuaHostResult {
-        guard let seconds = RequestBuilder.number(call.argument(1)), seconds >= 0, seconds.isFinite else {
-            return .error(ScriptError(code: "ValidationError", message: "sleep: expected a number of seconds ≥ 0").luaValue)
+        let duration: Duration
+        do throws(ScriptError) {
+            duration = try ScriptNumber.duration(call.argument(1), function: "sleep", field: "seconds")
+        } catch {
+            return .error(error.luaValue)
         }
         return .suspend(HostRequest.work {
-            try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            try await Task.sleep(for: duration)
             return []
         })
     }
 
+    /// The longest log line kept; the rest is cut before redaction (so the redaction's
+    /// regular expressions never run over megabytes) and noted in the line.
+    static let maxLogLine = 8 << 10
+
     private func log(_ call: LuaHostCall) -> LuaHostResult {
         let level = call.argument(1).stringValue ?? "info"
-        let message = SecretRedactor.redact(call.argument(2).stringValue ?? "")
+        var text = call.argument(2).stringValue ?? ""
+        let length = text.utf8.count
+        if length > Self.maxLogLine {
+            text = String(decoding: text.utf8.prefix(Self.maxLogLine), as: UTF8.self) + "… (\(length - Self.maxLogLine) more bytes cut)"
+        }
+        // Log lines count against the run's output limit like print and stderr.write.
+        guard core.chargeOutput(text.utf8.count + 1) else {
+            call.state.tripLimit(.output, "sandbox limit: output limit of \(core.policy.limits.outputBytes) bytes reached (log.\(level))")
+            return .values([])
+        }
+        let message = SecretRedactor.redact(text)
         switch level {
         case "warn": core.logger.warning("\(message)", metadata: ["source": "script"])
         case "error": core.logger.error("\(message)", metadata: ["source": "script"])
@@ -718,8 +747,18 @@ struct BedrockBindings {
             if case .map(let m) = call.argument(1), m.isEmpty { return .values([]) }
             return .failure("parallel: expected functions")
         }
+        // At most one coroutine per function runs at once, so a larger limit means "all".
+        var concurrency = functions.count
+        if call.argument(2) != .nil {
+            do throws(ScriptError) {
+                let asked = try ScriptNumber.count(call.argument(2), function: "parallel", field: "concurrency",
+                                                   in: 1...ScriptNumber.maxCount)
+                concurrency = min(asked, functions.count)
+            } catch {
+                return .error(error.luaValue)
+            }
+        }
         for f in functions { if case .function(let ref) = f { call.retain(ref) } }
-        let concurrency = RequestBuilder.integer(call.argument(2)) ?? functions.count
         return .suspend(HostRequest.group(functions, concurrency: max(1, concurrency)))
     }
 }

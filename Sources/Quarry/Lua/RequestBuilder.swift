@@ -206,10 +206,10 @@ struct RequestBuilder {
             guard let v = m[key] else { continue }
             switch key {
             case "max_tokens", "maxTokens":
-                guard let n = Self.integer(v), n >= 1 else { throw fail("inference.max_tokens must be a positive integer") }
+                let n = try ScriptNumber.count(v, function: function, field: "inference.\(key)", in: 1...Int64(Int32.max))
                 out.append(("maxTokens", .integer(Int64(n))))
             case "temperature", "top_p", "topP":
-                guard let d = Self.number(v) else { throw fail("inference.\(key) must be a number") }
+                let d = try ScriptNumber.number(v, function: function, field: "inference.\(key)", in: -1e6...1e6)
                 out.append((key == "temperature" ? "temperature" : "topP", .double(d)))
             case "stop", "stop_sequences", "stopSequences":
                 let list: [LuaValue]

@@ -57,8 +57,10 @@ end
 local function number_option(name, options, key, default, minimum)
   local v = options[key]
   if v == nil then return default end
-  if type(v) ~= "number" or v < (minimum or 0) then
-    error("resilience." .. name .. ": '" .. key .. "' must be a number ≥ " .. tostring(minimum or 0), 4)
+  -- finite and at most 1e9: NaN, ±inf and 1e300 never reach a clock or a counter
+  if type(v) ~= "number" or v ~= v or v < (minimum or 0) or v > 1e9 then
+    error("resilience." .. name .. ": '" .. key .. "' must be a number ≥ " .. tostring(minimum or 0)
+          .. " and ≤ 1e9 (finite)", 4)
   end
   return v
 end

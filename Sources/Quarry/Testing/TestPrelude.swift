@@ -1,12 +1,22 @@
 /// The Lua half of `quarry test`: `test`, `describe`, `before_each`, `after_each`,
 /// `skip` and `expect(…)` matchers. Loading a test file only registers tests; the
 /// Swift runner then asks for the list and runs each test in turn (timing it, and
-/// cancelling it when it outlives its timeout) through `__quarry_test.run(i)`.
+/// cancelling it when it outlives its timeout) through the chunk's `run(i)`, which only
+/// the host holds.
 enum TestPrelude {
-    /// The name of the global table the runner drives.
-    static let controlTable = "__quarry_test"
+    /// The chunk name the framework loads under.
+    static let chunkName = "=[quarry test]"
 
     static let source = #"""
+-- Everything the runner relies on is captured here, before a test file runs: a file
+-- that replaces pcall, ipairs, table.insert or tostring cannot change how tests run or
+-- what they report. The runner's two functions are this chunk's results, kept by the
+-- host (scripts cannot reach them); no global names the runner's state.
+local type, error, pcall, setmetatable, getmetatable, tostring, ipairs, pairs, rawget, rawequal =
+      type, error, pcall, setmetatable, getmetatable, tostring, ipairs, pairs, rawget, rawequal
+local insert, concat, sort = table.insert, table.concat, table.sort
+local format, find = string.format, string.find
+local mathtype, abs = math.type, math.abs
 local tests = {}
 local root = { name = nil, before = {}, after = {}, parent = nil }
 local current = root
@@ -16,10 +26,10 @@ local SKIP = {}
 local function full_name(frame, name)
   local parts = { name }
   while frame and frame.name do
-    table.insert(parts, 1, frame.name)
+    insert(parts, 1, frame.name)
     frame = frame.parent
   end
-  return table.concat(parts, " › ")
+  return concat(parts, " › ")
 end
 
 local function check_name(fname, name, fn)
@@ -43,12 +53,12 @@ end
 
 function before_each(fn)
   if type(fn) ~= "function" then error("before_each: expected a function, got " .. type(fn), 2) end
-  table.insert(current.before, fn)
+  insert(current.before, fn)
 end
 
 function after_each(fn)
   if type(fn) ~= "function" then error("after_each: expected a function, got " .. type(fn), 2) end
-  table.insert(current.after, fn)
+  insert(current.after, fn)
 end
 
 function test(name, fn, options)
@@ -61,7 +71,7 @@ function test(name, fn, options)
   if timeout ~= nil and (type(timeout) ~= "number" or timeout <= 0) then
     error("test(\"" .. name .. "\"): timeout must be a positive number of seconds", 2)
   end
-  table.insert(tests, { name = full_name(current, name), fn = fn, frame = current, timeout = timeout })
+  insert(tests, { name = full_name(current, name), fn = fn, frame = current, timeout = timeout })
 end
 
 -- skip("name", fn) registers a skipped test; skip("reason") inside a test stops it as skipped.
@@ -70,7 +80,7 @@ function skip(name, fn)
     error(setmetatable({ reason = tostring(name or "skipped") }, SKIP), 0)
   end
   check_name("skip", name, fn)
-  table.insert(tests, { name = full_name(current, name), fn = fn, frame = current, skipped = "skipped" })
+  insert(tests, { name = full_name(current, name), fn = fn, frame = current, skipped = "skipped" })
 end
 
 -- Rendering values for messages ---------------------------------------------------
@@ -83,7 +93,7 @@ local function render(v, depth, seen)
   depth = depth or 0
   seen = seen or {}
   local t = type(v)
-  if t == "string" then return string.format("%q", v) end
+  if t == "string" then return format("%q", v) end
   if t ~= "table" then return tostring(v) end
   local mt = getmetatable(v)
   if mt ~= nil and mt.__tostring then return tostring(v) end
@@ -94,16 +104,16 @@ local function render(v, depth, seen)
   for i = 1, n do parts[#parts + 1] = render(v[i], depth + 1, seen) end
   local keys = {}
   for k in pairs(v) do
-    if not (math.type(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
+    if not (mathtype(k) == "integer" and k >= 1 and k <= n) then keys[#keys + 1] = k end
   end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  sort(keys, function(a, b) return tostring(a) < tostring(b) end)
   for _, k in ipairs(keys) do
     local key = is_identifier(k) and k or ("[" .. render(k, depth + 1, seen) .. "]")
     parts[#parts + 1] = key .. " = " .. render(v[k], depth + 1, seen)
     if #parts > 20 then parts[#parts + 1] = "…"; break end
   end
   seen[v] = nil
-  return "{" .. table.concat(parts, ", ") .. "}"
+  return "{" .. concat(parts, ", ") .. "}"
 end
 
 local function path_of(path, k)
@@ -115,8 +125,8 @@ end
 local function deep_equal(a, b, path, diffs, seen)
   if a == b then return true end
   if type(a) ~= "table" or type(b) ~= "table" then
-    if math.type(a) and math.type(b) and a == b then return true end
-    diffs[#diffs + 1] = string.format("  at %s: expected %s, got %s", path == "" and "value" or path, render(b), render(a))
+    if mathtype(a) and mathtype(b) and a == b then return true end
+    diffs[#diffs + 1] = format("  at %s: expected %s, got %s", path == "" and "value" or path, render(b), render(a))
     return false
   end
   seen = seen or {}
@@ -126,7 +136,7 @@ local function deep_equal(a, b, path, diffs, seen)
   for k, bv in pairs(b) do
     local av = rawget(a, k)
     if av == nil then
-      diffs[#diffs + 1] = string.format("  missing %s (expected %s)", path_of(path, k), render(bv))
+      diffs[#diffs + 1] = format("  missing %s (expected %s)", path_of(path, k), render(bv))
       equal = false
     elseif not deep_equal(av, bv, path_of(path, k), diffs, seen) then
       equal = false
@@ -135,7 +145,7 @@ local function deep_equal(a, b, path, diffs, seen)
   end
   for k, av in pairs(a) do
     if rawget(b, k) == nil then
-      diffs[#diffs + 1] = string.format("  unexpected %s = %s", path_of(path, k), render(av))
+      diffs[#diffs + 1] = format("  unexpected %s = %s", path_of(path, k), render(av))
       equal = false
       if #diffs >= 10 then return false end
     end
@@ -145,7 +155,7 @@ end
 
 local function contains(haystack, needle)
   if type(haystack) == "string" then
-    return type(needle) == "string" and string.find(haystack, needle, 1, true) ~= nil
+    return type(needle) == "string" and find(haystack, needle, 1, true) ~= nil
   end
   if type(haystack) == "table" then
     for _, v in pairs(haystack) do
@@ -156,7 +166,10 @@ local function contains(haystack, needle)
 end
 
 local function error_code(err)
-  if type(err) == "table" then return err.code end
+  if type(err) == "table" then
+    local code = rawget(err, "code")
+    if type(code) == "string" then return code end
+  end
   return nil
 end
 
@@ -193,7 +206,7 @@ function expect(actual)
       local equal = deep_equal(actual, expected, "", diffs)
       local message = "expected " .. render(expected) .. ", got " .. render(actual)
       if type(actual) == "table" and type(expected) == "table" then
-        message = "tables differ:\n" .. table.concat(diffs, "\n")
+        message = "tables differ:\n" .. concat(diffs, "\n")
       end
       check(equal, message, "expected a value different from " .. render(expected))
     end
@@ -226,7 +239,7 @@ function expect(actual)
     function m.to_match(pattern)
       if type(actual) ~= "string" then error("to_match: expected a string, got " .. type(actual), 2) end
       if type(pattern) ~= "string" then error("to_match: the pattern must be a string", 2) end
-      check(string.find(actual, pattern) ~= nil, render(actual) .. " does not match the pattern " .. render(pattern),
+      check(find(actual, pattern) ~= nil, render(actual) .. " does not match the pattern " .. render(pattern),
         render(actual) .. " matches the pattern " .. render(pattern))
     end
     function m.to_have_length(n)
@@ -249,7 +262,7 @@ function expect(actual)
       number_arg("to_be_close_to", actual)
       number_arg("to_be_close_to", expected)
       tolerance = tolerance or 1e-9
-      check(math.abs(actual - expected) <= tolerance,
+      check(abs(actual - expected) <= tolerance,
         "expected " .. render(actual) .. " to be within " .. tolerance .. " of " .. render(expected),
         "expected " .. render(actual) .. " not to be within " .. tolerance .. " of " .. render(expected))
     end
@@ -268,9 +281,9 @@ function expect(actual)
     function m.to_fail_with(code, fragment)
       local ok, err = call_it("to_fail_with")
       local matched = not ok and (error_code(err) == code
-        or (type(err) == "string" and string.find(err, tostring(code), 1, true) ~= nil))
+        or (type(err) == "string" and find(err, tostring(code), 1, true) ~= nil))
       if matched and fragment ~= nil then
-        matched = string.find(error_text(err), tostring(fragment), 1, true) ~= nil
+        matched = find(error_text(err), tostring(fragment), 1, true) ~= nil
       end
       local wanted = tostring(code) .. (fragment ~= nil and (" mentioning " .. render(fragment)) or "")
       local got = ok and "it returned normally" or ("it raised " .. error_text(err))
@@ -302,7 +315,7 @@ function control.run(i)
   if t == nil then return { status = "failed", message = "no test number " .. tostring(i) } end
   if t.skipped then return { status = "skipped", reason = t.skipped } end
   local chain, f = {}, t.frame
-  while f do table.insert(chain, 1, f); f = f.parent end
+  while f do insert(chain, 1, f); f = f.parent end
   running = true
   local ok, err = true, nil
   for _, frame in ipairs(chain) do
@@ -325,9 +338,6 @@ function control.run(i)
   return { status = "failed", message = error_text(err), code = error_code(err) }
 end
 
-control.render = render
-control.deep_equal = function(a, b) local d = {}; return deep_equal(a, b, "", d), d end
-__quarry_test = setmetatable({}, { __index = control, __newindex = function() error("__quarry_test is read-only", 2) end,
-  __metatable = false })
+return control.list, control.run
 """#
 }

@@ -10,7 +10,17 @@ public struct TestFrameworkModule: QuarryModule {
 
     /// Loads the test framework into `host`.
     public func install(into host: QuarryHost) async throws {
-        try await host.load(module: TestPrelude.source, name: "=[quarry test]")
+        _ = try await Self.load(into: host)
+    }
+
+    /// Loads the framework and returns the runner's `list` and `run` functions, held by
+    /// the host only (registry references no script can reach).
+    static func load(into host: QuarryHost) async throws -> (list: LuaValue, run: LuaValue) {
+        let functions = try await host.loadKeepingFunctions(TestPrelude.source, name: TestPrelude.chunkName)
+        guard functions.count == 2, case .function = functions[0], case .function = functions[1] else {
+            throw ScriptError(code: "InternalError", message: "the test framework did not load")
+        }
+        return (functions[0], functions[1])
     }
 }
 
@@ -97,13 +107,15 @@ public struct TestRunner: Sendable {
     func run(file: String, events: @escaping @Sendable (Event) -> Void) async -> ([TestCaseResult], String?) {
         let metrics = CallMetrics()
         let host: QuarryHost
+        let control: (list: LuaValue, run: LuaValue)
         do {
             var hostOptions = QuarryHost.Options(
                 policy: options.policy, output: options.scriptOutput, errorOutput: options.scriptErrorOutput,
                 logger: options.logger)
             hostOptions.audit = options.audit
             host = try await QuarryHost(target: target, options: hostOptions)
-            for module: any QuarryModule in [TestFrameworkModule(), FaultModule(injector: injector), EmulatorModule(),
+            control = try await TestFrameworkModule.load(into: host)
+            for module: any QuarryModule in [FaultModule(injector: injector), EmulatorModule(),
                                               MetricsModule(metrics: metrics), ResilienceModule()] {
                 try await host.install(module)
             }
@@ -119,7 +131,8 @@ public struct TestRunner: Sendable {
         }
         let listed: [LuaValue]
         do {
-            let value = try await host.evaluate("return \(TestPrelude.controlTable).list()", name: "=[quarry test list]").first
+            let value = try await host.evaluate("local list = ... return list()", name: "=[quarry test list]",
+                                                arguments: [control.list]).first
             guard case .array(let items)? = value else {
                 if case .map(let m)? = value, m.isEmpty { await host.shutdown(); return ([], nil) }
                 await host.shutdown()
@@ -136,12 +149,20 @@ public struct TestRunner: Sendable {
             if let filter = options.filter, !filter.isEmpty, !name.contains(filter) { continue }
             events(.testStarted(file: file, name: name, index: offset + 1, total: listed.count))
             var timeout = options.defaultTimeout
-            switch item["timeout"] {
-            case .integer(let s)?: timeout = .seconds(s)
-            case .number(let s)?: timeout = .milliseconds(Int64(s * 1000))
-            default: break
+            if let asked = item["timeout"], asked != .nil {
+                do throws(ScriptError) {
+                    timeout = try ScriptNumber.duration(asked, function: "test(\"\(name)\")", field: "timeout", positive: true)
+                } catch {
+                    var result = TestCaseResult(file: file, name: name, status: .failed)
+                    result.message = error.message
+                    result.errorCode = error.code
+                    results.append(result)
+                    events(.testFinished(result))
+                    continue
+                }
             }
-            let result = await runTest(number: offset + 1, name: name, file: file, timeout: timeout, host: host, metrics: metrics)
+            let result = await runTest(number: offset + 1, name: name, file: file, timeout: timeout, host: host,
+                                       runner: control.run, metrics: metrics)
             results.append(result)
             events(.testFinished(result))
         }
@@ -150,12 +171,12 @@ public struct TestRunner: Sendable {
     }
 
     private func runTest(number: Int, name: String, file: String, timeout: Duration, host: QuarryHost,
-                         metrics: CallMetrics) async -> TestCaseResult {
+                         runner: LuaValue, metrics: CallMetrics) async -> TestCaseResult {
         metrics.reset()
         injector.clearInjections()
         let started = Date()
         let clock = ContinuousClock.now
-        let outcome = await Self.evaluate(host: host, number: number, timeout: timeout)
+        let outcome = await Self.evaluate(host: host, runner: runner, number: number, timeout: timeout)
         let duration = ContinuousClock.now - clock
         await cleanUpFaults()
         let calls = metrics.recorded
@@ -189,7 +210,7 @@ public struct TestRunner: Sendable {
     }
 
     /// Runs test `number`, cancelling the host when it outlives `timeout`.
-    static func evaluate(host: QuarryHost, number: Int, timeout: Duration) async -> Outcome {
+    static func evaluate(host: QuarryHost, runner: LuaValue, number: Int, timeout: Duration) async -> Outcome {
         let started = ContinuousClock.now
         let timer = Task {
             try await Task.sleep(for: timeout)
@@ -197,8 +218,8 @@ public struct TestRunner: Sendable {
         }
         defer { timer.cancel() }
         do {
-            let values = try await host.evaluate("return \(TestPrelude.controlTable).run(...)", name: "=[quarry test run]",
-                                                 arguments: [.integer(Int64(number))])
+            let values = try await host.evaluate("local run, n = ... return run(n)", name: "=[quarry test run]",
+                                                 arguments: [runner, .integer(Int64(number))])
             return .value(values.first ?? .nil)
         } catch {
             var interrupted = error is CancellationError
