@@ -86,13 +86,7 @@ final class RequestPipeline: Sendable {
             if Task.isCancelled { throw cancelled(attempts) }
             if retry.mode == .adaptive {
                 // The limiter's wait is part of the call: it may not outlast the total deadline.
-                let granted: Duration?
-                if let deadline {
-                    granted = rateLimiter.reserve(within: deadline - ContinuousClock.now)
-                } else {
-                    granted = rateLimiter.reserve()
-                }
-                guard let wait = granted else {
+                guard let wait = rateLimiter.reserve(within: deadline.map { $0 - ContinuousClock.now }) else {
                     var e = BedrockError(kind: .transport(.totalTimeout),
                                          message: ProgressWatchdog.message(.totalTimeout, totalLimit?.seconds ?? 0)
                                              + " (the adaptive rate limiter's wait would pass it)")

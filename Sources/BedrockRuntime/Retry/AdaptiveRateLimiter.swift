@@ -61,23 +61,13 @@ public final class AdaptiveRateLimiter: @unchecked Sendable {
     /// How long the next request must wait for a token (zero when it may go now);
     /// takes the token.
     public func reserve() -> Duration {
-        lock.withLock {
-            guard enabled else { return .zero }
-            let now = clock()
-            refill(now)
-            if currentCapacity >= 1 {
-                currentCapacity -= 1
-                return .zero
-            }
-            let wait = (1 - currentCapacity) / fillRate
-            currentCapacity -= 1
-            return .seconds(wait)
-        }
+        reserve(within: nil) ?? .zero
     }
 
-    /// Like `reserve()`, but takes no token and returns nil when the wait would be
-    /// `limit` or longer (the call's deadline would pass while waiting).
-    func reserve(within limit: Duration) -> Duration? {
+    /// Like `reserve()`, but with a `limit` takes no token and returns nil when the wait
+    /// would be `limit` or longer (the call's deadline would pass while waiting). A wait
+    /// that is not finite is nil too (and no wait for the unlimited form).
+    func reserve(within limit: Duration?) -> Duration? {
         lock.withLock {
             guard enabled else { return .zero }
             let now = clock()
@@ -87,8 +77,11 @@ public final class AdaptiveRateLimiter: @unchecked Sendable {
                 return .zero
             }
             let seconds = (1 - currentCapacity) / fillRate
-            let limitSeconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
-            guard seconds.isFinite, seconds < limitSeconds else { return nil }
+            guard seconds.isFinite else { return nil }
+            if let limit {
+                let limitSeconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+                guard seconds < limitSeconds else { return nil }
+            }
             currentCapacity -= 1
             return .seconds(seconds)
         }
