@@ -99,3 +99,19 @@ def test_stream_corrupt_crc_is_detected(emulator):
     events, error = run(emulator, body)
     assert len(events) == 2
     assert isinstance(error, ChecksumMismatch), repr(error)
+
+
+def test_stream_unmodelled_error_frame(emulator):
+    emulator.fault(operation="ConverseStream", stream="exception", after_events=2, exception="InternalFailure")
+
+    async def body(client):
+        stream = await client.converse_stream(models.ConverseStreamInput(model_id=CLAUDE, messages=user("hello")))
+        events = []
+        async with stream:
+            with pytest.raises(Exception) as caught:
+                async for event in stream.output_stream:
+                    events.append(event)
+        return events, caught.value
+    events, error = run(emulator, body)
+    assert len(events) == 2
+    assert "InternalFailure" in repr(error) + str(error), repr(error)

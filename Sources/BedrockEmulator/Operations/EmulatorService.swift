@@ -163,6 +163,8 @@ final class EmulatorService: Sendable {
         case .applyGuardrail:
             let result = try GuardrailEvaluator().apply(identifier: parameters[0], version: parameters[1], body: try jsonBody(request))
             return json(result, requestID: context.requestID)
+        case .invokeGuardrailChecks:
+            return json(try GuardrailChecksEvaluator().invoke(body: try jsonBody(request)), requestID: context.requestID)
         case .startAsyncInvoke:
             let body = try jsonBody(request)
             guard let id = body["modelId"]?.stringValue else {
@@ -253,7 +255,11 @@ final class EmulatorService: Sendable {
                     payload = ["message": "Model stream error: the model returned an error mid-stream.",
                                "originalStatusCode": 500, "originalMessage": "Injected fault"]
                 }
-                frames = Array(frames.prefix(n)) + [EventFrames.exception(memberName: fault.exception.streamMemberName, payload: payload.serialized)]
+                if let code = fault.unmodelledErrorCode {
+                    frames = Array(frames.prefix(n)) + [StreamErrorFrame.error(code: code, message: StreamFault.unmodelledErrorMessage(code))]
+                } else {
+                    frames = Array(frames.prefix(n)) + [EventFrames.exception(memberName: fault.exception.streamMemberName, payload: payload.serialized)]
+                }
             case .corruptCRC:
                 let n = min(fault.afterEvents ?? 1, frames.count - 1)
                 var broken = frames[n]
