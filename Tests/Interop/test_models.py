@@ -231,3 +231,41 @@ def test_async_invoke_lifecycle(client):
                                   outputDataConfig={"s3OutputDataConfig": {"s3Uri": "s3://bucket/out"}},
                                   clientRequestToken="token-1234567")
     assert caught.value.response["Error"]["Code"] == "ConflictException"
+
+
+def test_answers_are_prose_shaped_by_the_request_and_marked_emulated(client):
+    messages = user("My name is Ada.") + [{"role": "assistant", "content": [{"text": "Hello Ada."}]}] + user("What is granite?")
+    response = client.converse(modelId=CLAUDE, messages=messages, system=[{"text": "Answer like a geologist."}])
+    text = response["output"]["message"]["content"][0]["text"]
+    assert response["ResponseMetadata"]["HTTPHeaders"]["x-quarry-emulated"] == "true"
+    assert '"Answer like a geologist."' in text and '"My name is Ada."' in text and "granite" in text
+    again = client.converse(modelId=CLAUDE, messages=messages, system=[{"text": "Answer like a geologist."}])
+    assert again["output"]["message"]["content"][0]["text"] == text
+    short = client.converse(modelId=CLAUDE, messages=user("Granite?"))
+    longer = client.converse(modelId=CLAUDE, messages=user(
+        "Explain how granite forms deep in the crust, how it is quarried, and why builders have used it for centuries."))
+    assert longer["usage"]["outputTokens"] > short["usage"]["outputTokens"]
+    cut = client.converse(modelId=CLAUDE, messages=messages, inferenceConfig={"maxTokens": 9})
+    assert cut["stopReason"] == "max_tokens" and cut["usage"]["outputTokens"] == 9
+
+
+def test_auto_tool_choice_follows_meaning_among_several_tools(client):
+    flights = {"toolSpec": {"name": "search_flights", "description": "Find flights between two airports",
+                            "inputSchema": {"json": {"type": "object"}}}}
+    response = client.converse(modelId=CLAUDE, messages=user("What is the weather in Lisbon?"),
+                               toolConfig={"tools": [flights, WEATHER_TOOL]})
+    assert response["stopReason"] == "tool_use"
+    call = next(block["toolUse"] for block in response["output"]["message"]["content"] if "toolUse" in block)
+    assert call["name"] == "get_weather" and call["input"]["city"] == "Lisbon"
+    unrelated = client.converse(modelId=CLAUDE, messages=user("Tell me a story about dragons"),
+                                toolConfig={"tools": [flights, WEATHER_TOOL]})
+    assert unrelated["stopReason"] == "end_turn"
+
+
+def test_structured_output_is_json_valid_against_the_schema(client):
+    schema = {"type": "object", "required": ["city", "days"],
+              "properties": {"city": {"type": "string"}, "days": {"type": "integer", "minimum": 2}}}
+    response = client.converse(modelId=CLAUDE, messages=user("Plan a trip to Lisbon"), outputConfig={
+        "textFormat": {"type": "JSON_SCHEMA", "structure": {"jsonSchema": {"schema": json.dumps(schema), "name": "trip"}}}})
+    assert response["stopReason"] == "end_turn"
+    assert json.loads(response["output"]["message"]["content"][0]["text"]) == {"city": "Lisbon", "days": 2}

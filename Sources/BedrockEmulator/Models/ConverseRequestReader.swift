@@ -12,8 +12,31 @@ struct ConverseRequestReader {
         try readToolConfig(body["toolConfig"], into: &request)
         try readInferenceConfig(body["inferenceConfig"], into: &request)
         try readAdditionalFields(body["additionalModelRequestFields"], into: &request)
+        request.outputSchema = try readOutputConfig(body["outputConfig"])
         try checkToolTurns(request.messages)
         return request
+    }
+
+    /// `outputConfig.textFormat` = `{type: "JSON_SCHEMA", structure: {jsonSchema:
+    /// {schema: "<JSON text>", name, description}}}`: the schema the answer's text must
+    /// satisfy (nil without one).
+    private func readOutputConfig(_ value: JSONValue?) throws(ServiceError) -> JSONValue? {
+        guard let value, value != .null else { return nil }
+        guard value.objectValue != nil else { throw .validation("The outputConfig field must be an object.") }
+        guard let format = value["textFormat"], format != .null else { return nil }
+        guard let type = format["type"]?.stringValue else {
+            throw .validation("1 validation error detected: Value null at 'outputConfig.textFormat.type' failed to satisfy constraint: Member must not be null")
+        }
+        guard type == "JSON_SCHEMA" else {
+            throw .constraint("outputConfig.textFormat.type", value: type, "Member must satisfy enum value set: [JSON_SCHEMA]")
+        }
+        guard let text = format["structure"]?["jsonSchema"]?["schema"]?.stringValue else {
+            throw .validation("1 validation error detected: Value null at 'outputConfig.textFormat.structure.jsonSchema.schema' failed to satisfy constraint: Member must not be null")
+        }
+        guard let schema = JSONValue.parse(Array(text.utf8)), schema.objectValue != nil else {
+            throw .validation("The provided JSON schema in outputConfig.textFormat is not a valid JSON object.")
+        }
+        return schema
     }
 
     private func readMessages(_ value: JSONValue?) throws(ServiceError) -> [ConversationMessage] {

@@ -19,6 +19,13 @@ struct ConversationMessage: Sendable, Equatable {
     var blocks: [InputBlock]
 }
 
+extension ConversationMessage {
+    /// The message's text blocks joined by spaces.
+    var textOnly: String {
+        blocks.compactMap { if case .text(let t) = $0 { t } else { nil } }.joined(separator: " ")
+    }
+}
+
 /// A tool the model may call.
 struct ToolDefinition: Sendable, Equatable {
     var name: String
@@ -48,6 +55,8 @@ struct GenerationRequest: Sendable {
     var seed: UInt64?
     /// Token budget for reasoning, when reasoning was asked for.
     var reasoningBudget: Int?
+    /// Structured output: the JSON schema the answer's text must satisfy.
+    var outputSchema: JSONValue?
 
     /// Tokens an image, document, video or audio block counts as.
     static let mediaTokens = 85

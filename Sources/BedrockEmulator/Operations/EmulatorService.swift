@@ -226,8 +226,10 @@ final class EmulatorService: Sendable {
         return value
     }
 
+    /// Every answer carries `x-quarry-emulated: true`, so a test (or a cautious
+    /// workflow) can tell an emulated answer from a real one.
     func headers(_ requestID: String, _ extra: [(String, String)]) -> [(String, String)] {
-        [("x-amzn-RequestId", requestID), ("Date", dates.current)] + extra
+        [("x-amzn-RequestId", requestID), ("Date", dates.current), ("x-quarry-emulated", "true")] + extra
     }
 
     func json(_ value: JSONValue, requestID: String, status: Int = 200) -> EmulatorResponse {
