@@ -63,3 +63,26 @@ import Testing
         }
     }
 }
+
+extension ParityTests {
+    @Test func structuredOutputGivesJSONAlongsideText() async throws {
+        try await HostHarness.with { h in
+            let r = try await h.value("""
+                local r = bedrock.converse{model='\(haiku)', messages='Plan a trip to Lisbon',
+                  output = {name = 'trip', schema = {type = 'object', required = {'city', 'days', 'stops'},
+                    properties = {city = {type = 'string'}, days = {type = 'integer', minimum = 3},
+                                  stops = {type = 'array', items = {type = 'string'}}}}}}
+                return {text = r.text, city = r.json.city, days = r.json.days, stop = r.json.stops[1]}
+                """)
+            #expect(r.field("city") == "Lisbon")
+            #expect(r.field("days").int == 3)
+            #expect(r.field("stop") == "Lisbon")
+            #expect(r.field("text").stringValue?.hasPrefix("{") == true)
+            let bad = try await h.value("""
+                local ok, e = pcall(bedrock.converse, {model='\(haiku)', messages='hi', output = {schema = 'x'}})
+                return e.message
+                """)
+            #expect(bad.stringValue?.contains("'output.schema' must be a JSON schema table") == true)
+        }
+    }
+}

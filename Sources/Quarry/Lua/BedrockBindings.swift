@@ -227,8 +227,9 @@ struct BedrockBindings {
                 let clock = ContinuousClock.now
                 let result = try await client.converse(request, options: options)
                 let u = result.output.usage
-                return Outcome(value: ResponseTables.converse(result, model: model, elapsed: ContinuousClock.now - clock),
-                               attempts: result.attempts, requestId: result.requestId, tokens: (u.inputTokens, u.outputTokens))
+                var value = ResponseTables.converse(result, model: model, elapsed: ContinuousClock.now - clock)
+                if request.outputConfig?.textFormat != nil { value = ResponseTables.withJSON(value) }
+                return Outcome(value: value, attempts: result.attempts, requestId: result.requestId, tokens: (u.inputTokens, u.outputTokens))
             }
         } catch {
             return .error(error.luaValue)

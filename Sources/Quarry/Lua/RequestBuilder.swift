@@ -15,7 +15,7 @@ struct RequestBuilder {
     static let converseFields: Set<String> = [
         "model", "messages", "system", "inference", "tools", "tool_choice", "guardrail", "fields",
         "prompt_variables", "response_field_paths", "metadata", "performance", "service_tier",
-        "on_text", "on_event", "timeout", "stream_retry", "first_byte_timeout", "idle_timeout",
+        "on_text", "on_event", "timeout", "stream_retry", "first_byte_timeout", "idle_timeout", "output",
     ]
 
     func fail(_ message: String) -> ScriptError {
@@ -84,6 +84,7 @@ struct RequestBuilder {
         if let tier = args["service_tier"]?.stringValue {
             body.append(("serviceTier", .object([("type", .string(tier))])))
         }
+        if let output = args["output"], output != .nil { body.append(("outputConfig", try outputConfig(output))) }
         do {
             return (try JSONValueDecoder().decode(ConverseRequest.self, from: .object(body)), maxTokens)
         } catch {
@@ -281,6 +282,22 @@ struct RequestBuilder {
         default:
             throw fail("'tool_choice' must be \"auto\", \"any\" or a tool name")
         }
+    }
+
+    /// `output = {schema = {…}, name = …, description = …}` (structured output): the
+    /// schema table becomes the JSON text `outputConfig.textFormat` carries.
+    func outputConfig(_ value: LuaValue) throws(ScriptError) -> JSONValue {
+        guard case .map(let m) = value else { throw fail("'output' must be {schema = {…}}") }
+        for key in m.keys where !["schema", "name", "description"].contains(key) {
+            throw fail("unknown output setting '\(key)' (known: description, name, schema)")
+        }
+        guard let schemaValue = m["schema"], case .map = schemaValue else { throw fail("'output.schema' must be a JSON schema table") }
+        let schema = try LuaJSON.json(from: schemaValue, path: "\(function): output.schema")
+        var definition: [(String, JSONValue)] = [("schema", .string(JSONWriter.compact.string(schema)))]
+        if let name = m["name"]?.stringValue { definition.append(("name", .string(name))) }
+        if let description = m["description"]?.stringValue { definition.append(("description", .string(description))) }
+        return .object([("textFormat", .object([("type", "JSON_SCHEMA"),
+                                                ("structure", .object([("jsonSchema", .object(definition))]))]))])
     }
 
     func guardrailConfig(_ value: LuaValue) throws(ScriptError) -> JSONValue {
