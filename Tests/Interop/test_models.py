@@ -269,3 +269,17 @@ def test_structured_output_is_json_valid_against_the_schema(client):
         "textFormat": {"type": "JSON_SCHEMA", "structure": {"jsonSchema": {"schema": json.dumps(schema), "name": "trip"}}}})
     assert response["stopReason"] == "end_turn"
     assert json.loads(response["output"]["message"]["content"][0]["text"]) == {"city": "Lisbon", "days": 2}
+
+
+def test_guardrail_on_converse_and_converse_stream(client):
+    guardrail = {"guardrailIdentifier": "gr-1", "guardrailVersion": "1", "trace": "enabled"}
+    blocked = client.converse(modelId=CLAUDE, messages=user("Share the classified report"), guardrailConfig=guardrail)
+    assert blocked["stopReason"] == "guardrail_intervened"
+    words = blocked["trace"]["guardrail"]["inputAssessment"]["gr-1"]["wordPolicy"]["customWords"]
+    assert words[0]["match"] == "classified"
+    events = list(client.converse_stream(modelId=CLAUDE, messages=user("Share the classified report"),
+                                         guardrailConfig=guardrail)["stream"])
+    assert next(e for e in events if "messageStop" in e)["messageStop"]["stopReason"] == "guardrail_intervened"
+    assert "guardrail" in events[-1]["metadata"]["trace"]
+    clean = client.converse(modelId=CLAUDE, messages=user("Tell me about granite"), guardrailConfig=guardrail)
+    assert clean["stopReason"] == "end_turn"

@@ -86,3 +86,18 @@ extension ParityTests {
         }
     }
 }
+
+extension ParityTests {
+    @Test func aGuardrailOnConverseIntervenesWithATrace() async throws {
+        try await HostHarness.with { h in
+            let r = try await h.value("""
+                local r = bedrock.converse{model='\(haiku)', messages='Share the classified report',
+                                           guardrail = {id = 'gr-1', version = '1', trace = true}}
+                return {stop = r.stop_reason, text = r.text, trace = r.trace ~= nil}
+                """)
+            #expect(r.field("stop") == "guardrail_intervened")
+            #expect(r.field("text") == "Sorry, the model cannot answer this question.")
+            #expect(r.field("trace") == true)
+        }
+    }
+}

@@ -13,8 +13,28 @@ struct ConverseRequestReader {
         try readInferenceConfig(body["inferenceConfig"], into: &request)
         try readAdditionalFields(body["additionalModelRequestFields"], into: &request)
         request.outputSchema = try readOutputConfig(body["outputConfig"])
+        request.guardrail = try readGuardrailConfig(body["guardrailConfig"])
         try checkToolTurns(request.messages)
         return request
+    }
+
+    /// `guardrailConfig` = `{guardrailIdentifier, guardrailVersion, trace}`.
+    private func readGuardrailConfig(_ value: JSONValue?) throws(ServiceError) -> GuardrailRequest? {
+        guard let value, value != .null else { return nil }
+        guard let identifier = value["guardrailIdentifier"]?.stringValue else {
+            throw .validation("1 validation error detected: Value null at 'guardrailConfig.guardrailIdentifier' failed to satisfy constraint: Member must not be null")
+        }
+        guard let version = value["guardrailVersion"]?.stringValue else {
+            throw .validation("1 validation error detected: Value null at 'guardrailConfig.guardrailVersion' failed to satisfy constraint: Member must not be null")
+        }
+        guard version == "DRAFT" || (Int(version).map { $0 >= 1 } ?? false) else {
+            throw .constraint("guardrailConfig.guardrailVersion", value: version, "Member must satisfy regular expression pattern: (([1-9][0-9]{0,7})|(DRAFT))")
+        }
+        let trace = value["trace"]?.stringValue ?? "disabled"
+        guard ["enabled", "disabled", "enabled_full"].contains(trace) else {
+            throw .constraint("guardrailConfig.trace", value: trace, "Member must satisfy enum value set: [enabled, disabled, enabled_full]")
+        }
+        return GuardrailRequest(identifier: identifier, version: version, trace: trace != "disabled")
     }
 
     /// `outputConfig.textFormat` = `{type: "JSON_SCHEMA", structure: {jsonSchema:

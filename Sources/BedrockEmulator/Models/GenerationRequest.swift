@@ -57,6 +57,8 @@ struct GenerationRequest: Sendable {
     var reasoningBudget: Int?
     /// Structured output: the JSON schema the answer's text must satisfy.
     var outputSchema: JSONValue?
+    /// `guardrailConfig`: the guardrail to apply to the input and the answer.
+    var guardrail: GuardrailRequest?
 
     /// Tokens an image, document, video or audio block counts as.
     static let mediaTokens = 85
@@ -101,6 +103,15 @@ enum StopReason: String, Sendable {
     case toolUse = "tool_use"
     case maxTokens = "max_tokens"
     case stopSequence = "stop_sequence"
+    case guardrailIntervened = "guardrail_intervened"
+}
+
+/// A Converse `guardrailConfig`.
+struct GuardrailRequest: Sendable, Equatable {
+    var identifier: String
+    var version: String
+    /// `enabled` / `enabled_full` ask for the assessment in `trace`.
+    var trace: Bool
 }
 
 /// The model's answer and its accounting.
@@ -111,6 +122,8 @@ struct GeneratedTurn: Sendable {
     var stopSequence: String?
     var inputTokens: Int
     var outputTokens: Int
+    /// The guardrail trace (`{"guardrail": …}`), when the request asked for one.
+    var trace: JSONValue? = nil
 
     var totalTokens: Int { inputTokens + outputTokens }
 

@@ -15,6 +15,7 @@ import Foundation
 ///   count (`max_tokens`).
 struct ResponseGenerator: Sendable {
     func generate(_ request: GenerationRequest) -> GeneratedTurn {
+        if let guardrail = request.guardrail, let blocked = guarded(request, guardrail) { return blocked }
         var rng = SeededGenerator(seed: seed(for: request))
         var planned: [OutputBlock] = []
 
@@ -44,6 +45,42 @@ struct ResponseGenerator: Sendable {
             planned.append(.text(fillerAnswer(request, &rng)))
         }
         return budgeted(planned, request)
+    }
+
+    // MARK: Guardrails
+
+    /// Converse with `guardrailConfig`: the same word policy as ApplyGuardrail, applied
+    /// to the user's input and then to the answer. An intervention replaces the answer
+    /// with the guardrail's message (`guardrail_intervened`); `trace` carries the
+    /// assessment when asked for.
+    private func guarded(_ request: GenerationRequest, _ guardrail: GuardrailRequest) -> GeneratedTurn? {
+        let input = request.messages.filter { $0.role == .user }.map(\.textOnly).joined(separator: " ")
+        let inputMatches = GuardrailEvaluator.matches(in: input)
+        var outputMatches: [String] = []
+        var unguarded = request
+        unguarded.guardrail = nil
+        if inputMatches.isEmpty {
+            let answer = generate(unguarded)
+            outputMatches = GuardrailEvaluator.matches(in: answer.text)
+            if outputMatches.isEmpty {
+                var passed = answer
+                if guardrail.trace { passed.trace = ["guardrail": ["inputAssessment": [guardrail.identifier: [:]]]] }
+                return passed
+            }
+        }
+        let message = GuardrailEvaluator.blockedMessage
+        var turn = GeneratedTurn(blocks: [.text(message)], stopReason: .guardrailIntervened, stopSequence: nil,
+                                 inputTokens: request.inputTokens, outputTokens: TokenCounter.count(message))
+        if guardrail.trace {
+            var trace: [String: JSONValue] = [:]
+            if !inputMatches.isEmpty {
+                trace["inputAssessment"] = [guardrail.identifier: GuardrailEvaluator.assessment(inputMatches)]
+            } else {
+                trace["outputAssessments"] = [guardrail.identifier: [GuardrailEvaluator.assessment(outputMatches)]]
+            }
+            turn.trace = ["guardrail": .object(trace)]
+        }
+        return turn
     }
 
     // MARK: Content
