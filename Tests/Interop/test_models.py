@@ -283,3 +283,15 @@ def test_guardrail_on_converse_and_converse_stream(client):
     assert "guardrail" in events[-1]["metadata"]["trace"]
     clean = client.converse(modelId=CLAUDE, messages=user("Tell me about granite"), guardrailConfig=guardrail)
     assert clean["stopReason"] == "end_turn"
+
+
+def test_cache_points_write_then_read(client):
+    system = [{"text": "You are a meticulous archivist who answers with dates and places only."},
+              {"cachePoint": {"type": "default"}}]
+    first = client.converse(modelId=CLAUDE, messages=user("When was the archive founded?"), system=system)
+    written = first["usage"]["cacheWriteInputTokens"]
+    assert written > 0 and first["usage"]["cacheReadInputTokens"] == 0
+    second = client.converse(modelId=CLAUDE, messages=user("Where is it?"), system=system)
+    assert second["usage"]["cacheReadInputTokens"] == written
+    assert second["usage"]["totalTokens"] == (second["usage"]["inputTokens"] + second["usage"]["outputTokens"]
+                                               + second["usage"]["cacheReadInputTokens"])

@@ -101,3 +101,21 @@ extension ParityTests {
         }
     }
 }
+
+extension ParityTests {
+    @Test func cacheTrueReportsAWriteThenARead() async throws {
+        try await HostHarness.with { h in
+            let r = try await h.value("""
+                local req = {model='\(haiku)', system='You are a patient tutor who explains rocks to children.',
+                             messages='What is quartz?', cache=true}
+                local a = bedrock.converse(req)
+                local b = bedrock.converse(req)
+                return {w = a.usage.cache_write_input_tokens, r = b.usage.cache_read_input_tokens,
+                        bw = b.usage.cache_write_input_tokens}
+                """)
+            #expect((r.field("w").int ?? 0) > 0)
+            #expect(r.field("r").int == r.field("w").int)
+            #expect(r.field("bw").int == 0)
+        }
+    }
+}

@@ -14,6 +14,7 @@ struct ConverseRequestReader {
         try readAdditionalFields(body["additionalModelRequestFields"], into: &request)
         request.outputSchema = try readOutputConfig(body["outputConfig"])
         request.guardrail = try readGuardrailConfig(body["guardrailConfig"])
+        request.cachePrefix = CachePrefix.of(body, model: model.id)
         try checkToolTurns(request.messages)
         return request
     }

@@ -18,7 +18,11 @@ enum ConverseShapes {
     }
 
     static func usage(_ turn: GeneratedTurn) -> JSONValue {
-        ["inputTokens": .int(turn.inputTokens), "outputTokens": .int(turn.outputTokens), "totalTokens": .int(turn.totalTokens)]
+        var usage: [String: JSONValue] = ["inputTokens": .int(turn.inputTokens), "outputTokens": .int(turn.outputTokens),
+                                          "totalTokens": .int(turn.totalTokens)]
+        if let read = turn.cacheReadInputTokens { usage["cacheReadInputTokens"] = .int(read) }
+        if let write = turn.cacheWriteInputTokens { usage["cacheWriteInputTokens"] = .int(write) }
+        return .object(usage)
     }
 
     static func response(_ turn: GeneratedTurn, latencyMs: Int) -> JSONValue {

@@ -59,6 +59,8 @@ struct GenerationRequest: Sendable {
     var outputSchema: JSONValue?
     /// `guardrailConfig`: the guardrail to apply to the input and the answer.
     var guardrail: GuardrailRequest?
+    /// The prefix up to the last `cachePoint`, when the request has one.
+    var cachePrefix: CachePrefix?
 
     /// Tokens an image, document, video or audio block counts as.
     static let mediaTokens = 85
@@ -124,8 +126,20 @@ struct GeneratedTurn: Sendable {
     var outputTokens: Int
     /// The guardrail trace (`{"guardrail": …}`), when the request asked for one.
     var trace: JSONValue? = nil
+    /// Prompt caching: input tokens read from / written to the cache (then not part
+    /// of `inputTokens`, as on the service).
+    var cacheReadInputTokens: Int? = nil
+    var cacheWriteInputTokens: Int? = nil
 
-    var totalTokens: Int { inputTokens + outputTokens }
+    var totalTokens: Int { inputTokens + outputTokens + (cacheReadInputTokens ?? 0) + (cacheWriteInputTokens ?? 0) }
+
+    /// Moves the cached prefix's tokens out of `inputTokens`, as a read or a write.
+    mutating func applyCache(prefixTokens: Int, read: Bool) {
+        let tokens = min(prefixTokens, inputTokens)
+        guard tokens > 0 else { return }
+        inputTokens -= tokens
+        if read { cacheReadInputTokens = tokens; cacheWriteInputTokens = 0 } else { cacheWriteInputTokens = tokens; cacheReadInputTokens = 0 }
+    }
 
     /// All text blocks joined.
     var text: String {

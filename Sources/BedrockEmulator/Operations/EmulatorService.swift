@@ -15,6 +15,8 @@ final class EmulatorService: Sendable {
     private let asyncJobs = AsyncInvokeStore()
     let authenticator: RequestAuthenticator
     let generator = ResponseGenerator()
+    /// Cache points seen, for `cacheReadInputTokens` / `cacheWriteInputTokens`.
+    let promptCache = PromptCache()
     private let dates = HTTPDateCache()
 
     init(configuration: EmulatorConfiguration, adminToken: String) {
@@ -197,7 +199,11 @@ final class EmulatorService: Sendable {
 
     private func generate(_ generation: GenerationRequest, context: inout Context, streaming: Bool) async throws(ServiceError) -> GeneratedTurn {
         try quotas.admit(model: generation.model.id, region: context.region)
-        let turn = generator.generate(generation)
+        var turn = generator.generate(generation)
+        if let prefix = generation.cachePrefix {
+            let key = StableHash.of(context.region.utf8, seed: prefix.key)
+            turn.applyCache(prefixTokens: prefix.tokens, read: promptCache.readOrWrite(key))
+        }
         quotas.charge(tokens: turn.totalTokens, model: generation.model.id, region: context.region)
         context.record.inputTokens = turn.inputTokens
         context.record.outputTokens = turn.outputTokens
