@@ -295,3 +295,13 @@ def test_cache_points_write_then_read(client):
     assert second["usage"]["cacheReadInputTokens"] == written
     assert second["usage"]["totalTokens"] == (second["usage"]["inputTokens"] + second["usage"]["outputTokens"]
                                                + second["usage"]["cacheReadInputTokens"])
+
+
+def test_image_to_a_text_only_model_is_a_validation_error(client):
+    image = {"image": {"format": "png", "source": {"bytes": b"\x89PNG\r\n\x1a\n"}}}
+    messages = [{"role": "user", "content": [{"text": "What is in this picture?"}, image]}]
+    with pytest.raises(ClientError) as caught:
+        client.converse(modelId="amazon.titan-text-express-v1", messages=messages)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert "doesn't support the image content block" in caught.value.response["Error"]["Message"]
+    assert client.converse(modelId=CLAUDE, messages=messages)["stopReason"] == "end_turn"

@@ -109,6 +109,10 @@ struct ConverseRequestReader {
             return .text(text)
         case "image", "document", "video", "audio":
             guard case .object = value else { throw .validation("The \(kind) field in the ContentBlock object at \(path) must be an object.") }
+            guard model.accepts(kind) else {
+                throw .validation("This model doesn't support the \(kind) content block that you provided. "
+                    + "Try again with a model that supports \(kind) content blocks.")
+            }
             return .media(kind: kind)
         case "toolUse":
             guard let id = value["toolUseId"]?.stringValue, let name = value["name"]?.stringValue,

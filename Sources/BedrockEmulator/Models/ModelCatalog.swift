@@ -35,6 +35,12 @@ public struct ModelDescriptor: Sendable, Hashable, Codable {
     public let supportsSystemPrompt: Bool
     /// Embedding size, for embedding models.
     public let embeddingDimensions: Int?
+    /// The content kinds besides text Converse accepts (`image`, `document`, `video`,
+    /// `audio`); nil accepts every kind.
+    public var inputModalities: Set<String>? = nil
+
+    /// Whether Converse accepts a content block of `kind` (`image`, `document`, …).
+    public func accepts(_ kind: String) -> Bool { inputModalities.map { $0.contains(kind) } ?? true }
 }
 
 /// The models the emulator serves and how ids, inference-profile ids and ARNs map to them.
@@ -74,8 +80,20 @@ public struct ModelCatalog: Sendable {
         return nil
     }
 
-    /// The built-in catalog: the families people use on Bedrock.
-    public static let standard = ModelCatalog(models: [
+    /// The built-in catalog: the families people use on Bedrock, each with the content
+    /// kinds Converse takes for it (images for vision models, video for Nova Lite and
+    /// Pro, documents for chat models; Titan Text takes text only).
+    public static let standard = ModelCatalog(models: modalities([
+        "anthropic.claude-3-5-haiku-20241022-v1:0": ["document"],
+        "amazon.nova-micro-v1:0": ["document"],
+        "amazon.nova-lite-v1:0": ["image", "document", "video"],
+        "amazon.nova-pro-v1:0": ["image", "document", "video"],
+        "amazon.titan-text-express-v1": [], "amazon.titan-text-lite-v1": [],
+        "meta.llama3-8b-instruct-v1:0": ["document"], "meta.llama3-1-70b-instruct-v1:0": ["document"],
+        "mistral.mistral-7b-instruct-v0:2": ["document"], "mistral.mistral-large-2402-v1:0": ["document"],
+        "cohere.command-r-v1:0": ["document"], "cohere.command-r-plus-v1:0": ["document"],
+    ], default: ["image", "document"], [
+
         claude("anthropic.claude-3-haiku-20240307-v1:0", "Claude 3 Haiku", max: 4096),
         claude("anthropic.claude-3-5-haiku-20241022-v1:0", "Claude 3.5 Haiku", max: 8192),
         claude("anthropic.claude-3-5-sonnet-20240620-v1:0", "Claude 3.5 Sonnet", max: 4096),
@@ -98,7 +116,16 @@ public struct ModelCatalog: Sendable {
         text("cohere.command-r-v1:0", "Command R", "Cohere", .cohereCommand, max: 4000, tools: true),
         text("cohere.command-r-plus-v1:0", "Command R+", "Cohere", .cohereCommand, max: 4000, tools: true),
         embed("cohere.embed-english-v3", "Embed English", "Cohere", .cohereEmbed, 1024),
-    ])
+    ]))
+
+    private static func modalities(_ table: [String: Set<String>], default fallback: Set<String>,
+                                   _ models: [ModelDescriptor]) -> [ModelDescriptor] {
+        models.map { model in
+            var model = model
+            if model.family.generatesText { model.inputModalities = table[model.id] ?? fallback }
+            return model
+        }
+    }
 
     private static func claude(_ id: String, _ name: String, max: Int, reasoning: Bool = false) -> ModelDescriptor {
         ModelDescriptor(id: id, name: name, provider: "Anthropic", family: .anthropicClaude,
