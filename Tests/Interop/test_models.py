@@ -305,3 +305,12 @@ def test_image_to_a_text_only_model_is_a_validation_error(client):
     assert caught.value.response["Error"]["Code"] == "ValidationException"
     assert "doesn't support the image content block" in caught.value.response["Error"]["Message"]
     assert client.converse(modelId=CLAUDE, messages=messages)["stopReason"] == "end_turn"
+
+
+def test_current_catalogue_models_answer(client):
+    for model in ["us.anthropic.claude-sonnet-4-5-20250929-v1:0", "us.amazon.nova-2-lite-v1:0",
+                  "us.meta.llama4-scout-17b-instruct-v1:0", "openai.gpt-oss-120b-1:0", "qwen.qwen3-32b-v1:0"]:
+        assert client.converse(modelId=model, messages=user("Hello granite"))["stopReason"] == "end_turn"
+    body = json.dumps({"messages": [{"role": "user", "content": "Name a rock"}], "max_completion_tokens": 40})
+    answer = json.loads(client.invoke_model(modelId="openai.gpt-oss-20b-1:0", body=body)["body"].read())
+    assert answer["choices"][0]["message"]["content"].startswith('You said: "Name a rock"')

@@ -8,6 +8,8 @@ public enum ModelFamily: String, Sendable, CaseIterable, Codable {
     case mistral = "mistral"
     case cohereCommand = "cohere-command"
     case cohereEmbed = "cohere-embed"
+    /// OpenAI-style chat completions (gpt-oss, DeepSeek, Qwen).
+    case openAIChat = "openai-chat"
 
     /// Whether the family generates text (and so serves Converse); embedding models do not.
     public var generatesText: Bool { self != .amazonTitanEmbeddings && self != .cohereEmbed }
@@ -92,6 +94,10 @@ public struct ModelCatalog: Sendable {
         "meta.llama3-8b-instruct-v1:0": ["document"], "meta.llama3-1-70b-instruct-v1:0": ["document"],
         "mistral.mistral-7b-instruct-v0:2": ["document"], "mistral.mistral-large-2402-v1:0": ["document"],
         "cohere.command-r-v1:0": ["document"], "cohere.command-r-plus-v1:0": ["document"],
+        "amazon.nova-2-lite-v1:0": ["image", "document", "video"], "amazon.nova-premier-v1:0": ["image", "document", "video"],
+        "openai.gpt-oss-120b-1:0": ["document"], "openai.gpt-oss-20b-1:0": ["document"],
+        "deepseek.r1-v1:0": ["document"], "deepseek.v3-v1:0": ["document"],
+        "qwen.qwen3-32b-v1:0": ["document"], "qwen.qwen3-coder-480b-a35b-v1:0": ["document"],
     ], default: ["image", "document"], [
 
         claude("anthropic.claude-3-haiku-20240307-v1:0", "Claude 3 Haiku", max: 4096),
@@ -100,9 +106,16 @@ public struct ModelCatalog: Sendable {
         claude("anthropic.claude-3-5-sonnet-20241022-v2:0", "Claude 3.5 Sonnet v2", max: 8192),
         claude("anthropic.claude-3-7-sonnet-20250219-v1:0", "Claude 3.7 Sonnet", max: 64000, reasoning: true),
         claude("anthropic.claude-sonnet-4-20250514-v1:0", "Claude Sonnet 4", max: 64000, reasoning: true),
+        claude("anthropic.claude-opus-4-20250514-v1:0", "Claude Opus 4", max: 32000, reasoning: true),
+        claude("anthropic.claude-opus-4-1-20250805-v1:0", "Claude Opus 4.1", max: 32000, reasoning: true),
+        claude("anthropic.claude-sonnet-4-5-20250929-v1:0", "Claude Sonnet 4.5", max: 64000, reasoning: true),
+        claude("anthropic.claude-haiku-4-5-20251001-v1:0", "Claude Haiku 4.5", max: 64000, reasoning: true),
+        claude("anthropic.claude-opus-4-5-20251101-v1:0", "Claude Opus 4.5", max: 64000, reasoning: true),
         text("amazon.nova-micro-v1:0", "Nova Micro", "Amazon", .amazonNova, max: 10000, tools: true),
         text("amazon.nova-lite-v1:0", "Nova Lite", "Amazon", .amazonNova, max: 10000, tools: true),
         text("amazon.nova-pro-v1:0", "Nova Pro", "Amazon", .amazonNova, max: 10000, tools: true),
+        text("amazon.nova-premier-v1:0", "Nova Premier", "Amazon", .amazonNova, max: 32000, tools: true),
+        text("amazon.nova-2-lite-v1:0", "Nova 2 Lite", "Amazon", .amazonNova, max: 65536, tools: true),
         text("amazon.titan-text-express-v1", "Titan Text G1 - Express", "Amazon", .amazonTitanText,
              max: 8192, tools: false, system: false),
         text("amazon.titan-text-lite-v1", "Titan Text G1 - Lite", "Amazon", .amazonTitanText,
@@ -111,11 +124,20 @@ public struct ModelCatalog: Sendable {
         embed("amazon.titan-embed-text-v2:0", "Titan Text Embeddings V2", "Amazon", .amazonTitanEmbeddings, 1024),
         text("meta.llama3-8b-instruct-v1:0", "Llama 3 8B Instruct", "Meta", .metaLlama, max: 2048, tools: false),
         text("meta.llama3-1-70b-instruct-v1:0", "Llama 3.1 70B Instruct", "Meta", .metaLlama, max: 2048, tools: true),
+        text("meta.llama4-scout-17b-instruct-v1:0", "Llama 4 Scout 17B Instruct", "Meta", .metaLlama, max: 8192, tools: true),
+        text("meta.llama4-maverick-17b-instruct-v1:0", "Llama 4 Maverick 17B Instruct", "Meta", .metaLlama, max: 8192, tools: true),
+        text("openai.gpt-oss-120b-1:0", "gpt-oss-120b", "OpenAI", .openAIChat, max: 32768, tools: true),
+        text("openai.gpt-oss-20b-1:0", "gpt-oss-20b", "OpenAI", .openAIChat, max: 32768, tools: true),
+        text("deepseek.r1-v1:0", "DeepSeek-R1", "DeepSeek", .openAIChat, max: 32768, tools: false),
+        text("deepseek.v3-v1:0", "DeepSeek-V3.1", "DeepSeek", .openAIChat, max: 32768, tools: true),
+        text("qwen.qwen3-32b-v1:0", "Qwen3 32B", "Qwen", .openAIChat, max: 32768, tools: true),
+        text("qwen.qwen3-coder-480b-a35b-v1:0", "Qwen3 Coder 480B A35B", "Qwen", .openAIChat, max: 65536, tools: true),
         text("mistral.mistral-7b-instruct-v0:2", "Mistral 7B Instruct", "Mistral AI", .mistral, max: 8192, tools: false),
         text("mistral.mistral-large-2402-v1:0", "Mistral Large (24.02)", "Mistral AI", .mistral, max: 8192, tools: true),
         text("cohere.command-r-v1:0", "Command R", "Cohere", .cohereCommand, max: 4000, tools: true),
         text("cohere.command-r-plus-v1:0", "Command R+", "Cohere", .cohereCommand, max: 4000, tools: true),
         embed("cohere.embed-english-v3", "Embed English", "Cohere", .cohereEmbed, 1024),
+        embed("cohere.embed-multilingual-v3", "Embed Multilingual", "Cohere", .cohereEmbed, 1024),
     ]))
 
     private static func modalities(_ table: [String: Set<String>], default fallback: Set<String>,
