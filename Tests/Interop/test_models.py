@@ -314,3 +314,23 @@ def test_current_catalogue_models_answer(client):
     body = json.dumps({"messages": [{"role": "user", "content": "Name a rock"}], "max_completion_tokens": 40})
     answer = json.loads(client.invoke_model(modelId="openai.gpt-oss-20b-1:0", body=body)["body"].read())
     assert answer["choices"][0]["message"]["content"].startswith('You said: "Name a rock"')
+
+
+def test_scripted_replies_through_the_admin_api(emulator, client):
+    weather = {"toolSpec": {"name": "get_weather", "inputSchema": {"json": {"type": "object"}}}}
+    flights = {"toolSpec": {"name": "search_flights", "inputSchema": {"json": {"type": "object"}}}}
+    status, body = emulator.admin("POST", "responses", {"contains": "trip", "times": 1,
+                                                         "tool": {"name": "search_flights", "input": {"to": "OSL"}}})
+    assert status == 201, body
+    emulator.admin("POST", "responses", {"contains": "trip", "text": "Booked: OSL, 2 nights."})
+    tools = {"tools": [weather, flights]}
+    first = client.converse(modelId=CLAUDE, messages=user("Plan my trip"), toolConfig=tools)
+    call = next(b["toolUse"] for b in first["output"]["message"]["content"] if "toolUse" in b)
+    assert call["name"] == "search_flights" and call["input"] == {"to": "OSL"}
+    second = client.converse(modelId=CLAUDE, messages=user("Plan my trip"), toolConfig=tools)
+    assert second["output"]["message"]["content"][0]["text"] == "Booked: OSL, 2 nights."
+    status, listed = emulator.admin("GET", "responses")
+    assert [r["reply"]["text"] for r in listed["responses"]] == ["Booked: OSL, 2 nights."]
+    emulator.admin("DELETE", "responses")
+    status, body = emulator.admin("POST", "responses", {"contains": "x"})
+    assert status == 400 and "needs one of text, tool, json or error" in body["message"]

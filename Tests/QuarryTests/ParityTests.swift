@@ -119,3 +119,28 @@ extension ParityTests {
         }
     }
 }
+
+extension ParityTests {
+    @Test func emulatorRespondScriptsTheNextAnswers() async throws {
+        try await HostHarness.with { h in
+            try await h.host.install(EmulatorModule())
+            let r = try await h.value("""
+                local id = emulator.respond{contains = 'capital', text = 'Paris.', times = 1}
+                emulator.respond{contains = 'fail', error = 'ModelTimeoutException', message = 'too slow'}
+                local a = bedrock.converse{model='\(haiku)', messages='What is the capital of France?'}
+                local b = bedrock.converse{model='\(haiku)', messages='What is the capital of France?'}
+                local ok, e = pcall(bedrock.converse, {model='\(haiku)', messages='please fail'})
+                local _, bad = pcall(emulator.respond, {contains = 'x', colour = 'red'})
+                emulator.clear_responses()
+                return {id = id, a = a.text, b = b.text, code = e.code, msg = e.message, bad = bad.message}
+                """)
+            #expect(r.field("id").stringValue?.hasPrefix("reply-") == true)
+            #expect(r.field("a") == "Paris.")
+            #expect(r.field("b").stringValue?.hasPrefix("You said") == true)
+            #expect(r.field("code") == "ModelTimeoutException")
+            #expect(r.field("msg").stringValue?.contains("too slow") == true)
+            #expect(r.field("bad").stringValue?.contains("unknown field 'colour'") == true)
+            #expect(h.emulator.responses.isEmpty)
+        }
+    }
+}

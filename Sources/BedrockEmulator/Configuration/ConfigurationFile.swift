@@ -15,7 +15,9 @@ extension EmulatorConfiguration {
     ///  "regions": ["us-east-1", "eu-west-1"],
     ///  "credentials": [{"access_key_id": "AKIA…", "secret_access_key": "…", "session_token": "…"}],
     ///  "bearer_tokens": ["…"], "admin_token": "…", "latency_per_token_ms": 0.05,
-    ///  "quotas": [{"model": "…", "region": "…", "requests_per_minute": 60, "tokens_per_minute": 10000}]}
+    ///  "quotas": [{"model": "…", "region": "…", "requests_per_minute": 60, "tokens_per_minute": 10000}],
+    ///  "responses": [{"contains": "weather", "tool": {"name": "get_weather", "input": {"city": "Oslo"}}},
+    ///                {"operation": "Converse", "pattern": "^Summar", "text": "A short summary."}]}
     /// ```
     ///
     /// The `test`/`test` pair stays accepted unless `"include_test_credentials": false`.
@@ -40,8 +42,9 @@ extension EmulatorConfiguration {
         var adminToken: String?
         var latencyPerTokenMs: Double?
         var quotas: [EmulatorQuota]?
+        var responses: [ScriptedReply]?
         enum CodingKeys: String, CodingKey {
-            case host, port, tls, regions, credentials, quotas
+            case host, port, tls, regions, credentials, quotas, responses
             case caFile = "ca_file", includeTestCredentials = "include_test_credentials"
             case bearerTokens = "bearer_tokens", adminToken = "admin_token", latencyPerTokenMs = "latency_per_token_ms"
         }
@@ -100,6 +103,12 @@ extension EmulatorConfiguration {
             if let tpm = quota.tokensPerMinute, tpm < 1 { throw EmulatorConfigurationError(message: "\(path): tokens_per_minute must be at least 1") }
         }
         quotas = file.quotas ?? []
+        for (index, reply) in (file.responses ?? []).enumerated() {
+            do { _ = try reply.validated() } catch {
+                throw EmulatorConfigurationError(message: "\(path): responses[\(index + 1)]: \(error.message)")
+            }
+        }
+        responses = file.responses ?? []
         if credentials.isEmpty && bearerTokens.isEmpty {
             throw EmulatorConfigurationError(message: "\(path): no credentials or bearer tokens would be accepted")
         }

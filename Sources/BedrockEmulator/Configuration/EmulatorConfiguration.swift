@@ -96,6 +96,8 @@ public struct EmulatorConfiguration: Sendable, CustomStringConvertible, CustomRe
     public var maxBodyBytes: Int = 25 * 1024 * 1024
     /// Event-loop threads for the server (0: one per core).
     public var threads: Int = 0
+    /// Scripted replies in force from the start (config file `responses`).
+    public var responses: [ScriptedReply] = []
 
     /// The defaults: loopback, a free port, `test`/`test`, three regions, plain HTTP.
     public init() {}

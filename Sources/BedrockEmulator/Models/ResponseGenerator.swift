@@ -47,6 +47,20 @@ struct ResponseGenerator: Sendable {
         return budgeted(planned, request)
     }
 
+    // MARK: Scripted replies
+
+    /// The answer a scripted reply gives (text, a tool call or JSON), under the same
+    /// token budget and stop sequences as a generated one.
+    func scripted(_ reply: ScriptedReply, for request: GenerationRequest) -> GeneratedTurn {
+        var rng = SeededGenerator(seed: seed(for: request))
+        if let tool = reply.tool {
+            let schema = request.tools.first { $0.name == tool.name }?.schema ?? ["type": "object"]
+            let input = tool.input ?? SchemaSampler(hint: Self.salientWord(in: request.lastUserText)).value(for: schema)
+            return budgeted([.toolUse(id: Self.toolUseID(&rng), name: tool.name, input: input)], request)
+        }
+        return budgeted([.text(reply.text ?? reply.json?.text ?? "")], request)
+    }
+
     // MARK: Guardrails
 
     /// Converse with `guardrailConfig`: the same word policy as ApplyGuardrail, applied

@@ -17,6 +17,8 @@ final class EmulatorService: Sendable {
     let generator = ResponseGenerator()
     /// Cache points seen, for `cacheReadInputTokens` / `cacheWriteInputTokens`.
     let promptCache = PromptCache()
+    /// Scripted replies (admin API `responses`, the Swift API, the config file).
+    let replies = ReplyBook()
     private let dates = HTTPDateCache()
 
     init(configuration: EmulatorConfiguration, adminToken: String) {
@@ -24,6 +26,7 @@ final class EmulatorService: Sendable {
         self.adminToken = adminToken
         self.quotas = QuotaLimiter(quotas: configuration.quotas)
         self.authenticator = RequestAuthenticator(configuration: configuration)
+        for reply in configuration.responses { _ = try? replies.add(reply) }
     }
 
     /// The context a request is handled in once it is routed and authenticated.
@@ -199,7 +202,17 @@ final class EmulatorService: Sendable {
 
     private func generate(_ generation: GenerationRequest, context: inout Context, streaming: Bool) async throws(ServiceError) -> GeneratedTurn {
         try quotas.admit(model: generation.model.id, region: context.region)
-        var turn = generator.generate(generation)
+        var turn: GeneratedTurn
+        if let scripted = replies.match(operation: context.operation.rawValue, requestedModel: context.modelID,
+                                        model: generation.model.id, lastUserText: generation.lastUserText) {
+            if let code = scripted.error {
+                let injected = ServiceError.injected(code, retryAfterMilliseconds: nil)
+                throw ServiceError(name: injected.name, status: injected.status, message: scripted.reply.message ?? injected.message)
+            }
+            turn = generator.scripted(scripted.reply, for: generation)
+        } else {
+            turn = generator.generate(generation)
+        }
         if let prefix = generation.cachePrefix {
             let key = StableHash.of(context.region.utf8, seed: prefix.key)
             turn.applyCache(prefixTokens: prefix.tokens, read: promptCache.readOrWrite(key))
