@@ -78,6 +78,13 @@ extension ParityTests {
             #expect(r.field("days").int == 3)
             #expect(r.field("stop") == "Lisbon")
             #expect(r.field("text").stringValue?.hasPrefix("{") == true)
+            let streamed = try await h.value("""
+                local s = bedrock.stream{model='\(haiku)', messages='Plan a trip to Lisbon',
+                  output = {schema = {type = 'object', required = {'city'}, properties = {city = {type = 'string'}}}}}
+                for _ in s do end
+                return s.result.json.city
+                """)
+            #expect(streamed == "Lisbon")
             let bad = try await h.value("""
                 local ok, e = pcall(bedrock.converse, {model='\(haiku)', messages='hi', output = {schema = 'x'}})
                 return e.message

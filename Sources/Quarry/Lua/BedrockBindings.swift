@@ -250,6 +250,7 @@ struct BedrockBindings {
             let options = try Self.callOptions(args, builder: builder)
             if operation == "ConverseStream" {
                 let (request, tokens) = try builder.converse(args)
+                let structured = request.outputConfig?.textFormat != nil
                 model = request.modelId
                 maxTokens = tokens
                 try core.policy.checkModel(model)
@@ -271,8 +272,9 @@ struct BedrockBindings {
                                            errorCode: failure?.code, inputTokens: tokens?.0, outputTokens: tokens?.1,
                                            requestId: stream?.requestId))
                     if let failure { return (nil, failure) }
-                    return (ResponseTables.streamResult(snapshot, attempts: attempts, requestId: stream?.requestId,
-                                                        model: model, elapsed: ContinuousClock.now - clock), nil)
+                    let result = ResponseTables.streamResult(snapshot, attempts: attempts, requestId: stream?.requestId,
+                                                             model: model, elapsed: ContinuousClock.now - clock)
+                    return (structured ? ResponseTables.withJSON(result) : result, nil)
                 })
             } else {
                 for key in args.keys where !Self.invokeFields.contains(key) {
