@@ -10,9 +10,15 @@ public enum ModelFamily: String, Sendable, CaseIterable, Codable {
     case cohereEmbed = "cohere-embed"
     /// OpenAI-style chat completions (gpt-oss, DeepSeek, Qwen).
     case openAIChat = "openai-chat"
+    /// Video generation (Nova Reel): served only by StartAsyncInvoke.
+    case amazonNovaReel = "nova-reel"
 
-    /// Whether the family generates text (and so serves Converse); embedding models do not.
-    public var generatesText: Bool { self != .amazonTitanEmbeddings && self != .cohereEmbed }
+    /// Whether the family generates text (and so serves Converse); embedding and video
+    /// models do not.
+    public var generatesText: Bool { self != .amazonTitanEmbeddings && self != .cohereEmbed && self != .amazonNovaReel }
+
+    /// Whether InvokeModel serves the family (Nova Reel answers only asynchronously).
+    public var servesInvokeModel: Bool { self != .amazonNovaReel }
 }
 
 /// One local model: its Bedrock model id and what it supports.
@@ -138,6 +144,9 @@ public struct ModelCatalog: Sendable {
         text("cohere.command-r-plus-v1:0", "Command R+", "Cohere", .cohereCommand, max: 4000, tools: true),
         embed("cohere.embed-english-v3", "Embed English", "Cohere", .cohereEmbed, 1024),
         embed("cohere.embed-multilingual-v3", "Embed Multilingual", "Cohere", .cohereEmbed, 1024),
+        ModelDescriptor(id: "amazon.nova-reel-v1:1", name: "Nova Reel", provider: "Amazon", family: .amazonNovaReel,
+                        maxOutputTokens: 0, defaultMaxTokens: 0, supportsToolUse: false, supportsReasoning: false,
+                        supportsSystemPrompt: false, embeddingDimensions: nil),
     ]))
 
     private static func modalities(_ table: [String: Set<String>], default fallback: Set<String>,

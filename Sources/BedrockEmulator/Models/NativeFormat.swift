@@ -19,7 +19,7 @@ enum NativeFormats {
         case .mistral: MistralFormat()
         case .cohereCommand: CohereCommandFormat()
         case .openAIChat: OpenAIChatFormat()
-        case .amazonTitanEmbeddings, .cohereEmbed: nil
+        case .amazonTitanEmbeddings, .cohereEmbed, .amazonNovaReel: nil
         }
     }
 

@@ -119,6 +119,9 @@ final class EmulatorService: Sendable {
             return stream(payloads, contentTypeHeader: nil, context: context)
         case .invokeModel, .invokeModelWithResponseStream:
             let model = try anyModel(context)
+            guard model.family.servesInvokeModel else {
+                throw .validation("The model \(model.id) doesn't support \(operation.rawValue). Use StartAsyncInvoke instead.")
+            }
             let body = try jsonBody(request, malformedStyle: true)
             if !model.family.generatesText {
                 guard operation == .invokeModel else {
