@@ -130,11 +130,12 @@ def test_http1_over_tls_still_served(tls_emulator):
     assert status == "1.1 200", payload
 
 
-@pytest.mark.parametrize("host", ["LOCALHOST:{port}", "127.0.0.1", "localhost:{port}", "  127.0.0.1:{port}  ",
-                                  "bedrock-runtime.us-east-1.amazonaws.com"])
+@pytest.mark.parametrize("host", ["LOCALHOST:{port}", "localhost:{port}", "  127.0.0.1:{port}  ", "127.0.0.2:{port}",
+                                  "[::1]:{port}"])
 def test_host_set_by_the_caller_before_signing(emulator, host):
-    # botocore signs a caller-set Host as sent (any case, with or without the port,
-    # another name); AWS accepts such a request, so the emulator must too.
+    # botocore signs a caller-set Host as sent (any case, padded, another loopback
+    # name); AWS accepts such a request, so the emulator must too. (Names that are not
+    # loopback, or a missing port, are the emulator's Host check's to refuse.)
     port = emulator.endpoint.rsplit(":", 1)[1]
     client = emulator.client()
 
