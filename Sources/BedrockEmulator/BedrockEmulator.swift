@@ -151,6 +151,18 @@ public final class BedrockEmulator: Sendable {
     /// The rules still active, with their hit counts.
     public var faults: [ActiveFault] { service.faults.active }
 
+    // MARK: Scripted replies (the same as the admin API's `responses`)
+
+    /// Adds a scripted reply; returns its id.
+    @discardableResult
+    public func addResponse(_ reply: ScriptedReply) throws(FaultRuleError) -> String { try service.replies.add(reply) }
+
+    /// Removes every scripted reply.
+    public func clearResponses() { service.replies.clear() }
+
+    /// The scripted replies in force, with their hit counts.
+    public var responses: [ActiveReply] { service.replies.active }
+
     // MARK: What it saw
 
     /// The most recent requests, oldest first.

@@ -87,7 +87,7 @@ struct GenerationTests {
         #expect(input == ["city": "Vienna", "count": 3, "tags": ["x"], "flag": true, "nested": ["n": 1]])
     }
 
-    @Test("auto tool choice only calls a tool the user names")
+    @Test("auto tool choice calls a named tool and not for an unrelated turn")
     func autoChoice() {
         let tool = ToolDefinition(name: "get_time", description: nil, schema: ["type": "object"])
         let plain = ResponseGenerator().generate(request("Hello") { $0.tools = [tool] })

@@ -42,6 +42,8 @@ struct ClientConformanceTests {
             return try BedrockRuntimeClient.invokeModelOperation(r, stream: true)
         case "CountTokens": return try BedrockRuntimeClient.countTokensOperation(try d.decode(CountTokensRequest.self, from: params))
         case "ApplyGuardrail": return try BedrockRuntimeClient.applyGuardrailOperation(try d.decode(ApplyGuardrailRequest.self, from: params))
+        case "InvokeGuardrailChecks":
+            return try BedrockRuntimeClient.invokeGuardrailChecksOperation(try d.decode(InvokeGuardrailChecksRequest.self, from: params))
         case "StartAsyncInvoke": return try BedrockRuntimeClient.startAsyncInvokeOperation(try d.decode(StartAsyncInvokeRequest.self, from: params))
         case "GetAsyncInvoke":
             return try BedrockRuntimeClient.getAsyncInvokeOperation(invocationArn: params["invocationArn"]?.stringValue ?? "")

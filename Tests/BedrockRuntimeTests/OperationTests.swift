@@ -76,6 +76,45 @@ struct OperationTests {
         #expect(requests[1].bodyText == #"{"source": "INPUT", "content": [{"text": {"text": "Is this allowed?"}}]}"#)
     }
 
+    @Test("invokeGuardrailChecks posts the API model's shape and decodes every result")
+    func guardrailChecks() async throws {
+        let answer = #"""
+            {"results":{"contentFilter":{"results":[{"category":"INSULTS","severityScore":0.4}]},
+             "promptAttack":{"results":[{"category":"PROMPT_INJECTION","severityScore":0.6}]},
+             "sensitiveInformation":{"results":[{"type":"EMAIL","confidenceScore":0.99,"beginOffset":5,"endOffset":20,
+               "messageIndex":1,"contentIndex":0}],"truncated":false}},
+             "usage":{"contentFilter":{"textUnits":1},"promptAttack":{"textUnits":1},"sensitiveInformation":{"textUnits":1}}}
+            """#
+        let server = try await ScriptedHTTPServer.start { _, _ in .json(200, answer) }
+        defer { Task { await server.shutdown() } }
+        let request = InvokeGuardrailChecksRequest(
+            messages: [GuardrailChecksMessage(role: .system, text: "Be kind."), GuardrailChecksMessage(role: .user, text: "Mail ada@example.com")],
+            checks: GuardrailChecksConfig(contentFilter: .init(categories: ["INSULTS"]), promptAttack: .init(categories: ["PROMPT_INJECTION"]),
+                                          sensitiveInformation: .init(entities: ["EMAIL"])))
+        let result = try await withClient(server) { client in try await client.invokeGuardrailChecks(request) }
+        #expect(result.output.results.contentFilter?.results.first?.severityScore == 0.4)
+        #expect(result.output.results.promptAttack?.results.first?.category == "PROMPT_INJECTION")
+        let entity = try #require(result.output.results.sensitiveInformation?.results.first)
+        #expect((entity.type, entity.beginOffset, entity.endOffset, entity.messageIndex, entity.contentIndex) == ("EMAIL", 5, 20, 1, 0))
+        #expect(result.output.usage.sensitiveInformation?.textUnits == 1)
+        let sent = try #require(server.requests.first)
+        #expect(sent.method == "POST")
+        #expect(sent.uri == "/guardrail-checks/invoke")
+        #expect(sent.bodyText == #"{"messages": [{"role": "SYSTEM", "content": [{"text": "Be kind."}]}, {"role": "USER", "content": [{"text": "Mail ada@example.com"}]}], "checks": {"contentFilter": {"categories": [{"category": "INSULTS"}]}, "promptAttack": {"categories": [{"category": "PROMPT_INJECTION"}]}, "sensitiveInformation": {"entities": [{"type": "EMAIL"}]}}}"#)
+    }
+
+    @Test("invokeGuardrailChecks refuses an empty conversation or no check before sending")
+    func guardrailChecksInputChecks() throws {
+        #expect(throws: BedrockError.self) {
+            _ = try BedrockRuntimeClient.invokeGuardrailChecksOperation(InvokeGuardrailChecksRequest(
+                messages: [], checks: GuardrailChecksConfig(promptAttack: .init(categories: ["JAILBREAK"]))))
+        }
+        #expect(throws: BedrockError.self) {
+            _ = try BedrockRuntimeClient.invokeGuardrailChecksOperation(InvokeGuardrailChecksRequest(
+                messages: [GuardrailChecksMessage(role: .user, text: "hi")], checks: GuardrailChecksConfig()))
+        }
+    }
+
     @Test("startAsyncInvoke fills clientRequestToken; get and list (with pages) decode")
     func asyncInvokeOperations() async throws {
         let summary = #"{"invocationArn":"arn:aws:bedrock:us-east-1:1:async-invoke/A","modelArn":"arn:m","status":"InProgress","submitTime":"2024-06-01T00:00:00Z","outputDataConfig":{"s3OutputDataConfig":{"s3Uri":"s3://b/o"}}}"#

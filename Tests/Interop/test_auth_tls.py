@@ -128,3 +128,20 @@ def test_http2_over_tls_via_alpn_with_curls_own_sigv4(tls_emulator):
 def test_http1_over_tls_still_served(tls_emulator):
     payload, status = curl(tls_emulator, "--http1.1", "--cacert", tls_emulator.ca_file)
     assert status == "1.1 200", payload
+
+
+@pytest.mark.parametrize("host", ["LOCALHOST:{port}", "localhost:{port}", "  127.0.0.1:{port}  ", "127.0.0.2:{port}",
+                                  "[::1]:{port}"])
+def test_host_set_by_the_caller_before_signing(emulator, host):
+    # botocore signs a caller-set Host as sent (any case, padded, another loopback
+    # name); AWS accepts such a request, so the emulator must too. (Names that are not
+    # loopback, or a missing port, are the emulator's Host check's to refuse.)
+    port = emulator.endpoint.rsplit(":", 1)[1]
+    client = emulator.client()
+
+    def set_host(request, **_):
+        request.headers["Host"] = host.format(port=port)
+    client.meta.events.register("before-sign.bedrock-runtime.Converse", set_host)
+    client.meta.events.register("before-sign.bedrock-runtime.ConverseStream", set_host)
+    assert client.converse(modelId=CLAUDE, messages=user("hi"))["stopReason"] == "end_turn"
+    assert list(client.converse_stream(modelId=CLAUDE, messages=user("hi"))["stream"])

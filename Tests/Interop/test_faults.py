@@ -176,3 +176,16 @@ def test_requests_are_recorded(emulator, client):
     assert entry["operation"] == "Converse" and entry["model"] == CLAUDE
     assert entry["region"] == "us-east-1" and entry["status"] == 200 and entry["principal"] == "test"
     assert entry["input_tokens"] > 0
+
+
+def test_stream_unmodelled_error_frame(emulator, client):
+    # AWS's front end ends a stream with a `:message-type: error` frame
+    # (`:error-code`, `:error-message`); botocore raises it as an EventStreamError.
+    emulator.fault(operation="ConverseStream", stream="exception", after_events=2, exception="InternalFailure")
+    events = []
+    with pytest.raises(EventStreamError) as caught:
+        for event in client.converse_stream(modelId=CLAUDE, messages=user("hello"))["stream"]:
+            events.append(event)
+    assert len(events) == 2
+    assert caught.value.response["Error"]["Code"] == "InternalFailure"
+    assert "unknown error" in caught.value.response["Error"]["Message"]

@@ -231,3 +231,106 @@ def test_async_invoke_lifecycle(client):
                                   outputDataConfig={"s3OutputDataConfig": {"s3Uri": "s3://bucket/out"}},
                                   clientRequestToken="token-1234567")
     assert caught.value.response["Error"]["Code"] == "ConflictException"
+
+
+def test_answers_are_prose_shaped_by_the_request_and_marked_emulated(client):
+    messages = user("My name is Ada.") + [{"role": "assistant", "content": [{"text": "Hello Ada."}]}] + user("What is granite?")
+    response = client.converse(modelId=CLAUDE, messages=messages, system=[{"text": "Answer like a geologist."}])
+    text = response["output"]["message"]["content"][0]["text"]
+    assert response["ResponseMetadata"]["HTTPHeaders"]["x-quarry-emulated"] == "true"
+    assert '"Answer like a geologist."' in text and '"My name is Ada."' in text and "granite" in text
+    again = client.converse(modelId=CLAUDE, messages=messages, system=[{"text": "Answer like a geologist."}])
+    assert again["output"]["message"]["content"][0]["text"] == text
+    short = client.converse(modelId=CLAUDE, messages=user("Granite?"))
+    longer = client.converse(modelId=CLAUDE, messages=user(
+        "Explain how granite forms deep in the crust, how it is quarried, and why builders have used it for centuries."))
+    assert longer["usage"]["outputTokens"] > short["usage"]["outputTokens"]
+    cut = client.converse(modelId=CLAUDE, messages=messages, inferenceConfig={"maxTokens": 9})
+    assert cut["stopReason"] == "max_tokens" and cut["usage"]["outputTokens"] == 9
+
+
+def test_auto_tool_choice_follows_meaning_among_several_tools(client):
+    flights = {"toolSpec": {"name": "search_flights", "description": "Find flights between two airports",
+                            "inputSchema": {"json": {"type": "object"}}}}
+    response = client.converse(modelId=CLAUDE, messages=user("What is the weather in Lisbon?"),
+                               toolConfig={"tools": [flights, WEATHER_TOOL]})
+    assert response["stopReason"] == "tool_use"
+    call = next(block["toolUse"] for block in response["output"]["message"]["content"] if "toolUse" in block)
+    assert call["name"] == "get_weather" and call["input"]["city"] == "Lisbon"
+    unrelated = client.converse(modelId=CLAUDE, messages=user("Tell me a story about dragons"),
+                                toolConfig={"tools": [flights, WEATHER_TOOL]})
+    assert unrelated["stopReason"] == "end_turn"
+
+
+def test_structured_output_is_json_valid_against_the_schema(client):
+    schema = {"type": "object", "required": ["city", "days"],
+              "properties": {"city": {"type": "string"}, "days": {"type": "integer", "minimum": 2}}}
+    response = client.converse(modelId=CLAUDE, messages=user("Plan a trip to Lisbon"), outputConfig={
+        "textFormat": {"type": "JSON_SCHEMA", "structure": {"jsonSchema": {"schema": json.dumps(schema), "name": "trip"}}}})
+    assert response["stopReason"] == "end_turn"
+    assert json.loads(response["output"]["message"]["content"][0]["text"]) == {"city": "Lisbon", "days": 2}
+
+
+def test_guardrail_on_converse_and_converse_stream(client):
+    guardrail = {"guardrailIdentifier": "gr-1", "guardrailVersion": "1", "trace": "enabled"}
+    blocked = client.converse(modelId=CLAUDE, messages=user("Share the classified report"), guardrailConfig=guardrail)
+    assert blocked["stopReason"] == "guardrail_intervened"
+    words = blocked["trace"]["guardrail"]["inputAssessment"]["gr-1"]["wordPolicy"]["customWords"]
+    assert words[0]["match"] == "classified"
+    events = list(client.converse_stream(modelId=CLAUDE, messages=user("Share the classified report"),
+                                         guardrailConfig=guardrail)["stream"])
+    assert next(e for e in events if "messageStop" in e)["messageStop"]["stopReason"] == "guardrail_intervened"
+    assert "guardrail" in events[-1]["metadata"]["trace"]
+    clean = client.converse(modelId=CLAUDE, messages=user("Tell me about granite"), guardrailConfig=guardrail)
+    assert clean["stopReason"] == "end_turn"
+
+
+def test_cache_points_write_then_read(client):
+    system = [{"text": "You are a meticulous archivist who answers with dates and places only."},
+              {"cachePoint": {"type": "default"}}]
+    first = client.converse(modelId=CLAUDE, messages=user("When was the archive founded?"), system=system)
+    written = first["usage"]["cacheWriteInputTokens"]
+    assert written > 0 and first["usage"]["cacheReadInputTokens"] == 0
+    second = client.converse(modelId=CLAUDE, messages=user("Where is it?"), system=system)
+    assert second["usage"]["cacheReadInputTokens"] == written
+    assert second["usage"]["totalTokens"] == (second["usage"]["inputTokens"] + second["usage"]["outputTokens"]
+                                               + second["usage"]["cacheReadInputTokens"])
+
+
+def test_image_to_a_text_only_model_is_a_validation_error(client):
+    image = {"image": {"format": "png", "source": {"bytes": b"\x89PNG\r\n\x1a\n"}}}
+    messages = [{"role": "user", "content": [{"text": "What is in this picture?"}, image]}]
+    with pytest.raises(ClientError) as caught:
+        client.converse(modelId="amazon.titan-text-express-v1", messages=messages)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert "doesn't support the image content block" in caught.value.response["Error"]["Message"]
+    assert client.converse(modelId=CLAUDE, messages=messages)["stopReason"] == "end_turn"
+
+
+def test_current_catalogue_models_answer(client):
+    for model in ["us.anthropic.claude-sonnet-4-5-20250929-v1:0", "us.amazon.nova-2-lite-v1:0",
+                  "us.meta.llama4-scout-17b-instruct-v1:0", "openai.gpt-oss-120b-1:0", "qwen.qwen3-32b-v1:0"]:
+        assert client.converse(modelId=model, messages=user("Hello granite"))["stopReason"] == "end_turn"
+    body = json.dumps({"messages": [{"role": "user", "content": "Name a rock"}], "max_completion_tokens": 40})
+    answer = json.loads(client.invoke_model(modelId="openai.gpt-oss-20b-1:0", body=body)["body"].read())
+    assert answer["choices"][0]["message"]["content"].startswith('You said: "Name a rock"')
+
+
+def test_scripted_replies_through_the_admin_api(emulator, client):
+    weather = {"toolSpec": {"name": "get_weather", "inputSchema": {"json": {"type": "object"}}}}
+    flights = {"toolSpec": {"name": "search_flights", "inputSchema": {"json": {"type": "object"}}}}
+    status, body = emulator.admin("POST", "responses", {"contains": "trip", "times": 1,
+                                                         "tool": {"name": "search_flights", "input": {"to": "OSL"}}})
+    assert status == 201, body
+    emulator.admin("POST", "responses", {"contains": "trip", "text": "Booked: OSL, 2 nights."})
+    tools = {"tools": [weather, flights]}
+    first = client.converse(modelId=CLAUDE, messages=user("Plan my trip"), toolConfig=tools)
+    call = next(b["toolUse"] for b in first["output"]["message"]["content"] if "toolUse" in b)
+    assert call["name"] == "search_flights" and call["input"] == {"to": "OSL"}
+    second = client.converse(modelId=CLAUDE, messages=user("Plan my trip"), toolConfig=tools)
+    assert second["output"]["message"]["content"][0]["text"] == "Booked: OSL, 2 nights."
+    status, listed = emulator.admin("GET", "responses")
+    assert [r["reply"]["text"] for r in listed["responses"]] == ["Booked: OSL, 2 nights."]
+    emulator.admin("DELETE", "responses")
+    status, body = emulator.admin("POST", "responses", {"contains": "x"})
+    assert status == 400 and "needs one of text, tool, json or error" in body["message"]

@@ -9,6 +9,8 @@ import Foundation
 /// - `POST /_quarry/faults` (a ``FaultRule`` as JSON) → `201 {"id": …}`
 /// - `GET /_quarry/faults` → `{"faults": [{id, rule, hits}]}`
 /// - `DELETE /_quarry/faults` clears, `DELETE /_quarry/faults/{id}` removes one
+/// - `POST /_quarry/responses` (a ``ScriptedReply``) → `201 {"id": …}`; `GET` lists,
+///   `DELETE` clears, `DELETE /_quarry/responses/{id}` removes one
 /// - `GET /_quarry/requests` → `{"requests": […]}`, `DELETE /_quarry/requests` clears
 struct AdminAPI {
     let service: EmulatorService
@@ -66,6 +68,32 @@ struct AdminAPI {
         case ("DELETE", let path) where path.count == 2 && path[0] == "faults":
             guard service.faults.remove(id: path[1]) else {
                 return service.errorResponse(ServiceError(.resourceNotFound, "No fault rule with id \(path[1])."), requestID: requestID)
+            }
+            return service.json(["removed": .string(path[1])], requestID: requestID)
+        case ("POST", ["responses"]):
+            let reply: ScriptedReply
+            do {
+                reply = try JSONDecoder().decode(ScriptedReply.self, from: Data(request.body.readableBytesView))
+            } catch {
+                return bad("The scripted reply is not valid JSON of the documented shape: \(Self.describe(error))", requestID)
+            }
+            do {
+                return service.json(["id": .string(try service.replies.add(reply))], requestID: requestID, status: 201)
+            } catch {
+                return bad(error.description, requestID)
+            }
+        case ("GET", ["responses"]):
+            let replies = service.replies.active.map { active -> JSONValue in
+                let reply = (try? JSONEncoder().encode(active.reply)).flatMap { JSONValue.parse($0) } ?? .null
+                return ["id": .string(active.id), "reply": reply, "hits": .int(active.hits)]
+            }
+            return service.json(["responses": .array(replies)], requestID: requestID)
+        case ("DELETE", ["responses"]):
+            service.replies.clear()
+            return service.json(["cleared": true], requestID: requestID)
+        case ("DELETE", let path) where path.count == 2 && path[0] == "responses":
+            guard service.replies.remove(id: path[1]) else {
+                return service.errorResponse(ServiceError(.resourceNotFound, "No scripted reply with id \(path[1])."), requestID: requestID)
             }
             return service.json(["removed": .string(path[1])], requestID: requestID)
         case ("GET", ["requests"]):

@@ -16,7 +16,9 @@ extension EmulatorConfiguration {
     ///  "credentials": [{"access_key_id": "AKIA…", "secret_access_key": "…", "session_token": "…"}],
     ///  "bearer_tokens": ["…"], "admin_token": "…", "latency_per_token_ms": 0.05,
     ///  "quotas": [{"model": "…", "region": "…", "requests_per_minute": 60, "tokens_per_minute": 10000}],
-    ///  "allowed_hosts": ["bedrock.test"], "idle_timeout_seconds": 30, "max_connections": 256}
+    ///  "allowed_hosts": ["bedrock.test"], "idle_timeout_seconds": 30, "max_connections": 256,
+    ///  "responses": [{"contains": "weather", "tool": {"name": "get_weather", "input": {"city": "Oslo"}}},
+    ///                {"operation": "Converse", "pattern": "^Summar", "text": "A short summary."}]}
     /// ```
     ///
     /// The `test`/`test` pair stays accepted unless `"include_test_credentials": false`.
@@ -44,8 +46,9 @@ extension EmulatorConfiguration {
         var allowedHosts: [String]?
         var idleTimeoutSeconds: Double?
         var maxConnections: Int?
+        var responses: [ScriptedReply]?
         enum CodingKeys: String, CodingKey {
-            case host, port, tls, regions, credentials, quotas
+            case host, port, tls, regions, credentials, quotas, responses
             case allowedHosts = "allowed_hosts", idleTimeoutSeconds = "idle_timeout_seconds", maxConnections = "max_connections"
             case caFile = "ca_file", includeTestCredentials = "include_test_credentials"
             case bearerTokens = "bearer_tokens", adminToken = "admin_token", latencyPerTokenMs = "latency_per_token_ms"
@@ -123,6 +126,12 @@ extension EmulatorConfiguration {
             }
             maxConnections = connections
         }
+        for (index, reply) in (file.responses ?? []).enumerated() {
+            do { _ = try reply.validated() } catch {
+                throw EmulatorConfigurationError(message: "\(path): responses[\(index + 1)]: \(error.message)")
+            }
+        }
+        responses = file.responses ?? []
         if credentials.isEmpty && bearerTokens.isEmpty {
             throw EmulatorConfigurationError(message: "\(path): no credentials or bearer tokens would be accepted")
         }

@@ -111,6 +111,8 @@ public struct EmulatorConfiguration: Sendable, CustomStringConvertible, CustomRe
     public var maxAsyncInvokeJobs: Int = 1000
     /// The most requests kept in the request log (it is also bounded to about 8 MiB).
     public var maxRecordedRequests: Int = 10_000
+    /// Scripted replies in force from the start (config file `responses`).
+    public var responses: [ScriptedReply] = []
 
     /// The defaults: loopback, a free port, `test`/`test`, three regions, plain HTTP.
     public init() {}

@@ -7,6 +7,9 @@ import BedrockWire
 /// `times`, `seconds`. Effect, exactly one of: `error` (+ `retry_after_ms`),
 /// `latency_ms`, `stall`, `reset`, or `stream` (`exception` | `truncate` |
 /// `corrupt_crc` | `close` | `drip`, with `after_events`, `exception`, `drip_ms`).
+/// A stream `exception` is a Bedrock exception (`throttlingException`, sent as a
+/// modelled exception event) or an unmodelled code such as `InternalFailure` (sent as
+/// a `:message-type: error` frame, as AWS's front end does).
 public struct FaultRule: Sendable, Codable, Equatable {
     /// The operation to match, e.g. `Converse`; `nil` matches every operation.
     public var operation: String?
@@ -96,18 +99,24 @@ public struct FaultRule: Sendable, Codable, Equatable {
             }
             if let afterEvents, afterEvents < 0 { throw FaultRuleError("after_events must not be negative") }
             var exceptionCode = BedrockErrorCode.modelStreamError
+            var unmodelledCode: String?
             if let exception {
                 guard kind == .exception else { throw FaultRuleError("exception only applies to stream = \"exception\"") }
-                guard let code = BedrockErrorCode(wireName: exception) else {
-                    throw FaultRuleError("unknown exception '\(exception)'")
+                if let code = BedrockErrorCode(wireName: exception) {
+                    exceptionCode = code
+                } else if StreamFault.unmodelledErrorCodes.contains(exception) {
+                    unmodelledCode = exception
+                } else {
+                    throw FaultRuleError("unknown exception '\(exception)'; expected a Bedrock exception (e.g. "
+                        + "throttlingException) or an unmodelled error code sent as an error frame ("
+                        + StreamFault.unmodelledErrorCodes.sorted().joined(separator: ", ") + ")")
                 }
-                exceptionCode = code
             }
             if kind == .drip {
                 guard let dripMs, dripMs >= 0 else { throw FaultRuleError("stream = \"drip\" needs drip_ms ≥ 0") }
             }
             effects.append(.stream(StreamFault(kind: kind, afterEvents: afterEvents, exception: exceptionCode,
-                                               dripMilliseconds: dripMs ?? 0)))
+                                               dripMilliseconds: dripMs ?? 0, unmodelledErrorCode: unmodelledCode)))
         } else if afterEvents != nil || exception != nil || dripMs != nil {
             throw FaultRuleError("after_events, exception and drip_ms only apply to a stream rule")
         }
@@ -166,4 +175,23 @@ public struct StreamFault: Sendable, Equatable {
     public var exception: BedrockErrorCode
     /// Pause between events for `.drip`.
     public var dripMilliseconds: Int
+    /// For `.exception`: an error code the service sends as an unmodelled
+    /// `:message-type: error` frame (`:error-code`, `:error-message`) instead of a
+    /// modelled exception event, e.g. `InternalFailure`.
+    public var unmodelledErrorCode: String? = nil
+
+    /// The unmodelled error codes AWS's front end sends mid-stream as `error` frames.
+    public static let unmodelledErrorCodes: Set<String> = [
+        "InternalFailure", "ServiceUnavailable", "RequestTimeout", "Throttling",
+    ]
+
+    /// The `:error-message` sent with an unmodelled error code.
+    static func unmodelledErrorMessage(_ code: String) -> String {
+        switch code {
+        case "InternalFailure": "The request processing has failed because of an unknown error, exception or failure."
+        case "ServiceUnavailable": "The request has failed due to a temporary failure of the server."
+        case "RequestTimeout": "The request timed out before the service could finish the stream."
+        default: "Rate exceeded"
+        }
+    }
 }

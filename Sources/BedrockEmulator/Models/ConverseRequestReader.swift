@@ -12,8 +12,52 @@ struct ConverseRequestReader {
         try readToolConfig(body["toolConfig"], into: &request)
         try readInferenceConfig(body["inferenceConfig"], into: &request)
         try readAdditionalFields(body["additionalModelRequestFields"], into: &request)
+        request.outputSchema = try readOutputConfig(body["outputConfig"])
+        request.guardrail = try readGuardrailConfig(body["guardrailConfig"])
+        request.cachePrefix = CachePrefix.of(body, model: model.id)
         try checkToolTurns(request.messages)
         return request
+    }
+
+    /// `guardrailConfig` = `{guardrailIdentifier, guardrailVersion, trace}`.
+    private func readGuardrailConfig(_ value: JSONValue?) throws(ServiceError) -> GuardrailRequest? {
+        guard let value, value != .null else { return nil }
+        guard let identifier = value["guardrailIdentifier"]?.stringValue else {
+            throw .validation("1 validation error detected: Value null at 'guardrailConfig.guardrailIdentifier' failed to satisfy constraint: Member must not be null")
+        }
+        guard let version = value["guardrailVersion"]?.stringValue else {
+            throw .validation("1 validation error detected: Value null at 'guardrailConfig.guardrailVersion' failed to satisfy constraint: Member must not be null")
+        }
+        guard version == "DRAFT" || (Int(version).map { $0 >= 1 } ?? false) else {
+            throw .constraint("guardrailConfig.guardrailVersion", value: version, "Member must satisfy regular expression pattern: (([1-9][0-9]{0,7})|(DRAFT))")
+        }
+        let trace = value["trace"]?.stringValue ?? "disabled"
+        guard ["enabled", "disabled", "enabled_full"].contains(trace) else {
+            throw .constraint("guardrailConfig.trace", value: trace, "Member must satisfy enum value set: [enabled, disabled, enabled_full]")
+        }
+        return GuardrailRequest(identifier: identifier, version: version, trace: trace != "disabled")
+    }
+
+    /// `outputConfig.textFormat` = `{type: "JSON_SCHEMA", structure: {jsonSchema:
+    /// {schema: "<JSON text>", name, description}}}`: the schema the answer's text must
+    /// satisfy (nil without one).
+    private func readOutputConfig(_ value: JSONValue?) throws(ServiceError) -> JSONValue? {
+        guard let value, value != .null else { return nil }
+        guard value.objectValue != nil else { throw .validation("The outputConfig field must be an object.") }
+        guard let format = value["textFormat"], format != .null else { return nil }
+        guard let type = format["type"]?.stringValue else {
+            throw .validation("1 validation error detected: Value null at 'outputConfig.textFormat.type' failed to satisfy constraint: Member must not be null")
+        }
+        guard type == "JSON_SCHEMA" else {
+            throw .constraint("outputConfig.textFormat.type", value: type, "Member must satisfy enum value set: [JSON_SCHEMA]")
+        }
+        guard let text = format["structure"]?["jsonSchema"]?["schema"]?.stringValue else {
+            throw .validation("1 validation error detected: Value null at 'outputConfig.textFormat.structure.jsonSchema.schema' failed to satisfy constraint: Member must not be null")
+        }
+        guard let schema = JSONValue.parse(Array(text.utf8)), schema.objectValue != nil else {
+            throw .validation("The provided JSON schema in outputConfig.textFormat is not a valid JSON object.")
+        }
+        return schema
     }
 
     private func readMessages(_ value: JSONValue?) throws(ServiceError) -> [ConversationMessage] {
@@ -65,6 +109,10 @@ struct ConverseRequestReader {
             return .text(text)
         case "image", "document", "video", "audio":
             guard case .object = value else { throw .validation("The \(kind) field in the ContentBlock object at \(path) must be an object.") }
+            guard model.accepts(kind) else {
+                throw .validation("This model doesn't support the \(kind) content block that you provided. "
+                    + "Try again with a model that supports \(kind) content blocks.")
+            }
             return .media(kind: kind)
         case "toolUse":
             guard let id = value["toolUseId"]?.stringValue, let name = value["name"]?.stringValue,

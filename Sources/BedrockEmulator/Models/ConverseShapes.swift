@@ -18,12 +18,22 @@ enum ConverseShapes {
     }
 
     static func usage(_ turn: GeneratedTurn) -> JSONValue {
-        ["inputTokens": .int(turn.inputTokens), "outputTokens": .int(turn.outputTokens), "totalTokens": .int(turn.totalTokens)]
+        var usage: [String: JSONValue] = ["inputTokens": .int(turn.inputTokens), "outputTokens": .int(turn.outputTokens),
+                                          "totalTokens": .int(turn.totalTokens)]
+        if let read = turn.cacheReadInputTokens { usage["cacheReadInputTokens"] = .int(read) }
+        if let write = turn.cacheWriteInputTokens { usage["cacheWriteInputTokens"] = .int(write) }
+        return .object(usage)
     }
 
     static func response(_ turn: GeneratedTurn, latencyMs: Int) -> JSONValue {
-        ["output": ["message": ["role": "assistant", "content": .array(turn.blocks.map(block))]],
-         "stopReason": .string(turn.stopReason.rawValue), "usage": usage(turn), "metrics": ["latencyMs": .int(latencyMs)]]
+        var response: JSONValue = ["output": ["message": ["role": "assistant", "content": .array(turn.blocks.map(block))]],
+                                   "stopReason": .string(turn.stopReason.rawValue), "usage": usage(turn),
+                                   "metrics": ["latencyMs": .int(latencyMs)]]
+        if let trace = turn.trace, case .object(var members) = response {
+            members["trace"] = trace
+            response = .object(members)
+        }
+        return response
     }
 
     /// The events of a ConverseStream answer, as the service orders them: text blocks
@@ -51,7 +61,12 @@ enum ConverseShapes {
             events.append(StreamEvent(type: "contentBlockStop", payload: ["contentBlockIndex": i]))
         }
         events.append(StreamEvent(type: "messageStop", payload: ["stopReason": .string(turn.stopReason.rawValue)]))
-        events.append(StreamEvent(type: "metadata", payload: ["usage": usage(turn), "metrics": ["latencyMs": .int(latencyMs)]]))
+        var metadata: JSONValue = ["usage": usage(turn), "metrics": ["latencyMs": .int(latencyMs)]]
+        if let trace = turn.trace, case .object(var members) = metadata {
+            members["trace"] = trace
+            metadata = .object(members)
+        }
+        events.append(StreamEvent(type: "metadata", payload: metadata))
         return events
     }
 

@@ -19,6 +19,13 @@ struct ConversationMessage: Sendable, Equatable {
     var blocks: [InputBlock]
 }
 
+extension ConversationMessage {
+    /// The message's text blocks joined by spaces.
+    var textOnly: String {
+        blocks.compactMap { if case .text(let t) = $0 { t } else { nil } }.joined(separator: " ")
+    }
+}
+
 /// A tool the model may call.
 struct ToolDefinition: Sendable, Equatable {
     var name: String
@@ -48,6 +55,12 @@ struct GenerationRequest: Sendable {
     var seed: UInt64?
     /// Token budget for reasoning, when reasoning was asked for.
     var reasoningBudget: Int?
+    /// Structured output: the JSON schema the answer's text must satisfy.
+    var outputSchema: JSONValue?
+    /// `guardrailConfig`: the guardrail to apply to the input and the answer.
+    var guardrail: GuardrailRequest?
+    /// The prefix up to the last `cachePoint`, when the request has one.
+    var cachePrefix: CachePrefix?
 
     /// Tokens an image, document, video or audio block counts as.
     static let mediaTokens = 85
@@ -92,6 +105,15 @@ enum StopReason: String, Sendable {
     case toolUse = "tool_use"
     case maxTokens = "max_tokens"
     case stopSequence = "stop_sequence"
+    case guardrailIntervened = "guardrail_intervened"
+}
+
+/// A Converse `guardrailConfig`.
+struct GuardrailRequest: Sendable, Equatable {
+    var identifier: String
+    var version: String
+    /// `enabled` / `enabled_full` ask for the assessment in `trace`.
+    var trace: Bool
 }
 
 /// The model's answer and its accounting.
@@ -102,8 +124,22 @@ struct GeneratedTurn: Sendable {
     var stopSequence: String?
     var inputTokens: Int
     var outputTokens: Int
+    /// The guardrail trace (`{"guardrail": …}`), when the request asked for one.
+    var trace: JSONValue? = nil
+    /// Prompt caching: input tokens read from / written to the cache (then not part
+    /// of `inputTokens`, as on the service).
+    var cacheReadInputTokens: Int? = nil
+    var cacheWriteInputTokens: Int? = nil
 
-    var totalTokens: Int { inputTokens + outputTokens }
+    var totalTokens: Int { inputTokens + outputTokens + (cacheReadInputTokens ?? 0) + (cacheWriteInputTokens ?? 0) }
+
+    /// Moves the cached prefix's tokens out of `inputTokens`, as a read or a write.
+    mutating func applyCache(prefixTokens: Int, read: Bool) {
+        let tokens = min(prefixTokens, inputTokens)
+        guard tokens > 0 else { return }
+        inputTokens -= tokens
+        if read { cacheReadInputTokens = tokens; cacheWriteInputTokens = 0 } else { cacheWriteInputTokens = tokens; cacheReadInputTokens = 0 }
+    }
 
     /// All text blocks joined.
     var text: String {

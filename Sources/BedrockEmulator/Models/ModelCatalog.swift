@@ -8,9 +8,17 @@ public enum ModelFamily: String, Sendable, CaseIterable, Codable {
     case mistral = "mistral"
     case cohereCommand = "cohere-command"
     case cohereEmbed = "cohere-embed"
+    /// OpenAI-style chat completions (gpt-oss, DeepSeek, Qwen).
+    case openAIChat = "openai-chat"
+    /// Video generation (Nova Reel): served only by StartAsyncInvoke.
+    case amazonNovaReel = "nova-reel"
 
-    /// Whether the family generates text (and so serves Converse); embedding models do not.
-    public var generatesText: Bool { self != .amazonTitanEmbeddings && self != .cohereEmbed }
+    /// Whether the family generates text (and so serves Converse); embedding and video
+    /// models do not.
+    public var generatesText: Bool { self != .amazonTitanEmbeddings && self != .cohereEmbed && self != .amazonNovaReel }
+
+    /// Whether InvokeModel serves the family (Nova Reel answers only asynchronously).
+    public var servesInvokeModel: Bool { self != .amazonNovaReel }
 }
 
 /// One local model: its Bedrock model id and what it supports.
@@ -35,6 +43,12 @@ public struct ModelDescriptor: Sendable, Hashable, Codable {
     public let supportsSystemPrompt: Bool
     /// Embedding size, for embedding models.
     public let embeddingDimensions: Int?
+    /// The content kinds besides text Converse accepts (`image`, `document`, `video`,
+    /// `audio`); nil accepts every kind.
+    public var inputModalities: Set<String>? = nil
+
+    /// Whether Converse accepts a content block of `kind` (`image`, `document`, …).
+    public func accepts(_ kind: String) -> Bool { inputModalities.map { $0.contains(kind) } ?? true }
 }
 
 /// The models the emulator serves and how ids, inference-profile ids and ARNs map to them.
@@ -74,17 +88,40 @@ public struct ModelCatalog: Sendable {
         return nil
     }
 
-    /// The built-in catalog: the families people use on Bedrock.
-    public static let standard = ModelCatalog(models: [
+    /// The built-in catalog: the families people use on Bedrock, each with the content
+    /// kinds Converse takes for it (images for vision models, video for Nova Lite and
+    /// Pro, documents for chat models; Titan Text takes text only).
+    public static let standard = ModelCatalog(models: modalities([
+        "anthropic.claude-3-5-haiku-20241022-v1:0": ["document"],
+        "amazon.nova-micro-v1:0": ["document"],
+        "amazon.nova-lite-v1:0": ["image", "document", "video"],
+        "amazon.nova-pro-v1:0": ["image", "document", "video"],
+        "amazon.titan-text-express-v1": [], "amazon.titan-text-lite-v1": [],
+        "meta.llama3-8b-instruct-v1:0": ["document"], "meta.llama3-1-70b-instruct-v1:0": ["document"],
+        "mistral.mistral-7b-instruct-v0:2": ["document"], "mistral.mistral-large-2402-v1:0": ["document"],
+        "cohere.command-r-v1:0": ["document"], "cohere.command-r-plus-v1:0": ["document"],
+        "amazon.nova-2-lite-v1:0": ["image", "document", "video"], "amazon.nova-premier-v1:0": ["image", "document", "video"],
+        "openai.gpt-oss-120b-1:0": ["document"], "openai.gpt-oss-20b-1:0": ["document"],
+        "deepseek.r1-v1:0": ["document"], "deepseek.v3-v1:0": ["document"],
+        "qwen.qwen3-32b-v1:0": ["document"], "qwen.qwen3-coder-480b-a35b-v1:0": ["document"],
+    ], default: ["image", "document"], [
+
         claude("anthropic.claude-3-haiku-20240307-v1:0", "Claude 3 Haiku", max: 4096),
         claude("anthropic.claude-3-5-haiku-20241022-v1:0", "Claude 3.5 Haiku", max: 8192),
         claude("anthropic.claude-3-5-sonnet-20240620-v1:0", "Claude 3.5 Sonnet", max: 4096),
         claude("anthropic.claude-3-5-sonnet-20241022-v2:0", "Claude 3.5 Sonnet v2", max: 8192),
         claude("anthropic.claude-3-7-sonnet-20250219-v1:0", "Claude 3.7 Sonnet", max: 64000, reasoning: true),
         claude("anthropic.claude-sonnet-4-20250514-v1:0", "Claude Sonnet 4", max: 64000, reasoning: true),
+        claude("anthropic.claude-opus-4-20250514-v1:0", "Claude Opus 4", max: 32000, reasoning: true),
+        claude("anthropic.claude-opus-4-1-20250805-v1:0", "Claude Opus 4.1", max: 32000, reasoning: true),
+        claude("anthropic.claude-sonnet-4-5-20250929-v1:0", "Claude Sonnet 4.5", max: 64000, reasoning: true),
+        claude("anthropic.claude-haiku-4-5-20251001-v1:0", "Claude Haiku 4.5", max: 64000, reasoning: true),
+        claude("anthropic.claude-opus-4-5-20251101-v1:0", "Claude Opus 4.5", max: 64000, reasoning: true),
         text("amazon.nova-micro-v1:0", "Nova Micro", "Amazon", .amazonNova, max: 10000, tools: true),
         text("amazon.nova-lite-v1:0", "Nova Lite", "Amazon", .amazonNova, max: 10000, tools: true),
         text("amazon.nova-pro-v1:0", "Nova Pro", "Amazon", .amazonNova, max: 10000, tools: true),
+        text("amazon.nova-premier-v1:0", "Nova Premier", "Amazon", .amazonNova, max: 32000, tools: true),
+        text("amazon.nova-2-lite-v1:0", "Nova 2 Lite", "Amazon", .amazonNova, max: 65536, tools: true),
         text("amazon.titan-text-express-v1", "Titan Text G1 - Express", "Amazon", .amazonTitanText,
              max: 8192, tools: false, system: false),
         text("amazon.titan-text-lite-v1", "Titan Text G1 - Lite", "Amazon", .amazonTitanText,
@@ -93,12 +130,33 @@ public struct ModelCatalog: Sendable {
         embed("amazon.titan-embed-text-v2:0", "Titan Text Embeddings V2", "Amazon", .amazonTitanEmbeddings, 1024),
         text("meta.llama3-8b-instruct-v1:0", "Llama 3 8B Instruct", "Meta", .metaLlama, max: 2048, tools: false),
         text("meta.llama3-1-70b-instruct-v1:0", "Llama 3.1 70B Instruct", "Meta", .metaLlama, max: 2048, tools: true),
+        text("meta.llama4-scout-17b-instruct-v1:0", "Llama 4 Scout 17B Instruct", "Meta", .metaLlama, max: 8192, tools: true),
+        text("meta.llama4-maverick-17b-instruct-v1:0", "Llama 4 Maverick 17B Instruct", "Meta", .metaLlama, max: 8192, tools: true),
+        text("openai.gpt-oss-120b-1:0", "gpt-oss-120b", "OpenAI", .openAIChat, max: 32768, tools: true),
+        text("openai.gpt-oss-20b-1:0", "gpt-oss-20b", "OpenAI", .openAIChat, max: 32768, tools: true),
+        text("deepseek.r1-v1:0", "DeepSeek-R1", "DeepSeek", .openAIChat, max: 32768, tools: false),
+        text("deepseek.v3-v1:0", "DeepSeek-V3.1", "DeepSeek", .openAIChat, max: 32768, tools: true),
+        text("qwen.qwen3-32b-v1:0", "Qwen3 32B", "Qwen", .openAIChat, max: 32768, tools: true),
+        text("qwen.qwen3-coder-480b-a35b-v1:0", "Qwen3 Coder 480B A35B", "Qwen", .openAIChat, max: 65536, tools: true),
         text("mistral.mistral-7b-instruct-v0:2", "Mistral 7B Instruct", "Mistral AI", .mistral, max: 8192, tools: false),
         text("mistral.mistral-large-2402-v1:0", "Mistral Large (24.02)", "Mistral AI", .mistral, max: 8192, tools: true),
         text("cohere.command-r-v1:0", "Command R", "Cohere", .cohereCommand, max: 4000, tools: true),
         text("cohere.command-r-plus-v1:0", "Command R+", "Cohere", .cohereCommand, max: 4000, tools: true),
         embed("cohere.embed-english-v3", "Embed English", "Cohere", .cohereEmbed, 1024),
-    ])
+        embed("cohere.embed-multilingual-v3", "Embed Multilingual", "Cohere", .cohereEmbed, 1024),
+        ModelDescriptor(id: "amazon.nova-reel-v1:1", name: "Nova Reel", provider: "Amazon", family: .amazonNovaReel,
+                        maxOutputTokens: 0, defaultMaxTokens: 0, supportsToolUse: false, supportsReasoning: false,
+                        supportsSystemPrompt: false, embeddingDimensions: nil),
+    ]))
+
+    private static func modalities(_ table: [String: Set<String>], default fallback: Set<String>,
+                                   _ models: [ModelDescriptor]) -> [ModelDescriptor] {
+        models.map { model in
+            var model = model
+            if model.family.generatesText { model.inputModalities = table[model.id] ?? fallback }
+            return model
+        }
+    }
 
     private static func claude(_ id: String, _ name: String, max: Int, reasoning: Bool = false) -> ModelDescriptor {
         ModelDescriptor(id: id, name: name, provider: "Anthropic", family: .anthropicClaude,

@@ -15,6 +15,10 @@ final class EmulatorService: Sendable {
     private let asyncJobs: AsyncInvokeStore
     let authenticator: RequestAuthenticator
     let generator = ResponseGenerator()
+    /// Cache points seen, for `cacheReadInputTokens` / `cacheWriteInputTokens`.
+    let promptCache = PromptCache()
+    /// Scripted replies (admin API `responses`, the Swift API, the config file).
+    let replies = ReplyBook()
     private let dates = HTTPDateCache()
 
     init(configuration: EmulatorConfiguration, adminToken: String) {
@@ -24,6 +28,7 @@ final class EmulatorService: Sendable {
         self.asyncJobs = AsyncInvokeStore(capacity: configuration.maxAsyncInvokeJobs)
         self.quotas = QuotaLimiter(quotas: configuration.quotas)
         self.authenticator = RequestAuthenticator(configuration: configuration)
+        for reply in configuration.responses { _ = try? replies.add(reply) }
     }
 
     /// The context a request is handled in once it is routed and authenticated.
@@ -124,6 +129,9 @@ final class EmulatorService: Sendable {
             return stream(payloads, contentTypeHeader: nil, context: context)
         case .invokeModel, .invokeModelWithResponseStream:
             let model = try anyModel(context)
+            guard model.family.servesInvokeModel else {
+                throw .validation("The model \(model.id) doesn't support \(operation.rawValue). Use StartAsyncInvoke instead.")
+            }
             let body = try jsonBody(request, malformedStyle: true)
             if !model.family.generatesText {
                 guard operation == .invokeModel else {
@@ -173,6 +181,8 @@ final class EmulatorService: Sendable {
         case .applyGuardrail:
             let result = try GuardrailEvaluator().apply(identifier: parameters[0], version: parameters[1], body: try jsonBody(request))
             return json(result, requestID: context.requestID)
+        case .invokeGuardrailChecks:
+            return json(try GuardrailChecksEvaluator().invoke(body: try jsonBody(request)), requestID: context.requestID)
         case .startAsyncInvoke:
             let body = try jsonBody(request)
             guard let id = body["modelId"]?.stringValue else {
@@ -205,7 +215,21 @@ final class EmulatorService: Sendable {
 
     private func generate(_ generation: GenerationRequest, context: inout Context, streaming: Bool) async throws(ServiceError) -> GeneratedTurn {
         try quotas.admit(model: generation.model.id, region: context.region)
-        let turn = generator.generate(generation)
+        var turn: GeneratedTurn
+        if let scripted = replies.match(operation: context.operation.rawValue, requestedModel: context.modelID,
+                                        model: generation.model.id, lastUserText: generation.lastUserText) {
+            if let code = scripted.error {
+                let injected = ServiceError.injected(code, retryAfterMilliseconds: nil)
+                throw ServiceError(name: injected.name, status: injected.status, message: scripted.reply.message ?? injected.message)
+            }
+            turn = generator.scripted(scripted.reply, for: generation)
+        } else {
+            turn = generator.generate(generation)
+        }
+        if let prefix = generation.cachePrefix {
+            let key = StableHash.of(context.region.utf8, seed: prefix.key)
+            turn.applyCache(prefixTokens: prefix.tokens, read: promptCache.readOrWrite(key))
+        }
         quotas.charge(tokens: turn.totalTokens, model: generation.model.id, region: context.region)
         context.record.inputTokens = turn.inputTokens
         context.record.outputTokens = turn.outputTokens
@@ -234,8 +258,10 @@ final class EmulatorService: Sendable {
         return value
     }
 
+    /// Every answer carries `x-quarry-emulated: true`, so a test (or a cautious
+    /// workflow) can tell an emulated answer from a real one.
     func headers(_ requestID: String, _ extra: [(String, String)]) -> [(String, String)] {
-        [("x-amzn-RequestId", requestID), ("Date", dates.current)] + extra
+        [("x-amzn-RequestId", requestID), ("Date", dates.current), ("x-quarry-emulated", "true")] + extra
     }
 
     func json(_ value: JSONValue, requestID: String, status: Int = 200) -> EmulatorResponse {
@@ -263,7 +289,11 @@ final class EmulatorService: Sendable {
                     payload = ["message": "Model stream error: the model returned an error mid-stream.",
                                "originalStatusCode": 500, "originalMessage": "Injected fault"]
                 }
-                frames = Array(frames.prefix(n)) + [EventFrames.exception(memberName: fault.exception.streamMemberName, payload: payload.serialized)]
+                if let code = fault.unmodelledErrorCode {
+                    frames = Array(frames.prefix(n)) + [StreamErrorFrame.error(code: code, message: StreamFault.unmodelledErrorMessage(code))]
+                } else {
+                    frames = Array(frames.prefix(n)) + [EventFrames.exception(memberName: fault.exception.streamMemberName, payload: payload.serialized)]
+                }
             case .corruptCRC:
                 let n = min(fault.afterEvents ?? 1, frames.count - 1)
                 var broken = frames[n]

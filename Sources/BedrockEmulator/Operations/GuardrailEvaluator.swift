@@ -39,4 +39,15 @@ struct GuardrailEvaluator: Sendable {
                 "outputs": [["text": .string(Self.blockedMessage)]],
                 "assessments": [["wordPolicy": ["customWords": .array(matches)]]], "usage": usage]
     }
+
+    /// The word-policy matches of `text` (empty when it passes).
+    static func matches(in text: String) -> [String] {
+        let lowered = text.lowercased()
+        return blockedWords.filter { lowered.contains($0) }
+    }
+
+    /// A Converse guardrail assessment for the matched words (`wordPolicy.customWords`).
+    static func assessment(_ words: [String]) -> JSONValue {
+        ["wordPolicy": ["customWords": .array(words.map { ["match": .string($0), "action": "BLOCKED", "detected": true] })]]
+    }
 }

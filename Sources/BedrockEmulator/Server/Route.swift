@@ -7,6 +7,7 @@ public enum EmulatedOperation: String, Sendable, CaseIterable, Codable {
     case invokeModelWithBidirectionalStream = "InvokeModelWithBidirectionalStream"
     case countTokens = "CountTokens"
     case applyGuardrail = "ApplyGuardrail"
+    case invokeGuardrailChecks = "InvokeGuardrailChecks"
     case startAsyncInvoke = "StartAsyncInvoke"
     case getAsyncInvoke = "GetAsyncInvoke"
     case listAsyncInvokes = "ListAsyncInvokes"
@@ -42,6 +43,8 @@ enum Route: Sendable, Equatable {
             return operation.map { .operation($0, modelID: segments[1], parameters: []) }
         case ("POST", 5, "guardrail") where segments[2] == "version" && segments[4] == "apply":
             return .operation(.applyGuardrail, modelID: nil, parameters: [segments[1], segments[3]])
+        case ("POST", 2, "guardrail-checks") where segments[1] == "invoke":
+            return .operation(.invokeGuardrailChecks, modelID: nil, parameters: [])
         case ("POST", 1, "async-invoke"):
             return .operation(.startAsyncInvoke, modelID: nil, parameters: [])
         case ("POST", 2, "async-invoke") where segments[1].isEmpty:

@@ -81,6 +81,12 @@ public final class BedrockRuntimeClient: Sendable {
         try await call(try Self.applyGuardrailOperation(request), options: options, as: ApplyGuardrailResponse.self)
     }
 
+    /// Runs standalone safety checks (content filter, prompt attack, sensitive
+    /// information) on a conversation (`POST /guardrail-checks/invoke`).
+    public func invokeGuardrailChecks(_ request: InvokeGuardrailChecksRequest, options: CallOptions = .none) async throws -> BedrockResult<InvokeGuardrailChecksResponse> {
+        try await call(try Self.invokeGuardrailChecksOperation(request), options: options, as: InvokeGuardrailChecksResponse.self)
+    }
+
     /// Starts an asynchronous invocation (`POST /async-invoke`). A missing
     /// `clientRequestToken` is filled with a UUID so retries are idempotent.
     public func startAsyncInvoke(_ request: StartAsyncInvokeRequest, options: CallOptions = .none) async throws -> BedrockResult<StartAsyncInvokeResponse> {
@@ -188,6 +194,14 @@ public final class BedrockRuntimeClient: Sendable {
         try InputCheck.nonEmpty(r.guardrailVersion, "guardrailVersion", in: "ApplyGuardrail")
         let path = "/guardrail/\(URIEncoding.encode(r.guardrailIdentifier))/version/\(URIEncoding.encode(r.guardrailVersion))/apply"
         return try .json("ApplyGuardrail", path: path, input: r, excluding: ["guardrailIdentifier", "guardrailVersion"])
+    }
+
+    static func invokeGuardrailChecksOperation(_ r: InvokeGuardrailChecksRequest) throws -> OperationRequest {
+        if r.messages.isEmpty { throw BedrockError.invalidRequest("InvokeGuardrailChecks: messages must not be empty") }
+        if r.checks.contentFilter == nil, r.checks.promptAttack == nil, r.checks.sensitiveInformation == nil {
+            throw BedrockError.invalidRequest("InvokeGuardrailChecks: checks must set contentFilter, promptAttack or sensitiveInformation")
+        }
+        return try .json("InvokeGuardrailChecks", path: "/guardrail-checks/invoke", input: r, excluding: [])
     }
 
     static func startAsyncInvokeOperation(_ r: StartAsyncInvokeRequest) throws -> OperationRequest {

@@ -72,7 +72,7 @@ public struct ClientFaultRule: Sendable, Codable, Equatable {
     /// The operations a rule may name.
     public static let operations = [
         "Converse", "ConverseStream", "InvokeModel", "InvokeModelWithResponseStream",
-        "InvokeModelWithBidirectionalStream", "CountTokens", "ApplyGuardrail",
+        "InvokeModelWithBidirectionalStream", "CountTokens", "ApplyGuardrail", "InvokeGuardrailChecks",
         "StartAsyncInvoke", "GetAsyncInvoke", "ListAsyncInvokes",
     ]
 

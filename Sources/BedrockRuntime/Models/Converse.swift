@@ -136,18 +136,54 @@ public struct ConverseRequest: Codable, Hashable, Sendable {
     public var requestMetadata: [String: String]?
     public var performanceConfig: PerformanceConfiguration?
     public var serviceTier: ServiceTier?
+    /// Structured output (`textFormat`) and reasoning effort.
+    public var outputConfig: OutputConfig?
 
     public init(modelId: String, messages: [Message]? = nil, system: [SystemContentBlock]? = nil,
                 inferenceConfig: InferenceConfiguration? = nil, toolConfig: ToolConfiguration? = nil,
                 guardrailConfig: GuardrailConfiguration? = nil, additionalModelRequestFields: JSONValue? = nil,
                 promptVariables: [String: PromptVariableValue]? = nil, additionalModelResponseFieldPaths: [String]? = nil,
                 requestMetadata: [String: String]? = nil, performanceConfig: PerformanceConfiguration? = nil,
-                serviceTier: ServiceTier? = nil) {
+                serviceTier: ServiceTier? = nil, outputConfig: OutputConfig? = nil) {
         self.modelId = modelId; self.messages = messages; self.system = system
         self.inferenceConfig = inferenceConfig; self.toolConfig = toolConfig; self.guardrailConfig = guardrailConfig
         self.additionalModelRequestFields = additionalModelRequestFields; self.promptVariables = promptVariables
         self.additionalModelResponseFieldPaths = additionalModelResponseFieldPaths; self.requestMetadata = requestMetadata
-        self.performanceConfig = performanceConfig; self.serviceTier = serviceTier
+        self.performanceConfig = performanceConfig; self.serviceTier = serviceTier; self.outputConfig = outputConfig
+    }
+}
+
+/// Converse's `outputConfig`: the format the text must take, and reasoning effort.
+public struct OutputConfig: Codable, Hashable, Sendable {
+    public var textFormat: OutputFormat?
+    public var effort: String?
+    public init(textFormat: OutputFormat? = nil, effort: String? = nil) { self.textFormat = textFormat; self.effort = effort }
+}
+
+/// A structured-output format: today only `JSON_SCHEMA`.
+public struct OutputFormat: Codable, Hashable, Sendable {
+    public var type: String
+    public var structure: OutputFormatStructure
+    public init(type: String = "JSON_SCHEMA", structure: OutputFormatStructure) { self.type = type; self.structure = structure }
+    /// A `JSON_SCHEMA` format for `schema` (JSON text).
+    public static func jsonSchema(_ schema: String, name: String? = nil, description: String? = nil) -> OutputFormat {
+        OutputFormat(structure: OutputFormatStructure(jsonSchema: JsonSchemaDefinition(schema: schema, name: name, description: description)))
+    }
+}
+
+/// The union holding a structured-output definition (one member, `jsonSchema`).
+public struct OutputFormatStructure: Codable, Hashable, Sendable {
+    public var jsonSchema: JsonSchemaDefinition?
+    public init(jsonSchema: JsonSchemaDefinition?) { self.jsonSchema = jsonSchema }
+}
+
+/// A JSON schema, as JSON text, with an optional name and description.
+public struct JsonSchemaDefinition: Codable, Hashable, Sendable {
+    public var schema: String
+    public var name: String?
+    public var description: String?
+    public init(schema: String, name: String? = nil, description: String? = nil) {
+        self.schema = schema; self.name = name; self.description = description
     }
 }
 

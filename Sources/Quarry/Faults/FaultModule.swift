@@ -84,6 +84,8 @@ public struct FaultModule: QuarryModule {
 /// - `emulator.remove(id)`, `emulator.clear()`, `emulator.faults()`
 /// - `emulator.requests()` → what it served: `{ {operation=, model=, region=, status=, …}, … }`
 /// - `emulator.clear_requests()`
+/// - `emulator.respond{contains=, pattern=, model=, operation=, times=, text=|tool={name=, input=}|json=|error=, message=}`
+///   → reply id: a scripted reply (see `ScriptedReply`); `emulator.clear_responses()`
 ///
 /// Against a target that is not an emulator every function raises `NotAnEmulator`.
 public struct EmulatorModule: QuarryModule {
@@ -135,6 +137,26 @@ public struct EmulatorModule: QuarryModule {
             let api = try client("emulator.requests")
             let answer = try await Self.admin("emulator.requests") { try await api.get("requests") }
             return [LuaJSON.lua(from: answer["requests"] ?? .array([]))]
+        }
+        try await host.register("emulator.respond") { args in
+            let api = try client("emulator.respond")
+            guard case .map(let m)? = args.first else {
+                throw ScriptError(code: "ValidationError",
+                                  message: "emulator.respond: expected a table {contains=…, text=…|tool={name=, input=}|json=…|error=…}")
+            }
+            let known: Set<String> = ["model", "operation", "contains", "pattern", "text", "tool", "json", "error", "message", "times"]
+            for key in m.keys where !known.contains(key) {
+                throw ScriptError(code: "ValidationError",
+                                  message: "emulator.respond: unknown field '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
+            }
+            let body = try LuaJSON.json(from: .map(m), path: "emulator.respond")
+            let answer = try await Self.admin("emulator.respond") { try await api.post("responses", json: body) }
+            return [.string(answer["id"]?.stringValue ?? "")]
+        }
+        try await host.register("emulator.clear_responses") { _ in
+            let api = try client("emulator.clear_responses")
+            _ = try await Self.admin("emulator.clear_responses") { try await api.delete("responses") }
+            return []
         }
         try await host.register("emulator.clear_requests") { _ in
             let api = try client("emulator.clear_requests")

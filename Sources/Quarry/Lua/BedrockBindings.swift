@@ -26,6 +26,7 @@ struct BedrockBindings {
         add("bedrock.invoke", invoke)
         add("bedrock.count_tokens", countTokens)
         add("bedrock.apply_guardrail", applyGuardrail)
+        add("bedrock.guardrail_checks", guardrailChecks)
         add("bedrock.start_async_invoke", startAsyncInvoke)
         add("bedrock.get_async_invoke", getAsyncInvoke)
         add("bedrock.list_async_invokes", listAsyncInvokes)
@@ -264,8 +265,9 @@ struct BedrockBindings {
                 let clock = ContinuousClock.now
                 let result = try await client.converse(request, options: options)
                 let u = result.output.usage
-                return Outcome(value: ResponseTables.converse(result, model: model, elapsed: ContinuousClock.now - clock),
-                               attempts: result.attempts, requestId: result.requestId, tokens: (u.inputTokens, u.outputTokens),
+                var value = ResponseTables.converse(result, model: model, elapsed: ContinuousClock.now - clock)
+                if request.outputConfig?.textFormat != nil { value = ResponseTables.withJSON(value) }
+                return Outcome(value: value, attempts: result.attempts, requestId: result.requestId, tokens: (u.inputTokens, u.outputTokens),
                                responseBody: audited ? AuditContext.json(result.output) : nil)
             }
         } catch {
@@ -288,6 +290,7 @@ struct BedrockBindings {
             try core.checkAuditable()
             if operation == "ConverseStream" {
                 let (request, tokens) = try builder.converse(args)
+                let structured = request.outputConfig?.textFormat != nil
                 model = request.modelId
                 maxTokens = tokens
                 let context = core.auditor == nil ? nil : AuditContext(call, settings: settings, requestBody: AuditContext.json(request))
@@ -322,8 +325,9 @@ struct BedrockBindings {
                         core.audit(record, context, responseBody: failure == nil ? AuditContext.json(snapshot.content) : nil)
                     }
                     if let failure { return (nil, failure) }
-                    return (ResponseTables.streamResult(snapshot, attempts: attempts, requestId: stream?.requestId,
-                                                        model: model, elapsed: ContinuousClock.now - clock), nil)
+                    let result = ResponseTables.streamResult(snapshot, attempts: attempts, requestId: stream?.requestId,
+                                                             model: model, elapsed: ContinuousClock.now - clock)
+                    return (structured ? ResponseTables.withJSON(result) : result, nil)
                 })
             } else {
                 for key in args.keys where !Self.invokeFields.contains(key) {
@@ -500,6 +504,70 @@ struct BedrockBindings {
             return bedrockCall(call, operation: "ApplyGuardrail", model: nil, maxTokens: 0, settings: try settings(call)) { client in
                 let result = try await client.applyGuardrail(request)
                 return Self.serviceShaped(result)
+            }
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    /// `bedrock.guardrail_checks{messages=, content_filter=, prompt_attack=,
+    /// sensitive_information=}`: InvokeGuardrailChecks. `messages` is a string (one user
+    /// message) or a list of `{role=, content=}` (content a string or list of strings);
+    /// each check is a list of category / entity names (any case). The result is the
+    /// service's answer with snake_case keys.
+    private func guardrailChecks(_ call: LuaHostCall) -> LuaHostResult {
+        do throws(ScriptError) {
+            let (builder, args) = try request(call, known: ["messages", "content_filter", "prompt_attack",
+                                                            "sensitive_information"])
+            func texts(_ value: LuaValue?, _ path: String) throws(ScriptError) -> [GuardrailChecksContentBlock] {
+                switch value {
+                case .string(let text)?: return [.text(text)]
+                case .array(let items)?:
+                    return try items.enumerated().map { index, item throws(ScriptError) in
+                        guard let text = item.stringValue else { throw builder.fail("'\(path)[\(index + 1)]' must be a string") }
+                        return .text(text)
+                    }
+                default: throw builder.fail("'\(path)' must be a string or a list of strings")
+                }
+            }
+            var messages: [GuardrailChecksMessage] = []
+            switch args["messages"] {
+            case .string(let text)?: messages = [GuardrailChecksMessage(role: .user, text: text)]
+            case .array(let items)?:
+                for (index, item) in items.enumerated() {
+                    guard case .map(let m) = item else { throw builder.fail("'messages[\(index + 1)]' must be a table {role=, content=}") }
+                    let role = (m["role"]?.stringValue ?? "user").uppercased()
+                    guard ["USER", "ASSISTANT", "SYSTEM"].contains(role) else {
+                        throw builder.fail("'messages[\(index + 1)].role' must be \"user\", \"assistant\" or \"system\"")
+                    }
+                    messages.append(GuardrailChecksMessage(role: GuardrailChecksRole(rawValue: role),
+                                                           content: try texts(m["content"], "messages[\(index + 1)].content")))
+                }
+            default: throw builder.fail("'messages' must be a string or a list of {role=, content=}")
+            }
+            guard !messages.isEmpty else { throw builder.fail("'messages' must not be empty") }
+            func names(_ key: String) throws(ScriptError) -> [String]? {
+                switch args[key] {
+                case nil, .nil?: return nil
+                case .string(let name)?: return [name.uppercased()]
+                case .array(let items)?:
+                    return try items.enumerated().map { index, item throws(ScriptError) in
+                        guard let name = item.stringValue else { throw builder.fail("'\(key)[\(index + 1)]' must be a string") }
+                        return name.uppercased()
+                    }
+                default: throw builder.fail("'\(key)' must be a list of names")
+                }
+            }
+            let checks = GuardrailChecksConfig(
+                contentFilter: try names("content_filter").map { GuardrailChecksContentFilterConfig(categories: $0) },
+                promptAttack: try names("prompt_attack").map { GuardrailChecksPromptAttackConfig(categories: $0) },
+                sensitiveInformation: try names("sensitive_information").map { GuardrailChecksSensitiveInformationConfig(entities: $0) })
+            guard checks.contentFilter != nil || checks.promptAttack != nil || checks.sensitiveInformation != nil else {
+                throw builder.fail("set at least one of 'content_filter', 'prompt_attack' or 'sensitive_information'")
+            }
+            let request = InvokeGuardrailChecksRequest(messages: messages, checks: checks)
+            return bedrockCall(call, operation: "InvokeGuardrailChecks", model: nil, maxTokens: 0, settings: try settings(call)) { client in
+                Self.serviceShaped(try await client.invokeGuardrailChecks(request))
             }
         } catch {
             return .error(error.luaValue)

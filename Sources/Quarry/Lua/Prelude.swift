@@ -226,6 +226,7 @@ local ops = {
   invoke = Q["bedrock.invoke"],
   count_tokens = Q["bedrock.count_tokens"],
   apply_guardrail = Q["bedrock.apply_guardrail"],
+  guardrail_checks = Q["bedrock.guardrail_checks"],
   start_async_invoke = Q["bedrock.start_async_invoke"],
   get_async_invoke = Q["bedrock.get_async_invoke"],
   list_async_invokes = Q["bedrock.list_async_invokes"],

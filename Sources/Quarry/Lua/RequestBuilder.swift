@@ -15,7 +15,7 @@ struct RequestBuilder {
     static let converseFields: Set<String> = [
         "model", "messages", "system", "inference", "tools", "tool_choice", "guardrail", "fields",
         "prompt_variables", "response_field_paths", "metadata", "performance", "service_tier",
-        "on_text", "on_event", "timeout", "stream_retry", "first_byte_timeout", "idle_timeout",
+        "on_text", "on_event", "timeout", "stream_retry", "first_byte_timeout", "idle_timeout", "output", "cache",
     ]
 
     func fail(_ message: String) -> ScriptError {
@@ -83,6 +83,12 @@ struct RequestBuilder {
         }
         if let tier = args["service_tier"]?.stringValue {
             body.append(("serviceTier", .object([("type", .string(tier))])))
+        }
+        if let output = args["output"], output != .nil { body.append(("outputConfig", try outputConfig(output))) }
+        switch args["cache"] {
+        case nil, .nil?, .boolean(false)?: break
+        case .boolean(true)?: body = Self.withCachePoints(body)
+        default: throw fail("'cache' must be true or false")
         }
         do {
             return (try JSONValueDecoder().decode(ConverseRequest.self, from: .object(body)), maxTokens)
@@ -281,6 +287,46 @@ struct RequestBuilder {
         default:
             throw fail("'tool_choice' must be \"auto\", \"any\" or a tool name")
         }
+    }
+
+    /// `cache = true`: a `cachePoint` after the tools and after the system prompt, or —
+    /// with neither — after the last message's content, so a repeat reads the cache.
+    static func withCachePoints(_ body: [(String, JSONValue)]) -> [(String, JSONValue)] {
+        let point: JSONValue = .object([("cachePoint", .object([("type", "default")]))])
+        var out = body
+        var placed = false
+        for (index, (key, value)) in out.enumerated() {
+            if key == "system", case .array(let items) = value {
+                out[index].1 = .array(items + [point]); placed = true
+            } else if key == "toolConfig", case .object(var members) = value,
+                      let at = members.firstIndex(where: { $0.0 == "tools" }), case .array(let tools) = members[at].1 {
+                members[at].1 = .array(tools + [point]); out[index].1 = .object(members); placed = true
+            }
+        }
+        if !placed, let at = out.firstIndex(where: { $0.0 == "messages" }), case .array(var messages) = out[at].1,
+           let last = messages.indices.last, case .object(var message) = messages[last],
+           let contentAt = message.firstIndex(where: { $0.0 == "content" }), case .array(let content) = message[contentAt].1 {
+            message[contentAt].1 = .array(content + [point])
+            messages[last] = .object(message)
+            out[at].1 = .array(messages)
+        }
+        return out
+    }
+
+    /// `output = {schema = {…}, name = …, description = …}` (structured output): the
+    /// schema table becomes the JSON text `outputConfig.textFormat` carries.
+    func outputConfig(_ value: LuaValue) throws(ScriptError) -> JSONValue {
+        guard case .map(let m) = value else { throw fail("'output' must be {schema = {…}}") }
+        for key in m.keys where !["schema", "name", "description"].contains(key) {
+            throw fail("unknown output setting '\(key)' (known: description, name, schema)")
+        }
+        guard let schemaValue = m["schema"], case .map = schemaValue else { throw fail("'output.schema' must be a JSON schema table") }
+        let schema = try LuaJSON.json(from: schemaValue, path: "\(function): output.schema")
+        var definition: [(String, JSONValue)] = [("schema", .string(JSONWriter.compact.string(schema)))]
+        if let name = m["name"]?.stringValue { definition.append(("name", .string(name))) }
+        if let description = m["description"]?.stringValue { definition.append(("description", .string(description))) }
+        return .object([("textFormat", .object([("type", "JSON_SCHEMA"),
+                                                ("structure", .object([("jsonSchema", .object(definition))]))]))])
     }
 
     func guardrailConfig(_ value: LuaValue) throws(ScriptError) -> JSONValue {

@@ -74,6 +74,15 @@ enum ResponseTables {
         return .map(m)
     }
 
+    /// A result of a structured-output request with `json`: its text decoded (absent
+    /// when the text is not JSON, e.g. cut by `max_tokens`).
+    static func withJSON(_ value: LuaValue) -> LuaValue {
+        guard case .map(var m) = value, let text = m["text"]?.stringValue,
+              let document = try? JSONParser.parse(text) else { return value }
+        m["json"] = LuaJSON.lua(from: document)
+        return .map(m)
+    }
+
     /// The accumulated result of a ConverseStream (also the `partial` of a failed one).
     static func streamResult(_ r: ConverseStreamResult, attempts: [AttemptRecord], requestId: String?,
                              model: String? = nil, elapsed: Duration? = nil) -> LuaValue {

@@ -1,0 +1,74 @@
+"""InvokeModelWithBidirectionalStream through the SDK's own duplex stream.
+
+The SDK's default transport (aiohttp) has no HTTP/2, so the duplex stream needs its CRT
+transport (`awscrt`, HTTP/2 over TLS via ALPN) against `bedrock-emulator --tls`, trusting
+the CA file the emulator generated. The SDK signs each event (chained SigV4); the
+emulator verifies the chain and answers every chunk.
+"""
+import json
+
+import pytest
+
+from aws_sdk_bedrock_runtime import models
+
+from conftest import CLAUDE, Emulator, run
+
+crt_io = pytest.importorskip("awscrt.io", reason="awscrt is not installed; scripts/setup installs it")
+from smithy_http.aio.crt import AWSCRTHTTPClient, AWSCRTHTTPClientConfig  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tls_emulator():
+    running = Emulator("--port", "0", "--tls")
+    yield running
+    running.stop()
+
+
+def crt_transport(ca_file):
+    """The SDK's CRT transport, HTTP/2 only, trusting only the emulator's CA."""
+    transport = AWSCRTHTTPClient(client_config=AWSCRTHTTPClientConfig(force_http_2=True))
+    if ca_file:
+        options = crt_io.TlsContextOptions()
+        options.override_default_trust_store_from_path(ca_filepath=ca_file)
+        # The transport takes no TLS options; its one TLS context is replaced here.
+        transport._tls_ctx = crt_io.ClientTlsContext(options)
+    return transport
+
+
+def chunk(text):
+    body = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 60,
+            "messages": [{"role": "user", "content": text}]}
+    return models.InvokeModelWithBidirectionalStreamInputChunk(
+        value=models.BidirectionalInputPayloadPart(bytes_=json.dumps(body).encode()))
+
+
+def exchange(emulator, texts, **client_args):
+    async def body(client):
+        stream = await client.invoke_model_with_bidirectional_stream(
+            models.InvokeModelWithBidirectionalStreamOperationInput(model_id=CLAUDE))
+        received = []
+        async with stream:
+            for text in texts:
+                await stream.input_stream.send(chunk(text))
+            await stream.input_stream.close()
+            _, output = await stream.await_output()
+            async for event in output:
+                received.append(event)
+        return received
+    return run(emulator, body, transport=crt_transport(emulator.ca_file), **client_args)
+
+
+def test_duplex_stream_answers_every_chunk_in_order(tls_emulator):
+    events = exchange(tls_emulator, ["Hello first", "Hello second"])
+    assert all(isinstance(event, models.InvokeModelWithBidirectionalStreamOutputChunk) for event in events)
+    chunks = [json.loads(event.value.bytes_) for event in events]
+    assert [c["type"] for c in chunks].count("message_start") == 2
+    assert [c["type"] for c in chunks].count("message_stop") == 2
+    text = "".join(c["delta"].get("text", "") for c in chunks if c["type"] == "content_block_delta")
+    assert text.index("first") < text.index("second")
+
+
+def test_duplex_stream_with_a_wrong_secret_is_refused(tls_emulator):
+    with pytest.raises(Exception) as caught:
+        exchange(tls_emulator, ["Hello"], secret="not-the-secret")
+    assert "status: 403" in str(caught.value) and "InvalidSignatureException" in str(caught.value), repr(caught.value)
