@@ -64,11 +64,10 @@ extension BedrockRuntimeClient {
         /// value is an error naming the variable.
         public mutating func applyRetryEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
             if let text = environment["AWS_MAX_ATTEMPTS"], !text.isEmpty {
-                guard let n = Int(text.trimmingCharacters(in: .whitespaces)), (1...100).contains(n) else {
-                    throw BedrockError.invalidRequest(
-                        "AWS_MAX_ATTEMPTS must be a whole number from 1 to 100, got '\(ConfigNumber.shown(text))'")
+                switch ConfigNumber.integer(text, range: 1...100) {
+                case .success(let n): retry.maxAttempts = n
+                case .failure(let problem): throw BedrockError.invalidRequest("AWS_MAX_ATTEMPTS: \(problem.text)")
                 }
-                retry.maxAttempts = n
             }
             if let text = environment["AWS_RETRY_MODE"], !text.isEmpty {
                 guard let mode = RetryMode(rawValue: text.lowercased()) else {

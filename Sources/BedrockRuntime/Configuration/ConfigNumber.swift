@@ -20,7 +20,7 @@ enum ConfigNumber {
     /// Seconds in `range` (fractions allowed), or the problem in words.
     static func seconds(_ text: String, range: ClosedRange<Double>) -> Result<Double, ConfigNumber.Problem> {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        guard let value = Double(trimmed), value.isFinite else {
+        guard isDecimal(trimmed, fraction: true), let value = Double(trimmed), value.isFinite else {
             return .failure(Problem(text: "'\(shown(text))' is not a finite number of seconds"))
         }
         guard range.contains(value) else {
@@ -29,10 +29,24 @@ enum ConfigNumber {
         return .success(value)
     }
 
+    /// Plain decimal digits (with one `.` where fractions are allowed): what botocore
+    /// reads. Swift's parsers would also take `0x10`, `+3`, `1e2` and `nan`.
+    static func isDecimal(_ text: String, fraction: Bool) -> Bool {
+        var digits = 0, dots = 0
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digits += 1
+            case UInt8(ascii: ".") where fraction: dots += 1
+            default: return false
+            }
+        }
+        return digits > 0 && dots <= 1
+    }
+
     /// A whole number in `range`, or the problem in words.
     static func integer(_ text: String, range: ClosedRange<Int>) -> Result<Int, ConfigNumber.Problem> {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
-        guard let value = Int(trimmed), range.contains(value) else {
+        guard isDecimal(trimmed, fraction: false), let value = Int(trimmed), range.contains(value) else {
             return .failure(Problem(text: "'\(shown(text))' is not a whole number from \(range.lowerBound) to \(range.upperBound)"))
         }
         return .success(value)

@@ -13,10 +13,14 @@ struct HostileConfigurationTests {
               ("AWS_METADATA_SERVICE_TIMEOUT", "0"),
               ("AWS_METADATA_SERVICE_TIMEOUT", "9223372036854775807"),
               ("AWS_METADATA_SERVICE_TIMEOUT", "soon"),
+              ("AWS_METADATA_SERVICE_TIMEOUT", "0x10"),   // Swift's Double() reads hex floats
+              ("AWS_METADATA_SERVICE_TIMEOUT", "+3"),
+              ("AWS_METADATA_SERVICE_TIMEOUT", "1e1"),
               ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "1e300"),
               ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "0"),
               ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "99999999999999999999"),
               ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "2.5"),
+              ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "+3"),
           ])
     func imdsNumbers(variable: String, value: String) async throws {
         let provider = IMDSCredentialProvider(environment: ConfigurationEnvironment([
@@ -46,6 +50,7 @@ struct HostileConfigurationTests {
         (["AWS_MAX_ATTEMPTS": "101"], "max_attempts"),
         (["AWS_MAX_ATTEMPTS": "99999999999999999999999"], "max_attempts"),
         (["AWS_MAX_ATTEMPTS": "-1"], "max_attempts"),
+        (["AWS_MAX_ATTEMPTS": "+3"], "max_attempts"),
         (["AWS_RETRY_MODE": "turbo"], "retry_mode"),
     ])
     func retryEnvironment(variables: [String: String], setting: String) throws {
