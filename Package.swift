@@ -142,7 +142,14 @@ let package = Package(
                                    .product(name: "NIOSSL", package: "swift-nio-ssl")],
                     swiftSettings: strict),
         .testTarget(name: "QuarryTests",
-                    dependencies: ["Quarry", "BedrockEmulator"], swiftSettings: strict),
+                    dependencies: [
+                        "Quarry", "BedrockEmulator", "BedrockWire",
+                        // ScriptedHTTPServer (shared with BedrockRuntimeTests) plays hostile servers.
+                        .product(name: "NIOCore", package: "swift-nio"),
+                        .product(name: "NIOPosix", package: "swift-nio"),
+                        .product(name: "NIOHTTP1", package: "swift-nio"),
+                    ],
+                    swiftSettings: strict),
         .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI", "ExampleHost"], swiftSettings: strict),
     ]
 )
