@@ -12,8 +12,9 @@ public struct ResponseLimits: Sendable, Hashable {
     /// Bytes of a non-streaming response body (default 32 MiB).
     public var maxBodyBytes: Int
     /// Bytes a stream's result may hold: the text, tool input and reasoning a
-    /// ConverseStream accumulates, and for every stream the event bytes of one attempt
-    /// not yet read by the consumer (default 64 MiB).
+    /// ConverseStream accumulates (tool names and ids, unknown blocks' values and 256
+    /// bytes per content block included), and for every stream the event bytes of one
+    /// attempt not yet read by the consumer (default 64 MiB).
     public var maxStreamBytes: Int
     /// Bytes of an error response body kept for its message (default 1 MiB; the rest is
     /// discarded, not an error).
