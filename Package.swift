@@ -145,7 +145,14 @@ let package = Package(
                                    .product(name: "Crypto", package: "swift-crypto")],
                     swiftSettings: strict),
         .testTarget(name: "QuarryTests",
-                    dependencies: ["Quarry", "BedrockEmulator"], swiftSettings: strict),
+                    dependencies: [
+                        "Quarry", "BedrockEmulator", "BedrockWire",
+                        // ScriptedHTTPServer (shared with BedrockRuntimeTests) plays hostile servers.
+                        .product(name: "NIOCore", package: "swift-nio"),
+                        .product(name: "NIOPosix", package: "swift-nio"),
+                        .product(name: "NIOHTTP1", package: "swift-nio"),
+                    ],
+                    swiftSettings: strict),
         .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI", "ExampleHost", "Quarry", "BedrockEmulator"], swiftSettings: strict),
     ]
 )

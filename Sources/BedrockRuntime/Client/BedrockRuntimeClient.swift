@@ -60,8 +60,9 @@ public final class BedrockRuntimeClient: Sendable {
     public func invokeModel(_ request: InvokeModelRequest, options: CallOptions = .none) async throws -> BedrockResult<InvokeModelResponse> {
         let op = try Self.invokeModelOperation(request)
         let limit = configuration.limits.maxBodyBytes
+        let budget = pipeline.budget
         let (collected, attempts, headers) = try await pipeline.perform(op, options: options) { response, watchdog in
-            try await RequestPipeline.collect(response, watchdog, limit: limit)
+            try await RequestPipeline.collect(response, watchdog, limit: limit, budget: budget)
         }
         let response = InvokeModelResponse(body: Data(collected.body),
                                            contentType: headers.first(name: "Content-Type") ?? "application/octet-stream",
@@ -249,8 +250,9 @@ public final class BedrockRuntimeClient: Sendable {
 
     private func call<T: Decodable & Sendable>(_ op: OperationRequest, options: CallOptions, as type: T.Type) async throws -> BedrockResult<T> {
         let limit = configuration.limits.maxBodyBytes
+        let budget = pipeline.budget
         let (output, attempts, headers): (T, [AttemptRecord], HTTPHeaders) = try await pipeline.perform(op, options: options) { response, watchdog in
-            let collected = try await RequestPipeline.collect(response, watchdog, limit: limit)
+            let collected = try await RequestPipeline.collect(response, watchdog, limit: limit, budget: budget)
             do {
                 return try JSONValueDecoder().decode(T.self, from: collected.body)
             } catch {

@@ -8,6 +8,8 @@ struct CollectedResponse: Sendable {
     var status: Int
     var headers: HTTPHeaders
     var body: [UInt8]
+    /// The body's share of the client's in-flight budget, given back when this is dropped.
+    var reservation: ResponseBudget.Reservation
 }
 
 /// Runs one call: builds, signs and sends each attempt, enforces the deadlines,
@@ -18,6 +20,8 @@ final class RequestPipeline: Sendable {
     let transport: any HTTPTransport
     let quota = RetryQuota()
     let rateLimiter = AdaptiveRateLimiter()
+    /// Bytes all calls hold at once (`ResponseLimits.maxInFlightBytes`).
+    let budget: ResponseBudget
     /// The clock used for signing (fixed in conformance tests).
     let now: @Sendable () -> Date
     /// Makes `amz-sdk-invocation-id` values.
@@ -30,6 +34,7 @@ final class RequestPipeline: Sendable {
          invocationId: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() },
          random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
         self.configuration = configuration
+        self.budget = ResponseBudget(limit: configuration.limits.maxInFlightBytes)
         self.transport = MiddlewareTransport.chain(configuration.middlewares, around: transport)
         self.now = now
         self.invocationId = invocationId
@@ -250,25 +255,38 @@ final class RequestPipeline: Sendable {
     }
 
     /// Reads a whole body under the watchdog, failing with `ResponseTooLarge` once it
-    /// passes `limit` bytes (or when `Content-Length` already says it will).
-    static func collect(_ response: IncomingResponse, _ watchdog: ProgressWatchdog, limit: Int) async throws -> CollectedResponse {
-        func tooLarge() -> BedrockError {
-            var e = BedrockError.responseTooLarge("the response body", limit: limit, setting: "maxBodyBytes")
+    /// passes `limit` bytes (or when `Content-Length` already says it will), or when
+    /// the client's calls in flight together would pass `budget`'s limit.
+    static func collect(_ response: IncomingResponse, _ watchdog: ProgressWatchdog, limit: Int,
+                        budget: ResponseBudget) async throws -> CollectedResponse {
+        func tooLarge(_ base: BedrockError) -> BedrockError {
+            var e = base
             e.httpStatus = response.status
             e.requestId = response.headers.first(name: "x-amzn-RequestId")
             return e
         }
+        let overLimit = BedrockError.responseTooLarge("the response body", limit: limit, setting: "maxBodyBytes")
+        let reservation = budget.reservation()
         var body: [UInt8] = []
         if let declared = response.headers.first(name: "Content-Length").flatMap({ Int($0) }), declared >= 0 {
-            guard declared <= limit else { throw tooLarge() }
+            guard declared <= limit else { throw tooLarge(overLimit) }
+            // The capacity is allocated now, so it is reserved now.
+            guard reservation.resize(to: declared) else { throw tooLarge(reservation.tooLarge) }
             body.reserveCapacity(declared)
         }
         for try await chunk in response.body {
             watchdog.touch()
-            guard chunk.readableBytes <= limit - body.count else { throw tooLarge() }
+            guard chunk.readableBytes <= limit - body.count else { throw tooLarge(overLimit) }
+            let needed = body.count + chunk.readableBytes
+            if needed > body.capacity {
+                // Grown here, by doubling up to the cap, so what is reserved is what is allocated.
+                let capacity = max(needed, min(limit, body.capacity * 2))
+                guard reservation.resize(to: capacity) else { throw tooLarge(reservation.tooLarge) }
+                body.reserveCapacity(capacity)
+            }
             body.append(contentsOf: chunk.readableBytesView)
         }
-        return CollectedResponse(status: response.status, headers: response.headers, body: body)
+        return CollectedResponse(status: response.status, headers: response.headers, body: body, reservation: reservation)
     }
 }
 

@@ -129,6 +129,17 @@ final class StreamCallState: @unchecked Sendable {
     }
     private let lock = NSLock()
     private var values = Values()
+    /// The call's share of the client's in-flight budget: the partial result's bytes
+    /// and the unread events', kept in step with them; given back when the stream is dropped.
+    let reservation: ResponseBudget.Reservation
+
+    init(reservation: ResponseBudget.Reservation) { self.reservation = reservation }
+
+    /// Resizes the reservation to what `v` holds now; false when the budget has no room.
+    func reserveHeld(_ v: Values) -> Bool {
+        let held = v.partial.heldBytes.addingReportingOverflow(v.unreadBytes)
+        return !held.overflow && reservation.resize(to: held.partialValue)
+    }
 
     func read<T>(_ body: (Values) -> T) -> T { lock.withLock { body(values) } }
     func update<T>(_ body: (inout Values) -> T) -> T { lock.withLock { body(&values) } }
@@ -138,6 +149,7 @@ final class StreamCallState: @unchecked Sendable {
         lock.withLock {
             guard !values.unreadBatches.isEmpty else { return }
             values.unreadBytes -= values.unreadBatches.removeFirst()
+            _ = reserveHeld(values)
         }
     }
 }
@@ -207,9 +219,9 @@ extension RequestPipeline {
     /// Converse, the partial result); `.restart` runs the call again, first yielding
     /// `.restarted` so consumers discard what they had.
     func stream<Event: Sendable>(_ op: OperationRequest, options: CallOptions, codec: StreamEventCodec<Event>) -> BedrockEventStream<Event> {
-        let state = StreamCallState()
+        let state = StreamCallState(reservation: budget.reservation())
         let policy = options.streamRetry ?? configuration.streamRetry
-        let limit = configuration.limits.maxStreamBytes
+        let limits = configuration.limits
         let (events, continuation) = AsyncThrowingStream.makeStream(of: [Event].self, throwing: (any Error).self)
         let task = Task {
             do {
@@ -218,7 +230,7 @@ extension RequestPipeline {
                     adjust: { Self.applyStreamPolicy(policy, to: $0, state: state) })
                 let (_, attempts, headers) = try await self.perform(op, options: options, hooks: hooks) { response, watchdog in
                     try await Self.readEvents(response, watchdog: watchdog, state: state, codec: codec,
-                                              policy: policy, limit: limit, continuation: continuation)
+                                              policy: policy, limits: limits, continuation: continuation)
                 }
                 state.update {
                     $0.attempts = attempts
@@ -243,12 +255,15 @@ extension RequestPipeline {
     /// Reads one attempt's event stream, yielding events as they arrive.
     ///
     /// The idle timer restarts per complete message, not per network read: a server
-    /// dribbling the bytes of one never-finished message trips it. `limit` caps both
-    /// the Converse result held so far and the event bytes the consumer has not taken.
+    /// dribbling the bytes of one never-finished message trips it. `limits.maxStreamBytes`
+    /// caps both the Converse result held so far and the event bytes the consumer has
+    /// not taken; `maxContentBlocks` the result's blocks; the client's in-flight budget
+    /// all of it together with the client's other calls.
     static func readEvents<Event: Sendable>(
         _ response: IncomingResponse, watchdog: ProgressWatchdog, state: StreamCallState, codec: StreamEventCodec<Event>,
-        policy: StreamRetryPolicy, limit: Int, continuation: AsyncThrowingStream<[Event], any Error>.Continuation
+        policy: StreamRetryPolicy, limits: ResponseLimits, continuation: AsyncThrowingStream<[Event], any Error>.Continuation
     ) async throws {
+        let limit = limits.maxStreamBytes
         let (attempt, restartReason) = state.update { v -> (Int, String?) in
             v.attemptsStarted += 1
             v.yieldedThisAttempt = 0
@@ -270,33 +285,42 @@ extension RequestPipeline {
         var sawFinal = false
         var batch: [Event] = []
         var batchBytes = 0
+        func tooLarge() -> BedrockError {
+            BedrockError.responseTooLarge("the stream's result (or the events not yet read)", limit: limit,
+                                          setting: "maxStreamBytes")
+        }
         /// Hands the events decoded so far to the consumer (and to the partial result);
-        /// false when that would pass the cap (the events are then dropped).
-        func flush() -> Bool {
-            guard !batch.isEmpty else { return true }
-            let fits = state.update { v -> Bool in
+        /// the error when that would pass a cap (the events are then dropped).
+        func flush() -> BedrockError? {
+            guard !batch.isEmpty else { return nil }
+            let failure = state.update { v -> BedrockError? in
                 v.yieldedThisAttempt += batch.count
                 v.yieldedAny = true
                 if let accumulate = codec.accumulate {
                     for event in batch {
                         accumulate(&v.partial, event)
-                        // Stop at the event that passes the cap: the result keeps no more.
-                        if v.partial.heldBytes > limit { return false }
+                        // Stop at the event that passes a cap: the result keeps no more.
+                        if v.partial.heldBytes > limit { return tooLarge() }
+                        if v.partial.contentBlockCount > limits.maxContentBlocks {
+                            return BedrockError(kind: .responseTooLarge,
+                                                message: "the stream's result has more than \(limits.maxContentBlocks) content blocks (ResponseLimits.maxContentBlocks)")
+                        }
                     }
                 }
-                guard batchBytes <= limit - v.unreadBytes else { return false }
+                guard batchBytes <= limit - v.unreadBytes else { return tooLarge() }
                 v.unreadBatches.append(batchBytes)
                 v.unreadBytes += batchBytes
-                return true
+                guard state.reserveHeld(v) else {
+                    v.unreadBatches.removeLast()
+                    v.unreadBytes -= batchBytes
+                    return state.reservation.tooLarge
+                }
+                return nil
             }
-            if fits { continuation.yield(batch) }
+            if failure == nil { continuation.yield(batch) }
             batch = []
             batchBytes = 0
-            return fits
-        }
-        func tooLarge() -> BedrockError {
-            BedrockError.responseTooLarge("the stream's result (or the events not yet read)", limit: limit,
-                                          setting: "maxStreamBytes")
+            return failure
         }
         do {
             defer { _ = flush() }
@@ -334,7 +358,7 @@ extension RequestPipeline {
                     batch.append(event)
                     if codec.isFinal?(event) == true { sawFinal = true }
                 }
-                guard flush() else { throw tooLarge() }
+                if let failure = flush() { throw failure }
             }
             do {
                 try decoder.finish()

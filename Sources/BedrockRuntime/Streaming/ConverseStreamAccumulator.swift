@@ -56,9 +56,15 @@ public struct ConverseStreamAccumulator: Sendable {
     private var blocks: [Int: Partial] = [:]
     private var texts: [Int: String] = [:]
     private var result = ConverseStreamResult()
-    /// Bytes of text, tool input, reasoning and other content held so far (what the
+    /// Bytes of text, tool input, reasoning and other content held so far, names, ids
+    /// and unknown values included, plus `blockOverhead` per content block (what the
     /// stream's `ResponseLimits.maxStreamBytes` cap is checked against).
     public private(set) var heldBytes = 0
+    /// What one content block costs beyond its strings (its entries in the tables).
+    static let blockOverhead = 256
+
+    /// Content blocks held (checked against `ResponseLimits.maxContentBlocks`).
+    public var contentBlockCount: Int { blocks.count }
 
     public init() {}
 
@@ -67,11 +73,15 @@ public struct ConverseStreamAccumulator: Sendable {
         switch event {
         case let .messageStart(role): result.role = role
         case let .contentBlockStart(index, start):
+            if blocks[index] == nil { heldBytes += Self.blockOverhead }
             switch start {
             case let .toolUse(id, name):
+                heldBytes += id.utf8.count + name.utf8.count
                 blocks[index] = .toolUse(id: id, name: name)
                 texts[index] = ""
-            case let .unknown(name, value): blocks[index] = .other(.unknown(name, value))
+            case let .unknown(name, value):
+                heldBytes += name.utf8.count + Self.size(of: value)
+                blocks[index] = .other(.unknown(name, value))
             }
         case let .contentBlockDelta(index, delta):
             apply(delta, to: index)
@@ -98,6 +108,7 @@ public struct ConverseStreamAccumulator: Sendable {
 
     private mutating func apply(_ delta: ContentBlockDelta, to index: Int) {
         heldBytes += Self.size(of: delta)
+        if blocks[index] == nil { heldBytes += Self.blockOverhead }
         switch (delta, blocks[index]) {
         case let (.text(t), .text?), let (.text(t), .citations?):
             texts[index, default: ""] += t
@@ -139,10 +150,20 @@ public struct ConverseStreamAccumulator: Sendable {
             case let .text(t): return t.utf8.count
             case let .signature(s): return s.utf8.count
             case let .redactedContent(d): return d.count
-            case .unknown: return 16
+            case let .unknown(name, value): return name.utf8.count + size(of: value)
             }
-        case .citation: return 256
-        default: return 16
+        case let .citation(c): return size(of: c)
+        case let .unknown(name, value): return name.utf8.count + size(of: value)
+        }
+    }
+
+    /// Roughly the bytes a JSON value takes in memory (its strings, plus 16 per value).
+    static func size(of value: JSONValue) -> Int {
+        switch value {
+        case .null, .bool, .integer, .double: return 16
+        case let .string(s): return 16 + s.utf8.count
+        case let .array(items): return items.reduce(16) { $0 + size(of: $1) }
+        case let .object(members): return members.reduce(16) { $0 + 16 + $1.0.utf8.count + size(of: $1.1) }
         }
     }
 

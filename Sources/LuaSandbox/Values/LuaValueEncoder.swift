@@ -125,6 +125,8 @@ public struct LuaEncodedList: Sendable, Hashable {
     fileprivate(set) var items = 0
     /// Deepest table nesting inside the items (1 for a list of flat tables).
     fileprivate(set) var depth = 0
+    /// Bytes of the encoded items (what holding the list costs).
+    public var byteCount: Int { bytes.count }
 
     /// An empty list.
     public init() {}
@@ -152,6 +154,8 @@ public struct LuaListWriter: Sendable {
 
     /// Items added so far.
     public var count: Int { list.count }
+    /// Encoded bytes of the items added so far.
+    public var byteCount: Int { encoder.bytes.count }
 
     /// Adds any value (checked against the limits).
     public mutating func append(_ value: LuaValue) throws(LuaConversionError) {

@@ -62,7 +62,8 @@ final class HostCore: @unchecked Sendable {
         lock.lock()
         if let c = clients[settings] { lock.unlock(); return c }
         lock.unlock()
-        let made = try target.makeClient(settings)
+        // The calls in flight hold at most twice the sandbox's memory (issue 23).
+        let made = try target.makeClient(settings, maxInFlightBytes: QuarryTarget.maxInFlightBytesForScripts(memoryBytes: policy.limits.memoryBytes))
         lock.lock()
         if let c = clients[settings] {
             lock.unlock()

@@ -209,7 +209,16 @@ public final class QuarryTarget: Sendable {
     /// under the sandbox's 16 MiB string limit; real answers are far smaller).
     public static let maxStreamBytesForScripts = 15 << 20
 
-    public func makeClient(_ settings: ClientSettings = ClientSettings()) throws -> BedrockRuntimeClient {
+    /// The bytes a host's client may hold for all its calls in flight together, for a
+    /// sandbox of `memoryBytes`: twice that, at least 32 MiB (one full body).
+    public static func maxInFlightBytesForScripts(memoryBytes: Int) -> Int {
+        let doubled = max(0, memoryBytes).multipliedReportingOverflow(by: 2)
+        return max(32 << 20, doubled.overflow ? Int.max : doubled.partialValue)
+    }
+
+    /// `maxInFlightBytes` (the host passes `maxInFlightBytesForScripts`) caps the bytes
+    /// all of the client's calls in flight hold together; nil keeps the client default.
+    public func makeClient(_ settings: ClientSettings = ClientSettings(), maxInFlightBytes: Int? = nil) throws -> BedrockRuntimeClient {
         var configuration: BedrockRuntimeClient.Configuration
         switch kind {
         case .emulator:
@@ -234,6 +243,7 @@ public final class QuarryTarget: Sendable {
         // A script can take at most a 16 MiB string: a stream's result stops below that,
         // with an error naming the client's cap, rather than failing later in conversion.
         configuration.limits.maxStreamBytes = min(configuration.limits.maxStreamBytes, Self.maxStreamBytesForScripts)
+        if let maxInFlightBytes { configuration.limits.maxInFlightBytes = max(0, maxInFlightBytes) }
         return try BedrockRuntimeClient(configuration: configuration)
     }
 

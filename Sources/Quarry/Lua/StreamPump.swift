@@ -7,6 +7,14 @@ import Foundation
 /// suspension, and the pump keeps reading while Lua works through the batch. Events are
 /// encoded into the sandbox's value format as they arrive (`LuaListWriter`), on the
 /// pump's task rather than the Lua thread, so a batch crosses to Lua in one piece.
+///
+/// What waits for Lua is bounded in bytes, not only in events: once `maxQueuedBytes`
+/// of encoded events wait, the pump stops reading the client's stream, so a script
+/// that does not read (or reads slowly) leaves the bytes in the client, whose
+/// `maxStreamBytes` cap on unread events then ends the call with `ResponseTooLarge`.
+/// One hand-over to Lua is at most about `maxBatchBytes` (a piece is closed at the
+/// event that reaches it), so a legit stream never asks the sandbox for more than it
+/// can take at once.
 final class StreamPump: @unchecked Sendable {
     /// What one `next` hands back: events, and when the stream is over, how it ended.
     struct Batch: Sendable {
@@ -22,6 +30,8 @@ final class StreamPump: @unchecked Sendable {
     /// Encoded events waiting for Lua, in the pieces they were pushed in.
     private var queue: [LuaEncodedList] = []
     private var pending = 0
+    /// Encoded bytes in `queue`.
+    private var pendingBytes = 0
     private var finished = false
     private var result: LuaValue?
     private var failure: ScriptError?
@@ -30,10 +40,16 @@ final class StreamPump: @unchecked Sendable {
     private var task: Task<Void, Never>?
     private let batchLimit: Int
     private let highWater: Int
+    private let maxBatchBytes: Int
+    private let maxQueuedBytes: Int
 
-    init(batchLimit: Int = 16_384, highWater: Int = 65_536) {
-        self.batchLimit = batchLimit
-        self.highWater = highWater
+    /// At most `batchLimit` events and `maxBatchBytes` encoded bytes per hand-over; the
+    /// pump stops reading once `highWater` events or `maxQueuedBytes` bytes wait.
+    init(batchLimit: Int = 16_384, highWater: Int = 65_536, maxBatchBytes: Int = 1 << 20, maxQueuedBytes: Int = 4 << 20) {
+        self.batchLimit = max(1, batchLimit)
+        self.highWater = max(1, highWater)
+        self.maxBatchBytes = max(1, maxBatchBytes)
+        self.maxQueuedBytes = max(1, maxQueuedBytes)
     }
 
     /// Starts reading `open()`'s events, encoding each with `write`; `finish` makes the
@@ -49,13 +65,15 @@ final class StreamPump: @unchecked Sendable {
                 var batches = s.makeBatchIterator()
                 while let events = try await batches.next() {
                     var writer = LuaListWriter()
-                    var pieces: [LuaEncodedList] = []
+                    // Each piece is queued as soon as it is full: the pump never holds
+                    // more than the queue's bound plus one piece.
                     for event in events {
                         try write(event, &writer)
-                        if writer.count >= batchLimit { pieces.append(writer.finish()) }
+                        if writer.count >= batchLimit || writer.byteCount >= maxBatchBytes {
+                            await push(writer.finish())
+                        }
                     }
-                    if writer.count > 0 { pieces.append(writer.finish()) }
-                    await push(pieces)
+                    if writer.count > 0 { await push(writer.finish()) }
                 }
                 let (value, error) = finish(s, nil)
                 end(result: value, failure: error)
@@ -73,12 +91,11 @@ final class StreamPump: @unchecked Sendable {
     }
 
     /// Queues encoded events, wakes the consumer, and waits while too much is buffered.
-    private func push(_ pieces: [LuaEncodedList]) async {
-        guard !pieces.isEmpty else { return }
-        if enqueue(pieces) {
+    private func push(_ piece: LuaEncodedList) async {
+        if enqueue(piece) {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 lock.lock()
-                if pending >= highWater && !Task.isCancelled {
+                if isFull && !Task.isCancelled {
                     producer = c
                     lock.unlock()
                 } else {
@@ -89,14 +106,18 @@ final class StreamPump: @unchecked Sendable {
         }
     }
 
-    /// Queues the pieces and wakes the consumer; true when the producer should wait.
-    private func enqueue(_ pieces: [LuaEncodedList]) -> Bool {
+    /// Whether the producer must wait for Lua to take events (call under the lock).
+    private var isFull: Bool { pending >= highWater || pendingBytes >= maxQueuedBytes }
+
+    /// Queues the piece and wakes the consumer; true when the producer should wait.
+    private func enqueue(_ piece: LuaEncodedList) -> Bool {
         lock.lock()
-        queue.append(contentsOf: pieces)
-        for piece in pieces { pending += piece.count }
+        queue.append(piece)
+        pending += piece.count
+        pendingBytes += piece.byteCount
         let wake = consumer
         consumer = nil
-        let mustWait = pending >= highWater
+        let mustWait = isFull
         lock.unlock()
         wake?.resume()
         return mustWait
@@ -154,16 +175,18 @@ final class StreamPump: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if pending > 0 {
-            // Joins queued pieces into one batch of at most `batchLimit` events (a
-            // piece is never larger than that).
+            // Joins queued pieces into one batch of at most `batchLimit` events and
+            // `maxBatchBytes` bytes (a piece passes that only by its last event).
             var list = queue.removeFirst()
-            while let next = queue.first, list.count + next.count <= batchLimit {
+            while let next = queue.first, list.count + next.count <= batchLimit,
+                  list.byteCount + next.byteCount <= maxBatchBytes {
                 list.append(next)
                 queue.removeFirst()
             }
             pending -= list.count
-            let wake = producer
-            producer = nil
+            pendingBytes -= list.byteCount
+            let wake = isFull ? nil : producer
+            if wake != nil { producer = nil }
             wake?.resume()
             let done = finished && pending == 0
             return Batch(events: .encodedList(list), count: list.count, finished: done,
@@ -171,6 +194,13 @@ final class StreamPump: @unchecked Sendable {
         }
         if finished { return Batch(events: .map([:]), count: 0, finished: true, result: result, failure: failure) }
         return nil
+    }
+
+    /// Events and encoded bytes waiting for Lua now, and whether the stream has ended.
+    var queued: (events: Int, bytes: Int, finished: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (pending, pendingBytes, finished)
     }
 
     /// Stops reading and closes the connection.

@@ -21,7 +21,7 @@ extension RequestPipeline {
     func bidirectionalStream<Input: AsyncSequence & Sendable>(
         _ op: OperationRequest, input: Input, options: CallOptions
     ) -> BidirectionalEventStream where Input.Element == Data {
-        let state = StreamCallState()
+        let state = StreamCallState(reservation: budget.reservation())
         let (events, continuation) = AsyncThrowingStream.makeStream(of: [ResponseStreamEvent].self, throwing: (any Error).self)
         let timeouts = configuration.timeouts
         let firstByte = options.firstByteTimeout ?? timeouts.firstByte
@@ -118,7 +118,7 @@ extension RequestPipeline {
                 throw ServiceErrorParser.parse(status: response.status, headers: response.headers, body: body)
             }
             try await Self.readEvents(response, watchdog: watchdog, state: state, codec: .responseStream,
-                                      policy: .failWithPartialResult, limit: self.configuration.limits.maxStreamBytes,
+                                      policy: .failWithPartialResult, limits: self.configuration.limits,
                                       continuation: continuation)
             return response.headers
         }

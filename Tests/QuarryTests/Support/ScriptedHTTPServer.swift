@@ -1,0 +1,1 @@
+../../BedrockRuntimeTests/Support/ScriptedHTTPServer.swift

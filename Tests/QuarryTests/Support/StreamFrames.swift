@@ -1,0 +1,1 @@
+../../BedrockRuntimeTests/Support/StreamFrames.swift
