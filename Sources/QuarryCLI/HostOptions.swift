@@ -148,10 +148,56 @@ struct HostOptions: ParsableArguments {
 
 /// Lines of standard input for `stdin.read`/`stdin.lines`, read off the Lua thread.
 enum StandardInput {
+    /// The longest piece one read returns (the sandbox's 16 MiB string limit): a longer
+    /// line comes in pieces, so no read holds more than this however long the line is.
+    static let maxPieceBytes = 16 << 20
+
+    /// The next line with its newline, or a piece of at most `maxPieceBytes` of a longer
+    /// one; nil at the end of input. Read off the cooperative pool.
     @Sendable static func line() async -> String? {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: readLine(strippingNewline: false)) }
+            DispatchQueue.global().async { continuation.resume(returning: reader.nextLine(limit: maxPieceBytes)) }
         }
+    }
+
+    private static let reader = BoundedLineReader(fileDescriptor: 0)
+}
+
+/// Reads lines from a file descriptor with a bounded buffer (Foundation's `readLine`
+/// keeps reading a line of any length into memory).
+final class BoundedLineReader: @unchecked Sendable {
+    private let fd: Int32
+    private let lock = NSLock()
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var atEnd = false
+
+    init(fileDescriptor: Int32) { fd = fileDescriptor }
+
+    /// The bytes up to and including the next newline, at most `limit` of them.
+    func nextLine(limit: Int) -> String? {
+        lock.withLock {
+            var scanned = start
+            while true {
+                if let newline = buffer[scanned...].firstIndex(of: UInt8(ascii: "\n")), newline - start < limit {
+                    return take(through: newline + 1)
+                }
+                scanned = buffer.count
+                if buffer.count - start >= limit { return take(through: start + limit) }
+                if atEnd { return buffer.count > start ? take(through: buffer.count) : nil }
+                if start > 0 { buffer.removeFirst(start); scanned -= start; start = 0 }
+                var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n > 0 { buffer.append(contentsOf: chunk[0..<n]) }
+                else if n == 0 || errno != EINTR { atEnd = true }
+            }
+        }
+    }
+
+    private func take(through end: Int) -> String {
+        let line = String(decoding: buffer[start..<end], as: UTF8.self)
+        start = end
+        return line
     }
 }
 

@@ -61,7 +61,11 @@ struct ReplCommand: AsyncParsableCommand {
             return
         }
         if isatty(STDIN_FILENO) == 0 {
-            let source = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            let source: String
+            do { source = try ScriptSource.read(path: nil) } catch {
+                Terminal.standardError("quarry: \(error)\n")
+                throw ExitCode(2)
+            }
             try await ScriptRunner(options: host, printJSON: json, readsStandardInput: false)
                 .run(source: RunCommand.strippingShebang(source), name: "=stdin", script: "-", arguments: [])
             return

@@ -20,14 +20,11 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try host.checkAudit()
         let source: String
-        if file == "-" {
-            source = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-        } else {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                Terminal.standardError("quarry: cannot read script '\(file)'\n")
-                throw ExitCode(2)
-            }
-            source = String(decoding: data, as: UTF8.self)
+        do {
+            source = try ScriptSource.read(path: file == "-" ? nil : file)
+        } catch {
+            Terminal.standardError("quarry: \(error)\n")
+            throw ExitCode(2)
         }
         try await ScriptRunner(options: host, printJSON: json, readsStandardInput: file != "-")
             .run(source: Self.strippingShebang(source), name: file == "-" ? "=stdin" : "@" + file,

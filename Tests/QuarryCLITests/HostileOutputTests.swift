@@ -112,6 +112,14 @@ import Quarry
         #expect(r.status == 1)
         #expect(r.stdout.contains(#"\x1b]0;pwned\x07"#), "\(r.stdout)")
         #expect(!r.stdout.contains("\u{1B}]"), "no OSC sequence in the runner's output")
+        // JUnit printed to the terminal: C1 (the 8-bit CSI) shown, not sent.
+        let junit = try QuarryProcess.run(["test", "--format", "junit", "--target", "aws",
+                                           "--endpoint", "http://127.0.0.1:\(server.port)", dir.path],
+                                          environment: Self.awsEnvironment(home: layout.directory.path))
+        #expect(junit.stdout.contains("<testsuite"), "\(junit.stdout)")
+        #expect(!junit.stdout.unicodeScalars.contains { (0x80...0x9F).contains($0.value) || $0.value == 0x1B },
+                "no raw C0/C1 control in the JUnit output")
+        #expect(junit.stdout.contains(#"\u{9b}"#), "\(junit.stdout)")
     }
 
     static let hostileMessage = #"{"message":"clipboard \u001b]52;c;c3NoLXJzYSBBQUFB\u0007 title \u001b]0;pwned\u0007 csi \u001b[2J c1 \u009b31m end"}"#

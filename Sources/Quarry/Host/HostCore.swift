@@ -15,6 +15,7 @@ final class HostCore: @unchecked Sendable {
     private var callsUsed = 0
     private var tokensCommitted = 0
     private var tokensReserved = 0
+    private var requestBytesHeld = 0
     private var model: String?
     private var streams: [ObjectIdentifier: StreamPump] = [:]
 
@@ -78,11 +79,21 @@ final class HostCore: @unchecked Sendable {
     /// Counts a call against the budgets before it is sent: the token reservation is
     /// the estimated input (`inputTokens`, see `TokenEstimate`) plus the output cap, and is
     /// settled to the real usage afterwards.
-    func reserve(maxTokens: Int?, inputTokens: Int = 0) throws(ScriptError) -> Int {
+    ///
+    /// `requestBytes` (what the request holds in Swift while the call runs) counts against
+    /// the sandbox's memory limit together with every other call in flight: each call's
+    /// values crossed within the limit, but many calls at once could each hold that much.
+    func reserve(maxTokens: Int?, inputTokens: Int = 0, requestBytes: Int = 0) throws(ScriptError) -> Reservation {
         lock.lock()
         defer { lock.unlock() }
         if let budget = policy.callBudget, callsUsed >= budget {
             throw ScriptError(code: "PolicyViolation", message: "the call budget of \(budget) calls is used up")
+        }
+        let bytes = max(0, requestBytes)
+        let cap = policy.limits.memoryBytes
+        guard requestBytesHeld <= cap, bytes <= cap - requestBytesHeld else {
+            throw ScriptError(code: "LimitExceeded",
+                              message: "sandbox limit: memory: calls in flight hold \(requestBytesHeld) bytes of requests and this one needs \(bytes) more (limit \(cap) bytes); lower the concurrency")
         }
         var reserve = 0
         if let budget = policy.tokenBudget {
@@ -97,12 +108,22 @@ final class HostCore: @unchecked Sendable {
             tokensReserved += reserve
         }
         callsUsed += 1
-        return reserve
+        requestBytesHeld += bytes
+        return Reservation(tokens: reserve, requestBytes: bytes)
     }
 
-    /// Replaces a reservation by what the call used (never negative).
-    func settle(reserved: Int, used: Int) {
+    /// What `reserve` took: tokens against the budget, request bytes against the memory limit.
+    struct Reservation: Sendable {
+        var tokens: Int
+        var requestBytes: Int
+    }
+
+    /// Replaces a reservation by what the call used (never negative), and gives back its
+    /// request bytes.
+    func settle(_ reservation: Reservation, used: Int) {
         lock.lock()
+        requestBytesHeld -= reservation.requestBytes
+        let reserved = reservation.tokens
         tokensReserved -= reserved
         let (sum, overflow) = tokensCommitted.addingReportingOverflow(max(0, used))
         tokensCommitted = overflow ? Int.max : sum
@@ -284,8 +305,12 @@ enum TokenEstimate {
     }
 
     /// The input estimate of a Converse request.
-    static func converse(_ request: ConverseRequest) -> Int {
-        guard let json = try? JSONValueEncoder().encode(request) else { return 0 }
-        return tokens(json)
+    static func converse(_ request: ConverseRequest) -> Int { converseMeasure(request).tokens }
+
+    /// The input estimate of a Converse request and the bytes of its strings (what the
+    /// request holds while it is in flight).
+    static func converseMeasure(_ request: ConverseRequest) -> (tokens: Int, bytes: Int) {
+        guard let json = try? JSONValueEncoder().encode(request) else { return (0, 0) }
+        return (tokens(json), stringBytes(json))
     }
 }

@@ -36,7 +36,10 @@ struct BedrockBindings {
         add("bedrock.budget", { [core] _ in .values([core.budgetReport]) })
         add("bedrock.default_model", { [core] _ in .values([core.defaultModel.map(LuaValue.string) ?? .nil]) })
         add("sleep", sleep)
-        add("now", { _ in .values([.number((ContinuousClock.now - Self.origin).seconds)]) })
+        add("now", { _ in
+            let origin = Self.origin   // first use sets it: read before the clock, so never negative
+            return .values([.number((ContinuousClock.now - origin).seconds)])
+        })
         add("uuid", { _ in .values([.string(UUID().uuidString.lowercased())]) })
         add("log", log)
         add("stdin.read", { [core] call in
@@ -112,13 +115,13 @@ struct BedrockBindings {
     /// Checks, reserves and suspends; `body` runs the call and returns the script's value
     /// with what the record needs.
     private func bedrockCall(_ call: LuaHostCall, operation: String, model: String?, maxTokens: Int?,
-                             inputTokens: Int = 0, settings: ClientSettings, requestBody: [UInt8]? = nil,
+                             inputTokens: Int = 0, requestBytes: Int = 0, settings: ClientSettings, requestBody: [UInt8]? = nil,
                              body: @escaping @Sendable (BedrockRuntimeClient) async throws -> Outcome) -> LuaHostResult {
         let context = core.auditor == nil ? nil : AuditContext(call, settings: settings, requestBody: requestBody)
         do throws(ScriptError) {
             try core.checkAuditable()
             if let model { try core.policy.checkModel(model) }
-            let reserved = try core.reserve(maxTokens: maxTokens, inputTokens: inputTokens)
+            let reserved = try core.reserve(maxTokens: maxTokens, inputTokens: inputTokens, requestBytes: requestBytes)
             let core = self.core
             return .suspend(HostRequest.work {
                 await core.gate.acquire()
@@ -133,8 +136,8 @@ struct BedrockBindings {
                     // What the service reported; a generating call that reported nothing keeps
                     // its whole reservation (never free).
                     let generates = operation == "InvokeModel" || operation == "Converse"
-                    core.settle(reserved: reserved, used: TokenSettlement.used(
-                        reserved: reserved, reported: outcome.tokens.map { ($0.0, $0.1) }, refusedWithoutOutput: !generates))
+                    core.settle(reserved, used: TokenSettlement.used(
+                        reserved: reserved.tokens, reported: outcome.tokens.map { ($0.0, $0.1) }, refusedWithoutOutput: !generates))
                     let record = CallRecord(operation: operation, model: model, region: region, started: started,
                                             duration: ContinuousClock.now - clock, attempts: outcome.attempts, errorCode: nil,
                                             inputTokens: outcome.tokens?.0, outputTokens: outcome.tokens?.1,
@@ -143,8 +146,8 @@ struct BedrockBindings {
                     if let context { core.audit(record, context, responseBody: outcome.responseBody) }
                     return [outcome.value]
                 } catch {
-                    core.settle(reserved: reserved, used: TokenSettlement.used(
-                        reserved: reserved, reported: nil, refusedWithoutOutput: TokenSettlement.isServiceRefusal(error)))
+                    core.settle(reserved, used: TokenSettlement.used(
+                        reserved: reserved.tokens, reported: nil, refusedWithoutOutput: TokenSettlement.isServiceRefusal(error)))
                     let scriptError = ScriptError.from(error)
                     let record = CallRecord(operation: operation, model: model, region: region, started: started,
                                             duration: ContinuousClock.now - clock, attempts: scriptError.attempts,
@@ -259,8 +262,9 @@ struct BedrockBindings {
             let options = try Self.callOptions(args, builder: builder)
             let model = request.modelId
             let audited = core.auditor != nil
+            let measure = TokenEstimate.converseMeasure(request)
             return bedrockCall(call, operation: "Converse", model: model, maxTokens: maxTokens,
-                               inputTokens: TokenEstimate.converse(request), settings: try settings(call),
+                               inputTokens: measure.tokens, requestBytes: measure.bytes, settings: try settings(call),
                                requestBody: audited ? AuditContext.json(request) : nil) { client in
                 let clock = ContinuousClock.now
                 let result = try await client.converse(request, options: options)
@@ -297,9 +301,10 @@ struct BedrockBindings {
                 do throws(ScriptError) {
                     try core.policy.checkModel(model)
                 } catch { return refused(error, operation: operation, model: model, context: context) }
-                let reserved: Int
+                let reserved: HostCore.Reservation
                 do throws(ScriptError) {
-                    reserved = try core.reserve(maxTokens: maxTokens, inputTokens: TokenEstimate.converse(request))
+                    let measure = TokenEstimate.converseMeasure(request)
+                    reserved = try core.reserve(maxTokens: maxTokens, inputTokens: measure.tokens, requestBytes: measure.bytes)
                 } catch { return refused(error, operation: operation, model: model, context: context) }
                 pump.start(open: {
                     await core.gate.acquire()
@@ -311,8 +316,8 @@ struct BedrockBindings {
                     let snapshot = stream?.partialResult ?? ConverseStreamResult()
                     let attempts = stream?.attempts ?? []
                     let tokens = snapshot.usage.map { ($0.inputTokens, $0.outputTokens) }
-                    core.settle(reserved: reserved, used: TokenSettlement.used(
-                        reserved: reserved, reported: tokens.map { ($0.0, $0.1) },
+                    core.settle(reserved, used: TokenSettlement.used(
+                        reserved: reserved.tokens, reported: tokens.map { ($0.0, $0.1) },
                         refusedWithoutOutput: error.map(TokenSettlement.isServiceRefusal) == true && snapshot.content.isEmpty))
                     let failure = error.map(ScriptError.from)
                     let record = CallRecord(operation: operation, model: model, region: region, started: started,
@@ -339,9 +344,10 @@ struct BedrockBindings {
                 do throws(ScriptError) {
                     try core.policy.checkModel(model)
                 } catch { return refused(error, operation: operation, model: model, context: context) }
-                let reserved: Int
+                let reserved: HostCore.Reservation
                 do throws(ScriptError) {
-                    reserved = try core.reserve(maxTokens: Self.invokeMaxTokens(body), inputTokens: TokenEstimate.invoke(body))
+                    reserved = try core.reserve(maxTokens: Self.invokeMaxTokens(body), inputTokens: TokenEstimate.invoke(body),
+                                                requestBytes: body.count)
                 } catch { return refused(error, operation: operation, model: model, context: context) }
                 let metrics = InvocationMetricsBox()
                 let request = InvokeModelRequest(modelId: model, body: body,
@@ -361,8 +367,8 @@ struct BedrockBindings {
                     // stream that produced output without it keeps its whole reservation.
                     let reported = metrics.current
                     let tokens = reported.flatMap { m in m.inputTokens.flatMap { i in m.outputTokens.map { (i, $0) } } }
-                    core.settle(reserved: reserved, used: TokenSettlement.used(
-                        reserved: reserved, reported: tokens.map { ($0.0, $0.1) },
+                    core.settle(reserved, used: TokenSettlement.used(
+                        reserved: reserved.tokens, reported: tokens.map { ($0.0, $0.1) },
                         refusedWithoutOutput: !metrics.sawChunks && error.map(TokenSettlement.isServiceRefusal) == true))
                     let failure = error.map(ScriptError.from)
                     let record = CallRecord(operation: operation, model: model, region: region, started: started,
@@ -419,7 +425,7 @@ struct BedrockBindings {
             let options = try Self.callOptions(args, builder: builder)
             let audited = core.auditor != nil
             return bedrockCall(call, operation: "InvokeModel", model: model, maxTokens: Self.invokeMaxTokens(body),
-                               inputTokens: TokenEstimate.invoke(body), settings: try settings(call),
+                               inputTokens: TokenEstimate.invoke(body), requestBytes: body.count, settings: try settings(call),
                                requestBody: audited ? Array(body) : nil) { client in
                 let result = try await client.invokeModel(request, options: options)
                 var m: [String: LuaValue] = [

@@ -151,12 +151,14 @@ public struct JUnitFormatter: Sendable {
     }
 }
 
-/// Escapes text for XML and HTML content and attribute values (and drops control
-/// characters XML 1.0 cannot carry).
+/// Escapes text for XML and HTML content and attribute values. Control and
+/// bidirectional characters are first shown as visible escapes (`TerminalText`): the
+/// document may be printed to a terminal, and messages may quote a server's text; any
+/// left that XML 1.0 cannot carry are dropped.
 func xml(_ text: String) -> String {
     var out = ""
     out.reserveCapacity(text.utf8.count)
-    for scalar in text.unicodeScalars {
+    for scalar in TerminalText.escaped(text).unicodeScalars {
         switch scalar {
         case "&": out += "&amp;"
         case "<": out += "&lt;"

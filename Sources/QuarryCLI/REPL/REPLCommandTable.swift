@@ -85,11 +85,12 @@ enum REPLCommandTable {
         },
         REPLCommandSpec(name: "load", usage: ":load FILE", summary: "run a Lua file in the session (its locals stay local)") { session, args in
             guard let path = args.first else { session.output.error("usage: :load FILE"); return }
-            guard let data = FileManager.default.contents(atPath: path) else {
-                session.output.error("cannot read '\(path)'")
+            let text: String
+            do { text = try ScriptSource.read(path: path) } catch {
+                session.output.error("\(error)")
                 return
             }
-            _ = await session.evaluate(input: String(decoding: data, as: UTF8.self), chunkName: "@" + path,
+            _ = await session.evaluate(input: text, chunkName: "@" + path,
                                        rewriteLocals: false, printsExpressions: false)
         },
         REPLCommandSpec(name: "save", usage: ":save FILE", summary: "write the inputs that ran to a file (:load restores them)") { session, args in

@@ -1,0 +1,42 @@
+import Foundation
+
+/// Reads a script's source (a file, or standard input) with a size cap, so that a huge or
+/// endless input is a clear error and not the whole of it in memory.
+enum ScriptSource {
+    /// The largest script accepted (16 MiB; the sandbox's own `load` takes 1 MiB).
+    static let maxBytes = 16 << 20
+
+    enum Failure: Error, CustomStringConvertible {
+        case unreadable(String)
+        case tooLarge(String)
+
+        var description: String {
+            switch self {
+            case .unreadable(let what): "cannot read \(what)"
+            case .tooLarge(let what): "\(what) is larger than \(ScriptSource.maxBytes >> 20) MiB"
+            }
+        }
+    }
+
+    /// The text of the file at `path`, or of standard input when `path` is nil.
+    static func read(path: String?) throws(Failure) -> String {
+        let what = path.map { "script '\($0)'" } ?? "the script on standard input"
+        let handle: FileHandle
+        if let path {
+            guard let opened = FileHandle(forReadingAtPath: path) else { throw .unreadable(what) }
+            handle = opened
+        } else {
+            handle = FileHandle.standardInput
+        }
+        defer { if path != nil { try? handle.close() } }
+        var data = Data()
+        while true {
+            let chunk: Data?
+            do { chunk = try handle.read(upToCount: 1 << 20) } catch { throw .unreadable(what) }
+            guard let chunk, !chunk.isEmpty else { break }
+            data.append(chunk)
+            if data.count > maxBytes { throw .tooLarge(what) }
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
