@@ -6,12 +6,7 @@ system python that runs the boto3 suite in `Tests/Interop`. The emulator binary 
 as there: `swift build --show-bin-path`, or QUARRY_EMULATOR_BIN.
 """
 import asyncio
-import json
-import os
-import subprocess
-import time
-import urllib.error
-import urllib.request
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,43 +16,14 @@ from aws_sdk_bedrock_runtime.client import AsyncBedrockRuntimeClient
 from aws_sdk_bedrock_runtime.config import AsyncBedrockRuntimeConfig
 from smithy_aws_core.identity import StaticCredentialsResolver
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "InteropSupport"))
+from emulator_process import ROOT, EmulatorProcess, emulator_binary  # noqa: E402,F401
+
 CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
 
 
-def emulator_binary():
-    override = os.environ.get("QUARRY_EMULATOR_BIN")
-    if override:
-        return override
-    bin_dir = subprocess.run(["swift", "build", "--show-bin-path"], cwd=ROOT, check=True,
-                             capture_output=True, text=True).stdout.strip()
-    binary = Path(bin_dir) / "bedrock-emulator"
-    if not binary.exists():
-        subprocess.run(["swift", "build", "--product", "bedrock-emulator"], cwd=ROOT, check=True)
-    return str(binary)
-
-
-class Emulator:
-    """One running emulator process and the endpoint it printed."""
-
-    def __init__(self, *args):
-        self.process = subprocess.Popen([emulator_binary(), *args], stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True)
-        deadline = time.time() + 30
-        info = None
-        while time.time() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            if line.startswith("{"):
-                info = json.loads(line)
-                break
-        if info is None:
-            self.process.kill()
-            raise RuntimeError("bedrock-emulator did not print its endpoint")
-        self.endpoint = info["endpoint"]
-        self.admin_token = info["admin_token"]
-        self.ca_file = info.get("ca_file")
+class Emulator(EmulatorProcess):
+    """One running emulator process, with AWS SDK clients for it."""
 
     async def client(self, key="test", secret="test", region="us-east-1", transport=None):
         """An SDK client for this emulator with static keys and one attempt per call."""
@@ -69,29 +35,6 @@ class Emulator:
             overrides["transport"] = transport
         config = await AsyncBedrockRuntimeConfig.resolve(**overrides)
         return AsyncBedrockRuntimeClient(config=config)
-
-    def admin(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.endpoint + "/_quarry/" + path, data=data, method=method,
-                                         headers={"x-quarry-admin-token": self.admin_token,
-                                                  "content-type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                return response.status, json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"{}")
-
-    def fault(self, **rule):
-        status, body = self.admin("POST", "faults", rule)
-        assert status == 201, body
-        return body["id"]
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 @pytest.fixture(scope="session")
