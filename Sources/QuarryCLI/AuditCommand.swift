@@ -49,6 +49,7 @@ struct AuditSummaryCommand: AsyncParsableCommand {
 
     func run() async throws {
         let summary = AuditSummary(try AuditCommand.read(file))
+        for note in summary.notes { Terminal.standardError("quarry audit: \(file): \(note)\n") }
         Terminal.standardOutput(json ? summary.json : csv ? summary.csv : summary.text)
     }
 }

@@ -181,6 +181,52 @@ import Testing
         #expect(summary.text.contains("x?]0;pwned?"))
     }
 
+    /// A summary line of one forged record (the summary reads any record; `verify` is what
+    /// checks the chain).
+    static func forged(model: String = "amazon.nova-micro-v1:0", tokensIn: String = "3", tokensOut: String = "4") -> String {
+        #"{"kind":"call","time":"2026-12-05T10:00:00Z","principal":{"key_id":"test","source":"emulator"},"model":"\#(model)","outcome":"success","tokens_in":\#(tokensIn),"tokens_out":\#(tokensOut)}"# + "\n"
+    }
+
+    @Test func summaryOfHugeOrNegativeTokenCountsNeitherTrapsNorSubtracts() {
+        // Two records at Int64.max used to overflow `tokensIn +=` and kill the process.
+        let huge = Self.forged(tokensIn: "9223372036854775807", tokensOut: "9223372036854775807")
+        let summary = AuditSummary(Data((huge + huge + Self.forged()).utf8))
+        #expect(summary.rows.first?.calls == 3)
+        #expect(summary.rows.first?.tokensIn == Int.max)
+        #expect(summary.rows.first?.tokensOut == Int.max)
+        // A negative count is not summed: the record's tokens are left out, with a note naming the line.
+        let negative = AuditSummary(Data((Self.forged() + Self.forged(tokensIn: "-1000", tokensOut: "5")).utf8))
+        #expect(negative.rows.first?.calls == 2)
+        #expect(negative.rows.first?.tokensIn == 3)
+        #expect(negative.rows.first?.tokensOut == 4)
+        #expect(negative.notes == ["line 2: a negative token count; its tokens are not counted"])
+    }
+
+    @Test func summaryCSVAndTextNeutralizeFormulasEscapesAndBidiOverrides() throws {
+        // A script chooses the model names policy refusals record.
+        let models = [#"=HYPERLINK(\"http://evil.example\",\"x\")"#, "@SUM(1+1)", "+1", "-2", #"\tx"#,
+                      #"amazon.\u001b[2J\u001b]0;pwned\u0007x"#, #"amazon.nova\u202Eevil"#]
+        let summary = AuditSummary(Data(models.map { Self.forged(model: $0) }.joined().utf8))
+        #expect(summary.rows.count == models.count)
+        let csv = summary.csv
+        for bad in ["\u{1B}", "\u{07}", "\u{202E}", "\t"] {
+            #expect(!csv.contains(bad))
+            #expect(!summary.text.contains(bad))
+        }
+        // No cell starts a formula: every model cell starts with a quote mark or a letter.
+        let cells = csv.split(separator: "\r\n").dropFirst().map { String($0.split(separator: ",")[2]) }
+        #expect(cells.count == models.count)
+        for cell in cells {
+            let first = try #require(cell.first)
+            #expect(first == "'" || first == "\"" && cell.dropFirst().first == "'" || first.isLetter, "\(cell)")
+        }
+        #expect(csv.contains(",'@SUM(1+1),"))
+        #expect(csv.contains(#","'=HYPERLINK(""http://evil.example"""#))
+        #expect(csv.contains(",amazon.nova?evil,"))
+        #expect(summary.text.contains("amazon.nova?evil"))
+        #expect(summary.text.contains("amazon.?[2J?]0;pwned?x"))
+    }
+
     @Test func verifyReportsACutShortLastRecord() async throws {
         let url = Self.temporaryLog()
         let rig = try await Self.start(AuditLog(file: url))

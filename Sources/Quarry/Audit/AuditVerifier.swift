@@ -79,11 +79,19 @@ public struct AuditSummary: Sendable {
 
     /// Rows sorted by day, principal and model.
     public var rows: [Row]
+    /// What was not counted and why (a record with a negative token count, say), one
+    /// entry per line, at most `maxNotes` of them.
+    public var notes: [String] = []
+    /// How many notes are kept (a hostile log cannot grow the list without bound).
+    public static let maxNotes = 100
 
     /// Reads the records of a log (lines that are not records are skipped; verify first).
     public init(_ data: Data) {
         var table: [String: Row] = [:]
-        for line in Array(data).split(separator: 0x0A) {
+        var number = 0
+        var notes: [String] = []
+        for line in Array(data).split(separator: 0x0A, omittingEmptySubsequences: false) {
+            number += 1
             guard let json = try? JSONParser.parse(Array(line)), case .object(let members) = json else { continue }
             func value(_ key: String) -> JSONValue? { members.last(where: { $0.0 == key })?.1 }
             func string(_ v: JSONValue?) -> String? { if case .string(let s)? = v { return s }; return nil }
@@ -106,21 +114,34 @@ public struct AuditSummary: Sendable {
             } else {
                 row.calls += 1
                 if string(value("outcome")) != "success" { row.errors += 1 }
-                row.tokensIn += integer(value("tokens_in"))
-                row.tokensOut += integer(value("tokens_out"))
+                // A forged record may carry any number: a negative count is not counted,
+                // and sums stop at Int.max instead of overflowing.
+                let tokensIn = integer(value("tokens_in")), tokensOut = integer(value("tokens_out"))
+                if tokensIn < 0 || tokensOut < 0 {
+                    if notes.count < Self.maxNotes {
+                        notes.append("line \(number): a negative token count; its tokens are not counted")
+                    }
+                } else {
+                    row.tokensIn = Self.saturatingSum(row.tokensIn, tokensIn)
+                    row.tokensOut = Self.saturatingSum(row.tokensOut, tokensOut)
+                }
             }
             table[key] = row
         }
         rows = table.values.sorted { ($0.day, $0.principal, $0.model) < ($1.day, $1.principal, $1.model) }
+        self.notes = notes
+    }
+
+    /// `a + b`, or `Int.max` when that overflows (both are non-negative).
+    static func saturatingSum(_ a: Int, _ b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? Int.max : sum
     }
 
     /// An aligned text table.
     public var text: String {
         let header = ["day", "principal", "model", "calls", "errors", "refused", "tokens_in", "tokens_out"]
-        // A log is data from a file: control characters (terminal escapes) never reach the screen.
-        func clean(_ s: String) -> String {
-            String(s.unicodeScalars.map { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) ? "?" : Character($0) })
-        }
+        let clean = Self.printable
         let cells = rows.map { [clean($0.day), clean($0.principal), clean($0.model), String($0.calls), String($0.errors),
                                 String($0.refused), String($0.tokensIn), String($0.tokensOut)] }
         var widths = header.map(\.count)
@@ -143,10 +164,32 @@ public struct AuditSummary: Sendable {
         return JSONWriter.compact.string(.array(items)) + "\n"
     }
 
-    /// CSV with a header row (RFC 4180 quoting).
+    /// A log is data from a file a script partly chose (a refused model's name): control
+    /// characters (terminal escapes) and format characters (bidirectional overrides such
+    /// as U+202E, which reorder what is shown) become `?`.
+    static func printable(_ s: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in s.unicodeScalars {
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator: out.append("?")
+            default: out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+
+    /// A CSV cell a spreadsheet shows as text: printable (see `printable`), and a leading
+    /// `=`, `+`, `-`, `@`, tab or carriage return (which start a formula) prefixed with `'`.
+    static func csvCell(_ s: String) -> String {
+        let formula = s.unicodeScalars.first.map { "=+-@\t\r".unicodeScalars.contains($0) } ?? false
+        return (formula ? "'" : "") + printable(s)
+    }
+
+    /// CSV with a header row (RFC 4180 quoting); cells are neutralized (`csvCell`).
     public var csv: String {
-        func quote(_ s: String) -> String {
-            s.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        func quote(_ raw: String) -> String {
+            let s = Self.csvCell(raw)
+            return s.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
         var out = "day,principal,model,calls,errors,refused,tokens_in,tokens_out\r\n"
         for r in rows {
