@@ -227,6 +227,25 @@ import Testing
         #expect(summary.text.contains("amazon.?[2J?]0;pwned?x"))
     }
 
+    @Test func verifyAndSummaryReadTheFileLineByLineAndRefuseAnEndlessLine() throws {
+        // One line over the limit, then a record. The reader never holds the long line:
+        // verify names it as too long, summary leaves it out with a note and reads on.
+        let url = Self.temporaryLog()
+        var data = Data(repeating: UInt8(ascii: "a"), count: AuditVerifier.maxLineBytes + 1)
+        data.append(0x0A)
+        data.append(Data(Self.forged().utf8))
+        try data.write(to: url)
+        let report = try AuditVerifier.verify(fileAt: url)
+        #expect(report.badLine == 1)
+        #expect(report.records == 0)
+        #expect(report.problem == "the record is too long (over \(AuditVerifier.maxLineBytes) bytes)")
+        #expect(AuditVerifier.verify(data) == report)
+        let summary = try AuditSummary(contentsOf: url)
+        #expect(summary.rows.first?.calls == 1)
+        #expect(summary.notes == ["line 1: longer than \(AuditVerifier.maxLineBytes) bytes; not read"])
+        #expect(throws: AuditLogError.self) { try AuditVerifier.verify(fileAt: URL(fileURLWithPath: "/nonexistent-dir/audit.jsonl")) }
+    }
+
     @Test func verifyReportsACutShortLastRecord() async throws {
         let url = Self.temporaryLog()
         let rig = try await Self.start(AuditLog(file: url))
