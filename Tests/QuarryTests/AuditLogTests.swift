@@ -171,6 +171,22 @@ import Testing
         await emulator.stop()
     }
 
+    @Test func aFileThatDoesNotEndInARecordIsNotContinued() throws {
+        // An existing 0600 file that is not a log (garbage, a key file, a JSON line that is
+        // not a record, a record edited after the fact) is refused and left untouched.
+        let key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"
+        for content in ["garbage\n", key, #"{"run_id":"r","prev":"p","hash":"h"}"# + "\n", "\n"] {
+            let url = Self.temporaryLog()
+            FileManager.default.createFile(atPath: url.path, contents: Data(content.utf8), attributes: [.posixPermissions: 0o600])
+            #expect {
+                try AuditLog(file: url).checkWritable()
+            } throws: { error in
+                "\(error)".contains("the audit log '\(url.path)' does not end in an audit record")
+            }
+            #expect(try Data(contentsOf: url) == Data(content.utf8))
+        }
+    }
+
     @Test func summaryTextNeverCarriesTerminalEscapes() {
         let line = #"{"kind":"call","time":"2026-12-05T10:00:00Z","principal":{"key_id":"test","source":"emulator"},"model":"x\u001b]0;pwned\u0007","outcome":"success","tokens_in":3,"tokens_out":4}"#
         let summary = AuditSummary(Data((line + "\n").utf8))

@@ -101,7 +101,13 @@ final class AuditWriter: @unchecked Sendable {
         if info.st_size == 0 {
             prev = AuditLog.anchor(runId: runId)
         } else {
-            prev = AuditLog.sha256Hex(try lastLine(size: info.st_size))
+            // Only a log's own chain is continued: a file whose last line is not a record
+            // (any 0600 file named by mistake, a key file, garbage) is left as it is.
+            let last = try lastLine(size: info.st_size)
+            if case .failure(let problem) = AuditVerifier.chainFields(last) {
+                throw AuditLogError("the audit log '\(log.file.path)' does not end in an audit record (its last line: \(problem.message)); Quarry only appends to an empty file or a log whose last line is a record. Check it with `quarry audit verify`, or choose another file")
+            }
+            prev = AuditLog.sha256Hex(last)
         }
         knownSize = info.st_size
     }
