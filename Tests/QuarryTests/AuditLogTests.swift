@@ -187,6 +187,45 @@ import Testing
         }
     }
 
+    @Test(.enabled(if: geteuid() == 0, "only root can give a file to another user"))
+    func aLogOwnedByAnotherUserIsRefused() throws {
+        let url = Self.temporaryLog()
+        FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        try FileManager.default.setAttributes([.ownerAccountID: 65534], ofItemAtPath: url.path)
+        #expect {
+            try AuditLog(file: url).checkWritable()
+        } throws: { error in
+            "\(error)".contains("the audit log '\(url.path)' belongs to another user (uid 65534)")
+        }
+    }
+
+    @Test func aLogRemovedRenamedOrReplacedDuringARunStopsFurtherCalls() async throws {
+        // The host keeps the file open; records written to a file no longer at the path
+        // would be lost, so the next record fails and later calls are refused.
+        for change in ["remove", "rename", "replace"] {
+            let url = Self.temporaryLog()
+            let rig = try await Self.start(AuditLog(file: url))
+            _ = try await rig.host.evaluate("bedrock.converse{model='amazon.nova-micro-v1:0', messages='x'}")
+            let moved = Self.temporaryLog()
+            if change == "remove" { try FileManager.default.removeItem(at: url) } else { try FileManager.default.moveItem(at: url, to: moved) }
+            if change == "replace" {
+                FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
+            }
+            let results = try await rig.host.evaluate("""
+                local r = {}
+                for i = 1, 2 do
+                  local ok, e = pcall(bedrock.converse, {model='amazon.nova-micro-v1:0', messages='x'})
+                  r[i] = ok and 'sent' or e.code
+                end
+                return r[1], r[2]
+                """)
+            await rig.stop()
+            #expect(results == [.string("sent"), .string("AuditLogFailed")], "\(change)")
+            if change != "remove" { #expect(try Self.records(moved).count == 1, "\(change)") }
+            if change == "replace" { #expect(try Data(contentsOf: url).isEmpty) }
+        }
+    }
+
     @Test func summaryTextNeverCarriesTerminalEscapes() {
         let line = #"{"kind":"call","time":"2026-12-05T10:00:00Z","principal":{"key_id":"test","source":"emulator"},"model":"x\u001b]0;pwned\u0007","outcome":"success","tokens_in":3,"tokens_out":4}"#
         let summary = AuditSummary(Data((line + "\n").utf8))
