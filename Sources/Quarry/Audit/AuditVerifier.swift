@@ -210,14 +210,18 @@ public struct AuditSummary: Sendable {
     /// Reads the records of a log (lines that are not records are skipped; verify first).
     public init(_ data: Data, maxLineBytes: Int = AuditVerifier.maxLineBytes) {
         let reader = AuditLineReader(data: data, maxLineBytes: maxLineBytes)
-        (rows, notes) = (try? Self.read(reader)) ?? ([], [])
+        let read = (try? Self.read(reader)) ?? ([], [])
+        rows = read.0
+        notes = read.1
     }
 
     /// Reads the records of the log at `file` one line at a time through a bounded buffer
     /// (lines that are not records are skipped; verify first). Throws when the file cannot
     /// be read.
     public init(contentsOf file: URL, maxLineBytes: Int = AuditVerifier.maxLineBytes) throws {
-        (rows, notes) = try Self.read(try AuditLineReader(file: file, maxLineBytes: maxLineBytes))
+        let read = try Self.read(try AuditLineReader(file: file, maxLineBytes: maxLineBytes))
+        rows = read.0
+        notes = read.1
     }
 
     private static func read(_ reader: AuditLineReader) throws -> ([Row], [String]) {
