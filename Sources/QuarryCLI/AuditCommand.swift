@@ -8,12 +8,14 @@ struct AuditCommand: AsyncParsableCommand {
         commandName: "audit", abstract: "Check or summarize an audit log written with --audit.",
         subcommands: [AuditVerifyCommand.self, AuditSummaryCommand.self])
 
-    static func read(_ path: String) throws -> Data {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            Terminal.standardError("quarry audit: cannot read '\(path)'\n")
+    /// Runs `body` on the file, exiting 2 with a clear message when it cannot be read.
+    static func reading<T>(_ path: String, _ body: (URL) throws -> T) throws -> T {
+        do {
+            return try body(URL(fileURLWithPath: path))
+        } catch {
+            Terminal.standardError("quarry audit: \(error)\n")
             throw ExitCode(2)
         }
-        return data
     }
 }
 
@@ -25,7 +27,7 @@ struct AuditVerifyCommand: AsyncParsableCommand {
     @Argument(help: "The audit log.") var file: String
 
     func run() async throws {
-        let report = AuditVerifier.verify(try AuditCommand.read(file))
+        let report = try AuditCommand.reading(file) { try AuditVerifier.verify(fileAt: $0) }
         if let line = report.badLine, let problem = report.problem {
             Terminal.standardError("quarry audit: \(file): line \(line): \(problem)\n")
             throw ExitCode(1)
@@ -48,7 +50,8 @@ struct AuditSummaryCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let summary = AuditSummary(try AuditCommand.read(file))
+        let summary = try AuditCommand.reading(file) { try AuditSummary(contentsOf: $0) }
+        for note in summary.notes { Terminal.standardError("quarry audit: \(file): \(note)\n") }
         Terminal.standardOutput(json ? summary.json : csv ? summary.csv : summary.text)
     }
 }

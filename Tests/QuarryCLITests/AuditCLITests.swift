@@ -128,6 +128,18 @@ import Testing
         }
     }
 
+    @Test func aFileThatIsNotALogIsNotAppendedTo() throws {
+        let file = Self.temporary(".jsonl")
+        FileManager.default.createFile(atPath: file.path, contents: Data("garbage\n".utf8), attributes: [.posixPermissions: 0o600])
+        let r = try QuarryProcess.run(["run", "--quiet", "--audit", file.path, "-"],
+                                      stdin: "print('ran') bedrock.converse{model='amazon.nova-micro-v1:0', messages='x'}",
+                                      environment: HostCLITests.noAWS)
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.contains("the audit log '\(file.path)' does not end in an audit record"), "\(r.stderr)")
+        #expect(try String(contentsOf: file, encoding: .utf8) == "garbage\n")
+    }
+
     @Test func theEnvironmentVariableTheREPLPathAndTestCommandAppendToOneChain() throws {
         let log = Self.temporary(".jsonl")
         var env = HostCLITests.noAWS

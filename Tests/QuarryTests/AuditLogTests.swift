@@ -171,6 +171,61 @@ import Testing
         await emulator.stop()
     }
 
+    @Test func aFileThatDoesNotEndInARecordIsNotContinued() throws {
+        // An existing 0600 file that is not a log (garbage, a key file, a JSON line that is
+        // not a record, a record edited after the fact) is refused and left untouched.
+        let key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"
+        for content in ["garbage\n", key, #"{"run_id":"r","prev":"p","hash":"h"}"# + "\n", "\n"] {
+            let url = Self.temporaryLog()
+            FileManager.default.createFile(atPath: url.path, contents: Data(content.utf8), attributes: [.posixPermissions: 0o600])
+            #expect {
+                try AuditLog(file: url).checkWritable()
+            } throws: { error in
+                "\(error)".contains("the audit log '\(url.path)' does not end in an audit record")
+            }
+            #expect(try Data(contentsOf: url) == Data(content.utf8))
+        }
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "only root can give a file to another user"))
+    func aLogOwnedByAnotherUserIsRefused() throws {
+        let url = Self.temporaryLog()
+        FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        try FileManager.default.setAttributes([.ownerAccountID: 65534], ofItemAtPath: url.path)
+        #expect {
+            try AuditLog(file: url).checkWritable()
+        } throws: { error in
+            "\(error)".contains("the audit log '\(url.path)' belongs to another user (uid 65534)")
+        }
+    }
+
+    @Test func aLogRemovedRenamedOrReplacedDuringARunStopsFurtherCalls() async throws {
+        // The host keeps the file open; records written to a file no longer at the path
+        // would be lost, so the next record fails and later calls are refused.
+        for change in ["remove", "rename", "replace"] {
+            let url = Self.temporaryLog()
+            let rig = try await Self.start(AuditLog(file: url))
+            _ = try await rig.host.evaluate("bedrock.converse{model='amazon.nova-micro-v1:0', messages='x'}")
+            let moved = Self.temporaryLog()
+            if change == "remove" { try FileManager.default.removeItem(at: url) } else { try FileManager.default.moveItem(at: url, to: moved) }
+            if change == "replace" {
+                FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
+            }
+            let results = try await rig.host.evaluate("""
+                local r = {}
+                for i = 1, 2 do
+                  local ok, e = pcall(bedrock.converse, {model='amazon.nova-micro-v1:0', messages='x'})
+                  r[i] = ok and 'sent' or e.code
+                end
+                return r[1], r[2]
+                """)
+            await rig.stop()
+            #expect(results == [.string("sent"), .string("AuditLogFailed")], "\(change)")
+            if change != "remove" { #expect(try Self.records(moved).count == 1, "\(change)") }
+            if change == "replace" { #expect(try Data(contentsOf: url).isEmpty) }
+        }
+    }
+
     @Test func summaryTextNeverCarriesTerminalEscapes() {
         let line = #"{"kind":"call","time":"2026-12-05T10:00:00Z","principal":{"key_id":"test","source":"emulator"},"model":"x\u001b]0;pwned\u0007","outcome":"success","tokens_in":3,"tokens_out":4}"#
         let summary = AuditSummary(Data((line + "\n").utf8))
@@ -179,6 +234,71 @@ import Testing
         #expect(!summary.text.contains("\u{1B}"))
         #expect(!summary.text.contains("\u{07}"))
         #expect(summary.text.contains("x?]0;pwned?"))
+    }
+
+    /// A summary line of one forged record (the summary reads any record; `verify` is what
+    /// checks the chain).
+    static func forged(model: String = "amazon.nova-micro-v1:0", tokensIn: String = "3", tokensOut: String = "4") -> String {
+        #"{"kind":"call","time":"2026-12-05T10:00:00Z","principal":{"key_id":"test","source":"emulator"},"model":"\#(model)","outcome":"success","tokens_in":\#(tokensIn),"tokens_out":\#(tokensOut)}"# + "\n"
+    }
+
+    @Test func summaryOfHugeOrNegativeTokenCountsNeitherTrapsNorSubtracts() {
+        // Two records at Int64.max used to overflow `tokensIn +=` and kill the process.
+        let huge = Self.forged(tokensIn: "9223372036854775807", tokensOut: "9223372036854775807")
+        let summary = AuditSummary(Data((huge + huge + Self.forged()).utf8))
+        #expect(summary.rows.first?.calls == 3)
+        #expect(summary.rows.first?.tokensIn == Int.max)
+        #expect(summary.rows.first?.tokensOut == Int.max)
+        // A negative count is not summed: the record's tokens are left out, with a note naming the line.
+        let negative = AuditSummary(Data((Self.forged() + Self.forged(tokensIn: "-1000", tokensOut: "5")).utf8))
+        #expect(negative.rows.first?.calls == 2)
+        #expect(negative.rows.first?.tokensIn == 3)
+        #expect(negative.rows.first?.tokensOut == 4)
+        #expect(negative.notes == ["line 2: a negative token count; its tokens are not counted"])
+    }
+
+    @Test func summaryCSVAndTextNeutralizeFormulasEscapesAndBidiOverrides() throws {
+        // A script chooses the model names policy refusals record.
+        let models = [#"=HYPERLINK(\"http://evil.example\",\"x\")"#, "@SUM(1+1)", "+1", "-2", #"\tx"#,
+                      #"amazon.\u001b[2J\u001b]0;pwned\u0007x"#, #"amazon.nova\u202Eevil"#]
+        let summary = AuditSummary(Data(models.map { Self.forged(model: $0) }.joined().utf8))
+        #expect(summary.rows.count == models.count)
+        let csv = summary.csv
+        for bad in ["\u{1B}", "\u{07}", "\u{202E}", "\t"] {
+            #expect(!csv.contains(bad))
+            #expect(!summary.text.contains(bad))
+        }
+        // No cell starts a formula: every model cell starts with a quote mark or a letter.
+        let cells = csv.split(separator: "\r\n").dropFirst().map { String($0.split(separator: ",")[2]) }
+        #expect(cells.count == models.count)
+        for cell in cells {
+            let first = try #require(cell.first)
+            #expect(first == "'" || first == "\"" && cell.dropFirst().first == "'" || first.isLetter, "\(cell)")
+        }
+        #expect(csv.contains(",'@SUM(1+1),"))
+        #expect(csv.contains(#","'=HYPERLINK(""http://evil.example"""#))
+        #expect(csv.contains(",amazon.nova?evil,"))
+        #expect(summary.text.contains("amazon.nova?evil"))
+        #expect(summary.text.contains("amazon.?[2J?]0;pwned?x"))
+    }
+
+    @Test func verifyAndSummaryReadTheFileLineByLineAndRefuseAnEndlessLine() throws {
+        // One line over the limit, then a record. The reader never holds the long line:
+        // verify names it as too long, summary leaves it out with a note and reads on.
+        let url = Self.temporaryLog()
+        var data = Data(repeating: UInt8(ascii: "a"), count: AuditVerifier.maxLineBytes + 1)
+        data.append(0x0A)
+        data.append(Data(Self.forged().utf8))
+        try data.write(to: url)
+        let report = try AuditVerifier.verify(fileAt: url)
+        #expect(report.badLine == 1)
+        #expect(report.records == 0)
+        #expect(report.problem == "the record is too long (over \(AuditVerifier.maxLineBytes) bytes)")
+        #expect(AuditVerifier.verify(data) == report)
+        let summary = try AuditSummary(contentsOf: url)
+        #expect(summary.rows.first?.calls == 1)
+        #expect(summary.notes == ["line 1: longer than \(AuditVerifier.maxLineBytes) bytes; not read"])
+        #expect(throws: AuditLogError.self) { try AuditVerifier.verify(fileAt: URL(fileURLWithPath: "/nonexistent-dir/audit.jsonl")) }
     }
 
     @Test func verifyReportsACutShortLastRecord() async throws {

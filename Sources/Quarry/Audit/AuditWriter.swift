@@ -37,6 +37,10 @@ final class AuditWriter: @unchecked Sendable {
             Glibc.close(fd)
             throw AuditLogError("the audit log '\(path)' is not a regular file")
         }
+        guard info.st_uid == geteuid() else {
+            Glibc.close(fd)
+            throw AuditLogError("the audit log '\(path)' belongs to another user (uid \(info.st_uid)); use a log of your own")
+        }
         guard info.st_mode & 0o077 == 0 else {
             Glibc.close(fd)
             throw AuditLogError("the audit log '\(path)' can be read or written by others (mode \(String(info.st_mode & 0o777, radix: 8))); make it 0600")
@@ -61,6 +65,7 @@ final class AuditWriter: @unchecked Sendable {
         guard failure == nil, fd >= 0 else { return }
         do {
             try withFileLock {
+                try checkStillAtPath()
                 try catchUp()
                 let line = AuditChain.line(members, prev: prev)
                 var bytes = Array(line.utf8)
@@ -93,6 +98,18 @@ final class AuditWriter: @unchecked Sendable {
         return try body()
     }
 
+    /// Whether the open file still is the one at the log's path: a log removed, renamed or
+    /// replaced during a run would take records no one will read, so the host fails
+    /// closed (`AuditLogFailed`) instead.
+    private func checkStillAtPath() throws {
+        let path = log.file.path
+        var open = stat(), named = stat()
+        guard fstat(fd, &open) == 0 else { throw AuditLogError("cannot read the audit log '\(path)'") }
+        guard open.st_nlink > 0, lstat(path, &named) == 0, named.st_dev == open.st_dev, named.st_ino == open.st_ino else {
+            throw AuditLogError("the audit log '\(path)' was removed, renamed or replaced during the run; its records would be lost")
+        }
+    }
+
     /// When the file grew under us (another host or process), chain onto its last line.
     private func catchUp() throws {
         var info = stat()
@@ -101,7 +118,13 @@ final class AuditWriter: @unchecked Sendable {
         if info.st_size == 0 {
             prev = AuditLog.anchor(runId: runId)
         } else {
-            prev = AuditLog.sha256Hex(try lastLine(size: info.st_size))
+            // Only a log's own chain is continued: a file whose last line is not a record
+            // (any 0600 file named by mistake, a key file, garbage) is left as it is.
+            let last = try lastLine(size: info.st_size)
+            if case .failure(let problem) = AuditVerifier.chainFields(last) {
+                throw AuditLogError("the audit log '\(log.file.path)' does not end in an audit record (its last line: \(problem.message)); Quarry only appends to an empty file or a log whose last line is a record. Check it with `quarry audit verify`, or choose another file")
+            }
+            prev = AuditLog.sha256Hex(last)
         }
         knownSize = info.st_size
     }
