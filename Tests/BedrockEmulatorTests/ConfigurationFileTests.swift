@@ -32,11 +32,12 @@ struct ConfigurationFileTests {
 
     @Test("connection limits and allowed hosts are read and range-checked")
     func limits() throws {
-        let path = try write(#"{"idle_timeout_seconds": 1.5, "max_connections": 16, "allowed_hosts": ["bedrock.test"]}"#)
+        let path = try write(#"{"idle_timeout_seconds": 1.5, "max_connections": 16, "allowed_hosts": ["bedrock.test"], "max_buffered_body_bytes": 4194304}"#)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let configuration = try EmulatorConfiguration(contentsOfFile: path)
         #expect(configuration.idleTimeout == .milliseconds(1500))
         #expect(configuration.maxConnections == 16)
+        #expect(configuration.maxBufferedBodyBytes == 4 * 1024 * 1024)
         #expect(configuration.allowedHosts == ["bedrock.test"])
     }
 
@@ -44,6 +45,8 @@ struct ConfigurationFileTests {
         ("{\"idle_timeout_seconds\": 1e300}", "idle_timeout_seconds must be between"),
         ("{\"idle_timeout_seconds\": 0}", "idle_timeout_seconds must be between"),
         ("{\"max_connections\": 0}", "max_connections must be between"),
+        ("{\"max_buffered_body_bytes\": 1024}", "max_buffered_body_bytes must be between"),
+        ("{\"max_buffered_body_bytes\": 9223372036854775807}", "max_buffered_body_bytes must be between"),
         ("{\"allowed_hosts\": [\"a b\"]}", "allowed_hosts must be host names"),
     ])
     func invalidLimits(text: String, message: String) throws {

@@ -1,5 +1,10 @@
+import BedrockRuntime
 import BedrockWire
 import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+import NIOTLS
 import Testing
 @testable import BedrockEmulator
 
@@ -210,5 +215,128 @@ struct HostileClientTests {
                                  "outputDataConfig": ["s3OutputDataConfig": ["s3Uri": "s3://b/o"]]], model: model, region: "us-east-1")
         }
         #expect(store.count == 1000)
+    }
+}
+
+/// The audit's second pass (issue 23, rows 5–8): idle HTTP/2 connections and the
+/// body bytes buffered across all connections.
+extension HostileClientTests {
+    /// Waits for the TLS handshake and records the protocol ALPN chose.
+    final class ALPNRecorder: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        let chosen: EventLoopPromise<String?>
+        init(_ chosen: EventLoopPromise<String?>) { self.chosen = chosen }
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if case TLSUserEvent.handshakeCompleted(let negotiated) = event { chosen.succeed(negotiated) }
+            context.fireUserInboundEventTriggered(event)
+        }
+        func channelInactive(context: ChannelHandlerContext) {
+            chosen.fail(ChannelError.ioOnClosedChannel)
+            context.fireChannelInactive()
+        }
+    }
+
+    /// `max_connections` TLS connections that pick `h2` and then send nothing (not even
+    /// the preface) neither lock a real client out nor stay open past the idle timeout.
+    @Test("idle TLS+h2 connections are evictable and closed after the idle timeout")
+    func idleHTTP2ConnectionsAreEvictable() async throws {
+        var configuration = EmulatorConfiguration()
+        configuration.threads = 1
+        configuration.tls = true
+        configuration.maxConnections = 8
+        configuration.idleTimeout = .seconds(1)
+        let emulator = BedrockEmulator(configuration: configuration)
+        let endpoint = try await emulator.start()
+        let caPath = try #require(endpoint.caCertificatePath)
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(caPath)
+        tls.certificateVerification = .noHostnameVerification
+        tls.applicationProtocols = ["h2"]
+        let context = try NIOSSLContext(configuration: tls)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var idle: [any Channel] = []
+        do {
+            for _ in 0..<8 {
+                let chosen = group.next().makePromise(of: String?.self)
+                let channel = try await ClientBootstrap(group: group)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+                            try channel.pipeline.syncOperations.addHandler(ALPNRecorder(chosen))
+                        }
+                    }
+                    .connect(host: "127.0.0.1", port: endpoint.port).get()
+                #expect(try await chosen.futureResult.get() == "h2")
+                idle.append(channel)
+            }
+            // A real client, one attempt, while all eight sit idle at the cap.
+            let client = try BedrockRuntimeClient(configuration: .init(
+                region: "us-east-1", endpoint: try BedrockEndpoint(validating: endpoint.url),
+                authorizer: SigV4Authorizer(region: "us-east-1", credentials: SigV4Credentials(accessKeyId: "test", secretAccessKey: "test")),
+                retry: .noRetries, timeouts: Timeouts(connect: .seconds(5), firstByte: .seconds(10)),
+                tls: TLSSettings(caBundlePath: caPath)))
+            do {
+                let answer = try await client.converse(ConverseRequest(modelId: "amazon.nova-micro-v1:0", messages: [.user("hi")]))
+                #expect(answer.requestId != nil)
+            } catch {
+                Issue.record("a real request at the cap failed: \(error)")
+            }
+            try await client.shutdown()
+            // Every idle connection is closed (evicted, or after the 1 s idle timeout).
+            for channel in idle {
+                let closed = group.next().makePromise(of: Bool.self)
+                channel.closeFuture.whenComplete { _ in closed.succeed(true) }
+                group.next().scheduleTask(in: .seconds(5)) { closed.succeed(false) }
+                #expect(try await closed.futureResult.get(), "an idle h2 connection is closed")
+            }
+        } catch {
+            for channel in idle { try? await channel.close() }
+            try? await group.shutdownGracefully()
+            await emulator.stop()
+            throw error
+        }
+        for channel in idle { try? await channel.close() }
+        try await group.shutdownGracefully()
+        await emulator.stop()
+    }
+
+    /// Connections that each send most of a signed body and stall cannot together
+    /// buffer more than `maxBufferedBodyBytes`; bytes come back when a connection closes.
+    @Test("body bytes buffered across connections are bounded; a closed connection frees its share")
+    func bufferedBodiesAreBounded() async throws {
+        try await withEmulator({ $0.maxBufferedBodyBytes = 4 * 1024 * 1024; $0.idleTimeout = .seconds(30) }) { emulator, _ in
+            let port = try #require(emulator.endpoint?.port)
+            let body = Array(converseBody(String(repeating: "a", count: 3 * 1024 * 1024)).serialized)
+            let url = "http://127.0.0.1:\(port)/model/\(claude)/converse"
+            let signed = try SigV4Signer(region: "us-east-1").sign(
+                SigV4Request(method: "POST", url: url, headers: [("Content-Type", "application/json")], payload: .body(body)),
+                with: SigV4Credentials(accessKeyId: "test", secretAccessKey: "test"), at: Date())
+            var text = "POST /model/\(claude)/converse HTTP/1.1\r\n"
+            for (name, value) in signed.headers where name.lowercased() != "content-length" { text += "\(name): \(value)\r\n" }
+            if !signed.headers.contains(where: { $0.name.lowercased() == "host" }) { text += "Host: 127.0.0.1:\(port)\r\n" }
+            text += "Content-Length: \(body.count)\r\n\r\n"
+            let head = Array(text.utf8)
+            // The first holds 3 MiB of its body and stalls.
+            var first: RawConnection? = try RawConnection(port: port, receiveTimeout: 5)
+            #expect(first?.send(head + body.prefix(3 * 1024 * 1024)) == true)
+            try await Task.sleep(for: .milliseconds(300))
+            // The second would take the total past 4 MiB: refused with 503, not buffered.
+            let second = try RawConnection(port: port, receiveTimeout: 5)
+            second.send(head + body.prefix(1536 * 1024))
+            let refusal = try #require(second.readResponse(), "the second body is refused while it is still being sent")
+            #expect(refusal.status == 503)
+            #expect(refusal.headers.contains("ServiceUnavailableException"))
+            #expect(String(decoding: refusal.body, as: UTF8.self).contains("max_buffered_body_bytes"))
+            // Once the first connection closes its 3 MiB are free for a whole new request.
+            first = nil
+            var status = 0
+            for _ in 0..<30 where status != 200 {
+                try await Task.sleep(for: .milliseconds(100))
+                let third = try RawConnection(port: port, receiveTimeout: 10)
+                third.send(head + body)
+                status = third.readResponse()?.status ?? 0
+            }
+            #expect(status == 200)
+        }
     }
 }

@@ -17,6 +17,7 @@ extension EmulatorConfiguration {
     ///  "bearer_tokens": ["…"], "admin_token": "…", "latency_per_token_ms": 0.05,
     ///  "quotas": [{"model": "…", "region": "…", "requests_per_minute": 60, "tokens_per_minute": 10000}],
     ///  "allowed_hosts": ["bedrock.test"], "idle_timeout_seconds": 30, "max_connections": 256,
+    ///  "max_buffered_body_bytes": 268435456,
     ///  "responses": [{"contains": "weather", "tool": {"name": "get_weather", "input": {"city": "Oslo"}}},
     ///                {"operation": "Converse", "pattern": "^Summar", "text": "A short summary."}]}
     /// ```
@@ -46,10 +47,12 @@ extension EmulatorConfiguration {
         var allowedHosts: [String]?
         var idleTimeoutSeconds: Double?
         var maxConnections: Int?
+        var maxBufferedBodyBytes: Int?
         var responses: [ScriptedReply]?
         enum CodingKeys: String, CodingKey {
             case host, port, tls, regions, credentials, quotas, responses
             case allowedHosts = "allowed_hosts", idleTimeoutSeconds = "idle_timeout_seconds", maxConnections = "max_connections"
+            case maxBufferedBodyBytes = "max_buffered_body_bytes"
             case caFile = "ca_file", includeTestCredentials = "include_test_credentials"
             case bearerTokens = "bearer_tokens", adminToken = "admin_token", latencyPerTokenMs = "latency_per_token_ms"
         }
@@ -125,6 +128,12 @@ extension EmulatorConfiguration {
                 throw EmulatorConfigurationError(message: "\(path): max_connections must be between 1 and 65536, got \(connections)")
             }
             maxConnections = connections
+        }
+        if let budget = file.maxBufferedBodyBytes {
+            guard (65_536...(1 << 40)).contains(budget) else {
+                throw EmulatorConfigurationError(message: "\(path): max_buffered_body_bytes must be between 65536 and \(1 << 40), got \(budget)")
+            }
+            maxBufferedBodyBytes = budget
         }
         for (index, reply) in (file.responses ?? []).enumerated() {
             do { _ = try reply.validated() } catch {

@@ -103,6 +103,10 @@ public struct EmulatorConfiguration: Sendable, CustomStringConvertible, CustomRe
     /// waiting for its client (idle or half-sent) is closed to make room; when none is,
     /// the new connection is closed at once.
     public var maxConnections: Int = 256
+    /// The most request-body bytes buffered across all connections at once (each body
+    /// is also bounded by ``maxBodyBytes``). A request whose body would go past it is
+    /// answered 503 `ServiceUnavailableException` and its connection closed.
+    public var maxBufferedBodyBytes: Int = 256 * 1024 * 1024
     /// Host names (without port) accepted in the `Host` header besides loopback names
     /// and ``host``: anything else is refused, so a page on a rebinding domain cannot
     /// talk to the emulator.

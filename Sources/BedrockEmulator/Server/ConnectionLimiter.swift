@@ -128,3 +128,94 @@ final class RequestIdleHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 }
+
+/// The request-body bytes buffered across all connections at once: each request's
+/// body is bounded by itself (`maxBodyBytes`), and this bounds their sum, so many
+/// connections that each send almost a whole body and stall cannot take the memory.
+final class BodyBudget: Sendable {
+    /// The most bytes buffered at once.
+    let capacity: Int
+    private let used = NIOLockedValueBox(0)
+
+    init(capacity: Int) { self.capacity = max(0, capacity) }
+
+    /// Takes `bytes` from the budget; false (nothing taken) when they do not fit.
+    func reserve(_ bytes: Int) -> Bool {
+        used.withLockedValue { used in
+            guard bytes >= 0, bytes <= capacity - used else { return false }
+            used += bytes
+            return true
+        }
+    }
+
+    /// Gives back bytes taken by ``reserve(_:)``.
+    func release(_ bytes: Int) {
+        guard bytes > 0 else { return }
+        used.withLockedValue { $0 = max(0, $0 - bytes) }
+    }
+
+    /// Bytes buffered now.
+    var inUse: Int { used.withLockedValue { $0 } }
+}
+
+/// Tracks an HTTP/2 connection's open streams: while none is open the connection is
+/// waiting for its client — evictable by the ``ConnectionLimiter`` and closed after
+/// `timeout` — and while one is, it is busy (bidirectional streams may be long-lived).
+final class HTTP2IdleHandler: ChannelInboundHandler, RemovableChannelHandler {
+    /// Whatever reaches the end of the pipeline passes through untouched.
+    typealias InboundIn = NIOAny
+    private let timeout: TimeAmount
+    private let limiter: ConnectionLimiter
+    private var channel: (any Channel)?
+    private var openStreams = 0
+    private var timer: Scheduled<Void>?
+
+    init(timeout: TimeAmount, limiter: ConnectionLimiter) {
+        self.timeout = timeout
+        self.limiter = limiter
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        channel = context.channel
+        wait()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        channel = nil
+    }
+
+    /// A stream of this connection opened (called on its event loop).
+    func streamOpened() {
+        openStreams += 1
+        guard openStreams == 1, let channel else { return }
+        timer?.cancel()
+        timer = nil
+        limiter.setWaiting(channel, false)
+    }
+
+    /// A stream of this connection closed (called on its event loop).
+    func streamClosed() {
+        openStreams = max(0, openStreams - 1)
+        if openStreams == 0 { wait() }
+    }
+
+    private func wait() {
+        guard let channel else { return }
+        limiter.setWaiting(channel, true)
+        timer?.cancel()
+        timer = channel.eventLoop.scheduleTask(in: timeout) {
+            channel.close(promise: nil)
+        }
+    }
+
+    /// Registers `stream` with its connection's handler, if it has one.
+    static func track(_ stream: any Channel) {
+        guard let parent = stream.parent,
+              let handler = try? parent.pipeline.syncOperations.handler(type: HTTP2IdleHandler.self) else { return }
+        handler.streamOpened()
+        let bound = NIOLoopBound(handler, eventLoop: stream.eventLoop)
+        stream.closeFuture.whenComplete { _ in bound.value.streamClosed() }
+    }
+}

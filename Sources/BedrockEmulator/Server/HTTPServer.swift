@@ -18,6 +18,7 @@ final class HTTPServer: Sendable {
     private let limiter: ConnectionLimiter
     private let hostCheck: HostCheck
     private let idleTimeout: TimeAmount
+    private let bodyBudget: BodyBudget
 
     init(service: EmulatorService, tls: NIOSSLContext?, threads: Int, logger: Logger) {
         self.service = service
@@ -25,6 +26,7 @@ final class HTTPServer: Sendable {
         self.logger = logger
         self.limiter = ConnectionLimiter(maxConnections: service.configuration.maxConnections)
         self.hostCheck = HostCheck(configuration: service.configuration)
+        self.bodyBudget = BodyBudget(capacity: service.configuration.maxBufferedBodyBytes)
         let idle = service.configuration.idleTimeout.components
         let idleNanoseconds = idle.seconds > 86_400 ? Int64(86_400 * 1_000_000_000)
             : max(1_000_000, idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)
@@ -35,7 +37,7 @@ final class HTTPServer: Sendable {
     /// Binds and returns the server channel plus the task that serves it.
     func start(host: String, port: Int) async throws -> (port: Int, task: Task<Void, Never>, channel: any Channel) {
         if let tls { return try await startTLS(host: host, port: port, tls: tls) }
-        let limits = RequestLimits(maxBody: service.configuration.maxBodyBytes, hostCheck: hostCheck)
+        let limits = RequestLimits(maxBody: service.configuration.maxBodyBytes, hostCheck: hostCheck, bodyBudget: bodyBudget)
         let (limiter, idleTimeout) = (self.limiter, self.idleTimeout)
         let server = try await bootstrap()
             .bind(host: host, port: port) { channel in
@@ -79,7 +81,7 @@ final class HTTPServer: Sendable {
     /// NIOHTTP2's HTTP/1 codec, so the same request loop serves both), `http/1.1`
     /// connections are served as plain HTTP/1.1.
     private func startTLS(host: String, port: Int, tls: NIOSSLContext) async throws -> (port: Int, task: Task<Void, Never>, channel: any Channel) {
-        let limits = RequestLimits(maxBody: service.configuration.maxBodyBytes, hostCheck: hostCheck)
+        let limits = RequestLimits(maxBody: service.configuration.maxBodyBytes, hostCheck: hostCheck, bodyBudget: bodyBudget)
         let (limiter, idleTimeout) = (self.limiter, self.idleTimeout)
         let server = try await bootstrap()
             .bind(host: host, port: port) { channel in
@@ -99,14 +101,18 @@ final class HTTPServer: Sendable {
                             }
                         },
                         http2ConnectionInitializer: { connection in
-                            // HTTP/2 connections carry long-lived bidirectional streams: they are
-                            // counted against the cap but never evicted as idle.
+                            // Waiting for its client (evictable, closed after the idle timeout)
+                            // while no stream is open; busy while one is (bidirectional streams
+                            // are long-lived).
                             handshakeDeadline.cancel()
-                            limiter.setWaiting(connection, false)
-                            return connection.eventLoop.makeSucceededFuture(connection)
+                            return connection.eventLoop.makeCompletedFuture {
+                                try connection.pipeline.syncOperations.addHandler(HTTP2IdleHandler(timeout: idleTimeout, limiter: limiter))
+                                return connection
+                            }
                         },
                         http2StreamInitializer: { stream in
                             stream.eventLoop.makeCompletedFuture {
+                                HTTP2IdleHandler.track(stream)
                                 try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                                 return try Connection(wrappingChannelSynchronously: stream)
                             }
@@ -187,6 +193,8 @@ final class HTTPServer: Sendable {
         /// be answered on a live connection; beyond it the connection is closed.
         var maxDiscardedBody = 64 * 1024
         var hostCheck: HostCheck
+        /// The body bytes buffered across all connections at once.
+        var bodyBudget: BodyBudget
     }
 
     /// What happens to the body of the request being read.
@@ -209,6 +217,10 @@ final class HTTPServer: Sendable {
         let channel = connection.channel
         do {
             try await connection.executeThenClose { inbound, outbound in
+                // Body bytes this connection holds in the shared budget, given back when
+                // its request is answered or the connection ends.
+                var reserved = 0
+                defer { limits.bodyBudget.release(reserved) }
                 var head: HTTPRequestHead?
                 var body = channel.allocator.buffer(capacity: 0)
                 var tooLarge = false
@@ -236,7 +248,26 @@ final class HTTPServer: Sendable {
                     case .body(var chunk):
                         switch plan {
                         case .buffer(let limit):
-                            if body.readableBytes + chunk.readableBytes > limit { tooLarge = true } else { body.writeBuffer(&chunk) }
+                            if body.readableBytes + chunk.readableBytes > limit {
+                                tooLarge = true
+                            } else if limits.bodyBudget.reserve(chunk.readableBytes) {
+                                reserved += chunk.readableBytes
+                                body.writeBuffer(&chunk)
+                            } else {
+                                // Every connection's buffered bodies together are over the budget:
+                                // refuse this request, free its bytes and close its connection
+                                // (half-closed first, as for a refused head, so the answer arrives).
+                                limits.bodyBudget.release(reserved)
+                                reserved = 0
+                                body = channel.allocator.buffer(capacity: 0)
+                                let error = ServiceError(.serviceUnavailable, "The emulator is buffering too many request bodies "
+                                    + "(the \(limits.bodyBudget.capacity)-byte max_buffered_body_bytes limit). Try again later.")
+                                _ = try await write(service.errorResponse(error, requestID: "-"), to: outbound, channel: channel,
+                                                    keepAlive: false, http2: http2)
+                                if http2 { return }
+                                try? await channel.close(mode: .output)
+                                plan = .linger(dropped: 0)
+                            }
                         case .refuse(let error, let dropped):
                             let total = dropped + chunk.readableBytes
                             if total > limits.maxDiscardedBody {
@@ -271,6 +302,8 @@ final class HTTPServer: Sendable {
                                 : await service.handle(request)
                         }
                         body = channel.allocator.buffer(capacity: 0)
+                        limits.bodyBudget.release(reserved)
+                        reserved = 0
                         let keepAlive = try await write(response, to: outbound, channel: channel,
                                                         keepAlive: http2 || requestHead.isKeepAlive, http2: http2)
                         if !keepAlive { return }
