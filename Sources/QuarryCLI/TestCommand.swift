@@ -6,7 +6,7 @@ import Quarry
 
 /// `quarry test [PATH…]`: runs Lua test files (`*_test.lua` under each directory, or the
 /// files given), each in a fresh host with `test`/`expect`, `fault`, `emulator`,
-/// `metrics` and `resilience`. Exit codes: 0 all passed, 1 any failure, 2 usage.
+/// `metrics` and `resilience`. Exit codes: 0 all passed, 1 any failure or no test run, 2 usage.
 struct TestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test",
@@ -46,6 +46,10 @@ struct TestCommand: AsyncParsableCommand {
         let files: [String]
         do {
             files = try TestDiscovery.files(in: paths)
+        } catch let error as TestDiscoveryError where error.foundNoTests {
+            // Nothing to run is a failed run, as in other runners: CI must not pass on it.
+            Terminal.standardError("quarry test: \(error.message): no test ran\n")
+            throw ExitCode(1)
         } catch {
             Terminal.standardError("quarry test: \(error)\n")
             throw ExitCode(2)
@@ -98,6 +102,11 @@ struct TestCommand: AsyncParsableCommand {
             }
         }
         if !summary.succeeded { throw ExitCode(1) }
+        if summary.results.isEmpty {
+            let why = filter.map { "--filter '\(TerminalText.escaped($0))' matched no test" } ?? "the files define no test"
+            Terminal.standardError("quarry test: \(why): no test ran\n")
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -103,7 +103,19 @@ import Testing
         #expect(bad.stderr.contains("--format must be summary, tap or junit"))
         let empty = try Self.directory([:])
         let none = try QuarryProcess.run(["test", empty.path], environment: HostCLITests.noAWS)
-        #expect(none.status == 2)
+        #expect(none.status == 1)
         #expect(none.stderr.contains("no *_test.lua files under"))
+        #expect(none.stderr.contains("no test ran"))
+    }
+
+    @Test("a run that selects no test fails and says so (issue 18 §5)")
+    func noTestSelected() throws {
+        let filtered = try QuarryProcess.run(["test", "--filter", "zzz-no-such-test", Self.suites], environment: HostCLITests.noAWS)
+        #expect(filtered.status == 1, "\(filtered.stdout)\(filtered.stderr)")
+        #expect(filtered.stderr.contains("--filter 'zzz-no-such-test' matched no test: no test ran"), "\(filtered.stderr)")
+        let one = try Self.directory(["one_test.lua": "test('only', function() expect(1).to_equal(1) end)"])
+        let single = try QuarryProcess.run(["test", one.path], environment: HostCLITests.noAWS)
+        #expect(single.status == 0)
+        #expect(single.stdout.contains("Ran 1 test in"), "\(single.stdout)")
     }
 }

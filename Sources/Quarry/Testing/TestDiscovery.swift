@@ -30,7 +30,7 @@ public enum TestDiscovery {
                 if name.hasSuffix(suffix) { inRoot.append((root as NSString).appendingPathComponent(relative)) }
             }
             guard !inRoot.isEmpty else {
-                throw TestDiscoveryError(message: "no *\(suffix) files under \(root)")
+                throw TestDiscoveryError(message: "no *\(suffix) files under \(root)", foundNoTests: true)
             }
             found.append(contentsOf: inRoot.sorted())
         }
@@ -43,5 +43,7 @@ public enum TestDiscovery {
 public struct TestDiscoveryError: Error, Sendable, CustomStringConvertible {
     /// What is wrong.
     public let message: String
+    /// Whether the paths exist but hold no test file (nothing to run, rather than a bad path).
+    public var foundNoTests = false
     public var description: String { message }
 }

@@ -47,7 +47,7 @@ public struct SummaryFormatter: Sendable {
             }
         }
         lines.append("")
-        lines.append("Ran \(summary.results.count) tests in \(summary.duration.reportText) against \(summary.target)")
+        lines.append("Ran \(summary.results.count) test\(summary.results.count == 1 ? "" : "s") in \(summary.duration.reportText) against \(summary.target)")
         lines.append(summary.summaryLine)
         return TerminalText.escaped(lines.joined(separator: "\n")) + "\n"
     }
