@@ -13,23 +13,6 @@ func hostilePrelude(total: UInt32) -> [UInt8] {
     return bytes
 }
 
-/// Runs `body` with a client whose response caps are `limits`.
-func withLimitedClient<T>(_ server: ScriptedHTTPServer, limits: ResponseLimits, timeouts: Timeouts,
-                          _ body: (BedrockRuntimeClient) async throws -> T) async throws -> T {
-    let configuration = try BedrockRuntimeClient.Configuration(
-        region: "us-east-1", endpoint: try BedrockEndpoint.parse(server.endpoint), authorizer: UnsignedAuthorizer(),
-        retry: .noRetries, timeouts: timeouts, limits: limits)
-    let client = try BedrockRuntimeClient(configuration: configuration)
-    do {
-        let result = try await body(client)
-        try await client.shutdown()
-        return result
-    } catch {
-        try? await client.shutdown()
-        throw error
-    }
-}
-
 @Suite("Hostile servers: every byte from the network is bounded")
 struct HostileBodyTests {
     let timeouts = Timeouts(connect: .seconds(5), firstByte: .seconds(20), idle: .seconds(10), total: .seconds(30))
@@ -43,7 +26,7 @@ struct HostileBodyTests {
         }
         defer { Task { await server.shutdown() } }
         let limits = ResponseLimits(maxBodyBytes: 2 << 20)
-        let error = try await withLimitedClient(server, limits: limits, timeouts: timeouts) { client in
+        let error = try await withClient(server, retry: .noRetries, timeouts: timeouts, limits: limits) { client in
             await bedrockError { _ = try await client.converse(helloRequest) }
         }
         let e = try #require(error)
@@ -60,7 +43,7 @@ struct HostileBodyTests {
             .respond(status: 200, headers: [("Content-Type", "application/octet-stream")], body: Array(repeating: 0x41, count: 300_000))
         }
         defer { Task { await server.shutdown() } }
-        let error = try await withLimitedClient(server, limits: ResponseLimits(maxBodyBytes: 256 * 1024), timeouts: timeouts) { client in
+        let error = try await withClient(server, retry: .noRetries, timeouts: timeouts, limits: ResponseLimits(maxBodyBytes: 256 * 1024)) { client in
             await bedrockError { _ = try await client.invokeModel(InvokeModelRequest(modelId: "m", body: Data("{}".utf8))) }
         }
         #expect(error?.kind == .responseTooLarge)
@@ -81,7 +64,7 @@ struct HostileBodyTests {
             .endless(status: 200, headers: StreamFrames.headers, chunk: chunk, gap: .zero)
         }
         defer { Task { await server.shutdown() } }
-        let error = try await withLimitedClient(server, limits: ResponseLimits(maxStreamBytes: 1 << 20), timeouts: timeouts) { client in
+        let error = try await withClient(server, retry: .noRetries, timeouts: timeouts, limits: ResponseLimits(maxStreamBytes: 1 << 20)) { client in
             await bedrockError { _ = try await client.converseStream(streamRequest).collect() }
         }
         let e = try #require(error)
@@ -100,7 +83,7 @@ struct HostileBodyTests {
             .endless(status: 200, headers: StreamFrames.headers, chunk: Array((0..<20).map { _ in chunkEvent }.joined()), gap: .zero)
         }
         defer { Task { await server.shutdown() } }
-        let error = try await withLimitedClient(server, limits: ResponseLimits(maxStreamBytes: 1 << 20), timeouts: timeouts) { client in
+        let error = try await withClient(server, retry: .noRetries, timeouts: timeouts, limits: ResponseLimits(maxStreamBytes: 1 << 20)) { client in
             let stream = try client.invokeModelWithResponseStream(InvokeModelRequest(modelId: "m", body: Data("{}".utf8)))
             // Nobody reads for a while: the call must stop on its own, not buffer forever.
             var waited = 0
@@ -123,7 +106,7 @@ struct HostileBodyTests {
         }
         defer { Task { await server.shutdown() } }
         let quickIdle = Timeouts(connect: .seconds(5), firstByte: .seconds(20), idle: .milliseconds(700), total: .seconds(8))
-        let error = try await withLimitedClient(server, limits: .default, timeouts: quickIdle) { client in
+        let error = try await withClient(server, retry: .noRetries, timeouts: quickIdle, limits: .default) { client in
             await bedrockError { _ = try await client.converseStream(streamRequest).collect() }
         }
         #expect(error?.kind == .transport(.idleTimeout))

@@ -37,7 +37,7 @@ struct HostileResultTests {
         let server = try await ScriptedHTTPServer.start { _, _ in action }
         defer { Task { await server.shutdown() } }
         let request = streamRequest
-        return try await withLimitedClient(server, limits: limits, timeouts: timeouts) { client in
+        return try await withClient(server, retry: .noRetries, timeouts: timeouts, limits: limits) { client in
             await bedrockError { _ = try await client.converseStream(request).collect() }
         }
     }
@@ -105,7 +105,7 @@ struct HostileResultTests {
         let server = try await ScriptedHTTPServer.start { _, _ in action }
         defer { Task { await server.shutdown() } }
         let request = streamRequest
-        let result = try await withLimitedClient(server, limits: ResponseLimits(maxStreamBytes: 1 << 20), timeouts: timeouts) { client in
+        let result = try await withClient(server, retry: .noRetries, timeouts: timeouts, limits: ResponseLimits(maxStreamBytes: 1 << 20)) { client in
             try await client.converseStream(request).collect()
         }
         #expect(result.output.content.count == 51)
@@ -124,7 +124,7 @@ struct HostileResultTests {
         defer { Task { await server.shutdown() } }
         let quickIdle = Timeouts(connect: .seconds(5), firstByte: .seconds(20), idle: .seconds(3), total: .seconds(30))
         let limits = ResponseLimits(maxBodyBytes: 3 << 20, maxInFlightBytes: 4 << 20)
-        let (errors, held) = try await withLimitedClient(server, limits: limits, timeouts: quickIdle) { client in
+        let (errors, held) = try await withClient(server, retry: .noRetries, timeouts: quickIdle, limits: limits) { client in
             async let first = bedrockError { _ = try await client.converse(helloRequest) }
             async let second = bedrockError { _ = try await client.converse(helloRequest) }
             let errors = await [first, second]
@@ -148,7 +148,7 @@ struct HostileResultTests {
         defer { Task { await server.shutdown() } }
         let limits = ResponseLimits(maxStreamBytes: 64 << 20, maxInFlightBytes: 2 << 20)
         let request = streamRequest
-        let (error, budget) = try await withLimitedClient(server, limits: limits, timeouts: timeouts) { client in
+        let (error, budget) = try await withClient(server, retry: .noRetries, timeouts: timeouts, limits: limits) { client in
             (await bedrockError { _ = try await client.converseStream(request).collect() }, client.pipeline.budget)
         }
         let e = try #require(error)

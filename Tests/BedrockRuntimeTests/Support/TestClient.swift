@@ -9,12 +9,13 @@ let fastRetry = RetryConfiguration(maxAttempts: 3, throttlingBaseDelay: .millise
 /// Jitter is fixed at its maximum (random = 1) so waits are exact.
 func withClient<T>(
     _ server: ScriptedHTTPServer, retry: RetryConfiguration = fastRetry, timeouts: Timeouts = Timeouts(connect: .seconds(10), firstByte: .seconds(30), idle: .seconds(30), total: .seconds(90)),
+    limits: ResponseLimits = .default,
     middlewares: [any TransportMiddleware] = [], streamRetry: StreamRetryPolicy = .failWithPartialResult,
     _ body: (BedrockRuntimeClient) async throws -> T
 ) async throws -> T {
     let configuration = try BedrockRuntimeClient.Configuration(
         region: "us-east-1", endpoint: try BedrockEndpoint.parse(server.endpoint), authorizer: UnsignedAuthorizer(),
-        retry: retry, timeouts: timeouts, middlewares: middlewares, streamRetry: streamRetry)
+        retry: retry, timeouts: timeouts, limits: limits, middlewares: middlewares, streamRetry: streamRetry)
     let client = try BedrockRuntimeClient(configuration: configuration, now: { Date() },
                                           invocationId: { UUID().uuidString.lowercased() }, random: { 1.0 })
     do {
