@@ -130,6 +130,8 @@ let package = Package(
         .testTarget(name: "BedrockRuntimeTests",
                     dependencies: [
                         "BedrockRuntime", "ConformanceSupport",
+                        // ClientFaultInjectorTests drive the client against the real emulator.
+                        "BedrockEmulator",
                         .product(name: "NIOCore", package: "swift-nio"),
                         .product(name: "NIOPosix", package: "swift-nio"),
                         .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import BedrockWire
 import Foundation
 import Logging
 import NIOConcurrencyHelpers

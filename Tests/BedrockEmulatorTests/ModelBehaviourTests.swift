@@ -1,3 +1,4 @@
+import BedrockWire
 import Testing
 @testable import BedrockEmulator
 
@@ -110,6 +111,8 @@ struct FaultRuleTests {
         (FaultRule(stream: "drip"), "drip_ms"),
         (FaultRule(retryAfterMs: 5, reset: true), "retry_after_ms"),
         (FaultRule(stream: "truncate", exception: "throttlingException"), "exception only applies"),
+        (FaultRule(stream: "close", dripMs: 5), "drip_ms only applies"),
+        (FaultRule(operation: "Converse", stream: "close"), "streaming operations"),
     ])
     func invalid(rule: FaultRule, message: String) {
         #expect(throws: FaultRuleError.self) { try rule.effect() }

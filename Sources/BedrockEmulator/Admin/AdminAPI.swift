@@ -1,3 +1,4 @@
+import BedrockWire
 import Crypto
 import Foundation
 

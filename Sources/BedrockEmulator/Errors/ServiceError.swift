@@ -45,21 +45,7 @@ public struct ServiceError: Error, Sendable, Equatable {
 
     /// The default message for an injected error of this code.
     static func injected(_ code: BedrockErrorCode, retryAfterMilliseconds: Int?) -> ServiceError {
-        let message: String = switch code {
-        case .throttling: "Too many requests, please wait before trying again."
-        case .modelNotReady: "Model is not ready for inference. Wait and try your request again."
-        case .validation: "Injected validation failure."
-        case .serviceQuotaExceeded: "Your request exceeded a service quota."
-        case .accessDenied: "You don't have access to the model with the specified model ID."
-        case .resourceNotFound: "The requested resource could not be found."
-        case .modelTimeout: "Model has timed out in processing the request. Try your request again."
-        case .modelError: "The model encountered an error processing the request."
-        case .modelStreamError: "The model stream encountered an error."
-        case .internalServer: "The server encountered an internal error while processing the request."
-        case .serviceUnavailable: "Bedrock is unable to process your request."
-        case .conflict: "The request conflicts with the current state of the resource."
-        }
-        return ServiceError(code, message, retryAfterMilliseconds: retryAfterMilliseconds)
+        return ServiceError(code, code.serviceMessage, retryAfterMilliseconds: retryAfterMilliseconds)
     }
 
     /// The JSON body `{"message": …}`.

@@ -1,80 +1,29 @@
 import BedrockWire
-import Foundation
 import NIOConcurrencyHelpers
 
 /// A fault rule as the emulator holds it: its id, the rule, and how often it has fired.
-public struct ActiveFault: Sendable, Codable, Equatable {
-    /// The id the rule was given when added.
-    public let id: String
-    /// The rule as added.
-    public let rule: FaultRule
-    /// How many requests it has hit so far.
-    public var hits: Int
-}
+public typealias ActiveFault = ActiveFaultRule<FaultRule>
 
-/// The set of fault rules; matched in the order they were added, first hit wins.
+/// The emulator's fault rules (BedrockWire's ``FaultRule``, checked and matched by its
+/// ``FaultMatcher``), behind a lock: requests match them from any event loop.
 final class FaultBook: Sendable {
-    private struct Entry {
-        var fault: ActiveFault
-        var effect: FaultEffect
-        var expiry: Date?
-        var generator: SeededGenerator
-    }
-
-    private let entries = NIOLockedValueBox<[Entry]>([])
-    private let counter = NIOLockedValueBox<Int>(0)
+    private let matcher = NIOLockedValueBox(FaultMatcher<FaultRule, FaultEffect>(idPrefix: "fault-"))
 
     func add(_ rule: FaultRule) throws(FaultRuleError) -> String {
-        let effect = try rule.effect()
-        let id = counter.withLockedValue { value -> String in
-            value += 1
-            return "fault-\(value)"
-        }
-        let entry = Entry(fault: ActiveFault(id: id, rule: rule, hits: 0), effect: effect,
-                          expiry: rule.seconds.map { Date().addingTimeInterval($0) },
-                          generator: SeededGenerator(seed: rule.seed ?? StableHash.of(id)))
-        entries.withLockedValue { $0.append(entry) }
-        return id
+        let (condition, effects) = try rule.validated()
+        let effect = try FaultRuleError.single(effects, names: "error, latency_ms, stall, reset or stream")
+        return matcher.withLockedValue { $0.add(rule, condition: condition, effect: effect) }
     }
 
-    func remove(id: String) -> Bool {
-        entries.withLockedValue { list in
-            let before = list.count
-            list.removeAll { $0.fault.id == id }
-            return list.count != before
-        }
-    }
+    func remove(id: String) -> Bool { matcher.withLockedValue { $0.remove(id: id) } }
 
-    func clear() { entries.withLockedValue { $0.removeAll() } }
+    func clear() { matcher.withLockedValue { $0.removeAll() } }
 
-    var active: [ActiveFault] {
-        let now = Date()
-        return entries.withLockedValue { list in
-            list.removeAll { $0.expiry.map { $0 <= now } ?? false }
-            return list.map(\.fault)
-        }
-    }
+    var active: [ActiveFault] { matcher.withLockedValue { $0.active() } }
 
     /// The effect for a request, consuming one use of the rule that fires.
-    func match(operation: EmulatedOperation, model: String?, resolvedModel: String?, region: String) -> FaultEffect? {
-        let now = Date()
-        return entries.withLockedValue { list -> FaultEffect? in
-            list.removeAll { $0.expiry.map { $0 <= now } ?? false }
-            for index in list.indices {
-                let rule = list[index].fault.rule
-                if let wanted = rule.operation, wanted != operation.rawValue { continue }
-                if let wanted = rule.model, wanted != model, wanted != resolvedModel { continue }
-                if let wanted = rule.region, wanted != region { continue }
-                if case .stream = list[index].effect, !operation.isStreaming { continue }
-                if let probability = rule.probability, probability < 1 {
-                    if list[index].generator.nextUnit() >= probability { continue }
-                }
-                list[index].fault.hits += 1
-                let effect = list[index].effect
-                if let times = rule.times, list[index].fault.hits >= times { list.remove(at: index) }
-                return effect
-            }
-            return nil
-        }
+    func match(operation: BedrockOperation, model: String?, resolvedModel: String?, region: String) -> FaultEffect? {
+        let models = [model, resolvedModel].compactMap { $0 }
+        return matcher.withLockedValue { $0.match(operation: operation, models: models, region: region)?.effect }
     }
 }

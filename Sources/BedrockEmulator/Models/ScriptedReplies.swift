@@ -44,7 +44,7 @@ public struct ScriptedReply: Sendable, Codable, Equatable {
             throw FaultRuleError(reply: kinds == 0 ? "a scripted reply needs one of text, tool, json or error"
                                                    : "a scripted reply takes exactly one of text, tool, json or error")
         }
-        if let operation, EmulatedOperation(rawValue: operation) == nil {
+        if let operation, BedrockOperation(rawValue: operation) == nil {
             throw FaultRuleError(reply: "unknown operation '\(operation)'")
         }
         if let times, times < 1 { throw FaultRuleError(reply: "times must be at least 1, got \(times)") }

@@ -56,7 +56,7 @@ final class BidirectionalSession {
         -> (session: BidirectionalSession?, refusal: EmulatorResponse?) {
         let requestID = UUID().uuidString.lowercased()
         var record = RecordedRequest(requestID: requestID, time: Date(),
-                                     operation: EmulatedOperation.invokeModelWithBidirectionalStream.rawValue,
+                                     operation: BedrockOperation.invokeModelWithBidirectionalStream.rawValue,
                                      model: modelID, status: 200)
         func refuse(_ error: ServiceError) -> (BidirectionalSession?, EmulatorResponse?) {
             record.status = error.status

@@ -34,7 +34,7 @@ final class EmulatorService: Sendable {
     /// The context a request is handled in once it is routed and authenticated.
     private struct Context {
         var requestID: String
-        var operation: EmulatedOperation
+        var operation: BedrockOperation
         var region: String
         var modelID: String?
         var model: ModelDescriptor?
@@ -71,7 +71,7 @@ final class EmulatorService: Sendable {
         return response
     }
 
-    private func run(_ operation: EmulatedOperation, modelID: String?, parameters: [String], request: EmulatorRequest,
+    private func run(_ operation: BedrockOperation, modelID: String?, parameters: [String], request: EmulatorRequest,
                      caller: AuthenticatedCaller, record: inout RecordedRequest) async -> EmulatorResponse {
         let requestID = record.requestID
         do throws(ServiceError) {
@@ -111,7 +111,7 @@ final class EmulatorService: Sendable {
 
     // MARK: Operations
 
-    private func perform(_ operation: EmulatedOperation, parameters: [String], request: EmulatorRequest,
+    private func perform(_ operation: BedrockOperation, parameters: [String], request: EmulatorRequest,
                          context: inout Context) async throws(ServiceError) -> EmulatorResponse {
         switch operation {
         case .converse, .converseStream:

@@ -1,26 +1,8 @@
-/// The bedrock-runtime operations the emulator serves, named as the service names them.
-public enum EmulatedOperation: String, Sendable, CaseIterable, Codable {
-    case converse = "Converse"
-    case converseStream = "ConverseStream"
-    case invokeModel = "InvokeModel"
-    case invokeModelWithResponseStream = "InvokeModelWithResponseStream"
-    case invokeModelWithBidirectionalStream = "InvokeModelWithBidirectionalStream"
-    case countTokens = "CountTokens"
-    case applyGuardrail = "ApplyGuardrail"
-    case invokeGuardrailChecks = "InvokeGuardrailChecks"
-    case startAsyncInvoke = "StartAsyncInvoke"
-    case getAsyncInvoke = "GetAsyncInvoke"
-    case listAsyncInvokes = "ListAsyncInvokes"
-
-    /// Whether the response is an event stream.
-    public var isStreaming: Bool {
-        self == .converseStream || self == .invokeModelWithResponseStream || self == .invokeModelWithBidirectionalStream
-    }
-}
+import BedrockWire
 
 /// Where a request goes: an operation with its path parameters, or the admin API.
 enum Route: Sendable, Equatable {
-    case operation(EmulatedOperation, modelID: String?, parameters: [String])
+    case operation(BedrockOperation, modelID: String?, parameters: [String])
     case admin([String])
 
     /// Matches a method and a raw (percent-encoded) path.
@@ -31,7 +13,7 @@ enum Route: Sendable, Equatable {
         if first == "_quarry" { return .admin(Array(segments.dropFirst())) }
         switch (method, segments.count, first) {
         case ("POST", 3, "model"):
-            let operation: EmulatedOperation? = switch segments[2] {
+            let operation: BedrockOperation? = switch segments[2] {
             case "converse": .converse
             case "converse-stream": .converseStream
             case "invoke": .invokeModel

@@ -1,3 +1,4 @@
+import BedrockWire
 import Foundation
 import NIOHTTP1
 
@@ -165,9 +166,9 @@ public final class BedrockRuntimeClient: Sendable {
     public func invokeModelWithBidirectionalStream<Input: AsyncSequence & Sendable>(
         modelId: String, input: Input, options: CallOptions = .none
     ) throws -> BidirectionalEventStream where Input.Element == Data {
-        var op = OperationRequest(name: "InvokeModelWithBidirectionalStream", method: .POST,
+        var op = OperationRequest(operation: .invokeModelWithBidirectionalStream, method: .POST,
                                   path: try Self.modelPath(modelId, "invoke-with-bidirectional-stream",
-                                                           operation: "InvokeModelWithBidirectionalStream"))
+                                                           operation: .invokeModelWithBidirectionalStream))
         op.headers = [("Content-Type", "application/vnd.amazon.eventstream")]
         op.idempotent = false
         return pipeline.bidirectionalStream(op, input: input, options: options)
@@ -175,26 +176,26 @@ public final class BedrockRuntimeClient: Sendable {
 
     // MARK: Request building (botocore's REST-JSON bindings)
 
-    static func modelPath(_ modelId: String, _ suffix: String, operation: String) throws -> String {
+    static func modelPath(_ modelId: String, _ suffix: String, operation: BedrockOperation) throws -> String {
         try InputCheck.nonEmpty(modelId, "modelId", in: operation)
         return "/model/\(URIEncoding.encode(modelId))/\(suffix)"
     }
 
     static func converseOperation(_ r: ConverseRequest, stream: Bool = false) throws -> OperationRequest {
-        let name = stream ? "ConverseStream" : "Converse"
-        return try .json(name, path: try modelPath(r.modelId, stream ? "converse-stream" : "converse", operation: name),
+        let operation: BedrockOperation = stream ? .converseStream : .converse
+        return try .json(operation, path: try modelPath(r.modelId, stream ? "converse-stream" : "converse", operation: operation),
                          input: r, excluding: ["modelId"])
     }
 
     static func countTokensOperation(_ r: CountTokensRequest) throws -> OperationRequest {
-        try .json("CountTokens", path: try modelPath(r.modelId, "count-tokens", operation: "CountTokens"), input: r, excluding: ["modelId"])
+        try .json(.countTokens, path: try modelPath(r.modelId, "count-tokens", operation: .countTokens), input: r, excluding: ["modelId"])
     }
 
     static func applyGuardrailOperation(_ r: ApplyGuardrailRequest) throws -> OperationRequest {
-        try InputCheck.nonEmpty(r.guardrailIdentifier, "guardrailIdentifier", in: "ApplyGuardrail")
-        try InputCheck.nonEmpty(r.guardrailVersion, "guardrailVersion", in: "ApplyGuardrail")
+        try InputCheck.nonEmpty(r.guardrailIdentifier, "guardrailIdentifier", in: .applyGuardrail)
+        try InputCheck.nonEmpty(r.guardrailVersion, "guardrailVersion", in: .applyGuardrail)
         let path = "/guardrail/\(URIEncoding.encode(r.guardrailIdentifier))/version/\(URIEncoding.encode(r.guardrailVersion))/apply"
-        return try .json("ApplyGuardrail", path: path, input: r, excluding: ["guardrailIdentifier", "guardrailVersion"])
+        return try .json(.applyGuardrail, path: path, input: r, excluding: ["guardrailIdentifier", "guardrailVersion"])
     }
 
     static func invokeGuardrailChecksOperation(_ r: InvokeGuardrailChecksRequest) throws -> OperationRequest {
@@ -202,18 +203,18 @@ public final class BedrockRuntimeClient: Sendable {
         if r.checks.contentFilter == nil, r.checks.promptAttack == nil, r.checks.sensitiveInformation == nil {
             throw BedrockError.invalidRequest("InvokeGuardrailChecks: checks must set contentFilter, promptAttack or sensitiveInformation")
         }
-        return try .json("InvokeGuardrailChecks", path: "/guardrail-checks/invoke", input: r, excluding: [])
+        return try .json(.invokeGuardrailChecks, path: "/guardrail-checks/invoke", input: r, excluding: [])
     }
 
     static func startAsyncInvokeOperation(_ r: StartAsyncInvokeRequest) throws -> OperationRequest {
-        try InputCheck.nonEmpty(r.modelId, "modelId", in: "StartAsyncInvoke")
-        return try .json("StartAsyncInvoke", path: "/async-invoke", input: r, excluding: [])
+        try InputCheck.nonEmpty(r.modelId, "modelId", in: .startAsyncInvoke)
+        return try .json(.startAsyncInvoke, path: "/async-invoke", input: r, excluding: [])
     }
 
     static func invokeModelOperation(_ r: InvokeModelRequest, stream: Bool = false) throws -> OperationRequest {
-        let name = stream ? "InvokeModelWithResponseStream" : "InvokeModel"
-        var op = OperationRequest(name: name, method: .POST,
-                                  path: try modelPath(r.modelId, stream ? "invoke-with-response-stream" : "invoke", operation: name))
+        let operation: BedrockOperation = stream ? .invokeModelWithResponseStream : .invokeModel
+        var op = OperationRequest(operation: operation, method: .POST,
+                                  path: try modelPath(r.modelId, stream ? "invoke-with-response-stream" : "invoke", operation: operation))
         var headers = r.boundHeaders
         if stream, let i = headers.firstIndex(where: { $0.0 == "Accept" }) {
             headers[i].0 = "X-Amzn-Bedrock-Accept"
@@ -224,8 +225,8 @@ public final class BedrockRuntimeClient: Sendable {
     }
 
     static func getAsyncInvokeOperation(invocationArn: String) throws -> OperationRequest {
-        try InputCheck.nonEmpty(invocationArn, "invocationArn", in: "GetAsyncInvoke")
-        return OperationRequest(name: "GetAsyncInvoke", method: .GET, path: "/async-invoke/\(URIEncoding.encode(invocationArn))")
+        try InputCheck.nonEmpty(invocationArn, "invocationArn", in: .getAsyncInvoke)
+        return OperationRequest(operation: .getAsyncInvoke, method: .GET, path: "/async-invoke/\(URIEncoding.encode(invocationArn))")
     }
 
     static func listAsyncInvokesOperation(_ r: ListAsyncInvokesRequest) throws -> OperationRequest {
@@ -243,7 +244,7 @@ public final class BedrockRuntimeClient: Sendable {
         add("nextToken", r.nextToken)
         add("sortBy", r.sortBy)
         add("sortOrder", r.sortOrder)
-        return OperationRequest(name: "ListAsyncInvokes", method: .GET, path: "/async-invoke", query: query)
+        return OperationRequest(operation: .listAsyncInvokes, method: .GET, path: "/async-invoke", query: query)
     }
 
     // MARK: Plumbing

@@ -17,20 +17,12 @@ import NIOHTTP1
 ///
 /// ```swift
 /// let faults = ClientFaultInjector()
-/// try faults.add(ClientFaultRule(operation: "Converse", times: 2, error: "ThrottlingException"))
+/// try faults.add(FaultRule(operation: "Converse", times: 2, error: "ThrottlingException"))
 /// configuration.middlewares.append(faults)
 /// ```
 public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable {
-    private struct Entry {
-        var fault: ActiveClientFault
-        var effect: ClientFaultEffect
-        var expiry: ContinuousClock.Instant?
-        var generator: SeededGenerator
-    }
-
     private let lock = NSLock()
-    private var entries: [Entry] = []
-    private var counter = 0
+    private var matcher = FaultMatcher<ClientFaultRule, ClientFaultEffect>(idPrefix: "client-fault-")
     private var log: [FaultInjection] = []
     private var observers: [@Sendable (FaultInjection) -> Void] = []
     /// How many injections `injections` keeps (the oldest are dropped first).
@@ -43,39 +35,24 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
 
     /// Adds a rule and returns its id (`client-fault-N`); throws when the rule is invalid.
     @discardableResult
-    public func add(_ rule: ClientFaultRule) throws(ClientFaultRuleError) -> String {
-        let effect = try rule.effect()
-        return lock.withLock {
-            counter += 1
-            let id = "client-fault-\(counter)"
-            entries.append(Entry(fault: ActiveClientFault(id: id, rule: rule, hits: 0), effect: effect,
-                                 expiry: rule.seconds.map { .now + .milliseconds(Int64($0 * 1000)) },
-                                 generator: SeededGenerator(seed: rule.seed ?? StableHash.of(id))))
-            return id
-        }
+    public func add(_ rule: ClientFaultRule) throws(FaultRuleError) -> String {
+        let (condition, effect) = try rule.validated()
+        return lock.withLock { matcher.add(rule, condition: condition, effect: effect) }
     }
+
+    /// Adds a shared rule (any effect but `timeout`) and returns its id.
+    @discardableResult
+    public func add(_ rule: FaultRule) throws(FaultRuleError) -> String { try add(ClientFaultRule(rule)) }
 
     /// Removes one rule; false when no rule has that id.
     @discardableResult
-    public func remove(id: String) -> Bool {
-        lock.withLock {
-            let before = entries.count
-            entries.removeAll { $0.fault.id == id }
-            return entries.count != before
-        }
-    }
+    public func remove(id: String) -> Bool { lock.withLock { matcher.remove(id: id) } }
 
     /// Removes every rule (the injection log stays).
-    public func clear() { lock.withLock { entries.removeAll() } }
+    public func clear() { lock.withLock { matcher.removeAll() } }
 
     /// The rules still active, with their hit counts.
-    public var active: [ActiveClientFault] {
-        let now = ContinuousClock.now
-        return lock.withLock {
-            entries.removeAll { $0.expiry.map { $0 <= now } ?? false }
-            return entries.map(\.fault)
-        }
-    }
+    public var active: [ActiveClientFault] { lock.withLock { matcher.active() } }
 
     /// Every injection so far (up to `logCapacity`), oldest first.
     public var injections: [FaultInjection] { lock.withLock { log } }
@@ -93,9 +70,11 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
     /// Applies the first matching rule to the attempt, or passes it on unchanged.
     public func send(_ request: OutgoingRequest, next: any HTTPTransport) async throws -> IncomingResponse {
         // With no rules (every call of an ordinary run) the attempt is not even read.
-        if lock.withLock({ entries.isEmpty }) { return try await next.send(request) }
+        if lock.withLock({ matcher.isEmpty }) { return try await next.send(request) }
         let target = RequestTarget(request)
-        guard let (id, effect) = match(target) else { return try await next.send(request) }
+        guard let (id, effect) = lock.withLock({
+            matcher.match(operation: target.operation, models: target.model.map { [$0] } ?? [], region: target.region)
+        }) else { return try await next.send(request) }
         let injection = FaultInjection(ruleId: id, operation: request.operation, model: target.model,
                                        region: target.region, effect: effect.description, date: Date())
         let observers = lock.withLock { () -> [@Sendable (FaultInjection) -> Void] in
@@ -106,48 +85,26 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
         for observer in observers { observer(injection) }
 
         switch effect {
-        case let .error(code, retryAfterMs):
-            return Self.errorResponse(code, retryAfterMs: retryAfterMs, ruleId: id)
-        case let .latency(milliseconds):
-            try await Task.sleep(for: .milliseconds(milliseconds))
-            return try await next.send(request)
-        case .stall:
-            while true { try await Task.sleep(for: .seconds(3600)) }
-        case .reset:
-            throw BedrockError(kind: .transport(.connectionReset),
-                               message: "connection reset by peer (injected by client fault rule \(id))")
         case .timeout:
             throw BedrockError(kind: .transport(.firstByteTimeout),
                                message: "no response in time (time-to-first-byte timeout injected by client fault rule \(id))")
-        case let .stream(fault):
+        case let .fault(.error(code, retryAfterMs)):
+            return Self.errorResponse(code, retryAfterMs: retryAfterMs, ruleId: id)
+        case let .fault(.latency(milliseconds)):
+            try await Task.sleep(for: .milliseconds(milliseconds))
+            return try await next.send(request)
+        case .fault(.stall):
+            while true { try await Task.sleep(for: .seconds(3600)) }
+        case .fault(.reset):
+            throw BedrockError(kind: .transport(.connectionReset),
+                               message: "connection reset by peer (injected by client fault rule \(id))")
+        case let .fault(.stream(fault)):
             let response = try await next.send(request)
             guard (200..<300).contains(response.status) else { return response }
             var rewritten = response
             rewritten.body = ResponseBody(StreamFaultBody(upstream: response.body, fault: fault, ruleId: id,
-                                                          isConverseStream: request.operation == "ConverseStream"))
+                                                          isConverseStream: target.operation == .converseStream))
             return rewritten
-        }
-    }
-
-    /// The effect for an attempt, consuming one use of the rule that fires.
-    private func match(_ target: RequestTarget) -> (String, ClientFaultEffect)? {
-        let now = ContinuousClock.now
-        return lock.withLock { () -> (String, ClientFaultEffect)? in
-            entries.removeAll { $0.expiry.map { $0 <= now } ?? false }
-            for index in entries.indices {
-                let rule = entries[index].fault.rule
-                if let wanted = rule.operation, wanted != target.operation { continue }
-                if let wanted = rule.model, wanted != target.model { continue }
-                if let wanted = rule.region, wanted != target.region { continue }
-                if case .stream = entries[index].effect, !ClientFaultRule.streamingOperations.contains(target.operation) { continue }
-                if let probability = rule.probability, probability < 1,
-                   entries[index].generator.nextUnit() >= probability { continue }
-                entries[index].fault.hits += 1
-                let hit = (entries[index].fault.id, entries[index].effect)
-                if let times = rule.times, entries[index].fault.hits >= times { entries.remove(at: index) }
-                return hit
-            }
-            return nil
         }
     }
 
@@ -160,39 +117,14 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
         headers.add(name: "x-amzn-ErrorType", value: "\(code.rawValue):http://internal.amazon.com/coral/com.amazon.bedrock/")
         if let retryAfterMs { headers.add(name: "x-amz-retry-after", value: String(retryAfterMs)) }
         headers.add(name: "x-quarry-injected-fault", value: ruleId)
-        let body = EventStreamWriter.exceptionPayload(message: "\(serviceMessage(code)) (injected by client fault rule \(ruleId))")
+        let body = EventStreamWriter.exceptionPayload(message: "\(code.serviceMessage) (injected by client fault rule \(ruleId))")
         headers.add(name: "Content-Length", value: String(body.readableBytes))
         return IncomingResponse(status: code.httpStatus, headers: headers, body: ResponseBody(bytes: body))
     }
-
-    /// The kind of message the service sends with each error.
-    static func serviceMessage(_ code: BedrockErrorCode) -> String {
-        switch code {
-        case .throttling: "Too many requests, please wait before trying again."
-        case .modelNotReady: "Model is not ready for inference. Wait and try your request again."
-        case .serviceUnavailable: "Bedrock is unable to process your request."
-        case .internalServer: "The server encountered an internal error while processing the request."
-        case .serviceQuotaExceeded: "Your request exceeds the service quota for your account."
-        case .validation: "The input fails to satisfy the constraints specified by the service."
-        case .accessDenied: "You don't have access to the model with the specified model ID."
-        case .resourceNotFound: "The requested resource could not be found."
-        case .modelTimeout: "Model has timed out in processing the request. Try your request again."
-        case .modelError: "The model returned an error while processing the request."
-        case .modelStreamError: "The model returned an error in the middle of the stream."
-        case .conflict: "The request conflicts with the current state of the resource."
-        }
-    }
 }
 
-/// A rule as the injector holds it: its id, the rule, and how often it has fired.
-public struct ActiveClientFault: Sendable, Equatable {
-    /// The id the rule was given when added (`client-fault-N`).
-    public let id: String
-    /// The rule as added.
-    public let rule: ClientFaultRule
-    /// How many attempts it has hit so far.
-    public var hits: Int
-}
+/// A rule as the injector holds it: its id (`client-fault-N`), the rule, and how often it has fired.
+public typealias ActiveClientFault = ActiveFaultRule<ClientFaultRule>
 
 /// One fault the injector applied to one attempt: for attempt logs and reports.
 public struct FaultInjection: Sendable, Hashable, CustomStringConvertible {
@@ -222,12 +154,13 @@ public struct FaultInjection: Sendable, Hashable, CustomStringConvertible {
 
 /// What a rule matches on, read from an outgoing attempt.
 struct RequestTarget {
-    var operation: String
+    /// The attempt's operation (`nil` for a name outside ``BedrockOperation``).
+    var operation: BedrockOperation?
     var model: String?
     var region: String?
 
     init(_ request: OutgoingRequest) {
-        operation = request.operation
+        operation = BedrockOperation(rawValue: request.operation)
         let segments = request.path.split(separator: "/", omittingEmptySubsequences: true)
         if let index = segments.firstIndex(of: "model"), index + 1 < segments.count {
             model = String(segments[index + 1]).removingPercentEncoding ?? String(segments[index + 1])

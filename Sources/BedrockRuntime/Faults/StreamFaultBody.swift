@@ -11,7 +11,7 @@ struct StreamFaultBody: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
 
     let upstream: ResponseBody
-    let fault: ClientStreamFault
+    let fault: StreamFault
     let ruleId: String
     let isConverseStream: Bool
 
@@ -21,7 +21,7 @@ struct StreamFaultBody: AsyncSequence, Sendable {
 
     struct Iterator: AsyncIteratorProtocol {
         var upstream: ResponseBody.AsyncIterator
-        let fault: ClientStreamFault
+        let fault: StreamFault
         let ruleId: String
         let isConverseStream: Bool
         var decoder = EventStreamDecoder()
@@ -36,7 +36,7 @@ struct StreamFaultBody: AsyncSequence, Sendable {
         var ended = false
         var upstreamDone = false
 
-        init(upstream: ResponseBody.AsyncIterator, fault: ClientStreamFault, ruleId: String, isConverseStream: Bool) {
+        init(upstream: ResponseBody.AsyncIterator, fault: StreamFault, ruleId: String, isConverseStream: Bool) {
             self.upstream = upstream; self.fault = fault; self.ruleId = ruleId; self.isConverseStream = isConverseStream
         }
 
@@ -117,13 +117,17 @@ struct StreamFaultBody: AsyncSequence, Sendable {
         }
 
         mutating func emitException() throws {
+            ended = true
+            if let code = fault.unmodelledErrorCode {
+                ready.append(try encode(EventStreamWriter.error(code: code, message: StreamFault.unmodelledErrorMessage(code))))
+                return
+            }
             var extra: [(name: String, json: String)] = []
             if fault.exception == .modelStreamError { extra = [("originalStatusCode", "500")] }
             let payload = EventStreamWriter.exceptionPayload(
-                message: "\(ClientFaultInjector.serviceMessage(fault.exception)) (injected by client fault rule \(ruleId))",
+                message: "\(fault.exception.serviceMessage) (injected by client fault rule \(ruleId))",
                 extraMembers: extra)
             ready.append(try encode(EventStreamWriter.exception(fault.exception.streamMemberName, payload: payload)))
-            ended = true
         }
 
         func encode(_ message: EventStreamMessage) throws -> ByteBuffer {

@@ -73,12 +73,13 @@ enum FaultRuleTable {
         func int(_ k: String) -> Int? { if case .integer(let i)? = m[k] { Int(i) } else { nil } }
         func double(_ k: String) -> Double? { if case .double(let d)? = m[k] { d } else { nil } }
         func bool(_ k: String) -> Bool? { if case .bool(let b)? = m[k] { b } else { nil } }
-        let rule = ClientFaultRule(
+        let rule = ClientFaultRule(FaultRule(
             operation: string("operation"), model: string("model"), region: string("region"),
             probability: double("probability"), seed: int("seed").map { UInt64($0) }, times: int("times"),
             seconds: double("seconds"), error: string("error"), retryAfterMs: int("retry_after_ms"),
-            latencyMs: int("latency_ms"), stall: bool("stall"), reset: bool("reset"), timeout: bool("timeout"),
-            stream: string("stream"), afterEvents: int("after_events"), exception: string("exception"), dripMs: int("drip_ms"))
+            latencyMs: int("latency_ms"), stall: bool("stall"), reset: bool("reset"),
+            stream: string("stream"), afterEvents: int("after_events"), exception: string("exception"), dripMs: int("drip_ms")),
+            timeout: bool("timeout"))
         do {
             _ = try rule.effect()
         } catch {

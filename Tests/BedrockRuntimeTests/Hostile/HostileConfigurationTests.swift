@@ -219,13 +219,13 @@ struct PagingBoundsTests {
 struct FaultRuleNumberTests {
     @Test("seconds must be finite, positive and at most a year", arguments: [1e300, Double.infinity, Double.nan, -1, 0, 31_536_001])
     func badSeconds(seconds: Double) {
-        #expect(throws: ClientFaultRuleError.self) {
-            _ = try ClientFaultRule(seconds: seconds, error: "ThrottlingException").effect()
+        #expect(throws: FaultRuleError.self) {
+            _ = try FaultRule(seconds: seconds, error: "ThrottlingException").effect()
         }
     }
 
     @Test("a sane window is accepted")
     func goodSeconds() throws {
-        _ = try ClientFaultRule(seconds: 2.5, error: "ThrottlingException").effect()
+        _ = try FaultRule(seconds: 2.5, error: "ThrottlingException").effect()
     }
 }

@@ -7,7 +7,7 @@ import Testing
 /// The client-side fault injector, driven through a real client against the emulator
 /// on 127.0.0.1: every effect must reach the caller as the right `BedrockError`, and
 /// the client's own retry must run on it.
-@Suite("Client fault injection against a live emulator")
+@Suite("ClientFaultInjectorTests")
 struct ClientFaultInjectorTests {
     static let model = "anthropic.claude-3-haiku-20240307-v1:0"
     static let fastRetry = RetryConfiguration(maxAttempts: 3, throttlingBaseDelay: .milliseconds(10), baseDelay: .milliseconds(5),
@@ -53,7 +53,7 @@ struct ClientFaultInjectorTests {
     @Test("throttling twice: the client retries and the third attempt reaches the emulator")
     func throttlingRetried() async throws {
         try await withClient { emulator, faults, client in
-            try faults.add(ClientFaultRule(operation: "Converse", times: 2, error: "ThrottlingException"))
+            try faults.add(FaultRule(operation: "Converse", times: 2, error: "ThrottlingException"))
             let result = try await converse(client)
             #expect(result.attempts.count == 3)
             #expect(result.attempts.prefix(2).allSatisfy { $0.errorCode == "ThrottlingException" && $0.httpStatus == 429 })
@@ -70,7 +70,7 @@ struct ClientFaultInjectorTests {
         try await withClient { emulator, faults, client in
             for code in BedrockErrorCode.allCases {
                 faults.clear()
-                try faults.add(ClientFaultRule(operation: "Converse", error: code.rawValue))
+                try faults.add(FaultRule(operation: "Converse", error: code.rawValue))
                 let error = try #require(await caught { _ = try await converse(client) }, "\(code)")
                 #expect(error.code == code.rawValue)
                 #expect(error.httpStatus == code.httpStatus)
@@ -84,7 +84,7 @@ struct ClientFaultInjectorTests {
     @Test("retry_after_ms sets x-amz-retry-after, and the client waits that long")
     func retryAfter() async throws {
         try await withClient { _, faults, client in
-            try faults.add(ClientFaultRule(times: 1, error: "ThrottlingException", retryAfterMs: 150))
+            try faults.add(FaultRule(times: 1, error: "ThrottlingException", retryAfterMs: 150))
             let result = try await converse(client)
             #expect(result.attempts.first?.waitBeforeNext == .milliseconds(150))
         }
@@ -93,7 +93,7 @@ struct ClientFaultInjectorTests {
     @Test("reset is a ConnectionReset transport failure, retried")
     func reset() async throws {
         try await withClient { emulator, faults, client in
-            try faults.add(ClientFaultRule(times: 1, reset: true))
+            try faults.add(FaultRule(times: 1, reset: true))
             let result = try await converse(client)
             #expect(result.attempts.map(\.errorCode) == ["ConnectionReset", nil])
             #expect(result.attempts.first?.outcome == .transportError)
@@ -104,7 +104,7 @@ struct ClientFaultInjectorTests {
     @Test("timeout is a FirstByteTimeout; when every attempt times out the caller gets it")
     func timeout() async throws {
         try await withClient { _, faults, client in
-            try faults.add(ClientFaultRule(operation: "Converse", timeout: true))
+            try faults.add(ClientFaultRule(FaultRule(operation: "Converse"), timeout: true))
             let error = try #require(await caught { _ = try await converse(client) })
             #expect(error.code == "FirstByteTimeout")
             #expect(error.attempts.count == 3)
@@ -117,7 +117,7 @@ struct ClientFaultInjectorTests {
         let timeouts = Timeouts(connect: .seconds(2), firstByte: .seconds(1), idle: .seconds(5), total: .seconds(20))
         try await withClient(retry: RetryConfiguration(maxAttempts: 2, baseDelay: .milliseconds(5), maxBackoff: .milliseconds(50)),
                              timeouts: timeouts) { emulator, faults, client in
-            try faults.add(ClientFaultRule(times: 1, stall: true))
+            try faults.add(FaultRule(times: 1, stall: true))
             let result = try await converse(client)
             #expect(result.attempts.map(\.errorCode) == ["FirstByteTimeout", nil])
             #expect(emulator.requests.count == 1)
@@ -127,7 +127,7 @@ struct ClientFaultInjectorTests {
     @Test("latency delays the attempt, which then succeeds")
     func latency() async throws {
         try await withClient { emulator, faults, client in
-            try faults.add(ClientFaultRule(times: 1, latencyMs: 120))
+            try faults.add(FaultRule(times: 1, latencyMs: 120))
             let result = try await converse(client)
             #expect(result.attempts.count == 1)
             #expect(result.attempts[0].duration >= .milliseconds(120))
@@ -138,10 +138,10 @@ struct ClientFaultInjectorTests {
     @Test("model and region narrow a rule")
     func matching() async throws {
         try await withClient(region: "us-west-2") { _, faults, client in
-            try faults.add(ClientFaultRule(region: "eu-west-1", error: "ServiceUnavailableException"))
-            try faults.add(ClientFaultRule(model: "amazon.nova-lite-v1:0", error: "ServiceUnavailableException"))
+            try faults.add(FaultRule(region: "eu-west-1", error: "ServiceUnavailableException"))
+            try faults.add(FaultRule(model: "amazon.nova-lite-v1:0", error: "ServiceUnavailableException"))
             #expect(try await converse(client).attempts.count == 1)
-            try faults.add(ClientFaultRule(model: Self.model, region: "us-west-2", error: "AccessDeniedException"))
+            try faults.add(FaultRule(model: Self.model, region: "us-west-2", error: "AccessDeniedException"))
             let error = try #require(await caught { _ = try await converse(client) })
             #expect(error.code == "AccessDeniedException")
             #expect(faults.injections.last?.region == "us-west-2")
@@ -154,7 +154,7 @@ struct ClientFaultInjectorTests {
         func pattern() async throws -> [Bool] {
             var hits: [Bool] = []
             try await withClient(retry: .noRetries) { _, faults, client in
-                try faults.add(ClientFaultRule(probability: 0.5, seed: 42, error: "InternalServerException"))
+                try faults.add(FaultRule(probability: 0.5, seed: 42, error: "InternalServerException"))
                 for _ in 0..<12 {
                     hits.append(await caught { _ = try await converse(client) } != nil)
                 }
@@ -173,7 +173,7 @@ struct ClientFaultInjectorTests {
             // A first call sets up the connection (slow while the whole suite starts on a
             // loaded machine), so the faulted call lands well inside the rule's life.
             _ = try await converse(client)
-            try faults.add(ClientFaultRule(seconds: 4, error: "ThrottlingException"))
+            try faults.add(FaultRule(seconds: 4, error: "ThrottlingException"))
             #expect(await caught { _ = try await converse(client) }?.code == "ThrottlingException")
             try await Task.sleep(for: .milliseconds(4100))
             #expect(try await converse(client).attempts.count == 1)
@@ -191,7 +191,7 @@ struct ClientFaultInjectorTests {
     func streamException() async throws {
         try await withClient { _, faults, client in
             let (clean, _) = try await streamText(client)
-            try faults.add(ClientFaultRule(operation: "ConverseStream", times: 1, stream: "exception", afterEvents: 2))
+            try faults.add(FaultRule(operation: "ConverseStream", times: 1, stream: "exception", afterEvents: 2))
             let error = try #require(await caught { _ = try await streamText(client) })
             #expect(error.code == "ModelStreamErrorException")
             #expect(error.originalStatusCode == 500)
@@ -205,7 +205,7 @@ struct ClientFaultInjectorTests {
     func streamRestart() async throws {
         try await withClient(streamRetry: .restart) { emulator, faults, client in
             let (clean, _) = try await streamText(client)
-            try faults.add(ClientFaultRule(operation: "ConverseStream", times: 1, stream: "exception", afterEvents: 3,
+            try faults.add(FaultRule(operation: "ConverseStream", times: 1, stream: "exception", afterEvents: 3,
                                            exception: "ThrottlingException"))
             let (text, stream) = try await streamText(client)
             #expect(text == clean)
@@ -218,15 +218,15 @@ struct ClientFaultInjectorTests {
     @Test("truncate, corrupt_crc and close each end the stream with their own error")
     func streamBreaks() async throws {
         try await withClient { _, faults, client in
-            try faults.add(ClientFaultRule(times: 1, stream: "truncate", afterEvents: 2))
+            try faults.add(FaultRule(times: 1, stream: "truncate", afterEvents: 2))
             #expect(await caught { _ = try await streamText(client) }?.code == "IncompleteStream")
 
-            try faults.add(ClientFaultRule(times: 1, stream: "corrupt_crc", afterEvents: 1))
+            try faults.add(FaultRule(times: 1, stream: "corrupt_crc", afterEvents: 1))
             let corrupt = await caught { _ = try await streamText(client) }
             #expect(corrupt?.code == "InvalidResponse")
             #expect(corrupt?.message.contains("checksum") == true || corrupt?.message.contains("CRC") == true)
 
-            try faults.add(ClientFaultRule(times: 1, stream: "close"))
+            try faults.add(FaultRule(times: 1, stream: "close"))
             let closed = await caught { _ = try await streamText(client) }
             #expect(closed?.code == "IncompleteStream")
             #expect(closed?.message.contains("messageStop") == true)
@@ -238,7 +238,7 @@ struct ClientFaultInjectorTests {
     func drip() async throws {
         try await withClient { _, faults, client in
             let (clean, _) = try await streamText(client)
-            try faults.add(ClientFaultRule(times: 1, stream: "drip", dripMs: 5))
+            try faults.add(FaultRule(times: 1, stream: "drip", dripMs: 5))
             let (text, stream) = try await streamText(client)
             #expect(text == clean)
             #expect(stream.attempts.count == 1)
@@ -248,7 +248,7 @@ struct ClientFaultInjectorTests {
     @Test("stream rules never hit non-streaming calls")
     func streamRulesSkipConverse() async throws {
         try await withClient { _, faults, client in
-            try faults.add(ClientFaultRule(stream: "exception"))
+            try faults.add(FaultRule(stream: "exception"))
             #expect(try await converse(client).attempts.count == 1)
             #expect(faults.injections.isEmpty)
         }
@@ -258,19 +258,22 @@ struct ClientFaultInjectorTests {
     func invalidRules() {
         let faults = ClientFaultInjector()
         let cases: [(ClientFaultRule, String)] = [
-            (ClientFaultRule(), "needs one effect"),
-            (ClientFaultRule(error: "ThrottlingException", reset: true), "exactly one effect"),
-            (ClientFaultRule(error: "SlowDownException"), "unknown error 'SlowDownException'"),
-            (ClientFaultRule(operation: "Chat", error: "ThrottlingException"), "unknown operation 'Chat'"),
-            (ClientFaultRule(probability: 1.5, reset: true), "probability"),
-            (ClientFaultRule(times: 0, reset: true), "times"),
-            (ClientFaultRule(stream: "explode"), "unknown stream fault"),
-            (ClientFaultRule(stream: "drip"), "drip_ms"),
-            (ClientFaultRule(operation: "Converse", stream: "close"), "streaming operations"),
-            (ClientFaultRule(retryAfterMs: 10, reset: true), "retry_after_ms"),
+            (ClientFaultRule(), "needs one effect: error, latency_ms, stall, reset, timeout or stream"),
+            (ClientFaultRule(FaultRule(error: "ThrottlingException", reset: true)), "exactly one effect"),
+            (ClientFaultRule(FaultRule(error: "ThrottlingException"), timeout: true), "exactly one effect"),
+            (ClientFaultRule(FaultRule(error: "SlowDownException")), "unknown error 'SlowDownException'"),
+            (ClientFaultRule(FaultRule(operation: "Chat", error: "ThrottlingException")), "unknown operation 'Chat'"),
+            (ClientFaultRule(FaultRule(probability: 1.5, reset: true)), "probability"),
+            (ClientFaultRule(FaultRule(times: 0, reset: true)), "times"),
+            (ClientFaultRule(FaultRule(seconds: 1e300, reset: true)), "seconds"),
+            (ClientFaultRule(FaultRule(stream: "explode")), "unknown stream fault"),
+            (ClientFaultRule(FaultRule(stream: "drip")), "drip_ms"),
+            (ClientFaultRule(FaultRule(stream: "close", dripMs: 5)), "drip_ms only applies to stream = \"drip\""),
+            (ClientFaultRule(FaultRule(operation: "Converse", stream: "close")), "streaming operations"),
+            (ClientFaultRule(FaultRule(retryAfterMs: 10, reset: true)), "retry_after_ms"),
         ]
         for (rule, expected) in cases {
-            #expect(throws: ClientFaultRuleError.self) { try faults.add(rule) }
+            #expect(throws: FaultRuleError.self) { try faults.add(rule) }
             do { try faults.add(rule) } catch { #expect(error.description.contains(expected), "\(error)") }
         }
         #expect(faults.active.isEmpty)
@@ -287,7 +290,7 @@ struct ClientFaultInjectorTests {
                 }
                 group.addTask {
                     for _ in 0..<50 {
-                        try faults.add(ClientFaultRule(probability: 0.5, error: "ThrottlingException"))
+                        try faults.add(FaultRule(probability: 0.5, error: "ThrottlingException"))
                         faults.clear()
                         await Task.yield()
                     }
@@ -304,6 +307,30 @@ struct ClientFaultInjectorTests {
         let json = #"{"operation":"ConverseStream","stream":"exception","after_events":3,"exception":"throttlingException","times":1}"#
         let rule = try JSONDecoder().decode(ClientFaultRule.self, from: Data(json.utf8))
         #expect(rule.afterEvents == 3)
-        #expect(try rule.effect() == .stream(ClientStreamFault(kind: .exception, afterEvents: 3, exception: .throttling, dripMilliseconds: 0)))
+        #expect(rule.rule == FaultRule(operation: "ConverseStream", times: 1, stream: "exception", afterEvents: 3,
+                                       exception: "throttlingException"))
+        #expect(try rule.effect() == .fault(.stream(StreamFault(kind: .exception, afterEvents: 3, exception: .throttling))))
+    }
+
+    @Test("timeout sits beside the shared fields in one JSON object, both ways")
+    func jsonTimeout() throws {
+        let rule = try JSONDecoder().decode(ClientFaultRule.self, from: Data(#"{"operation":"Converse","timeout":true}"#.utf8))
+        #expect(rule == ClientFaultRule(FaultRule(operation: "Converse"), timeout: true))
+        #expect(try rule.effect() == .timeout)
+        let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(rule)) as? [String: Any]
+        #expect(encoded?["operation"] as? String == "Converse")
+        #expect(encoded?["timeout"] as? Bool == true)
+        #expect(try JSONDecoder().decode(ClientFaultRule.self, from: JSONEncoder().encode(rule)) == rule)
+    }
+
+    @Test("stream exception with an unmodelled code ends the stream with its error frame, as the emulator does")
+    func streamUnmodelledError() async throws {
+        try await withClient { _, faults, client in
+            try faults.add(FaultRule(operation: "ConverseStream", times: 1, stream: "exception", afterEvents: 2,
+                                     exception: "InternalFailure"))
+            let error = try #require(await caught { _ = try await streamText(client) })
+            #expect(error.code == "InternalFailure")
+            #expect(faults.injections.map(\.effect) == ["stream exception"])
+        }
     }
 }
