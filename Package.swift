@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Quarry", targets: ["Quarry"]),
+        .library(name: "QuarryEmulatorSupport", targets: ["QuarryEmulatorSupport"]),
         .library(name: "BedrockRuntime", targets: ["BedrockRuntime"]),
         .library(name: "BedrockEmulator", targets: ["BedrockEmulator"]),
         .library(name: "LuaSandbox", targets: ["LuaSandbox"]),
@@ -84,10 +85,10 @@ let package = Package(
         .target(name: "LuaSandbox", dependencies: ["CLua", "CLuaShim"],
                 exclude: ["SANDBOX.md"], swiftSettings: strict),
 
-        // MARK: The embeddable host (never depends on readline)
+        // MARK: The embeddable host (never depends on readline, nor on the emulator)
         .target(name: "Quarry",
                 dependencies: [
-                    "LuaSandbox", "BedrockRuntime", "BedrockEmulator",
+                    "LuaSandbox", "BedrockRuntime",
                     .product(name: "Crypto", package: "swift-crypto"),
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -97,17 +98,27 @@ let package = Package(
                 ],
                 swiftSettings: strict),
 
+        // MARK: The emulator started in-process when no AWS credentials are configured
+        // (a library of its own: an app embedding Quarry links a server only if it asks to)
+        .target(name: "QuarryEmulatorSupport",
+                dependencies: [
+                    "Quarry", "BedrockEmulator",
+                    .product(name: "Logging", package: "swift-log"),
+                ],
+                swiftSettings: strict),
+
         // MARK: The `quarry` command
         .executableTarget(name: "QuarryCLI",
                           dependencies: [
-                              "Quarry", "LuaSandbox", "BedrockEmulator", "CReadline",
+                              "Quarry", "QuarryEmulatorSupport", "BedrockRuntime", "BedrockWire", "BedrockEmulator", "CReadline",
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Logging", package: "swift-log"),
                           ],
                           swiftSettings: strict),
 
         // MARK: An app embedding the host (the embedding guide's example)
-        .executableTarget(name: "ExampleHost", dependencies: ["Quarry"], swiftSettings: strict),
+        .executableTarget(name: "ExampleHost", dependencies: ["Quarry", "QuarryEmulatorSupport"],
+                          swiftSettings: strict),
 
         // MARK: Event-stream decoder fuzz target, benchmarks and the benchmark's replay server
         .executableTarget(name: "EventStreamFuzz", dependencies: ["BedrockWire"], swiftSettings: strict),
@@ -117,21 +128,25 @@ let package = Package(
                                          .product(name: "NIOHTTP1", package: "swift-nio")],
                           swiftSettings: strict),
         .executableTarget(name: "BenchStaticServer",
-                          dependencies: ["BedrockWire", .product(name: "NIOPosix", package: "swift-nio"),
+                          dependencies: ["BedrockWire", .product(name: "NIOCore", package: "swift-nio"),
+                                         .product(name: "NIOPosix", package: "swift-nio"),
                                          .product(name: "NIOHTTP1", package: "swift-nio")],
                           swiftSettings: strict),
 
         // MARK: Tests, one target per module
         .target(name: "ConformanceSupport", path: "Tests/ConformanceSupport"),
-        .testTarget(name: "LuaSandboxTests", dependencies: ["LuaSandbox"],
+        .testTarget(name: "LuaSandboxTests", dependencies: ["LuaSandbox", "CLua", "CLuaShim"],
                     resources: [.copy("Attacks"), .copy("Differential")], swiftSettings: strict),
-        .testTarget(name: "BedrockWireTests", dependencies: ["BedrockWire", "ConformanceSupport"],
+        .testTarget(name: "BedrockWireTests",
+                    dependencies: ["BedrockWire", "ConformanceSupport", .product(name: "NIOCore", package: "swift-nio")],
                     swiftSettings: strict),
         .testTarget(name: "BedrockRuntimeTests",
                     dependencies: [
-                        "BedrockRuntime", "ConformanceSupport",
+                        "BedrockRuntime", "BedrockWire", "ConformanceSupport",
                         // ClientFaultInjectorTests drive the client against the real emulator.
                         "BedrockEmulator",
+                        .product(name: "Crypto", package: "swift-crypto"),
+                        .product(name: "Logging", package: "swift-log"),
                         .product(name: "NIOCore", package: "swift-nio"),
                         .product(name: "NIOPosix", package: "swift-nio"),
                         .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -139,6 +154,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "BedrockEmulatorTests",
                     dependencies: ["BedrockEmulator", "BedrockRuntime", "BedrockWire",
+                                   .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOPosix", package: "swift-nio"),
                                    .product(name: "NIOTLS", package: "swift-nio"),
                                    .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -148,13 +164,16 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "QuarryTests",
                     dependencies: [
-                        "Quarry", "BedrockEmulator", "BedrockWire",
+                        "Quarry", "LuaSandbox", "BedrockRuntime", "BedrockEmulator", "BedrockWire",
+                        .product(name: "Logging", package: "swift-log"),
                         // ScriptedHTTPServer (shared with BedrockRuntimeTests) plays hostile servers.
                         .product(name: "NIOCore", package: "swift-nio"),
                         .product(name: "NIOPosix", package: "swift-nio"),
                         .product(name: "NIOHTTP1", package: "swift-nio"),
                     ],
                     swiftSettings: strict),
-        .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI", "ExampleHost", "Quarry", "BedrockEmulator"], swiftSettings: strict),
+        // ExampleHost is a dependency so its binary is built for the tests that run it.
+        .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI", "ExampleHost", "Quarry", "BedrockRuntime"],
+                    swiftSettings: strict),
     ]
 )

@@ -1,4 +1,6 @@
-import BedrockWire
+// The model catalogue lives in BedrockWire (the host lists it for AWS targets too);
+// re-exported so every file here and every user of the emulator sees it as before.
+@_exported import BedrockWire
 import Foundation
 import Logging
 import NIOConcurrencyHelpers

@@ -7,6 +7,7 @@
 //   swift run ExampleHost [SCRIPT.lua]   (without a script it runs a built-in one)
 import Foundation
 import Quarry
+import QuarryEmulatorSupport
 
 /// The app's own data, which scripts reach only through `shop.lookup`.
 let catalogue: [String: (name: String, price: Double, stock: Int)] = [
@@ -49,8 +50,9 @@ struct ExampleHost {
     }
 
     static func run() async throws {
-        // 1. Where calls go: AWS when credentials are configured, else Quarry's emulator.
-        let target = try await QuarryTarget.resolve()
+        // 1. Where calls go: AWS when credentials are configured, else Quarry's emulator
+        //    started in this process (QuarryEmulatorSupport; leave it out to link no server).
+        let target = try await QuarryTarget.resolve(localEmulator: .inProcess)
         // 2. What user scripts may do: two models, 20 calls, 20k tokens, tighter limits.
         var policy = HostPolicy(allowedModels: ["amazon.nova-*", "anthropic.claude-3-haiku-*"],
                                 maxConcurrentCalls: 4, callBudget: 20, tokenBudget: 20_000)
@@ -61,7 +63,7 @@ struct ExampleHost {
         // 3. The app's tool: an async Swift function scripts call like any Lua function.
         try await host.register("shop.lookup") { arguments in
             guard let sku = arguments.first?.stringValue else {
-                throw ScriptError(code: "ValidationError", message: "shop.lookup: expected a SKU string")
+                throw ScriptError(code: .validationError, message: "shop.lookup: expected a SKU string")
             }
             guard let item = catalogue[sku] else {
                 throw ScriptError(code: "UnknownProduct", message: "no product with SKU \(sku)")

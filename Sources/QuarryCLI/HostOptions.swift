@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Quarry
+import QuarryEmulatorSupport
 
 /// Where calls go, what scripts may do, and the sandbox limits: shared by `run`, `-e`,
 /// the REPL and `test`.
@@ -122,7 +123,8 @@ struct HostOptions: ParsableArguments {
         default: nil
         }
         let resolved = try await QuarryTarget.resolve(region: region, profile: profile, endpoint: endpoint,
-                                                     preference: preference, middlewares: middlewares)
+                                                     preference: preference, middlewares: middlewares,
+                                                     localEmulator: .inProcess)
         if resolved.isEmulator, !quiet {
             let reason = preference == .emulator || ProcessInfo.processInfo.environment["QUARRY_TARGET"] == "emulator"
                 ? "as asked" : "no AWS credentials are configured"

@@ -1,6 +1,5 @@
 import ArgumentParser
 import BedrockRuntime
-import BedrockEmulator
 import Foundation
 import Quarry
 

@@ -106,9 +106,10 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     }
 
     /// The AsyncHTTPClient settings shared by the Bedrock transport and the credential
-    /// providers: TLS as above, no redirects, no decompression, no hidden reconnects,
+    /// providers (and the host's emulator admin client): TLS as above, no redirects, no
+    /// decompression, no hidden reconnects,
     /// and the CONNECT proxy when given.
-    static func clientConfiguration(tls: TLSSettings, proxy: ProxySettings?, connectTimeout: Duration) throws -> HTTPClient.Configuration {
+    public static func clientConfiguration(tls: TLSSettings, proxy: ProxySettings?, connectTimeout: Duration) throws -> HTTPClient.Configuration {
         var config = HTTPClient.Configuration(tlsConfiguration: try tlsConfiguration(tls))
         let connectNanos = connectTimeout.seconds.isFinite ? min(max(connectTimeout.seconds, 0.001), 3600) * 1e9 : 10e9
         config.timeout = .init(connect: .nanoseconds(Int64(connectNanos)), read: nil)

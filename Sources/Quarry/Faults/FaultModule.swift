@@ -30,7 +30,7 @@ public struct FaultModule: QuarryModule {
         let description = host.target.description
         @Sendable func require(_ function: String) throws -> ClientFaultInjector {
             guard let injector else {
-                throw ScriptError(code: "FaultInjectionUnavailable",
+                throw ScriptError(code: .faultInjectionUnavailable,
                                   message: "\(function): this host's clients have no fault injector (target: \(description)); "
                                       + "run under `quarry test`, or give the target a ClientFaultInjector middleware")
             }
@@ -42,12 +42,12 @@ public struct FaultModule: QuarryModule {
             do {
                 return [.string(try injector.add(rule))]
             } catch {
-                throw ScriptError(code: "ValidationError", message: "fault.inject: \(error)")
+                throw ScriptError(code: .validationError, message: "fault.inject: \(error)")
             }
         }
         try await host.registerSync("fault.remove") { args in
             guard case .string(let id)? = args.first else {
-                throw ScriptError(code: "ValidationError", message: "fault.remove: expected the rule id fault.inject returned")
+                throw ScriptError(code: .validationError, message: "fault.remove: expected the rule id fault.inject returned")
             }
             return [.boolean(try require("fault.remove").remove(id: id))]
         }
@@ -98,7 +98,7 @@ public struct EmulatorModule: QuarryModule {
         let description = host.target.description
         @Sendable func client(_ function: String) throws -> EmulatorAdminClient {
             guard let admin else {
-                throw ScriptError(code: "NotAnEmulator",
+                throw ScriptError(code: .notAnEmulator,
                                   message: "\(function) needs an emulator target, but this host targets \(description); "
                                       + "use fault.inject{…} for client-side faults that work against any target")
             }
@@ -114,7 +114,7 @@ public struct EmulatorModule: QuarryModule {
         try await host.register("emulator.remove") { args in
             let api = try client("emulator.remove")
             guard case .string(let id)? = args.first, !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
-                throw ScriptError(code: "ValidationError", message: "emulator.remove: expected the rule id emulator.fault returned")
+                throw ScriptError(code: .validationError, message: "emulator.remove: expected the rule id emulator.fault returned")
             }
             do {
                 _ = try await api.delete("faults/\(id)")
@@ -141,12 +141,12 @@ public struct EmulatorModule: QuarryModule {
         try await host.register("emulator.respond") { args in
             let api = try client("emulator.respond")
             guard case .map(let m)? = args.first else {
-                throw ScriptError(code: "ValidationError",
+                throw ScriptError(code: .validationError,
                                   message: "emulator.respond: expected a table {contains=…, text=…|tool={name=, input=}|json=…|error=…}")
             }
             let known: Set<String> = ["model", "operation", "contains", "pattern", "text", "tool", "json", "error", "message", "times"]
             for key in m.keys where !known.contains(key) {
-                throw ScriptError(code: "ValidationError",
+                throw ScriptError(code: .validationError,
                                   message: "emulator.respond: unknown field '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
             }
             let body = try LuaJSON.json(from: .map(m), path: "emulator.respond")
@@ -171,10 +171,10 @@ public struct EmulatorModule: QuarryModule {
             return try await call()
         } catch let e as ScriptError {
             // The admin API answers a bad rule with 400 and a message naming the problem.
-            let code = e.status == 400 ? "ValidationError" : e.code
+            let code: ScriptError.Code = e.status == 400 ? .validationError : e.code
             throw ScriptError(code: code, message: "\(function): \(e.message)", status: e.status)
         } catch {
-            throw ScriptError(code: "EmulatorUnreachable", message: "\(function): the emulator's admin API did not answer: \(error)")
+            throw ScriptError(code: .emulatorUnreachable, message: "\(function): the emulator's admin API did not answer: \(error)")
         }
     }
 }

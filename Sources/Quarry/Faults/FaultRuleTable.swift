@@ -26,16 +26,16 @@ enum FaultRuleTable {
         case .map(let m): map = m
         case .tagged(_, .map(let m)): map = m
         default:
-            throw ScriptError(code: "ValidationError",
+            throw ScriptError(code: .validationError,
                               message: "\(function): expected a rule table such as {operation=\"Converse\", error=\"ThrottlingException\", times=2}")
         }
         var out: [String: JSONValue] = [:]
         for (key, item) in map {
             func bad(_ wanted: String) -> ScriptError {
-                ScriptError(code: "ValidationError", message: "\(function): '\(key)' must be \(wanted)")
+                ScriptError(code: .validationError, message: "\(function): '\(key)' must be \(wanted)")
             }
             if key == "timeout", !allowTimeout {
-                throw ScriptError(code: "ValidationError",
+                throw ScriptError(code: .validationError,
                                   message: "\(function): 'timeout' is a client-side fault (fault.inject); the emulator's equivalent is stall = true")
             }
             if stringKeys.contains(key) {
@@ -56,12 +56,12 @@ enum FaultRuleTable {
             } else {
                 let known = (stringKeys.union(integerKeys).union(numberKeys).union(booleanKeys))
                     .subtracting(allowTimeout ? [] : ["timeout"]).sorted()
-                throw ScriptError(code: "ValidationError",
+                throw ScriptError(code: .validationError,
                                   message: "\(function): unknown field '\(key)'; a rule takes \(known.joined(separator: ", "))")
             }
         }
         if case .integer(let seed)? = out["seed"], seed < 0 {
-            throw ScriptError(code: "ValidationError", message: "\(function): 'seed' must not be negative")
+            throw ScriptError(code: .validationError, message: "\(function): 'seed' must not be negative")
         }
         return out
     }
@@ -83,7 +83,7 @@ enum FaultRuleTable {
         do {
             _ = try rule.effect()
         } catch {
-            throw ScriptError(code: "ValidationError", message: "\(function): \(error.description)")
+            throw ScriptError(code: .validationError, message: "\(function): \(error.description)")
         }
         return rule
     }

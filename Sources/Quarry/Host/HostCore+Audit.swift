@@ -43,7 +43,7 @@ extension HostCore {
     /// host fails closed rather than make calls it cannot account for).
     func checkAuditable() throws(ScriptError) {
         if let failure = auditor?.failure {
-            throw ScriptError(code: "AuditLogFailed", message: "the audit log cannot be written, so no more calls are made: \(failure)")
+            throw ScriptError(code: .auditLogFailed, message: "the audit log cannot be written, so no more calls are made: \(failure)")
         }
     }
 
@@ -51,16 +51,14 @@ extension HostCore {
     func prepareAuditPrincipal(_ settings: ClientSettings) async {
         guard auditor != nil, auditPrincipals.get(settings) == nil else { return }
         var principal = AuditPrincipal()
-        let identity: LuaValue
+        let identity: CallerIdentity
         if let client = try? client(settings) {
             identity = await target.identity(using: client, profile: settings.profile)
         } else {
             identity = await target.identity(profile: settings.profile)
         }
-        if case .map(let m) = identity {
-            principal.keyId = m["access_key_id"]?.stringValue
-            principal.source = m["source"]?.stringValue
-        }
+        principal.keyId = identity.accessKeyId
+        principal.source = identity.source
         // A role is named only when the profile's chain made the credentials (keys in the
         // environment win over a profile's role_arn, and then no role was assumed).
         if principal.source?.hasPrefix("profile:") == true {
@@ -95,12 +93,12 @@ extension HostCore {
 
     /// Writes the record of a call the policy refused before it was sent.
     func auditRefusal(_ error: ScriptError, operation: String, model: String?, context: AuditContext) {
-        guard let auditor, error.code == "PolicyViolation" else { return }
+        guard let auditor, error.code == .policyViolation else { return }
         var m = head(kind: "refusal", started: Date(), context: context, auditor: auditor)
         m.append(("operation", .string(operation)))
         m.append(("model", model.map(JSONValue.string) ?? .null))
         m.append(("attempts", .array([])))
-        m.append(("outcome", .string(error.code)))
+        m.append(("outcome", .string(error.code.rawValue)))
         m.append(("tokens_in", .null))
         m.append(("tokens_out", .null))
         m.append(("latency_ms", .integer(0)))

@@ -51,7 +51,7 @@ final class HostCore: @unchecked Sendable {
         defer { lock.unlock() }
         if settings == ClientSettings() || admitted.contains(settings) { return }
         guard admitted.count < policy.maxClients else {
-            throw ScriptError(code: "LimitExceeded",
+            throw ScriptError(code: .limitExceeded,
                               message: "bedrock.client: this host keeps at most \(policy.maxClients) distinct clients; reuse a client instead of making new ones")
         }
         admitted.insert(settings)
@@ -87,12 +87,12 @@ final class HostCore: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let budget = policy.callBudget, callsUsed >= budget {
-            throw ScriptError(code: "PolicyViolation", message: "the call budget of \(budget) calls is used up")
+            throw ScriptError(code: .policyViolation, message: "the call budget of \(budget) calls is used up")
         }
         let bytes = max(0, requestBytes)
         let cap = policy.limits.memoryBytes
         guard requestBytesHeld <= cap, bytes <= cap - requestBytesHeld else {
-            throw ScriptError(code: "LimitExceeded",
+            throw ScriptError(code: .limitExceeded,
                               message: "sandbox limit: memory: calls in flight hold \(requestBytesHeld) bytes of requests and this one needs \(bytes) more (limit \(cap) bytes); lower the concurrency")
         }
         var reserve = 0
@@ -102,7 +102,7 @@ final class HostCore: @unchecked Sendable {
             reserve = output.addingReportingOverflow(input).overflow ? Int.max : output + input
             let committed = tokensCommitted + tokensReserved
             guard committed <= budget, reserve <= budget - committed else {
-                throw ScriptError(code: "PolicyViolation",
+                throw ScriptError(code: .policyViolation,
                                   message: "the token budget of \(budget) would be exceeded: \(committed) used or reserved, this call may use \(reserve) (about \(input) input + \(output) maxTokens)")
             }
             tokensReserved += reserve

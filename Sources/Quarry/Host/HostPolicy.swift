@@ -58,7 +58,7 @@ public struct HostPolicy: Sendable, Hashable {
     /// Throws `PolicyViolation` unless `model` matches an allowed glob.
     func checkModel(_ model: String) throws(ScriptError) {
         guard Glob.matchesAny(allowedModels, model) else {
-            throw ScriptError(code: "PolicyViolation",
+            throw ScriptError(code: .policyViolation,
                               message: "model '\(model)' is not allowed by the host policy (allowed: \(allowedModels.joined(separator: ", ")))")
         }
     }
@@ -67,20 +67,20 @@ public struct HostPolicy: Sendable, Hashable {
     /// endpoint in the canonical form that was checked (the client must use that form).
     func checkClient(region: String?, profile: String?, endpoint: String?) throws(ScriptError) -> String? {
         if let region, !Glob.matchesAny(allowedRegions, region) {
-            throw ScriptError(code: "PolicyViolation",
+            throw ScriptError(code: .policyViolation,
                               message: "region '\(region)' is not allowed by the host policy (allowed: \(allowedRegions.joined(separator: ", ")))")
         }
         if let profile {
             guard !profile.isEmpty, profile.utf8.count <= 128,
                   profile.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) && !"[]#;=".unicodeScalars.contains($0) }) else {
-                throw ScriptError(code: "ValidationError",
+                throw ScriptError(code: .validationError,
                                   message: "bedrock.client: 'profile' must be a profile name (printable ASCII, no spaces, brackets, '#', ';' or '=')")
             }
             guard Glob.matchesAny(allowedProfiles, profile) else {
                 let allowed = allowedProfiles.isEmpty
                     ? "none: scripts use the host's profile unless it allows others (--allow-profile / HostPolicy.allowedProfiles)"
                     : allowedProfiles.joined(separator: ", ")
-                throw ScriptError(code: "PolicyViolation",
+                throw ScriptError(code: .policyViolation,
                                   message: "profile '\(profile)' is not allowed by the host policy (allowed: \(allowed))")
             }
         }
@@ -91,12 +91,12 @@ public struct HostPolicy: Sendable, Hashable {
         do {
             address = try EndpointAddress.parse(endpoint)
         } catch {
-            throw ScriptError(code: "PolicyViolation",
+            throw ScriptError(code: .policyViolation,
                               message: "endpoint '\(shown)' is not allowed by the host policy: \(error.reason) (allowed: \(allowed))")
         }
         let patterns = allowedEndpoints.compactMap { try? EndpointPattern($0) }
         guard patterns.contains(where: { $0.matches(address) }) else {
-            throw ScriptError(code: "PolicyViolation",
+            throw ScriptError(code: .policyViolation,
                               message: "endpoint '\(shown)' (\(address.url)) is not allowed by the host policy (allowed: \(allowed))")
         }
         return address.url
@@ -110,12 +110,12 @@ public struct HostPolicy: Sendable, Hashable {
             do {
                 _ = try EndpointPattern(text)
             } catch {
-                throw ScriptError(code: "ConfigurationError",
+                throw ScriptError(code: .configurationError,
                                   message: "allowed endpoint '\(Self.printable(text))' is not a pattern scheme://host[:port|:*]: \(error.reason)")
             }
         }
         guard maxClients >= 1 else {
-            throw ScriptError(code: "ConfigurationError", message: "maxClients must be at least 1, got \(maxClients)")
+            throw ScriptError(code: .configurationError, message: "maxClients must be at least 1, got \(maxClients)")
         }
     }
 

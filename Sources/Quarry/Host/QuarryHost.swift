@@ -10,7 +10,7 @@ import Logging
 /// opaque handles: the clients and their credentials stay in Swift.
 ///
 /// ```swift
-/// let target = try await QuarryTarget.resolve()
+/// let target = try await QuarryTarget.resolve(localEmulator: .inProcess)   // QuarryEmulatorSupport
 /// let host = try await QuarryHost(target: target)
 /// try await host.register("weather") { args in [.string("sunny in \(args.first?.stringValue ?? "?")")] }
 /// let values = try await host.evaluate("return bedrock.converse{model='amazon.nova-micro-v1:0', messages='hi'}.text")
@@ -74,7 +74,6 @@ public final class QuarryHost: Sendable {
         self.core = core
         let sandbox = try await LuaSandbox(limits: options.policy.limits, output: options.output)
         self.sandbox = sandbox
-        let bindings = BedrockBindings(core: core)
         let limits = options.policy.limits
         let limitsTable: [String: LuaValue] = [
             "memory_bytes": .integer(Int64(limits.memoryBytes)),
@@ -85,7 +84,7 @@ public final class QuarryHost: Sendable {
         ]
         try await sandbox.withState { state in
             try state.setGlobal("sandbox", .map(["limits": .map(limitsTable)]), readOnly: true)
-            var functions = try bindings.functions(in: state)
+            var functions = try HostFunctionTable.make(core: core, state: state)
             functions["null"] = .null
             functions["write"] = try state.outputWriter()
             try state.setGlobal("__quarry", .map(functions))
@@ -123,7 +122,7 @@ public final class QuarryHost: Sendable {
     /// `...` the arguments).
     public func run(file path: String, arguments: [String] = []) async throws -> [LuaValue] {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ScriptError(code: "FileNotFound", message: "cannot read script '\(path)'")
+            throw ScriptError(code: .fileNotFound, message: "cannot read script '\(path)'")
         }
         try await setArguments(script: path, arguments)
         return try await evaluate(String(decoding: data, as: UTF8.self), name: "@" + path,
@@ -294,7 +293,7 @@ public final class QuarryHost: Sendable {
     func assign(_ value: LuaValue, to path: String, in state: LuaState) throws {
         let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0 == "_" || $0.isLetter || $0.isNumber } }) else {
-            throw ScriptError(code: "ValidationError", message: "'\(path)' is not a valid global name (letters, digits, _ and dots)")
+            throw ScriptError(code: .validationError, message: "'\(path)' is not a valid global name (letters, digits, _ and dots)")
         }
         if parts.count == 1 {
             var isTable = false

@@ -74,7 +74,7 @@ struct Scheduler: Sendable {
         let input = await withTaskCancellationHandler {
             await first.value()
         } onCancel: {
-            first.offer(.error(ScriptError(code: "Cancelled", message: "the run was cancelled").luaValue))
+            first.offer(.error(ScriptError(code: .cancelled, message: "the run was cancelled").luaValue))
         }
         work.cancel()
         timer?.cancel()
@@ -127,7 +127,7 @@ struct Scheduler: Sendable {
         }
         _ = try? await sandbox.withState { state in coroutines.forEach(state.release) }
         if let message = failure.message { return .error(.string(message)) }
-        guard let winner else { return .error(ScriptError(code: "Cancelled", message: "race: cancelled").luaValue) }
+        guard let winner else { return .error(ScriptError(code: .cancelled, message: "race: cancelled").luaValue) }
         return .values([.integer(Int64(winner))])
     }
 

@@ -9,7 +9,7 @@ import Foundation
 /// `IncompleteStream`, `PolicyViolation`, …).
 public struct ScriptError: Error, Sendable, CustomStringConvertible {
     /// The error code scripts match on.
-    public var code: String
+    public var code: Code
     /// What went wrong, in words.
     public var message: String
     /// The HTTP status, when an answer came.
@@ -24,7 +24,7 @@ public struct ScriptError: Error, Sendable, CustomStringConvertible {
     public var fields: [String: LuaValue]
 
     /// An error with a code and a message.
-    public init(code: String, message: String, status: Int? = nil, retryable: Bool = false,
+    public init(code: Code, message: String, status: Int? = nil, retryable: Bool = false,
                 requestId: String? = nil, attempts: [AttemptRecord] = [], fields: [String: LuaValue] = [:]) {
         self.code = code
         self.message = message
@@ -41,7 +41,7 @@ public struct ScriptError: Error, Sendable, CustomStringConvertible {
     /// The error as the Lua table scripts receive.
     public var luaValue: LuaValue {
         var map = fields
-        map["code"] = .string(code)
+        map["code"] = .string(code.rawValue)
         map["message"] = .string(message)
         map["retryable"] = .boolean(retryable)
         if let status { map["status"] = .integer(Int64(status)) }
@@ -56,21 +56,21 @@ public struct ScriptError: Error, Sendable, CustomStringConvertible {
         switch error {
         case let e as ScriptError: return e
         case let e as BedrockError: return ScriptError(bedrock: e)
-        case is CancellationError: return ScriptError(code: "Cancelled", message: "the call was cancelled")
-        case let e as LuaConversionError: return ScriptError(code: "ValidationError", message: e.description)
-        default: return ScriptError(code: "HostError", message: String(describing: error))
+        case is CancellationError: return ScriptError(code: .cancelled, message: "the call was cancelled")
+        case let e as LuaConversionError: return ScriptError(code: .validationError, message: e.description)
+        default: return ScriptError(code: .hostError, message: String(describing: error))
         }
     }
 
     /// A Bedrock failure: the service's code as AWS names it, or a transport code.
     public init(bedrock e: BedrockError) {
-        var code = e.code
+        var code = Code(rawValue: e.code)
         var fields: [String: LuaValue] = [:]
         switch e.kind {
         case .transport(let failure):
-            code = failure.isTimeout ? "Timeout" : "ConnectionError"
+            code = failure.isTimeout ? .timeout : .connectionError
             fields["detail"] = .string(failure.rawValue)
-        case .invalidRequest: code = "ValidationError"
+        case .invalidRequest: code = .validationError
         default: break
         }
         if let original = e.originalStatusCode { fields["original_status"] = .integer(Int64(original)) }
@@ -78,6 +78,60 @@ public struct ScriptError: Error, Sendable, CustomStringConvertible {
         if let partial = e.partialResult { fields["partial"] = ResponseTables.streamResult(partial, attempts: e.attempts, requestId: e.requestId) }
         self.init(code: code, message: e.message, status: e.httpStatus, retryable: e.isRetryable,
                   requestId: e.requestId, attempts: e.attempts, fields: fields)
+    }
+}
+
+extension ScriptError {
+    /// An error code, the `code` field scripts match on (`e.code == .validationError`).
+    ///
+    /// The host's own codes are static members (`.validationError`); an app makes its own
+    /// from a string literal (`"UnknownProduct"`), and a Bedrock failure carries the
+    /// service's code as AWS names it (`ThrottlingException`). Scripts see the raw string.
+    public struct Code: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+        /// The code as scripts see it.
+        public let rawValue: String
+
+        /// The code `rawValue`.
+        public init(rawValue: String) { self.rawValue = rawValue }
+        /// The code `value` (`"UnknownProduct"`).
+        public init(stringLiteral value: String) { self.rawValue = value }
+        /// The code as scripts see it.
+        public var description: String { rawValue }
+
+        /// A request, argument or value is malformed (a script's mistake).
+        public static let validationError: Code = "ValidationError"
+        /// The host's policy refuses the call (model, region, endpoint, budget).
+        public static let policyViolation: Code = "PolicyViolation"
+        /// A host limit is reached (in-flight bytes, output, input size).
+        public static let limitExceeded: Code = "LimitExceeded"
+        /// The host's or target's configuration is unusable.
+        public static let configurationError: Code = "ConfigurationError"
+        /// The call or run was cancelled.
+        public static let cancelled: Code = "Cancelled"
+        /// `json.encode`/`json.decode` failed.
+        public static let jsonError: Code = "JSONError"
+        /// A call timed out (connect, first byte, idle or total).
+        public static let timeout: Code = "Timeout"
+        /// The connection failed or broke (refused, reset, TLS, DNS).
+        public static let connectionError: Code = "ConnectionError"
+        /// Any other failure inside the host.
+        public static let hostError: Code = "HostError"
+        /// The host itself is broken (e.g. a built-in module did not load).
+        public static let internalError: Code = "InternalError"
+        /// A script file could not be read.
+        public static let fileNotFound: Code = "FileNotFound"
+        /// `stdin.read` on a host that gives scripts no input.
+        public static let noInput: Code = "NoInput"
+        /// The audit log cannot be written, so no more calls are made.
+        public static let auditLogFailed: Code = "AuditLogFailed"
+        /// `fault.*` on a host whose target has no client-side fault injector.
+        public static let faultInjectionUnavailable: Code = "FaultInjectionUnavailable"
+        /// `emulator.*` on a target that is not an emulator.
+        public static let notAnEmulator: Code = "NotAnEmulator"
+        /// The emulator's admin API did not answer.
+        public static let emulatorUnreachable: Code = "EmulatorUnreachable"
+        /// The emulator's admin API failed without naming an error type.
+        public static let emulatorError: Code = "EmulatorError"
     }
 }
 

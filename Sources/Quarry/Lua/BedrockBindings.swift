@@ -1,23 +1,19 @@
 import Foundation
-import Logging
 
-/// The host functions behind the Lua API. They run on the Lua thread, check the request
-/// and the policy at once (so mistakes raise where they are made), and suspend the
-/// script with the work to await; the prelude (`Prelude.swift`) wraps them into
-/// `bedrock.*`, `json.*`, `parallel`, `map`, … .
+/// The `bedrock.*` and `stream.*` host functions: Bedrock calls, streams, clients,
+/// identity and the budget. They run on the Lua thread, check the request and the policy
+/// at once (so mistakes raise where they are made), and suspend the script with the call
+/// to await; the prelude wraps them into `bedrock.*` and the stream and client objects.
 struct BedrockBindings {
     let core: HostCore
     static let clientType = "BedrockClient"
     static let streamType = "BedrockStream"
-    private static let origin = ContinuousClock.now
 
-    /// The internal function table the prelude captures (`__quarry`).
-    func functions(in state: LuaState) throws -> [String: LuaValue] {
-        try state.defineHandleType(Self.clientType, methods: [:])
-        try state.defineHandleType(Self.streamType, methods: [:])
-        var f: [String: LuaValue] = [:]
-        func add(_ name: String, _ body: @escaping LuaHostFunction) { f[name] = state.register(name, body) }
-
+    /// Adds `bedrock.*` and `stream.*` to `table`.
+    func register(into table: inout HostFunctionTable) throws {
+        try table.state.defineHandleType(Self.clientType, methods: [:])
+        try table.state.defineHandleType(Self.streamType, methods: [:])
+        func add(_ name: String, _ body: @escaping LuaHostFunction) { table.add(name, body) }
         add("bedrock.converse", converse)
         add("bedrock.stream", { self.streamOpen($0, operation: "ConverseStream") })
         add("bedrock.invoke_stream", { self.streamOpen($0, operation: "InvokeModelWithResponseStream") })
@@ -31,70 +27,10 @@ struct BedrockBindings {
         add("bedrock.get_async_invoke", getAsyncInvoke)
         add("bedrock.list_async_invokes", listAsyncInvokes)
         add("bedrock.client", makeClient)
-        add("bedrock.models", { _ in .suspend(HostRequest.work { [core] in [.array(try await core.target.models())] }) })
+        add("bedrock.models", { _ in .suspend(HostRequest.work { [core] in [.array(try await core.target.models().map(\.luaValue))] }) })
         add("bedrock.identity", identity)
         add("bedrock.budget", { [core] _ in .values([core.budgetReport]) })
         add("bedrock.default_model", { [core] _ in .values([core.defaultModel.map(LuaValue.string) ?? .nil]) })
-        add("sleep", sleep)
-        add("now", { _ in
-            let origin = Self.origin   // first use sets it: read before the clock, so never negative
-            return .values([.number((ContinuousClock.now - origin).seconds)])
-        })
-        add("uuid", { _ in .values([.string(UUID().uuidString.lowercased())]) })
-        add("log", log)
-        add("stdin.read", { [core] call in
-            guard let input = core.input else {
-                return .error(ScriptError(code: "NoInput", message: "stdin.read: this host gives scripts no input").luaValue)
-            }
-            let format = call.argument(1).stringValue ?? "l"
-            guard ["l", "L", "a", "*l", "*L", "*a"].contains(format) else {
-                return .failure("stdin.read: format must be \"l\", \"L\" or \"a\", got \"\(format)\"")
-            }
-            let cap = core.policy.limits.memoryBytes
-            return .suspend(HostRequest.work {
-                if format.hasSuffix("a") {
-                    // Never more than the state could hold: the rest would be refused at
-                    // the crossing anyway, after filling the host's memory.
-                    var all = ""
-                    while let line = await input() {
-                        all += line
-                        if all.utf8.count > cap {
-                            throw ScriptError(code: "LimitExceeded",
-                                              message: "stdin.read: the input is larger than the memory cap of \(cap) bytes")
-                        }
-                    }
-                    return [.string(all)]
-                }
-                guard let line = await input() else { return [.nil] }
-                if format.hasSuffix("L") { return [.string(line)] }
-                return [.string(line.hasSuffix("\n") ? String(line.dropLast()) : line)]
-            })
-        })
-        add("stderr.write", { [core] call in
-            var text = ""
-            for (i, value) in call.arguments.enumerated() {
-                switch value {
-                case .string(let s): text += s
-                case .bytes(let b): text += String(decoding: b, as: UTF8.self)
-                case .integer(let n): text += String(n)
-                case .number(let d): text += String(d)
-                default: return .failure("stderr.write: argument \(i + 1) must be a string or number")
-                }
-            }
-            guard core.writeError(text) else {
-                return .error(ScriptError(code: "LimitExceeded", message: "stderr.write: the output limit is reached").luaValue)
-            }
-            return .values([])
-        })
-        add("json.encode", jsonEncode)
-        add("json.decode", jsonDecode)
-        add("group", group)
-        add("race", { call in
-            guard case .array(let functions) = call.argument(1) else { return .failure("race: expected functions") }
-            for f in functions { if case .function(let ref) = f { call.retain(ref) } }
-            return .suspend(HostRequest.race(functions))
-        })
-        return f
     }
 
     // MARK: plumbing
@@ -104,11 +40,11 @@ struct BedrockBindings {
         case .nil: return ClientSettings()
         case .handle(let h) where h.typeName == Self.clientType:
             guard let s = call.state.object(for: h) as? ClientSettings else {
-                throw ScriptError(code: "ValidationError", message: "\(call.name): unknown client handle")
+                throw ScriptError(code: .validationError, message: "\(call.name): unknown client handle")
             }
             return s
         default:
-            throw ScriptError(code: "ValidationError", message: "\(call.name): the first argument must be a client (use c:method{…})")
+            throw ScriptError(code: .validationError, message: "\(call.name): the first argument must be a client (use c:method{…})")
         }
     }
 
@@ -151,7 +87,7 @@ struct BedrockBindings {
                     let scriptError = ScriptError.from(error)
                     let record = CallRecord(operation: operation, model: model, region: region, started: started,
                                             duration: ContinuousClock.now - clock, attempts: scriptError.attempts,
-                                            errorCode: scriptError.code, requestId: scriptError.requestId)
+                                            errorCode: scriptError.code.rawValue, requestId: scriptError.requestId)
                     core.notify(record)
                     if let context { core.audit(record, context, responseBody: nil) }
                     throw scriptError
@@ -165,7 +101,7 @@ struct BedrockBindings {
     /// The script's error for a call refused before it was sent; a policy refusal is
     /// audited first (the script waits for the record, so it is on disk before it goes on).
     private func refused(_ error: ScriptError, operation: String, model: String?, context: AuditContext?) -> LuaHostResult {
-        guard let context, error.code == "PolicyViolation" else { return .error(error.luaValue) }
+        guard let context, error.code == .policyViolation else { return .error(error.luaValue) }
         let core = self.core
         return .suspend(HostRequest.work { () async throws -> [LuaValue] in
             await core.prepareAuditPrincipal(context.settings)
@@ -323,7 +259,7 @@ struct BedrockBindings {
                     let record = CallRecord(operation: operation, model: model, region: region, started: started,
                                             duration: ContinuousClock.now - clock,
                                             attempts: (failure?.attempts).flatMap { $0.isEmpty ? nil : $0 } ?? attempts,
-                                            errorCode: failure?.code, inputTokens: tokens?.0, outputTokens: tokens?.1,
+                                            errorCode: failure?.code.rawValue, inputTokens: tokens?.0, outputTokens: tokens?.1,
                                             requestId: stream?.requestId)
                     core.notify(record)
                     if let context {
@@ -373,7 +309,7 @@ struct BedrockBindings {
                     let failure = error.map(ScriptError.from)
                     let record = CallRecord(operation: operation, model: model, region: region, started: started,
                                             duration: ContinuousClock.now - clock, attempts: stream?.attempts ?? failure?.attempts ?? [],
-                                            errorCode: failure?.code, inputTokens: tokens?.0, outputTokens: tokens?.1,
+                                            errorCode: failure?.code.rawValue, inputTokens: tokens?.0, outputTokens: tokens?.1,
                                             requestId: stream?.requestId)
                     core.notify(record)
                     if let context { core.audit(record, context, responseBody: nil) }
@@ -615,7 +551,7 @@ struct BedrockBindings {
             case .string(let s): arn = s
             case .map(let m) where m["invocation_arn"]?.stringValue != nil:
                 arn = m["invocation_arn"]?.stringValue ?? ""
-            default: throw ScriptError(code: "ValidationError", message: "\(call.name): expected an invocation ARN")
+            default: throw ScriptError(code: .validationError, message: "\(call.name): expected an invocation ARN")
             }
             return bedrockCall(call, operation: "GetAsyncInvoke", model: nil, maxTokens: 0, settings: try settings(call)) { client in
                 let result = try await client.getAsyncInvoke(invocationArn: arn)
@@ -632,7 +568,7 @@ struct BedrockBindings {
             if case .map(let m) = call.argument(2) {
                 let known: Set<String> = ["status", "max_results", "next_token"]
                 for key in m.keys where !known.contains(key) {
-                    throw ScriptError(code: "ValidationError",
+                    throw ScriptError(code: .validationError,
                                       message: "\(call.name): unknown field '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
                 }
                 if let s = m["status"]?.stringValue { request.statusEquals = AsyncInvokeStatus(rawValue: s) }
@@ -736,125 +672,19 @@ struct BedrockBindings {
             let core = self.core
             return .suspend(HostRequest.work {
                 // The same client, and so the same cached credentials, that calls use.
-                var identity: LuaValue
+                var identity: CallerIdentity
                 do {
                     identity = await core.target.identity(using: try core.client(settings), profile: settings.profile)
                 } catch {
-                    identity = .map(["region": .string(settings.region ?? core.target.region),
-                                     "error": .string(ScriptError.from(error).message)])
+                    identity = CallerIdentity(region: settings.region ?? core.target.region,
+                                              error: ScriptError.from(error).message)
                 }
-                if let region = settings.region, case .map(var m) = identity {
-                    m["region"] = .string(region)
-                    identity = .map(m)
-                }
-                return [identity]
+                if let region = settings.region { identity.region = region }
+                return [identity.luaValue]
             })
         } catch {
             return .error(error.luaValue)
         }
-    }
-
-    // MARK: utilities
-
-    private func sleep(_ call: LuaHostCall) -> LuaHostResult {
-        let duration: Duration
-        do throws(ScriptError) {
-            duration = try ScriptNumber.duration(call.argument(1), function: "sleep", field: "seconds")
-        } catch {
-            return .error(error.luaValue)
-        }
-        return .suspend(HostRequest.work {
-            try await Task.sleep(for: duration)
-            return []
-        })
-    }
-
-    /// The longest log line kept; the rest is cut before redaction (so the redaction's
-    /// regular expressions never run over megabytes) and noted in the line.
-    static let maxLogLine = 8 << 10
-
-    private func log(_ call: LuaHostCall) -> LuaHostResult {
-        let level = call.argument(1).stringValue ?? "info"
-        var text = call.argument(2).stringValue ?? ""
-        let length = text.utf8.count
-        if length > Self.maxLogLine {
-            text = String(decoding: text.utf8.prefix(Self.maxLogLine), as: UTF8.self) + "… (\(length - Self.maxLogLine) more bytes cut)"
-        }
-        // Log lines count against the run's output limit like print and stderr.write.
-        guard core.chargeOutput(text.utf8.count + 1) else {
-            call.state.tripLimit(.output, "sandbox limit: output limit of \(core.policy.limits.outputBytes) bytes reached (log.\(level))")
-            return .values([])
-        }
-        let message = SecretRedactor.redact(text)
-        switch level {
-        case "warn": core.logger.warning("\(message)", metadata: ["source": "script"])
-        case "error": core.logger.error("\(message)", metadata: ["source": "script"])
-        case "debug": core.logger.debug("\(message)", metadata: ["source": "script"])
-        default: core.logger.info("\(message)", metadata: ["source": "script"])
-        }
-        return .values([])
-    }
-
-    private func jsonEncode(_ call: LuaHostCall) -> LuaHostResult {
-        do throws(ScriptError) {
-            var pretty = false
-            if case .map(let opts) = call.argument(2) { pretty = opts["pretty"] == .boolean(true) || opts["indent"] != nil }
-            return .values([.string(try LuaJSON.encode(call.argument(1), pretty: pretty))])
-        } catch {
-            return .error(ScriptError(code: "JSONError", message: "json.encode: " + error.message).luaValue)
-        }
-    }
-
-    private func jsonDecode(_ call: LuaHostCall) -> LuaHostResult {
-        guard let text = call.argument(1).stringValue else {
-            return .error(ScriptError(code: "JSONError", message: "json.decode: expected a string").luaValue)
-        }
-        do throws(ScriptError) {
-            return .values([try LuaJSON.decode(text)])
-        } catch {
-            return .error(error.luaValue)
-        }
-    }
-
-    private func group(_ call: LuaHostCall) -> LuaHostResult {
-        guard case .array(let functions) = call.argument(1) else {
-            if case .map(let m) = call.argument(1), m.isEmpty { return .values([]) }
-            return .failure("parallel: expected functions")
-        }
-        // At most one coroutine per function runs at once, so a larger limit means "all".
-        var concurrency = functions.count
-        if call.argument(2) != .nil {
-            do throws(ScriptError) {
-                let asked = try ScriptNumber.count(call.argument(2), function: "parallel", field: "concurrency",
-                                                   in: 1...ScriptNumber.maxCount)
-                concurrency = min(asked, functions.count)
-            } catch {
-                return .error(error.luaValue)
-            }
-        }
-        for f in functions { if case .function(let ref) = f { call.retain(ref) } }
-        return .suspend(HostRequest.group(functions, concurrency: max(1, concurrency)))
-    }
-}
-
-/// Masks what looks like a credential before a script's log line reaches the logger.
-enum SecretRedactor {
-    static func redact(_ text: String) -> String {
-        var out = text
-        for pattern in [#"(AKIA|ASIA)[A-Z0-9]{16}"#, #"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"#] {
-            guard let regex = try? NSRegularExpression(pattern: pattern) else { continue }
-            let range = NSRange(out.startIndex..., in: out)
-            out = regex.stringByReplacingMatches(in: out, range: range, withTemplate: "[redacted]")
-        }
-        return out
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, as a float.
-    var seconds: Double {
-        let (s, atto) = components
-        return Double(s) + Double(atto) / 1e18
     }
 }
 

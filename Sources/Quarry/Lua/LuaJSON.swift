@@ -15,12 +15,12 @@ public enum LuaJSON {
         case .integer(let i): return .integer(i)
         case .number(let d):
             guard d.isFinite else {
-                throw ScriptError(code: "ValidationError", message: "\(path): \(d) cannot be represented in JSON")
+                throw ScriptError(code: .validationError, message: "\(path): \(d) cannot be represented in JSON")
             }
             return .double(d)
         case .string(let s): return .string(s)
         case .bytes:
-            throw ScriptError(code: "ValidationError", message: "\(path): a string that is not valid UTF-8 cannot be JSON text")
+            throw ScriptError(code: .validationError, message: "\(path): a string that is not valid UTF-8 cannot be JSON text")
         case .array(let items):
             var out: [JSONValue] = []
             out.reserveCapacity(items.count)
@@ -38,11 +38,11 @@ public enum LuaJSON {
             return .object(out)
         case .tagged(_, let inner): return try json(from: inner, path: path)
         case .function:
-            throw ScriptError(code: "ValidationError", message: "\(path): a function cannot be JSON")
+            throw ScriptError(code: .validationError, message: "\(path): a function cannot be JSON")
         case .handle(let h):
-            throw ScriptError(code: "ValidationError", message: "\(path): a \(h.typeName) handle cannot be JSON")
+            throw ScriptError(code: .validationError, message: "\(path): a \(h.typeName) handle cannot be JSON")
         case .encodedList:
-            throw ScriptError(code: "ValidationError", message: "\(path): a pre-encoded list cannot be JSON")
+            throw ScriptError(code: .validationError, message: "\(path): a pre-encoded list cannot be JSON")
         }
     }
 
@@ -78,7 +78,7 @@ public enum LuaJSON {
         do {
             return lua(from: try JSONParser.parse(text))
         } catch {
-            throw ScriptError(code: "JSONError", message: "json.decode: \(error.description)")
+            throw ScriptError(code: .jsonError, message: "json.decode: \(error.description)")
         }
     }
 

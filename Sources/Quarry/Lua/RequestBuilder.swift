@@ -19,7 +19,7 @@ struct RequestBuilder {
     ]
 
     func fail(_ message: String) -> ScriptError {
-        ScriptError(code: "ValidationError", message: "\(function): \(message)")
+        ScriptError(code: .validationError, message: "\(function): \(message)")
     }
 
     func table(_ value: LuaValue) throws(ScriptError) -> [String: LuaValue] {

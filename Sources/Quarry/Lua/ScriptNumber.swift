@@ -33,7 +33,7 @@ public enum ScriptNumber {
     }
 
     static func fail(_ function: String, _ field: String, _ wanted: String, _ value: LuaValue) -> ScriptError {
-        ScriptError(code: "ValidationError", message: "\(function): '\(field)' must be \(wanted), got \(show(value))")
+        ScriptError(code: .validationError, message: "\(function): '\(field)' must be \(wanted), got \(show(value))")
     }
 
     /// Seconds as a `Duration`: finite, within `minimum...maxSeconds` (`minimum` itself

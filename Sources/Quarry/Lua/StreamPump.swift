@@ -79,7 +79,7 @@ final class StreamPump: @unchecked Sendable {
                 end(result: value, failure: error)
             } catch let error as LuaConversionError {
                 _ = finish(stream, nil)
-                end(result: nil, failure: ScriptError(code: "ValidationError", message: "stream event: \(error)"))
+                end(result: nil, failure: ScriptError(code: .validationError, message: "stream event: \(error)"))
             } catch {
                 let (value, failure) = finish(stream, error)
                 end(result: value, failure: failure ?? ScriptError.from(error))
@@ -143,7 +143,7 @@ final class StreamPump: @unchecked Sendable {
             if Task.isCancelled {
                 cancel()
                 return Batch(events: .map([:]), count: 0, finished: true, result: nil,
-                             failure: ScriptError(code: "Cancelled", message: "stream: the wait was cancelled"))
+                             failure: ScriptError(code: .cancelled, message: "stream: the wait was cancelled"))
             }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in

@@ -1,5 +1,4 @@
 import BedrockRuntime
-import BedrockEmulator
 import Foundation
 
 /// `quarry test --report report.html`: one self-contained page (inline CSS and SVG, no

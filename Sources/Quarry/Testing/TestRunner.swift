@@ -18,7 +18,7 @@ public struct TestFrameworkModule: QuarryModule {
     static func load(into host: QuarryHost) async throws -> (list: LuaValue, run: LuaValue) {
         let functions = try await host.loadKeepingFunctions(TestPrelude.source, name: TestPrelude.chunkName)
         guard functions.count == 2, case .function = functions[0], case .function = functions[1] else {
-            throw ScriptError(code: "InternalError", message: "the test framework did not load")
+            throw ScriptError(code: .internalError, message: "the test framework did not load")
         }
         return (functions[0], functions[1])
     }
@@ -155,7 +155,7 @@ public struct TestRunner: Sendable {
                 } catch {
                     var result = TestCaseResult(file: file, name: name, status: .failed)
                     result.message = error.message
-                    result.errorCode = error.code
+                    result.errorCode = error.code.rawValue
                     results.append(result)
                     events(.testFinished(result))
                     continue
@@ -196,7 +196,7 @@ public struct TestRunner: Sendable {
             }
         case .timedOut:
             result.message = "timed out after \(timeout.reportText) (the test was cancelled)"
-            result.errorCode = "Timeout"
+            result.errorCode = ScriptError.Code.timeout.rawValue
         case .failed(let message):
             result.message = message
         }
@@ -239,9 +239,14 @@ public struct TestRunner: Sendable {
                 if let id = attempt.requestId { attemptStarts[id] = start }
             }
         }
-        guard !attemptStarts.isEmpty, let admin = target.emulatorAdmin,
-              let answer = try? await EmulatorAdminClient(admin).get("requests"),
-              let requests = answer["requests"]?.arrayValue else { return [] }
+        guard !attemptStarts.isEmpty, let admin = target.emulatorAdmin else { return [] }
+        let requests: [JSONValue]
+        do {
+            requests = try await EmulatorAdminClient(admin).get("requests")["requests"]?.arrayValue ?? []
+        } catch {
+            options.logger.warning("the emulator's request log could not be read: \(ScriptError.from(error).message)")
+            return []
+        }
         return requests.compactMap { request -> FaultInjection? in
             guard let fault = request["fault"]?.stringValue, let id = request["request_id"]?.stringValue,
                   let when = attemptStarts[id] else { return nil }
@@ -256,7 +261,11 @@ public struct TestRunner: Sendable {
     func cleanUpFaults() async {
         injector.clear()
         if let admin = target.emulatorAdmin {
-            _ = try? await EmulatorAdminClient(admin).delete("faults")
+            do {
+                _ = try await EmulatorAdminClient(admin).delete("faults")
+            } catch {
+                options.logger.warning("the emulator's fault rules could not be cleared: \(ScriptError.from(error).message)")
+            }
         }
     }
 

@@ -1,4 +1,4 @@
-import BedrockEmulator
+import BedrockWire
 import Foundation
 
 /// The REPL's persistent history: `~/.quarry_history`, or `QUARRY_HISTORY`.

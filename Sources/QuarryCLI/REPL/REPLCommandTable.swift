@@ -1,4 +1,3 @@
-import BedrockEmulator
 import Foundation
 import Quarry
 

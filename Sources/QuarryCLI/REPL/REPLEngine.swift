@@ -69,7 +69,7 @@ final class HostEngine: REPLEngine {
 
     func modelIDs() async -> [String] {
         let models = (try? await target.models()) ?? []
-        return models.compactMap { $0["id"]?.stringValue }.filter { !$0.isEmpty }.sorted()
+        return models.map(\.id).filter { !$0.isEmpty }.sorted()
     }
 
     var targetDescription: String { target.description }

@@ -1,4 +1,4 @@
-/// The model families the emulator speaks, each with its own InvokeModel body format.
+/// The model families Bedrock serves (and the emulator speaks), each with its own InvokeModel body format.
 public enum ModelFamily: String, Sendable, CaseIterable, Codable {
     case anthropicClaude = "anthropic"
     case amazonNova = "nova"

@@ -4,8 +4,8 @@ import Foundation
 /// path, and with the mode asked for: new files with `O_CREAT|O_EXCL|O_NOFOLLOW`,
 /// replacements through `mkstemp` in the same directory and an atomic `rename` (which
 /// replaces a link at the path itself, never its target). Shared by the emulator (its
-/// CA file) and the Quarry host and CLI (history, `:save`, test reports), which
-/// depend on this module.
+/// CA file) and the Quarry host and CLI (history, `:save`, test reports): it lives
+/// here, below both, so the host need not link the emulator to write a file.
 public enum PrivateFile {
     /// Why a file could not be written, naming the path.
     public struct WriteError: Error, Sendable, CustomStringConvertible {
