@@ -601,3 +601,11 @@ int quarry_list_keys(lua_State *L, const char *path) {
     lua_pushlightuserdata(L, (void *)path);
     return lua_pcall(L, 1, 1, 0);
 }
+
+void quarry_clear_globals_metatable(lua_State *L) {
+    if (!lua_checkstack(L, 2)) return;
+    lua_pushglobaltable(L);
+    lua_pushnil(L);
+    lua_setmetatable(L, -2);
+    lua_pop(L, 1);
+}

@@ -178,6 +178,13 @@ public final class LuaState {
                             hostCalls: quarry_sandbox_host_calls_used(sandbox))
     }
 
+    /// Removes a metatable a script put on the global table (`setmetatable(_G, …)`, even
+    /// a locked one): a host that restores its globals between runs must not let a
+    /// script's `__index`/`__newindex` see the next script's globals.
+    public func clearGlobalsMetatable() {
+        quarry_clear_globals_metatable(L)
+    }
+
     /// Bytes the state holds now.
     public var memoryInUse: Int { Int(quarry_sandbox_memory_used(sandbox)) }
 
@@ -430,7 +437,12 @@ public final class LuaState {
             message = String(cString: lua_tolstring(L, -1, nil))
             lua_settop(L, -2)
         }
-        var reader = makeReader(limits: budgeted(resultLimits))
+        // An error value is kept whatever its shape: holes and functions must not cost
+        // the app the error's code (`ParallelFailure`, `{code=…, retry=function() end}`).
+        var limits = budgeted(resultLimits)
+        limits.keepSparseTables = true
+        limits.placeholders = true
+        var reader = makeReader(limits: limits)
         let value = try? reader.read(at: index, path: "error")
         return .runtime(message: message, value: value)
     }

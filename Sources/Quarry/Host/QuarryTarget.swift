@@ -82,6 +82,12 @@ public final class QuarryTarget: Sendable {
     private let ownedEmulator: BedrockEmulator?
     private let defaultProfile: String?
     private let defaultEndpoint: String?
+    /// The connection pools every client of this target shares.
+    private let transports = SharedTransports()
+
+    /// How many sets of HTTP connection pools the target's clients share now (one per
+    /// distinct TLS/proxy/connect-timeout setting, however many hosts use the target).
+    package var liveHTTPTransports: Int { transports.count }
 
     private init(kind: Kind, region: String, description: String, emulatorAdmin: EmulatorAdmin?,
                  middlewares: [any TransportMiddleware], environment: [String: String], emulatorEndpoint: String?,
@@ -244,6 +250,11 @@ public final class QuarryTarget: Sendable {
         // with an error naming the client's cap, rather than failing later in conversion.
         configuration.limits.maxStreamBytes = min(configuration.limits.maxStreamBytes, Self.maxStreamBytesForScripts)
         if let maxInFlightBytes { configuration.limits.maxInFlightBytes = max(0, maxInFlightBytes) }
+        if configuration.transport == nil {
+            // One set of connection pools per target, not per host (issue 24).
+            configuration.transport = try transports.transport(tls: configuration.tls, proxy: configuration.proxy,
+                                                               connectTimeout: configuration.timeouts.connect)
+        }
         return try BedrockRuntimeClient(configuration: configuration)
     }
 
@@ -340,8 +351,10 @@ public final class QuarryTarget: Sendable {
         return resolved.profile["role_arn"]
     }
 
-    /// Stops the in-process emulator, if this target started one.
+    /// Closes the connection pools the target's clients share (call it after the last
+    /// host's `shutdown()`) and stops the in-process emulator, if this target started one.
     public func shutdown() async {
+        await transports.shutdown()
         await ownedEmulator?.stop()
     }
 }
