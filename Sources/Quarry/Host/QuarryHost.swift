@@ -365,10 +365,11 @@ public final class QuarryHost: Sendable {
         try Self.outsideRun(state, policy.limits) { try call(keeper.restore, in: state) }
     }
 
-    /// Throws `Reentrancy` when the calling task is inside one of this host's runs (a
-    /// registered function calling back into its own host would wait for itself).
+    /// Throws `Reentrancy` when the calling task is inside one of this host's runs and a
+    /// run is in progress (a registered function calling back into its own host would
+    /// wait for itself; a task it started that calls later, with the host idle, need not).
     private func refuseReentry() throws {
-        if RunContext.hosts.contains(ObjectIdentifier(self)) {
+        if RunContext.hosts.contains(ObjectIdentifier(self)) && current.isActive {
             throw ScriptError(code: "Reentrancy",
                               message: "QuarryHost.evaluate was called from a function this host's own script is running; "
                                   + "a host runs one script at a time (return a value to the script, or use another host)")
@@ -616,5 +617,12 @@ final class CurrentRun: @unchecked Sendable {
         let t = task
         lock.unlock()
         t?.cancel()
+    }
+
+    /// Whether an evaluation is in progress.
+    var isActive: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return task != nil
     }
 }
