@@ -273,6 +273,8 @@ import Quarry
             let output = Lines()
             let host = try await QuarryHost(target: f.target, options: f.options(output: output))
             try await host.register("tools.lookup") { _ in [.string("real")] }
+            try await host.load(module: "helpers = setmetatable({}, {__index = function(_, k) return 'default ' .. k end})",
+                                name: "=helpers")
             _ = try await host.evaluate("""
                 captured = {}
                 bedrock = { converse = function(req) captured[#captured + 1] = req.messages; return {text = 'fake'} end }
@@ -280,6 +282,8 @@ import Quarry
                 tools = { lookup = function() return 'fake' end }
                 pcall(function() string.upper = function() return 'hacked' end end)   -- read-only already
                 x = 1
+                helpers.extra = 'left behind'
+                setmetatable(helpers, {__index = function() return 'hijacked' end, __metatable = 'mine'})
                 setmetatable(_G, {__newindex = function(t, k, v) captured[#captured + 1] = v; rawset(t, k, v) end,
                                   __index = function() return 'leaked' end, __metatable = 'locked'})
                 """)
@@ -295,6 +299,8 @@ import Quarry
             #expect(values.dropFirst(2).first == .string("A"))
             #expect(values.dropFirst(3).allSatisfy { $0 == .nil }, "\(values)")
             #expect(output.text.contains("printed by run 2"))
+            let helpers = try await host.evaluate("return helpers.name, rawget(helpers, 'extra') == nil")
+            #expect(helpers == [.string("default name"), .boolean(true)])
             await host.shutdown()
         }
     }

@@ -178,11 +178,17 @@ public final class LuaState {
                             hostCalls: quarry_sandbox_host_calls_used(sandbox))
     }
 
-    /// Removes a metatable a script put on the global table (`setmetatable(_G, …)`, even
-    /// a locked one): a host that restores its globals between runs must not let a
-    /// script's `__index`/`__newindex` see the next script's globals.
-    public func clearGlobalsMetatable() {
-        quarry_clear_globals_metatable(L)
+    /// A function that removes the metatable of its table argument, even a locked one
+    /// (read-only proxies keep theirs): for host-held code that restores the environment
+    /// between runs, so a script's `__index`/`__newindex` on `_G` or a module table never
+    /// sees the next script. Never give it to scripts.
+    public func metatableClearer() throws(LuaError) -> LuaValue {
+        guard lua_checkstack(L, 1) != 0 else { throw LuaError.state("Lua stack exhausted") }
+        lua_pushcclosure(L, quarry_clear_metatable, 0)
+        let ref = quarry_ref(L, -1)
+        lua_settop(L, -2)
+        if ref == LUA_NOREF { throw LuaError.state("not enough memory for the metatable clearer") }
+        return .function(.lua(ref: ref))
     }
 
     /// Bytes the state holds now.

@@ -83,6 +83,8 @@ public final class QuarryHost: Sendable {
     /// The dotted names of the host's own API at creation (globals, and the fields of
     /// global tables): `register`/`setGlobal` over one needs `replacing: true`.
     private let builtIns: Set<String>
+    /// Set when restoring the pristine environment failed: later runs are refused.
+    private let environment = EnvironmentHealth()
     private let runLock = RunLock()
     private let current = CurrentRun()
 
@@ -127,7 +129,9 @@ public final class QuarryHost: Sendable {
             return names
         }
         self.assigner = try await Self.makeHeld(sandbox, Self.assignerSource, name: "=[quarry assign]", count: 1)[0]
-        let keeper = try await Self.makeHeld(sandbox, EnvironmentKeeper.source, name: "=[quarry environment]", count: 3)
+        let clearer = try await sandbox.withState { state in try state.metatableClearer() }
+        let keeper = try await Self.makeHeld(sandbox, EnvironmentKeeper.source, name: "=[quarry environment]", count: 3,
+                                             arguments: [clearer])
         self.keeper = EnvironmentKeeper(take: keeper[0], restore: keeper[1], keep: keeper[2])
         try await sandbox.withState { state in try self.setUp(state) {} }
     }
@@ -150,6 +154,7 @@ public final class QuarryHost: Sendable {
         try refuseReentry()
         await runLock.lock()
         defer { runLock.unlock() }
+        if let failure = environment.failure { throw failure }
         let inside = RunContext.hosts.union([ObjectIdentifier(self)])
         let task = Task {
             try await RunContext.$hosts.withValue(inside) {
@@ -361,8 +366,15 @@ public final class QuarryHost: Sendable {
     /// library's tables, no metatable on `_G`) after a run.
     private func restorePristine(_ state: LuaState) throws {
         guard isolation == .perRun else { return }
-        state.clearGlobalsMetatable()
-        try Self.outsideRun(state, policy.limits) { try call(keeper.restore, in: state) }
+        do {
+            try Self.outsideRun(state, policy.limits) { try call(keeper.restore, in: state) }
+        } catch {
+            // Fail closed: a host whose environment may hold a script's leftovers runs no more scripts.
+            let failure = LuaError.state("the host's pristine environment could not be restored after a run (\(error)); "
+                                         + "this host runs no more scripts: make a new one")
+            environment.fail(failure)
+            throw failure
+        }
     }
 
     /// Throws `Reentrancy` when the calling task is inside one of this host's runs and a
@@ -489,7 +501,8 @@ public final class QuarryHost: Sendable {
     /// Runs set-up source that returns `count` functions and keeps them as references
     /// only the host holds (made from the original library functions, so no script can
     /// change what they run).
-    private static func makeHeld(_ sandbox: LuaSandbox, _ source: String, name: String, count: Int) async throws -> [LuaValue] {
+    private static func makeHeld(_ sandbox: LuaSandbox, _ source: String, name: String, count: Int,
+                                 arguments: [LuaValue] = []) async throws -> [LuaValue] {
         try await sandbox.withState { state in
             try outsideRun(state, LuaLimits()) {
                 let chunk = try state.load(source, name: name)
@@ -499,7 +512,7 @@ public final class QuarryHost: Sendable {
                 defer { state.resultLimits = saved }
                 let co = try state.newCoroutine(chunk)
                 defer { state.release(co) }
-                guard case .finished(let values) = state.resume(co), values.count == count,
+                guard case .finished(let values) = state.resume(co, with: .values(arguments)), values.count == count,
                       values.allSatisfy({ if case .function = $0 { true } else { false } }) else {
                     throw LuaError.state("\(name): the host's functions could not be made")
                 }
@@ -519,8 +532,9 @@ struct EnvironmentKeeper: Sendable {
     let keep: LuaValue
 
     static let source = """
-        local next, type, rawget, rawset, getmetatable, setmetatable, pcall, G =
-          next, type, rawget, rawset, getmetatable, setmetatable, pcall, _G
+        local clear = ...
+        local next, type, rawget, rawset, getmetatable, setmetatable, G =
+          next, type, rawget, rawset, getmetatable, setmetatable, _G
         local globals, contents, metas = {}, {}, {}
         local function copy(t)
           local c = {}
@@ -530,11 +544,13 @@ struct EnvironmentKeeper: Sendable {
         local function remember(v)
           if type(v) == "table" and contents[v] == nil then
             contents[v] = copy(v)
-            metas[v] = getmetatable(v) or false
+            local m = getmetatable(v)
+            metas[v] = m or false
+            remember(m)   -- a module's own metatable is restored like the module
           end
         end
         local function take()
-          globals, contents, metas = copy(G), {}, {}
+          globals, contents, metas = copy(G), {}, { [G] = getmetatable(G) or false }
           for _, v in next, globals do remember(v) end
         end
         local function keep(name)
@@ -542,26 +558,40 @@ struct EnvironmentKeeper: Sendable {
           globals[name] = v
           if type(v) == "table" then contents[v] = nil; remember(v) end
         end
-        local function reset(t, saved)
-          local extra, n = {}, 0
-          for k in next, t do
-            if rawget(saved, k) == nil then n = n + 1; extra[n] = k end
+        local function unhook(t)
+          local m = metas[t]
+          if (getmetatable(t) or false) ~= m then
+            clear(t)
+            if type(m) == "table" then setmetatable(t, m) end
           end
-          for i = 1, n do rawset(t, extra[i], nil) end
+        end
+        local function reset(t, saved)
+          -- Clearing existing fields during a traversal is allowed and allocates nothing.
+          for k in next, t do
+            if rawget(saved, k) == nil then rawset(t, k, nil) end
+          end
           for k, v in next, saved do
             if rawget(t, k) ~= v then rawset(t, k, v) end
           end
         end
         local function restore()
+          unhook(G)
           reset(G, globals)
           for t, saved in next, contents do
+            unhook(t)
             reset(t, saved)
-            local m = metas[t]
-            if (getmetatable(t) or false) ~= m then pcall(setmetatable, t, m or nil) end
           end
         end
         return take, restore, keep
         """
+}
+
+/// Whether a `.perRun` host's environment is known clean.
+final class EnvironmentHealth: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: LuaError?
+    func fail(_ error: LuaError) { lock.lock(); if stored == nil { stored = error }; lock.unlock() }
+    var failure: LuaError? { lock.lock(); defer { lock.unlock() }; return stored }
 }
 
 /// The hosts whose runs the current task is part of (a registered function's task
