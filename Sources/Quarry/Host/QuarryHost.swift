@@ -56,7 +56,9 @@ public final class QuarryHost: Sendable {
                     output: @escaping @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
                     errorOutput: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
                     input: (@Sendable () async -> String?)? = nil,
-                    logger: Logger = Logger(label: "quarry.script"), defaultModel: String? = nil) {
+                    logger: Logger = Logger(label: "quarry.script"), defaultModel: String? = nil,
+                    isolation: Isolation = .perRun) {
+            self.isolation = isolation
             self.input = input
             self.policy = policy
             self.output = output
