@@ -601,3 +601,12 @@ int quarry_list_keys(lua_State *L, const char *path) {
     lua_pushlightuserdata(L, (void *)path);
     return lua_pcall(L, 1, 1, 0);
 }
+
+int quarry_clear_metatable(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (quarry_push_readonly_target(L, 1)) return 0;
+    lua_settop(L, 1);
+    lua_pushnil(L);
+    lua_setmetatable(L, 1);
+    return 0;
+}

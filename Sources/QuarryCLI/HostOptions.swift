@@ -134,10 +134,14 @@ struct HostOptions: ParsableArguments {
     }
 
     /// A host on the resolved target with these flags' policy.
+    /// The REPL asks for `.session` (globals live from line to line); a script run gets
+    /// the default, a fresh environment per run.
     func makeHost(target: QuarryTarget, output: @escaping @Sendable (String) -> Void = Terminal.standardOutput,
-                  input: (@Sendable () async -> String?)? = nil) async throws -> QuarryHost {
+                  input: (@Sendable () async -> String?)? = nil,
+                  isolation: QuarryHost.Isolation = .perRun) async throws -> QuarryHost {
         var options = QuarryHost.Options(policy: policy, output: output, input: input, defaultModel: model)
         options.audit = audit
+        options.isolation = isolation
         let host = try await QuarryHost(target: target, options: options)
         // The same Lua API everywhere: fault injection, the emulator's admin calls, metrics
         // and resilience patterns are as available to `run`, `-e` and the REPL as to `test`.

@@ -68,7 +68,8 @@ import Testing
     }
 
     @Test func aStreamOpenedInOneEvaluationCanBeReadInTheNext() async throws {
-        try await HostHarness.with { h in
+        // A session (the REPL): globals, and the streams they hold, live from run to run.
+        try await HostHarness.with(isolation: .session) { h in
             _ = try await h.value("s = bedrock.stream{model='\(haiku)', messages='keep me open'}")
             let text = try await h.value("local n = 0 for ev in s do n = n + 1 end return s.text")
             #expect(text.stringValue?.contains("keep me open") == true)

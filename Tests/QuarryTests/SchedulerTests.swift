@@ -150,7 +150,7 @@ final class Rendezvous: @unchecked Sendable {
     }
 
     @Test func cancellingStopsAPendingCallAndKeepsTheState() async throws {
-        try await HostHarness.with { h in
+        try await HostHarness.with(isolation: .session) { h in
             _ = try h.emulator.addFault(FaultRule(operation: "Converse", stall: true))
             _ = try await h.value("kept = 41")
             let task = Task { try await h.host.evaluate("return bedrock.converse{model='\(haiku)', messages='x'}") }

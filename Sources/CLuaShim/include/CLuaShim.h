@@ -119,6 +119,9 @@ int quarry_io_write(lua_State *L);
 /* Makes global table `name` read-only (a proxy; with deep, nested tables too).
    Returns a Lua status; on error the message is on the stack. */
 int quarry_freeze_global(lua_State *L, const char *name, int deep);
+/* A Lua C function for host-held code only: removes the metatable of table argument 1,
+   a locked one too, unless it is a read-only proxy (which keeps its lock). */
+int quarry_clear_metatable(lua_State *L);
 
 /* If the value at idx is a read-only proxy, pushes the table it reads from and returns
    1 (so the host can convert what scripts see); else pushes nothing and returns 0. */

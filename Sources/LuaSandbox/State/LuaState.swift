@@ -178,6 +178,19 @@ public final class LuaState {
                             hostCalls: quarry_sandbox_host_calls_used(sandbox))
     }
 
+    /// A function that removes the metatable of its table argument, even a locked one
+    /// (read-only proxies keep theirs): for host-held code that restores the environment
+    /// between runs, so a script's `__index`/`__newindex` on `_G` or a module table never
+    /// sees the next script. Never give it to scripts.
+    public func metatableClearer() throws(LuaError) -> LuaValue {
+        guard lua_checkstack(L, 1) != 0 else { throw LuaError.state("Lua stack exhausted") }
+        lua_pushcclosure(L, quarry_clear_metatable, 0)
+        let ref = quarry_ref(L, -1)
+        lua_settop(L, -2)
+        if ref == LUA_NOREF { throw LuaError.state("not enough memory for the metatable clearer") }
+        return .function(.lua(ref: ref))
+    }
+
     /// Bytes the state holds now.
     public var memoryInUse: Int { Int(quarry_sandbox_memory_used(sandbox)) }
 
@@ -430,7 +443,12 @@ public final class LuaState {
             message = String(cString: lua_tolstring(L, -1, nil))
             lua_settop(L, -2)
         }
-        var reader = makeReader(limits: budgeted(resultLimits))
+        // An error value is kept whatever its shape: holes and functions must not cost
+        // the app the error's code (`ParallelFailure`, `{code=…, retry=function() end}`).
+        var limits = budgeted(resultLimits)
+        limits.keepSparseTables = true
+        limits.placeholders = true
+        var reader = makeReader(limits: limits)
         let value = try? reader.read(at: index, path: "error")
         return .runtime(message: message, value: value)
     }

@@ -109,6 +109,14 @@ public struct LuaConversionLimits: Sendable, Hashable {
     /// counts twice, though it is copied once) plus a small charge per table element.
     /// The state sets it to what is left under the memory cap for every crossing.
     public var maxTotalBytes: Int = Int.max
+    /// Whether a table that is not a string-keyed map nor an array 1...n (a sparse array,
+    /// or string and integer keys mixed) becomes a `.map` whose integer keys are written
+    /// as decimal strings (`"2"`), instead of an error. For values going to the app
+    /// (results, error values), where losing the value is worse than its shape changing.
+    public var keepSparseTables: Bool = false
+    /// Whether a value that cannot cross (a function when `allowFunctions` is off, a
+    /// userdata) becomes a placeholder string (`"<function>"`) instead of an error.
+    public var placeholders: Bool = false
 
     /// The defaults: depth 32, 100 000 elements, 16 MiB strings, no functions.
     public init() {}

@@ -65,9 +65,11 @@ struct LuaValueReader {
             if quarry_is_null(L, idx) != 0 { return .null }
             var id: Int64 = 0
             if quarry_handle_id(L, idx, &id) != 0, let handle = handleLookup(id) { return .handle(handle) }
+            if limits.placeholders { return .string("<userdata>") }
             throw LuaConversionError(path: path(), problem: "userdata cannot be converted")
         case LUA_TFUNCTION:
             guard limits.allowFunctions else {
+                if limits.placeholders { return .string("<function>") }
                 throw LuaConversionError(path: path(), problem: "functions cannot be converted")
             }
             let ref = quarry_ref(L, idx)
@@ -147,6 +149,13 @@ struct LuaValueReader {
         }
         lua_settop(L, top)
         if byIndex.isEmpty { return .map(byName) }
+        if limits.keepSparseTables, !byName.isEmpty || !Self.isSequence(byIndex) {
+            // Integer keys become decimal strings; a string key spelt the same is not
+            // overwritten (the string key wins: it is what the script wrote).
+            var merged = byName
+            for (key, value) in byIndex where merged[String(key)] == nil { merged[String(key)] = value }
+            return .map(merged)
+        }
         guard byName.isEmpty else {
             throw LuaConversionError(path: path(), problem: "table mixes string keys and integer keys")
         }
@@ -160,5 +169,11 @@ struct LuaValueReader {
             array.append(v)
         }
         return .array(array)
+    }
+
+    /// Whether the keys are exactly 1...n.
+    private static func isSequence(_ byIndex: [Int64: LuaValue]) -> Bool {
+        let n = Int64(byIndex.count)
+        return byIndex.keys.allSatisfy { $0 >= 1 && $0 <= n }
     }
 }

@@ -14,7 +14,9 @@ public struct CallRecord: Sendable, Hashable {
     public var duration: Duration
     /// Every attempt, oldest first.
     public var attempts: [AttemptRecord]
-    /// The error code when it failed; nil on success.
+    /// The error code when it failed; nil on success. A stream that did not run to its
+    /// end says why: `StreamClosed` (the script closed it), `Cancelled` (the run was
+    /// cancelled) or `StreamAbandoned` (the run ended while it was open).
     public var errorCode: String?
     /// Input tokens, when the answer said.
     public var inputTokens: Int?

@@ -183,13 +183,13 @@ final class HostCore: @unchecked Sendable {
         lock.lock(); streams[ObjectIdentifier(pump)] = nil; lock.unlock()
     }
 
-    /// Cancels every stream still open (the end of a run, or Ctrl-C).
-    func cancelStreams() {
+    /// Cancels every stream still open (the end of a run, or Ctrl-C), recording `reason`.
+    func cancelStreams(_ reason: StreamPump.StopReason = .cancelled) {
         lock.lock()
         let open = Array(streams.values)
         streams.removeAll()
         lock.unlock()
-        for pump in open { pump.cancel() }
+        for pump in open { pump.cancel(reason) }
     }
 
     deinit {

@@ -16,6 +16,19 @@ import Logging
 /// let values = try await host.evaluate("return bedrock.converse{model='amazon.nova-micro-v1:0', messages='hi'}.text")
 /// ```
 public final class QuarryHost: Sendable {
+    /// What one run of a script leaves for the next on the same host.
+    public enum Isolation: Sendable, Hashable {
+        /// Every `evaluate`/`run` starts from the host's pristine environment: the
+        /// standard library, the host tables (`bedrock`, `json`, …) and what the app set
+        /// up (`register`, `setGlobal`, `load(module:)`, modules) are restored after each
+        /// run, and the run's own globals are gone. Streams a run leaves open are closed
+        /// when it ends. A script cannot replace `print` or `bedrock` for a later one.
+        case perRun
+        /// Globals live from run to run (a REPL, an app's own multi-step session); streams
+        /// a run leaves open stay usable by the next run.
+        case session
+    }
+
     /// How a host behaves: its policy, where output goes, its logger, a default model.
     public struct Options: Sendable {
         /// What scripts may do (models, regions, budgets, sandbox limits).
@@ -34,13 +47,18 @@ public final class QuarryHost: Sendable {
         /// The audit log of every Bedrock call and policy refusal; nil for none. The host's
         /// initializer throws when the log cannot be opened, before any script runs.
         public var audit: AuditLog? = nil
+        /// Whether runs start from the pristine environment (`.perRun`, the default) or
+        /// keep each other's globals (`.session`, what the REPL uses).
+        public var isolation: Isolation = .perRun
 
         /// Options with the given parts; output goes to standard output by default.
         public init(policy: HostPolicy = .permissive,
                     output: @escaping @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
                     errorOutput: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
                     input: (@Sendable () async -> String?)? = nil,
-                    logger: Logger = Logger(label: "quarry.script"), defaultModel: String? = nil) {
+                    logger: Logger = Logger(label: "quarry.script"), defaultModel: String? = nil,
+                    isolation: Isolation = .perRun) {
+            self.isolation = isolation
             self.input = input
             self.policy = policy
             self.output = output
@@ -56,10 +74,19 @@ public final class QuarryHost: Sendable {
     public let target: QuarryTarget
     /// What scripts may do.
     public let policy: HostPolicy
+    /// What one run leaves for the next (see `Isolation`).
+    public let isolation: Isolation
     let core: HostCore
     /// The Lua function that sets a dotted module field (see `assign`), made at set-up
     /// from the original library functions, so no script can change what it runs.
     private let assigner: LuaValue
+    /// Host-held Lua functions that take, restore and amend the pristine environment.
+    private let keeper: EnvironmentKeeper
+    /// The dotted names of the host's own API at creation (globals, and the fields of
+    /// global tables): `register`/`setGlobal` over one needs `replacing: true`.
+    private let builtIns: Set<String>
+    /// Set when restoring the pristine environment failed: later runs are refused.
+    private let environment = EnvironmentHealth()
     private let runLock = RunLock()
     private let current = CurrentRun()
 
@@ -68,6 +95,7 @@ public final class QuarryHost: Sendable {
         try options.policy.validate()
         self.target = target
         self.policy = options.policy
+        self.isolation = options.isolation
         let core = HostCore(target: target, policy: options.policy, logger: options.logger,
                             defaultModel: options.defaultModel, errorOutput: options.errorOutput,
                             input: options.input, auditor: try options.audit.map(AuditWriter.init))
@@ -90,8 +118,23 @@ public final class QuarryHost: Sendable {
             try state.setGlobal("__quarry", .map(functions))
             _ = try state.execute(Prelude.source, name: Prelude.chunkName)
             for name in Prelude.hostTables { try state.freezeGlobal(name) }
+            // Results and error values reach the app whatever their shape (holes, mixed keys).
+            state.resultLimits.keepSparseTables = true
         }
-        self.assigner = try await Self.makeAssigner(sandbox)
+        self.builtIns = try await sandbox.withState { state in
+            var names = Set<String>()
+            for name in state.keys(atPath: "") where !name.hasPrefix("__") {
+                names.insert(name)
+                for field in state.keys(atPath: name) { names.insert(name + "." + field) }
+            }
+            return names
+        }
+        self.assigner = try await Self.makeHeld(sandbox, Self.assignerSource, name: "=[quarry assign]", count: 1)[0]
+        let clearer = try await sandbox.withState { state in try state.metatableClearer() }
+        let keeper = try await Self.makeHeld(sandbox, EnvironmentKeeper.source, name: "=[quarry environment]", count: 3,
+                                             arguments: [clearer])
+        self.keeper = EnvironmentKeeper(take: keeper[0], restore: keeper[1], keep: keeper[2])
+        try await sandbox.withState { state in try self.setUp(state) {} }
     }
 
     /// The model used by calls that do not name one.
@@ -100,15 +143,25 @@ public final class QuarryHost: Sendable {
         set { core.defaultModel = newValue }
     }
 
-    /// Runs a chunk in the host's persistent state as a scheduled coroutine and returns
-    /// its values. Evaluations on one host run one at a time.
+    /// Runs a chunk in the host's state as a scheduled coroutine and returns its values.
+    /// Evaluations on one host run one at a time; with `Isolation.perRun` (the default)
+    /// each starts from the host's pristine environment.
     ///
-    /// Throws `LuaError` (syntax; runtime with the script's `file:line`; a tripped limit)
-    /// or `CancellationError` after `cancel()`.
+    /// Throws `LuaError` (syntax; runtime with the script's `file:line`; a tripped limit),
+    /// or `CancellationError` after `cancel()` or when the calling task is cancelled (both
+    /// interrupt running Lua at once). Called from a function the same host's script is
+    /// running, it throws `ScriptError` `Reentrancy` at once instead of waiting forever.
     public func evaluate(_ source: String, name: String = "=chunk", arguments: [LuaValue] = []) async throws -> [LuaValue] {
+        try refuseReentry()
         await runLock.lock()
         defer { runLock.unlock() }
-        let task = Task { try await self.execute(source, name: name, arguments: arguments) }
+        if let failure = environment.failure { throw failure }
+        let inside = RunContext.hosts.union([ObjectIdentifier(self)])
+        let task = Task {
+            try await RunContext.$hosts.withValue(inside) {
+                try await self.execute(source, name: name, arguments: arguments)
+            }
+        }
         current.set(task)
         defer { current.set(nil) }
         return try await withTaskCancellationHandler {
@@ -121,6 +174,7 @@ public final class QuarryHost: Sendable {
     /// Reads and runs a script file with `arg` set like `lua` does (`arg[0]` is the path,
     /// `...` the arguments).
     public func run(file path: String, arguments: [String] = []) async throws -> [LuaValue] {
+        try refuseReentry()
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ScriptError(code: .fileNotFound, message: "cannot read script '\(path)'")
         }
@@ -140,34 +194,55 @@ public final class QuarryHost: Sendable {
 
     /// Registers an async Swift function as a Lua global (a dotted name such as
     /// `tools.lookup` creates or extends a module table). Calling it yields the script
-    /// like a Bedrock call; throw `ScriptError` to raise a structured Lua error.
-    public func register(_ name: String, _ body: @escaping @Sendable ([LuaValue]) async throws -> [LuaValue]) async throws {
+    /// like a Bedrock call; throw `ScriptError` to raise a structured Lua error. Any other
+    /// error reaches the script as `HostError: host function failed (id …)`; its full text
+    /// goes to the host's logger with the same id (see `hostFailure`).
+    ///
+    /// The wait is bounded by the run's deadline and by `cancel()`: a function that
+    /// ignores cancellation is left to finish on its own and its result is discarded.
+    /// Replacing a name of Quarry's own API (`bedrock.converse`, `print`) throws unless
+    /// `replacing` is true.
+    public func register(_ name: String, replacing: Bool = false,
+                         _ body: @escaping @Sendable ([LuaValue]) async throws -> [LuaValue]) async throws {
+        try checkReplacing(name, replacing)
+        let logger = core.logger
         try await sandbox.withState { state in
             let function = state.register(name) { call in
                 let arguments = call.arguments
-                return .suspend(HostRequest.work { try await body(arguments) })
+                return .suspend(HostRequest.work {
+                    do {
+                        return try await body(arguments)
+                    } catch {
+                        throw Self.hostFailure(error, function: name, logger: logger)
+                    }
+                })
             }
             try self.setUp(state) { try self.assign(function, to: name, in: state) }
         }
     }
 
     /// Registers a synchronous Swift function (runs on the Lua thread, no suspension:
-    /// for cheap functions). Throw `ScriptError` to raise a structured Lua error.
-    public func registerSync(_ name: String, _ body: @escaping @Sendable ([LuaValue]) throws -> [LuaValue]) async throws {
+    /// for cheap functions). Errors reach the script as `register` describes.
+    public func registerSync(_ name: String, replacing: Bool = false,
+                             _ body: @escaping @Sendable ([LuaValue]) throws -> [LuaValue]) async throws {
+        try checkReplacing(name, replacing)
+        let logger = core.logger
         try await sandbox.withState { state in
             let function = state.register(name) { call in
                 do {
                     return .values(try body(call.arguments))
                 } catch {
-                    return .error(ScriptError.from(error).luaValue)
+                    return .error(Self.hostFailure(error, function: name, logger: logger).luaValue)
                 }
             }
             try self.setUp(state) { try self.assign(function, to: name, in: state) }
         }
     }
 
-    /// Sets a global (or a dotted module field) to a value.
-    public func setGlobal(_ name: String, _ value: LuaValue) async throws {
+    /// Sets a global (or a dotted module field) to a value; over a name of Quarry's own
+    /// API only with `replacing: true`.
+    public func setGlobal(_ name: String, _ value: LuaValue, replacing: Bool = false) async throws {
+        try checkReplacing(name, replacing)
         try await sandbox.withState { state in try self.setUp(state) { try self.assign(value, to: name, in: state) } }
     }
 
@@ -192,7 +267,7 @@ public final class QuarryHost: Sendable {
     /// Makes a global table that module set-up code filled read-only to scripts (every
     /// host table is; `register` and `setGlobal` freeze theirs already).
     public func freezeGlobal(_ name: String) async throws {
-        try await sandbox.withState { state in try state.freezeGlobal(name) }
+        try await sandbox.withState { state in try self.setUp(state) { try state.freezeGlobal(name) } }
     }
 
     /// Installs a module's functions and Lua code.
@@ -206,11 +281,12 @@ public final class QuarryHost: Sendable {
     }
 
     /// Stops the running evaluation: pending Bedrock calls and streams are cancelled and
-    /// the Lua code is interrupted; the state survives for the next evaluation.
+    /// the Lua code is interrupted; the state survives for the next evaluation. Cancelling
+    /// the task that awaits `evaluate` does the same. With no evaluation running it does
+    /// nothing: it never affects set-up calls, a later run, or streams a `.session` run
+    /// left open.
     public func cancel() {
         current.cancel()
-        core.cancelStreams()
-        sandbox.interrupt()
     }
 
     /// Names at a dotted path, for tab completion (`""` for globals, `"bedrock"`, `"string"`).
@@ -246,7 +322,14 @@ public final class QuarryHost: Sendable {
                                   deadline: ScriptNumber.hostDuration(seconds: limits.seconds).map { .now + $0 })
         let outcome: LuaResumeOutcome
         do {
-            outcome = try await scheduler.drive(co, with: .values(arguments))
+            // Cancelling the run's task (`cancel()`, or the app cancelling the task that
+            // awaits `evaluate`) interrupts running Lua at once, not only the waits.
+            outcome = try await withTaskCancellationHandler {
+                try await scheduler.drive(co, with: .values(arguments))
+            } onCancel: { [core, sandbox] in
+                core.cancelStreams()
+                sandbox.interrupt()
+            }
         } catch {
             // Cancelled (Ctrl-C): close what the run left open. Streams of a run that ended
             // otherwise stay usable, so a REPL line may open one and the next iterate it.
@@ -254,6 +337,8 @@ public final class QuarryHost: Sendable {
             _ = try? await finish(co)
             throw error
         }
+        // A stream the script stopped reading must not keep its call slot past the run.
+        if isolation == .perRun { core.cancelStreams(.abandoned) }
         let report = try await finish(co)
         switch outcome {
         case .finished(let values):
@@ -272,19 +357,89 @@ public final class QuarryHost: Sendable {
     private func finish(_ co: LuaCoroutine) async throws -> LuaRunReport {
         try await sandbox.withState { state in
             state.release(co)
-            return state.endRun()
+            let report = state.endRun()
+            try self.restorePristine(state)
+            return report
         }
+    }
+
+    /// `Isolation.perRun`: puts the pristine environment back (globals, the standard
+    /// library's tables, no metatable on `_G`) after a run.
+    private func restorePristine(_ state: LuaState) throws {
+        guard isolation == .perRun else { return }
+        do {
+            try Self.outsideRun(state, policy.limits) { try call(keeper.restore, in: state) }
+        } catch {
+            // Fail closed: a host whose environment may hold a script's leftovers runs no more scripts.
+            let failure = LuaError.state("the host's pristine environment could not be restored after a run (\(error)); "
+                                         + "this host runs no more scripts: make a new one")
+            environment.fail(failure)
+            throw failure
+        }
+    }
+
+    /// Throws `Reentrancy` when the calling task is inside one of this host's runs and a
+    /// run is in progress (a registered function calling back into its own host would
+    /// wait for itself; a task it started that calls later, with the host idle, need not).
+    private func refuseReentry() throws {
+        if RunContext.hosts.contains(ObjectIdentifier(self)) && current.isActive {
+            throw ScriptError(code: .reentrancy,
+                              message: "QuarryHost.evaluate was called from a function this host's own script is running; "
+                                  + "a host runs one script at a time (return a value to the script, or use another host)")
+        }
+    }
+
+    private func checkReplacing(_ name: String, _ replacing: Bool) throws {
+        guard !replacing, builtIns.contains(name) else { return }
+        throw ScriptError(code: .validationError,
+                          message: "'\(name)' is part of Quarry's built-in API; pass replacing: true to replace it")
+    }
+
+    /// The script-facing form of an error an app's registered function threw: a
+    /// `ScriptError` (and a cancellation) as it is; any other error becomes
+    /// `HostError: host function failed (id …)`, and its full text goes to `logger` only
+    /// (at `error` level, with the function's name and the same id), so a connection
+    /// string or a password in a Swift error never reaches the untrusted script.
+    static func hostFailure(_ error: any Error, function name: String, logger: Logger) -> ScriptError {
+        if let e = error as? ScriptError { return e }
+        if error is CancellationError { return ScriptError.from(error) }
+        let id = String(UInt64.random(in: .min ... .max), radix: 16)
+        logger.error("host function failed", metadata: [
+            "function": .string(name), "id": .string(id), "error": .string(String(describing: error)),
+        ])
+        return ScriptError(code: .hostError, message: "host function failed (id \(id))", fields: ["id": .string(id)])
     }
 
     /// Runs set-up Lua (module code, `arg`, module fields) outside any evaluation under a
     /// fresh run of the policy's limits: the deadline of a run that ended long ago (or of
     /// the state's creation) must not fail set-up code. Inside an evaluation (a host
     /// function registering more) it runs under that evaluation's limits.
+    ///
+    /// With `Isolation.perRun`, what set-up leaves becomes the pristine environment.
     private func setUp<T>(_ state: LuaState, _ body: () throws -> T) throws -> T {
         if state.isRunning { return try body() }
-        state.beginRun(policy.limits)
+        return try Self.outsideRun(state, policy.limits) {
+            let result = try body()
+            if isolation == .perRun { try call(keeper.take, in: state) }
+            return result
+        }
+    }
+
+    private static func outsideRun<T>(_ state: LuaState, _ limits: LuaLimits, _ body: () throws -> T) throws -> T {
+        state.beginRun(limits)
         defer { state.endRun() }
         return try body()
+    }
+
+    /// Calls a host-held Lua function to completion.
+    private func call(_ function: LuaValue, with arguments: [LuaValue] = [], in state: LuaState) throws {
+        let co = try state.newCoroutine(function)
+        defer { state.release(co) }
+        switch state.resume(co, with: .values(arguments)) {
+        case .finished: break
+        case .failed(let error): throw error
+        case .suspended, .yielded: throw LuaError.state("a host function of the environment did not finish")
+        }
     }
 
     /// Sets `value` at a dotted path of globals, creating module tables on the way.
@@ -302,6 +457,7 @@ public final class QuarryHost: Sendable {
             default: break
             }
             try state.setGlobal(path, value, readOnly: isTable)
+            try keepInPristine(parts[0], state)
             return
         }
         // Host tables are read-only proxies: the assigner rebuilds the path with the new
@@ -314,49 +470,135 @@ public final class QuarryHost: Sendable {
         case .suspended, .yielded: throw LuaError.state("'\(path)': the assignment did not finish")
         }
         try state.freezeGlobal(parts[0])
+        try keepInPristine(parts[0], state)
     }
 
-    private static func makeAssigner(_ sandbox: LuaSandbox) async throws -> LuaValue {
+    /// Set-up inside a run (a host function registering more): the new global joins the
+    /// pristine environment without the run's own globals.
+    private func keepInPristine(_ name: String, _ state: LuaState) throws {
+        guard isolation == .perRun, state.isRunning else { return }
+        try call(keeper.keep, with: [.string(name)], in: state)
+    }
+
+    private static let assignerSource = """
+        local pairs, type, error, concat, rawget, rawset, G = pairs, type, error, table.concat, rawget, rawset, _G
+        return function(v, path)
+          local function copy(t)
+            local c = {}
+            if t ~= nil then
+              if type(t) ~= "table" then error("'" .. concat(path, ".") .. "': a part is not a table", 0) end
+              for k, x in pairs(t) do c[k] = x end
+            end
+            return c
+          end
+          local chain = { copy(rawget(G, path[1])) }
+          for i = 2, #path - 1 do chain[i] = copy(chain[i - 1][path[i]]) end
+          chain[#path - 1][path[#path]] = v
+          for i = #path - 1, 2, -1 do chain[i - 1][path[i]] = chain[i] end
+          rawset(G, path[1], chain[1])
+        end
+        """
+
+    /// Runs set-up source that returns `count` functions and keeps them as references
+    /// only the host holds (made from the original library functions, so no script can
+    /// change what they run).
+    private static func makeHeld(_ sandbox: LuaSandbox, _ source: String, name: String, count: Int,
+                                 arguments: [LuaValue] = []) async throws -> [LuaValue] {
         try await sandbox.withState { state in
-            try state.load("""
-                local pairs, type, error, concat, rawget, rawset, G = pairs, type, error, table.concat, rawget, rawset, _G
-                return function(v, path)
-                  local function copy(t)
-                    local c = {}
-                    if t ~= nil then
-                      if type(t) ~= "table" then error("'" .. concat(path, ".") .. "': a part is not a table", 0) end
-                      for k, x in pairs(t) do c[k] = x end
-                    end
-                    return c
-                  end
-                  local chain = { copy(rawget(G, path[1])) }
-                  for i = 2, #path - 1 do chain[i] = copy(chain[i - 1][path[i]]) end
-                  chain[#path - 1][path[#path]] = v
-                  for i = #path - 1, 2, -1 do chain[i - 1][path[i]] = chain[i] end
-                  rawset(G, path[1], chain[1])
-                end
-                """, name: "=[quarry assign]")
-        }.asAssigner(in: sandbox)
+            try outsideRun(state, LuaLimits()) {
+                let chunk = try state.load(source, name: name)
+                defer { state.release(chunk) }
+                let saved = state.resultLimits
+                state.resultLimits.allowFunctions = true
+                defer { state.resultLimits = saved }
+                let co = try state.newCoroutine(chunk)
+                defer { state.release(co) }
+                guard case .finished(let values) = state.resume(co, with: .values(arguments)), values.count == count,
+                      values.allSatisfy({ if case .function = $0 { true } else { false } }) else {
+                    throw LuaError.state("\(name): the host's functions could not be made")
+                }
+                return values
+            }
+        }
     }
 }
 
-extension LuaValue {
-    /// Runs the chunk that makes the assigner and keeps the function it returns.
-    fileprivate func asAssigner(in sandbox: LuaSandbox) async throws -> LuaValue {
-        let chunk = self
-        return try await sandbox.withState { state in
-            defer { state.release(chunk) }
-            let saved = state.resultLimits
-            state.resultLimits.allowFunctions = true
-            defer { state.resultLimits = saved }
-            let co = try state.newCoroutine(chunk)
-            defer { state.release(co) }
-            guard case .finished(let values) = state.resume(co), let f = values.first, case .function = f else {
-                throw LuaError.state("the module assigner could not be made")
-            }
-            return f
-        }
-    }
+/// The pristine environment of a host with `Isolation.perRun`: `take` records the
+/// globals and the contents (and metatables) of the tables they hold, `restore` puts
+/// them back (removing what a run added), `keep(name)` records one global anew. Runs
+/// only library functions captured when it was made, raw accesses only.
+struct EnvironmentKeeper: Sendable {
+    let take: LuaValue
+    let restore: LuaValue
+    let keep: LuaValue
+
+    static let source = """
+        local clear = ...
+        local next, type, rawget, rawset, getmetatable, setmetatable, G =
+          next, type, rawget, rawset, getmetatable, setmetatable, _G
+        local globals, contents, metas = {}, {}, {}
+        local function copy(t)
+          local c = {}
+          for k, v in next, t do c[k] = v end
+          return c
+        end
+        local function remember(v)
+          if type(v) == "table" and contents[v] == nil then
+            contents[v] = copy(v)
+            local m = getmetatable(v)
+            metas[v] = m or false
+            remember(m)   -- a module's own metatable is restored like the module
+          end
+        end
+        local function take()
+          globals, contents, metas = copy(G), {}, { [G] = getmetatable(G) or false }
+          for _, v in next, globals do remember(v) end
+        end
+        local function keep(name)
+          local v = rawget(G, name)
+          globals[name] = v
+          if type(v) == "table" then contents[v] = nil; remember(v) end
+        end
+        local function unhook(t)
+          local m = metas[t]
+          if (getmetatable(t) or false) ~= m then
+            clear(t)
+            if type(m) == "table" then setmetatable(t, m) end
+          end
+        end
+        local function reset(t, saved)
+          -- Clearing existing fields during a traversal is allowed and allocates nothing.
+          for k in next, t do
+            if rawget(saved, k) == nil then rawset(t, k, nil) end
+          end
+          for k, v in next, saved do
+            if rawget(t, k) ~= v then rawset(t, k, v) end
+          end
+        end
+        local function restore()
+          unhook(G)
+          reset(G, globals)
+          for t, saved in next, contents do
+            unhook(t)
+            reset(t, saved)
+          end
+        end
+        return take, restore, keep
+        """
+}
+
+/// Whether a `.perRun` host's environment is known clean.
+final class EnvironmentHealth: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: LuaError?
+    func fail(_ error: LuaError) { lock.lock(); if stored == nil { stored = error }; lock.unlock() }
+    var failure: LuaError? { lock.lock(); defer { lock.unlock() }; return stored }
+}
+
+/// The hosts whose runs the current task is part of (a registered function's task
+/// inherits it), so `evaluate` can refuse re-entry instead of deadlocking.
+enum RunContext {
+    @TaskLocal static var hosts: Set<ObjectIdentifier> = []
 }
 
 /// One evaluation at a time per host (FIFO).
@@ -406,5 +648,12 @@ final class CurrentRun: @unchecked Sendable {
         let t = task
         lock.unlock()
         t?.cancel()
+    }
+
+    /// Whether an evaluation is in progress.
+    var isActive: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return task != nil
     }
 }

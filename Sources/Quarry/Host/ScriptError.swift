@@ -132,6 +132,8 @@ extension ScriptError {
         public static let emulatorUnreachable: Code = "EmulatorUnreachable"
         /// The emulator's admin API failed without naming an error type.
         public static let emulatorError: Code = "EmulatorError"
+        /// A registered function called back into its own host while that host ran a script.
+        public static let reentrancy: Code = "Reentrancy"
     }
 }
 

@@ -259,7 +259,7 @@ struct BedrockBindings {
                     let record = CallRecord(operation: operation, model: model, region: region, started: started,
                                             duration: ContinuousClock.now - clock,
                                             attempts: (failure?.attempts).flatMap { $0.isEmpty ? nil : $0 } ?? attempts,
-                                            errorCode: failure?.code.rawValue, inputTokens: tokens?.0, outputTokens: tokens?.1,
+                                            errorCode: pump.stoppedBy?.rawValue ?? failure?.code.rawValue, inputTokens: tokens?.0, outputTokens: tokens?.1,
                                             requestId: stream?.requestId)
                     core.notify(record)
                     if let context {
@@ -309,7 +309,7 @@ struct BedrockBindings {
                     let failure = error.map(ScriptError.from)
                     let record = CallRecord(operation: operation, model: model, region: region, started: started,
                                             duration: ContinuousClock.now - clock, attempts: stream?.attempts ?? failure?.attempts ?? [],
-                                            errorCode: failure?.code.rawValue, inputTokens: tokens?.0, outputTokens: tokens?.1,
+                                            errorCode: pump.stoppedBy?.rawValue ?? failure?.code.rawValue, inputTokens: tokens?.0, outputTokens: tokens?.1,
                                             requestId: stream?.requestId)
                     core.notify(record)
                     if let context { core.audit(record, context, responseBody: nil) }
@@ -346,7 +346,7 @@ struct BedrockBindings {
     }
 
     private func streamClose(_ call: LuaHostCall) -> LuaHostResult {
-        if let pump = pump(call) { pump.cancel(); core.untrack(pump) }
+        if let pump = pump(call) { pump.cancel(.closed); core.untrack(pump) }
         return .values([])
     }
 

@@ -203,9 +203,30 @@ final class StreamPump: @unchecked Sendable {
         return (pending, pendingBytes, finished)
     }
 
-    /// Stops reading and closes the connection.
-    func cancel() {
+    /// Why a stream was stopped before its end: its call record says so (`errorCode`),
+    /// so observers never count a stream nobody finished reading as a success.
+    enum StopReason: String, Sendable {
+        /// The script called `close()`.
+        case closed = "StreamClosed"
+        /// The run was cancelled (`cancel()`, a cancelled task, a lost `race` branch).
+        case cancelled = "Cancelled"
+        /// The run ended while the stream was still open (the script stopped reading).
+        case abandoned = "StreamAbandoned"
+    }
+
+    private var stopReason: StopReason?
+
+    /// Why the stream was stopped, if it was (the first reason given).
+    var stoppedBy: StopReason? {
         lock.lock()
+        defer { lock.unlock() }
+        return stopReason
+    }
+
+    /// Stops reading and closes the connection.
+    func cancel(_ reason: StopReason = .cancelled) {
+        lock.lock()
+        if stopReason == nil && !finished { stopReason = reason }
         let t = task
         let wake = producer
         producer = nil

@@ -19,7 +19,7 @@ struct ClientFactory: Sendable {
 
     /// A client for `settings` in the target's `region` (see `QuarryTarget.makeClient`).
     func makeClient(_ settings: ClientSettings, region targetRegion: String,
-                    maxInFlightBytes: Int?) throws -> BedrockRuntimeClient {
+                    maxInFlightBytes: Int?, transports: SharedTransports) throws -> BedrockRuntimeClient {
         var configuration: BedrockRuntimeClient.Configuration
         switch place {
         case .emulator(let url, let credentials, let caCertificatePath):
@@ -43,6 +43,11 @@ struct ClientFactory: Sendable {
         // with an error naming the client's cap, rather than failing later in conversion.
         configuration.limits.maxStreamBytes = min(configuration.limits.maxStreamBytes, QuarryTarget.maxStreamBytesForScripts)
         if let maxInFlightBytes { configuration.limits.maxInFlightBytes = max(0, maxInFlightBytes) }
+        if configuration.transport == nil {
+            // One set of connection pools per target, not per host (issue 24).
+            configuration.transport = try transports.transport(tls: configuration.tls, proxy: configuration.proxy,
+                                                               connectTimeout: configuration.timeouts.connect)
+        }
         return try BedrockRuntimeClient(configuration: configuration)
     }
 

@@ -67,6 +67,12 @@ public final class QuarryTarget: Sendable {
 
     let factory: ClientFactory
     private let launched: LaunchedEmulator?
+    /// The connection pools every client of this target shares.
+    private let transports = SharedTransports()
+
+    /// How many sets of HTTP connection pools the target's clients share now (one per
+    /// distinct TLS/proxy/connect-timeout setting, however many hosts use the target).
+    package var liveHTTPTransports: Int { transports.count }
 
     init(kind: Kind, region: String, description: String, emulatorAdmin: EmulatorAdmin?,
          factory: ClientFactory, launched: LaunchedEmulator? = nil) {
@@ -131,7 +137,7 @@ public final class QuarryTarget: Sendable {
     /// `maxInFlightBytes` (the host passes `maxInFlightBytesForScripts`) caps the bytes
     /// all of the client's calls in flight hold together; nil keeps the client default.
     public func makeClient(_ settings: ClientSettings = ClientSettings(), maxInFlightBytes: Int? = nil) throws -> BedrockRuntimeClient {
-        try factory.makeClient(settings, region: region, maxInFlightBytes: maxInFlightBytes)
+        try factory.makeClient(settings, region: region, maxInFlightBytes: maxInFlightBytes, transports: transports)
     }
 
     /// The models the target offers: the launched emulator's catalog, a running
@@ -161,8 +167,10 @@ public final class QuarryTarget: Sendable {
         factory.roleArn(region: region, profile: profile)
     }
 
-    /// Stops the emulator this target launched, if any.
+    /// Closes the connection pools the target's clients share (call it after the last
+    /// host's `shutdown()`) and stops the emulator this target launched, if any.
     public func shutdown() async {
+        await transports.shutdown()
         await launched?.stop()
     }
 }

@@ -113,6 +113,8 @@ public struct TestRunner: Sendable {
                 policy: options.policy, output: options.scriptOutput, errorOutput: options.scriptErrorOutput,
                 logger: options.logger)
             hostOptions.audit = options.audit
+            // The file's globals (helpers its tests call) live across the runs of its tests.
+            hostOptions.isolation = .session
             host = try await QuarryHost(target: target, options: hostOptions)
             control = try await TestFrameworkModule.load(into: host)
             for module: any QuarryModule in [FaultModule(injector: injector), EmulatorModule(),

@@ -51,7 +51,7 @@ final class HostEngine: REPLEngine {
          onCall: @escaping @Sendable (CallRecord) -> Void) async throws {
         target = try await options.resolveTarget()
         do {
-            host = try await options.makeHost(target: target, output: output)
+            host = try await options.makeHost(target: target, output: output, isolation: .session)
         } catch {
             await target.shutdown()
             throw error

@@ -38,15 +38,17 @@ struct HostHarness {
                       configuration: EmulatorConfiguration = EmulatorConfiguration(),
                       credentials: SigV4Credentials = SigV4Credentials(accessKeyId: "test", secretAccessKey: "test"),
                       region: String = "us-east-1",
-                      defaultModel: String? = nil) async throws -> HostHarness {
+                      defaultModel: String? = nil, isolation: QuarryHost.Isolation = .perRun) async throws -> HostHarness {
         let emulator = BedrockEmulator(configuration: configuration, logger: Self.quietLogger)
         let endpoint = try await emulator.start()
         let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken, region: region,
                                            credentials: credentials, caCertificatePath: endpoint.caCertificatePath)
         let output = TextSink(), errors = TextSink(), logs = TextSink()
-        let host = try await QuarryHost(target: target, options: .init(
+        var options = QuarryHost.Options(
             policy: policy, output: output.write, errorOutput: errors.write,
-            logger: Logger(label: "test.script") { _ in CapturingLogHandler(sink: logs) }, defaultModel: defaultModel))
+            logger: Logger(label: "test.script") { _ in CapturingLogHandler(sink: logs) }, defaultModel: defaultModel)
+        options.isolation = isolation
+        let host = try await QuarryHost(target: target, options: options)
         return HostHarness(emulator: emulator, target: target, host: host, output: output, errors: errors, logs: logs)
     }
 
@@ -70,9 +72,10 @@ struct HostHarness {
 
     /// Runs `body` with a fresh harness and always stops it.
     static func with<T>(policy: HostPolicy = .permissive, configuration: EmulatorConfiguration = EmulatorConfiguration(),
-                        defaultModel: String? = nil,
+                        defaultModel: String? = nil, isolation: QuarryHost.Isolation = .perRun,
                         _ body: (HostHarness) async throws -> T) async throws -> T {
-        let harness = try await start(policy: policy, configuration: configuration, defaultModel: defaultModel)
+        let harness = try await start(policy: policy, configuration: configuration, defaultModel: defaultModel,
+                                      isolation: isolation)
         do {
             let result = try await body(harness)
             await harness.stop()
