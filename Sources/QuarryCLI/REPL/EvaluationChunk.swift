@@ -9,7 +9,7 @@
 ///    REPL can tell an incomplete chunk (`<eof>`) from a wrong one;
 /// 3. runs the code in the caller's coroutine (Bedrock calls yield as usual) and lets
 ///    runtime errors propagate with their `name:line` position;
-/// 4. pretty-prints the results in Lua (`ReplPrettyPrinter.source`), where cycles,
+/// 4. pretty-prints the results in Lua (`REPLPrettyPrinter.source`), where cycles,
 ///    handles, read-only host tables and the `null` sentinel are all visible.
 ///
 /// It returns `"ok", isExpression, text` (text is nil when there were no values) or
@@ -29,7 +29,7 @@ struct EvaluationChunk {
     /// The Lua source to evaluate.
     var source: String {
         """
-        \(ReplPrettyPrinter.source)
+        \(REPLPrettyPrinter.source)
         local src, name, try_return = \(Self.longString(input)), \(Self.longString(chunkName)), \(printsExpressions)
         local f, err
         -- The environment is passed explicitly: the sandbox's load takes its 4th stack

@@ -19,7 +19,7 @@
 ///   stream, the whole response).
 /// - It reaches the string library through the string metatable, so reassigning the
 ///   global `string` in a session does not break printing.
-enum ReplPrettyPrinter {
+enum REPLPrettyPrinter {
     static let source = #"""
     local type, tostring, pairs, select, pcall = type, tostring, pairs, select, pcall
     local mtype = math.type
