@@ -82,8 +82,11 @@ let package = Package(
                           swiftSettings: strict),
 
         // MARK: The Lua sandbox (knows nothing of Bedrock)
+        // Lua sources are `.lua` files embedded at build time (never read from disk at run time).
         .target(name: "LuaSandbox", dependencies: ["CLua", "CLuaShim"],
-                exclude: ["SANDBOX.md"], swiftSettings: strict),
+                exclude: ["SANDBOX.md"],
+                resources: [.embedInCode("State/error_metatable.lua")],
+                swiftSettings: strict),
 
         // MARK: The embeddable host (never depends on readline, nor on the emulator)
         .target(name: "Quarry",
@@ -95,6 +98,13 @@ let package = Package(
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOHTTP1", package: "swift-nio"),
                     .product(name: "Histogram", package: "hdrhistogram-swift"),
+                ],
+                resources: [
+                    .embedInCode("Lua/prelude.lua"),
+                    .embedInCode("Host/assign.lua"),
+                    .embedInCode("Host/environment.lua"),
+                    .embedInCode("LuaTestRunner/test_prelude.lua"),
+                    .embedInCode("Resilience/resilience.lua"),
                 ],
                 swiftSettings: strict),
 
@@ -114,11 +124,15 @@ let package = Package(
                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
                               .product(name: "Logging", package: "swift-log"),
                           ],
+                          resources: [
+                              .embedInCode("REPL/pretty_printer.lua"),
+                              .embedInCode("REPL/evaluation.lua"),
+                          ],
                           swiftSettings: strict),
 
         // MARK: An app embedding the host (the embedding guide's example)
         .executableTarget(name: "ExampleHost", dependencies: ["Quarry", "QuarryEmulatorSupport"],
-                          swiftSettings: strict),
+                          resources: [.embedInCode("built_in_script.lua")], swiftSettings: strict),
 
         // MARK: Event-stream decoder fuzz target, benchmarks and the benchmark's replay server
         .executableTarget(name: "EventStreamFuzz", dependencies: ["BedrockWire"], swiftSettings: strict),
@@ -126,6 +140,7 @@ let package = Package(
                           dependencies: ["BedrockWire", "BedrockRuntime", "LuaSandbox",
                                          .product(name: "NIOCore", package: "swift-nio"),
                                          .product(name: "NIOHTTP1", package: "swift-nio")],
+                          resources: [.embedInCode("conversion_bench.lua")],
                           swiftSettings: strict),
         .executableTarget(name: "BenchStaticServer",
                           dependencies: ["BedrockWire", .product(name: "NIOCore", package: "swift-nio"),

@@ -14,8 +14,8 @@ struct QuarryCommand: AsyncParsableCommand {
             Without AWS credentials, calls go to a built-in Bedrock emulator on 127.0.0.1.
             """,
         version: "quarry \(quarryVersion)",
-        subcommands: [ReplCommand.self, RunCommand.self, TestCommand.self, EmulatorCommand.self, AuditCommand.self],
-        defaultSubcommand: ReplCommand.self
+        subcommands: [REPLCommand.self, RunCommand.self, TestCommand.self, EmulatorCommand.self, AuditCommand.self],
+        defaultSubcommand: REPLCommand.self
     )
 
     /// Logging to stderr (level from `QUARRY_LOG_LEVEL`), usage errors as exit code 2.
@@ -45,7 +45,7 @@ struct QuarryCommand: AsyncParsableCommand {
 }
 
 /// `quarry` with no subcommand: `-e CODE`, a script piped on stdin, or the REPL.
-struct ReplCommand: AsyncParsableCommand {
+struct REPLCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "repl", abstract: "The interactive REPL (the default); also runs -e CODE or piped stdin.")
 

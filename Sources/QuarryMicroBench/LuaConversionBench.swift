@@ -36,20 +36,8 @@ enum LuaConversionBench {
         let noop = state.register("noop") { _ in .values([]) }
         try state.setGlobal("convert", convert)
         try state.setGlobal("noop", noop)
-        _ = try state.execute("""
-            request = {
-              model = "anthropic.claude-3-haiku-20240307-v1:0",
-              system = "You are a concise assistant.",
-              messages = {
-                { role = "user", content = { { text = "Summarise the following paragraph in one sentence." } } },
-                { role = "assistant", content = { { text = "Please give me the paragraph." } } },
-                { role = "user", content = { { text = "The quick brown fox jumps over the lazy dog." } } },
-              },
-              inference = { max_tokens = 512, temperature = 0.5, stop_sequences = { "END" } },
-            }
-            function convert_loop(n) for i = 1, n do local r = convert(request) end end
-            function noop_loop(n) for i = 1, n do noop() end end
-            """)
+        // `conversion_bench.lua` beside this file, embedded at build time.
+        _ = try state.execute(String(decoding: PackageResources.conversion_bench_lua, as: UTF8.self))
         let batch = 1000
         let convertLoop = "convert_loop(\(batch))"
         let noopLoop = "noop_loop(\(batch))"

@@ -51,11 +51,11 @@ extension BedrockRuntimeClient {
         /// SigV4 with `credentials` or the default provider chain; retry mode and
         /// attempts; `AWS_CA_BUNDLE`; `HTTPS_PROXY`/`NO_PROXY`.
         public init(resolved: BedrockConfiguration, credentials: (any CredentialProvider)? = nil) throws {
-            let authenticator = BedrockAuthenticator(configuration: resolved, credentials: credentials)
+            let authorizer = BedrockAuthorizer(configuration: resolved, credentials: credentials)
             var retry = RetryConfiguration()
             retry.mode = resolved.retryMode
             retry.maxAttempts = resolved.maxAttempts
-            try self.init(region: authenticator.region, endpoint: resolved.endpoint, authorizer: authenticator, retry: retry,
+            try self.init(region: authorizer.region, endpoint: resolved.endpoint, authorizer: authorizer, retry: retry,
                           tls: TLSSettings(caBundlePath: resolved.caBundlePath),
                           proxy: try ProxySettings.fromEnvironment(resolved.environment.variables))
         }

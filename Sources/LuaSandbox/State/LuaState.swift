@@ -87,18 +87,8 @@ public final class LuaState {
         self.memoryCap = limits.memoryBytes
         callbacks.state = self
         quarry_sandbox_begin(sb, &cLimits)
-        try defineMetatable(LuaState.errorMetatable, source: """
-            local rawget, tostring, type = rawget, tostring, type
-            return {
-              __tostring = function(e)
-                local code, message = rawget(e, "code"), rawget(e, "message")
-                if type(message) ~= "string" then message = tostring(message) end
-                if code ~= nil then return tostring(code) .. ": " .. message end
-                return message
-              end,
-              __name = "error",
-            }
-            """)
+        // `error_metatable.lua` beside this file, embedded at build time.
+        try defineMetatable(LuaState.errorMetatable, source: String(decoding: PackageResources.error_metatable_lua, as: UTF8.self))
     }
 
     deinit {

@@ -129,7 +129,7 @@ public final class QuarryHost: Sendable {
             }
             return names
         }
-        self.assigner = try await Self.makeHeld(sandbox, Self.assignerSource, name: "=[quarry assign]", count: 1)[0]
+        self.assigner = try await Self.makeHeld(sandbox, String(decoding: PackageResources.assign_lua, as: UTF8.self), name: "=[quarry assign]", count: 1)[0]
         let clearer = try await sandbox.withState { state in try state.metatableClearer() }
         let keeper = try await Self.makeHeld(sandbox, EnvironmentKeeper.source, name: "=[quarry environment]", count: 3,
                                              arguments: [clearer])
@@ -480,25 +480,6 @@ public final class QuarryHost: Sendable {
         try call(keeper.keep, with: [.string(name)], in: state)
     }
 
-    private static let assignerSource = """
-        local pairs, type, error, concat, rawget, rawset, G = pairs, type, error, table.concat, rawget, rawset, _G
-        return function(v, path)
-          local function copy(t)
-            local c = {}
-            if t ~= nil then
-              if type(t) ~= "table" then error("'" .. concat(path, ".") .. "': a part is not a table", 0) end
-              for k, x in pairs(t) do c[k] = x end
-            end
-            return c
-          end
-          local chain = { copy(rawget(G, path[1])) }
-          for i = 2, #path - 1 do chain[i] = copy(chain[i - 1][path[i]]) end
-          chain[#path - 1][path[#path]] = v
-          for i = #path - 1, 2, -1 do chain[i - 1][path[i]] = chain[i] end
-          rawset(G, path[1], chain[1])
-        end
-        """
-
     /// Runs set-up source that returns `count` functions and keeps them as references
     /// only the host holds (made from the original library functions, so no script can
     /// change what they run).
@@ -532,59 +513,8 @@ struct EnvironmentKeeper: Sendable {
     let restore: LuaValue
     let keep: LuaValue
 
-    static let source = """
-        local clear = ...
-        local next, type, rawget, rawset, getmetatable, setmetatable, G =
-          next, type, rawget, rawset, getmetatable, setmetatable, _G
-        local globals, contents, metas = {}, {}, {}
-        local function copy(t)
-          local c = {}
-          for k, v in next, t do c[k] = v end
-          return c
-        end
-        local function remember(v)
-          if type(v) == "table" and contents[v] == nil then
-            contents[v] = copy(v)
-            local m = getmetatable(v)
-            metas[v] = m or false
-            remember(m)   -- a module's own metatable is restored like the module
-          end
-        end
-        local function take()
-          globals, contents, metas = copy(G), {}, { [G] = getmetatable(G) or false }
-          for _, v in next, globals do remember(v) end
-        end
-        local function keep(name)
-          local v = rawget(G, name)
-          globals[name] = v
-          if type(v) == "table" then contents[v] = nil; remember(v) end
-        end
-        local function unhook(t)
-          local m = metas[t]
-          if (getmetatable(t) or false) ~= m then
-            clear(t)
-            if type(m) == "table" then setmetatable(t, m) end
-          end
-        end
-        local function reset(t, saved)
-          -- Clearing existing fields during a traversal is allowed and allocates nothing.
-          for k in next, t do
-            if rawget(saved, k) == nil then rawset(t, k, nil) end
-          end
-          for k, v in next, saved do
-            if rawget(t, k) ~= v then rawset(t, k, v) end
-          end
-        end
-        local function restore()
-          unhook(G)
-          reset(G, globals)
-          for t, saved in next, contents do
-            unhook(t)
-            reset(t, saved)
-          end
-        end
-        return take, restore, keep
-        """
+    /// `environment.lua` beside this file, embedded at build time.
+    static var source: String { String(decoding: PackageResources.environment_lua, as: UTF8.self) }
 }
 
 /// Whether a `.perRun` host's environment is known clean.

@@ -9,7 +9,7 @@
 ///    REPL can tell an incomplete chunk (`<eof>`) from a wrong one;
 /// 3. runs the code in the caller's coroutine (Bedrock calls yield as usual) and lets
 ///    runtime errors propagate with their `name:line` position;
-/// 4. pretty-prints the results in Lua (`ReplPrettyPrinter.source`), where cycles,
+/// 4. pretty-prints the results in Lua (`REPLPrettyPrinter.source`), where cycles,
 ///    handles, read-only host tables and the `null` sentinel are all visible.
 ///
 /// It returns `"ok", isExpression, text` (text is nil when there were no values) or
@@ -26,23 +26,17 @@ struct EvaluationChunk {
     /// The terminal width the renderer fits one-line tables into.
     var width: Int = 80
 
-    /// The Lua source to evaluate.
+    /// The Lua source to evaluate: the printer, this input's values as locals, then the
+    /// evaluation step (`evaluation.lua`, embedded at build time).
     var source: String {
-        """
-        \(ReplPrettyPrinter.source)
-        local src, name, try_return = \(Self.longString(input)), \(Self.longString(chunkName)), \(printsExpressions)
-        local f, err
-        -- The environment is passed explicitly: the sandbox's load takes its 4th stack
-        -- slot for the environment even when it is not given.
-        if try_return then f = load("return " .. src, name, "t", _ENV) end
-        local expression = f ~= nil
-        if not f then
-          f, err = load(src, name, "t", _ENV)
-          if not f then return "syntax", err end
-        end
-        return "ok", expression, render_all(\(colour), \(max(width, 20)), f())
-        """
+        REPLPrettyPrinter.source
+            + "local src, name, try_return, colour, width = \(Self.longString(input)), \(Self.longString(chunkName)), "
+            + "\(printsExpressions), \(colour), \(max(width, 20))\n"
+            + Self.evaluation
     }
+
+    /// The evaluation step, from `evaluation.lua` beside this file.
+    static let evaluation = String(decoding: PackageResources.evaluation_lua, as: UTF8.self)
 
     /// `text` as a Lua long-bracket literal whose level cannot close early. The leading
     /// newline is dropped by Lua, so the literal's value is exactly `text`.

@@ -1,7 +1,7 @@
 import Foundation
 import Quarry
 
-/// Starts the interactive REPL for `quarry` with a terminal on stdin (`ReplCommand`
+/// Starts the interactive REPL for `quarry` with a terminal on stdin (`REPLCommand`
 /// handles `-e` and piped stdin before it gets here).
 enum InteractiveREPL {
     /// Runs a session on the host the options describe until `:quit` or Ctrl-D.

@@ -42,8 +42,8 @@ import Testing
         ]))
         let cache = CachingCredentialProvider(CredentialProviderChain.default(configuration: configuration, logger: logger),
                                               logger: logger)
-        let authenticator = BedrockAuthenticator(configuration: configuration, credentials: cache)
-        let authorization = try await authenticator.authorization()
+        let authorizer = BedrockAuthorizer(configuration: configuration, credentials: cache)
+        let authorization = try await authorizer.authorization()
         let lines = sink.all
         #expect(lines.count >= 2)
         #expect(lines.contains { $0.contains("AKIA…MPLE") })
@@ -63,7 +63,7 @@ import Testing
             "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
             "AWS_SECRET_ACCESS_KEY": Self.secret, "AWS_BEARER_TOKEN_BEDROCK": Self.bearer,
         ]))
-        let authorization = try await BedrockAuthenticator(configuration: configuration).authorization()
+        let authorization = try await BedrockAuthorizer(configuration: configuration).authorization()
         guard case .bearer(let token) = authorization else {
             Issue.record("expected bearer auth, got \(authorization)")
             return

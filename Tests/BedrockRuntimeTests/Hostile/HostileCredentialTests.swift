@@ -65,7 +65,7 @@ struct HostileCredentialEndpointTests {
             endpoints: CredentialEndpoints(timeout: .seconds(120))))
         let configuration = try BedrockRuntimeClient.Configuration(
             region: "us-east-1", endpoint: try BedrockEndpoint.parse(bedrock.endpoint),
-            authorizer: BedrockAuthenticator(bearerToken: nil, credentials: provider, region: "us-east-1"), retry: .noRetries)
+            authorizer: BedrockAuthorizer(bearerToken: nil, credentials: provider, region: "us-east-1"), retry: .noRetries)
         let client = try BedrockRuntimeClient(configuration: configuration)
         let outcome = await withinGuard(20) {
             await bedrockError { _ = try await client.converse(helloRequest, options: CallOptions(totalTimeout: .seconds(3))) }

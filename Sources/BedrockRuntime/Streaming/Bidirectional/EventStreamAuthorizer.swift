@@ -35,7 +35,7 @@ extension UnsignedAuthorizer: EventStreamRequestAuthorizer {
     }
 }
 
-extension BedrockAuthenticator: EventStreamRequestAuthorizer {
+extension BedrockAuthorizer: EventStreamRequestAuthorizer {
     public func authorizeEventStream(_ request: inout OutgoingRequest, at date: Date) async throws -> SigV4EventSigner? {
         if let bearerToken {
             return try await BearerTokenAuthorizer(token: bearerToken).authorizeEventStream(&request, at: date)

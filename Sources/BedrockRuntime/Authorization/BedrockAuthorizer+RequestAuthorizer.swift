@@ -1,8 +1,8 @@
 import Foundation
 
-/// The auth branch's authenticator plugs into the client's signing seam: a bearer
-/// token when one is configured, else SigV4 with the authenticator's credentials.
-extension BedrockAuthenticator: RequestAuthorizer {
+/// The auth branch's authorizer plugs into the client's signing seam: a bearer
+/// token when one is configured, else SigV4 with the authorizer's credentials.
+extension BedrockAuthorizer: RequestAuthorizer {
     public func authorize(_ request: inout OutgoingRequest, at date: Date) async throws {
         if let bearerToken {
             try await BearerTokenAuthorizer(token: bearerToken).authorize(&request, at: date)

@@ -5,7 +5,7 @@ import Foundation
 /// token (`AWS_BEARER_TOKEN_BEDROCK` or set in code) wins even when keys exist;
 /// otherwise SigV4 with credentials from the (cached) provider chain, signing name
 /// `bedrock`, in the configured region.
-public struct BedrockAuthenticator: Sendable {
+public struct BedrockAuthorizer: Sendable {
     /// The bearer token, if any.
     public let bearerToken: BearerToken?
     /// Where SigV4 credentials come from (unused when a bearer token is set).
@@ -13,7 +13,7 @@ public struct BedrockAuthenticator: Sendable {
     /// The signing region.
     public let region: String
 
-    /// An authenticator for a resolved configuration. With no provider given, the
+    /// An authorizer for a resolved configuration. With no provider given, the
     /// default chain is used, cached. A custom endpoint without a region signs for
     /// `us-east-1`, as botocore does for local endpoints.
     public init(configuration: BedrockConfiguration, credentials: (any CredentialProvider)? = nil) {
@@ -22,7 +22,7 @@ public struct BedrockAuthenticator: Sendable {
         region = configuration.region?.name ?? "us-east-1"
     }
 
-    /// An authenticator from its parts.
+    /// An authorizer from its parts.
     public init(bearerToken: BearerToken?, credentials: any CredentialProvider, region: String) {
         self.bearerToken = bearerToken
         self.credentials = credentials
@@ -35,3 +35,6 @@ public struct BedrockAuthenticator: Sendable {
         return .sigV4(try await credentials.credentials(), region: region)
     }
 }
+
+/// The former name of ``BedrockAuthorizer``, kept so code written against it still builds.
+public typealias BedrockAuthenticator = BedrockAuthorizer

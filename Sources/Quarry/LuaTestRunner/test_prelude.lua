@@ -1,13 +1,5 @@
-/// The Lua half of `quarry test`: `test`, `describe`, `before_each`, `after_each`,
-/// `skip` and `expect(…)` matchers. Loading a test file only registers tests; the
-/// Swift runner then asks for the list and runs each test in turn (timing it, and
-/// cancelling it when it outlives its timeout) through the chunk's `run(i)`, which only
-/// the host holds.
-enum TestPrelude {
-    /// The chunk name the framework loads under.
-    static let chunkName = "=[quarry test]"
-
-    static let source = #"""
+-- [quarry test]: the Lua half of `quarry test` (test, describe, before_each, after_each, skip,
+-- expect matchers). Embedded at build time; see TestPrelude.swift and TestRunner.swift.
 -- Everything the runner relies on is captured here, before a test file runs: a file
 -- that replaces pcall, ipairs, table.insert or tostring cannot change how tests run or
 -- what they report. The runner's two functions are this chunk's results, kept by the
@@ -339,5 +331,3 @@ function control.run(i)
 end
 
 return control.list, control.run
-"""#
-}

@@ -1,0 +1,37 @@
+import Foundation
+
+// MARK: - Amazon Nova (messages-v1)
+
+struct NovaFormat: NativeFormat {
+    func read(_ body: JSONValue, model: ModelDescriptor) throws(ServiceError) -> GenerationRequest {
+        guard case .object(var members) = body else { throw .malformed("#: expected type: JSONObject") }
+        guard members["messages"] != nil else { throw .malformed("#: required key [messages] not found") }
+        var inference: [String: JSONValue] = [:]
+        if let config = members["inferenceConfig"] {
+            inference["maxTokens"] = config["maxTokens"] ?? config["max_new_tokens"]
+            inference["temperature"] = config["temperature"]
+            inference["topP"] = config["topP"] ?? config["top_p"]
+            inference["stopSequences"] = config["stopSequences"]
+        }
+        members["inferenceConfig"] = .object(inference)
+        members.removeValue(forKey: "schemaVersion")
+        return try ConverseRequestReader(model: model).read(.object(members))
+    }
+
+    func response(_ turn: GeneratedTurn, model: ModelDescriptor, requestID: String) -> JSONValue {
+        ["output": ["message": ["role": "assistant", "content": .array(turn.blocks.map(ConverseShapes.block))]],
+         "stopReason": .string(turn.stopReason.rawValue), "usage": ConverseShapes.usage(turn)]
+    }
+
+    func streamChunks(_ turn: GeneratedTurn, model: ModelDescriptor, requestID: String) -> [JSONValue] {
+        var chunks: [JSONValue] = []
+        for event in ConverseShapes.streamEvents(turn, latencyMs: 1) {
+            chunks.append([event.type: event.payload])
+        }
+        if case .object(var last) = chunks.last {
+            last["amazon-bedrock-invocationMetrics"] = NativeFormats.invocationMetrics(turn)
+            chunks[chunks.count - 1] = .object(last)
+        }
+        return chunks
+    }
+}
