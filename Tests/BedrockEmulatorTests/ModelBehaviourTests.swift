@@ -1,3 +1,4 @@
+import BedrockWire
 import Testing
 @testable import BedrockEmulator
 

@@ -1,3 +1,4 @@
+import BedrockWire
 import Foundation
 
 /// A model family's own InvokeModel body format: how its request reads into a
@@ -38,7 +39,7 @@ enum NativeFormats {
 
     static func temperature(_ value: JSONValue?) throws(ServiceError) -> Double? {
         guard let value else { return nil }
-        guard let t = value.numberValue else { throw .malformed("#/temperature: expected type: Number, found: \(value.kindName.capitalized)") }
+        guard let t = value.doubleValue else { throw .malformed("#/temperature: expected type: Number, found: \(value.kindName.capitalized)") }
         if t < 0 || t > 1 { throw .malformed("#/temperature: \(t) is not in the range 0 to 1") }
         return t
     }
@@ -121,10 +122,10 @@ struct AnthropicMessagesFormat: NativeFormat {
             case "tool": config["toolChoice"] = ["tool": ["name": body["tool_choice"]?["name"] ?? ""]]
             default: break
             }
-            wrapped["toolConfig"] = .object(config)
+            wrapped["toolConfig"] = JSONValue(config)
         }
         if let thinking = body["thinking"] { wrapped["additionalModelRequestFields"] = ["thinking": thinking] }
-        let parsed = try ConverseRequestReader(model: model).read(.object(wrapped))
+        let parsed = try ConverseRequestReader(model: model).read(JSONValue(wrapped))
         request.messages = parsed.messages
         request.system = parsed.system
         request.tools = parsed.tools
@@ -211,7 +212,7 @@ enum ToolInputSplitter {
 
 struct NovaFormat: NativeFormat {
     func read(_ body: JSONValue, model: ModelDescriptor) throws(ServiceError) -> GenerationRequest {
-        guard case .object(var members) = body else { throw .malformed("#: expected type: JSONObject") }
+        guard var members = body.objectValue else { throw .malformed("#: expected type: JSONObject") }
         guard members["messages"] != nil else { throw .malformed("#: required key [messages] not found") }
         var inference: [String: JSONValue] = [:]
         if let config = members["inferenceConfig"] {
@@ -220,9 +221,9 @@ struct NovaFormat: NativeFormat {
             inference["topP"] = config["topP"] ?? config["top_p"]
             inference["stopSequences"] = config["stopSequences"]
         }
-        members["inferenceConfig"] = .object(inference)
+        members["inferenceConfig"] = JSONValue(inference)
         members.removeValue(forKey: "schemaVersion")
-        return try ConverseRequestReader(model: model).read(.object(members))
+        return try ConverseRequestReader(model: model).read(JSONValue(members))
     }
 
     func response(_ turn: GeneratedTurn, model: ModelDescriptor, requestID: String) -> JSONValue {
@@ -235,9 +236,8 @@ struct NovaFormat: NativeFormat {
         for event in ConverseShapes.streamEvents(turn, latencyMs: 1) {
             chunks.append([event.type: event.payload])
         }
-        if case .object(var last) = chunks.last {
-            last["amazon-bedrock-invocationMetrics"] = NativeFormats.invocationMetrics(turn)
-            chunks[chunks.count - 1] = .object(last)
+        if case .object = chunks.last {
+            chunks[chunks.count - 1]["amazon-bedrock-invocationMetrics"] = NativeFormats.invocationMetrics(turn)
         }
         return chunks
     }
@@ -279,7 +279,7 @@ struct TitanTextFormat: NativeFormat {
                                               "completionReason": last ? .string(reason(turn)) : .null,
                                               "inputTextTokenCount": .int(turn.inputTokens)]
             if last { chunk["amazon-bedrock-invocationMetrics"] = NativeFormats.invocationMetrics(turn) }
-            chunks.append(.object(chunk))
+            chunks.append(JSONValue(chunk))
         }
         return chunks
     }
@@ -310,7 +310,7 @@ struct LlamaFormat: NativeFormat {
             var chunk: [String: JSONValue] = ["generation": .string(piece), "prompt_token_count": index == 0 ? .int(turn.inputTokens) : .null,
                                               "generation_token_count": .int(index + 1), "stop_reason": last ? .string(reason(turn)) : .null]
             if last { chunk["amazon-bedrock-invocationMetrics"] = NativeFormats.invocationMetrics(turn) }
-            return .object(chunk)
+            return JSONValue(chunk)
         }
     }
 }
@@ -339,7 +339,7 @@ struct MistralFormat: NativeFormat {
             let last = index == pieces.count - 1
             var chunk: [String: JSONValue] = ["outputs": [["text": .string(piece), "stop_reason": last ? .string(reason(turn)) : .null]]]
             if last { chunk["amazon-bedrock-invocationMetrics"] = NativeFormats.invocationMetrics(turn) }
-            return .object(chunk)
+            return JSONValue(chunk)
         }
     }
 }
@@ -437,7 +437,7 @@ struct OpenAIChatFormat: NativeFormat {
                 "choices": [["index": 0, "delta": ["content": .string(piece)], "finish_reason": last ? .string(reason(turn)) : .null]],
             ]
             if last { chunk["amazon-bedrock-invocationMetrics"] = NativeFormats.invocationMetrics(turn) }
-            return .object(chunk)
+            return JSONValue(chunk)
         }
     }
 }
