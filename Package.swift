@@ -78,7 +78,7 @@ let package = Package(
                 ],
                 swiftSettings: strict),
 
-        .executableTarget(name: "EmulatorServer", dependencies: ["BedrockEmulator"],
+        .executableTarget(name: "EmulatorServer", dependencies: ["BedrockEmulator", "BedrockWire"],
                           swiftSettings: strict),
 
         // MARK: The Lua sandbox (knows nothing of Bedrock)

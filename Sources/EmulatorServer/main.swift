@@ -9,6 +9,7 @@
 //
 // SIGINT and SIGTERM stop it cleanly (its `--tls` CA file is removed).
 import BedrockEmulator
+import BedrockWire
 import Dispatch
 import Foundation
 
@@ -72,13 +73,12 @@ do {
     }
 
     let endpoint = try await emulator.start()
-    var line: [String: Any] = [
-        "endpoint": endpoint.url, "regions": endpoint.regions, "access_key_id": "test",
-        "admin_token": emulator.adminToken, "admin_header": "x-quarry-admin-token",
+    var line: JSONValue = [
+        "endpoint": .string(endpoint.url), "regions": .array(endpoint.regions.map(JSONValue.string)), "access_key_id": "test",
+        "admin_token": .string(emulator.adminToken), "admin_header": "x-quarry-admin-token",
     ]
-    if let ca = endpoint.caCertificatePath { line["ca_file"] = ca }
-    let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
-    FileHandle.standardOutput.write(data + Data("\n".utf8))
+    if let ca = endpoint.caCertificatePath { line["ca_file"] = .string(ca) }
+    FileHandle.standardOutput.write(Data(JSONWriter.canonical.bytes(line) + Array("\n".utf8)))
     for await _ in stops { break }
     await emulator.stop()
     sources.forEach { $0.cancel() }

@@ -17,7 +17,7 @@ struct EmulatorHTTPClient {
         let status: Int
         let headers: [String: String]
         let body: Data
-        var json: JSONValue? { JSONValue.parse(body) }
+        var json: JSONValue? { try? JSONParser.parse(body) }
         var errorType: String? { headers["x-amzn-errortype"]?.split(separator: ":").first.map(String.init) }
     }
 
@@ -70,5 +70,5 @@ let claude = "anthropic.claude-3-haiku-20240307-v1:0"
 func converseBody(_ text: String, extra: [String: JSONValue] = [:]) -> JSONValue {
     var members: [String: JSONValue] = ["messages": [["role": "user", "content": [["text": .string(text)]]]]]
     for (key, value) in extra { members[key] = value }
-    return .object(members)
+    return JSONValue(members)
 }

@@ -1,3 +1,4 @@
+import BedrockWire
 import Foundation
 import Testing
 @testable import BedrockEmulator
@@ -110,7 +111,7 @@ struct StructuredOutputTests {
         let schema = #"{"type":"object","required":["city","temperature","tags"],"properties":{"city":{"type":"string"},"temperature":{"type":"number","minimum":-50},"tags":{"type":"array","items":{"type":"string","enum":["sunny","rainy"]}}}}"#
         let turn = ResponseGenerator().generate(try reader.read(body("What is the weather in Lisbon?", schema: schema)))
         #expect(turn.stopReason == .endTurn)
-        let json = try #require(JSONValue.parse(Array(turn.text.utf8)))
+        let json = try #require(try? JSONParser.parse(Array(turn.text.utf8)))
         #expect(json == ["city": "Lisbon", "temperature": -50, "tags": ["sunny"]])
     }
 

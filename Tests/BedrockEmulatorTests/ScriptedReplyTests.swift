@@ -1,3 +1,4 @@
+import BedrockWire
 import Foundation
 import Testing
 @testable import BedrockEmulator

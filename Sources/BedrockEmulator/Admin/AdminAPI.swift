@@ -47,7 +47,7 @@ struct AdminAPI {
         case ("POST", ["faults"]):
             let rule: FaultRule
             do {
-                rule = try JSONDecoder().decode(FaultRule.self, from: Data(request.body.readableBytesView))
+                rule = try JSONValueDecoder().decode(FaultRule.self, from: request.body.readableBytesView)
             } catch {
                 return bad("The fault rule is not valid JSON of the documented shape: \(Self.describe(error))", requestID)
             }
@@ -59,7 +59,7 @@ struct AdminAPI {
             }
         case ("GET", ["faults"]):
             let faults = service.faults.active.map { fault -> JSONValue in
-                let rule = (try? JSONEncoder().encode(fault.rule)).flatMap { JSONValue.parse($0) } ?? .null
+                let rule = (try? JSONValueEncoder().encode(fault.rule)) ?? .null
                 return ["id": .string(fault.id), "rule": rule, "hits": .int(fault.hits)]
             }
             return service.json(["faults": .array(faults)], requestID: requestID)
@@ -74,7 +74,7 @@ struct AdminAPI {
         case ("POST", ["responses"]):
             let reply: ScriptedReply
             do {
-                reply = try JSONDecoder().decode(ScriptedReply.self, from: Data(request.body.readableBytesView))
+                reply = try JSONValueDecoder().decode(ScriptedReply.self, from: request.body.readableBytesView)
             } catch {
                 return bad("The scripted reply is not valid JSON of the documented shape: \(Self.describe(error))", requestID)
             }
@@ -85,7 +85,7 @@ struct AdminAPI {
             }
         case ("GET", ["responses"]):
             let replies = service.replies.active.map { active -> JSONValue in
-                let reply = (try? JSONEncoder().encode(active.reply)).flatMap { JSONValue.parse($0) } ?? .null
+                let reply = (try? JSONValueEncoder().encode(active.reply)) ?? .null
                 return ["id": .string(active.id), "reply": reply, "hits": .int(active.hits)]
             }
             return service.json(["responses": .array(replies)], requestID: requestID)
@@ -98,9 +98,8 @@ struct AdminAPI {
             }
             return service.json(["removed": .string(path[1])], requestID: requestID)
         case ("GET", ["requests"]):
-            let encoder = JSONEncoder()
-            encoder.dateEncodingStrategy = .iso8601
-            let body = (try? encoder.encode(service.log.all)).flatMap { JSONValue.parse($0) } ?? []
+            // Dates as ISO-8601 text, as JSONValueEncoder writes them.
+            let body = (try? JSONValueEncoder().encode(service.log.all)) ?? []
             return service.json(["requests": body], requestID: requestID)
         case ("DELETE", ["requests"]):
             service.log.clear()

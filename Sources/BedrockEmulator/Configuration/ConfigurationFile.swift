@@ -1,4 +1,5 @@
 import Foundation
+import BedrockWire
 
 /// Why a configuration file was refused.
 public struct EmulatorConfigurationError: Error, Sendable, CustomStringConvertible {
@@ -69,7 +70,7 @@ extension EmulatorConfiguration {
         }
         let file: FileShape
         do {
-            file = try JSONDecoder().decode(FileShape.self, from: data)
+            file = try JSONValueDecoder().decode(FileShape.self, from: data)
         } catch {
             throw EmulatorConfigurationError(message: "emulator configuration \(path) is not valid: \(AdminAPI.describe(error))")
         }

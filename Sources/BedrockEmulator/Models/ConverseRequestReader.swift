@@ -1,3 +1,5 @@
+import BedrockWire
+
 /// Reads and validates the JSON body of Converse, ConverseStream and the `converse`
 /// input of CountTokens, with the service's validation messages.
 struct ConverseRequestReader {
@@ -54,7 +56,7 @@ struct ConverseRequestReader {
         guard let text = format["structure"]?["jsonSchema"]?["schema"]?.stringValue else {
             throw .validation("1 validation error detected: Value null at 'outputConfig.textFormat.structure.jsonSchema.schema' failed to satisfy constraint: Member must not be null")
         }
-        guard let schema = JSONValue.parse(Array(text.utf8)), schema.objectValue != nil else {
+        guard let schema = try? JSONParser.parse(Array(text.utf8)), schema.objectValue != nil else {
             throw .validation("The provided JSON schema in outputConfig.textFormat is not a valid JSON object.")
         }
         return schema
@@ -199,7 +201,7 @@ struct ConverseRequestReader {
             request.maxTokens = maxTokens
         }
         if let raw = value["temperature"] {
-            guard let temperature = raw.numberValue else { throw .validation("The temperature field must be a number.") }
+            guard let temperature = raw.doubleValue else { throw .validation("The temperature field must be a number.") }
             if temperature < 0 || temperature > 1 {
                 throw .constraint("inferenceConfig.temperature", value: Self.format(temperature),
                                   temperature < 0 ? "Member must have value greater than or equal to 0" : "Member must have value less than or equal to 1")
@@ -207,7 +209,7 @@ struct ConverseRequestReader {
             request.temperature = temperature
         }
         if let raw = value["topP"] {
-            guard let topP = raw.numberValue, topP >= 0, topP <= 1 else {
+            guard let topP = raw.doubleValue, topP >= 0, topP <= 1 else {
                 throw .constraint("inferenceConfig.topP", value: raw.text, "Member must have value between 0 and 1")
             }
             request.topP = topP

@@ -18,21 +18,18 @@ enum ConverseShapes {
     }
 
     static func usage(_ turn: GeneratedTurn) -> JSONValue {
-        var usage: [String: JSONValue] = ["inputTokens": .int(turn.inputTokens), "outputTokens": .int(turn.outputTokens),
-                                          "totalTokens": .int(turn.totalTokens)]
+        var usage: JSONValue = ["inputTokens": .int(turn.inputTokens), "outputTokens": .int(turn.outputTokens),
+                              "totalTokens": .int(turn.totalTokens)]
         if let read = turn.cacheReadInputTokens { usage["cacheReadInputTokens"] = .int(read) }
         if let write = turn.cacheWriteInputTokens { usage["cacheWriteInputTokens"] = .int(write) }
-        return .object(usage)
+        return usage
     }
 
     static func response(_ turn: GeneratedTurn, latencyMs: Int) -> JSONValue {
         var response: JSONValue = ["output": ["message": ["role": "assistant", "content": .array(turn.blocks.map(block))]],
                                    "stopReason": .string(turn.stopReason.rawValue), "usage": usage(turn),
                                    "metrics": ["latencyMs": .int(latencyMs)]]
-        if let trace = turn.trace, case .object(var members) = response {
-            members["trace"] = trace
-            response = .object(members)
-        }
+        if let trace = turn.trace { response["trace"] = trace }
         return response
     }
 
@@ -62,10 +59,7 @@ enum ConverseShapes {
         }
         events.append(StreamEvent(type: "messageStop", payload: ["stopReason": .string(turn.stopReason.rawValue)]))
         var metadata: JSONValue = ["usage": usage(turn), "metrics": ["latencyMs": .int(latencyMs)]]
-        if let trace = turn.trace, case .object(var members) = metadata {
-            members["trace"] = trace
-            metadata = .object(members)
-        }
+        if let trace = turn.trace { metadata["trace"] = trace }
         events.append(StreamEvent(type: "metadata", payload: metadata))
         return events
     }
@@ -73,10 +67,11 @@ enum ConverseShapes {
     /// Adds the random-length `"p"` padding field the service puts in every payload
     /// (deterministic here: its length follows the event's position).
     static func padded(_ payload: JSONValue, index: Int) -> JSONValue {
-        guard case .object(var members) = payload else { return payload }
+        guard case .object = payload else { return payload }
         let alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-        members["p"] = .string(String(alphabet.prefix(1 + (index * 7) % alphabet.count)))
-        return .object(members)
+        var padded = payload
+        padded["p"] = .string(String(alphabet.prefix(1 + (index * 7) % alphabet.count)))
+        return padded
     }
 }
 
@@ -100,7 +95,7 @@ enum EmbeddingGenerator {
             }
             guard body["input_type"]?.stringValue != nil else { throw .malformed("#: required key [input_type] not found") }
             let dimensions = model.embeddingDimensions ?? 1024
-            let vectors: [JSONValue] = texts.map { .array(vector(for: $0, dimensions: dimensions).map { .number($0) }) }
+            let vectors: [JSONValue] = texts.map { .array(vector(for: $0, dimensions: dimensions).map { .double($0) }) }
             return (["id": .string(String(StableHash.of(texts.joined()), radix: 16)), "response_type": "embeddings_floats",
                      "texts": .array(texts.map { .string($0) }), "embeddings": .array(vectors)],
                     texts.reduce(0) { $0 + TokenCounter.count($1) })
@@ -114,7 +109,7 @@ enum EmbeddingGenerator {
                 dimensions = value
             }
             let tokens = TokenCounter.count(text)
-            return (["embedding": .array(vector(for: text, dimensions: dimensions).map { .number($0) }),
+            return (["embedding": .array(vector(for: text, dimensions: dimensions).map { .double($0) }),
                      "inputTextTokenCount": .int(tokens)], tokens)
         }
     }

@@ -1,3 +1,5 @@
+import BedrockWire
+
 /// A speaker in a conversation.
 enum ConversationRole: String, Sendable {
     case user, assistant

@@ -92,7 +92,7 @@ struct ResponseGenerator: Sendable {
             } else {
                 trace["outputAssessments"] = [guardrail.identifier: [GuardrailEvaluator.assessment(outputMatches)]]
             }
-            turn.trace = ["guardrail": .object(trace)]
+            turn.trace = ["guardrail": JSONValue(trace)]
         }
         return turn
     }
@@ -401,14 +401,14 @@ struct SchemaSampler {
             for name in names {
                 members[name] = value(for: properties[name] ?? [:], depth: depth + 1)
             }
-            return .object(members)
+            return JSONValue(members)
         case "array":
             let count = max(1, schema["minItems"]?.intValue ?? 1)
             return .array(Array(repeating: value(for: schema["items"] ?? [:], depth: depth + 1), count: min(count, 8)))
         case "integer":
             return .int(schema["minimum"]?.intValue ?? 1)
         case "number":
-            return .number(schema["minimum"]?.numberValue ?? 1)
+            return .double(schema["minimum"]?.doubleValue ?? 1)
         case "boolean":
             return .bool(true)
         case "null":

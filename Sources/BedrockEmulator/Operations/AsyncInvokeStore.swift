@@ -116,7 +116,7 @@ final class AsyncInvokeStore: Sendable {
             "endTime": Self.timestamp(job.submitted), "outputDataConfig": job.output,
         ]
         if let token = job.token { members["clientRequestToken"] = .string(token) }
-        return .object(members)
+        return JSONValue(members)
     }
 
     func get(arn: String) throws(ServiceError) -> JSONValue {
@@ -154,6 +154,6 @@ final class AsyncInvokeStore: Sendable {
         let page = Array(all.dropFirst(start).prefix(maxResults))
         var result: [String: JSONValue] = ["asyncInvokeSummaries": .array(page.map(summary))]
         if start + page.count < all.count { result["nextToken"] = .string(String(start + page.count)) }
-        return .object(result)
+        return JSONValue(result)
     }
 }

@@ -201,12 +201,12 @@ final class BidirectionalSession {
             fail(&step, error: .validation("Unexpected input event '\(inner.eventType ?? "(none)")'; only 'chunk' events are accepted."))
             return
         }
-        guard let payload = JSONValue.parse(inner.payload.readableBytesView),
+        guard let payload = try? JSONParser.parse(inner.payload.readableBytesView),
               let encoded = payload["bytes"]?.stringValue, let bytes = Data(base64Encoded: encoded) else {
             fail(&step, error: .validation("The chunk event's payload must be {\"bytes\": \"<base64>\"}."))
             return
         }
-        guard let body = JSONValue.parse(bytes) else {
+        guard let body = try? JSONParser.parse(bytes) else {
             fail(&step, error: .malformed("#: the chunk bytes are not valid JSON"))
             return
         }

@@ -168,7 +168,7 @@ final class EmulatorService: Sendable {
             if let converse = body["input"]?["converse"] {
                 tokens = try ConverseRequestReader(model: model).read(converse).inputTokens
             } else if let encoded = body["input"]?["invokeModel"]?["body"]?.stringValue {
-                guard let data = Data(base64Encoded: encoded), let native = JSONValue.parse(data),
+                guard let data = Data(base64Encoded: encoded), let native = try? JSONParser.parse(data),
                       let format = NativeFormats.format(for: model.family) else {
                     throw .validation("The input.invokeModel.body field must be a base64-encoded JSON body for the model.")
                 }
@@ -252,7 +252,7 @@ final class EmulatorService: Sendable {
         guard !bytes.isEmpty else {
             throw malformedStyle ? .malformed("#: expected type: JSONObject, found: Null") : .validation("The request body is empty; a JSON object is required.")
         }
-        guard let value = JSONValue.parse(bytes) else {
+        guard let value = try? JSONParser.parse(bytes) else {
             throw malformedStyle ? .malformed("#: the body is not valid JSON") : .validation("The request body is not valid JSON.")
         }
         return value

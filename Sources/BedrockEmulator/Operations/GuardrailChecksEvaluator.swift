@@ -1,3 +1,5 @@
+import BedrockWire
+
 /// InvokeGuardrailChecks with deterministic, explainable scoring, so a test can say
 /// in advance what each check returns:
 ///
@@ -95,7 +97,7 @@ struct GuardrailChecksEvaluator: Sendable {
             results["contentFilter"] = ["results": .array(contentFilter.map { category in
                 let list = Self.contentWords[category] ?? []
                 let hits = words.filter { list.contains($0) }.count
-                return ["category": .string(category), "severityScore": .number(min(1, 0.4 * Double(hits)))]
+                return ["category": .string(category), "severityScore": .double(min(1, 0.4 * Double(hits)))]
             })]
             usage["contentFilter"] = units
         }
@@ -106,7 +108,7 @@ struct GuardrailChecksEvaluator: Sendable {
                     count + prompts.filter { $0.contains(phrase) }.count
                 }
                 let score = hits == 0 ? 0 : min(1, 0.6 + 0.2 * Double(hits - 1))
-                return ["category": .string(category), "severityScore": .number(score)]
+                return ["category": .string(category), "severityScore": .double(score)]
             })]
             usage["promptAttack"] = units
         }
@@ -118,7 +120,7 @@ struct GuardrailChecksEvaluator: Sendable {
                 for (contentIndex, text) in message.blocks.enumerated() {
                     for entity in SensitiveShapeScanner.scan(text) where wanted.contains(entity.type) {
                         guard found.count < Self.maximumEntities else { truncated = true; break }
-                        found.append(["type": .string(entity.type), "confidenceScore": .number(entity.confidence),
+                        found.append(["type": .string(entity.type), "confidenceScore": .double(entity.confidence),
                                       "beginOffset": .int(entity.begin), "endOffset": .int(entity.end),
                                       "messageIndex": .int(messageIndex), "contentIndex": .int(contentIndex)])
                     }
@@ -127,7 +129,7 @@ struct GuardrailChecksEvaluator: Sendable {
             results["sensitiveInformation"] = ["results": .array(found), "truncated": .bool(truncated)]
             usage["sensitiveInformation"] = units
         }
-        return ["results": .object(results), "usage": .object(usage)]
+        return ["results": JSONValue(results), "usage": JSONValue(usage)]
     }
 
     private static func null(_ path: String) -> ServiceError {

@@ -1,3 +1,5 @@
+import BedrockWire
+
 /// ApplyGuardrail with a deterministic policy: text containing a blocked word is
 /// blocked (`GUARDRAIL_INTERVENED`, with a word-policy assessment), anything else passes.
 struct GuardrailEvaluator: Sendable {

@@ -126,23 +126,23 @@ final class CredentialClients: @unchecked Sendable {
 /// `Expiration`), naming the missing field on failure.
 enum CredentialDocument {
     static func decode(_ body: [UInt8], provider: String, tokenKey: String) throws -> SigV4Credentials {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+        guard let object = try? JSONParser.parse(body), object.objectMembers != nil else {
             throw CredentialsError.serviceError(provider: provider, problem: "response is not a JSON object")
         }
         func field(_ name: String) throws -> String {
-            guard let value = object[name] as? String, !value.isEmpty else {
+            guard let value = object[name]?.stringValue, !value.isEmpty else {
                 throw CredentialsError.serviceError(provider: provider, problem: "response has no '\(name)' string")
             }
             return value
         }
         var expiration: Date?
-        if let text = object["Expiration"] as? String {
+        if let text = object["Expiration"]?.stringValue {
             guard let date = ISO8601Timestamp.parse(text) else {
                 throw CredentialsError.serviceError(provider: provider, problem: "'Expiration' '\(ConfigNumber.shown(text))' is not an ISO-8601 time")
             }
             expiration = date
         }
         return SigV4Credentials(accessKeyId: try field("AccessKeyId"), secretAccessKey: try field("SecretAccessKey"),
-                                sessionToken: object[tokenKey] as? String, expiration: expiration)
+                                sessionToken: object[tokenKey]?.stringValue, expiration: expiration)
     }
 }

@@ -82,8 +82,8 @@ public struct IMDSCredentialProvider: CredentialProvider {
         guard document.status == 200 else {
             throw CredentialsError.serviceError(provider: name, problem: "credentials for role answered HTTP \(document.status)")
         }
-        if let object = try? JSONSerialization.jsonObject(with: Data(document.body)) as? [String: Any],
-           let code = object["Code"] as? String, code != "Success" {
+        if let object = try? JSONParser.parse(document.body),
+           let code = object["Code"]?.stringValue, code != "Success" {
             throw CredentialsError.serviceError(provider: name, problem: "instance metadata reports Code '\(code)'")
         }
         return try CredentialDocument.decode(document.body, provider: name, tokenKey: "Token")

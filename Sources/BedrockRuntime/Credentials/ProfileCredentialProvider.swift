@@ -169,10 +169,10 @@ public struct ProcessCredentialProvider: CredentialProvider {
                 throw CancellationError()
             }
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(data)) as? [String: Any] else {
+        guard let object = try? JSONParser.parse(data), object.objectMembers != nil else {
             throw CredentialsError.serviceError(provider: name, problem: "credential_process output is not a JSON object")
         }
-        guard (object["Version"] as? Int) == 1 else {
+        guard object["Version"]?.intValue == 1 else {
             throw CredentialsError.serviceError(provider: name, problem: "credential_process output must have \"Version\": 1")
         }
         return try CredentialDocument.decode(data, provider: name, tokenKey: "SessionToken")
@@ -230,12 +230,12 @@ struct SSOCredentialProvider: CredentialProvider {
         let digest = Insecure.SHA1.hash(data: Array(cacheKey.utf8)).map { String(format: "%02x", $0) }.joined()
         let cachePath = environment.expandingTilde("~/.aws/sso/cache/\(digest).json")
         guard let data = FileManager.default.contents(atPath: cachePath),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let accessToken = object["accessToken"] as? String, !accessToken.isEmpty else {
+              let object = try? JSONParser.parse(data),
+              let accessToken = object["accessToken"]?.stringValue, !accessToken.isEmpty else {
             throw CredentialsError.invalidConfiguration(
                 provider: name, problem: "no valid SSO token in '\(cachePath)'; run 'aws sso login'")
         }
-        if let expiresAt = (object["expiresAt"] as? String).flatMap(ISO8601Timestamp.parse), expiresAt <= Date() {
+        if let expiresAt = object["expiresAt"]?.stringValue.flatMap(ISO8601Timestamp.parse), expiresAt <= Date() {
             throw CredentialsError.invalidConfiguration(provider: name,
                                                         problem: "the SSO token in '\(cachePath)' has expired; run 'aws sso login'")
         }
@@ -249,17 +249,17 @@ struct SSOCredentialProvider: CredentialProvider {
         guard response.status == 200 else {
             throw CredentialsError.serviceError(provider: name, problem: "GetRoleCredentials answered HTTP \(response.status)")
         }
-        guard let document = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-              let role = document["roleCredentials"] as? [String: Any] else {
+        guard let document = try? JSONParser.parse(response.body),
+              let role = document["roleCredentials"], role.objectMembers != nil else {
             throw CredentialsError.serviceError(provider: name, problem: "GetRoleCredentials response has no roleCredentials")
         }
         func field(_ key: String) throws -> String {
-            guard let value = role[key] as? String, !value.isEmpty else {
+            guard let value = role[key]?.stringValue, !value.isEmpty else {
                 throw CredentialsError.serviceError(provider: name, problem: "GetRoleCredentials response has no roleCredentials.\(key)")
             }
             return value
         }
-        guard let milliseconds = (role["expiration"] as? NSNumber)?.doubleValue else {
+        guard let milliseconds = role["expiration"]?.doubleValue else {
             throw CredentialsError.serviceError(provider: name, problem: "GetRoleCredentials response has no roleCredentials.expiration")
         }
         return SigV4Credentials(accessKeyId: try field("accessKeyId"), secretAccessKey: try field("secretAccessKey"),

@@ -57,7 +57,7 @@ public struct FaultModule: QuarryModule {
         }
         try await host.registerSync("fault.list") { _ in
             [.array(try require("fault.list").active.map { fault in
-                let rule = (try? JSONEncoder().encode(fault.rule)).flatMap { try? JSONParser.parse($0) } ?? .null
+                let rule = (try? JSONValueEncoder().encode(fault.rule)) ?? .null
                 return .map(["id": .string(fault.id), "hits": .integer(Int64(fault.hits)), "rule": LuaJSON.lua(from: rule)])
             })]
         }

@@ -1,3 +1,4 @@
+import BedrockWire
 import Foundation
 
 // MARK: - Anthropic Claude (messages API)
@@ -49,10 +50,10 @@ struct AnthropicMessagesFormat: NativeFormat {
             case "tool": config["toolChoice"] = ["tool": ["name": body["tool_choice"]?["name"] ?? ""]]
             default: break
             }
-            wrapped["toolConfig"] = .object(config)
+            wrapped["toolConfig"] = JSONValue(config)
         }
         if let thinking = body["thinking"] { wrapped["additionalModelRequestFields"] = ["thinking": thinking] }
-        let parsed = try ConverseRequestReader(model: model).read(.object(wrapped))
+        let parsed = try ConverseRequestReader(model: model).read(JSONValue(wrapped))
         request.messages = parsed.messages
         request.system = parsed.system
         request.tools = parsed.tools

@@ -1,3 +1,4 @@
+import BedrockWire
 import Foundation
 
 // MARK: - Cohere Command R

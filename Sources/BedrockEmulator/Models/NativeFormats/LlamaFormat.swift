@@ -1,3 +1,4 @@
+import BedrockWire
 import Foundation
 
 // MARK: - Meta Llama
@@ -25,7 +26,7 @@ struct LlamaFormat: NativeFormat {
             var chunk: [String: JSONValue] = ["generation": .string(piece), "prompt_token_count": index == 0 ? .int(turn.inputTokens) : .null,
                                               "generation_token_count": .int(index + 1), "stop_reason": last ? .string(reason(turn)) : .null]
             if last { chunk["amazon-bedrock-invocationMetrics"] = NativeFormats.invocationMetrics(turn) }
-            return .object(chunk)
+            return JSONValue(chunk)
         }
     }
 }

@@ -1,3 +1,4 @@
+import BedrockWire
 import Foundation
 
 // MARK: - Mistral
@@ -24,7 +25,7 @@ struct MistralFormat: NativeFormat {
             let last = index == pieces.count - 1
             var chunk: [String: JSONValue] = ["outputs": [["text": .string(piece), "stop_reason": last ? .string(reason(turn)) : .null]]]
             if last { chunk["amazon-bedrock-invocationMetrics"] = NativeFormats.invocationMetrics(turn) }
-            return .object(chunk)
+            return JSONValue(chunk)
         }
     }
 }

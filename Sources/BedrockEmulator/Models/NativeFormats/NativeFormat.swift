@@ -1,3 +1,4 @@
+import BedrockWire
 import Foundation
 
 /// A model family's own InvokeModel body format: how its request reads into a
@@ -38,7 +39,7 @@ enum NativeFormats {
 
     static func temperature(_ value: JSONValue?) throws(ServiceError) -> Double? {
         guard let value else { return nil }
-        guard let t = value.numberValue else { throw .malformed("#/temperature: expected type: Number, found: \(value.kindName.capitalized)") }
+        guard let t = value.doubleValue else { throw .malformed("#/temperature: expected type: Number, found: \(value.kindName.capitalized)") }
         if t < 0 || t > 1 { throw .malformed("#/temperature: \(t) is not in the range 0 to 1") }
         return t
     }

@@ -1,10 +1,11 @@
+import BedrockWire
 import Foundation
 
 // MARK: - Amazon Nova (messages-v1)
 
 struct NovaFormat: NativeFormat {
     func read(_ body: JSONValue, model: ModelDescriptor) throws(ServiceError) -> GenerationRequest {
-        guard case .object(var members) = body else { throw .malformed("#: expected type: JSONObject") }
+        guard var members = body.objectValue else { throw .malformed("#: expected type: JSONObject") }
         guard members["messages"] != nil else { throw .malformed("#: required key [messages] not found") }
         var inference: [String: JSONValue] = [:]
         if let config = members["inferenceConfig"] {
@@ -13,9 +14,9 @@ struct NovaFormat: NativeFormat {
             inference["topP"] = config["topP"] ?? config["top_p"]
             inference["stopSequences"] = config["stopSequences"]
         }
-        members["inferenceConfig"] = .object(inference)
+        members["inferenceConfig"] = JSONValue(inference)
         members.removeValue(forKey: "schemaVersion")
-        return try ConverseRequestReader(model: model).read(.object(members))
+        return try ConverseRequestReader(model: model).read(JSONValue(members))
     }
 
     func response(_ turn: GeneratedTurn, model: ModelDescriptor, requestID: String) -> JSONValue {
@@ -28,9 +29,8 @@ struct NovaFormat: NativeFormat {
         for event in ConverseShapes.streamEvents(turn, latencyMs: 1) {
             chunks.append([event.type: event.payload])
         }
-        if case .object(var last) = chunks.last {
-            last["amazon-bedrock-invocationMetrics"] = NativeFormats.invocationMetrics(turn)
-            chunks[chunks.count - 1] = .object(last)
+        if case .object = chunks.last {
+            chunks[chunks.count - 1]["amazon-bedrock-invocationMetrics"] = NativeFormats.invocationMetrics(turn)
         }
         return chunks
     }

@@ -1,3 +1,4 @@
+import BedrockWire
 import Foundation
 
 // MARK: - OpenAI chat completions (gpt-oss, DeepSeek, Qwen)
@@ -56,7 +57,7 @@ struct OpenAIChatFormat: NativeFormat {
                 "choices": [["index": 0, "delta": ["content": .string(piece)], "finish_reason": last ? .string(reason(turn)) : .null]],
             ]
             if last { chunk["amazon-bedrock-invocationMetrics"] = NativeFormats.invocationMetrics(turn) }
-            return .object(chunk)
+            return JSONValue(chunk)
         }
     }
 }

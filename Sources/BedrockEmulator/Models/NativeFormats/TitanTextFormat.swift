@@ -1,3 +1,4 @@
+import BedrockWire
 import Foundation
 
 // MARK: - Titan Text
@@ -36,7 +37,7 @@ struct TitanTextFormat: NativeFormat {
                                               "completionReason": last ? .string(reason(turn)) : .null,
                                               "inputTextTokenCount": .int(turn.inputTokens)]
             if last { chunk["amazon-bedrock-invocationMetrics"] = NativeFormats.invocationMetrics(turn) }
-            chunks.append(.object(chunk))
+            chunks.append(JSONValue(chunk))
         }
         return chunks
     }

@@ -1,3 +1,4 @@
+import BedrockWire
 import Foundation
 
 /// Splits a tool's input JSON into the partial strings streams deliver it in.

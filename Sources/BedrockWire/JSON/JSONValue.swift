@@ -1,8 +1,13 @@
-/// A JSON document that keeps object members in their original order.
+/// A JSON document that keeps object members in their original order: the one JSON
+/// value the client and the emulator share.
 ///
 /// Bedrock takes free-form JSON in several places (`additionalModelRequestFields`, tool
 /// input schemas, tool inputs). botocore serialises such values in insertion order, and
 /// the request signature covers the body bytes, so the order must survive a round trip.
+/// Where a document repeats a member name, lookups (``subscript(_:)``, ``objectValue``,
+/// ``JSONValueDecoder``) take the last one, as Python's `json` (botocore) does.
+/// `==` compares values as JSON does: objects by their members' names and values, in
+/// any order; `1` equals `1.0`.
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
@@ -25,7 +30,10 @@ public enum JSONValue: Sendable, Hashable {
         case let (.string(a), .string(b)): a == b
         case let (.array(a), .array(b)): a == b
         case let (.object(a), .object(b)):
-            a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+            // JSON objects are unordered: equal when they have the same members by name
+            // (the last of a repeated name, as lookups read them). The order survives in
+            // `objectMembers` and in what the writers write.
+            Dictionary(a, uniquingKeysWith: { _, last in last }) == Dictionary(b, uniquingKeysWith: { _, last in last })
         default: false
         }
     }
@@ -39,14 +47,46 @@ public enum JSONValue: Sendable, Hashable {
         case let .string(s): hasher.combine(s)
         case let .array(a): hasher.combine(a)
         case let .object(members):
-            for (k, v) in members { hasher.combine(k); hasher.combine(v) }
+            // Order-independent, to agree with `==`.
+            let unique = Dictionary(members, uniquingKeysWith: { _, last in last })
+            hasher.combine(unique.count)
+            hasher.combine(unique.reduce(0) { sum, member in
+                var h = Hasher()
+                h.combine(member.key)
+                h.combine(member.value)
+                return sum &+ h.finalize()
+            })
         }
     }
 
-    /// The value of member `key` when this is an object (the first one of that name).
+    /// An object from a dictionary, members sorted by name so the result does not depend
+    /// on the dictionary's order.
+    public init(_ members: [String: JSONValue]) {
+        self = .object(members.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+
+    /// A number from an `Int`.
+    public static func int(_ value: Int) -> JSONValue { .integer(Int64(value)) }
+
+    /// The value of member `key` when this is an object (the last one of that name).
+    ///
+    /// Setting replaces that member in place, or appends it; setting `nil` removes every
+    /// member of that name. Setting a member of a value that is not an object makes it an
+    /// object holding just that member.
     public subscript(key: String) -> JSONValue? {
-        guard case let .object(members) = self else { return nil }
-        return members.first(where: { $0.0 == key })?.1
+        get {
+            guard case let .object(members) = self else { return nil }
+            return members.last(where: { $0.0 == key })?.1
+        }
+        set {
+            var members = objectMembers ?? []
+            if let newValue {
+                if let i = members.lastIndex(where: { $0.0 == key }) { members[i].1 = newValue } else { members.append((key, newValue)) }
+            } else {
+                members.removeAll { $0.0 == key }
+            }
+            self = .object(members)
+        }
     }
 
     /// The string, when this is a string.
@@ -64,16 +104,30 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
-    /// The number as an `Int`, when this is an integral number.
+    /// The number as an `Int`, when this is an integral number: any integer written
+    /// without a fraction or exponent, or a whole double below 9e15 in magnitude (above
+    /// 2^53 a double no longer tells neighbouring integers apart).
     public var intValue: Int? {
         switch self {
         case let .integer(i): Int(exactly: i)
-        case let .double(d): Int(exactly: d)
+        case let .double(d): abs(d) < 9.0e15 ? Int(exactly: d) : nil
         default: nil
         }
     }
 
-    /// The members, when this is an object.
+    /// The boolean, when this is a boolean.
+    public var boolValue: Bool? {
+        if case let .bool(b) = self { return b }
+        return nil
+    }
+
+    /// The members by name (the last of a repeated name), when this is an object.
+    public var objectValue: [String: JSONValue]? {
+        guard case let .object(m) = self else { return nil }
+        return Dictionary(m, uniquingKeysWith: { _, last in last })
+    }
+
+    /// The members in document order, when this is an object.
     public var objectMembers: [(String, JSONValue)]? {
         if case let .object(m) = self { return m }
         return nil

@@ -1,18 +1,9 @@
 import Foundation
-import BedrockWire
 import Testing
-@testable import BedrockRuntime
+@testable import BedrockWire
 
-@Suite("Ordered JSON: parser, botocore writer, Codable bridge")
+@Suite("JSON: one ordered value, parser, writers and Codable bridge for client and emulator")
 struct JSONTests {
-    @Test("member order survives parse → decode → encode → write")
-    func orderSurvives() throws {
-        let text = #"{"modelId":"m","messages":[{"role":"user","content":[{"text":"hi"}]}],"additionalModelRequestFields":{"z":1,"a":[true,null,2.5]}}"#
-        let request = try JSONValueDecoder().decode(ConverseRequest.self, from: Array(text.utf8))
-        let written = JSONWriter.botocore.string(try JSONValueEncoder().encode(request))
-        #expect(written == #"{"modelId": "m", "messages": [{"role": "user", "content": [{"text": "hi"}]}], "additionalModelRequestFields": {"z": 1, "a": [true, null, 2.5]}}"#)
-    }
-
     @Test("text deltas are read without a document, exactly as the full parser reads them", arguments: [
         #"{"contentBlockIndex":0,"delta":{"text":" token7"},"p":"abcdefgh"}"#,
         #"{"p":"x","delta":{"text":"caf\u00e9 \"q\"\n"},"contentBlockIndex":12}"#,
@@ -107,38 +98,104 @@ struct JSONTests {
         #expect(try JSONParser.parse("[1, -2, 2.5, 1e3, 9223372036854775808]") == [1, -2, 2.5, 1000.0, .double(9223372036854775808)])
         #expect(JSONWriter.botocore.string([1, 0.5, 1e-7]) == "[1, 0.5, 1e-07]")
     }
-}
 
-@Suite("More stream and retry paths")
-struct MoreStreamTests {
-    @Test("an unmodelled :message-type error frame is a service error with its code and message")
-    func errorFrame() async throws {
-        let errorFrame = (try? Array(EventStreamWriter().frame(EventStreamWriter.error(code: "InternalFailure", message: "boom")).readableBytesView)) ?? []
-        let server = try await ScriptedHTTPServer.start { _, _ in
-            StreamFrames.stream(Array(StreamFrames.conversation(["Hi"]).prefix(2)) + [errorFrame])
-        }
-        defer { Task { await server.shutdown() } }
-        let error = try await withClient(server) { client in
-            await bedrockError { _ = try await client.converseStream(helloRequest).collect() }
-        }
-        #expect(error?.code == "InternalFailure")
-        #expect(error?.message == "boom")
-        #expect(error?.partialResult?.text == "Hi")
+    // MARK: Cases from the emulator's former parser suite
+
+    @Test("values parse to the tree JSONDecoder would build", arguments: [
+        #"{"a":[1,-2.5,3e2,true,false,null],"b":{"c":"d"},"e":""}"#,
+        #"  [ "\u00e9\ud83d\ude00\n\t\"\\\/" , 0, -0.0, 1E-2 ]  "#,
+        #""plain""#, "42", "true", "null", "[]", "{}",
+    ])
+    func matchesFoundation(text: String) throws {
+        let ours = try JSONParser.parse(Array(text.utf8))
+        let foundation = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        #expect(ours == foundation)
     }
 
-    @Test("adaptive mode turns the rate limiter on after throttling")
-    func adaptiveEnables() async throws {
-        let server = try await ScriptedHTTPServer.start { _, n in
-            n == 0 ? .serviceError("ThrottlingException", status: 429, message: "slow") : .json(200, converseAnswer)
-        }
-        defer { Task { await server.shutdown() } }
-        var retry = fastRetry
-        retry.mode = .adaptive
-        let enabled = try await withClient(server, retry: retry) { client in
-            #expect(!client.pipeline.rateLimiter.isEnabled)
-            _ = try await client.converse(helloRequest)
-            return client.pipeline.rateLimiter.isEnabled
-        }
-        #expect(enabled)
+    @Test("escapes decode and serialization round-trips")
+    func roundTrip() throws {
+        let value = try JSONParser.parse(Array(#"{"s":"é😀\n\"\\/","n":[1,2.5]}"#.utf8))
+        #expect(value["s"]?.stringValue == "é😀\n\"\\/")
+        #expect(try JSONParser.parse(JSONWriter.compact.bytes(value)) == value)
+        #expect(try JSONParser.parse(JSONWriter.botocore.bytes(value)) == value)
+        let canonical = JSONWriter.canonical.bytes(value)
+        #expect(JSONWriter.canonical.bytes(try JSONParser.parse(canonical)) == canonical)
+    }
+
+    @Test("malformed input is refused", arguments: [
+        "", "{", "[1,]", "{\"a\":}", "{\"a\" 1}", "01", "1.", "-", "tru", "\"unterminated", "\"bad \\x escape\"",
+        "\"\u{01}\"", "[1] 2", "{\"a\":1,}", "\"\\ud800\"", String(repeating: "[", count: 600) + String(repeating: "]", count: 600),
+    ])
+    func malformed(text: String) {
+        #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(Array(text.utf8)) }
+    }
+
+    // MARK: Where the two former parsers differed (the stricter rule is kept)
+
+    @Test("a leading zero is not part of a number (RFC 8259), inside documents too", arguments: [
+        "[01]", "{\"a\":00}", "-01", "[-00.5]", "012e3",
+    ])
+    func leadingZeros(text: String) {
+        #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(text) }
+    }
+
+    @Test("zero itself, with a fraction, exponent or sign, is still a number")
+    func zeroForms() throws {
+        #expect(try JSONParser.parse("[0, -0, 0.5, 0e1, -0.0]") == [0, 0, 0.5, 0.0, 0.0])
+    }
+
+    @Test("a repeated member name: the document keeps both, lookups and the Codable bridge take the last")
+    func duplicateMembers() throws {
+        struct Shape: Decodable { var a: Int }
+        let value = try JSONParser.parse(#"{"a":1,"b":true,"a":2}"#)
+        #expect(value.objectMembers?.count == 3)
+        #expect(value["a"] == 2)
+        #expect(value.objectValue?["a"] == 2)
+        #expect(try JSONValueDecoder().decode(Shape.self, from: value).a == 2)
+        #expect(JSONWriter.compact.string(value) == #"{"a":1,"b":true,"a":2}"#)
+        #expect(JSONWriter.canonical.string(value) == #"{"a":2,"b":true}"#)
+    }
+
+    @Test("whole doubles from 9e15 up are not read as Int; integers written as integers are exact")
+    func intValueRange() throws {
+        #expect(JSONValue.double(8_999_999_999_999_998).intValue == 8_999_999_999_999_998)
+        #expect(JSONValue.double(9e15).intValue == nil)
+        #expect(JSONValue.double(1e300).intValue == nil)
+        #expect(JSONValue.double(2.5).intValue == nil)
+        #expect(try JSONParser.parse("9000000000000001").intValue == 9_000_000_000_000_001)
+    }
+
+    @Test("the canonical writer (the emulator's bytes) sorts members and writes whole doubles as integers")
+    func canonicalWriter() {
+        let v: JSONValue = ["z": 2.0, "a": [1e16, 0.25, -3.0], "m": "é\u{7f}\n\u{01}"]
+        #expect(JSONWriter.canonical.string(v) == "{\"a\":[1e+16,0.25,-3],\"m\":\"é\u{7f}\\n\\u0001\",\"z\":2}")
+        #expect(JSONWriter.compact.string(v) == "{\"z\":2.0,\"a\":[1e+16,0.25,-3.0],\"m\":\"é\u{7f}\\n\\u0001\"}")
+    }
+
+    @Test("equality is JSON's: member order does not matter, 1 equals 1.0, hashes agree")
+    func equality() throws {
+        let a = try JSONParser.parse(#"{"x":1,"y":[true,{"p":null,"q":"s"}]}"#)
+        let b = try JSONParser.parse(#"{"y":[true,{"q":"s","p":null}],"x":1.0}"#)
+        #expect(a == b)
+        #expect(a.hashValue == b.hashValue)
+        #expect(Set([a, b]).count == 1)
+        #expect(a != (try JSONParser.parse(#"{"x":1,"y":[{"p":null,"q":"s"},true]}"#)))
+        #expect(a != (try JSONParser.parse(#"{"x":1}"#)))
+        #expect(JSONWriter.compact.string(a) != JSONWriter.compact.string(b))
+    }
+
+    @Test("building: a dictionary sorts its members; setting a member replaces, appends or removes it")
+    func building() {
+        #expect(JSONWriter.compact.string(JSONValue(["b": 1, "a": .int(2)])) == #"{"a":2,"b":1}"#)
+        var v: JSONValue = ["x": 1, "y": 2]
+        v["x"] = "one"
+        v["z"] = true
+        v["y"] = nil
+        #expect(JSONWriter.compact.string(v) == #"{"x":"one","z":true}"#)
+        var scalar: JSONValue = 3
+        scalar["k"] = .null
+        #expect(scalar == ["k": nil])
+        #expect(JSONValue.bool(true).boolValue == true)
+        #expect(JSONValue.string("t").boolValue == nil)
     }
 }

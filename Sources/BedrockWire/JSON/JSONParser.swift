@@ -377,7 +377,13 @@ public struct JSONParser {
             while p.index < p.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(p.bytes[p.index]) { p.index += 1 }
             return p.index - s
         }
-        guard digits(&self) > 0 else { throw fail("expected digits") }
+        // RFC 8259: an integer part that starts with 0 is just "0", so "01" is the
+        // number 0 followed by a stray "1" (no leading zeros).
+        if index < bytes.count, bytes[index] == UInt8(ascii: "0") {
+            index += 1
+        } else {
+            guard digits(&self) > 0 else { throw fail("expected digits") }
+        }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             integral = false
             index += 1

@@ -56,8 +56,8 @@ public struct JSONValueDecoder: Sendable {
 
         func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
             guard case let .object(members) = value else { throw mismatch([String: JSONValue].self) }
-            var dict: [String: JSONValue] = [:]
-            for (k, v) in members where dict[k] == nil { dict[k] = v }
+            // A repeated name: the last member wins, as in `JSONValue`'s subscript.
+            let dict = Dictionary(members, uniquingKeysWith: { _, last in last })
             return KeyedDecodingContainer(Keyed<Key>(members: members, dict: dict, codingPath: codingPath))
         }
         func unkeyedContainer() throws -> any UnkeyedDecodingContainer {

@@ -10,11 +10,21 @@ public struct JSONWriter: Sendable {
     public var keySeparator: String
     /// Escape every character outside printable ASCII.
     public var asciiOnly: Bool
+    /// Write object members sorted by name (Swift's `String` order) instead of in
+    /// document order; of a repeated name only the last member is written.
+    public var sortsKeys = false
+    /// Write a double that holds a whole number below 1e15 in magnitude as an integer
+    /// (`2.0` as `2`).
+    public var writesWholeDoublesAsIntegers = false
 
     /// The bytes botocore sends for a REST-JSON body.
     public static let botocore = JSONWriter(itemSeparator: ", ", keySeparator: ": ", asciiOnly: true)
     /// Compact UTF-8 JSON, for logs and descriptions.
     public static let compact = JSONWriter(itemSeparator: ",", keySeparator: ":", asciiOnly: false)
+    /// Compact UTF-8 JSON in which equal values (in the emulator's sense: members by
+    /// name, numbers by value) are written identically: what the emulator sends.
+    public static let canonical = JSONWriter(itemSeparator: ",", keySeparator: ":", asciiOnly: false,
+                                             sortsKeys: true, writesWholeDoublesAsIntegers: true)
 
     /// The JSON text of `value`.
     public func string(_ value: JSONValue) -> String {
@@ -34,7 +44,12 @@ public struct JSONWriter: Sendable {
         case .null: out.append(contentsOf: "null".utf8)
         case let .bool(b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case let .integer(i): out.append(contentsOf: String(i).utf8)
-        case let .double(d): out.append(contentsOf: Self.format(d).utf8)
+        case let .double(d):
+            if writesWholeDoublesAsIntegers, d.rounded() == d, abs(d) < 1e15 {
+                out.append(contentsOf: String(Int64(d)).utf8)
+            } else {
+                out.append(contentsOf: Self.format(d).utf8)
+            }
         case let .string(s): writeString(s, into: &out)
         case let .array(items):
             out.append(UInt8(ascii: "["))
@@ -45,7 +60,7 @@ public struct JSONWriter: Sendable {
             out.append(UInt8(ascii: "]"))
         case let .object(members):
             out.append(UInt8(ascii: "{"))
-            for (n, (key, item)) in members.enumerated() {
+            for (n, (key, item)) in (sortsKeys ? Self.sorted(members) : members).enumerated() {
                 if n > 0 { out.append(contentsOf: itemSeparator.utf8) }
                 writeString(key, into: &out)
                 out.append(contentsOf: keySeparator.utf8)
@@ -53,6 +68,13 @@ public struct JSONWriter: Sendable {
             }
             out.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// The members by name, the last of a repeated name winning.
+    private static func sorted(_ members: [(String, JSONValue)]) -> [(String, JSONValue)] {
+        var last: [String: JSONValue] = [:]
+        for (key, value) in members { last[key] = value }
+        return last.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     /// Python's `repr(float)` for the values JSON can carry (non-finite values become

@@ -122,11 +122,13 @@ public struct JSONValueEncoder: Sendable {
 }
 
 /// ISO-8601 timestamps as the service writes and reads them.
-enum ISO8601Text {
-    static func format(_ date: Date) -> String {
+public enum ISO8601Text {
+    /// `2026-12-06T01:02:03Z`.
+    public static func format(_ date: Date) -> String {
         date.formatted(.iso8601)
     }
-    static func parse(_ text: String) -> Date? {
+    /// Reads a timestamp with or without fractional seconds; nil for anything else.
+    public static func parse(_ text: String) -> Date? {
         if let d = try? Date(text, strategy: .iso8601) { return d }
         let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         return try? Date(text, strategy: fractional)
