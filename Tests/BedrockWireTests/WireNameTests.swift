@@ -1,0 +1,3 @@
+import Testing
+@testable import BedrockWire
+@Suite struct WireNameTests { @Test func signingNameIsBedrock() { #expect(BedrockWire.signingName == "bedrock") } }
