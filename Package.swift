@@ -121,22 +121,38 @@ let package = Package(
                                          .product(name: "NIOHTTP1", package: "swift-nio")],
                           swiftSettings: strict),
 
+        // MARK: Test support, one target per dependency set
+        // Text and log capture, conformance data and the package root (Foundation, Logging).
+        .target(name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")],
+                path: "Tests/TestSupport", swiftSettings: strict),
+        // Scripted HTTP servers and a recording proxy on loopback, event-stream bodies (NIO).
+        .target(name: "HTTPTestSupport",
+                dependencies: [
+                    "BedrockWire",
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOPosix", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                ],
+                path: "Tests/HTTPTestSupport", swiftSettings: strict),
+        // Starting and stopping an in-process emulator (BedrockEmulator).
+        .target(name: "EmulatorTestSupport",
+                dependencies: ["BedrockEmulator", .product(name: "Logging", package: "swift-log")],
+                path: "Tests/EmulatorTestSupport", swiftSettings: strict),
+
         // MARK: Tests, one target per module
-        .target(name: "ConformanceSupport", path: "Tests/ConformanceSupport"),
         .testTarget(name: "LuaSandboxTests", dependencies: ["LuaSandbox"],
                     resources: [.copy("Attacks"), .copy("Differential")], swiftSettings: strict),
-        .testTarget(name: "BedrockWireTests", dependencies: ["BedrockWire", "ConformanceSupport"],
+        .testTarget(name: "BedrockWireTests", dependencies: ["BedrockWire", "TestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "BedrockRuntimeTests",
                     dependencies: [
-                        "BedrockRuntime", "ConformanceSupport",
+                        "BedrockRuntime", "TestSupport", "HTTPTestSupport",
+                        .product(name: "Logging", package: "swift-log"),
                         .product(name: "NIOCore", package: "swift-nio"),
-                        .product(name: "NIOPosix", package: "swift-nio"),
-                        .product(name: "NIOHTTP1", package: "swift-nio"),
                     ],
                     swiftSettings: strict),
         .testTarget(name: "BedrockEmulatorTests",
-                    dependencies: ["BedrockEmulator", "BedrockRuntime", "BedrockWire",
+                    dependencies: ["BedrockEmulator", "BedrockRuntime", "BedrockWire", "TestSupport", "EmulatorTestSupport",
                                    .product(name: "NIOPosix", package: "swift-nio"),
                                    .product(name: "NIOTLS", package: "swift-nio"),
                                    .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -147,12 +163,12 @@ let package = Package(
         .testTarget(name: "QuarryTests",
                     dependencies: [
                         "Quarry", "BedrockEmulator", "BedrockWire",
-                        // ScriptedHTTPServer (shared with BedrockRuntimeTests) plays hostile servers.
+                        "TestSupport", "HTTPTestSupport", "EmulatorTestSupport",
+                        .product(name: "Logging", package: "swift-log"),
                         .product(name: "NIOCore", package: "swift-nio"),
-                        .product(name: "NIOPosix", package: "swift-nio"),
-                        .product(name: "NIOHTTP1", package: "swift-nio"),
                     ],
                     swiftSettings: strict),
-        .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI", "ExampleHost", "Quarry", "BedrockEmulator"], swiftSettings: strict),
+        .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI", "ExampleHost", "Quarry", "BedrockEmulator", "TestSupport"],
+                    swiftSettings: strict),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Locates and runs the `quarry` executable built next to the test bundle.
 enum QuarryProcess {
@@ -7,17 +8,7 @@ enum QuarryProcess {
     static var binary: URL { executable("quarry") }
 
     /// An executable product built next to the test bundle (`quarry`, `ExampleHost`).
-    static func executable(_ name: String) -> URL {
-        // The test bundle lives in .build/<config>/; so do the executables.
-        let bundle = Bundle.main.bundleURL
-        var dir = bundle
-        while dir.path != "/" {
-            let candidate = dir.appendingPathComponent(name)
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return URL(fileURLWithPath: ".build/debug/\(name)")
-    }
+    static func executable(_ name: String) -> URL { BuiltProduct.executable(name) }
 
     static func run(_ arguments: [String], stdin: String? = nil,
                     environment: [String: String]? = nil, executable name: String = "quarry") throws -> Result {

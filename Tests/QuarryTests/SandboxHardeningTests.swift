@@ -1,8 +1,10 @@
 import BedrockEmulator
 import BedrockRuntime
+import EmulatorTestSupport
 import Foundation
 import Logging
 import Quarry
+import TestSupport
 import Testing
 
 /// A host on a real emulator with every module a script can reach (`fault` with a real
@@ -14,8 +16,7 @@ struct FullHost {
     let logs: TextSink
 
     static func with<T>(limits: LuaLimits = LuaLimits(), _ body: (FullHost) async throws -> T) async throws -> T {
-        let emulator = BedrockEmulator(configuration: EmulatorConfiguration(), logger: HostHarness.quietLogger)
-        let endpoint = try await emulator.start()
+        let (emulator, endpoint) = try await BedrockEmulator.started()
         let injector = ClientFaultInjector()
         let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken, region: "us-east-1",
                                            credentials: SigV4Credentials(accessKeyId: "test", secretAccessKey: "test"),
@@ -23,7 +24,7 @@ struct FullHost {
         let logs = TextSink()
         let host = try await QuarryHost(target: target, options: .init(
             policy: HostPolicy(limits: limits), output: { _ in }, errorOutput: { _ in },
-            logger: Logger(label: "test.script") { _ in CapturingLogHandler(sink: logs) }))
+            logger: CapturingLogHandler.logger("test.script", into: logs)))
         for module: any QuarryModule in [FaultModule(injector: injector), EmulatorModule(), MetricsModule(), ResilienceModule()] {
             try await host.install(module)
         }

@@ -1,29 +1,9 @@
 import BedrockEmulator
+import EmulatorTestSupport
 import Foundation
 import Logging
 import Quarry
-
-/// Collects text from several threads (print output, stderr, log lines).
-final class TextSink: @unchecked Sendable {
-    private let lock = NSLock()
-    private var parts: [String] = []
-    func write(_ text: String) { lock.lock(); parts.append(text); lock.unlock() }
-    var text: String { lock.lock(); defer { lock.unlock() }; return parts.joined() }
-}
-
-/// A log handler that keeps every line (to check what reaches the host logger).
-struct CapturingLogHandler: LogHandler {
-    let sink: TextSink
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-    func log(event: LogEvent) {
-        sink.write("\(event.level) \(event.message) \(event.metadata ?? [:])\n")
-    }
-}
+import TestSupport
 
 /// A real emulator on 127.0.0.1 and a host pointed at it: what every host test runs on.
 struct HostHarness {
@@ -39,21 +19,14 @@ struct HostHarness {
                       credentials: SigV4Credentials = SigV4Credentials(accessKeyId: "test", secretAccessKey: "test"),
                       region: String = "us-east-1",
                       defaultModel: String? = nil) async throws -> HostHarness {
-        let emulator = BedrockEmulator(configuration: configuration, logger: Self.quietLogger)
-        let endpoint = try await emulator.start()
+        let (emulator, endpoint) = try await BedrockEmulator.started(configuration)
         let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken, region: region,
                                            credentials: credentials, caCertificatePath: endpoint.caCertificatePath)
         let output = TextSink(), errors = TextSink(), logs = TextSink()
         let host = try await QuarryHost(target: target, options: .init(
             policy: policy, output: output.write, errorOutput: errors.write,
-            logger: Logger(label: "test.script") { _ in CapturingLogHandler(sink: logs) }, defaultModel: defaultModel))
+            logger: CapturingLogHandler.logger("test.script", into: logs), defaultModel: defaultModel))
         return HostHarness(emulator: emulator, target: target, host: host, output: output, errors: errors, logs: logs)
-    }
-
-    static var quietLogger: Logger {
-        var logger = Logger(label: "test.emulator")
-        logger.logLevel = .error
-        return logger
     }
 
     /// Evaluates `source` and returns its first value.
