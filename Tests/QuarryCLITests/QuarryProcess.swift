@@ -10,6 +10,14 @@ enum QuarryProcess {
     /// An executable product built next to the test bundle (`quarry`, `ExampleHost`).
     static func executable(_ name: String) -> URL { BuiltProduct.executable(name) }
 
+    /// Writes `body` to a new `.lua` file in the temporary directory (its name starts
+    /// with `prefix`) and returns its path.
+    static func script(_ body: String, prefix: String = "quarry-script") throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString).lua").path
+        try body.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     static func run(_ arguments: [String], stdin: String? = nil,
                     environment: [String: String]? = nil, executable name: String = "quarry") throws -> Result {
         let process = Process()

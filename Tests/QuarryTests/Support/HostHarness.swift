@@ -1,4 +1,5 @@
 import BedrockEmulator
+import BedrockRuntime
 import EmulatorTestSupport
 import Foundation
 import Logging
@@ -18,10 +19,12 @@ struct HostHarness {
                       configuration: EmulatorConfiguration = EmulatorConfiguration(),
                       credentials: SigV4Credentials = SigV4Credentials(accessKeyId: "test", secretAccessKey: "test"),
                       region: String = "us-east-1",
-                      defaultModel: String? = nil) async throws -> HostHarness {
+                      defaultModel: String? = nil,
+                      middlewares: [any TransportMiddleware] = []) async throws -> HostHarness {
         let (emulator, endpoint) = try await BedrockEmulator.started(configuration)
         let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken, region: region,
-                                           credentials: credentials, caCertificatePath: endpoint.caCertificatePath)
+                                           credentials: credentials, caCertificatePath: endpoint.caCertificatePath,
+                                           middlewares: middlewares)
         let output = TextSink(), errors = TextSink(), logs = TextSink()
         let host = try await QuarryHost(target: target, options: .init(
             policy: policy, output: output.write, errorOutput: errors.write,
@@ -43,9 +46,10 @@ struct HostHarness {
 
     /// Runs `body` with a fresh harness and always stops it.
     static func with<T>(policy: HostPolicy = .permissive, configuration: EmulatorConfiguration = EmulatorConfiguration(),
-                        defaultModel: String? = nil,
+                        defaultModel: String? = nil, middlewares: [any TransportMiddleware] = [],
                         _ body: (HostHarness) async throws -> T) async throws -> T {
-        let harness = try await start(policy: policy, configuration: configuration, defaultModel: defaultModel)
+        let harness = try await start(policy: policy, configuration: configuration, defaultModel: defaultModel,
+                                      middlewares: middlewares)
         do {
             let result = try await body(harness)
             await harness.stop()
