@@ -148,27 +148,42 @@ let package = Package(
                                          .product(name: "NIOHTTP1", package: "swift-nio")],
                           swiftSettings: strict),
 
+        // MARK: Test support, one target per dependency set
+        // Text and log capture, conformance data and the package root (Foundation, Logging).
+        .target(name: "TestSupport", dependencies: [.product(name: "Logging", package: "swift-log")],
+                path: "Tests/TestSupport", swiftSettings: strict),
+        // Scripted HTTP servers and a recording proxy on loopback, event-stream bodies (NIO).
+        .target(name: "HTTPTestSupport",
+                dependencies: [
+                    "BedrockWire",
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOPosix", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                ],
+                path: "Tests/HTTPTestSupport", swiftSettings: strict),
+        // Starting and stopping an in-process emulator (BedrockEmulator).
+        .target(name: "EmulatorTestSupport",
+                dependencies: ["BedrockEmulator", .product(name: "Logging", package: "swift-log")],
+                path: "Tests/EmulatorTestSupport", swiftSettings: strict),
+
         // MARK: Tests, one target per module
-        .target(name: "ConformanceSupport", path: "Tests/ConformanceSupport"),
         .testTarget(name: "LuaSandboxTests", dependencies: ["LuaSandbox", "CLua", "CLuaShim"],
                     resources: [.copy("Attacks"), .copy("Differential")], swiftSettings: strict),
         .testTarget(name: "BedrockWireTests",
-                    dependencies: ["BedrockWire", "ConformanceSupport", .product(name: "NIOCore", package: "swift-nio")],
+                    dependencies: ["BedrockWire", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
                     swiftSettings: strict),
         .testTarget(name: "BedrockRuntimeTests",
                     dependencies: [
-                        "BedrockRuntime", "BedrockWire", "ConformanceSupport",
+                        "BedrockRuntime", "BedrockWire", "TestSupport", "HTTPTestSupport",
                         // ClientFaultInjectorTests drive the client against the real emulator.
-                        "BedrockEmulator",
+                        "BedrockEmulator", "EmulatorTestSupport",
                         .product(name: "Crypto", package: "swift-crypto"),
                         .product(name: "Logging", package: "swift-log"),
                         .product(name: "NIOCore", package: "swift-nio"),
-                        .product(name: "NIOPosix", package: "swift-nio"),
-                        .product(name: "NIOHTTP1", package: "swift-nio"),
                     ],
                     swiftSettings: strict),
         .testTarget(name: "BedrockEmulatorTests",
-                    dependencies: ["BedrockEmulator", "BedrockRuntime", "BedrockWire",
+                    dependencies: ["BedrockEmulator", "BedrockRuntime", "BedrockWire", "TestSupport", "EmulatorTestSupport",
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOPosix", package: "swift-nio"),
                                    .product(name: "NIOTLS", package: "swift-nio"),
@@ -180,15 +195,14 @@ let package = Package(
         .testTarget(name: "QuarryTests",
                     dependencies: [
                         "Quarry", "LuaSandbox", "BedrockRuntime", "BedrockEmulator", "BedrockWire",
+                        "TestSupport", "HTTPTestSupport", "EmulatorTestSupport",
                         .product(name: "Logging", package: "swift-log"),
-                        // ScriptedHTTPServer (shared with BedrockRuntimeTests) plays hostile servers.
                         .product(name: "NIOCore", package: "swift-nio"),
-                        .product(name: "NIOPosix", package: "swift-nio"),
-                        .product(name: "NIOHTTP1", package: "swift-nio"),
                     ],
                     swiftSettings: strict),
         // ExampleHost is a dependency so its binary is built for the tests that run it.
-        .testTarget(name: "QuarryCLITests", dependencies: ["QuarryCLI", "ExampleHost", "Quarry", "BedrockRuntime"],
+        .testTarget(name: "QuarryCLITests",
+                    dependencies: ["QuarryCLI", "ExampleHost", "Quarry", "BedrockRuntime", "TestSupport"],
                     swiftSettings: strict),
     ]
 )

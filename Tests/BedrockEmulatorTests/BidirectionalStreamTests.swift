@@ -1,5 +1,6 @@
 import BedrockRuntime
 import BedrockWire
+import EmulatorTestSupport
 import Foundation
 import Testing
 @testable import BedrockEmulator
@@ -7,8 +8,7 @@ import Testing
 /// InvokeModelWithBidirectionalStream end to end: the BedrockRuntime client and the
 /// emulator over TLS + HTTP/2 (ALPN) on 127.0.0.1, every input event signed with the
 /// chained event signature and verified by the emulator.
-@Suite("Bidirectional streams over TLS HTTP/2")
-struct BidirectionalStreamTests {
+@Suite struct BidirectionalStreamTests {
     static let testKeys = SigV4Credentials(accessKeyId: "test", secretAccessKey: "test")
 
     /// A native Claude body asking the emulator's model to answer `text`.
@@ -19,27 +19,21 @@ struct BidirectionalStreamTests {
     /// Runs `body` with a TLS emulator and a client that trusts its generated CA.
     func withTLSEmulator(authorizer: (any RequestAuthorizer)? = nil, bearerTokens: [String] = [],
                          _ body: (BedrockEmulator, BedrockRuntimeClient) async throws -> Void) async throws {
-        var configuration = EmulatorConfiguration()
-        configuration.threads = 1
-        configuration.tls = true
-        configuration.bearerTokens = bearerTokens
-        let emulator = BedrockEmulator(configuration: configuration)
-        let endpoint = try await emulator.start()
-        let ca = try #require(endpoint.caCertificatePath)
-        let client = try BedrockRuntimeClient(configuration: .init(
-            region: "us-east-1", endpoint: try BedrockEndpoint.parse(endpoint.url),
-            authorizer: authorizer ?? SigV4Authorizer(region: "us-east-1", credentials: Self.testKeys),
-            timeouts: Timeouts(connect: .seconds(5), firstByte: .seconds(10), idle: .seconds(10), total: .seconds(60)),
-            tls: TLSSettings(caBundlePath: ca)))
-        do {
-            try await body(emulator, client)
-        } catch {
-            try? await client.shutdown()
-            await emulator.stop()
-            throw error
+        try await BedrockEmulator.withStarted(.oneThread { $0.tls = true; $0.bearerTokens = bearerTokens }) { emulator, endpoint in
+            let ca = try #require(endpoint.caCertificatePath)
+            let client = try BedrockRuntimeClient(configuration: .init(
+                region: "us-east-1", endpoint: try BedrockEndpoint.parse(endpoint.url),
+                authorizer: authorizer ?? SigV4Authorizer(region: "us-east-1", credentials: Self.testKeys),
+                timeouts: Timeouts(connect: .seconds(5), firstByte: .seconds(10), idle: .seconds(10), total: .seconds(60)),
+                tls: TLSSettings(caBundlePath: ca)))
+            do {
+                try await body(emulator, client)
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+            try await client.shutdown()
         }
-        try await client.shutdown()
-        await emulator.stop()
     }
 
     /// The Claude stream chunk's JSON.

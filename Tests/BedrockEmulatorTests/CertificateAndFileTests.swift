@@ -1,4 +1,5 @@
 import Crypto
+import EmulatorTestSupport
 import Foundation
 import SwiftASN1
 import Testing
@@ -8,8 +9,7 @@ import X509
 /// Issue 23 item 5 (end) and item 6: the `--tls` CA can vouch only for loopback names,
 /// its file is private and removed on stop, and files are never written through a
 /// planted symbolic link.
-@Suite("Emulator CA and private files")
-struct CertificateAndFileTests {
+@Suite struct CertificateAndFileTests {
     @Test("the generated CA carries critical name constraints: DNS names under localhost only")
     func caIsNameConstrained() throws {
         let generated = try SelfSignedCertificate.generate(hosts: ["localhost", "127.0.0.1", "::1"])
@@ -71,12 +71,10 @@ struct CertificateAndFileTests {
         try FileManager.default.createSymbolicLink(atPath: chosen, withDestinationPath: victim)
 
         for path in [chosen, nil] {
-            var configuration = EmulatorConfiguration()
-            configuration.tls = true
-            configuration.threads = 1
-            configuration.caCertificatePath = path
-            let emulator = BedrockEmulator(configuration: configuration)
-            let endpoint = try await emulator.start()
+            let (emulator, endpoint) = try await BedrockEmulator.started(.oneThread {
+                $0.tls = true
+                $0.caCertificatePath = path
+            })
             let written = try #require(endpoint.caCertificatePath)
             var info = stat()
             #expect(lstat(written, &info) == 0)

@@ -1,4 +1,5 @@
 import BedrockWire
+import EmulatorTestSupport
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -48,21 +49,12 @@ struct EmulatorHTTPClient {
     }
 }
 
-/// Runs `body` with a started emulator and always stops it.
+/// Runs `body` with a started one-thread emulator and a client for it; always stops it.
 func withEmulator(_ configure: (inout EmulatorConfiguration) -> Void = { _ in },
                   _ body: (BedrockEmulator, EmulatorHTTPClient) async throws -> Void) async throws {
-    var configuration = EmulatorConfiguration()
-    configuration.threads = 1
-    configure(&configuration)
-    let emulator = BedrockEmulator(configuration: configuration)
-    let endpoint = try await emulator.start()
-    do {
+    try await BedrockEmulator.withStarted(.oneThread(configure)) { emulator, endpoint in
         try await body(emulator, EmulatorHTTPClient(endpoint: endpoint))
-    } catch {
-        await emulator.stop()
-        throw error
     }
-    await emulator.stop()
 }
 
 let claude = "anthropic.claude-3-haiku-20240307-v1:0"

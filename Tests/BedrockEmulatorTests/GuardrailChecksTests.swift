@@ -4,8 +4,7 @@ import Testing
 
 /// InvokeGuardrailChecks: deterministic scores a test can predict, exact offsets,
 /// and the service's validation messages.
-@Suite("InvokeGuardrailChecks")
-struct GuardrailChecksTests {
+@Suite struct GuardrailChecksTests {
     func body(_ messages: [(String, String)], contentFilter: [String]? = nil, promptAttack: [String]? = nil,
               entities: [String]? = nil) -> JSONValue {
         var checks: [String: JSONValue] = [:]

@@ -1,18 +1,19 @@
 import BedrockRuntime
 import BedrockWire
+import EmulatorTestSupport
 import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
 import NIOTLS
+import TestSupport
 import Testing
 @testable import BedrockEmulator
 
 /// The emulator as a well-behaved local server against hostile local clients (issue 23,
 /// rows 5–8): a web page POSTing `text/plain`, holders of the public `test` key,
 /// half-sent requests, and a rebinding domain. Loopback only.
-@Suite("Emulator against hostile local clients", .serialized)
-struct HostileClientTests {
+@Suite(.serialized) struct HostileClientTests {
     static let longModel = String(repeating: "m", count: 80_000)
 
     /// Row 5, through the real binary: 3,000 unauthenticated `text/plain` POSTs with
@@ -240,13 +241,11 @@ extension HostileClientTests {
     /// the preface) neither lock a real client out nor stay open past the idle timeout.
     @Test("idle TLS+h2 connections are evictable and closed after the idle timeout")
     func idleHTTP2ConnectionsAreEvictable() async throws {
-        var configuration = EmulatorConfiguration()
-        configuration.threads = 1
-        configuration.tls = true
-        configuration.maxConnections = 8
-        configuration.idleTimeout = .seconds(1)
-        let emulator = BedrockEmulator(configuration: configuration)
-        let endpoint = try await emulator.start()
+        let (emulator, endpoint) = try await BedrockEmulator.started(.oneThread {
+            $0.tls = true
+            $0.maxConnections = 8
+            $0.idleTimeout = .seconds(1)
+        })
         let caPath = try #require(endpoint.caCertificatePath)
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(caPath)

@@ -4,8 +4,7 @@ import Testing
 @testable import BedrockEmulator
 
 /// Scripted replies: a test decides exactly what the model answers.
-@Suite("Scripted replies")
-struct ScriptedReplyTests {
+@Suite struct ScriptedReplyTests {
     @Test("text, tool calls, JSON and errors answer the matching requests, in order, for `times`")
     func replies() async throws {
         try await withEmulator { emulator, client in

@@ -1,11 +1,12 @@
 import BedrockWire
+import EmulatorTestSupport
 import Foundation
 import NIOCore
 import Testing
 @testable import BedrockEmulator
 
-@Suite("Emulator over real sockets")
-struct ServerTests {
+/// Emulator over real sockets.
+@Suite struct ServerTests {
     @Test("signed Converse gets a deterministic answer with service headers")
     func converse() async throws {
         try await withEmulator { emulator, client in
@@ -174,10 +175,7 @@ struct ServerTests {
 
     @Test("stop closes stalled connections and frees the port")
     func stopDuringStall() async throws {
-        var configuration = EmulatorConfiguration()
-        configuration.threads = 1
-        let emulator = BedrockEmulator(configuration: configuration)
-        let endpoint = try await emulator.start()
+        let (emulator, endpoint) = try await BedrockEmulator.started(.oneThread())
         try emulator.addFault(FaultRule(stall: true))
         let client = EmulatorHTTPClient(endpoint: endpoint)
         let pending = Task { try? await client.send("/model/\(claude)/converse", json: converseBody("hi")) }

@@ -5,8 +5,7 @@ import Testing
 
 /// A stream fault naming an unmodelled error code (`InternalFailure`) ends the stream
 /// with a `:message-type: error` frame, as AWS's front end does mid-stream.
-@Suite("Stream error frames")
-struct StreamErrorFrameTests {
+@Suite struct StreamErrorFrameTests {
     @Test("exception = InternalFailure sends an error frame after N events")
     func internalFailureFrame() async throws {
         try await withEmulator { emulator, client in

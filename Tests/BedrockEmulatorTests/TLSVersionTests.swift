@@ -1,5 +1,6 @@
 import BedrockRuntime
 import BedrockWire
+import EmulatorTestSupport
 import Foundation
 import NIOCore
 import NIOPosix
@@ -118,8 +119,7 @@ import Testing
     @Test func theEmulatorWithTLSOffersTLS13() async throws {
         var configuration = EmulatorConfiguration()
         configuration.tls = true
-        let emulator = BedrockEmulator(configuration: configuration)
-        let endpoint = try await emulator.start()
+        let (emulator, endpoint) = try await BedrockEmulator.started(configuration)
         let caPath = try #require(endpoint.caCertificatePath)
         // A client that accepts nothing below TLS 1.3 completes its handshake.
         var tls = TLSConfiguration.makeClientConfiguration()

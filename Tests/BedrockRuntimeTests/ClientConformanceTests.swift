@@ -1,13 +1,12 @@
 import BedrockWire
-import ConformanceSupport
+import TestSupport
 import Foundation
 import Testing
 @testable import BedrockRuntime
 
 /// The `client[]` cases of the shared SigV4 vectors: for the same operation input,
 /// our client must send botocore's URL, signed headers, signature and body bytes.
-@Suite("client[] conformance with botocore")
-struct ClientConformanceTests {
+@Suite struct ClientConformanceTests {
     static func vectorsURL() -> URL { ConformanceFile.sigV4Vectors.url }
 
     /// Replaces `{"__bytes_base64__": s}` by the base64 string, as Codable `Data` expects.
@@ -63,8 +62,7 @@ struct ClientConformanceTests {
     @Test("every client[] case produces botocore's URL, signed headers, signature and body")
     func clientCases() async throws {
         let url = Self.vectorsURL()
-        let data = try Data(contentsOf: url)
-        let file = try JSONParser.parse(data)
+        let file = try JSONParser.parse(try ConformanceFile.sigV4Vectors.contents())
         let cases = try #require(file["client"]?.arrayValue, "no client[] array in \(url.path)")
         #expect(!cases.isEmpty, "client[] is empty in \(url.path)")
         var checked = 0

@@ -1,10 +1,11 @@
 import BedrockWire
 import Foundation
+import HTTPTestSupport
 import Testing
 @testable import BedrockRuntime
 
-@Suite("Service errors read from real answers")
-struct ErrorMappingTests {
+/// Service errors read from real answers.
+@Suite struct ErrorMappingTests {
     @Test("each of the 12 service codes maps to its code, status, message, request id and retry rule",
           arguments: BedrockErrorCode.allCases)
     func everyCode(_ code: BedrockErrorCode) async throws {

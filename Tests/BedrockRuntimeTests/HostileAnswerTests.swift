@@ -1,5 +1,6 @@
 import BedrockWire
 import Foundation
+import HTTPTestSupport
 import NIOCore
 import Testing
 @testable import BedrockRuntime
@@ -7,8 +8,7 @@ import Testing
 /// What a lying or echoing server puts in fields other than the message (the audit of
 /// issue 16's fixes): token counts that would overflow a sum, and tokens echoed in the
 /// error code, the request id, the resource name, encoded forms and stream errors.
-@Suite("Hostile answers: counts and echoed tokens")
-struct HostileAnswerTests {
+@Suite struct HostileAnswerTests {
     static let sessionToken = "sessTok/short.9183x"
 
     static func client(_ server: ScriptedHTTPServer) throws -> BedrockRuntimeClient {

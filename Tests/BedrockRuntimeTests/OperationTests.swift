@@ -1,9 +1,10 @@
 import Foundation
+import HTTPTestSupport
 import Testing
 @testable import BedrockRuntime
 
-@Suite("Operations against a local HTTP server")
-struct OperationTests {
+/// Operations against a local HTTP server.
+@Suite struct OperationTests {
     @Test("converse sends botocore's path, headers and body, and decodes the answer")
     func converseRoundTrip() async throws {
         let server = try await ScriptedHTTPServer.start { _, _ in .json(200, converseAnswer) }

@@ -1,12 +1,12 @@
 import BedrockWire
 import Foundation
+import HTTPTestSupport
 import Testing
 @testable import BedrockRuntime
 
 /// Issue 16 row 12: a server that echoes what it was sent (AWS does, in
 /// InvalidSignatureException) cannot get signing material into a `BedrockError`.
-@Suite("Service text is scrubbed of signing material")
-struct ServiceTextScrubbingTests {
+@Suite struct ServiceTextScrubbingTests {
     /// Short enough that no shape-based rule catches it: only the exact-value removal does.
     static let sessionToken = "shortSessTok-9183"
 

@@ -1,4 +1,5 @@
-import ConformanceSupport
+import HTTPTestSupport
+import TestSupport
 import Foundation
 import NIOCore
 import Testing
@@ -6,14 +7,13 @@ import Testing
 
 /// Each `.bin` of the shared stream fixtures, served over a socket in small pieces,
 /// must yield what boto3 yields (its `.json` says), or the same error.
-@Suite("Stream fixtures: the client yields what boto3 yields")
-struct StreamFixtureTests {
+@Suite struct StreamFixtureTests {
     static func folder() -> URL { ConformanceFile.streamFixtures.url }
 
     @Test("every fixture, split into 7-byte pieces")
     func fixtures() async throws {
         let folder = Self.folder()
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }.sorted()
+        let names = try ConformanceFile.streamFixtures.names(endingIn: ".json")
         #expect(!names.isEmpty, "no fixtures in \(folder.path)")
         var checked = 0
         for name in names {

@@ -1,10 +1,11 @@
 import Foundation
+import HTTPTestSupport
 import NIOCore
 import Testing
 @testable import BedrockRuntime
 
-@Suite("Stream resilience: retries, partial results, restarts, idle timeouts, cancellation")
-struct StreamResilienceTests {
+/// Stream resilience: retries, partial results, restarts, idle timeouts, cancellation.
+@Suite struct StreamResilienceTests {
     let request = ConverseRequest(modelId: "anthropic.claude-3-haiku-20240307-v1:0", messages: [.user("Write a poem")])
 
     @Test("an exception before the first event is retried like any call")

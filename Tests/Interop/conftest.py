@@ -12,7 +12,8 @@ import pytest
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "InteropSupport"))
-from emulator_process import ROOT, EmulatorProcess, emulator_binary  # noqa: E402
+from emulator_fixtures import clean_faults, running  # noqa: E402,F401
+from emulator_process import CLAUDE, ROOT, EmulatorProcess, emulator_binary  # noqa: E402,F401
 
 
 class Emulator(EmulatorProcess):
@@ -28,25 +29,13 @@ class Emulator(EmulatorProcess):
 
 @pytest.fixture(scope="session")
 def emulator():
-    running = Emulator("--port", "0")
-    yield running
-    running.stop()
-
-
-@pytest.fixture(autouse=True)
-def clean_faults(request):
-    if "emulator" in request.fixturenames:
-        emulator = request.getfixturevalue("emulator")
-        emulator.admin("DELETE", "faults")
-    yield
+    yield from running(Emulator)
 
 
 @pytest.fixture
 def client(emulator):
     return emulator.client()
 
-
-CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
 
 
 def user(text):

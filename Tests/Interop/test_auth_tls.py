@@ -8,7 +8,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import CLAUDE, Emulator, user
+from conftest import CLAUDE, Emulator, running, user
 
 
 def error_of(call):
@@ -52,9 +52,7 @@ def test_every_streaming_operation_verifies_signatures(emulator):
 
 @pytest.fixture(scope="module")
 def tls_emulator():
-    running = Emulator("--port", "0", "--tls")
-    yield running
-    running.stop()
+    yield from running(Emulator, "--tls")
 
 
 def test_tls_with_the_generated_ca(tls_emulator):
@@ -77,30 +75,30 @@ def test_tls_is_verified(tls_emulator):
 
 
 def test_requests_per_minute_quota():
-    running = Emulator("--port", "0", "--quota-rpm", "3")
+    limited = Emulator("--port", "0", "--quota-rpm", "3")
     try:
-        client = running.client()
+        client = limited.client()
         for _ in range(3):
             client.converse(modelId=CLAUDE, messages=user("hi"))
         response = error_of(lambda: client.converse(modelId=CLAUDE, messages=user("hi")))
         assert response["Error"]["Code"] == "ThrottlingException"
         assert response["ResponseMetadata"]["HTTPStatusCode"] == 429
         client.converse(modelId="amazon.nova-lite-v1:0", messages=user("other models have their own window"))
-        running.client(region="us-west-2").converse(modelId=CLAUDE, messages=user("other regions too"))
+        limited.client(region="us-west-2").converse(modelId=CLAUDE, messages=user("other regions too"))
     finally:
-        running.stop()
+        limited.stop()
 
 
 def test_tokens_per_minute_quota():
-    running = Emulator("--port", "0", "--quota-tpm", "20")
+    limited = Emulator("--port", "0", "--quota-tpm", "20")
     try:
-        client = running.client()
+        client = limited.client()
         client.converse(modelId=CLAUDE, messages=user("a prompt that uses enough tokens to fill the window"))
         response = error_of(lambda: client.converse(modelId=CLAUDE, messages=user("hi")))
         assert response["Error"]["Code"] == "ThrottlingException"
         assert "tokens" in response["Error"]["Message"]
     finally:
-        running.stop()
+        limited.stop()
 
 
 def curl(emulator, *extra):

@@ -23,16 +23,14 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from conftest import CLAUDE, Emulator
+from conftest import CLAUDE, Emulator, running
 
 REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
 def tls_emulator():
-    running = Emulator("--port", "0", "--tls")
-    yield running
-    running.stop()
+    yield from running(Emulator, "--tls")
 
 
 def encode_message(headers, payload):

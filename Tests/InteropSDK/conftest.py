@@ -17,9 +17,8 @@ from aws_sdk_bedrock_runtime.config import AsyncBedrockRuntimeConfig
 from smithy_aws_core.identity import StaticCredentialsResolver
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "InteropSupport"))
-from emulator_process import ROOT, EmulatorProcess, emulator_binary  # noqa: E402,F401
-
-CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
+from emulator_fixtures import clean_faults, running  # noqa: E402,F401
+from emulator_process import CLAUDE, ROOT, EmulatorProcess, emulator_binary  # noqa: E402,F401
 
 
 class Emulator(EmulatorProcess):
@@ -39,16 +38,7 @@ class Emulator(EmulatorProcess):
 
 @pytest.fixture(scope="session")
 def emulator():
-    running = Emulator("--port", "0")
-    yield running
-    running.stop()
-
-
-@pytest.fixture(autouse=True)
-def clean_faults(request):
-    if "emulator" in request.fixturenames:
-        request.getfixturevalue("emulator").admin("DELETE", "faults")
-    yield
+    yield from running(Emulator)
 
 
 def run(emulator, body, **client_args):

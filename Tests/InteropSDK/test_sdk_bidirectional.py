@@ -11,7 +11,7 @@ import pytest
 
 from aws_sdk_bedrock_runtime import models
 
-from conftest import CLAUDE, Emulator, run
+from conftest import CLAUDE, Emulator, run, running
 
 crt_io = pytest.importorskip("awscrt.io", reason="awscrt is not installed; scripts/setup installs it")
 from smithy_http.aio.crt import AWSCRTHTTPClient, AWSCRTHTTPClientConfig  # noqa: E402
@@ -19,9 +19,7 @@ from smithy_http.aio.crt import AWSCRTHTTPClient, AWSCRTHTTPClientConfig  # noqa
 
 @pytest.fixture(scope="module")
 def tls_emulator():
-    running = Emulator("--port", "0", "--tls")
-    yield running
-    running.stop()
+    yield from running(Emulator, "--tls")
 
 
 def crt_transport(ca_file):

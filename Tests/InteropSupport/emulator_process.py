@@ -15,6 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# The model most interop tests call.
+CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
+
 
 def emulator_binary():
     override = os.environ.get("QUARRY_EMULATOR_BIN")

@@ -6,8 +6,7 @@ import LuaSandbox
 /// meaningful in a release build):
 /// `QUARRY_MEASURE_HOOKS=1 swift test -c release --filter HookOverheadMeasurement`.
 /// It asserts correctness and accounting only, never timings.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["QUARRY_MEASURE_HOOKS"] != nil))
-struct HookOverheadMeasurement {
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["QUARRY_MEASURE_HOOKS"] != nil)) struct HookOverheadMeasurement {
     static let fib = """
         local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
         local t = os.clock()

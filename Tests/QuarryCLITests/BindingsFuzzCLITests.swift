@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue 16 item 11: a deterministic fuzzer for the host bindings.
@@ -169,44 +170,5 @@ import Testing
         // the process needs without any script.
         #expect(r.peakRSS < memoryCap + (320 << 20), "peak RSS \(r.peakRSS >> 20) MiB: \(context)")
         #expect(r.stdout.contains("program \(programs - 1)"), "not every program ran: \(context)")
-    }
-}
-
-/// What the fuzzer found, kept as regression scripts.
-@Suite struct BindingsFuzzFindingsCLITests {
-    /// Seed 2026, program 2076 (`QUARRY_FUZZ_SEED=2026 QUARRY_FUZZ_PROGRAMS=2077`):
-    /// `table.sort` with `print` as its comparator over references to a 1 MiB string —
-    /// issue 16 row 1, the C `print` adding to a `luaL_Buffer` whose box is not on top
-    /// (SIGSEGV). The C fix belongs to the sandbox's C functions (branch `sandbox-c`);
-    /// until it is merged the crash is a known issue here, after it the output is checked.
-    @Test func printAsASortComparatorWithLongStrings() throws {
-        let r = try MeasuredProcess.run(["--quiet", "--max-output", "268435456", "-e", """
-            local s = ('x'):rep(1 << 20) local t = {} for i = 1, 8 do t[i] = s end
-            table.sort(t, print)
-            print(#t)
-            """], environment: HostCLITests.noAWS)
-        if r.signal != nil {
-            withKnownIssue("issue 16 row 1: C print corrupts its buffer with a long first argument (fixed on sandbox-c)") {
-                Issue.record("quarry was killed by signal \(r.signal ?? 0)")
-            }
-        } else {
-            #expect(r.exitCode == 0, "\(r.stderr)")
-            #expect(r.stdout.hasSuffix("\n8\n"))
-            #expect(r.stdout.utf8.count > 8 << 20)
-        }
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator, the same as the one
-/// the Lua driver uses.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,11 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `quarry run`, `-e`, piped stdin and the shipped examples, through the real binary
 /// against the built-in emulator it starts when no AWS credentials are configured.
 @Suite struct HostCLITests {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = PackageRoot.url
 
     /// An environment with no AWS configuration at all (a fresh HOME, no AWS_* variables).
     static var noAWS: [String: String] {

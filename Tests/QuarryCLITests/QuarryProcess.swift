@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Locates and runs the `quarry` executable built next to the test bundle.
 enum QuarryProcess {
@@ -7,16 +8,14 @@ enum QuarryProcess {
     static var binary: URL { executable("quarry") }
 
     /// An executable product built next to the test bundle (`quarry`, `ExampleHost`).
-    static func executable(_ name: String) -> URL {
-        // The test bundle lives in .build/<config>/; so do the executables.
-        let bundle = Bundle.main.bundleURL
-        var dir = bundle
-        while dir.path != "/" {
-            let candidate = dir.appendingPathComponent(name)
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return URL(fileURLWithPath: ".build/debug/\(name)")
+    static func executable(_ name: String) -> URL { BuiltProduct.executable(name) }
+
+    /// Writes `body` to a new `.lua` file in the temporary directory (its name starts
+    /// with `prefix`) and returns its path.
+    static func script(_ body: String, prefix: String = "quarry-script") throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString).lua").path
+        try body.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
     }
 
     static func run(_ arguments: [String], stdin: String? = nil,

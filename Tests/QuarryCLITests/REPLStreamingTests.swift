@@ -1,44 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The REPL against a standalone `bedrock-emulator` that answers slowly (a token every
 /// 200 ms), reached as if it were AWS: streamed tokens appear as they arrive, Ctrl-C
 /// cancels the stream, and the secret key never reaches the screen.
 @Suite(.serialized) struct REPLStreamingTests {
-    /// A running `bedrock-emulator` process and its endpoint.
-    final class SlowEmulator {
-        let process = Process()
-        let endpoint: String
-
-        init(latencyPerTokenMilliseconds: Int) throws {
-            let binary = QuarryProcess.binary.deletingLastPathComponent().appendingPathComponent("bedrock-emulator")
-            process.executableURL = binary
-            process.arguments = ["--port", "0", "--latency-per-token-ms", String(latencyPerTokenMilliseconds)]
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            // The first line is JSON with the endpoint.
-            var line = Data()
-            let handle = out.fileHandleForReading
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                line.append(chunk)
-            }
-            guard let object = try JSONSerialization.jsonObject(with: line) as? [String: Any],
-                  let endpoint = object["endpoint"] as? String else {
-                throw PseudoTerminal.Failure(description: "bedrock-emulator did not report an endpoint: \(String(decoding: line, as: UTF8.self))")
-            }
-            self.endpoint = endpoint
-        }
-
-        deinit {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
-
     private func environment(home: URL, key: String, secret: String) -> [String: String] {
         [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
@@ -55,7 +22,7 @@ import Testing
     }
 
     @Test func streamPrintsTokensAsTheyArriveAndCtrlCCancelsIt() throws {
-        let emulator = try SlowEmulator(latencyPerTokenMilliseconds: 200)
+        let emulator = try EmulatorProcess(["--latency-per-token-ms", "200"])
         let repl = try PseudoTerminal(arguments: ["--target", "aws", "--endpoint", emulator.endpoint],
                                       environment: environment(home: try home(), key: "test", secret: "test"))
         try repl.waitForPrompt()
@@ -80,7 +47,7 @@ import Testing
     }
 
     @Test func noSecretReachesTheScreenOrTheHistory() throws {
-        let emulator = try SlowEmulator(latencyPerTokenMilliseconds: 0)
+        let emulator = try EmulatorProcess(["--latency-per-token-ms", "0"])
         let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
         let dir = try home()
         let repl = try PseudoTerminal(arguments: ["--target", "aws", "--endpoint", emulator.endpoint],

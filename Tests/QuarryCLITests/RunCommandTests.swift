@@ -3,12 +3,7 @@ import Foundation
 
 /// `quarry run` through the real binary: output, `arg`, and the documented exit codes.
 @Suite struct RunCommandTests {
-    private func script(_ body: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("quarry-run-\(UUID().uuidString).lua").path
-        try body.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
+    private func script(_ body: String) throws -> String { try QuarryProcess.script(body, prefix: "quarry-run") }
 
     @Test func runsAScriptWithArguments() throws {
         let path = try script("print(_VERSION, arg[1], #arg)")

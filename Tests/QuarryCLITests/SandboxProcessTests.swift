@@ -3,12 +3,7 @@ import Testing
 
 /// Issue 16 rows that are about the process, through the real `quarry` binary.
 @Suite struct SandboxProcessTests {
-    private func script(_ body: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("quarry-sandbox-\(UUID().uuidString).lua").path
-        try body.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
+    private func script(_ body: String) throws -> String { try QuarryProcess.script(body, prefix: "quarry-sandbox") }
 
     /// Row 1: `print` with a long first argument and another argument killed the process
     /// with SIGSEGV (exit 139 from a shell); the line must come out exactly.

@@ -1,4 +1,5 @@
 import BedrockEmulator
+import EmulatorTestSupport
 import Foundation
 import Quarry
 import Testing
@@ -25,8 +26,7 @@ import Testing
     }
 
     static func start(_ audit: AuditLog, policy: HostPolicy = .permissive) async throws -> Rig {
-        let emulator = BedrockEmulator(configuration: EmulatorConfiguration(), logger: HostHarness.quietLogger)
-        let endpoint = try await emulator.start()
+        let (emulator, endpoint) = try await BedrockEmulator.started()
         let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken)
         var options = QuarryHost.Options(policy: policy, output: { _ in }, errorOutput: { _ in })
         options.audit = audit
@@ -149,8 +149,7 @@ import Testing
     }
 
     @Test func aLogThatCannotBeOpenedStopsTheHostBeforeAnyCall() async throws {
-        let emulator = BedrockEmulator(configuration: EmulatorConfiguration(), logger: HostHarness.quietLogger)
-        let endpoint = try await emulator.start()
+        let (emulator, endpoint) = try await BedrockEmulator.started()
         let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken)
         // A missing directory, a symbolic link, and a file others can read are all refused.
         let link = Self.temporaryLog()
@@ -317,8 +316,7 @@ import Testing
     @Test func aRoleIsNamedOnlyWhenItMadeTheCredentials() async throws {
         // Keys in the environment win over the profile's role_arn: no role was assumed,
         // so the record names the environment and no role.
-        let emulator = BedrockEmulator(configuration: EmulatorConfiguration(), logger: HostHarness.quietLogger)
-        let endpoint = try await emulator.start()
+        let (emulator, endpoint) = try await BedrockEmulator.started()
         let config = Self.temporaryLog().deletingPathExtension().appendingPathExtension("ini")
         try "[default]\nrole_arn = arn:aws:iam::123456789012:role/Unused\nsource_profile = base\n[profile base]\nregion = us-east-1\n"
             .write(to: config, atomically: true, encoding: .utf8)

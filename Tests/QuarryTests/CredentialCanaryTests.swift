@@ -1,7 +1,9 @@
 import BedrockEmulator
+import EmulatorTestSupport
 import Foundation
 import Logging
 import Quarry
+import TestSupport
 import Testing
 
 /// Credentials never reach Lua. The host signs with canary secrets; scripts search every
@@ -75,14 +77,13 @@ import Testing
         var configuration = EmulatorConfiguration()
         configuration.credentials = [EmulatorCredential(accessKeyID: Self.keyID, secretAccessKey: Self.secret,
                                                         sessionToken: Self.sessionToken)]
-        let emulator = BedrockEmulator(configuration: configuration, logger: HostHarness.quietLogger)
-        let endpoint = try await emulator.start()
+        let (emulator, endpoint) = try await BedrockEmulator.started(configuration)
         let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken,
                                            credentials: SigV4Credentials(accessKeyId: Self.keyID, secretAccessKey: Self.secret,
                                                                          sessionToken: Self.sessionToken))
         let output = TextSink(), errors = TextSink(), logs = TextSink()
         var options = QuarryHost.Options(output: output.write, errorOutput: errors.write,
-                                         logger: Logger(label: "canary") { _ in CapturingLogHandler(sink: logs) })
+                                         logger: CapturingLogHandler.logger("canary", into: logs))
         // The audit log, with content, is scanned too.
         let auditFile = FileManager.default.temporaryDirectory.appendingPathComponent("canary-audit-\(UUID().uuidString).jsonl")
         options.audit = AuditLog(file: auditFile, includeContent: true)
@@ -105,8 +106,7 @@ import Testing
     @Test func bearerTokensNeverReachScripts() async throws {
         var configuration = EmulatorConfiguration()
         configuration.bearerTokens = [Self.bearer]
-        let emulator = BedrockEmulator(configuration: configuration, logger: HostHarness.quietLogger)
-        let endpoint = try await emulator.start()
+        let (emulator, endpoint) = try await BedrockEmulator.started(configuration)
         let environment = ["AWS_BEARER_TOKEN_BEDROCK": Self.bearer, "AWS_REGION": "us-east-1",
                            "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
                            "AWS_SECRET_ACCESS_KEY": Self.secret, "AWS_SESSION_TOKEN": Self.sessionToken,
@@ -114,7 +114,7 @@ import Testing
         let target = try QuarryTarget.aws(endpoint: endpoint.url, environment: environment)
         let output = TextSink(), errors = TextSink(), logs = TextSink()
         var options = QuarryHost.Options(output: output.write, errorOutput: errors.write,
-                                         logger: Logger(label: "canary") { _ in CapturingLogHandler(sink: logs) })
+                                         logger: CapturingLogHandler.logger("canary", into: logs))
         // The audit log, with content, is scanned too.
         let auditFile = FileManager.default.temporaryDirectory.appendingPathComponent("canary-audit-\(UUID().uuidString).jsonl")
         options.audit = AuditLog(file: auditFile, includeContent: true)

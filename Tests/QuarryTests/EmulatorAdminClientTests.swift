@@ -1,4 +1,5 @@
 import BedrockEmulator
+import EmulatorTestSupport
 import Foundation
 import Quarry
 import Testing
@@ -77,7 +78,7 @@ import Testing
     /// A launcher an app could write itself: a `BedrockEmulator` in this process.
     struct TestLauncher: LocalEmulatorLauncher {
         func launch() async throws -> LaunchedEmulator {
-            let emulator = BedrockEmulator(logger: HostHarness.quietLogger)
+            let emulator = BedrockEmulator(logger: BedrockEmulator.quietTestLogger)
             let started = try await emulator.start()
             return LaunchedEmulator(url: started.url, adminToken: emulator.adminToken, regions: started.regions,
                                     caCertificatePath: started.caCertificatePath, models: emulator.models,

@@ -3,6 +3,7 @@ import BedrockRuntime
 import Foundation
 import Logging
 import Quarry
+import TestSupport
 import Testing
 
 /// A host on a real emulator with every module a script can reach (`fault` with a real
@@ -13,35 +14,15 @@ struct FullHost {
     let host: QuarryHost
     let logs: TextSink
 
+    /// A `HostHarness` with a client fault injector and every module installed.
     static func with<T>(limits: LuaLimits = LuaLimits(), _ body: (FullHost) async throws -> T) async throws -> T {
-        let emulator = BedrockEmulator(configuration: EmulatorConfiguration(), logger: HostHarness.quietLogger)
-        let endpoint = try await emulator.start()
         let injector = ClientFaultInjector()
-        let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken, region: "us-east-1",
-                                           credentials: SigV4Credentials(accessKeyId: "test", secretAccessKey: "test"),
-                                           caCertificatePath: endpoint.caCertificatePath, middlewares: [injector])
-        let logs = TextSink()
-        let host = try await QuarryHost(target: target, options: .init(
-            policy: HostPolicy(limits: limits), output: { _ in }, errorOutput: { _ in },
-            logger: Logger(label: "test.script") { _ in CapturingLogHandler(sink: logs) }))
-        for module: any QuarryModule in [FaultModule(injector: injector), EmulatorModule(), MetricsModule(), ResilienceModule()] {
-            try await host.install(module)
+        return try await HostHarness.with(policy: HostPolicy(limits: limits), middlewares: [injector]) { h in
+            for module: any QuarryModule in [FaultModule(injector: injector), EmulatorModule(), MetricsModule(), ResilienceModule()] {
+                try await h.host.install(module)
+            }
+            return try await body(FullHost(emulator: h.emulator, target: h.target, host: h.host, logs: h.logs))
         }
-        let full = FullHost(emulator: emulator, target: target, host: host, logs: logs)
-        do {
-            let result = try await body(full)
-            await full.stop()
-            return result
-        } catch {
-            await full.stop()
-            throw error
-        }
-    }
-
-    func stop() async {
-        await host.shutdown()
-        await target.shutdown()
-        await emulator.stop()
     }
 }
 

@@ -1,11 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The "Security in Quarry" article names the test behind every claim as
 /// `Suite/testName`; this suite fails when one of them is renamed or removed.
 @Suite struct SecurityArticleTests {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = PackageRoot.url
 
     /// Every `Suite/testName` code span in the article.
     static func links(in article: String) -> [(suite: String, test: String)] {

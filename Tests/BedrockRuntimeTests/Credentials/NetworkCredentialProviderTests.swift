@@ -1,6 +1,7 @@
 @testable import BedrockRuntime
 import Crypto
 import Foundation
+import HTTPTestSupport
 import Testing
 
 /// STS, SSO, container and IMDS providers against real local servers.
@@ -24,23 +25,23 @@ import Testing
         """
     }
 
-    func endpoints(_ server: LocalHTTPServer) -> CredentialEndpoints {
-        let base = server.baseURL
+    func endpoints(_ server: ScriptedHTTPServer) -> CredentialEndpoints {
+        let base = server.endpoint
         return CredentialEndpoints(sts: { _ in base }, sso: { _ in base }, containerRelativeBase: base, timeout: .seconds(5))
     }
 
     @Test func assumeRoleChainSignsWithTheSourceProfileAndReadsTheXML() async throws {
         // The fake STS really verifies the SigV4 signature, with signing name `sts`.
         let verifier = SigV4Verifier(service: "sts") { $0 == Self.baseKeys.accessKeyId ? Self.baseKeys : nil }
-        let server = try LocalHTTPServer { request in
+        let server = try await ScriptedHTTPServer.start { request, _ in
             let received = SigV4ReceivedRequest(method: request.method, requestTarget: request.uri, headers: request.headers,
                                                 bodySHA256: SigV4ReceivedRequest.sha256Hex(ofBody: request.body))
             do throws(SigV4VerificationError) { _ = try verifier.verify(received) } catch {
-                return .init(status: 403, body: "<ErrorResponse><Error><Code>\(error.errorType)</Code><Message>\(error.message)</Message></Error></ErrorResponse>")
+                return .text(status: 403, body: "<ErrorResponse><Error><Code>\(error.errorType)</Code><Message>\(error.message)</Message></Error></ErrorResponse>")
             }
-            return .init(body: Self.stsXML(result: "AssumeRoleResult"))
+            return .text(body: Self.stsXML(result: "AssumeRoleResult"))
         }
-        defer { server.shutdown() }
+        defer { Task { await server.shutdown() } }
         let dir = try TemporaryAWSDirectory(
             config: """
                 [profile role]
@@ -67,20 +68,20 @@ import Testing
     }
 
     @Test func stsErrorsAndMalformedXMLAreClearErrors() async throws {
-        let server = try LocalHTTPServer { request in
+        let server = try await ScriptedHTTPServer.start { request, _ in
             if request.bodyText.contains("RoleArn=bad") {
-                return .init(body: "<AssumeRoleWithWebIdentityResponse><oops></AssumeRoleWithWebIdentityResponse>")
+                return .text(body: "<AssumeRoleWithWebIdentityResponse><oops></AssumeRoleWithWebIdentityResponse>")
             }
             if request.bodyText.contains("RoleArn=missing") {
-                return .init(body: "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
+                return .text(body: "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
                     + "<AccessKeyId>A</AccessKeyId></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>")
             }
-            return .init(status: 403, body: """
+            return .text(status: 403, body: """
                 <ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>
                 <Message>Not authorized to perform sts:AssumeRoleWithWebIdentity</Message></Error></ErrorResponse>
                 """)
         }
-        defer { server.shutdown() }
+        defer { Task { await server.shutdown() } }
         let dir = try TemporaryAWSDirectory()
         defer { dir.remove() }
         let tokenFile = try dir.write("token", "oidc-token-SECRET\n")
@@ -103,8 +104,8 @@ import Testing
     }
 
     @Test func webIdentitySendsTheTokenFileContents() async throws {
-        let server = try LocalHTTPServer { _ in .init(body: Self.stsXML(result: "AssumeRoleWithWebIdentityResult")) }
-        defer { server.shutdown() }
+        let server = try await ScriptedHTTPServer.start { _, _ in .text(body: Self.stsXML(result: "AssumeRoleWithWebIdentityResult")) }
+        defer { Task { await server.shutdown() } }
         let dir = try TemporaryAWSDirectory()
         defer { dir.remove() }
         let tokenFile = try dir.write("token", "eyJhbGciOi.payload.sig\n")
@@ -120,11 +121,11 @@ import Testing
     }
 
     @Test func ssoUsesTheCachedTokenAndGetRoleCredentials() async throws {
-        let server = try LocalHTTPServer { request in
-            guard request.header("x-amz-sso_bearer_token") == "cached-sso-access-token" else { return .init(status: 401) }
-            return .init(body: #"{"roleCredentials":{"accessKeyId":"ASIASSOEXAMPLE0001","secretAccessKey":"ssoSecret","sessionToken":"ssoToken","expiration":1893456000000}}"#)
+        let server = try await ScriptedHTTPServer.start { request, _ in
+            guard request.header("x-amz-sso_bearer_token") == "cached-sso-access-token" else { return .text(status: 401) }
+            return .text(body: #"{"roleCredentials":{"accessKeyId":"ASIASSOEXAMPLE0001","secretAccessKey":"ssoSecret","sessionToken":"ssoToken","expiration":1893456000000}}"#)
         }
-        defer { server.shutdown() }
+        defer { Task { await server.shutdown() } }
         let dir = try TemporaryAWSDirectory(config: """
             [profile sso]
             sso_session = corp
@@ -152,13 +153,13 @@ import Testing
     }
 
     @Test func containerCredentialsSendTheAuthorizationToken() async throws {
-        let server = try LocalHTTPServer { request in
+        let server = try await ScriptedHTTPServer.start { request, _ in
             guard request.uri == "/v2/credentials/abc", request.header("Authorization") == "container-auth-token" else {
-                return .init(status: 403)
+                return .text(status: 403)
             }
-            return .init(body: #"{"AccessKeyId":"ASIACONTAINER00001","SecretAccessKey":"cs","Token":"ct","Expiration":"2030-01-01T00:00:00Z"}"#)
+            return .text(body: #"{"AccessKeyId":"ASIACONTAINER00001","SecretAccessKey":"cs","Token":"ct","Expiration":"2030-01-01T00:00:00Z"}"#)
         }
-        defer { server.shutdown() }
+        defer { Task { await server.shutdown() } }
         let dir = try TemporaryAWSDirectory()
         defer { dir.remove() }
         let tokenFile = try dir.write("auth", "container-auth-token\n")
@@ -168,12 +169,12 @@ import Testing
             endpoints: endpoints(server))
         #expect(try await relative.credentials().sessionToken == "ct")
         let full = ContainerCredentialProvider(environment: dir.environment([
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL + "/v2/credentials/abc",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.endpoint + "/v2/credentials/abc",
             "AWS_CONTAINER_AUTHORIZATION_TOKEN": "container-auth-token",
         ]))
         #expect(try await full.credentials().accessKeyId == "ASIACONTAINER00001")
         let wrongToken = ContainerCredentialProvider(environment: dir.environment([
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.baseURL + "/v2/credentials/abc",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": server.endpoint + "/v2/credentials/abc",
             "AWS_CONTAINER_AUTHORIZATION_TOKEN": "wrong",
         ]))
         await #expect(throws: CredentialsError.serviceError(provider: "container", problem: "endpoint answered HTTP 403")) {
@@ -206,30 +207,30 @@ import Testing
     }
 
     @Test func imdsV2FetchesATokenFirst() async throws {
-        let server = try LocalHTTPServer { request in
+        let server = try await ScriptedHTTPServer.start { request, _ in
             switch (request.method, request.uri) {
             case ("PUT", "/latest/api/token"):
-                guard request.header("x-aws-ec2-metadata-token-ttl-seconds") == "21600" else { return .init(status: 400) }
-                return .init(body: "imds-session-token")
+                guard request.header("x-aws-ec2-metadata-token-ttl-seconds") == "21600" else { return .text(status: 400) }
+                return .text(body: "imds-session-token")
             case (_, _) where request.header("x-aws-ec2-metadata-token") != "imds-session-token":
-                return .init(status: 401)
+                return .text(status: 401)
             case ("GET", "/latest/meta-data/iam/security-credentials/"):
-                return .init(body: "quarry-role\n")
+                return .text(body: "quarry-role\n")
             case ("GET", "/latest/meta-data/iam/security-credentials/quarry-role"):
-                return .init(body: #"{"Code":"Success","AccessKeyId":"ASIAIMDSEXAMPLE001","SecretAccessKey":"is","Token":"it","Expiration":"2030-01-01T00:00:00Z"}"#)
+                return .text(body: #"{"Code":"Success","AccessKeyId":"ASIAIMDSEXAMPLE001","SecretAccessKey":"is","Token":"it","Expiration":"2030-01-01T00:00:00Z"}"#)
             default:
-                return .init(status: 404)
+                return .text(status: 404)
             }
         }
-        defer { server.shutdown() }
+        defer { Task { await server.shutdown() } }
         let provider = IMDSCredentialProvider(environment: ConfigurationEnvironment([
-            "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL,
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.endpoint,
         ]))
         #expect(try await provider.credentials().accessKeyId == "ASIAIMDSEXAMPLE001")
         #expect(server.requests.map(\.method) == ["PUT", "GET", "GET"])
 
         let disabled = IMDSCredentialProvider(environment: ConfigurationEnvironment([
-            "AWS_EC2_METADATA_DISABLED": "true", "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL,
+            "AWS_EC2_METADATA_DISABLED": "true", "AWS_EC2_METADATA_SERVICE_ENDPOINT": server.endpoint,
         ]))
         do {
             _ = try await disabled.credentials()
@@ -242,9 +243,9 @@ import Testing
 
     @Test func imdsThatIsNotThereIsNotConfigured() async throws {
         // A port nobody listens on: the connection is refused at once.
-        let closed = try LocalHTTPServer { _ in .init() }
-        let url = closed.baseURL
-        closed.shutdown()
+        let closed = try await ScriptedHTTPServer.start { _, _ in .text() }
+        let url = closed.endpoint
+        await closed.shutdown()
         let provider = IMDSCredentialProvider(environment: ConfigurationEnvironment([
             "AWS_EC2_METADATA_SERVICE_ENDPOINT": url,
         ]))

@@ -2,6 +2,7 @@ import BedrockRuntime
 import Foundation
 import Logging
 import Testing
+import TestSupport
 
 /// Logs at trace level, authorisations and errors never carry a secret.
 @Suite struct SecretLoggingTests {
@@ -9,31 +10,9 @@ import Testing
     static let token = "IQoJb3JpZ2luX2VjEXAMPLEsessionTOKEN"
     static let bearer = "ABSKQmVkcm9ja0FQSUtleS1zZWNyZXQtdmFsdWU="
 
-    /// Collects every log line with its metadata.
-    final class CapturedLogs: @unchecked Sendable {
-        private let lock = NSLock()
-        private var lines: [String] = []
-        func append(_ line: String) { lock.withLock { lines.append(line) } }
-        var all: [String] { lock.withLock { lines } }
-    }
-
-    struct CapturingHandler: LogHandler {
-        let sink: CapturedLogs
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            let all = metadata.merging(event.metadata ?? [:]) { _, new in new }
-            sink.append("\(event.level) \(event.message) \(all.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))")
-        }
-    }
-
     @Test func traceLogsOfTheChainAndCacheShowOnlyTheMaskedKey() async throws {
-        let sink = CapturedLogs()
-        let logger = Logger(label: "test") { _ in CapturingHandler(sink: sink) }
+        let sink = TextSink()
+        let logger = CapturingLogHandler.logger("test", into: sink)
         let dir = try TemporaryAWSDirectory()
         defer { dir.remove() }
         let configuration = try BedrockConfiguration.resolve(environment: dir.environment([
@@ -44,7 +23,7 @@ import Testing
                                               logger: logger)
         let authorizer = BedrockAuthorizer(configuration: configuration, credentials: cache)
         let authorization = try await authorizer.authorization()
-        let lines = sink.all
+        let lines = sink.writes
         #expect(lines.count >= 2)
         #expect(lines.contains { $0.contains("AKIA…MPLE") })
         var dumped = ""

@@ -1,11 +1,12 @@
 import BedrockRuntime
+import TestSupport
 import Testing
 
 /// Endpoint rules: every `client[]` vector's host, plus the partitions and the
 /// error cases of botocore's rule set.
 @Suite struct EndpointResolutionTests {
     @Test func everyClientVectorResolvesToTheRecordedEndpoint() throws {
-        let (cases, path) = try ClientVectorFile.load()
+        let (cases, path) = try SigV4VectorFile.loadClientCases()
         var checked = 0
         for vector in cases {
             let resolver = BedrockEndpointResolver(

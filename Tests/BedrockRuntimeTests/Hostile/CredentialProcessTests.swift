@@ -2,8 +2,8 @@ import Foundation
 import Testing
 @testable import BedrockRuntime
 
-@Suite("credential_process: own process group, clean signal mask, capped output, a timeout that fires")
-struct CredentialProcessTests {
+/// credential_process: own process group, clean signal mask, capped output, a timeout that fires.
+@Suite struct CredentialProcessTests {
     static let json = #"{"Version": 1, "AccessKeyId": "ASIAPROCESS", "SecretAccessKey": "processSecret", "SessionToken": "tok"}"#
 
     func provider(_ command: String, timeout: Duration = .seconds(2)) -> ProcessCredentialProvider {

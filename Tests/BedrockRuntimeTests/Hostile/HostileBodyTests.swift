@@ -1,5 +1,6 @@
 import BedrockWire
 import Foundation
+import HTTPTestSupport
 import NIOCore
 import Testing
 @testable import BedrockRuntime
@@ -13,8 +14,8 @@ func hostilePrelude(total: UInt32) -> [UInt8] {
     return bytes
 }
 
-@Suite("Hostile servers: every byte from the network is bounded")
-struct HostileBodyTests {
+/// Hostile servers: every byte from the network is bounded.
+@Suite struct HostileBodyTests {
     let timeouts = Timeouts(connect: .seconds(5), firstByte: .seconds(20), idle: .seconds(10), total: .seconds(30))
     let streamRequest = ConverseRequest(modelId: "anthropic.claude-3-haiku-20240307-v1:0", messages: [.user("Hi")])
 
@@ -110,74 +111,5 @@ struct HostileBodyTests {
             await bedrockError { _ = try await client.converseStream(streamRequest).collect() }
         }
         #expect(error?.kind == .transport(.idleTimeout))
-    }
-}
-
-@Suite("Event-stream decoder: reservations grow with the bytes received")
-struct DecoderReservationTests {
-    @Test("a prelude declaring 16 MiB reserves nothing like 16 MiB before the bytes arrive")
-    func noUpFrontReservation() throws {
-        var decoder = EventStreamDecoder()
-        decoder.append(ByteBuffer(bytes: hostilePrelude(total: 16 * 1024 * 1024) + Array(repeating: 0x20, count: 100)))
-        #expect(try decoder.nextMessage() == nil)
-        decoder.append(ByteBuffer(bytes: Array(repeating: 0x20, count: 100)))  // the first bytes move to the carry
-        #expect(try decoder.nextMessage() == nil)
-        #expect(decoder.bufferedByteCount == 212)
-        #expect(decoder.carryCapacity < 64 * 1024)
-    }
-
-    @Test("a message split across many buffers still decodes, its storage growing as it comes")
-    func growingCarryDecodes() throws {
-        let message = EventStreamWriter.event("chunk", payload: ByteBuffer(bytes: Array(repeating: 0x61, count: 300_000)))
-        let bytes = Array(try EventStreamWriter().frame(message).readableBytesView)
-        var decoder = EventStreamDecoder()
-        var decoded: [EventStreamMessage] = []
-        var offset = 0
-        while offset < bytes.count {
-            let end = min(offset + 7_000, bytes.count)
-            decoder.append(ByteBuffer(bytes: bytes[offset..<end]))
-            while let m = try decoder.nextMessage() { decoded.append(m) }
-            #expect(decoder.carryCapacity <= 2 * max(end, 4096))
-            offset = end
-        }
-        try decoder.finish()
-        #expect(decoded.count == 1)
-        #expect(decoded.first?.payload.readableBytes == 300_000)
-    }
-}
-
-@Suite("Adaptive retry: the rate limiter's wait is inside the total timeout")
-struct AdaptiveDeadlineTests {
-    @Test("calls that would wait past their total deadline for the limiter fail with TotalTimeout at once")
-    func limiterWaitBounded() async throws {
-        let server = try await ScriptedHTTPServer.start { _, _ in
-            .serviceError("ThrottlingException", status: 429, message: "slow down")
-        }
-        defer { Task { await server.shutdown() } }
-        var adaptive = RetryConfiguration.noRetries
-        adaptive.mode = .adaptive
-        let retry = adaptive
-        let outcome = await withinGuard(15) {
-            await Result(catching: {
-                try await withClient(server, retry: retry) { client -> [String] in
-                    var codes: [String] = []
-                    // Each throttled call lowers the limiter's rate (0.5 requests/s at least):
-                    // waiting for a token would take seconds, more with each call.
-                    for _ in 0..<10 {
-                        let e = await bedrockError {
-                            _ = try await client.converse(helloRequest, options: CallOptions(totalTimeout: .milliseconds(800)))
-                        }
-                        codes.append(e?.code ?? "none")
-                    }
-                    return codes
-                }
-            })
-        }
-        let codes = try #require(outcome, "calls waited for the rate limiter past their total timeout").get()
-        // Some calls are sent and throttled; those whose limiter wait would pass their
-        // deadline fail at once with TotalTimeout instead of sleeping first.
-        #expect(codes.contains("ThrottlingException"), "\(codes)")
-        #expect(codes.contains("TotalTimeout"), "\(codes)")
-        #expect(!codes.contains("none"), "\(codes)")
     }
 }

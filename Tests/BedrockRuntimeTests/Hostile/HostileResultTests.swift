@@ -1,13 +1,13 @@
 import BedrockWire
 import Foundation
+import HTTPTestSupport
 import NIOCore
 import Testing
 @testable import BedrockRuntime
 
 /// Issue 23 item 1, second audit: every part of a ConverseStream result counts against
 /// the stream cap, and all calls of a client in flight share one byte budget.
-@Suite("Hostile servers: results and calls in flight are bounded")
-struct HostileResultTests {
+@Suite struct HostileResultTests {
     let timeouts = Timeouts(connect: .seconds(5), firstByte: .seconds(20), idle: .seconds(10), total: .seconds(60))
     let streamRequest = ConverseRequest(modelId: "anthropic.claude-3-haiku-20240307-v1:0", messages: [.user("Hi")])
 

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 @testable import BedrockRuntime
 
 /// Fast retry settings for tests: the same rules as the default, with millisecond bases.

@@ -1,10 +1,10 @@
 @testable import BedrockWire
+import TestSupport
 import Testing
 
 /// The accelerated CRC-32 (libdeflate, when installed) and the slice-by-8 table agree on
 /// every length and alignment, and both give the standard check value.
-@Suite("CRC-32 implementations")
-struct CRC32ImplementationTests {
+@Suite struct CRC32ImplementationTests {
     @Test("check value of \"123456789\" is 0xCBF43926")
     func checkValue() {
         let bytes = Array("123456789".utf8)
@@ -14,7 +14,7 @@ struct CRC32ImplementationTests {
 
     @Test("accelerated and table checksums agree on lengths 0…600 at every alignment, chained too")
     func agreement() {
-        var generator = SplitMix(seed: 0x5EED)
+        var generator = SplitMix64(seed: 0x5EED)
         let data = (0..<700).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
         var compared = 0
         data.withUnsafeBytes { all in
@@ -33,18 +33,5 @@ struct CRC32ImplementationTests {
             }
         }
         print("CRC-32 (\(CRC32.implementation)) compared with the table on \(compared) buffers")
-    }
-}
-
-/// A small deterministic generator for test data.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -7,8 +7,7 @@ import Testing
 /// bodies and vector messages must decode to messages plus one typed ending, the same
 /// in any split, and decoded messages must survive re-encoding. The long runs live in
 /// the `EventStreamFuzz` executable.
-@Suite("Event-stream decoder mutation run")
-struct EventStreamFuzzTests {
+@Suite struct EventStreamFuzzTests {
     static func seeds() throws -> [[UInt8]] {
         let (file, _) = try EventStreamVectorFile.load()
         var seeds = try file.valid.filter { $0.bytes_hex != nil && $0.length < 4096 }.map { try $0.messageBytes() }

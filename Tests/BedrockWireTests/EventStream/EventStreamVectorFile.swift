@@ -1,5 +1,5 @@
 import BedrockWire
-import ConformanceSupport
+import TestSupport
 import Foundation
 
 /// `eventstream/vectors.json` as the README describes it.
@@ -20,7 +20,7 @@ struct EventStreamVectorFile: Decodable {
         func messageBytes() throws -> [UInt8] {
             if let bytes_hex { return try TestBytes.hex(bytes_hex) }
             guard let prefix = bytes_prefix_hex, let suffix = bytes_suffix_hex else {
-                throw ConformanceFiles.Missing(description: "\(id): neither bytes_hex nor prefix/suffix")
+                throw ConformanceFile.Missing(description: "\(id): neither bytes_hex nor prefix/suffix")
             }
             return try TestBytes.hex(prefix) + payload.bytes() + TestBytes.hex(suffix)
         }
@@ -39,8 +39,8 @@ struct EventStreamVectorFile: Decodable {
         var value_base64: String?
 
         func header() throws -> EventStreamHeader {
-            func bad() -> ConformanceFiles.Missing {
-                ConformanceFiles.Missing(description: "header \(name): cannot read a \(type) from \(String(describing: value))")
+            func bad() -> ConformanceFile.Missing {
+                ConformanceFile.Missing(description: "header \(name): cannot read a \(type) from \(String(describing: value))")
             }
             let result: EventStreamHeaderValue
             switch (type, value) {
@@ -58,7 +58,7 @@ struct EventStreamVectorFile: Decodable {
             default: throw bad()
             }
             guard Int(result.typeID) == type_id else {
-                throw ConformanceFiles.Missing(description: "header \(name): type_id \(type_id) disagrees with \(type)")
+                throw ConformanceFile.Missing(description: "header \(name): type_id \(type_id) disagrees with \(type)")
             }
             return EventStreamHeader(name: name, value: result)
         }
@@ -77,19 +77,7 @@ struct EventStreamVectorFile: Decodable {
         }
     }
 
-    struct Payload: Decodable {
-        var utf8: String?
-        var base64: String?
-        var `repeat`: Repeat?
-        struct Repeat: Decodable { var unit: String; var count: Int }
-
-        func bytes() throws -> [UInt8] {
-            if let utf8 { return Array(utf8.utf8) }
-            if let base64 { return try TestBytes.base64(base64) }
-            if let r = `repeat` { return Array(String(repeating: r.unit, count: r.count).utf8) }
-            throw ConformanceFiles.Missing(description: "payload without utf8, base64 or repeat")
-        }
-    }
+    typealias Payload = VectorBytes
 
     struct InvalidCase: Decodable {
         var id: String
@@ -109,12 +97,9 @@ struct EventStreamVectorFile: Decodable {
     /// it is missing or holds no case.
     static func load() throws -> (EventStreamVectorFile, URL) {
         let url = ConformanceFile.eventStreamVectors.url
-        guard let data = FileManager.default.contents(atPath: url.path), !data.isEmpty else {
-            throw ConformanceFiles.Missing(description: "event-stream vectors missing or empty at \(url.path)")
-        }
-        let file = try JSONDecoder().decode(EventStreamVectorFile.self, from: data)
+        let file = try JSONDecoder().decode(EventStreamVectorFile.self, from: try ConformanceFile.eventStreamVectors.contents())
         guard !file.valid.isEmpty || !file.invalid.isEmpty else {
-            throw ConformanceFiles.Missing(description: "event-stream vectors at \(url.path) hold no case")
+            throw ConformanceFile.Missing(description: "event-stream vectors at \(url.path) hold no case")
         }
         return (file, url)
     }

@@ -5,8 +5,7 @@ import Testing
 /// The event-stream conformance vectors (botocore-generated): every valid message
 /// decodes to its recorded headers and payload and re-encodes to the same bytes; every
 /// invalid one is rejected where the spec rejects it.
-@Suite("Event-stream conformance vectors")
-struct EventStreamVectorTests {
+@Suite struct EventStreamVectorTests {
     /// Where we deliberately differ from botocore, and why. A difference not listed here
     /// fails the test.
     static let deliberateDifferences: [String: String] = [

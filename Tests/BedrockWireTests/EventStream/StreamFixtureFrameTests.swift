@@ -1,5 +1,5 @@
 import BedrockWire
-import ConformanceSupport
+import TestSupport
 import Foundation
 import NIOCore
 import Testing
@@ -8,8 +8,7 @@ import Testing
 /// each `.bin` decodes, in every piece size boto3 was checked with, into exactly the
 /// frames its `.json` lists; and `EventStreamWriter` frames each of them to the same
 /// bytes (which also pins the header order, since the bytes include it).
-@Suite("Stream fixtures: raw frames")
-struct StreamFixtureFrameTests {
+@Suite struct StreamFixtureFrameTests {
     struct Fixture: Decodable {
         var name: String
         var body_length: Int
@@ -38,17 +37,13 @@ struct StreamFixtureFrameTests {
     /// Each `.bin` in the fixture folder with its parsed `.json`; throws when there is none.
     static func loadFixtures() throws -> [(fixture: Fixture, body: [UInt8])] {
         let folder = ConformanceFile.streamFixtures.url
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-        let bins = names.filter { $0.hasSuffix(".bin") }.sorted()
-        guard !bins.isEmpty else {
-            throw ConformanceFiles.Missing(description: "no .bin fixtures in \(folder.path)")
-        }
+        let bins = try ConformanceFile.streamFixtures.names(endingIn: ".bin")
         return try bins.map { bin in
             let base = String(bin.dropLast(4))
             let jsonURL = folder.appendingPathComponent(base + ".json")
             guard let body = FileManager.default.contents(atPath: folder.appendingPathComponent(bin).path),
                   let json = FileManager.default.contents(atPath: jsonURL.path) else {
-                throw ConformanceFiles.Missing(description: "cannot read \(bin) or \(base).json in \(folder.path)")
+                throw ConformanceFile.Missing(description: "cannot read \(bin) or \(base).json in \(folder.path)")
             }
             let fixture = try JSONDecoder().decode(Fixture.self, from: json)
             return (fixture, Array(body))

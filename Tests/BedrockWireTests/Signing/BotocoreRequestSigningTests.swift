@@ -1,5 +1,6 @@
 import BedrockWire
 import Foundation
+import TestSupport
 import Testing
 
 /// Every `client[]` case: from the headers botocore's signer saw and the body, the

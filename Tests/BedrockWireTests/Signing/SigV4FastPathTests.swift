@@ -2,8 +2,7 @@
 import Testing
 
 /// The byte-level fast paths of the signer give exactly what the general code gives.
-@Suite("SigV4 fast paths")
-struct SigV4FastPathTests {
+@Suite struct SigV4FastPathTests {
     static let urls = [
         "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse",
         "HTTPS://Bedrock-Runtime.US-EAST-1.amazonaws.com:443/model/m/converse-stream",

@@ -1,5 +1,6 @@
 import BedrockWire
 import Foundation
+import TestSupport
 import Testing
 
 /// Every `direct[]` case of the shared vectors, signed by `SigV4Signer` and compared

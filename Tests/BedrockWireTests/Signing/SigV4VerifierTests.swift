@@ -1,5 +1,6 @@
 import BedrockWire
 import Foundation
+import TestSupport
 import Testing
 
 /// `SigV4Verifier` against requests signed by botocore (the shared vectors), by the

@@ -4,8 +4,7 @@ import Testing
 
 /// Each resilience pattern, written as a Lua test file run by the real runner against a
 /// live emulator: a Swift test per pattern, which fails when any of its Lua tests fails.
-@Suite("resilience patterns in Lua")
-struct ResiliencePatternTests {
+@Suite struct ResiliencePatternTests {
     func expectAllPass(_ name: String, _ source: String, count: Int) async throws {
         try await LuaTestHarness.with { h in
             let summary = try await h.run(name, source)

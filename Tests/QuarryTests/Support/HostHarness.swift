@@ -1,29 +1,10 @@
 import BedrockEmulator
+import BedrockRuntime
+import EmulatorTestSupport
 import Foundation
 import Logging
 import Quarry
-
-/// Collects text from several threads (print output, stderr, log lines).
-final class TextSink: @unchecked Sendable {
-    private let lock = NSLock()
-    private var parts: [String] = []
-    func write(_ text: String) { lock.lock(); parts.append(text); lock.unlock() }
-    var text: String { lock.lock(); defer { lock.unlock() }; return parts.joined() }
-}
-
-/// A log handler that keeps every line (to check what reaches the host logger).
-struct CapturingLogHandler: LogHandler {
-    let sink: TextSink
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-    func log(event: LogEvent) {
-        sink.write("\(event.level) \(event.message) \(event.metadata ?? [:])\n")
-    }
-}
+import TestSupport
 
 /// A real emulator on 127.0.0.1 and a host pointed at it: what every host test runs on.
 struct HostHarness {
@@ -38,24 +19,19 @@ struct HostHarness {
                       configuration: EmulatorConfiguration = EmulatorConfiguration(),
                       credentials: SigV4Credentials = SigV4Credentials(accessKeyId: "test", secretAccessKey: "test"),
                       region: String = "us-east-1",
-                      defaultModel: String? = nil, isolation: QuarryHost.Isolation = .perRun) async throws -> HostHarness {
-        let emulator = BedrockEmulator(configuration: configuration, logger: Self.quietLogger)
-        let endpoint = try await emulator.start()
+                      defaultModel: String? = nil, isolation: QuarryHost.Isolation = .perRun,
+                      middlewares: [any TransportMiddleware] = []) async throws -> HostHarness {
+        let (emulator, endpoint) = try await BedrockEmulator.started(configuration)
         let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken, region: region,
-                                           credentials: credentials, caCertificatePath: endpoint.caCertificatePath)
+                                           credentials: credentials, caCertificatePath: endpoint.caCertificatePath,
+                                           middlewares: middlewares)
         let output = TextSink(), errors = TextSink(), logs = TextSink()
         var options = QuarryHost.Options(
             policy: policy, output: output.write, errorOutput: errors.write,
-            logger: Logger(label: "test.script") { _ in CapturingLogHandler(sink: logs) }, defaultModel: defaultModel)
+            logger: CapturingLogHandler.logger("test.script", into: logs), defaultModel: defaultModel)
         options.isolation = isolation
         let host = try await QuarryHost(target: target, options: options)
         return HostHarness(emulator: emulator, target: target, host: host, output: output, errors: errors, logs: logs)
-    }
-
-    static var quietLogger: Logger {
-        var logger = Logger(label: "test.emulator")
-        logger.logLevel = .error
-        return logger
     }
 
     /// Evaluates `source` and returns its first value.
@@ -73,9 +49,10 @@ struct HostHarness {
     /// Runs `body` with a fresh harness and always stops it.
     static func with<T>(policy: HostPolicy = .permissive, configuration: EmulatorConfiguration = EmulatorConfiguration(),
                         defaultModel: String? = nil, isolation: QuarryHost.Isolation = .perRun,
+                        middlewares: [any TransportMiddleware] = [],
                         _ body: (HostHarness) async throws -> T) async throws -> T {
         let harness = try await start(policy: policy, configuration: configuration, defaultModel: defaultModel,
-                                      isolation: isolation)
+                                      isolation: isolation, middlewares: middlewares)
         do {
             let result = try await body(harness)
             await harness.stop()

@@ -5,8 +5,7 @@ import Testing
 
 /// The HTML report: self-contained, one timeline per test with a bar per attempt
 /// coloured by outcome, waits, injected faults, and escaped names.
-@Suite("HTML report")
-struct HTMLReportTests {
+@Suite struct HTMLReportTests {
     static func sample() -> TestRunSummary {
         let start = Date(timeIntervalSince1970: 1_800_000_000)
         let attempts = [

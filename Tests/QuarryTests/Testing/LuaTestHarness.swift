@@ -1,8 +1,9 @@
 import BedrockEmulator
 import BedrockRuntime
+import EmulatorTestSupport
 import Foundation
-import Logging
 import Quarry
+import TestSupport
 
 /// Runs Lua test files through the real `TestRunner` against a live emulator on
 /// 127.0.0.1, with a client fault injector in the target.
@@ -13,44 +14,24 @@ struct LuaTestHarness {
     let directory: URL
 
     static func with<T>(_ body: (LuaTestHarness) async throws -> T) async throws -> T {
-        var logger = Logger(label: "test.emulator")
-        logger.logLevel = .error
-        var configuration = EmulatorConfiguration()
-        configuration.threads = 1
-        let emulator = BedrockEmulator(configuration: configuration, logger: logger)
-        let endpoint = try await emulator.start()
-        let injector = ClientFaultInjector()
-        let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken, middlewares: [injector])
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-lua-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let harness = LuaTestHarness(emulator: emulator, injector: injector, target: target, directory: directory)
-        do {
-            let result = try await body(harness)
-            await emulator.stop()
-            return result
-        } catch {
-            await emulator.stop()
-            throw error
+        try await BedrockEmulator.withStarted(.oneThread()) { emulator, endpoint in
+            let injector = ClientFaultInjector()
+            let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken, middlewares: [injector])
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-lua-tests-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            return try await body(LuaTestHarness(emulator: emulator, injector: injector, target: target, directory: directory))
         }
     }
 
     /// Writes `source` as `name` and runs it; script output is collected into `output`.
     func run(_ name: String, _ source: String, timeout: Duration = .seconds(20), filter: String? = nil,
-             output: TextCollector = TextCollector()) async throws -> TestRunSummary {
+             output: TextSink = TextSink()) async throws -> TestRunSummary {
         let path = directory.appendingPathComponent(name).path
         try Data(source.utf8).write(to: URL(fileURLWithPath: path))
         let runner = TestRunner(target: target, injector: injector, options: .init(
             defaultTimeout: timeout, filter: filter, scriptOutput: output.write, scriptErrorOutput: output.write))
         return await runner.run(files: [path])
     }
-}
-
-/// Collects text written from several threads.
-final class TextCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var parts: [String] = []
-    @Sendable func write(_ text: String) { lock.lock(); parts.append(text); lock.unlock() }
-    var text: String { lock.lock(); defer { lock.unlock() }; return parts.joined() }
 }
 
 extension TestRunSummary {

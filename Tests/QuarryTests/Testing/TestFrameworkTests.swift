@@ -1,6 +1,7 @@
 import BedrockRuntime
 import Foundation
 import Quarry
+import TestSupport
 import Testing
 #if canImport(FoundationXML)
 import FoundationXML
@@ -8,8 +9,7 @@ import FoundationXML
 
 /// The Lua test framework and its runner: matchers, hooks, skips, timeouts, limits,
 /// load errors, and the output formats, through real hosts against a live emulator.
-@Suite("quarry test: framework and runner")
-struct TestFrameworkTests {
+@Suite struct TestFrameworkTests {
     @Test("matchers pass on matching values and fail with messages that say what differed")
     func matchers() async throws {
         try await LuaTestHarness.with { h in
@@ -65,7 +65,7 @@ struct TestFrameworkTests {
     @Test("describe nests names; before_each/after_each run outer-first/inner-last around each test")
     func hooks() async throws {
         try await LuaTestHarness.with { h in
-            let output = TextCollector()
+            let output = TextSink()
             let summary = try await h.run("hooks_test.lua", """
                 local log = {}
                 before_each(function() log[#log + 1] = "outer+" end)

@@ -2,24 +2,26 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// A request as the test server received it.
-struct ReceivedRequest: Sendable {
-    var method: String
-    var uri: String
-    var headers: [(String, String)]
-    var body: [UInt8]
+public struct ReceivedRequest: Sendable {
+    public var method: String
+    public var uri: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
 
-    func header(_ name: String) -> String? {
-        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    /// The first value of the header `name` (any case).
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
-    var bodyText: String { String(decoding: body, as: UTF8.self) }
+    public var bodyText: String { String(decoding: body, as: UTF8.self) }
 }
 
 /// What the test server does with one request.
-enum ServerAction: Sendable {
+public enum ServerAction: Sendable {
     /// How a streamed answer ends.
-    enum Ending: Sendable { case complete, stall, reset }
+    public enum Ending: Sendable { case complete, stall, reset }
 
     /// A complete answer.
     case respond(status: Int, headers: [(String, String)], body: [UInt8])
@@ -33,12 +35,17 @@ enum ServerAction: Sendable {
     /// Never answer.
     case stall
 
-    static func json(_ status: Int, _ body: String, headers: [(String, String)] = []) -> ServerAction {
+    /// A complete answer with a text body (e.g. a credential endpoint's JSON or XML).
+    public static func text(status: Int = 200, headers: [(String, String)] = [], body: String = "") -> ServerAction {
+        .respond(status: status, headers: headers, body: Array(body.utf8))
+    }
+
+    public static func json(_ status: Int, _ body: String, headers: [(String, String)] = []) -> ServerAction {
         .respond(status: status, headers: [("Content-Type", "application/json"), ("x-amzn-RequestId", "req-\(status)")] + headers,
                  body: Array(body.utf8))
     }
 
-    static func serviceError(_ code: String, status: Int, message: String, extra: String = "", headers: [(String, String)] = []) -> ServerAction {
+    public static func serviceError(_ code: String, status: Int, message: String, extra: String = "", headers: [(String, String)] = []) -> ServerAction {
         .respond(status: status,
                  headers: [("Content-Type", "application/json"), ("x-amzn-ErrorType", "\(code):http://internal.amazon.com/coral/com.amazon.bedrock/"),
                            ("x-amzn-RequestId", "err-req")] + headers,
@@ -46,28 +53,34 @@ enum ServerAction: Sendable {
     }
 }
 
-/// A small HTTP/1.1 server on 127.0.0.1 whose answers a test scripts: throttling
-/// storms, 5xx bursts, resets, stalls, slow bodies and streams, over a real socket.
-final class ScriptedHTTPServer: Sendable {
-    let port: Int
+/// A small HTTP/1.1 server on loopback whose answers a test scripts: throttling
+/// storms, 5xx bursts, resets, stalls, slow bodies and streams, or a credential
+/// endpoint (STS, SSO, container, IMDS), over a real socket.
+public final class ScriptedHTTPServer: Sendable {
+    public let port: Int
+    /// The loopback address it listens on.
+    public let host: String
     private let channel: any Channel
     private let log: LockedBox<[ReceivedRequest]>
     private let closed: LockedBox<Int>
 
     /// Connections the client has closed (or that were reset) so far.
-    var closedConnections: Int { closed.withLockedValue { $0 } }
+    public var closedConnections: Int { closed.withLockedValue { $0 } }
 
     /// Requests received so far, in order.
-    var requests: [ReceivedRequest] { log.withLockedValue { $0 } }
+    public var requests: [ReceivedRequest] { log.withLockedValue { $0 } }
 
-    var endpoint: String { "http://127.0.0.1:\(port)" }
+    /// `http://host:port`.
+    public var endpoint: String { "http://\(host):\(port)" }
 
-    private init(port: Int, channel: any Channel, log: LockedBox<[ReceivedRequest]>, closed: LockedBox<Int>) {
-        self.port = port; self.channel = channel; self.log = log; self.closed = closed
+    private init(port: Int, host: String, channel: any Channel, log: LockedBox<[ReceivedRequest]>, closed: LockedBox<Int>) {
+        self.port = port; self.host = host; self.channel = channel; self.log = log; self.closed = closed
     }
 
-    /// Starts a server; `script` gets each request and its 0-based number.
-    static func start(_ script: @escaping @Sendable (ReceivedRequest, Int) -> ServerAction) async throws -> ScriptedHTTPServer {
+    /// Starts a server on `host` (a loopback address); `script` gets each request and
+    /// its 0-based number.
+    public static func start(host: String = "127.0.0.1",
+                             _ script: @escaping @Sendable (ReceivedRequest, Int) -> ServerAction) async throws -> ScriptedHTTPServer {
         let log = LockedBox<[ReceivedRequest]>([])
         let closed = LockedBox(0)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -77,12 +90,12 @@ final class ScriptedHTTPServer: Sendable {
                     channel.pipeline.addHandler(Handler(script: script, log: log, closed: closed))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            .bind(host: host, port: 0).get()
         guard let port = channel.localAddress?.port else { throw CancellationError() }
-        return ScriptedHTTPServer(port: port, channel: channel, log: log, closed: closed)
+        return ScriptedHTTPServer(port: port, host: host, channel: channel, log: log, closed: closed)
     }
 
-    func shutdown() async {
+    public func shutdown() async {
         try? await channel.close()
     }
 
@@ -201,13 +214,10 @@ final class ScriptedHTTPServer: Sendable {
 }
 
 /// A value shared between event-loop threads and the test, behind a lock.
-final class LockedBox<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLockedValue<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
+public final class LockedBox<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    public init(_ value: Value) { self.value = Mutex(value) }
+    public func withLockedValue<T: Sendable>(_ body: (inout Value) -> T) -> T {
+        value.withLock { body(&$0) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTestSupport
 import NIOCore
 import Testing
 @testable import BedrockRuntime
@@ -28,8 +29,8 @@ actor GatedProvider: CredentialProvider {
     }
 }
 
-@Suite("Hostile credential endpoints: deadlines, no redirects, shared TLS and proxy")
-struct HostileCredentialEndpointTests {
+/// Hostile credential endpoints: deadlines, no redirects, shared TLS and proxy.
+@Suite struct HostileCredentialEndpointTests {
     /// A container-credentials endpoint that sends the head, then its body one byte every 20 s.
     static func dribblingServer() async throws -> ScriptedHTTPServer {
         let document = #"{"AccessKeyId":"ASIASLOW","SecretAccessKey":"slowSecret","Token":"t","Expiration":"2099-01-01T00:00:00Z"}"#
@@ -107,14 +108,14 @@ struct HostileCredentialEndpointTests {
 
     @Test("a 302 from the container endpoint to another origin is not followed")
     func containerRedirectNotFollowed() async throws {
-        let other = try LocalHTTPServer(host: "127.0.0.2") { _ in
-            .init(body: #"{"AccessKeyId":"ASIASTOLEN","SecretAccessKey":"x","Token":"t"}"#)
+        let other = try await ScriptedHTTPServer.start(host: "127.0.0.2") { _, _ in
+            .text(body: #"{"AccessKeyId":"ASIASTOLEN","SecretAccessKey":"x","Token":"t"}"#)
         }
-        defer { other.shutdown() }
-        let first = try LocalHTTPServer { _ in .init(status: 302, headers: [("Location", other.baseURL + "/creds")]) }
-        defer { first.shutdown() }
+        defer { Task { await other.shutdown() } }
+        let first = try await ScriptedHTTPServer.start { _, _ in .text(status: 302, headers: [("Location", other.endpoint + "/creds")]) }
+        defer { Task { await first.shutdown() } }
         let provider = ContainerCredentialProvider(
-            environment: ConfigurationEnvironment(["AWS_CONTAINER_CREDENTIALS_FULL_URI": first.baseURL + "/creds",
+            environment: ConfigurationEnvironment(["AWS_CONTAINER_CREDENTIALS_FULL_URI": first.endpoint + "/creds",
                                                    "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer container-token"]),
             endpoints: CredentialEndpoints(timeout: .seconds(5)))
         let error = await thrownError { _ = try await provider.credentials() }
@@ -159,8 +160,8 @@ struct HostileCredentialEndpointTests {
     func credentialRequestsUseTheProxy() async throws {
         let proxy = try await RecordingProxy.start()
         defer { Task { await proxy.shutdown() } }
-        let target = try LocalHTTPServer { _ in .init(body: #"{"AccessKeyId":"ASIADIRECT","SecretAccessKey":"x","Token":"t"}"#) }
-        defer { target.shutdown() }
+        let target = try await ScriptedHTTPServer.start { _, _ in .text(body: #"{"AccessKeyId":"ASIADIRECT","SecretAccessKey":"x","Token":"t"}"#) }
+        defer { Task { await target.shutdown() } }
         func provider(scheme: String, noProxy: [String]) -> ContainerCredentialProvider {
             var endpoints = CredentialEndpoints(timeout: .seconds(5))
             endpoints.network = CredentialNetwork(proxy: ProxySettings(host: "127.0.0.1", port: proxy.port, noProxy: noProxy))

@@ -1,0 +1,71 @@
+import BedrockEmulator
+import Foundation
+import Quarry
+import Testing
+
+/// Policy rules that protect credentials and budgets, checked before anything is sent.
+@Suite struct PolicyTests {
+    @Test func customEndpointsAreRefusedUnlessAllowed() async throws {
+        try await HostHarness.with { h in
+            let r = try await h.value("""
+                local ok, e = pcall(bedrock.client, {endpoint='http://127.0.0.1:9/steal'})
+                return {ok=ok, code=e.code, message=e.message}
+                """)
+            #expect(r.field("ok") == false)
+            #expect(r.field("code") == "PolicyViolation")
+            #expect(r.field("message").stringValue?.contains("none: calls go only to the target's endpoint") == true)
+        }
+        try await HostHarness.with(policy: HostPolicy(allowedEndpoints: ["http://127.0.0.1:*"])) { h in
+            let own = h.target.emulatorAdmin?.url ?? ""
+            let text = try await h.value("return bedrock.client{endpoint='\(own)'}:converse{model='\(haiku)', messages='allowed'}.text")
+            #expect(text.stringValue?.contains("allowed") == true)
+        }
+    }
+
+    @Test func budgetsAndRulesProduceTheDocumentedErrors() async throws {
+        let policy = HostPolicy(allowedModels: ["amazon.*"], allowedRegions: ["us-*"], callBudget: 2, tokenBudget: 500)
+        try await HostHarness.with(policy: policy) { h in
+            let before = h.emulator.requests.count
+            let r = try await h.value("""
+                local out = {}
+                local function try(f) local ok, e = pcall(f); out[#out + 1] = ok and 'ok' or (e.code .. ': ' .. e.message) end
+                try(function() return bedrock.converse{model='\(haiku)', messages='x'} end)
+                try(function() return bedrock.client{region='eu-west-1'} end)
+                try(function() return bedrock.converse{model='\(nova)', messages='x', inference={max_tokens=1000}} end)
+                try(function() return bedrock.converse{model='\(nova)', messages='x', inference={max_tokens=100}} end)
+                try(function() return bedrock.converse{model='\(nova)', messages='x', inference={max_tokens=100}} end)
+                try(function() return bedrock.converse{model='\(nova)', messages='x', inference={max_tokens=100}} end)
+                return out
+                """)
+            guard case .array(let items) = r else { Issue.record("no list"); return }
+            let texts = items.compactMap(\.stringValue)
+            #expect(texts.count == 6)
+            #expect(texts[0].hasPrefix("PolicyViolation: model '\(haiku)' is not allowed"))
+            #expect(texts[1].hasPrefix("PolicyViolation: region 'eu-west-1' is not allowed"))
+            #expect(texts[2].hasPrefix("PolicyViolation: the token budget of 500 would be exceeded"))
+            #expect(texts[3] == "ok" && texts[4] == "ok")
+            #expect(texts[5] == "PolicyViolation: the call budget of 2 calls is used up")
+            // Only the two allowed calls were sent.
+            #expect(h.emulator.requests.count - before == 2)
+            let budget = try await h.value("return bedrock.budget()")
+            #expect(budget.field("calls_used") == 2)
+            #expect((budget.field("tokens_used").int ?? 0) > 0)
+        }
+    }
+
+    @Test func waitsEndAtTheWallClockDeadline() async throws {
+        var policy = HostPolicy()
+        policy.limits.seconds = 0.5
+        try await HostHarness.with(policy: policy) { h in
+            let started = ContinuousClock.now
+            await #expect {
+                _ = try await h.value("sleep(5); print('after the deadline')")
+            } throws: { error in
+                if case LuaError.limit(.deadline, _) = error { return true }
+                return false
+            }
+            #expect(ContinuousClock.now - started < .seconds(4))
+            #expect(!h.output.text.contains("after the deadline"))
+        }
+    }
+}

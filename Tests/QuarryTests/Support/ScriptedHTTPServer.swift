@@ -1,1 +1,0 @@
-../../BedrockRuntimeTests/Support/ScriptedHTTPServer.swift

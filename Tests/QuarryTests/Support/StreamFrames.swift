@@ -1,1 +1,0 @@
-../../BedrockRuntimeTests/Support/StreamFrames.swift
