@@ -10,7 +10,7 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "Quarry",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Quarry", targets: ["Quarry"]),
         .library(name: "BedrockRuntime", targets: ["BedrockRuntime"]),
@@ -68,7 +68,6 @@ let package = Package(
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOPosix", package: "swift-nio"),
                     .product(name: "NIOHTTP1", package: "swift-nio"),
-                    .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                     .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                     .product(name: "NIOSSL", package: "swift-nio-ssl"),
                     .product(name: "X509", package: "swift-certificates"),

@@ -1,6 +1,6 @@
 import BedrockWire
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// A fault rule as the emulator holds it: its id, the rule, and how often it has fired.
 public struct ActiveFault: Sendable, Codable, Equatable {
@@ -21,35 +21,35 @@ final class FaultBook: Sendable {
         var generator: SeededGenerator
     }
 
-    private let entries = NIOLockedValueBox<[Entry]>([])
-    private let counter = NIOLockedValueBox<Int>(0)
+    private let entries = Mutex<[Entry]>([])
+    private let counter = Mutex<Int>(0)
 
     func add(_ rule: FaultRule) throws(FaultRuleError) -> String {
         let effect = try rule.effect()
-        let id = counter.withLockedValue { value -> String in
+        let id = counter.withLock { value -> String in
             value += 1
             return "fault-\(value)"
         }
         let entry = Entry(fault: ActiveFault(id: id, rule: rule, hits: 0), effect: effect,
                           expiry: rule.seconds.map { Date().addingTimeInterval($0) },
                           generator: SeededGenerator(seed: rule.seed ?? StableHash.of(id)))
-        entries.withLockedValue { $0.append(entry) }
+        entries.withLock { $0.append(entry) }
         return id
     }
 
     func remove(id: String) -> Bool {
-        entries.withLockedValue { list in
+        entries.withLock { list in
             let before = list.count
             list.removeAll { $0.fault.id == id }
             return list.count != before
         }
     }
 
-    func clear() { entries.withLockedValue { $0.removeAll() } }
+    func clear() { entries.withLock { $0.removeAll() } }
 
     var active: [ActiveFault] {
         let now = Date()
-        return entries.withLockedValue { list in
+        return entries.withLock { list in
             list.removeAll { $0.expiry.map { $0 <= now } ?? false }
             return list.map(\.fault)
         }
@@ -58,7 +58,7 @@ final class FaultBook: Sendable {
     /// The effect for a request, consuming one use of the rule that fires.
     func match(operation: EmulatedOperation, model: String?, resolvedModel: String?, region: String) -> FaultEffect? {
         let now = Date()
-        return entries.withLockedValue { list -> FaultEffect? in
+        return entries.withLock { list -> FaultEffect? in
             list.removeAll { $0.expiry.map { $0 <= now } ?? false }
             for index in list.indices {
                 let rule = list[index].fault.rule

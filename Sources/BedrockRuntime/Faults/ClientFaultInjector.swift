@@ -2,6 +2,7 @@ import BedrockWire
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Client-side fault injection: a `TransportMiddleware` that makes attempts fail the
 /// way Bedrock and networks fail, inside this client, so resilience tests work against
@@ -28,7 +29,7 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
         var generator: SeededGenerator
     }
 
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var entries: [Entry] = []
     private var counter = 0
     private var log: [FaultInjection] = []
@@ -45,7 +46,7 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
     @discardableResult
     public func add(_ rule: ClientFaultRule) throws(ClientFaultRuleError) -> String {
         let effect = try rule.effect()
-        return lock.withLock {
+        return lock.withLock { _ in
             counter += 1
             let id = "client-fault-\(counter)"
             entries.append(Entry(fault: ActiveClientFault(id: id, rule: rule, hits: 0), effect: effect,
@@ -58,7 +59,7 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
     /// Removes one rule; false when no rule has that id.
     @discardableResult
     public func remove(id: String) -> Bool {
-        lock.withLock {
+        lock.withLock { _ in
             let before = entries.count
             entries.removeAll { $0.fault.id == id }
             return entries.count != before
@@ -66,26 +67,26 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
     }
 
     /// Removes every rule (the injection log stays).
-    public func clear() { lock.withLock { entries.removeAll() } }
+    public func clear() { lock.withLock { _ in entries.removeAll() } }
 
     /// The rules still active, with their hit counts.
     public var active: [ActiveClientFault] {
         let now = ContinuousClock.now
-        return lock.withLock {
+        return lock.withLock { _ in
             entries.removeAll { $0.expiry.map { $0 <= now } ?? false }
             return entries.map(\.fault)
         }
     }
 
     /// Every injection so far (up to `logCapacity`), oldest first.
-    public var injections: [FaultInjection] { lock.withLock { log } }
+    public var injections: [FaultInjection] { lock.withLock { _ in log } }
 
     /// Forgets the injection log.
-    public func clearInjections() { lock.withLock { log.removeAll() } }
+    public func clearInjections() { lock.withLock { _ in log.removeAll() } }
 
     /// Calls `observer` on every injection (from the calling task's thread).
     public func addObserver(_ observer: @escaping @Sendable (FaultInjection) -> Void) {
-        lock.withLock { observers.append(observer) }
+        lock.withLock { _ in observers.append(observer) }
     }
 
     // MARK: Middleware
@@ -93,12 +94,12 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
     /// Applies the first matching rule to the attempt, or passes it on unchanged.
     public func send(_ request: OutgoingRequest, next: any HTTPTransport) async throws -> IncomingResponse {
         // With no rules (every call of an ordinary run) the attempt is not even read.
-        if lock.withLock({ entries.isEmpty }) { return try await next.send(request) }
+        if lock.withLock({ _ in entries.isEmpty }) { return try await next.send(request) }
         let target = RequestTarget(request)
         guard let (id, effect) = match(target) else { return try await next.send(request) }
         let injection = FaultInjection(ruleId: id, operation: request.operation, model: target.model,
                                        region: target.region, effect: effect.description, date: Date())
-        let observers = lock.withLock { () -> [@Sendable (FaultInjection) -> Void] in
+        let observers = lock.withLock { _ -> [@Sendable (FaultInjection) -> Void] in
             log.append(injection)
             if log.count > logCapacity { log.removeFirst(log.count - logCapacity) }
             return self.observers
@@ -132,7 +133,7 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
     /// The effect for an attempt, consuming one use of the rule that fires.
     private func match(_ target: RequestTarget) -> (String, ClientFaultEffect)? {
         let now = ContinuousClock.now
-        return lock.withLock { () -> (String, ClientFaultEffect)? in
+        return lock.withLock { _ -> (String, ClientFaultEffect)? in
             entries.removeAll { $0.expiry.map { $0 <= now } ?? false }
             for index in entries.indices {
                 let rule = entries[index].fault.rule

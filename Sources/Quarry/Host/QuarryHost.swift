@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// A sandboxed Lua state with the Bedrock API, a scheduler and a policy: what a script
 /// (or a REPL session) runs in.
@@ -362,50 +363,46 @@ extension LuaValue {
 
 /// One evaluation at a time per host (FIFO).
 final class RunLock: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     func lock() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            lock.lock()
-            if busy {
-                waiters.append(c)
-                lock.unlock()
-            } else {
+            let entered = lock.withLock { _ in
+                guard !busy else {
+                    waiters.append(c)
+                    return false
+                }
                 busy = true
-                lock.unlock()
-                c.resume()
+                return true
             }
+            if entered { c.resume() }
         }
     }
 
     func unlock() {
-        lock.lock()
-        if waiters.isEmpty {
-            busy = false
-            lock.unlock()
-        } else {
-            let next = waiters.removeFirst()
-            lock.unlock()
-            next.resume()
+        let next = lock.withLock { _ -> CheckedContinuation<Void, Never>? in
+            guard !waiters.isEmpty else {
+                busy = false
+                return nil
+            }
+            return waiters.removeFirst()
         }
+        next?.resume()
     }
 }
 
 /// The task of the evaluation in progress, so `cancel()` can reach it from any thread.
-final class CurrentRun: @unchecked Sendable {
-    private let lock = NSLock()
-    private var task: Task<[LuaValue], any Error>?
+final class CurrentRun: Sendable {
+    private let task = Mutex<Task<[LuaValue], any Error>?>(nil)
 
     func set(_ t: Task<[LuaValue], any Error>?) {
-        lock.lock(); task = t; lock.unlock()
+        task.withLock { $0 = t }
     }
 
     func cancel() {
-        lock.lock()
-        let t = task
-        lock.unlock()
+        let t = task.withLock { $0 }
         t?.cancel()
     }
 }

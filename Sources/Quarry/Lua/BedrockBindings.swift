@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// The host functions behind the Lua API. They run on the Lua thread, check the request
 /// and the policy at once (so mistakes raise where they are made), and suspend the
@@ -861,7 +862,7 @@ extension Duration {
 /// The invocation metrics an InvokeModelWithResponseStream call reported, as its chunks
 /// pass to the script (a restart forgets the earlier attempt's).
 final class InvocationMetricsBox: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var metrics: InvocationMetrics?
     private var chunks = false
 
@@ -869,15 +870,15 @@ final class InvocationMetricsBox: @unchecked Sendable {
         switch event {
         case .chunk(let data):
             let found = InvocationMetrics.fromChunk(data)
-            lock.withLock {
+            lock.withLock { _ in
                 chunks = true
                 if let found { metrics = found }
             }
-        case .restarted: lock.withLock { metrics = nil }
+        case .restarted: lock.withLock { _ in metrics = nil }
         case .unknown: break
         }
     }
 
-    var current: InvocationMetrics? { lock.withLock { metrics } }
-    var sawChunks: Bool { lock.withLock { chunks } }
+    var current: InvocationMetrics? { lock.withLock { _ in metrics } }
+    var sawChunks: Bool { lock.withLock { _ in chunks } }
 }
