@@ -10,7 +10,7 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "Quarry",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Quarry", targets: ["Quarry"]),
         .library(name: "QuarryEmulatorSupport", targets: ["QuarryEmulatorSupport"]),

@@ -3,9 +3,9 @@
 @_exported import BedrockWire
 import Foundation
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
+import Synchronization
 
 /// Where a running emulator listens and how to reach it.
 public struct EmulatorEndpoint: Sendable, Equatable, CustomStringConvertible {
@@ -48,7 +48,7 @@ public final class BedrockEmulator: Sendable {
         var channel: any Channel
         var endpoint: EmulatorEndpoint
     }
-    private let state = NIOLockedValueBox<Running?>(nil)
+    private let state = Mutex<Running?>(nil)
 
     /// An emulator with the given configuration (not yet listening).
     public init(configuration: EmulatorConfiguration = EmulatorConfiguration(), logger: Logger = Logger(label: "quarry.emulator")) {
@@ -68,7 +68,7 @@ public final class BedrockEmulator: Sendable {
     /// Starts listening and returns the bound endpoint.
     @discardableResult
     public func start() async throws -> EmulatorEndpoint {
-        if let endpoint = state.withLockedValue({ $0?.endpoint }) { return endpoint }
+        if let endpoint = state.withLock({ $0?.endpoint }) { return endpoint }
         guard !configuration.regions.isEmpty else { throw EmulatorStartError("at least one region is required") }
         guard !configuration.credentials.isEmpty || !configuration.bearerTokens.isEmpty else {
             throw EmulatorStartError("at least one key pair or bearer token is required")
@@ -111,14 +111,14 @@ public final class BedrockEmulator: Sendable {
         let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
         let endpoint = EmulatorEndpoint(url: "\(scheme)://\(host):\(bound.port)", host: configuration.host, port: bound.port,
                                         tls: configuration.tls, caCertificatePath: caPath, regions: configuration.regions)
-        state.withLockedValue { $0 = Running(server: server, task: bound.task, channel: bound.channel, endpoint: endpoint) }
+        state.withLock { $0 = Running(server: server, task: bound.task, channel: bound.channel, endpoint: endpoint) }
         logger.info("Bedrock emulator listening on \(endpoint.url)")
         return endpoint
     }
 
     /// Stops listening, closes every connection and frees the threads.
     public func stop() async {
-        guard let running = state.withLockedValue({ current -> Running? in
+        guard let running = state.withLock({ current -> Running? in
             defer { current = nil }
             return current
         }) else { return }
@@ -133,7 +133,7 @@ public final class BedrockEmulator: Sendable {
     }
 
     /// The endpoint while running.
-    public var endpoint: EmulatorEndpoint? { state.withLockedValue { $0?.endpoint } }
+    public var endpoint: EmulatorEndpoint? { state.withLock { $0?.endpoint } }
 
     /// The models it serves.
     public var models: [ModelDescriptor] { configuration.catalog.models }

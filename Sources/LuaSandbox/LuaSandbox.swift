@@ -1,6 +1,7 @@
 import CLua
 import CLuaShim
 import Foundation
+import Synchronization
 
 /// The version string of the Lua library Quarry is linked against (for example `Lua 5.4`).
 public let luaVersion: String = LUA_VERSION_MAJOR + "." + LUA_VERSION_MINOR
@@ -139,55 +140,51 @@ final class StateBox: @unchecked Sendable {
 
 /// Lets any thread raise the interrupt flag while the state is alive.
 final class Interruptor: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var target: OpaquePointer?
 
     init(_ target: OpaquePointer?) { self.target = target }
 
     func interrupt() {
-        lock.lock()
-        defer { lock.unlock() }
-        if let target { quarry_sandbox_interrupt(target) }
+        lock.withLock { _ in
+            if let target { quarry_sandbox_interrupt(target) }
+        }
     }
 
     func clear() {
-        lock.lock()
-        target = nil
-        lock.unlock()
+        lock.withLock { _ in target = nil }
     }
 }
 
 /// Resumes a continuation once: with the job's result, or with the backstop's error,
 /// whichever comes first.
 final class OnceResult<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var continuation: CheckedContinuation<T, any Error>?
     private var early: Result<T, any Error>?
     private var done = false
 
     func set(_ c: CheckedContinuation<T, any Error>) {
-        lock.lock()
-        if let early {
-            lock.unlock()
-            c.resume(with: early)
-            return
+        let ready = lock.withLock { _ -> Result<T, any Error>? in
+            if let early { return early }
+            continuation = c
+            return nil
         }
-        continuation = c
-        lock.unlock()
+        if let ready { c.resume(with: ready) }
     }
 
     func resume(with result: Result<T, any Error>) {
-        lock.lock()
-        guard !done else { lock.unlock(); return }
-        done = true
-        guard let c = continuation else {
-            early = result
-            lock.unlock()
-            return
+        let c = lock.withLock { _ -> CheckedContinuation<T, any Error>? in
+            guard !done else { return nil }
+            done = true
+            guard let c = continuation else {
+                early = result
+                return nil
+            }
+            continuation = nil
+            return c
         }
-        continuation = nil
-        lock.unlock()
-        c.resume(with: result)
+        c?.resume(with: result)
     }
 }
 
@@ -199,7 +196,7 @@ final class Backstop: @unchecked Sendable {
         var timer: Task<Void, Never>?
     }
 
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var waiters: [Int: Waiter] = [:]
     private var nextID = 0
     /// Set while a run is active: when its deadline passes, and the grace.
@@ -211,71 +208,68 @@ final class Backstop: @unchecked Sendable {
     private var _failure: LuaError?
 
     var failure: LuaError? {
-        lock.lock(); defer { lock.unlock() }
-        return _failure
+        lock.withLock { _ in _failure }
     }
 
     /// A run starts (its limits) or ends (nil).
     func run(_ limits: LuaLimits?) {
-        lock.lock()
-        defer { lock.unlock() }
-        interruptedAt = nil
-        guard let limits else {
-            running = false
-            deadline = nil
-            return
-        }
-        running = true
-        let g = limits.graceSeconds.isFinite ? min(max(limits.graceSeconds, 0), 3600) : 2
-        graceSeconds = g
-        grace = .nanoseconds(Int64(g * 1e9))
-        if limits.seconds.isFinite, limits.seconds > 0 {
-            // Capped at a year: a longer deadline is none at all in practice.
-            deadline = .now + .nanoseconds(Int64(min(limits.seconds, 31_536_000) * 1e9))
-        } else {
-            deadline = nil
+        lock.withLock { _ in
+            interruptedAt = nil
+            guard let limits else {
+                running = false
+                deadline = nil
+                return
+            }
+            running = true
+            let g = limits.graceSeconds.isFinite ? min(max(limits.graceSeconds, 0), 3600) : 2
+            graceSeconds = g
+            grace = .nanoseconds(Int64(g * 1e9))
+            if limits.seconds.isFinite, limits.seconds > 0 {
+                // Capped at a year: a longer deadline is none at all in practice.
+                deadline = .now + .nanoseconds(Int64(min(limits.seconds, 31_536_000) * 1e9))
+            } else {
+                deadline = nil
+            }
         }
     }
 
     /// Registers a wait for the Lua thread; `fail` ends it if the backstop fires.
     func register(_ fail: @escaping @Sendable (LuaError) -> Void) -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        let id = nextID
-        nextID += 1
-        var waiter = Waiter(fail: fail)
-        if running {
-            switch (deadline.map { $0 + grace }, interruptedAt.map { $0 + grace }) {
-            case let (byDeadline?, byInterrupt?):
-                waiter.timer = arm(id, at: min(byDeadline, byInterrupt), interrupted: byInterrupt < byDeadline)
-            case let (byDeadline?, nil): waiter.timer = arm(id, at: byDeadline, interrupted: false)
-            case let (nil, byInterrupt?): waiter.timer = arm(id, at: byInterrupt, interrupted: true)
-            case (nil, nil): break
+        lock.withLock { _ in
+            let id = nextID
+            nextID += 1
+            var waiter = Waiter(fail: fail)
+            if running {
+                switch (deadline.map { $0 + grace }, interruptedAt.map { $0 + grace }) {
+                case let (byDeadline?, byInterrupt?):
+                    waiter.timer = arm(id, at: min(byDeadline, byInterrupt), interrupted: byInterrupt < byDeadline)
+                case let (byDeadline?, nil): waiter.timer = arm(id, at: byDeadline, interrupted: false)
+                case let (nil, byInterrupt?): waiter.timer = arm(id, at: byInterrupt, interrupted: true)
+                case (nil, nil): break
+                }
             }
+            waiters[id] = waiter
+            return id
         }
-        waiters[id] = waiter
-        return id
     }
 
     func unregister(_ id: Int) {
-        lock.lock()
-        let waiter = waiters.removeValue(forKey: id)
-        lock.unlock()
+        let waiter = lock.withLock { _ in waiters.removeValue(forKey: id) }
         waiter?.timer?.cancel()
     }
 
     /// An interrupt: every wait of the run ends within the grace from now.
     func interrupt() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard running, interruptedAt == nil else { return }
-        let now = ContinuousClock.now
-        interruptedAt = now
-        for (id, var waiter) in waiters {
-            if let deadline, deadline <= now { continue }   // its deadline timer fires first
-            waiter.timer?.cancel()
-            waiter.timer = arm(id, at: now + grace, interrupted: true)
-            waiters[id] = waiter
+        lock.withLock { _ in
+            guard running, interruptedAt == nil else { return }
+            let now = ContinuousClock.now
+            interruptedAt = now
+            for (id, var waiter) in waiters {
+                if let deadline, deadline <= now { continue }   // its deadline timer fires first
+                waiter.timer?.cancel()
+                waiter.timer = arm(id, at: now + grace, interrupted: true)
+                waiters[id] = waiter
+            }
         }
     }
 
@@ -291,16 +285,16 @@ final class Backstop: @unchecked Sendable {
     }
 
     private func fire(_ id: Int, interrupted: Bool) {
-        lock.lock()
-        guard let waiter = waiters.removeValue(forKey: id) else { lock.unlock(); return }
-        if _failure == nil {
-            let seconds = graceSeconds == graceSeconds.rounded() ? String(Int(graceSeconds)) : String(graceSeconds)
-            let what = interrupted ? "being interrupted" : "its deadline"
-            _failure = .limit(.unresponsive, "sandbox limit: the script did not stop within \(seconds) s of \(what) "
-                              + "(it is stuck in one C call); this sandbox can no longer be used")
+        let (waiter, failure) = lock.withLock { _ -> (Waiter?, LuaError?) in
+            guard let waiter = waiters.removeValue(forKey: id) else { return (nil, nil) }
+            if _failure == nil {
+                let seconds = graceSeconds == graceSeconds.rounded() ? String(Int(graceSeconds)) : String(graceSeconds)
+                let what = interrupted ? "being interrupted" : "its deadline"
+                _failure = .limit(.unresponsive, "sandbox limit: the script did not stop within \(seconds) s of \(what) "
+                                  + "(it is stuck in one C call); this sandbox can no longer be used")
+            }
+            return (waiter, _failure)
         }
-        let failure = _failure
-        lock.unlock()
-        if let failure { waiter.fail(failure) }
+        if let waiter, let failure { waiter.fail(failure) }
     }
 }

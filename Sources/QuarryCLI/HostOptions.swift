@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Quarry
 import QuarryEmulatorSupport
+import Synchronization
 
 /// Where calls go, what scripts may do, and the sandbox limits: shared by `run`, `-e`,
 /// the REPL and `test`.
@@ -173,7 +174,7 @@ enum StandardInput {
 /// keeps reading a line of any length into memory).
 final class BoundedLineReader: @unchecked Sendable {
     private let fd: Int32
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var buffer: [UInt8] = []
     private var start = 0
     private var atEnd = false
@@ -182,7 +183,7 @@ final class BoundedLineReader: @unchecked Sendable {
 
     /// The bytes up to and including the next newline, at most `limit` of them.
     func nextLine(limit: Int) -> String? {
-        lock.withLock {
+        lock.withLock { _ in
             var scanned = start
             while true {
                 if let newline = buffer[scanned...].firstIndex(of: UInt8(ascii: "\n")), newline - start < limit {

@@ -1,5 +1,6 @@
 import BedrockWire
 import Foundation
+import Synchronization
 
 /// The request prefix a Converse `cachePoint` marks: what the service caches, in its
 /// order — tools, then system, then messages — up to the last cache point.
@@ -55,20 +56,20 @@ struct CachePrefix: Sendable, Equatable {
 final class PromptCache: @unchecked Sendable {
     static let timeToLive: TimeInterval = 300
     let capacity: Int
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var lastUse: [UInt64: Date] = [:]
 
     init(capacity: Int = 4096) { self.capacity = capacity }
 
     /// True when `key` was cached and is still alive (a read); otherwise stores it (a write).
     func readOrWrite(_ key: UInt64, now: Date = Date()) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        let alive = lastUse[key].map { now.timeIntervalSince($0) < Self.timeToLive } ?? false
-        lastUse[key] = now
-        if lastUse.count > capacity, let oldest = lastUse.min(by: { $0.value < $1.value })?.key {
-            lastUse.removeValue(forKey: oldest)
+        lock.withLock { _ in
+            let alive = lastUse[key].map { now.timeIntervalSince($0) < Self.timeToLive } ?? false
+            lastUse[key] = now
+            if lastUse.count > capacity, let oldest = lastUse.min(by: { $0.value < $1.value })?.key {
+                lastUse.removeValue(forKey: oldest)
+            }
+            return alive
         }
-        return alive
     }
 }

@@ -1,5 +1,6 @@
 import BedrockWire
 import Foundation
+import Synchronization
 
 /// A reply a test scripts in advance: when a request matches, the model answers with
 /// exactly this (text, a tool call, JSON or an error) instead of its own answer.
@@ -80,7 +81,7 @@ public struct ActiveReply: Sendable {
 
 /// The scripted replies, shared by the admin API, the Swift API and the config file.
 final class ReplyBook: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var replies: [ActiveReply] = []
     private var counter = 0
     /// At most this many replies at once.
@@ -88,46 +89,46 @@ final class ReplyBook: @unchecked Sendable {
 
     func add(_ reply: ScriptedReply) throws(FaultRuleError) -> String {
         let (regex, error) = try reply.validated()
-        lock.lock()
-        defer { lock.unlock() }
-        guard replies.count < Self.capacity else { throw FaultRuleError(reply: "at most \(Self.capacity) replies at once") }
-        counter += 1
-        let id = "reply-\(counter)"
-        replies.append(ActiveReply(id: id, reply: reply, hits: 0, regex: regex, error: error))
-        return id
+        return try lock.withLock { _ throws(FaultRuleError) in
+            guard replies.count < Self.capacity else { throw FaultRuleError(reply: "at most \(Self.capacity) replies at once") }
+            counter += 1
+            let id = "reply-\(counter)"
+            replies.append(ActiveReply(id: id, reply: reply, hits: 0, regex: regex, error: error))
+            return id
+        }
     }
 
-    var active: [ActiveReply] { lock.lock(); defer { lock.unlock() }; return replies }
+    var active: [ActiveReply] { lock.withLock { _ in replies } }
 
-    func clear() { lock.lock(); replies.removeAll(); lock.unlock() }
+    func clear() { lock.withLock { _ in replies.removeAll() } }
 
     func remove(id: String) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let index = replies.firstIndex(where: { $0.id == id }) else { return false }
-        replies.remove(at: index)
-        return true
+        lock.withLock { _ in
+            guard let index = replies.firstIndex(where: { $0.id == id }) else { return false }
+            replies.remove(at: index)
+            return true
+        }
     }
 
     /// The first reply that matches, counted as a hit (and dropped once `times` is used up).
     func match(operation: String, requestedModel: String?, model: String, lastUserText: String) -> ActiveReply? {
-        lock.lock()
-        defer { lock.unlock() }
-        let lowered = lastUserText.lowercased()
-        for index in replies.indices {
-            let reply = replies[index].reply
-            if let wanted = reply.operation, wanted != operation { continue }
-            if let wanted = reply.model, wanted != model, wanted != requestedModel { continue }
-            if let needle = reply.contains, !lowered.contains(needle.lowercased()) { continue }
-            if let regex = replies[index].regex {
-                let range = NSRange(lastUserText.startIndex..., in: lastUserText)
-                if regex.firstMatch(in: lastUserText, range: range) == nil { continue }
+        lock.withLock { _ in
+            let lowered = lastUserText.lowercased()
+            for index in replies.indices {
+                let reply = replies[index].reply
+                if let wanted = reply.operation, wanted != operation { continue }
+                if let wanted = reply.model, wanted != model, wanted != requestedModel { continue }
+                if let needle = reply.contains, !lowered.contains(needle.lowercased()) { continue }
+                if let regex = replies[index].regex {
+                    let range = NSRange(lastUserText.startIndex..., in: lastUserText)
+                    if regex.firstMatch(in: lastUserText, range: range) == nil { continue }
+                }
+                replies[index].hits += 1
+                let hit = replies[index]
+                if let times = reply.times, hit.hits >= times { replies.remove(at: index) }
+                return hit
             }
-            replies[index].hits += 1
-            let hit = replies[index]
-            if let times = reply.times, hit.hits >= times { replies.remove(at: index) }
-            return hit
+            return nil
         }
-        return nil
     }
 }

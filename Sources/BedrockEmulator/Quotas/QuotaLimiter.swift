@@ -1,5 +1,5 @@
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// Sliding one-minute windows of requests and tokens per (quota, model, region).
 final class QuotaLimiter: Sendable {
@@ -7,7 +7,7 @@ final class QuotaLimiter: Sendable {
     private struct Window { var requests: [Date] = []; var tokens: [(Date, Int)] = [] }
 
     private let quotas: [EmulatorQuota]
-    private let windows = NIOLockedValueBox<[Key: Window]>([:])
+    private let windows = Mutex<[Key: Window]>([:])
 
     init(quotas: [EmulatorQuota]) { self.quotas = quotas }
 
@@ -26,7 +26,7 @@ final class QuotaLimiter: Sendable {
         guard !quotas.isEmpty else { return }
         let matching = keys(model: model, region: region)
         let cutoff = now.addingTimeInterval(-60)
-        let failure: ServiceError? = windows.withLockedValue { windows in
+        let failure: ServiceError? = windows.withLock { windows in
             for (_, quota, key) in matching {
                 var window = windows[key, default: Window()]
                 window.requests.removeAll { $0 <= cutoff }
@@ -49,7 +49,7 @@ final class QuotaLimiter: Sendable {
     func charge(tokens: Int, model: String, region: String, now: Date = Date()) {
         guard !quotas.isEmpty else { return }
         let matching = keys(model: model, region: region)
-        windows.withLockedValue { windows in
+        windows.withLock { windows in
             for (_, _, key) in matching { windows[key, default: Window()].tokens.append((now, tokens)) }
         }
     }

@@ -1,5 +1,5 @@
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// The emulator's `Host` check, against DNS rebinding: a page on `attacker.example`
 /// whose name later resolves to 127.0.0.1 reaches the emulator with
@@ -12,7 +12,7 @@ final class HostCheck: Sendable {
     private let configuredHost: String
     private let allowed: Set<String>
     private let tls: Bool
-    private let port = NIOLockedValueBox<Int?>(nil)
+    private let port = Mutex<Int?>(nil)
 
     init(configuration: EmulatorConfiguration) {
         configuredHost = Self.normalise(configuration.host)
@@ -21,7 +21,7 @@ final class HostCheck: Sendable {
     }
 
     /// Set once the listener is bound (port 0 picks one).
-    func bound(to port: Int) { self.port.withLockedValue { $0 = port } }
+    func bound(to port: Int) { self.port.withLock { $0 = port } }
 
     /// Nil when `values` (the request's `Host` headers) name this server; else why not.
     func refusal(_ values: [String]) -> ServiceError? {
@@ -32,7 +32,7 @@ final class HostCheck: Sendable {
         guard let (name, requestPort) = Self.split(value) else { return refused(value) }
         let normalised = Self.normalise(name)
         if allowed.contains(normalised) { return nil }
-        let boundPort = port.withLockedValue { $0 }
+        let boundPort = port.withLock { $0 }
         let portMatches = requestPort.map { $0 == boundPort } ?? (boundPort == (tls ? 443 : 80))
         guard portMatches else { return refused(value) }
         if normalised == configuredHost || Self.isLoopback(normalised) { return nil }
@@ -40,7 +40,7 @@ final class HostCheck: Sendable {
     }
 
     private func refused(_ value: String) -> ServiceError {
-        let port = port.withLockedValue { $0.map(String.init) ?? "?" }
+        let port = port.withLock { $0.map(String.init) ?? "?" }
         return ServiceError(name: "AccessDeniedException", status: 403,
             message: "The Host header '\(RequestLog.cut(value))' does not name this emulator: it accepts localhost, "
                 + "127.x.x.x and [::1] with port \(port), its configured host, and the config file's allowed_hosts "

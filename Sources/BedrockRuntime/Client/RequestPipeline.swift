@@ -70,154 +70,141 @@ final class RequestPipeline: Sendable {
         _ op: OperationRequest, options: CallOptions, hooks: AttemptHooks = AttemptHooks(),
         consume: @escaping @Sendable (IncomingResponse, ProgressWatchdog) async throws -> T
     ) async throws -> (T, [AttemptRecord], HTTPHeaders) {
-        let retry = options.retry ?? configuration.retry
-        let timeouts = configuration.timeouts
-        let firstByte = options.firstByteTimeout ?? timeouts.firstByte
-        let idle = options.idleTimeout ?? timeouts.idle
-        let totalLimit = options.totalTimeout ?? timeouts.total
-        let started = ContinuousClock.now
-        let deadline = totalLimit.map { started + $0 }
-        let id = invocationId()
-        var attempts: [AttemptRecord] = []
-        var pendingRefund: Int?
-
-        func observe(_ record: AttemptRecord) {
-            options.attemptObserver?(record)
-            configuration.attemptObserver?(op.name, record)
-        }
-
-        let errorBodyLimit = configuration.limits.maxErrorBodyBytes
-        for number in 1...retry.maxAttempts {
-            if Task.isCancelled { throw cancelled(attempts) }
-            if retry.mode == .adaptive {
-                // The limiter's wait is part of the call: it may not outlast the total deadline.
-                guard let wait = rateLimiter.reserve(within: deadline.map { $0 - ContinuousClock.now }) else {
-                    var e = BedrockError(kind: .transport(.totalTimeout),
-                                         message: ProgressWatchdog.message(.totalTimeout, totalLimit?.seconds ?? 0)
-                                             + " (the adaptive rate limiter's wait would pass it)")
-                    e.attempts = attempts
-                    throw e
-                }
-                try await sleepCancellable(wait, attempts)
-            }
-            // Signing runs under the call's deadlines (the time-to-first-byte limit and the
-            // total): it may fetch credentials over the network. A signing failure is not
-            // an attempt (nothing was sent) and is not retried.
-            let request: OutgoingRequest
-            do {
-                let signing = ProgressWatchdog(limit: firstByte, failure: .firstByteTimeout)
-                request = try await withWatchdog(signing, deadline: deadline, totalLimit: totalLimit) {
-                    try await self.prepare(op, attempt: number, maxAttempts: retry.maxAttempts, invocationId: id)
-                }
-            } catch {
-                if error is CancellationError || Task.isCancelled { throw cancelled(attempts) }
-                guard var e = error as? BedrockError else { throw error }
-                e.attempts = attempts
-                throw e
-            }
+        let call = CallPlan(op, options: options, configuration: configuration, invocationId: invocationId())
+        var log = AttemptLog(operation: op.name, options: options, configuration: configuration)
+        var refund: Int?  // the quota cost of the retry in flight, given back when it succeeds
+        for number in 1...call.retry.maxAttempts {
+            if Task.isCancelled { throw cancelled(log.records) }
+            try await waitForTheRateLimiter(call, log.records)
+            let request = try await signAttempt(number, of: call, log.records)
             hooks.willStart()
-            let attemptStart = ContinuousClock.now
+            let started = ContinuousClock.now
             var failure: BedrockError
             var retryAfter: Duration?
-            do {
-                let watchdog = ProgressWatchdog(limit: firstByte, failure: .firstByteTimeout)
-                let transport = self.transport
-                let outcome: AttemptOutcome<T> = try await withWatchdog(watchdog, deadline: deadline, totalLimit: totalLimit) {
-                    let response = try await transport.send(request)
-                    watchdog.rearm(limit: idle, failure: .idleTimeout)
-                    guard (200..<300).contains(response.status) else {
-                        var body: [UInt8] = []
-                        for try await chunk in response.body {
-                            watchdog.touch()
-                            body.append(contentsOf: chunk.readableBytesView.prefix(max(0, errorBodyLimit - body.count)))
-                            if body.count >= errorBodyLimit { break }
-                        }
-                        return .serviceError(ServiceErrorParser.parse(status: response.status, headers: response.headers, body: body),
-                                             ServiceErrorParser.retryAfter(response.headers))
-                    }
-                    return .success(try await consume(response, watchdog), response.headers, response.status)
-                }
-                switch outcome {
-                case let .success(value, headers, status):
-                    if retry.mode == .adaptive { rateLimiter.record(throttled: false) }
-                    if retry.usesRetryQuota { quota.release(refund: pendingRefund) }
-                    let record = AttemptRecord(number: number, outcome: .success, httpStatus: status,
-                                               requestId: headers.requestId,
-                                               duration: ContinuousClock.now - attemptStart)
-                    attempts.append(record)
-                    observe(record)
-                    return (value, attempts, headers)
-                case let .serviceError(error, after):
-                    failure = error
-                    retryAfter = after
-                    if retry.mode == .adaptive { rateLimiter.record(throttled: error.isThrottling) }
-                }
-            } catch {
-                if error is CancellationError || Task.isCancelled {
-                    let record = AttemptRecord(number: number, outcome: .cancelled, errorCode: "Cancelled",
-                                               duration: ContinuousClock.now - attemptStart, decision: "cancelled")
-                    attempts.append(record)
-                    observe(record)
-                    throw cancelled(attempts)
-                }
-                failure = (TransportErrorMapper.map(error) as? BedrockError)
-                    ?? BedrockError(kind: .transport(.other), message: "transport error: \(error)")
+            switch await send(request, call, consume: consume) {
+            case let .success(value, headers, status):
+                countSuccess(call, refund: refund)
+                log.append(AttemptRecord(number: number, outcome: .success, httpStatus: status,
+                                         requestId: headers.requestId, duration: ContinuousClock.now - started))
+                return (value, log.records, headers)
+            case let .serviceError(error, after):
+                if call.retry.mode == .adaptive { rateLimiter.record(throttled: error.isThrottling) }
+                (failure, retryAfter) = (error, after)
+            case let .failed(error):
+                failure = error
+            case .cancelled:
+                log.append(AttemptRecord(number: number, outcome: .cancelled, errorCode: "Cancelled",
+                                         duration: ContinuousClock.now - started, retryDecision: .stop(.cancelled)))
+                throw cancelled(log.records)
             }
-
-            failure = hooks.adjust(failure)
-            failure.message = ServiceTextScrubber.scrub(failure.message, removing: Self.sentSecrets(request))
-            failure.resourceName = failure.resourceName.map { ServiceTextScrubber.scrub($0, removing: Self.sentSecrets(request)) }
-            let outcomeKind: AttemptRecord.Outcome = switch failure.kind {
-            case .service: .serviceError
-            case .transport: .transportError
-            case .cancelled: .cancelled
-            default: .invalidResponse
+            failure = Self.scrub(hooks.adjust(failure), sentIn: request)
+            var record = AttemptRecord(number: number, failure: failure, duration: ContinuousClock.now - started)
+            let decision = decideAfter(failure, attempt: number, retryAfter: retryAfter, call, refund: &refund)
+            record.retryDecision = decision
+            switch decision {
+            case let .stop(reason):
+                log.append(record)
+                throw stopped(failure, by: reason, call, log.records)
+            case let .retry(wait, _):
+                record.waitBeforeNext = wait
+                log.append(record)
+                configuration.logger.debug("\(op.name) attempt \(number) failed with \(failure.code); retrying in \(wait)")
+                try await sleepCancellable(wait, log.records)
             }
-            var record = AttemptRecord(number: number, outcome: outcomeKind, errorCode: failure.code,
-                                       httpStatus: failure.httpStatus, requestId: failure.requestId,
-                                       duration: ContinuousClock.now - attemptStart)
-
-            func stop(_ why: String) -> BedrockError {
-                record.decision = why
-                attempts.append(record)
-                observe(record)
-                var e = failure
-                e.attempts = attempts
-                configuration.logger.debug("\(op.name) failed: \(e.code) (\(why))")
-                return e
-            }
-
-            guard failure.isRetryable else { throw stop("not retried: \(failure.retryReason)") }
-            guard op.idempotent else { throw stop("not retried: the request is not safe to repeat") }
-            guard number < retry.maxAttempts else {
-                var e = stop("not retried: all \(retry.maxAttempts) attempts used")
-                e.retryReason = "all \(retry.maxAttempts) attempts used (\(failure.retryReason))"
-                throw e
-            }
-            if retry.usesRetryQuota {
-                guard let cost = quota.acquire(throttling: failure.isThrottling) else {
-                    var e = stop("not retried: retry quota exhausted")
-                    e.isRetryable = false
-                    e.retryReason = "retry quota exhausted"
-                    throw e
-                }
-                pendingRefund = cost
-            }
-            var wait = retry.backoff(retry: number, throttling: failure.isThrottling, random: random())
-            if let retryAfter { wait = min(retryAfter, retry.maxBackoff) }
-            if let deadline, ContinuousClock.now + wait >= deadline {
-                var e = stop("not retried: the wait would pass the total deadline")
-                e.retryReason = "the total deadline would pass before the next attempt"
-                throw e
-            }
-            record.waitBeforeNext = wait
-            record.decision = "retrying: \(failure.retryReason)"
-            attempts.append(record)
-            observe(record)
-            configuration.logger.debug("\(op.name) attempt \(number) failed with \(failure.code); retrying in \(wait)")
-            try await sleepCancellable(wait, attempts)
         }
-        throw cancelled(attempts)  // unreachable: the loop returns or throws
+        throw cancelled(log.records)  // unreachable: the loop returns or throws
+    }
+
+    /// In adaptive mode, waits for the rate limiter's token; the wait may not outlast
+    /// the call's total deadline.
+    private func waitForTheRateLimiter(_ call: CallPlan, _ attempts: [AttemptRecord]) async throws {
+        guard call.retry.mode == .adaptive else { return }
+        guard let wait = rateLimiter.reserve(within: call.deadline.map { $0 - ContinuousClock.now }) else {
+            var e = BedrockError(kind: .transport(.totalTimeout),
+                                 message: ProgressWatchdog.message(.totalTimeout, call.totalLimit?.seconds ?? 0)
+                                     + " (the adaptive rate limiter's wait would pass it)")
+            e.attempts = attempts
+            throw e
+        }
+        try await sleepCancellable(wait, attempts)
+    }
+
+    /// The signed request for attempt `number`. Signing runs under the call's deadlines
+    /// (the time-to-first-byte limit and the total): it may fetch credentials over the
+    /// network. A signing failure is not an attempt (nothing was sent) and is not retried.
+    private func signAttempt(_ number: Int, of call: CallPlan, _ attempts: [AttemptRecord]) async throws -> OutgoingRequest {
+        do {
+            let signing = ProgressWatchdog(limit: call.firstByte, failure: .firstByteTimeout)
+            return try await withWatchdog(signing, deadline: call.deadline, totalLimit: call.totalLimit) {
+                try await self.prepare(call.op, attempt: number, maxAttempts: call.retry.maxAttempts,
+                                       invocationId: call.invocationId)
+            }
+        } catch {
+            if error is CancellationError || Task.isCancelled { throw cancelled(attempts) }
+            guard var e = error as? BedrockError else { throw error }
+            e.attempts = attempts
+            throw e
+        }
+    }
+
+    /// Sends one attempt and reads its answer under the watchdogs: a 2xx through
+    /// `consume`, any other status through the error-body reader.
+    private func send<T: Sendable>(
+        _ request: OutgoingRequest, _ call: CallPlan,
+        consume: @escaping @Sendable (IncomingResponse, ProgressWatchdog) async throws -> T
+    ) async -> AttemptOutcome<T> {
+        let watchdog = ProgressWatchdog(limit: call.firstByte, failure: .firstByteTimeout)
+        let transport = self.transport
+        let errorBodyLimit = configuration.limits.maxErrorBodyBytes
+        do {
+            return try await withWatchdog(watchdog, deadline: call.deadline, totalLimit: call.totalLimit) {
+                let response = try await transport.send(request)
+                watchdog.rearm(limit: call.idle, failure: .idleTimeout)
+                guard (200..<300).contains(response.status) else {
+                    return .serviceError(try await ErrorResponse.read(response, watchdog: watchdog, limit: errorBodyLimit),
+                                         ServiceErrorParser.retryAfter(response.headers))
+                }
+                return .success(try await consume(response, watchdog), response.headers, response.status)
+            }
+        } catch {
+            if error is CancellationError || Task.isCancelled { return .cancelled }
+            return .failed(ErrorResponse.failure(from: error))
+        }
+    }
+
+    /// Feeds a success to the adaptive rate limiter and the retry quota.
+    private func countSuccess(_ call: CallPlan, refund: Int?) {
+        if call.retry.mode == .adaptive { rateLimiter.record(throttled: false) }
+        if call.retry.usesRetryQuota { quota.release(refund: refund) }
+    }
+
+    /// The retry policy's decision after `failure`; a retry takes its cost from the
+    /// quota (noted in `refund`), and stops when another call took the last tokens first.
+    private func decideAfter(_ failure: BedrockError, attempt: Int, retryAfter: Duration?, _ call: CallPlan,
+                             refund: inout Int?) -> RetryDecision {
+        let verdict = RetryPolicy(configuration: call.retry).decide(RetryPolicy.Situation(
+            failure: failure, attempt: attempt, idempotent: call.op.idempotent, retryAfter: retryAfter,
+            quotaTokens: quota.available, timeLeft: call.deadline.map { $0 - ContinuousClock.now }, random: random()))
+        guard verdict.quotaCost != nil else { return verdict.decision }
+        guard let cost = quota.acquire(throttling: failure.isThrottling) else { return .stop(.quotaExhausted) }
+        refund = cost
+        return verdict.decision
+    }
+
+    /// The call's final error once `reason` stopped it, with the whole attempt log.
+    private func stopped(_ failure: BedrockError, by reason: RetryDecision.StopReason, _ call: CallPlan,
+                         _ attempts: [AttemptRecord]) -> BedrockError {
+        let e = failure.stopped(by: reason, attempts: attempts)
+        configuration.logger.debug("\(call.op.name) failed: \(e.code) (\(RetryDecision.stop(reason)))")
+        return e
+    }
+
+    /// `failure` with any credential `request` carried removed from its texts.
+    private static func scrub(_ failure: BedrockError, sentIn request: OutgoingRequest) -> BedrockError {
+        var e = failure
+        e.message = ServiceTextScrubber.scrub(e.message, removing: sentSecrets(request))
+        e.resourceName = e.resourceName.map { ServiceTextScrubber.scrub($0, removing: sentSecrets(request)) }
+        return e
     }
 
     private func sleepCancellable(_ wait: Duration, _ attempts: [AttemptRecord]) async throws {
@@ -300,8 +287,58 @@ struct AttemptHooks: Sendable {
     var adjust: @Sendable (BedrockError) -> BedrockError = { $0 }
 }
 
-/// How one attempt ended when an answer arrived.
+/// How one attempt ended.
 enum AttemptOutcome<T: Sendable>: Sendable {
+    /// A 2xx answer, read by the caller: the value, the headers and the status.
     case success(T, HTTPHeaders, Int)
+    /// A non-2xx answer: the service's error and its `x-amz-retry-after`.
     case serviceError(BedrockError, Duration?)
+    /// No usable answer: the transport failed, a watchdog fired, or reading failed.
+    case failed(BedrockError)
+    /// The calling task was cancelled.
+    case cancelled
+}
+
+/// One call's settings, worked out once: its retry rules, time limits and deadline.
+struct CallPlan: Sendable {
+    let op: OperationRequest
+    let retry: RetryConfiguration
+    let firstByte: Duration
+    let idle: Duration
+    let totalLimit: Duration?
+    let deadline: ContinuousClock.Instant?
+    /// `amz-sdk-invocation-id`, the same on every attempt.
+    let invocationId: String
+
+    init(_ op: OperationRequest, options: CallOptions, configuration: BedrockRuntimeClient.Configuration,
+         invocationId: String) {
+        self.op = op
+        self.retry = options.retry ?? configuration.retry
+        self.firstByte = options.firstByteTimeout ?? configuration.timeouts.firstByte
+        self.idle = options.idleTimeout ?? configuration.timeouts.idle
+        self.totalLimit = options.totalTimeout ?? configuration.timeouts.total
+        self.deadline = totalLimit.map { ContinuousClock.now + $0 }
+        self.invocationId = invocationId
+    }
+}
+
+/// The attempts of one call so far; each one added is reported to the call's and the
+/// client's attempt observers.
+struct AttemptLog {
+    let operation: String
+    let options: CallOptions
+    let configuration: BedrockRuntimeClient.Configuration
+    private(set) var records: [AttemptRecord] = []
+
+    init(operation: String, options: CallOptions, configuration: BedrockRuntimeClient.Configuration) {
+        self.operation = operation
+        self.options = options
+        self.configuration = configuration
+    }
+
+    mutating func append(_ record: AttemptRecord) {
+        records.append(record)
+        options.attemptObserver?(record)
+        configuration.attemptObserver?(operation, record)
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Caps on what the client keeps from the network, so a broken or hostile server
 /// cannot make it allocate without bound. Passing one is a `ResponseTooLarge` error
@@ -53,13 +54,13 @@ public struct ResponseLimits: Sendable, Hashable {
 /// arrive; it gives its bytes back when the call's data is dropped.
 final class ResponseBudget: @unchecked Sendable {
     let limit: Int
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var used = 0
 
     init(limit: Int) { self.limit = limit }
 
     /// Bytes held by all reservations now.
-    var inUse: Int { lock.withLock { used } }
+    var inUse: Int { lock.withLock { _ in used } }
 
     /// A new, empty reservation.
     func reservation() -> Reservation { Reservation(budget: self) }
@@ -67,7 +68,7 @@ final class ResponseBudget: @unchecked Sendable {
     /// Changes a reservation's bytes from `old` to `new`; false (nothing changed) when
     /// growing would pass the limit.
     fileprivate func move(from old: Int, to new: Int) -> Bool {
-        lock.withLock {
+        lock.withLock { _ in
             let grow = new - old
             if grow > 0, grow > limit - used { return false }
             used += grow
@@ -78,14 +79,14 @@ final class ResponseBudget: @unchecked Sendable {
     /// One call's share of the budget; released in full when dropped.
     final class Reservation: @unchecked Sendable {
         let budget: ResponseBudget
-        private let lock = NSLock()
+        private let lock = Mutex(())
         private var held = 0
 
         fileprivate init(budget: ResponseBudget) { self.budget = budget }
 
         /// Holds `bytes` in all (more or fewer than now); false when the budget has no room.
         func resize(to bytes: Int) -> Bool {
-            lock.withLock {
+            lock.withLock { _ in
                 guard budget.move(from: held, to: max(0, bytes)) else { return false }
                 held = max(0, bytes)
                 return true
@@ -94,7 +95,7 @@ final class ResponseBudget: @unchecked Sendable {
 
         /// Holds `bytes` more; false when the budget has no room.
         func grow(by bytes: Int) -> Bool {
-            lock.withLock {
+            lock.withLock { _ in
                 guard bytes <= Int.max - held, budget.move(from: held, to: held + bytes) else { return false }
                 held += bytes
                 return true

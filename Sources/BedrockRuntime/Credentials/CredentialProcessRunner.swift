@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// Runs a `credential_process` command safely and returns its standard output.
 ///
@@ -49,7 +50,7 @@ struct CredentialProcessRunner: Sendable {
         let command: String
         let timeout: Duration
         let maxOutputBytes: Int
-        private let lock = NSLock()
+        private let lock = Mutex(())
         private var cancelled = false
 
         init(command: String, timeout: Duration, maxOutputBytes: Int) {
@@ -58,8 +59,8 @@ struct CredentialProcessRunner: Sendable {
             self.maxOutputBytes = maxOutputBytes
         }
 
-        func cancel() { lock.withLock { cancelled = true } }
-        private var isCancelled: Bool { lock.withLock { cancelled } }
+        func cancel() { lock.withLock { _ in cancelled = true } }
+        private var isCancelled: Bool { lock.withLock { _ in cancelled } }
 
         /// Spawns, reads and reaps; runs on its own thread (it blocks in `poll`).
         func execute() -> Result<[UInt8], Failure> {
@@ -170,24 +171,24 @@ struct CredentialProcessRunner: Sendable {
 /// The process groups of `credential_process` helpers still running, killed when this
 /// process exits (`exit`, as `quarry` does at a deadline, Ctrl-C or the end of a run).
 enum LiveProcessGroups {
-    private static let lock = NSLock()
+    private static let lock = Mutex(())
     nonisolated(unsafe) private static var groups: Set<pid_t> = []
     private static let killAtExit: Void = { atexit { LiveProcessGroups.killAll() } }()
 
     static func add(_ pid: pid_t) {
         _ = killAtExit
-        lock.withLock { _ = groups.insert(pid) }
+        lock.withLock { _ in _ = groups.insert(pid) }
     }
 
     static func remove(_ pid: pid_t) {
-        lock.withLock { _ = groups.remove(pid) }
+        lock.withLock { _ in _ = groups.remove(pid) }
     }
 
     /// Sends SIGKILL to every group still registered.
     static func killAll() {
-        for group in lock.withLock({ groups }) { kill(-group, SIGKILL) }
+        for group in lock.withLock({ _ in groups }) { kill(-group, SIGKILL) }
     }
 
     /// The groups registered now (for tests).
-    static var current: Set<pid_t> { lock.withLock { groups } }
+    static var current: Set<pid_t> { lock.withLock { _ in groups } }
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// The TLS trust and proxy the credential providers use: the same as the Bedrock
 /// transport's (`AWS_CA_BUNDLE` replaces the trust roots; `HTTPS_PROXY`/`NO_PROXY`).
@@ -98,7 +99,7 @@ enum CredentialsHTTP {
 /// process (as `HTTPClient.shared` is): redirects disallowed, TLS and proxy built by
 /// the same code as the Bedrock transport's.
 final class CredentialClients: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var clients: [CredentialNetwork: HTTPClient] = [:]
 
     /// The client for `network`: through `HTTPS_PROXY` for https URLs whose host
@@ -110,7 +111,7 @@ final class CredentialClients: @unchecked Sendable {
         var key = network
         if !https { key.proxy = nil }
         if let proxy = key.proxy, proxy.bypasses(host: host, port: port) { key.proxy = nil }
-        return try lock.withLock {
+        return try lock.withLock { _ in
             if let existing = clients[key] { return existing }
             let configuration = try AsyncHTTPClientTransport.clientConfiguration(
                 tls: key.tls, proxy: key.proxy, connectTimeout: .seconds(10))

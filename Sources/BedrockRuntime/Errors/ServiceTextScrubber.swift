@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import Synchronization
 
 /// Removes signing material from text a server sent before anyone downstream (scripts,
 /// logs, the REPL) sees it.
@@ -93,12 +94,12 @@ public enum ServiceTextScrubber {
 
 /// The recent tokens this process sent, bounded (credentials rotate; 32 is plenty).
 private final class SentTokens: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var tokens: [String] = []
     private var cachedForms: [String] = []
 
     func add(_ new: [String]) {
-        lock.withLock {
+        lock.withLock { _ in
             let fresh = new.filter { !tokens.contains($0) }
             guard !fresh.isEmpty else { return }
             tokens.append(contentsOf: fresh)
@@ -107,7 +108,7 @@ private final class SentTokens: @unchecked Sendable {
         }
     }
 
-    func forms() -> [String] { lock.withLock { cachedForms } }
+    func forms() -> [String] { lock.withLock { _ in cachedForms } }
 
     /// The token as sent, percent-encoded, JSON-escaped, base64 (padded and not) and hex.
     static func forms(of token: String) -> [String] {

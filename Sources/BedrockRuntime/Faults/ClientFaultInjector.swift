@@ -2,6 +2,7 @@ import BedrockWire
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Client-side fault injection: a `TransportMiddleware` that makes attempts fail the
 /// way Bedrock and networks fail, inside this client, so resilience tests work against
@@ -21,7 +22,7 @@ import NIOHTTP1
 /// configuration.middlewares.append(faults)
 /// ```
 public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var matcher = FaultMatcher<ClientFaultRule, ClientFaultEffect>(idPrefix: "client-fault-")
     private var log: [FaultInjection] = []
     private var observers: [@Sendable (FaultInjection) -> Void] = []
@@ -37,7 +38,7 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
     @discardableResult
     public func add(_ rule: ClientFaultRule) throws(FaultRuleError) -> String {
         let (condition, effect) = try rule.validated()
-        return lock.withLock { matcher.add(rule, condition: condition, effect: effect) }
+        return lock.withLock { _ in matcher.add(rule, condition: condition, effect: effect) }
     }
 
     /// Adds a shared rule (any effect but `timeout`) and returns its id.
@@ -46,23 +47,23 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
 
     /// Removes one rule; false when no rule has that id.
     @discardableResult
-    public func remove(id: String) -> Bool { lock.withLock { matcher.remove(id: id) } }
+    public func remove(id: String) -> Bool { lock.withLock { _ in matcher.remove(id: id) } }
 
     /// Removes every rule (the injection log stays).
-    public func clear() { lock.withLock { matcher.removeAll() } }
+    public func clear() { lock.withLock { _ in matcher.removeAll() } }
 
     /// The rules still active, with their hit counts.
-    public var active: [ActiveClientFault] { lock.withLock { matcher.active() } }
+    public var active: [ActiveClientFault] { lock.withLock { _ in matcher.active() } }
 
     /// Every injection so far (up to `logCapacity`), oldest first.
-    public var injections: [FaultInjection] { lock.withLock { log } }
+    public var injections: [FaultInjection] { lock.withLock { _ in log } }
 
     /// Forgets the injection log.
-    public func clearInjections() { lock.withLock { log.removeAll() } }
+    public func clearInjections() { lock.withLock { _ in log.removeAll() } }
 
     /// Calls `observer` on every injection (from the calling task's thread).
     public func addObserver(_ observer: @escaping @Sendable (FaultInjection) -> Void) {
-        lock.withLock { observers.append(observer) }
+        lock.withLock { _ in observers.append(observer) }
     }
 
     // MARK: Middleware
@@ -70,14 +71,14 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
     /// Applies the first matching rule to the attempt, or passes it on unchanged.
     public func send(_ request: OutgoingRequest, next: any HTTPTransport) async throws -> IncomingResponse {
         // With no rules (every call of an ordinary run) the attempt is not even read.
-        if lock.withLock({ matcher.isEmpty }) { return try await next.send(request) }
+        if lock.withLock({ _ in matcher.isEmpty }) { return try await next.send(request) }
         let target = RequestTarget(request)
-        guard let (id, effect) = lock.withLock({
+        guard let (id, effect) = lock.withLock({ _ in
             matcher.match(operation: target.operation, models: target.model.map { [$0] } ?? [], region: target.region)
         }) else { return try await next.send(request) }
         let injection = FaultInjection(ruleId: id, operation: request.operation, model: target.model,
                                        region: target.region, effect: effect.description, date: Date())
-        let observers = lock.withLock { () -> [@Sendable (FaultInjection) -> Void] in
+        let observers = lock.withLock { _ -> [@Sendable (FaultInjection) -> Void] in
             log.append(injection)
             if log.count > logCapacity { log.removeFirst(log.count - logCapacity) }
             return self.observers

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The client-side rate limiter of `adaptive` retry mode, with botocore's constants.
 ///
@@ -16,7 +17,7 @@ public final class AdaptiveRateLimiter: @unchecked Sendable {
     static let smoothing = 0.8
     static let timeBucketRange = 0.5
 
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private let clock: @Sendable () -> Double
 
     // Token bucket.
@@ -53,10 +54,10 @@ public final class AdaptiveRateLimiter: @unchecked Sendable {
     }
 
     /// Whether the limiter has started limiting (after a throttling answer).
-    public var isEnabled: Bool { lock.withLock { enabled } }
+    public var isEnabled: Bool { lock.withLock { _ in enabled } }
 
     /// The current send rate limit in requests per second.
-    public var currentRate: Double { lock.withLock { fillRate } }
+    public var currentRate: Double { lock.withLock { _ in fillRate } }
 
     /// How long the next request must wait for a token (zero when it may go now);
     /// takes the token.
@@ -68,7 +69,7 @@ public final class AdaptiveRateLimiter: @unchecked Sendable {
     /// would be `limit` or longer (the call's deadline would pass while waiting). A wait
     /// that is not finite is nil too (and no wait for the unlimited form).
     func reserve(within limit: Duration?) -> Duration? {
-        lock.withLock {
+        lock.withLock { _ in
             guard enabled else { return .zero }
             let now = clock()
             refill(now)
@@ -95,7 +96,7 @@ public final class AdaptiveRateLimiter: @unchecked Sendable {
 
     /// Feeds the answer of an attempt to the limiter.
     public func record(throttled: Bool) {
-        lock.withLock {
+        lock.withLock { _ in
             let now = clock()
             let rate = updateMeasuredRate(now)
             let newRate: Double

@@ -7,6 +7,16 @@ public struct AttemptRecord: Sendable, Hashable, CustomStringConvertible {
         case transportError
         case invalidResponse
         case cancelled
+
+        /// How an attempt that failed with `failure` ended.
+        init(_ failure: BedrockError) {
+            self = switch failure.kind {
+            case .service: .serviceError
+            case .transport: .transportError
+            case .cancelled: .cancelled
+            default: .invalidResponse
+            }
+        }
     }
 
     /// 1 for the first attempt.
@@ -22,13 +32,22 @@ public struct AttemptRecord: Sendable, Hashable, CustomStringConvertible {
     public var duration: Duration
     /// The wait before the next attempt; nil when there was none.
     public var waitBeforeNext: Duration?
-    /// Why the client retried or stopped after this attempt.
-    public var decision: String?
+    /// Whether the client retried or stopped after this attempt, and why; nil on success.
+    public var retryDecision: RetryDecision?
+    /// `retryDecision` in words, as the attempt log shows it (`retrying: throttling (…)`).
+    public var decision: String? { retryDecision?.description }
 
     public init(number: Int, outcome: Outcome, errorCode: String? = nil, httpStatus: Int? = nil, requestId: String? = nil,
-                duration: Duration, waitBeforeNext: Duration? = nil, decision: String? = nil) {
+                duration: Duration, waitBeforeNext: Duration? = nil, retryDecision: RetryDecision? = nil) {
         self.number = number; self.outcome = outcome; self.errorCode = errorCode; self.httpStatus = httpStatus
-        self.requestId = requestId; self.duration = duration; self.waitBeforeNext = waitBeforeNext; self.decision = decision
+        self.requestId = requestId; self.duration = duration; self.waitBeforeNext = waitBeforeNext
+        self.retryDecision = retryDecision
+    }
+
+    /// The record of an attempt that ended in `failure`, its outcome named by the failure's kind.
+    init(number: Int, failure: BedrockError, duration: Duration) {
+        self.init(number: number, outcome: Outcome(failure), errorCode: failure.code, httpStatus: failure.httpStatus,
+                  requestId: failure.requestId, duration: duration)
     }
 
     public var description: String {

@@ -1,6 +1,7 @@
 import BedrockWire
 import Foundation
 import NIOCore
+import Synchronization
 
 /// The events of a streaming call, as an async sequence, plus what is known about
 /// the call (attempts, request id, restarts) once it has ended.
@@ -127,7 +128,7 @@ final class StreamCallState: @unchecked Sendable {
         var unreadBatches: [Int] = []
         var unreadBytes = 0
     }
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var values = Values()
     /// The call's share of the client's in-flight budget: the partial result's bytes
     /// and the unread events', kept in step with them; given back when the stream is dropped.
@@ -141,12 +142,12 @@ final class StreamCallState: @unchecked Sendable {
         return !held.overflow && reservation.resize(to: held.partialValue)
     }
 
-    func read<T>(_ body: (Values) -> T) -> T { lock.withLock { body(values) } }
-    func update<T>(_ body: (inout Values) -> T) -> T { lock.withLock { body(&values) } }
+    func read<T>(_ body: (Values) -> T) -> T { lock.withLock { _ in body(values) } }
+    func update<T>(_ body: (inout Values) -> T) -> T { lock.withLock { _ in body(&values) } }
 
     /// The consumer took the oldest batch handed over.
     func batchConsumed() {
-        lock.withLock {
+        lock.withLock { _ in
             guard !values.unreadBatches.isEmpty else { return }
             values.unreadBytes -= values.unreadBatches.removeFirst()
             _ = reserveHeld(values)

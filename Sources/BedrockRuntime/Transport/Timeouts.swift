@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The deadlines of a call. Defaults suit long generations: a non-streaming Converse
 /// answers only when the model has finished, so there is no 60 s read timeout that
@@ -29,7 +30,7 @@ public struct Timeouts: Sendable, Hashable {
 /// operation: when it throws, the task group cancels the operation, and
 /// AsyncHTTPClient closes the connection.
 final class ProgressWatchdog: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var lastProgress: ContinuousClock.Instant
     private var limit: Duration
     private var failure: TransportFailure
@@ -42,11 +43,11 @@ final class ProgressWatchdog: @unchecked Sendable {
     }
 
     /// Records progress (a chunk arrived).
-    func touch() { lock.withLock { lastProgress = .now } }
+    func touch() { lock.withLock { _ in lastProgress = .now } }
 
     /// Switches to a new limit, counting from now.
     func rearm(limit: Duration, failure: TransportFailure) {
-        lock.withLock {
+        lock.withLock { _ in
             lastProgress = .now
             self.limit = limit
             self.failure = failure
@@ -54,13 +55,13 @@ final class ProgressWatchdog: @unchecked Sendable {
     }
 
     /// Stops watching; `watch()` returns.
-    func finish() { lock.withLock { finished = true } }
+    func finish() { lock.withLock { _ in finished = true } }
 
     /// Sleeps until the limit passes without progress (then throws), the absolute
     /// `total` deadline passes (then throws the total timeout), or `finish()`.
     func watch(total: (deadline: ContinuousClock.Instant, limit: Duration?)? = nil) async throws {
         while true {
-            let (deadline, failure, done) = lock.withLock { (lastProgress + limit, self.failure, finished) }
+            let (deadline, failure, done) = lock.withLock { _ in (lastProgress + limit, self.failure, finished) }
             if done { return }
             let now = ContinuousClock.now
             if let total, now >= total.deadline {
@@ -68,7 +69,7 @@ final class ProgressWatchdog: @unchecked Sendable {
                                    message: Self.message(.totalTimeout, total.limit?.seconds ?? 0))
             }
             if now >= deadline {
-                let seconds = lock.withLock { limit.seconds }
+                let seconds = lock.withLock { _ in limit.seconds }
                 throw BedrockError(kind: .transport(failure), message: Self.message(failure, seconds))
             }
             // Wake at the first deadline, but at least every 250 ms to notice `finish()`.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// The hashing and key derivation SigV4 is built from (swift-crypto).
 enum SigV4Crypto {
@@ -76,32 +77,26 @@ enum SigV4Crypto {
 /// Remembers the most recent signing keys: a key depends only on the secret, the day,
 /// the region and the service, so deriving it (four HMACs, a fifth of a signature's
 /// cost) once per day is enough. Holds keys in Swift memory only, never prints them.
-final class SigningKeyCache: @unchecked Sendable {
+final class SigningKeyCache: Sendable {
     static let shared = SigningKeyCache()
 
     private struct Scope: Hashable {
         var secret: String, scopeDate: String, region: String, service: String
     }
 
-    private let lock = NSLock()
-    private var keys: [Scope: SymmetricKey] = [:]
+    private let keys = Mutex<[Scope: SymmetricKey]>([:])
     /// Enough for every credential and region a process signs for; cleared when full.
     private let capacity = 64
 
     func key(secret: String, scopeDate: String, region: String, service: String,
              derive: () -> SymmetricKey) -> SymmetricKey {
         let scope = Scope(secret: secret, scopeDate: scopeDate, region: region, service: service)
-        lock.lock()
-        if let key = keys[scope] {
-            lock.unlock()
-            return key
-        }
-        lock.unlock()
+        if let key = keys.withLock({ $0[scope] }) { return key }
         let key = derive()
-        lock.lock()
-        if keys.count >= capacity { keys.removeAll(keepingCapacity: true) }
-        keys[scope] = key
-        lock.unlock()
+        keys.withLock { keys in
+            if keys.count >= capacity { keys.removeAll(keepingCapacity: true) }
+            keys[scope] = key
+        }
         return key
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -10,7 +11,7 @@ import Darwin
 final class AuditWriter: @unchecked Sendable {
     let log: AuditLog
     let runId: String
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var fd: Int32
     /// The hash the next record's `prev` carries, and the file size it belongs to.
     private var prev: String
@@ -60,30 +61,30 @@ final class AuditWriter: @unchecked Sendable {
     /// chain fields, writes the line and (optionally) syncs. A failed write is kept: the
     /// host refuses further calls (`AuditLogFailed`).
     func append(_ members: [(String, JSONValue)]) {
-        lock.lock()
-        defer { lock.unlock() }
-        guard failure == nil, fd >= 0 else { return }
-        do {
-            try withFileLock {
-                try checkStillAtPath()
-                try catchUp()
-                let line = AuditChain.line(members, prev: prev)
-                var bytes = Array(line.utf8)
-                bytes.append(0x0A)
-                try writeAll(bytes)
-                if log.syncEachRecord { _ = fsync(fd) }
-                prev = AuditLog.sha256Hex(Array(line.utf8))
-                knownSize += off_t(bytes.count)
+        lock.withLock { _ in
+            guard failure == nil, fd >= 0 else { return }
+            do {
+                try withFileLock {
+                    try checkStillAtPath()
+                    try catchUp()
+                    let line = AuditChain.line(members, prev: prev)
+                    var bytes = Array(line.utf8)
+                    bytes.append(0x0A)
+                    try writeAll(bytes)
+                    if log.syncEachRecord { _ = fsync(fd) }
+                    prev = AuditLog.sha256Hex(Array(line.utf8))
+                    knownSize += off_t(bytes.count)
+                }
+            } catch {
+                failure = "\(error)"
             }
-        } catch {
-            failure = "\(error)"
         }
     }
 
     func close() {
-        lock.lock()
-        if fd >= 0 { Glibc.close(fd); fd = -1 }
-        lock.unlock()
+        lock.withLock { _ in
+            if fd >= 0 { Glibc.close(fd); fd = -1 }
+        }
     }
 
     deinit { if fd >= 0 { Glibc.close(fd) } }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One Bedrock call as a script made it: for metrics, reports and status lines.
 public struct CallRecord: Sendable, Hashable {
@@ -44,7 +45,7 @@ public protocol QuarryModule: Sendable {
 
 /// Limits how many calls run at once; waiters are served in order.
 final class CallGate: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var available: Int
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
@@ -52,27 +53,26 @@ final class CallGate: @unchecked Sendable {
 
     func acquire() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            lock.lock()
-            if available > 0 {
+            let admitted = lock.withLock { _ in
+                guard available > 0 else {
+                    waiters.append(c)
+                    return false
+                }
                 available -= 1
-                lock.unlock()
-                c.resume()
-            } else {
-                waiters.append(c)
-                lock.unlock()
+                return true
             }
+            if admitted { c.resume() }
         }
     }
 
     func release() {
-        lock.lock()
-        if waiters.isEmpty {
-            available += 1
-            lock.unlock()
-        } else {
-            let next = waiters.removeFirst()
-            lock.unlock()
-            next.resume()
+        let next = lock.withLock { _ -> CheckedContinuation<Void, Never>? in
+            guard !waiters.isEmpty else {
+                available += 1
+                return nil
+            }
+            return waiters.removeFirst()
         }
+        next?.resume()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What the audit record of one call needs beyond its `CallRecord`: where the script
 /// made it, which client settings it used, and the bodies to digest (or include).
@@ -152,8 +153,8 @@ extension HostCore {
 
 /// Principals resolved per client settings.
 final class AuditPrincipalCache: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var values: [ClientSettings: AuditPrincipal] = [:]
-    func get(_ s: ClientSettings) -> AuditPrincipal? { lock.withLock { values[s] } }
-    func set(_ s: ClientSettings, _ p: AuditPrincipal) { lock.withLock { values[s] = p } }
+    func get(_ s: ClientSettings) -> AuditPrincipal? { lock.withLock { _ in values[s] } }
+    func set(_ s: ClientSettings, _ p: AuditPrincipal) { lock.withLock { _ in values[s] = p } }
 }

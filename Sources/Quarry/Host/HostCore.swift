@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// The host's shared, thread-safe state: clients, budgets, observers, open streams.
 /// Host functions hold this (not the host), so the Lua state never keeps the host alive.
@@ -8,7 +9,7 @@ final class HostCore: @unchecked Sendable {
     let policy: HostPolicy
     let logger: Logger
     let gate: CallGate
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var clients: [ClientSettings: BedrockRuntimeClient] = [:]
     private var admitted: Set<ClientSettings> = []
     private var observers: [@Sendable (CallRecord) -> Void] = []
@@ -40,39 +41,38 @@ final class HostCore: @unchecked Sendable {
     }
 
     var defaultModel: String? {
-        get { lock.lock(); defer { lock.unlock() }; return model }
-        set { lock.lock(); model = newValue; lock.unlock() }
+        get { lock.withLock { _ in model } }
+        set { lock.withLock { _ in model = newValue } }
     }
 
     /// Admits `settings` as one of the host's clients: at most `policy.maxClients`
     /// distinct settings (the target's own, `ClientSettings()`, is always admitted).
     func admit(_ settings: ClientSettings) throws(ScriptError) {
-        lock.lock()
-        defer { lock.unlock() }
-        if settings == ClientSettings() || admitted.contains(settings) { return }
-        guard admitted.count < policy.maxClients else {
-            throw ScriptError(code: .limitExceeded,
-                              message: "bedrock.client: this host keeps at most \(policy.maxClients) distinct clients; reuse a client instead of making new ones")
+        try lock.withLock { _ throws(ScriptError) in
+            if settings == ClientSettings() || admitted.contains(settings) { return }
+            guard admitted.count < policy.maxClients else {
+                throw ScriptError(code: .limitExceeded,
+                                  message: "bedrock.client: this host keeps at most \(policy.maxClients) distinct clients; reuse a client instead of making new ones")
+            }
+            admitted.insert(settings)
         }
-        admitted.insert(settings)
     }
 
     /// The client for `settings`, made once and reused.
     func client(_ settings: ClientSettings) throws -> BedrockRuntimeClient {
         try admit(settings)
-        lock.lock()
-        if let c = clients[settings] { lock.unlock(); return c }
-        lock.unlock()
+        if let c = lock.withLock({ _ in clients[settings] }) { return c }
         // The calls in flight hold at most twice the sandbox's memory (issue 23).
         let made = try target.makeClient(settings, maxInFlightBytes: QuarryTarget.maxInFlightBytesForScripts(memoryBytes: policy.limits.memoryBytes))
-        lock.lock()
-        if let c = clients[settings] {
-            lock.unlock()
-            Task { try? await made.shutdown() }
-            return c
+        let existing = lock.withLock { _ -> BedrockRuntimeClient? in
+            if let c = clients[settings] { return c }
+            clients[settings] = made
+            return nil
         }
-        clients[settings] = made
-        lock.unlock()
+        if let existing {
+            Task { try? await made.shutdown() }
+            return existing
+        }
         return made
     }
 
@@ -84,8 +84,13 @@ final class HostCore: @unchecked Sendable {
     /// the sandbox's memory limit together with every other call in flight: each call's
     /// values crossed within the limit, but many calls at once could each hold that much.
     func reserve(maxTokens: Int?, inputTokens: Int = 0, requestBytes: Int = 0) throws(ScriptError) -> Reservation {
-        lock.lock()
-        defer { lock.unlock() }
+        try lock.withLock { _ throws(ScriptError) -> Reservation in
+            try reserveLocked(maxTokens: maxTokens, inputTokens: inputTokens, requestBytes: requestBytes)
+        }
+    }
+
+    /// `reserve`'s work, under the lock.
+    private func reserveLocked(maxTokens: Int?, inputTokens: Int, requestBytes: Int) throws(ScriptError) -> Reservation {
         if let budget = policy.callBudget, callsUsed >= budget {
             throw ScriptError(code: .policyViolation, message: "the call budget of \(budget) calls is used up")
         }
@@ -121,24 +126,24 @@ final class HostCore: @unchecked Sendable {
     /// Replaces a reservation by what the call used (never negative), and gives back its
     /// request bytes.
     func settle(_ reservation: Reservation, used: Int) {
-        lock.lock()
-        requestBytesHeld -= reservation.requestBytes
-        let reserved = reservation.tokens
-        tokensReserved -= reserved
-        let (sum, overflow) = tokensCommitted.addingReportingOverflow(max(0, used))
-        tokensCommitted = overflow ? Int.max : sum
-        lock.unlock()
+        lock.withLock { _ in
+            requestBytesHeld -= reservation.requestBytes
+            let reserved = reservation.tokens
+            tokensReserved -= reserved
+            let (sum, overflow) = tokensCommitted.addingReportingOverflow(max(0, used))
+            tokensCommitted = overflow ? Int.max : sum
+        }
     }
 
     /// What the budgets allow still (for `bedrock.budget()`).
     var budgetReport: LuaValue {
-        lock.lock()
-        defer { lock.unlock() }
-        var m: [String: LuaValue] = ["calls_used": .integer(Int64(callsUsed)), "tokens_used": .integer(Int64(tokensCommitted)),
-                                     "tokens_reserved": .integer(Int64(tokensReserved))]
-        if let b = policy.callBudget { m["call_budget"] = .integer(Int64(b)) }
-        if let b = policy.tokenBudget { m["token_budget"] = .integer(Int64(b)) }
-        return .map(m)
+        lock.withLock { _ in
+            var m: [String: LuaValue] = ["calls_used": .integer(Int64(callsUsed)), "tokens_used": .integer(Int64(tokensCommitted)),
+                                         "tokens_reserved": .integer(Int64(tokensReserved))]
+            if let b = policy.callBudget { m["call_budget"] = .integer(Int64(b)) }
+            if let b = policy.tokenBudget { m["token_budget"] = .integer(Int64(b)) }
+            return .map(m)
+        }
     }
 
     /// Writes to the error stream, within the same byte limit as normal output.
@@ -151,44 +156,43 @@ final class HostCore: @unchecked Sendable {
     /// Counts bytes of the run's error-stream and log output against the output limit;
     /// false (nothing counted) when they would pass it.
     func chargeOutput(_ bytes: Int) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        let (sum, overflow) = errorBytes.addingReportingOverflow(bytes)
-        guard !overflow, sum <= policy.limits.outputBytes else { return false }
-        errorBytes = sum
-        return true
+        lock.withLock { _ in
+            let (sum, overflow) = errorBytes.addingReportingOverflow(bytes)
+            guard !overflow, sum <= policy.limits.outputBytes else { return false }
+            errorBytes = sum
+            return true
+        }
     }
 
     /// A run starts: its error-stream and log output start from zero.
     func beginRun() {
-        lock.lock(); errorBytes = 0; lock.unlock()
+        lock.withLock { _ in errorBytes = 0 }
     }
 
     func addObserver(_ observer: @escaping @Sendable (CallRecord) -> Void) {
-        lock.lock(); observers.append(observer); lock.unlock()
+        lock.withLock { _ in observers.append(observer) }
     }
 
     func notify(_ record: CallRecord) {
-        lock.lock()
-        let current = observers
-        lock.unlock()
+        let current = lock.withLock { _ in observers }
         for observer in current { observer(record) }
     }
 
     func track(_ pump: StreamPump) {
-        lock.lock(); streams[ObjectIdentifier(pump)] = pump; lock.unlock()
+        lock.withLock { _ in streams[ObjectIdentifier(pump)] = pump }
     }
 
     func untrack(_ pump: StreamPump) {
-        lock.lock(); streams[ObjectIdentifier(pump)] = nil; lock.unlock()
+        lock.withLock { _ in streams[ObjectIdentifier(pump)] = nil }
     }
 
     /// Cancels every stream still open (the end of a run, or Ctrl-C), recording `reason`.
     func cancelStreams(_ reason: StreamPump.StopReason = .cancelled) {
-        lock.lock()
-        let open = Array(streams.values)
-        streams.removeAll()
-        lock.unlock()
+        let open = lock.withLock { _ in
+            let open = Array(streams.values)
+            streams.removeAll()
+            return open
+        }
         for pump in open { pump.cancel(reason) }
     }
 
@@ -203,7 +207,7 @@ final class HostCore: @unchecked Sendable {
 
     func shutdown() async {
         cancelStreams()
-        let all = lock.withLock {
+        let all = lock.withLock { _ in
             let all = Array(clients.values)
             clients.removeAll()
             return all

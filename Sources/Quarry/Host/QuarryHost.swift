@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// A sandboxed Lua state with the Bedrock API, a scheduler and a policy: what a script
 /// (or a REPL session) runs in.
@@ -518,11 +519,10 @@ struct EnvironmentKeeper: Sendable {
 }
 
 /// Whether a `.perRun` host's environment is known clean.
-final class EnvironmentHealth: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: LuaError?
-    func fail(_ error: LuaError) { lock.lock(); if stored == nil { stored = error }; lock.unlock() }
-    var failure: LuaError? { lock.lock(); defer { lock.unlock() }; return stored }
+final class EnvironmentHealth: Sendable {
+    private let stored = Mutex<LuaError?>(nil)
+    func fail(_ error: LuaError) { stored.withLock { if $0 == nil { $0 = error } } }
+    var failure: LuaError? { stored.withLock { $0 } }
 }
 
 /// The hosts whose runs the current task is part of (a registered function's task
@@ -533,57 +533,49 @@ enum RunContext {
 
 /// One evaluation at a time per host (FIFO).
 final class RunLock: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     func lock() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            lock.lock()
-            if busy {
-                waiters.append(c)
-                lock.unlock()
-            } else {
+            let entered = lock.withLock { _ in
+                guard !busy else {
+                    waiters.append(c)
+                    return false
+                }
                 busy = true
-                lock.unlock()
-                c.resume()
+                return true
             }
+            if entered { c.resume() }
         }
     }
 
     func unlock() {
-        lock.lock()
-        if waiters.isEmpty {
-            busy = false
-            lock.unlock()
-        } else {
-            let next = waiters.removeFirst()
-            lock.unlock()
-            next.resume()
+        let next = lock.withLock { _ -> CheckedContinuation<Void, Never>? in
+            guard !waiters.isEmpty else {
+                busy = false
+                return nil
+            }
+            return waiters.removeFirst()
         }
+        next?.resume()
     }
 }
 
 /// The task of the evaluation in progress, so `cancel()` can reach it from any thread.
-final class CurrentRun: @unchecked Sendable {
-    private let lock = NSLock()
-    private var task: Task<[LuaValue], any Error>?
+final class CurrentRun: Sendable {
+    private let task = Mutex<Task<[LuaValue], any Error>?>(nil)
 
     func set(_ t: Task<[LuaValue], any Error>?) {
-        lock.lock(); task = t; lock.unlock()
+        task.withLock { $0 = t }
     }
 
     func cancel() {
-        lock.lock()
-        let t = task
-        lock.unlock()
+        let t = task.withLock { $0 }
         t?.cancel()
     }
 
     /// Whether an evaluation is in progress.
-    var isActive: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return task != nil
-    }
+    var isActive: Bool { task.withLock { $0 != nil } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What a suspended host function asks the scheduler to do before resuming its caller.
 enum HostRequest: Sendable {
@@ -176,45 +177,42 @@ struct Scheduler: Sendable {
 
 /// The first failure among concurrent coroutines (limits, interrupts: not script errors,
 /// which the prelude's wrappers catch per item).
-final class FirstFailure: @unchecked Sendable {
-    private let lock = NSLock()
-    private var first: String?
+final class FirstFailure: Sendable {
+    private let first = Mutex<String?>(nil)
     func record(_ message: String) {
-        lock.lock(); defer { lock.unlock() }
-        if first == nil { first = message }
+        first.withLock { first in
+            if first == nil { first = message }
+        }
     }
-    var message: String? {
-        lock.lock(); defer { lock.unlock() }
-        return first
-    }
+    var message: String? { first.withLock { $0 } }
 }
 
 /// The first of several racing answers (work, deadline, cancellation), awaited once.
 final class FirstInput: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var answer: LuaResumeInput?
     private var waiter: CheckedContinuation<LuaResumeInput, Never>?
 
     func offer(_ input: LuaResumeInput) {
-        lock.lock()
-        guard answer == nil else { lock.unlock(); return }
-        answer = input
-        let w = waiter
-        waiter = nil
-        lock.unlock()
+        // Once answered, no waiter is ever stored again: nil means no one to resume.
+        let w = lock.withLock { _ -> CheckedContinuation<LuaResumeInput, Never>? in
+            guard answer == nil else { return nil }
+            answer = input
+            let w = waiter
+            waiter = nil
+            return w
+        }
         w?.resume(returning: input)
     }
 
     func value() async -> LuaResumeInput {
         await withCheckedContinuation { c in
-            lock.lock()
-            if let answer {
-                lock.unlock()
-                c.resume(returning: answer)
-            } else {
+            let ready = lock.withLock { _ -> LuaResumeInput? in
+                if let answer { return answer }
                 waiter = c
-                lock.unlock()
+                return nil
             }
+            if let ready { c.resume(returning: ready) }
         }
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 
 /// The `bedrock.*` and `stream.*` host functions: Bedrock calls, streams, clients,
 /// identity and the budget. They run on the Lua thread, check the request and the policy
@@ -691,7 +693,7 @@ struct BedrockBindings {
 /// The invocation metrics an InvokeModelWithResponseStream call reported, as its chunks
 /// pass to the script (a restart forgets the earlier attempt's).
 final class InvocationMetricsBox: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var metrics: InvocationMetrics?
     private var chunks = false
 
@@ -699,15 +701,15 @@ final class InvocationMetricsBox: @unchecked Sendable {
         switch event {
         case .chunk(let data):
             let found = InvocationMetrics.fromChunk(data)
-            lock.withLock {
+            lock.withLock { _ in
                 chunks = true
                 if let found { metrics = found }
             }
-        case .restarted: lock.withLock { metrics = nil }
+        case .restarted: lock.withLock { _ in metrics = nil }
         case .unknown: break
         }
     }
 
-    var current: InvocationMetrics? { lock.withLock { metrics } }
-    var sawChunks: Bool { lock.withLock { chunks } }
+    var current: InvocationMetrics? { lock.withLock { _ in metrics } }
+    var sawChunks: Bool { lock.withLock { _ in chunks } }
 }

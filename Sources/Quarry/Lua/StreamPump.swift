@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Reads a Bedrock event stream in the background and hands it to Lua in batches.
 ///
@@ -26,7 +27,7 @@ final class StreamPump: @unchecked Sendable {
         var failure: ScriptError?
     }
 
-    private let lock = NSLock()
+    private let lock = Mutex(())
     /// Encoded events waiting for Lua, in the pieces they were pushed in.
     private var queue: [LuaEncodedList] = []
     private var pending = 0
@@ -85,23 +86,19 @@ final class StreamPump: @unchecked Sendable {
                 end(result: value, failure: failure ?? ScriptError.from(error))
             }
         }
-        lock.lock()
-        task = t
-        lock.unlock()
+        lock.withLock { _ in task = t }
     }
 
     /// Queues encoded events, wakes the consumer, and waits while too much is buffered.
     private func push(_ piece: LuaEncodedList) async {
         if enqueue(piece) {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                lock.lock()
-                if isFull && !Task.isCancelled {
+                let waits = lock.withLock { _ in
+                    guard isFull && !Task.isCancelled else { return false }
                     producer = c
-                    lock.unlock()
-                } else {
-                    lock.unlock()
-                    c.resume()
+                    return true
                 }
+                if !waits { c.resume() }
             }
         }
     }
@@ -111,26 +108,27 @@ final class StreamPump: @unchecked Sendable {
 
     /// Queues the piece and wakes the consumer; true when the producer should wait.
     private func enqueue(_ piece: LuaEncodedList) -> Bool {
-        lock.lock()
-        queue.append(piece)
-        pending += piece.count
-        pendingBytes += piece.byteCount
-        let wake = consumer
-        consumer = nil
-        let mustWait = isFull
-        lock.unlock()
+        let (wake, mustWait) = lock.withLock { _ in
+            queue.append(piece)
+            pending += piece.count
+            pendingBytes += piece.byteCount
+            let wake = consumer
+            consumer = nil
+            return (wake, isFull)
+        }
         wake?.resume()
         return mustWait
     }
 
     private func end(result: LuaValue?, failure: ScriptError?) {
-        lock.lock()
-        finished = true
-        self.result = result
-        self.failure = failure
-        let wake = consumer
-        consumer = nil
-        lock.unlock()
+        let wake = lock.withLock { _ in
+            finished = true
+            self.result = result
+            self.failure = failure
+            let wake = consumer
+            consumer = nil
+            return wake
+        }
         wake?.resume()
     }
 
@@ -147,14 +145,12 @@ final class StreamPump: @unchecked Sendable {
             }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                    lock.lock()
-                    if pending == 0 && !finished && !Task.isCancelled {
+                    let waits = lock.withLock { _ in
+                        guard pending == 0 && !finished && !Task.isCancelled else { return false }
                         consumer = c
-                        lock.unlock()
-                    } else {
-                        lock.unlock()
-                        c.resume()
+                        return true
                     }
+                    if !waits { c.resume() }
                 }
             } onCancel: {
                 wakeConsumer()
@@ -164,16 +160,20 @@ final class StreamPump: @unchecked Sendable {
 
     /// Resumes a waiting consumer, if any (it then looks again).
     private func wakeConsumer() {
-        lock.lock()
-        let wake = consumer
-        consumer = nil
-        lock.unlock()
+        let wake = lock.withLock { _ in
+            let wake = consumer
+            consumer = nil
+            return wake
+        }
         wake?.resume()
     }
 
     private func take() -> Batch? {
-        lock.lock()
-        defer { lock.unlock() }
+        lock.withLock { _ in takeLocked() }
+    }
+
+    /// `take`'s work, under the lock.
+    private func takeLocked() -> Batch? {
         if pending > 0 {
             // Joins queued pieces into one batch of at most `batchLimit` events and
             // `maxBatchBytes` bytes (a piece passes that only by its last event).
@@ -198,9 +198,7 @@ final class StreamPump: @unchecked Sendable {
 
     /// Events and encoded bytes waiting for Lua now, and whether the stream has ended.
     var queued: (events: Int, bytes: Int, finished: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (pending, pendingBytes, finished)
+        lock.withLock { _ in (pending, pendingBytes, finished) }
     }
 
     /// Why a stream was stopped before its end: its call record says so (`errorCode`),
@@ -217,20 +215,16 @@ final class StreamPump: @unchecked Sendable {
     private var stopReason: StopReason?
 
     /// Why the stream was stopped, if it was (the first reason given).
-    var stoppedBy: StopReason? {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopReason
-    }
+    var stoppedBy: StopReason? { lock.withLock { _ in stopReason } }
 
     /// Stops reading and closes the connection.
     func cancel(_ reason: StopReason = .cancelled) {
-        lock.lock()
-        if stopReason == nil && !finished { stopReason = reason }
-        let t = task
-        let wake = producer
-        producer = nil
-        lock.unlock()
+        let (t, wake) = lock.withLock { _ in
+            if stopReason == nil && !finished { stopReason = reason }
+            let wake = producer
+            producer = nil
+            return (task, wake)
+        }
         t?.cancel()
         wake?.resume()
     }

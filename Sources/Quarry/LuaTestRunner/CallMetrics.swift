@@ -1,13 +1,14 @@
 import BedrockRuntime
 import Foundation
 import Histogram
+import Synchronization
 
 /// Collects the Bedrock calls a host makes (fed by `QuarryHost.addCallObserver`) and
 /// summarises them: counts by outcome and error code, retries, tokens, and latency
 /// percentiles from an HDR histogram. The test runner resets it before every test, so
 /// `metrics.summary()` describes the running test.
 public final class CallMetrics: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var calls: [TestCallTrace] = []
     /// The most calls kept for one scope (older ones still count in the totals).
     public let capacity: Int
@@ -18,7 +19,7 @@ public final class CallMetrics: @unchecked Sendable {
 
     /// Records one call.
     public func record(_ call: TestCallTrace) {
-        lock.withLock {
+        lock.withLock { _ in
             calls.append(call)
             if calls.count > capacity {
                 calls.removeFirst()
@@ -28,13 +29,13 @@ public final class CallMetrics: @unchecked Sendable {
     }
 
     /// Forgets every call (a new test starts).
-    public func reset() { lock.withLock { calls.removeAll(); dropped = 0 } }
+    public func reset() { lock.withLock { _ in calls.removeAll(); dropped = 0 } }
 
     /// The calls since the last reset, oldest first.
-    public var recorded: [TestCallTrace] { lock.withLock { calls } }
+    public var recorded: [TestCallTrace] { lock.withLock { _ in calls } }
 
     /// The summary of the calls since the last reset.
-    public var summary: CallMetricsSummary { CallMetricsSummary(lock.withLock { calls }) }
+    public var summary: CallMetricsSummary { CallMetricsSummary(lock.withLock { _ in calls }) }
 }
 
 /// Counts, retries, tokens and latency percentiles of a set of calls.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The HTTP connection pools of one target, shared by every client its hosts make.
 ///
@@ -14,30 +15,26 @@ final class SharedTransports: @unchecked Sendable {
         var connectTimeout: Duration
     }
 
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var transports: [Key: AsyncHTTPClientTransport] = [:]
 
     /// The transport for these settings, made once.
     func transport(tls: TLSSettings, proxy: ProxySettings?, connectTimeout: Duration) throws -> AsyncHTTPClientTransport {
         let key = Key(tls: tls, proxy: proxy, connectTimeout: connectTimeout)
-        lock.lock()
-        defer { lock.unlock() }
-        if let made = transports[key] { return made }
-        let made = try AsyncHTTPClientTransport(tls: tls, proxy: proxy, connectTimeout: connectTimeout)
-        transports[key] = made
-        return made
+        return try lock.withLock { _ in
+            if let made = transports[key] { return made }
+            let made = try AsyncHTTPClientTransport(tls: tls, proxy: proxy, connectTimeout: connectTimeout)
+            transports[key] = made
+            return made
+        }
     }
 
     /// How many transports (sets of connection pools) are alive.
-    var count: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return transports.count
-    }
+    var count: Int { lock.withLock { _ in transports.count } }
 
     /// Closes every pool; a later client makes new ones.
     func shutdown() async {
-        let all = lock.withLock {
+        let all = lock.withLock { _ in
             let all = Array(transports.values)
             transports.removeAll()
             return all

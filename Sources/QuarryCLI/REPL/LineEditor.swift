@@ -1,5 +1,6 @@
 import CReadline
 import Foundation
+import Synchronization
 
 /// What one prompt produced.
 enum LineInput: Sendable, Equatable {
@@ -103,7 +104,7 @@ final class LineEditor: Sendable {
 /// set once before any prompt.
 final class LineEditorMailbox: @unchecked Sendable {
     static let shared = LineEditorMailbox()
-    let completer = Locked<Completer?>(nil)
+    let completer = Mutex<Completer?>(nil)
     private var result: LineInput?
 
     func reset() { result = nil }
@@ -124,7 +125,7 @@ final class LineEditorMailbox: @unchecked Sendable {
     /// (`start..<end` in the line), as the malloc'd, NULL-terminated array readline frees.
     static func complete(text: UnsafePointer<CChar>?, start: Int32, end: Int32)
         -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
-        guard let completer = shared.completer.current, let linePointer = quarry_rl_line_buffer() else { return nil }
+        guard let completer = shared.completer.withLock({ $0 }), let linePointer = quarry_rl_line_buffer() else { return nil }
         let lineBytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(linePointer).assumingMemoryBound(to: UInt8.self),
                                                   count: strlen(linePointer)))
         let startIndex = min(max(Int(start), 0), lineBytes.count)

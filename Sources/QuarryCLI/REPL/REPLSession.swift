@@ -1,5 +1,6 @@
 import Foundation
 import Quarry
+import Synchronization
 
 /// Makes a fresh engine (a new Lua state) for host options; `:reset`, `:limits` and
 /// target changes use it. `output` receives script output, `onCall` each finished call.
@@ -9,14 +10,12 @@ typealias REPLEngineFactory = @Sendable (HostOptions, _ output: @escaping @Senda
 /// One interactive session: prompts, evaluates, prints, completes, records history.
 final class REPLSession: @unchecked Sendable {
     // Mutable state is touched only by `run()`'s task, except `engine` (read by the
-    // completer on the editor queue and by the SIGINT queue), which is `Locked`.
+    // completer on the editor queue and by the SIGINT queue), which is in `shared`.
     let output: TerminalOutput
     private let editor: LineEditor
     private let historyFile: HistoryFile?
     private let factory: REPLEngineFactory
-    private let engineBox: Locked<(any REPLEngine)?>
-    private let evaluating = Locked(false)
-    private let modelCache = Locked<[String]?>(nil)
+    private let shared = SharedState()
     private var signal: InterruptSignal?
     /// Where calls go and the limits: the command line's options, changed by commands.
     var options: HostOptions
@@ -27,7 +26,7 @@ final class REPLSession: @unchecked Sendable {
     private var quitRequested = false
 
     /// The session's current engine (nil only while it is being replaced).
-    var engine: (any REPLEngine)? { engineBox.current }
+    var engine: (any REPLEngine)? { shared.engine.withLock { $0 } }
 
     init(output: TerminalOutput, historyFile: HistoryFile?, options: HostOptions,
          factory: @escaping REPLEngineFactory) throws {
@@ -35,19 +34,17 @@ final class REPLSession: @unchecked Sendable {
         self.historyFile = historyFile
         self.options = options
         self.factory = factory
-        let engineBox = Locked<(any REPLEngine)?>(nil)
-        let modelCache = self.modelCache
-        self.engineBox = engineBox
+        let shared = self.shared
         let completer = Completer(
             keys: { path in
-                guard let engine = engineBox.current else { return [] }
+                guard let engine = shared.engine.withLock({ $0 }) else { return [] }
                 return blockingWait(seconds: 3) { await engine.completions(atPath: path) } ?? []
             },
             modelIDs: {
-                if let cached = modelCache.current { return cached }
-                guard let engine = engineBox.current else { return [] }
+                if let cached = shared.modelCache.withLock({ $0 }) { return cached }
+                guard let engine = shared.engine.withLock({ $0 }) else { return [] }
                 let ids = blockingWait(seconds: 10) { await engine.modelIDs() } ?? []
-                if !ids.isEmpty { modelCache.withLock { $0 = ids } }
+                if !ids.isEmpty { shared.modelCache.withLock { $0 = ids } }
                 return ids
             },
             commands: REPLCommandTable.all.map { ":" + $0.name })
@@ -74,15 +71,15 @@ final class REPLSession: @unchecked Sendable {
     func run() async -> Int32 {
         do {
             let engine = try await makeEngine(options)
-            engineBox.withLock { $0 = engine }
+            shared.engine.withLock { $0 = engine }
         } catch {
             output.error("quarry: cannot start the session: \(error)")
             return 1
         }
         if let historyFile { for entry in historyFile.load() { editor.addHistory(entry) } }
-        let editor = self.editor, evaluating = self.evaluating, engineBox = self.engineBox
+        let editor = self.editor, shared = self.shared
         signal = InterruptSignal {
-            if evaluating.current { engineBox.current?.cancel() } else { editor.interruptPrompt() }
+            if shared.evaluating.withLock({ $0 }) { shared.engine.withLock({ $0 })?.cancel() } else { editor.interruptPrompt() }
         }
         printBanner()
         while !quitRequested {
@@ -97,12 +94,12 @@ final class REPLSession: @unchecked Sendable {
             }
         }
         signal?.stop()
-        await engineBox.current?.shutdown()
+        await engine?.shutdown()
         return 0
     }
 
     private func printBanner() {
-        let engine = engineBox.current
+        let engine = self.engine
         output.line(output.paint("Quarry \(quarryVersion) · Lua \(luaVersion) · readline \(LineEditor.readlineVersion)", .bold))
         output.line("target: \(engine?.targetDescription ?? "none")")
         output.line(output.paint(":help for commands · Tab completes · Ctrl-C cancels · Ctrl-D exits", .dim))
@@ -156,12 +153,12 @@ final class REPLSession: @unchecked Sendable {
     /// Evaluates one chunk of user input and prints its values or its error.
     func evaluate(input: String, forced: Bool = true, chunkName: String = "=repl",
                   rewriteLocals: Bool = true, printsExpressions: Bool = true) async -> Outcome {
-        guard let engine = engineBox.current else { return .failed }
+        guard let engine else { return .failed }
         let chunk = EvaluationChunk(input: rewriteLocals ? SessionLocals.rewrite(input) : input,
                                     chunkName: chunkName, printsExpressions: printsExpressions,
                                     colour: output.colour, width: TerminalOutput.columns())
-        evaluating.withLock { $0 = true }
-        defer { evaluating.withLock { $0 = false } }
+        shared.evaluating.withLock { $0 = true }
+        defer { shared.evaluating.withLock { $0 = false } }
         do {
             let values = try await engine.evaluate(chunk.source, name: "=repl")
             output.finishLine()
@@ -218,22 +215,22 @@ final class REPLSession: @unchecked Sendable {
     /// Replaces the engine with a fresh one for `options` (a new Lua state).
     func replaceEngine(with options: HostOptions) async throws {
         let fresh = try await makeEngine(options)
-        let old = engineBox.withLock { box -> (any REPLEngine)? in
+        let old = shared.engine.withLock { box -> (any REPLEngine)? in
             let old = box
             box = fresh
             return old
         }
         self.options = options
-        modelCache.withLock { $0 = nil }
+        shared.modelCache.withLock { $0 = nil }
         accepted.removeAll()
         await old?.shutdown()
     }
 
     /// The target's model ids (cached).
     func modelIDs() async -> [String] {
-        if let cached = modelCache.current { return cached }
-        let ids = await engineBox.current?.modelIDs() ?? []
-        if !ids.isEmpty { modelCache.withLock { $0 = ids } }
+        if let cached = shared.modelCache.withLock({ $0 }) { return cached }
+        let ids = await engine?.modelIDs() ?? []
+        if !ids.isEmpty { shared.modelCache.withLock { $0 = ids } }
         return ids
     }
 
@@ -248,19 +245,34 @@ final class REPLSession: @unchecked Sendable {
     }
 }
 
+extension REPLSession {
+    /// What other threads touch: the engine (the completer on the editor queue, the
+    /// SIGINT queue), whether an evaluation runs, and the cached model ids.
+    final class SharedState: Sendable {
+        let engine = Mutex<(any REPLEngine)?>(nil)
+        let evaluating = Mutex(false)
+        let modelCache = Mutex<[String]?>(nil)
+    }
+}
+
+/// The answer `blockingWait` waits for, set by its task.
+private final class WaitResult<T: Sendable>: Sendable {
+    let value = Mutex<T?>(nil)
+}
+
 /// Waits for an async operation from a thread that may block (the line editor's queue),
 /// giving up after `seconds`.
 func blockingWait<T: Sendable>(seconds: Double, _ operation: @escaping @Sendable () async -> T) -> T? {
     let semaphore = DispatchSemaphore(value: 0)
-    let result = Locked<T?>(nil)
+    let result = WaitResult<T>()
     let task = Task {
         let value = await operation()
-        result.withLock { $0 = value }
+        result.value.withLock { $0 = value }
         semaphore.signal()
     }
     if semaphore.wait(timeout: .now() + seconds) == .timedOut {
         task.cancel()
         return nil
     }
-    return result.current
+    return result.value.withLock { $0 }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Quarry
+import Synchronization
 
 /// Where the REPL writes: script output, results, errors and status lines.
 ///
@@ -10,7 +11,7 @@ import Quarry
 final class TerminalOutput: Sendable {
     /// Whether ANSI colour is used (stdout is a terminal and `NO_COLOR` is not set).
     let colour: Bool
-    private let atLineStart = Locked(true)
+    private let atLineStart = Mutex(true)
 
     init(colour: Bool) { self.colour = colour }
 

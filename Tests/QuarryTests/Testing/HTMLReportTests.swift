@@ -10,9 +10,9 @@ import Testing
         let start = Date(timeIntervalSince1970: 1_800_000_000)
         let attempts = [
             AttemptRecord(number: 1, outcome: .serviceError, errorCode: "ThrottlingException", httpStatus: 429,
-                          duration: .milliseconds(20), waitBeforeNext: .milliseconds(100), decision: "retrying: throttling"),
+                          duration: .milliseconds(20), waitBeforeNext: .milliseconds(100), retryDecision: .retry(after: .milliseconds(100), reason: "throttling")),
             AttemptRecord(number: 2, outcome: .transportError, errorCode: "ConnectionReset",
-                          duration: .milliseconds(5), waitBeforeNext: .milliseconds(50), decision: "retrying"),
+                          duration: .milliseconds(5), waitBeforeNext: .milliseconds(50), retryDecision: .retry(after: .milliseconds(50), reason: "connection reset")),
             AttemptRecord(number: 3, outcome: .success, httpStatus: 200, duration: .milliseconds(40)),
         ]
         let call = TestCallTrace(operation: "Converse", model: "anthropic.claude-3-haiku-20240307-v1:0", region: "us-east-1",

@@ -71,29 +71,14 @@ extension RequestPipeline {
                 self.finishBidirectional(record, op: op, options: options, state: state)
                 continuation.finish()
             } catch {
-                var failure: BedrockError
-                if error is CancellationError || Task.isCancelled {
-                    failure = BedrockError(kind: .cancelled, message: "the call was cancelled")
-                    record.outcome = .cancelled
-                } else {
-                    failure = (TransportErrorMapper.map(error) as? BedrockError)
-                        ?? BedrockError(kind: .transport(.other), message: "transport error: \(error)")
-                    record.outcome = switch failure.kind {
-                    case .service: .serviceError
-                    case .transport: .transportError
-                    case .cancelled: .cancelled
-                    default: .invalidResponse
-                    }
-                }
-                record.errorCode = failure.code
-                record.httpStatus = failure.httpStatus
+                let failure = error is CancellationError || Task.isCancelled
+                    ? BedrockError(kind: .cancelled, message: "the call was cancelled")
+                    : ErrorResponse.failure(from: error)
+                record = AttemptRecord(number: 1, failure: failure, duration: ContinuousClock.now - started)
                 record.requestId = failure.requestId ?? state.read { $0.requestId }
-                record.duration = ContinuousClock.now - started
-                record.decision = "not retried: a bidirectional stream's input cannot be replayed"
-                failure.isRetryable = false
-                failure.attempts = [record]
+                record.retryDecision = .stop(.inputNotReplayable)
                 self.finishBidirectional(record, op: op, options: options, state: state)
-                continuation.finish(throwing: failure)
+                continuation.finish(throwing: failure.stopped(by: .inputNotReplayable, attempts: [record]))
             }
         }
         continuation.onTermination = { _ in task.cancel() }
@@ -109,13 +94,7 @@ extension RequestPipeline {
             let response = try await transport.send(outgoing)
             watchdog.rearm(limit: idle, failure: .idleTimeout)
             guard (200..<300).contains(response.status) else {
-                var body: [UInt8] = []
-                for try await chunk in response.body {
-                    watchdog.touch()
-                    body.append(contentsOf: chunk.readableBytesView)
-                    if body.count > self.configuration.limits.maxErrorBodyBytes { break }
-                }
-                throw ServiceErrorParser.parse(status: response.status, headers: response.headers, body: body)
+                throw try await ErrorResponse.read(response, watchdog: watchdog, limit: self.configuration.limits.maxErrorBodyBytes)
             }
             try await Self.readEvents(response, watchdog: watchdog, state: state, codec: .responseStream,
                                       policy: .failWithPartialResult, limits: self.configuration.limits,
