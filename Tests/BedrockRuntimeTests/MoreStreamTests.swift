@@ -1,5 +1,6 @@
 import Foundation
 import BedrockWire
+import HTTPTestSupport
 import Testing
 @testable import BedrockRuntime
 
