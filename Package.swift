@@ -18,6 +18,9 @@ let package = Package(
         .library(name: "LuaSandbox", targets: ["LuaSandbox"]),
         .executable(name: "quarry", targets: ["QuarryCLI"]),
         .executable(name: "bedrock-emulator", targets: ["EmulatorServer"]),
+        // Fuzz-only: the per-parser `fuzzOne` functions, for the libFuzzer executables of
+        // the separate `Fuzz/` package. No other product depends on it.
+        .library(name: "QuarryFuzzSupport", targets: ["QuarryFuzzSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -109,8 +112,7 @@ let package = Package(
         // MARK: An app embedding the host (the embedding guide's example)
         .executableTarget(name: "ExampleHost", dependencies: ["Quarry"], swiftSettings: strict),
 
-        // MARK: Event-stream decoder fuzz target, benchmarks and the benchmark's replay server
-        .executableTarget(name: "EventStreamFuzz", dependencies: ["BedrockWire"], swiftSettings: strict),
+        // MARK: Benchmarks and the benchmark's replay server
         .executableTarget(name: "QuarryMicroBench",
                           dependencies: ["BedrockWire", "BedrockRuntime", "LuaSandbox",
                                          .product(name: "NIOCore", package: "swift-nio"),
@@ -123,9 +125,21 @@ let package = Package(
 
         // MARK: Tests, one target per module
         .target(name: "ConformanceSupport", path: "Tests/ConformanceSupport"),
+        // One `fuzzOne(_:)` per parser: the libFuzzer executables (`Fuzz/Package.swift`,
+        // built by `scripts/fuzz`) are thin wrappers, and FuzzReplayTests replays the
+        // regression corpora (`Tests/FuzzCorpora/<target>/`) through the same functions.
+        .target(name: "QuarryFuzzSupport",
+                dependencies: [
+                    "BedrockWire", "BedrockRuntime", "BedrockEmulator", "Quarry", "LuaSandbox",
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                    .product(name: "Logging", package: "swift-log"),
+                ],
+                path: "Tests/FuzzSupport", swiftSettings: strict),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["QuarryFuzzSupport"], swiftSettings: strict),
         .testTarget(name: "LuaSandboxTests", dependencies: ["LuaSandbox"],
                     resources: [.copy("Attacks"), .copy("Differential")], swiftSettings: strict),
-        .testTarget(name: "BedrockWireTests", dependencies: ["BedrockWire", "ConformanceSupport"],
+        .testTarget(name: "BedrockWireTests", dependencies: ["BedrockWire", "ConformanceSupport", "QuarryFuzzSupport"],
                     swiftSettings: strict),
         .testTarget(name: "BedrockRuntimeTests",
                     dependencies: [

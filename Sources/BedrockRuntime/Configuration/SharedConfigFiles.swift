@@ -76,7 +76,7 @@ public struct SharedConfigFiles: Sendable, Hashable {
         try merge(text: text, path: path, isCredentialsFile: isCredentialsFile)
     }
 
-    static func parse(_ text: String, path: String) throws(ConfigurationError) -> [(String, ConfigSection)] {
+    package static func parse(_ text: String, path: String) throws(ConfigurationError) -> [(String, ConfigSection)] {
         var sections: [(String, ConfigSection)] = []
         var current: ConfigSection?
         var header = ""

@@ -68,7 +68,12 @@ public struct STSClient: Sendable {
 
 /// A strict reader of just the STS response fields we need: the credentials of a
 /// `…Result`, or the `Code`/`Message` of an `ErrorResponse`.
-enum STSResponseReader {
+package enum STSResponseReader {
+    /// The credentials in an STS answer given as status and XML body (the fuzz target's seam).
+    package static func credentials(status: Int, body: [UInt8], result: String, provider: String) throws -> SigV4Credentials {
+        try credentials(from: CredentialsHTTP.Response(status: status, body: body), result: result, provider: provider)
+    }
+
     static func credentials(from response: CredentialsHTTP.Response, result: String,
                             provider: String) throws -> SigV4Credentials {
         let fields = try parse(response.body, provider: provider)
