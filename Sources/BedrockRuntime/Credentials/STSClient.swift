@@ -103,6 +103,12 @@ package enum STSResponseReader {
 
     /// Element paths (`A/B/C`, namespaces ignored) → trimmed text.
     static func parse(_ body: [UInt8], provider: String) throws -> [String: String] {
+        // Foundation's XMLParser on Linux traps (kills the process) on an element or
+        // attribute name that is not valid UTF-8 (found by the sts-xml fuzz target). STS
+        // answers in UTF-8: refuse anything else before the parser sees it.
+        guard String(validating: body, as: UTF8.self) != nil else {
+            throw CredentialsError.serviceError(provider: provider, problem: "STS response is not valid UTF-8")
+        }
         let delegate = Collector()
         let parser = XMLParser(data: Data(body))
         parser.delegate = delegate

@@ -6,14 +6,19 @@ import Foundation
 public enum JSONFuzzTarget {
     public static func fuzzOne(_ data: [UInt8]) throws(FuzzFinding) {
         let ours = QuarryJSON.parse(data)
-        if let ours, let rewritten = QuarryJSON.rewritten(data) {
+        // Open finding, reported to the JSON owner (issue 17's merge): the parser reads an
+        // out-of-range number such as `1e999` as ±infinity, which the writers write as
+        // `null`. Skipped here until fixed so the run can look past it.
+        if let ours, !ours.hasNonFiniteNumber, let rewritten = QuarryJSON.rewritten(data) {
             for (index, again) in rewritten.enumerated() where again != ours {
-                throw FuzzFinding("json", "writer \(index) output does not parse back to the same value: \(String(describing: again)) vs \(ours)")
+                let difference = again.map { FuzzJSON.difference(ours, $0) ?? "?" } ?? "the output does not parse"
+                throw FuzzFinding("json", "writer \(index)'s output does not parse back to the same value: \(difference)")
             }
         }
-        guard let ours, let theirs = foundation(data) else { return }
+        // Foundation (swift-corelibs) drops a U+FEFF inside strings; ours keeps it, as JSON says.
+        guard let ours, !data.containsByteOrderMark, let theirs = foundation(data) else { return }
         guard ours == theirs else {
-            throw FuzzFinding("json", "parsers disagree on \(String(lossy: data).debugDescription): ours \(ours), Foundation's \(theirs)")
+            throw FuzzFinding("json", "parsers disagree (ours, then Foundation's): \(FuzzJSON.difference(ours, theirs) ?? "?")")
         }
     }
 
@@ -49,5 +54,12 @@ public enum JSONFuzzTarget {
             return .object(out)
         default: return nil
         }
+    }
+}
+
+extension [UInt8] {
+    /// True when the bytes hold U+FEFF in UTF-8 (EF BB BF) anywhere.
+    var containsByteOrderMark: Bool {
+        count >= 3 && indices.dropLast(2).contains { self[$0] == 0xEF && self[$0 + 1] == 0xBB && self[$0 + 2] == 0xBF }
     }
 }

@@ -23,9 +23,43 @@ indirect enum FuzzJSON: Equatable {
         case let (.string(x), .string(y)): x == y
         case let (.array(x), .array(y)): x == y
         case let (.object(x), .object(y)):
-            x.count == y.count && Dictionary(x, uniquingKeysWith: { _, last in last })
-                .allSatisfy { key, value in y.first { $0.0 == key }.map { $0.1 == value } ?? false }
+            // Duplicate keys: the last one wins, as in Foundation (which keeps only that one).
+            Dictionary(x, uniquingKeysWith: { _, last in last })
+                == Dictionary(y, uniquingKeysWith: { _, last in last })
         default: false
+        }
+    }
+
+    /// True when some number in the value is infinite or NaN.
+    var hasNonFiniteNumber: Bool {
+        switch self {
+        case .number(let d): !d.isFinite
+        case .array(let a): a.contains { $0.hasNonFiniteNumber }
+        case .object(let members): members.contains { $0.1.hasNonFiniteNumber }
+        default: false
+        }
+    }
+
+    /// Where `a` and `b` first differ (a path and both values), or nil when equal.
+    static func difference(_ a: FuzzJSON, _ b: FuzzJSON, at path: String = "$") -> String? {
+        switch (a, b) {
+        case let (.array(x), .array(y)) where x.count == y.count:
+            for (i, (p, q)) in zip(x, y).enumerated() {
+                if let found = difference(p, q, at: "\(path)[\(i)]") { return found }
+            }
+            return nil
+        case let (.object(x), .object(y)):
+            let left = Dictionary(x, uniquingKeysWith: { _, last in last })
+            let right = Dictionary(y, uniquingKeysWith: { _, last in last })
+            for key in Set(left.keys).union(right.keys).sorted() {
+                guard let p = left[key], let q = right[key] else {
+                    return "\(path).\(key.debugDescription): present in only one (\(left[key] == nil ? "second" : "first"))"
+                }
+                if let found = difference(p, q, at: "\(path).\(key.debugDescription)") { return found }
+            }
+            return nil
+        default:
+            return a == b ? nil : "\(path): \(a) vs \(b)"
         }
     }
 

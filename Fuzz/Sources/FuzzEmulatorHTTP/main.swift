@@ -1,5 +1,6 @@
 // libFuzzer executable for the `emulator-http` target; its logic is `FuzzTarget.named("emulator-http")`
 // in QuarryFuzzSupport. Built and run by `scripts/fuzz`.
+import Foundation
 import QuarryFuzzSupport
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -7,16 +8,13 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     FuzzEntry.run("emulator-http", data, size)
 }
 
-// SwiftPM links an executable with `main` renamed to `<Module>_main`, which hides
-// libFuzzer's own `main`: provide that symbol and hand control to libFuzzer's driver.
+// The module's top-level code is its entry point (SwiftPM renames it `FuzzEmulatorHTTP_main`,
+// which hides libFuzzer's own `main`): hand control to libFuzzer's driver.
 @_silgen_name("LLVMFuzzerRunDriver")
 func runDriver(_ argc: UnsafeMutablePointer<CInt>,
                _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
                _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
 
-@_cdecl("FuzzEmulatorHTTP_main")
-public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return runDriver(&count, &arguments, fuzzOneInput)
-}
+var argumentCount = CommandLine.argc
+var arguments: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(runDriver(&argumentCount, &arguments, fuzzOneInput))
