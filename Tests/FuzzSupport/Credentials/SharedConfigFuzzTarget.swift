@@ -38,9 +38,12 @@ enum SecretValues {
     static func leaks(_ secret: String, in shown: String, text: String) -> Bool {
         guard secret.count >= 8, shown.contains(secret) else { return false }
         var rest = text
+        // Drop the lines whose key is a secret one: the secret elsewhere is not a leak.
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
-            let lower = line.lowercased()
-            if keys.contains(where: { lower.contains($0) }) { rest = rest.replacingOccurrences(of: String(line), with: "") }
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            if keys.contains(line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()) {
+                rest = rest.replacingOccurrences(of: String(line), with: "")
+            }
         }
         return !rest.contains(secret)
     }
