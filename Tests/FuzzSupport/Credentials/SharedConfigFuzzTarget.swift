@@ -25,7 +25,7 @@ enum SecretValues {
 
     /// Values of secret keys in an INI-like text.
     static func inConfig(_ text: String) -> [String] {
-        text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).compactMap { line in
+        text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }).compactMap { line in
             guard let equals = line.firstIndex(of: "=") else { return nil }
             let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
             guard keys.contains(key) else { return nil }
@@ -37,14 +37,11 @@ enum SecretValues {
     /// long enough to be meaningful, and not also some non-secret part of `text`.
     static func leaks(_ secret: String, in shown: String, text: String) -> Bool {
         guard secret.count >= 8, shown.contains(secret) else { return false }
-        var rest = text
-        // Drop the lines whose key is a secret one: the secret elsewhere is not a leak.
-        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
-            guard let equals = line.firstIndex(of: "=") else { continue }
-            if keys.contains(line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()) {
-                rest = rest.replacingOccurrences(of: String(line), with: "")
-            }
-        }
+        // Only the lines whose key is not a secret one: the secret there is not a leak.
+        let rest = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }).filter { line in
+            guard let equals = line.firstIndex(of: "=") else { return true }
+            return !keys.contains(line[..<equals].trimmingCharacters(in: .whitespaces).lowercased())
+        }.joined(separator: "\n")
         return !rest.contains(secret)
     }
 }
