@@ -19,6 +19,9 @@ let package = Package(
         .library(name: "LuaSandbox", targets: ["LuaSandbox"]),
         .executable(name: "quarry", targets: ["QuarryCLI"]),
         .executable(name: "bedrock-emulator", targets: ["EmulatorServer"]),
+        // Fuzz-only: the per-parser `fuzzOne` functions, for the libFuzzer executables of
+        // the separate `Fuzz/` package. No other product depends on it.
+        .library(name: "QuarryFuzzSupport", targets: ["QuarryFuzzSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -134,8 +137,7 @@ let package = Package(
         .executableTarget(name: "ExampleHost", dependencies: ["Quarry", "QuarryEmulatorSupport"],
                           resources: [.embedInCode("built_in_script.lua")], swiftSettings: strict),
 
-        // MARK: Event-stream decoder fuzz target, benchmarks and the benchmark's replay server
-        .executableTarget(name: "EventStreamFuzz", dependencies: ["BedrockWire"], swiftSettings: strict),
+        // MARK: Benchmarks and the benchmark's replay server
         .executableTarget(name: "QuarryMicroBench",
                           dependencies: ["BedrockWire", "BedrockRuntime", "LuaSandbox",
                                          .product(name: "NIOCore", package: "swift-nio"),
@@ -167,10 +169,23 @@ let package = Package(
                 path: "Tests/EmulatorTestSupport", swiftSettings: strict),
 
         // MARK: Tests, one target per module
+        // One `fuzzOne(_:)` per parser: the libFuzzer executables (`Fuzz/Package.swift`,
+        // built by `scripts/fuzz`) are thin wrappers, and FuzzReplayTests replays the
+        // regression corpora (`Tests/FuzzCorpora/<target>/`) through the same functions.
+        .target(name: "QuarryFuzzSupport",
+                dependencies: [
+                    "BedrockWire", "BedrockRuntime", "BedrockEmulator", "Quarry", "LuaSandbox",
+                    .product(name: "NIOCore", package: "swift-nio"),
+                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                    .product(name: "Logging", package: "swift-log"),
+                ],
+                path: "Tests/FuzzSupport", swiftSettings: strict),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["QuarryFuzzSupport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "LuaSandboxTests", dependencies: ["LuaSandbox", "CLua", "CLuaShim"],
                     resources: [.copy("Attacks"), .copy("Differential")], swiftSettings: strict),
         .testTarget(name: "BedrockWireTests",
-                    dependencies: ["BedrockWire", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
+                    dependencies: ["BedrockWire", "TestSupport", "QuarryFuzzSupport",
+                                   .product(name: "NIOCore", package: "swift-nio")],
                     swiftSettings: strict),
         .testTarget(name: "BedrockRuntimeTests",
                     dependencies: [

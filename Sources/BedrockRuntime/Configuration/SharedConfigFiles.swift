@@ -76,7 +76,7 @@ public struct SharedConfigFiles: Sendable, Hashable {
         try merge(text: text, path: path, isCredentialsFile: isCredentialsFile)
     }
 
-    static func parse(_ text: String, path: String) throws(ConfigurationError) -> [(String, ConfigSection)] {
+    package static func parse(_ text: String, path: String) throws(ConfigurationError) -> [(String, ConfigSection)] {
         var sections: [(String, ConfigSection)] = []
         var current: ConfigSection?
         var header = ""
@@ -85,7 +85,9 @@ public struct SharedConfigFiles: Sendable, Hashable {
         func finish() {
             if let current { sections.append((header, current)) }
         }
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift: split on it too, or a CRLF line joins the next
+        // (and a secret line became part of another key's shown value; found by fuzzing).
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
             let trimmed = line.trimmingCharacters(in: .whitespaces)

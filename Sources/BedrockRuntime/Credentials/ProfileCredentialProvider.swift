@@ -169,6 +169,11 @@ public struct ProcessCredentialProvider: CredentialProvider {
                 throw CancellationError()
             }
         }
+        return try Self.decodeOutput(data, provider: name)
+    }
+
+    /// Reads the command's output: a JSON object with `"Version": 1` and the credential fields.
+    package static func decodeOutput(_ data: [UInt8], provider name: String) throws -> SigV4Credentials {
         guard let object = try? JSONParser.parse(data), object.objectMembers != nil else {
             throw CredentialsError.serviceError(provider: name, problem: "credential_process output is not a JSON object")
         }

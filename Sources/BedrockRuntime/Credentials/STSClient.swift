@@ -68,7 +68,12 @@ public struct STSClient: Sendable {
 
 /// A strict reader of just the STS response fields we need: the credentials of a
 /// `…Result`, or the `Code`/`Message` of an `ErrorResponse`.
-enum STSResponseReader {
+package enum STSResponseReader {
+    /// The credentials in an STS answer given as status and XML body (the fuzz target's seam).
+    package static func credentials(status: Int, body: [UInt8], result: String, provider: String) throws -> SigV4Credentials {
+        try credentials(from: CredentialsHTTP.Response(status: status, body: body), result: result, provider: provider)
+    }
+
     static func credentials(from response: CredentialsHTTP.Response, result: String,
                             provider: String) throws -> SigV4Credentials {
         let fields = try parse(response.body, provider: provider)
@@ -98,6 +103,12 @@ enum STSResponseReader {
 
     /// Element paths (`A/B/C`, namespaces ignored) → trimmed text.
     static func parse(_ body: [UInt8], provider: String) throws -> [String: String] {
+        // Foundation's XMLParser on Linux traps (kills the process) on an element or
+        // attribute name that is not valid UTF-8 (found by the sts-xml fuzz target). STS
+        // answers in UTF-8: refuse anything else before the parser sees it.
+        guard String(validating: body, as: UTF8.self) != nil else {
+            throw CredentialsError.serviceError(provider: provider, problem: "STS response is not valid UTF-8")
+        }
         let delegate = Collector()
         let parser = XMLParser(data: Data(body))
         parser.delegate = delegate

@@ -1,12 +1,13 @@
 import BedrockWire
 import Foundation
 import NIOCore
+import QuarryFuzzSupport
 import Testing
 
 /// A short, deterministic mutation run on every test pass: mutants of the recorded
 /// bodies and vector messages must decode to messages plus one typed ending, the same
 /// in any split, and decoded messages must survive re-encoding. The long runs live in
-/// the `EventStreamFuzz` executable.
+/// the libFuzzer target `eventstream` (`scripts/fuzz`).
 @Suite struct EventStreamFuzzTests {
     static func seeds() throws -> [[UInt8]] {
         let (file, _) = try EventStreamVectorFile.load()
@@ -30,6 +31,32 @@ import Testing
         }
         // The wrapped nudges reach both sides of each extreme.
         #expect(lengths.contains(2) && lengths.contains(UInt32.max - 2), "lengths seen: \(lengths.count)")
+    }
+
+    @Test("the mutator's arithmetic cannot trap on any input: extreme fields at every length, many seeds")
+    func mutatorNeverTrapsOnAnyInput() {
+        // Inputs made of the extreme byte values at every length around the 16-byte
+        // minimum a length rewrite needs, plus near-UInt32.max totals whose CRC repair
+        // would index past the end if it trusted the field; mutated again and again
+        // (mutants of mutants), each with a fresh seed.
+        var inputs: [[UInt8]] = []
+        for count in 0...40 {
+            for fill: UInt8 in [0x00, 0x7F, 0x80, 0xFF] { inputs.append([UInt8](repeating: fill, count: count)) }
+        }
+        inputs.append([0xFF, 0xFF, 0xFF, 0xFC, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 8))
+        inputs.append([0, 0, 0, 16, 0xFF, 0xFF, 0xFF, 0xFF] + [UInt8](repeating: 0xFF, count: 8))
+        var survived = 0
+        for (index, input) in inputs.enumerated() {
+            var mutator = EventStreamMutator(seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+            var current = input
+            for _ in 0..<200 {
+                current = mutator.mutate(current, other: inputs[mutator.below(inputs.count)])
+                if current.count > 4096 { current = input }
+                _ = mutator.cuts(for: current.count)
+            }
+            survived += 1
+        }
+        #expect(survived == inputs.count)
     }
 
     @Test("3000 mutants: every outcome is messages plus a typed ending, identical in any split")

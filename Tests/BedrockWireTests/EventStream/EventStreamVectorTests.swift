@@ -1,5 +1,6 @@
 import BedrockWire
 import NIOCore
+import QuarryFuzzSupport
 import Testing
 
 /// The event-stream conformance vectors (botocore-generated): every valid message

@@ -2,6 +2,7 @@ import BedrockWire
 import TestSupport
 import Foundation
 import NIOCore
+import QuarryFuzzSupport
 import Testing
 
 /// The raw ConverseStream / InvokeModelWithResponseStream bodies recorded with boto3:

@@ -1,3 +1,4 @@
+import BedrockWire
 import NIOCore
 
 /// What decoding one byte string gave: the messages decoded before anything went wrong,

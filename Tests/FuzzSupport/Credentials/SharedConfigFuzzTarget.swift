@@ -1,0 +1,47 @@
+import BedrockRuntime
+
+/// The shared `~/.aws/config` / `credentials` file parser: every input parses or
+/// throws a `ConfigurationError`, and neither the error nor a parsed section's
+/// description shows a secret value from the file.
+public enum SharedConfigFuzzTarget {
+    public static func fuzzOne(_ data: [UInt8]) throws(FuzzFinding) {
+        let text = String(lossy: data)
+        let secrets = SecretValues.inConfig(text)
+        let shown: String
+        do {
+            shown = try SharedConfigFiles.parse(text, path: "fuzz-config").map { "\($0.0) \($0.1)" }.joined(separator: "\n")
+        } catch {
+            shown = error.description
+        }
+        if let leaked = secrets.first(where: { SecretValues.leaks($0, in: shown, text: text) }) {
+            throw FuzzFinding("shared-config", "a secret value (\(leaked.count) characters) is shown: \(shown)")
+        }
+    }
+}
+
+/// Finding secret values in fuzz inputs and checking that output does not show them.
+enum SecretValues {
+    static let keys: Set<String> = ["aws_secret_access_key", "aws_session_token", "aws_security_token"]
+
+    /// Values of secret keys in an INI-like text.
+    static func inConfig(_ text: String) -> [String] {
+        text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }).compactMap { line in
+            guard let equals = line.firstIndex(of: "=") else { return nil }
+            let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
+            guard keys.contains(key) else { return nil }
+            return line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+        }
+    }
+
+    /// True when `secret` appears in `shown` although nothing but the secret put it there:
+    /// long enough to be meaningful, and not also some non-secret part of `text`.
+    static func leaks(_ secret: String, in shown: String, text: String) -> Bool {
+        guard secret.count >= 8, shown.contains(secret) else { return false }
+        // Only the lines whose key is not a secret one: the secret there is not a leak.
+        let rest = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }).filter { line in
+            guard let equals = line.firstIndex(of: "=") else { return true }
+            return !keys.contains(line[..<equals].trimmingCharacters(in: .whitespaces).lowercased())
+        }.joined(separator: "\n")
+        return !rest.contains(secret)
+    }
+}
