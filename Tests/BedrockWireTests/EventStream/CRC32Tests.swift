@@ -1,6 +1,7 @@
 import BedrockWire
 import Foundation
 import NIOCore
+import QuarryFuzzSupport
 import Testing
 
 /// CRC-32.
