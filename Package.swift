@@ -72,7 +72,6 @@ let package = Package(
                     .product(name: "NIOCore", package: "swift-nio"),
                     .product(name: "NIOPosix", package: "swift-nio"),
                     .product(name: "NIOHTTP1", package: "swift-nio"),
-                    .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                     .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                     .product(name: "NIOSSL", package: "swift-nio-ssl"),
                     .product(name: "X509", package: "swift-certificates"),

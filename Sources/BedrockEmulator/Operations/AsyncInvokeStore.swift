@@ -1,6 +1,6 @@
 import BedrockWire
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// StartAsyncInvoke / GetAsyncInvoke / ListAsyncInvokes: jobs complete at once (the
 /// emulator has no S3 to write to), with the service's shapes, idempotency tokens and
@@ -41,7 +41,7 @@ final class AsyncInvokeStore: Sendable {
     let capacity: Int
     /// The most bytes (approximate) kept.
     let byteCapacity: Int
-    private let store = NIOLockedValueBox(Store())
+    private let store = Mutex(Store())
 
     init(capacity: Int = 1000, byteCapacity: Int = 16 * 1024 * 1024) {
         self.capacity = max(1, capacity)
@@ -49,7 +49,7 @@ final class AsyncInvokeStore: Sendable {
     }
 
     /// Jobs kept now.
-    var count: Int { store.withLockedValue { $0.byArn.count } }
+    var count: Int { store.withLock { $0.byArn.count } }
 
     private static func timestamp(_ date: Date) -> JSONValue {
         .string(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
@@ -76,7 +76,7 @@ final class AsyncInvokeStore: Sendable {
         }
         let hash = StableHash.of(body.serialized)
         let modelArn = "arn:aws:bedrock:\(region)::foundation-model/\(model.id)"
-        let outcome: Result<JSONValue, ServiceError> = store.withLockedValue { store in
+        let outcome: Result<JSONValue, ServiceError> = store.withLock { store in
             if let token, let arn = store.arnByToken[token], let existing = store.byArn[arn] {
                 guard existing.bodyHash == hash else {
                     return .failure(ServiceError(.conflict, "The request conflicts with a previous request that used the same clientRequestToken."))
@@ -120,14 +120,14 @@ final class AsyncInvokeStore: Sendable {
     }
 
     func get(arn: String) throws(ServiceError) -> JSONValue {
-        guard let job = store.withLockedValue({ $0.byArn[arn] }) else {
+        guard let job = store.withLock({ $0.byArn[arn] }) else {
             throw .validation("The specified invocation ARN \(RequestLog.cut(arn)) does not exist.")
         }
         return summary(job)
     }
 
     func list(query: [(String, String)]) throws(ServiceError) -> JSONValue {
-        var all = store.withLockedValue { store in store.order[store.start...].compactMap { store.byArn[$0] } }
+        var all = store.withLock { store in store.order[store.start...].compactMap { store.byArn[$0] } }
         var maxResults = 1000
         var start = 0
         var descending = true

@@ -2,7 +2,7 @@ import BedrockWire
 import Foundation
 import NIOCore
 import NIOHTTP1
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// The emulator's request pipeline, independent of sockets: route, authenticate,
 /// apply faults and quotas, run the operation, record it.
@@ -320,12 +320,12 @@ final class EmulatorService: Sendable {
 /// The `Date` header value, formatted once per second.
 final class HTTPDateCache: Sendable {
     private struct Entry { var second: Int; var text: String }
-    private let entry = NIOLockedValueBox(Entry(second: -1, text: ""))
+    private let entry = Mutex(Entry(second: -1, text: ""))
 
     var current: String {
         let now = Date()
         let second = Int(now.timeIntervalSince1970)
-        return entry.withLockedValue { entry in
+        return entry.withLock { entry in
             if entry.second != second {
                 entry = Entry(second: second, text: Self.format(now))
             }

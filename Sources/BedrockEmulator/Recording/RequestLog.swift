@@ -1,5 +1,5 @@
 import Foundation
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// One request the emulator saw, for `emulator.requests()` and the admin API.
 public struct RecordedRequest: Sendable, Codable, Equatable {
@@ -57,7 +57,7 @@ final class RequestLog: Sendable {
     let capacity: Int
     /// The most bytes (approximate) kept.
     let byteCapacity: Int
-    private let store = NIOLockedValueBox(Store())
+    private let store = Mutex(Store())
 
     init(capacity: Int = 10_000, byteCapacity: Int = 8 * 1024 * 1024) {
         self.capacity = max(1, capacity)
@@ -74,7 +74,7 @@ final class RequestLog: Sendable {
         entry.error = entry.error.map(Self.cut)
         entry.fault = entry.fault.map(Self.cut)
         let size = entry.approximateBytes
-        store.withLockedValue { store in
+        store.withLock { store in
             store.items.append(entry)
             store.bytes += size
             while store.count > capacity || (store.bytes > byteCapacity && store.count > 1) {
@@ -91,13 +91,13 @@ final class RequestLog: Sendable {
 
     /// Oldest first.
     var all: [RecordedRequest] {
-        store.withLockedValue { Array($0.items[$0.start...]) }
+        store.withLock { Array($0.items[$0.start...]) }
     }
 
     /// How many entries and (approximate) bytes are kept.
-    var usage: (count: Int, bytes: Int) { store.withLockedValue { ($0.count, $0.bytes) } }
+    var usage: (count: Int, bytes: Int) { store.withLock { ($0.count, $0.bytes) } }
 
-    func clear() { store.withLockedValue { $0 = Store() } }
+    func clear() { store.withLock { $0 = Store() } }
 
     /// `text` cut to at most ``maxFieldBytes`` bytes on a character boundary.
     static func cut(_ text: String) -> String {

@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+import Synchronization
 import NIOCore
 import NIOHTTP1
 
@@ -20,14 +20,14 @@ final class ConnectionLimiter: Sendable {
 
     /// The cap.
     let maxConnections: Int
-    private let state = NIOLockedValueBox(State())
+    private let state = Mutex(State())
 
     init(maxConnections: Int) { self.maxConnections = max(1, maxConnections) }
 
     /// Registers a newly accepted connection; false when it must be closed instead.
     func admit(_ channel: any Channel) -> Bool {
         let key = ObjectIdentifier(channel)
-        let (admitted, victim): (Bool, (any Channel)?) = state.withLockedValue { state in
+        let (admitted, victim): (Bool, (any Channel)?) = state.withLock { state in
             var victim: (any Channel)?
             if state.entries.count >= maxConnections {
                 guard let oldest = state.entries.values.filter(\.waiting).min(by: { $0.serial < $1.serial }) else {
@@ -44,20 +44,20 @@ final class ConnectionLimiter: Sendable {
         victim?.close(promise: nil)
         guard admitted else { return false }
         channel.closeFuture.whenComplete { [weak self] _ in
-            self?.state.withLockedValue { $0.entries[key] = nil }
+            self?.state.withLock { $0.entries[key] = nil }
         }
         return true
     }
 
     /// Marks a connection as waiting for its client (evictable) or busy being answered.
     func setWaiting(_ channel: any Channel, _ waiting: Bool) {
-        state.withLockedValue { state in
+        state.withLock { state in
             state.entries[ObjectIdentifier(channel)]?.waiting = waiting
         }
     }
 
     /// Connections open now.
-    var count: Int { state.withLockedValue { $0.entries.count } }
+    var count: Int { state.withLock { $0.entries.count } }
 }
 
 /// Closes an HTTP/1.1 connection whose client keeps the server waiting: the request
@@ -135,13 +135,13 @@ final class RequestIdleHandler: ChannelDuplexHandler, RemovableChannelHandler {
 final class BodyBudget: Sendable {
     /// The most bytes buffered at once.
     let capacity: Int
-    private let used = NIOLockedValueBox(0)
+    private let used = Mutex(0)
 
     init(capacity: Int) { self.capacity = max(0, capacity) }
 
     /// Takes `bytes` from the budget; false (nothing taken) when they do not fit.
     func reserve(_ bytes: Int) -> Bool {
-        used.withLockedValue { used in
+        used.withLock { used in
             guard bytes >= 0, bytes <= capacity - used else { return false }
             used += bytes
             return true
@@ -151,11 +151,11 @@ final class BodyBudget: Sendable {
     /// Gives back bytes taken by ``reserve(_:)``.
     func release(_ bytes: Int) {
         guard bytes > 0 else { return }
-        used.withLockedValue { $0 = max(0, $0 - bytes) }
+        used.withLock { $0 = max(0, $0 - bytes) }
     }
 
     /// Bytes buffered now.
-    var inUse: Int { used.withLockedValue { $0 } }
+    var inUse: Int { used.withLock { $0 } }
 }
 
 /// Tracks an HTTP/2 connection's open streams: while none is open the connection is
