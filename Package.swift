@@ -165,6 +165,8 @@ let package = Package(
         .testTarget(name: "QuarryTests",
                     dependencies: [
                         "Quarry", "LuaSandbox", "BedrockRuntime", "BedrockEmulator", "BedrockWire",
+                        // The DocC snippets (DocSnippetTests) start the in-process emulator.
+                        "QuarryEmulatorSupport",
                         .product(name: "Logging", package: "swift-log"),
                         // ScriptedHTTPServer (shared with BedrockRuntimeTests) plays hostile servers.
                         .product(name: "NIOCore", package: "swift-nio"),
