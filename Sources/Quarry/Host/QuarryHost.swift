@@ -278,13 +278,18 @@ public final class QuarryHost: Sendable {
     /// Reads and runs a script file with `arg` set like `lua` does (`arg[0]` is the path,
     /// `...` the arguments).
     public func run(file path: String, arguments: [String] = []) async throws -> [LuaValue] {
+        try await run(file: path, arguments: arguments, settings: RunSettings())
+    }
+
+    /// `run(file:arguments:)` with settings for this run alone (see ``RunSettings``).
+    public func run(file path: String, arguments: [String] = [], settings: RunSettings) async throws -> [LuaValue] {
         try refuseReentry()
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ScriptError(code: .fileNotFound, message: "cannot read script '\(path)'")
         }
         try await setArguments(script: path, arguments)
         return try await evaluate(String(decoding: data, as: UTF8.self), name: "@" + path,
-                                  arguments: arguments.map(LuaValue.string))
+                                  arguments: arguments.map(LuaValue.string), settings: settings)
     }
 
     /// Sets the global `arg` table: `arg[0]` is the script, `arg[1…]` its arguments.

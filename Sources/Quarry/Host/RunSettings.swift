@@ -68,29 +68,32 @@ public final class TokenBudget: @unchecked Sendable {
         if let limit = callLimit, calls >= limit {
             throw ScriptError(code: .policyViolation, message: "the \(name) call budget of \(limit) calls is used up")
         }
+        let (used, overflow) = committed.addingReportingOverflow(reserved)
         if let limit = tokenLimit {
-            let used = committed + reserved
-            guard used <= limit, tokens <= limit - used else {
+            guard !overflow, used <= limit, tokens <= limit - used else {
                 throw ScriptError(code: .policyViolation,
                                   message: "the \(name) token budget of \(limit) would be exceeded: \(used) used or reserved, this call may use \(tokens)")
             }
         }
         calls += 1
-        reserved += tokens
+        // Sums saturate: without a token limit nothing bounds them (a limit bounds them
+        // by itself).
+        let (sum, full) = reserved.addingReportingOverflow(max(0, tokens))
+        reserved = full ? Int.max : sum
     }
 
     /// Undoes a reservation that another budget refused (the call was not made).
     func refund(_ tokens: Int) {
         lock.withLock {
-            reserved -= tokens
-            calls -= 1
+            reserved = max(0, reserved - max(0, tokens))
+            calls = max(0, calls - 1)
         }
     }
 
     /// Replaces a reservation of `tokens` by `used`.
     func settle(reserved tokens: Int, used: Int) {
         lock.withLock {
-            reserved -= tokens
+            reserved = max(0, reserved - max(0, tokens))
             let (sum, overflow) = committed.addingReportingOverflow(max(0, used))
             committed = overflow ? Int.max : sum
         }
@@ -120,7 +123,12 @@ public struct BudgetUsage: Sendable, Hashable {
     }
 
     /// Tokens the budget still allows (nil without a token limit).
-    public var tokensLeft: Int? { tokenBudget.map { max(0, $0 - tokensUsed - tokensReserved) } }
+    public var tokensLeft: Int? {
+        tokenBudget.map { limit in
+            let (spent, overflow) = tokensUsed.addingReportingOverflow(tokensReserved)
+            return overflow || spent >= limit ? 0 : limit - spent
+        }
+    }
 
     /// The Lua table `bedrock.budget()` returns (`calls_used`, `tokens_used`, …).
     public var luaValue: LuaValue {
