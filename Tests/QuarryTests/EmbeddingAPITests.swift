@@ -245,9 +245,12 @@ import Quarry
             let host = try await f.host()
             var tools: [(String, String)] = []
             for try await event in host.events(for: """
-                local r = bedrock.converse{model = '\(appModel)', messages = 'What is the weather in Paris?',
+                local request = {model = '\(appModel)', messages = 'What is the weather in Paris?',
                   tools = {{name = 'weather', schema = {type = 'object', properties = {city = {type = 'string'}}}}},
                   tool_choice = 'any'}
+                local r = bedrock.converse(request)
+                local s = bedrock.stream(request)
+                for _ in s do end
                 return r.stop_reason
                 """) {
                 if case .toolUse(let id, let name, let input) = event {
@@ -255,9 +258,9 @@ import Quarry
                     tools.append((name, input))
                 }
             }
-            #expect(tools.count == 1)
-            #expect(tools.first?.0 == "weather")
-            #expect(tools.first?.1.contains("\"city\"") == true)
+            // Once whole from `converse`, once gathered from the stream's input pieces.
+            #expect(tools.count == 2)
+            #expect(tools.allSatisfy { $0.0 == "weather" && $0.1.contains("\"city\"") }, "\(tools)")
             await host.shutdown()
         }
     }
