@@ -210,6 +210,8 @@ let package = Package(
                     dependencies: [
                         "Quarry", "LuaSandbox", "BedrockRuntime", "BedrockEmulator", "BedrockWire",
                         "TestSupport", "HTTPTestSupport", "EmulatorTestSupport",
+                        // The DocC snippets (DocSnippetTests) start the in-process emulator.
+                        "QuarryEmulatorSupport",
                         .product(name: "Logging", package: "swift-log"),
                         .product(name: "NIOCore", package: "swift-nio"),
                     ],

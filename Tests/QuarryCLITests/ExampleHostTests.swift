@@ -11,6 +11,11 @@ import Testing
         #expect(r.stdout.contains("QX-999: UnknownProduct"))
         #expect(r.stdout.contains("script returned: {\"blurb\":"))
         #expect(r.stdout.contains("\"calls_used\":1"))
+        // Typed results, isolation between runs and the event sequence.
+        #expect(r.stdout.contains("typed result: "))
+        #expect(r.stdout.contains("isolation: the next script starts clean: true"))
+        #expect(r.stdout.contains("events: output callStarted text status callEnded finished"), "\(r.stdout)")
+        #expect(!r.stdout.contains("streamed: 0 characters"))
     }
 
     @Test func theAppsPolicyBindsUserScripts() throws {

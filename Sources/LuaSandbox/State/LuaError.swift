@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why running Lua failed.
 public enum LuaError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The chunk did not compile.
@@ -22,4 +24,10 @@ public enum LuaError: Error, Sendable, Hashable, CustomStringConvertible {
         case .state(let m): return m
         }
     }
+}
+
+extension LuaError: LocalizedError {
+    /// The readable description, so `error.localizedDescription` says what happened
+    /// (not "The operation could not be completed").
+    public var errorDescription: String? { description }
 }

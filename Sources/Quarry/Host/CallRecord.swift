@@ -25,11 +25,15 @@ public struct CallRecord: Sendable, Hashable {
     public var outputTokens: Int?
     /// The request id of the last answer.
     public var requestId: String?
+    /// The run that made the call (``RunSettings/runId``, or the UUID the host gave the
+    /// run); nil for a call made outside any run.
+    public var runId: String?
 
     /// A record from its parts.
     public init(operation: String, model: String?, region: String, started: Date, duration: Duration,
                 attempts: [AttemptRecord], errorCode: String?, inputTokens: Int? = nil, outputTokens: Int? = nil,
-                requestId: String? = nil) {
+                requestId: String? = nil, runId: String? = nil) {
+        self.runId = runId
         self.operation = operation; self.model = model; self.region = region; self.started = started
         self.duration = duration; self.attempts = attempts; self.errorCode = errorCode
         self.inputTokens = inputTokens; self.outputTokens = outputTokens; self.requestId = requestId

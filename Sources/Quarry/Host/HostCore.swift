@@ -12,7 +12,13 @@ final class HostCore: @unchecked Sendable {
     private let lock = Mutex(())
     private var clients: [ClientSettings: BedrockRuntimeClient] = [:]
     private var admitted: Set<ClientSettings> = []
-    private var observers: [@Sendable (CallRecord) -> Void] = []
+    private var observers: [(id: Int, body: @Sendable (CallRecord) -> Void)] = []
+    private var nextObserverId = 0
+    private var run = RunState()
+    private var hook: (@Sendable (PendingCall) -> CallDecision)?
+    private var isShutDown = false
+    /// A budget the app shares between hosts (`Options.budget`).
+    let sharedBudget: TokenBudget?
     private var callsUsed = 0
     private var tokensCommitted = 0
     private var tokensReserved = 0
@@ -29,8 +35,9 @@ final class HostCore: @unchecked Sendable {
 
     init(target: QuarryTarget, policy: HostPolicy, logger: Logger, defaultModel: String?,
          errorOutput: @escaping @Sendable (String) -> Void, input: (@Sendable () async -> String?)?,
-         auditor: AuditWriter? = nil) {
+         auditor: AuditWriter? = nil, sharedBudget: TokenBudget? = nil) {
         self.auditor = auditor
+        self.sharedBudget = sharedBudget
         self.errorOutput = errorOutput
         self.input = input
         self.target = target
@@ -61,16 +68,20 @@ final class HostCore: @unchecked Sendable {
     /// The client for `settings`, made once and reused.
     func client(_ settings: ClientSettings) throws -> BedrockRuntimeClient {
         try admit(settings)
-        if let c = lock.withLock({ _ in clients[settings] }) { return c }
+        if let c = try lock.withLock({ _ throws(ScriptError) -> BedrockRuntimeClient? in
+            if isShutDown { throw ScriptError(code: .hostShutDown, message: "this host was shut down; make a new QuarryHost") }
+            return clients[settings]
+        }) { return c }
         // The calls in flight hold at most twice the sandbox's memory (issue 23).
         let made = try target.makeClient(settings, maxInFlightBytes: QuarryTarget.maxInFlightBytesForScripts(memoryBytes: policy.limits.memoryBytes))
-        let existing = lock.withLock { _ -> BedrockRuntimeClient? in
-            if let c = clients[settings] { return c }
+        let (shutDown, existing) = lock.withLock { _ -> (Bool, BedrockRuntimeClient?) in
+            if isShutDown || clients[settings] != nil { return (isShutDown, clients[settings]) }
             clients[settings] = made
-            return nil
+            return (false, nil)
         }
-        if let existing {
+        if shutDown || existing != nil {
             Task { try? await made.shutdown() }
+            guard let existing else { throw ScriptError(code: .hostShutDown, message: "this host was shut down; make a new QuarryHost") }
             return existing
         }
         return made
@@ -100,32 +111,50 @@ final class HostCore: @unchecked Sendable {
             throw ScriptError(code: .limitExceeded,
                               message: "sandbox limit: memory: calls in flight hold \(requestBytesHeld) bytes of requests and this one needs \(bytes) more (limit \(cap) bytes); lower the concurrency")
         }
-        var reserve = 0
+        let output = max(0, maxTokens ?? policy.assumedMaxTokens)
+        let input = max(0, inputTokens)
+        let reserve = output.addingReportingOverflow(input).overflow ? Int.max : output + input
         if let budget = policy.tokenBudget {
-            let output = max(0, maxTokens ?? policy.assumedMaxTokens)
-            let input = max(0, inputTokens)
-            reserve = output.addingReportingOverflow(input).overflow ? Int.max : output + input
             let committed = tokensCommitted + tokensReserved
             guard committed <= budget, reserve <= budget - committed else {
                 throw ScriptError(code: .policyViolation,
                                   message: "the token budget of \(budget) would be exceeded: \(committed) used or reserved, this call may use \(reserve) (about \(input) input + \(output) maxTokens)")
             }
-            tokensReserved += reserve
         }
+        // The app's shared budget and the run's own, each all-or-nothing.
+        var charged: [TokenBudget] = []
+        for (budget, name) in [(sharedBudget, "shared"), (run.budget, "run's")] {
+            guard let budget else { continue }
+            do {
+                try budget.reserve(reserve, name: name)
+                charged.append(budget)
+            } catch {
+                for b in charged { b.refund(reserve) }
+                throw error
+            }
+        }
+        if policy.tokenBudget != nil { tokensReserved += reserve }
         callsUsed += 1
         requestBytesHeld += bytes
-        return Reservation(tokens: reserve, requestBytes: bytes)
+        return Reservation(tokens: policy.tokenBudget == nil ? 0 : reserve, requestBytes: bytes,
+                           shared: charged, sharedTokens: reserve)
     }
 
     /// What `reserve` took: tokens against the budget, request bytes against the memory limit.
     struct Reservation: Sendable {
         var tokens: Int
         var requestBytes: Int
+        /// The app's budgets charged too (`Options.budget`, `RunSettings.budget`), and how much.
+        var shared: [TokenBudget] = []
+        var sharedTokens = 0
     }
 
-    /// Replaces a reservation by what the call used (never negative), and gives back its
-    /// request bytes.
-    func settle(_ reservation: Reservation, used: Int) {
+    /// Replaces a reservation by what the call used (never negative; see
+    /// `TokenSettlement`), and gives back its request bytes. The policy's budget and the
+    /// app's (`Options.budget`, `RunSettings.budget`) are each settled against their own
+    /// reservation.
+    func settle(_ reservation: Reservation, reported: (input: Int?, output: Int?)?, refusedWithoutOutput: Bool) {
+        let used = TokenSettlement.used(reserved: reservation.tokens, reported: reported, refusedWithoutOutput: refusedWithoutOutput)
         lock.withLock { _ in
             requestBytesHeld -= reservation.requestBytes
             let reserved = reservation.tokens
@@ -133,16 +162,20 @@ final class HostCore: @unchecked Sendable {
             let (sum, overflow) = tokensCommitted.addingReportingOverflow(max(0, used))
             tokensCommitted = overflow ? Int.max : sum
         }
+        guard !reservation.shared.isEmpty else { return }
+        let sharedUsed = TokenSettlement.used(reserved: reservation.sharedTokens, reported: reported,
+                                              refusedWithoutOutput: refusedWithoutOutput)
+        for budget in reservation.shared { budget.settle(reserved: reservation.sharedTokens, used: sharedUsed) }
     }
 
     /// What the budgets allow still (for `bedrock.budget()`).
-    var budgetReport: LuaValue {
+    var budgetReport: LuaValue { budgetUsage.luaValue }
+
+    /// What the policy's budgets allow still.
+    var budgetUsage: BudgetUsage {
         lock.withLock { _ in
-            var m: [String: LuaValue] = ["calls_used": .integer(Int64(callsUsed)), "tokens_used": .integer(Int64(tokensCommitted)),
-                                         "tokens_reserved": .integer(Int64(tokensReserved))]
-            if let b = policy.callBudget { m["call_budget"] = .integer(Int64(b)) }
-            if let b = policy.tokenBudget { m["token_budget"] = .integer(Int64(b)) }
-            return .map(m)
+            BudgetUsage(callsUsed: callsUsed, tokensUsed: tokensCommitted, tokensReserved: tokensReserved,
+                        callBudget: policy.callBudget, tokenBudget: policy.tokenBudget)
         }
     }
 
@@ -164,18 +197,53 @@ final class HostCore: @unchecked Sendable {
         }
     }
 
-    /// A run starts: its error-stream and log output start from zero.
-    func beginRun() {
-        lock.withLock { _ in errorBytes = 0 }
+    /// A run starts: its error-stream and log output start from zero; its id, budget and
+    /// event sink apply to the calls it makes.
+    func beginRun(_ state: RunState = RunState()) {
+        lock.withLock { _ in errorBytes = 0; run = state }
     }
 
-    func addObserver(_ observer: @escaping @Sendable (CallRecord) -> Void) {
-        lock.withLock { _ in observers.append(observer) }
+    /// A run ended: events of calls it left behind go nowhere.
+    func endRun() {
+        lock.withLock { _ in run = RunState() }
     }
 
-    func notify(_ record: CallRecord) {
+    /// The run in progress (its id, budget, event sink).
+    var currentRun: RunState { lock.withLock { _ in run } }
+
+    /// Whether `shutdown()` ran.
+    var shutDown: Bool { lock.withLock { _ in isShutDown } }
+
+    func addObserver(_ observer: @escaping @Sendable (CallRecord) -> Void) -> CallObserverToken {
+        lock.withLock { _ in
+            nextObserverId += 1
+            observers.append((nextObserverId, observer))
+            return CallObserverToken(id: nextObserverId)
+        }
+    }
+
+    func removeObserver(_ token: CallObserverToken) {
+        lock.withLock { _ in observers.removeAll { $0.id == token.id } }
+    }
+
+    func notify(_ record: CallRecord, events: RunEventSink? = nil) {
         let current = lock.withLock { _ in observers }
-        for observer in current { observer(record) }
+        for observer in current { observer.body(record) }
+        events?.emit(.callEnded(record))
+    }
+
+    /// Sets the pre-call hook (nil removes it).
+    func setWillCall(_ body: (@Sendable (PendingCall) -> CallDecision)?) {
+        lock.withLock { _ in hook = body }
+    }
+
+    /// Asks the app's `willCall` hook; a refusal is a `PolicyViolation` with its reason.
+    func checkWillCall(operation: String, model: String?, region: String) throws(ScriptError) {
+        let (hook, runId) = lock.withLock { _ in (self.hook, run.id) }
+        guard let hook else { return }
+        if case .refuse(let reason) = hook(PendingCall(operation: operation, model: model, region: region, runId: runId)) {
+            throw ScriptError(code: .policyViolation, message: reason, fields: ["reason": .string(reason), "rule": .string("willCall")])
+        }
     }
 
     func track(_ pump: StreamPump) {
@@ -206,6 +274,7 @@ final class HostCore: @unchecked Sendable {
     }
 
     func shutdown() async {
+        lock.withLock { isShutDown = true }
         cancelStreams()
         let all = lock.withLock { _ in
             let all = Array(clients.values)
@@ -214,6 +283,20 @@ final class HostCore: @unchecked Sendable {
         }
         for client in all { try? await client.shutdown() }
     }
+}
+
+/// What the run in progress gives the calls it makes.
+struct RunState: Sendable {
+    var id: String?
+    var budget: TokenBudget?
+    var events: RunEventSink?
+}
+
+/// Where a run's events go (`QuarryHost.events(for:)`); thread-safe, in call order.
+final class RunEventSink: Sendable {
+    let continuation: AsyncThrowingStream<RunEvent, any Error>.Continuation
+    init(_ continuation: AsyncThrowingStream<RunEvent, any Error>.Continuation) { self.continuation = continuation }
+    func emit(_ event: RunEvent) { continuation.yield(event) }
 }
 
 /// What a call is charged against the token budget once it ends.

@@ -7,7 +7,11 @@ import Foundation
 /// `PolicyViolation` that names the rule. Budgets count over the host's lifetime (one
 /// `quarry run`, one REPL session).
 public struct HostPolicy: Sendable, Hashable {
-    /// Model ids (or ARNs) scripts may call, as globs (`*` any run, `?` one character).
+    /// Model ids (or ARNs) scripts may call, as globs (`*` any run, `?` one character),
+    /// matched without regard to case. A cross-region inference profile id matches the
+    /// globs of its model too: `anthropic.*` allows `us.anthropic.claude-…` (and `eu.`,
+    /// `apac.`, `global.`, … — see `inferenceProfilePrefixes`); a glob that names the
+    /// prefix (`us.anthropic.*`) allows only that profile.
     public var allowedModels: [String] = ["*"]
     /// Regions `bedrock.client{region=…}` may name, as globs.
     public var allowedRegions: [String] = ["*"]
@@ -57,7 +61,7 @@ public struct HostPolicy: Sendable, Hashable {
 
     /// Throws `PolicyViolation` unless `model` matches an allowed glob.
     func checkModel(_ model: String) throws(ScriptError) {
-        guard Glob.matchesAny(allowedModels, model) else {
+        guard Self.modelAllowed(model, by: allowedModels) else {
             throw ScriptError(code: .policyViolation,
                               message: "model '\(model)' is not allowed by the host policy (allowed: \(allowedModels.joined(separator: ", ")))")
         }
@@ -117,6 +121,22 @@ public struct HostPolicy: Sendable, Hashable {
         guard maxClients >= 1 else {
             throw ScriptError(code: .configurationError, message: "maxClients must be at least 1, got \(maxClients)")
         }
+    }
+
+    /// The prefixes of cross-region inference profile ids (`us.anthropic.claude-…`).
+    public static let inferenceProfilePrefixes = ["us", "us-gov", "eu", "apac", "jp", "au", "ca", "global"]
+
+    /// Whether `model` (or, for an inference profile id, the model id after its prefix)
+    /// matches one of `patterns`, case-insensitively.
+    static func modelAllowed(_ model: String, by patterns: [String]) -> Bool {
+        let id = model.lowercased()
+        let lowered = patterns.map { $0.lowercased() }
+        if Glob.matchesAny(lowered, id) { return true }
+        if let dot = id.firstIndex(of: "."), inferenceProfilePrefixes.contains(String(id[..<dot])) {
+            let base = String(id[id.index(after: dot)...])
+            return !base.isEmpty && Glob.matchesAny(lowered, base)
+        }
+        return false
     }
 
     /// `text` with control and non-ASCII characters escaped, for error messages.

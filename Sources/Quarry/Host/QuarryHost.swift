@@ -51,6 +51,13 @@ public final class QuarryHost: Sendable {
         /// Whether runs start from the pristine environment (`.perRun`, the default) or
         /// keep each other's globals (`.session`, what the REPL uses).
         public var isolation: Isolation = .perRun
+        /// A budget this host's calls are charged against besides the policy's: give several
+        /// hosts the same ``TokenBudget`` to cap them together.
+        public var budget: TokenBudget? = nil
+        /// Asked before every Bedrock call a script makes (after the policy's model check,
+        /// before the budgets): `.refuse(reason:)` stops the call and the script gets a
+        /// `PolicyViolation` error with that reason. Runs on the Lua thread: keep it quick.
+        public var willCall: (@Sendable (PendingCall) -> CallDecision)? = nil
 
         /// Options with the given parts; output goes to standard output by default.
         public init(policy: HostPolicy = .permissive,
@@ -99,9 +106,15 @@ public final class QuarryHost: Sendable {
         self.isolation = options.isolation
         let core = HostCore(target: target, policy: options.policy, logger: options.logger,
                             defaultModel: options.defaultModel, errorOutput: options.errorOutput,
-                            input: options.input, auditor: try options.audit.map(AuditWriter.init))
+                            input: options.input, auditor: try options.audit.map(AuditWriter.init),
+                            sharedBudget: options.budget)
+        core.setWillCall(options.willCall)
         self.core = core
-        let sandbox = try await LuaSandbox(limits: options.policy.limits, output: options.output)
+        let output = options.output
+        let sandbox = try await LuaSandbox(limits: options.policy.limits, output: { text in
+            output(text)
+            core.currentRun.events?.emit(.output(text))
+        })
         self.sandbox = sandbox
         let limits = options.policy.limits
         let limitsTable: [String: LuaValue] = [
@@ -153,14 +166,105 @@ public final class QuarryHost: Sendable {
     /// interrupt running Lua at once). Called from a function the same host's script is
     /// running, it throws `ScriptError` `Reentrancy` at once instead of waiting forever.
     public func evaluate(_ source: String, name: String = "=chunk", arguments: [LuaValue] = []) async throws -> [LuaValue] {
+        try await perform(source, name: name, arguments: arguments, settings: RunSettings(), events: nil)
+    }
+
+    /// `evaluate(_:name:arguments:)` with settings for this run alone: its limits, a
+    /// budget (its own or one shared with other runs and hosts) and its id.
+    public func evaluate(_ source: String, name: String = "=chunk", arguments: [LuaValue] = [],
+                         settings: RunSettings) async throws -> [LuaValue] {
+        try await perform(source, name: name, arguments: arguments, settings: settings, events: nil)
+    }
+
+    /// Runs a chunk and decodes its first return value into `type` (a table becomes a
+    /// JSON object or array, then `Decodable` reads it; `json.null` and nil are null).
+    ///
+    /// Every failure it throws is a ``QuarryError`` (`catch let error as QuarryError`):
+    /// switch on its `code` (`SyntaxError`,
+    /// `RuntimeError`, the script's own `error{code=…}`, `PolicyViolation`,
+    /// `LimitExceeded`, `Cancelled`, `DecodingError` when the value does not fit `type`, …).
+    public func evaluate<T: Decodable>(_ source: String, as type: T.Type, name: String = "=chunk",
+                                       arguments: [LuaValue] = [], settings: RunSettings = RunSettings()) async throws -> T {
+        let values: [LuaValue]
+        do {
+            values = try await perform(source, name: name, arguments: arguments, settings: settings, events: nil)
+        } catch {
+            throw QuarryError(error)
+        }
+        return try Self.decode(values.first ?? .nil, as: type)
+    }
+
+    /// Decodes a script's value into `type`, or throws `DecodingError` naming the path.
+    static func decode<T: Decodable>(_ value: LuaValue, as type: T.Type) throws -> T {
+        let json: JSONValue
+        do {
+            json = try LuaJSON.json(from: value, path: "result")
+        } catch {
+            throw QuarryError(code: .decodingError, message: error.message, value: value, underlying: error)
+        }
+        do {
+            return try JSONValueDecoder().decode(type, from: json)
+        } catch let e as DecodingError {
+            throw QuarryError(code: .decodingError, message: QuarryError.describe(e) + " (decoding \(type))",
+                              value: value, underlying: e)
+        } catch {
+            throw QuarryError(code: .decodingError, message: "\(error) (decoding \(type))", value: value, underlying: error)
+        }
+    }
+
+    /// Runs a chunk and delivers what happens as it happens, in order: what it prints,
+    /// each Bedrock call's start, the model's text, reasoning and tool uses as they stream,
+    /// status changes, each call's end (its ``CallRecord``), and last `.finished(values)`.
+    /// A failure ends the sequence by throwing a ``QuarryError``.
+    ///
+    /// The run starts when iteration starts (runs on one host still go one at a time);
+    /// dropping the iteration (a `break`, a cancelled task) cancels the run.
+    ///
+    /// ```swift
+    /// for try await event in host.events(for: script) {
+    ///     switch event {
+    ///     case .text(let piece): ui.append(piece)
+    ///     case .toolUse(_, let name, _): ui.status("using \(name)")
+    ///     case .finished(let values): ui.done(values)
+    ///     default: break
+    ///     }
+    /// }
+    /// ```
+    public func events(for source: String, name: String = "=chunk", arguments: [LuaValue] = [],
+                       settings: RunSettings = RunSettings()) -> AsyncThrowingStream<RunEvent, any Error> {
+        AsyncThrowingStream(bufferingPolicy: .unbounded) { continuation in
+            let sink = RunEventSink(continuation)
+            let task = Task {
+                do {
+                    let values = try await self.perform(source, name: name, arguments: arguments, settings: settings, events: sink)
+                    continuation.yield(.finished(values))
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: QuarryError(error))
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    private func perform(_ source: String, name: String, arguments: [LuaValue], settings: RunSettings,
+                         events: RunEventSink?) async throws -> [LuaValue] {
         try refuseReentry()
+        if core.shutDown {
+            throw ScriptError(code: .hostShutDown, message: "this host was shut down; make a new QuarryHost")
+        }
         await runLock.lock()
         defer { runLock.unlock() }
         if let failure = environment.failure { throw failure }
+        if core.shutDown {
+            throw ScriptError(code: .hostShutDown, message: "this host was shut down; make a new QuarryHost")
+        }
         let inside = RunContext.hosts.union([ObjectIdentifier(self)])
+        let run = RunState(id: settings.runId ?? UUID().uuidString, budget: settings.budget, events: events)
+        let limits = settings.limits ?? policy.limits
         let task = Task {
             try await RunContext.$hosts.withValue(inside) {
-                try await self.execute(source, name: name, arguments: arguments)
+                try await self.execute(source, name: name, arguments: arguments, limits: limits, run: run)
             }
         }
         current.set(task)
@@ -175,13 +279,18 @@ public final class QuarryHost: Sendable {
     /// Reads and runs a script file with `arg` set like `lua` does (`arg[0]` is the path,
     /// `...` the arguments).
     public func run(file path: String, arguments: [String] = []) async throws -> [LuaValue] {
+        try await run(file: path, arguments: arguments, settings: RunSettings())
+    }
+
+    /// `run(file:arguments:)` with settings for this run alone (see ``RunSettings``).
+    public func run(file path: String, arguments: [String] = [], settings: RunSettings) async throws -> [LuaValue] {
         try refuseReentry()
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ScriptError(code: .fileNotFound, message: "cannot read script '\(path)'")
         }
         try await setArguments(script: path, arguments)
         return try await evaluate(String(decoding: data, as: UTF8.self), name: "@" + path,
-                                  arguments: arguments.map(LuaValue.string))
+                                  arguments: arguments.map(LuaValue.string), settings: settings)
     }
 
     /// Sets the global `arg` table: `arg[0]` is the script, `arg[1…]` its arguments.
@@ -276,9 +385,21 @@ public final class QuarryHost: Sendable {
         try await module.install(into: self)
     }
 
-    /// Observes every Bedrock call scripts make (metrics, reports, the REPL status line).
-    public func addCallObserver(_ observer: @escaping @Sendable (CallRecord) -> Void) {
+    /// Observes every Bedrock call scripts make (metrics, reports, the REPL status line);
+    /// keep the token to remove the observer with `removeCallObserver(_:)`.
+    @discardableResult
+    public func addCallObserver(_ observer: @escaping @Sendable (CallRecord) -> Void) -> CallObserverToken {
         core.addObserver(observer)
+    }
+
+    /// Stops an observer `addCallObserver` added; later calls are not reported to it.
+    public func removeCallObserver(_ token: CallObserverToken) {
+        core.removeObserver(token)
+    }
+
+    /// Sets the hook asked before every Bedrock call (see `Options.willCall`); nil removes it.
+    public func willCall(_ hook: (@Sendable (PendingCall) -> CallDecision)?) {
+        core.setWillCall(hook)
     }
 
     /// Stops the running evaluation: pending Bedrock calls and streams are cancelled and
@@ -295,19 +416,23 @@ public final class QuarryHost: Sendable {
         (try? await sandbox.keys(atPath: path)) ?? []
     }
 
-    /// What the budgets allow still: calls and tokens used, and the budgets.
-    public var budget: LuaValue { core.budgetReport }
+    /// What the policy's budgets allow still: calls and tokens used, and the budgets
+    /// (`budget.luaValue` is the table `bedrock.budget()` returns).
+    public var budget: BudgetUsage { core.budgetUsage }
 
     /// Closes the clients (and the target's in-process emulator is left to its owner).
+    /// Final: a later `evaluate`/`run` throws ``ScriptError`` `HostShutDown` (a
+    /// ``QuarryError`` with that code from `evaluate(_:as:)`), and no new client is made.
     public func shutdown() async {
         await core.shutdown()
     }
 
     // MARK: running
 
-    private func execute(_ source: String, name: String, arguments: [LuaValue]) async throws -> [LuaValue] {
-        let limits = policy.limits
-        core.beginRun()
+    private func execute(_ source: String, name: String, arguments: [LuaValue], limits: LuaLimits,
+                         run: RunState) async throws -> [LuaValue] {
+        core.beginRun(run)
+        defer { core.endRun() }
         let co = try await sandbox.withState { state throws -> LuaCoroutine in
             state.beginRun(limits)
             do {

@@ -59,11 +59,14 @@ struct BedrockBindings {
         do throws(ScriptError) {
             try core.checkAuditable()
             if let model { try core.policy.checkModel(model) }
+            try core.checkWillCall(operation: operation, model: model, region: settings.region ?? core.target.region)
             let reserved = try core.reserve(maxTokens: maxTokens, inputTokens: inputTokens, requestBytes: requestBytes)
             let core = self.core
+            let run = core.currentRun
             return .suspend(HostRequest.work {
                 await core.gate.acquire()
                 defer { core.gate.release() }
+                run.events?.emit(.callStarted(operation: operation, model: model))
                 if context != nil { await core.prepareAuditPrincipal(settings) }
                 let started = Date()
                 let clock = ContinuousClock.now
@@ -74,23 +77,23 @@ struct BedrockBindings {
                     // What the service reported; a generating call that reported nothing keeps
                     // its whole reservation (never free).
                     let generates = operation == "InvokeModel" || operation == "Converse"
-                    core.settle(reserved, used: TokenSettlement.used(
-                        reserved: reserved.tokens, reported: outcome.tokens.map { ($0.0, $0.1) }, refusedWithoutOutput: !generates))
+                    core.settle(reserved, reported: outcome.tokens.map { ($0.0, $0.1) }, refusedWithoutOutput: !generates)
                     let record = CallRecord(operation: operation, model: model, region: region, started: started,
                                             duration: ContinuousClock.now - clock, attempts: outcome.attempts, errorCode: nil,
                                             inputTokens: outcome.tokens?.0, outputTokens: outcome.tokens?.1,
-                                            requestId: outcome.requestId)
-                    core.notify(record)
+                                            requestId: outcome.requestId, runId: run.id)
+                    if let sink = run.events { for event in outcome.events { sink.emit(event) } }
+                    core.notify(record, events: run.events)
                     if let context { core.audit(record, context, responseBody: outcome.responseBody) }
                     return [outcome.value]
                 } catch {
-                    core.settle(reserved, used: TokenSettlement.used(
-                        reserved: reserved.tokens, reported: nil, refusedWithoutOutput: TokenSettlement.isServiceRefusal(error)))
+                    core.settle(reserved, reported: nil, refusedWithoutOutput: TokenSettlement.isServiceRefusal(error))
                     let scriptError = ScriptError.from(error)
                     let record = CallRecord(operation: operation, model: model, region: region, started: started,
                                             duration: ContinuousClock.now - clock, attempts: scriptError.attempts,
-                                            errorCode: scriptError.code.rawValue, requestId: scriptError.requestId)
-                    core.notify(record)
+                                            errorCode: scriptError.code.rawValue, requestId: scriptError.requestId,
+                                            runId: run.id)
+                    core.notify(record, events: run.events)
                     if let context { core.audit(record, context, responseBody: nil) }
                     throw scriptError
                 }
@@ -119,6 +122,8 @@ struct BedrockBindings {
         var tokens: (Int, Int)?
         /// The response body, for the audit log's digest (or content).
         var responseBody: [UInt8]? = nil
+        /// What a run's event sequence shows of the answer (text, reasoning, tool uses).
+        var events: [RunEvent] = []
     }
 
     private func request(_ call: LuaHostCall, known: Set<String>? = nil) throws(ScriptError) -> (RequestBuilder, [String: LuaValue]) {
@@ -210,7 +215,8 @@ struct BedrockBindings {
                 var value = ResponseTables.converse(result, model: model, elapsed: ContinuousClock.now - clock)
                 if request.outputConfig?.textFormat != nil { value = ResponseTables.withJSON(value) }
                 return Outcome(value: value, attempts: result.attempts, requestId: result.requestId, tokens: (u.inputTokens, u.outputTokens),
-                               responseBody: audited ? AuditContext.json(result.output) : nil)
+                               responseBody: audited ? AuditContext.json(result.output) : nil,
+                               events: RunEventTranslator.events(of: result.output))
             }
         } catch {
             return .error(error.luaValue)
@@ -238,32 +244,38 @@ struct BedrockBindings {
                 let context = core.auditor == nil ? nil : AuditContext(call, settings: settings, requestBody: AuditContext.json(request))
                 do throws(ScriptError) {
                     try core.policy.checkModel(model)
+                    try core.checkWillCall(operation: operation, model: model, region: region)
                 } catch { return refused(error, operation: operation, model: model, context: context) }
                 let reserved: HostCore.Reservation
                 do throws(ScriptError) {
                     let measure = TokenEstimate.converseMeasure(request)
                     reserved = try core.reserve(maxTokens: maxTokens, inputTokens: measure.tokens, requestBytes: measure.bytes)
                 } catch { return refused(error, operation: operation, model: model, context: context) }
+                let run = core.currentRun
+                let translator = RunEventTranslator(sink: run.events)
                 pump.start(open: {
                     await core.gate.acquire()
+                    run.events?.emit(.callStarted(operation: operation, model: model))
                     if context != nil { await core.prepareAuditPrincipal(settings) }
                     return try core.client(settings).converseStream(request, options: options)
-                }, write: ResponseTables.writeEvent, finish: { stream, error in
+                }, write: { event, writer throws(LuaConversionError) in
+                    translator.see(event)
+                    try ResponseTables.writeEvent(event, into: &writer)
+                }, finish: { stream, error in
                     core.gate.release()
                     core.untrack(pump)
                     let snapshot = stream?.partialResult ?? ConverseStreamResult()
                     let attempts = stream?.attempts ?? []
                     let tokens = snapshot.usage.map { ($0.inputTokens, $0.outputTokens) }
-                    core.settle(reserved, used: TokenSettlement.used(
-                        reserved: reserved.tokens, reported: tokens.map { ($0.0, $0.1) },
-                        refusedWithoutOutput: error.map(TokenSettlement.isServiceRefusal) == true && snapshot.content.isEmpty))
+                    core.settle(reserved, reported: tokens.map { ($0.0, $0.1) },
+                        refusedWithoutOutput: error.map(TokenSettlement.isServiceRefusal) == true && snapshot.content.isEmpty)
                     let failure = error.map(ScriptError.from)
                     let record = CallRecord(operation: operation, model: model, region: region, started: started,
                                             duration: ContinuousClock.now - clock,
                                             attempts: (failure?.attempts).flatMap { $0.isEmpty ? nil : $0 } ?? attempts,
                                             errorCode: pump.stoppedBy?.rawValue ?? failure?.code.rawValue, inputTokens: tokens?.0, outputTokens: tokens?.1,
-                                            requestId: stream?.requestId)
-                    core.notify(record)
+                                            requestId: stream?.requestId, runId: run.id)
+                    core.notify(record, events: run.events)
                     if let context {
                         core.audit(record, context, responseBody: failure == nil ? AuditContext.json(snapshot.content) : nil)
                     }
@@ -281,6 +293,7 @@ struct BedrockBindings {
                 let context = core.auditor == nil ? nil : AuditContext(call, settings: settings, requestBody: Array(body))
                 do throws(ScriptError) {
                     try core.policy.checkModel(model)
+                    try core.checkWillCall(operation: operation, model: model, region: region)
                 } catch { return refused(error, operation: operation, model: model, context: context) }
                 let reserved: HostCore.Reservation
                 do throws(ScriptError) {
@@ -291,8 +304,10 @@ struct BedrockBindings {
                 let request = InvokeModelRequest(modelId: model, body: body,
                                                  contentType: try Self.headerValue(args, "content_type", builder),
                                                  accept: try Self.headerValue(args, "accept", builder))
+                let run = core.currentRun
                 pump.start(open: {
                     await core.gate.acquire()
+                    run.events?.emit(.callStarted(operation: operation, model: model))
                     if context != nil { await core.prepareAuditPrincipal(settings) }
                     return try core.client(settings).invokeModelWithResponseStream(request, options: options)
                 }, write: { event, writer throws(LuaConversionError) in
@@ -305,15 +320,14 @@ struct BedrockBindings {
                     // stream that produced output without it keeps its whole reservation.
                     let reported = metrics.current
                     let tokens = reported.flatMap { m in m.inputTokens.flatMap { i in m.outputTokens.map { (i, $0) } } }
-                    core.settle(reserved, used: TokenSettlement.used(
-                        reserved: reserved.tokens, reported: tokens.map { ($0.0, $0.1) },
-                        refusedWithoutOutput: !metrics.sawChunks && error.map(TokenSettlement.isServiceRefusal) == true))
+                    core.settle(reserved, reported: tokens.map { ($0.0, $0.1) },
+                        refusedWithoutOutput: !metrics.sawChunks && error.map(TokenSettlement.isServiceRefusal) == true)
                     let failure = error.map(ScriptError.from)
                     let record = CallRecord(operation: operation, model: model, region: region, started: started,
                                             duration: ContinuousClock.now - clock, attempts: stream?.attempts ?? failure?.attempts ?? [],
                                             errorCode: pump.stoppedBy?.rawValue ?? failure?.code.rawValue, inputTokens: tokens?.0, outputTokens: tokens?.1,
-                                            requestId: stream?.requestId)
-                    core.notify(record)
+                                            requestId: stream?.requestId, runId: run.id)
+                    core.notify(record, events: run.events)
                     if let context { core.audit(record, context, responseBody: nil) }
                     if let failure { return (nil, failure) }
                     var m: [String: LuaValue] = ["attempts": .integer(Int64(stream?.attempts.count ?? 0)),
