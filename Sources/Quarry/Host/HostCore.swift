@@ -274,7 +274,7 @@ final class HostCore: @unchecked Sendable {
     }
 
     func shutdown() async {
-        lock.withLock { isShutDown = true }
+        lock.withLock { _ in isShutDown = true }
         cancelStreams()
         let all = lock.withLock { _ in
             let all = Array(clients.values)
