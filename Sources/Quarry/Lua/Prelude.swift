@@ -7,7 +7,7 @@ enum Prelude {
     static let chunkName = "=[quarry prelude]"
 
     /// The global tables the prelude fills, frozen (read-only to scripts) afterwards.
-    static let hostTables = ["bedrock", "json", "log", "stderr", "stdin"]
+    static let hostTables = ["bedrock", "json", "base64", "log", "stderr", "stdin"]
 
     static let source = #"""
 local Q = __quarry
@@ -38,6 +38,9 @@ json = {
   null = Q.null,
 }
 function json.empty_array() return { ["\1quarry.empty_array"] = true } end
+
+-- base64: bytes (a Lua string) to text and back, for media and for bytes in JSON ---
+base64 = { encode = Q["base64.encode"], decode = Q["base64.decode"] }
 
 -- output and input: no `io` library (no files); these three cover what scripts need -------
 local stderr_write, out_write, read = Q["stderr.write"], Q["write"], Q["stdin.read"]
