@@ -3,9 +3,11 @@ import Crypto
 import Foundation
 
 /// The admin HTTP API under `/_quarry/`, for fault rules and what the emulator saw.
-/// Every call needs `x-quarry-admin-token`; Bedrock credentials do not reach it.
+/// Every call but `health` needs `x-quarry-admin-token`; Bedrock credentials do not
+/// reach it. Bodies with fields it does not know are refused, naming the field.
 ///
-/// - `GET /_quarry/health` → `{"status":"ok"}`
+/// - `GET /_quarry/health` → `{"status":"ok"}`, without the token (a readiness probe
+///   that says nothing else)
 /// - `GET /_quarry/models` → the model catalog
 /// - `POST /_quarry/faults` (a ``FaultRule`` as JSON) → `201 {"id": …}`
 /// - `GET /_quarry/faults` → `{"faults": [{id, rule, hits}]}`
@@ -30,13 +32,14 @@ struct AdminAPI {
     }
 
     func handle(_ request: EmulatorRequest, segments: [String], requestID: String) -> EmulatorResponse {
+        if request.method == "GET", segments == ["health"] {
+            return service.json(["status": "ok"], requestID: requestID)
+        }
         guard let token = request.headers.first(name: Self.tokenHeader), Self.tokensMatch(token, service.adminToken) else {
             return service.errorResponse(ServiceError(name: "AccessDeniedException", status: 403,
                 message: "The admin API needs the \(Self.tokenHeader) header with the emulator's admin token."), requestID: requestID)
         }
         switch (request.method, segments) {
-        case ("GET", ["health"]):
-            return service.json(["status": "ok"], requestID: requestID)
         case ("GET", ["models"]):
             let models: [JSONValue] = service.configuration.catalog.models.map {
                 ["modelId": .string($0.id), "modelName": .string($0.name), "providerName": .string($0.provider),
@@ -45,6 +48,10 @@ struct AdminAPI {
             }
             return service.json(["models": .array(models)], requestID: requestID)
         case ("POST", ["faults"]):
+            if let problem = UnknownFields.problem(in: JSONValue.parse(request.body.readableBytesView),
+                                                   known: UnknownFields.faultRule, what: "The fault rule") {
+                return bad(problem, requestID)
+            }
             let rule: FaultRule
             do {
                 rule = try JSONDecoder().decode(FaultRule.self, from: Data(request.body.readableBytesView))
@@ -72,6 +79,9 @@ struct AdminAPI {
             }
             return service.json(["removed": .string(path[1])], requestID: requestID)
         case ("POST", ["responses"]):
+            if let problem = UnknownFields.replyProblem(in: JSONValue.parse(request.body.readableBytesView), what: "The scripted reply") {
+                return bad(problem, requestID)
+            }
             let reply: ScriptedReply
             do {
                 reply = try JSONDecoder().decode(ScriptedReply.self, from: Data(request.body.readableBytesView))
