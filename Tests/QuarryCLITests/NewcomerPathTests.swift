@@ -261,6 +261,12 @@ import Testing
         let r = try Self.run(["emulator", "--config", path], seconds: 10)
         #expect(r.status == 2)
         #expect(r.stderr.contains("quotas[1] has an unknown field 'request_per_minute'"), "\(r.stderr)")
+        try #"{"port": 0, "credentials": [{"access_key_id": "AKIAEXAMPLEEXAMPLE12"}]}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let keyless = try Self.run(["emulator", "--config", path], seconds: 10)
+        #expect(keyless.status == 2)
+        #expect(keyless.stderr.contains("credentials[1].secret_access_key is required"), "\(keyless.stderr)")
+        #expect(!keyless.stderr.contains("keyNotFound") && !keyless.stderr.contains("CodingKeys"))
         let missing = try QuarryProcess.run(["emulator", "--config", "/nonexistent/emulator.json"])
         #expect(missing.stderr.contains("cannot read emulator configuration /nonexistent/emulator.json: no such file"), "\(missing.stderr)")
         #expect(!missing.stderr.contains("The operation could not be completed"))

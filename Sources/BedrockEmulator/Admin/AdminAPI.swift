@@ -125,14 +125,33 @@ struct AdminAPI {
         service.errorResponse(.validation(message), requestID: requestID)
     }
 
+    /// A decoding failure in the user's terms: the field's path and what it needs.
     static func describe(_ error: any Error) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0 + 1)]" } ?? $0.stringValue }.joined(separator: ".")
+                .replacingOccurrences(of: ".[", with: "[")
+        }
+        func kind(_ type: Any.Type) -> String {
+            switch type {
+            case is String.Type: "a string"
+            case is Int.Type, is Int64.Type, is UInt64.Type: "an integer"
+            case is Double.Type: "a number"
+            case is Bool.Type: "true or false"
+            default: "\(type)".hasPrefix("Array") ? "a list" : "an object"
+            }
+        }
         switch error {
         case DecodingError.typeMismatch(let type, let context):
-            "\(context.codingPath.map(\.stringValue).joined(separator: ".")) must be \(type)"
+            return "\(path(context.codingPath)) must be \(kind(type))"
+        case DecodingError.valueNotFound(let type, let context):
+            return "\(path(context.codingPath)) must be \(kind(type)), not null"
+        case DecodingError.keyNotFound(let key, let context):
+            let at = path(context.codingPath)
+            return "\(at.isEmpty ? "" : at + ".")\(key.stringValue) is required"
         case DecodingError.dataCorrupted(let context):
-            context.debugDescription
+            return context.debugDescription
         default:
-            String(describing: error)
+            return String(describing: error)
         }
     }
 }
