@@ -118,7 +118,7 @@ enum CommandLineOrder {
             index += 1
             guard !flags.contains(word), !word.contains("="), index < arguments.count else { out.append(word); continue }
             let value = arguments[index]
-            if isNumber(value) {
+            if isNumber(value), word.hasPrefix("--") {
                 out.append(word + "=" + value)
                 index += 1
             } else if !value.hasPrefix("-") {
