@@ -9,7 +9,7 @@ import Synchronization
 
 /// Where a running emulator listens and how to reach it.
 public struct EmulatorEndpoint: Sendable, Equatable, CustomStringConvertible {
-    /// The base URL, e.g. `http://127.0.0.1:4566`.
+    /// The base URL, e.g. `http://127.0.0.1:7555`.
     public let url: String
     /// The bound host.
     public let host: String

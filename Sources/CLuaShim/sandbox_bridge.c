@@ -459,7 +459,8 @@ int quarry_resume(quarry_sandbox *sb, lua_State *co, int nargs, int *nresults,
     }
     if (status == LUA_ERRMEM && sb->trip == QUARRY_TRIP_NONE) {
         sb->trip = QUARRY_TRIP_MEMORY;
-        strcpy(sb->trip_message, "sandbox limit: memory cap reached (not enough memory)");
+        snprintf(sb->trip_message, sizeof sb->trip_message,
+                 "sandbox limit: memory cap of %zu bytes reached (not enough memory)", sb->limits.memory_bytes);
     }
     *nresults = (status == LUA_OK || status == LUA_YIELD) ? nres : 1;
     return status;

@@ -396,8 +396,10 @@ static int sandbox_rep(lua_State *L) {
     if (n > 0) {
         quarry_sandbox *sb = quarry_sb(L);
         double bytes = (double)n * (double)(l + lsep);
-        if (bytes > (double)sb->limits.memory_bytes)
-            return errorf(L, "string.rep: result of %.0f bytes exceeds the memory limit", bytes);
+        if (bytes > (double)sb->limits.memory_bytes)   /* a memory limit like any other: ends the run */
+            quarry_trip_now(L, QUARRY_TRIP_MEMORY,
+                            "sandbox limit: memory cap of %zu bytes reached (string.rep would make %.0f bytes)",
+                            sb->limits.memory_bytes, bytes);
         if ((double)n > (double)sb->limits.range_items && l + lsep < 16)
             return errorf(L, "string.rep: %lld repetitions exceed the limit of %lld",
                               (long long)n, (long long)sb->limits.range_items);

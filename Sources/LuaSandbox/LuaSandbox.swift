@@ -18,11 +18,17 @@ public final class LuaSandbox: Sendable {
     private let backstop = Backstop()
 
     /// Creates the state on a new Lua thread; `output` receives what scripts print.
-    public init(limits: LuaLimits = LuaLimits(),
-                output: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+    public convenience init(limits: LuaLimits = LuaLimits(),
+                            output: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        try await self.init(limits: limits, byteOutput: { output(String(decoding: $0, as: UTF8.self)) })
+    }
+
+    /// Creates the state on a new Lua thread; `byteOutput` receives the exact bytes
+    /// scripts print (Lua strings are bytes: nothing is repaired into UTF-8).
+    public init(limits: LuaLimits = LuaLimits(), byteOutput: @escaping @Sendable ([UInt8]) -> Void) async throws {
         let thread = try LuaThread()
         let box = try await thread.run { () throws -> StateBox in
-            StateBox(try LuaState(limits: limits, output: output))
+            StateBox(try LuaState(limits: limits, byteOutput: byteOutput))
         }
         self.thread = thread
         self.box = box

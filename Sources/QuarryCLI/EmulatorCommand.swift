@@ -2,6 +2,7 @@ import ArgumentParser
 import BedrockEmulator
 import Dispatch
 import Foundation
+import Synchronization
 
 /// `quarry emulator [--port N] [--tls] [--config FILE]`: runs the local Bedrock
 /// emulator in this process until SIGINT or SIGTERM, after printing how to reach it
@@ -10,7 +11,13 @@ struct EmulatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emulator", abstract: "Run the local Bedrock Runtime emulator until interrupted.")
 
-    @Option(help: "Port to listen on (0 picks a free port). Default: 4566; with --config, the file's port (a free port when it names none).")
+    /// The port used when neither --port nor the config file names one (not LocalStack's
+    /// 4566, so both can run side by side).
+    static let defaultPort = 7555
+    /// How long a stop waits for open connections to finish before the process exits.
+    static let stopGrace: Duration = .seconds(3)
+
+    @Option(help: "Port to listen on (0 picks a free port). Default: 7555; with --config, the file's port (a free port when it names none).")
     var port: Int?
     @Flag(help: "Serve HTTPS (HTTP/2 and HTTP/1.1 via ALPN) with a generated certificate; prints the CA file to trust.")
     var tls = false
@@ -28,7 +35,7 @@ struct EmulatorCommand: AsyncParsableCommand {
             }
         } else {
             configuration = EmulatorConfiguration()
-            configuration.port = 4566
+            configuration.port = EmulatorCommand.defaultPort
         }
         if let port {
             guard (0...65535).contains(port) else {
@@ -46,15 +53,44 @@ struct EmulatorCommand: AsyncParsableCommand {
         do {
             endpoint = try await emulator.start()
         } catch {
-            FileHandle.standardError.write(Data("quarry: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("quarry: \(Self.describeStartFailure(error, configuration: configuration))\n".utf8))
             throw ExitCode(1)
         }
         FileHandle.standardOutput.write(Data(EmulatorBanner(endpoint: endpoint, configuration: configuration,
                                                             adminToken: emulator.adminToken).text.utf8))
         let signal = await stop.wait()
         FileHandle.standardError.write(Data("quarry: \(signal), stopping the emulator\n".utf8))
-        await emulator.stop()
+        // The CA file goes first: a client that keeps a connection open holds up the
+        // stop, and the file must not outlive the process however it ends.
+        if let ca = endpoint.caCertificatePath { unlink(ca) }
+        let stopped = StopFlag()
+        Task.detached { await emulator.stop(); stopped.set() }
+        let deadline = ContinuousClock.now + Self.stopGrace
+        while !stopped.isSet, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        if !stopped.isSet {
+            FileHandle.standardError.write(Data("quarry: connections still open after \(Self.stopGrace); exiting\n".utf8))
+        }
         FileHandle.standardOutput.write(Data("Emulator stopped.\n".utf8))
+    }
+}
+
+extension EmulatorCommand {
+    /// Why the emulator could not start, in the user's terms: a port in use or not
+    /// permitted says which and what to do, not the socket call's errno text.
+    static func describeStartFailure(_ error: any Error, configuration: EmulatorConfiguration) -> String {
+        let text = String(describing: error)
+        let place = "\(configuration.host):\(configuration.port)"
+        if text.contains("Address already in use") || text.contains("errno: 98") {
+            return "cannot listen on \(place): the port is already in use by another program; "
+                + "choose another with --port (0 picks a free one)"
+        }
+        if text.contains("Permission denied") || text.contains("errno: 13") {
+            return "cannot listen on \(place): permission denied (ports below 1024 need privileges); choose another with --port"
+        }
+        if text.contains("Cannot assign requested address") || text.contains("errno: 99") {
+            return "cannot listen on \(place): this machine has no such address; use 127.0.0.1 or ::1"
+        }
+        return "cannot start the emulator on \(place): \(text)"
     }
 }
 
@@ -107,6 +143,13 @@ struct EmulatorBanner {
         ]
         return lines.joined(separator: "\n")
     }
+}
+
+/// Set once the emulator has stopped.
+final class StopFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }
 
 /// Waits for SIGINT or SIGTERM (their default actions are turned off, so the process

@@ -37,9 +37,9 @@ struct HostOptions: ParsableArguments {
 
     @Option(name: .customLong("max-memory"), help: "Lua memory limit in MiB (default 64).")
     var maxMemory: Int?
-    @Option(name: .customLong("max-instructions"), help: "Lua instruction budget (default 200000000).")
+    @Option(name: .customLong("max-instructions"), help: "Lua instruction budget (default 10000000000, about a minute of plain Lua).")
     var maxInstructions: Int64?
-    @Option(name: .customLong("max-seconds"), help: "Wall-clock limit for a run in seconds (default 30).")
+    @Option(name: .customLong("max-seconds"), help: "Wall-clock limit for a run in seconds (default 600).")
     var maxSeconds: Double?
     @Option(name: .customLong("max-output"), help: "Most bytes of print output (default 1 MiB).")
     var maxOutput: Int?
@@ -69,7 +69,7 @@ struct HostOptions: ParsableArguments {
         // MiB shifted into bytes: keep it far from overflowing (the REPL's :limits says 8G).
         if let maxMemory, maxMemory > 1 << 20 { throw ValidationError("--max-memory must be at most 1048576 (MiB), got \(maxMemory)") }
         if let maxSeconds, !(maxSeconds > 0 && maxSeconds <= ScriptNumber.maxSeconds) {
-            throw ValidationError("--max-seconds must be a number of seconds > 0 and ≤ \(Int(ScriptNumber.maxSeconds))")
+            throw ValidationError("--max-seconds must be a number of seconds > 0 and ≤ \(Int(ScriptNumber.maxSeconds)), got \(RunLimits.text(maxSeconds))")
         }
         do { try policy.validate() } catch { throw ValidationError("--allow-endpoint: \(error)") }
     }
@@ -98,6 +98,10 @@ struct HostOptions: ParsableArguments {
     /// The policy these flags describe (permissive where they say nothing).
     var policy: HostPolicy {
         var limits = LuaLimits()
+        // A user's own workflow against real Bedrock runs longer than an app's embedded
+        // scripts: the CLI's defaults are wider than the library's (see RunLimits).
+        limits.instructions = RunLimits.instructions
+        limits.seconds = RunLimits.seconds
         if let maxMemory { limits.memoryBytes = maxMemory << 20 }
         if let maxInstructions { limits.instructions = maxInstructions }
         if let maxSeconds { limits.seconds = maxSeconds }
@@ -137,10 +141,17 @@ struct HostOptions: ParsableArguments {
     /// A host on the resolved target with these flags' policy.
     /// The REPL asks for `.session` (globals live from line to line); a script run gets
     /// the default, a fresh environment per run.
-    func makeHost(target: QuarryTarget, output: @escaping @Sendable (String) -> Void = Terminal.standardOutput,
-                  input: (@Sendable () async -> String?)? = nil,
+    /// Without `output`, `print`, `write` and `stderr.write` reach the terminal's streams
+    /// as the exact bytes written, and `input`'s bytes reach `stdin.read` unchanged.
+    func makeHost(target: QuarryTarget, output: (@Sendable (String) -> Void)? = nil,
+                  input: (@Sendable () async -> [UInt8]?)? = nil,
                   isolation: QuarryHost.Isolation = .perRun) async throws -> QuarryHost {
-        var options = QuarryHost.Options(policy: policy, output: output, input: input, defaultModel: model)
+        var options = QuarryHost.Options(policy: policy, output: output ?? Terminal.standardOutput, defaultModel: model)
+        options.inputBytes = input
+        if output == nil {
+            options.outputBytes = Terminal.standardOutputBytes
+            options.errorOutputBytes = Terminal.standardErrorBytes
+        }
         options.audit = audit
         options.isolation = isolation
         let host = try await QuarryHost(target: target, options: options)
@@ -153,6 +164,21 @@ struct HostOptions: ParsableArguments {
     }
 }
 
+/// The limits `quarry run`, `-e` and `quarry test` use unless a flag says otherwise:
+/// wide enough for a real batch against Bedrock (a 10-minute wall clock, about a minute
+/// of plain Lua). `QuarryHost` keeps `LuaLimits`' strict defaults for embedding apps.
+enum RunLimits {
+    /// Budget units per run.
+    static let instructions: Int64 = 10_000_000_000
+    /// Wall-clock seconds per run.
+    static let seconds: Double = 600
+
+    /// A number as the user would write it.
+    static func text(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}
+
 /// Lines of standard input for `stdin.read`/`stdin.lines`, read off the Lua thread.
 enum StandardInput {
     /// The longest piece one read returns (the sandbox's 16 MiB string limit): a longer
@@ -161,7 +187,7 @@ enum StandardInput {
 
     /// The next line with its newline, or a piece of at most `maxPieceBytes` of a longer
     /// one; nil at the end of input. Read off the cooperative pool.
-    @Sendable static func line() async -> String? {
+    @Sendable static func line() async -> [UInt8]? {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(returning: reader.nextLine(limit: maxPieceBytes)) }
         }
@@ -182,7 +208,7 @@ final class BoundedLineReader: @unchecked Sendable {
     init(fileDescriptor: Int32) { fd = fileDescriptor }
 
     /// The bytes up to and including the next newline, at most `limit` of them.
-    func nextLine(limit: Int) -> String? {
+    func nextLine(limit: Int) -> [UInt8]? {
         lock.withLock { _ in
             var scanned = start
             while true {
@@ -201,8 +227,8 @@ final class BoundedLineReader: @unchecked Sendable {
         }
     }
 
-    private func take(through end: Int) -> String {
-        let line = String(decoding: buffer[start..<end], as: UTF8.self)
+    private func take(through end: Int) -> [UInt8] {
+        let line = Array(buffer[start..<end])
         start = end
         return line
     }
@@ -212,4 +238,8 @@ final class BoundedLineReader: @unchecked Sendable {
 enum Terminal {
     @Sendable static func standardOutput(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
     @Sendable static func standardError(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+    /// The exact bytes a script wrote, to standard output.
+    @Sendable static func standardOutputBytes(_ bytes: [UInt8]) { FileHandle.standardOutput.write(Data(bytes)) }
+    /// The exact bytes a script wrote, to standard error.
+    @Sendable static func standardErrorBytes(_ bytes: [UInt8]) { FileHandle.standardError.write(Data(bytes)) }
 }

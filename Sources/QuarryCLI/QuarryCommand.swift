@@ -10,8 +10,19 @@ struct QuarryCommand: AsyncParsableCommand {
         commandName: "quarry",
         abstract: "Script Amazon Bedrock from sandboxed Lua 5.4.",
         discussion: """
-            With no arguments, opens the REPL (or runs standard input as a script when it is not a terminal).
-            Without AWS credentials, calls go to a built-in Bedrock emulator on 127.0.0.1.
+            quarry                   the REPL in a terminal; piped input runs as a script:
+                                     echo 'print(1 + 1)' | quarry
+            quarry -e CODE           run CODE and exit (--json prints what it returns)
+            quarry run FILE [ARGS]   run a script ('-' reads it from stdin); scripts read
+                                     stdin with stdin.read("a") and stdin.lines()
+            quarry test [PATHS]      run resilience tests (*_test.lua)
+
+            Host flags (--quiet, --region, --max-seconds, ...) go before or after
+            the subcommand. Limits of run, -e and test: 600 s wall clock,
+            10000000000 instructions (about a minute of plain Lua), 64 MiB memory,
+            1 MiB output (--max-seconds, --max-instructions, --max-memory,
+            --max-output). Apps that embed Quarry keep its strict defaults.
+            Without AWS credentials, calls go to a built-in Bedrock emulator.
             """,
         version: "quarry \(quarryVersion)",
         subcommands: [REPLCommand.self, RunCommand.self, TestCommand.self, EmulatorCommand.self, AuditCommand.self],
@@ -27,7 +38,7 @@ struct QuarryCommand: AsyncParsableCommand {
             return handler
         }
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(CommandLineOrder.rearranged(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -72,5 +83,55 @@ struct REPLCommand: AsyncParsableCommand {
         }
         let status = try await InteractiveREPL.run(options: host)
         if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// Puts the arguments in the order ArgumentParser reads them: host flags given before
+/// the subcommand (`quarry --quiet run x.lua`) move after it, and a negative number
+/// given as an option's value (`--max-seconds -1`) is attached to its option
+/// (`--max-seconds=-1`) so validation can say what is wrong with it.
+enum CommandLineOrder {
+    /// The subcommands flags may precede.
+    static let subcommands: Set<String> = ["run", "test", "emulator", "audit", "repl"]
+    /// The options that take no value (so the word after them is not their value).
+    static let flags: Set<String> = ["--quiet", "--audit-content", "--json", "--csv", "--tls", "-h", "--help", "--version"]
+
+    static func rearranged(_ arguments: [String]) -> [String] {
+        var (leading, index) = options(arguments, from: 0)
+        guard index < arguments.count, subcommands.contains(arguments[index]) else {
+            return leading + arguments[index...]
+        }
+        let subcommand = arguments[index]
+        let (own, next) = options(arguments, from: index + 1)
+        leading += own
+        return [subcommand] + leading + arguments[next...]
+    }
+
+    /// The options from `start` up to the first word that is neither an option nor an
+    /// option's value (or `--`), with negative numbers attached to their option.
+    static func options(_ arguments: [String], from start: Int) -> (options: [String], end: Int) {
+        var out: [String] = []
+        var index = start
+        while index < arguments.count {
+            let word = arguments[index]
+            guard word != "--", word.hasPrefix("-"), word.count > 1, !isNumber(word) else { break }
+            index += 1
+            guard !flags.contains(word), !word.contains("="), index < arguments.count else { out.append(word); continue }
+            let value = arguments[index]
+            if isNumber(value), word.hasPrefix("--") {
+                out.append(word + "=" + value)
+                index += 1
+            } else if !value.hasPrefix("-") {
+                out += [word, value]
+                index += 1
+            } else {
+                out.append(word)
+            }
+        }
+        return (out, index)
+    }
+
+    static func isNumber(_ word: String) -> Bool {
+        word.count > 1 && Double(word) != nil
     }
 }

@@ -28,7 +28,13 @@ struct RunCommand: AsyncParsableCommand {
         }
         try await ScriptRunner(options: host, printJSON: json, readsStandardInput: file != "-")
             .run(source: Self.strippingShebang(source), name: file == "-" ? "=stdin" : "@" + file,
-                 script: file, arguments: arguments)
+                 script: file, arguments: Self.scriptArguments(arguments))
+    }
+
+    /// The script's arguments: a `--` right after the file only ends quarry's own
+    /// options (`quarry run x.lua -- -v`), so it is not passed on.
+    static func scriptArguments(_ arguments: [String]) -> [String] {
+        arguments.first == "--" ? Array(arguments.dropFirst()) : arguments
     }
 
     /// Like `lua`, a first line starting with `#` is skipped (kept as an empty line so

@@ -63,8 +63,18 @@ struct ScriptRunner {
         s == s.rounded() && abs(s) < 1e9 ? String(Int(s)) : String(s)
     }
 
-    /// A script error as one line: `file:line: code: message` for host errors.
+    /// A script error as one line: `file:line: code: message` for host errors, with a
+    /// hint where a newcomer's first guess (the `io` library) does not exist here.
     static func describe(_ error: any Error) -> String {
+        let text = plainDescription(error)
+        if text.contains("(global 'io')") {
+            return text + " (Quarry has no io library and no files: write(…) and print for output, "
+                + "stderr.write(…) for errors, stdin.read(…) / stdin.lines() for input)"
+        }
+        return text
+    }
+
+    private static func plainDescription(_ error: any Error) -> String {
         switch error {
         case LuaError.runtime(let message, let value):
             if case .map(let m)? = value, let whereText = m["where"]?.stringValue {

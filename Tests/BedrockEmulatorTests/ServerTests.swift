@@ -149,9 +149,9 @@ import Testing
     func emptyAdminToken() async throws {
         try await withEmulator({ $0.adminToken = "" }) { emulator, client in
             #expect(emulator.adminToken.count == 64)
-            let empty = try await client.send("/_quarry/health", method: "GET", sign: false, headers: ["x-quarry-admin-token": ""])
+            let empty = try await client.send("/_quarry/faults", method: "GET", sign: false, headers: ["x-quarry-admin-token": ""])
             #expect(empty.status == 403)
-            let right = try await client.send("/_quarry/health", method: "GET", sign: false,
+            let right = try await client.send("/_quarry/faults", method: "GET", sign: false,
                                               headers: ["x-quarry-admin-token": emulator.adminToken])
             #expect(right.status == 200)
         }
@@ -167,7 +167,7 @@ import Testing
         #expect(!AdminAPI.tokensMatch("", ""))
         try await withEmulator({ $0.adminToken = "fixed-admin-token" }) { _, client in
             for wrong in ["fixed-admin-toke", "fixed-admin-tokens", "FIXED-ADMIN-TOKEN"] {
-                let reply = try await client.send("/_quarry/health", method: "GET", sign: false, headers: ["x-quarry-admin-token": wrong])
+                let reply = try await client.send("/_quarry/faults", method: "GET", sign: false, headers: ["x-quarry-admin-token": wrong])
                 #expect(reply.status == 403, "\(wrong)")
             }
         }

@@ -20,7 +20,7 @@ import Foundation
     }
 
     @Test func limitExitsThreeAndEscapesAreClosed() throws {
-        let loop = try QuarryProcess.run(["run", try script("while true do end")])
+        let loop = try QuarryProcess.run(["run", "--max-instructions", "1000000", try script("while true do end")])
         #expect(loop.status == 3)
         #expect(loop.stderr.contains("instruction budget"))
         let escape = try QuarryProcess.run(["run", try script("return io.open('/etc/passwd')")])

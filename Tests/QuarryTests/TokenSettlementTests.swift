@@ -68,7 +68,7 @@ import Quarry
                 local ok1, e1 = pcall(bedrock.invoke, {model='\(haiku)', body=native})
                 local encoded = ('Z3Jhbml0ZSBpcyBhIHJvY2su'):rep(800)   -- base64 of the same prose
                 local ok2, e2 = pcall(bedrock.converse, {model='\(haiku)', inference={max_tokens=10}, messages={
-                    {role='user', content={ {document={format='txt', name='rocks', source={bytes=encoded}}}, {text='summarise'} }} }})
+                    {role='user', content={ {document={format='txt', name='rocks', source={base64=encoded}}}, {text='summarise'} }} }})
                 return {ok1 = ok1, c1 = e1 and e1.code, ok2 = ok2, c2 = e2 and e2.code}
                 """)
             #expect(r.field("ok1") == false && r.field("c1") == "PolicyViolation", "\(r)")

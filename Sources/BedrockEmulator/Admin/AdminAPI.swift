@@ -3,9 +3,11 @@ import Crypto
 import Foundation
 
 /// The admin HTTP API under `/_quarry/`, for fault rules and what the emulator saw.
-/// Every call needs `x-quarry-admin-token`; Bedrock credentials do not reach it.
+/// Every call but `health` needs `x-quarry-admin-token`; Bedrock credentials do not
+/// reach it. Bodies with fields it does not know are refused, naming the field.
 ///
-/// - `GET /_quarry/health` → `{"status":"ok"}`
+/// - `GET /_quarry/health` → `{"status":"ok"}`, without the token (a readiness probe
+///   that says nothing else)
 /// - `GET /_quarry/models` → the model catalog
 /// - `POST /_quarry/faults` (a ``FaultRule`` as JSON) → `201 {"id": …}`
 /// - `GET /_quarry/faults` → `{"faults": [{id, rule, hits}]}`
@@ -30,13 +32,14 @@ struct AdminAPI {
     }
 
     func handle(_ request: EmulatorRequest, segments: [String], requestID: String) -> EmulatorResponse {
+        if request.method == "GET", segments == ["health"] {
+            return service.json(["status": "ok"], requestID: requestID)
+        }
         guard let token = request.headers.first(name: Self.tokenHeader), Self.tokensMatch(token, service.adminToken) else {
             return service.errorResponse(ServiceError(name: "AccessDeniedException", status: 403,
                 message: "The admin API needs the \(Self.tokenHeader) header with the emulator's admin token."), requestID: requestID)
         }
         switch (request.method, segments) {
-        case ("GET", ["health"]):
-            return service.json(["status": "ok"], requestID: requestID)
         case ("GET", ["models"]):
             let models: [JSONValue] = service.configuration.catalog.models.map {
                 ["modelId": .string($0.id), "modelName": .string($0.name), "providerName": .string($0.provider),
@@ -45,6 +48,10 @@ struct AdminAPI {
             }
             return service.json(["models": .array(models)], requestID: requestID)
         case ("POST", ["faults"]):
+            if let problem = UnknownFields.problem(in: JSONValue.parse(request.body.readableBytesView),
+                                                   known: UnknownFields.faultRule, what: "The fault rule") {
+                return bad(problem, requestID)
+            }
             let rule: FaultRule
             do {
                 rule = try JSONValueDecoder().decode(FaultRule.self, from: request.body.readableBytesView)
@@ -72,6 +79,9 @@ struct AdminAPI {
             }
             return service.json(["removed": .string(path[1])], requestID: requestID)
         case ("POST", ["responses"]):
+            if let problem = UnknownFields.replyProblem(in: JSONValue.parse(request.body.readableBytesView), what: "The scripted reply") {
+                return bad(problem, requestID)
+            }
             let reply: ScriptedReply
             do {
                 reply = try JSONValueDecoder().decode(ScriptedReply.self, from: request.body.readableBytesView)
@@ -114,14 +124,33 @@ struct AdminAPI {
         service.errorResponse(.validation(message), requestID: requestID)
     }
 
+    /// A decoding failure in the user's terms: the field's path and what it needs.
     static func describe(_ error: any Error) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0 + 1)]" } ?? $0.stringValue }.joined(separator: ".")
+                .replacingOccurrences(of: ".[", with: "[")
+        }
+        func kind(_ type: Any.Type) -> String {
+            switch type {
+            case is String.Type: "a string"
+            case is Int.Type, is Int64.Type, is UInt64.Type: "an integer"
+            case is Double.Type: "a number"
+            case is Bool.Type: "true or false"
+            default: "\(type)".hasPrefix("Array") ? "a list" : "an object"
+            }
+        }
         switch error {
         case DecodingError.typeMismatch(let type, let context):
-            "\(context.codingPath.map(\.stringValue).joined(separator: ".")) must be \(type)"
+            return "\(path(context.codingPath)) must be \(kind(type))"
+        case DecodingError.valueNotFound(let type, let context):
+            return "\(path(context.codingPath)) must be \(kind(type)), not null"
+        case DecodingError.keyNotFound(let key, let context):
+            let at = path(context.codingPath)
+            return "\(at.isEmpty ? "" : at + ".")\(key.stringValue) is required"
         case DecodingError.dataCorrupted(let context):
-            context.debugDescription
+            return context.debugDescription
         default:
-            String(describing: error)
+            return String(describing: error)
         }
     }
 }

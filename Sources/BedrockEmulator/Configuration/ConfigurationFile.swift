@@ -12,7 +12,7 @@ extension EmulatorConfiguration {
     /// The JSON file shape read by ``init(contentsOfFile:)`` (every field optional):
     ///
     /// ```json
-    /// {"host": "127.0.0.1", "port": 4566, "tls": false, "ca_file": "/tmp/ca.pem",
+    /// {"host": "127.0.0.1", "port": 7555, "tls": false, "ca_file": "/tmp/ca.pem",
     ///  "regions": ["us-east-1", "eu-west-1"],
     ///  "credentials": [{"access_key_id": "AKIA…", "secret_access_key": "…", "session_token": "…"}],
     ///  "bearer_tokens": ["…"], "admin_token": "…", "latency_per_token_ms": 0.05,
@@ -30,7 +30,7 @@ extension EmulatorConfiguration {
             var accessKeyID: String
             var secretAccessKey: String
             var sessionToken: String?
-            enum CodingKeys: String, CodingKey {
+            enum CodingKeys: String, CodingKey, CaseIterable {
                 case accessKeyID = "access_key_id", secretAccessKey = "secret_access_key", sessionToken = "session_token"
             }
         }
@@ -50,13 +50,32 @@ extension EmulatorConfiguration {
         var maxConnections: Int?
         var maxBufferedBodyBytes: Int?
         var responses: [ScriptedReply]?
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case host, port, tls, regions, credentials, quotas, responses
             case allowedHosts = "allowed_hosts", idleTimeoutSeconds = "idle_timeout_seconds", maxConnections = "max_connections"
             case maxBufferedBodyBytes = "max_buffered_body_bytes"
             case caFile = "ca_file", includeTestCredentials = "include_test_credentials"
             case bearerTokens = "bearer_tokens", adminToken = "admin_token", latencyPerTokenMs = "latency_per_token_ms"
         }
+    }
+
+    /// The first field of a configuration file (or of its credentials, quotas and
+    /// responses) the emulator does not know, as a message naming it; nil when none.
+    static func unknownFieldProblem(_ file: JSONValue?) -> String? {
+        let top = Set(FileShape.CodingKeys.allCases.map(\.rawValue))
+        if let problem = UnknownFields.problem(in: file, known: top, what: "the file") { return problem }
+        let credential = Set(FileShape.Credential.CodingKeys.allCases.map(\.rawValue))
+        for (i, item) in (file?["credentials"]?.arrayValue ?? []).enumerated() {
+            if let problem = UnknownFields.problem(in: item, known: credential, what: "credentials[\(i + 1)]") { return problem }
+        }
+        let quota: Set<String> = ["model", "region", "requests_per_minute", "tokens_per_minute"]
+        for (i, item) in (file?["quotas"]?.arrayValue ?? []).enumerated() {
+            if let problem = UnknownFields.problem(in: item, known: quota, what: "quotas[\(i + 1)]") { return problem }
+        }
+        for (i, item) in (file?["responses"]?.arrayValue ?? []).enumerated() {
+            if let problem = UnknownFields.replyProblem(in: item, what: "responses[\(i + 1)]") { return problem }
+        }
+        return nil
     }
 
     /// Reads a JSON configuration file (see ``FileShape``) over the defaults.
@@ -66,7 +85,13 @@ extension EmulatorConfiguration {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw EmulatorConfigurationError(message: "cannot read emulator configuration \(path): \(error.localizedDescription)")
+            var isDirectory: ObjCBool = false
+            let reason = !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) ? "no such file"
+                : isDirectory.boolValue ? "it is a directory" : "it cannot be read (check its permissions)"
+            throw EmulatorConfigurationError(message: "cannot read emulator configuration \(path): \(reason)")
+        }
+        if let problem = Self.unknownFieldProblem(JSONValue.parse(data)) {
+            throw EmulatorConfigurationError(message: "emulator configuration \(path): \(problem)")
         }
         let file: FileShape
         do {

@@ -101,6 +101,7 @@ final class EmulatorService: Sendable {
             let response = try await perform(operation, parameters: parameters, request: request, context: &context)
             record.inputTokens = context.record.inputTokens
             record.outputTokens = context.record.outputTokens
+            record.media = context.record.media
             return response
         } catch {
             record.status = error.status
@@ -117,6 +118,7 @@ final class EmulatorService: Sendable {
         case .converse, .converseStream:
             let model = try textModel(context)
             let body = try jsonBody(request)
+            context.record.media = RecordedMedia.of(converseBody: body)
             let generation = try ConverseRequestReader(model: model).read(body)
             let turn = try await generate(generation, context: &context, streaming: operation == .converseStream)
             if operation == .converse {

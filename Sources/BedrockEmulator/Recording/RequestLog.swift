@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Synchronization
 
@@ -25,16 +26,49 @@ public struct RecordedRequest: Sendable, Codable, Equatable {
     public var inputTokens: Int?
     /// Output tokens generated.
     public var outputTokens: Int?
+    /// The inline media of a Converse request (image, document, video, audio bytes), as
+    /// kind, size and SHA-256: a test can check the bytes arrived unchanged without the
+    /// log holding them.
+    public var media: [RecordedMedia]?
 
     enum CodingKeys: String, CodingKey {
         case requestID = "request_id", time, operation, model, region, principal, status, error, fault
-        case inputTokens = "input_tokens", outputTokens = "output_tokens"
+        case inputTokens = "input_tokens", outputTokens = "output_tokens", media
     }
 
     /// A rough size in memory, for the log's byte bound.
     var approximateBytes: Int {
         128 + requestID.utf8.count + (operation?.utf8.count ?? 0) + (model?.utf8.count ?? 0) + (region?.utf8.count ?? 0)
             + (principal?.utf8.count ?? 0) + (error?.utf8.count ?? 0) + (fault?.utf8.count ?? 0)
+            + (media?.count ?? 0) * 96
+    }
+}
+
+/// One inline media block a request carried: its kind, decoded size and digest.
+public struct RecordedMedia: Sendable, Codable, Equatable {
+    /// `image`, `document`, `video` or `audio`.
+    public var kind: String
+    /// The size of the decoded bytes.
+    public var bytes: Int
+    /// The SHA-256 of the decoded bytes, lowercase hex.
+    public var sha256: String
+
+    /// The most media blocks recorded for one request.
+    static let maxPerRequest = 20
+
+    /// The inline media of a Converse body (`messages[].content[]`), at most `maxPerRequest`.
+    static func of(converseBody body: JSONValue) -> [RecordedMedia]? {
+        var found: [RecordedMedia] = []
+        for message in body["messages"]?.arrayValue ?? [] {
+            for block in message["content"]?.arrayValue ?? [] {
+                guard found.count < maxPerRequest, let members = block.objectValue, members.count == 1,
+                      let (kind, value) = members.first, ["image", "document", "video", "audio"].contains(kind),
+                      let text = value["source"]?["bytes"]?.stringValue, let data = Data(base64Encoded: text) else { continue }
+                let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+                found.append(RecordedMedia(kind: kind, bytes: data.count, sha256: digest))
+            }
+        }
+        return found.isEmpty ? nil : found
     }
 }
 

@@ -36,7 +36,10 @@ public struct SigV4Authorizer: RequestAuthorizer {
         do {
             creds = try await credentials()
         } catch {
-            throw BedrockError(kind: .invalidRequest, message: "no credentials to sign with: \(error)", isRetryable: false,
+            throw BedrockError(kind: .invalidRequest,
+                               message: "no AWS credentials to sign with (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                                   + "choose a profile with AWS_PROFILE or --profile, or run `aws configure`): \(error)",
+                               isRetryable: false,
                                retryReason: "credentials must be configured first")
         }
         let toSign = SigV4Request(method: request.method.rawValue, url: request.url,

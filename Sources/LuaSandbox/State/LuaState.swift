@@ -43,7 +43,9 @@ public final class LuaState {
     private var pendingRequests: [Int64: any Sendable] = [:]
     private var nextRequestID: Int64 = 1
     private var coroutines: [Int32: OpaquePointer] = [:]
-    private var output: (String) -> Void
+    /// Where `print`/`write` bytes go: exactly the bytes the script wrote (Lua strings
+    /// are bytes; nothing is repaired into UTF-8 here).
+    private var output: ([UInt8]) -> Void
     /// The memory cap of the current run (values crossing the boundary count against it).
     private var memoryCap: Int
     /// A limit tripped on the Swift side of the boundary (crossing budget, log output):
@@ -58,22 +60,32 @@ public final class LuaState {
         l.allowFunctions = true
         return l
     }()
+    /// The error code for a host function's argument that cannot cross (an array with
+    /// holes, a userdata), by function name: the error is then an error table (`code`,
+    /// `message`, `where`) like the function's own errors; nil keeps a plain string.
+    public var argumentErrorCode: ((_ function: String) -> String?)?
     /// Limits for values coming back from finished, yielded or failed coroutines.
     public var resultLimits = LuaConversionLimits()
 
     /// The metatable name of host error tables: `tostring` gives `code: message`.
     public static let errorMetatable = "quarry.error"
 
-    /// Creates a state with the safe library subset; `output` receives `print` output.
-    public init(limits: LuaLimits = LuaLimits(), output: @escaping (String) -> Void = { _ in }) throws(LuaError) {
+    /// Creates a state with the safe library subset; `output` receives `print` output
+    /// as text (invalid UTF-8 shown as U+FFFD).
+    public convenience init(limits: LuaLimits = LuaLimits(), output: @escaping (String) -> Void = { _ in }) throws(LuaError) {
+        try self.init(limits: limits, byteOutput: Self.textOutput(output))
+    }
+
+    /// Creates a state with the safe library subset; `byteOutput` receives the exact
+    /// bytes of `print` and `write` output.
+    public init(limits: LuaLimits = LuaLimits(), byteOutput: @escaping ([UInt8]) -> Void) throws(LuaError) {
         let callbacks = Callbacks()
         var error: UnsafePointer<CChar>?
         var cLimits = limits.cValue
         guard let sb = quarry_sandbox_new(&cLimits, { ctx, bytes, len in
             guard let ctx, let bytes else { return }
             let state = Unmanaged<Callbacks>.fromOpaque(ctx).takeUnretainedValue().state
-            let text = String(decoding: UnsafeRawBufferPointer(start: bytes, count: len), as: UTF8.self)
-            state?.output(text)
+            state?.output(Array(UnsafeRawBufferPointer(start: bytes, count: len)))
         }, { ctx, L, id, nargs in
             guard let ctx, let L else { return }
             Unmanaged<Callbacks>.fromOpaque(ctx).takeUnretainedValue().state?.dispatch(L, id: id, nargs: nargs)
@@ -83,7 +95,7 @@ public final class LuaState {
         self.sandbox = sb
         self.L = quarry_sandbox_state(sb)
         self.callbacks = callbacks
-        self.output = output
+        self.output = byteOutput
         self.memoryCap = limits.memoryBytes
         callbacks.state = self
         quarry_sandbox_begin(sb, &cLimits)
@@ -96,7 +108,15 @@ public final class LuaState {
     }
 
     /// Replaces where `print` output goes.
-    public func setOutput(_ output: @escaping (String) -> Void) { self.output = output }
+    public func setOutput(_ output: @escaping (String) -> Void) { self.output = Self.textOutput(output) }
+
+    /// Replaces where `print` output goes, as the exact bytes written.
+    public func setByteOutput(_ output: @escaping ([UInt8]) -> Void) { self.output = output }
+
+    /// A byte sink that hands text (invalid UTF-8 as U+FFFD) to `output`.
+    static func textOutput(_ output: @escaping (String) -> Void) -> ([UInt8]) -> Void {
+        { output(String(decoding: $0, as: UTF8.self)) }
+    }
 
     /// The sandbox pointer for cross-thread interrupts.
     var interruptTarget: OpaquePointer { sandbox }
@@ -274,7 +294,7 @@ public final class LuaState {
             }
         }
         if let trip = tripError() { return .failed(trip) }
-        return .failed(runtimeError(at: base + 1))
+        return .failed(runtimeError(at: base + 1, location: Self.errorLocation(in: co)))
     }
 
     /// A function that writes its string and number arguments to the output with no
@@ -427,10 +447,15 @@ public final class LuaState {
         return .limit(kind, message)
     }
 
-    private func runtimeError(at index: Int32) -> LuaError {
-        var message = "(error object is a \(String(cString: lua_typename(L, lua_type(L, index)))) value)"
+    /// The error at `index` as a `LuaError`. An error value that is not a string (an
+    /// error table, a host error without `where`) gets `location`, the script line that
+    /// raised it, in front of its message, as Lua puts it in front of a string error; a
+    /// table without `__tostring` reads as `code: message`.
+    private func runtimeError(at index: Int32, location: String? = nil) -> LuaError {
+        let isString = lua_type(L, index) == LUA_TSTRING
+        var described: String?
         if quarry_describe(L, index) != 0 {
-            message = String(cString: lua_tolstring(L, -1, nil))
+            described = String(cString: lua_tolstring(L, -1, nil))
             lua_settop(L, -2)
         }
         // An error value is kept whatever its shape: holes and functions must not cost
@@ -440,7 +465,48 @@ public final class LuaState {
         limits.placeholders = true
         var reader = makeReader(limits: limits)
         let value = try? reader.read(at: index, path: "error")
+        var fields: [String: LuaValue]?
+        switch value {
+        case .map(let m)?: fields = m
+        case .tagged(_, .map(let m))?: fields = m
+        default: break
+        }
+        if described == nil || described?.hasPrefix("(error object is a ") == true, let fields {
+            let code = fields["code"].flatMap(Self.plainText)
+            let text = fields["message"].flatMap(Self.plainText)
+            if let code, let text { described = "\(code): \(text)" } else if let text { described = text } else if let code { described = code }
+        }
+        var message = described ?? "(error object is a \(String(cString: lua_typename(L, lua_type(L, index)))) value)"
+        if !isString, fields?["where"] == nil, let location { message = "\(location): \(message)" }
         return .runtime(message: message, value: value)
+    }
+
+    /// A string or number field as text.
+    private static func plainText(_ value: LuaValue) -> String? {
+        switch value {
+        case .string(let s): s
+        case .bytes(let b): String(decoding: b, as: UTF8.self)
+        case .integer(let n): String(n)
+        case .number(let d): String(d)
+        default: nil
+        }
+    }
+
+    /// Where a failed coroutine raised its error: the innermost Lua frame with a line
+    /// that is not the host's own code (chunks named `=[quarry…`), as `script:line`.
+    /// The stack of a coroutine that failed is not unwound, so its frames are still there.
+    static func errorLocation(in co: OpaquePointer) -> String? {
+        var ar = lua_Debug()
+        var level: Int32 = 0
+        while level < 64, lua_getstack(co, level, &ar) != 0 {
+            level += 1
+            guard lua_getinfo(co, "Sl", &ar) != 0, ar.currentline > 0, let source = ar.source else { continue }
+            let name = String(cString: source)
+            if name.hasPrefix("=[quarry") { continue }
+            let trimmed = name.hasPrefix("@") || name.hasPrefix("=") ? String(name.dropFirst()) : "[string]"
+            return "\(trimmed):\(ar.currentline)"
+        }
+        return nil
     }
 
     private func popMessage(_ L: OpaquePointer) -> String {
@@ -474,6 +540,11 @@ public final class LuaState {
             if error.limit != nil {
                 _ = noteConversion(error)
                 replyError(.string("\(entry.name): \(hostTrip?.message ?? error.problem)"))
+            } else if let code = argumentErrorCode?(entry.name) {
+                replyError(.tagged(metatable: Self.errorMetatable, .map([
+                    "code": .string(code), "message": .string("\(entry.name): \(error.description)"),
+                    "retryable": .boolean(false),
+                ])))
             } else {
                 replyError(.string("\(entry.name): \(error.description)"))
             }

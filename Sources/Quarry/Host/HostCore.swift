@@ -26,15 +26,15 @@ final class HostCore: @unchecked Sendable {
     private var model: String?
     private var streams: [ObjectIdentifier: StreamPump] = [:]
 
-    let errorOutput: @Sendable (String) -> Void
-    let input: (@Sendable () async -> String?)?
+    let errorOutput: @Sendable ([UInt8]) -> Void
+    let input: (@Sendable () async -> [UInt8]?)?
     private var errorBytes = 0
     /// The audit log, when the host keeps one (see `HostCore+Audit.swift`).
     let auditor: AuditWriter?
     let auditPrincipals = AuditPrincipalCache()
 
     init(target: QuarryTarget, policy: HostPolicy, logger: Logger, defaultModel: String?,
-         errorOutput: @escaping @Sendable (String) -> Void, input: (@Sendable () async -> String?)?,
+         errorOutput: @escaping @Sendable ([UInt8]) -> Void, input: (@Sendable () async -> [UInt8]?)?,
          auditor: AuditWriter? = nil, sharedBudget: TokenBudget? = nil) {
         self.auditor = auditor
         self.sharedBudget = sharedBudget
@@ -117,8 +117,12 @@ final class HostCore: @unchecked Sendable {
         if let budget = policy.tokenBudget {
             let committed = tokensCommitted + tokensReserved
             guard committed <= budget, reserve <= budget - committed else {
+                // Without a cap the call reserves the assumed maximum: say how to ask for less.
+                let hint = maxTokens == nil
+                    ? "; the call sets no max_tokens, so \(output) are assumed: set inference.max_tokens (or max_tokens in an invoke body) to what the answer needs"
+                    : ""
                 throw ScriptError(code: .policyViolation,
-                                  message: "the token budget of \(budget) would be exceeded: \(committed) used or reserved, this call may use \(reserve) (about \(input) input + \(output) maxTokens)")
+                                  message: "the token budget of \(budget) would be exceeded: \(committed) used or reserved, this call may use \(reserve) (about \(input) input + \(output) maxTokens)\(hint)")
             }
         }
         // The app's shared budget and the run's own, each all-or-nothing.
@@ -180,8 +184,8 @@ final class HostCore: @unchecked Sendable {
     }
 
     /// Writes to the error stream, within the same byte limit as normal output.
-    func writeError(_ text: String) -> Bool {
-        guard chargeOutput(text.utf8.count) else { return false }
+    func writeError(_ text: [UInt8]) -> Bool {
+        guard chargeOutput(text.count) else { return false }
         errorOutput(text)
         return true
     }

@@ -41,6 +41,14 @@ public final class QuarryHost: Sendable {
         /// Where `stdin.read`/`stdin.lines` read lines from (the CLI: standard input); nil when
         /// scripts get no input. Returns a line with its newline, or nil at the end.
         public var input: (@Sendable () async -> String?)?
+        /// When set, receives the exact bytes scripts `print` and `write` instead of
+        /// `output` (Lua strings are bytes: an image or invalid UTF-8 passes unchanged).
+        public var outputBytes: (@Sendable ([UInt8]) -> Void)? = nil
+        /// When set, receives the exact bytes of `stderr.write` instead of `errorOutput`.
+        public var errorOutputBytes: (@Sendable ([UInt8]) -> Void)? = nil
+        /// When set, `stdin.read`/`stdin.lines` read the exact bytes from here instead of
+        /// `input`: a line with its newline, or nil at the end.
+        public var inputBytes: (@Sendable () async -> [UInt8]?)? = nil
         /// Where `log.info/warn/error` go (redacted).
         public var logger: Logger
         /// The model for calls without `model=` (the REPL's `:use`).
@@ -104,16 +112,21 @@ public final class QuarryHost: Sendable {
         self.target = target
         self.policy = options.policy
         self.isolation = options.isolation
+        let errorText = options.errorOutput
+        let errorOutput = options.errorOutputBytes ?? { errorText(String(decoding: $0, as: UTF8.self)) }
+        let input: (@Sendable () async -> [UInt8]?)? = options.inputBytes
+            ?? options.input.map { text in { @Sendable in await text().map { Array($0.utf8) } } }
         let core = HostCore(target: target, policy: options.policy, logger: options.logger,
-                            defaultModel: options.defaultModel, errorOutput: options.errorOutput,
-                            input: options.input, auditor: try options.audit.map(AuditWriter.init),
+                            defaultModel: options.defaultModel, errorOutput: errorOutput,
+                            input: input, auditor: try options.audit.map(AuditWriter.init),
                             sharedBudget: options.budget)
         core.setWillCall(options.willCall)
         self.core = core
         let output = options.output
-        let sandbox = try await LuaSandbox(limits: options.policy.limits, output: { text in
-            output(text)
-            core.currentRun.events?.emit(.output(text))
+        let outputBytes = options.outputBytes
+        let sandbox = try await LuaSandbox(limits: options.policy.limits, byteOutput: { bytes in
+            if let outputBytes { outputBytes(bytes) } else { output(String(decoding: bytes, as: UTF8.self)) }
+            if let events = core.currentRun.events { events.emit(.output(String(decoding: bytes, as: UTF8.self))) }
         })
         self.sandbox = sandbox
         let limits = options.policy.limits
@@ -134,6 +147,9 @@ public final class QuarryHost: Sendable {
             for name in Prelude.hostTables { try state.freezeGlobal(name) }
             // Results and error values reach the app whatever their shape (holes, mixed keys).
             state.resultLimits.keepSparseTables = true
+            // An argument that cannot cross is an error table like the function's own
+            // (`file:line: code: message`): JSONError for json.*, else ValidationError.
+            state.argumentErrorCode = { $0.hasPrefix("json.") ? ScriptError.Code.jsonError.rawValue : ScriptError.Code.validationError.rawValue }
         }
         self.builtIns = try await sandbox.withState { state in
             var names = Set<String>()

@@ -667,8 +667,14 @@ struct BedrockBindings {
             default:
                 throw builder.fail("expected a table such as {region=\"us-west-2\"}")
             }
-            if let region = settings.region, !AWSRegion.isValid(region) {
-                throw builder.fail("'\(region)' is not a valid AWS region name")
+            if let region = settings.region {
+                let served = core.target.servedRegions.map { "; this target serves \($0.joined(separator: ", "))" } ?? ""
+                guard AWSRegion.isValid(region) else {
+                    throw builder.fail("'\(TerminalText.escaped(region))' is not a valid AWS region name\(served)")
+                }
+                if let regions = core.target.servedRegions, !regions.contains(region) {
+                    throw builder.fail("region '\(region)' is not one this target serves\(served)")
+                }
             }
             settings.endpoint = try core.policy.checkClient(region: settings.region, profile: settings.profile,
                                                             endpoint: settings.endpoint)

@@ -13,12 +13,13 @@ struct HostFunctionTable {
         functions[name] = state.register(name, body)
     }
 
-    /// Every family's functions for a host: `bedrock.*`/`stream.*`, `json.*`,
+    /// Every family's functions for a host: `bedrock.*`/`stream.*`, `json.*`, `base64.*`,
     /// `stdin.read`/`stderr.write`, `log`, `sleep`/`now`, `uuid`, `group`/`race`.
     static func make(core: HostCore, state: LuaState) throws -> [String: LuaValue] {
         var table = HostFunctionTable(state: state)
         try BedrockBindings(core: core).register(into: &table)
         JSONBindings().register(into: &table)
+        Base64Bindings().register(into: &table)
         StdioBindings(core: core).register(into: &table)
         LogBindings(core: core).register(into: &table)
         TimeBindings().register(into: &table)

@@ -7,7 +7,7 @@ enum Prelude {
     static let chunkName = "=[quarry prelude]"
 
     /// The global tables the prelude fills, frozen (read-only to scripts) afterwards.
-    static let hostTables = ["bedrock", "json", "log", "stderr", "stdin"]
+    static let hostTables = ["bedrock", "json", "base64", "log", "stderr", "stdin"]
 
     /// The source, from `prelude.lua` beside this file, embedded at build time.
     static let source = String(decoding: PackageResources.prelude_lua, as: UTF8.self)

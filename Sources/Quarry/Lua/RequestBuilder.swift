@@ -93,7 +93,7 @@ struct RequestBuilder {
         do {
             return (try JSONValueDecoder().decode(ConverseRequest.self, from: .object(body)), maxTokens)
         } catch {
-            throw fail("the request does not have the Converse shape: \(error)")
+            throw fail(Self.describe(error))
         }
     }
 
@@ -145,7 +145,16 @@ struct RequestBuilder {
         if case .string(let text) = value { return .object([("text", .string(text))]) }
         guard case .map(let m) = value else { throw fail("\(path) must be a string or a table") }
         guard let type = m["type"]?.stringValue else {
+            if m.count == 1, let (kind, fields) = m.first, Self.mediaKinds.contains(kind) {
+                guard case .map(let f) = fields else { throw fail("\(path).\(kind) must be a table {format=…, source=…}") }
+                return try mediaBlock(kind: kind, fields: f, path: "\(path).\(kind)")
+            }
             return try LuaJSON.json(from: value, path: "\(function): \(path)")
+        }
+        if Self.mediaKinds.contains(type) {
+            var fields = m
+            fields["type"] = nil
+            return try mediaBlock(kind: type, fields: fields, path: path)
         }
         switch type {
         case "text":

@@ -15,32 +15,33 @@ struct StdioBindings {
             }
             let cap = core.policy.limits.memoryBytes
             return .suspend(HostRequest.work {
+                // Bytes in, bytes out: a Lua string is bytes, so nothing is repaired.
                 if format.hasSuffix("a") {
                     // Never more than the state could hold: the rest would be refused at
                     // the crossing anyway, after filling the host's memory.
-                    var all = ""
+                    var all: [UInt8] = []
                     while let line = await input() {
                         all += line
-                        if all.utf8.count > cap {
+                        if all.count > cap {
                             throw ScriptError(code: .limitExceeded,
                                               message: "stdin.read: the input is larger than the memory cap of \(cap) bytes")
                         }
                     }
-                    return [.string(all)]
+                    return [.bytes(all)]
                 }
-                guard let line = await input() else { return [.nil] }
-                if format.hasSuffix("L") { return [.string(line)] }
-                return [.string(line.hasSuffix("\n") ? String(line.dropLast()) : line)]
+                guard var line = await input() else { return [.nil] }
+                if !format.hasSuffix("L"), line.last == UInt8(ascii: "\n") { line.removeLast() }
+                return [.bytes(line)]
             })
         })
         table.add("stderr.write", { [core] call in
-            var text = ""
+            var text: [UInt8] = []
             for (i, value) in call.arguments.enumerated() {
                 switch value {
-                case .string(let s): text += s
-                case .bytes(let b): text += String(decoding: b, as: UTF8.self)
-                case .integer(let n): text += String(n)
-                case .number(let d): text += String(d)
+                case .string(let s): text += s.utf8
+                case .bytes(let b): text += b
+                case .integer(let n): text += String(n).utf8
+                case .number(let d): text += String(d).utf8
                 default: return .failure("stderr.write: argument \(i + 1) must be a string or number")
                 }
             }

@@ -29,6 +29,9 @@ json = {
 }
 function json.empty_array() return { ["\1quarry.empty_array"] = true } end
 
+-- base64: bytes (a Lua string) to text and back, for media and for bytes in JSON ---
+base64 = { encode = Q["base64.encode"], decode = Q["base64.decode"] }
+
 -- output and input: no `io` library (no files); these three cover what scripts need -------
 local stderr_write, out_write, read = Q["stderr.write"], Q["write"], Q["stdin.read"]
 write = out_write

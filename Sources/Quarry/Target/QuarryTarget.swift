@@ -64,6 +64,9 @@ public final class QuarryTarget: Sendable {
     public var middlewares: [any TransportMiddleware] { factory.middlewares }
     /// Whether the target is an emulator.
     public var isEmulator: Bool { kind == .emulator }
+    /// The regions the target serves when it knows them (an emulator it launched); nil
+    /// for AWS, whose regions only the service can tell.
+    public var servedRegions: [String]? { launched?.regions }
 
     let factory: ClientFactory
     private let launched: LaunchedEmulator?

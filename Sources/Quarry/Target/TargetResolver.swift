@@ -34,6 +34,13 @@ struct TargetResolver {
         }
         let started = try await localEmulator.launch()
         let chosenRegion = region ?? started.regions.first ?? "us-east-1"
+        if let region, !started.regions.contains(region) {
+            // Every call would fail later with a signature error: say so now.
+            await started.stop()
+            throw ScriptError(code: .configurationError,
+                              message: "region '\(TerminalText.escaped(region))' is not one the built-in emulator serves; "
+                                  + "it serves \(started.regions.joined(separator: ", ")) (choose one with --region or AWS_REGION)")
+        }
         let credentials = Self.emulatorCredentials
         return QuarryTarget(kind: .emulator, region: chosenRegion,
                             description: "emulator at \(started.url) (\(chosenRegion), key test)",
@@ -67,13 +74,22 @@ struct TargetResolver {
 
     /// An AWS target from the environment, shared files and the overrides.
     func aws(region: String?, profile: String?, endpoint: String?) throws -> QuarryTarget {
-        let resolved = try BedrockConfiguration.resolve(
-            environment: ConfigurationEnvironment(environment),
-            overrides: .init(profile: profile, region: region, endpointURL: endpoint))
-        guard let regionName = resolved.region?.name else {
-            throw ScriptError(code: .configurationError,
-                              message: "no AWS region is configured: pass --region, set AWS_REGION, or set region in the profile")
+        let resolved: BedrockConfiguration
+        do {
+            resolved = try BedrockConfiguration.resolve(
+                environment: ConfigurationEnvironment(environment),
+                overrides: .init(profile: profile, region: region, endpointURL: endpoint))
+        } catch {
+            if case .endpoint(.invalidConfiguration(let problem)) = error, problem.hasSuffix("Missing Region") {
+                throw Self.noRegion
+            }
+            throw error
         }
+        if let region, !AWSRegion.isValid(region) {
+            throw ScriptError(code: .configurationError,
+                              message: "'\(TerminalText.escaped(region))' is not a valid AWS region name (such as us-east-1 or eu-west-1)")
+        }
+        guard let regionName = resolved.region?.name else { throw Self.noRegion }
         var who = "profile \(resolved.profileName)"
         if resolved.bearerToken != nil { who = "bearer token" }
         else if let key = environment["AWS_ACCESS_KEY_ID"], !key.isEmpty {
@@ -85,6 +101,11 @@ struct TargetResolver {
                             factory: ClientFactory(place: .aws(profile: profile, endpoint: endpoint),
                                                    middlewares: middlewares, environment: environment))
     }
+
+    /// No region anywhere: what to do about it (not the endpoint rules' "Missing Region").
+    static let noRegion = ScriptError(code: .configurationError,
+                                      message: "no AWS region is configured: pass --region, set AWS_REGION, or set region "
+                                          + "in the profile (~/.aws/config)")
 
     /// Whether AWS credentials of any kind are configured, judged without network calls.
     static func credentialsConfigured(_ environment: [String: String]) -> Bool {
