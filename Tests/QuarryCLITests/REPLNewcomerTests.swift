@@ -68,11 +68,14 @@ import Testing
     @Test("the status line after a stream comes after its last chunk")
     func streamStatusLineComesLast() throws {
         let repl = try Sandbox().start([], ["NO_COLOR": "1"])
-        for _ in 0..<3 {
-            let shown = try repl.evaluate("bedrock.stream{model = 'amazon.nova-micro-v1:0', messages = 'zebra quartz'}")
+        for input in ["bedrock.stream{model = 'amazon.nova-micro-v1:0', messages = 'zebra quartz'}",
+                      "bedrock.stream{model = 'amazon.nova-micro-v1:0', messages = 'zebra quartz', on_text = write}"] {
+            let shown = try repl.evaluate(input)
             let status = try #require(shown.range(of: "[ConverseStream amazon.nova-micro-v1:0"), "\(shown)")
-            let text = try #require(shown.range(of: "zebra quartz", options: .backwards), "\(shown)")
-            #expect(text.upperBound <= status.lowerBound, "\(shown)")
+            let line = try #require(shown[status.lowerBound...].range(of: "]\n"), "\(shown)")
+            // Only the call's value follows the status line: no chunk of the answer.
+            #expect(shown[line.upperBound...].hasPrefix("{"), "\(shown)")
+            #expect(shown[..<status.lowerBound].contains("you already know."), "\(shown)")
         }
     }
 
