@@ -514,14 +514,17 @@ int quarry_open_bridge(lua_State *L) {
 
 /* ---------- keys for completion ---------- */
 
-static void collect_keys(lua_State *L, int value, int out, int depth) {
+/* The string keys of the value at `value` and of its __index tables; with `methods`,
+   only keys whose value is a function (what `obj:` can call). */
+static void collect_keys(lua_State *L, int value, int out, int depth, int methods) {
     if (depth > 3) return;
     value = lua_absindex(L, value);
     if (lua_type(L, value) == LUA_TTABLE) {
         lua_pushnil(L);
         while (lua_next(L, value)) {
+            int is_function = lua_type(L, -1) == LUA_TFUNCTION;
             lua_pop(L, 1);
-            if (lua_type(L, -1) == LUA_TSTRING) {
+            if (lua_type(L, -1) == LUA_TSTRING && (!methods || is_function)) {
                 lua_pushvalue(L, -1);
                 lua_pushboolean(L, 1);
                 lua_rawset(L, out);
@@ -530,18 +533,22 @@ static void collect_keys(lua_State *L, int value, int out, int depth) {
     }
     if (lua_getmetatable(L, value)) {
         lua_pushliteral(L, "__index");
-        if (lua_rawget(L, -2) == LUA_TTABLE) collect_keys(L, -1, out, depth + 1);
+        if (lua_rawget(L, -2) == LUA_TTABLE) collect_keys(L, -1, out, depth + 1, methods);
         lua_pop(L, 2);
     }
 }
 
 static int op_list_keys(lua_State *L) {
     const char *path = lua_touserdata(L, 1);
+    /* A trailing ':' (`c:`) asks for the methods only. */
+    size_t path_len = strlen(path);
+    int methods = path_len > 0 && path[path_len - 1] == ':';
+    const char *end = path + path_len - methods;
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);     /* 2: current */
     const char *p = path;
-    while (*p) {
-        const char *dot = strchr(p, '.');
-        size_t len = dot ? (size_t)(dot - p) : strlen(p);
+    while (p < end) {
+        const char *dot = memchr(p, '.', (size_t)(end - p));
+        size_t len = dot ? (size_t)(dot - p) : (size_t)(end - p);
         int t = lua_type(L, -1);
         if (t == LUA_TTABLE) {
             lua_pushlstring(L, p, len);
@@ -580,10 +587,10 @@ static int op_list_keys(lua_State *L) {
         lua_getmetatable(L, set - 1);
         lua_pushliteral(L, "__index");
         lua_rawget(L, -2);
-        collect_keys(L, -1, set, 0);
+        collect_keys(L, -1, set, 0, methods);
         lua_pop(L, 2);
     } else {
-        collect_keys(L, set - 1, set, 0);
+        collect_keys(L, set - 1, set, 0, methods);
     }
     lua_newtable(L);                                        /* array of keys */
     lua_Integer n = 0;

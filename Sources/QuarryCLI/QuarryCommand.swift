@@ -58,7 +58,13 @@ struct QuarryCommand: AsyncParsableCommand {
 /// `quarry` with no subcommand: `-e CODE`, a script piped on stdin, or the REPL.
 struct REPLCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "repl", abstract: "The interactive REPL (the default); also runs -e CODE or piped stdin.")
+        commandName: "repl", abstract: "The interactive REPL (the default); also runs -e CODE or piped stdin.",
+        discussion: """
+            In the interactive REPL each input may run \(REPLDefaults.instructions / 1_000_000_000) billion \
+            instructions (\(REPLDefaults.instructions)) and \(Int(REPLDefaults.seconds)) s of wall clock unless \
+            --max-instructions / --max-seconds say otherwise (Ctrl-C stops an input at once; :limits changes \
+            them in the session). -e CODE and piped stdin run under the script limits below.
+            """)
 
     @Option(name: .customShort("e"), help: "Run this Lua code and exit.") var code: String?
     @Flag(help: "With -e or piped input: print the return value as JSON.") var json = false

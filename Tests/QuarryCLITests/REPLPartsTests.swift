@@ -35,7 +35,9 @@ import Testing
             keys: { path in
                 switch path {
                 case "": return ["bedrock", "string", "__quarry"]
-                case "bedrock": return ["converse", "count_tokens", "client"]
+                case "bedrock", "bedrock:": return ["converse", "count_tokens", "client"]
+                case "c": return ["converse", "handle", "region"]
+                case "c:": return ["converse"]
                 default: return []
                 }
             },
@@ -54,6 +56,11 @@ import Testing
         #expect(completer.complete(word: "ama", before: "x = 'some ").candidates.isEmpty, "no ids in other strings")
         #expect(completer.complete(word: "amazon.nova-l", before: ":use ").candidates == ["amazon.nova-lite-v1:0"])
         #expect(completer.complete(word: "", before: ":load ").useFilenames)
+        // Issue 18 §6: `:use` completes across `-`; a model id closes its string; `c:` offers methods.
+        #expect(completer.complete(word: "l", before: ":use amazon.nova-").candidates == ["lite-v1:0"])
+        #expect(completer.complete(word: "m", before: "x{model = \"amazon.nova-").appendCharacter == "\"")
+        #expect(completer.complete(word: "c:", before: "").candidates == ["c:converse"])
+        #expect(completer.complete(word: "c.", before: "").candidates == ["c.converse", "c.handle", "c.region"])
     }
 
     @Test func inputTravelsAsALongStringThatCannotCloseEarly() {

@@ -36,6 +36,8 @@ import Testing
         repl.type("\u{3}")
         try repl.waitFor("interrupted (session state kept)", after: mark, timeout: 30)
         try repl.waitFor("\nquarry> ", after: mark)
+        // The cancelled call's status line says so (issue 18 §6).
+        try repl.waitFor("[ConverseStream amazon.nova-micro-v1:0 · cancelled ·", after: mark, timeout: 30)
         let answered = String(repl.transcript.dropFirst(mark))
         #expect(!answered.contains("ZEBRAFINAL"), "the stream was cut before its end")
         #expect(!answered.contains("end_turn"))

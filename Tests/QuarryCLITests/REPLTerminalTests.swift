@@ -101,7 +101,8 @@ import Testing
         _ = try repl.evaluate("c = bedrock.client{}")
         #expect(try repl.evaluate("c:conv\t{model = 'amazon.nova-micro-v1:0', messages = 'hi'}.stop_reason")
             .hasSuffix("\"end_turn\""))
-        _ = try repl.evaluate("m = {model = 'amazon.nova-mic\t'}")
+        // The completed id closes its quote (issue 18 §6).
+        _ = try repl.evaluate("m = {model = 'amazon.nova-mic\t}")
         #expect(try repl.evaluate("m.model") == "\"amazon.nova-micro-v1:0\"")
         #expect(try repl.evaluate(":hel\t").contains("Commands"))
     }

@@ -87,8 +87,10 @@ import Testing
         #expect(junit.status == 1)
         #expect(Self.lastLine(junit.stdout) == "1 passed, 1 failed, 1 skipped")
         let xml = try String(contentsOfFile: xmlPath, encoding: .utf8)
-        #expect(xml.contains(#"<testsuites name="quarry test" tests="3" failures="1" skipped="1""#))
-        #expect(xml.contains("<failure message="))
+        // The failing test fails by the call's ThrottlingException: a runtime error.
+        #expect(xml.contains(#"<testsuites name="quarry test" tests="3" failures="0" skipped="1""#))
+        #expect(xml.contains(#"errors="1">"#))
+        #expect(xml.contains("<error message=") && xml.contains(#"type="ThrottlingException""#), "\(xml)")
         #expect(xml.contains("<skipped message="))
         let html = try String(contentsOfFile: report, encoding: .utf8)
         #expect(html.hasPrefix("<!DOCTYPE html>"))
@@ -117,5 +119,87 @@ import Testing
         let single = try QuarryProcess.run(["test", one.path], environment: HostCLITests.noAWS)
         #expect(single.status == 0)
         #expect(single.stdout.contains("Ran 1 test in"), "\(single.stdout)")
+    }
+
+    @Test("counts add up when a file does not load (issue 18 §5)")
+    func countsAddUpWithALoadError() throws {
+        let dir = try Self.directory([
+            "a_test.lua": """
+                test('one', function() expect(1).to_equal(1) end)
+                test('two', function() expect(1).to_equal(2) end)
+                skip('three', function() end)
+                """,
+            "b_test.lua": "test('broken', function() end\n",
+        ])
+        let r = try QuarryProcess.run(["test", "--quiet", dir.path], environment: HostCLITests.noAWS)
+        #expect(r.status == 1)
+        #expect(Self.lastLine(r.stdout) == "1 passed, 2 failed, 1 skipped", "\(r.stdout)")
+        #expect(r.stdout.contains("Ran 3 tests and 1 file that did not load in "), "\(r.stdout)")
+    }
+
+    @Test("--output with the default format writes the summary (issue 18 §5)")
+    func summaryOutputFile() throws {
+        let dir = try Self.directory(["a_test.lua": "test('one', function() expect(1).to_equal(1) end)"])
+        let file = dir.appendingPathComponent("summary.txt").path
+        let r = try QuarryProcess.run(["test", "--quiet", "--output", file, dir.path], environment: HostCLITests.noAWS)
+        #expect(r.status == 0, "\(r.stderr)")
+        let written = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(written.contains("✓ one ("), "\(written)")
+        #expect(written.contains("Ran 1 test in"))
+        #expect(Self.lastLine(written) == "1 passed, 0 failed")
+    }
+
+    @Test("unwritable --output and --report paths are refused before any test runs (issue 18 §5)")
+    func unwritablePathsAreRefusedFirst() throws {
+        let dir = try Self.directory(["a_test.lua": "test('one', function() print('TEST-RAN') end)"])
+        let missing = dir.appendingPathComponent("no-such-folder/out.xml").path
+        for flag in ["--output", "--report"] {
+            let r = try QuarryProcess.run(["test", "--quiet", "--format", "junit", flag, missing, dir.path],
+                                          environment: HostCLITests.noAWS)
+            #expect(r.status == 2, "\(flag): \(r.stdout)\(r.stderr)")
+            #expect(r.stderr.contains("\(flag) \(missing): the folder"), "\(r.stderr)")
+            #expect(!r.stderr.contains("TEST-RAN") && !r.stdout.contains("TEST-RAN"))
+        }
+        let r = try QuarryProcess.run(["test", "--quiet", "--output", dir.path, dir.path], environment: HostCLITests.noAWS)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("is a directory"))
+    }
+
+    @Test("on a terminal, the progress line is cleared before a test's own output (issue 18 §5)")
+    func progressLineIsClearedBeforeOutput() throws {
+        let dir = try Self.directory(["a_test.lua": "test('talks', function() print('HELLO-FROM-TEST') end)"])
+        var env = HostCLITests.noAWS
+        env["TERM"] = "xterm-256color"
+        let terminal = try PseudoTerminal(arguments: ["test", "--quiet", dir.path], environment: env)
+        try terminal.waitFor("passed, 0 failed")
+        _ = terminal.waitForExit()
+        let raw = terminal.rawTranscript
+        #expect(raw.contains("\r\u{1B}[KHELLO-FROM-TEST"), "\(raw.debugDescription)")
+        #expect(!raw.contains("…HELLO-FROM-TEST"))
+    }
+
+    @Test("emulator-side and client-side stream = \"truncate\" give the same code, IncompleteStream (issue 18 §5)")
+    func truncateMeansOneThing() throws {
+        let dir = try Self.directory(["cut_test.lua": """
+            local function story()
+              return bedrock.stream{model = "anthropic.claude-3-haiku-20240307-v1:0",
+                                    messages = "Tell me a story about a quarry", stream_retry = "fail"}:collect()
+            end
+            test("client side", function()
+              fault.inject{operation = "ConverseStream", stream = "truncate", after_events = 2, times = 1}
+              local ok, e = pcall(story)
+              expect(ok).to_equal(false)
+              expect(e.code).to_equal("IncompleteStream")
+            end)
+            test("emulator side", function()
+              emulator.fault{operation = "ConverseStream", stream = "truncate", after_events = 2, times = 1}
+              local ok, e = pcall(story)
+              expect(ok).to_equal(false)
+              expect(e.code).to_equal("IncompleteStream")
+            end)
+            """])
+        let r = try QuarryProcess.run(["test", "--quiet", dir.path], environment: HostCLITests.noAWS)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(Self.lastLine(r.stdout) == "2 passed, 0 failed", "\(r.stdout)")
     }
 }

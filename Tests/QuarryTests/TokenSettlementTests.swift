@@ -23,8 +23,7 @@ import Quarry
                 return {ok = ok, code = e and e.code, used = b.tokens_used, reserved = b.tokens_reserved, n = n}
                 """)
             #expect(r.field("ok") == false)
-            // (The emulator's truncation is still reported as ConnectionError: issue 18 §5.)
-            #expect(r.field("code") == "IncompleteStream" || r.field("code") == "ConnectionError", "\(r)")
+            #expect(r.field("code") == "IncompleteStream", "\(r)")
             // The reservation (input estimate + 400) stays spent: the service produced output
             // before the cut (whether or not it reached the script before the error).
             #expect(r.field("reserved").int == 0, "\(r)")

@@ -325,41 +325,53 @@ extension RequestPipeline {
         }
         do {
             defer { _ = flush() }
-            for try await chunk in response.body {
-                decoder.append(chunk)
-                // Messages are read in place: only what an event keeps is copied out.
-                try decoder.decodeAvailable { message in
-                    // Progress is a whole message: the idle timer restarts per event.
-                    watchdog.touch()
-                    batchBytes += message.payload.count + message.headerBytes.count + 16
-                    switch message.kind {
-                    case .event: break
-                    case .exception, .error:
-                        if let error = StreamExceptionParser.error(from: message.makeMessage()) { throw error }
-                        return
-                    case .other: return
-                    }
-                    let event: Event
-                    if let fast = codec.decodeFast, let quick = fast(message) {
-                        event = quick
-                    } else {
-                        let type = message.eventType ?? ""
-                        let payload: JSONValue
-                        do {
-                            payload = message.payload.isEmpty ? .object([]) : try JSONParser.parse(message.payload)
-                        } catch {
-                            throw BedrockError.invalidResponse("stream event '\(type)' payload is not JSON: \(error)")
+            do {
+                for try await chunk in response.body {
+                    decoder.append(chunk)
+                    // Messages are read in place: only what an event keeps is copied out.
+                    try decoder.decodeAvailable { message in
+                        // Progress is a whole message: the idle timer restarts per event.
+                        watchdog.touch()
+                        batchBytes += message.payload.count + message.headerBytes.count + 16
+                        switch message.kind {
+                        case .event: break
+                        case .exception, .error:
+                            if let error = StreamExceptionParser.error(from: message.makeMessage()) { throw error }
+                            return
+                        case .other: return
                         }
-                        do {
-                            event = try codec.decode(type, payload)
-                        } catch {
-                            throw BedrockError.invalidResponse("stream event '\(type)' could not be read: \(BedrockRuntimeClient.describe(error))")
+                        let event: Event
+                        if let fast = codec.decodeFast, let quick = fast(message) {
+                            event = quick
+                        } else {
+                            let type = message.eventType ?? ""
+                            let payload: JSONValue
+                            do {
+                                payload = message.payload.isEmpty ? .object([]) : try JSONParser.parse(message.payload)
+                            } catch {
+                                throw BedrockError.invalidResponse("stream event '\(type)' payload is not JSON: \(error)")
+                            }
+                            do {
+                                event = try codec.decode(type, payload)
+                            } catch {
+                                throw BedrockError.invalidResponse("stream event '\(type)' could not be read: \(BedrockRuntimeClient.describe(error))")
+                            }
                         }
+                        batch.append(event)
+                        if codec.isFinal?(event) == true { sawFinal = true }
                     }
-                    batch.append(event)
-                    if codec.isFinal?(event) == true { sawFinal = true }
+                    if let failure = flush() { throw failure }
                 }
-                if let failure = flush() { throw failure }
+            } catch where !(error is EventStreamDecodingError) {
+                // A connection that closes inside an event is the same broken stream as a
+                // body that ends there (`IncompleteStream`), wherever the cut was made:
+                // the emulator's `stream = "truncate"` and the client's give one code.
+                if let closed = TransportErrorMapper.map(error) as? BedrockError,
+                   case .transport(.connectionReset) = closed.kind, decoder.bufferedByteCount > 0 {
+                    throw BedrockError(kind: .incompleteStream,
+                                       message: "the stream ended inside an event (\(closed.message))")
+                }
+                throw error
             }
             do {
                 try decoder.finish()

@@ -140,7 +140,8 @@ int quarry_resume(quarry_sandbox *sb, lua_State *co, int nargs, int *nresults,
                   int *suspended, int64_t *request_id);
 /** Pushes the marker that makes a resumed host call raise the value pushed after it. */
 void quarry_push_error_marker(lua_State *L);
-/** Pushes an array of the string keys reachable at the dotted path ("" = globals). */
+/** Pushes an array of the string keys reachable at the dotted path ("" = globals);
+    a trailing ':' ("c:") keeps only the keys whose value is a function (methods). */
 int quarry_list_keys(lua_State *L, const char *path);
 /** 1 if the value at idx is the sandbox's null sentinel. */
 int quarry_is_null(lua_State *L, int idx);

@@ -278,8 +278,40 @@ local function tool_table(tools)
   return specs, runners
 end
 
+-- What the model reads when a tool raises: `code: message` for an error table (a host
+-- error's own tostring, or a plain {code=, message=} table), the text of anything else.
+local function tool_error_text(e)
+  if type(e) == "table" and getmetatable(e) == nil then
+    local code, message = rawget(e, "code"), rawget(e, "message")
+    if code ~= nil or message ~= nil then
+      if code == nil then return tostring(message) end
+      if message == nil then return tostring(code) end
+      return tostring(code) .. ": " .. tostring(message)
+    end
+  end
+  return tostring(e)
+end
+
+local agent_fields = {
+  model = true, prompt = true, messages = true, tools = true, system = true, inference = true,
+  tool_choice = true, max_turns = true, client = true, on_tool = true, on_text = true, on_event = true,
+}
+
 function bedrock.agent(opts)
   if type(opts) ~= "table" then invalid("bedrock.agent: expected a table {model=…, prompt=…, tools={…}}") end
+  for k in pairs(opts) do
+    if not agent_fields[k] then
+      local known = {}
+      for name in pairs(agent_fields) do known[#known + 1] = name end
+      table.sort(known)
+      invalid("bedrock.agent: unknown field '" .. tostring(k) .. "' (known: " .. concat(known, ", ") .. ")")
+    end
+  end
+  for _, name in ipairs { "on_tool", "on_text", "on_event" } do
+    if opts[name] ~= nil and type(opts[name]) ~= "function" then
+      invalid("bedrock.agent: '" .. name .. "' must be a function")
+    end
+  end
   local specs, runners = tool_table(opts.tools or {})
   local messages = {}
   local initial = opts.messages or opts.prompt
@@ -291,7 +323,18 @@ function bedrock.agent(opts)
     invalid("bedrock.agent: 'prompt' (a string) or 'messages' is required")
   end
   local client = opts.client
-  local call = client and function(r) return client:converse(r) end or bedrock.converse
+  local on_text, on_event = opts.on_text, opts.on_event
+  local call
+  if on_text ~= nil or on_event ~= nil then
+    -- Each turn streams; the callbacks see its events as they arrive.
+    call = function(r)
+      r.on_text, r.on_event = on_text, on_event
+      if client then return client:stream(r) end
+      return bedrock.stream(r)
+    end
+  else
+    call = client and function(r) return client:converse(r) end or bedrock.converse
+  end
   local max_turns = opts.max_turns or 10
   local usage = { input_tokens = 0, output_tokens = 0, total_tokens = 0 }
   for turn = 1, max_turns do
@@ -319,7 +362,7 @@ function bedrock.agent(opts)
       if ok then
         block.content = type(out) == "table" and { out } or tostring(out == nil and "" or out)
       else
-        block.content, block.status = tostring(out), "error"
+        block.content, block.status = tool_error_text(out), "error"
       end
       results[#results + 1] = block
     end

@@ -80,8 +80,12 @@ public struct HTMLReport: Sendable {
 
         """
         if !errorCodes.isEmpty { out += "<p class=\"meta\">attempt errors: \(xml(errorCodes.joined(separator: ", ")))</p>\n" }
-        if let message = result.message, result.status != .passed {
-            out += "<pre class=\"message\">\(xml(message))</pre>\n"
+        if let message = result.message {
+            switch result.status {
+            case .passed: break
+            case .skipped: out += "<p class=\"reason\">skipped: \(xml(message))</p>\n"
+            case .failed: out += "<pre class=\"message\">\(xml(message))</pre>\n"
+            }
         }
         if !result.calls.isEmpty || !result.injections.isEmpty { out += timeline(result) }
         out += "</section>\n"
@@ -106,12 +110,14 @@ public struct HTMLReport: Sendable {
         for i in 0...4 {
             let ms = span * Double(i) / 4
             svg += "<line x1=\"\(f(x(ms)))\" y1=\"\(f(top - 6))\" x2=\"\(f(x(ms)))\" y2=\"\(f(height - 20))\" class=\"grid\"/>"
-            svg += "<text x=\"\(f(x(ms)))\" y=\"\(f(top - 10))\" class=\"tick\" text-anchor=\"middle\">\(Duration.milliseconds(Int64(ms)).reportText)</text>\n"
+            svg += "<text x=\"\(f(x(ms)))\" y=\"\(f(top - 10))\" class=\"tick\" text-anchor=\"middle\">\(Self.tickText(ms, step: span / 4))</text>\n"
         }
         for (index, call) in calls.enumerated() {
             let y = top + Double(index) * lane
             let label = "\(call.operation) \(call.model.map { Self.shortModel($0) } ?? "") \(call.region)"
-            svg += "<text x=\"6\" y=\"\(f(y + 14))\" class=\"label\">\(xml(String(label.prefix(32))))</text>\n"
+            // The whole label, squeezed into the lane's label column when it is long.
+            let fit = label.count > Self.labelColumnCharacters ? " textLength=\"\(f(left - 12))\" lengthAdjust=\"spacingAndGlyphs\"" : ""
+            svg += "<text x=\"6\" y=\"\(f(y + 14))\" class=\"label\"\(fit)><title>\(xml(label))</title>\(xml(label))</text>\n"
             for (attempt, attemptStart) in zip(call.attempts, call.attemptStarts) {
                 var at = attemptStart.timeIntervalSince(origin) * 1000
                 let start = at, end = at + attempt.duration.reportMilliseconds
@@ -164,9 +170,21 @@ public struct HTMLReport: Sendable {
         }
     }
 
+    /// Characters of the label font that fit in the label column at their natural width.
+    static let labelColumnCharacters = 30
+
+    /// A model id without its provider prefix (`claude-3-haiku-…` for `anthropic.claude-3-haiku-…`).
     static func shortModel(_ id: String) -> String {
         let name = id.split(separator: ".").dropFirst().joined(separator: ".")
-        return String((name.isEmpty ? id : name).prefix(18))
+        return name.isEmpty ? id : name
+    }
+
+    /// An axis label: whole milliseconds when the ticks are at least 1 ms apart, else
+    /// enough decimals that neighbouring ticks differ (a 3 ms axis: 0, 0.8, 1.5, 2.3, 3 ms).
+    static func tickText(_ ms: Double, step: Double) -> String {
+        if step >= 1 || ms >= 1000 { return Duration.milliseconds(Int64(ms.rounded())).reportText }
+        let decimals = step >= 0.1 ? 1 : 2
+        return String(format: "%.\(decimals)f ms", ms)
     }
 
     static let legend = """
@@ -203,6 +221,7 @@ public struct HTMLReport: Sendable {
     section h2{font-size:15px;margin:4px 0}
     .badge{font-size:11px;text-transform:uppercase;letter-spacing:.04em;color:#fff;border-radius:4px;padding:1px 6px;margin-right:6px;vertical-align:1px}
     .badge.passed{background:var(--ok)}.badge.failed{background:var(--error)}.badge.skipped{background:#6d7a8a}
+    p.reason{color:#55606c;font-style:italic;margin:4px 0}
     pre.message{background:#fff4f4;border:1px solid #f1c9c9;border-radius:6px;padding:8px;white-space:pre-wrap;font-size:12.5px}
     svg.timeline{display:block;max-width:100%;height:auto;margin:8px 0}
     svg .grid{stroke:#e6e9ee;stroke-width:1}

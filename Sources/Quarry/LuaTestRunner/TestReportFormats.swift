@@ -33,6 +33,21 @@ public struct SummaryFormatter: Sendable {
         }
     }
 
+    /// The whole summary of a finished run, as `--output` writes it: each file's lines,
+    /// then the closing block.
+    public func document(for summary: TestRunSummary) -> String {
+        var out = ""
+        var file: String?
+        for result in summary.results {
+            if result.file != file {
+                file = result.file
+                out += TerminalText.escaped(result.file) + "\n"
+            }
+            out += line(for: result) + "\n"
+        }
+        return out + footer(for: summary)
+    }
+
     /// The closing block: every failure again, then timing and the summary line.
     public func footer(for summary: TestRunSummary) -> String {
         var lines: [String] = []
@@ -47,7 +62,11 @@ public struct SummaryFormatter: Sendable {
             }
         }
         lines.append("")
-        lines.append("Ran \(summary.results.count) test\(summary.results.count == 1 ? "" : "s") in \(summary.duration.reportText) against \(summary.target)")
+        // A file that did not load counts as one failure (as in TAP and JUnit), so the
+        // numbers of this line add up to those of the summary line.
+        let ran = summary.results.count, unloaded = summary.fileErrors.count
+        let files = unloaded == 0 ? "" : " and \(unloaded) file\(unloaded == 1 ? "" : "s") that did not load"
+        lines.append("Ran \(ran) test\(ran == 1 ? "" : "s")\(files) in \(summary.duration.reportText) against \(summary.target)")
         lines.append(summary.summaryLine)
         return TerminalText.escaped(lines.joined(separator: "\n")) + "\n"
     }
@@ -95,7 +114,9 @@ public struct TAPFormatter: Sendable {
     }
 }
 
-/// Writes JUnit XML: one `<testsuite>` per file, `<failure>` and `<skipped/>` elements.
+/// Writes JUnit XML: one `<testsuite>` per file; `<failure>` for a failed expectation,
+/// `<error>` for a runtime error, limit or timeout, `<skipped/>` with its reason, and the
+/// test's own output in `<system-out>`.
 public struct JUnitFormatter: Sendable {
     /// A formatter.
     public init() {}
@@ -113,28 +134,35 @@ public struct JUnitFormatter: Sendable {
             byFile[error.file] = []
         }
         var out = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
-        out += #"<testsuites name="quarry test" tests="\#(summary.results.count + summary.fileErrors.count)" failures="\#(summary.failed)" skipped="\#(summary.skipped)" time="\#(seconds(summary.duration))">"# + "\n"
+        let errors = summary.results.count { $0.status == .failed && $0.failedByError } + summary.fileErrors.count
+        out += #"<testsuites name="quarry test" tests="\#(summary.results.count + summary.fileErrors.count)" failures="\#(summary.failed - errors)" skipped="\#(summary.skipped)" time="\#(seconds(summary.duration))" errors="\#(errors)">"# + "\n"
         for file in files {
             let results = byFile[file] ?? []
             let loadErrors = summary.fileErrors.filter { $0.file == file }
-            let failures = results.count { $0.status == .failed } + loadErrors.count
+            let failures = results.count { $0.status == .failed && !$0.failedByError }
+            let errors = results.count { $0.status == .failed && $0.failedByError } + loadErrors.count
             let time = results.reduce(Duration.zero) { $0 + $1.duration }
-            out += #"  <testsuite name="\#(xml(file))" tests="\#(results.count + loadErrors.count)" failures="\#(failures)" skipped="\#(results.count { $0.status == .skipped })" time="\#(seconds(time))">"# + "\n"
+            out += #"  <testsuite name="\#(xml(file))" tests="\#(results.count + loadErrors.count)" failures="\#(failures)" skipped="\#(results.count { $0.status == .skipped })" time="\#(seconds(time))" errors="\#(errors)">"# + "\n"
             for error in loadErrors {
                 out += #"    <testcase classname="\#(xml(suiteName(file)))" name="(load)" time="0">"# + "\n"
-                out += #"      <failure message="the file did not load">\#(xml(error.message))</failure>"# + "\n"
+                out += #"      <error message="the file did not load">\#(xml(error.message))</error>"# + "\n"
                 out += "    </testcase>\n"
             }
             for result in results {
                 out += #"    <testcase classname="\#(xml(suiteName(file)))" name="\#(xml(result.name))" time="\#(seconds(result.duration))">"#
+                var body = ""
                 switch result.status {
-                case .passed: out += "</testcase>\n"
+                case .passed: break
                 case .skipped:
-                    out += "\n" + #"      <skipped message="\#(xml(result.message ?? "skipped"))"/>"# + "\n    </testcase>\n"
+                    body += #"      <skipped message="\#(xml(result.message ?? "skipped"))"/>"# + "\n"
                 case .failed:
                     let first = (result.message ?? "failed").split(separator: "\n").first.map(String.init) ?? "failed"
-                    out += "\n" + #"      <failure message="\#(xml(first))" type="\#(xml(result.errorCode ?? "AssertionFailure"))">\#(xml(result.message ?? ""))</failure>"# + "\n    </testcase>\n"
+                    let element = result.failedByError ? "error" : "failure"
+                    let type = result.errorCode ?? (result.failedByError ? "Error" : "AssertionFailure")
+                    body += #"      <\#(element) message="\#(xml(first))" type="\#(xml(type))">\#(xml(result.message ?? ""))</\#(element)>"# + "\n"
                 }
+                if !result.output.isEmpty { body += "      <system-out>\(xml(result.output))</system-out>\n" }
+                out += body.isEmpty ? "</testcase>\n" : "\n" + body + "    </testcase>\n"
             }
             out += "  </testsuite>\n"
         }

@@ -51,6 +51,11 @@ public struct TestCaseResult: Sendable, Hashable {
     public var calls: [TestCallTrace]
     /// Client-side faults injected while it ran.
     public var injections: [FaultInjection]
+    /// True when a failed test failed by an error, a limit or its timeout rather than an
+    /// expectation (JUnit `<error>` rather than `<failure>`).
+    public var failedByError: Bool = false
+    /// What the test's script wrote while it ran (JUnit `<system-out>`).
+    public var output: String = ""
 
     /// A result from its parts.
     public init(file: String, name: String, status: TestStatus, message: String? = nil, errorCode: String? = nil,

@@ -1,6 +1,7 @@
 import BedrockRuntime
 import Foundation
 import Logging
+import Synchronization
 
 /// The test framework's Lua API (`test`, `describe`, `before_each`, `after_each`, `skip`,
 /// `expect`) as a module, for hosts that run test files.
@@ -106,12 +107,13 @@ public struct TestRunner: Sendable {
     /// Runs one file in a fresh host.
     func run(file: String, events: @escaping @Sendable (Event) -> Void) async -> ([TestCaseResult], String?) {
         let metrics = CallMetrics()
+        let captured = CapturedOutput()
         let host: QuarryHost
         let control: (list: LuaValue, run: LuaValue)
         do {
             var hostOptions = QuarryHost.Options(
-                policy: options.policy, output: options.scriptOutput, errorOutput: options.scriptErrorOutput,
-                logger: options.logger)
+                policy: options.policy, output: captured.forwarding(to: options.scriptOutput),
+                errorOutput: captured.forwarding(to: options.scriptErrorOutput), logger: options.logger)
             hostOptions.audit = options.audit
             // The file's globals (helpers its tests call) live across the runs of its tests.
             hostOptions.isolation = .session
@@ -158,13 +160,16 @@ public struct TestRunner: Sendable {
                     var result = TestCaseResult(file: file, name: name, status: .failed)
                     result.message = error.message
                     result.errorCode = error.code.rawValue
+                    result.failedByError = true
                     results.append(result)
                     events(.testFinished(result))
                     continue
                 }
             }
-            let result = await runTest(number: offset + 1, name: name, file: file, timeout: timeout, host: host,
+            captured.reset()
+            var result = await runTest(number: offset + 1, name: name, file: file, timeout: timeout, host: host,
                                        runner: control.run, metrics: metrics)
+            result.output = captured.reset()
             results.append(result)
             events(.testFinished(result))
         }
@@ -195,12 +200,15 @@ public struct TestRunner: Sendable {
             default:
                 result.message = value["message"]?.stringValue ?? "failed"
                 result.errorCode = value["code"]?.stringValue
+                result.failedByError = value["expectation"] != .boolean(true)
             }
         case .timedOut:
             result.message = "timed out after \(timeout.reportText) (the test was cancelled)"
             result.errorCode = ScriptError.Code.timeout.rawValue
+            result.failedByError = true
         case .failed(let message):
             result.message = message
+            result.failedByError = true
         }
         return result
     }
@@ -278,6 +286,29 @@ public struct TestRunner: Sendable {
             return e.description
         case let e as ScriptError: return e.description
         default: return String(describing: error)
+        }
+    }
+}
+
+/// What one file's scripts wrote (`print`, `write`, `stderr`, logs) since the last
+/// `reset`, kept for the report of the test that wrote it while still passed on.
+final class CapturedOutput: Sendable {
+    private let text = Mutex("")
+
+    /// A writer that keeps a copy of everything and passes it on to `next`.
+    func forwarding(to next: @escaping @Sendable (String) -> Void) -> @Sendable (String) -> Void {
+        { [self] chunk in
+            text.withLock { $0 += chunk }
+            next(chunk)
+        }
+    }
+
+    /// The text written since the last reset; starts afresh.
+    @discardableResult
+    func reset() -> String {
+        text.withLock { current in
+            defer { current = "" }
+            return current
         }
     }
 }

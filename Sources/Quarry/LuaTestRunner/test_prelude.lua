@@ -66,13 +66,18 @@ function test(name, fn, options)
   insert(tests, { name = full_name(current, name), fn = fn, frame = current, timeout = timeout })
 end
 
--- skip("name", fn) registers a skipped test; skip("reason") inside a test stops it as skipped.
-function skip(name, fn)
+-- skip("name", fn [, reason]) registers a skipped test; skip("reason") inside a test stops
+-- it as skipped. The reason is what reports show.
+function skip(name, fn, reason)
   if running and fn == nil then
     error(setmetatable({ reason = tostring(name or "skipped") }, SKIP), 0)
   end
   check_name("skip", name, fn)
-  insert(tests, { name = full_name(current, name), fn = fn, frame = current, skipped = "skipped" })
+  if reason ~= nil and type(reason) ~= "string" then
+    error("skip(\"" .. name .. "\", fn, reason): reason must be a string, got " .. type(reason), 2)
+  end
+  insert(tests, { name = full_name(current, name), fn = fn, frame = current,
+                  skipped = reason or "marked skip(name, fn) in the file" })
 end
 
 -- Rendering values for messages ---------------------------------------------------
@@ -163,6 +168,11 @@ local function error_code(err)
     if type(code) == "string" then return code end
   end
   return nil
+end
+
+-- Whether a test's error is a failed expectation (not a runtime error).
+local function is_expectation(err)
+  return type(err) == "string" and find(err, "expectation failed: ", 1, true) ~= nil
 end
 
 local function error_text(err)
@@ -327,7 +337,7 @@ function control.run(i)
   running = false
   if ok then return { status = "passed" } end
   if getmetatable(err) == SKIP then return { status = "skipped", reason = err.reason } end
-  return { status = "failed", message = error_text(err), code = error_code(err) }
+  return { status = "failed", message = error_text(err), code = error_code(err), expectation = is_expectation(err) }
 end
 
 return control.list, control.run

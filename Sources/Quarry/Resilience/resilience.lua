@@ -431,5 +431,6 @@ function R.pipeline(policies)
   return p
 end
 
-resilience = setmetatable({}, { __index = R, __newindex = function() error("resilience is read-only", 2) end,
-  __metatable = false })
+-- The members themselves: the host freezes the global (a read-only proxy that
+-- `pairs` and the REPL's printer can list).
+resilience = R

@@ -7,7 +7,10 @@ import Foundation
 /// - Inside a string after `model=` (`model="anthropic.cl`) → model ids from the target's
 ///   model list (`bedrock.models()`, fetched once and cached by the session).
 /// - `bedrock.con` → fields of the table or host handle at the dotted path; `c:inv` →
-///   methods; a bare word → globals and Lua keywords. Keys starting with `__` are hidden.
+///   methods only (the keys `"c:"` names, whose values are functions); a bare word →
+///   globals and Lua keywords. Keys starting with `__` are hidden.
+/// - A model id is completed whole even though `-` breaks words (`amazon.nova-p`), and a
+///   unique one inside a string closes its quote.
 ///
 /// Lua keys come from the host through `keys`, which the line editor calls
 /// synchronously (it blocks the editor's own queue, never a Swift concurrency thread).
@@ -27,6 +30,8 @@ struct Completer: Sendable {
         var useFilenames = false
         /// Add a space after a unique match.
         var appendSpace = false
+        /// What to add after a unique match instead (a string's closing quote).
+        var appendCharacter: Character? = nil
     }
 
     /// The candidates for `word`, given the line text `before` it.
@@ -38,7 +43,10 @@ struct Completer: Sendable {
         if trimmedBefore.hasPrefix(":") {
             let command = trimmedBefore.split(separator: " ").first.map(String.init) ?? ""
             switch command {
-            case ":use": return modelAnswer(typed: word, word: word)
+            case ":use":
+                // The argument so far: `-` and `:` break readline's words, not model ids.
+                let argument = trimmedBefore.dropFirst(command.count).drop { $0 == " " || $0 == "\t" }
+                return modelAnswer(typed: argument + word, word: word)
             case ":load", ":save": return Answer(candidates: [], useFilenames: true)
             case ":target": return Answer(candidates: ["aws", "emulator"].filter { $0.hasPrefix(word) }, appendSpace: true)
             default: return Answer(candidates: [])
@@ -49,7 +57,9 @@ struct Completer: Sendable {
             guard opened.precedingCode.range(of: #"model\s*=\s*$"#, options: .regularExpression) != nil else {
                 return Answer(candidates: [])
             }
-            return modelAnswer(typed: opened.contents + word, word: word)
+            var answer = modelAnswer(typed: opened.contents + word, word: word)
+            answer.appendCharacter = opened.quote
+            return answer
         }
         return luaAnswer(word)
     }
@@ -76,7 +86,7 @@ struct Completer: Sendable {
         } else {
             base = ""; joint = ""; prefix = word
         }
-        var names = keys(base).filter { $0.hasPrefix(prefix) && !$0.hasPrefix("__") && Self.isIdentifier($0) }
+        var names = keys(joint == ":" ? base + ":" : base).filter { $0.hasPrefix(prefix) && !$0.hasPrefix("__") && Self.isIdentifier($0) }
         if base.isEmpty { names += LuaTokenizer.keywords.filter { $0.hasPrefix(prefix) } }
         let candidates = Set(names).map { base.isEmpty ? $0 : base + joint + $0 }.sorted()
         return Answer(candidates: candidates)
@@ -98,7 +108,7 @@ struct Completer: Sendable {
 
     /// When `text` ends inside a quoted string: the code before the quote and the
     /// string's contents so far.
-    static func openString(_ text: String) -> (precedingCode: String, contents: String)? {
+    static func openString(_ text: String) -> (precedingCode: String, contents: String, quote: Character)? {
         var quote: Character?
         var start = text.startIndex
         var index = text.startIndex
@@ -113,7 +123,7 @@ struct Completer: Sendable {
             }
             index = text.index(after: index)
         }
-        guard quote != nil else { return nil }
-        return (String(text[..<start]), String(text[text.index(after: start)...]))
+        guard let quote else { return nil }
+        return (String(text[..<start]), String(text[text.index(after: start)...]), quote)
     }
 }

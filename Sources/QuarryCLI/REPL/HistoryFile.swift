@@ -3,8 +3,8 @@ import Foundation
 
 /// The REPL's persistent history: `~/.quarry_history`, or `QUARRY_HISTORY`.
 ///
-/// One input per line (a multi-line input keeps its newlines and so reads back as
-/// several entries). The file is created with mode 0600 and set to 0600 whenever the
+/// One input per line; a multi-line input's later lines start with the record separator
+/// (U+001E), so it reads back as one entry (older files, without it, read as before). The file is created with mode 0600 and set to 0600 whenever the
 /// REPL writes it, holds at most `capacity` entries (older ones are dropped when the
 /// REPL starts; `QUARRY_HISTORY_SIZE` changes the cap, default 1000), and never
 /// receives an input `SecretFilter` refuses. `QUARRY_HISTORY=` (empty) turns the file off.
@@ -30,8 +30,7 @@ struct HistoryFile: Sendable {
         var info = stat()
         guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
               let data = FileManager.default.contents(atPath: path) else { return [] }
-        let lines = String(decoding: data, as: UTF8.self)
-            .split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        let lines = Self.entries(in: String(decoding: data, as: UTF8.self))
         guard lines.count > capacity else { return lines }
         let kept = Array(lines.suffix(capacity))
         try? rewrite(kept)
@@ -43,7 +42,7 @@ struct HistoryFile: Sendable {
     /// is written or has its mode set (see `PrivateFile.append`).
     func append(_ entry: String) throws {
         do {
-            try PrivateFile.append(path, contents: Array((entry + "\n").utf8), mode: 0o600)
+            try PrivateFile.append(path, contents: Array(Self.encode(entry).utf8), mode: 0o600)
         } catch {
             throw HistoryError(path: path, problem: error.problem)
         }
@@ -54,10 +53,35 @@ struct HistoryFile: Sendable {
     /// replaced or ignored, never written through).
     func rewrite(_ entries: [String]) throws {
         do {
-            try PrivateFile.replace(path, contents: Array(entries.map { $0 + "\n" }.joined().utf8), mode: 0o600)
+            try PrivateFile.replace(path, contents: Array(entries.map(Self.encode).joined().utf8), mode: 0o600)
         } catch {
             throw HistoryError(path: path, problem: error.problem)
         }
+    }
+}
+
+extension HistoryFile {
+    /// Marks a line that continues the entry before it.
+    static let continuation: Character = "\u{1E}"
+
+    /// `entry` as the file holds it: its lines after the first marked, ending in a newline.
+    static func encode(_ entry: String) -> String {
+        entry.split(separator: "\n", omittingEmptySubsequences: false)
+            .enumerated().map { $0.offset == 0 ? String($0.element) : String(continuation) + $0.element }
+            .joined(separator: "\n") + "\n"
+    }
+
+    /// The entries of a history file's text (marked lines joined to the entry before).
+    static func entries(in text: String) -> [String] {
+        var entries: [String] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            if line.first == continuation, !entries.isEmpty {
+                entries[entries.count - 1] += "\n" + line.dropFirst()
+            } else if line.first != continuation {
+                entries.append(String(line))
+            }
+        }
+        return entries
     }
 }
 

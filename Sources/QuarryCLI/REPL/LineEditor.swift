@@ -133,7 +133,8 @@ final class LineEditorMailbox: @unchecked Sendable {
         let before = String(decoding: lineBytes[..<startIndex], as: UTF8.self)
         let word = String(decoding: lineBytes[startIndex..<endIndex], as: UTF8.self)
         let answer = completer.complete(word: word, before: before)
-        quarry_rl_completion_options(answer.useFilenames ? 0 : 1, answer.appendSpace ? 32 : 0)
+        let append = answer.appendCharacter?.asciiValue.map(Int32.init) ?? (answer.appendSpace ? 32 : 0)
+        quarry_rl_completion_options(answer.useFilenames ? 0 : 1, append)
         guard !answer.candidates.isEmpty else { return nil }
         let substitution = answer.candidates.count == 1
             ? answer.candidates[0] : Completer.commonPrefix(answer.candidates)

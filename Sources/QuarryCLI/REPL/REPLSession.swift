@@ -57,10 +57,29 @@ final class REPLSession: @unchecked Sendable {
         return { output.script($0) }
     }
 
-    /// Prints a status line when a Bedrock call ends: model, tokens, latency, error.
+    /// Prints a status line when a Bedrock call ends: model, tokens, latency, error. A
+    /// stream's line is held until the input's evaluation ends: the host records the call
+    /// when its last event arrives, before the script has written that event's text.
     var callReporter: @Sendable (CallRecord) -> Void {
-        let output = self.output
-        return { record in output.line(output.paint(CallStatusLine(record).text, .dim)) }
+        let output = self.output, shared = self.shared
+        return { record in
+            let text = output.paint(CallStatusLine(record).text, .dim)
+            let held = shared.evaluating.withLock { evaluating -> Bool in
+                guard evaluating, record.operation.hasSuffix("Stream") else { return false }
+                shared.heldStatusLines.withLock { $0.append(text) }
+                return true
+            }
+            if !held { output.line(text) }
+        }
+    }
+
+    /// Prints the status lines held while an input ran.
+    private func printHeldStatusLines() {
+        let lines = shared.heldStatusLines.withLock { held in
+            defer { held.removeAll() }
+            return held
+        }
+        for line in lines { output.line(line) }
     }
 
     private func makeEngine(_ options: HostOptions) async throws -> any REPLEngine {
@@ -158,10 +177,14 @@ final class REPLSession: @unchecked Sendable {
                                     chunkName: chunkName, printsExpressions: printsExpressions,
                                     colour: output.colour, width: TerminalOutput.columns())
         shared.evaluating.withLock { $0 = true }
-        defer { shared.evaluating.withLock { $0 = false } }
+        defer {
+            shared.evaluating.withLock { $0 = false }
+            printHeldStatusLines()
+        }
         do {
             let values = try await engine.evaluate(chunk.source, name: "=repl")
             output.finishLine()
+            printHeldStatusLines()
             let second = values.count > 1 ? values[1] : .nil
             if values.first?.stringValue == "syntax" {
                 let text = second.stringValue ?? "syntax error"
@@ -252,6 +275,8 @@ extension REPLSession {
         let engine = Mutex<(any REPLEngine)?>(nil)
         let evaluating = Mutex(false)
         let modelCache = Mutex<[String]?>(nil)
+        /// Status lines of streams that ended while an input ran (printed when it ends).
+        let heldStatusLines = Mutex<[String]>([])
     }
 }
 

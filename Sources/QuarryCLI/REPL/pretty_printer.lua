@@ -60,14 +60,21 @@ end
 local render
 local function render_table(t, depth, ancestors, indent, width)
   if ancestors[t] then return paint("bad", "<cycle>") end
+  -- A table with its own tostring (an error value, a host table such as `resilience`)
+  -- shows that text, then its fields.
   local label = tostring(t)
-  if sub(label, 1, 7) ~= "table: " then return paint("fn", safe(label)) end
-  if depth > MAX_DEPTH then return paint("dim", "{…}") end
+  local named = sub(label, 1, 7) ~= "table: "
+  local title = named and paint("fn", safe(label)) or nil
+  if depth > MAX_DEPTH then return title or paint("dim", "{…}") end
   local keys, n, extra = {}, 0, 0
-  for k in pairs(t) do
-    if n < 5000 then n = n + 1; keys[n] = k else extra = extra + 1 end
-  end
-  if n == 0 then return "{}" end
+  local listed = pcall(function()
+    for k in pairs(t) do
+      if n < 5000 then n = n + 1; keys[n] = k else extra = extra + 1 end
+    end
+  end)
+  if not listed then n, extra = 0, 0 end
+  if n == 0 then return title or "{}" end
+  local prefix = title and (title .. " ") or ""
   local present = {}
   for i = 1, n do local k = keys[i]; if mtype(k) == "integer" then present[k] = true end end
   local run = 0
@@ -97,9 +104,9 @@ local function render_table(t, depth, ancestors, indent, width)
   end
   ancestors[t] = nil
   if total > shown then parts[shown + 1] = paint("dim", "… (" .. (total - shown) .. " more)") end
-  local one = "{ " .. tconcat(parts, ", ") .. " }"
+  local one = prefix .. "{ " .. tconcat(parts, ", ") .. " }"
   if not one:find("\n", 1, true) and #indent + visible(one) <= width then return one end
-  return "{\n" .. inner .. tconcat(parts, ",\n" .. inner) .. "\n" .. indent .. "}"
+  return prefix .. "{\n" .. inner .. tconcat(parts, ",\n" .. inner) .. "\n" .. indent .. "}"
 end
 render = function(v, depth, ancestors, indent, width, limit)
   local t = type(v)

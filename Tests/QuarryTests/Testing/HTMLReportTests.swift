@@ -55,4 +55,30 @@ import Testing
         // The third attempt starts after 20 + 100 + 5 + 50 ms (185 ms from the test start).
         #expect(svg.contains("<rect x=\"766.3\""))
     }
+    @Test("a skipped test shows its reason, not an error box (issue 18 §5)")
+    func skippedIsNotAnError() {
+        let skipped = TestCaseResult(file: "a_test.lua", name: "later", status: .skipped, message: "needs AWS")
+        let html = HTMLReport(summary: TestRunSummary(results: [skipped], duration: .seconds(1), target: "emulator")).render()
+        #expect(html.contains("skipped: needs AWS"))
+        #expect(!html.contains("<pre class=\"message\">needs AWS"))
+    }
+
+    @Test("timeline labels are whole and a 3 ms axis has distinct ticks (issue 18 §5)")
+    func labelsAndShortAxes() throws {
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let model = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+        let call = TestCallTrace(operation: "ConverseStream", model: model, region: "ap-southeast-2",
+                                 started: start, duration: .milliseconds(2),
+                                 attempts: [AttemptRecord(number: 1, outcome: .success, httpStatus: 200, duration: .milliseconds(2))],
+                                 errorCode: nil, inputTokens: 1, outputTokens: 1)
+        let result = TestCaseResult(file: "a_test.lua", name: "quick", status: .passed, started: start,
+                                    duration: .milliseconds(3), calls: [call])
+        let svg = HTMLReport(summary: TestRunSummary(results: [result], duration: .seconds(1), target: "emulator")).timeline(result)
+        #expect(svg.contains("ConverseStream claude-3-5-sonnet-20240620-v1:0 ap-southeast-2</text>"), "\(svg)")
+        let ticks = svg.components(separatedBy: "class=\"tick\" text-anchor=\"middle\">").dropFirst()
+            .map { String($0.prefix { $0 != "<" }) }
+        #expect(ticks.count == 5)
+        #expect(Set(ticks).count == 5, "\(ticks)")
+        #expect(ticks.first == "0.0 ms" && ticks.last == "3.0 ms", "\(ticks)")
+    }
 }

@@ -231,6 +231,44 @@ import FoundationXML
         #expect(footer.contains("Failures:"))
     }
 
+    @Test("JUnit: errors and timeouts are <error>, failed expectations <failure>, output in <system-out> (issue 18 §5)")
+    func junitErrorsAndOutput() {
+        var crashed = TestCaseResult(file: "a_test.lua", name: "crashes", status: .failed,
+                                     message: "a_test.lua:3: attempt to index a nil value", duration: .milliseconds(1))
+        crashed.failedByError = true
+        crashed.output = "before the crash\n"
+        var slow = TestCaseResult(file: "a_test.lua", name: "slow", status: .failed, message: "timed out after 1 ms",
+                                  errorCode: "Timeout", duration: .milliseconds(1))
+        slow.failedByError = true
+        let wrong = TestCaseResult(file: "a_test.lua", name: "wrong", status: .failed,
+                                   message: "a_test.lua:9: expectation failed: expected 1, got 2")
+        let summary = TestRunSummary(results: [crashed, slow, wrong], duration: .seconds(1), target: "emulator")
+        let junit = JUnitFormatter().document(for: summary)
+        #expect(junit.contains(#"<error message="a_test.lua:3: attempt to index a nil value" type="Error">"#), "\(junit)")
+        #expect(junit.contains(#"<error message="timed out after 1 ms" type="Timeout">"#))
+        #expect(junit.contains(#"<failure message="a_test.lua:9: expectation failed: expected 1, got 2" type="AssertionFailure">"#))
+        #expect(junit.contains("<system-out>before the crash\n</system-out>"))
+        #expect(junit.contains(#"tests="3" failures="1" skipped="0""#) && junit.contains(#"errors="2">"#))
+        #expect(XMLParser(data: Data(junit.utf8)).parse())
+    }
+
+    @Test("a test's kind of failure and its output reach the result; skip(name, fn) has a reason (issue 18 §5)")
+    func failureKindsOutputAndSkipReasons() async throws {
+        try await LuaTestHarness.with { h in
+            let summary = try await h.run("kinds_test.lua", """
+                test("wrong", function() print("said"); expect(1).to_equal(2) end)
+                test("crashes", function() local t = nil; return t.x end)
+                skip("later", function() end)
+                skip("needs AWS", function() end, "no credentials here")
+                """)
+            #expect(summary.result("wrong")?.failedByError == false)
+            #expect(summary.result("wrong")?.output == "said\n")
+            #expect(summary.result("crashes")?.failedByError == true)
+            #expect(summary.result("later")?.message == "marked skip(name, fn) in the file")
+            #expect(summary.result("needs AWS")?.message == "no credentials here")
+        }
+    }
+
     @Test("discovery finds *_test.lua files recursively, in order, and names bad paths")
     func discovery() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-discovery-\(UUID().uuidString)")
