@@ -48,7 +48,7 @@ struct AdminAPI {
             }
             return service.json(["models": .array(models)], requestID: requestID)
         case ("POST", ["faults"]):
-            if let problem = UnknownFields.problem(in: JSONValue.parse(request.body.readableBytesView),
+            if let problem = UnknownFields.problem(in: (try? JSONParser.parse(Array(request.body.readableBytesView))),
                                                    known: UnknownFields.faultRule, what: "The fault rule") {
                 return bad(problem, requestID)
             }
@@ -79,7 +79,7 @@ struct AdminAPI {
             }
             return service.json(["removed": .string(path[1])], requestID: requestID)
         case ("POST", ["responses"]):
-            if let problem = UnknownFields.replyProblem(in: JSONValue.parse(request.body.readableBytesView), what: "The scripted reply") {
+            if let problem = UnknownFields.replyProblem(in: (try? JSONParser.parse(Array(request.body.readableBytesView))), what: "The scripted reply") {
                 return bad(problem, requestID)
             }
             let reply: ScriptedReply

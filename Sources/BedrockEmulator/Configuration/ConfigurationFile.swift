@@ -90,7 +90,7 @@ extension EmulatorConfiguration {
                 : isDirectory.boolValue ? "it is a directory" : "it cannot be read (check its permissions)"
             throw EmulatorConfigurationError(message: "cannot read emulator configuration \(path): \(reason)")
         }
-        if let problem = Self.unknownFieldProblem(JSONValue.parse(data)) {
+        if let problem = Self.unknownFieldProblem(try? JSONParser.parse(Array(data))) {
             throw EmulatorConfigurationError(message: "emulator configuration \(path): \(problem)")
         }
         let file: FileShape

@@ -9,18 +9,18 @@ enum DocSnippets {
     static let all: [(name: String, source: String, run: @Sendable (DocSnippetContext) async throws -> Void)] = [
         ("embeddingGuide1", "EmbeddingGuide.md:31", embeddingGuide1),
         ("embeddingGuide2", "EmbeddingGuide.md:61", embeddingGuide2),
-        ("embeddingGuide3", "EmbeddingGuide.md:115", embeddingGuide3),
-        ("embeddingGuide4", "EmbeddingGuide.md:121", embeddingGuide4),
-        ("embeddingGuide5", "EmbeddingGuide.md:175", embeddingGuide5),
-        ("embeddingGuide6", "EmbeddingGuide.md:183", embeddingGuide6),
-        ("embeddingGuide7", "EmbeddingGuide.md:233", embeddingGuide7),
-        ("embeddingGuide8", "EmbeddingGuide.md:254", embeddingGuide8),
-        ("embeddingGuide9", "EmbeddingGuide.md:286", embeddingGuide9),
-        ("embeddingGuide10", "EmbeddingGuide.md:303", embeddingGuide10),
-        ("embeddingGuide11", "EmbeddingGuide.md:326", embeddingGuide11),
-        ("embeddingGuide12", "EmbeddingGuide.md:342", embeddingGuide12),
-        ("embeddingGuide13", "EmbeddingGuide.md:381", embeddingGuide13),
-        ("embeddingGuide14", "EmbeddingGuide.md:407", embeddingGuide14),
+        ("embeddingGuide3", "EmbeddingGuide.md:119", embeddingGuide3),
+        ("embeddingGuide4", "EmbeddingGuide.md:125", embeddingGuide4),
+        ("embeddingGuide5", "EmbeddingGuide.md:179", embeddingGuide5),
+        ("embeddingGuide6", "EmbeddingGuide.md:187", embeddingGuide6),
+        ("embeddingGuide7", "EmbeddingGuide.md:237", embeddingGuide7),
+        ("embeddingGuide8", "EmbeddingGuide.md:258", embeddingGuide8),
+        ("embeddingGuide9", "EmbeddingGuide.md:290", embeddingGuide9),
+        ("embeddingGuide10", "EmbeddingGuide.md:307", embeddingGuide10),
+        ("embeddingGuide11", "EmbeddingGuide.md:330", embeddingGuide11),
+        ("embeddingGuide12", "EmbeddingGuide.md:346", embeddingGuide12),
+        ("embeddingGuide13", "EmbeddingGuide.md:385", embeddingGuide13),
+        ("embeddingGuide14", "EmbeddingGuide.md:411", embeddingGuide14),
         ("policy1", "Policy.md:31", policy1),
         ("quarry1", "Quarry.md:40", quarry1),
     ]
@@ -70,7 +70,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 115.
+    /// EmbeddingGuide.md, the block at line 119.
     static func embeddingGuide3(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -86,7 +86,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 121.
+    /// EmbeddingGuide.md, the block at line 125.
     static func embeddingGuide4(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -117,7 +117,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 175.
+    /// EmbeddingGuide.md, the block at line 179.
     static func embeddingGuide5(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -135,7 +135,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 183.
+    /// EmbeddingGuide.md, the block at line 187.
     static func embeddingGuide6(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -162,7 +162,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 233.
+    /// EmbeddingGuide.md, the block at line 237.
     static func embeddingGuide7(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -183,7 +183,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 254.
+    /// EmbeddingGuide.md, the block at line 258.
     static func embeddingGuide8(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -213,7 +213,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 286.
+    /// EmbeddingGuide.md, the block at line 290.
     static func embeddingGuide9(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -230,7 +230,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 303.
+    /// EmbeddingGuide.md, the block at line 307.
     static func embeddingGuide10(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -253,7 +253,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 326.
+    /// EmbeddingGuide.md, the block at line 330.
     static func embeddingGuide11(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -270,7 +270,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 342.
+    /// EmbeddingGuide.md, the block at line 346.
     static func embeddingGuide12(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -292,7 +292,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 381.
+    /// EmbeddingGuide.md, the block at line 385.
     static func embeddingGuide13(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -323,7 +323,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 407.
+    /// EmbeddingGuide.md, the block at line 411.
     static func embeddingGuide14(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
