@@ -14,6 +14,8 @@ WEATHER_TOOL = {"toolSpec": {"name": "get_weather", "description": "Current weat
                                                                      "days": {"type": "integer", "minimum": 1}},
                                                       "required": ["city", "unit", "days"]}}}}
 
+REEL = "amazon.nova-reel-v1:1"
+
 
 def test_converse_answers_deterministically_with_consistent_usage(client):
     first = client.converse(modelId=CLAUDE, messages=user("What is the capital of France?"))
@@ -213,12 +215,12 @@ def test_apply_guardrail(client):
 
 
 def test_async_invoke_lifecycle(client):
-    started = client.start_async_invoke(modelId="amazon.nova-lite-v1:0", modelInput={"messages": []},
+    started = client.start_async_invoke(modelId=REEL, modelInput={"taskType": "TEXT_VIDEO"},
                                         outputDataConfig={"s3OutputDataConfig": {"s3Uri": "s3://bucket/out"}},
                                         clientRequestToken="token-1234567")
     arn = started["invocationArn"]
     assert arn.startswith("arn:aws:bedrock:us-east-1:")
-    again = client.start_async_invoke(modelId="amazon.nova-lite-v1:0", modelInput={"messages": []},
+    again = client.start_async_invoke(modelId=REEL, modelInput={"taskType": "TEXT_VIDEO"},
                                       outputDataConfig={"s3OutputDataConfig": {"s3Uri": "s3://bucket/out"}},
                                       clientRequestToken="token-1234567")
     assert again["invocationArn"] == arn
@@ -227,10 +229,23 @@ def test_async_invoke_lifecycle(client):
     listed = client.list_async_invokes(statusEquals="Completed")
     assert arn in [s["invocationArn"] for s in listed["asyncInvokeSummaries"]]
     with pytest.raises(ClientError) as caught:
-        client.start_async_invoke(modelId="amazon.nova-lite-v1:0", modelInput={"messages": [1]},
+        client.start_async_invoke(modelId=REEL, modelInput={"taskType": "TEXT_IMAGE"},
                                   outputDataConfig={"s3OutputDataConfig": {"s3Uri": "s3://bucket/out"}},
                                   clientRequestToken="token-1234567")
     assert caught.value.response["Error"]["Code"] == "ConflictException"
+
+
+def test_async_invoke_only_for_video_models(client):
+    """The service runs StartAsyncInvoke for Nova Reel only; a text model is refused."""
+    with pytest.raises(ClientError) as caught:
+        client.start_async_invoke(modelId="amazon.nova-lite-v1:0", modelInput={"messages": []},
+                                  outputDataConfig={"s3OutputDataConfig": {"s3Uri": "s3://bucket/out"}})
+    error = caught.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert "doesn't support StartAsyncInvoke" in error["Message"]
+    with pytest.raises(ClientError) as caught:
+        client.converse(modelId="amazon.nova-sonic-v1:0", messages=[{"role": "user", "content": [{"text": "hi"}]}])
+    assert "Use InvokeModelWithBidirectionalStream instead" in caught.value.response["Error"]["Message"]
 
 
 def test_answers_are_prose_shaped_by_the_request_and_marked_emulated(client):
