@@ -151,3 +151,26 @@ extension ParityTests {
         }
     }
 }
+
+extension ParityTests {
+    @Test func outputEffortAndCacheTTLReachTheServiceAndUsageShowsCacheDetails() async throws {
+        try await HostHarness.with { h in
+            let r = try await h.value("""
+                local req = {model='\(haiku)', system='You are a patient tutor who explains rocks to children.',
+                             messages='What is quartz?', cache='1h', output={effort='high'}}
+                local a = bedrock.converse(req)
+                local ok, err = pcall(bedrock.converse, {model='\(haiku)', messages='hi', output={effort='extreme'}})
+                local ok2, err2 = pcall(bedrock.converse, {model='\(haiku)', messages='hi', cache='2d'})
+                return {w = a.usage.cache_write_input_tokens, ttl = a.usage.cache_details[1].ttl,
+                        n = a.usage.cache_details[1].input_tokens, json = a.json == nil,
+                        bad = tostring(err), bad2 = tostring(err2)}
+                """)
+            #expect((r.field("w").int ?? 0) > 0)
+            #expect(r.field("ttl").stringValue == "1h")
+            #expect(r.field("n").int == r.field("w").int)
+            #expect(r.field("json") == .boolean(true), "effort alone asks for no structured output")
+            #expect(r.field("bad").stringValue?.contains("'output.effort' must be one of low, medium, high, xhigh, max") == true)
+            #expect(r.field("bad2").stringValue?.contains("'cache' must be true, false") == true)
+        }
+    }
+}

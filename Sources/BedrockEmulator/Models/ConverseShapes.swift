@@ -21,7 +21,13 @@ enum ConverseShapes {
         var usage: JSONValue = ["inputTokens": .int(turn.inputTokens), "outputTokens": .int(turn.outputTokens),
                               "totalTokens": .int(turn.totalTokens)]
         if let read = turn.cacheReadInputTokens { usage["cacheReadInputTokens"] = .int(read) }
-        if let write = turn.cacheWriteInputTokens { usage["cacheWriteInputTokens"] = .int(write) }
+        if let write = turn.cacheWriteInputTokens {
+            usage["cacheWriteInputTokens"] = .int(write)
+            if write > 0 {
+                // Cache creation per time to live, as the service reports it.
+                usage["cacheDetails"] = [["ttl": .string(turn.cacheTTL ?? "5m"), "inputTokens": .int(write)]]
+            }
+        }
         return usage
     }
 

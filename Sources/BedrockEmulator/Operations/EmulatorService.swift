@@ -245,6 +245,7 @@ final class EmulatorService: Sendable {
         if let prefix = generation.cachePrefix {
             let key = StableHash.of(context.region.utf8, seed: prefix.key)
             turn.applyCache(prefixTokens: prefix.tokens, read: promptCache.readOrWrite(key))
+            turn.cacheTTL = prefix.ttl
         }
         quotas.charge(tokens: turn.totalTokens, model: generation.model.id, region: context.region)
         context.record.inputTokens = turn.inputTokens
