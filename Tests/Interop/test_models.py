@@ -349,3 +349,23 @@ def test_scripted_replies_through_the_admin_api(emulator, client):
     emulator.admin("DELETE", "responses")
     status, body = emulator.admin("POST", "responses", {"contains": "x"})
     assert status == 400 and "needs one of text, tool, json or error" in body["message"]
+
+
+def test_search_results_system_tools_and_cache_details(client):
+    """Fields botocore's model has: searchResult blocks, systemTool tools, a cache point's
+    ttl and usage cacheDetails."""
+    grounded = client.converse(modelId=CLAUDE, messages=[{"role": "user", "content": [
+        {"searchResult": {"source": "https://example.com/granite", "title": "Granite",
+                          "content": [{"text": "Granite is rich in quartz."}]}},
+        {"text": "Summarise the result"}]}],
+        toolConfig={"tools": [WEATHER_TOOL, {"systemTool": {"name": "nova_grounding"}}]})
+    assert "Granite" in grounded["output"]["message"]["content"][0]["text"]
+    system = [{"text": "You are a patient geology tutor for children of every age, boto3 edition."},
+              {"cachePoint": {"type": "default", "ttl": "1h"}}]
+    first = client.converse(modelId=CLAUDE, system=system, messages=user("What is mica?"))
+    second = client.converse(modelId=CLAUDE, system=system, messages=user("And slate?"))
+    written = first["usage"]["cacheWriteInputTokens"]
+    assert written > 0
+    assert first["usage"]["cacheDetails"] == [{"ttl": "1h", "inputTokens": written}]
+    assert second["usage"]["cacheReadInputTokens"] == written
+    assert "cacheDetails" not in second["usage"]
