@@ -109,4 +109,22 @@ import Testing
             #expect(refused.json?["message"]?.stringValue?.contains("[5m, 1h]") == true)
         }
     }
+
+    @Test("a searchResult with citations enabled makes the answer a citationsContent block citing it")
+    func searchResultCitations() async throws {
+        try await withEmulator { _, client in
+            let cited: JSONValue = ["source": "https://example.com/granite", "title": "Granite",
+                                    "content": [["text": "Granite is rich in quartz."]], "citations": ["enabled": true]]
+            let plain: JSONValue = ["source": "https://example.com/slate", "title": "Slate", "content": [["text": "Slate splits."]]]
+            let reply = try await client.send("/model/\(claude)/converse", json: ["messages": [["role": "user", "content": [
+                ["searchResult": plain], ["searchResult": cited], ["text": "Summarise the results"]]]]])
+            let block = try #require(reply.json?["output"]?["message"]?["content"]?.arrayValue?.first?["citationsContent"])
+            #expect(block["content"]?.arrayValue?.first?["text"]?.stringValue?.isEmpty == false)
+            let citations = try #require(block["citations"]?.arrayValue)
+            #expect(citations.count == 1, "only the search result with citations enabled is cited")
+            #expect(citations.first?["title"]?.stringValue == "Granite")
+            #expect(citations.first?["location"]?["searchResultLocation"]?["searchResultIndex"]?.intValue == 1)
+            #expect(citations.first?["sourceContent"]?.arrayValue?.first?["text"]?.stringValue == "Granite is rich in quartz.")
+        }
+    }
 }

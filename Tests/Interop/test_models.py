@@ -369,3 +369,18 @@ def test_search_results_system_tools_and_cache_details(client):
     assert first["usage"]["cacheDetails"] == [{"ttl": "1h", "inputTokens": written}]
     assert second["usage"]["cacheReadInputTokens"] == written
     assert "cacheDetails" not in second["usage"]
+
+
+def test_search_result_citations_in_converse_and_stream(client):
+    messages = [{"role": "user", "content": [
+        {"searchResult": {"source": "https://example.com/granite", "title": "Granite",
+                          "content": [{"text": "Granite is rich in quartz."}], "citations": {"enabled": True}}},
+        {"text": "Summarise the result"}]}]
+    answer = client.converse(modelId=CLAUDE, messages=messages)
+    block = answer["output"]["message"]["content"][0]["citationsContent"]
+    assert block["citations"][0]["location"]["searchResultLocation"]["searchResultIndex"] == 0
+    events = list(client.converse_stream(modelId=CLAUDE, messages=messages)["stream"])
+    citations = [e["contentBlockDelta"]["delta"]["citation"] for e in events
+                 if "citation" in e.get("contentBlockDelta", {}).get("delta", {})]
+    assert [c["title"] for c in citations] == ["Granite"]
+    assert citations[0]["sourceContent"] == [{"text": "Granite is rich in quartz."}]

@@ -174,3 +174,31 @@ extension ParityTests {
         }
     }
 }
+
+extension ParityTests {
+    @Test func searchResultCitationsArriveAsCitationEventsAndACitationsBlock() async throws {
+        try await HostHarness.with { h in
+            let r = try await h.value("""
+                local msg = {{role='user', content={
+                  {type='search_result', source='https://example.com/granite', title='Granite',
+                   content={{text='Granite is rich in quartz.'}}, citations={enabled=true}},
+                  {type='text', text='Summarise the result'}}}}
+                local cites = {}
+                local s = bedrock.stream{model='\(haiku)', messages=msg}
+                for ev in s do
+                  if ev.type == 'citation' then cites[#cites+1] = ev.citation end
+                end
+                local result = s.result
+                local once = bedrock.converse{model='\(haiku)', messages=msg}
+                return {n = #cites, title = cites[1] and cites[1].title,
+                        index = cites[1] and cites[1].location.searchResultLocation.searchResultIndex,
+                        kind = result.content[1].type, once = once.content[1].type}
+                """)
+            #expect(r.field("n").int == 1)
+            #expect(r.field("title").stringValue == "Granite")
+            #expect(r.field("index").int == 0)
+            #expect(r.field("kind").stringValue == "citations_content")
+            #expect(r.field("once").stringValue == "citations_content")
+        }
+    }
+}

@@ -22,6 +22,7 @@ struct ConverseRequestReader {
         request.guardrail = try readGuardrailConfig(body["guardrailConfig"])
         request.cachePrefix = CachePrefix.of(body, model: model.id)
         try checkToolTurns(request.messages)
+        request.citations = Self.searchResultCitations(body["messages"])
         return request
     }
 
@@ -177,6 +178,27 @@ struct ConverseRequestReader {
                 throw .constraint("\(path).cachePoint.ttl", value: RequestLog.cut(ttl.text), "Member must satisfy enum value set: [5m, 1h]")
             }
         }
+    }
+
+    /// One citation per `searchResult` block with `citations.enabled`, in order, pointing
+    /// at its first passage (`searchResultLocation`: the block's index among search
+    /// results, passages 0 to 0).
+    static func searchResultCitations(_ messages: JSONValue?) -> [JSONValue] {
+        var citations: [JSONValue] = []
+        var index = 0
+        for message in messages?.arrayValue ?? [] where message["role"]?.stringValue == "user" {
+            for block in message["content"]?.arrayValue ?? [] {
+                guard let result = block["searchResult"] else { continue }
+                defer { index += 1 }
+                guard result["citations"]?["enabled"]?.boolValue == true, citations.count < 32 else { continue }
+                citations.append([
+                    "title": result["title"] ?? "", "source": result["source"] ?? "",
+                    "sourceContent": [["text": result["content"]?.arrayValue?.first?["text"] ?? ""]],
+                    "location": ["searchResultLocation": ["searchResultIndex": .int(index), "start": 0, "end": 0]],
+                ])
+            }
+        }
+        return citations
     }
 
     /// A `searchResult` block (`{source, title, content: [{text}], citations}`) as the

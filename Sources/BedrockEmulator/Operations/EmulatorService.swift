@@ -242,6 +242,9 @@ final class EmulatorService: Sendable {
         } else {
             turn = generator.generate(generation)
         }
+        if !generation.citations.isEmpty, turn.stopReason != .guardrailIntervened {
+            turn.citations = generation.citations
+        }
         if let prefix = generation.cachePrefix {
             let key = StableHash.of(context.region.utf8, seed: prefix.key)
             turn.applyCache(prefixTokens: prefix.tokens, read: promptCache.readOrWrite(key))
