@@ -200,6 +200,25 @@ import Testing
         }
     }
 
+    @Test("a conversation past 4 MiB ends with a validationException naming the cap")
+    func conversationCap() async throws {
+        try await withTLSEmulator { _, client in
+            let megabyte = String(repeating: "a", count: NovaSonicConversation.maxContentBytes)
+            let input = AsyncStream<Data> { continuation in
+                for chunk in Self.opening() { continuation.yield(chunk) }
+                for index in 0..<5 {
+                    for chunk in Self.content("h\(index)", role: "ASSISTANT", megabyte) { continuation.yield(chunk) }
+                }
+                continuation.finish()
+            }
+            let error = await #expect(throws: BedrockError.self) {
+                _ = try await client.invokeModelWithBidirectionalStream(modelId: Self.sonic, input: input).collectChunks()
+            }
+            #expect(error?.serviceCode == .validation)
+            #expect(error?.message.contains("too long for the emulated Nova Sonic") == true)
+        }
+    }
+
     @Test("a text model is refused before the stream opens, with the service's advice")
     func textModelRefused() async throws {
         try await withTLSEmulator { _, client in

@@ -20,7 +20,8 @@ struct NovaSonicConversation {
         "sessionStart", "promptStart", "contentStart", "textInput", "audioInput", "toolResult",
         "contentEnd", "promptEnd", "sessionEnd",
     ]
-    /// The most text (or base64 audio) one content may carry, and the conversation in all.
+    /// The most text (or base64 audio) one content may carry, and the conversation in all
+    /// (input and answers).
     static let maxContentBytes = 1 << 20
     static let maxConversationBytes = 4 << 20
     /// Silent audio sent per output token (10 ms at 24 kHz, 16-bit mono), and at most.
@@ -120,6 +121,9 @@ struct NovaSonicConversation {
             let content = try Self.string(payload, "contentName", in: name)
             guard let ended = open.removeValue(forKey: content) else {
                 throw .validation("The content '\(RequestLog.cut(content))' was not started.")
+            }
+            guard bytes <= Self.maxConversationBytes else {
+                throw .validation("The conversation is too long for the emulated Nova Sonic (at most \(Self.maxConversationBytes) bytes in all, answers included).")
             }
             return close(ended, generator: generator)
         case "promptEnd":
@@ -261,6 +265,8 @@ struct NovaSonicConversation {
                             "mediaType": "audio/lpcm", "sampleRateHertz": 24000, "sampleSizeBits": 16,
                             "channelCount": 1, "encoding": "base64", "audioType": "SPEECH"]])
                 messages.append(ConversationMessage(role: .assistant, blocks: [.text(text)]))
+                // Answers join the history too: they count against the conversation's cap.
+                bytes += text.utf8.count
             case .toolUse(let id, let name, let input):
                 content("TOOL", role: "TOOL", [("toolUse", ["toolName": .string(name), "toolUseId": .string(id),
                                                             "content": .string(input.text)])],
