@@ -186,7 +186,7 @@ import Testing
             let huge = String(repeating: "k", count: 2 * 1024 * 1024)
             for _ in 0..<40 {
                 let reply = try await client.send("/async-invoke", json: [
-                    "modelId": .string(claude), "modelInput": ["x": 1],
+                    "modelId": "amazon.nova-reel-v1:1", "modelInput": ["x": 1],
                     "outputDataConfig": ["s3OutputDataConfig": ["s3Uri": "s3://bucket/out", "kmsKeyId": .string(huge)]],
                 ])
                 #expect(reply.status == 400)
@@ -195,7 +195,7 @@ import Testing
             var arns: [String] = []
             for index in 0..<8 {
                 let reply = try await client.send("/async-invoke", json: [
-                    "modelId": .string(claude), "modelInput": ["x": .int(index)], "clientRequestToken": .string("token-\(index)"),
+                    "modelId": "amazon.nova-reel-v1:1", "modelInput": ["x": .int(index)], "clientRequestToken": .string("token-\(index)"),
                     "outputDataConfig": ["s3OutputDataConfig": ["s3Uri": "s3://bucket/out"]],
                 ])
                 #expect(reply.status == 200)

@@ -5,7 +5,8 @@ SigV4Auth signs the request with ``X-Amz-Content-SHA256:
 STREAMING-AWS4-HMAC-SHA256-EVENTS``, the event-stream frames and their chained
 signatures are written here from the spec (struct, zlib.crc32, hmac), and curl carries
 the body over TLS + HTTP/2 (ALPN). The emulator must accept the chain and answer every
-chunk, and refuse a chain with one tampered event.
+chunk, and refuse a chain with one tampered event. Only Nova Sonic is served over a
+bidirectional stream, so the chunks are events of its speech protocol.
 """
 import base64
 import datetime
@@ -24,6 +25,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from conftest import CLAUDE, Emulator, running
+
+SONIC = "amazon.nova-sonic-v1:0"
 
 REGION = "us-east-1"
 
@@ -107,14 +110,27 @@ def chunk_event(body):
                            (":message-type", "string", "event")], payload)
 
 
-def claude(text):
-    return {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 60, "messages": [{"role": "user", "content": text}]}
+def sonic(texts):
+    """A Nova Sonic session: one prompt with a system text, then one user text per item."""
+    prompt = {"promptName": "p1"}
+
+    def content(name, role, text):
+        return [{"event": {"contentStart": {**prompt, "contentName": name, "type": "TEXT", "role": role,
+                                            "interactive": False, "textInputConfiguration": {"mediaType": "text/plain"}}}},
+                {"event": {"textInput": {**prompt, "contentName": name, "content": text}}},
+                {"event": {"contentEnd": {**prompt, "contentName": name}}}]
+    events = [{"event": {"sessionStart": {"inferenceConfiguration": {"maxTokens": 200}}}},
+              {"event": {"promptStart": {**prompt, "textOutputConfiguration": {"mediaType": "text/plain"}}}}]
+    events += content("system", "SYSTEM", "You are a friendly assistant.")
+    for index, text in enumerate(texts):
+        events += content(f"user-{index}", "USER", text)
+    return events + [{"event": {"promptEnd": prompt}}, {"event": {"sessionEnd": {}}}]
 
 
-def exchange(emulator, bodies, tamper_first=False, secret="test"):
+def exchange(emulator, bodies, tamper_first=False, secret="test", model=SONIC):
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
-    url = f"{emulator.endpoint}/model/{CLAUDE.replace(':', '%3A')}/invoke-with-bidirectional-stream"
+    url = f"{emulator.endpoint}/model/{model.replace(':', '%3A')}/invoke-with-bidirectional-stream"
     request = AWSRequest(method="POST", url=url, data=b"",
                          headers={"Content-Type": "application/vnd.amazon.eventstream",
                                   "X-Amz-Content-SHA256": "STREAMING-AWS4-HMAC-SHA256-EVENTS"})
@@ -122,10 +138,12 @@ def exchange(emulator, bodies, tamper_first=False, secret="test"):
     prior = request.headers["Authorization"].rsplit("Signature=", 1)[1]
     body = b""
     milliseconds = int(time.time() * 1000)
+    tampered = False
     for index, item in enumerate(bodies):
         inner = chunk_event(item)
         frame, prior = signed_frame(inner, prior, secret, milliseconds + index)
-        if tamper_first and index == 0:
+        if tamper_first and not tampered and "Hello" in json.dumps(item):
+            tampered = True
             # Another event of the same size sent under this event's signature (CRCs valid).
             forged = chunk_event(json.loads(json.dumps(item).replace("Hello", "Jello")))
             assert len(forged) == len(inner) and forged != inner
@@ -144,22 +162,26 @@ def exchange(emulator, bodies, tamper_first=False, secret="test"):
     return status, decode_messages(payload) if status == "2 200" else json.loads(payload)
 
 
+def output_events(messages):
+    return [json.loads(base64.b64decode(json.loads(payload)["bytes"]))["event"]
+            for headers, payload in messages if headers.get(":event-type") == "chunk"]
+
+
 def test_independently_signed_chain_is_answered_chunk_by_chunk(tls_emulator):
-    status, messages = exchange(tls_emulator, [claude("Hello first"), claude("Hello second")])
+    status, messages = exchange(tls_emulator, sonic(["Hello first", "Hello second"]))
     assert status == "2 200"
-    chunks = [json.loads(base64.b64decode(json.loads(payload)["bytes"]))
-              for headers, payload in messages if headers.get(":event-type") == "chunk"]
+    events = output_events(messages)
     assert all(headers.get(":message-type") == "event" for headers, _ in messages)
-    starts = [chunk for chunk in chunks if chunk["type"] == "message_start"]
-    stops = [chunk for chunk in chunks if chunk["type"] == "message_stop"]
-    assert len(starts) == 2 and len(stops) == 2
-    text = "".join(chunk["delta"].get("text", "") for chunk in chunks if chunk["type"] == "content_block_delta")
+    names = [next(iter(event)) for event in events]
+    assert names.count("completionStart") == 2 and names.count("completionEnd") == 2
+    assert names.count("audioOutput") == 2 and names.count("usageEvent") == 2
+    text = "".join(event["textOutput"]["content"] for event in events if "textOutput" in event)
     assert "first" in text and "second" in text
     assert text.index("first") < text.index("second")
 
 
 def test_a_tampered_event_is_rejected(tls_emulator):
-    status, messages = exchange(tls_emulator, [claude("Hello first"), claude("Hello second")], tamper_first=True)
+    status, messages = exchange(tls_emulator, sonic(["Hello first", "Hello second"]), tamper_first=True)
     assert status == "2 200"
     assert not any(headers.get(":event-type") == "chunk" for headers, _ in messages)
     headers, _ = messages[-1]
@@ -169,6 +191,13 @@ def test_a_tampered_event_is_rejected(tls_emulator):
 
 
 def test_a_wrong_secret_is_refused_before_the_stream(tls_emulator):
-    status, answer = exchange(tls_emulator, [claude("Hello")], secret="not-the-secret")
+    status, answer = exchange(tls_emulator, sonic(["Hello"]), secret="not-the-secret")
     assert status == "2 403"
     assert "signature" in answer["message"]
+
+
+def test_a_text_model_is_refused_with_the_services_advice(tls_emulator):
+    status, answer = exchange(tls_emulator, sonic(["Hello"]), model=CLAUDE)
+    assert status == "2 400"
+    assert "Use InvokeModelWithBidirectionalStream" not in answer["message"]
+    assert "doesn't support InvokeModelWithBidirectionalStream" in answer["message"]

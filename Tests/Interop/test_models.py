@@ -14,6 +14,8 @@ WEATHER_TOOL = {"toolSpec": {"name": "get_weather", "description": "Current weat
                                                                      "days": {"type": "integer", "minimum": 1}},
                                                       "required": ["city", "unit", "days"]}}}}
 
+REEL = "amazon.nova-reel-v1:1"
+
 
 def test_converse_answers_deterministically_with_consistent_usage(client):
     first = client.converse(modelId=CLAUDE, messages=user("What is the capital of France?"))
@@ -213,12 +215,12 @@ def test_apply_guardrail(client):
 
 
 def test_async_invoke_lifecycle(client):
-    started = client.start_async_invoke(modelId="amazon.nova-lite-v1:0", modelInput={"messages": []},
+    started = client.start_async_invoke(modelId=REEL, modelInput={"taskType": "TEXT_VIDEO"},
                                         outputDataConfig={"s3OutputDataConfig": {"s3Uri": "s3://bucket/out"}},
                                         clientRequestToken="token-1234567")
     arn = started["invocationArn"]
     assert arn.startswith("arn:aws:bedrock:us-east-1:")
-    again = client.start_async_invoke(modelId="amazon.nova-lite-v1:0", modelInput={"messages": []},
+    again = client.start_async_invoke(modelId=REEL, modelInput={"taskType": "TEXT_VIDEO"},
                                       outputDataConfig={"s3OutputDataConfig": {"s3Uri": "s3://bucket/out"}},
                                       clientRequestToken="token-1234567")
     assert again["invocationArn"] == arn
@@ -227,10 +229,23 @@ def test_async_invoke_lifecycle(client):
     listed = client.list_async_invokes(statusEquals="Completed")
     assert arn in [s["invocationArn"] for s in listed["asyncInvokeSummaries"]]
     with pytest.raises(ClientError) as caught:
-        client.start_async_invoke(modelId="amazon.nova-lite-v1:0", modelInput={"messages": [1]},
+        client.start_async_invoke(modelId=REEL, modelInput={"taskType": "TEXT_IMAGE"},
                                   outputDataConfig={"s3OutputDataConfig": {"s3Uri": "s3://bucket/out"}},
                                   clientRequestToken="token-1234567")
     assert caught.value.response["Error"]["Code"] == "ConflictException"
+
+
+def test_async_invoke_only_for_video_models(client):
+    """The service runs StartAsyncInvoke for Nova Reel only; a text model is refused."""
+    with pytest.raises(ClientError) as caught:
+        client.start_async_invoke(modelId="amazon.nova-lite-v1:0", modelInput={"messages": []},
+                                  outputDataConfig={"s3OutputDataConfig": {"s3Uri": "s3://bucket/out"}})
+    error = caught.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert "doesn't support StartAsyncInvoke" in error["Message"]
+    with pytest.raises(ClientError) as caught:
+        client.converse(modelId="amazon.nova-sonic-v1:0", messages=[{"role": "user", "content": [{"text": "hi"}]}])
+    assert "Use InvokeModelWithBidirectionalStream instead" in caught.value.response["Error"]["Message"]
 
 
 def test_answers_are_prose_shaped_by_the_request_and_marked_emulated(client):
@@ -334,3 +349,38 @@ def test_scripted_replies_through_the_admin_api(emulator, client):
     emulator.admin("DELETE", "responses")
     status, body = emulator.admin("POST", "responses", {"contains": "x"})
     assert status == 400 and "needs one of text, tool, json or error" in body["message"]
+
+
+def test_search_results_system_tools_and_cache_details(client):
+    """Fields botocore's model has: searchResult blocks, systemTool tools, a cache point's
+    ttl and usage cacheDetails."""
+    grounded = client.converse(modelId=CLAUDE, messages=[{"role": "user", "content": [
+        {"searchResult": {"source": "https://example.com/granite", "title": "Granite",
+                          "content": [{"text": "Granite is rich in quartz."}]}},
+        {"text": "Summarise the result"}]}],
+        toolConfig={"tools": [WEATHER_TOOL, {"systemTool": {"name": "nova_grounding"}}]})
+    assert "Granite" in grounded["output"]["message"]["content"][0]["text"]
+    system = [{"text": "You are a patient geology tutor for children of every age, boto3 edition."},
+              {"cachePoint": {"type": "default", "ttl": "1h"}}]
+    first = client.converse(modelId=CLAUDE, system=system, messages=user("What is mica?"))
+    second = client.converse(modelId=CLAUDE, system=system, messages=user("And slate?"))
+    written = first["usage"]["cacheWriteInputTokens"]
+    assert written > 0
+    assert first["usage"]["cacheDetails"] == [{"ttl": "1h", "inputTokens": written}]
+    assert second["usage"]["cacheReadInputTokens"] == written
+    assert "cacheDetails" not in second["usage"]
+
+
+def test_search_result_citations_in_converse_and_stream(client):
+    messages = [{"role": "user", "content": [
+        {"searchResult": {"source": "https://example.com/granite", "title": "Granite",
+                          "content": [{"text": "Granite is rich in quartz."}], "citations": {"enabled": True}}},
+        {"text": "Summarise the result"}]}]
+    answer = client.converse(modelId=CLAUDE, messages=messages)
+    block = answer["output"]["message"]["content"][0]["citationsContent"]
+    assert block["citations"][0]["location"]["searchResultLocation"]["searchResultIndex"] == 0
+    events = list(client.converse_stream(modelId=CLAUDE, messages=messages)["stream"])
+    citations = [e["contentBlockDelta"]["delta"]["citation"] for e in events
+                 if "citation" in e.get("contentBlockDelta", {}).get("delta", {})]
+    assert [c["title"] for c in citations] == ["Granite"]
+    assert citations[0]["sourceContent"] == [{"text": "Granite is rich in quartz."}]

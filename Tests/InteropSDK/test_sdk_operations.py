@@ -9,6 +9,7 @@ from smithy_core.documents import Document
 from conftest import CLAUDE, run, user
 
 NOVA = "amazon.nova-lite-v1:0"
+REEL = "amazon.nova-reel-v1:1"
 
 
 def test_converse(emulator):
@@ -104,14 +105,14 @@ def test_async_invoke_start_get_list(emulator):
 
     async def body(client):
         started = await client.start_async_invoke(models.StartAsyncInvokeInput(
-            model_id=NOVA, model_input=Document({"messages": []}), output_data_config=output,
+            model_id=REEL, model_input=Document({"taskType": "TEXT_VIDEO"}), output_data_config=output,
             client_request_token="sdk-token-123456"))
         got = await client.get_async_invoke(models.GetAsyncInvokeInput(invocation_arn=started.invocation_arn))
         listed = await client.list_async_invokes(models.ListAsyncInvokesInput(status_equals="Completed"))
         conflict = None
         try:
             await client.start_async_invoke(models.StartAsyncInvokeInput(
-                model_id=NOVA, model_input=Document({"messages": [1]}), output_data_config=output,
+                model_id=REEL, model_input=Document({"taskType": "TEXT_IMAGE"}), output_data_config=output,
                 client_request_token="sdk-token-123456"))
         except models.ConflictException as error:
             conflict = error

@@ -143,7 +143,7 @@ import Testing
         try await HostHarness.with { h in
             let r = try await h.value("""
                 local g = bedrock.apply_guardrail{guardrail={id='gr-1', version='1'}, source='input', content='hello world'}
-                local started = bedrock.start_async_invoke{model='\(nova)', input={taskType='TEXT_VIDEO'},
+                local started = bedrock.start_async_invoke{model='amazon.nova-reel-v1:1', input={taskType='TEXT_VIDEO'},
                                                           output_s3_uri='s3://bucket/out'}
                 local got = bedrock.get_async_invoke(started.invocation_arn)
                 local list = bedrock.list_async_invokes{max_results=10}

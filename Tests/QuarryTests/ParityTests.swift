@@ -151,3 +151,54 @@ extension ParityTests {
         }
     }
 }
+
+extension ParityTests {
+    @Test func outputEffortAndCacheTTLReachTheServiceAndUsageShowsCacheDetails() async throws {
+        try await HostHarness.with { h in
+            let r = try await h.value("""
+                local req = {model='\(haiku)', system='You are a patient tutor who explains rocks to children.',
+                             messages='What is quartz?', cache='1h', output={effort='high'}}
+                local a = bedrock.converse(req)
+                local ok, err = pcall(bedrock.converse, {model='\(haiku)', messages='hi', output={effort='extreme'}})
+                local ok2, err2 = pcall(bedrock.converse, {model='\(haiku)', messages='hi', cache='2d'})
+                return {w = a.usage.cache_write_input_tokens, ttl = a.usage.cache_details[1].ttl,
+                        n = a.usage.cache_details[1].input_tokens, json = a.json == nil,
+                        bad = tostring(err), bad2 = tostring(err2)}
+                """)
+            #expect((r.field("w").int ?? 0) > 0)
+            #expect(r.field("ttl").stringValue == "1h")
+            #expect(r.field("n").int == r.field("w").int)
+            #expect(r.field("json") == .boolean(true), "effort alone asks for no structured output")
+            #expect(r.field("bad").stringValue?.contains("'output.effort' must be one of low, medium, high, xhigh, max") == true)
+            #expect(r.field("bad2").stringValue?.contains("'cache' must be true, false") == true)
+        }
+    }
+}
+
+extension ParityTests {
+    @Test func searchResultCitationsArriveAsCitationEventsAndACitationsBlock() async throws {
+        try await HostHarness.with { h in
+            let r = try await h.value("""
+                local msg = {{role='user', content={
+                  {type='search_result', source='https://example.com/granite', title='Granite',
+                   content={{text='Granite is rich in quartz.'}}, citations={enabled=true}},
+                  {type='text', text='Summarise the result'}}}}
+                local cites = {}
+                local s = bedrock.stream{model='\(haiku)', messages=msg}
+                for ev in s do
+                  if ev.type == 'citation' then cites[#cites+1] = ev.citation end
+                end
+                local result = s.result
+                local once = bedrock.converse{model='\(haiku)', messages=msg}
+                return {n = #cites, title = cites[1] and cites[1].title,
+                        index = cites[1] and cites[1].location.searchResultLocation.searchResultIndex,
+                        kind = result.content[1].type, once = once.content[1].type}
+                """)
+            #expect(r.field("n").int == 1)
+            #expect(r.field("title").stringValue == "Granite")
+            #expect(r.field("index").int == 0)
+            #expect(r.field("kind").stringValue == "citations_content")
+            #expect(r.field("once").stringValue == "citations_content")
+        }
+    }
+}

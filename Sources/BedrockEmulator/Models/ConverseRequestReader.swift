@@ -9,15 +9,20 @@ struct ConverseRequestReader {
     func read(_ body: JSONValue) throws(ServiceError) -> GenerationRequest {
         guard case .object = body else { throw ServiceError.validation("The request body must be a JSON object.") }
         var request = GenerationRequest(model: model, maxTokens: model.defaultMaxTokens)
-        request.messages = try readMessages(body["messages"])
+        let (messages, inline) = try readMessages(body["messages"])
+        request.messages = messages
         request.system = try readSystem(body["system"])
         try readToolConfig(body["toolConfig"], into: &request)
+        request.system += inline.system
+        try applyToolChanges(inline.toolChanges, to: &request)
         try readInferenceConfig(body["inferenceConfig"], into: &request)
         try readAdditionalFields(body["additionalModelRequestFields"], into: &request)
         request.outputSchema = try readOutputConfig(body["outputConfig"])
+        request.effort = try readEffort(body["outputConfig"])
         request.guardrail = try readGuardrailConfig(body["guardrailConfig"])
         request.cachePrefix = CachePrefix.of(body, model: model.id)
         try checkToolTurns(request.messages)
+        request.citations = Self.searchResultCitations(body["messages"])
         return request
     }
 
@@ -62,26 +67,70 @@ struct ConverseRequestReader {
         return schema
     }
 
-    private func readMessages(_ value: JSONValue?) throws(ServiceError) -> [ConversationMessage] {
+    /// The effort levels `outputConfig.effort` takes.
+    static let effortLevels = ["low", "medium", "high", "xhigh", "max"]
+
+    /// `outputConfig.effort`: one of ``effortLevels``.
+    private func readEffort(_ value: JSONValue?) throws(ServiceError) -> String? {
+        guard let effort = value?["effort"], effort != .null else { return nil }
+        guard let level = effort.stringValue, Self.effortLevels.contains(level) else {
+            throw .constraint("outputConfig.effort", value: RequestLog.cut(effort.text),
+                              "Member must satisfy enum value set: [\(Self.effortLevels.joined(separator: ", "))]")
+        }
+        return level
+    }
+
+    /// What `system`-role messages carry besides the conversation: text (added to the
+    /// system prompt) and `toolAddition` / `toolRemoval` blocks, in order.
+    struct InlineSystem {
+        var system: [String] = []
+        /// (added, tool name) in message order.
+        var toolChanges: [(added: Bool, name: String)] = []
+    }
+
+    /// Applies `toolAddition` / `toolRemoval` blocks: each names a tool declared in
+    /// `toolConfig`; a removed tool is not offered to the model until added again.
+    private func applyToolChanges(_ changes: [(added: Bool, name: String)], to request: inout GenerationRequest) throws(ServiceError) {
+        guard !changes.isEmpty else { return }
+        let declared = request.tools
+        var removed: Set<String> = []
+        for change in changes {
+            guard declared.contains(where: { $0.name == change.name }) else {
+                throw .validation("The tool \(RequestLog.cut(change.name)) in a \(change.added ? "toolAddition" : "toolRemoval") block is not defined in toolConfig.tools.")
+            }
+            if change.added { removed.remove(change.name) } else { removed.insert(change.name) }
+        }
+        request.tools = declared.filter { !removed.contains($0.name) }
+        if case .named(let name) = request.toolSelection, removed.contains(name) {
+            throw .validation("The tool \(RequestLog.cut(name)) specified in toolChoice was removed by a toolRemoval block.")
+        }
+    }
+
+    private func readMessages(_ value: JSONValue?) throws(ServiceError) -> ([ConversationMessage], InlineSystem) {
         guard let value, value != .null else {
             throw .validation("A conversation must start with a user message. Try again with a conversation that starts with a user message.")
         }
         guard let items = value.arrayValue else { throw .validation("The messages field must be a list of Message objects.") }
         var messages: [ConversationMessage] = []
+        var inline = InlineSystem()
         for (index, item) in items.enumerated() {
             guard case .object = item else { throw .validation("The Message object at messages.\(index) must be an object.") }
             guard let roleText = item["role"]?.stringValue else {
                 throw .constraint("messages.\(index + 1).member.role", value: "null", "Member must not be null")
             }
-            guard let role = ConversationRole(rawValue: roleText) else {
-                throw .constraint("messages.\(index + 1).member.role", value: roleText,
-                                  "Member must satisfy enum value set: [user, assistant]")
+            guard roleText == "system" || ConversationRole(rawValue: roleText) != nil else {
+                throw .constraint("messages.\(index + 1).member.role", value: RequestLog.cut(roleText),
+                                  "Member must satisfy enum value set: [user, assistant, system]")
             }
             guard let content = item["content"]?.arrayValue else {
                 throw .constraint("messages.\(index + 1).member.content", value: "null", "Member must not be null")
             }
             if content.isEmpty {
                 throw .validation("The content field in the Message object at messages.\(index) is empty. Add a ContentBlock object to the content field and try again.")
+            }
+            guard let role = ConversationRole(rawValue: roleText) else {
+                try readSystemMessage(content, path: "messages.\(index).content", into: &inline)
+                continue
             }
             var blocks: [InputBlock] = []
             for (blockIndex, block) in content.enumerated() {
@@ -95,7 +144,78 @@ struct ConverseRequestReader {
         for (previous, next) in zip(messages, messages.dropFirst()) where previous.role == next.role {
             throw .validation("A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.")
         }
-        return messages
+        return (messages, inline)
+    }
+
+    /// A `system`-role message: text, `toolAddition` / `toolRemoval` (`{tool: {name, type,
+    /// serverName}}`) and cache points only.
+    private func readSystemMessage(_ content: [JSONValue], path: String, into inline: inout InlineSystem) throws(ServiceError) {
+        for (index, block) in content.enumerated() {
+            guard let members = block.objectValue, members.count == 1, let (kind, value) = members.first else {
+                throw .validation("The ContentBlock object at \(path).\(index) must set exactly one of its members. Set one member and try again.")
+            }
+            switch kind {
+            case "text":
+                guard let text = value.stringValue else { throw .validation("The text field in the ContentBlock object at \(path).\(index) must be a string.") }
+                inline.system.append(text)
+            case "toolAddition", "toolRemoval":
+                guard let name = value["tool"]?["name"]?.stringValue, !name.isEmpty else {
+                    throw .validation("1 validation error detected: Value null at '\(path).\(index).\(kind).tool.name' failed to satisfy constraint: Member must not be null")
+                }
+                inline.toolChanges.append((kind == "toolAddition", name))
+            case "cachePoint":
+                try checkCachePoint(value, path: "\(path).\(index)")
+            default:
+                throw .validation("The ContentBlock object at \(path).\(index) has a \(kind) member, which a system message cannot carry: use text, toolAddition, toolRemoval or cachePoint.")
+            }
+        }
+    }
+
+    /// `cachePoint` = `{type: "default", ttl: "5m" | "1h"}`.
+    private func checkCachePoint(_ value: JSONValue, path: String) throws(ServiceError) {
+        if let ttl = value["ttl"], ttl != .null {
+            guard let text = ttl.stringValue, ["5m", "1h"].contains(text) else {
+                throw .constraint("\(path).cachePoint.ttl", value: RequestLog.cut(ttl.text), "Member must satisfy enum value set: [5m, 1h]")
+            }
+        }
+    }
+
+    /// One citation per `searchResult` block with `citations.enabled`, in order, pointing
+    /// at its first passage (`searchResultLocation`: the block's index among search
+    /// results, passages 0 to 0).
+    static func searchResultCitations(_ messages: JSONValue?) -> [JSONValue] {
+        var citations: [JSONValue] = []
+        var index = 0
+        for message in messages?.arrayValue ?? [] where message["role"]?.stringValue == "user" {
+            for block in message["content"]?.arrayValue ?? [] {
+                guard let result = block["searchResult"] else { continue }
+                defer { index += 1 }
+                guard result["citations"]?["enabled"]?.boolValue == true, citations.count < 32 else { continue }
+                citations.append([
+                    "title": result["title"] ?? "", "source": result["source"] ?? "",
+                    "sourceContent": [["text": result["content"]?.arrayValue?.first?["text"] ?? ""]],
+                    "location": ["searchResultLocation": ["searchResultIndex": .int(index), "start": 0, "end": 0]],
+                ])
+            }
+        }
+        return citations
+    }
+
+    /// A `searchResult` block (`{source, title, content: [{text}], citations}`) as the
+    /// text the model reads.
+    private func searchResultText(_ value: JSONValue, path: String) throws(ServiceError) -> String {
+        guard let source = value["source"]?.stringValue, let title = value["title"]?.stringValue,
+              let content = value["content"]?.arrayValue else {
+            throw .validation("The searchResult block at \(path) needs source, title and content.")
+        }
+        var texts: [String] = []
+        for (index, part) in content.enumerated() {
+            guard let text = part["text"]?.stringValue else {
+                throw .validation("1 validation error detected: Value null at '\(path).searchResult.content.\(index).text' failed to satisfy constraint: Member must not be null")
+            }
+            texts.append(text)
+        }
+        return "\(title) (\(source)): \(texts.joined(separator: " "))"
     }
 
     private func readBlock(_ block: JSONValue, path: String) throws(ServiceError) -> InputBlock {
@@ -127,8 +247,14 @@ struct ConverseRequestReader {
                 throw .validation("The toolResult block at \(path) needs toolUseId and content.")
             }
             var texts: [String] = []
-            for part in content {
-                if let text = part["text"]?.stringValue { texts.append(text) } else if let json = part["json"] { texts.append(json.text) }
+            for (partIndex, part) in content.enumerated() {
+                if let text = part["text"]?.stringValue {
+                    texts.append(text)
+                } else if let json = part["json"] {
+                    texts.append(json.text)
+                } else if let result = part["searchResult"] {
+                    texts.append(try searchResultText(result, path: "\(path).toolResult.content.\(partIndex)"))
+                }
             }
             return .toolResult(id: id, text: texts.joined(separator: " "), isError: value["status"]?.stringValue == "error")
         case "reasoningContent":
@@ -136,7 +262,12 @@ struct ConverseRequestReader {
         case "guardContent":
             return .text(value["text"]?["text"]?.stringValue ?? "")
         case "cachePoint":
+            try checkCachePoint(value, path: path)
             return .text("")
+        case "searchResult":
+            return .text(try searchResultText(value, path: path))
+        case "toolAddition", "toolRemoval":
+            throw .validation("The \(kind) block at \(path) belongs in a message with the system role.")
         default:
             throw .validation("The ContentBlock object at \(path) has an unknown member \(kind).")
         }
@@ -147,6 +278,9 @@ struct ConverseRequestReader {
         guard let items = value.arrayValue else { throw .validation("The system field must be a list of SystemContentBlock objects.") }
         if !items.isEmpty && !model.supportsSystemPrompt {
             throw .validation("This model doesn't support system messages. Try again without a system message or use a model that supports system messages.")
+        }
+        for (index, item) in items.enumerated() {
+            if let point = item["cachePoint"] { try checkCachePoint(point, path: "system.\(index)") }
         }
         return items.compactMap { $0["text"]?.stringValue }
     }
@@ -160,7 +294,17 @@ struct ConverseRequestReader {
             throw .constraint("toolConfig.tools", value: "[]", "Member must have length greater than or equal to 1")
         }
         for (index, tool) in tools.enumerated() {
-            if tool["cachePoint"] != nil { continue }
+            if let point = tool["cachePoint"] {
+                try checkCachePoint(point, path: "toolConfig.tools.\(index)")
+                continue
+            }
+            if let system = tool["systemTool"] {
+                guard let name = system["name"]?.stringValue, !name.isEmpty else {
+                    throw .validation("1 validation error detected: Value null at 'toolConfig.tools.\(index).systemTool.name' failed to satisfy constraint: Member must not be null")
+                }
+                request.systemTools.append(name)
+                continue
+            }
             guard let spec = tool["toolSpec"], let name = spec["name"]?.stringValue else {
                 throw .validation("The toolSpec at toolConfig.tools.\(index) needs a name.")
             }

@@ -21,21 +21,40 @@ enum ConverseShapes {
         var usage: JSONValue = ["inputTokens": .int(turn.inputTokens), "outputTokens": .int(turn.outputTokens),
                               "totalTokens": .int(turn.totalTokens)]
         if let read = turn.cacheReadInputTokens { usage["cacheReadInputTokens"] = .int(read) }
-        if let write = turn.cacheWriteInputTokens { usage["cacheWriteInputTokens"] = .int(write) }
+        if let write = turn.cacheWriteInputTokens {
+            usage["cacheWriteInputTokens"] = .int(write)
+            if write > 0 {
+                // Cache creation per time to live, as the service reports it.
+                usage["cacheDetails"] = [["ttl": .string(turn.cacheTTL ?? "5m"), "inputTokens": .int(write)]]
+            }
+        }
         return usage
     }
 
     static func response(_ turn: GeneratedTurn, latencyMs: Int) -> JSONValue {
-        var response: JSONValue = ["output": ["message": ["role": "assistant", "content": .array(turn.blocks.map(block))]],
+        var content = turn.blocks.map(block)
+        if let at = citedIndex(turn), case .text(let text) = turn.blocks[at] {
+            // Cited text is a citationsContent block, as the service answers grounded text.
+            content[at] = ["citationsContent": ["content": [["text": .string(text)]], "citations": .array(turn.citations)]]
+        }
+        var response: JSONValue = ["output": ["message": ["role": "assistant", "content": .array(content)]],
                                    "stopReason": .string(turn.stopReason.rawValue), "usage": usage(turn),
                                    "metrics": ["latencyMs": .int(latencyMs)]]
         if let trace = turn.trace { response["trace"] = trace }
         return response
     }
 
+    /// The text block the turn's citations belong to: the first text block.
+    static func citedIndex(_ turn: GeneratedTurn) -> Int? {
+        guard !turn.citations.isEmpty else { return nil }
+        return turn.blocks.firstIndex { if case .text = $0 { true } else { false } }
+    }
+
     /// The events of a ConverseStream answer, as the service orders them: text blocks
-    /// start with deltas directly; tool-use blocks open with `contentBlockStart`.
+    /// start with deltas directly (cited text then has `citation` deltas); tool-use
+    /// blocks open with `contentBlockStart`.
     static func streamEvents(_ turn: GeneratedTurn, latencyMs: Int) -> [StreamEvent] {
+        let cited = citedIndex(turn)
         var events = [StreamEvent(type: "messageStart", payload: ["role": "assistant"])]
         for (index, block) in turn.blocks.enumerated() {
             let i = JSONValue.int(index)
@@ -43,6 +62,11 @@ enum ConverseShapes {
             case .text(let text):
                 for piece in NativeFormats.textPieces(text) {
                     events.append(StreamEvent(type: "contentBlockDelta", payload: ["contentBlockIndex": i, "delta": ["text": .string(piece)]]))
+                }
+                if index == cited {
+                    for citation in turn.citations {
+                        events.append(StreamEvent(type: "contentBlockDelta", payload: ["contentBlockIndex": i, "delta": ["citation": citation]]))
+                    }
                 }
             case .reasoning(let text, let signature):
                 for piece in NativeFormats.textPieces(text) {

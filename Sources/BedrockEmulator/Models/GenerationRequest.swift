@@ -59,6 +59,14 @@ struct GenerationRequest: Sendable {
     var reasoningBudget: Int?
     /// Structured output: the JSON schema the answer's text must satisfy.
     var outputSchema: JSONValue?
+    /// `outputConfig.effort` (`low` … `max`): accepted and checked; the emulated model's
+    /// answer does not depend on it.
+    var effort: String?
+    /// `systemTool` names in `toolConfig` (tools the service runs itself): accepted,
+    /// never called by the emulated model.
+    var systemTools: [String] = []
+    /// Citations the answer gives: one per `searchResult` block with citations enabled.
+    var citations: [JSONValue] = []
     /// `guardrailConfig`: the guardrail to apply to the input and the answer.
     var guardrail: GuardrailRequest?
     /// The prefix up to the last `cachePoint`, when the request has one.
@@ -132,6 +140,11 @@ struct GeneratedTurn: Sendable {
     /// of `inputTokens`, as on the service).
     var cacheReadInputTokens: Int? = nil
     var cacheWriteInputTokens: Int? = nil
+    /// The time to live of the cache point written (`5m` or `1h`), for `cacheDetails`.
+    var cacheTTL: String? = nil
+    /// Citations for the first text block (Converse `citationsContent`, stream
+    /// `citation` deltas); empty when the answer cites nothing.
+    var citations: [JSONValue] = []
 
     var totalTokens: Int { inputTokens + outputTokens + (cacheReadInputTokens ?? 0) + (cacheWriteInputTokens ?? 0) }
 

@@ -9,6 +9,8 @@ struct CachePrefix: Sendable, Equatable {
     var key: UInt64
     /// The input tokens of that prefix.
     var tokens: Int
+    /// The last cache point's time to live (`5m` or `1h`; `5m` when it names none).
+    var ttl = "5m"
 
     /// The prefix of a Converse body, or nil when it has no cache point.
     static func of(_ body: JSONValue, model: String) -> CachePrefix? {
@@ -17,7 +19,7 @@ struct CachePrefix: Sendable, Equatable {
         var marked: CachePrefix?
         func take(_ item: JSONValue, tokens count: Int) {
             if item["cachePoint"] != nil {
-                marked = CachePrefix(key: hash, tokens: tokens)
+                marked = CachePrefix(key: hash, tokens: tokens, ttl: item["cachePoint"]?["ttl"]?.stringValue ?? "5m")
             } else {
                 hash = StableHash.of(item.serialized, seed: hash)
                 tokens += count

@@ -6,11 +6,11 @@ import NIOCore
 ///
 /// The input is a stream of `chunk` events, each wrapped in a message carrying `:date`
 /// and a `:chunk-signature` chained from the request's signature (SigV4 callers), and
-/// ended by a signed empty message. Every chunk's bytes are a request body in the
-/// model's own InvokeModel format; the session answers each as soon as it has been
-/// verified, with the `chunk` events InvokeModelWithResponseStream would send for it
-/// — so output interleaves with input. A bad signature ends the stream with an
-/// `InvalidSignatureException` error message; bad input with a `validationException`.
+/// ended by a signed empty message. Only speech models (Nova Sonic) are served: every
+/// chunk's bytes are one event of Nova Sonic's protocol (``NovaSonicConversation``),
+/// answered as soon as it has been verified — so output interleaves with input. A bad
+/// signature ends the stream with an `InvalidSignatureException` error message; bad
+/// input with a `validationException`.
 final class BidirectionalSession {
     /// What to send after some input arrived, and whether the exchange is over.
     struct Step {
@@ -28,7 +28,7 @@ final class BidirectionalSession {
     let requestID: String
     private let service: EmulatorService
     private let model: ModelDescriptor
-    private let format: any NativeFormat
+    private var conversation: NovaSonicConversation
     private var verifier: SigV4EventVerifier?
     private let signed: Bool
     private let fault: StreamFault?
@@ -37,12 +37,12 @@ final class BidirectionalSession {
     private(set) var record: RecordedRequest
     private var done = false
 
-    init(service: EmulatorService, requestID: String, model: ModelDescriptor, format: any NativeFormat,
+    init(service: EmulatorService, requestID: String, model: ModelDescriptor,
          verifier: SigV4EventVerifier?, signed: Bool, fault: StreamFault?, record: RecordedRequest) {
         self.service = service
         self.requestID = requestID
         self.model = model
-        self.format = format
+        self.conversation = NovaSonicConversation(model: model, sessionID: requestID)
         self.verifier = verifier
         self.signed = signed
         self.fault = fault
@@ -101,10 +101,10 @@ final class BidirectionalSession {
             }
         }
         guard let model else { return refuse(.validation("The provided model identifier is invalid.")) }
-        guard model.family.generatesText, let format = NativeFormats.format(for: model.family) else {
-            return refuse(.validation("The model \(model.id) doesn't support bidirectional streaming."))
+        guard model.family.servesBidirectionalStream else {
+            return refuse(.validation(EmulatorService.unsupported(model, .invokeModelWithBidirectionalStream)))
         }
-        let session = BidirectionalSession(service: service, requestID: requestID, model: model, format: format,
+        let session = BidirectionalSession(service: service, requestID: requestID, model: model,
                                            verifier: verifier, signed: verifier != nil, fault: streamFault, record: record)
         return (session, nil)
     }
@@ -211,14 +211,18 @@ final class BidirectionalSession {
             return
         }
         do throws(ServiceError) {
-            let generation = try format.read(body, model: model)
-            try service.quotas.admit(model: model.id, region: record.region ?? "")
-            let turn = service.generator.generate(generation)
-            service.quotas.charge(tokens: turn.totalTokens, model: model.id, region: record.region ?? "")
-            record.inputTokens = (record.inputTokens ?? 0) + turn.inputTokens
-            record.outputTokens = (record.outputTokens ?? 0) + turn.outputTokens
-            for chunk in format.streamChunks(turn, model: model, requestID: requestID) {
-                let payload = ConverseShapes.padded(["bytes": .string(Data(chunk.serialized).base64EncodedString())], index: outputEvents)
+            if body["event"]?["contentEnd"] != nil {
+                // Only the end of a content can make the model answer.
+                try service.quotas.admit(model: model.id, region: record.region ?? "")
+            }
+            let answer = try conversation.receive(body, generator: service.generator)
+            if let turn = answer.turn {
+                service.quotas.charge(tokens: turn.totalTokens, model: model.id, region: record.region ?? "")
+                record.inputTokens = (record.inputTokens ?? 0) + turn.inputTokens
+                record.outputTokens = (record.outputTokens ?? 0) + turn.outputTokens
+            }
+            for event in answer.events {
+                let payload = ConverseShapes.padded(["bytes": .string(Data(event.serialized).base64EncodedString())], index: outputEvents)
                 if applyFault(before: EventFrames.event(type: "chunk", payload: payload.serialized), into: &step) { return }
             }
         } catch {

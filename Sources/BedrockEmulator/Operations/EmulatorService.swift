@@ -132,7 +132,7 @@ final class EmulatorService: Sendable {
         case .invokeModel, .invokeModelWithResponseStream:
             let model = try anyModel(context)
             guard model.family.servesInvokeModel else {
-                throw .validation("The model \(model.id) doesn't support \(operation.rawValue). Use StartAsyncInvoke instead.")
+                throw .validation("The model \(model.id) doesn't support \(operation.rawValue). Use \(Self.servingOperation(model)) instead.")
             }
             let body = try jsonBody(request, malformedStyle: true)
             if !model.family.generatesText {
@@ -192,6 +192,7 @@ final class EmulatorService: Sendable {
             }
             guard let model = configuration.catalog.resolve(id) else { throw .validation("The provided model identifier is invalid.") }
             context.record.model = id
+            guard model.family.servesAsyncInvoke else { throw .validation(Self.unsupported(model, operation)) }
             return json(try asyncJobs.start(body, model: model, region: context.region), requestID: context.requestID)
         case .getAsyncInvoke:
             return json(try asyncJobs.get(arn: parameters[0]), requestID: context.requestID)
@@ -202,6 +203,18 @@ final class EmulatorService: Sendable {
         }
     }
 
+    /// The service's refusal of an operation a model is not served by.
+    static func unsupported(_ model: ModelDescriptor, _ operation: BedrockOperation) -> String {
+        "The model \(model.id) doesn't support \(operation.rawValue). Use \(servingOperation(model)) instead."
+    }
+
+    /// The operation that serves a model that only one operation serves.
+    static func servingOperation(_ model: ModelDescriptor) -> String {
+        if model.family.servesAsyncInvoke { return BedrockOperation.startAsyncInvoke.rawValue }
+        if model.family.servesBidirectionalStream { return BedrockOperation.invokeModelWithBidirectionalStream.rawValue }
+        return model.family.generatesText ? BedrockOperation.converse.rawValue : BedrockOperation.invokeModel.rawValue
+    }
+
     private func anyModel(_ context: Context) throws(ServiceError) -> ModelDescriptor {
         guard let model = context.model else { throw .validation("The provided model identifier is invalid.") }
         return model
@@ -210,6 +223,9 @@ final class EmulatorService: Sendable {
     private func textModel(_ context: Context) throws(ServiceError) -> ModelDescriptor {
         let model = try anyModel(context)
         guard model.family.generatesText else {
+            if model.family.servesAsyncInvoke || model.family.servesBidirectionalStream {
+                throw .validation(Self.unsupported(model, context.operation))
+            }
             throw .validation("The model \(model.id) doesn't support this operation. Try again with a text model.")
         }
         return model
@@ -228,9 +244,13 @@ final class EmulatorService: Sendable {
         } else {
             turn = generator.generate(generation)
         }
+        if !generation.citations.isEmpty, turn.stopReason != .guardrailIntervened {
+            turn.citations = generation.citations
+        }
         if let prefix = generation.cachePrefix {
             let key = StableHash.of(context.region.utf8, seed: prefix.key)
             turn.applyCache(prefixTokens: prefix.tokens, read: promptCache.readOrWrite(key))
+            turn.cacheTTL = prefix.ttl
         }
         quotas.charge(tokens: turn.totalTokens, model: generation.model.id, region: context.region)
         context.record.inputTokens = turn.inputTokens

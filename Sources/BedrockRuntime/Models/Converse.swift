@@ -27,9 +27,16 @@ public struct ToolSpecification: Codable, Hashable, Sendable {
     }
 }
 
+/// A tool the service itself runs (e.g. grounding), named in `toolConfig.tools`.
+public struct SystemTool: Codable, Hashable, Sendable {
+    public var name: String
+    public init(name: String) { self.name = name }
+}
+
 /// An entry of `toolConfig.tools`.
 public enum Tool: Codable, Hashable, Sendable {
     case toolSpec(ToolSpecification)
+    case systemTool(SystemTool)
     case cachePoint(CachePointBlock)
     case unknown(String, JSONValue)
 
@@ -38,12 +45,14 @@ public enum Tool: Codable, Hashable, Sendable {
         switch name {
         case "toolSpec": self = .toolSpec(try c.decode(ToolSpecification.self, forKey: key))
         case "cachePoint": self = .cachePoint(try c.decode(CachePointBlock.self, forKey: key))
+        case "systemTool": self = .systemTool(try c.decode(SystemTool.self, forKey: key))
         default: self = .unknown(name, try c.decode(JSONValue.self, forKey: key))
         }
     }
     public func encode(to encoder: any Encoder) throws {
         switch self {
         case let .toolSpec(v): try UnionCoding.encode(v, as: "toolSpec", to: encoder)
+        case let .systemTool(v): try UnionCoding.encode(v, as: "systemTool", to: encoder)
         case let .cachePoint(v): try UnionCoding.encode(v, as: "cachePoint", to: encoder)
         case let .unknown(n, v): try UnionCoding.encode(v, as: n, to: encoder)
         }
@@ -199,6 +208,14 @@ public struct StopReason: OpenEnum {
     public static let contentFiltered: Self = "content_filtered"
 }
 
+/// Tokens written to the prompt cache with one time to live.
+public struct CacheDetail: Codable, Hashable, Sendable {
+    /// `5m` or `1h`.
+    public var ttl: String
+    public var inputTokens: Int
+    public init(ttl: String, inputTokens: Int) { self.ttl = ttl; self.inputTokens = inputTokens }
+}
+
 /// Token counts of a call.
 public struct TokenUsage: Codable, Hashable, Sendable {
     public var inputTokens: Int
@@ -206,9 +223,13 @@ public struct TokenUsage: Codable, Hashable, Sendable {
     public var totalTokens: Int
     public var cacheReadInputTokens: Int?
     public var cacheWriteInputTokens: Int?
-    public init(inputTokens: Int, outputTokens: Int, totalTokens: Int, cacheReadInputTokens: Int? = nil, cacheWriteInputTokens: Int? = nil) {
+    /// Cache writes per time to live.
+    public var cacheDetails: [CacheDetail]?
+    public init(inputTokens: Int, outputTokens: Int, totalTokens: Int, cacheReadInputTokens: Int? = nil,
+                cacheWriteInputTokens: Int? = nil, cacheDetails: [CacheDetail]? = nil) {
         self.inputTokens = inputTokens; self.outputTokens = outputTokens; self.totalTokens = totalTokens
         self.cacheReadInputTokens = cacheReadInputTokens; self.cacheWriteInputTokens = cacheWriteInputTokens
+        self.cacheDetails = cacheDetails
     }
 
     /// The largest count a response may report (a trillion tokens): anything above it,
@@ -217,7 +238,7 @@ public struct TokenUsage: Codable, Hashable, Sendable {
     public static let countLimit = 1_000_000_000_000
 
     private enum CodingKeys: String, CodingKey {
-        case inputTokens, outputTokens, totalTokens, cacheReadInputTokens, cacheWriteInputTokens
+        case inputTokens, outputTokens, totalTokens, cacheReadInputTokens, cacheWriteInputTokens, cacheDetails
     }
 
     public init(from decoder: any Decoder) throws {
@@ -239,6 +260,13 @@ public struct TokenUsage: Codable, Hashable, Sendable {
         self.init(inputTokens: try required(.inputTokens), outputTokens: try required(.outputTokens),
                   totalTokens: try required(.totalTokens), cacheReadInputTokens: try count(.cacheReadInputTokens),
                   cacheWriteInputTokens: try count(.cacheWriteInputTokens))
+        if let details = try c.decodeIfPresent([CacheDetail].self, forKey: .cacheDetails) {
+            guard details.count <= 16, details.allSatisfy({ (0...Self.countLimit).contains($0.inputTokens) }) else {
+                throw DecodingError.dataCorruptedError(forKey: .cacheDetails, in: c,
+                    debugDescription: "cacheDetails must hold at most 16 entries with token counts in 0...\(Self.countLimit)")
+            }
+            cacheDetails = details
+        }
     }
 }
 

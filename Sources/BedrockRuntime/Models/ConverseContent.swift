@@ -6,6 +6,8 @@ public struct ConversationRole: OpenEnum {
     public init(rawValue: String) { self.rawValue = rawValue }
     public static let user: Self = "user"
     public static let assistant: Self = "assistant"
+    /// A message that changes the tool set (`toolAddition` / `toolRemoval`) mid-conversation.
+    public static let system: Self = "system"
 }
 
 /// A message in a conversation: a role and its content blocks.
@@ -98,6 +100,58 @@ public struct VideoBlock: Codable, Hashable, Sendable {
     public init(format: String, source: MediaSource) { self.format = format; self.source = source }
 }
 
+/// Audio given to the model (`format` such as `mp3`, `wav`, `pcm`).
+public struct AudioBlock: Codable, Hashable, Sendable {
+    public var format: String
+    public var source: MediaSource
+    /// Set by the service when it could not use the audio.
+    public var error: ErrorBlock?
+    public init(format: String, source: MediaSource, error: ErrorBlock? = nil) {
+        self.format = format; self.source = source; self.error = error
+    }
+}
+
+/// Why the service could not use a block.
+public struct ErrorBlock: Codable, Hashable, Sendable {
+    public var message: String?
+    public init(message: String? = nil) { self.message = message }
+}
+
+/// One passage of a search result.
+public struct SearchResultContentBlock: Codable, Hashable, Sendable {
+    public var text: String
+    public init(text: String) { self.text = text }
+}
+
+/// A search result the model should ground its answer in (and may cite).
+public struct SearchResultBlock: Codable, Hashable, Sendable {
+    public var source: String
+    public var title: String
+    public var content: [SearchResultContentBlock]
+    public var citations: CitationsConfig?
+    public init(source: String, title: String, content: [SearchResultContentBlock], citations: CitationsConfig? = nil) {
+        self.source = source; self.title = title; self.content = content; self.citations = citations
+    }
+}
+
+/// A tool named by a `toolAddition` / `toolRemoval` block: one declared in `toolConfig`
+/// (`serverName` for a tool an MCP server provides).
+public struct ToolReference: Codable, Hashable, Sendable {
+    public var type: String?
+    public var name: String?
+    public var serverName: String?
+    public init(type: String? = nil, name: String? = nil, serverName: String? = nil) {
+        self.type = type; self.name = name; self.serverName = serverName
+    }
+}
+
+/// Adds (or, as `toolRemoval`, removes) one tool of the tool set mid-conversation, in a
+/// `system`-role message.
+public struct ToolChangeBlock: Codable, Hashable, Sendable {
+    public var tool: ToolReference
+    public init(tool: ToolReference) { self.tool = tool }
+}
+
 /// A tool call made by the model; `input` is the JSON the model produced.
 public struct ToolUseBlock: Codable, Hashable, Sendable {
     public var toolUseId: String
@@ -115,6 +169,7 @@ public enum ToolResultContent: Codable, Hashable, Sendable {
     case image(ImageBlock)
     case document(DocumentBlock)
     case video(VideoBlock)
+    case searchResult(SearchResultBlock)
     case unknown(String, JSONValue)
 
     public init(from decoder: any Decoder) throws {
@@ -125,12 +180,14 @@ public enum ToolResultContent: Codable, Hashable, Sendable {
         case "image": self = .image(try c.decode(ImageBlock.self, forKey: key))
         case "document": self = .document(try c.decode(DocumentBlock.self, forKey: key))
         case "video": self = .video(try c.decode(VideoBlock.self, forKey: key))
+        case "searchResult": self = .searchResult(try c.decode(SearchResultBlock.self, forKey: key))
         default: self = .unknown(name, try c.decode(JSONValue.self, forKey: key))
         }
     }
     public func encode(to encoder: any Encoder) throws {
         switch self {
         case let .json(v): try UnionCoding.encode(v, as: "json", to: encoder)
+        case let .searchResult(v): try UnionCoding.encode(v, as: "searchResult", to: encoder)
         case let .text(v): try UnionCoding.encode(v, as: "text", to: encoder)
         case let .image(v): try UnionCoding.encode(v, as: "image", to: encoder)
         case let .document(v): try UnionCoding.encode(v, as: "document", to: encoder)
@@ -184,7 +241,9 @@ public enum GuardrailContent: Codable, Hashable, Sendable {
 /// A prompt-cache checkpoint (`{"type": "default"}`).
 public struct CachePointBlock: Codable, Hashable, Sendable {
     public var type: String
-    public init(type: String = "default") { self.type = type }
+    /// How long the cached prefix lives: `5m` (the default) or `1h`.
+    public var ttl: String?
+    public init(type: String = "default", ttl: String? = nil) { self.type = type; self.ttl = ttl }
 }
 
 /// The model's reasoning text and the signature that proves it was not altered.
@@ -249,6 +308,12 @@ public enum ContentBlock: Codable, Hashable, Sendable {
     case cachePoint(CachePointBlock)
     case reasoningContent(ReasoningContent)
     case citationsContent(CitationsContentBlock)
+    case audio(AudioBlock)
+    case searchResult(SearchResultBlock)
+    /// In a `system`-role message: offer a declared tool again.
+    case toolAddition(ToolChangeBlock)
+    /// In a `system`-role message: stop offering a declared tool.
+    case toolRemoval(ToolChangeBlock)
     case unknown(String, JSONValue)
 
     public init(from decoder: any Decoder) throws {
@@ -264,6 +329,10 @@ public enum ContentBlock: Codable, Hashable, Sendable {
         case "cachePoint": self = .cachePoint(try c.decode(CachePointBlock.self, forKey: key))
         case "reasoningContent": self = .reasoningContent(try c.decode(ReasoningContent.self, forKey: key))
         case "citationsContent": self = .citationsContent(try c.decode(CitationsContentBlock.self, forKey: key))
+        case "audio": self = .audio(try c.decode(AudioBlock.self, forKey: key))
+        case "searchResult": self = .searchResult(try c.decode(SearchResultBlock.self, forKey: key))
+        case "toolAddition": self = .toolAddition(try c.decode(ToolChangeBlock.self, forKey: key))
+        case "toolRemoval": self = .toolRemoval(try c.decode(ToolChangeBlock.self, forKey: key))
         default: self = .unknown(name, try c.decode(JSONValue.self, forKey: key))
         }
     }
@@ -280,6 +349,10 @@ public enum ContentBlock: Codable, Hashable, Sendable {
         case let .cachePoint(v): try UnionCoding.encode(v, as: "cachePoint", to: encoder)
         case let .reasoningContent(v): try UnionCoding.encode(v, as: "reasoningContent", to: encoder)
         case let .citationsContent(v): try UnionCoding.encode(v, as: "citationsContent", to: encoder)
+        case let .audio(v): try UnionCoding.encode(v, as: "audio", to: encoder)
+        case let .searchResult(v): try UnionCoding.encode(v, as: "searchResult", to: encoder)
+        case let .toolAddition(v): try UnionCoding.encode(v, as: "toolAddition", to: encoder)
+        case let .toolRemoval(v): try UnionCoding.encode(v, as: "toolRemoval", to: encoder)
         case let .unknown(n, v): try UnionCoding.encode(v, as: n, to: encoder)
         }
     }

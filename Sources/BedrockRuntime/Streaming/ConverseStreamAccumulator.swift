@@ -50,6 +50,10 @@ public struct ConverseStreamAccumulator: Sendable {
         case toolUse(id: String, name: String)
         case reasoning(signature: String?, redacted: Data?)
         case citations([JSONValue])
+        /// A tool result the service produced; its pieces (`{text}` / `{json}`) so far.
+        case toolResult(ToolResultBlockStart, parts: [JSONValue])
+        /// A generated image: its format, the bytes so far, and the error, if any.
+        case image(format: String, bytes: Data, error: String?)
         case other(ContentBlock)
     }
 
@@ -79,6 +83,12 @@ public struct ConverseStreamAccumulator: Sendable {
                 heldBytes += id.utf8.count + name.utf8.count
                 blocks[index] = .toolUse(id: id, name: name)
                 texts[index] = ""
+            case let .toolResult(start):
+                heldBytes += start.toolUseId.utf8.count + (start.type?.utf8.count ?? 0) + (start.status?.utf8.count ?? 0)
+                blocks[index] = .toolResult(start, parts: [])
+            case let .image(format):
+                heldBytes += format.utf8.count
+                blocks[index] = .image(format: format, bytes: Data(), error: nil)
             case let .unknown(name, value):
                 heldBytes += name.utf8.count + Self.size(of: value)
                 blocks[index] = .other(.unknown(name, value))
@@ -136,6 +146,11 @@ public struct ConverseStreamAccumulator: Sendable {
         case let (.citation(c), nil):
             blocks[index] = .citations([c])
             texts[index] = ""
+        case let (.toolResult(pieces), .toolResult(start, parts)?):
+            blocks[index] = .toolResult(start, parts: parts + pieces)
+        case let (.image(piece), .image(format, bytes, error)?):
+            let more = piece["source"]?["bytes"]?.stringValue.flatMap { Data(base64Encoded: $0) } ?? Data()
+            blocks[index] = .image(format: format, bytes: bytes + more, error: piece["error"]?["message"]?.stringValue ?? error)
         default: break
         }
     }
@@ -153,6 +168,8 @@ public struct ConverseStreamAccumulator: Sendable {
             case let .unknown(name, value): return name.utf8.count + size(of: value)
             }
         case let .citation(c): return size(of: c)
+        case let .toolResult(pieces): return pieces.reduce(0) { $0 + size(of: $1) }
+        case let .image(piece): return size(of: piece)
         case let .unknown(name, value): return name.utf8.count + size(of: value)
         }
     }
@@ -193,6 +210,16 @@ public struct ConverseStreamAccumulator: Sendable {
             case let .citations(citations):
                 let typed = citations.compactMap { try? JSONValueDecoder().decode(Citation.self, from: $0) }
                 return .citationsContent(CitationsContentBlock(content: [DocumentContent(text: text)], citations: typed))
+            case let .toolResult(start, parts):
+                let content: [ToolResultContent] = parts.compactMap { part in
+                    if let text = part["text"]?.stringValue { return .text(text) }
+                    if let json = part["json"] { return .json(json) }
+                    return nil
+                }
+                return .toolResult(ToolResultBlock(toolUseId: start.toolUseId, content: content, status: start.status))
+            case let .image(format, bytes, error):
+                if let error { return .unknown("image", ["format": .string(format), "error": ["message": .string(error)]]) }
+                return .image(ImageBlock(format: format, source: .bytes(bytes)))
             case let .other(b): return b
             }
         }

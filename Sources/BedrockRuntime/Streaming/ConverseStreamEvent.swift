@@ -1,11 +1,26 @@
 import Foundation
 
+/// The start of a tool result the service produced (a system tool's), in a stream.
+public struct ToolResultBlockStart: Codable, Hashable, Sendable {
+    public var toolUseId: String
+    public var type: String?
+    /// `success` or `error`.
+    public var status: String?
+    public init(toolUseId: String, type: String? = nil, status: String? = nil) {
+        self.toolUseId = toolUseId; self.type = type; self.status = status
+    }
+}
+
 /// The start of a content block that is not plain text (text blocks start with deltas).
 public enum ContentBlockStart: Codable, Hashable, Sendable {
     case toolUse(toolUseId: String, name: String)
+    case toolResult(ToolResultBlockStart)
+    /// An image the model generates, in `format` (`png`, `jpeg`, …).
+    case image(format: String)
     case unknown(String, JSONValue)
 
     struct ToolUseStart: Codable { var toolUseId: String; var name: String }
+    struct ImageStart: Codable { var format: String }
 
     public init(from decoder: any Decoder) throws {
         let (name, c, key) = try UnionCoding.member(of: decoder, union: "ContentBlockStart")
@@ -13,12 +28,16 @@ public enum ContentBlockStart: Codable, Hashable, Sendable {
         case "toolUse":
             let v = try c.decode(ToolUseStart.self, forKey: key)
             self = .toolUse(toolUseId: v.toolUseId, name: v.name)
+        case "toolResult": self = .toolResult(try c.decode(ToolResultBlockStart.self, forKey: key))
+        case "image": self = .image(format: try c.decode(ImageStart.self, forKey: key).format)
         default: self = .unknown(name, try c.decode(JSONValue.self, forKey: key))
         }
     }
     public func encode(to encoder: any Encoder) throws {
         switch self {
         case let .toolUse(id, name): try UnionCoding.encode(ToolUseStart(toolUseId: id, name: name), as: "toolUse", to: encoder)
+        case let .toolResult(v): try UnionCoding.encode(v, as: "toolResult", to: encoder)
+        case let .image(format): try UnionCoding.encode(ImageStart(format: format), as: "image", to: encoder)
         case let .unknown(n, v): try UnionCoding.encode(v, as: n, to: encoder)
         }
     }
@@ -56,8 +75,13 @@ public enum ContentBlockDelta: Codable, Hashable, Sendable {
     /// A fragment of the tool input's JSON text; fragments join into the whole input.
     case toolUse(input: String)
     case reasoningContent(ReasoningDelta)
-    /// A citation for generated text (kept as JSON).
+    /// A citation for generated text (kept as JSON: `title`, `source`, `sourceContent`,
+    /// `location`).
     case citation(JSONValue)
+    /// Pieces of a tool result the service produced: each `{text}` or `{json}`.
+    case toolResult([JSONValue])
+    /// A generated image's bytes (`source`) or the reason it failed (`error`), kept as JSON.
+    case image(JSONValue)
     case unknown(String, JSONValue)
 
     struct ToolUseDelta: Codable { var input: String }
@@ -69,6 +93,8 @@ public enum ContentBlockDelta: Codable, Hashable, Sendable {
         case "toolUse": self = .toolUse(input: try c.decode(ToolUseDelta.self, forKey: key).input)
         case "reasoningContent": self = .reasoningContent(try c.decode(ReasoningDelta.self, forKey: key))
         case "citation": self = .citation(try c.decode(JSONValue.self, forKey: key))
+        case "toolResult": self = .toolResult(try c.decode([JSONValue].self, forKey: key))
+        case "image": self = .image(try c.decode(JSONValue.self, forKey: key))
         default: self = .unknown(name, try c.decode(JSONValue.self, forKey: key))
         }
     }
@@ -78,6 +104,8 @@ public enum ContentBlockDelta: Codable, Hashable, Sendable {
         case let .toolUse(input): try UnionCoding.encode(ToolUseDelta(input: input), as: "toolUse", to: encoder)
         case let .reasoningContent(v): try UnionCoding.encode(v, as: "reasoningContent", to: encoder)
         case let .citation(v): try UnionCoding.encode(v, as: "citation", to: encoder)
+        case let .toolResult(v): try UnionCoding.encode(v, as: "toolResult", to: encoder)
+        case let .image(v): try UnionCoding.encode(v, as: "image", to: encoder)
         case let .unknown(n, v): try UnionCoding.encode(v, as: n, to: encoder)
         }
     }

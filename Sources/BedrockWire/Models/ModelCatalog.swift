@@ -12,13 +12,27 @@ public enum ModelFamily: String, Sendable, CaseIterable, Codable {
     case openAIChat = "openai-chat"
     /// Video generation (Nova Reel): served only by StartAsyncInvoke.
     case amazonNovaReel = "nova-reel"
+    /// Speech to speech (Nova Sonic): served only by InvokeModelWithBidirectionalStream.
+    case amazonNovaSonic = "nova-sonic"
 
-    /// Whether the family generates text (and so serves Converse); embedding and video
-    /// models do not.
-    public var generatesText: Bool { self != .amazonTitanEmbeddings && self != .cohereEmbed && self != .amazonNovaReel }
+    /// Whether the family generates text through Converse and InvokeModel; embedding,
+    /// video and speech models do not.
+    public var generatesText: Bool {
+        switch self {
+        case .amazonTitanEmbeddings, .cohereEmbed, .amazonNovaReel, .amazonNovaSonic: false
+        default: true
+        }
+    }
 
-    /// Whether InvokeModel serves the family (Nova Reel answers only asynchronously).
-    public var servesInvokeModel: Bool { self != .amazonNovaReel }
+    /// Whether InvokeModel serves the family (Nova Reel answers only asynchronously,
+    /// Nova Sonic only over a bidirectional stream).
+    public var servesInvokeModel: Bool { self != .amazonNovaReel && self != .amazonNovaSonic }
+
+    /// Whether StartAsyncInvoke serves the family: only video generation (Nova Reel).
+    public var servesAsyncInvoke: Bool { self == .amazonNovaReel }
+
+    /// Whether InvokeModelWithBidirectionalStream serves the family: only speech (Nova Sonic).
+    public var servesBidirectionalStream: Bool { self == .amazonNovaSonic }
 }
 
 /// One local model: its Bedrock model id and what it supports.
@@ -147,6 +161,9 @@ public struct ModelCatalog: Sendable {
         ModelDescriptor(id: "amazon.nova-reel-v1:1", name: "Nova Reel", provider: "Amazon", family: .amazonNovaReel,
                         maxOutputTokens: 0, defaultMaxTokens: 0, supportsToolUse: false, supportsReasoning: false,
                         supportsSystemPrompt: false, embeddingDimensions: nil),
+        ModelDescriptor(id: "amazon.nova-sonic-v1:0", name: "Nova Sonic", provider: "Amazon", family: .amazonNovaSonic,
+                        maxOutputTokens: 1024, defaultMaxTokens: 1024, supportsToolUse: true, supportsReasoning: false,
+                        supportsSystemPrompt: true, embeddingDimensions: nil, inputModalities: ["audio"]),
     ]))
 
     private static func modalities(_ table: [String: Set<String>], default fallback: Set<String>,

@@ -88,7 +88,8 @@ struct RequestBuilder {
         switch args["cache"] {
         case nil, .nil?, .boolean(false)?: break
         case .boolean(true)?: body = Self.withCachePoints(body)
-        default: throw fail("'cache' must be true or false")
+        case .string(let ttl)? where ttl == "5m" || ttl == "1h": body = Self.withCachePoints(body, ttl: ttl)
+        default: throw fail("'cache' must be true, false, \"5m\" or \"1h\" (the cache's time to live)")
         }
         do {
             return (try JSONValueDecoder().decode(ConverseRequest.self, from: .object(body)), maxTokens)
@@ -300,8 +301,11 @@ struct RequestBuilder {
 
     /// `cache = true`: a `cachePoint` after the tools and after the system prompt, or —
     /// with neither — after the last message's content, so a repeat reads the cache.
-    static func withCachePoints(_ body: [(String, JSONValue)]) -> [(String, JSONValue)] {
-        let point: JSONValue = .object([("cachePoint", .object([("type", "default")]))])
+    /// `cache = "1h"` (or `"5m"`) also sets the cache point's time to live.
+    static func withCachePoints(_ body: [(String, JSONValue)], ttl: String? = nil) -> [(String, JSONValue)] {
+        var fields: [(String, JSONValue)] = [("type", "default")]
+        if let ttl { fields.append(("ttl", .string(ttl))) }
+        let point: JSONValue = .object([("cachePoint", .object(fields))])
         var out = body
         var placed = false
         for (index, (key, value)) in out.enumerated() {
@@ -322,21 +326,38 @@ struct RequestBuilder {
         return out
     }
 
-    /// `output = {schema = {…}, name = …, description = …}` (structured output): the
-    /// schema table becomes the JSON text `outputConfig.textFormat` carries.
+    /// `output = {schema = {…}, name = …, description = …, effort = …}`: the schema
+    /// (structured output) becomes the JSON text `outputConfig.textFormat` carries;
+    /// `effort` (`low`, `medium`, `high`, `xhigh`, `max`) is `outputConfig.effort`.
     func outputConfig(_ value: LuaValue) throws(ScriptError) -> JSONValue {
-        guard case .map(let m) = value else { throw fail("'output' must be {schema = {…}}") }
-        for key in m.keys where !["schema", "name", "description"].contains(key) {
-            throw fail("unknown output setting '\(key)' (known: description, name, schema)")
+        guard case .map(let m) = value else { throw fail("'output' must be {schema = {…}} or {effort = …}") }
+        for key in m.keys where !["schema", "name", "description", "effort"].contains(key) {
+            throw fail("unknown output setting '\(key)' (known: description, effort, name, schema)")
         }
-        guard let schemaValue = m["schema"], case .map = schemaValue else { throw fail("'output.schema' must be a JSON schema table") }
-        let schema = try LuaJSON.json(from: schemaValue, path: "\(function): output.schema")
-        var definition: [(String, JSONValue)] = [("schema", .string(JSONWriter.compact.string(schema)))]
-        if let name = m["name"]?.stringValue { definition.append(("name", .string(name))) }
-        if let description = m["description"]?.stringValue { definition.append(("description", .string(description))) }
-        return .object([("textFormat", .object([("type", "JSON_SCHEMA"),
-                                                ("structure", .object([("jsonSchema", .object(definition))]))]))])
+        var config: [(String, JSONValue)] = []
+        if let schemaValue = m["schema"], schemaValue != .nil {
+            guard case .map = schemaValue else { throw fail("'output.schema' must be a JSON schema table") }
+            let schema = try LuaJSON.json(from: schemaValue, path: "\(function): output.schema")
+            var definition: [(String, JSONValue)] = [("schema", .string(JSONWriter.compact.string(schema)))]
+            if let name = m["name"]?.stringValue { definition.append(("name", .string(name))) }
+            if let description = m["description"]?.stringValue { definition.append(("description", .string(description))) }
+            config.append(("textFormat", .object([("type", "JSON_SCHEMA"),
+                                                  ("structure", .object([("jsonSchema", .object(definition))]))])))
+        } else if m["name"] != nil || m["description"] != nil {
+            throw fail("'output.name' and 'output.description' need 'output.schema'")
+        }
+        if let effort = m["effort"], effort != .nil {
+            guard let level = effort.stringValue, Self.effortLevels.contains(level) else {
+                throw fail("'output.effort' must be one of \(Self.effortLevels.joined(separator: ", "))")
+            }
+            config.append(("effort", .string(level)))
+        }
+        guard !config.isEmpty else { throw fail("'output' must set schema or effort") }
+        return .object(config)
     }
+
+    /// The effort levels `output.effort` takes (the API model's list).
+    static let effortLevels = ["low", "medium", "high", "xhigh", "max"]
 
     func guardrailConfig(_ value: LuaValue) throws(ScriptError) -> JSONValue {
         guard case .map(let m) = value, let id = (m["id"] ?? m["identifier"])?.stringValue else {

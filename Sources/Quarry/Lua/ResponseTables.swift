@@ -14,6 +14,9 @@ enum ResponseTables {
         ]
         if let r = u.cacheReadInputTokens { m["cache_read_input_tokens"] = .integer(Int64(r)) }
         if let w = u.cacheWriteInputTokens { m["cache_write_input_tokens"] = .integer(Int64(w)) }
+        if let details = u.cacheDetails {
+            m["cache_details"] = list(details.map { .map(["ttl": .string($0.ttl), "input_tokens": .integer(Int64($0.inputTokens))]) })
+        }
         return .map(m)
     }
 
@@ -129,6 +132,13 @@ enum ResponseTables {
             return .map(["type": "message_start", "role": .string(role.rawValue)])
         case .contentBlockStart(let index, .toolUse(let id, let name)):
             return .map(["type": "tool_use_start", "index": .integer(Int64(index)), "id": .string(id), "name": .string(name)])
+        case .contentBlockStart(let index, .toolResult(let start)):
+            var m: [String: LuaValue] = ["type": "tool_result_start", "index": .integer(Int64(index)), "id": .string(start.toolUseId)]
+            if let status = start.status { m["status"] = .string(status) }
+            if let kind = start.type { m["result_type"] = .string(kind) }
+            return .map(m)
+        case .contentBlockStart(let index, .image(let format)):
+            return .map(["type": "image_start", "index": .integer(Int64(index)), "format": .string(format)])
         case .contentBlockStart(let index, .unknown(let name, let payload)):
             return .map(["type": "block_start", "index": .integer(Int64(index)), "kind": .string(name),
                          "payload": LuaJSON.lua(from: payload)])
@@ -146,6 +156,8 @@ enum ResponseTables {
             case .reasoningContent(.unknown(let name, let payload)):
                 return .map(["type": "unknown", "event": .string("reasoningContent." + name), "payload": LuaJSON.lua(from: payload), "index": i])
             case .citation(let c): return .map(["type": "citation", "citation": LuaJSON.lua(from: c), "index": i])
+            case .toolResult(let parts): return .map(["type": "tool_result", "parts": LuaJSON.lua(from: .array(parts)), "index": i])
+            case .image(let piece): return .map(["type": "image", "image": LuaJSON.lua(from: piece), "index": i])
             case .unknown(let name, let payload):
                 return .map(["type": "unknown", "event": .string("contentBlockDelta." + name), "payload": LuaJSON.lua(from: payload), "index": i])
             }

@@ -60,7 +60,7 @@ import Testing
     func unknownStartsCounted() async throws {
         let blob = String(repeating: "b", count: 300 * 1024)
         let starts = (0..<8).map { i in
-            StreamFrames.event("contentBlockStart", #"{"contentBlockIndex":\#(i),"start":{"image":{"data":"\#(blob)"}}}"#)
+            StreamFrames.event("contentBlockStart", #"{"contentBlockIndex":\#(i),"start":{"video":{"data":"\#(blob)"}}}"#)
         }
         let error = try await collectError(answer(starts), limits: ResponseLimits(maxStreamBytes: 1 << 20))
         let e = try #require(error, "2.4 MiB of unknown start values passed a 1 MiB stream cap")

@@ -20,7 +20,7 @@ enum NativeFormats {
         case .mistral: MistralFormat()
         case .cohereCommand: CohereCommandFormat()
         case .openAIChat: OpenAIChatFormat()
-        case .amazonTitanEmbeddings, .cohereEmbed, .amazonNovaReel: nil
+        case .amazonTitanEmbeddings, .cohereEmbed, .amazonNovaReel, .amazonNovaSonic: nil
         }
     }
 
