@@ -24,9 +24,14 @@ struct NovaSonicConversation {
     /// (input and answers).
     static let maxContentBytes = 1 << 20
     static let maxConversationBytes = 4 << 20
-    /// Silent audio sent per output token (10 ms at 24 kHz, 16-bit mono), and at most.
-    static let audioBytesPerToken = 480
-    static let maxAudioBytes = 96_000
+    /// Silent audio sent per output token (1 ms at 24 kHz, 16-bit mono), and at most
+    /// (0.16 s). Kept short on purpose: each event then fits one HTTP/2 DATA frame, and
+    /// the AWS SDK for Python (0.12) fails on an event split across frames (its reader
+    /// takes a short read for a whole field).
+    static let audioBytesPerToken = 48
+    static let maxAudioBytes = 7_680
+    /// The most audio bytes one `audioOutput` event carries (0.16 s; 10 KiB as base64).
+    static let audioBytesPerEvent = 7_680
 
     private struct OpenContent {
         var role: String
@@ -260,7 +265,12 @@ struct NovaSonicConversation {
                 content("TEXT", role: "ASSISTANT", [("textOutput", ["content": .string(text), "role": "ASSISTANT"])],
                         stop: "END_TURN", extra: final)
                 let audio = min(Self.maxAudioBytes, max(1, TokenCounter.count(text)) * Self.audioBytesPerToken)
-                content("AUDIO", role: "ASSISTANT", [("audioOutput", ["content": .string(Data(count: audio).base64EncodedString())])],
+                // Sent in pieces as the service does: each event stays well inside one
+                // HTTP/2 DATA frame (clients may not reassemble an event split across frames).
+                let pieces = stride(from: 0, to: audio, by: Self.audioBytesPerEvent).map { start in
+                    ("audioOutput", JSONValue(["content": JSONValue.string(Data(count: min(Self.audioBytesPerEvent, audio - start)).base64EncodedString())]))
+                }
+                content("AUDIO", role: "ASSISTANT", pieces,
                         stop: "END_TURN", extra: ["audioOutputConfiguration": [
                             "mediaType": "audio/lpcm", "sampleRateHertz": 24000, "sampleSizeBits": 16,
                             "channelCount": 1, "encoding": "base64", "audioType": "SPEECH"]])
