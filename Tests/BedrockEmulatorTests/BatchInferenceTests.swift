@@ -307,6 +307,23 @@ import Testing
         }
     }
 
+    @Test("fault rules hit the control plane: CreateModelInvocationJob throttled once, then served")
+    func faultRules() async throws {
+        try await withEmulator(Self.fast(step: .seconds(30))) { emulator, client in
+            try emulator.addFault(FaultRule(operation: "CreateModelInvocationJob", times: 1, error: "ThrottlingException"))
+            let throttled = try await client.send("/model-invocation-job", json: Self.createBody(name: "faulted"))
+            #expect(throttled.status == 429)
+            #expect(throttled.errorType == "ThrottlingException")
+            let served = try await client.send("/model-invocation-job", json: Self.createBody(name: "faulted"))
+            #expect(served.status == 200)
+            #expect(emulator.requests.contains { $0.operation == "CreateModelInvocationJob" && $0.fault == "error" })
+            try emulator.addFault(FaultRule(operation: "ListModelInvocationJobs", times: 1, error: "AccessDeniedException"))
+            #expect(try await client.send("/model-invocation-jobs", method: "GET").errorType == "AccessDeniedException")
+            // Stream faults only apply to streaming operations.
+            #expect(throws: FaultRuleError.self) { try emulator.addFault(FaultRule(operation: "GetModelInvocationJob", stream: "truncate")) }
+        }
+    }
+
     @Test("ListModelInvocationJobs filters by status and name, sorts and pages")
     func listJobs() async throws {
         try await withEmulator({ configuration in

@@ -145,3 +145,15 @@ def test_below_minimum_fails(batch_emulator):
     _, job = wait(bedrock, arn)
     assert job["status"] == "Failed"
     assert "at least 3" in job["message"]
+
+
+def test_fault_rule_on_create(batch_emulator):
+    _, bedrock = clients(batch_emulator)
+    batch_emulator.fault(operation="CreateModelInvocationJob", error="ServiceQuotaExceededException", times=1)
+    kwargs = dict(jobName="interop-faulted", roleArn=ROLE, modelId=CLAUDE,
+                  inputDataConfig={"s3InputDataConfig": {"s3Uri": "s3://interop-small/in.jsonl"}},
+                  outputDataConfig={"s3OutputDataConfig": {"s3Uri": "s3://interop-small/out/"}})
+    with pytest.raises(ClientError) as caught:
+        bedrock.create_model_invocation_job(**kwargs)
+    assert caught.value.response["Error"]["Code"] == "ServiceQuotaExceededException"
+    assert bedrock.create_model_invocation_job(**kwargs)["jobArn"]

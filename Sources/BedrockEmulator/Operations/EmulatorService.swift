@@ -72,21 +72,6 @@ final class EmulatorService: Sendable {
                                        principal: caller.principal, status: failure?.status ?? 200, error: failure?.code))
             return response
         }
-        if case .control(let operation, let parameters)? = route {
-            var record = RecordedRequest(requestID: requestID, time: Date(), operation: operation.rawValue,
-                                         region: caller.region, principal: caller.principal, status: 200)
-            let response: EmulatorResponse
-            do throws(ServiceError) {
-                response = json(try control(operation, parameters: parameters, request: request, region: caller.region, record: &record),
-                                requestID: requestID)
-            } catch {
-                record.status = error.status
-                record.error = error.name
-                response = errorResponse(error, requestID: requestID)
-            }
-            log.append(record)
-            return response
-        }
         guard case .operation(let operation, let modelID, let parameters)? = route else {
             let error = ServiceError(name: "UnknownOperationException", status: 404,
                                      message: "Unknown operation \(request.method) \(RequestLog.cut(String(request.path)))")
@@ -139,26 +124,7 @@ final class EmulatorService: Sendable {
         }
     }
 
-    // MARK: Control plane
-
-    private func control(_ operation: ControlPlaneOperation, parameters: [String], request: EmulatorRequest, region: String,
-                         record: inout RecordedRequest) throws(ServiceError) -> JSONValue {
-        switch operation {
-        case .createModelInvocationJob:
-            let body = try jsonBody(request)
-            record.model = body["modelId"]?.stringValue.map(RequestLog.cut)
-            return try batchJobs.create(body, region: region, catalog: configuration.catalog) { [weak self] model, input, converse in
-                guard let self else { return .error(code: 500, message: "The emulator stopped.") }
-                return await self.runBatchRecord(model: model, input: input, converse: converse)
-            }
-        case .getModelInvocationJob:
-            return try batchJobs.get(parameters[0])
-        case .listModelInvocationJobs:
-            return try batchJobs.list(query: PercentDecoding.query(request.query))
-        case .stopModelInvocationJob:
-            return try batchJobs.stop(parameters[0])
-        }
-    }
+    // MARK: Batch records
 
     /// Runs one batch record through the models, as InvokeModel (the model's native
     /// body) or Converse would, scripted replies included (a scripted error becomes the
@@ -283,6 +249,19 @@ final class EmulatorService: Sendable {
             return json(try asyncJobs.get(arn: parameters[0]), requestID: context.requestID)
         case .listAsyncInvokes:
             return json(try asyncJobs.list(query: PercentDecoding.query(request.query)), requestID: context.requestID)
+        case .createModelInvocationJob:
+            let body = try jsonBody(request)
+            let created = try batchJobs.create(body, region: context.region, catalog: configuration.catalog) { [weak self] model, input, converse in
+                guard let self else { return .error(code: 500, message: "The emulator stopped.") }
+                return await self.runBatchRecord(model: model, input: input, converse: converse)
+            }
+            return json(created, requestID: context.requestID)
+        case .getModelInvocationJob:
+            return json(try batchJobs.get(parameters[0]), requestID: context.requestID)
+        case .listModelInvocationJobs:
+            return json(try batchJobs.list(query: PercentDecoding.query(request.query)), requestID: context.requestID)
+        case .stopModelInvocationJob:
+            return json(try batchJobs.stop(parameters[0]), requestID: context.requestID)
         case .invokeModelWithBidirectionalStream:
             throw .validation("InvokeModelWithBidirectionalStream needs an HTTP/2 connection; this emulator serves it over HTTP/2 only.")
         }

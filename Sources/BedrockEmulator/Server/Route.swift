@@ -4,8 +4,6 @@ import BedrockWire
 enum Route: Sendable, Equatable {
     case operation(BedrockOperation, modelID: String?, parameters: [String])
     case admin([String])
-    /// A Bedrock control-plane operation (batch inference jobs) with its path parameters.
-    case control(ControlPlaneOperation, parameters: [String])
 
     /// Matches a method and a raw (percent-encoded) path.
     static func match(method: String, path: String) -> Route? {
@@ -38,28 +36,19 @@ enum Route: Sendable, Equatable {
         case ("GET", 2, "async-invoke") where segments[1].isEmpty:
             return .operation(.listAsyncInvokes, modelID: nil, parameters: [])
         case ("POST", 1, "model-invocation-job"):
-            return .control(.createModelInvocationJob, parameters: [])
+            return .operation(.createModelInvocationJob, modelID: nil, parameters: [])
         case ("GET", 2, "model-invocation-job"):
-            return .control(.getModelInvocationJob, parameters: [segments[1]])
+            return .operation(.getModelInvocationJob, modelID: nil, parameters: [segments[1]])
         case ("GET", 1, "model-invocation-jobs"):
-            return .control(.listModelInvocationJobs, parameters: [])
+            return .operation(.listModelInvocationJobs, modelID: nil, parameters: [])
         case ("POST", 3, "model-invocation-job") where segments[2] == "stop":
-            return .control(.stopModelInvocationJob, parameters: [segments[1]])
+            return .operation(.stopModelInvocationJob, modelID: nil, parameters: [segments[1]])
         case ("GET", 2, "async-invoke"):
             return .operation(.getAsyncInvoke, modelID: nil, parameters: [segments[1]])
         default:
             return nil
         }
     }
-}
-
-/// The Bedrock control-plane operations the emulator serves (service `bedrock`,
-/// endpoint `bedrock.{region}…`; the same signing name as the runtime).
-enum ControlPlaneOperation: String, Sendable, Equatable {
-    case createModelInvocationJob = "CreateModelInvocationJob"
-    case getModelInvocationJob = "GetModelInvocationJob"
-    case listModelInvocationJobs = "ListModelInvocationJobs"
-    case stopModelInvocationJob = "StopModelInvocationJob"
 }
 
 /// Percent-decoding of URI components (`%3A` → `:`), tolerant of stray `%`.
