@@ -40,7 +40,7 @@ public final class BedrockEmulator: Sendable {
     public let configuration: EmulatorConfiguration
     /// The token the admin API (`/_quarry/…`) requires in `x-quarry-admin-token`.
     public let adminToken: String
-    private let service: EmulatorService
+    let service: EmulatorService
     private let logger: Logger
     private struct Running: Sendable {
         var server: HTTPServer
@@ -129,6 +129,7 @@ public final class BedrockEmulator: Sendable {
         try? await running.channel.close()
         await running.task.value
         await running.server.shutdown()
+        service.batchJobs.shutdown()
         if let ca = running.endpoint.caCertificatePath { unlink(ca) }
     }
 

@@ -30,6 +30,27 @@ import Testing
         #expect(!"\(configuration.credentials)".contains("s3cret"))
     }
 
+    @Test("batch settings are read and range-checked (a huge step would trap converting to a duration)")
+    func batchSettings() throws {
+        let path = try write(#"{"batch_step_seconds": 0.25, "batch_minimum_records": 3, "max_active_batch_jobs": 2, "max_stored_object_bytes": 1048576}"#)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let configuration = try EmulatorConfiguration(contentsOfFile: path)
+        #expect(configuration.batchStepDuration == .milliseconds(250))
+        #expect(configuration.batchMinimumRecords == 3)
+        #expect(configuration.maxActiveBatchJobs == 2)
+        #expect(configuration.maxStoredObjectBytes == 1_048_576)
+        for (bad, named) in [(#"{"batch_step_seconds": 1e300}"#, "batch_step_seconds"), (#"{"batch_step_seconds": -1}"#, "batch_step_seconds"),
+                             (#"{"batch_minimum_records": 0}"#, "batch_minimum_records"),
+                             (#"{"batch_minimum_records": 50001}"#, "batch_minimum_records"),
+                             (#"{"max_active_batch_jobs": 0}"#, "max_active_batch_jobs"),
+                             (#"{"max_stored_object_bytes": -5}"#, "max_stored_object_bytes")] {
+            let badPath = try write(bad)
+            defer { try? FileManager.default.removeItem(atPath: badPath) }
+            #expect(throws: EmulatorConfigurationError.self) { try EmulatorConfiguration(contentsOfFile: badPath) }
+            do { _ = try EmulatorConfiguration(contentsOfFile: badPath) } catch { #expect(error.message.contains(named), "\(bad)") }
+        }
+    }
+
     @Test("connection limits and allowed hosts are read and range-checked")
     func limits() throws {
         let path = try write(#"{"idle_timeout_seconds": 1.5, "max_connections": 16, "allowed_hosts": ["bedrock.test"], "max_buffered_body_bytes": 4194304}"#)

@@ -7,6 +7,9 @@ struct AuthenticatedCaller: Sendable {
     /// Masked access key id, or `bearer`.
     var principal: String
     var region: String
+    /// The signing name the request was scoped to: `bedrock` (runtime and control
+    /// plane; bearer tokens too) or `s3`.
+    var service: String = BedrockWire.signingName
 }
 
 /// Authenticates requests like AWS's front end: SigV4 checked by BedrockWire's
@@ -16,7 +19,9 @@ struct AuthenticatedCaller: Sendable {
 /// `UnrecognizedClientException`, `MissingAuthenticationTokenException`, …).
 struct RequestAuthenticator: Sendable {
     let configuration: EmulatorConfiguration
-    private let verifier: SigV4Verifier
+    private let bedrockVerifier: SigV4Verifier
+    /// S3's rules: scope `s3`, the path signed as sent.
+    private let s3Verifier: SigV4Verifier
 
     init(configuration: EmulatorConfiguration) {
         self.configuration = configuration
@@ -28,9 +33,39 @@ struct RequestAuthenticator: Sendable {
         }
         let lookup = keys
         let skew = configuration.clockSkew.components
-        verifier = SigV4Verifier(regions: Set(configuration.regions),
-                                 allowedClockSkew: TimeInterval(skew.seconds) + TimeInterval(skew.attoseconds) / 1e18,
-                                 secrets: { lookup[$0] })
+        let allowedSkew = TimeInterval(skew.seconds) + TimeInterval(skew.attoseconds) / 1e18
+        bedrockVerifier = SigV4Verifier(regions: Set(configuration.regions), allowedClockSkew: allowedSkew,
+                                        secrets: { lookup[$0] })
+        s3Verifier = SigV4Verifier(service: "s3", regions: Set(configuration.regions), allowedClockSkew: allowedSkew,
+                                   pathCanonicalization: .asSent, secrets: { lookup[$0] })
+    }
+
+    /// The verifier for the service a SigV4 request's credential scope names: S3's
+    /// for `/s3/aws4_request`, Bedrock's otherwise (which then reports a wrong scope).
+    private func verifier(for request: EmulatorRequest) -> SigV4Verifier {
+        Self.scopedService(request) == "s3" ? s3Verifier : bedrockVerifier
+    }
+
+    /// The service named in the `Authorization` header's credential scope, if any.
+    static func scopedService(_ request: EmulatorRequest) -> String? {
+        guard let authorization = request.headers.first(name: "authorization"),
+              let range = authorization.range(of: "Credential=") else { return nil }
+        let credential = authorization[range.upperBound...].prefix { $0 != "," && $0 != " " }
+        let parts = credential.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 5 ? String(parts[3]) : nil
+    }
+
+    /// S3 refuses a signed request without `x-amz-content-sha256`, and this emulator
+    /// does not decode `aws-chunked` bodies: both are clear errors.
+    private func checkS3Payload(_ request: EmulatorRequest) throws(ServiceError) {
+        guard let declared = request.headers.first(name: "x-amz-content-sha256") else {
+            throw ServiceError(name: "InvalidRequest", status: 400,
+                               message: "Missing required header for this request: x-amz-content-sha256")
+        }
+        if declared.hasPrefix("STREAMING-") {
+            throw ServiceError(name: "NotImplemented", status: 501,
+                               message: "The emulator's S3 does not accept aws-chunked (\(declared)) bodies; send the payload whole.")
+        }
     }
 
     static let unrecognizedClient = ServiceError(name: "UnrecognizedClientException", status: 403,
@@ -46,9 +81,12 @@ struct RequestAuthenticator: Sendable {
             method: request.method, requestTarget: request.target,
             headers: request.headers.map { (name: $0.name, value: $0.value) },
             bodySHA256: SigV4ReceivedRequest.sha256Hex(ofBody: request.bodyBytes))
+        let chosen = verifier(for: request)
+        if chosen.service == "s3" { try checkS3Payload(request) }
         do {
-            let verified = try verifier.verify(received)
-            return AuthenticatedCaller(principal: EmulatorCredential.mask(verified.accessKeyId), region: verified.region)
+            let verified = try chosen.verify(received)
+            return AuthenticatedCaller(principal: EmulatorCredential.mask(verified.accessKeyId), region: verified.region,
+                                       service: verified.service)
         } catch {
             throw ServiceError(name: error.errorType, status: error.httpStatus,
                                message: error.message + Self.dump(error.expectedCanonicalRequest, request))
@@ -86,7 +124,7 @@ struct RequestAuthenticator: Sendable {
             headers: request.headers.map { (name: $0.name, value: $0.value) }, bodySHA256: nil)
         let verified: SigV4VerifiedRequest
         do {
-            verified = try verifier.verify(received)
+            verified = try bedrockVerifier.verify(received)
         } catch {
             throw ServiceError(name: error.errorType, status: error.httpStatus, message: error.message)
         }
@@ -125,8 +163,10 @@ extension RequestAuthenticator {
         let received = SigV4ReceivedRequest(
             method: request.method, requestTarget: request.target,
             headers: request.headers.map { (name: $0.name, value: $0.value) }, bodySHA256: nil)
+        let chosen = verifier(for: request)
+        if chosen.service == "s3" { try checkS3Payload(request) }
         do {
-            _ = try verifier.verify(received)
+            _ = try chosen.verify(received)
         } catch where error.kind == .invalidSignature && error.message == Self.bodyHashNeeded {
             // Every check before the payload hash passed; the signature waits for the body.
         } catch where error.expectedCanonicalRequest != nil {

@@ -19,6 +19,8 @@ extension EmulatorConfiguration {
     ///  "quotas": [{"model": "…", "region": "…", "requests_per_minute": 60, "tokens_per_minute": 10000}],
     ///  "allowed_hosts": ["bedrock.test"], "idle_timeout_seconds": 30, "max_connections": 256,
     ///  "max_buffered_body_bytes": 268435456,
+    ///  "batch_step_seconds": 1, "batch_minimum_records": 100, "max_active_batch_jobs": 20,
+    ///  "max_stored_object_bytes": 536870912,
     ///  "responses": [{"contains": "weather", "tool": {"name": "get_weather", "input": {"city": "Oslo"}}},
     ///                {"operation": "Converse", "pattern": "^Summar", "text": "A short summary."}]}
     /// ```
@@ -50,7 +52,13 @@ extension EmulatorConfiguration {
         var maxConnections: Int?
         var maxBufferedBodyBytes: Int?
         var responses: [ScriptedReply]?
+        var batchStepSeconds: Double?
+        var batchMinimumRecords: Int?
+        var maxActiveBatchJobs: Int?
+        var maxStoredObjectBytes: Int?
         enum CodingKeys: String, CodingKey, CaseIterable {
+            case batchStepSeconds = "batch_step_seconds", batchMinimumRecords = "batch_minimum_records"
+            case maxActiveBatchJobs = "max_active_batch_jobs", maxStoredObjectBytes = "max_stored_object_bytes"
             case host, port, tls, regions, credentials, quotas, responses
             case allowedHosts = "allowed_hosts", idleTimeoutSeconds = "idle_timeout_seconds", maxConnections = "max_connections"
             case maxBufferedBodyBytes = "max_buffered_body_bytes"
@@ -167,6 +175,30 @@ extension EmulatorConfiguration {
             }
         }
         responses = file.responses ?? []
+        if let step = file.batchStepSeconds {
+            guard step.isFinite, step >= 0, step <= 3600 else {
+                throw EmulatorConfigurationError(message: "\(path): batch_step_seconds must be between 0 and 3600, got \(step)")
+            }
+            batchStepDuration = .milliseconds(Int64((step * 1000).rounded()))
+        }
+        if let minimum = file.batchMinimumRecords {
+            guard (1...batchMaximumRecords).contains(minimum) else {
+                throw EmulatorConfigurationError(message: "\(path): batch_minimum_records must be between 1 and \(batchMaximumRecords), got \(minimum)")
+            }
+            batchMinimumRecords = minimum
+        }
+        if let active = file.maxActiveBatchJobs {
+            guard (1...1000).contains(active) else {
+                throw EmulatorConfigurationError(message: "\(path): max_active_batch_jobs must be between 1 and 1000, got \(active)")
+            }
+            maxActiveBatchJobs = active
+        }
+        if let stored = file.maxStoredObjectBytes {
+            guard (0...(1 << 40)).contains(stored) else {
+                throw EmulatorConfigurationError(message: "\(path): max_stored_object_bytes must be between 0 and \(1 << 40), got \(stored)")
+            }
+            maxStoredObjectBytes = stored
+        }
         if credentials.isEmpty && bearerTokens.isEmpty {
             throw EmulatorConfigurationError(message: "\(path): no credentials or bearer tokens would be accepted")
         }

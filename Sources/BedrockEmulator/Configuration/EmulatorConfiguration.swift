@@ -117,6 +117,23 @@ public struct EmulatorConfiguration: Sendable, CustomStringConvertible, CustomRe
     public var maxRecordedRequests: Int = 10_000
     /// Scripted replies in force from the start (config file `responses`).
     public var responses: [ScriptedReply] = []
+    /// How long a batch inference job stays in each lifecycle state (and between the
+    /// chunks of records it processes). Config file `batch_step_seconds`.
+    public var batchStepDuration: Duration = .seconds(1)
+    /// The fewest records a batch inference job may have: the service's documented
+    /// minimum is 100 (its "Minimum number of records per batch inference job" quota).
+    /// Config file `batch_minimum_records`; tests lower it.
+    public var batchMinimumRecords: Int = 100
+    /// The most records one job may have (the service's default quota: 50,000).
+    public var batchMaximumRecords: Int = 50_000
+    /// The most batch jobs submitted or in progress at once (more get
+    /// `ServiceQuotaExceededException`). Config file `max_active_batch_jobs`.
+    public var maxActiveBatchJobs: Int = 20
+    /// The most batch jobs remembered (the oldest finished ones are forgotten first).
+    public var maxBatchJobs: Int = 1000
+    /// The most bytes the emulator's S3 holds in all its objects together.
+    /// Config file `max_stored_object_bytes`.
+    public var maxStoredObjectBytes: Int = 512 * 1024 * 1024
 
     /// The defaults: loopback, a free port, `test`/`test`, three regions, plain HTTP.
     public init() {}

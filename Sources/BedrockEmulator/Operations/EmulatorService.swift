@@ -19,6 +19,10 @@ final class EmulatorService: Sendable {
     let promptCache = PromptCache()
     /// Scripted replies (admin API `responses`, the Swift API, the config file).
     let replies = ReplyBook()
+    /// The emulator's S3 (buckets in memory).
+    let objects: ObjectStore
+    /// Batch inference jobs (the Bedrock control plane).
+    let batchJobs: ModelInvocationJobs
     private let dates = HTTPDateCache()
 
     init(configuration: EmulatorConfiguration, adminToken: String) {
@@ -28,6 +32,11 @@ final class EmulatorService: Sendable {
         self.asyncJobs = AsyncInvokeStore(capacity: configuration.maxAsyncInvokeJobs)
         self.quotas = QuotaLimiter(quotas: configuration.quotas)
         self.authenticator = RequestAuthenticator(configuration: configuration)
+        self.objects = ObjectStore(byteCapacity: configuration.maxStoredObjectBytes)
+        self.batchJobs = ModelInvocationJobs(settings: .init(
+            stepDuration: configuration.batchStepDuration, minimumRecords: configuration.batchMinimumRecords,
+            maximumRecords: configuration.batchMaximumRecords, maxActiveJobs: configuration.maxActiveBatchJobs,
+            capacity: configuration.maxBatchJobs), objects: objects)
         for reply in configuration.responses { _ = try? replies.add(reply) }
     }
 
@@ -55,7 +64,13 @@ final class EmulatorService: Sendable {
         do {
             caller = try authenticator.authenticate(request)
         } catch {
-            return errorResponse(error, requestID: requestID)
+            return refusal(error, headers: request.headers, requestID: requestID)
+        }
+        if caller.service == "s3" {
+            let (response, operation, failure) = S3API(store: objects, service: self).handle(request, requestID: requestID)
+            log.append(RecordedRequest(requestID: requestID, time: Date(), operation: operation, region: caller.region,
+                                       principal: caller.principal, status: failure?.status ?? 200, error: failure?.code))
+            return response
         }
         guard case .operation(let operation, let modelID, let parameters)? = route else {
             let error = ServiceError(name: "UnknownOperationException", status: 404,
@@ -108,6 +123,45 @@ final class EmulatorService: Sendable {
             record.error = error.name
             return errorResponse(error, requestID: requestID)
         }
+    }
+
+    // MARK: Batch records
+
+    /// Runs one batch record through the models, as InvokeModel (the model's native
+    /// body) or Converse would, scripted replies included (a scripted error becomes the
+    /// record's error). On-demand quotas do not apply: batch has its own.
+    func runBatchRecord(model: ModelDescriptor, input: JSONValue, converse: Bool) async -> BatchRecordOutcome {
+        do throws(ServiceError) {
+            if converse {
+                let generation = try ConverseRequestReader(model: model).read(input)
+                let turn = try scriptedOrGenerated(generation, operation: "Converse")
+                return .output(ConverseShapes.response(turn, latencyMs: latencyMilliseconds(turn)),
+                               inputTokens: turn.inputTokens, outputTokens: turn.outputTokens)
+            }
+            if !model.family.generatesText {
+                let (result, tokens) = try EmbeddingGenerator.invoke(input, model: model)
+                return .output(result, inputTokens: tokens, outputTokens: 0)
+            }
+            guard let format = NativeFormats.format(for: model.family) else { throw .validation("The provided model identifier is invalid.") }
+            let generation = try format.read(input, model: model)
+            let turn = try scriptedOrGenerated(generation, operation: "InvokeModel")
+            return .output(format.response(turn, model: model, requestID: UUID().uuidString.lowercased()),
+                           inputTokens: turn.inputTokens, outputTokens: turn.outputTokens)
+        } catch {
+            return .error(code: error.status, message: error.message)
+        }
+    }
+
+    private func scriptedOrGenerated(_ generation: GenerationRequest, operation: String) throws(ServiceError) -> GeneratedTurn {
+        guard let scripted = replies.match(operation: operation, requestedModel: generation.model.id, model: generation.model.id,
+                                           lastUserText: generation.lastUserText) else {
+            return generator.generate(generation)
+        }
+        if let code = scripted.error {
+            let injected = ServiceError.injected(code, retryAfterMilliseconds: nil)
+            throw ServiceError(name: injected.name, status: injected.status, message: scripted.reply.message ?? injected.message)
+        }
+        return generator.scripted(scripted.reply, for: generation)
     }
 
     // MARK: Operations
@@ -198,6 +252,19 @@ final class EmulatorService: Sendable {
             return json(try asyncJobs.get(arn: parameters[0]), requestID: context.requestID)
         case .listAsyncInvokes:
             return json(try asyncJobs.list(query: PercentDecoding.query(request.query)), requestID: context.requestID)
+        case .createModelInvocationJob:
+            let body = try jsonBody(request)
+            let created = try batchJobs.create(body, region: context.region, catalog: configuration.catalog) { [weak self] model, input, converse in
+                guard let self else { return .error(code: 500, message: "The emulator stopped.") }
+                return await self.runBatchRecord(model: model, input: input, converse: converse)
+            }
+            return json(created, requestID: context.requestID)
+        case .getModelInvocationJob:
+            return json(try batchJobs.get(parameters[0]), requestID: context.requestID)
+        case .listModelInvocationJobs:
+            return json(try batchJobs.list(query: PercentDecoding.query(request.query)), requestID: context.requestID)
+        case .stopModelInvocationJob:
+            return json(try batchJobs.stop(parameters[0]), requestID: context.requestID)
         case .invokeModelWithBidirectionalStream:
             throw .validation("InvokeModelWithBidirectionalStream needs an HTTP/2 connection; this emulator serves it over HTTP/2 only.")
         }
@@ -288,6 +355,15 @@ final class EmulatorService: Sendable {
 
     func json(_ value: JSONValue, requestID: String, status: Int = 200) -> EmulatorResponse {
         .complete(status: status, headers: headers(requestID, [("Content-Type", "application/json")]), body: value.serialized)
+    }
+
+    /// The answer to a request refused before it reached an operation: S3's XML error
+    /// when its credential scope is `s3`, AWS's JSON error otherwise.
+    func refusal(_ error: ServiceError, headers: HTTPHeaders?, requestID: String = "-") -> EmulatorResponse {
+        if let headers, RequestAuthenticator.scopedService(EmulatorRequest(method: "", target: "", headers: headers, body: ByteBuffer())) == "s3" {
+            return S3API(store: objects, service: self).errorResponse(S3API.authenticationError(error), requestID: requestID)
+        }
+        return errorResponse(error, requestID: requestID)
     }
 
     func errorResponse(_ error: ServiceError, requestID: String) -> EmulatorResponse {

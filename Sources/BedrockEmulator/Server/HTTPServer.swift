@@ -235,7 +235,7 @@ final class HTTPServer: Sendable {
                         plan = Self.plan(for: requestHead, service: service, limits: limits, http2: http2)
                         if http2, case .refuse(let error, _) = plan {
                             // An HTTP/2 stream can be answered and ended at once.
-                            _ = try await write(service.errorResponse(error, requestID: "-"), to: outbound, channel: channel,
+                            _ = try await write(service.refusal(error, headers: requestHead.headers), to: outbound, channel: channel,
                                                 keepAlive: true, http2: true)
                             return
                         }
@@ -273,7 +273,7 @@ final class HTTPServer: Sendable {
                             if total > limits.maxDiscardedBody {
                                 // Answer now and half-close; the rest of the body is dropped for a
                                 // short while (a close with unread input would reset the answer away).
-                                _ = try await write(service.errorResponse(error, requestID: "-"), to: outbound, channel: channel,
+                                _ = try await write(service.refusal(error, headers: head?.headers), to: outbound, channel: channel,
                                                     keepAlive: false, http2: http2)
                                 try? await channel.close(mode: .output)
                                 plan = .linger(dropped: 0)
@@ -293,7 +293,7 @@ final class HTTPServer: Sendable {
                         case .linger:
                             return
                         case .refuse(let error, _):
-                            response = service.errorResponse(error, requestID: "-")
+                            response = service.refusal(error, headers: requestHead.headers)
                         case .buffer(let limit):
                             let request = EmulatorRequest(method: requestHead.method.rawValue, target: requestHead.uri,
                                                           headers: requestHead.headers, body: body)

@@ -35,6 +35,14 @@ enum Route: Sendable, Equatable {
             return .operation(.listAsyncInvokes, modelID: nil, parameters: [])
         case ("GET", 2, "async-invoke") where segments[1].isEmpty:
             return .operation(.listAsyncInvokes, modelID: nil, parameters: [])
+        case ("POST", 1, "model-invocation-job"):
+            return .operation(.createModelInvocationJob, modelID: nil, parameters: [])
+        case ("GET", 2, "model-invocation-job"):
+            return .operation(.getModelInvocationJob, modelID: nil, parameters: [segments[1]])
+        case ("GET", 1, "model-invocation-jobs"):
+            return .operation(.listModelInvocationJobs, modelID: nil, parameters: [])
+        case ("POST", 3, "model-invocation-job") where segments[2] == "stop":
+            return .operation(.stopModelInvocationJob, modelID: nil, parameters: [segments[1]])
         case ("GET", 2, "async-invoke"):
             return .operation(.getAsyncInvoke, modelID: nil, parameters: [segments[1]])
         default:

@@ -1,5 +1,6 @@
-/// The bedrock-runtime operations, named as the service names them: the one list the
-/// client, the emulator and fault rules share.
+/// The bedrock-runtime operations and the Bedrock control plane's batch inference
+/// operations, named as the services name them: the one list the client, the emulator
+/// and fault rules share.
 public enum BedrockOperation: String, Sendable, CaseIterable, Codable {
     case converse = "Converse"
     case converseStream = "ConverseStream"
@@ -12,6 +13,11 @@ public enum BedrockOperation: String, Sendable, CaseIterable, Codable {
     case startAsyncInvoke = "StartAsyncInvoke"
     case getAsyncInvoke = "GetAsyncInvoke"
     case listAsyncInvokes = "ListAsyncInvokes"
+    // The control plane (service `bedrock`, endpoint `bedrock.{region}…`).
+    case createModelInvocationJob = "CreateModelInvocationJob"
+    case getModelInvocationJob = "GetModelInvocationJob"
+    case listModelInvocationJobs = "ListModelInvocationJobs"
+    case stopModelInvocationJob = "StopModelInvocationJob"
 
     /// Whether the response is an event stream (the only operations stream faults hit).
     public var isStreaming: Bool {

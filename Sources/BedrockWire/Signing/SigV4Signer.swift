@@ -12,11 +12,15 @@ public struct SigV4Signer: Sendable, Hashable {
     public let region: String
     /// The signing name in the credential scope: `bedrock` for Bedrock Runtime.
     public let service: String
+    /// How the path enters the canonical request (`.asSent` for S3).
+    public let pathCanonicalization: SigV4PathCanonicalization
 
     /// A signer for `region` and `service` (default `bedrock`).
-    public init(region: String, service: String = BedrockWire.signingName) {
+    public init(region: String, service: String = BedrockWire.signingName,
+                pathCanonicalization: SigV4PathCanonicalization = .normalizedAndEncoded) {
         self.region = region
         self.service = service
+        self.pathCanonicalization = pathCanonicalization
     }
 
     /// Signs `request` with `credentials` as at `date`.
@@ -77,7 +81,10 @@ public struct SigV4Signer: Sendable, Hashable {
             payloadHash = SigV4Canonicalization.emptyPayloadHash
         }
 
-        let canonicalURI = SigV4Canonicalization.canonicalURI(rawPath: url.rawPath)
+        let canonicalURI = switch pathCanonicalization {
+        case .normalizedAndEncoded: SigV4Canonicalization.canonicalURI(rawPath: url.rawPath)
+        case .asSent: url.rawPath.isEmpty ? "/" : url.rawPath
+        }
         let canonicalQuery = SigV4Canonicalization.canonicalQuery(rawQuery: url.rawQuery)
         let canonicalRequest = [
             request.method.uppercased(), canonicalURI, canonicalQuery,

@@ -66,13 +66,18 @@ public struct SigV4Verifier: Sendable {
     public let regions: Set<String>?
     /// How far the signing time may be from the server's clock (AWS: 5 minutes).
     public let allowedClockSkew: TimeInterval
+    /// How the path enters the canonical request: normalised and encoded once more
+    /// (every service but S3), or exactly as sent (S3, whose keys keep `//` and `.`).
+    public let pathCanonicalization: SigV4PathCanonicalization
     private let secrets: SigV4SecretLookup
 
     /// A verifier for `service`, accepting `regions` (nil: any), with `secrets`
     /// resolving access key ids.
     public init(service: String = BedrockWire.signingName, regions: Set<String>? = nil,
-                allowedClockSkew: TimeInterval = 300, secrets: @escaping SigV4SecretLookup) {
+                allowedClockSkew: TimeInterval = 300, pathCanonicalization: SigV4PathCanonicalization = .normalizedAndEncoded,
+                secrets: @escaping SigV4SecretLookup) {
         self.service = service
+        self.pathCanonicalization = pathCanonicalization
         self.regions = regions
         self.allowedClockSkew = allowedClockSkew
         self.secrets = secrets
@@ -143,7 +148,10 @@ public struct SigV4Verifier: Sendable {
         let payloadHash = try payloadHash(of: request)
         let canonicalHeaders = signedHeaderValues(request, names: authorization.signedHeaders)
         let (headerBlock, signedList) = SigV4Canonicalization.canonicalHeaders(canonicalHeaders)
-        let canonicalURI = SigV4Canonicalization.canonicalURI(rawPath: request.rawPath)
+        let canonicalURI = switch pathCanonicalization {
+        case .normalizedAndEncoded: SigV4Canonicalization.canonicalURI(rawPath: request.rawPath)
+        case .asSent: request.rawPath.isEmpty ? "/" : request.rawPath
+        }
         let key = SigV4Crypto.signingKey(secret: credentials.secretAccessKey, scopeDate: scope.date,
                                          region: scope.region, service: scope.service)
         let presented = SigV4Crypto.bytes(hex: authorization.signature) ?? []
@@ -218,6 +226,15 @@ public struct SigV4Verifier: Sendable {
         }
         return result
     }
+}
+
+/// How a verifier puts the request path into the canonical request.
+public enum SigV4PathCanonicalization: String, Sendable, Hashable {
+    /// Dot and empty segments removed, then percent-encoded once more (botocore's
+    /// `SigV4Auth`; Bedrock and most services).
+    case normalizedAndEncoded
+    /// The raw path as sent, untouched (botocore's `S3SigV4Auth`).
+    case asSent
 }
 
 /// Which canonicalisation a verified request matched.

@@ -1,0 +1,243 @@
+import BedrockWire
+import Foundation
+
+/// The emulator's minimal S3, path-style (`/{bucket}/{key}`) over the ``ObjectStore``:
+/// CreateBucket, PutObject, GetObject and ListObjectsV2, with S3's XML answers and
+/// errors. Requests reach it once authenticated with an `s3` credential scope.
+struct S3API {
+    let store: ObjectStore
+    let service: EmulatorService
+
+    /// The operations served, for the request log.
+    enum Operation: String {
+        case createBucket = "CreateBucket", putObject = "PutObject", getObject = "GetObject"
+        case listObjectsV2 = "ListObjectsV2"
+    }
+
+    /// An S3 error: `<Error><Code>…` with its status.
+    struct S3Error: Error {
+        var code: String
+        var status: Int
+        var message: String
+        var resource: (name: String, value: String)?
+
+        static func noSuchBucket(_ bucket: String) -> S3Error {
+            S3Error(code: "NoSuchBucket", status: 404, message: "The specified bucket does not exist", resource: ("BucketName", bucket))
+        }
+        static func notImplemented(_ what: String) -> S3Error {
+            S3Error(code: "NotImplemented", status: 501, message: "The emulator's S3 does not implement \(what).")
+        }
+        static func invalidArgument(_ message: String) -> S3Error {
+            S3Error(code: "InvalidArgument", status: 400, message: message)
+        }
+    }
+
+    /// Handles one authenticated S3 request; returns the response and the operation
+    /// name (nil when unknown) for the request log.
+    func handle(_ request: EmulatorRequest, requestID: String) -> (EmulatorResponse, String?, S3Error?) {
+        var operation: Operation?
+        do {
+            let path = request.path.dropFirst()  // the leading "/"
+            let parts = path.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
+            let bucket = PercentDecoding.decode(parts.first ?? "")
+            let key = parts.count > 1 ? PercentDecoding.decode(parts[1]) : ""
+            let query = PercentDecoding.query(request.query)
+            guard !bucket.isEmpty else { throw S3Error.notImplemented("ListBuckets") }
+            switch (request.method, key.isEmpty) {
+            case ("PUT", true):
+                operation = .createBucket
+                guard query.isEmpty else { throw S3Error.notImplemented("bucket sub-resources (\(RequestLog.cut(String(request.query))))") }
+                return (try createBucket(bucket, requestID: requestID), operation?.rawValue, nil)
+            case ("PUT", false):
+                operation = .putObject
+                return (try putObject(request, bucket: bucket, key: key, query: query, requestID: requestID), operation?.rawValue, nil)
+            case ("GET", false):
+                operation = .getObject
+                return (try getObject(request, bucket: bucket, key: key, query: query, requestID: requestID), operation?.rawValue, nil)
+            case ("GET", true) where query.contains(where: { $0.0 == "list-type" && $0.1 == "2" }):
+                operation = .listObjectsV2
+                return (try listObjects(bucket: bucket, query: query, requestID: requestID), operation?.rawValue, nil)
+            default:
+                throw S3Error.notImplemented("\(request.method) \(RequestLog.cut(String(request.path)))")
+            }
+        } catch let error as S3Error {
+            return (errorResponse(error, requestID: requestID), operation?.rawValue, error)
+        } catch {
+            let failure = S3Error(code: "InternalError", status: 500, message: "We encountered an internal error. Please try again.")
+            return (errorResponse(failure, requestID: requestID), operation?.rawValue, failure)
+        }
+    }
+
+    private func createBucket(_ bucket: String, requestID: String) throws -> EmulatorResponse {
+        guard ObjectStore.isValidBucketName(bucket) else {
+            throw S3Error(code: "InvalidBucketName", status: 400, message: "The specified bucket is not valid.", resource: ("BucketName", bucket))
+        }
+        guard store.createBucket(bucket) else {
+            throw S3Error(code: "BucketAlreadyOwnedByYou", status: 409,
+                          message: "Your previous request to create the named bucket succeeded and you already own it.",
+                          resource: ("BucketName", bucket))
+        }
+        return .complete(status: 200, headers: headers(requestID, [("Location", "/\(bucket)")]), body: [])
+    }
+
+    private func putObject(_ request: EmulatorRequest, bucket: String, key: String, query: [(String, String)],
+                           requestID: String) throws -> EmulatorResponse {
+        guard query.isEmpty else { throw S3Error.notImplemented("object sub-resources and multipart uploads") }
+        guard request.headers.first(name: "x-amz-copy-source") == nil else { throw S3Error.notImplemented("CopyObject") }
+        guard key.utf8.count <= 1024 else { throw S3Error(code: "KeyTooLongError", status: 400, message: "Your key is too long") }
+        let bytes = request.bodyBytes
+        var extra: [(String, String)] = []
+        if let declared = request.headers.first(name: "x-amz-checksum-crc32") {
+            let crc = CRC32.checksum(bytes)
+            let computed = Data([UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)]).base64EncodedString()
+            guard declared == computed else {
+                throw S3Error(code: "BadDigest", status: 400, message: "The CRC32 you specified did not match the calculated checksum.")
+            }
+            extra.append(("x-amz-checksum-crc32", computed))
+        }
+        let contentType = request.headers.first(name: "content-type") ?? "binary/octet-stream"
+        do {
+            let etag = try store.put(bucket: bucket, key: key, bytes: bytes, contentType: contentType)
+            return .complete(status: 200, headers: headers(requestID, [("ETag", etag)] + extra), body: [])
+        } catch {
+            switch error {
+            case .noSuchBucket: throw S3Error.noSuchBucket(bucket)
+            case .full(let capacity):
+                throw S3Error(code: "ServiceUnavailable", status: 503,
+                              message: "The emulator's S3 holds its limit of \(capacity) bytes (max_stored_object_bytes).")
+            }
+        }
+    }
+
+    private func getObject(_ request: EmulatorRequest, bucket: String, key: String, query: [(String, String)],
+                           requestID: String) throws -> EmulatorResponse {
+        guard query.isEmpty else { throw S3Error.notImplemented("object sub-resources") }
+        guard request.headers.first(name: "range") == nil else { throw S3Error.notImplemented("ranged GetObject") }
+        guard let object = store.get(bucket: bucket, key: key) else {
+            if !store.bucketExists(bucket) { throw S3Error.noSuchBucket(bucket) }
+            throw S3Error(code: "NoSuchKey", status: 404, message: "The specified key does not exist.", resource: ("Key", key))
+        }
+        return .complete(status: 200, headers: headers(requestID, [
+            ("Content-Type", object.contentType), ("ETag", object.etag),
+            ("Last-Modified", Self.httpDate(object.modified)), ("Accept-Ranges", "bytes"),
+        ]), body: object.bytes)
+    }
+
+    private func listObjects(bucket: String, query: [(String, String)], requestID: String) throws -> EmulatorResponse {
+        var prefix = ""
+        var maxKeys = 1000
+        var continuation: String?
+        var startAfter: String?
+        var urlEncoded = false
+        for (name, value) in query {
+            switch name {
+            case "list-type": break
+            case "prefix": prefix = value
+            case "max-keys":
+                guard let number = Int(value), number >= 0 else { throw S3Error.invalidArgument("Provided max-keys not an integer or within integer range") }
+                maxKeys = min(number, 1000)
+            case "continuation-token": continuation = value
+            case "start-after": startAfter = value
+            case "encoding-type":
+                guard value == "url" else { throw S3Error.invalidArgument("Invalid Encoding Method specified in Request") }
+                urlEncoded = true
+            case "fetch-owner": break
+            default: throw S3Error.notImplemented("the ListObjectsV2 parameter \(RequestLog.cut(name))")
+            }
+        }
+        guard let all = store.list(bucket: bucket, prefix: prefix) else { throw S3Error.noSuchBucket(bucket) }
+        var after: [UInt8]? = startAfter.map { Array($0.utf8) }
+        if let continuation {
+            guard let decoded = Data(base64Encoded: continuation) else {
+                throw S3Error.invalidArgument("The continuation token provided is incorrect")
+            }
+            after = Array(decoded)
+        }
+        let remaining = after.map { after in all.filter { after.lexicographicallyPrecedes(Array($0.key.utf8)) } } ?? all
+        let page = remaining.prefix(maxKeys)
+        let truncated = page.count < remaining.count
+        func field(_ text: String) -> String { XML.escape(urlEncoded ? Self.urlEncode(text) : text) }
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        xml += "<Name>\(XML.escape(bucket))</Name><Prefix>\(field(prefix))</Prefix><KeyCount>\(page.count)</KeyCount>"
+        xml += "<MaxKeys>\(maxKeys)</MaxKeys><IsTruncated>\(truncated)</IsTruncated>"
+        if urlEncoded { xml += "<EncodingType>url</EncodingType>" }
+        if let continuation { xml += "<ContinuationToken>\(XML.escape(continuation))</ContinuationToken>" }
+        if let startAfter { xml += "<StartAfter>\(field(startAfter))</StartAfter>" }
+        if truncated, let last = page.last {
+            xml += "<NextContinuationToken>\(Data(last.key.utf8).base64EncodedString())</NextContinuationToken>"
+        }
+        for entry in page {
+            xml += "<Contents><Key>\(field(entry.key))</Key><LastModified>\(Self.isoDate(entry.object.modified))</LastModified>"
+            xml += "<ETag>\(XML.escape(entry.object.etag))</ETag><Size>\(entry.object.bytes.count)</Size>"
+            xml += "<StorageClass>STANDARD</StorageClass></Contents>"
+        }
+        xml += "</ListBucketResult>"
+        return .complete(status: 200, headers: headers(requestID, [("Content-Type", "application/xml")]), body: Array(xml.utf8))
+    }
+
+    // MARK: Answers
+
+    private func headers(_ requestID: String, _ extra: [(String, String)]) -> [(String, String)] {
+        service.headers(requestID, [("x-amz-request-id", requestID)] + extra)
+    }
+
+    /// S3's XML error body.
+    func errorResponse(_ error: S3Error, requestID: String) -> EmulatorResponse {
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>\(error.code)</Code><Message>\(XML.escape(error.message))</Message>"
+        if let resource = error.resource { xml += "<\(resource.name)>\(XML.escape(resource.value))</\(resource.name)>" }
+        xml += "<RequestId>\(requestID)</RequestId></Error>"
+        return .complete(status: error.status, headers: headers(requestID, [("Content-Type", "application/xml")]), body: Array(xml.utf8))
+    }
+
+    /// The whole S3 error for a request that failed authentication.
+    static func authenticationError(_ error: ServiceError) -> S3Error {
+        if error.message.contains("'x-amz-content-sha256' header does not match") {
+            return S3Error(code: "XAmzContentSHA256Mismatch", status: 400,
+                           message: "The provided 'x-amz-content-sha256' header does not match what was computed.")
+        }
+        let code = switch error.name {
+        case "InvalidSignatureException": "SignatureDoesNotMatch"
+        case "UnrecognizedClientException": "InvalidAccessKeyId"
+        case "MissingAuthenticationTokenException": "AccessDenied"
+        case "ExpiredTokenException": "ExpiredToken"
+        default: error.name
+        }
+        return S3Error(code: code, status: error.status, message: error.message)
+    }
+
+    static func isoDate(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    static func httpDate(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return formatter.string(from: date)
+    }
+
+    /// S3's `encoding-type=url` form: everything but unreserved characters and `/` encoded.
+    static func urlEncode(_ text: String) -> String {
+        SigV4Canonicalization.percentEncode(text, keeping: Set("/".utf8))
+    }
+}
+
+/// XML text escaping for S3 answers.
+enum XML {
+    static func escape(_ text: String) -> String {
+        var result = ""
+        result.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\"": result += "&quot;"
+            case "'": result += "&apos;"
+            default: result.append(character)
+            }
+        }
+        return result
+    }
+}
