@@ -20,8 +20,13 @@ extension EmulatorConfiguration {
     ///  "allowed_hosts": ["bedrock.test"], "idle_timeout_seconds": 30, "max_connections": 256,
     ///  "max_buffered_body_bytes": 268435456,
     ///  "responses": [{"contains": "weather", "tool": {"name": "get_weather", "input": {"city": "Oslo"}}},
-    ///                {"operation": "Converse", "pattern": "^Summar", "text": "A short summary."}]}
+    ///                {"operation": "Converse", "pattern": "^Summar", "text": "A short summary."}],
+    ///  "models": [{"id": "acme.widget-v1:0", "family": "anthropic", "name": "Widget", "provider": "Acme",
+    ///              "max_output_tokens": 8192, "default_max_tokens": 1024, "tool_use": true, "reasoning": false,
+    ///              "system_prompt": true, "input_modalities": ["image", "document"]}]}
     /// ```
+    ///
+    /// `models` adds models to the built-in catalogue (see ``DeclaredModel``).
     ///
     /// The `test`/`test` pair stays accepted unless `"include_test_credentials": false`.
     /// `latency_per_token_ms` may be fractional (default 0.05: 1 ms per 20 tokens; 0 turns pacing off).
@@ -50,8 +55,9 @@ extension EmulatorConfiguration {
         var maxConnections: Int?
         var maxBufferedBodyBytes: Int?
         var responses: [ScriptedReply]?
+        var models: [DeclaredModel]?
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case host, port, tls, regions, credentials, quotas, responses
+            case host, port, tls, regions, credentials, quotas, responses, models
             case allowedHosts = "allowed_hosts", idleTimeoutSeconds = "idle_timeout_seconds", maxConnections = "max_connections"
             case maxBufferedBodyBytes = "max_buffered_body_bytes"
             case caFile = "ca_file", includeTestCredentials = "include_test_credentials"
@@ -74,6 +80,10 @@ extension EmulatorConfiguration {
         }
         for (i, item) in (file?["responses"]?.arrayValue ?? []).enumerated() {
             if let problem = UnknownFields.replyProblem(in: item, what: "responses[\(i + 1)]") { return problem }
+        }
+        let model = Set(DeclaredModel.CodingKeys.allCases.map(\.rawValue))
+        for (i, item) in (file?["models"]?.arrayValue ?? []).enumerated() {
+            if let problem = UnknownFields.problem(in: item, known: model, what: "models[\(i + 1)]") { return problem }
         }
         return nil
     }
@@ -167,6 +177,21 @@ extension EmulatorConfiguration {
             }
         }
         responses = file.responses ?? []
+        if let declared = file.models {
+            var models = ModelCatalog.standard.models
+            var ids = Set(models.map(\.id))
+            for (index, entry) in declared.enumerated() {
+                let model: ModelDescriptor
+                do { model = try entry.descriptor() } catch {
+                    throw EmulatorConfigurationError(message: "\(path): models[\(index + 1)]: \(error.message)")
+                }
+                guard ids.insert(model.id).inserted else {
+                    throw EmulatorConfigurationError(message: "\(path): models[\(index + 1)]: id '\(model.id)' is already in the catalogue")
+                }
+                models.append(model)
+            }
+            catalog = ModelCatalog(models: models)
+        }
         if credentials.isEmpty && bearerTokens.isEmpty {
             throw EmulatorConfigurationError(message: "\(path): no credentials or bearer tokens would be accepted")
         }
