@@ -58,6 +58,36 @@ import Testing
         #expect(plain.stopReason == .endTurn)
     }
 
+    @Test("config-file guardrail_words replace the trigger words for Converse, ConverseStream and ApplyGuardrail")
+    func configuredWords() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("guardrail-\(UUID().uuidString).json").path
+        try #"{"guardrail_words": ["Project-Falcon"]}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let words = try EmulatorConfiguration(contentsOfFile: path).guardrailWords
+        #expect(words == ["Project-Falcon"])
+        let guardrail: JSONValue = ["guardrailIdentifier": "gr-1", "guardrailVersion": "1", "trace": "enabled"]
+        try await withEmulator({ $0.guardrailWords = words }) { _, client in
+            let blocked = try await client.send("/model/\(claude)/converse",
+                                                json: converseBody("Status of project-falcon?", extra: ["guardrailConfig": guardrail]))
+            #expect(blocked.json?["stopReason"] == "guardrail_intervened")
+            #expect(blocked.json?["trace"]?["guardrail"]?["inputAssessment"]?["gr-1"]?["wordPolicy"]?["customWords"]?
+                        .arrayValue?.first?["match"] == "project-falcon")
+            let stream = try await client.send("/model/\(claude)/converse-stream",
+                                               json: converseBody("Status of project-falcon?", extra: ["guardrailConfig": guardrail]))
+            #expect(String(decoding: stream.body, as: UTF8.self).contains("guardrail_intervened"))
+            let old = try await client.send("/model/\(claude)/converse",
+                                            json: converseBody("the classified plans", extra: ["guardrailConfig": guardrail]))
+            #expect(old.json?["stopReason"] == "end_turn")
+            let applied = try await client.send("/guardrail/gr-1/version/1/apply",
+                                                json: ["source": "INPUT", "content": [["text": ["text": "PROJECT-FALCON"]]]])
+            #expect(applied.json?["action"] == "GUARDRAIL_INTERVENED")
+        }
+        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("guardrail-\(UUID().uuidString).json").path
+        try #"{"guardrail_words": [" "]}"#.write(toFile: bad, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        #expect(throws: EmulatorConfigurationError.self) { try EmulatorConfiguration(contentsOfFile: bad) }
+    }
+
     @Test("a clean turn passes unchanged; without trace there is none")
     func passes() throws {
         let clean = try turn("Tell me about granite", trace: "disabled")

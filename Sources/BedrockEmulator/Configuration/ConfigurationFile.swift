@@ -27,6 +27,7 @@ extension EmulatorConfiguration {
     /// ```
     ///
     /// `models` adds models to the built-in catalogue (see ``DeclaredModel``).
+    /// `guardrail_words` (e.g. `["acme-secret"]`) replaces the guardrails' trigger words.
     ///
     /// The `test`/`test` pair stays accepted unless `"include_test_credentials": false`.
     /// `latency_per_token_ms` may be fractional (default 0.05: 1 ms per 20 tokens; 0 turns pacing off).
@@ -56,10 +57,11 @@ extension EmulatorConfiguration {
         var maxBufferedBodyBytes: Int?
         var responses: [ScriptedReply]?
         var models: [DeclaredModel]?
+        var guardrailWords: [String]?
         enum CodingKeys: String, CodingKey, CaseIterable {
             case host, port, tls, regions, credentials, quotas, responses, models
             case allowedHosts = "allowed_hosts", idleTimeoutSeconds = "idle_timeout_seconds", maxConnections = "max_connections"
-            case maxBufferedBodyBytes = "max_buffered_body_bytes"
+            case maxBufferedBodyBytes = "max_buffered_body_bytes", guardrailWords = "guardrail_words"
             case caFile = "ca_file", includeTestCredentials = "include_test_credentials"
             case bearerTokens = "bearer_tokens", adminToken = "admin_token", latencyPerTokenMs = "latency_per_token_ms"
         }
@@ -177,6 +179,12 @@ extension EmulatorConfiguration {
             }
         }
         responses = file.responses ?? []
+        if let words = file.guardrailWords {
+            guard words.count <= 1000, words.allSatisfy({ (1...200).contains($0.count) && !$0.allSatisfy(\.isWhitespace) }) else {
+                throw EmulatorConfigurationError(message: "\(path): guardrail_words must be at most 1000 words of 1…200 characters, not blank")
+            }
+            guardrailWords = words
+        }
         if let declared = file.models {
             var models = ModelCatalog.standard.models
             var ids = Set(models.map(\.id))

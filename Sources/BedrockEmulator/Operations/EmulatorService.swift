@@ -14,7 +14,7 @@ final class EmulatorService: Sendable {
     let quotas: QuotaLimiter
     private let asyncJobs: AsyncInvokeStore
     let authenticator: RequestAuthenticator
-    let generator = ResponseGenerator()
+    let generator: ResponseGenerator
     /// Cache points seen, for `cacheReadInputTokens` / `cacheWriteInputTokens`.
     let promptCache = PromptCache()
     /// Scripted replies (admin API `responses`, the Swift API, the config file).
@@ -28,6 +28,7 @@ final class EmulatorService: Sendable {
         self.asyncJobs = AsyncInvokeStore(capacity: configuration.maxAsyncInvokeJobs)
         self.quotas = QuotaLimiter(quotas: configuration.quotas)
         self.authenticator = RequestAuthenticator(configuration: configuration)
+        self.generator = ResponseGenerator(policy: GuardrailEvaluator(words: configuration.guardrailWords))
         for reply in configuration.responses { _ = try? replies.add(reply) }
     }
 
@@ -181,7 +182,7 @@ final class EmulatorService: Sendable {
             context.record.inputTokens = tokens
             return json(["inputTokens": .int(tokens)], requestID: context.requestID)
         case .applyGuardrail:
-            let result = try GuardrailEvaluator().apply(identifier: parameters[0], version: parameters[1], body: try jsonBody(request))
+            let result = try generator.policy.apply(identifier: parameters[0], version: parameters[1], body: try jsonBody(request))
             return json(result, requestID: context.requestID)
         case .invokeGuardrailChecks:
             return json(try GuardrailChecksEvaluator().invoke(body: try jsonBody(request)), requestID: context.requestID)

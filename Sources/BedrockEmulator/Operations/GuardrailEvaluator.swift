@@ -6,8 +6,13 @@ import BedrockWire
 /// number, US SSN, AWS access key, as ``SensitiveShapeScanner`` finds them) is blocked
 /// (`GUARDRAIL_INTERVENED` with the assessment); anything else passes.
 struct GuardrailEvaluator: Sendable {
-    /// Words the emulated guardrails block (case-insensitive).
-    static let blockedWords = ["forbidden", "blocked-topic", "classified"]
+    /// Words the emulated guardrails block by default (case-insensitive).
+    static let blockedWords = EmulatorConfiguration.defaultGuardrailWords
+    /// Words this guardrail blocks (config file `guardrail_words`), lower-cased.
+    var words: [String] = blockedWords
+
+    /// The policy with the given trigger words.
+    init(words: [String] = blockedWords) { self.words = words.map { $0.lowercased() } }
     /// The PII shapes the emulated guardrails block.
     static let blockedEntities: Set<String> = ["EMAIL", "PHONE", "CREDIT_DEBIT_CARD_NUMBER", "US_SOCIAL_SECURITY_NUMBER",
                                                "AWS_ACCESS_KEY"]
@@ -31,7 +36,7 @@ struct GuardrailEvaluator: Sendable {
         for block in content {
             guard let text = block["text"]?["text"]?.stringValue else { continue }
             characters += text.count
-            findings.append(Self.findings(in: text))
+            findings.append(self.findings(in: text))
         }
         let units = JSONValue.int(max(1, (characters + 999) / 1000))
         let usage: JSONValue = ["topicPolicyUnits": units, "contentPolicyUnits": units, "wordPolicyUnits": units,
@@ -78,15 +83,15 @@ struct GuardrailEvaluator: Sendable {
     }
 
     /// The policy's findings in `text` (empty when it passes).
-    static func findings(in text: String) -> Findings {
+    func findings(in text: String) -> Findings {
         let lowered = text.lowercased()
         let scalars = Array(text.unicodeScalars)
-        let entities = SensitiveShapeScanner.scan(text).filter { blockedEntities.contains($0.type) }.compactMap { entity -> (type: String, match: String)? in
+        let entities = SensitiveShapeScanner.scan(text).filter { Self.blockedEntities.contains($0.type) }.compactMap { entity -> (type: String, match: String)? in
             guard entity.begin >= 0, entity.begin <= entity.end, entity.end <= scalars.count else { return nil }
             var match = String.UnicodeScalarView()
             match.append(contentsOf: scalars[entity.begin..<entity.end])
             return (entity.type, String(match))
         }
-        return Findings(words: blockedWords.filter { lowered.contains($0) }, entities: entities)
+        return Findings(words: words.filter { lowered.contains($0) }, entities: entities)
     }
 }
