@@ -300,6 +300,24 @@ def test_guardrail_on_converse_and_converse_stream(client):
     assert clean["stopReason"] == "end_turn"
 
 
+def test_guardrail_on_converse_blocks_pii_like_apply_guardrail(client):
+    """A guardrailConfig applies ApplyGuardrail's PII shapes too, on Converse and ConverseStream."""
+    guardrail = {"guardrailIdentifier": "gr-1", "guardrailVersion": "1", "trace": "enabled"}
+    text = "Send the invoice to ada@example.com"
+    blocked = client.converse(modelId=CLAUDE, messages=user(text), guardrailConfig=guardrail)
+    assert blocked["stopReason"] == "guardrail_intervened"
+    assessment = blocked["trace"]["guardrail"]["inputAssessment"]["gr-1"]
+    pii = assessment["sensitiveInformationPolicy"]["piiEntities"]
+    assert pii[0]["type"] == "EMAIL" and pii[0]["match"] == "ada@example.com" and pii[0]["action"] == "BLOCKED"
+    events = list(client.converse_stream(modelId=CLAUDE, messages=user(text), guardrailConfig=guardrail)["stream"])
+    assert next(e for e in events if "messageStop" in e)["messageStop"]["stopReason"] == "guardrail_intervened"
+    assert "sensitiveInformationPolicy" in events[-1]["metadata"]["trace"]["guardrail"]["inputAssessment"]["gr-1"]
+    applied = client.apply_guardrail(guardrailIdentifier="gr-1", guardrailVersion="1", source="INPUT",
+                                     content=[{"text": {"text": text}}])
+    assert applied["action"] == "GUARDRAIL_INTERVENED"
+    assert applied["assessments"][0]["sensitiveInformationPolicy"]["piiEntities"] == pii
+
+
 def test_cache_points_write_then_read(client):
     system = [{"text": "You are a meticulous archivist who answers with dates and places only."},
               {"cachePoint": {"type": "default"}}]

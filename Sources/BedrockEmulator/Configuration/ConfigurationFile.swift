@@ -22,8 +22,14 @@ extension EmulatorConfiguration {
     ///  "batch_step_seconds": 1, "batch_minimum_records": 100, "max_active_batch_jobs": 20,
     ///  "max_stored_object_bytes": 536870912,
     ///  "responses": [{"contains": "weather", "tool": {"name": "get_weather", "input": {"city": "Oslo"}}},
-    ///                {"operation": "Converse", "pattern": "^Summar", "text": "A short summary."}]}
+    ///                {"operation": "Converse", "pattern": "^Summar", "text": "A short summary."}],
+    ///  "models": [{"id": "acme.widget-v1:0", "family": "anthropic", "name": "Widget", "provider": "Acme",
+    ///              "max_output_tokens": 8192, "default_max_tokens": 1024, "tool_use": true, "reasoning": false,
+    ///              "system_prompt": true, "input_modalities": ["image", "document"]}]}
     /// ```
+    ///
+    /// `models` adds models to the built-in catalogue (see ``DeclaredModel``).
+    /// `guardrail_words` (e.g. `["acme-secret"]`) replaces the guardrails' trigger words.
     ///
     /// The `test`/`test` pair stays accepted unless `"include_test_credentials": false`.
     /// `latency_per_token_ms` may be fractional (default 0.05: 1 ms per 20 tokens; 0 turns pacing off).
@@ -56,12 +62,14 @@ extension EmulatorConfiguration {
         var batchMinimumRecords: Int?
         var maxActiveBatchJobs: Int?
         var maxStoredObjectBytes: Int?
+        var models: [DeclaredModel]?
+        var guardrailWords: [String]?
         enum CodingKeys: String, CodingKey, CaseIterable {
             case batchStepSeconds = "batch_step_seconds", batchMinimumRecords = "batch_minimum_records"
             case maxActiveBatchJobs = "max_active_batch_jobs", maxStoredObjectBytes = "max_stored_object_bytes"
-            case host, port, tls, regions, credentials, quotas, responses
+            case host, port, tls, regions, credentials, quotas, responses, models
             case allowedHosts = "allowed_hosts", idleTimeoutSeconds = "idle_timeout_seconds", maxConnections = "max_connections"
-            case maxBufferedBodyBytes = "max_buffered_body_bytes"
+            case maxBufferedBodyBytes = "max_buffered_body_bytes", guardrailWords = "guardrail_words"
             case caFile = "ca_file", includeTestCredentials = "include_test_credentials"
             case bearerTokens = "bearer_tokens", adminToken = "admin_token", latencyPerTokenMs = "latency_per_token_ms"
         }
@@ -82,6 +90,10 @@ extension EmulatorConfiguration {
         }
         for (i, item) in (file?["responses"]?.arrayValue ?? []).enumerated() {
             if let problem = UnknownFields.replyProblem(in: item, what: "responses[\(i + 1)]") { return problem }
+        }
+        let model = Set(DeclaredModel.CodingKeys.allCases.map(\.rawValue))
+        for (i, item) in (file?["models"]?.arrayValue ?? []).enumerated() {
+            if let problem = UnknownFields.problem(in: item, known: model, what: "models[\(i + 1)]") { return problem }
         }
         return nil
     }
@@ -198,6 +210,27 @@ extension EmulatorConfiguration {
                 throw EmulatorConfigurationError(message: "\(path): max_stored_object_bytes must be between 0 and \(1 << 40), got \(stored)")
             }
             maxStoredObjectBytes = stored
+        }
+        if let words = file.guardrailWords {
+            guard words.count <= 1000, words.allSatisfy({ (1...200).contains($0.count) && !$0.allSatisfy(\.isWhitespace) }) else {
+                throw EmulatorConfigurationError(message: "\(path): guardrail_words must be at most 1000 words of 1…200 characters, not blank")
+            }
+            guardrailWords = words
+        }
+        if let declared = file.models {
+            var models = ModelCatalog.standard.models
+            var ids = Set(models.map(\.id))
+            for (index, entry) in declared.enumerated() {
+                let model: ModelDescriptor
+                do { model = try entry.descriptor() } catch {
+                    throw EmulatorConfigurationError(message: "\(path): models[\(index + 1)]: \(error.message)")
+                }
+                guard ids.insert(model.id).inserted else {
+                    throw EmulatorConfigurationError(message: "\(path): models[\(index + 1)]: id '\(model.id)' is already in the catalogue")
+                }
+                models.append(model)
+            }
+            catalog = ModelCatalog(models: models)
         }
         if credentials.isEmpty && bearerTokens.isEmpty {
             throw EmulatorConfigurationError(message: "\(path): no credentials or bearer tokens would be accepted")

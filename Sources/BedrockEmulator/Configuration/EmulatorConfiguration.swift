@@ -115,6 +115,11 @@ public struct EmulatorConfiguration: Sendable, CustomStringConvertible, CustomRe
     public var maxAsyncInvokeJobs: Int = 1000
     /// The most requests kept in the request log (it is also bounded to about 8 MiB).
     public var maxRecordedRequests: Int = 10_000
+    /// The words the emulated guardrails block by default.
+    public static let defaultGuardrailWords = ["forbidden", "blocked-topic", "classified"]
+    /// The words ApplyGuardrail and a Converse `guardrailConfig` block (case-insensitive
+    /// substrings; config file `guardrail_words`), besides the PII shapes.
+    public var guardrailWords: [String] = EmulatorConfiguration.defaultGuardrailWords
     /// Scripted replies in force from the start (config file `responses`).
     public var responses: [ScriptedReply] = []
     /// How long a batch inference job stays in each lifecycle state (and between the

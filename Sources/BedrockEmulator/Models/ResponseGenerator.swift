@@ -14,6 +14,9 @@ import Foundation
 /// - `stopSequences` cut the text (`stop_sequence`), `maxTokens` cuts at an exact token
 ///   count (`max_tokens`).
 struct ResponseGenerator: Sendable {
+    /// The guardrail policy a `guardrailConfig` applies (ApplyGuardrail's).
+    var policy = GuardrailEvaluator()
+
     func generate(_ request: GenerationRequest) -> GeneratedTurn {
         if let guardrail = request.guardrail, let blocked = guarded(request, guardrail) { return blocked }
         var rng = SeededGenerator(seed: seed(for: request))
@@ -63,19 +66,20 @@ struct ResponseGenerator: Sendable {
 
     // MARK: Guardrails
 
-    /// Converse with `guardrailConfig`: the same word policy as ApplyGuardrail, applied
+    /// Converse with `guardrailConfig`: the same policy as ApplyGuardrail (blocked words
+    /// and PII shapes, ``GuardrailEvaluator/findings(in:)``, of ``policy``), applied
     /// to the user's input and then to the answer. An intervention replaces the answer
     /// with the guardrail's message (`guardrail_intervened`); `trace` carries the
     /// assessment when asked for.
     private func guarded(_ request: GenerationRequest, _ guardrail: GuardrailRequest) -> GeneratedTurn? {
         let input = request.messages.filter { $0.role == .user }.map(\.textOnly).joined(separator: " ")
-        let inputMatches = GuardrailEvaluator.matches(in: input)
-        var outputMatches: [String] = []
+        let inputMatches = policy.findings(in: input)
+        var outputMatches = GuardrailEvaluator.Findings()
         var unguarded = request
         unguarded.guardrail = nil
         if inputMatches.isEmpty {
             let answer = generate(unguarded)
-            outputMatches = GuardrailEvaluator.matches(in: answer.text)
+            outputMatches = policy.findings(in: answer.text)
             if outputMatches.isEmpty {
                 var passed = answer
                 if guardrail.trace { passed.trace = ["guardrail": ["inputAssessment": [guardrail.identifier: [:]]]] }
@@ -88,9 +92,9 @@ struct ResponseGenerator: Sendable {
         if guardrail.trace {
             var trace: [String: JSONValue] = [:]
             if !inputMatches.isEmpty {
-                trace["inputAssessment"] = [guardrail.identifier: GuardrailEvaluator.assessment(inputMatches)]
+                trace["inputAssessment"] = [guardrail.identifier: inputMatches.assessment]
             } else {
-                trace["outputAssessments"] = [guardrail.identifier: [GuardrailEvaluator.assessment(outputMatches)]]
+                trace["outputAssessments"] = [guardrail.identifier: [outputMatches.assessment]]
             }
             turn.trace = ["guardrail": JSONValue(trace)]
         }

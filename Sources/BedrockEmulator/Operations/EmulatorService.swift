@@ -14,7 +14,7 @@ final class EmulatorService: Sendable {
     let quotas: QuotaLimiter
     private let asyncJobs: AsyncInvokeStore
     let authenticator: RequestAuthenticator
-    let generator = ResponseGenerator()
+    let generator: ResponseGenerator
     /// Cache points seen, for `cacheReadInputTokens` / `cacheWriteInputTokens`.
     let promptCache = PromptCache()
     /// Scripted replies (admin API `responses`, the Swift API, the config file).
@@ -37,6 +37,7 @@ final class EmulatorService: Sendable {
             stepDuration: configuration.batchStepDuration, minimumRecords: configuration.batchMinimumRecords,
             maximumRecords: configuration.batchMaximumRecords, maxActiveJobs: configuration.maxActiveBatchJobs,
             capacity: configuration.maxBatchJobs), objects: objects)
+        self.generator = ResponseGenerator(policy: GuardrailEvaluator(words: configuration.guardrailWords))
         for reply in configuration.responses { _ = try? replies.add(reply) }
     }
 
@@ -235,7 +236,7 @@ final class EmulatorService: Sendable {
             context.record.inputTokens = tokens
             return json(["inputTokens": .int(tokens)], requestID: context.requestID)
         case .applyGuardrail:
-            let result = try GuardrailEvaluator().apply(identifier: parameters[0], version: parameters[1], body: try jsonBody(request))
+            let result = try generator.policy.apply(identifier: parameters[0], version: parameters[1], body: try jsonBody(request))
             return json(result, requestID: context.requestID)
         case .invokeGuardrailChecks:
             return json(try GuardrailChecksEvaluator().invoke(body: try jsonBody(request)), requestID: context.requestID)

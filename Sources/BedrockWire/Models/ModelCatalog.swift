@@ -195,3 +195,17 @@ public struct ModelCatalog: Sendable {
                         supportsSystemPrompt: false, embeddingDimensions: dimensions)
     }
 }
+
+extension ModelDescriptor {
+    /// A model declared by the user (the emulator's config-file `models` list); what it
+    /// serves follows from `family`, like a built-in model's.
+    public static func declared(id: String, name: String, provider: String, family: ModelFamily, maxOutputTokens: Int,
+                                defaultMaxTokens: Int, supportsToolUse: Bool, supportsReasoning: Bool,
+                                supportsSystemPrompt: Bool, embeddingDimensions: Int?,
+                                inputModalities: Set<String>) -> ModelDescriptor {
+        ModelDescriptor(id: id, name: name, provider: provider, family: family, maxOutputTokens: maxOutputTokens,
+                        defaultMaxTokens: defaultMaxTokens, supportsToolUse: supportsToolUse,
+                        supportsReasoning: supportsReasoning, supportsSystemPrompt: supportsSystemPrompt,
+                        embeddingDimensions: embeddingDimensions, inputModalities: inputModalities)
+    }
+}
