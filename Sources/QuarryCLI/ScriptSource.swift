@@ -18,12 +18,20 @@ enum ScriptSource {
         }
     }
 
+    /// Why `path` cannot be opened, in words (": no such file", …), for the error message.
+    static func reason(_ path: String) -> String {
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) { return ": no such file" }
+        if isDirectory.boolValue { return ": it is a directory" }
+        return FileManager.default.isReadableFile(atPath: path) ? "" : ": permission denied"
+    }
+
     /// The text of the file at `path`, or of standard input when `path` is nil.
     static func read(path: String?) throws(Failure) -> String {
         let what = path.map { "script '\($0)'" } ?? "the script on standard input"
         let handle: FileHandle
         if let path {
-            guard let opened = FileHandle(forReadingAtPath: path) else { throw .unreadable(what) }
+            guard let opened = FileHandle(forReadingAtPath: path) else { throw .unreadable(what + Self.reason(path)) }
             handle = opened
         } else {
             handle = FileHandle.standardInput

@@ -31,5 +31,18 @@ import Foundation
         let result = try QuarryProcess.run(["run", "/nonexistent/quarry-script.lua"])
         #expect(result.status == 2)
         #expect(result.stderr.contains("cannot read script"))
+        #expect(result.stderr.contains("no such file"), "the reason is said: \(result.stderr)")
+    }
+
+    /// A small instruction budget limits the script, not the host's own set-up (the
+    /// prelude, the per-run environment): it used to fail before the script ran, with
+    /// exit 1 instead of a sandbox limit's 3.
+    @Test func aSmallInstructionBudgetLimitsOnlyTheScript() throws {
+        let ok = try QuarryProcess.run(["-e", "print(1 + 1)", "--max-instructions", "1000"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout == "2\n")
+        let loop = try QuarryProcess.run(["-e", "while true do end", "--max-instructions", "1000"])
+        #expect(loop.status == 3, "\(loop.stderr)")
+        #expect(loop.stderr.contains("instruction budget of 1000"))
     }
 }

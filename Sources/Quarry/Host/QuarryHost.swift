@@ -143,7 +143,9 @@ public final class QuarryHost: Sendable {
             functions["null"] = .null
             functions["write"] = try state.outputWriter()
             try state.setGlobal("__quarry", .map(functions))
-            _ = try state.execute(Prelude.source, name: Prelude.chunkName)
+            _ = try Self.outsideRun(state, Self.hostLimits(options.policy.limits)) {
+                try state.execute(Prelude.source, name: Prelude.chunkName)
+            }
             for name in Prelude.hostTables { try state.freezeGlobal(name) }
             // Results and error values reach the app whatever their shape (holes, mixed keys).
             state.resultLimits.keepSparseTables = true
@@ -510,7 +512,7 @@ public final class QuarryHost: Sendable {
     private func restorePristine(_ state: LuaState) throws {
         guard isolation == .perRun else { return }
         do {
-            try Self.outsideRun(state, policy.limits) { try call(keeper.restore, in: state) }
+            try Self.outsideRun(state, Self.hostLimits(policy.limits)) { try call(keeper.restore, in: state) }
         } catch {
             // Fail closed: a host whose environment may hold a script's leftovers runs no more scripts.
             let failure = LuaError.state("the host's pristine environment could not be restored after a run (\(error)); "
@@ -560,11 +562,24 @@ public final class QuarryHost: Sendable {
     /// With `Isolation.perRun`, what set-up leaves becomes the pristine environment.
     private func setUp<T>(_ state: LuaState, _ body: () throws -> T) throws -> T {
         if state.isRunning { return try body() }
-        return try Self.outsideRun(state, policy.limits) {
+        return try Self.outsideRun(state, Self.hostLimits(policy.limits)) {
             let result = try body()
             if isolation == .perRun { try call(keeper.take, in: state) }
             return result
         }
+    }
+
+    /// The limits the host's own Lua and an app's set-up run under (the prelude, the
+    /// environment keeper, `register`/`setGlobal`): the policy's memory and output caps,
+    /// and at least the default instruction, time and host-call budgets, so a script's
+    /// small budget (`--max-instructions 1000`) limits the script, never the host's set-up.
+    static func hostLimits(_ limits: LuaLimits) -> LuaLimits {
+        var host = limits
+        let defaults = LuaLimits()
+        host.instructions = max(limits.instructions, defaults.instructions)
+        host.seconds = max(limits.seconds, defaults.seconds)
+        host.hostCalls = max(limits.hostCalls, defaults.hostCalls)
+        return host
     }
 
     private static func outsideRun<T>(_ state: LuaState, _ limits: LuaLimits, _ body: () throws -> T) throws -> T {
