@@ -305,6 +305,21 @@ import Quarry
         }
     }
 
+    /// The audit found that only tables held directly by globals were restored: a nested
+    /// table of an app's module (`cfg.db`) kept a script's change for the next run.
+    @Test func nestedTablesOfAModuleAreRestoredToo() async throws {
+        try await Fixture.with { f in
+            let host = try await QuarryHost(target: f.target, options: f.options())
+            try await host.load(module: "cfg = {db = {host = 'a', ports = {1, 2}}}", name: "=cfg")
+            _ = try await host.evaluate("cfg.db.host = 'evil'; cfg.db.ports[3] = 9; cfg.db.extra = {}")
+            let values = try await host.evaluate("return cfg.db.host, #cfg.db.ports, cfg.db.extra")
+            #expect(values.first == .string("a"), "\(values)")
+            #expect(values.dropFirst().first == .integer(2), "\(values)")
+            #expect(values.count < 3 || values[2] == .nil, "\(values)")
+            await host.shutdown()
+        }
+    }
+
     @Test func sessionModeKeepsGlobals() async throws {
         try await Fixture.with { f in
             var options = f.options()

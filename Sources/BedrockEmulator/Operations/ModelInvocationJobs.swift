@@ -407,6 +407,11 @@ final class ModelInvocationJobs: Sendable {
 
     /// The input's JSONL files (one object, or every `.jsonl` object under a prefix)
     /// parsed into records, or why the job fails validation.
+    /// The most input bytes one job reads (all its files together).
+    static let maxJobInputBytes = 8 << 20
+    /// The most bytes one record (one JSONL line) may have.
+    static let maxRecordBytes = 1 << 20
+
     private func readInput(_ id: String) -> Result<[InputFile], ValidationFailure> {
         guard let location = state.withLock({ $0.jobs[id]?.input }) else { return .failure(ValidationFailure("The job is gone.")) }
         guard let listed = objects.list(bucket: location.bucket, prefix: location.key) else {
@@ -416,6 +421,14 @@ final class ModelInvocationJobs: Sendable {
             ? listed.filter { $0.key == location.key }
             : listed.filter { $0.key.hasSuffix(".jsonl") }
         guard !chosen.isEmpty else { return .failure(ValidationFailure("No .jsonl input found at \(location.uri).")) }
+        // Parsed records take many times their bytes: the emulator reads at most
+        // `maxJobInputBytes` per job and `maxRecordBytes` per record (its own limits,
+        // so that a hostile input cannot take its memory).
+        let total = chosen.reduce(0) { $0 + $1.object.bytes.count }
+        guard total <= Self.maxJobInputBytes else {
+            return .failure(ValidationFailure("The input at \(location.uri) is \(total) bytes; the emulator reads at most "
+                + "\(Self.maxJobInputBytes) bytes per job."))
+        }
         var files: [InputFile] = []
         var serial = 0
         for entry in chosen {
@@ -425,6 +438,10 @@ final class ModelInvocationJobs: Sendable {
                 lineNumber += 1
                 let trimmed = line.last == UInt8(ascii: "\r") ? line.dropLast() : line
                 if trimmed.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { continue }
+                guard trimmed.count <= Self.maxRecordBytes else {
+                    return .failure(ValidationFailure("Line \(lineNumber) of s3://\(location.bucket)/\(entry.key) is \(trimmed.count) bytes; "
+                        + "the emulator takes records of at most \(Self.maxRecordBytes) bytes."))
+                }
                 guard let value = try? JSONParser.parse(Array(trimmed)), case .object = value,
                       let input = value["modelInput"], case .object = input else {
                     return .failure(ValidationFailure("Line \(lineNumber) of s3://\(location.bucket)/\(entry.key) is not a JSON object "

@@ -72,9 +72,14 @@ struct S3API {
         guard ObjectStore.isValidBucketName(bucket) else {
             throw S3Error(code: "InvalidBucketName", status: 400, message: "The specified bucket is not valid.", resource: ("BucketName", bucket))
         }
-        guard store.createBucket(bucket) else {
+        guard !store.bucketExists(bucket) else {
             throw S3Error(code: "BucketAlreadyOwnedByYou", status: 409,
                           message: "Your previous request to create the named bucket succeeded and you already own it.",
+                          resource: ("BucketName", bucket))
+        }
+        guard store.createBucket(bucket) else {
+            throw S3Error(code: "TooManyBuckets", status: 400,
+                          message: "You have attempted to create more buckets than allowed (the emulator's max_stored_object_bytes is full).",
                           resource: ("BucketName", bucket))
         }
         return .complete(status: 200, headers: headers(requestID, [("Location", "/\(bucket)")]), body: [])

@@ -14,7 +14,18 @@ final class ObjectStore: Sendable {
         var contentType: String
         var etag: String
         var modified: Date
+
+        /// What the object costs against the store's capacity: its body, its key and
+        /// metadata, and a fixed overhead (an empty body with a huge Content-Type is not
+        /// free).
+        static func cost(key: String, bytes: Int, contentType: String) -> Int {
+            bytes + key.utf8.count + contentType.utf8.count + ObjectStore.perObjectOverhead
+        }
     }
+
+    /// What each object costs besides its bytes, key and content type (the etag, the
+    /// date, the dictionary entry).
+    static let perObjectOverhead = 256
 
     private struct State {
         var buckets: [String: [String: StoredObject]] = [:]
@@ -42,9 +53,12 @@ final class ObjectStore: Sendable {
 
     /// Creates a bucket; false when it already exists.
     func createBucket(_ name: String) -> Bool {
-        state.withLock { state in
-            guard state.buckets[name] == nil else { return false }
+        let cost = name.utf8.count + Self.perObjectOverhead
+        return state.withLock { state in
+            // A bucket costs like an empty object, so buckets cannot grow without bound either.
+            guard state.buckets[name] == nil, state.bytes + cost <= byteCapacity else { return false }
             state.buckets[name] = [:]
+            state.bytes += cost
             return true
         }
     }
@@ -62,13 +76,14 @@ final class ObjectStore: Sendable {
     func put(bucket: String, key: String, bytes: [UInt8], contentType: String = "binary/octet-stream") throws(PutError) -> String {
         let etag = "\"" + String(SigV4ReceivedRequest.sha256Hex(ofBody: bytes).prefix(32)) + "\""
         let object = StoredObject(bytes: bytes, contentType: contentType, etag: etag, modified: Date())
+        let cost = StoredObject.cost(key: key, bytes: bytes.count, contentType: contentType)
         let outcome: Result<String, PutError> = state.withLock { state in
-            guard var objects = state.buckets[bucket] else { return .failure(.noSuchBucket) }
-            let replaced = objects[key]?.bytes.count ?? 0
-            guard state.bytes - replaced + bytes.count <= byteCapacity else { return .failure(.full(capacity: byteCapacity)) }
-            objects[key] = object
-            state.buckets[bucket] = objects
-            state.bytes += bytes.count - replaced
+            guard let existing = state.buckets[bucket] else { return .failure(.noSuchBucket) }
+            let replaced = existing[key].map { StoredObject.cost(key: key, bytes: $0.bytes.count, contentType: $0.contentType) } ?? 0
+            guard state.bytes - replaced + cost <= byteCapacity else { return .failure(.full(capacity: byteCapacity)) }
+            // Changed in place: copying the bucket's dictionary made every put O(objects).
+            state.buckets[bucket]?[key] = object
+            state.bytes += cost - replaced
             return .success(etag)
         }
         return try outcome.get()

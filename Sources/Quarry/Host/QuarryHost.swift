@@ -24,6 +24,9 @@ public final class QuarryHost: Sendable {
         /// up (`register`, `setGlobal`, `load(module:)`, modules) are restored after each
         /// run, and the run's own globals are gone. Streams a run leaves open are closed
         /// when it ends. A script cannot replace `print` or `bedrock` for a later one.
+        /// Every table reachable from the globals is restored, nested ones included; the
+        /// upvalues of a module's functions cannot be (keep state that must not carry
+        /// over in Swift, or `freezeGlobal` the module).
         case perRun
         /// Globals live from run to run (a REPL, an app's own multi-step session); streams
         /// a run leaves open stay usable by the next run.

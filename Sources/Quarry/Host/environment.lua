@@ -11,10 +11,14 @@ local function copy(t)
 end
 local function remember(v)
   if type(v) == "table" and contents[v] == nil then
-    contents[v] = copy(v)
+    local saved = copy(v)
+    contents[v] = saved
     local m = getmetatable(v)
     metas[v] = m or false
     remember(m)   -- a module's own metatable is restored like the module
+    -- Nested tables too (an app module's `cfg.db`): everything reachable through
+    -- tables from the globals is put back. Upvalues of functions cannot be.
+    for _, x in next, saved do remember(x) end
   end
 end
 local function take()
