@@ -68,4 +68,42 @@ import Testing
             #expect(!h.output.text.contains("after the deadline"))
         }
     }
+
+    /// The run's one deadline timer answers a wait that starts after many others have
+    /// come and gone (each unregistered), and every wait pending at once.
+    @Test func theDeadlineEndsWaitsAfterManyShortOnesAndConcurrentOnes() async throws {
+        var policy = HostPolicy()
+        policy.limits.seconds = 0.5
+        try await HostHarness.with(policy: policy) { h in
+            await #expect {
+                _ = try await h.value("for _ = 1, 50 do sleep(0) end sleep(5); print('after the deadline')")
+            } throws: { error in
+                if case LuaError.limit(.deadline, _) = error { return true }
+                return false
+            }
+            #expect(!h.output.text.contains("after the deadline"))
+        }
+        try await HostHarness.with(policy: policy) { h in
+            await #expect {
+                _ = try await h.value("""
+                    parallel(function() sleep(5) end, function() sleep(5) end, function() sleep(5) end)
+                    print('after the deadline')
+                    """)
+            } throws: { error in
+                if case LuaError.limit(.deadline, _) = error { return true }
+                return false
+            }
+            #expect(!h.output.text.contains("after the deadline"))
+        }
+    }
+
+    /// Waits within the deadline return their values; the run's timer does not fire early.
+    @Test func waitsWithinTheDeadlineAreNotCut() async throws {
+        var policy = HostPolicy()
+        policy.limits.seconds = 60
+        try await HostHarness.with(policy: policy) { h in
+            let v = try await h.value("local n = 0 for _ = 1, 20 do sleep(0); n = n + 1 end return n")
+            #expect(v == .integer(20))
+        }
+    }
 }

@@ -2,7 +2,7 @@
 """boto3 side of Quarry's benchmark (scripts/bench): the same workloads Quarry runs,
 driven the way a Python user drives them. Prints one JSON object.
 
-  boto3_peer.py ENDPOINT seq N | conc N THREADS | stream | streams N
+  boto3_peer.py ENDPOINT seq N | conc N THREADS | stream | stream_text | streams N
 """
 import json
 import os
@@ -64,6 +64,20 @@ def main():
                 deltas += 1
         w1 = time.perf_counter()
         out = {"events": events, "deltas": deltas, "seconds": w1 - w0, "events_per_second": events / (w1 - w0)}
+    elif workload == "stream_text":
+        # The user's loop: read each text delta's text (issue 22).
+        c = client(endpoint)
+        c0, w0 = cpu(), time.perf_counter()
+        events = 0
+        n = 0
+        for ev in c.converse_stream(modelId=MODEL, messages=MESSAGES)["stream"]:
+            events += 1
+            delta = ev.get("contentBlockDelta")
+            if delta is not None and "text" in delta["delta"]:
+                n += len(delta["delta"]["text"])
+        c1, w1 = cpu(), time.perf_counter()
+        out = {"events": events, "text_bytes": n, "seconds": w1 - w0, "events_per_second": events / (w1 - w0),
+               "cpu_us_per_event": (c1 - c0) * 1e6 / events}
     elif workload == "streams":
         n = int(sys.argv[3])
         c = client(endpoint, pool=n)

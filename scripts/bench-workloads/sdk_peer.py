@@ -3,7 +3,7 @@
 the page Quarry reimplements (smithy-python, asyncio, aiohttp), driven the way its
 documentation drives it. Runs with .venv-sdk's Python 3.12. Prints one JSON object.
 
-  sdk_peer.py ENDPOINT seq N | conc N IN_FLIGHT | stream
+  sdk_peer.py ENDPOINT seq N | conc N IN_FLIGHT | stream | stream_text
 """
 import asyncio
 import json
@@ -69,6 +69,21 @@ async def main():
                     events += 1
             w1 = time.perf_counter()
             out = {"events": events, "seconds": w1 - w0, "events_per_second": events / (w1 - w0)}
+        elif workload == "stream_text":
+            # The user's loop: read each text delta's text (issue 22).
+            c0, w0 = cpu(), time.perf_counter()
+            events = 0
+            n = 0
+            stream = await c.converse_stream(models.ConverseStreamInput(model_id=MODEL, messages=messages()))
+            async with stream:
+                async for ev in stream.output_stream:
+                    events += 1
+                    if isinstance(ev, models.ConverseStreamOutputContentBlockDelta) and \
+                            isinstance(ev.value.delta, models.ContentBlockDeltaText):
+                        n += len(ev.value.delta.value)
+            c1, w1 = cpu(), time.perf_counter()
+            out = {"events": events, "text_bytes": n, "seconds": w1 - w0, "events_per_second": events / (w1 - w0),
+                   "cpu_us_per_event": (c1 - c0) * 1e6 / events}
         else:
             raise SystemExit(f"unknown workload {workload}")
     finally:

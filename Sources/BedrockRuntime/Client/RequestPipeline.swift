@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// A 2xx answer with its body read in full.
 struct CollectedResponse: Sendable {
@@ -76,12 +77,13 @@ final class RequestPipeline: Sendable {
         for number in 1...call.retry.maxAttempts {
             if Task.isCancelled { throw cancelled(log.records) }
             try await waitForTheRateLimiter(call, log.records)
-            let request = try await signAttempt(number, of: call, log.records)
-            hooks.willStart()
             let started = ContinuousClock.now
             var failure: BedrockError
             var retryAfter: Duration?
-            switch await send(request, call, consume: consume) {
+            let (request, outcome) = await signAndSend(number, call, hooks: hooks, consume: consume)
+            switch outcome {
+            case let .notSent(error):
+                throw signingFailure(error, log.records)
             case let .success(value, headers, status):
                 countSuccess(call, refund: refund)
                 log.append(AttemptRecord(number: number, outcome: .success, httpStatus: status,
@@ -97,7 +99,7 @@ final class RequestPipeline: Sendable {
                                          duration: ContinuousClock.now - started, retryDecision: .stop(.cancelled)))
                 throw cancelled(log.records)
             }
-            failure = Self.scrub(hooks.adjust(failure), sentIn: request)
+            failure = Self.scrub(hooks.adjust(failure), sentIn: request.map(Self.sentSecrets) ?? [])
             var record = AttemptRecord(number: number, failure: failure, duration: ContinuousClock.now - started)
             let decision = decideAfter(failure, attempt: number, retryAfter: retryAfter, call, refund: &refund)
             record.retryDecision = decision
@@ -129,35 +131,28 @@ final class RequestPipeline: Sendable {
         try await sleepCancellable(wait, attempts)
     }
 
-    /// The signed request for attempt `number`. Signing runs under the call's deadlines
-    /// (the time-to-first-byte limit and the total): it may fetch credentials over the
-    /// network. A signing failure is not an attempt (nothing was sent) and is not retried.
-    private func signAttempt(_ number: Int, of call: CallPlan, _ attempts: [AttemptRecord]) async throws -> OutgoingRequest {
-        do {
-            let signing = ProgressWatchdog(limit: call.firstByte, failure: .firstByteTimeout)
-            return try await withWatchdog(signing, deadline: call.deadline, totalLimit: call.totalLimit) {
-                try await self.prepare(call.op, attempt: number, maxAttempts: call.retry.maxAttempts,
-                                       invocationId: call.invocationId)
-            }
-        } catch {
-            if error is CancellationError || Task.isCancelled { throw cancelled(attempts) }
-            guard var e = error as? BedrockError else { throw error }
-            e.attempts = attempts
-            throw e
-        }
-    }
-
-    /// Sends one attempt and reads its answer under the watchdogs: a 2xx through
-    /// `consume`, any other status through the error-body reader.
-    private func send<T: Sendable>(
-        _ request: OutgoingRequest, _ call: CallPlan,
+    /// Signs attempt `number` and sends it, under one watchdog: signing may fetch
+    /// credentials over the network, so it runs under the time-to-first-byte limit and
+    /// the total deadline too, and the first-byte clock starts again once the request
+    /// is signed (as if signing had its own watchdog, without a second timer and task
+    /// group per attempt). A 2xx answer is read through `consume`, any other status
+    /// through the error-body reader. Returns the signed request (nil when signing did
+    /// not finish, the `.notSent` outcome: not an attempt, never retried).
+    private func signAndSend<T: Sendable>(
+        _ number: Int, _ call: CallPlan, hooks: AttemptHooks,
         consume: @escaping @Sendable (IncomingResponse, ProgressWatchdog) async throws -> T
-    ) async -> AttemptOutcome<T> {
+    ) async -> (OutgoingRequest?, AttemptOutcome<T>) {
         let watchdog = ProgressWatchdog(limit: call.firstByte, failure: .firstByteTimeout)
         let transport = self.transport
         let errorBodyLimit = configuration.limits.maxErrorBodyBytes
+        let signed = SignedRequest()
         do {
-            return try await withWatchdog(watchdog, deadline: call.deadline, totalLimit: call.totalLimit) {
+            let outcome: AttemptOutcome<T> = try await withWatchdog(watchdog, deadline: call.deadline, totalLimit: call.totalLimit) {
+                let request = try await self.prepare(call.op, attempt: number, maxAttempts: call.retry.maxAttempts,
+                                                     invocationId: call.invocationId)
+                signed.set(request)
+                hooks.willStart()
+                watchdog.rearm(limit: call.firstByte, failure: .firstByteTimeout)
                 let response = try await transport.send(request)
                 watchdog.rearm(limit: call.idle, failure: .idleTimeout)
                 guard (200..<300).contains(response.status) else {
@@ -166,10 +161,20 @@ final class RequestPipeline: Sendable {
                 }
                 return .success(try await consume(response, watchdog), response.headers, response.status)
             }
+            return (signed.value, outcome)
         } catch {
-            if error is CancellationError || Task.isCancelled { return .cancelled }
-            return .failed(ErrorResponse.failure(from: error))
+            guard let request = signed.value else { return (nil, .notSent(error)) }
+            if error is CancellationError || Task.isCancelled { return (request, .cancelled) }
+            return (request, .failed(ErrorResponse.failure(from: error)))
         }
+    }
+
+    /// The call's error when signing an attempt failed (nothing was sent).
+    private func signingFailure(_ error: any Error, _ attempts: [AttemptRecord]) -> any Error {
+        if error is CancellationError || Task.isCancelled { return cancelled(attempts) }
+        guard var e = error as? BedrockError else { return error }
+        e.attempts = attempts
+        return e
     }
 
     /// Feeds a success to the adaptive rate limiter and the retry quota.
@@ -199,11 +204,11 @@ final class RequestPipeline: Sendable {
         return e
     }
 
-    /// `failure` with any credential `request` carried removed from its texts.
-    private static func scrub(_ failure: BedrockError, sentIn request: OutgoingRequest) -> BedrockError {
+    /// `failure` with the credentials a request carried (`secrets`) removed from its texts.
+    private static func scrub(_ failure: BedrockError, sentIn secrets: [String]) -> BedrockError {
         var e = failure
-        e.message = ServiceTextScrubber.scrub(e.message, removing: sentSecrets(request))
-        e.resourceName = e.resourceName.map { ServiceTextScrubber.scrub($0, removing: sentSecrets(request)) }
+        e.message = ServiceTextScrubber.scrub(e.message, removing: secrets)
+        e.resourceName = e.resourceName.map { ServiceTextScrubber.scrub($0, removing: secrets) }
         return e
     }
 
@@ -297,6 +302,15 @@ enum AttemptOutcome<T: Sendable>: Sendable {
     case failed(BedrockError)
     /// The calling task was cancelled.
     case cancelled
+    /// Signing failed, timed out or was cancelled: nothing was sent (not an attempt).
+    case notSent(any Error)
+}
+
+/// The request an attempt signed, once it is signed (shared with the watchdog's task group).
+final class SignedRequest: Sendable {
+    private let request = Mutex<OutgoingRequest?>(nil)
+    func set(_ value: OutgoingRequest) { request.withLock { $0 = value } }
+    var value: OutgoingRequest? { request.withLock { $0 } }
 }
 
 /// One call's settings, worked out once: its retry rules, time limits and deadline.

@@ -56,6 +56,14 @@ final class CallGate: @unchecked Sendable {
     init(limit: Int) { available = max(1, limit) }
 
     func acquire() async {
+        // A free slot is taken without suspending: a continuation resumed at once still
+        // sends the task back through the executor, a thread hop on every Bedrock call.
+        let taken = lock.withLock { _ -> Bool in
+            guard available > 0, waiters.isEmpty else { return false }
+            available -= 1
+            return true
+        }
+        if taken { return }
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let admitted = lock.withLock { _ in
                 guard available > 0 else {

@@ -22,7 +22,16 @@ struct Scheduler: Sendable {
     let sandbox: LuaSandbox
     /// The run's wall-clock deadline: a wait never outlasts it (the resumed script then
     /// trips the limit at once).
-    var deadline: ContinuousClock.Instant?
+    let deadline: ContinuousClock.Instant?
+    /// One timer for the whole run, shared by every wait (a timer task per host call
+    /// cost a task, a timer and a thread wake-up on each Bedrock call and stream batch).
+    private let watch: DeadlineWatch?
+
+    init(sandbox: LuaSandbox, deadline: ContinuousClock.Instant?) {
+        self.sandbox = sandbox
+        self.deadline = deadline
+        self.watch = deadline.map(DeadlineWatch.init)
+    }
 
     /// Runs `co` until it finishes, fails or yields outside any script coroutine.
     /// Throws `CancellationError` when the task is cancelled.
@@ -40,7 +49,7 @@ struct Scheduler: Sendable {
     private func serve(_ request: any Sendable) async -> LuaResumeInput {
         switch request as? HostRequest {
         case .work(let body)?:
-            return await Self.wait(for: body, until: deadline)
+            return await Self.wait(for: body, watch: watch)
         case .group(let functions, let concurrency)?:
             return await runGroup(functions, concurrency: concurrency)
         case .race(let functions)?:
@@ -63,22 +72,17 @@ struct Scheduler: Sendable {
     /// function stuck in a blocking call) is left to finish in the background, and the
     /// script is resumed at once (it then trips its deadline).
     static func wait(for body: @escaping @Sendable () async throws -> [LuaValue],
-                     until deadline: ContinuousClock.Instant?) async -> LuaResumeInput {
+                     watch: DeadlineWatch?) async -> LuaResumeInput {
         let first = FirstInput()
         let work = Task { first.offer(await perform(body)) }
-        let timer = deadline.map { deadline in
-            Task {
-                try? await Task.sleep(until: deadline, clock: .continuous)
-                first.offer(.error(.string("sandbox limit: wall-clock deadline passed while waiting")))
-            }
-        }
+        let ticket = watch?.register(first)
         let input = await withTaskCancellationHandler {
             await first.value()
         } onCancel: {
             first.offer(.error(ScriptError(code: .cancelled, message: "the run was cancelled").luaValue))
         }
         work.cancel()
-        timer?.cancel()
+        if let ticket { watch?.unregister(ticket) }
         return input
     }
 
@@ -206,7 +210,9 @@ final class FirstInput: @unchecked Sendable {
     }
 
     func value() async -> LuaResumeInput {
-        await withCheckedContinuation { c in
+        // Already answered: no suspension (and no trip through the executor).
+        if let ready = lock.withLock({ _ in answer }) { return ready }
+        return await withCheckedContinuation { c in
             let ready = lock.withLock { _ -> LuaResumeInput? in
                 if let answer { return answer }
                 waiter = c
@@ -215,4 +221,63 @@ final class FirstInput: @unchecked Sendable {
             if let ready { c.resume(returning: ready) }
         }
     }
+}
+
+/// A run's wall-clock deadline, watched by one timer task for all the run's waits: at
+/// the deadline every registered wait is answered with the deadline error. The timer
+/// starts with the first wait and is cancelled when the run's scheduler goes away.
+final class DeadlineWatch: Sendable {
+    static let message = "sandbox limit: wall-clock deadline passed while waiting"
+
+    private struct State {
+        var waiters: [Int: FirstInput] = [:]
+        var nextTicket = 0
+        var fired = false
+        var started = false
+        var timer: Task<Void, Never>?
+    }
+
+    let deadline: ContinuousClock.Instant
+    private let state = Mutex(State())
+
+    init(deadline: ContinuousClock.Instant) { self.deadline = deadline }
+
+    /// Answers `first` at the deadline (at once if it has passed); the ticket unregisters it.
+    func register(_ first: FirstInput) -> Int {
+        let (ticket, fired, start) = state.withLock { s -> (Int, Bool, Bool) in
+            let ticket = s.nextTicket
+            s.nextTicket += 1
+            if s.fired { return (ticket, true, false) }
+            s.waiters[ticket] = first
+            let start = !s.started
+            s.started = true
+            return (ticket, false, start)
+        }
+        if fired { first.offer(.error(.string(Self.message))) }
+        if start {
+            let deadline = self.deadline
+            let timer = Task { [weak self] in
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                if !Task.isCancelled { self?.fire() }
+            }
+            state.withLock { $0.timer = timer }
+        }
+        return ticket
+    }
+
+    /// Forgets a wait that was answered otherwise.
+    func unregister(_ ticket: Int) {
+        _ = state.withLock { $0.waiters.removeValue(forKey: ticket) }
+    }
+
+    private func fire() {
+        let waiters = state.withLock { s -> [FirstInput] in
+            s.fired = true
+            defer { s.waiters = [:] }
+            return Array(s.waiters.values)
+        }
+        for w in waiters { w.offer(.error(.string(Self.message))) }
+    }
+
+    deinit { state.withLock { $0.timer?.cancel() } }
 }
