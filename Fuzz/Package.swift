@@ -22,14 +22,19 @@ let package = Package(
     ],
     dependencies: [.package(name: "Quarry", path: "..")],
     targets: [
-        .executableTarget(name: "FuzzEventStream", dependencies: [.product(name: "QuarryFuzzSupport", package: "Quarry")]),
+        .executableTarget(
+            name: "FuzzEventStream", dependencies: [.product(name: "QuarryFuzzSupport", package: "Quarry")]),
         .executableTarget(name: "FuzzJSON", dependencies: [.product(name: "QuarryFuzzSupport", package: "Quarry")]),
         .executableTarget(name: "FuzzSigV4", dependencies: [.product(name: "QuarryFuzzSupport", package: "Quarry")]),
-        .executableTarget(name: "FuzzEmulatorHTTP", dependencies: [.product(name: "QuarryFuzzSupport", package: "Quarry")]),
+        .executableTarget(
+            name: "FuzzEmulatorHTTP", dependencies: [.product(name: "QuarryFuzzSupport", package: "Quarry")]),
         .executableTarget(name: "FuzzAdminAPI", dependencies: [.product(name: "QuarryFuzzSupport", package: "Quarry")]),
-        .executableTarget(name: "FuzzSharedConfig", dependencies: [.product(name: "QuarryFuzzSupport", package: "Quarry")]),
-        .executableTarget(name: "FuzzCredentialProcess", dependencies: [.product(name: "QuarryFuzzSupport", package: "Quarry")]),
+        .executableTarget(
+            name: "FuzzSharedConfig", dependencies: [.product(name: "QuarryFuzzSupport", package: "Quarry")]),
+        .executableTarget(
+            name: "FuzzCredentialProcess", dependencies: [.product(name: "QuarryFuzzSupport", package: "Quarry")]),
         .executableTarget(name: "FuzzSTSXML", dependencies: [.product(name: "QuarryFuzzSupport", package: "Quarry")]),
-        .executableTarget(name: "FuzzLuaBindings", dependencies: [.product(name: "QuarryFuzzSupport", package: "Quarry")]),
+        .executableTarget(
+            name: "FuzzLuaBindings", dependencies: [.product(name: "QuarryFuzzSupport", package: "Quarry")]),
     ]
 )

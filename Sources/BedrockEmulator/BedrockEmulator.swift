@@ -51,7 +51,10 @@ public final class BedrockEmulator: Sendable {
     private let state = Mutex<Running?>(nil)
 
     /// An emulator with the given configuration (not yet listening).
-    public init(configuration: EmulatorConfiguration = EmulatorConfiguration(), logger: Logger = Logger(label: "quarry.emulator")) {
+    public init(
+        configuration: EmulatorConfiguration = EmulatorConfiguration(),
+        logger: Logger = Logger(label: "quarry.emulator")
+    ) {
         self.configuration = configuration
         // An empty token would let anyone in: it is treated as absent, and an absent one is random.
         self.adminToken = configuration.adminToken.flatMap { $0.isEmpty ? nil : $0 } ?? Self.randomToken()
@@ -88,7 +91,8 @@ public final class BedrockEmulator: Sendable {
                     path = chosen
                     try PrivateFile.replace(chosen, contents: Array(certificate.caPEM.utf8), mode: 0o600)
                 } else {
-                    path = FileManager.default.temporaryDirectory
+                    path =
+                        FileManager.default.temporaryDirectory
                         .appendingPathComponent("quarry-emulator-ca-\(UUID().uuidString.lowercased()).pem").path
                     try PrivateFile.createNew(path, contents: Array(certificate.caPEM.utf8), mode: 0o600)
                 }
@@ -109,8 +113,9 @@ public final class BedrockEmulator: Sendable {
         }
         let scheme = configuration.tls ? "https" : "http"
         let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
-        let endpoint = EmulatorEndpoint(url: "\(scheme)://\(host):\(bound.port)", host: configuration.host, port: bound.port,
-                                        tls: configuration.tls, caCertificatePath: caPath, regions: configuration.regions)
+        let endpoint = EmulatorEndpoint(
+            url: "\(scheme)://\(host):\(bound.port)", host: configuration.host, port: bound.port,
+            tls: configuration.tls, caCertificatePath: caPath, regions: configuration.regions)
         state.withLock { $0 = Running(server: server, task: bound.task, channel: bound.channel, endpoint: endpoint) }
         logger.info("Bedrock emulator listening on \(endpoint.url)")
         return endpoint
@@ -118,10 +123,12 @@ public final class BedrockEmulator: Sendable {
 
     /// Stops listening, closes every connection and frees the threads.
     public func stop() async {
-        guard let running = state.withLock({ current -> Running? in
-            defer { current = nil }
-            return current
-        }) else { return }
+        guard
+            let running = state.withLock({ current -> Running? in
+                defer { current = nil }
+                return current
+            })
+        else { return }
         // Closing the listener finishes its stream of accepted connections; the serving
         // task drains what was already accepted (each connection must be run or closed —
         // NIO traps on an async channel dropped unrun) and then cancels the open ones.

@@ -21,7 +21,10 @@ struct FixedAnswers: Sendable {
     let converseStream: ByteBuffer
 
     init(streamEvents: Int) throws {
-        converse = ByteBuffer(string: #"{"metrics":{"latencyMs":12},"output":{"message":{"content":[{"text":"Hello! How can I help you today?"}],"role":"assistant"}},"stopReason":"end_turn","usage":{"inputTokens":9,"outputTokens":9,"totalTokens":18}}"#)
+        converse = ByteBuffer(
+            string:
+                #"{"metrics":{"latencyMs":12},"output":{"message":{"content":[{"text":"Hello! How can I help you today?"}],"role":"assistant"}},"stopReason":"end_turn","usage":{"inputTokens":9,"outputTokens":9,"totalTokens":18}}"#
+        )
         converseStream = try StreamBody.make(deltas: streamEvents)
     }
 }
@@ -33,17 +36,26 @@ enum StreamBody {
         let writer = EventStreamWriter()
         var body = ByteBuffer()
         body.reserveCapacity(deltas * 140 + 1024)
-        try writer.writeEvent("messageStart", payload: ByteBuffer(string: #"{"p":"abcdefgh","role":"assistant"}"#), into: &body)
+        try writer.writeEvent(
+            "messageStart", payload: ByteBuffer(string: #"{"p":"abcdefgh","role":"assistant"}"#), into: &body)
         let padding = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
         for i in 0..<deltas {
             let pad = padding.prefix(i % 37)
-            try writer.writeEvent("contentBlockDelta",
-                                  payload: ByteBuffer(string: #"{"contentBlockIndex":0,"delta":{"text":"t\#(i % 10) "},"p":"\#(pad)"}"#),
-                                  into: &body)
+            try writer.writeEvent(
+                "contentBlockDelta",
+                payload: ByteBuffer(string: #"{"contentBlockIndex":0,"delta":{"text":"t\#(i % 10) "},"p":"\#(pad)"}"#),
+                into: &body)
         }
-        try writer.writeEvent("contentBlockStop", payload: ByteBuffer(string: #"{"contentBlockIndex":0,"p":"ab"}"#), into: &body)
-        try writer.writeEvent("messageStop", payload: ByteBuffer(string: #"{"p":"abc","stopReason":"end_turn"}"#), into: &body)
-        try writer.writeEvent("metadata", payload: ByteBuffer(string: #"{"metrics":{"latencyMs":5},"p":"a","usage":{"inputTokens":9,"outputTokens":\#(deltas),"totalTokens":\#(deltas + 9)}}"#), into: &body)
+        try writer.writeEvent(
+            "contentBlockStop", payload: ByteBuffer(string: #"{"contentBlockIndex":0,"p":"ab"}"#), into: &body)
+        try writer.writeEvent(
+            "messageStop", payload: ByteBuffer(string: #"{"p":"abc","stopReason":"end_turn"}"#), into: &body)
+        try writer.writeEvent(
+            "metadata",
+            payload: ByteBuffer(
+                string:
+                    #"{"metrics":{"latencyMs":5},"p":"a","usage":{"inputTokens":9,"outputTokens":\#(deltas),"totalTokens":\#(deltas + 9)}}"#
+            ), into: &body)
         return body
     }
 }
@@ -70,11 +82,14 @@ final class FixedAnswerHandler: ChannelInboundHandler {
             let isStream = head.uri.hasSuffix("/converse-stream")
             let body = isStream ? answers.converseStream : answers.converse
             var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: isStream ? "application/vnd.amazon.eventstream" : "application/json")
+            headers.add(
+                name: "Content-Type", value: isStream ? "application/vnd.amazon.eventstream" : "application/json")
             headers.add(name: "x-amzn-RequestId", value: "00000000-0000-4000-8000-000000000000")
             headers.add(name: "Content-Length", value: String(body.readableBytes))
             if !head.isKeepAlive { headers.add(name: "Connection", value: "close") }
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))),
+                promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
             let keepAlive = head.isKeepAlive
             let channel = context.channel
@@ -96,7 +111,8 @@ struct BenchStaticServer {
         var arguments = CommandLine.arguments.dropFirst()
         while let flag = arguments.popFirst() {
             guard let value = arguments.popFirst().flatMap(Int.init), value >= 0 else {
-                FileHandle.standardError.write(Data("usage: BenchStaticServer [--port N] [--stream-events N] [--threads N]\n".utf8))
+                FileHandle.standardError.write(
+                    Data("usage: BenchStaticServer [--port N] [--stream-events N] [--threads N]\n".utf8))
                 exit(2)
             }
             switch flag {

@@ -13,7 +13,6 @@ import BedrockWire
 import Dispatch
 import Foundation
 
-
 struct UsageError: Error, CustomStringConvertible {
     let description: String
 }
@@ -28,7 +27,9 @@ func configuration(from arguments: [String]) throws -> EmulatorConfiguration {
     func number(_ flag: String, in range: ClosedRange<Int> = 0...Int(Int32.max)) throws -> Int {
         let text = try value(flag)
         guard let number = Int(text), range.contains(number) else {
-            throw UsageError(description: "\(flag) needs an integer between \(range.lowerBound) and \(range.upperBound), got '\(text)'")
+            throw UsageError(
+                description:
+                    "\(flag) needs an integer between \(range.lowerBound) and \(range.upperBound), got '\(text)'")
         }
         return number
     }
@@ -50,7 +51,9 @@ func configuration(from arguments: [String]) throws -> EmulatorConfiguration {
         case "--max-async-jobs": configuration.maxAsyncInvokeJobs = try number(argument, in: 1...1_000_000)
         case "--allow-host": configuration.allowedHosts.append(try value(argument))
         case "--help", "-h":
-            print("usage: bedrock-emulator [--config FILE] [--host H] [--port N] [--tls] [--ca-file PATH] [--latency-per-token-ms N] [--threads N] [--admin-token T] [--bearer-token T] [--quota-rpm N] [--quota-tpm N] [--idle-timeout-ms N] [--max-connections N] [--max-async-jobs N] [--allow-host NAME]")
+            print(
+                "usage: bedrock-emulator [--config FILE] [--host H] [--port N] [--tls] [--ca-file PATH] [--latency-per-token-ms N] [--threads N] [--admin-token T] [--bearer-token T] [--quota-rpm N] [--quota-tpm N] [--idle-timeout-ms N] [--max-connections N] [--max-async-jobs N] [--allow-host NAME]"
+            )
             exit(0)
         default: throw UsageError(description: "unknown argument '\(argument)' (try --help)")
         }
@@ -74,7 +77,8 @@ do {
 
     let endpoint = try await emulator.start()
     var line: JSONValue = [
-        "endpoint": .string(endpoint.url), "regions": .array(endpoint.regions.map(JSONValue.string)), "access_key_id": "test",
+        "endpoint": .string(endpoint.url), "regions": .array(endpoint.regions.map(JSONValue.string)),
+        "access_key_id": "test",
         "admin_token": .string(emulator.adminToken), "admin_header": "x-quarry-admin-token",
     ]
     if let ca = endpoint.caCertificatePath { line["ca_file"] = .string(ca) }

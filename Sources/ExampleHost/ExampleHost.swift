@@ -45,8 +45,9 @@ struct ExampleHost {
         //    started in this process (QuarryEmulatorSupport; leave it out to link no server).
         let target = try await QuarryTarget.resolve(localEmulator: .inProcess)
         // 2. What user scripts may do: two models, 20 calls, 20k tokens, tighter limits.
-        var policy = HostPolicy(allowedModels: ["amazon.nova-*", "anthropic.claude-3-haiku-*"],
-                                maxConcurrentCalls: 4, callBudget: 20, tokenBudget: 20_000)
+        var policy = HostPolicy(
+            allowedModels: ["amazon.nova-*", "anthropic.claude-3-haiku-*"],
+            maxConcurrentCalls: 4, callBudget: 20, tokenBudget: 20_000)
         policy.limits.seconds = 20
         policy.limits.memoryBytes = 32 << 20
         let host = try await QuarryHost(target: target, options: .init(policy: policy))
@@ -59,13 +60,16 @@ struct ExampleHost {
             guard let item = catalogue[sku] else {
                 throw ScriptError(code: "UnknownProduct", message: "no product with SKU \(sku)")
             }
-            return [.map(["name": .string(item.name), "price": .number(item.price), "in_stock": .boolean(item.stock > 0)])]
+            return [
+                .map(["name": .string(item.name), "price": .number(item.price), "in_stock": .boolean(item.stock > 0)])
+            ]
         }
 
         // 4. Run the user's script (a file given on the command line, or the built-in one)
         //    and use what it returned: any value as JSON, or typed with `evaluate(_:as:)`.
         if CommandLine.arguments.count > 1 {
-            let values = try await host.run(file: CommandLine.arguments[1], arguments: Array(CommandLine.arguments.dropFirst(2)))
+            let values = try await host.run(
+                file: CommandLine.arguments[1], arguments: Array(CommandLine.arguments.dropFirst(2)))
             if let result = values.first {
                 print("script returned: \(try LuaJSON.encode(result))")
             }
@@ -87,21 +91,25 @@ struct ExampleHost {
 
         // 5. Isolation between runs: whatever a script replaces or leaves behind is gone
         //    when the next one starts (`QuarryHost.Options.isolation`, `.perRun` by default).
-        _ = try await host.evaluate("print = function() end; shop = nil; leftover = 'captured prompts'", name: "=tamper")
-        let clean = try await host.evaluate("return leftover == nil and type(print) == 'function' and type(shop.lookup) == 'function'",
-                                            as: Bool.self, name: "=next-user")
+        _ = try await host.evaluate(
+            "print = function() end; shop = nil; leftover = 'captured prompts'", name: "=tamper")
+        let clean = try await host.evaluate(
+            "return leftover == nil and type(print) == 'function' and type(shop.lookup) == 'function'",
+            as: Bool.self, name: "=next-user")
         print("isolation: the next script starts clean: \(clean)")
 
         // 6. Events for a UI: what the script prints, each call, the model's text as it
         //    streams and the end, in order.
         var kinds: [String] = []
         var streamed = ""
-        for try await event in host.events(for: """
-            print('asking')
-            local s = bedrock.stream{model = 'amazon.nova-micro-v1:0', messages = 'One line about chisels', inference = {max_tokens = 40}}
-            for _ in s do end
-            return s.text
-            """, name: "=ui-script") {
+        for try await event in host.events(
+            for: """
+                print('asking')
+                local s = bedrock.stream{model = 'amazon.nova-micro-v1:0', messages = 'One line about chisels', inference = {max_tokens = 40}}
+                for _ in s do end
+                return s.text
+                """, name: "=ui-script")
+        {
             let kind: String
             switch event {
             case .output: kind = "output"

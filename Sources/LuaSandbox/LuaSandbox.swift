@@ -18,8 +18,10 @@ public final class LuaSandbox: Sendable {
     private let backstop = Backstop()
 
     /// Creates the state on a new Lua thread; `output` receives what scripts print.
-    public convenience init(limits: LuaLimits = LuaLimits(),
-                            output: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+    public convenience init(
+        limits: LuaLimits = LuaLimits(),
+        output: @escaping @Sendable (String) -> Void = { _ in }
+    ) async throws {
         try await self.init(limits: limits, byteOutput: { output(String(decoding: $0, as: UTF8.self)) })
     }
 
@@ -87,10 +89,12 @@ public final class LuaSandbox: Sendable {
     /// `resolve` and resuming with its result (a thrown error becomes a Lua error).
     /// Returns the chunk's results; throws `LuaError` for errors and tripped limits —
     /// also when the script caught the limit's error and returned normally.
-    public func run(_ source: String, name: String = "=chunk", limits: LuaLimits = LuaLimits(),
-                    resolve: @escaping @Sendable (any Sendable) async throws -> LuaResumeInput = { _ in
-                        .error(.string("no host requests are served here"))
-                    }) async throws -> [LuaValue] {
+    public func run(
+        _ source: String, name: String = "=chunk", limits: LuaLimits = LuaLimits(),
+        resolve: @escaping @Sendable (any Sendable) async throws -> LuaResumeInput = { _ in
+            .error(.string("no host requests are served here"))
+        }
+    ) async throws -> [LuaValue] {
         let co = try await withState { state throws -> LuaCoroutine in
             state.beginRun(limits)
             do {
@@ -271,7 +275,7 @@ final class Backstop: @unchecked Sendable {
             let now = ContinuousClock.now
             interruptedAt = now
             for (id, var waiter) in waiters {
-                if let deadline, deadline <= now { continue }   // its deadline timer fires first
+                if let deadline, deadline <= now { continue }  // its deadline timer fires first
                 waiter.timer?.cancel()
                 waiter.timer = arm(id, at: now + grace, interrupted: true)
                 waiters[id] = waiter
@@ -296,8 +300,10 @@ final class Backstop: @unchecked Sendable {
             if _failure == nil {
                 let seconds = graceSeconds == graceSeconds.rounded() ? String(Int(graceSeconds)) : String(graceSeconds)
                 let what = interrupted ? "being interrupted" : "its deadline"
-                _failure = .limit(.unresponsive, "sandbox limit: the script did not stop within \(seconds) s of \(what) "
-                                  + "(it is stuck in one C call); this sandbox can no longer be used")
+                _failure = .limit(
+                    .unresponsive,
+                    "sandbox limit: the script did not stop within \(seconds) s of \(what) "
+                        + "(it is stuck in one C call); this sandbox can no longer be used")
             }
             return (waiter, _failure)
         }

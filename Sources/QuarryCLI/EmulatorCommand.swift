@@ -17,7 +17,10 @@ struct EmulatorCommand: AsyncParsableCommand {
     /// How long a stop waits for open connections to finish before the process exits.
     static let stopGrace: Duration = .seconds(3)
 
-    @Option(help: "Port to listen on (0 picks a free port). Default: 7555; with --config, the file's port (a free port when it names none).")
+    @Option(
+        help:
+            "Port to listen on (0 picks a free port). Default: 7555; with --config, the file's port (a free port when it names none)."
+    )
     var port: Int?
     @Flag(help: "Serve HTTPS (HTTP/2 and HTTP/1.1 via ALPN) with a generated certificate; prints the CA file to trust.")
     var tls = false
@@ -53,22 +56,30 @@ struct EmulatorCommand: AsyncParsableCommand {
         do {
             endpoint = try await emulator.start()
         } catch {
-            FileHandle.standardError.write(Data("quarry: \(Self.describeStartFailure(error, configuration: configuration))\n".utf8))
+            FileHandle.standardError.write(
+                Data("quarry: \(Self.describeStartFailure(error, configuration: configuration))\n".utf8))
             throw ExitCode(1)
         }
-        FileHandle.standardOutput.write(Data(EmulatorBanner(endpoint: endpoint, configuration: configuration,
-                                                            adminToken: emulator.adminToken).text.utf8))
+        FileHandle.standardOutput.write(
+            Data(
+                EmulatorBanner(
+                    endpoint: endpoint, configuration: configuration,
+                    adminToken: emulator.adminToken
+                ).text.utf8))
         let signal = await stop.wait()
         FileHandle.standardError.write(Data("quarry: \(signal), stopping the emulator\n".utf8))
         // The CA file goes first: a client that keeps a connection open holds up the
         // stop, and the file must not outlive the process however it ends.
         if let ca = endpoint.caCertificatePath { unlink(ca) }
         let stopped = StopFlag()
-        Task.detached { await emulator.stop(); stopped.set() }
+        Task.detached {
+            await emulator.stop(); stopped.set()
+        }
         let deadline = ContinuousClock.now + Self.stopGrace
         while !stopped.isSet, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         if !stopped.isSet {
-            FileHandle.standardError.write(Data("quarry: connections still open after \(Self.stopGrace); exiting\n".utf8))
+            FileHandle.standardError.write(
+                Data("quarry: connections still open after \(Self.stopGrace); exiting\n".utf8))
         }
         FileHandle.standardOutput.write(Data("Emulator stopped.\n".utf8))
     }
@@ -85,7 +96,8 @@ extension EmulatorCommand {
                 + "choose another with --port (0 picks a free one)"
         }
         if text.contains("Permission denied") || text.contains("errno: 13") {
-            return "cannot listen on \(place): permission denied (ports below 1024 need privileges); choose another with --port"
+            return
+                "cannot listen on \(place): permission denied (ports below 1024 need privileges); choose another with --port"
         }
         if text.contains("Cannot assign requested address") || text.contains("errno: 99") {
             return "cannot listen on \(place): this machine has no such address; use 127.0.0.1 or ::1"

@@ -13,7 +13,8 @@ struct HostOptions: ParsableArguments {
     var profile: String?
     @Option(help: "Custom Bedrock Runtime endpoint URL.")
     var endpoint: String?
-    @Option(help: "Where calls go: auto (AWS if credentials are configured, else the built-in emulator), aws, or emulator.")
+    @Option(
+        help: "Where calls go: auto (AWS if credentials are configured, else the built-in emulator), aws, or emulator.")
     var target: String?
     @Option(help: "Model used by calls that do not name one.")
     var model: String?
@@ -24,9 +25,17 @@ struct HostOptions: ParsableArguments {
     var allowedModels: [String] = []
     @Option(name: .customLong("allow-region"), help: "Allow only regions matching this glob (repeatable).")
     var allowedRegions: [String] = []
-    @Option(name: .customLong("allow-endpoint"), help: "Let scripts send to custom endpoints matching scheme://host[:port|:*] with bedrock.client{endpoint=…}; '*' matches within one host label, a leading '**.' any labels (repeatable; none by default).")
+    @Option(
+        name: .customLong("allow-endpoint"),
+        help:
+            "Let scripts send to custom endpoints matching scheme://host[:port|:*] with bedrock.client{endpoint=…}; '*' matches within one host label, a leading '**.' any labels (repeatable; none by default)."
+    )
     var allowedEndpoints: [String] = []
-    @Option(name: .customLong("allow-profile"), help: "Let scripts switch to AWS profiles matching this glob with bedrock.client{profile=…} (repeatable; none by default).")
+    @Option(
+        name: .customLong("allow-profile"),
+        help:
+            "Let scripts switch to AWS profiles matching this glob with bedrock.client{profile=…} (repeatable; none by default)."
+    )
     var allowedProfiles: [String] = []
     @Option(name: .customLong("max-concurrency"), help: "Most Bedrock calls in flight at once.")
     var maxConcurrency: Int?
@@ -37,7 +46,9 @@ struct HostOptions: ParsableArguments {
 
     @Option(name: .customLong("max-memory"), help: "Lua memory limit in MiB (default 64).")
     var maxMemory: Int?
-    @Option(name: .customLong("max-instructions"), help: "Lua instruction budget (default 10000000000, about a minute of plain Lua).")
+    @Option(
+        name: .customLong("max-instructions"),
+        help: "Lua instruction budget (default 10000000000, about a minute of plain Lua).")
     var maxInstructions: Int64?
     @Option(name: .customLong("max-seconds"), help: "Wall-clock limit for a run in seconds (default 600).")
     var maxSeconds: Double?
@@ -46,9 +57,15 @@ struct HostOptions: ParsableArguments {
     @Option(name: .customLong("max-host-calls"), help: "Most host calls per run (default 10000).")
     var maxHostCalls: Int64?
 
-    @Option(name: .customLong("audit"), help: ArgumentHelp("Append a hash-chained JSON Lines audit record of every Bedrock call and policy refusal to this file (mode 0600; default: QUARRY_AUDIT_LOG).", valueName: "file"))
+    @Option(
+        name: .customLong("audit"),
+        help: ArgumentHelp(
+            "Append a hash-chained JSON Lines audit record of every Bedrock call and policy refusal to this file (mode 0600; default: QUARRY_AUDIT_LOG).",
+            valueName: "file"))
     var auditFile: String?
-    @Flag(name: .customLong("audit-content"), help: "Put prompts and answers in the audit log (by default only their SHA-256 digests).")
+    @Flag(
+        name: .customLong("audit-content"),
+        help: "Put prompts and answers in the audit log (by default only their SHA-256 digests).")
     var auditContent = false
 
     func validate() throws {
@@ -67,9 +84,13 @@ struct HostOptions: ParsableArguments {
             if let value, value < 1 { throw ValidationError("\(name) must be at least 1, got \(value)") }
         }
         // MiB shifted into bytes: keep it far from overflowing (the REPL's :limits says 8G).
-        if let maxMemory, maxMemory > 1 << 20 { throw ValidationError("--max-memory must be at most 1048576 (MiB), got \(maxMemory)") }
+        if let maxMemory, maxMemory > 1 << 20 {
+            throw ValidationError("--max-memory must be at most 1048576 (MiB), got \(maxMemory)")
+        }
         if let maxSeconds, !(maxSeconds > 0 && maxSeconds <= ScriptNumber.maxSeconds) {
-            throw ValidationError("--max-seconds must be a number of seconds > 0 and ≤ \(Int(ScriptNumber.maxSeconds)), got \(RunLimits.text(maxSeconds))")
+            throw ValidationError(
+                "--max-seconds must be a number of seconds > 0 and ≤ \(Int(ScriptNumber.maxSeconds)), got \(RunLimits.text(maxSeconds))"
+            )
         }
         do { try policy.validate() } catch { throw ValidationError("--allow-endpoint: \(error)") }
     }
@@ -77,8 +98,11 @@ struct HostOptions: ParsableArguments {
     /// The audit log `--audit` or `QUARRY_AUDIT_LOG` names, nil for none. Every host a
     /// process makes shares one run id.
     var audit: AuditLog? {
-        let path = auditFile ?? ProcessInfo.processInfo.environment["QUARRY_AUDIT_LOG"].flatMap { $0.isEmpty ? nil : $0 }
-        return path.map { AuditLog(file: URL(fileURLWithPath: $0), includeContent: auditContent, runId: Self.processRunId) }
+        let path =
+            auditFile ?? ProcessInfo.processInfo.environment["QUARRY_AUDIT_LOG"].flatMap { $0.isEmpty ? nil : $0 }
+        return path.map {
+            AuditLog(file: URL(fileURLWithPath: $0), includeContent: auditContent, runId: Self.processRunId)
+        }
     }
 
     static let processRunId = UUID().uuidString.lowercased()
@@ -121,17 +145,20 @@ struct HostOptions: ParsableArguments {
     /// Resolves the target, printing a one-line notice on stderr when the built-in
     /// emulator stands in for AWS.
     func resolveTarget(middlewares: [any TransportMiddleware] = [ClientFaultInjector()]) async throws -> QuarryTarget {
-        let preference: QuarryTarget.Preference? = switch target {
-        case "aws": .aws
-        case "emulator": .emulator
-        case "auto": .automatic
-        default: nil
-        }
-        let resolved = try await QuarryTarget.resolve(region: region, profile: profile, endpoint: endpoint,
-                                                     preference: preference, middlewares: middlewares,
-                                                     localEmulator: .inProcess)
+        let preference: QuarryTarget.Preference? =
+            switch target {
+            case "aws": .aws
+            case "emulator": .emulator
+            case "auto": .automatic
+            default: nil
+            }
+        let resolved = try await QuarryTarget.resolve(
+            region: region, profile: profile, endpoint: endpoint,
+            preference: preference, middlewares: middlewares,
+            localEmulator: .inProcess)
         if resolved.isEmulator, !quiet {
-            let reason = preference == .emulator || ProcessInfo.processInfo.environment["QUARRY_TARGET"] == "emulator"
+            let reason =
+                preference == .emulator || ProcessInfo.processInfo.environment["QUARRY_TARGET"] == "emulator"
                 ? "as asked" : "no AWS credentials are configured"
             Terminal.standardError("quarry: using the built-in Bedrock emulator (\(reason)): \(resolved.description)\n")
         }
@@ -143,9 +170,11 @@ struct HostOptions: ParsableArguments {
     /// the default, a fresh environment per run.
     /// Without `output`, `print`, `write` and `stderr.write` reach the terminal's streams
     /// as the exact bytes written, and `input`'s bytes reach `stdin.read` unchanged.
-    func makeHost(target: QuarryTarget, output: (@Sendable (String) -> Void)? = nil,
-                  input: (@Sendable () async -> [UInt8]?)? = nil,
-                  isolation: QuarryHost.Isolation = .perRun) async throws -> QuarryHost {
+    func makeHost(
+        target: QuarryTarget, output: (@Sendable (String) -> Void)? = nil,
+        input: (@Sendable () async -> [UInt8]?)? = nil,
+        isolation: QuarryHost.Isolation = .perRun
+    ) async throws -> QuarryHost {
         var options = QuarryHost.Options(policy: policy, output: output ?? Terminal.standardOutput, defaultModel: model)
         options.inputBytes = input
         if output == nil {
@@ -221,8 +250,7 @@ final class BoundedLineReader: @unchecked Sendable {
                 if start > 0 { buffer.removeFirst(start); scanned -= start; start = 0 }
                 var chunk = [UInt8](repeating: 0, count: 64 * 1024)
                 let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if n > 0 { buffer.append(contentsOf: chunk[0..<n]) }
-                else if n == 0 || errno != EINTR { atEnd = true }
+                if n > 0 { buffer.append(contentsOf: chunk[0..<n]) } else if n == 0 || errno != EINTR { atEnd = true }
             }
         }
     }

@@ -100,7 +100,9 @@ enum CommandLineOrder {
     /// The subcommands flags may precede.
     static let subcommands: Set<String> = ["run", "test", "emulator", "audit", "repl"]
     /// The options that take no value (so the word after them is not their value).
-    static let flags: Set<String> = ["--quiet", "--audit-content", "--json", "--csv", "--tls", "-h", "--help", "--version"]
+    static let flags: Set<String> = [
+        "--quiet", "--audit-content", "--json", "--csv", "--tls", "-h", "--help", "--version",
+    ]
 
     static func rearranged(_ arguments: [String]) -> [String] {
         var (leading, index) = options(arguments, from: 0)
@@ -122,7 +124,9 @@ enum CommandLineOrder {
             let word = arguments[index]
             guard word != "--", word.hasPrefix("-"), word.count > 1, !isNumber(word) else { break }
             index += 1
-            guard !flags.contains(word), !word.contains("="), index < arguments.count else { out.append(word); continue }
+            guard !flags.contains(word), !word.contains("="), index < arguments.count else {
+                out.append(word); continue
+            }
             let value = arguments[index]
             if isNumber(value), word.hasPrefix("--") {
                 out.append(word + "=" + value)

@@ -27,8 +27,9 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(2)
         }
         try await ScriptRunner(options: host, printJSON: json, readsStandardInput: file != "-")
-            .run(source: Self.strippingShebang(source), name: file == "-" ? "=stdin" : "@" + file,
-                 script: file, arguments: Self.scriptArguments(arguments))
+            .run(
+                source: Self.strippingShebang(source), name: file == "-" ? "=stdin" : "@" + file,
+                script: file, arguments: Self.scriptArguments(arguments))
     }
 
     /// The script's arguments: a `--` right after the file only ends quarry's own

@@ -34,8 +34,9 @@ struct ScriptRunner {
                 // The Lua thread is stuck in one C call: nothing can stop it but ending
                 // the process, which exiting now does.
                 let what = message.contains("being interrupted") ? "being interrupted" : "its deadline"
-                Terminal.standardError("quarry: sandbox limit: the script did not stop within "
-                                       + "\(Self.seconds(options.policy.limits.graceSeconds)) s of \(what); the process was ended\n")
+                Terminal.standardError(
+                    "quarry: sandbox limit: the script did not stop within "
+                        + "\(Self.seconds(options.policy.limits.graceSeconds)) s of \(what); the process was ended\n")
                 throw ExitCode(3)
             }
             // Error messages may carry a service's or a stream's text: escaped for the terminal.

@@ -79,8 +79,9 @@ struct TestCommand: AsyncParsableCommand {
             progress.clearProgressLine()
             Terminal.standardError(text)
         }
-        var runnerOptions = TestRunner.Options(policy: policy, defaultTimeout: ScriptNumber.hostDuration(seconds: timeout) ?? .seconds(30),
-                                               filter: filter, scriptOutput: scriptOutput, scriptErrorOutput: scriptOutput)
+        var runnerOptions = TestRunner.Options(
+            policy: policy, defaultTimeout: ScriptNumber.hostDuration(seconds: timeout) ?? .seconds(30),
+            filter: filter, scriptOutput: scriptOutput, scriptErrorOutput: scriptOutput)
         runnerOptions.audit = host.audit
         let runner = TestRunner(target: target, injector: injector, options: runnerOptions)
         let summary = await runner.run(files: files, events: progress.handle)
@@ -100,7 +101,8 @@ struct TestCommand: AsyncParsableCommand {
                 }
             }
         case .tap, .junit:
-            var document = format == .tap ? TAPFormatter().document(for: summary) : JUnitFormatter().document(for: summary)
+            var document =
+                format == .tap ? TAPFormatter().document(for: summary) : JUnitFormatter().document(for: summary)
             if format == .tap { document = TerminalText.escaped(document) }
             if let output {
                 do {
@@ -126,7 +128,8 @@ struct TestCommand: AsyncParsableCommand {
         }
         if !summary.succeeded { throw ExitCode(1) }
         if summary.results.isEmpty {
-            let why = filter.map { "--filter '\(TerminalText.escaped($0))' matched no test" } ?? "the files define no test"
+            let why =
+                filter.map { "--filter '\(TerminalText.escaped($0))' matched no test" } ?? "the files define no test"
             Terminal.standardError("quarry test: \(why): no test ran\n")
             throw ExitCode(1)
         }

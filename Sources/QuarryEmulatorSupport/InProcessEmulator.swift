@@ -16,20 +16,23 @@ public struct InProcessEmulator: LocalEmulatorLauncher {
     /// An emulator launcher with `configuration`, logging to `logger`.
     public init(configuration: EmulatorConfiguration = EmulatorConfiguration(), logger: Logger? = nil) {
         self.configuration = configuration
-        self.logger = logger ?? {
-            var quiet = Logger(label: "quarry.emulator")
-            quiet.logLevel = .warning
-            return quiet
-        }()
+        self.logger =
+            logger
+            ?? {
+                var quiet = Logger(label: "quarry.emulator")
+                quiet.logLevel = .warning
+                return quiet
+            }()
     }
 
     /// Starts the emulator and says where it listens.
     public func launch() async throws -> LaunchedEmulator {
         let emulator = BedrockEmulator(configuration: configuration, logger: logger)
         let started = try await emulator.start()
-        return LaunchedEmulator(url: started.url, adminToken: emulator.adminToken, regions: started.regions,
-                                caCertificatePath: started.caCertificatePath, models: emulator.models,
-                                stop: { await emulator.stop() })
+        return LaunchedEmulator(
+            url: started.url, adminToken: emulator.adminToken, regions: started.regions,
+            caCertificatePath: started.caCertificatePath, models: emulator.models,
+            stop: { await emulator.stop() })
     }
 }
 

@@ -22,7 +22,11 @@ struct FixedConverseTransport: HTTPTransport {
 enum ClientCallBench {
     static let request = ConverseRequest(
         modelId: TypicalConverse.modelId,
-        messages: [.user("Summarise the following paragraph in one sentence: the quick brown fox jumps over the lazy dog while the cat watches from the fence.")],
+        messages: [
+            .user(
+                "Summarise the following paragraph in one sentence: the quick brown fox jumps over the lazy dog while the cat watches from the fence."
+            )
+        ],
         system: [.text("You are a concise assistant.")],
         inferenceConfig: InferenceConfiguration(maxTokens: 512, temperature: 0.5))
 
@@ -60,7 +64,8 @@ enum ClientCallBench {
         }
         let cpu = processCPUNanoseconds() - cpuBefore
         // CPU includes the warm-up calls; count them in by rate.
-        let warmCalls = Double(result.operations) * Harness.nanoseconds(harness.warmUp) / Harness.nanoseconds(harness.window)
+        let warmCalls =
+            Double(result.operations) * Harness.nanoseconds(harness.warmUp) / Harness.nanoseconds(harness.window)
         result.notes.append(String(format: "CPU %.3f ms/request", cpu / 1e6 / (Double(result.operations) + warmCalls)))
         return result
     }

@@ -20,7 +20,8 @@ enum EventStreamDecodeBench {
                 var offset = 0
                 for chunk in chunks {
                     chunk.withUnsafeReadableBytes { source in
-                        UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset + source.count)]).copyMemory(from: source)
+                        UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset + source.count)]).copyMemory(
+                            from: source)
                         offset += source.count
                     }
                 }
@@ -39,13 +40,18 @@ enum EventStreamDecodeBench {
             var failures = 0
             body.withUnsafeReadableBytes { raw in
                 for frame in frames {
-                    let prelude = CRC32.update(0, UnsafeRawBufferPointer(rebasing: raw[frame.start..<(frame.start + 8)]))
-                    let whole = CRC32.update(prelude, UnsafeRawBufferPointer(
-                        rebasing: raw[(frame.start + 8)..<(frame.start + frame.length - 4)]))
+                    let prelude = CRC32.update(
+                        0, UnsafeRawBufferPointer(rebasing: raw[frame.start..<(frame.start + 8)]))
+                    let whole = CRC32.update(
+                        prelude,
+                        UnsafeRawBufferPointer(
+                            rebasing: raw[(frame.start + 8)..<(frame.start + frame.length - 4)]))
                     if whole == 0 { failures += 1 }
                 }
             }
-            guard frames.count == messages else { throw Failure(description: "\(frames.count) frames, expected \(messages)") }
+            guard frames.count == messages else {
+                throw Failure(description: "\(frames.count) frames, expected \(messages)")
+            }
             blackHole(failures)
         }
         /// Feeds every chunk to a decoder, drains it after each with `drain` (which
@@ -59,7 +65,8 @@ enum EventStreamDecodeBench {
             }
             try decoder.finish()
             guard seen.messages == messages, seen.deltas == deltas else {
-                throw Failure(description: "decoded \(seen.messages) messages (\(seen.deltas) deltas), expected \(messages)")
+                throw Failure(
+                    description: "decoded \(seen.messages) messages (\(seen.deltas) deltas), expected \(messages)")
             }
         }
         // In place: what the client's stream reader does (every message checked, routed
@@ -87,9 +94,11 @@ enum EventStreamDecodeBench {
         copy.notes = [String(format: "%.0f MB/s", copyRate)]
         func describe(_ r: inout BenchResult) {
             let rate = mb / (r.p50 / 1e9)
-            r.notes = [String(format: "%.0f MB/s", rate),
-                       String(format: "%.0f events/s", Double(messages) / (r.p50 / 1e9)),
-                       String(format: "%.1f%% of memcpy", 100 * rate / copyRate)]
+            r.notes = [
+                String(format: "%.0f MB/s", rate),
+                String(format: "%.0f events/s", Double(messages) / (r.p50 / 1e9)),
+                String(format: "%.1f%% of memcpy", 100 * rate / copyRate),
+            ]
             r.name += String(format: " %d events", messages)
         }
         describe(&checksums)

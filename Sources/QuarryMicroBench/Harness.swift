@@ -14,9 +14,10 @@ struct BenchResult {
     var notes: [String] = []
 
     var line: String {
-        let base = String(format: "%-34@ %12.0f ops/s   p50 %9@  p90 %9@  p99 %9@",
-                          name as NSString, opsPerSecond,
-                          Self.time(p50) as NSString, Self.time(p90) as NSString, Self.time(p99) as NSString)
+        let base = String(
+            format: "%-34@ %12.0f ops/s   p50 %9@  p90 %9@  p99 %9@",
+            name as NSString, opsPerSecond,
+            Self.time(p50) as NSString, Self.time(p90) as NSString, Self.time(p99) as NSString)
         return notes.isEmpty ? base : base + "   " + notes.joined(separator: "  ")
     }
 
@@ -80,8 +81,9 @@ struct Harness {
             guard !sorted.isEmpty else { return 0 }
             return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p + 0.5))]
         }
-        return BenchResult(name: name, opsPerSecond: Double(operations) / (nanoseconds(elapsed) / 1e9),
-                           p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), operations: operations)
+        return BenchResult(
+            name: name, opsPerSecond: Double(operations) / (nanoseconds(elapsed) / 1e9),
+            p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), operations: operations)
     }
 }
 

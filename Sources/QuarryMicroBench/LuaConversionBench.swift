@@ -9,10 +9,12 @@ enum LuaConversionBench {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
     static let response: LuaValue = .map([
-        "output": .map(["message": .map([
-            "role": .string("assistant"),
-            "content": .array([.map(["text": .string("Hello! How can I help you today?")])]),
-        ])]),
+        "output": .map([
+            "message": .map([
+                "role": .string("assistant"),
+                "content": .array([.map(["text": .string("Hello! How can I help you today?")])]),
+            ])
+        ]),
         "stop_reason": .string("end_turn"),
         "text": .string("Hello! How can I help you today?"),
         "usage": .map(["input_tokens": .integer(9), "output_tokens": .integer(9), "total_tokens": .integer(18)]),
@@ -41,7 +43,9 @@ enum LuaConversionBench {
         let batch = 1000
         let convertLoop = "convert_loop(\(batch))"
         let noopLoop = "noop_loop(\(batch))"
-        var roundTrip = try harness.measure("lua⇄swift converse tables", batch: batch) { _ = try state.execute(convertLoop) }
+        var roundTrip = try harness.measure("lua⇄swift converse tables", batch: batch) {
+            _ = try state.execute(convertLoop)
+        }
         let bare = try harness.measure("lua→swift bare host call", batch: batch) { _ = try state.execute(noopLoop) }
         guard fieldsSeen > 0 else { throw Failure(description: "the host function never saw the request table") }
         roundTrip.notes.append("conversion alone ≈ " + BenchResult.time(roundTrip.p50 - bare.p50))

@@ -18,7 +18,11 @@ struct QuarryMicroBench {
         var endpoint: String?
         var arguments = CommandLine.arguments.dropFirst()
         func fail(_ message: String) -> Never {
-            FileHandle.standardError.write(Data((message + "\nusage: QuarryMicroBench [--only sigv4,eventstream,lua,client] [--seconds S] [--events N] [--chunk BYTES] [--endpoint URL]\n").utf8))
+            FileHandle.standardError.write(
+                Data(
+                    (message
+                        + "\nusage: QuarryMicroBench [--only sigv4,eventstream,lua,client] [--seconds S] [--events N] [--chunk BYTES] [--endpoint URL]\n")
+                        .utf8))
             exit(2)
         }
         while let flag = arguments.popFirst() {
@@ -38,12 +42,16 @@ struct QuarryMicroBench {
             default: fail("unknown option \(flag)")
             }
         }
-        print("Quarry micro benchmarks: \(ProcessInfo.processInfo.activeProcessorCount) cores; warm-up \(harness.warmUp), window \(harness.window)")
+        print(
+            "Quarry micro benchmarks: \(ProcessInfo.processInfo.activeProcessorCount) cores; warm-up \(harness.warmUp), window \(harness.window)"
+        )
         func report(_ results: [BenchResult]) {
             for r in results { print(r.line) }
         }
         if only.contains("sigv4") { report(try SigningBench.run(harness)) }
-        if only.contains("eventstream") { report(try EventStreamDecodeBench.run(harness, deltas: deltas, chunkSize: chunkSize)) }
+        if only.contains("eventstream") {
+            report(try EventStreamDecodeBench.run(harness, deltas: deltas, chunkSize: chunkSize))
+        }
         if only.contains("lua") { report(try LuaConversionBench.run(harness)) }
         if only.contains("client") { report(try await ClientCallBench.run(harness, endpoint: endpoint)) }
     }

@@ -13,7 +13,8 @@ enum SigningBench {
         let date = Date(timeIntervalSince1970: 1_764_000_000)
         var result = try harness.measure("sigv4.sign (converse request)", batch: 100) {
             for _ in 0..<100 {
-                let request = SigV4Request(method: "POST", url: TypicalConverse.url, headers: headers, payload: .body(body))
+                let request = SigV4Request(
+                    method: "POST", url: TypicalConverse.url, headers: headers, payload: .body(body))
                 blackHole(try signer.sign(request, with: TypicalConverse.credentials, at: date))
             }
         }

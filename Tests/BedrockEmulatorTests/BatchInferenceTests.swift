@@ -1,11 +1,13 @@
 import BedrockWire
 import EmulatorTestSupport
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Testing
+
 @testable import BedrockEmulator
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The emulator's S3 and the Bedrock control plane's batch inference jobs, over real
 /// sockets, signed as the SDKs sign (S3: scope `s3`, the path as sent,
@@ -22,18 +24,23 @@ import Testing
     }
 
     static func anthropicRecord(_ id: String, _ text: String) -> JSONValue {
-        ["recordId": .string(id), "modelInput": [
-            "anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
-            "messages": [["role": "user", "content": [["type": "text", "text": .string(text)]]]],
-        ]]
+        [
+            "recordId": .string(id),
+            "modelInput": [
+                "anthropic_version": "bedrock-2023-05-31", "max_tokens": 50,
+                "messages": [["role": "user", "content": [["type": "text", "text": .string(text)]]]],
+            ],
+        ]
     }
 
     static func jsonl(_ records: [JSONValue]) -> [UInt8] {
         Array(records.map { $0.text + "\n" }.joined().utf8)
     }
 
-    static func createBody(name: String, input: String = "s3://batch-in/jobs/input.jsonl", output: String = "s3://batch-out/results/",
-                           extra: [String: JSONValue] = [:]) -> JSONValue {
+    static func createBody(
+        name: String, input: String = "s3://batch-in/jobs/input.jsonl", output: String = "s3://batch-out/results/",
+        extra: [String: JSONValue] = [:]
+    ) -> JSONValue {
         var body: [String: JSONValue] = [
             "jobName": .string(name), "roleArn": .string(role), "modelId": .string(claude),
             "inputDataConfig": ["s3InputDataConfig": ["s3Uri": .string(input), "s3InputFormat": "JSONL"]],
@@ -44,7 +51,9 @@ import Testing
     }
 
     /// Polls GetModelInvocationJob until the job ends; returns every status seen, in order.
-    static func waitForEnd(_ client: EmulatorHTTPClient, _ arn: String) async throws -> (statuses: [String], job: JSONValue) {
+    static func waitForEnd(_ client: EmulatorHTTPClient, _ arn: String) async throws -> (
+        statuses: [String], job: JSONValue
+    ) {
         var statuses: [String] = []
         for _ in 0..<2000 {
             let reply = try await client.send("/model-invocation-job/\(encode(arn))", method: "GET")
@@ -75,16 +84,21 @@ import Testing
             // the path as sent, so this fails unless the verifier does too.
             let key = "jobs/a b+c=1.jsonl"
             let bytes = Array("{\"x\":1}\n".utf8)
-            let put = try await client.s3("/batch-in/" + SigV4Canonicalization.percentEncode(key, keeping: Set("/".utf8)),
-                                          method: "PUT", body: bytes)
+            let put = try await client.s3(
+                "/batch-in/" + SigV4Canonicalization.percentEncode(key, keeping: Set("/".utf8)),
+                method: "PUT", body: bytes)
             #expect(put.status == 200, "\(put.text)")
             #expect(put.headers["etag"]?.hasPrefix("\"") == true)
             for index in 0..<3 {
-                #expect(try await client.s3("/batch-in/jobs/part-\(index).jsonl", method: "PUT", body: Array("\(index)".utf8)).status == 200)
+                #expect(
+                    try await client.s3(
+                        "/batch-in/jobs/part-\(index).jsonl", method: "PUT", body: Array("\(index)".utf8)
+                    ).status == 200)
             }
             #expect(try await client.s3("/batch-in/other/x", method: "PUT", body: [1, 2, 3]).status == 200)
 
-            let got = try await client.s3("/batch-in/" + SigV4Canonicalization.percentEncode(key, keeping: Set("/".utf8)), method: "GET")
+            let got = try await client.s3(
+                "/batch-in/" + SigV4Canonicalization.percentEncode(key, keeping: Set("/".utf8)), method: "GET")
             #expect(got.status == 200)
             #expect(Array(got.body) == bytes)
             #expect(got.headers["etag"] == put.headers["etag"])
@@ -98,7 +112,9 @@ import Testing
             let first = try await client.s3("/batch-in?list-type=2&max-keys=2&prefix=jobs%2F", method: "GET")
             #expect(first.text.contains("<IsTruncated>true</IsTruncated>"))
             let token = try #require(first.text.between("<NextContinuationToken>", "</NextContinuationToken>"))
-            let second = try await client.s3("/batch-in?continuation-token=\(Self.encode(token))&list-type=2&max-keys=2&prefix=jobs%2F", method: "GET")
+            let second = try await client.s3(
+                "/batch-in?continuation-token=\(Self.encode(token))&list-type=2&max-keys=2&prefix=jobs%2F",
+                method: "GET")
             #expect(second.text.contains("<KeyCount>2</KeyCount>"))
             #expect(second.text.contains("<IsTruncated>false</IsTruncated>"))
             #expect(second.text.contains("<Key>jobs/part-2.jsonl</Key>"))
@@ -127,8 +143,9 @@ import Testing
             #expect(noHash.status == 400)
             #expect(noHash.text.contains("x-amz-content-sha256"))
 
-            let tampered = try await client.s3("/batch-in/k", method: "PUT", body: [1, 2],
-                                               contentHash: SigV4ReceivedRequest.sha256Hex(ofBody: [9, 9]))
+            let tampered = try await client.s3(
+                "/batch-in/k", method: "PUT", body: [1, 2],
+                contentHash: SigV4ReceivedRequest.sha256Hex(ofBody: [9, 9]))
             #expect(tampered.status == 400)
             #expect(tampered.text.contains("<Code>XAmzContentSHA256Mismatch</Code>"))
             #expect(emulator.objectCount(bucket: "batch-in") == 0)
@@ -147,7 +164,9 @@ import Testing
         try await withEmulator(Self.fast()) { _, client in
             try await client.prepareBuckets()
             let records = (1...5).map { Self.anthropicRecord("rec-\($0)", "Summarise document \($0)") }
-            #expect(try await client.s3("/batch-in/jobs/input.jsonl", method: "PUT", body: Self.jsonl(records)).status == 200)
+            #expect(
+                try await client.s3("/batch-in/jobs/input.jsonl", method: "PUT", body: Self.jsonl(records)).status
+                    == 200)
 
             let created = try await client.send("/model-invocation-job", json: Self.createBody(name: "nightly-1"))
             #expect(created.status == 200, "\(created.json?.text ?? "")")
@@ -158,7 +177,9 @@ import Testing
             let (statuses, job) = try await Self.waitForEnd(client, arn)
             let order = ["Submitted", "Validating", "Scheduled", "InProgress", "Completed"]
             #expect(statuses.last == "Completed")
-            #expect(statuses.map { order.firstIndex(of: $0) ?? -1 } == statuses.map { order.firstIndex(of: $0) ?? -1 }.sorted())
+            #expect(
+                statuses.map { order.firstIndex(of: $0) ?? -1 }
+                    == statuses.map { order.firstIndex(of: $0) ?? -1 }.sorted())
             #expect(job["totalRecordCount"]?.intValue == 5)
             #expect(job["successRecordCount"]?.intValue == 5)
             #expect(job["errorRecordCount"]?.intValue == 0)
@@ -166,16 +187,19 @@ import Testing
             #expect(job["jobName"]?.stringValue == "nightly-1")
 
             // The bare id works as the identifier too.
-            #expect(try await client.send("/model-invocation-job/\(id)", method: "GET").json?["jobArn"]?.stringValue == arn)
+            #expect(
+                try await client.send("/model-invocation-job/\(id)", method: "GET").json?["jobArn"]?.stringValue == arn)
 
             let output = try await client.s3("/batch-out/results/\(id)/input.jsonl.out", method: "GET")
             #expect(output.status == 200)
             let lines = output.text.split(separator: "\n").compactMap { try? JSONParser.parse(Array($0.utf8)) }
             #expect(lines.map { $0["recordId"]?.stringValue } == (1...5).map { "rec-\($0)" })
-            #expect(lines.allSatisfy { $0["modelOutput"]?["content"]?.arrayValue?.isEmpty == false && $0["error"] == nil })
+            #expect(
+                lines.allSatisfy { $0["modelOutput"]?["content"]?.arrayValue?.isEmpty == false && $0["error"] == nil })
             #expect(lines.first?["modelInput"] == records.first?["modelInput"])
 
-            let manifest = try #require(try await client.s3("/batch-out/results/\(id)/manifest.json.out", method: "GET").json)
+            let manifest = try #require(
+                try await client.s3("/batch-out/results/\(id)/manifest.json.out", method: "GET").json)
             #expect(manifest["totalRecordCount"]?.intValue == 5)
             #expect(manifest["processedRecordCount"]?.intValue == 5)
             #expect(manifest["successRecordCount"]?.intValue == 5)
@@ -189,15 +213,24 @@ import Testing
     func jobPartiallyCompletes() async throws {
         try await withEmulator(Self.fast()) { emulator, client in
             try await client.prepareBuckets()
-            try emulator.addResponse(ScriptedReply(contains: "poison", error: "ValidationException", message: "bad record"))
+            try emulator.addResponse(
+                ScriptedReply(contains: "poison", error: "ValidationException", message: "bad record"))
             func converse(_ id: String, _ text: String) -> JSONValue {
-                ["recordId": .string(id), "modelInput": ["messages": [["role": "user", "content": [["text": .string(text)]]]]]]
+                [
+                    "recordId": .string(id),
+                    "modelInput": ["messages": [["role": "user", "content": [["text": .string(text)]]]]],
+                ]
             }
-            _ = try await client.s3("/batch-in/set/a.jsonl", method: "PUT", body: Self.jsonl([converse("a1", "hello"), converse("a2", "poison pill")]))
+            _ = try await client.s3(
+                "/batch-in/set/a.jsonl", method: "PUT",
+                body: Self.jsonl([converse("a1", "hello"), converse("a2", "poison pill")]))
             _ = try await client.s3("/batch-in/set/b.jsonl", method: "PUT", body: Self.jsonl([converse("b1", "again")]))
             _ = try await client.s3("/batch-in/set/notes.txt", method: "PUT", body: Array("not input".utf8))
-            let created = try await client.send("/model-invocation-job", json: Self.createBody(
-                name: "mixed", input: "s3://batch-in/set/", output: "s3://batch-out/out", extra: ["modelInvocationType": "Converse"]))
+            let created = try await client.send(
+                "/model-invocation-job",
+                json: Self.createBody(
+                    name: "mixed", input: "s3://batch-in/set/", output: "s3://batch-out/out",
+                    extra: ["modelInvocationType": "Converse"]))
             let arn = try #require(created.json?["jobArn"]?.stringValue)
             let id = String(try #require(arn.split(separator: "/").last))
             let (_, job) = try await Self.waitForEnd(client, arn)
@@ -220,9 +253,12 @@ import Testing
     func jobBelowMinimum() async throws {
         try await withEmulator(Self.fast(minimum: 3)) { _, client in
             try await client.prepareBuckets()
-            _ = try await client.s3("/batch-in/jobs/input.jsonl", method: "PUT",
-                                    body: Self.jsonl([Self.anthropicRecord("1", "a"), Self.anthropicRecord("2", "b")]))
-            let arn = try #require(try await client.send("/model-invocation-job", json: Self.createBody(name: "small")).json?["jobArn"]?.stringValue)
+            _ = try await client.s3(
+                "/batch-in/jobs/input.jsonl", method: "PUT",
+                body: Self.jsonl([Self.anthropicRecord("1", "a"), Self.anthropicRecord("2", "b")]))
+            let arn = try #require(
+                try await client.send("/model-invocation-job", json: Self.createBody(name: "small")).json?["jobArn"]?
+                    .stringValue)
             let (statuses, job) = try await Self.waitForEnd(client, arn)
             #expect(statuses.last == "Failed")
             #expect(!statuses.contains("InProgress"))
@@ -240,13 +276,20 @@ import Testing
     func jobBadInput() async throws {
         try await withEmulator(Self.fast(minimum: 1)) { _, client in
             try await client.prepareBuckets()
-            _ = try await client.s3("/batch-in/jobs/input.jsonl", method: "PUT", body: Array("{\"recordId\":\"1\"}\n".utf8))
-            let bad = try #require(try await client.send("/model-invocation-job", json: Self.createBody(name: "bad")).json?["jobArn"]?.stringValue)
+            _ = try await client.s3(
+                "/batch-in/jobs/input.jsonl", method: "PUT", body: Array("{\"recordId\":\"1\"}\n".utf8))
+            let bad = try #require(
+                try await client.send("/model-invocation-job", json: Self.createBody(name: "bad")).json?["jobArn"]?
+                    .stringValue)
             let (_, badJob) = try await Self.waitForEnd(client, bad)
             #expect(badJob["status"]?.stringValue == "Failed")
             #expect(badJob["message"]?.stringValue?.contains("Line 1 of s3://batch-in/jobs/input.jsonl") == true)
-            let none = try #require(try await client.send("/model-invocation-job", json: Self.createBody(
-                name: "none", input: "s3://batch-in/empty/")).json?["jobArn"]?.stringValue)
+            let none = try #require(
+                try await client.send(
+                    "/model-invocation-job",
+                    json: Self.createBody(
+                        name: "none", input: "s3://batch-in/empty/")
+                ).json?["jobArn"]?.stringValue)
             let (_, noneJob) = try await Self.waitForEnd(client, none)
             #expect(noneJob["message"]?.stringValue?.contains("No .jsonl input found") == true)
         }
@@ -256,11 +299,16 @@ import Testing
     func jobStops() async throws {
         try await withEmulator(Self.fast(step: .milliseconds(300), minimum: 1)) { _, client in
             try await client.prepareBuckets()
-            _ = try await client.s3("/batch-in/jobs/input.jsonl", method: "PUT", body: Self.jsonl([Self.anthropicRecord("1", "a")]))
-            let arn = try #require(try await client.send("/model-invocation-job", json: Self.createBody(name: "stopme")).json?["jobArn"]?.stringValue)
+            _ = try await client.s3(
+                "/batch-in/jobs/input.jsonl", method: "PUT", body: Self.jsonl([Self.anthropicRecord("1", "a")]))
+            let arn = try #require(
+                try await client.send("/model-invocation-job", json: Self.createBody(name: "stopme")).json?["jobArn"]?
+                    .stringValue)
             let stop = try await client.send("/model-invocation-job/\(Self.encode(arn))/stop")
             #expect(stop.status == 200)
-            #expect(try await client.send("/model-invocation-job/\(Self.encode(arn))", method: "GET").json?["status"]?.stringValue == "Stopping")
+            #expect(
+                try await client.send("/model-invocation-job/\(Self.encode(arn))", method: "GET").json?["status"]?
+                    .stringValue == "Stopping")
             let (statuses, _) = try await Self.waitForEnd(client, arn)
             #expect(statuses.last == "Stopped")
             let again = try await client.send("/model-invocation-job/\(Self.encode(arn))/stop")
@@ -284,24 +332,31 @@ import Testing
             #expect(badName.json?["message"]?.stringValue?.contains("jobName") == true)
             var badRole = Self.createBody(name: "ok")
             badRole["roleArn"] = "arn:aws:iam::role"
-            #expect(try await client.send("/model-invocation-job", json: badRole).json?["message"]?.stringValue?.contains("roleArn") == true)
-            let badTimeout = try await client.send("/model-invocation-job", json: Self.createBody(name: "ok", extra: ["timeoutDurationInHours": 12]))
+            #expect(
+                try await client.send("/model-invocation-job", json: badRole).json?["message"]?.stringValue?.contains(
+                    "roleArn") == true)
+            let badTimeout = try await client.send(
+                "/model-invocation-job", json: Self.createBody(name: "ok", extra: ["timeoutDurationInHours": 12]))
             #expect(badTimeout.json?["message"]?.stringValue?.contains("between 24 and 168") == true)
-            let badURI = try await client.send("/model-invocation-job", json: Self.createBody(name: "ok", input: "https://x/y"))
+            let badURI = try await client.send(
+                "/model-invocation-job", json: Self.createBody(name: "ok", input: "https://x/y"))
             #expect(badURI.json?["message"]?.stringValue?.contains("s3Uri") == true)
             var badModel = Self.createBody(name: "ok")
             badModel["modelId"] = "no.such-model-v9"
             #expect(try await client.send("/model-invocation-job", json: badModel).errorType == "ValidationException")
 
-            let withToken = Self.createBody(name: "first", extra: ["clientRequestToken": "token-1", "timeoutDurationInHours": 48])
+            let withToken = Self.createBody(
+                name: "first", extra: ["clientRequestToken": "token-1", "timeoutDurationInHours": 48])
             let first = try await client.send("/model-invocation-job", json: withToken)
             let arn = try #require(first.json?["jobArn"]?.stringValue)
             #expect(try await client.send("/model-invocation-job", json: withToken).json?["jobArn"]?.stringValue == arn)
-            let reused = try await client.send("/model-invocation-job", json: Self.createBody(name: "other", extra: ["clientRequestToken": "token-1"]))
+            let reused = try await client.send(
+                "/model-invocation-job", json: Self.createBody(name: "other", extra: ["clientRequestToken": "token-1"]))
             #expect(reused.errorType == "ConflictException")
             let quota = try await client.send("/model-invocation-job", json: Self.createBody(name: "second"))
             #expect(quota.errorType == "ServiceQuotaExceededException")
-            let job = try #require(try await client.send("/model-invocation-job/\(Self.encode(arn))", method: "GET").json)
+            let job = try #require(
+                try await client.send("/model-invocation-job/\(Self.encode(arn))", method: "GET").json)
             #expect(job["timeoutDurationInHours"]?.intValue == 48)
             #expect(job["clientRequestToken"]?.stringValue == "token-1")
         }
@@ -310,17 +365,21 @@ import Testing
     @Test("fault rules hit the control plane: CreateModelInvocationJob throttled once, then served")
     func faultRules() async throws {
         try await withEmulator(Self.fast(step: .seconds(30))) { emulator, client in
-            try emulator.addFault(FaultRule(operation: "CreateModelInvocationJob", times: 1, error: "ThrottlingException"))
+            try emulator.addFault(
+                FaultRule(operation: "CreateModelInvocationJob", times: 1, error: "ThrottlingException"))
             let throttled = try await client.send("/model-invocation-job", json: Self.createBody(name: "faulted"))
             #expect(throttled.status == 429)
             #expect(throttled.errorType == "ThrottlingException")
             let served = try await client.send("/model-invocation-job", json: Self.createBody(name: "faulted"))
             #expect(served.status == 200)
             #expect(emulator.requests.contains { $0.operation == "CreateModelInvocationJob" && $0.fault == "error" })
-            try emulator.addFault(FaultRule(operation: "ListModelInvocationJobs", times: 1, error: "AccessDeniedException"))
+            try emulator.addFault(
+                FaultRule(operation: "ListModelInvocationJobs", times: 1, error: "AccessDeniedException"))
             #expect(try await client.send("/model-invocation-jobs", method: "GET").errorType == "AccessDeniedException")
             // Stream faults only apply to streaming operations.
-            #expect(throws: FaultRuleError.self) { try emulator.addFault(FaultRule(operation: "GetModelInvocationJob", stream: "truncate")) }
+            #expect(throws: FaultRuleError.self) {
+                try emulator.addFault(FaultRule(operation: "GetModelInvocationJob", stream: "truncate"))
+            }
         }
     }
 
@@ -330,28 +389,40 @@ import Testing
             Self.fast(step: .milliseconds(10), minimum: 1)(&configuration)
         }) { _, client in
             try await client.prepareBuckets()
-            _ = try await client.s3("/batch-in/jobs/input.jsonl", method: "PUT", body: Self.jsonl([Self.anthropicRecord("1", "a")]))
+            _ = try await client.s3(
+                "/batch-in/jobs/input.jsonl", method: "PUT", body: Self.jsonl([Self.anthropicRecord("1", "a")]))
             var arns: [String] = []
             for name in ["alpha-1", "alpha-2", "beta-1"] {
-                let arn = try #require(try await client.send("/model-invocation-job", json: Self.createBody(name: name)).json?["jobArn"]?.stringValue)
+                let arn = try #require(
+                    try await client.send("/model-invocation-job", json: Self.createBody(name: name)).json?["jobArn"]?
+                        .stringValue)
                 _ = try await Self.waitForEnd(client, arn)
                 arns.append(arn)
             }
-            let all = try #require(try await client.send("/model-invocation-jobs", method: "GET").json?["invocationJobSummaries"]?.arrayValue)
+            let all = try #require(
+                try await client.send("/model-invocation-jobs", method: "GET").json?["invocationJobSummaries"]?
+                    .arrayValue)
             #expect(all.map { $0["jobArn"]?.stringValue } == arns.reversed())
-            let ascending = try await client.send("/model-invocation-jobs?sortOrder=Ascending&nameContains=alpha", method: "GET")
-            #expect(ascending.json?["invocationJobSummaries"]?.arrayValue?.map { $0["jobName"]?.stringValue } == ["alpha-1", "alpha-2"])
+            let ascending = try await client.send(
+                "/model-invocation-jobs?sortOrder=Ascending&nameContains=alpha", method: "GET")
+            #expect(
+                ascending.json?["invocationJobSummaries"]?.arrayValue?.map { $0["jobName"]?.stringValue } == [
+                    "alpha-1", "alpha-2",
+                ])
             let completed = try await client.send("/model-invocation-jobs?statusEquals=Completed", method: "GET")
             #expect(completed.json?["invocationJobSummaries"]?.arrayValue?.count == 3)
-            #expect(try await client.send("/model-invocation-jobs?statusEquals=Failed", method: "GET")
-                .json?["invocationJobSummaries"]?.arrayValue?.isEmpty == true)
+            #expect(
+                try await client.send("/model-invocation-jobs?statusEquals=Failed", method: "GET")
+                    .json?["invocationJobSummaries"]?.arrayValue?.isEmpty == true)
             let page = try await client.send("/model-invocation-jobs?maxResults=2", method: "GET")
             #expect(page.json?["invocationJobSummaries"]?.arrayValue?.count == 2)
             let next = try #require(page.json?["nextToken"]?.stringValue)
             let rest = try await client.send("/model-invocation-jobs?maxResults=2&nextToken=\(next)", method: "GET")
             #expect(rest.json?["invocationJobSummaries"]?.arrayValue?.count == 1)
             #expect(rest.json?["nextToken"] == nil)
-            #expect(try await client.send("/model-invocation-jobs?statusEquals=Bogus", method: "GET").errorType == "ValidationException")
+            #expect(
+                try await client.send("/model-invocation-jobs?statusEquals=Bogus", method: "GET").errorType
+                    == "ValidationException")
         }
     }
 }
@@ -360,8 +431,10 @@ extension EmulatorHTTPClient {
     /// An S3 request signed as botocore's `S3SigV4Auth` signs it: scope `s3`, the path
     /// as sent, `x-amz-content-sha256` (the body's hash unless `contentHash` says otherwise;
     /// nil leaves the header out).
-    func s3(_ target: String, method: String, body: [UInt8] = [],
-            contentHash: String?? = .some(nil)) async throws -> Reply {
+    func s3(
+        _ target: String, method: String, body: [UInt8] = [],
+        contentHash: String?? = .some(nil)
+    ) async throws -> Reply {
         let url = endpoint.url + target
         var headers: [(name: String, value: String)] = []
         switch contentHash {
@@ -371,11 +444,14 @@ extension EmulatorHTTPClient {
         }
         let signer = SigV4Signer(region: region, service: "s3", pathCanonicalization: .asSent)
         let request = SigV4Request(method: method, url: url, headers: headers, payload: .body(body))
-        let signed = try signer.sign(request, with: SigV4Credentials(accessKeyId: accessKeyID, secretAccessKey: secret), at: Date())
+        let signed = try signer.sign(
+            request, with: SigV4Credentials(accessKeyId: accessKeyID, secretAccessKey: secret), at: Date())
         guard let target = URL(string: url) else { throw URLError(.badURL) }
         var urlRequest = URLRequest(url: target)
         urlRequest.httpMethod = method
-        for (name, value) in signed.headers where name.lowercased() != "host" { urlRequest.addValue(value, forHTTPHeaderField: name) }
+        for (name, value) in signed.headers where name.lowercased() != "host" {
+            urlRequest.addValue(value, forHTTPHeaderField: name)
+        }
         if method != "GET" { urlRequest.httpBody = Data(body) }
         let (data, response) = try await URLSession.shared.data(for: urlRequest)
         guard let http = response as? HTTPURLResponse else { throw URLError(.badServerResponse) }

@@ -3,6 +3,7 @@ import BedrockWire
 import EmulatorTestSupport
 import Foundation
 import Testing
+
 @testable import BedrockEmulator
 
 /// InvokeModelWithBidirectionalStream end to end: the BedrockRuntime client and the
@@ -26,13 +27,19 @@ import Testing
     }
 
     /// One content: contentStart, its input event, contentEnd.
-    static func content(_ name: String, role: String = "USER", type: String = "TEXT",
-                        input: String = "textInput", _ text: String, extra: JSONValue = [:]) -> [Data] {
-        var start: JSONValue = ["promptName": "p1", "contentName": .string(name), "type": .string(type), "role": .string(role)]
+    static func content(
+        _ name: String, role: String = "USER", type: String = "TEXT",
+        input: String = "textInput", _ text: String, extra: JSONValue = [:]
+    ) -> [Data] {
+        var start: JSONValue = [
+            "promptName": "p1", "contentName": .string(name), "type": .string(type), "role": .string(role),
+        ]
         for (key, value) in extra.objectMembers ?? [] { start[key] = value }
-        return [event("contentStart", start),
-                event(input, ["promptName": "p1", "contentName": .string(name), "content": .string(text)]),
-                event("contentEnd", ["promptName": "p1", "contentName": .string(name)])]
+        return [
+            event("contentStart", start),
+            event(input, ["promptName": "p1", "contentName": .string(name), "content": .string(text)]),
+            event("contentEnd", ["promptName": "p1", "contentName": .string(name)]),
+        ]
     }
 
     /// promptEnd and sessionEnd.
@@ -50,15 +57,23 @@ import Testing
     }
 
     /// Runs `body` with a TLS emulator and a client that trusts its generated CA.
-    func withTLSEmulator(authorizer: (any RequestAuthorizer)? = nil, bearerTokens: [String] = [],
-                         _ body: (BedrockEmulator, BedrockRuntimeClient) async throws -> Void) async throws {
-        try await BedrockEmulator.withStarted(.oneThread { $0.tls = true; $0.bearerTokens = bearerTokens }) { emulator, endpoint in
+    func withTLSEmulator(
+        authorizer: (any RequestAuthorizer)? = nil, bearerTokens: [String] = [],
+        _ body: (BedrockEmulator, BedrockRuntimeClient) async throws -> Void
+    ) async throws {
+        try await BedrockEmulator.withStarted(
+            .oneThread {
+                $0.tls = true; $0.bearerTokens = bearerTokens
+            }
+        ) { emulator, endpoint in
             let ca = try #require(endpoint.caCertificatePath)
-            let client = try BedrockRuntimeClient(configuration: .init(
-                region: "us-east-1", endpoint: try BedrockEndpoint.parse(endpoint.url),
-                authorizer: authorizer ?? SigV4Authorizer(region: "us-east-1", credentials: Self.testKeys),
-                timeouts: Timeouts(connect: .seconds(5), firstByte: .seconds(10), idle: .seconds(10), total: .seconds(60)),
-                tls: TLSSettings(caBundlePath: ca)))
+            let client = try BedrockRuntimeClient(
+                configuration: .init(
+                    region: "us-east-1", endpoint: try BedrockEndpoint.parse(endpoint.url),
+                    authorizer: authorizer ?? SigV4Authorizer(region: "us-east-1", credentials: Self.testKeys),
+                    timeouts: Timeouts(
+                        connect: .seconds(5), firstByte: .seconds(10), idle: .seconds(10), total: .seconds(60)),
+                    tls: TLSSettings(caBundlePath: ca)))
             do {
                 try await body(emulator, client)
             } catch {
@@ -139,8 +154,16 @@ import Testing
     @Test("spoken input gets a transcript, a text answer and silent speech; a tool is called and its result answered")
     func audioAndTools() async throws {
         try await withTLSEmulator { _, client in
-            let tools: JSONValue = [["toolSpec": ["name": "get_weather", "description": "Current weather for a city",
-                                                  "inputSchema": ["json": #"{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"#]]]]
+            let tools: JSONValue = [
+                [
+                    "toolSpec": [
+                        "name": "get_weather", "description": "Current weather for a city",
+                        "inputSchema": [
+                            "json": #"{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"#
+                        ],
+                    ]
+                ]
+            ]
             let (input, feed) = AsyncStream.makeStream(of: Data.self)
             let stream = try client.invokeModelWithBidirectionalStream(modelId: Self.sonic, input: input)
             var output = stream.makeAsyncIterator()
@@ -152,7 +175,7 @@ import Testing
                 return events
             }
             for chunk in Self.opening(tools: tools) { feed.yield(chunk) }
-            let speech = Data(count: 3200).base64EncodedString() // 100 ms at 16 kHz
+            let speech = Data(count: 3200).base64EncodedString()  // 100 ms at 16 kHz
             for chunk in Self.content("a1", type: "AUDIO", input: "audioInput", speech) { feed.yield(chunk) }
             let spoken = try await turn()
             let transcript = spoken.first { $0.0 == "textOutput" && $0.1["role"]?.stringValue == "USER" }
@@ -169,8 +192,10 @@ import Testing
             #expect(call.last?.1["stopReason"]?.stringValue == "TOOL_USE")
 
             let id = try #require(use["toolUseId"]?.stringValue)
-            for chunk in Self.content("t1", role: "TOOL", type: "TOOL", input: "toolResult", #"{"temperature":"21C"}"#,
-                                      extra: ["toolResultInputConfiguration": ["toolUseId": .string(id), "type": "TEXT"]]) {
+            for chunk in Self.content(
+                "t1", role: "TOOL", type: "TOOL", input: "toolResult", #"{"temperature":"21C"}"#,
+                extra: ["toolResultInputConfiguration": ["toolUseId": .string(id), "type": "TEXT"]])
+            {
                 feed.yield(chunk)
             }
             let answered = try await turn()
@@ -185,15 +210,20 @@ import Testing
     @Test("events out of order, and unknown events, end the stream with a validationException")
     func protocolErrors() async throws {
         try await withTLSEmulator { _, client in
-            for chunks in [[Self.event("textInput", ["promptName": "p1", "contentName": "x", "content": "hi"])],
-                           Self.opening() + [Self.event("textInput", ["promptName": "p1", "contentName": "never-started", "content": "hi"])],
-                           [Self.event("chatMessage", ["text": "hi"])]] {
+            for chunks in [
+                [Self.event("textInput", ["promptName": "p1", "contentName": "x", "content": "hi"])],
+                Self.opening() + [
+                    Self.event("textInput", ["promptName": "p1", "contentName": "never-started", "content": "hi"])
+                ],
+                [Self.event("chatMessage", ["text": "hi"])],
+            ] {
                 let input = AsyncStream<Data> { continuation in
                     for chunk in chunks { continuation.yield(chunk) }
                     continuation.finish()
                 }
                 let error = await #expect(throws: BedrockError.self) {
-                    _ = try await client.invokeModelWithBidirectionalStream(modelId: Self.sonic, input: input).collectChunks()
+                    _ = try await client.invokeModelWithBidirectionalStream(modelId: Self.sonic, input: input)
+                        .collectChunks()
                 }
                 #expect(error?.serviceCode == .validation)
             }
@@ -212,7 +242,8 @@ import Testing
                 continuation.finish()
             }
             let error = await #expect(throws: BedrockError.self) {
-                _ = try await client.invokeModelWithBidirectionalStream(modelId: Self.sonic, input: input).collectChunks()
+                _ = try await client.invokeModelWithBidirectionalStream(modelId: Self.sonic, input: input)
+                    .collectChunks()
             }
             #expect(error?.serviceCode == .validation)
             #expect(error?.message.contains("too long for the emulated Nova Sonic") == true)
@@ -244,8 +275,9 @@ import Testing
         }
         func authorizeEventStream(_ request: inout OutgoingRequest, at date: Date) async throws -> SigV4EventSigner? {
             let genuine = try await real.authorizeEventStream(&request, at: date)
-            return SigV4EventSigner(credentials: SigV4Credentials(accessKeyId: "test", secretAccessKey: "not-the-secret"),
-                                    region: "us-east-1", seedSignature: genuine?.priorSignature ?? "")
+            return SigV4EventSigner(
+                credentials: SigV4Credentials(accessKeyId: "test", secretAccessKey: "not-the-secret"),
+                region: "us-east-1", seedSignature: genuine?.priorSignature ?? "")
         }
     }
 
@@ -272,14 +304,16 @@ import Testing
 
     @Test("a request signed with a wrong secret is refused before the stream opens")
     func wrongSecretRefused() async throws {
-        let forger = SigV4Authorizer(region: "us-east-1", credentials: SigV4Credentials(accessKeyId: "test", secretAccessKey: "nope"))
+        let forger = SigV4Authorizer(
+            region: "us-east-1", credentials: SigV4Credentials(accessKeyId: "test", secretAccessKey: "nope"))
         try await withTLSEmulator(authorizer: forger) { _, client in
             let input = AsyncStream<Data> { continuation in
                 for chunk in Self.session("hi") { continuation.yield(chunk) }
                 continuation.finish()
             }
             let error = await #expect(throws: BedrockError.self) {
-                _ = try await client.invokeModelWithBidirectionalStream(modelId: Self.sonic, input: input).collectChunks()
+                _ = try await client.invokeModelWithBidirectionalStream(modelId: Self.sonic, input: input)
+                    .collectChunks()
             }
             #expect(error?.code == "InvalidSignatureException")
             #expect(error?.httpStatus == 403)
@@ -289,9 +323,12 @@ import Testing
     @Test("a chunk that is not a body for the model gets a validationException event")
     func badChunkIsAValidationException() async throws {
         try await withTLSEmulator { _, client in
-            let input = AsyncStream<Data> { $0.yield(Data("not json".utf8)); $0.finish() }
+            let input = AsyncStream<Data> {
+                $0.yield(Data("not json".utf8)); $0.finish()
+            }
             let error = await #expect(throws: BedrockError.self) {
-                _ = try await client.invokeModelWithBidirectionalStream(modelId: Self.sonic, input: input).collectChunks()
+                _ = try await client.invokeModelWithBidirectionalStream(modelId: Self.sonic, input: input)
+                    .collectChunks()
             }
             #expect(error?.serviceCode == .validation)
             #expect(error?.message.contains("Malformed input request") == true)
@@ -301,12 +338,15 @@ import Testing
     @Test("a bearer-token caller sends unsigned chunk events and is answered")
     func bearerTokenStream() async throws {
         let token = "quarry-bidi-test-token"
-        try await withTLSEmulator(authorizer: BearerTokenAuthorizer(token: try BearerToken(token)), bearerTokens: [token]) { emulator, client in
+        try await withTLSEmulator(
+            authorizer: BearerTokenAuthorizer(token: try BearerToken(token)), bearerTokens: [token]
+        ) { emulator, client in
             let input = AsyncStream<Data> { continuation in
                 for chunk in Self.session("bearer hello") { continuation.yield(chunk) }
                 continuation.finish()
             }
-            let chunks = try await client.invokeModelWithBidirectionalStream(modelId: Self.sonic, input: input).collectChunks().output
+            let chunks = try await client.invokeModelWithBidirectionalStream(modelId: Self.sonic, input: input)
+                .collectChunks().output
             let names = try chunks.map { try Self.output($0).name }
             #expect(names.first == "completionStart")
             #expect(names.last == "completionEnd")
@@ -317,13 +357,16 @@ import Testing
     @Test("an injected stream exception arrives after N output events as a typed error")
     func injectedStreamException() async throws {
         try await withTLSEmulator { emulator, client in
-            try emulator.addFault(FaultRule(operation: "InvokeModelWithBidirectionalStream", times: 1, stream: "exception",
-                                            afterEvents: 2, exception: "ThrottlingException"))
+            try emulator.addFault(
+                FaultRule(
+                    operation: "InvokeModelWithBidirectionalStream", times: 1, stream: "exception",
+                    afterEvents: 2, exception: "ThrottlingException"))
             let (input, feed) = AsyncStream.makeStream(of: Data.self)
             for chunk in Self.session("this answer is cut short") { feed.yield(chunk) }
             var chunks = 0
             let error = await #expect(throws: BedrockError.self) {
-                for try await event in try client.invokeModelWithBidirectionalStream(modelId: Self.sonic, input: input) {
+                for try await event in try client.invokeModelWithBidirectionalStream(modelId: Self.sonic, input: input)
+                {
                     if case .chunk = event { chunks += 1 }
                 }
             }
@@ -351,7 +394,9 @@ import Testing
             _ = await consumer.result
             // The emulator sees the client go away while the input was still open.
             try await waitUntil {
-                emulator.requests.contains { $0.operation == "InvokeModelWithBidirectionalStream" && $0.error == "ClientClosedStream" }
+                emulator.requests.contains {
+                    $0.operation == "InvokeModelWithBidirectionalStream" && $0.error == "ClientClosedStream"
+                }
             }
             try await waitUntil { inputEnded.isSet }
             try await waitUntil { stream.attempts.first?.outcome == .cancelled }

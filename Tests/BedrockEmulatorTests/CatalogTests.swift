@@ -1,4 +1,5 @@
 import Testing
+
 @testable import BedrockEmulator
 
 /// Tokenizer and model catalog.

@@ -4,6 +4,7 @@ import Foundation
 import SwiftASN1
 import Testing
 import X509
+
 @testable import BedrockEmulator
 
 /// Issue 23 item 5 (end) and item 6: the `--tls` CA can vouch only for loopback names,
@@ -42,7 +43,8 @@ import X509
             return try Certificate(
                 version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
                 notValidBefore: now.addingTimeInterval(-60), notValidAfter: now.addingTimeInterval(3600),
-                issuer: caName, subject: try DistinguishedName { CommonName("leaf") }, signatureAlgorithm: .ecdsaWithSHA256,
+                issuer: caName, subject: try DistinguishedName { CommonName("leaf") },
+                signatureAlgorithm: .ecdsaWithSHA256,
                 extensions: try Certificate.Extensions {
                     Critical(BasicConstraints.notCertificateAuthority)
                     SubjectAlternativeNames([name])
@@ -51,7 +53,9 @@ import X509
         }
         func verifies(_ certificate: Certificate) async -> Bool {
             var verifier = Verifier(rootCertificates: CertificateStore([ca])) { RFC5280Policy(validationTime: now) }
-            if case .validCertificate = await verifier.validate(leaf: certificate, intermediates: CertificateStore()) { return true }
+            if case .validCertificate = await verifier.validate(leaf: certificate, intermediates: CertificateStore()) {
+                return true
+            }
             return false
         }
         #expect(await verifies(try leaf(.dnsName("localhost"))))
@@ -71,10 +75,11 @@ import X509
         try FileManager.default.createSymbolicLink(atPath: chosen, withDestinationPath: victim)
 
         for path in [chosen, nil] {
-            let (emulator, endpoint) = try await BedrockEmulator.started(.oneThread {
-                $0.tls = true
-                $0.caCertificatePath = path
-            })
+            let (emulator, endpoint) = try await BedrockEmulator.started(
+                .oneThread {
+                    $0.tls = true
+                    $0.caCertificatePath = path
+                })
             let written = try #require(endpoint.caCertificatePath)
             var info = stat()
             #expect(lstat(written, &info) == 0)
@@ -88,7 +93,8 @@ import X509
 
     @Test("PrivateFile never writes through a planted link and keeps modes")
     func privateFileRefusesLinks() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-files-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "quarry-files-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let victim = directory.appendingPathComponent("authorized_keys").path

@@ -1,6 +1,7 @@
 import BedrockWire
 import Foundation
 import Testing
+
 @testable import BedrockEmulator
 
 /// The Converse fields of the current API model the emulator accepts and produces:
@@ -11,9 +12,13 @@ import Testing
     @Test("outputConfig.effort takes the API's levels and refuses others")
     func effort() async throws {
         try await withEmulator { _, client in
-            let ok = try await client.send("/model/\(claude)/converse", json: converseBody("Plan a trip", extra: ["outputConfig": ["effort": "high"]]))
+            let ok = try await client.send(
+                "/model/\(claude)/converse",
+                json: converseBody("Plan a trip", extra: ["outputConfig": ["effort": "high"]]))
             #expect(ok.status == 200)
-            let bad = try await client.send("/model/\(claude)/converse", json: converseBody("Plan a trip", extra: ["outputConfig": ["effort": "extreme"]]))
+            let bad = try await client.send(
+                "/model/\(claude)/converse",
+                json: converseBody("Plan a trip", extra: ["outputConfig": ["effort": "extreme"]]))
             #expect(bad.status == 400 && bad.errorType == "ValidationException")
             #expect(bad.json?["message"]?.stringValue?.contains("outputConfig.effort") == true)
             #expect(bad.json?["message"]?.stringValue?.contains("low, medium, high, xhigh, max") == true)
@@ -23,10 +28,16 @@ import Testing
     @Test("a searchResult block is read (its passages count and are reflected); one without a title is refused")
     func searchResult() async throws {
         try await withEmulator { _, client in
-            let result: JSONValue = ["source": "https://example.com/granite", "title": "Granite",
-                                     "content": [["text": "Granite is an igneous rock rich in quartz and feldspar."]]]
+            let result: JSONValue = [
+                "source": "https://example.com/granite", "title": "Granite",
+                "content": [["text": "Granite is an igneous rock rich in quartz and feldspar."]],
+            ]
             func body(_ block: JSONValue) -> JSONValue {
-                ["messages": [["role": "user", "content": [["searchResult": block], ["text": "Summarise the result"]]]]]
+                [
+                    "messages": [
+                        ["role": "user", "content": [["searchResult": block], ["text": "Summarise the result"]]]
+                    ]
+                ]
             }
             let plain = try await client.send("/model/\(claude)/converse", json: converseBody("Summarise the result"))
             let grounded = try await client.send("/model/\(claude)/converse", json: body(result))
@@ -46,39 +57,68 @@ import Testing
     @Test("audio to a model that does not take audio is a ValidationException with the service's wording")
     func audioModality() async throws {
         try await withEmulator { _, client in
-            let audio: JSONValue = ["messages": [["role": "user", "content": [
-                ["audio": ["format": "mp3", "source": ["bytes": .string(Data([1, 2, 3]).base64EncodedString())]]],
-                ["text": "Transcribe this"]]]]]
+            let audio: JSONValue = [
+                "messages": [
+                    [
+                        "role": "user",
+                        "content": [
+                            [
+                                "audio": [
+                                    "format": "mp3",
+                                    "source": ["bytes": .string(Data([1, 2, 3]).base64EncodedString())],
+                                ]
+                            ],
+                            ["text": "Transcribe this"],
+                        ],
+                    ]
+                ]
+            ]
             let refused = try await client.send("/model/amazon.nova-lite-v1:0/converse", json: audio)
             #expect(refused.status == 400)
             #expect(refused.json?["message"]?.stringValue?.contains("doesn't support the audio content block") == true)
         }
     }
 
-    @Test("systemTool tools are accepted and never called; toolRemoval hides a declared tool, toolAddition brings it back")
+    @Test(
+        "systemTool tools are accepted and never called; toolRemoval hides a declared tool, toolAddition brings it back"
+    )
     func toolSetChanges() async throws {
         try await withEmulator { _, client in
-            let tools: JSONValue = ["tools": [
-                ["toolSpec": ["name": "get_weather", "description": "Current weather for a city",
-                              "inputSchema": ["json": ["type": "object", "properties": ["city": ["type": "string"]]]]]],
-                ["systemTool": ["name": "nova_grounding"]]]]
+            let tools: JSONValue = [
+                "tools": [
+                    [
+                        "toolSpec": [
+                            "name": "get_weather", "description": "Current weather for a city",
+                            "inputSchema": ["json": ["type": "object", "properties": ["city": ["type": "string"]]]],
+                        ]
+                    ],
+                    ["systemTool": ["name": "nova_grounding"]],
+                ]
+            ]
             func ask(_ system: [JSONValue]) async throws -> EmulatorHTTPClient.Reply {
                 var messages: [JSONValue] = [["role": "user", "content": [["text": "What is the weather in Lisbon?"]]]]
                 if !system.isEmpty { messages.insert(["role": "system", "content": .array(system)], at: 0) }
-                return try await client.send("/model/\(claude)/converse", json: ["messages": .array(messages), "toolConfig": tools])
+                return try await client.send(
+                    "/model/\(claude)/converse", json: ["messages": .array(messages), "toolConfig": tools])
             }
             let called = try await ask([])
             #expect(called.json?["stopReason"]?.stringValue == "tool_use")
             let removed = try await ask([["toolRemoval": ["tool": ["name": "get_weather"]]]])
             #expect(removed.status == 200)
             #expect(removed.json?["stopReason"]?.stringValue == "end_turn", "a removed tool is not called")
-            let back = try await ask([["toolRemoval": ["tool": ["name": "get_weather"]]], ["toolAddition": ["tool": ["name": "get_weather"]]]])
+            let back = try await ask([
+                ["toolRemoval": ["tool": ["name": "get_weather"]]], ["toolAddition": ["tool": ["name": "get_weather"]]],
+            ])
             #expect(back.json?["stopReason"]?.stringValue == "tool_use")
             let unknown = try await ask([["toolAddition": ["tool": ["name": "get_time"]]]])
             #expect(unknown.status == 400)
             #expect(unknown.json?["message"]?.stringValue?.contains("not defined in toolConfig.tools") == true)
-            let misplaced = try await client.send("/model/\(claude)/converse", json: [
-                "messages": [["role": "user", "content": [["toolRemoval": ["tool": ["name": "get_weather"]]]]]], "toolConfig": tools])
+            let misplaced = try await client.send(
+                "/model/\(claude)/converse",
+                json: [
+                    "messages": [["role": "user", "content": [["toolRemoval": ["tool": ["name": "get_weather"]]]]]],
+                    "toolConfig": tools,
+                ])
             #expect(misplaced.status == 400)
             #expect(misplaced.json?["message"]?.stringValue?.contains("system role") == true)
         }
@@ -88,9 +128,12 @@ import Testing
     func cacheDetails() async throws {
         try await withEmulator { _, client in
             let body: JSONValue = [
-                "system": [["text": "You are a patient geology tutor who explains rocks and minerals to children."],
-                           ["cachePoint": ["type": "default", "ttl": "1h"]]],
-                "messages": [["role": "user", "content": [["text": "What is quartz?"]]]]]
+                "system": [
+                    ["text": "You are a patient geology tutor who explains rocks and minerals to children."],
+                    ["cachePoint": ["type": "default", "ttl": "1h"]],
+                ],
+                "messages": [["role": "user", "content": [["text": "What is quartz?"]]]],
+            ]
             let first = try await client.send("/model/\(claude)/converse", json: body)
             let usage = try #require(first.json?["usage"])
             let written = try #require(usage["cacheWriteInputTokens"]?.intValue)
@@ -113,18 +156,35 @@ import Testing
     @Test("a searchResult with citations enabled makes the answer a citationsContent block citing it")
     func searchResultCitations() async throws {
         try await withEmulator { _, client in
-            let cited: JSONValue = ["source": "https://example.com/granite", "title": "Granite",
-                                    "content": [["text": "Granite is rich in quartz."]], "citations": ["enabled": true]]
-            let plain: JSONValue = ["source": "https://example.com/slate", "title": "Slate", "content": [["text": "Slate splits."]]]
-            let reply = try await client.send("/model/\(claude)/converse", json: ["messages": [["role": "user", "content": [
-                ["searchResult": plain], ["searchResult": cited], ["text": "Summarise the results"]]]]])
-            let block = try #require(reply.json?["output"]?["message"]?["content"]?.arrayValue?.first?["citationsContent"])
+            let cited: JSONValue = [
+                "source": "https://example.com/granite", "title": "Granite",
+                "content": [["text": "Granite is rich in quartz."]], "citations": ["enabled": true],
+            ]
+            let plain: JSONValue = [
+                "source": "https://example.com/slate", "title": "Slate", "content": [["text": "Slate splits."]],
+            ]
+            let reply = try await client.send(
+                "/model/\(claude)/converse",
+                json: [
+                    "messages": [
+                        [
+                            "role": "user",
+                            "content": [
+                                ["searchResult": plain], ["searchResult": cited], ["text": "Summarise the results"],
+                            ],
+                        ]
+                    ]
+                ])
+            let block = try #require(
+                reply.json?["output"]?["message"]?["content"]?.arrayValue?.first?["citationsContent"])
             #expect(block["content"]?.arrayValue?.first?["text"]?.stringValue?.isEmpty == false)
             let citations = try #require(block["citations"]?.arrayValue)
             #expect(citations.count == 1, "only the search result with citations enabled is cited")
             #expect(citations.first?["title"]?.stringValue == "Granite")
             #expect(citations.first?["location"]?["searchResultLocation"]?["searchResultIndex"]?.intValue == 1)
-            #expect(citations.first?["sourceContent"]?.arrayValue?.first?["text"]?.stringValue == "Granite is rich in quartz.")
+            #expect(
+                citations.first?["sourceContent"]?.arrayValue?.first?["text"]?.stringValue
+                    == "Granite is rich in quartz.")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BedrockEmulator
 
 /// Guardrails on Converse.
@@ -7,8 +8,15 @@ import Testing
     let reader = ConverseRequestReader(model: ModelCatalog.standard.resolve(claude)!)
 
     func turn(_ text: String, trace: String = "enabled") throws -> GeneratedTurn {
-        ResponseGenerator().generate(try reader.read(converseBody(text, extra: [
-            "guardrailConfig": ["guardrailIdentifier": "gr-1", "guardrailVersion": "1", "trace": .string(trace)]])))
+        ResponseGenerator().generate(
+            try reader.read(
+                converseBody(
+                    text,
+                    extra: [
+                        "guardrailConfig": [
+                            "guardrailIdentifier": "gr-1", "guardrailVersion": "1", "trace": .string(trace),
+                        ]
+                    ])))
     }
 
     @Test("a blocked word in the input intervenes, with the word-policy assessment in trace")
@@ -16,7 +24,9 @@ import Testing
         let blocked = try turn("Tell me the classified plans")
         #expect(blocked.stopReason == .guardrailIntervened)
         #expect(blocked.text == GuardrailEvaluator.blockedMessage)
-        #expect(blocked.trace?["guardrail"]?["inputAssessment"]?["gr-1"]?["wordPolicy"]?["customWords"]?.arrayValue?.first?["match"]
+        #expect(
+            blocked.trace?["guardrail"]?["inputAssessment"]?["gr-1"]?["wordPolicy"]?["customWords"]?.arrayValue?.first?[
+                "match"]
                 == "classified")
         let response = ConverseShapes.response(blocked, latencyMs: 1)
         #expect(response["stopReason"] == "guardrail_intervened")
@@ -39,11 +49,17 @@ import Testing
         #expect(assessment?["wordPolicy"] == nil)
         let events = ConverseShapes.streamEvents(blocked, latencyMs: 1)
         #expect(events.first { $0.type == "messageStop" }?.payload["stopReason"] == "guardrail_intervened")
-        #expect(events.last?.payload["trace"]?["guardrail"]?["inputAssessment"]?["gr-1"]?["sensitiveInformationPolicy"] != nil)
+        #expect(
+            events.last?.payload["trace"]?["guardrail"]?["inputAssessment"]?["gr-1"]?["sensitiveInformationPolicy"]
+                != nil)
 
         // ApplyGuardrail on the same text reports the same assessment (one policy).
-        let applied = try GuardrailEvaluator().apply(identifier: "gr-1", version: "1", body: [
-            "source": "INPUT", "content": [["text": ["text": "Mail ada@example.com the total, card 4111 1111 1111 1111"]]]])
+        let applied = try GuardrailEvaluator().apply(
+            identifier: "gr-1", version: "1",
+            body: [
+                "source": "INPUT",
+                "content": [["text": ["text": "Mail ada@example.com the total, card 4111 1111 1111 1111"]]],
+            ])
         #expect(applied["action"] == "GUARDRAIL_INTERVENED")
         #expect(applied["assessments"]?.arrayValue?.first == assessment)
     }
@@ -52,37 +68,45 @@ import Testing
     func phoneAndPlainNumbers() throws {
         let phone = try turn("Call me on +1 206 555 0100 tomorrow")
         #expect(phone.stopReason == .guardrailIntervened)
-        #expect(phone.trace?["guardrail"]?["inputAssessment"]?["gr-1"]?["sensitiveInformationPolicy"]?["piiEntities"]?
-                    .arrayValue?.first?["type"] == "PHONE")
+        #expect(
+            phone.trace?["guardrail"]?["inputAssessment"]?["gr-1"]?["sensitiveInformationPolicy"]?["piiEntities"]?
+                .arrayValue?.first?["type"] == "PHONE")
         let plain = try turn("Order 12 boxes of 300 nails")
         #expect(plain.stopReason == .endTurn)
     }
 
     @Test("config-file guardrail_words replace the trigger words for Converse, ConverseStream and ApplyGuardrail")
     func configuredWords() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("guardrail-\(UUID().uuidString).json").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("guardrail-\(UUID().uuidString).json")
+            .path
         try #"{"guardrail_words": ["Project-Falcon"]}"#.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let words = try EmulatorConfiguration(contentsOfFile: path).guardrailWords
         #expect(words == ["Project-Falcon"])
         let guardrail: JSONValue = ["guardrailIdentifier": "gr-1", "guardrailVersion": "1", "trace": "enabled"]
         try await withEmulator({ $0.guardrailWords = words }) { _, client in
-            let blocked = try await client.send("/model/\(claude)/converse",
-                                                json: converseBody("Status of project-falcon?", extra: ["guardrailConfig": guardrail]))
+            let blocked = try await client.send(
+                "/model/\(claude)/converse",
+                json: converseBody("Status of project-falcon?", extra: ["guardrailConfig": guardrail]))
             #expect(blocked.json?["stopReason"] == "guardrail_intervened")
-            #expect(blocked.json?["trace"]?["guardrail"]?["inputAssessment"]?["gr-1"]?["wordPolicy"]?["customWords"]?
-                        .arrayValue?.first?["match"] == "project-falcon")
-            let stream = try await client.send("/model/\(claude)/converse-stream",
-                                               json: converseBody("Status of project-falcon?", extra: ["guardrailConfig": guardrail]))
+            #expect(
+                blocked.json?["trace"]?["guardrail"]?["inputAssessment"]?["gr-1"]?["wordPolicy"]?["customWords"]?
+                    .arrayValue?.first?["match"] == "project-falcon")
+            let stream = try await client.send(
+                "/model/\(claude)/converse-stream",
+                json: converseBody("Status of project-falcon?", extra: ["guardrailConfig": guardrail]))
             #expect(String(decoding: stream.body, as: UTF8.self).contains("guardrail_intervened"))
-            let old = try await client.send("/model/\(claude)/converse",
-                                            json: converseBody("the classified plans", extra: ["guardrailConfig": guardrail]))
+            let old = try await client.send(
+                "/model/\(claude)/converse",
+                json: converseBody("the classified plans", extra: ["guardrailConfig": guardrail]))
             #expect(old.json?["stopReason"] == "end_turn")
-            let applied = try await client.send("/guardrail/gr-1/version/1/apply",
-                                                json: ["source": "INPUT", "content": [["text": ["text": "PROJECT-FALCON"]]]])
+            let applied = try await client.send(
+                "/guardrail/gr-1/version/1/apply",
+                json: ["source": "INPUT", "content": [["text": ["text": "PROJECT-FALCON"]]]])
             #expect(applied.json?["action"] == "GUARDRAIL_INTERVENED")
         }
-        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("guardrail-\(UUID().uuidString).json").path
+        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("guardrail-\(UUID().uuidString).json")
+            .path
         try #"{"guardrail_words": [" "]}"#.write(toFile: bad, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: bad) }
         #expect(throws: EmulatorConfigurationError.self) { try EmulatorConfiguration(contentsOfFile: bad) }
@@ -99,7 +123,9 @@ import Testing
     @Test("guardrailConfig is validated like the service")
     func validation() {
         do {
-            _ = try reader.read(converseBody("hi", extra: ["guardrailConfig": ["guardrailIdentifier": "gr-1", "guardrailVersion": "v1"]]))
+            _ = try reader.read(
+                converseBody(
+                    "hi", extra: ["guardrailConfig": ["guardrailIdentifier": "gr-1", "guardrailVersion": "v1"]]))
             Issue.record("accepted version v1")
         } catch {
             #expect(error.message.contains("guardrailConfig.guardrailVersion"))

@@ -1,6 +1,7 @@
 import BedrockWire
 import Foundation
 import Testing
+
 @testable import BedrockEmulator
 
 /// The emulator refuses what the client's injector refuses (the rule type is one,
@@ -11,9 +12,18 @@ struct FaultRuleRejectionTests {
     /// Rules the emulator must refuse, with the words its error must contain.
     static let refused: [(JSONValue, String)] = [
         (["stream": "close", "drip_ms": 5], "drip_ms only applies to stream = \"drip\""),
-        (["operation": "ConverseStream", "stream": "exception", "drip_ms": 0], "drip_ms only applies to stream = \"drip\""),
-        (["operation": "Converse", "stream": "truncate"], "stream faults only apply to streaming operations, not Converse"),
-        (["operation": "CountTokens", "stream": "drip", "drip_ms": 10], "stream faults only apply to streaming operations, not CountTokens"),
+        (
+            ["operation": "ConverseStream", "stream": "exception", "drip_ms": 0],
+            "drip_ms only applies to stream = \"drip\""
+        ),
+        (
+            ["operation": "Converse", "stream": "truncate"],
+            "stream faults only apply to streaming operations, not Converse"
+        ),
+        (
+            ["operation": "CountTokens", "stream": "drip", "drip_ms": 10],
+            "stream faults only apply to streaming operations, not CountTokens"
+        ),
         (["seconds": 1e12, "reset": true], "seconds must be positive and at most 31536000"),
     ]
 
@@ -31,10 +41,12 @@ struct FaultRuleRejectionTests {
             let listed = try await client.send("/_quarry/faults", method: "GET", sign: false, headers: admin)
             #expect(listed.json?["faults"]?.arrayValue?.isEmpty == true)
             // The same rules made right are taken.
-            let drip = try await client.send("/_quarry/faults", json: ["stream": "drip", "drip_ms": 5], sign: false, headers: admin)
+            let drip = try await client.send(
+                "/_quarry/faults", json: ["stream": "drip", "drip_ms": 5], sign: false, headers: admin)
             #expect(drip.status == 201)
-            let stream = try await client.send("/_quarry/faults", json: ["operation": "ConverseStream", "stream": "truncate"],
-                                               sign: false, headers: admin)
+            let stream = try await client.send(
+                "/_quarry/faults", json: ["operation": "ConverseStream", "stream": "truncate"],
+                sign: false, headers: admin)
             #expect(stream.status == 201)
             #expect(emulator.faults.count == 2)
         }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import BedrockEmulator
 
 /// Deterministic generation.
@@ -43,15 +44,20 @@ import Testing
 
     @Test("forced tool use builds input that satisfies the schema")
     func toolInput() {
-        let schema: JSONValue = ["type": "object", "required": ["city", "count", "tags", "flag", "nested"],
-                                 "properties": ["city": ["type": "string"], "count": ["type": "integer", "minimum": 3],
-                                                "tags": ["type": "array", "items": ["type": "string", "enum": ["x", "y"]]],
-                                                "flag": ["type": "boolean"],
-                                                "nested": ["type": "object", "properties": ["n": ["type": "number"]]]]]
-        let turn = ResponseGenerator().generate(request("Book a table in Vienna") {
-            $0.tools = [ToolDefinition(name: "book", description: nil, schema: schema)]
-            $0.toolSelection = .any
-        })
+        let schema: JSONValue = [
+            "type": "object", "required": ["city", "count", "tags", "flag", "nested"],
+            "properties": [
+                "city": ["type": "string"], "count": ["type": "integer", "minimum": 3],
+                "tags": ["type": "array", "items": ["type": "string", "enum": ["x", "y"]]],
+                "flag": ["type": "boolean"],
+                "nested": ["type": "object", "properties": ["n": ["type": "number"]]],
+            ],
+        ]
+        let turn = ResponseGenerator().generate(
+            request("Book a table in Vienna") {
+                $0.tools = [ToolDefinition(name: "book", description: nil, schema: schema)]
+                $0.toolSelection = .any
+            })
         #expect(turn.stopReason == .toolUse)
         guard case .toolUse(_, let name, let input) = turn.blocks.last else {
             Issue.record("no tool use in \(turn.blocks)")

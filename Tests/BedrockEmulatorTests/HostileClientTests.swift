@@ -8,6 +8,7 @@ import NIOSSL
 import NIOTLS
 import TestSupport
 import Testing
+
 @testable import BedrockEmulator
 
 /// The emulator as a well-behaved local server against hostile local clients (issue 23,
@@ -26,7 +27,8 @@ import Testing
         var connection = try RawConnection(port: emulator.port)
         var answered = 0
         for index in 0..<3000 {
-            let request = "POST /model/\(Self.longModel)\(index)/converse HTTP/1.1\r\nHost: 127.0.0.1:\(emulator.port)\r\n"
+            let request =
+                "POST /model/\(Self.longModel)\(index)/converse HTTP/1.1\r\nHost: 127.0.0.1:\(emulator.port)\r\n"
                 + "Content-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"
             if !connection.send(request) {
                 connection = try RawConnection(port: emulator.port)
@@ -42,7 +44,9 @@ import Testing
         #expect(answered > 2900)
         let after = try #require(residentBytes(of: emulator.pid))
         let admin = try RawConnection(port: emulator.port)
-        admin.send("GET /_quarry/requests HTTP/1.1\r\nHost: 127.0.0.1:\(emulator.port)\r\nx-quarry-admin-token: \(emulator.adminToken)\r\n\r\n")
+        admin.send(
+            "GET /_quarry/requests HTTP/1.1\r\nHost: 127.0.0.1:\(emulator.port)\r\nx-quarry-admin-token: \(emulator.adminToken)\r\n\r\n"
+        )
         let log = try #require(admin.readResponse())
         #expect(log.status == 200)
         let requests = (try JSONSerialization.jsonObject(with: Data(log.body)) as? [String: Any])?["requests"] as? [Any]
@@ -66,7 +70,8 @@ import Testing
     func logIsTruncatedAndBounded() async throws {
         try await withEmulator({ $0.maxRecordedRequests = 20 }) { emulator, client in
             for index in 0..<25 {
-                let reply = try await client.send("/model/\(String(repeating: "x", count: 4000))\(index)/converse", json: converseBody("hi"))
+                let reply = try await client.send(
+                    "/model/\(String(repeating: "x", count: 4000))\(index)/converse", json: converseBody("hi"))
                 #expect(reply.status == 400)
             }
             let log = emulator.requests
@@ -76,7 +81,9 @@ import Testing
         }
         let small = RequestLog(capacity: 1_000_000, byteCapacity: 64 * 1024)
         for index in 0..<10_000 {
-            small.append(RecordedRequest(requestID: "\(index)", time: Date(), model: String(repeating: "y", count: 10_000), status: 200))
+            small.append(
+                RecordedRequest(
+                    requestID: "\(index)", time: Date(), model: String(repeating: "y", count: 10_000), status: 200))
         }
         #expect(small.usage.bytes <= 64 * 1024)
         #expect(small.usage.count < 10_000)
@@ -90,8 +97,9 @@ import Testing
         try await withEmulator { emulator, _ in
             let port = try #require(emulator.endpoint?.port)
             let connection = try RawConnection(port: port)
-            connection.send("POST /model/\(claude)/converse HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
-                + "Content-Type: text/plain\r\nContent-Length: \(25 * 1024 * 1024)\r\n\r\n")
+            connection.send(
+                "POST /model/\(claude)/converse HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n"
+                    + "Content-Type: text/plain\r\nContent-Length: \(25 * 1024 * 1024)\r\n\r\n")
             connection.send([UInt8](repeating: 0x41, count: 256 * 1024))
             let reply = try #require(connection.readResponse(), "answered before the body ends")
             #expect(reply.status == 403)
@@ -104,7 +112,9 @@ import Testing
     /// closed after the idle timeout.
     @Test("half-sent requests: the health endpoint still answers; idle connections are closed")
     func slowClientsAreClosed() async throws {
-        try await withEmulator({ $0.idleTimeout = .seconds(1); $0.adminToken = "admin" }) { emulator, _ in
+        try await withEmulator({
+            $0.idleTimeout = .seconds(1); $0.adminToken = "admin"
+        }) { emulator, _ in
             let port = try #require(emulator.endpoint?.port)
             var slow: [RawConnection] = []
             for _ in 0..<400 {
@@ -113,7 +123,8 @@ import Testing
                 slow.append(connection)
             }
             let health = try RawConnection(port: port, receiveTimeout: 8)
-            health.send("GET /_quarry/health HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nx-quarry-admin-token: admin\r\n\r\n")
+            health.send(
+                "GET /_quarry/health HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nx-quarry-admin-token: admin\r\n\r\n")
             let reply = try #require(health.readResponse())
             #expect(reply.status == 200)
             var closed = 0
@@ -121,7 +132,9 @@ import Testing
                 guard connection.read() == .closed else { break }  // one timeout is enough to fail (no 400 × 8 s)
                 closed += 1
             }
-            #expect(closed == 400, "every half-sent request's connection is closed (after the 1 s idle timeout or to make room)")
+            #expect(
+                closed == 400,
+                "every half-sent request's connection is closed (after the 1 s idle timeout or to make room)")
         }
     }
 
@@ -129,7 +142,9 @@ import Testing
     func connectionCap() async throws {
         let limiter = ConnectionLimiter(maxConnections: 2)
         #expect(limiter.maxConnections == 2)
-        try await withEmulator({ $0.maxConnections = 3; $0.idleTimeout = .seconds(30) }) { emulator, client in
+        try await withEmulator({
+            $0.maxConnections = 3; $0.idleTimeout = .seconds(30)
+        }) { emulator, client in
             let port = try #require(emulator.endpoint?.port)
             let idle = try (0..<5).map { _ in try RawConnection(port: port, receiveTimeout: 5) }
             // The two oldest idle connections made room for the newer ones.
@@ -149,10 +164,13 @@ import Testing
                 let url = "http://\(host)/model/\(claude)/converse"
                 let body = Array(converseBody("rebinding").serialized)
                 let signed = try SigV4Signer(region: "us-east-1").sign(
-                    SigV4Request(method: "POST", url: url, headers: [("Content-Type", "application/json")], payload: .body(body)),
+                    SigV4Request(
+                        method: "POST", url: url, headers: [("Content-Type", "application/json")], payload: .body(body)),
                     with: SigV4Credentials(accessKeyId: "test", secretAccessKey: "test"), at: Date())
                 var head = "POST /model/\(claude)/converse HTTP/1.1\r\n"
-                for (name, value) in signed.headers where name.lowercased() != "content-length" { head += "\(name): \(value)\r\n" }
+                for (name, value) in signed.headers where name.lowercased() != "content-length" {
+                    head += "\(name): \(value)\r\n"
+                }
                 if !signed.headers.contains(where: { $0.name.lowercased() == "host" }) { head += "Host: \(host)\r\n" }
                 head += "Content-Length: \(body.count)\r\n\r\n"
                 let connection = try RawConnection(port: port)
@@ -163,16 +181,22 @@ import Testing
             }
             #expect(emulator.requests.isEmpty)
         }
-        let check = HostCheck(configuration: {
-            var configuration = EmulatorConfiguration()
-            configuration.allowedHosts = ["bedrock.test"]
-            return configuration
-        }())
+        let check = HostCheck(
+            configuration: {
+                var configuration = EmulatorConfiguration()
+                configuration.allowedHosts = ["bedrock.test"]
+                return configuration
+            }())
         check.bound(to: 4000)
-        for good in ["localhost:4000", "127.0.0.1:4000", "127.9.8.7:4000", "[::1]:4000", "LOCALHOST:4000", "bedrock.test:1"] {
+        for good in [
+            "localhost:4000", "127.0.0.1:4000", "127.9.8.7:4000", "[::1]:4000", "LOCALHOST:4000", "bedrock.test:1",
+        ] {
             #expect(check.refusal([good]) == nil, "\(good)")
         }
-        for bad in ["attacker.example:4000", "localhost:4001", "localhost", "10.0.0.1:4000", "[::2]:4000", "127.0.0.1.evil:4000", ""] {
+        for bad in [
+            "attacker.example:4000", "localhost:4001", "localhost", "10.0.0.1:4000", "[::2]:4000",
+            "127.0.0.1.evil:4000", "",
+        ] {
             #expect(check.refusal([bad]) != nil, "\(bad)")
         }
         #expect(check.refusal([]) != nil)
@@ -185,35 +209,49 @@ import Testing
         try await withEmulator({ $0.maxAsyncInvokeJobs = 5 }) { _, client in
             let huge = String(repeating: "k", count: 2 * 1024 * 1024)
             for _ in 0..<40 {
-                let reply = try await client.send("/async-invoke", json: [
-                    "modelId": "amazon.nova-reel-v1:1", "modelInput": ["x": 1],
-                    "outputDataConfig": ["s3OutputDataConfig": ["s3Uri": "s3://bucket/out", "kmsKeyId": .string(huge)]],
-                ])
+                let reply = try await client.send(
+                    "/async-invoke",
+                    json: [
+                        "modelId": "amazon.nova-reel-v1:1", "modelInput": ["x": 1],
+                        "outputDataConfig": [
+                            "s3OutputDataConfig": ["s3Uri": "s3://bucket/out", "kmsKeyId": .string(huge)]
+                        ],
+                    ])
                 #expect(reply.status == 400)
                 #expect(reply.errorType == "ValidationException")
             }
             var arns: [String] = []
             for index in 0..<8 {
-                let reply = try await client.send("/async-invoke", json: [
-                    "modelId": "amazon.nova-reel-v1:1", "modelInput": ["x": .int(index)], "clientRequestToken": .string("token-\(index)"),
-                    "outputDataConfig": ["s3OutputDataConfig": ["s3Uri": "s3://bucket/out"]],
-                ])
+                let reply = try await client.send(
+                    "/async-invoke",
+                    json: [
+                        "modelId": "amazon.nova-reel-v1:1", "modelInput": ["x": .int(index)],
+                        "clientRequestToken": .string("token-\(index)"),
+                        "outputDataConfig": ["s3OutputDataConfig": ["s3Uri": "s3://bucket/out"]],
+                    ])
                 #expect(reply.status == 200)
                 arns.append(try #require(reply.json?["invocationArn"]?.stringValue))
             }
             #expect(Set(arns).count == 8)
             let list = try await client.send("/async-invoke", method: "GET")
             #expect(list.json?["asyncInvokeSummaries"]?.arrayValue?.count == 5)
-            let first = try await client.send("/async-invoke/\(arns[0].addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")", method: "GET")
+            let first = try await client.send(
+                "/async-invoke/\(arns[0].addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")",
+                method: "GET")
             #expect(first.status == 400, "the oldest job was evicted")
-            let last = try await client.send("/async-invoke/\(arns[7].addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")", method: "GET")
+            let last = try await client.send(
+                "/async-invoke/\(arns[7].addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")",
+                method: "GET")
             #expect(last.status == 200)
         }
         let store = AsyncInvokeStore(capacity: 1000)
         let model = try #require(ModelCatalog.standard.resolve(claude))
         for index in 0..<1500 {
-            _ = try store.start(["modelInput": .int(index), "clientRequestToken": .string("t\(index)"),
-                                 "outputDataConfig": ["s3OutputDataConfig": ["s3Uri": "s3://b/o"]]], model: model, region: "us-east-1")
+            _ = try store.start(
+                [
+                    "modelInput": .int(index), "clientRequestToken": .string("t\(index)"),
+                    "outputDataConfig": ["s3OutputDataConfig": ["s3Uri": "s3://b/o"]],
+                ], model: model, region: "us-east-1")
         }
         #expect(store.count == 1000)
     }
@@ -241,11 +279,12 @@ extension HostileClientTests {
     /// the preface) neither lock a real client out nor stay open past the idle timeout.
     @Test("idle TLS+h2 connections are evictable and closed after the idle timeout")
     func idleHTTP2ConnectionsAreEvictable() async throws {
-        let (emulator, endpoint) = try await BedrockEmulator.started(.oneThread {
-            $0.tls = true
-            $0.maxConnections = 8
-            $0.idleTimeout = .seconds(1)
-        })
+        let (emulator, endpoint) = try await BedrockEmulator.started(
+            .oneThread {
+                $0.tls = true
+                $0.maxConnections = 8
+                $0.idleTimeout = .seconds(1)
+            })
         let caPath = try #require(endpoint.caCertificatePath)
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(caPath)
@@ -260,7 +299,8 @@ extension HostileClientTests {
                 let channel = try await ClientBootstrap(group: group)
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+                            try channel.pipeline.syncOperations.addHandler(
+                                NIOSSLClientHandler(context: context, serverHostname: nil))
                             try channel.pipeline.syncOperations.addHandler(ALPNRecorder(chosen))
                         }
                     }
@@ -269,13 +309,17 @@ extension HostileClientTests {
                 idle.append(channel)
             }
             // A real client, one attempt, while all eight sit idle at the cap.
-            let client = try BedrockRuntimeClient(configuration: .init(
-                region: "us-east-1", endpoint: try BedrockEndpoint(validating: endpoint.url),
-                authorizer: SigV4Authorizer(region: "us-east-1", credentials: SigV4Credentials(accessKeyId: "test", secretAccessKey: "test")),
-                retry: .noRetries, timeouts: Timeouts(connect: .seconds(5), firstByte: .seconds(10)),
-                tls: TLSSettings(caBundlePath: caPath)))
+            let client = try BedrockRuntimeClient(
+                configuration: .init(
+                    region: "us-east-1", endpoint: try BedrockEndpoint(validating: endpoint.url),
+                    authorizer: SigV4Authorizer(
+                        region: "us-east-1", credentials: SigV4Credentials(accessKeyId: "test", secretAccessKey: "test")
+                    ),
+                    retry: .noRetries, timeouts: Timeouts(connect: .seconds(5), firstByte: .seconds(10)),
+                    tls: TLSSettings(caBundlePath: caPath)))
             do {
-                let answer = try await client.converse(ConverseRequest(modelId: "amazon.nova-micro-v1:0", messages: [.user("hi")]))
+                let answer = try await client.converse(
+                    ConverseRequest(modelId: "amazon.nova-micro-v1:0", messages: [.user("hi")]))
                 #expect(answer.requestId != nil)
             } catch {
                 Issue.record("a real request at the cap failed: \(error)")
@@ -303,16 +347,23 @@ extension HostileClientTests {
     /// buffer more than `maxBufferedBodyBytes`; bytes come back when a connection closes.
     @Test("body bytes buffered across connections are bounded; a closed connection frees its share")
     func bufferedBodiesAreBounded() async throws {
-        try await withEmulator({ $0.maxBufferedBodyBytes = 4 * 1024 * 1024; $0.idleTimeout = .seconds(30) }) { emulator, _ in
+        try await withEmulator({
+            $0.maxBufferedBodyBytes = 4 * 1024 * 1024; $0.idleTimeout = .seconds(30)
+        }) { emulator, _ in
             let port = try #require(emulator.endpoint?.port)
             let body = Array(converseBody(String(repeating: "a", count: 3 * 1024 * 1024)).serialized)
             let url = "http://127.0.0.1:\(port)/model/\(claude)/converse"
             let signed = try SigV4Signer(region: "us-east-1").sign(
-                SigV4Request(method: "POST", url: url, headers: [("Content-Type", "application/json")], payload: .body(body)),
+                SigV4Request(
+                    method: "POST", url: url, headers: [("Content-Type", "application/json")], payload: .body(body)),
                 with: SigV4Credentials(accessKeyId: "test", secretAccessKey: "test"), at: Date())
             var text = "POST /model/\(claude)/converse HTTP/1.1\r\n"
-            for (name, value) in signed.headers where name.lowercased() != "content-length" { text += "\(name): \(value)\r\n" }
-            if !signed.headers.contains(where: { $0.name.lowercased() == "host" }) { text += "Host: 127.0.0.1:\(port)\r\n" }
+            for (name, value) in signed.headers where name.lowercased() != "content-length" {
+                text += "\(name): \(value)\r\n"
+            }
+            if !signed.headers.contains(where: { $0.name.lowercased() == "host" }) {
+                text += "Host: 127.0.0.1:\(port)\r\n"
+            }
             text += "Content-Length: \(body.count)\r\n\r\n"
             let head = Array(text.utf8)
             // The first holds 3 MiB of its body and stalls.

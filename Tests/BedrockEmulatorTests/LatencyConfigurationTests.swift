@@ -1,12 +1,15 @@
 import Foundation
 import Testing
+
 @testable import BedrockEmulator
 
 /// Per-token latency: small but non-zero by default, configurable in code and in the
 /// configuration file (fractional milliseconds allowed).
 @Suite struct LatencyConfigurationTests {
     private func file(_ json: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-latency-\(UUID().uuidString).json").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "quarry-latency-\(UUID().uuidString).json"
+        ).path
         try json.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -19,8 +22,12 @@ import Testing
     }
 
     @Test func fileAcceptsFractionalAndZeroMilliseconds() throws {
-        #expect(try EmulatorConfiguration(contentsOfFile: try file(#"{"latency_per_token_ms": 0.25}"#)).latencyPerToken == .microseconds(250))
-        #expect(try EmulatorConfiguration(contentsOfFile: try file(#"{"latency_per_token_ms": 0}"#)).latencyPerToken == .zero)
+        #expect(
+            try EmulatorConfiguration(contentsOfFile: try file(#"{"latency_per_token_ms": 0.25}"#)).latencyPerToken
+                == .microseconds(250))
+        #expect(
+            try EmulatorConfiguration(contentsOfFile: try file(#"{"latency_per_token_ms": 0}"#)).latencyPerToken
+                == .zero)
     }
 
     @Test func fileRejectsNegativeOrHugeLatency() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import BedrockEmulator
 
 /// Prompt caching.
@@ -24,10 +25,12 @@ import Testing
             let total = (usage2["inputTokens"]?.intValue ?? 0) + (usage2["outputTokens"]?.intValue ?? 0) + written
             #expect(usage2["totalTokens"]?.intValue == total)
             // CountTokens still counts the whole input.
-            let counted = try await client.send("/model/\(claude)/count-tokens", json: ["input": ["converse": body(system, "What is basalt?")]])
+            let counted = try await client.send(
+                "/model/\(claude)/count-tokens", json: ["input": ["converse": body(system, "What is basalt?")]])
             #expect(counted.json?["inputTokens"]?.intValue == (usage2["inputTokens"]?.intValue ?? 0) + written)
             // Another prefix is a new write; no cache point, no cache fields.
-            let other = try await client.send("/model/\(claude)/converse", json: body("Answer like a poet.", "What is basalt?"))
+            let other = try await client.send(
+                "/model/\(claude)/converse", json: body("Answer like a poet.", "What is basalt?"))
             #expect((other.json?["usage"]?["cacheWriteInputTokens"]?.intValue ?? 0) > 0)
             let plain = try await client.send("/model/\(claude)/converse", json: converseBody("What is basalt?"))
             #expect(plain.json?["usage"]?["cacheReadInputTokens"] == nil)

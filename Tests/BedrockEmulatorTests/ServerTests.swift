@@ -3,6 +3,7 @@ import EmulatorTestSupport
 import Foundation
 import NIOCore
 import Testing
+
 @testable import BedrockEmulator
 
 /// Emulator over real sockets.
@@ -10,13 +11,18 @@ import Testing
     @Test("signed Converse gets a deterministic answer with service headers")
     func converse() async throws {
         try await withEmulator { emulator, client in
-            let reply = try await client.send("/model/\(claude.replacingOccurrences(of: ":", with: "%3A"))/converse",
-                                              json: converseBody("Hello emulator"))
+            let reply = try await client.send(
+                "/model/\(claude.replacingOccurrences(of: ":", with: "%3A"))/converse",
+                json: converseBody("Hello emulator"))
             #expect(reply.status == 200)
             #expect(reply.headers["x-amzn-requestid"]?.count == 36)
             let usage = try #require(reply.json?["usage"])
-            #expect(usage["totalTokens"]?.intValue == (usage["inputTokens"]?.intValue ?? 0) + (usage["outputTokens"]?.intValue ?? 0))
-            #expect(reply.json?["output"]?["message"]?["content"]?.arrayValue?.first?["text"]?.stringValue?.contains("Hello emulator") == true)
+            #expect(
+                usage["totalTokens"]?.intValue == (usage["inputTokens"]?.intValue ?? 0)
+                    + (usage["outputTokens"]?.intValue ?? 0))
+            #expect(
+                reply.json?["output"]?["message"]?["content"]?.arrayValue?.first?["text"]?.stringValue?.contains(
+                    "Hello emulator") == true)
             #expect(emulator.requests.last?.operation == "Converse")
             #expect(emulator.requests.last?.principal == "test")
         }
@@ -25,7 +31,8 @@ import Testing
     @Test("validation errors carry x-amzn-ErrorType and a message body")
     func validation() async throws {
         try await withEmulator { _, client in
-            let reply = try await client.send("/model/\(claude)/converse", json: converseBody("hi", extra: ["inferenceConfig": ["maxTokens": 0]]))
+            let reply = try await client.send(
+                "/model/\(claude)/converse", json: converseBody("hi", extra: ["inferenceConfig": ["maxTokens": 0]]))
             #expect(reply.status == 400)
             #expect(reply.errorType == "ValidationException")
             #expect(reply.json?["message"]?.stringValue?.contains("inferenceConfig.maxTokens") == true)
@@ -53,7 +60,8 @@ import Testing
             #expect(forged.errorType == "InvalidSignatureException")
             #expect(forged.json?["message"]?.stringValue?.contains("does not match") == true)
 
-            let stale = try await client.send("/model/\(claude)/converse", json: converseBody("hi"), at: Date().addingTimeInterval(-600))
+            let stale = try await client.send(
+                "/model/\(claude)/converse", json: converseBody("hi"), at: Date().addingTimeInterval(-600))
             #expect(stale.errorType == "InvalidSignatureException")
             #expect(stale.json?["message"]?.stringValue?.contains("Signature expired") == true)
 
@@ -72,11 +80,13 @@ import Testing
     @Test("bearer tokens are accepted when configured and refused otherwise")
     func bearer() async throws {
         try await withEmulator({ $0.bearerTokens = ["bedrock-api-key-abc"] }) { _, client in
-            let good = try await client.send("/model/\(claude)/converse", json: converseBody("hi"), sign: false,
-                                             headers: ["Authorization": "Bearer bedrock-api-key-abc"])
+            let good = try await client.send(
+                "/model/\(claude)/converse", json: converseBody("hi"), sign: false,
+                headers: ["Authorization": "Bearer bedrock-api-key-abc"])
             #expect(good.status == 200)
-            let bad = try await client.send("/model/\(claude)/converse", json: converseBody("hi"), sign: false,
-                                            headers: ["Authorization": "Bearer wrong"])
+            let bad = try await client.send(
+                "/model/\(claude)/converse", json: converseBody("hi"), sign: false,
+                headers: ["Authorization": "Bearer wrong"])
             #expect(bad.status == 403)
         }
     }
@@ -84,9 +94,11 @@ import Testing
     @Test("fault rules from the Swift API hit the matching operation only")
     func faults() async throws {
         try await withEmulator { emulator, client in
-            try emulator.addFault(FaultRule(operation: "Converse", times: 1, error: "ThrottlingException", retryAfterMs: 120))
+            try emulator.addFault(
+                FaultRule(operation: "Converse", times: 1, error: "ThrottlingException", retryAfterMs: 120))
             #expect(emulator.faults.count == 1)
-            let count = try await client.send("/model/\(claude)/count-tokens", json: ["input": ["converse": converseBody("hi")]])
+            let count = try await client.send(
+                "/model/\(claude)/count-tokens", json: ["input": ["converse": converseBody("hi")]])
             #expect(count.status == 200)
             #expect(count.json?["inputTokens"]?.intValue == 1)
             let throttled = try await client.send("/model/\(claude)/converse", json: converseBody("hi"))
@@ -109,7 +121,8 @@ import Testing
             let third = try await client.send("/model/us.\(claude)/converse", json: converseBody("hi"))
             #expect(third.status == 429)
             #expect(third.errorType == "ThrottlingException")
-            #expect(try await client.send("/model/amazon.nova-lite-v1:0/converse", json: converseBody("hi")).status == 200)
+            #expect(
+                try await client.send("/model/amazon.nova-lite-v1:0/converse", json: converseBody("hi")).status == 200)
         }
     }
 
@@ -122,7 +135,9 @@ import Testing
             decoder.append(ByteBuffer(bytes: Array(reply.body)))
             var types: [String] = []
             while let message = try decoder.nextMessage() {
-                if let type = message.headers.first(where: { $0.name == ":event-type" }) { types.append("\(type.value)") }
+                if let type = message.headers.first(where: { $0.name == ":event-type" }) {
+                    types.append("\(type.value)")
+                }
             }
             #expect(types.first?.contains("messageStart") == true)
             #expect(types.last?.contains("metadata") == true)
@@ -136,11 +151,13 @@ import Testing
             let refused = try await client.send("/_quarry/faults", method: "GET", sign: true)
             #expect(refused.status == 403)
             let rule: JSONValue = ["operation": "Converse", "latency_ms": 5]
-            let added = try await client.send("/_quarry/faults", json: rule, sign: false, headers: ["x-quarry-admin-token": emulator.adminToken])
+            let added = try await client.send(
+                "/_quarry/faults", json: rule, sign: false, headers: ["x-quarry-admin-token": emulator.adminToken])
             #expect(added.status == 201)
             #expect(emulator.faults.first?.rule.latencyMs == 5)
-            let bad = try await client.send("/_quarry/faults", json: ["latency_ms": "slow"], sign: false,
-                                            headers: ["x-quarry-admin-token": emulator.adminToken])
+            let bad = try await client.send(
+                "/_quarry/faults", json: ["latency_ms": "slow"], sign: false,
+                headers: ["x-quarry-admin-token": emulator.adminToken])
             #expect(bad.status == 400)
         }
     }
@@ -149,10 +166,12 @@ import Testing
     func emptyAdminToken() async throws {
         try await withEmulator({ $0.adminToken = "" }) { emulator, client in
             #expect(emulator.adminToken.count == 64)
-            let empty = try await client.send("/_quarry/faults", method: "GET", sign: false, headers: ["x-quarry-admin-token": ""])
+            let empty = try await client.send(
+                "/_quarry/faults", method: "GET", sign: false, headers: ["x-quarry-admin-token": ""])
             #expect(empty.status == 403)
-            let right = try await client.send("/_quarry/faults", method: "GET", sign: false,
-                                              headers: ["x-quarry-admin-token": emulator.adminToken])
+            let right = try await client.send(
+                "/_quarry/faults", method: "GET", sign: false,
+                headers: ["x-quarry-admin-token": emulator.adminToken])
             #expect(right.status == 200)
         }
         #expect(BedrockEmulator(configuration: EmulatorConfiguration()).adminToken.count == 64)
@@ -167,7 +186,8 @@ import Testing
         #expect(!AdminAPI.tokensMatch("", ""))
         try await withEmulator({ $0.adminToken = "fixed-admin-token" }) { _, client in
             for wrong in ["fixed-admin-toke", "fixed-admin-tokens", "FIXED-ADMIN-TOKEN"] {
-                let reply = try await client.send("/_quarry/faults", method: "GET", sign: false, headers: ["x-quarry-admin-token": wrong])
+                let reply = try await client.send(
+                    "/_quarry/faults", method: "GET", sign: false, headers: ["x-quarry-admin-token": wrong])
                 #expect(reply.status == 403, "\(wrong)")
             }
         }

@@ -1,6 +1,7 @@
 import BedrockWire
 import NIOCore
 import Testing
+
 @testable import BedrockEmulator
 
 /// A stream fault naming an unmodelled error code (`InternalFailure`) ends the stream
@@ -9,8 +10,10 @@ import Testing
     @Test("exception = InternalFailure sends an error frame after N events")
     func internalFailureFrame() async throws {
         try await withEmulator { emulator, client in
-            try emulator.addFault(FaultRule(operation: "ConverseStream", stream: "exception", afterEvents: 2,
-                                            exception: "InternalFailure"))
+            try emulator.addFault(
+                FaultRule(
+                    operation: "ConverseStream", stream: "exception", afterEvents: 2,
+                    exception: "InternalFailure"))
             let reply = try await client.send("/model/\(claude)/converse-stream", json: converseBody("Stream me"))
             #expect(reply.status == 200)
             var decoder = EventStreamDecoder()

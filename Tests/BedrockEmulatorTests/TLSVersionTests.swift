@@ -7,6 +7,7 @@ import NIOPosix
 import NIOSSL
 import NIOTLS
 import Testing
+
 @testable import BedrockEmulator
 
 /// The transport's TLS claims, against real TLS servers on 127.0.0.1: TLS 1.2 is the
@@ -45,10 +46,13 @@ import Testing
 
         static func start(minimum: TLSVersion, maximum: TLSVersion?) async throws -> Server {
             let certificate = try SelfSignedCertificate.generate(hosts: ["localhost", "127.0.0.1"])
-            let caPath = FileManager.default.temporaryDirectory.appendingPathComponent("tls-test-ca-\(UUID().uuidString).pem").path
+            let caPath = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "tls-test-ca-\(UUID().uuidString).pem"
+            ).path
             try certificate.caPEM.write(toFile: caPath, atomically: true, encoding: .utf8)
             var configuration = TLSConfiguration.makeServerConfiguration(
-                certificateChain: [.certificate(certificate.serverCertificate)], privateKey: .privateKey(certificate.serverKey))
+                certificateChain: [.certificate(certificate.serverCertificate)],
+                privateKey: .privateKey(certificate.serverKey))
             configuration.minimumTLSVersion = minimum
             configuration.maximumTLSVersion = maximum
             let context = try NIOSSLContext(configuration: configuration)
@@ -132,7 +136,8 @@ import Testing
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOSSLClientHandler(context: context, serverHostname: nil))
                     try channel.pipeline.syncOperations.addHandler(HandshakeRecorder(negotiated))
                 }
             }
@@ -140,11 +145,14 @@ import Testing
         try await channel.closeFuture.get()
         try await group.shutdownGracefully()
         // And the real client works over it.
-        let client = try BedrockRuntimeClient(configuration: .init(
-            region: "us-east-1", endpoint: try BedrockEndpoint(validating: endpoint.url),
-            authorizer: SigV4Authorizer(region: "us-east-1", credentials: SigV4Credentials(accessKeyId: "test", secretAccessKey: "test")),
-            tls: TLSSettings(caBundlePath: caPath)))
-        let answer = try await client.converse(ConverseRequest(modelId: "amazon.nova-micro-v1:0", messages: [.user("hi")]))
+        let client = try BedrockRuntimeClient(
+            configuration: .init(
+                region: "us-east-1", endpoint: try BedrockEndpoint(validating: endpoint.url),
+                authorizer: SigV4Authorizer(
+                    region: "us-east-1", credentials: SigV4Credentials(accessKeyId: "test", secretAccessKey: "test")),
+                tls: TLSSettings(caBundlePath: caPath)))
+        let answer = try await client.converse(
+            ConverseRequest(modelId: "amazon.nova-micro-v1:0", messages: [.user("hi")]))
         try await client.shutdown()
         await emulator.stop()
         #expect(negotiated.all == [.tlsv13])

@@ -2,6 +2,7 @@ import BedrockWire
 import Foundation
 import NIOCore
 import Testing
+
 @testable import BedrockRuntime
 
 /// Adaptive rate limiter (botocore's CUBIC constants)

@@ -2,26 +2,32 @@ import BedrockWire
 import Foundation
 import HTTPTestSupport
 import Testing
+
 @testable import BedrockRuntime
 
 /// Authorization on the wire: SigV4 per attempt, bearer tokens.
 @Suite struct AuthorizationTests {
-    static let credentials = SigV4Credentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    static let credentials = SigV4Credentials(
+        accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
 
     @Test("every attempt is signed afresh and verifies on the server")
     func sigV4EveryAttempt() async throws {
-        let verifier = SigV4Verifier(regions: ["us-east-1"]) { id in id == Self.credentials.accessKeyId ? Self.credentials : nil }
+        let verifier = SigV4Verifier(regions: ["us-east-1"]) { id in
+            id == Self.credentials.accessKeyId ? Self.credentials : nil
+        }
         let verified = LockedBox(0)
         let server = try await ScriptedHTTPServer.start { request, n in
-            let received = SigV4ReceivedRequest(method: request.method, requestTarget: request.uri, headers: request.headers,
-                                                bodySHA256: SigV4ReceivedRequest.sha256Hex(ofBody: request.body))
+            let received = SigV4ReceivedRequest(
+                method: request.method, requestTarget: request.uri, headers: request.headers,
+                bodySHA256: SigV4ReceivedRequest.sha256Hex(ofBody: request.body))
             do {
                 _ = try verifier.verify(received)
                 verified.withLockedValue { $0 += 1 }
             } catch {
                 return .serviceError("AccessDeniedException", status: 403, message: "\(error)")
             }
-            return n == 0 ? .serviceError("ThrottlingException", status: 429, message: "slow") : .json(200, converseAnswer)
+            return n == 0
+                ? .serviceError("ThrottlingException", status: 429, message: "slow") : .json(200, converseAnswer)
         }
         defer { Task { await server.shutdown() } }
         let configuration = try BedrockRuntimeClient.Configuration(
@@ -32,18 +38,24 @@ import Testing
         try await client.shutdown()
         #expect(result.attempts.count == 2)
         #expect(verified.withLockedValue { $0 } == 2)
-        #expect(server.requests.allSatisfy { $0.header("Authorization")?.hasPrefix("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") == true })
+        #expect(
+            server.requests.allSatisfy {
+                $0.header("Authorization")?.hasPrefix("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") == true
+            })
     }
 
     @Test("a client built from the environment sends the bearer token, and no error shows it")
     func bearerFromEnvironment() async throws {
         let server = try await ScriptedHTTPServer.start { request, _ in
-            .serviceError("AccessDeniedException", status: 403, message: "token rejected for \(request.header("Authorization")?.count ?? 0) chars")
+            .serviceError(
+                "AccessDeniedException", status: 403,
+                message: "token rejected for \(request.header("Authorization")?.count ?? 0) chars")
         }
         defer { Task { await server.shutdown() } }
         let token = "ABSKQmVkcm9ja0FQSUtleS1zZWNyZXQ="
         let environment = ConfigurationEnvironment([
-            "AWS_BEARER_TOKEN_BEDROCK": token, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": server.endpoint, "AWS_REGION": "us-west-2",
+            "AWS_BEARER_TOKEN_BEDROCK": token, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": server.endpoint,
+            "AWS_REGION": "us-west-2",
             "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret-that-must-not-be-used",
             "AWS_CONFIG_FILE": "/nonexistent/config", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
         ])

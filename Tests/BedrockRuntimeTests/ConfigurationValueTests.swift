@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Testing
+
 @testable import BedrockRuntime
 
 /// Configuration values.
@@ -17,8 +18,11 @@ import Testing
 
     @Test("HTTPS_PROXY and NO_PROXY are read; proxy credentials never appear in descriptions")
     func proxy() throws {
-        let p = try #require(try ProxySettings.fromEnvironment(["HTTPS_PROXY": "http://user:s3cret@proxy.local:3128",
-                                                                "NO_PROXY": "localhost, .internal.example,127.0.0.1"]))
+        let p = try #require(
+            try ProxySettings.fromEnvironment([
+                "HTTPS_PROXY": "http://user:s3cret@proxy.local:3128",
+                "NO_PROXY": "localhost, .internal.example,127.0.0.1",
+            ]))
         #expect(p.host == "proxy.local")
         #expect(p.port == 3128)
         #expect(p.bypasses(host: "api.internal.example"))
@@ -31,7 +35,9 @@ import Testing
 
     @Test("a CA bundle without certificates is a clear error")
     func caBundleWithoutCertificates() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-not-a-ca-\(UUID().uuidString).pem").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "quarry-not-a-ca-\(UUID().uuidString).pem"
+        ).path
         try Data("just text\n".utf8).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
         do {

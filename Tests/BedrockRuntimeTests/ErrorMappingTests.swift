@@ -2,12 +2,14 @@ import BedrockWire
 import Foundation
 import HTTPTestSupport
 import Testing
+
 @testable import BedrockRuntime
 
 /// Service errors read from real answers.
 @Suite struct ErrorMappingTests {
-    @Test("each of the 12 service codes maps to its code, status, message, request id and retry rule",
-          arguments: BedrockErrorCode.allCases)
+    @Test(
+        "each of the 12 service codes maps to its code, status, message, request id and retry rule",
+        arguments: BedrockErrorCode.allCases)
     func everyCode(_ code: BedrockErrorCode) async throws {
         let server = try await ScriptedHTTPServer.start { _, _ in
             .serviceError(code.rawValue, status: code.httpStatus, message: "the \(code.rawValue) message")
@@ -31,11 +33,17 @@ import Testing
     func codeSources() async throws {
         let server = try await ScriptedHTTPServer.start { _, n in
             switch n {
-            case 0: .respond(status: 400, headers: [], body: Array(#"{"__type":"com.amazon.bedrock#ValidationException","message":"bad"}"#.utf8))
+            case 0:
+                .respond(
+                    status: 400, headers: [],
+                    body: Array(#"{"__type":"com.amazon.bedrock#ValidationException","message":"bad"}"#.utf8))
             case 1: .respond(status: 503, headers: [], body: [])
             case 2: .serviceError("BrandNewException", status: 400, message: "new")
-            case 3: .respond(status: 424, headers: [("x-amzn-ErrorType", "ModelErrorException")],
-                             body: Array(#"{"message":"model failed","originalStatusCode":500,"resourceName":"arn:model"}"#.utf8))
+            case 3:
+                .respond(
+                    status: 424, headers: [("x-amzn-ErrorType", "ModelErrorException")],
+                    body: Array(#"{"message":"model failed","originalStatusCode":500,"resourceName":"arn:model"}"#.utf8)
+                )
             default: .respond(status: 502, headers: [], body: Array("<html>bad gateway</html>".utf8))
             }
         }

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTestSupport
 import NIOCore
 import Testing
+
 @testable import BedrockRuntime
 
 /// What a lying or echoing server puts in fields other than the message (the audit of
@@ -12,8 +13,9 @@ import Testing
     static let sessionToken = "sessTok/short.9183x"
 
     static func client(_ server: ScriptedHTTPServer) throws -> BedrockRuntimeClient {
-        let credentials = SigV4Credentials(accessKeyId: "AKIAECHO000000001234", secretAccessKey: "echoSecret",
-                                           sessionToken: Self.sessionToken)
+        let credentials = SigV4Credentials(
+            accessKeyId: "AKIAECHO000000001234", secretAccessKey: "echoSecret",
+            sessionToken: Self.sessionToken)
         let configuration = try BedrockRuntimeClient.Configuration(
             region: "us-east-1", endpoint: try BedrockEndpoint(validating: server.endpoint),
             authorizer: SigV4Authorizer(region: "us-east-1", credentials: credentials), retry: .noRetries)
@@ -22,10 +24,14 @@ import Testing
 
     @Test("token counts past a trillion or below zero are a broken answer, not a number to add")
     func hugeUsageIsRefused() async throws {
-        let answers = [#""usage":{"inputTokens":9223372036854775807,"outputTokens":9223372036854775807,"totalTokens":1}"#,
-                       #""usage":{"inputTokens":-100000,"outputTokens":5,"totalTokens":5}"#]
+        let answers = [
+            #""usage":{"inputTokens":9223372036854775807,"outputTokens":9223372036854775807,"totalTokens":1}"#,
+            #""usage":{"inputTokens":-100000,"outputTokens":5,"totalTokens":5}"#,
+        ]
         let server = try await ScriptedHTTPServer.start { _, n in
-            let body = #"{"output":{"message":{"role":"assistant","content":[{"text":"hi"}]}},"stopReason":"end_turn","# + answers[n % 2] + "}"
+            let body =
+                #"{"output":{"message":{"role":"assistant","content":[{"text":"hi"}]}},"stopReason":"end_turn","#
+                + answers[n % 2] + "}"
             return .respond(status: 200, headers: [("Content-Type", "application/json")], body: Array(body.utf8))
         }
         defer { Task { await server.shutdown() } }
@@ -37,7 +43,8 @@ import Testing
             }
         }
         // The ordinary answer still decodes.
-        let usage = try JSONValueDecoder().decode(TokenUsage.self, from: try JSONParser.parse(#"{"inputTokens":3,"outputTokens":4,"totalTokens":7}"#))
+        let usage = try JSONValueDecoder().decode(
+            TokenUsage.self, from: try JSONParser.parse(#"{"inputTokens":3,"outputTokens":4,"totalTokens":7}"#))
         #expect(usage == TokenUsage(inputTokens: 3, outputTokens: 4, totalTokens: 7))
     }
 
@@ -50,20 +57,27 @@ import Testing
         let server = try await ScriptedHTTPServer.start { request, n in
             let sent = request.header("x-amz-security-token") ?? "?"
             let body = try? JSONSerialization.data(withJSONObject: [
-                "message": "seen \(encoded) and \(base64) and \(hex) and \(sent.replacingOccurrences(of: "/", with: "\\/"))",
+                "message":
+                    "seen \(encoded) and \(base64) and \(hex) and \(sent.replacingOccurrences(of: "/", with: "\\/"))",
                 "resourceName": "arn:aws:bedrock:us-east-1::x/\(sent)",
             ])
-            return .respond(status: 403, headers: [("Content-Type", "application/json"),
-                                                   ("x-amzn-ErrorType", n == 0 ? "Denied\(sent)" : sent),
-                                                   ("x-amzn-RequestId", sent)],
-                            body: Array(body ?? Data()))
+            return .respond(
+                status: 403,
+                headers: [
+                    ("Content-Type", "application/json"),
+                    ("x-amzn-ErrorType", n == 0 ? "Denied\(sent)" : sent),
+                    ("x-amzn-RequestId", sent),
+                ],
+                body: Array(body ?? Data()))
         }
         defer { Task { await server.shutdown() } }
         let client = try Self.client(server)
         for _ in 0..<2 {
             let e = try #require(await bedrockError { _ = try await client.converse(helloRequest) })
-            let everything = [e.code, e.message, e.requestId ?? "", e.resourceName ?? "", "\(e)",
-                              e.attempts.map { "\($0.errorCode ?? "") \($0.requestId ?? "") \($0.decision ?? "")" }.joined()]
+            let everything = [
+                e.code, e.message, e.requestId ?? "", e.resourceName ?? "", "\(e)",
+                e.attempts.map { "\($0.errorCode ?? "") \($0.requestId ?? "") \($0.decision ?? "")" }.joined(),
+            ]
             for field in everything {
                 for form in [token, encoded, base64, hex, "sessTok"] {
                     #expect(!field.contains(form), "\(form) in \(field)")
@@ -82,12 +96,15 @@ import Testing
             let sent = request.header("x-amz-security-token") ?? "?"
             let writer = EventStreamWriter()
             var bytes: [UInt8] = []
-            for message in [EventStreamWriter.event("messageStart", payload: ByteBuffer(string: #"{"role":"assistant"}"#)),
-                            EventStreamWriter.exception(.modelStreamError, message: "model failed for token \(sent)")] {
+            for message in [
+                EventStreamWriter.event("messageStart", payload: ByteBuffer(string: #"{"role":"assistant"}"#)),
+                EventStreamWriter.exception(.modelStreamError, message: "model failed for token \(sent)"),
+            ] {
                 if let frame = try? writer.frame(message) { bytes += Array(frame.readableBytesView) }
             }
-            return .stream(status: 200, headers: [("Content-Type", "application/vnd.amazon.eventstream")],
-                           parts: [(.zero, bytes)], ending: .complete)
+            return .stream(
+                status: 200, headers: [("Content-Type", "application/vnd.amazon.eventstream")],
+                parts: [(.zero, bytes)], ending: .complete)
         }
         defer { Task { await server.shutdown() } }
         let client = try Self.client(server)

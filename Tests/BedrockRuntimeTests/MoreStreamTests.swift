@@ -1,14 +1,18 @@
-import Foundation
 import BedrockWire
+import Foundation
 import HTTPTestSupport
 import Testing
+
 @testable import BedrockRuntime
 
 @Suite("More stream and retry paths")
 struct MoreStreamTests {
     @Test("an unmodelled :message-type error frame is a service error with its code and message")
     func errorFrame() async throws {
-        let errorFrame = (try? Array(EventStreamWriter().frame(EventStreamWriter.error(code: "InternalFailure", message: "boom")).readableBytesView)) ?? []
+        let errorFrame =
+            (try? Array(
+                EventStreamWriter().frame(EventStreamWriter.error(code: "InternalFailure", message: "boom"))
+                    .readableBytesView)) ?? []
         let server = try await ScriptedHTTPServer.start { _, _ in
             StreamFrames.stream(Array(StreamFrames.conversation(["Hi"]).prefix(2)) + [errorFrame])
         }

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTestSupport
 import NIOCore
 import Testing
+
 @testable import BedrockRuntime
 
 /// Retries against throttling storms, 5xx bursts and resets.
@@ -15,7 +16,8 @@ import Testing
         defer { Task { await server.shutdown() } }
         let observed = LockedBox<[AttemptRecord]>([])
         let result = try await withClient(server) { client in
-            try await client.converse(helloRequest, options: CallOptions(attemptObserver: { r in observed.withLockedValue { $0.append(r) } }))
+            try await client.converse(
+                helloRequest, options: CallOptions(attemptObserver: { r in observed.withLockedValue { $0.append(r) } }))
         }
         #expect(result.attempts.map(\.outcome) == [.serviceError, .serviceError, .success])
         #expect(result.attempts.map(\.errorCode) == ["ThrottlingException", "ThrottlingException", nil])
@@ -29,9 +31,13 @@ import Testing
 
     @Test("a storm longer than the attempts fails with every attempt logged")
     func throttlingStormExhausts() async throws {
-        let server = try await ScriptedHTTPServer.start { _, _ in .serviceError("ThrottlingException", status: 429, message: "slow down") }
+        let server = try await ScriptedHTTPServer.start { _, _ in
+            .serviceError("ThrottlingException", status: 429, message: "slow down")
+        }
         defer { Task { await server.shutdown() } }
-        let error = try await withClient(server) { client in await bedrockError { _ = try await client.converse(helloRequest) } }
+        let error = try await withClient(server) { client in
+            await bedrockError { _ = try await client.converse(helloRequest) }
+        }
         let e = try #require(error)
         #expect(e.serviceCode == .throttling)
         #expect(e.attempts.count == 3)
@@ -51,17 +57,26 @@ import Testing
         retry.maxAttempts = 4
         let result = try await withClient(server, retry: retry) { try await $0.converse(helloRequest) }
         #expect(result.attempts.map(\.httpStatus) == [500, 502, 503, 200])
-        #expect(result.attempts.map(\.errorCode) == ["InternalServerException", "HTTP502", "ServiceUnavailableException", nil])
+        #expect(
+            result.attempts.map(\.errorCode) == [
+                "InternalServerException", "HTTP502", "ServiceUnavailableException", nil,
+            ])
         #expect(result.attempts.map(\.waitBeforeNext) == [.milliseconds(5), .milliseconds(10), .milliseconds(20), nil])
     }
 
     @Test("a per-call retry override replaces the client's for that call only")
     func perCallRetryOverride() async throws {
-        let server = try await ScriptedHTTPServer.start { _, _ in .serviceError("ThrottlingException", status: 429, message: "slow") }
+        let server = try await ScriptedHTTPServer.start { _, _ in
+            .serviceError("ThrottlingException", status: 429, message: "slow")
+        }
         defer { Task { await server.shutdown() } }
         let (once, thrice) = try await withClient(server) { client in
-            (await bedrockError { _ = try await client.converse(helloRequest, options: CallOptions(retry: .noRetries)) },
-             await bedrockError { _ = try await client.converse(helloRequest) })
+            (
+                await bedrockError {
+                    _ = try await client.converse(helloRequest, options: CallOptions(retry: .noRetries))
+                },
+                await bedrockError { _ = try await client.converse(helloRequest) }
+            )
         }
         #expect(once?.attempts.count == 1)
         #expect(thrice?.attempts.count == 3)
@@ -70,9 +85,13 @@ import Testing
 
     @Test("non-retryable errors are not retried")
     func validationNotRetried() async throws {
-        let server = try await ScriptedHTTPServer.start { _, _ in .serviceError("ValidationException", status: 400, message: "maxTokens too big") }
+        let server = try await ScriptedHTTPServer.start { _, _ in
+            .serviceError("ValidationException", status: 400, message: "maxTokens too big")
+        }
         defer { Task { await server.shutdown() } }
-        let error = try await withClient(server) { client in await bedrockError { _ = try await client.converse(helloRequest) } }
+        let error = try await withClient(server) { client in
+            await bedrockError { _ = try await client.converse(helloRequest) }
+        }
         #expect(error?.attempts.count == 1)
         #expect(error?.attempts.first?.decision?.hasPrefix("not retried: ValidationException is not retryable") == true)
         #expect(server.requests.count == 1)
@@ -81,7 +100,9 @@ import Testing
     @Test("x-amz-retry-after sets the wait")
     func retryAfterHonoured() async throws {
         let server = try await ScriptedHTTPServer.start { _, n in
-            n == 0 ? .serviceError("ThrottlingException", status: 429, message: "wait", headers: [("x-amz-retry-after", "75")])
+            n == 0
+                ? .serviceError(
+                    "ThrottlingException", status: 429, message: "wait", headers: [("x-amz-retry-after", "75")])
                 : .json(200, converseAnswer)
         }
         defer { Task { await server.shutdown() } }
@@ -106,7 +127,8 @@ import Testing
         let port = server.port
         await server.shutdown()
         let configuration = try BedrockRuntimeClient.Configuration(
-            region: "us-east-1", endpoint: try BedrockEndpoint.parse("http://127.0.0.1:\(port)"), authorizer: UnsignedAuthorizer(), retry: fastRetry,
+            region: "us-east-1", endpoint: try BedrockEndpoint.parse("http://127.0.0.1:\(port)"),
+            authorizer: UnsignedAuthorizer(), retry: fastRetry,
             timeouts: Timeouts(connect: .milliseconds(500)))
         let client = try BedrockRuntimeClient(configuration: configuration)
         let error = await bedrockError { _ = try await client.converse(helloRequest) }
@@ -139,7 +161,9 @@ import Testing
 
     @Test("the quota refunds a successful retry")
     func quotaRefund() async throws {
-        let server = try await ScriptedHTTPServer.start { _, n in n == 0 ? .respond(status: 500, headers: [], body: []) : .json(200, converseAnswer) }
+        let server = try await ScriptedHTTPServer.start { _, n in
+            n == 0 ? .respond(status: 500, headers: [], body: []) : .json(200, converseAnswer)
+        }
         defer { Task { await server.shutdown() } }
         let left = try await withClient(server) { client in
             _ = try await client.converse(helloRequest)
@@ -153,15 +177,18 @@ import Testing
         struct FirstAttemptThrottled: TransportMiddleware {
             func send(_ request: OutgoingRequest, next: any HTTPTransport) async throws -> IncomingResponse {
                 if request.headers.first(name: "amz-sdk-request") == "attempt=1" {
-                    return IncomingResponse(status: 429, headers: ["x-amzn-ErrorType": "ThrottlingException"],
-                                            body: ResponseBody(bytes: ByteBuffer(string: #"{"message":"injected"}"#)))
+                    return IncomingResponse(
+                        status: 429, headers: ["x-amzn-ErrorType": "ThrottlingException"],
+                        body: ResponseBody(bytes: ByteBuffer(string: #"{"message":"injected"}"#)))
                 }
                 return try await next.send(request)
             }
         }
         let server = try await ScriptedHTTPServer.start { _, _ in .json(200, converseAnswer) }
         defer { Task { await server.shutdown() } }
-        let result = try await withClient(server, middlewares: [FirstAttemptThrottled()]) { try await $0.converse(helloRequest) }
+        let result = try await withClient(server, middlewares: [FirstAttemptThrottled()]) {
+            try await $0.converse(helloRequest)
+        }
         #expect(result.attempts.map(\.errorCode) == ["ThrottlingException", nil])
         #expect(server.requests.count == 1)
         #expect(server.requests.first?.header("amz-sdk-request") == "attempt=2; max=3")

@@ -2,6 +2,7 @@ import BedrockWire
 import Foundation
 import HTTPTestSupport
 import Testing
+
 @testable import BedrockRuntime
 
 /// Issue 16 row 12: a server that echoes what it was sent (AWS does, in
@@ -22,17 +23,23 @@ import Testing
             let message: String
             switch n {
             case 0:
-                message = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\nThe Canonical String for this request should have been\n'POST\n/model/x/converse\n\ncontent-type:application/json\nhost:127.0.0.1\nx-amz-date:20261205T000000Z\nx-amz-security-token:\(token)\n\ncontent-type;host;x-amz-date;x-amz-security-token\n\(String(repeating: "ab", count: 32))'\n\nThe String-to-Sign should have been\n'AWS4-HMAC-SHA256\n20261205T000000Z\n20261205/us-east-1/bedrock/aws4_request\n\(String(repeating: "cd", count: 32))'\n"
+                message =
+                    "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\nThe Canonical String for this request should have been\n'POST\n/model/x/converse\n\ncontent-type:application/json\nhost:127.0.0.1\nx-amz-date:20261205T000000Z\nx-amz-security-token:\(token)\n\ncontent-type;host;x-amz-date;x-amz-security-token\n\(String(repeating: "ab", count: 32))'\n\nThe String-to-Sign should have been\n'AWS4-HMAC-SHA256\n20261205T000000Z\n20261205/us-east-1/bedrock/aws4_request\n\(String(repeating: "cd", count: 32))'\n"
             case 1: message = "denied for session \(token) (retry with another)"
             case 2: message = "bad header Authorization: \(authorization)"
             default: message = "X-Amz-Security-Token=\(token)&X-Amz-Signature=\(String(repeating: "ef", count: 32))"
             }
-            return .respond(status: 403, headers: [("Content-Type", "application/json"),
-                                                   ("x-amzn-ErrorType", "InvalidSignatureException")], body: Self.body(message))
+            return .respond(
+                status: 403,
+                headers: [
+                    ("Content-Type", "application/json"),
+                    ("x-amzn-ErrorType", "InvalidSignatureException"),
+                ], body: Self.body(message))
         }
         defer { Task { await server.shutdown() } }
-        let credentials = SigV4Credentials(accessKeyId: "AKIAECHO000000001234", secretAccessKey: "echoSecret",
-                                           sessionToken: Self.sessionToken)
+        let credentials = SigV4Credentials(
+            accessKeyId: "AKIAECHO000000001234", secretAccessKey: "echoSecret",
+            sessionToken: Self.sessionToken)
         let configuration = try BedrockRuntimeClient.Configuration(
             region: "us-east-1", endpoint: try BedrockEndpoint(validating: server.endpoint),
             authorizer: SigV4Authorizer(region: "us-east-1", credentials: credentials), retry: .noRetries)
@@ -61,10 +68,12 @@ import Testing
 
     @Test("ordinary service messages pass unchanged")
     func ordinary() {
-        for text in ["Too many requests, please wait before trying again.",
-                     "The provided model identifier is invalid.",
-                     "Malformed input request: #: extraneous key [foo] is not permitted, please reformat your input and try again.",
-                     "1 validation error detected: Value '0' at 'inferenceConfig.maxTokens' failed to satisfy constraint"] {
+        for text in [
+            "Too many requests, please wait before trying again.",
+            "The provided model identifier is invalid.",
+            "Malformed input request: #: extraneous key [foo] is not permitted, please reformat your input and try again.",
+            "1 validation error detected: Value '0' at 'inferenceConfig.maxTokens' failed to satisfy constraint",
+        ] {
             #expect(ServiceTextScrubber.scrub(text) == text)
             #expect(BedrockError(kind: .service(.known(.validation)), message: text).message == text)
         }

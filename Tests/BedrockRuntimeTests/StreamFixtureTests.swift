@@ -1,8 +1,9 @@
-import HTTPTestSupport
-import TestSupport
 import Foundation
+import HTTPTestSupport
 import NIOCore
+import TestSupport
 import Testing
+
 @testable import BedrockRuntime
 
 /// Each `.bin` of the shared stream fixtures, served over a socket in small pieces,
@@ -21,9 +22,15 @@ import Testing
             let binName = try #require(spec["body_file"]?.stringValue)
             let body = Array(try Data(contentsOf: folder.appendingPathComponent(binName)))
             let status = spec["http_response"]?["status"]?.intValue ?? 200
-            let headers = (spec["http_response"]?["headers"]?.objectMembers ?? []).compactMap { k, v in v.stringValue.map { (k, $0) } }
-            let pieces = stride(from: 0, to: body.count, by: 7).map { (TimeAmount.zero, Array(body[$0..<min($0 + 7, body.count)])) }
-            let server = try await ScriptedHTTPServer.start { _, _ in .stream(status: status, headers: headers, parts: pieces, ending: .complete) }
+            let headers = (spec["http_response"]?["headers"]?.objectMembers ?? []).compactMap { k, v in
+                v.stringValue.map { (k, $0) }
+            }
+            let pieces = stride(from: 0, to: body.count, by: 7).map {
+                (TimeAmount.zero, Array(body[$0..<min($0 + 7, body.count)]))
+            }
+            let server = try await ScriptedHTTPServer.start { _, _ in
+                .stream(status: status, headers: headers, parts: pieces, ending: .complete)
+            }
             defer { Task { await server.shutdown() } }
             let params = ClientConformanceTests.unwrapBytes(try #require(spec["request_params"]))
             let operation = spec["operation"]?.stringValue
@@ -32,9 +39,12 @@ import Testing
 
             if operation == "ConverseStream" {
                 let request = try JSONValueDecoder().decode(ConverseRequest.self, from: params)
-                let (events, error) = try await withClient(server, retry: .noRetries) { client -> ([ConverseStreamEvent], BedrockError?) in
+                let (events, error) = try await withClient(server, retry: .noRetries) {
+                    client -> ([ConverseStreamEvent], BedrockError?) in
                     var events: [ConverseStreamEvent] = []
-                    let e = await bedrockError { for try await ev in try client.converseStream(request) { events.append(ev) } }
+                    let e = await bedrockError {
+                        for try await ev in try client.converseStream(request) { events.append(ev) }
+                    }
                     return (events, e)
                 }
                 let expected = try botoEvents.map { ev -> ConverseStreamEvent in
@@ -44,12 +54,22 @@ import Testing
                 let known = events.filter { if case .unknown = $0 { false } else { true } }
                 #expect(known == expected, "\(name): events")
                 if name.contains("unknown-event") {
-                    #expect(events.contains(.unknown(eventType: "someFutureEventType", payload: ["contentBlockIndex": 0, "anything": [1, 2, 3]])),
-                            "\(name): unknown event passed through")
+                    #expect(
+                        events.contains(
+                            .unknown(
+                                eventType: "someFutureEventType",
+                                payload: ["contentBlockIndex": 0, "anything": [1, 2, 3]])),
+                        "\(name): unknown event passed through")
                 }
                 Self.checkEnding(name, body: body, spec: spec, boto: boto, error: error, streamHasEndMarker: true)
-                if error?.kind == .service(ServiceErrorCode(wireName: boto["error"]?["response"]?["Error"]?["Code"]?.stringValue ?? "")) {
-                    #expect(error?.partialResult?.text == known.compactMap { if case let .contentBlockDelta(_, .text(t)) = $0 { t } else { nil } }.joined())
+                if error?.kind
+                    == .service(
+                        ServiceErrorCode(wireName: boto["error"]?["response"]?["Error"]?["Code"]?.stringValue ?? ""))
+                {
+                    #expect(
+                        error?.partialResult?.text
+                            == known.compactMap { if case let .contentBlockDelta(_, .text(t)) = $0 { t } else { nil } }
+                            .joined())
                 }
                 if !(spec["body_modifications"]?.arrayValue ?? []).isEmpty, error?.kind == .incompleteStream {
                     #expect(error?.partialResult?.isComplete == false)
@@ -57,7 +77,8 @@ import Testing
             } else {
                 var r = try JSONValueDecoder().decode(InvokeModelRequest.self, from: params)
                 if params["accept"] == nil { r.accept = nil }
-                let (chunks, contentType, error) = try await withClient(server, retry: .noRetries) { client -> ([Data], String?, BedrockError?) in
+                let (chunks, contentType, error) = try await withClient(server, retry: .noRetries) {
+                    client -> ([Data], String?, BedrockError?) in
                     let stream = try client.invokeModelWithResponseStream(r)
                     var chunks: [Data] = []
                     let e = await bedrockError {
@@ -92,14 +113,18 @@ import Testing
     ///   before `messageStop` as `IncompleteStream` (it is not a whole answer). An
     ///   InvokeModelWithResponseStream cut between frames has no end marker to miss, so
     ///   it ends cleanly there as in boto3.
-    static func checkEnding(_ name: String, body: [UInt8], spec: JSONValue, boto: JSONValue,
-                            error: BedrockError?, streamHasEndMarker: Bool) {
+    static func checkEnding(
+        _ name: String, body: [UInt8], spec: JSONValue, boto: JSONValue,
+        error: BedrockError?, streamHasEndMarker: Bool
+    ) {
         let modified = !(spec["body_modifications"]?.arrayValue ?? []).isEmpty
         if let botoError = boto["error"], botoError != .null {
             let exceptionClass = botoError["exception_class"]?.stringValue ?? "?"
             if let code = botoError["response"]?["Error"]?["Code"]?.stringValue {
                 #expect(error?.kind == .service(ServiceErrorCode(wireName: code)), "\(name): error code")
-                #expect(error?.message == botoError["response"]?["Error"]?["Message"]?.stringValue, "\(name): error message")
+                #expect(
+                    error?.message == botoError["response"]?["Error"]?["Message"]?.stringValue, "\(name): error message"
+                )
             } else {
                 #expect(error != nil, "\(name): boto3 raised \(exceptionClass); the client must fail too")
                 if case .service? = error?.kind {

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTestSupport
 import NIOCore
 import Testing
+
 @testable import BedrockRuntime
 
 /// Stream resilience: retries, partial results, restarts, idle timeouts, cancellation.
@@ -11,7 +12,8 @@ import Testing
     @Test("an exception before the first event is retried like any call")
     func exceptionBeforeOutputRetried() async throws {
         let server = try await ScriptedHTTPServer.start { _, n in
-            n == 0 ? StreamFrames.stream([StreamFrames.exception(.throttling, "slow down")])
+            n == 0
+                ? StreamFrames.stream([StreamFrames.exception(.throttling, "slow down")])
                 : StreamFrames.stream(StreamFrames.conversation(["Roses", " are", " red"]))
         }
         defer { Task { await server.shutdown() } }
@@ -26,7 +28,8 @@ import Testing
     @Test("an HTTP error before the stream is retried like any call")
     func httpErrorBeforeStream() async throws {
         let server = try await ScriptedHTTPServer.start { _, n in
-            n == 0 ? .serviceError("ServiceUnavailableException", status: 503, message: "busy")
+            n == 0
+                ? .serviceError("ServiceUnavailableException", status: 503, message: "busy")
                 : StreamFrames.stream(StreamFrames.conversation(["ok"]))
         }
         defer { Task { await server.shutdown() } }
@@ -41,7 +44,10 @@ import Testing
 
     @Test("a mid-stream exception fails with the partial result attached (default policy)")
     func midStreamFailsWithPartial() async throws {
-        let frames = Array(StreamFrames.conversation(["Roses", " are"]).prefix(3)) + [StreamFrames.exception(.throttling, "Too many tokens")]
+        let frames =
+            Array(StreamFrames.conversation(["Roses", " are"]).prefix(3)) + [
+                StreamFrames.exception(.throttling, "Too many tokens")
+            ]
         let server = try await ScriptedHTTPServer.start { _, _ in StreamFrames.stream(frames) }
         defer { Task { await server.shutdown() } }
         let error = try await withClient(server) { client in
@@ -61,7 +67,11 @@ import Testing
     @Test("the restart policy runs the call again, says so, and the result is the new answer")
     func restartPolicy() async throws {
         let server = try await ScriptedHTTPServer.start { _, n in
-            n == 0 ? StreamFrames.stream(Array(StreamFrames.conversation(["Roses"]).prefix(2)) + [StreamFrames.exception(.internalServer, "oops")])
+            n == 0
+                ? StreamFrames.stream(
+                    Array(StreamFrames.conversation(["Roses"]).prefix(2)) + [
+                        StreamFrames.exception(.internalServer, "oops")
+                    ])
                 : StreamFrames.stream(StreamFrames.conversation(["Violets", " are", " blue"]))
         }
         defer { Task { await server.shutdown() } }
@@ -125,8 +135,11 @@ import Testing
 
     @Test("stopping iteration closes the connection promptly")
     func cancellationClosesConnection() async throws {
-        let frames = [StreamFrames.event("messageStart", #"{"role":"assistant"}"#)]
-            + Array(repeating: StreamFrames.event("contentBlockDelta", #"{"contentBlockIndex":0,"delta":{"text":"la "}}"#), count: 400)
+        let frames =
+            [StreamFrames.event("messageStart", #"{"role":"assistant"}"#)]
+            + Array(
+                repeating: StreamFrames.event("contentBlockDelta", #"{"contentBlockIndex":0,"delta":{"text":"la "}}"#),
+                count: 400)
         let server = try await ScriptedHTTPServer.start { _, _ in StreamFrames.stream(frames, gap: .milliseconds(50)) }
         defer { Task { await server.shutdown() } }
         try await withClient(server) { client in
@@ -149,9 +162,12 @@ import Testing
     func toolUseAccumulation() async throws {
         let frames = [
             StreamFrames.event("messageStart", #"{"role":"assistant"}"#),
-            StreamFrames.event("contentBlockStart", #"{"contentBlockIndex":0,"start":{"toolUse":{"toolUseId":"t1","name":"get_weather"}}}"#),
+            StreamFrames.event(
+                "contentBlockStart",
+                #"{"contentBlockIndex":0,"start":{"toolUse":{"toolUseId":"t1","name":"get_weather"}}}"#),
             StreamFrames.event("contentBlockDelta", #"{"contentBlockIndex":0,"delta":{"toolUse":{"input":"{\"ci"}}}"#),
-            StreamFrames.event("contentBlockDelta", #"{"contentBlockIndex":0,"delta":{"toolUse":{"input":"ty\":\"Paris\"}"}}}"#),
+            StreamFrames.event(
+                "contentBlockDelta", #"{"contentBlockIndex":0,"delta":{"toolUse":{"input":"ty\":\"Paris\"}"}}}"#),
             StreamFrames.event("contentBlockStop", #"{"contentBlockIndex":0}"#),
             StreamFrames.event("messageStop", #"{"stopReason":"tool_use"}"#),
         ]

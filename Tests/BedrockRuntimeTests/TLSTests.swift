@@ -2,6 +2,7 @@ import BedrockWire
 import Foundation
 import HTTPTestSupport
 import Testing
+
 @testable import BedrockRuntime
 
 /// The client over TLS: a server that does not speak TLS is a clear, final failure.
@@ -12,7 +13,8 @@ import Testing
         defer { Task { await server.shutdown() } }
         let configuration = try BedrockRuntimeClient.Configuration(
             region: "us-east-1", endpoint: try BedrockEndpoint.parse("https://127.0.0.1:\(server.port)"),
-            authorizer: UnsignedAuthorizer(), retry: fastRetry, timeouts: Timeouts(connect: .seconds(2), firstByte: .seconds(5)))
+            authorizer: UnsignedAuthorizer(), retry: fastRetry,
+            timeouts: Timeouts(connect: .seconds(2), firstByte: .seconds(5)))
         let client = try BedrockRuntimeClient(configuration: configuration)
         let error = await bedrockError { _ = try await client.converse(helloRequest) }
         try await client.shutdown()

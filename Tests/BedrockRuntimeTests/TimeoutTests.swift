@@ -2,13 +2,15 @@ import Foundation
 import HTTPTestSupport
 import NIOCore
 import Testing
+
 @testable import BedrockRuntime
 
 /// Timeouts and cancellation: every wait ends.
 @Suite struct TimeoutTests {
     let quick = Timeouts(connect: .seconds(2), firstByte: .seconds(2), idle: .milliseconds(400), total: .seconds(10))
     /// For tests about the body: a first-byte limit a loaded CI machine cannot trip.
-    let bodyOnly = Timeouts(connect: .seconds(5), firstByte: .seconds(20), idle: .milliseconds(400), total: .seconds(30))
+    let bodyOnly = Timeouts(
+        connect: .seconds(5), firstByte: .seconds(20), idle: .milliseconds(400), total: .seconds(30))
 
     @Test("a server that never answers trips the time-to-first-byte timeout, which is retried")
     func stalledHead() async throws {
@@ -21,8 +23,9 @@ import Testing
     @Test("a body that stalls after the head trips the idle timeout")
     func stalledBody() async throws {
         let server = try await ScriptedHTTPServer.start { _, _ in
-            .stream(status: 200, headers: [("Content-Type", "application/json")],
-                    parts: [(.zero, Array(converseAnswer.utf8.prefix(20)))], ending: .stall)
+            .stream(
+                status: 200, headers: [("Content-Type", "application/json")],
+                parts: [(.zero, Array(converseAnswer.utf8.prefix(20)))], ending: .stall)
         }
         defer { Task { await server.shutdown() } }
         // A generous first-byte limit: under a loaded CI machine the head may take over
@@ -37,7 +40,9 @@ import Testing
     @Test("a slow body that keeps making progress is not cut by the idle timeout")
     func slowBodyCompletes() async throws {
         let bytes = Array(converseAnswer.utf8)
-        let parts = stride(from: 0, to: bytes.count, by: 40).map { (TimeAmount.milliseconds(100), Array(bytes[$0..<min($0 + 40, bytes.count)])) }
+        let parts = stride(from: 0, to: bytes.count, by: 40).map {
+            (TimeAmount.milliseconds(100), Array(bytes[$0..<min($0 + 40, bytes.count)]))
+        }
         let server = try await ScriptedHTTPServer.start { _, _ in
             .stream(status: 200, headers: [("Content-Type", "application/json")], parts: parts, ending: .complete)
         }

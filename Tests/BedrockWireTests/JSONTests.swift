@@ -1,15 +1,18 @@
 import Foundation
 import Testing
+
 @testable import BedrockWire
 
 @Suite("JSON: one ordered value, parser, writers and Codable bridge for client and emulator")
 struct JSONTests {
-    @Test("text deltas are read without a document, exactly as the full parser reads them", arguments: [
-        #"{"contentBlockIndex":0,"delta":{"text":" token7"},"p":"abcdefgh"}"#,
-        #"{"p":"x","delta":{"text":"caf\u00e9 \"q\"\n"},"contentBlockIndex":12}"#,
-        #" { "contentBlockIndex" : 2 , "delta" : { "text" : "é😀" } , "p" : [1, {"a": null}] } "#,
-        #"{"contentBlockIndex":0,"delta":{"text":""}}"#,
-    ])
+    @Test(
+        "text deltas are read without a document, exactly as the full parser reads them",
+        arguments: [
+            #"{"contentBlockIndex":0,"delta":{"text":" token7"},"p":"abcdefgh"}"#,
+            #"{"p":"x","delta":{"text":"caf\u00e9 \"q\"\n"},"contentBlockIndex":12}"#,
+            #" { "contentBlockIndex" : 2 , "delta" : { "text" : "é😀" } , "p" : [1, {"a": null}] } "#,
+            #"{"contentBlockIndex":0,"delta":{"text":""}}"#,
+        ])
     func textDeltaFastPath(_ text: String) throws {
         let fast = try #require(Array(text.utf8).withUnsafeBytes { JSONParser.textDelta($0) })
         let full = try JSONParser.parse(text)
@@ -17,23 +20,26 @@ struct JSONTests {
         #expect(fast.text == full["delta"]?["text"]?.stringValue)
     }
 
-    @Test("anything but a plain text delta is left to the full parser", arguments: [
-        #"{"contentBlockIndex":0,"delta":{"toolUse":{"input":"{"}}}"#,
-        #"{"contentBlockIndex":0,"delta":{"text":"a","citation":{}}}"#,
-        #"{"contentBlockIndex":0.5,"delta":{"text":"a"}}"#,
-        #"{"contentBlockIndex":0,"contentBlockIndex":1,"delta":{"text":"a"}}"#,
-        #"{"delta":{"text":"a"}}"#,
-        #"{"contentBlockIndex":0,"delta":{"text":"a"}} x"#,
-        #"{"contentBlockIndex":0,"delta":{"text":"a"#,
-        #"[1]"#,
-    ])
+    @Test(
+        "anything but a plain text delta is left to the full parser",
+        arguments: [
+            #"{"contentBlockIndex":0,"delta":{"toolUse":{"input":"{"}}}"#,
+            #"{"contentBlockIndex":0,"delta":{"text":"a","citation":{}}}"#,
+            #"{"contentBlockIndex":0.5,"delta":{"text":"a"}}"#,
+            #"{"contentBlockIndex":0,"contentBlockIndex":1,"delta":{"text":"a"}}"#,
+            #"{"delta":{"text":"a"}}"#,
+            #"{"contentBlockIndex":0,"delta":{"text":"a"}} x"#,
+            #"{"contentBlockIndex":0,"delta":{"text":"a"#,
+            #"[1]"#,
+        ])
     func textDeltaFallsBack(_ text: String) {
         #expect(Array(text.utf8).withUnsafeBytes { JSONParser.textDelta($0) } == nil)
     }
 
     @Test("a text delta whose other members are not UTF-8 is left to the full parser, which rejects it")
     func textDeltaChecksSkippedMembers() {
-        let bad: [UInt8] = Array(#"{"contentBlockIndex":0,"delta":{"text":"a"},"p":""#.utf8) + [0xFF] + Array(#""}"#.utf8)
+        let bad: [UInt8] =
+            Array(#"{"contentBlockIndex":0,"delta":{"text":"a"},"p":""#.utf8) + [0xFF] + Array(#""}"#.utf8)
         #expect(bad.withUnsafeBytes { JSONParser.textDelta($0) } == nil)
         #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(bad) }
         let escaped = #"{"contentBlockIndex":0,"delta":{"text":"a"},"p":"x\"y"}"#
@@ -49,17 +55,24 @@ struct JSONTests {
         for length in 0..<20 {
             for position in 0...length {
                 for special in specials {
-                    var text = String(repeating: "a", count: position) + special + String(repeating: "b", count: length - position)
+                    var text =
+                        String(repeating: "a", count: position) + special
+                        + String(repeating: "b", count: length - position)
                     text = "\"" + text + "\""
                     let ours = try JSONParser.parse(text)
-                    let reference = try JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed) as? String
+                    let reference =
+                        try JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed) as? String
                     #expect(ours.stringValue == reference, "\(text)")
                 }
                 // A raw control character is refused wherever it is.
-                let control = "\"" + String(repeating: "a", count: position) + "\u{01}" + String(repeating: "b", count: length - position) + "\""
+                let control =
+                    "\"" + String(repeating: "a", count: position) + "\u{01}"
+                    + String(repeating: "b", count: length - position) + "\""
                 #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(control) }
                 // So is an unterminated string.
-                #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse("\"" + String(repeating: "a", count: length)) }
+                #expect(throws: JSONParser.SyntaxError.self) {
+                    try JSONParser.parse("\"" + String(repeating: "a", count: length))
+                }
             }
         }
     }
@@ -79,11 +92,14 @@ struct JSONTests {
         #expect(JSONWriter.compact.string(v) == "{\"s\":\"é😀\u{7f}\\\"\\\\/\\n\\t\\u0001\"}")
     }
 
-    @Test("bad JSON is rejected with the reason and offset", arguments: [
-        ("{\"a\":}", "unexpected character"), ("[1,2", "unterminated array"), ("\"\\x\"", "unknown escape"),
-        ("\"\\ud800\"", "unpaired surrogate"), ("01x", "unexpected data after the value"), ("", "unexpected end of input"),
-        (String(repeating: "[", count: 600), "nesting deeper than 512"),
-    ])
+    @Test(
+        "bad JSON is rejected with the reason and offset",
+        arguments: [
+            ("{\"a\":}", "unexpected character"), ("[1,2", "unterminated array"), ("\"\\x\"", "unknown escape"),
+            ("\"\\ud800\"", "unpaired surrogate"), ("01x", "unexpected data after the value"),
+            ("", "unexpected end of input"),
+            (String(repeating: "[", count: 600), "nesting deeper than 512"),
+        ])
     func rejects(_ text: String, _ reason: String) {
         do {
             _ = try JSONParser.parse(text)
@@ -95,17 +111,22 @@ struct JSONTests {
 
     @Test("numbers keep integer or fraction form")
     func numbers() throws {
-        #expect(try JSONParser.parse("[1, -2, 2.5, 1e3, 9223372036854775808]") == [1, -2, 2.5, 1000.0, .double(9223372036854775808)])
+        #expect(
+            try JSONParser.parse("[1, -2, 2.5, 1e3, 9223372036854775808]") == [
+                1, -2, 2.5, 1000.0, .double(9223372036854775808),
+            ])
         #expect(JSONWriter.botocore.string([1, 0.5, 1e-7]) == "[1, 0.5, 1e-07]")
     }
 
     // MARK: Cases from the emulator's former parser suite
 
-    @Test("values parse to the tree JSONDecoder would build", arguments: [
-        #"{"a":[1,-2.5,3e2,true,false,null],"b":{"c":"d"},"e":""}"#,
-        #"  [ "\u00e9\ud83d\ude00\n\t\"\\\/" , 0, -0.0, 1E-2 ]  "#,
-        #""plain""#, "42", "true", "null", "[]", "{}",
-    ])
+    @Test(
+        "values parse to the tree JSONDecoder would build",
+        arguments: [
+            #"{"a":[1,-2.5,3e2,true,false,null],"b":{"c":"d"},"e":""}"#,
+            #"  [ "\u00e9\ud83d\ude00\n\t\"\\\/" , 0, -0.0, 1E-2 ]  "#,
+            #""plain""#, "42", "true", "null", "[]", "{}",
+        ])
     func matchesFoundation(text: String) throws {
         let ours = try JSONParser.parse(Array(text.utf8))
         let foundation = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
@@ -122,19 +143,24 @@ struct JSONTests {
         #expect(JSONWriter.canonical.bytes(try JSONParser.parse(canonical)) == canonical)
     }
 
-    @Test("malformed input is refused", arguments: [
-        "", "{", "[1,]", "{\"a\":}", "{\"a\" 1}", "01", "1.", "-", "tru", "\"unterminated", "\"bad \\x escape\"",
-        "\"\u{01}\"", "[1] 2", "{\"a\":1,}", "\"\\ud800\"", String(repeating: "[", count: 600) + String(repeating: "]", count: 600),
-    ])
+    @Test(
+        "malformed input is refused",
+        arguments: [
+            "", "{", "[1,]", "{\"a\":}", "{\"a\" 1}", "01", "1.", "-", "tru", "\"unterminated", "\"bad \\x escape\"",
+            "\"\u{01}\"", "[1] 2", "{\"a\":1,}", "\"\\ud800\"",
+            String(repeating: "[", count: 600) + String(repeating: "]", count: 600),
+        ])
     func malformed(text: String) {
         #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(Array(text.utf8)) }
     }
 
     // MARK: Where the two former parsers differed (the stricter rule is kept)
 
-    @Test("a leading zero is not part of a number (RFC 8259), inside documents too", arguments: [
-        "[01]", "{\"a\":00}", "-01", "[-00.5]", "012e3",
-    ])
+    @Test(
+        "a leading zero is not part of a number (RFC 8259), inside documents too",
+        arguments: [
+            "[01]", "{\"a\":00}", "-01", "[-00.5]", "012e3",
+        ])
     func leadingZeros(text: String) {
         #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(text) }
     }

@@ -1,3 +1,5 @@
 import Testing
+
 @testable import BedrockWire
+
 @Suite struct WireNameTests { @Test func signingNameIsBedrock() { #expect(BedrockWire.signingName == "bedrock") } }

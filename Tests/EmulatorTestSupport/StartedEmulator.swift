@@ -12,15 +12,19 @@ extension BedrockEmulator {
 
     /// An emulator started on 127.0.0.1 (a free port) with `configuration`, and where
     /// it listens. The caller stops it.
-    public static func started(_ configuration: EmulatorConfiguration = EmulatorConfiguration(),
-                               logger: Logger = quietTestLogger) async throws -> (BedrockEmulator, EmulatorEndpoint) {
+    public static func started(
+        _ configuration: EmulatorConfiguration = EmulatorConfiguration(),
+        logger: Logger = quietTestLogger
+    ) async throws -> (BedrockEmulator, EmulatorEndpoint) {
         let emulator = BedrockEmulator(configuration: configuration, logger: logger)
         return (emulator, try await emulator.start())
     }
 
     /// Runs `body` with a started emulator and always stops it.
-    public static func withStarted<T>(_ configuration: EmulatorConfiguration = EmulatorConfiguration(),
-                                      _ body: (BedrockEmulator, EmulatorEndpoint) async throws -> T) async throws -> T {
+    public static func withStarted<T>(
+        _ configuration: EmulatorConfiguration = EmulatorConfiguration(),
+        _ body: (BedrockEmulator, EmulatorEndpoint) async throws -> T
+    ) async throws -> T {
         let (emulator, endpoint) = try await started(configuration)
         do {
             let result = try await body(emulator, endpoint)
@@ -35,7 +39,8 @@ extension BedrockEmulator {
 
 extension EmulatorConfiguration {
     /// A one-thread configuration (what most emulator tests need), changed by `configure`.
-    public static func oneThread(_ configure: (inout EmulatorConfiguration) -> Void = { _ in }) -> EmulatorConfiguration {
+    public static func oneThread(_ configure: (inout EmulatorConfiguration) -> Void = { _ in }) -> EmulatorConfiguration
+    {
         var configuration = EmulatorConfiguration()
         configuration.threads = 1
         configure(&configuration)

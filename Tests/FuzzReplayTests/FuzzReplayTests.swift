@@ -11,13 +11,15 @@ import Testing
 
     static func inputs(_ target: String) throws -> [(name: String, bytes: [UInt8])] {
         let folder = corpora.appendingPathComponent(target)
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }
+            .sorted()
         return try names.map { ($0, Array(try Data(contentsOf: folder.appendingPathComponent($0)))) }
     }
 
     @Test("every target has a regression corpus folder, and every folder a target")
     func corporaMatchTargets() throws {
-        let folders = Set(try FileManager.default.contentsOfDirectory(atPath: Self.corpora.path).filter { !$0.hasPrefix(".") })
+        let folders = Set(
+            try FileManager.default.contentsOfDirectory(atPath: Self.corpora.path).filter { !$0.hasPrefix(".") })
         #expect(folders == Set(FuzzTarget.all.map(\.name)))
     }
 

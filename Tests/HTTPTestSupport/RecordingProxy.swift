@@ -44,7 +44,8 @@ public final class RecordingProxy: Sendable {
             answered = true
             let head = String(received[..<end.lowerBound])
             heads.withLockedValue { $0.append(head) }
-            let answer = context.channel.allocator.buffer(string: "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            let answer = context.channel.allocator.buffer(
+                string: "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             context.writeAndFlush(wrapOutboundOut(answer), promise: nil)
             context.close(mode: .output, promise: nil)
         }

@@ -41,15 +41,23 @@ public enum ServerAction: Sendable {
     }
 
     public static func json(_ status: Int, _ body: String, headers: [(String, String)] = []) -> ServerAction {
-        .respond(status: status, headers: [("Content-Type", "application/json"), ("x-amzn-RequestId", "req-\(status)")] + headers,
-                 body: Array(body.utf8))
+        .respond(
+            status: status,
+            headers: [("Content-Type", "application/json"), ("x-amzn-RequestId", "req-\(status)")] + headers,
+            body: Array(body.utf8))
     }
 
-    public static func serviceError(_ code: String, status: Int, message: String, extra: String = "", headers: [(String, String)] = []) -> ServerAction {
-        .respond(status: status,
-                 headers: [("Content-Type", "application/json"), ("x-amzn-ErrorType", "\(code):http://internal.amazon.com/coral/com.amazon.bedrock/"),
-                           ("x-amzn-RequestId", "err-req")] + headers,
-                 body: Array("{\"message\":\"\(message)\"\(extra)}".utf8))
+    public static func serviceError(
+        _ code: String, status: Int, message: String, extra: String = "", headers: [(String, String)] = []
+    ) -> ServerAction {
+        .respond(
+            status: status,
+            headers: [
+                ("Content-Type", "application/json"),
+                ("x-amzn-ErrorType", "\(code):http://internal.amazon.com/coral/com.amazon.bedrock/"),
+                ("x-amzn-RequestId", "err-req"),
+            ] + headers,
+            body: Array("{\"message\":\"\(message)\"\(extra)}".utf8))
     }
 }
 
@@ -73,14 +81,18 @@ public final class ScriptedHTTPServer: Sendable {
     /// `http://host:port`.
     public var endpoint: String { "http://\(host):\(port)" }
 
-    private init(port: Int, host: String, channel: any Channel, log: LockedBox<[ReceivedRequest]>, closed: LockedBox<Int>) {
+    private init(
+        port: Int, host: String, channel: any Channel, log: LockedBox<[ReceivedRequest]>, closed: LockedBox<Int>
+    ) {
         self.port = port; self.host = host; self.channel = channel; self.log = log; self.closed = closed
     }
 
     /// Starts a server on `host` (a loopback address); `script` gets each request and
     /// its 0-based number.
-    public static func start(host: String = "127.0.0.1",
-                             _ script: @escaping @Sendable (ReceivedRequest, Int) -> ServerAction) async throws -> ScriptedHTTPServer {
+    public static func start(
+        host: String = "127.0.0.1",
+        _ script: @escaping @Sendable (ReceivedRequest, Int) -> ServerAction
+    ) async throws -> ScriptedHTTPServer {
         let log = LockedBox<[ReceivedRequest]>([])
         let closed = LockedBox(0)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -108,7 +120,10 @@ public final class ScriptedHTTPServer: Sendable {
         let closed: LockedBox<Int>
         var current: ReceivedRequest?
 
-        init(script: @escaping @Sendable (ReceivedRequest, Int) -> ServerAction, log: LockedBox<[ReceivedRequest]>, closed: LockedBox<Int>) {
+        init(
+            script: @escaping @Sendable (ReceivedRequest, Int) -> ServerAction, log: LockedBox<[ReceivedRequest]>,
+            closed: LockedBox<Int>
+        ) {
             self.script = script; self.log = log; self.closed = closed
         }
 
@@ -120,8 +135,9 @@ public final class ScriptedHTTPServer: Sendable {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch unwrapInboundIn(data) {
             case let .head(head):
-                current = ReceivedRequest(method: head.method.rawValue, uri: head.uri,
-                                          headers: head.headers.map { ($0.name, $0.value) }, body: [])
+                current = ReceivedRequest(
+                    method: head.method.rawValue, uri: head.uri,
+                    headers: head.headers.map { ($0.name, $0.value) }, body: [])
             case var .body(buffer):
                 current?.body.append(contentsOf: buffer.readBytes(length: buffer.readableBytes) ?? [])
             case .end:
@@ -138,7 +154,8 @@ public final class ScriptedHTTPServer: Sendable {
         func head(_ status: Int, _ headers: [(String, String)], length: Int?) -> HTTPServerResponsePart {
             var h = HTTPHeaders(headers)
             if let length { h.replaceOrAdd(name: "Content-Length", value: String(length)) }
-            return .head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: h))
+            return .head(
+                HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: h))
         }
 
         func reset(_ context: ChannelHandlerContext) {
@@ -185,7 +202,10 @@ public final class ScriptedHTTPServer: Sendable {
             }
         }
 
-        func sendParts(_ parts: ArraySlice<(delay: TimeAmount, bytes: [UInt8])>, ending: ServerAction.Ending, context: ChannelHandlerContext) {
+        func sendParts(
+            _ parts: ArraySlice<(delay: TimeAmount, bytes: [UInt8])>, ending: ServerAction.Ending,
+            context: ChannelHandlerContext
+        ) {
             guard let first = parts.first else {
                 switch ending {
                 case .complete: context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -206,7 +226,8 @@ public final class ScriptedHTTPServer: Sendable {
             context.eventLoop.scheduleTask(in: first.delay) {
                 let (handler, context) = loopBound.value
                 guard context.channel.isActive else { return }
-                context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: first.bytes)))), promise: nil)
+                context.writeAndFlush(
+                    handler.wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: first.bytes)))), promise: nil)
                 handler.sendParts(parts.dropFirst(), ending: ending, context: context)
             }
         }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LuaSandbox
+import Testing
 
 /// One attack script and what must happen when it runs.
 struct Attack: CustomTestStringConvertible, Sendable {
@@ -35,13 +35,19 @@ struct Attack: CustomTestStringConvertible, Sendable {
             let body = line.dropFirst(3)
             if body.hasPrefix("expect: ") {
                 let rest = body.dropFirst("expect: ".count)
-                if rest == "ok" { expectation = .ok }
-                else if rest.hasPrefix("limit "), let kind = LuaLimitKind(rawValue: String(rest.dropFirst(6))) { expectation = .limit(kind) }
-                else if rest.hasPrefix("error ") { expectation = .error(String(rest.dropFirst(6))) }
+                if rest == "ok" {
+                    expectation = .ok
+                } else if rest.hasPrefix("limit "), let kind = LuaLimitKind(rawValue: String(rest.dropFirst(6))) {
+                    expectation = .limit(kind)
+                } else if rest.hasPrefix("error ") {
+                    expectation = .error(String(rest.dropFirst(6)))
+                }
             } else if body.hasPrefix("limits: ") {
                 for pair in body.dropFirst("limits: ".count).split(separator: " ") {
                     let kv = pair.split(separator: "=")
-                    guard kv.count == 2, let value = Double(kv[1]) else { throw LuaError.state("bad limit \(pair) in \(url.lastPathComponent)") }
+                    guard kv.count == 2, let value = Double(kv[1]) else {
+                        throw LuaError.state("bad limit \(pair) in \(url.lastPathComponent)")
+                    }
                     switch kv[0] {
                     case "instructions": limits.instructions = Int64(value)
                     case "seconds": limits.seconds = value
@@ -58,8 +64,9 @@ struct Attack: CustomTestStringConvertible, Sendable {
             }
         }
         guard let expectation else { throw LuaError.state("\(url.lastPathComponent) has no '-- expect:' line") }
-        return Attack(name: url.deletingPathExtension().lastPathComponent, source: source,
-                      expectation: expectation, limits: limits, outputLacks: outputLacks)
+        return Attack(
+            name: url.deletingPathExtension().lastPathComponent, source: source,
+            expectation: expectation, limits: limits, outputLacks: outputLacks)
     }
 }
 
@@ -68,23 +75,28 @@ struct Attack: CustomTestStringConvertible, Sendable {
 struct SecretHolder: Sendable { let secretKey: String }
 
 func installHostSurface(_ state: LuaState) throws {
-    try state.defineHandleType("BedrockClient", methods: [
-        "region": { _ in .values([.string("us-east-1")]) },
-        "describe": { call in
-            guard case .handle(let h) = call.argument(1), call.state.object(for: h) is SecretHolder else {
-                return .failure("describe: expected a client")
-            }
-            return .values([.string("a client for us-east-1 with key AKIA…WXYZ")])
-        },
-    ])
-    let client = state.makeHandle(type: "BedrockClient", label: "us-east-1",
-                                  object: SecretHolder(secretKey: Attack.secret))
-    try state.setGlobal("host", .map([
-        "client": client,
-        "version": .string("1.0"),
-        "echo": state.register("host.echo") { .values($0.arguments) },
-        "canary": .string("CANARY-1234"),
-    ]), readOnly: true)
+    try state.defineHandleType(
+        "BedrockClient",
+        methods: [
+            "region": { _ in .values([.string("us-east-1")]) },
+            "describe": { call in
+                guard case .handle(let h) = call.argument(1), call.state.object(for: h) is SecretHolder else {
+                    return .failure("describe: expected a client")
+                }
+                return .values([.string("a client for us-east-1 with key AKIA…WXYZ")])
+            },
+        ])
+    let client = state.makeHandle(
+        type: "BedrockClient", label: "us-east-1",
+        object: SecretHolder(secretKey: Attack.secret))
+    try state.setGlobal(
+        "host",
+        .map([
+            "client": client,
+            "version": .string("1.0"),
+            "echo": state.register("host.echo") { .values($0.arguments) },
+            "canary": .string("CANARY-1234"),
+        ]), readOnly: true)
 }
 
 @Suite struct AttackSuiteTests {

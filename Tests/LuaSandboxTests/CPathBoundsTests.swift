@@ -1,8 +1,8 @@
-import Foundation
-import Testing
-import LuaSandbox
 import CLua
 import CLuaShim
+import Foundation
+import LuaSandbox
+import Testing
 
 /// Tests of the bounds on C paths scripts reach (see `Sources/LuaSandbox/SANDBOX.md`):
 /// exact results where the sandbox replaced a library function, and errors where a
@@ -13,7 +13,8 @@ import CLuaShim
     @Test func printWritesExactlyTheJoinedArguments() async throws {
         let out = OutputBox()
         let sandbox = try await LuaSandbox(output: { out.append($0) })
-        _ = try await sandbox.run("""
+        _ = try await sandbox.run(
+            """
             local big = ("A"):rep(4096)
             local obj = setmetatable({}, { __tostring = function()
               local junk = {}
@@ -26,7 +27,8 @@ import CLuaShim
             """)
         let a = String(repeating: "A", count: 4096)
         let t = String(repeating: "T", count: 3000)
-        let expected = [a, "x", "1", "2.5", "nil", "true", t, a].joined(separator: "\t") + "\n"
+        let expected =
+            [a, "x", "1", "2.5", "nil", "true", t, a].joined(separator: "\t") + "\n"
             + "\n" + String(repeating: "B", count: 2500) + "\t" + t + "\n"
         #expect(out.value == expected)
     }
@@ -47,7 +49,8 @@ import CLuaShim
     /// subjects (classes, sets, quantifiers, anchors, captures, %b, %f, back-references,
     /// replacement strings, tables and functions, init positions and max counts).
     @Test(arguments: [1, 2, 3, 4]) func patternMatcherAgreesWithLua54(seed: Int) throws {
-        let url = try #require(Bundle.module.url(forResource: "patterns", withExtension: "lua", subdirectory: "Differential"))
+        let url = try #require(
+            Bundle.module.url(forResource: "patterns", withExtension: "lua", subdirectory: "Differential"))
         let source = try String(contentsOf: url, encoding: .utf8)
         let L = try #require(quarry_pattern_test_state())
         defer { lua_close(L) }
@@ -68,9 +71,11 @@ import CLuaShim
         let sandbox = try await LuaSandbox()
         var limits = LuaLimits()
         limits.patternCost = 1e7
-        for (subject, call) in [("('a'):rep(200000) .. 'b'", "find('a*$')"), ("('a'):rep(200000) .. 'b'", "find('a-$')"),
-                                ("('a'):rep(200000) .. 'b'", "gsub('a*$', '')"),
-                                ("('^a'):rep(100000)", "gmatch('^a.-b')()")] {
+        for (subject, call) in [
+            ("('a'):rep(200000) .. 'b'", "find('a*$')"), ("('a'):rep(200000) .. 'b'", "find('a-$')"),
+            ("('a'):rep(200000) .. 'b'", "gsub('a*$', '')"),
+            ("('^a'):rep(100000)", "gmatch('^a.-b')()"),
+        ] {
             do {
                 _ = try await sandbox.run("local s = \(subject) return s:\(call)", limits: limits)
                 Issue.record("\(call) ran unbounded")
@@ -79,7 +84,8 @@ import CLuaShim
             }
         }
         // Honest scans stay linear and pass.
-        let values = try await sandbox.run("""
+        let values = try await sandbox.run(
+            """
             local s = ("key=value; "):rep(50000)
             local n = 0
             for k, v in s:gmatch("(%w+)=(%w+)") do n = n + 1 end
@@ -93,7 +99,8 @@ import CLuaShim
     /// (name, position, method self).
     @Test func chargedFunctionsKeepLuasErrorMessages() async throws {
         let sandbox = try await LuaSandbox()
-        let values = try await sandbox.run("""
+        let values = try await sandbox.run(
+            """
             local function e(f) local ok, m = pcall(f) return m end
             return e(function() return ("%d"):format("x") end),
               e(function() return utf8.len("abc", 10) end),
@@ -103,19 +110,23 @@ import CLuaShim
               select(2, pcall(setmetatable, 1, {})),
               e(function() return coroutine.create(1) end)
             """, name: "=t")
-        #expect(values == [.string("t:2: bad argument #1 to 'format' (number expected, got string)"),
-                           .string("t:3: bad argument #2 to 'len' (initial position out of bounds)"),
-                           .string("t:4: bad argument #1 to 'upper' (string expected, got no value)"),
-                           .string("bad argument #1 to 'string.upper' (string expected, got table)"),
-                           .string("ABC  3.15"),
-                           .string("bad argument #1 to 'setmetatable' (table expected, got number)"),
-                           .string("t:8: bad argument #1 to 'create' (function expected, got number)")])
+        #expect(
+            values == [
+                .string("t:2: bad argument #1 to 'format' (number expected, got string)"),
+                .string("t:3: bad argument #2 to 'len' (initial position out of bounds)"),
+                .string("t:4: bad argument #1 to 'upper' (string expected, got no value)"),
+                .string("bad argument #1 to 'string.upper' (string expected, got table)"),
+                .string("ABC  3.15"),
+                .string("bad argument #1 to 'setmetatable' (table expected, got number)"),
+                .string("t:8: bad argument #1 to 'create' (function expected, got number)"),
+            ])
     }
 
     /// Row 3: every table function reads the length once and works over that range.
     @Test func tableFunctionsKeepLua54Results() async throws {
         let sandbox = try await LuaSandbox()
-        let values = try await sandbox.run("""
+        let values = try await sandbox.run(
+            """
             local t = {1, 2, 3}
             table.insert(t, 4); table.insert(t, 1, 0)
             local r = table.remove(t); local r1 = table.remove(t, 1)
@@ -135,18 +146,22 @@ import CLuaShim
               rawget(proxy, 1), rawget(proxy, 2), rawget(proxy, 3),
               table.concat({1, 2, 3}, "-", 2), select("#", table.unpack({1, 2, 3}, 2))
             """)
-        #expect(values == [.string("1,2,3"), .integer(4), .integer(0), .nil, .nil,
-                           .boolean(false), .string("bad argument #2 to 'table.insert' (position out of bounds)"),
-                           .boolean(false), .string("wrong number of arguments to 'insert'"),
-                           .string("0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15"), .string("edcba"),
-                           .boolean(false), .boolean(true),
-                           .integer(10), .integer(20), .integer(30), .string("2-3"), .integer(2)])
+        #expect(
+            values == [
+                .string("1,2,3"), .integer(4), .integer(0), .nil, .nil,
+                .boolean(false), .string("bad argument #2 to 'table.insert' (position out of bounds)"),
+                .boolean(false), .string("wrong number of arguments to 'insert'"),
+                .string("0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15"), .string("edcba"),
+                .boolean(false), .boolean(true),
+                .integer(10), .integer(20), .integer(30), .string("2-3"), .integer(2),
+            ])
     }
 
     /// Row 4: sort is correct for many elements (merge sort over a work table).
     @Test func sortOrdersLargeArraysLikeLua() async throws {
         let sandbox = try await LuaSandbox()
-        let values = try await sandbox.run("""
+        let values = try await sandbox.run(
+            """
             local t, x = {}, 12345
             for i = 1, 20000 do x = (x * 1103515245 + 12345) % 2147483648; t[i] = x % 1000 end
             table.sort(t)
@@ -163,20 +178,25 @@ import CLuaShim
     /// terminates; each table gets one proxy, so the cycle survives as a cycle.
     @Test func deepReadOnlyOfACyclicTableTerminates() async throws {
         let sandbox = try await LuaSandbox()
-        _ = try await sandbox.run("""
+        _ = try await sandbox.run(
+            """
             cyc = { name = "root", child = { leaf = 1 } }
             cyc.self = cyc
             cyc.child.up = cyc
             cyc.twin = cyc.child
             """)
         try await sandbox.withState { state in try state.freezeGlobal("cyc", deep: true) }
-        let values = try await sandbox.run("""
+        let values = try await sandbox.run(
+            """
             local ok, err = pcall(function() cyc.child.leaf = 2 end)
             return cyc.self == cyc, cyc.child.up == cyc, cyc.twin == cyc.child, cyc.self.self.name,
               ok, tostring(err):find("read%-only") ~= nil
             """)
-        #expect(values == [.boolean(true), .boolean(true), .boolean(true), .string("root"),
-                           .boolean(false), .boolean(true)])
+        #expect(
+            values == [
+                .boolean(true), .boolean(true), .boolean(true), .string("root"),
+                .boolean(false), .boolean(true),
+            ])
         // Nesting deeper than the C recursion allows is an error, not a crash.
         _ = try await sandbox.run("deep = {} local t = deep for i = 1, 100000 do t.next = {} t = t.next end")
         await #expect(throws: LuaError.self) {

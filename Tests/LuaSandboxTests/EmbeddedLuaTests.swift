@@ -1,4 +1,5 @@
 import Testing
+
 @testable import LuaSandbox
 
 /// The Lua source `LuaSandbox` embeds at build time (issue 17 item 5): the error
@@ -8,11 +9,12 @@ import Testing
     @Test func errorMetatableCompilesAndFormatsErrors() throws {
         let source = String(decoding: PackageResources.error_metatable_lua, as: UTF8.self)
         #expect(source.hasPrefix("-- The metatable of host error tables"))
-        let state = try LuaState()   // defines the metatable from this source, or throws
+        let state = try LuaState()  // defines the metatable from this source, or throws
         let function = try state.load(source, name: "=metatable " + LuaState.errorMetatable)
         state.release(function)
-        let values = try state.execute("local mt = (function()\n" + source + " end)()\n"
-                                       + "return tostring(setmetatable({code = 'X', message = 'm'}, mt)), mt.__name")
+        let values = try state.execute(
+            "local mt = (function()\n" + source + " end)()\n"
+                + "return tostring(setmetatable({code = 'X', message = 'm'}, mt)), mt.__name")
         #expect(values == [.string("X: m"), .string("error")])
     }
 }

@@ -1,12 +1,13 @@
 import Foundation
-import Testing
 import LuaSandbox
+import Testing
 
 /// Measures the budget hooks' cost on fib(27). Opt-in (it prints timings and is only
 /// meaningful in a release build):
 /// `QUARRY_MEASURE_HOOKS=1 swift test -c release --filter HookOverheadMeasurement`.
 /// It asserts correctness and accounting only, never timings.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["QUARRY_MEASURE_HOOKS"] != nil)) struct HookOverheadMeasurement {
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["QUARRY_MEASURE_HOOKS"] != nil)) struct HookOverheadMeasurement
+{
     static let fib = """
         local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
         local t = os.clock()
@@ -30,7 +31,9 @@ import LuaSandbox
         }
         #expect(unitsWithHooks > 4_000_000)
         let off = best[false]! * 1000, on = best[true]! * 1000
-        print(String(format: "fib(27) CPU: hooks off %.1f ms, hooks on %.1f ms (+%.0f%%), %lld budget units",
-                     off, on, (on / off - 1) * 100, unitsWithHooks))
+        print(
+            String(
+                format: "fib(27) CPU: hooks off %.1f ms, hooks on %.1f ms (+%.0f%%), %lld budget units",
+                off, on, (on / off - 1) * 100, unitsWithHooks))
     }
 }

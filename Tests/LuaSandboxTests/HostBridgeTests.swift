@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import LuaSandbox
+import Testing
 
 /// A request a host function hands to the scheduler.
 struct WaitRequest: Sendable { let value: LuaValue; let fail: Bool }
@@ -8,15 +8,23 @@ struct WaitRequest: Sendable { let value: LuaValue; let fail: Bool }
 /// Registers `wait(x)` (suspends; the resolver answers x * 10, or an error table when
 /// x is negative) and `throttle()` (raises a host error table).
 func installScheduling(_ state: LuaState) throws {
-    try state.setGlobal("wait", state.register("wait") { call in
-        guard case .integer(let n) = call.argument(1) else { return .failure("wait: expected an integer") }
-        return .suspend(WaitRequest(value: .integer(n), fail: n < 0))
-    })
-    try state.setGlobal("throttle", state.register("throttle") { _ in
-        .error(.tagged(metatable: LuaState.errorMetatable,
-                       .map(["code": .string("ThrottlingException"), "message": .string("slow down"),
-                             "retryable": .boolean(true)])))
-    })
+    try state.setGlobal(
+        "wait",
+        state.register("wait") { call in
+            guard case .integer(let n) = call.argument(1) else { return .failure("wait: expected an integer") }
+            return .suspend(WaitRequest(value: .integer(n), fail: n < 0))
+        })
+    try state.setGlobal(
+        "throttle",
+        state.register("throttle") { _ in
+            .error(
+                .tagged(
+                    metatable: LuaState.errorMetatable,
+                    .map([
+                        "code": .string("ThrottlingException"), "message": .string("slow down"),
+                        "retryable": .boolean(true),
+                    ])))
+        })
 }
 
 @Sendable func resolveWait(_ request: any Sendable) async throws -> LuaResumeInput {
@@ -25,8 +33,10 @@ func installScheduling(_ state: LuaState) throws {
     }
     try await Task.sleep(nanoseconds: 1_000_000)
     if wait.fail {
-        return .error(.tagged(metatable: LuaState.errorMetatable,
-                              .map(["code": .string("ValidationException"), "message": .string("negative")])))
+        return .error(
+            .tagged(
+                metatable: LuaState.errorMetatable,
+                .map(["code": .string("ValidationException"), "message": .string("negative")])))
     }
     return .values([.integer(n * 10)])
 }
@@ -39,12 +49,14 @@ final class WeakBox: @unchecked Sendable { weak var object: Tracked? }
     @Test func hostFunctionsReturnValuesAndReceiveConvertedArguments() async throws {
         let sandbox = try await LuaSandbox()
         try await sandbox.withState { state in
-            try state.setGlobal("sum", state.register("sum") { call in
-                guard case .array(let items) = call.argument(1) else { return .failure("sum: expected a list") }
-                var total: Int64 = 0
-                for case .integer(let i) in items { total += i }
-                return .values([.integer(total), .string("done")])
-            })
+            try state.setGlobal(
+                "sum",
+                state.register("sum") { call in
+                    guard case .array(let items) = call.argument(1) else { return .failure("sum: expected a list") }
+                    var total: Int64 = 0
+                    for case .integer(let i) in items { total += i }
+                    return .values([.integer(total), .string("done")])
+                })
         }
         let values = try await sandbox.run("local s, w = sum({1, 2, 3, 4}) return s, w")
         #expect(values == [.integer(10), .string("done")])
@@ -53,12 +65,16 @@ final class WeakBox: @unchecked Sendable { weak var object: Tracked? }
     @Test func hostErrorTablesHaveAReadableToString() async throws {
         let sandbox = try await LuaSandbox()
         try await sandbox.withState { try installScheduling($0) }
-        let values = try await sandbox.run("""
+        let values = try await sandbox.run(
+            """
             local ok, e = pcall(throttle)
             return ok, tostring(e), e.code, e.retryable, getmetatable(e)
             """)
-        #expect(values == [.boolean(false), .string("ThrottlingException: slow down"),
-                           .string("ThrottlingException"), .boolean(true), .string("locked")])
+        #expect(
+            values == [
+                .boolean(false), .string("ThrottlingException: slow down"),
+                .string("ThrottlingException"), .boolean(true), .string("locked"),
+            ])
         do {
             _ = try await sandbox.run("throttle()")
             Issue.record("expected an error")
@@ -71,7 +87,8 @@ final class WeakBox: @unchecked Sendable { weak var object: Tracked? }
     @Test func aSuspendedHostCallIsResumedWithResultsOrAnError() async throws {
         let sandbox = try await LuaSandbox()
         try await sandbox.withState { try installScheduling($0) }
-        let values = try await sandbox.run("""
+        let values = try await sandbox.run(
+            """
             local a = wait(4)
             local ok, e = pcall(wait, -1)
             return a, ok, tostring(e), wait(5) + 1
@@ -82,7 +99,8 @@ final class WeakBox: @unchecked Sendable { weak var object: Tracked? }
     @Test func suspensionsPassThroughTheScriptsOwnCoroutines() async throws {
         let sandbox = try await LuaSandbox()
         try await sandbox.withState { try installScheduling($0) }
-        let values = try await sandbox.run("""
+        let values = try await sandbox.run(
+            """
             local gen = coroutine.wrap(function()
               for i = 1, 3 do coroutine.yield(wait(i)) end
               return "end"
@@ -95,14 +113,18 @@ final class WeakBox: @unchecked Sendable { weak var object: Tracked? }
             local ok2, second = coroutine.resume(co, 2)
             return gen(), gen(), gen(), gen(), ok1, first, ok2, second, coroutine.status(co)
             """, resolve: resolveWait)
-        #expect(values == [.integer(10), .integer(20), .integer(30), .string("end"),
-                           .boolean(true), .integer(71), .boolean(true), .integer(20), .string("dead")])
+        #expect(
+            values == [
+                .integer(10), .integer(20), .integer(30), .string("end"),
+                .boolean(true), .integer(71), .boolean(true), .integer(20), .string("dead"),
+            ])
     }
 
     @Test func suspendingWhereLuaCannotYieldIsAClearError() async throws {
         let sandbox = try await LuaSandbox()
         try await sandbox.withState { try installScheduling($0) }
-        let values = try await sandbox.run("""
+        let values = try await sandbox.run(
+            """
             local t = {3, 1, 2}
             local ok, e = pcall(table.sort, t, function(a, b) wait(1) return a < b end)
             local ok2, e2 = pcall(function()
@@ -136,16 +158,19 @@ final class WeakBox: @unchecked Sendable { weak var object: Tracked? }
             }
             log.append("a suspended")
             if case .finished(let values) = state.resume(b) { log.append("b: \(values)") }
-            if case .finished(let values) = state.resume(a, with: .values([.integer(99)])) { log.append("a: \(values)") }
+            if case .finished(let values) = state.resume(a, with: .values([.integer(99)])) {
+                log.append("a: \(values)")
+            }
             state.release(a)
             state.release(b)
             return log
         }
-        #expect(outcome == [
-            "a suspended",
-            "b: [LuaSandbox.LuaValue.boolean(false), LuaSandbox.LuaValue.string(\"cannot resume a coroutine that is waiting for a host call\")]",
-            "a: [LuaSandbox.LuaValue.boolean(true), LuaSandbox.LuaValue.integer(99)]",
-        ])
+        #expect(
+            outcome == [
+                "a suspended",
+                "b: [LuaSandbox.LuaValue.boolean(false), LuaSandbox.LuaValue.string(\"cannot resume a coroutine that is waiting for a host call\")]",
+                "a: [LuaSandbox.LuaValue.boolean(true), LuaSandbox.LuaValue.integer(99)]",
+            ])
     }
 
     @Test func interruptStopsARunFromAnotherThreadAndTheStateSurvives() async throws {
@@ -185,14 +210,18 @@ final class WeakBox: @unchecked Sendable { weak var object: Tracked? }
     @Test func handlesAreOpaqueWithAllowListedMethods() async throws {
         let sandbox = try await LuaSandbox()
         try await sandbox.withState { try installHostSurface($0) }
-        let values = try await sandbox.run("""
+        let values = try await sandbox.run(
+            """
             local c = host.client
             local ok, e = pcall(function() c.region = "x" end)
             return tostring(c), c:region(), c:describe(), c.secretKey, getmetatable(c), ok, type(c)
             """)
-        #expect(values == [.string("BedrockClient<us-east-1>"), .string("us-east-1"),
-                           .string("a client for us-east-1 with key AKIA…WXYZ"), .nil, .string("locked"),
-                           .boolean(false), .string("userdata")])
+        #expect(
+            values == [
+                .string("BedrockClient<us-east-1>"), .string("us-east-1"),
+                .string("a client for us-east-1 with key AKIA…WXYZ"), .nil, .string("locked"),
+                .boolean(false), .string("userdata"),
+            ])
         let echoed = try await sandbox.run("return host.echo(host.client)")
         guard case .handle(let handle) = echoed.first else { Issue.record("no handle"); return }
         #expect(handle.typeName == "BedrockClient")
@@ -216,11 +245,13 @@ final class WeakBox: @unchecked Sendable { weak var object: Tracked? }
         let sandbox = try await LuaSandbox()
         let watcher = WeakBox()
         try await sandbox.withState { state in
-            try state.setGlobal("fails", state.register("fails") { _ in
-                let object = Tracked()
-                watcher.object = object
-                return withExtendedLifetime(object) { .failure("fails: on purpose") }
-            })
+            try state.setGlobal(
+                "fails",
+                state.register("fails") { _ in
+                    let object = Tracked()
+                    watcher.object = object
+                    return withExtendedLifetime(object) { .failure("fails: on purpose") }
+                })
         }
         let values = try await sandbox.run("local ok, e = pcall(fails) return ok, e")
         #expect(values == [.boolean(false), .string("fails: on purpose")])

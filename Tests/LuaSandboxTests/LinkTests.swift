@@ -1,7 +1,8 @@
-import Testing
-@testable import LuaSandbox
 import CLua
 import CLuaShim
+import Testing
+
+@testable import LuaSandbox
 
 @Suite struct LinkTests {
     @Test func luaLibraryLinksAndRunsAChunk() throws {

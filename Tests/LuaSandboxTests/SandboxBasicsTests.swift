@@ -1,5 +1,5 @@
-import Testing
 import LuaSandbox
+import Testing
 
 /// Output collected from `print`, safe to share with the Lua thread.
 final class OutputBox: @unchecked Sendable {
@@ -12,12 +12,16 @@ final class OutputBox: @unchecked Sendable {
 @Suite struct SandboxBasicsTests {
     @Test func runsAChunkAndReturnsConvertedValues() async throws {
         let sandbox = try await LuaSandbox()
-        let values = try await sandbox.run("""
+        let values = try await sandbox.run(
+            """
             return 6 * 7, 1.5, "héllo", true, nil, {1, 2, {a = "b"}}, {x = {y = false}}
             """)
-        #expect(values == [.integer(42), .number(1.5), .string("héllo"), .boolean(true), .nil,
-                           .array([.integer(1), .integer(2), .map(["a": .string("b")])]),
-                           .map(["x": .map(["y": .boolean(false)])])])
+        #expect(
+            values == [
+                .integer(42), .number(1.5), .string("héllo"), .boolean(true), .nil,
+                .array([.integer(1), .integer(2), .map(["a": .string("b")])]),
+                .map(["x": .map(["y": .boolean(false)])]),
+            ])
     }
 
     @Test func printGoesToTheHostSink() async throws {

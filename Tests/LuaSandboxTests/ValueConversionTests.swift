@@ -1,19 +1,31 @@
-import Testing
 import LuaSandbox
+import Testing
 
 @Suite struct ValueConversionTests {
     @Test func badValuesAreNamedByPath() async throws {
         let sandbox = try await LuaSandbox()
-        await #expect(throws: LuaError.conversion(LuaConversionError(path: "result.messages[2].content",
-                                                                     problem: "functions cannot be converted"))) {
+        await #expect(
+            throws: LuaError.conversion(
+                LuaConversionError(
+                    path: "result.messages[2].content",
+                    problem: "functions cannot be converted"))
+        ) {
             try await sandbox.run("return {messages = {{content = 'a'}, {content = print}}}")
         }
-        await #expect(throws: LuaError.conversion(LuaConversionError(path: "result.self",
-                                                                     problem: "table contains itself (a cycle)"))) {
+        await #expect(
+            throws: LuaError.conversion(
+                LuaConversionError(
+                    path: "result.self",
+                    problem: "table contains itself (a cycle)"))
+        ) {
             try await sandbox.run("local t = {} t.self = t return t")
         }
-        await #expect(throws: LuaError.conversion(LuaConversionError(path: "result[\"a b\"]",
-                                                                     problem: "array has holes (keys must be exactly 1...2)"))) {
+        await #expect(
+            throws: LuaError.conversion(
+                LuaConversionError(
+                    path: "result[\"a b\"]",
+                    problem: "array has holes (keys must be exactly 1...2)"))
+        ) {
             try await sandbox.run("return {['a b'] = {[1] = 1, [3] = 3}}")
         }
         await #expect(throws: LuaError.self) { try await sandbox.run("return {[true] = 1}") }
@@ -35,7 +47,10 @@ import LuaSandbox
             #expect(error.problem == "more than 100000 table elements")
         }
         // a shared (acyclic) table is fine
-        #expect(try await sandbox.run("local s = {1} return {s, s}") == [.array([.array([.integer(1)]), .array([.integer(1)])])])
+        #expect(
+            try await sandbox.run("local s = {1} return {s, s}") == [
+                .array([.array([.integer(1)]), .array([.integer(1)])])
+            ])
     }
 
     @Test func swiftValuesRoundTripIncludingNullAndBytes() async throws {
@@ -48,7 +63,8 @@ import LuaSandbox
             try state.setGlobal("sent", sent)
             try state.setGlobal("echo", state.register("echo") { .values($0.arguments) })
         }
-        let values = try await sandbox.run("""
+        let values = try await sandbox.run(
+            """
             return echo(sent), tostring(sent.n), sent.n == echo(sent.n), type(sent.n), #sent.b
             """)
         #expect(values == [sent, .string("null"), .boolean(true), .string("userdata"), .integer(3)])
@@ -71,7 +87,9 @@ import LuaSandbox
         list.append(more.finish())
         let sent = LuaValue.encodedList(list)
         try await sandbox.withState { try $0.setGlobal("events", sent) }
-        let values = try await sandbox.run("return #events, events[1].type, events[1].text, events[1].index, math.type(events[1].index), events[2].usage.total, events[3], events[4].n")
+        let values = try await sandbox.run(
+            "return #events, events[1].type, events[1].text, events[1].index, math.type(events[1].index), events[2].usage.total, events[3], events[4].n"
+        )
         #expect(values == [.integer(4), "text", "héllo", .integer(3), "integer", .integer(7), "plain", .integer(-1)])
         // An empty list is an empty table.
         var empty = LuaListWriter()
@@ -83,7 +101,11 @@ import LuaSandbox
     @Test func preEncodedListsCountAgainstTheLimits() async throws {
         let sandbox = try await LuaSandbox()
         var writer = LuaListWriter()
-        for _ in 0..<30_000 { writer.appendRecord { $0.field("a", 1); $0.field("b", 2); $0.field("c", 3) } }
+        for _ in 0..<30_000 {
+            writer.appendRecord {
+                $0.field("a", 1); $0.field("b", 2); $0.field("c", 3)
+            }
+        }
         let big = LuaValue.encodedList(writer.finish())  // 30,000 items + 90,000 fields > 100,000
         await #expect(throws: LuaError.self) {
             try await sandbox.withState { try $0.setGlobal("big", big) }
@@ -102,7 +124,9 @@ import LuaSandbox
             limits.requireFinite = true
             state.resultLimits = limits
         }
-        await #expect(throws: LuaError.conversion(LuaConversionError(path: "result.x", problem: "inf is not a finite number"))) {
+        await #expect(
+            throws: LuaError.conversion(LuaConversionError(path: "result.x", problem: "inf is not a finite number"))
+        ) {
             try await sandbox.run("return {x = 1/0}")
         }
     }

@@ -1,5 +1,5 @@
-import Testing
 import Foundation
+import Testing
 
 /// `bedrock.agent` through the real binary against the built-in emulator (issue 18 §4).
 @Suite struct AgentCLITests {
@@ -17,20 +17,21 @@ import Foundation
 
     @Test("a tool that raises an error table reaches the model as code: message")
     func toolErrorTableIsCodeAndMessage() throws {
-        let r = try run(Self.weather + """
+        let r = try run(
+            Self.weather + """
 
-            local seen
-            local res = bedrock.agent{ model = haiku, prompt = 'What is the weather in Paris? Use the weather tool.',
-              max_turns = 3, tools = tools, on_tool = function(_, _, ok, out) seen = ok end }
-            for _, m in ipairs(res.messages) do
-              if type(m.content) == 'table' then
-                for _, b in ipairs(m.content) do
-                  if b.type == 'tool_result' then print('RESULT', b.status, tostring(b.content)) end
+                local seen
+                local res = bedrock.agent{ model = haiku, prompt = 'What is the weather in Paris? Use the weather tool.',
+                  max_turns = 3, tools = tools, on_tool = function(_, _, ok, out) seen = ok end }
+                for _, m in ipairs(res.messages) do
+                  if type(m.content) == 'table' then
+                    for _, b in ipairs(m.content) do
+                      if b.type == 'tool_result' then print('RESULT', b.status, tostring(b.content)) end
+                    end
+                  end
                 end
-              end
-            end
-            print('OK', seen)
-            """)
+                print('OK', seen)
+                """)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("RESULT\terror\tCityClosed: no forecast today"), "\(r.stdout)")
         #expect(!r.stdout.contains("table: 0x"), "\(r.stdout)")
@@ -39,18 +40,23 @@ import Foundation
 
     @Test("unknown fields are rejected as in converse")
     func unknownFieldsAreRejected() throws {
-        let r = try run(Self.weather + """
+        let r = try run(
+            Self.weather + """
 
-            local ok, e = pcall(bedrock.agent, { model = haiku, prompt = 'hi', tools = tools, max_turn = 2 })
-            print(e.code, e.message)
-            """)
+                local ok, e = pcall(bedrock.agent, { model = haiku, prompt = 'hi', tools = tools, max_turn = 2 })
+                print(e.code, e.message)
+                """)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("ValidationError\tbedrock.agent: unknown field 'max_turn' (known: client, inference, max_turns"), "\(r.stdout)")
+        #expect(
+            r.stdout.contains(
+                "ValidationError\tbedrock.agent: unknown field 'max_turn' (known: client, inference, max_turns"),
+            "\(r.stdout)")
     }
 
     @Test("on_text and on_event stream every turn")
     func callbacksStreamTheTurns() throws {
-        let r = try run("""
+        let r = try run(
+            """
             local haiku = 'anthropic.claude-3-haiku-20240307-v1:0'
             local text, events, stops = {}, 0, 0
             local res = bedrock.agent{ model = haiku, prompt = 'What is the weather in Paris? Use the weather tool.',

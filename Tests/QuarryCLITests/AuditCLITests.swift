@@ -20,8 +20,9 @@ import Testing
         let log = temporary(".jsonl")
         let script = temporary(".lua")
         try Self.script.write(to: script, atomically: true, encoding: .utf8)
-        let r = try QuarryProcess.run(["run", "--quiet", "--allow-model", "amazon.*", "--audit", log.path, script.path],
-                                      environment: HostCLITests.noAWS)
+        let r = try QuarryProcess.run(
+            ["run", "--quiet", "--allow-model", "amazon.*", "--audit", log.path, script.path],
+            environment: HostCLITests.noAWS)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout == "PolicyViolation\n")
         let lines = try String(contentsOf: log, encoding: .utf8).split(separator: "\n").map(String.init)
@@ -49,7 +50,8 @@ import Testing
 
     @Test func verifyCatchesAnEditedRecord() throws {
         var (_, lines) = try Self.makeLog()
-        lines[2] = lines[2].replacingOccurrences(of: "\"outcome\":\"success\"", with: "\"outcome\":\"ThrottlingException\"")
+        lines[2] = lines[2].replacingOccurrences(
+            of: "\"outcome\":\"success\"", with: "\"outcome\":\"ThrottlingException\"")
         let r = try Self.verify(lines)
         #expect(r.status == 1)
         #expect(r.stderr.contains("line 3: the record was changed"), "\(r.stderr)")
@@ -117,11 +119,14 @@ import Testing
     @Test func anUnwritableLogStopsTheRunBeforeTheFirstCall() throws {
         let marker = Self.temporary(".marker")
         // The script would print before calling; nothing runs at all.
-        for args in [["run", "--quiet", "--audit", "/nonexistent-dir/audit.jsonl", "-"],
-                     ["--quiet", "--audit", "/nonexistent-dir/audit.jsonl"],
-                     ["test", "--quiet", "--audit", "/nonexistent-dir/audit.jsonl", marker.path]] {
-            let r = try QuarryProcess.run(args, stdin: "print('ran') bedrock.converse{model='amazon.nova-micro-v1:0', messages='x'}",
-                                          environment: HostCLITests.noAWS)
+        for args in [
+            ["run", "--quiet", "--audit", "/nonexistent-dir/audit.jsonl", "-"],
+            ["--quiet", "--audit", "/nonexistent-dir/audit.jsonl"],
+            ["test", "--quiet", "--audit", "/nonexistent-dir/audit.jsonl", marker.path],
+        ] {
+            let r = try QuarryProcess.run(
+                args, stdin: "print('ran') bedrock.converse{model='amazon.nova-micro-v1:0', messages='x'}",
+                environment: HostCLITests.noAWS)
             #expect(r.status == 2, "\(args): \(r.stderr)")
             #expect(r.stdout.isEmpty)
             #expect(r.stderr.contains("cannot open the audit log '/nonexistent-dir/audit.jsonl'"), "\(r.stderr)")
@@ -130,10 +135,12 @@ import Testing
 
     @Test func aFileThatIsNotALogIsNotAppendedTo() throws {
         let file = Self.temporary(".jsonl")
-        FileManager.default.createFile(atPath: file.path, contents: Data("garbage\n".utf8), attributes: [.posixPermissions: 0o600])
-        let r = try QuarryProcess.run(["run", "--quiet", "--audit", file.path, "-"],
-                                      stdin: "print('ran') bedrock.converse{model='amazon.nova-micro-v1:0', messages='x'}",
-                                      environment: HostCLITests.noAWS)
+        FileManager.default.createFile(
+            atPath: file.path, contents: Data("garbage\n".utf8), attributes: [.posixPermissions: 0o600])
+        let r = try QuarryProcess.run(
+            ["run", "--quiet", "--audit", file.path, "-"],
+            stdin: "print('ran') bedrock.converse{model='amazon.nova-micro-v1:0', messages='x'}",
+            environment: HostCLITests.noAWS)
         #expect(r.status == 2, "\(r.stderr)")
         #expect(r.stdout.isEmpty)
         #expect(r.stderr.contains("the audit log '\(file.path)' does not end in an audit record"), "\(r.stderr)")
@@ -144,14 +151,16 @@ import Testing
         let log = Self.temporary(".jsonl")
         var env = HostCLITests.noAWS
         env["QUARRY_AUDIT_LOG"] = log.path
-        let e = try QuarryProcess.run(["--quiet", "-e", "bedrock.converse{model='amazon.nova-micro-v1:0', messages='e'}"],
-                                      environment: env)
+        let e = try QuarryProcess.run(
+            ["--quiet", "-e", "bedrock.converse{model='amazon.nova-micro-v1:0', messages='e'}"],
+            environment: env)
         #expect(e.status == 0, "\(e.stderr)")
         let suite = Self.temporary("_test.lua")
         try "test('calls', function() bedrock.converse{model='amazon.nova-micro-v1:0', messages='t'} end)\n"
             .write(to: suite, atomically: true, encoding: .utf8)
-        let t = try QuarryProcess.run(["test", "--quiet", "--audit", log.path, "--audit-content", suite.path],
-                                      environment: HostCLITests.noAWS)
+        let t = try QuarryProcess.run(
+            ["test", "--quiet", "--audit", log.path, "--audit-content", suite.path],
+            environment: HostCLITests.noAWS)
         #expect(t.status == 0, "\(t.stdout)\(t.stderr)")
         let lines = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 2)

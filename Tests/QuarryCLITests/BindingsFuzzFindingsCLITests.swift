@@ -9,13 +9,19 @@ import Testing
     /// (SIGSEGV). The C fix belongs to the sandbox's C functions (branch `sandbox-c`);
     /// until it is merged the crash is a known issue here, after it the output is checked.
     @Test func printAsASortComparatorWithLongStrings() throws {
-        let r = try MeasuredProcess.run(["--quiet", "--max-output", "268435456", "-e", """
-            local s = ('x'):rep(1 << 20) local t = {} for i = 1, 8 do t[i] = s end
-            table.sort(t, print)
-            print(#t)
-            """], environment: HostCLITests.noAWS)
+        let r = try MeasuredProcess.run(
+            [
+                "--quiet", "--max-output", "268435456", "-e",
+                """
+                local s = ('x'):rep(1 << 20) local t = {} for i = 1, 8 do t[i] = s end
+                table.sort(t, print)
+                print(#t)
+                """,
+            ], environment: HostCLITests.noAWS)
         if r.signal != nil {
-            withKnownIssue("issue 16 row 1: C print corrupts its buffer with a long first argument (fixed on sandbox-c)") {
+            withKnownIssue(
+                "issue 16 row 1: C print corrupts its buffer with a long first argument (fixed on sandbox-c)"
+            ) {
                 Issue.record("quarry was killed by signal \(r.signal ?? 0)")
             }
         } else {

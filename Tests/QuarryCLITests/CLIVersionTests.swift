@@ -1,5 +1,5 @@
-import Testing
 import Foundation
+import Testing
 
 /// Runs the built `quarry` binary as a user would.
 @Suite struct CLIVersionTests {

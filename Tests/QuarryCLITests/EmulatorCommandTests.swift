@@ -46,7 +46,9 @@ import Testing
         }
     }
 
-    struct CLIExpectation: Error, CustomStringConvertible { let description: String; init(_ d: String) { description = d } }
+    struct CLIExpectation: Error, CustomStringConvertible {
+        let description: String; init(_ d: String) { description = d }
+    }
 
     @Test func servesASignedConverseAndStopsOnSIGTERM() async throws {
         let emulator = try RunningEmulator(["--port", "0"])
@@ -61,12 +63,15 @@ import Testing
         #expect(banner.contains("AWS_ENDPOINT_URL_BEDROCK_RUNTIME=\(endpoint)"))
         #expect(banner.contains("--endpoint-url \(endpoint)"))
 
-        let client = try BedrockRuntimeClient(configuration: .init(
-            region: "us-east-1", endpoint: try BedrockEndpoint.parse(endpoint),
-            authorizer: SigV4Authorizer(region: "us-east-1", credentials: .init(accessKeyId: "test", secretAccessKey: "test"))))
+        let client = try BedrockRuntimeClient(
+            configuration: .init(
+                region: "us-east-1", endpoint: try BedrockEndpoint.parse(endpoint),
+                authorizer: SigV4Authorizer(
+                    region: "us-east-1", credentials: .init(accessKeyId: "test", secretAccessKey: "test"))))
         do {
-            let answer = try await client.converse(ConverseRequest(
-                modelId: "anthropic.claude-3-haiku-20240307-v1:0", messages: [.user("Hello from the CLI test")]))
+            let answer = try await client.converse(
+                ConverseRequest(
+                    modelId: "anthropic.claude-3-haiku-20240307-v1:0", messages: [.user("Hello from the CLI test")]))
             #expect(answer.requestId?.count == 36)
             #expect(answer.output.usage.outputTokens > 0)
         } catch {
@@ -77,7 +82,9 @@ import Testing
 
         emulator.process.terminate()  // SIGTERM
         let deadline = ContinuousClock.now + .seconds(10)
-        while emulator.process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        while emulator.process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         #expect(!emulator.process.isRunning)
         #expect(emulator.process.terminationReason == .exit)
         #expect(emulator.process.terminationStatus == 0)

@@ -21,12 +21,13 @@ import Testing
     @Test func theAppsPolicyBindsUserScripts() throws {
         let script = FileManager.default.temporaryDirectory.appendingPathComponent("user-\(UUID().uuidString).lua")
         try """
-            local ok, e = pcall(bedrock.converse, {model='meta.llama3-8b-instruct-v1:0', messages='x'})
-            print(e.code)
-            local item = shop.lookup(arg[1])
-            return {name = item.name, code = e.code}
-            """.write(to: script, atomically: true, encoding: .utf8)
-        let r = try QuarryProcess.run([script.path, "QX-300"], environment: HostCLITests.noAWS, executable: "ExampleHost")
+        local ok, e = pcall(bedrock.converse, {model='meta.llama3-8b-instruct-v1:0', messages='x'})
+        print(e.code)
+        local item = shop.lookup(arg[1])
+        return {name = item.name, code = e.code}
+        """.write(to: script, atomically: true, encoding: .utf8)
+        let r = try QuarryProcess.run(
+            [script.path, "QX-300"], environment: HostCLITests.noAWS, executable: "ExampleHost")
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("PolicyViolation"))
         #expect(r.stdout.contains("\"name\":\"Safety goggles\""))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import QuarryCLI
 
 /// The history file's cap and permissions, without a terminal.

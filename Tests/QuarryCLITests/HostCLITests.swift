@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `quarry run`, `-e`, piped stdin and the shipped examples, through the real binary
 /// against the built-in emulator it starts when no AWS credentials are configured.
@@ -31,9 +31,12 @@ import TestSupport
     }
 
     @Test func dashECodeAndJSONOutput() throws {
-        let r = try QuarryProcess.run(["--quiet", "--json", "-e",
-                                       "local r = bedrock.converse{model='amazon.nova-micro-v1:0', messages='hi'} return {ok=true, stop=r.stop_reason}"],
-                                      environment: Self.noAWS)
+        let r = try QuarryProcess.run(
+            [
+                "--quiet", "--json", "-e",
+                "local r = bedrock.converse{model='amazon.nova-micro-v1:0', messages='hi'} return {ok=true, stop=r.stop_reason}",
+            ],
+            environment: Self.noAWS)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout == "{\"ok\":true,\"stop\":\"end_turn\"}\n")
     }
@@ -56,15 +59,22 @@ import TestSupport
     }
 
     @Test func policyFlagsAreEnforced() throws {
-        let r = try QuarryProcess.run(["--quiet", "--allow-model", "amazon.*", "-e",
-                                       "return bedrock.converse{model='anthropic.claude-3-haiku-20240307-v1:0', messages='x'}"],
-                                      environment: Self.noAWS)
+        let r = try QuarryProcess.run(
+            [
+                "--quiet", "--allow-model", "amazon.*", "-e",
+                "return bedrock.converse{model='anthropic.claude-3-haiku-20240307-v1:0', messages='x'}",
+            ],
+            environment: Self.noAWS)
         #expect(r.status == 1)
         #expect(r.stderr.contains("PolicyViolation: model 'anthropic.claude-3-haiku-20240307-v1:0' is not allowed"))
-        let budget = try QuarryProcess.run(["--quiet", "--call-budget", "1", "-e", """
-            bedrock.converse{model='amazon.nova-micro-v1:0', messages='1'}
-            bedrock.converse{model='amazon.nova-micro-v1:0', messages='2'}
-            """], environment: Self.noAWS)
+        let budget = try QuarryProcess.run(
+            [
+                "--quiet", "--call-budget", "1", "-e",
+                """
+                bedrock.converse{model='amazon.nova-micro-v1:0', messages='1'}
+                bedrock.converse{model='amazon.nova-micro-v1:0', messages='2'}
+                """,
+            ], environment: Self.noAWS)
         #expect(budget.status == 1)
         #expect(budget.stderr.contains("call budget of 1"))
     }
@@ -78,8 +88,9 @@ import TestSupport
     }
 
     @Test func limitFlagsTripLimitsWithExitThree() throws {
-        let r = try QuarryProcess.run(["--quiet", "--max-instructions", "100000", "-e", "while true do end"],
-                                      environment: Self.noAWS)
+        let r = try QuarryProcess.run(
+            ["--quiet", "--max-instructions", "100000", "-e", "while true do end"],
+            environment: Self.noAWS)
         #expect(r.status == 3)
         #expect(r.stderr.contains("instruction budget"))
     }
@@ -94,8 +105,9 @@ import TestSupport
     }
 
     @Test func streamingExamplePrintsTokensAndTotals() throws {
-        let r = try QuarryProcess.run(["run", "--quiet", Self.example("streaming.lua"), "Tell me about stones"],
-                                      environment: Self.noAWS)
+        let r = try QuarryProcess.run(
+            ["run", "--quiet", Self.example("streaming.lua"), "Tell me about stones"],
+            environment: Self.noAWS)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("Tell me about stones"))
         #expect(r.stdout.contains("tokens out, first token after"))
@@ -110,12 +122,16 @@ import TestSupport
 
     @Test func batchExampleAnswersEveryPromptInOrderWithProgress() throws {
         let prompts = try String(contentsOfFile: Self.example("prompts.txt"), encoding: .utf8)
-        let r = try QuarryProcess.run(["run", "--quiet", Self.example("batch.lua")], stdin: prompts, environment: Self.noAWS)
+        let r = try QuarryProcess.run(
+            ["run", "--quiet", Self.example("batch.lua")], stdin: prompts, environment: Self.noAWS)
         #expect(r.status == 0, "\(r.stderr)")
         let lines = prompts.split(separator: "\n")
         var last = r.stdout.startIndex
         for (i, prompt) in lines.enumerated() {
-            guard let found = r.stdout.range(of: String(format: "%3d. %@", i + 1, String(prompt)), range: last..<r.stdout.endIndex) else {
+            guard
+                let found = r.stdout.range(
+                    of: String(format: "%3d. %@", i + 1, String(prompt)), range: last..<r.stdout.endIndex)
+            else {
                 Issue.record("prompt \(i + 1) missing or out of order"); break
             }
             last = found.upperBound
@@ -127,7 +143,9 @@ import TestSupport
     @Test func compareModelsExamplePrintsATable() throws {
         let r = try QuarryProcess.run(["run", "--quiet", Self.example("compare_models.lua")], environment: Self.noAWS)
         #expect(r.status == 0, "\(r.stderr)")
-        for model in ["anthropic.claude-3-haiku", "amazon.nova-micro", "meta.llama3", "mistral.mistral", "cohere.command-r"] {
+        for model in [
+            "anthropic.claude-3-haiku", "amazon.nova-micro", "meta.llama3", "mistral.mistral", "cohere.command-r",
+        ] {
             #expect(r.stdout.contains(model))
         }
         #expect(!r.stdout.contains("error:"))

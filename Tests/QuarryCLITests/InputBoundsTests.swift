@@ -14,10 +14,11 @@ import Testing
         let input = dir.appendingPathComponent("input")
         FileManager.default.createFile(atPath: input.path, contents: nil)
         let handle = try FileHandle(forWritingTo: input)
-        try handle.truncate(atOffset: UInt64(inputBytes))   // a sparse file of zero bytes, no newline
+        try handle.truncate(atOffset: UInt64(inputBytes))  // a sparse file of zero bytes, no newline
         try handle.close()
-        let result = try MeasuredProcess.run(arguments, environment: ProcessInfo.processInfo.environment,
-                                             stdinFile: input.path, killAfter: .seconds(120))
+        let result = try MeasuredProcess.run(
+            arguments, environment: ProcessInfo.processInfo.environment,
+            stdinFile: input.path, killAfter: .seconds(120))
         return (result.exitCode ?? 128 + (result.signal ?? 0), result.stderr, result.peakRSS)
     }
 

@@ -19,9 +19,11 @@ enum MeasuredProcess {
 
     /// Runs the binary; a process still running after `killAfter` is killed (SIGKILL)
     /// and reported as `timedOut`.
-    static func run(_ arguments: [String], environment: [String: String], executable name: String = "quarry",
-                    stdinFile: String = "/dev/null", interruptAfter: Duration? = nil,
-                    killAfter: Duration = .seconds(300)) throws -> Result {
+    static func run(
+        _ arguments: [String], environment: [String: String], executable name: String = "quarry",
+        stdinFile: String = "/dev/null", interruptAfter: Duration? = nil,
+        killAfter: Duration = .seconds(300)
+    ) throws -> Result {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-measured-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -56,7 +58,7 @@ enum MeasuredProcess {
             if reaped == pid { break }
             if reaped < 0 && errno != EINTR { throw POSIXError(.ECHILD) }
             if let interruptAfter, !interrupted, ContinuousClock.now > started + interruptAfter {
-                kill(pid, SIGINT)   // as Ctrl-C would
+                kill(pid, SIGINT)  // as Ctrl-C would
                 interrupted = true
             }
             if !timedOut && ContinuousClock.now > giveUp {
@@ -68,8 +70,9 @@ enum MeasuredProcess {
         let out = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
         let err = FileManager.default.contents(atPath: errPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let signalled = (status & 0x7f) != 0 && (status & 0x7f) != 0x7f
-        return Result(exitCode: signalled ? nil : (status >> 8) & 0xff,
-                      signal: signalled ? status & 0x7f : nil,
-                      stdout: out, stderr: err, peakRSS: Int(usage.ru_maxrss) * 1024, timedOut: timedOut)
+        return Result(
+            exitCode: signalled ? nil : (status >> 8) & 0xff,
+            signal: signalled ? status & 0x7f : nil,
+            stdout: out, stderr: err, peakRSS: Int(usage.ru_maxrss) * 1024, timedOut: timedOut)
     }
 }

@@ -14,8 +14,10 @@ import Testing
     /// Runs `quarry` with `stdin` as raw bytes and keeps its standard output as bytes;
     /// a process still running after `seconds` is ended (a command that should have
     /// refused to start must not hang the suite).
-    static func run(_ arguments: [String], stdin: Data = Data(), environment: [String: String]? = nil,
-                    seconds: Double = 120) throws -> ByteResult {
+    static func run(
+        _ arguments: [String], stdin: Data = Data(), environment: [String: String]? = nil,
+        seconds: Double = 120
+    ) throws -> ByteResult {
         let process = Process()
         process.executableURL = QuarryProcess.binary
         process.arguments = arguments
@@ -71,7 +73,8 @@ import Testing
     }
 
     @Test func printWriteStderrAndLinesPassBytesUnchanged() throws {
-        let path = try Self.script(#"""
+        let path = try Self.script(
+            #"""
             local lines = {}
             for line in stdin.lines() do lines[#lines + 1] = line end
             write(lines[1]); print(lines[2]); stderr.write("<", lines[1], ">")
@@ -96,7 +99,8 @@ import Testing
     }
 
     @Test func base64EncodesAndDecodesBytes() throws {
-        let path = try Self.script(#"""
+        let path = try Self.script(
+            #"""
             print(base64.encode("\xff\x00ab\xc3"), #base64.decode("/wBhYsM="), base64.decode("/wBhYsM=") == "\xff\x00ab\xc3")
             local ok, e = pcall(base64.decode, "not base64!")
             print(ok, e.code)
@@ -114,7 +118,8 @@ import Testing
     @Test func anImageReadFromStdinReachesTheEmulatorByteExact() throws {
         var image = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0xFF, 0x00, 0xC3, 0x28])
         image.append(Data((0..<300).map { UInt8($0 % 256) }))
-        let path = try Self.script(#"""
+        let path = try Self.script(
+            #"""
             local img = stdin.read("a")
             local function sent(block)
               bedrock.converse{model = "amazon.nova-lite-v1:0", inference = {max_tokens = 20},
@@ -134,7 +139,8 @@ import Testing
     }
 
     @Test func aNonBytesValueWhereBytesBelongIsAValidationErrorNamingTheField() throws {
-        let path = try Self.script(#"""
+        let path = try Self.script(
+            #"""
             local function try(block)
               local ok, e = pcall(bedrock.converse, {model = "amazon.nova-lite-v1:0", messages = {{role = "user", content = {block}}}})
               print(ok, e.code, e.message)
@@ -148,8 +154,12 @@ import Testing
         let lines = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
         #expect(lines.count == 3)
         #expect(lines.allSatisfy { $0.hasPrefix("false\tValidationError\tbedrock.converse: ") })
-        #expect(lines.first?.contains("messages[1].content[1].source must be the raw bytes (a Lua string) or {base64") == true)
-        #expect(lines.dropFirst().first?.contains("messages[1].content[1].document.source.bytes must be the raw bytes") == true)
+        #expect(
+            lines.first?.contains("messages[1].content[1].source must be the raw bytes (a Lua string) or {base64")
+                == true)
+        #expect(
+            lines.dropFirst().first?.contains("messages[1].content[1].document.source.bytes must be the raw bytes")
+                == true)
         #expect(lines.last?.contains("source.base64 is not valid base64") == true)
         #expect(!result.stdout.isEmpty && !String(decoding: result.stdout, as: UTF8.self).contains("DecodingError"))
     }
@@ -164,8 +174,9 @@ import Testing
         #expect(quiet.status == 0, "\(quiet.stderr)")
         #expect(quiet.stdout == "ran\n")
         #expect(!quiet.stderr.contains("using the built-in Bedrock emulator"), "\(quiet.stderr)")
-        let limited = try QuarryProcess.run(["--max-instructions", "100000", "--quiet", "run", try Self.script("while true do end")],
-                                            environment: Self.noAWS)
+        let limited = try QuarryProcess.run(
+            ["--max-instructions", "100000", "--quiet", "run", try Self.script("while true do end")],
+            environment: Self.noAWS)
         #expect(limited.status == 3, "\(limited.stderr)")
         #expect(limited.stderr.contains("instruction budget"))
     }
@@ -242,20 +253,26 @@ import Testing
         #expect(health.body == #"{"status":"ok"}"#)
         let faultsWithoutToken = try Self.curl(["\(endpoint)/_quarry/faults"])
         #expect(faultsWithoutToken.status == 403)
-        let typo = try Self.curl(["-X", "POST", "-H", "x-quarry-admin-token: \(token)", "-H", "content-type: application/json",
-                                  "--data", #"{"error": "ThrottlingException", "time": 1}"#, "\(endpoint)/_quarry/faults"])
+        let typo = try Self.curl([
+            "-X", "POST", "-H", "x-quarry-admin-token: \(token)", "-H", "content-type: application/json",
+            "--data", #"{"error": "ThrottlingException", "time": 1}"#, "\(endpoint)/_quarry/faults",
+        ])
         #expect(typo.status == 400, "\(typo.body)")
         #expect(typo.body.contains("unknown field 'time'"), "\(typo.body)")
         let listed = try Self.curl(["-H", "x-quarry-admin-token: \(token)", "\(endpoint)/_quarry/faults"])
         #expect(listed.body.contains(#""faults":[]"#), "\(listed.body)")
-        let reply = try Self.curl(["-X", "POST", "-H", "x-quarry-admin-token: \(token)", "--data",
-                                   #"{"text": "hi", "contians": "x"}"#, "\(endpoint)/_quarry/responses"])
+        let reply = try Self.curl([
+            "-X", "POST", "-H", "x-quarry-admin-token: \(token)", "--data",
+            #"{"text": "hi", "contians": "x"}"#, "\(endpoint)/_quarry/responses",
+        ])
         #expect(reply.status == 400)
         #expect(reply.body.contains("unknown field 'contians'"), "\(reply.body)")
     }
 
     @Test func theConfigFileRejectsUnknownFields() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-newcomer-\(UUID().uuidString).json").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "quarry-newcomer-\(UUID().uuidString).json"
+        ).path
         try #"{"port": 0, "regions": ["us-east-1"], "quotas": [{"model": "m", "request_per_minute": 1}]}"#
             .write(toFile: path, atomically: true, encoding: .utf8)
         let r = try Self.run(["emulator", "--config", path], seconds: 10)
@@ -268,7 +285,9 @@ import Testing
         #expect(keyless.stderr.contains("credentials[1].secret_access_key is required"), "\(keyless.stderr)")
         #expect(!keyless.stderr.contains("keyNotFound") && !keyless.stderr.contains("CodingKeys"))
         let missing = try QuarryProcess.run(["emulator", "--config", "/nonexistent/emulator.json"])
-        #expect(missing.stderr.contains("cannot read emulator configuration /nonexistent/emulator.json: no such file"), "\(missing.stderr)")
+        #expect(
+            missing.stderr.contains("cannot read emulator configuration /nonexistent/emulator.json: no such file"),
+            "\(missing.stderr)")
         #expect(!missing.stderr.contains("The operation could not be completed"))
     }
 
@@ -289,15 +308,19 @@ import Testing
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(held, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(held, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         #expect(connected == 0)
         try await Task.sleep(for: .milliseconds(200))
-        emulator.process.interrupt()   // Ctrl-C
+        emulator.process.interrupt()  // Ctrl-C
         try await Task.sleep(for: .milliseconds(500))
         #expect(!FileManager.default.fileExists(atPath: ca), "\(ca) is still there")
         let deadline = ContinuousClock.now + .seconds(15)
-        while emulator.process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        while emulator.process.isRunning, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         #expect(!emulator.process.isRunning, "still running with a connection open")
         if !emulator.process.isRunning { #expect(emulator.process.terminationStatus == 0) }
     }
@@ -325,8 +348,14 @@ import Testing
         let cases: [(String, String)] = [
             ("local t = {1, nil, 3}\njson.encode({a = {[1] = 1, [3] = 3}})", "s.lua:2: JSONError: json.encode: "),
             ("\n\nmap(5, print)", "s.lua:3: ValidationError: map: the first argument must be a list"),
-            ("parallel(function() return 1 end,\n  function() error('inner', 0) end)", "s.lua:1: ParallelFailure: parallel: 1 of 2 failed"),
-            ("local x = 1\n\nerror({code = 'Mine', message = 'the mine collapsed'})", "s.lua:3: Mine: the mine collapsed"),
+            (
+                "parallel(function() return 1 end,\n  function() error('inner', 0) end)",
+                "s.lua:1: ParallelFailure: parallel: 1 of 2 failed"
+            ),
+            (
+                "local x = 1\n\nerror({code = 'Mine', message = 'the mine collapsed'})",
+                "s.lua:3: Mine: the mine collapsed"
+            ),
         ]
         for (source, expected) in cases {
             let path = try Self.script(source, name: "s")
@@ -343,7 +372,8 @@ import Testing
         #expect(r.status == 2)
         #expect(r.stderr.contains("'nowhere-1'") && r.stderr.contains("us-east-1, us-west-2, eu-west-1"), "\(r.stderr)")
         #expect(!r.stdout.contains("never"))
-        let client = try Self.script(#"""
+        let client = try Self.script(
+            #"""
             local ok, e = pcall(bedrock.client, {region = "bad region!"})
             print(ok, e.code, e.message)
             local ok2, e2 = pcall(bedrock.client, {region = "ap-south-9"})
@@ -352,7 +382,10 @@ import Testing
         let c = try QuarryProcess.run(["run", "--quiet", client], environment: Self.noAWS)
         let lines = c.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 2, "\(c.stdout)\(c.stderr)")
-        #expect(lines.allSatisfy { $0.hasPrefix("false\tValidationError\t") && $0.contains("us-east-1, us-west-2, eu-west-1") }, "\(lines)")
+        #expect(
+            lines.allSatisfy {
+                $0.hasPrefix("false\tValidationError\t") && $0.contains("us-east-1, us-west-2, eu-west-1")
+            }, "\(lines)")
     }
 
     @Test func aTokenBudgetRefusalWithoutMaxTokensSaysToSetIt() throws {
@@ -363,20 +396,23 @@ import Testing
     }
 
     @Test func usingIOGetsAHint() throws {
-        let r = try QuarryProcess.run(["run", "--quiet", try Self.script("io.write('hello')")], environment: Self.noAWS)
+        let r = try QuarryProcess.run(
+            ["run", "--quiet", try Self.script("io.write('hello')")], environment: Self.noAWS)
         #expect(r.status == 1)
         #expect(r.stderr.contains("(global 'io')") && r.stderr.contains("Quarry has no io library"), "\(r.stderr)")
         #expect(r.stderr.contains("stdin.read") && r.stderr.contains("write("))
     }
 
     @Test func stringRepPastTheMemoryCapEndsTheRunLikeOtherLimits() throws {
-        let rep = try QuarryProcess.run(["run", "--quiet", try Self.script("print(pcall(string.rep, 'x', 2^40))\nprint('went on')")],
-                                        environment: Self.noAWS)
+        let rep = try QuarryProcess.run(
+            ["run", "--quiet", try Self.script("print(pcall(string.rep, 'x', 2^40))\nprint('went on')")],
+            environment: Self.noAWS)
         #expect(rep.status == 3, "\(rep.stdout)\(rep.stderr)")
         #expect(!rep.stdout.contains("went on"))
         #expect(rep.stderr.contains("sandbox limit: memory cap of 67108864 bytes reached"), "\(rep.stderr)")
-        let grow = try QuarryProcess.run(["run", "--quiet", try Self.script("local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(1000) .. i end")],
-                                         environment: Self.noAWS)
+        let grow = try QuarryProcess.run(
+            ["run", "--quiet", try Self.script("local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(1000) .. i end")],
+            environment: Self.noAWS)
         #expect(grow.status == 3)
         #expect(grow.stderr.contains("sandbox limit: memory cap of 67108864 bytes reached"), "\(grow.stderr)")
     }

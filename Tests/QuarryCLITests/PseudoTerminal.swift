@@ -33,7 +33,8 @@ final class PseudoTerminal: @unchecked Sendable {
         let master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)
         var unlock: Int32 = 0
         var number: UInt32 = 0
-        guard master >= 0, ioctl(master, Self.setPtyLock, &unlock) == 0, ioctl(master, Self.getPtyNumber, &number) == 0 else {
+        guard master >= 0, ioctl(master, Self.setPtyLock, &unlock) == 0, ioctl(master, Self.getPtyNumber, &number) == 0
+        else {
             throw Failure(description: "cannot open a pseudo-terminal: \(String(cString: strerror(errno)))")
         }
         let slavePath = "/dev/pts/\(number)"
@@ -51,7 +52,8 @@ final class PseudoTerminal: @unchecked Sendable {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setflags(&attributes, Int16(Self.spawnSetsid | Int32(POSIX_SPAWN_SETSIGDEF) | Int32(POSIX_SPAWN_SETSIGMASK)))
+        posix_spawnattr_setflags(
+            &attributes, Int16(Self.spawnSetsid | Int32(POSIX_SPAWN_SETSIGDEF) | Int32(POSIX_SPAWN_SETSIGMASK)))
         var defaults = sigset_t()
         sigfillset(&defaults)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
@@ -99,7 +101,7 @@ final class PseudoTerminal: @unchecked Sendable {
             } else if n < 0 && errno == EINTR {
                 continue
             } else {
-                break   // EIO once the child has closed the terminal
+                break  // EIO once the child has closed the terminal
             }
         }
         lock.lock()
@@ -155,7 +157,9 @@ final class PseudoTerminal: @unchecked Sendable {
             let tail = from < text.count ? String(text.dropFirst(from)) : ""
             if tail.contains(needle) { return tail }
             if Date() > deadline {
-                throw Failure(description: "timed out after \(timeout) s waiting for \(needle.debugDescription); screen so far:\n\(text)")
+                throw Failure(
+                    description:
+                        "timed out after \(timeout) s waiting for \(needle.debugDescription); screen so far:\n\(text)")
             }
             if isFinished {
                 // The child has gone: give the reader a moment, then report.

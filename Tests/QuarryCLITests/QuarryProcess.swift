@@ -13,13 +13,16 @@ enum QuarryProcess {
     /// Writes `body` to a new `.lua` file in the temporary directory (its name starts
     /// with `prefix`) and returns its path.
     static func script(_ body: String, prefix: String = "quarry-script") throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString).lua").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString).lua")
+            .path
         try body.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
-    static func run(_ arguments: [String], stdin: String? = nil,
-                    environment: [String: String]? = nil, executable name: String = "quarry") throws -> Result {
+    static func run(
+        _ arguments: [String], stdin: String? = nil,
+        environment: [String: String]? = nil, executable name: String = "quarry"
+    ) throws -> Result {
         let process = Process()
         process.executableURL = executable(name)
         process.arguments = arguments
@@ -34,8 +37,9 @@ enum QuarryProcess {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         let e = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: e, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus,
+            stdout: String(decoding: o, as: UTF8.self),
+            stderr: String(decoding: e, as: UTF8.self))
     }
 }

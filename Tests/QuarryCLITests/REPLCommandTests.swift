@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import QuarryCLI
 
 /// The `:` commands through the terminal.

@@ -68,8 +68,10 @@ import Testing
     @Test("the status line after a stream comes after its last chunk")
     func streamStatusLineComesLast() throws {
         let repl = try Sandbox().start([], ["NO_COLOR": "1"])
-        for input in ["bedrock.stream{model = 'amazon.nova-micro-v1:0', messages = 'zebra quartz'}",
-                      "bedrock.stream{model = 'amazon.nova-micro-v1:0', messages = 'zebra quartz', on_text = write}"] {
+        for input in [
+            "bedrock.stream{model = 'amazon.nova-micro-v1:0', messages = 'zebra quartz'}",
+            "bedrock.stream{model = 'amazon.nova-micro-v1:0', messages = 'zebra quartz', on_text = write}",
+        ] {
             let shown = try repl.evaluate(input)
             let status = try #require(shown.range(of: "[ConverseStream amazon.nova-micro-v1:0"), "\(shown)")
             let line = try #require(shown[status.lowerBound...].range(of: "]\n"), "\(shown)")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import QuarryCLI
 
 /// The REPL's pure parts: local rewriting, the secret filter, completion rules, the
@@ -8,9 +9,11 @@ import Testing
         #expect(SessionLocals.rewrite("local x = 1") == "x = 1")
         #expect(SessionLocals.rewrite("local a, b <const> = 1, 2") == "a, b = 1, 2")
         #expect(SessionLocals.rewrite("local y") == "y = nil")
-        #expect(SessionLocals.rewrite("local function f() local z = 1 return z end")
+        #expect(
+            SessionLocals.rewrite("local function f() local z = 1 return z end")
                 == "function f() local z = 1 return z end")
-        #expect(SessionLocals.rewrite("for i = 1, 2 do local t = i end local u = 3")
+        #expect(
+            SessionLocals.rewrite("for i = 1, 2 do local t = i end local u = 3")
                 == "for i = 1, 2 do local t = i end u = 3")
         #expect(SessionLocals.rewrite("local h <close> = nil") == "local h <close> = nil")
         #expect(SessionLocals.rewrite("s = 'local x = 1' -- local y = 2") == "s = 'local x = 1' -- local y = 2")
@@ -20,7 +23,9 @@ import Testing
 
     @Test func secretLookingInputIsNotRecorded() {
         #expect(SecretFilter.mayRecord("x = 1 + 2"))
-        #expect(SecretFilter.mayRecord("r = bedrock.converse{model='anthropic.claude-3-5-sonnet-20241022-v2:0', inference={max_tokens=100}}"))
+        #expect(
+            SecretFilter.mayRecord(
+                "r = bedrock.converse{model='anthropic.claude-3-5-sonnet-20241022-v2:0', inference={max_tokens=100}}"))
         #expect(!SecretFilter.mayRecord(" x = 'typed with a leading space'"))
         #expect(!SecretFilter.mayRecord("k = 'AKIAIOSFODNN7EXAMPLE'"))
         #expect(!SecretFilter.mayRecord("s = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'"))
@@ -41,17 +46,24 @@ import Testing
                 default: return []
                 }
             },
-            modelIDs: { ["amazon.nova-micro-v1:0", "amazon.nova-lite-v1:0", "anthropic.claude-3-haiku-20240307-v1:0"] },
+            modelIDs: {
+                ["amazon.nova-micro-v1:0", "amazon.nova-lite-v1:0", "anthropic.claude-3-haiku-20240307-v1:0"]
+            },
             commands: [":help", ":history", ":use"])
-        #expect(completer.complete(word: "bedrock.co", before: "").candidates == ["bedrock.converse", "bedrock.count_tokens"])
+        #expect(
+            completer.complete(word: "bedrock.co", before: "").candidates == [
+                "bedrock.converse", "bedrock.count_tokens",
+            ])
         #expect(completer.complete(word: "bedrock:cl", before: "x = ").candidates == ["bedrock:client"])
         #expect(completer.complete(word: "__", before: "").candidates.isEmpty, "host internals are hidden")
         #expect(completer.complete(word: "whi", before: "").candidates == ["while"])
         #expect(completer.complete(word: ":h", before: "").candidates == [":help", ":history"])
-        #expect(completer.complete(word: "amazon.nova-m", before: "bedrock.converse{model=\"").candidates
+        #expect(
+            completer.complete(word: "amazon.nova-m", before: "bedrock.converse{model=\"").candidates
                 == ["amazon.nova-micro-v1:0"])
         // `-` breaks words: the candidate replaces only the part after it.
-        #expect(completer.complete(word: "h", before: "c{model = 'anthropic.claude-3-").candidates
+        #expect(
+            completer.complete(word: "h", before: "c{model = 'anthropic.claude-3-").candidates
                 == ["haiku-20240307-v1:0"])
         #expect(completer.complete(word: "ama", before: "x = 'some ").candidates.isEmpty, "no ids in other strings")
         #expect(completer.complete(word: "amazon.nova-l", before: ":use ").candidates == ["amazon.nova-lite-v1:0"])
@@ -67,7 +79,9 @@ import Testing
         #expect(EvaluationChunk.longString("x") == "[[\nx]]")
         #expect(EvaluationChunk.longString("a]]b]=]") == "[==[\na]]b]=]]==]")
         #expect(EvaluationChunk.isIncomplete(syntaxError: "repl:1: 'end' expected near <eof>"))
-        #expect(EvaluationChunk.isIncomplete(syntaxError: "repl:1: unfinished long string (starting at line 1) near '<eof>'"))
+        #expect(
+            EvaluationChunk.isIncomplete(
+                syntaxError: "repl:1: unfinished long string (starting at line 1) near '<eof>'"))
         #expect(!EvaluationChunk.isIncomplete(syntaxError: "repl:1: unexpected symbol near '+'"))
     }
 

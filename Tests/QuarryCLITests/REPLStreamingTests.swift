@@ -23,8 +23,9 @@ import Testing
 
     @Test func streamPrintsTokensAsTheyArriveAndCtrlCCancelsIt() throws {
         let emulator = try EmulatorProcess(["--latency-per-token-ms", "200"])
-        let repl = try PseudoTerminal(arguments: ["--target", "aws", "--endpoint", emulator.endpoint],
-                                      environment: environment(home: try home(), key: "test", secret: "test"))
+        let repl = try PseudoTerminal(
+            arguments: ["--target", "aws", "--endpoint", emulator.endpoint],
+            environment: environment(home: try home(), key: "test", secret: "test"))
         try repl.waitForPrompt()
         _ = try repl.evaluate(":use amazon.nova-micro-v1:0")
         _ = try repl.evaluate("kept = 41")
@@ -52,8 +53,9 @@ import Testing
         let emulator = try EmulatorProcess(["--latency-per-token-ms", "0"])
         let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
         let dir = try home()
-        let repl = try PseudoTerminal(arguments: ["--target", "aws", "--endpoint", emulator.endpoint],
-                                      environment: environment(home: dir, key: "AKIAIOSFODNN7EXAMPLE", secret: secret))
+        let repl = try PseudoTerminal(
+            arguments: ["--target", "aws", "--endpoint", emulator.endpoint],
+            environment: environment(home: dir, key: "AKIAIOSFODNN7EXAMPLE", secret: secret))
         try repl.waitForPrompt()
         #expect(repl.transcript.contains("AKIA"), "the banner names the masked key id")
         _ = try repl.evaluate("bedrock.identity()")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import QuarryCLI
 
 /// The interactive REPL through a real pseudo-terminal: readline editing, evaluation,
@@ -64,7 +65,10 @@ import Testing
         let long = try repl.evaluate("('x'):rep(5000)")
         #expect(long.hasSuffix("…(+1000 bytes)"))
         let wide = try repl.evaluate("{ first = ('a'):rep(60), second = ('b'):rep(60) }")
-        #expect(wide == "{\n  first = \"\(String(repeating: "a", count: 60))\",\n  second = \"\(String(repeating: "b", count: 60))\"\n}")
+        #expect(
+            wide
+                == "{\n  first = \"\(String(repeating: "a", count: 60))\",\n  second = \"\(String(repeating: "b", count: 60))\"\n}"
+        )
         #expect(!repl.rawTranscript.contains("\u{1B}[32m"), "NO_COLOR turns colour off")
     }
 
@@ -96,11 +100,12 @@ import Testing
 
     @Test func tabCompletesFieldsMethodsModelsAndCommands() throws {
         let repl = try Sandbox().start()
-        #expect(try repl.evaluate("string.fo\t('%d', 7)") .hasSuffix("\"7\""))
+        #expect(try repl.evaluate("string.fo\t('%d', 7)").hasSuffix("\"7\""))
         #expect(try repl.evaluate("bedrock.conv\t ~= nil").hasSuffix("true"))
         _ = try repl.evaluate("c = bedrock.client{}")
-        #expect(try repl.evaluate("c:conv\t{model = 'amazon.nova-micro-v1:0', messages = 'hi'}.stop_reason")
-            .hasSuffix("\"end_turn\""))
+        #expect(
+            try repl.evaluate("c:conv\t{model = 'amazon.nova-micro-v1:0', messages = 'hi'}.stop_reason")
+                .hasSuffix("\"end_turn\""))
         // The completed id closes its quote (issue 18 §6).
         _ = try repl.evaluate("m = {model = 'amazon.nova-mic\t}")
         #expect(try repl.evaluate("m.model") == "\"amazon.nova-micro-v1:0\"")
@@ -171,8 +176,9 @@ import Testing
 
     @Test func pipedStdinRunsAsAScriptWithoutPrompts() throws {
         let home = try Sandbox()
-        let result = try QuarryProcess.run(["--quiet"], stdin: "local x = 6\nprint(x * 7)\n",
-                                           environment: home.environment())
+        let result = try QuarryProcess.run(
+            ["--quiet"], stdin: "local x = 6\nprint(x * 7)\n",
+            environment: home.environment())
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "42\n")
         #expect(!result.stdout.contains("quarry>"))

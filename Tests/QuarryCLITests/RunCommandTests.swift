@@ -1,5 +1,5 @@
-import Testing
 import Foundation
+import Testing
 
 /// `quarry run` through the real binary: output, `arg`, and the documented exit codes.
 @Suite struct RunCommandTests {

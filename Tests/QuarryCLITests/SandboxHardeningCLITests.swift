@@ -54,25 +54,26 @@ import Testing
 
     /// `quarry test` adds `fault.inject` (with a client injector) and per-test timeouts.
     @Test func extremeNumbersInTestFilesNeverKillTheProcess() throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-extremes-\(UUID().uuidString)_test.lua")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "quarry-extremes-\(UUID().uuidString)_test.lua")
         try """
-            local V = { 0/0, math.huge, -math.huge, 1e300, 2^63, math.maxinteger, math.mininteger, -0.0 }
-            test("fault.inject takes every extreme", function()
-              for _, key in ipairs({ 'seconds', 'times', 'retry_after_ms', 'probability', 'seed' }) do
-                for _, x in ipairs(V) do
-                  pcall(fault.inject, { error = 'ThrottlingException', [key] = x })
-                  fault.clear()
-                end
-              end
-              for _, x in ipairs(V) do
-                pcall(fault.inject, { latency_ms = x }); fault.clear()
-                pcall(fault.inject, { stream = 'drip', drip_ms = x }); fault.clear()
-                pcall(fault.inject, { stream = 'cut', after_events = x }); fault.clear()
-              end
-            end)
-            test("a huge timeout", function() end, { timeout = 1e300 })
-            test("a NaN timeout", function() end, { timeout = 0/0 })
-            """.write(to: file, atomically: true, encoding: .utf8)
+        local V = { 0/0, math.huge, -math.huge, 1e300, 2^63, math.maxinteger, math.mininteger, -0.0 }
+        test("fault.inject takes every extreme", function()
+          for _, key in ipairs({ 'seconds', 'times', 'retry_after_ms', 'probability', 'seed' }) do
+            for _, x in ipairs(V) do
+              pcall(fault.inject, { error = 'ThrottlingException', [key] = x })
+              fault.clear()
+            end
+          end
+          for _, x in ipairs(V) do
+            pcall(fault.inject, { latency_ms = x }); fault.clear()
+            pcall(fault.inject, { stream = 'drip', drip_ms = x }); fault.clear()
+            pcall(fault.inject, { stream = 'cut', after_events = x }); fault.clear()
+          end
+        end)
+        test("a huge timeout", function() end, { timeout = 1e300 })
+        test("a NaN timeout", function() end, { timeout = 0/0 })
+        """.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let r = try MeasuredProcess.run(["test", file.path], environment: HostCLITests.noAWS)
         #expect(r.signal == nil, "killed by signal \(r.signal ?? 0): \(r.stderr)")
@@ -85,10 +86,14 @@ import Testing
     /// small and the script gets a memory limit error (exit 3).
     @Test func sharedStringReferencesKeepTheProcessSmall() throws {
         let setup = "local s = string.rep('x', 1 << 20) local t = {} for i = 1, 1000 do t[i] = s end "
-        for (crossing, exit) in [("return json.encode(t)", Int32(3)), ("return bedrock.converse{model='amazon.nova-micro-v1:0', messages=t}", 3),
-                                 ("return t", 3), ("error(t)", 1)] {
-            let r = try MeasuredProcess.run(["--quiet", "--json", "--max-memory", "64", "-e", setup + crossing],
-                                            environment: HostCLITests.noAWS)
+        for (crossing, exit) in [
+            ("return json.encode(t)", Int32(3)),
+            ("return bedrock.converse{model='amazon.nova-micro-v1:0', messages=t}", 3),
+            ("return t", 3), ("error(t)", 1),
+        ] {
+            let r = try MeasuredProcess.run(
+                ["--quiet", "--json", "--max-memory", "64", "-e", setup + crossing],
+                environment: HostCLITests.noAWS)
             #expect(r.signal == nil, "\(crossing): killed by signal \(r.signal ?? 0)")
             #expect(r.exitCode == exit, "\(crossing): \(r.stderr)")
             if exit == 3 { #expect(r.stderr.contains("sandbox limit: memory"), "\(crossing): \(r.stderr)") }
@@ -100,27 +105,33 @@ import Testing
     /// 100 000 references to one 16 MiB string, hours of comparisons) cannot hang the
     /// process past its deadline: exit 3, a `sandbox limit` message. (Once that sort is
     /// bounded itself, the deadline stops it first; either way the process ends.)
-    static let stuckSort = "local s = ('x'):rep(1 << 20):rep(16) local t = {} for i = 1, 100000 do t[i] = s end table.sort(t) print('sorted')"
+    static let stuckSort =
+        "local s = ('x'):rep(1 << 20):rep(16) local t = {} for i = 1, 100000 do t[i] = s end table.sort(t) print('sorted')"
 
     @Test func aStuckCCallEndsTheProcessAfterTheDeadline() throws {
-        let r = try MeasuredProcess.run(["--quiet", "--max-seconds", "1", "-e", Self.stuckSort],
-                                        environment: HostCLITests.noAWS, killAfter: .seconds(60))
+        let r = try MeasuredProcess.run(
+            ["--quiet", "--max-seconds", "1", "-e", Self.stuckSort],
+            environment: HostCLITests.noAWS, killAfter: .seconds(60))
         #expect(!r.timedOut, "still running after 60 s")
         #expect(r.exitCode == 3, "\(r.stderr)")
         #expect(r.stderr.contains("sandbox limit: "), "\(r.stderr)")
         if r.stderr.contains("did not stop") {
-            #expect(r.stderr.contains("quarry: sandbox limit: the script did not stop within 2 s of its deadline; the process was ended"))
+            #expect(
+                r.stderr.contains(
+                    "quarry: sandbox limit: the script did not stop within 2 s of its deadline; the process was ended"))
         }
     }
 
     @Test func aStuckCCallEndsTheProcessAfterCtrlC() throws {
-        let r = try MeasuredProcess.run(["--quiet", "--max-seconds", "600", "-e", Self.stuckSort],
-                                        environment: HostCLITests.noAWS, interruptAfter: .milliseconds(1500),
-                                        killAfter: .seconds(60))
+        let r = try MeasuredProcess.run(
+            ["--quiet", "--max-seconds", "600", "-e", Self.stuckSort],
+            environment: HostCLITests.noAWS, interruptAfter: .milliseconds(1500),
+            killAfter: .seconds(60))
         #expect(!r.timedOut, "still running 60 s after Ctrl-C")
         #expect(r.exitCode == 3 || r.exitCode == 130, "\(r.stderr)")
         if r.stderr.contains("did not stop") {
-            #expect(r.stderr.contains("did not stop within 2 s of being interrupted; the process was ended"), "\(r.stderr)")
+            #expect(
+                r.stderr.contains("did not stop within 2 s of being interrupted; the process was ended"), "\(r.stderr)")
         }
     }
 
@@ -131,19 +142,26 @@ import Testing
         try String(repeating: String(repeating: "y", count: 1023) + "\n", count: 3 << 10)
             .write(to: input, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: input) }
-        let r = try MeasuredProcess.run(["--quiet", "--max-memory", "1", "-e",
-                                         "local ok, e = pcall(stdin.read, 'a') print(ok, e.code, e.message)"],
-                                        environment: HostCLITests.noAWS, stdinFile: input.path)
+        let r = try MeasuredProcess.run(
+            [
+                "--quiet", "--max-memory", "1", "-e",
+                "local ok, e = pcall(stdin.read, 'a') print(ok, e.code, e.message)",
+            ],
+            environment: HostCLITests.noAWS, stdinFile: input.path)
         #expect(r.exitCode == 0, "\(r.stderr)")
-        #expect(r.stdout == "false\tLimitExceeded\tstdin.read: the input is larger than the memory cap of 1048576 bytes\n",
-                "\(r.stdout)")
+        #expect(
+            r.stdout == "false\tLimitExceeded\tstdin.read: the input is larger than the memory cap of 1048576 bytes\n",
+            "\(r.stdout)")
     }
 
     /// Row 9: 16 MiB log lines in a loop under `--max-output 1024`.
     @Test func logFloodStopsAtTheOutputLimit() throws {
-        let r = try MeasuredProcess.run(["--quiet", "--max-output", "1024", "-e",
-                                         "for i = 1, 16 do log.info(('x'):rep(1 << 20):rep(16)) end"],
-                                        environment: HostCLITests.noAWS)
+        let r = try MeasuredProcess.run(
+            [
+                "--quiet", "--max-output", "1024", "-e",
+                "for i = 1, 16 do log.info(('x'):rep(1 << 20):rep(16)) end",
+            ],
+            environment: HostCLITests.noAWS)
         #expect(r.signal == nil)
         #expect(r.exitCode == 3, "\(r.stderr.prefix(500))")
         #expect(r.stderr.contains("sandbox limit: output limit of 1024 bytes reached"), "\(r.stderr.prefix(500))")

@@ -8,7 +8,8 @@ import Testing
     /// Row 1: `print` with a long first argument and another argument killed the process
     /// with SIGSEGV (exit 139 from a shell); the line must come out exactly.
     @Test func printWithALongFirstArgumentDoesNotCrash() throws {
-        let path = try script("""
+        let path = try script(
+            """
             local big = ("A"):rep(4096)
             for i = 1, 3 do print(big, "x", i) end
             print("survived")

@@ -23,7 +23,9 @@ import Testing
 
     @Test("the shipped resilience suites pass against the emulator")
     func shippedSuitesPass() throws {
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.suites).filter { $0.hasSuffix("_test.lua") }
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.suites).filter {
+            $0.hasSuffix("_test.lua")
+        }
         #expect(files.count >= 6)
         let r = try QuarryProcess.run(["test", "--quiet", Self.suites], environment: HostCLITests.noAWS)
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
@@ -31,8 +33,10 @@ import Testing
         #expect(last.hasSuffix("passed, 0 failed"), "\(last)")
         let passed = Int(last.split(separator: " ").first ?? "") ?? 0
         #expect(passed >= 20)
-        for name in ["throttling storm", "5xx burst", "stream cut mid-answer", "region outage", "circuit breaker",
-                     "quota exhaustion under parallel"] {
+        for name in [
+            "throttling storm", "5xx burst", "stream cut mid-answer", "region outage", "circuit breaker",
+            "quota exhaustion under parallel",
+        ] {
             #expect(r.stdout.contains("✓ \(name) ›"), "no passing test from '\(name)'")
         }
         #expect(!r.stdout.contains("✗"))
@@ -70,7 +74,8 @@ import Testing
     @Test("--format tap and --format junit --output describe the same run")
     func tapAndJUnit() throws {
         let dir = try Self.directory(["storm_test.lua": Self.failingSuite])
-        let tap = try QuarryProcess.run(["test", "--quiet", "--format", "tap", dir.path], environment: HostCLITests.noAWS)
+        let tap = try QuarryProcess.run(
+            ["test", "--quiet", "--format", "tap", dir.path], environment: HostCLITests.noAWS)
         #expect(tap.status == 1)
         let lines = tap.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first == "TAP version 13")
@@ -82,8 +87,9 @@ import Testing
 
         let xmlPath = dir.appendingPathComponent("junit.xml").path
         let report = dir.appendingPathComponent("report.html").path
-        let junit = try QuarryProcess.run(["test", "--quiet", "--format", "junit", "--output", xmlPath, "--report", report, dir.path],
-                                          environment: HostCLITests.noAWS)
+        let junit = try QuarryProcess.run(
+            ["test", "--quiet", "--format", "junit", "--output", xmlPath, "--report", report, dir.path],
+            environment: HostCLITests.noAWS)
         #expect(junit.status == 1)
         #expect(Self.lastLine(junit.stdout) == "1 passed, 1 failed, 1 skipped")
         let xml = try String(contentsOfFile: xmlPath, encoding: .utf8)
@@ -112,9 +118,11 @@ import Testing
 
     @Test("a run that selects no test fails and says so (issue 18 §5)")
     func noTestSelected() throws {
-        let filtered = try QuarryProcess.run(["test", "--filter", "zzz-no-such-test", Self.suites], environment: HostCLITests.noAWS)
+        let filtered = try QuarryProcess.run(
+            ["test", "--filter", "zzz-no-such-test", Self.suites], environment: HostCLITests.noAWS)
         #expect(filtered.status == 1, "\(filtered.stdout)\(filtered.stderr)")
-        #expect(filtered.stderr.contains("--filter 'zzz-no-such-test' matched no test: no test ran"), "\(filtered.stderr)")
+        #expect(
+            filtered.stderr.contains("--filter 'zzz-no-such-test' matched no test: no test ran"), "\(filtered.stderr)")
         let one = try Self.directory(["one_test.lua": "test('only', function() expect(1).to_equal(1) end)"])
         let single = try QuarryProcess.run(["test", one.path], environment: HostCLITests.noAWS)
         #expect(single.status == 0)
@@ -125,10 +133,10 @@ import Testing
     func countsAddUpWithALoadError() throws {
         let dir = try Self.directory([
             "a_test.lua": """
-                test('one', function() expect(1).to_equal(1) end)
-                test('two', function() expect(1).to_equal(2) end)
-                skip('three', function() end)
-                """,
+            test('one', function() expect(1).to_equal(1) end)
+            test('two', function() expect(1).to_equal(2) end)
+            skip('three', function() end)
+            """,
             "b_test.lua": "test('broken', function() end\n",
         ])
         let r = try QuarryProcess.run(["test", "--quiet", dir.path], environment: HostCLITests.noAWS)
@@ -154,13 +162,15 @@ import Testing
         let dir = try Self.directory(["a_test.lua": "test('one', function() print('TEST-RAN') end)"])
         let missing = dir.appendingPathComponent("no-such-folder/out.xml").path
         for flag in ["--output", "--report"] {
-            let r = try QuarryProcess.run(["test", "--quiet", "--format", "junit", flag, missing, dir.path],
-                                          environment: HostCLITests.noAWS)
+            let r = try QuarryProcess.run(
+                ["test", "--quiet", "--format", "junit", flag, missing, dir.path],
+                environment: HostCLITests.noAWS)
             #expect(r.status == 2, "\(flag): \(r.stdout)\(r.stderr)")
             #expect(r.stderr.contains("\(flag) \(missing): the folder"), "\(r.stderr)")
             #expect(!r.stderr.contains("TEST-RAN") && !r.stdout.contains("TEST-RAN"))
         }
-        let r = try QuarryProcess.run(["test", "--quiet", "--output", dir.path, dir.path], environment: HostCLITests.noAWS)
+        let r = try QuarryProcess.run(
+            ["test", "--quiet", "--output", dir.path, dir.path], environment: HostCLITests.noAWS)
         #expect(r.status == 2)
         #expect(r.stderr.contains("is a directory"))
     }
@@ -180,7 +190,8 @@ import Testing
 
     @Test("emulator-side and client-side stream = \"truncate\" give the same code, IncompleteStream (issue 18 §5)")
     func truncateMeansOneThing() throws {
-        let dir = try Self.directory(["cut_test.lua": """
+        let dir = try Self.directory([
+            "cut_test.lua": """
             local function story()
               return bedrock.stream{model = "anthropic.claude-3-haiku-20240307-v1:0",
                                     messages = "Tell me a story about a quarry", stream_retry = "fail"}:collect()
@@ -197,7 +208,8 @@ import Testing
               expect(ok).to_equal(false)
               expect(e.code).to_equal("IncompleteStream")
             end)
-            """])
+            """
+        ])
         let r = try QuarryProcess.run(["test", "--quiet", dir.path], environment: HostCLITests.noAWS)
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         #expect(Self.lastLine(r.stdout) == "2 passed, 0 failed", "\(r.stdout)")

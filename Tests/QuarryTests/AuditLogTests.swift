@@ -95,7 +95,9 @@ import Testing
         #expect(retried["line"] as? Int == 3)
         // The same request ids the server logged: client and server records can be matched.
         let serverIds = Set(seen.map(\.requestID))
-        let clientIds = records.flatMap { ($0["attempts"] as? [[String: Any]] ?? []).compactMap { $0["request_id"] as? String } }
+        let clientIds = records.flatMap {
+            ($0["attempts"] as? [[String: Any]] ?? []).compactMap { $0["request_id"] as? String }
+        }
         #expect(clientIds.count == 1 + 3 + 2)
         #expect(clientIds.allSatisfy { serverIds.contains($0) })
 
@@ -124,7 +126,8 @@ import Testing
     @Test func contentModeIncludesThePromptAndSaysSo() async throws {
         let url = Self.temporaryLog()
         let rig = try await Self.start(AuditLog(file: url, includeContent: true))
-        _ = try await rig.host.evaluate("return bedrock.converse{model='amazon.nova-micro-v1:0', messages='hello secretive prompt'}.text")
+        _ = try await rig.host.evaluate(
+            "return bedrock.converse{model='amazon.nova-micro-v1:0', messages='hello secretive prompt'}.text")
         await rig.stop()
         let record = try #require(try Self.records(url).first)
         #expect(record["content"] as? Bool == true)
@@ -156,8 +159,10 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: Self.temporaryLog().path)
         let open = Self.temporaryLog()
         FileManager.default.createFile(atPath: open.path, contents: nil, attributes: [.posixPermissions: 0o644])
-        for (file, reason) in [(URL(fileURLWithPath: "/nonexistent-dir/audit.jsonl"), "No such file"),
-                               (link, "symbolic link"), (open, "mode 644")] {
+        for (file, reason) in [
+            (URL(fileURLWithPath: "/nonexistent-dir/audit.jsonl"), "No such file"),
+            (link, "symbolic link"), (open, "mode 644"),
+        ] {
             var options = QuarryHost.Options(output: { _ in })
             options.audit = AuditLog(file: file)
             await #expect {
@@ -176,7 +181,8 @@ import Testing
         let key = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"
         for content in ["garbage\n", key, #"{"run_id":"r","prev":"p","hash":"h"}"# + "\n", "\n"] {
             let url = Self.temporaryLog()
-            FileManager.default.createFile(atPath: url.path, contents: Data(content.utf8), attributes: [.posixPermissions: 0o600])
+            FileManager.default.createFile(
+                atPath: url.path, contents: Data(content.utf8), attributes: [.posixPermissions: 0o600])
             #expect {
                 try AuditLog(file: url).checkWritable()
             } throws: { error in
@@ -206,11 +212,16 @@ import Testing
             let rig = try await Self.start(AuditLog(file: url))
             _ = try await rig.host.evaluate("bedrock.converse{model='amazon.nova-micro-v1:0', messages='x'}")
             let moved = Self.temporaryLog()
-            if change == "remove" { try FileManager.default.removeItem(at: url) } else { try FileManager.default.moveItem(at: url, to: moved) }
+            if change == "remove" {
+                try FileManager.default.removeItem(at: url)
+            } else {
+                try FileManager.default.moveItem(at: url, to: moved)
+            }
             if change == "replace" {
                 FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600])
             }
-            let results = try await rig.host.evaluate("""
+            let results = try await rig.host.evaluate(
+                """
                 local r = {}
                 for i = 1, 2 do
                   local ok, e = pcall(bedrock.converse, {model='amazon.nova-micro-v1:0', messages='x'})
@@ -226,7 +237,8 @@ import Testing
     }
 
     @Test func summaryTextNeverCarriesTerminalEscapes() {
-        let line = #"{"kind":"call","time":"2026-12-05T10:00:00Z","principal":{"key_id":"test","source":"emulator"},"model":"x\u001b]0;pwned\u0007","outcome":"success","tokens_in":3,"tokens_out":4}"#
+        let line =
+            #"{"kind":"call","time":"2026-12-05T10:00:00Z","principal":{"key_id":"test","source":"emulator"},"model":"x\u001b]0;pwned\u0007","outcome":"success","tokens_in":3,"tokens_out":4}"#
         let summary = AuditSummary(Data((line + "\n").utf8))
         #expect(summary.rows.count == 1)
         #expect(summary.rows.first?.tokensIn == 3)
@@ -237,8 +249,11 @@ import Testing
 
     /// A summary line of one forged record (the summary reads any record; `verify` is what
     /// checks the chain).
-    static func forged(model: String = "amazon.nova-micro-v1:0", tokensIn: String = "3", tokensOut: String = "4") -> String {
-        #"{"kind":"call","time":"2026-12-05T10:00:00Z","principal":{"key_id":"test","source":"emulator"},"model":"\#(model)","outcome":"success","tokens_in":\#(tokensIn),"tokens_out":\#(tokensOut)}"# + "\n"
+    static func forged(model: String = "amazon.nova-micro-v1:0", tokensIn: String = "3", tokensOut: String = "4")
+        -> String
+    {
+        #"{"kind":"call","time":"2026-12-05T10:00:00Z","principal":{"key_id":"test","source":"emulator"},"model":"\#(model)","outcome":"success","tokens_in":\#(tokensIn),"tokens_out":\#(tokensOut)}"#
+            + "\n"
     }
 
     @Test func summaryOfHugeOrNegativeTokenCountsNeitherTrapsNorSubtracts() {
@@ -258,8 +273,10 @@ import Testing
 
     @Test func summaryCSVAndTextNeutralizeFormulasEscapesAndBidiOverrides() throws {
         // A script chooses the model names policy refusals record.
-        let models = [#"=HYPERLINK(\"http://evil.example\",\"x\")"#, "@SUM(1+1)", "+1", "-2", #"\tx"#,
-                      #"amazon.\u001b[2J\u001b]0;pwned\u0007x"#, #"amazon.nova\u202Eevil"#]
+        let models = [
+            #"=HYPERLINK(\"http://evil.example\",\"x\")"#, "@SUM(1+1)", "+1", "-2", #"\tx"#,
+            #"amazon.\u001b[2J\u001b]0;pwned\u0007x"#, #"amazon.nova\u202Eevil"#,
+        ]
         let summary = AuditSummary(Data(models.map { Self.forged(model: $0) }.joined().utf8))
         #expect(summary.rows.count == models.count)
         let csv = summary.csv
@@ -297,7 +314,9 @@ import Testing
         let summary = try AuditSummary(contentsOf: url)
         #expect(summary.rows.first?.calls == 1)
         #expect(summary.notes == ["line 1: longer than \(AuditVerifier.maxLineBytes) bytes; not read"])
-        #expect(throws: AuditLogError.self) { try AuditVerifier.verify(fileAt: URL(fileURLWithPath: "/nonexistent-dir/audit.jsonl")) }
+        #expect(throws: AuditLogError.self) {
+            try AuditVerifier.verify(fileAt: URL(fileURLWithPath: "/nonexistent-dir/audit.jsonl"))
+        }
     }
 
     @Test func verifyReportsACutShortLastRecord() async throws {
@@ -318,10 +337,13 @@ import Testing
         // so the record names the environment and no role.
         let (emulator, endpoint) = try await BedrockEmulator.started()
         let config = Self.temporaryLog().deletingPathExtension().appendingPathExtension("ini")
-        try "[default]\nrole_arn = arn:aws:iam::123456789012:role/Unused\nsource_profile = base\n[profile base]\nregion = us-east-1\n"
+        try
+            "[default]\nrole_arn = arn:aws:iam::123456789012:role/Unused\nsource_profile = base\n[profile base]\nregion = us-east-1\n"
             .write(to: config, atomically: true, encoding: .utf8)
-        let environment = ["AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
-                           "AWS_CONFIG_FILE": config.path, "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"]
+        let environment = [
+            "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1",
+            "AWS_CONFIG_FILE": config.path, "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        ]
         let target = try QuarryTarget.aws(endpoint: endpoint.url, environment: environment)
         let url = Self.temporaryLog()
         var options = QuarryHost.Options(output: { _ in })
@@ -344,7 +366,11 @@ import Testing
         let url = Self.temporaryLog()
         let first = try await Self.start(AuditLog(file: url))
         let second = try await Self.start(AuditLog(file: url))
-        let script = "parallel(" + Array(repeating: "function() bedrock.converse{model='amazon.nova-micro-v1:0', messages='p'} end", count: 4).joined(separator: ", ") + ")"
+        let script =
+            "parallel("
+            + Array(
+                repeating: "function() bedrock.converse{model='amazon.nova-micro-v1:0', messages='p'} end", count: 4
+            ).joined(separator: ", ") + ")"
         async let a = first.host.evaluate(script)
         async let b = second.host.evaluate(script)
         _ = try await (a, b)

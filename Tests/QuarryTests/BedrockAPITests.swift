@@ -8,7 +8,8 @@ import Testing
 @Suite struct BedrockAPITests {
     @Test func converseReturnsTheDocumentedTable() async throws {
         try await HostHarness.with { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 return bedrock.converse{model='\(haiku)', messages='Hello there', system='Be brief.',
                                         inference={max_tokens=40, temperature=0}}
                 """)
@@ -19,7 +20,11 @@ import Testing
             #expect(r.field("attempts") == 1)
             #expect(r.field("request_id").stringValue?.isEmpty == false)
             #expect(r.field("model") == .string(haiku))
-            if case .number(let ms) = r.field("latency_ms") { #expect(ms >= 0) } else { Issue.record("latency_ms missing") }
+            if case .number(let ms) = r.field("latency_ms") {
+                #expect(ms >= 0)
+            } else {
+                Issue.record("latency_ms missing")
+            }
             guard case .array(let blocks) = r.field("content") else { Issue.record("content is not a list"); return }
             #expect(blocks.first?.field("type") == "text")
             #expect(r.field("message").field("role") == "assistant")
@@ -31,7 +36,8 @@ import Testing
 
     @Test func conversationsCarryHistoryAndContentShorthands() async throws {
         try await HostHarness.with { h in
-            let text = try await h.value("""
+            let text = try await h.value(
+                """
                 local messages = { {role='user', content='My name is Ada.'} }
                 local r1 = bedrock.converse{model='\(haiku)', messages=messages}
                 messages[#messages + 1] = r1.message
@@ -45,7 +51,8 @@ import Testing
 
     @Test func streamsYieldTypedEventsAndAResult() async throws {
         try await HostHarness.with { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local s = bedrock.stream{model='\(haiku)', messages='Tell me a story', inference={max_tokens=60}}
                 local kinds, text = {}, {}
                 for ev in s do
@@ -78,7 +85,8 @@ import Testing
 
     @Test func onTextCallbackConsumesTheStream() async throws {
         try await HostHarness.with { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local pieces = {}
                 local result = bedrock.stream{model='\(haiku)', messages='Say something', on_text=function(t) pieces[#pieces+1] = t end}
                 return {joined=table.concat(pieces), text=result.text, stop=result.stop_reason}
@@ -91,7 +99,8 @@ import Testing
     @Test func streamCutShortRaisesIncompleteStreamWithThePartialResult() async throws {
         try await HostHarness.with { h in
             _ = try h.emulator.addFault(FaultRule(operation: "ConverseStream", stream: "close", afterEvents: 4))
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local s = bedrock.stream{model='\(haiku)', messages='Tell me a long story', inference={max_tokens=80}}
                 local seen = 0
                 local ok, e = pcall(function() for ev in s do seen = seen + 1 end end)
@@ -106,7 +115,8 @@ import Testing
 
     @Test func invokeAndInvokeStreamSpeakTheModelsNativeFormat() async throws {
         try await HostHarness.with { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local body = {anthropic_version='bedrock-2023-05-31', max_tokens=50,
                               messages={ {role='user', content='Hi from invoke'} }}
                 local once = bedrock.invoke{model='\(haiku)', body=body}
@@ -128,7 +138,8 @@ import Testing
 
     @Test func countTokensAgreesWithUsage() async throws {
         try await HostHarness.with { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local req = {model='\(haiku)', messages='Count these few words please', system='You count.'}
                 local counted = bedrock.count_tokens(req)
                 local used = bedrock.converse(req)
@@ -141,7 +152,8 @@ import Testing
 
     @Test func guardrailAndAsyncInvokeWork() async throws {
         try await HostHarness.with { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local g = bedrock.apply_guardrail{guardrail={id='gr-1', version='1'}, source='input', content='hello world'}
                 local started = bedrock.start_async_invoke{model='amazon.nova-reel-v1:1', input={taskType='TEXT_VIDEO'},
                                                           output_s3_uri='s3://bucket/out'}
@@ -160,7 +172,8 @@ import Testing
 
     @Test func clientsAreHandlesWithColonMethods() async throws {
         try await HostHarness.with { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local c = bedrock.client{region='us-west-2', retry={max_attempts=1}, timeout=20}
                 local answer = c:converse{model='\(nova)', messages='hi'}
                 local ok, e = pcall(function() return c.converse{model='\(nova)', messages='hi'} end)
@@ -179,7 +192,8 @@ import Testing
 
     @Test func modelsAndIdentityDescribeTheTarget() async throws {
         try await HostHarness.with { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local models = bedrock.models()
                 local ids = {}
                 for _, m in ipairs(models) do ids[m.id] = true end
@@ -194,7 +208,8 @@ import Testing
 
     @Test func agentRunsToolsUntilTheModelStops() async throws {
         try await HostHarness.with { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local calls = {}
                 local res = bedrock.agent{
                   model='\(haiku)', prompt='What is the weather in Paris? Use the weather tool.', max_turns=5,
@@ -215,7 +230,8 @@ import Testing
     @Test func serviceErrorsAreTablesWithTheServiceCodeAndTheScriptLine() async throws {
         try await HostHarness.with { h in
             _ = try h.emulator.addFault(FaultRule(operation: "Converse", times: 10, error: "ThrottlingException"))
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local c = bedrock.client{retry={max_attempts=2}}
                 local ok, e = pcall(function()
                   local r = c:converse{model='\(haiku)', messages='x'}
@@ -241,7 +257,8 @@ import Testing
     @Test func badRequestsFailBeforeSendingWithErrorsThatNameTheField() async throws {
         try await HostHarness.with { h in
             let before = h.emulator.requests.count
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local out = {}
                 for i, req in ipairs{ {messages='x'}, {model='\(haiku)'}, {model='\(haiku)', messages='x', inference={max_tokens=-1}},
                                       {model='\(haiku)', messages={ {role='robot', content='x'} }}, 42 } do
@@ -265,7 +282,8 @@ import Testing
 
     @Test func utilitiesJSONLogUUIDAndOutput() async throws {
         try await HostHarness.with { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local id1, id2 = uuid(), uuid()
                 log.info('user', 42, 'key', 'AKIAABCDEFGHIJKLMNOP', 'done')
                 log.warn('careful')
@@ -279,8 +297,10 @@ import Testing
                         limits = json.encode(sandbox.limits), e1 = e1.code .. ' ' .. e1.message, e2 = e2.code, e3 = e3.code,
                         empty = json.encode(json.empty_array()), pretty = json.encode({a = 1}, {pretty = true})}
                 """)
-            #expect(r.field("id1").stringValue?.range(of: #"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"#,
-                                                        options: .regularExpression) != nil)
+            #expect(
+                r.field("id1").stringValue?.range(
+                    of: #"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"#,
+                    options: .regularExpression) != nil)
             #expect(r.field("same") == false)
             #expect(r.field("back").field("a") == .array([1, 2]))
             #expect(r.field("back").field("b") == .null)

@@ -1,8 +1,8 @@
+import BedrockEmulator  // the stand-in for AWS the snippets' `target` points at
 import Foundation
 import Logging
-import Testing
-import BedrockEmulator   // the stand-in for AWS the snippets' `target` points at
 import Quarry
+import Testing
 
 /// Every ```swift block of the DocC catalog, compiled into this target by
 /// `scripts/doc-snippets` (DocSnippets.generated.swift) and run here against the real
@@ -36,7 +36,8 @@ import Quarry
         var blocks = 0
         for page in try FileManager.default.contentsOfDirectory(atPath: catalog.path) where page.hasSuffix(".md") {
             let text = try String(contentsOf: catalog.appendingPathComponent(page), encoding: .utf8)
-            blocks += text.split(separator: "\n", omittingEmptySubsequences: false)
+            blocks +=
+                text.split(separator: "\n", omittingEmptySubsequences: false)
                 .filter { $0.trimmingCharacters(in: .whitespaces) == "```swift" }.count
         }
         #expect(blocks == DocSnippets.all.count, "run scripts/doc-snippets: the catalog has \(blocks) swift blocks")
@@ -59,27 +60,39 @@ struct DocSnippetContext: Sendable {
         logger.logLevel = .error
         let emulator = BedrockEmulator(configuration: EmulatorConfiguration(), logger: logger)
         let endpoint = try await emulator.start()
-        let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken,
-                                           caCertificatePath: endpoint.caCertificatePath)
+        let target = QuarryTarget.emulator(
+            url: endpoint.url, adminToken: emulator.adminToken,
+            caCertificatePath: endpoint.caCertificatePath)
         let output = OutputBuffer()
-        let policy = HostPolicy(allowedModels: ["amazon.nova-*", "anthropic.claude-3-haiku-*"], callBudget: 20, tokenBudget: 20_000)
+        let policy = HostPolicy(
+            allowedModels: ["amazon.nova-*", "anthropic.claude-3-haiku-*"], callBudget: 20, tokenBudget: 20_000)
         let report = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString).lua")
-        try "local month = ...\nprint('report for ' .. month)\nreturn month".write(to: report, atomically: true, encoding: .utf8)
+        try "local month = ...\nprint('report for ' .. month)\nreturn month".write(
+            to: report, atomically: true, encoding: .utf8)
         var failure: (any Error)?
         do {
-            let host = try await QuarryHost(target: target, options: .init(policy: policy, output: output.append,
-                                                                            errorOutput: { _ in },
-                                                                            defaultModel: "amazon.nova-micro-v1:0"))
+            let host = try await QuarryHost(
+                target: target,
+                options: .init(
+                    policy: policy, output: output.append,
+                    errorOutput: { _ in },
+                    defaultModel: "amazon.nova-micro-v1:0"))
             let catalogue = Catalogue()
             try await host.register("tools.lookup") { args in
                 guard let item = try await catalogue.item(args.first?.stringValue ?? "") else {
                     throw ScriptError(code: "UnknownProduct", message: "no such product")
                 }
-                return [.map(["name": .string(item.name), "price": .number(item.price), "in_stock": .boolean(item.stock > 0)])]
+                return [
+                    .map([
+                        "name": .string(item.name), "price": .number(item.price), "in_stock": .boolean(item.stock > 0),
+                    ])
+                ]
             }
             do {
-                try await body(DocSnippetContext(target: target, host: host, policy: policy, output: output,
-                                                 catalogue: catalogue, reportPath: report.path))
+                try await body(
+                    DocSnippetContext(
+                        target: target, host: host, policy: policy, output: output,
+                        catalogue: catalogue, reportPath: report.path))
             } catch {
                 failure = error
             }

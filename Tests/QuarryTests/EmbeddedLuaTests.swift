@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Quarry
 
 /// The Lua sources `Quarry` embeds at build time (`.lua` files, issue 17 item 5): each
@@ -16,7 +17,8 @@ import Testing
         #expect(Prelude.source.hasPrefix("-- [quarry prelude]"))
         try Self.compile(Prelude.source, name: Prelude.chunkName)
         let harness = try await HostHarness.start()
-        let kinds = try await harness.value("return type(bedrock.converse) .. ' ' .. type(json.encode) .. ' ' .. type(parallel)")
+        let kinds = try await harness.value(
+            "return type(bedrock.converse) .. ' ' .. type(json.encode) .. ' ' .. type(parallel)")
         await harness.stop()
         #expect(kinds == "function function function")
     }

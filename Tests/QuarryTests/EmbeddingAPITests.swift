@@ -1,8 +1,8 @@
+import BedrockEmulator  // only the stand-in for AWS; everything under test is `Quarry`'s public API
 import Foundation
 import Logging
-import Testing
-import BedrockEmulator   // only the stand-in for AWS; everything under test is `Quarry`'s public API
 import Quarry
+import Testing
 
 /// Issue 24 (API): typed results and one error type, per-run settings, shared budgets,
 /// the `willCall` hook, observers that can be removed, run ids, the event sequence, the
@@ -21,8 +21,9 @@ import Quarry
     @Test func evaluateDecodesTheScriptsValueIntoADecodable() async throws {
         try await Fixture.with { f in
             let host = try await f.host()
-            let product = try await host.evaluate("return {name = 'hammer', price = 24.5, tags = {'tool', 'steel'}}",
-                                                  as: Product.self)
+            let product = try await host.evaluate(
+                "return {name = 'hammer', price = 24.5, tags = {'tool', 'steel'}}",
+                as: Product.self)
             #expect(product == Product(name: "hammer", price: 24.5, tags: ["tool", "steel"], stock: nil))
             #expect(try await host.evaluate("return 6 * 7", as: Int.self) == 42)
             #expect(try await host.evaluate("return {'a', 'b'}", as: [String].self) == ["a", "b"])
@@ -48,8 +49,9 @@ import Quarry
             let host = try await f.host(policy: HostPolicy(allowedModels: [appModel]))
             // The script's own structured error keeps its code and its other fields.
             let app = await #expect(throws: QuarryError.self) {
-                _ = try await host.evaluate("error({code = 'AppError', message = 'bad sku', sku = 'QX-9', retry = function() end})",
-                                            as: Int.self, name: "=user-script")
+                _ = try await host.evaluate(
+                    "error({code = 'AppError', message = 'bad sku', sku = 'QX-9', retry = function() end})",
+                    as: Int.self, name: "=user-script")
             }
             #expect(app?.code == "AppError")
             #expect(app?.message == "bad sku")
@@ -70,8 +72,9 @@ import Quarry
             #expect(syntax?.location?.file == "broken")
             // A host error table: its code, and where the script made the call.
             let policy = await #expect(throws: QuarryError.self) {
-                _ = try await host.evaluate("\nlocal r = bedrock.converse{model = 'meta.llama3-8b-instruct-v1:0', messages = 'hi'}\nreturn r.text",
-                                            as: String.self, name: "=user-script")
+                _ = try await host.evaluate(
+                    "\nlocal r = bedrock.converse{model = 'meta.llama3-8b-instruct-v1:0', messages = 'hi'}\nreturn r.text",
+                    as: String.self, name: "=user-script")
             }
             #expect(policy?.code == .policyViolation)
             #expect(policy?.location == QuarryError.Location(file: "user-script", line: 2))
@@ -119,7 +122,8 @@ import Quarry
     @Test func aRunsOwnTokenBudgetRefusesWhatWouldPassIt() async throws {
         try await Fixture.with { f in
             let host = try await f.host()
-            let call = "return bedrock.converse{model = '\(appModel)', messages = 'hi', inference = {max_tokens = 50}}.text"
+            let call =
+                "return bedrock.converse{model = '\(appModel)', messages = 'hi', inference = {max_tokens = 50}}.text"
             let refused = await #expect(throws: QuarryError.self) {
                 _ = try await host.evaluate(call, as: String.self, settings: RunSettings(tokenBudget: 20))
             }
@@ -142,7 +146,8 @@ import Quarry
             options.budget = shared
             let first = try await QuarryHost(target: f.target, options: options)
             let second = try await QuarryHost(target: f.target, options: options)
-            let call = "local ok, e = pcall(bedrock.converse, {model = '\(appModel)', messages = 'hi', inference = {max_tokens = 5}}) "
+            let call =
+                "local ok, e = pcall(bedrock.converse, {model = '\(appModel)', messages = 'hi', inference = {max_tokens = 5}}) "
                 + "return ok and 'ok' or e.code .. ': ' .. e.message"
             #expect(try await first.evaluate(call, as: String.self) == "ok")
             let second1 = try await second.evaluate(call, as: String.self)
@@ -162,7 +167,8 @@ import Quarry
                 seen.update { $0.append(call) }
                 return call.operation == "ConverseStream" ? .refuse(reason: "streaming is off for this tenant") : .allow
             }
-            let values = try await host.evaluate("""
+            let values = try await host.evaluate(
+                """
                 local ok, e = pcall(bedrock.stream, {model = '\(appModel)', messages = 'hi'})
                 local r = bedrock.converse{model = '\(appModel)', messages = 'hi', inference = {max_tokens = 5}}
                 return {ok = ok, code = e.code, message = e.message, reason = e.reason, text = r.text}
@@ -189,7 +195,8 @@ import Quarry
             let kept = Box<[CallRecord]>([]), removed = Box<[CallRecord]>([])
             host.addCallObserver { record in kept.update { $0.append(record) } }
             let token = host.addCallObserver { record in removed.update { $0.append(record) } }
-            let call = "return bedrock.converse{model = '\(appModel)', messages = 'hi', inference = {max_tokens = 5}}.text"
+            let call =
+                "return bedrock.converse{model = '\(appModel)', messages = 'hi', inference = {max_tokens = 5}}.text"
             _ = try await host.evaluate(call, settings: RunSettings(runId: "first"))
             host.removeCallObserver(token)
             _ = try await host.evaluate(call)
@@ -209,21 +216,31 @@ import Quarry
         try await Fixture.with { f in
             let host = try await f.host()
             var events: [RunEvent] = []
-            for try await event in host.events(for: """
-                print('start')
-                local s = bedrock.stream{model = '\(appModel)', messages = 'Tell me about rivers', inference = {max_tokens = 60}}
-                for _ in s do end
-                print('end')
-                return s.text
-                """, settings: RunSettings(runId: "ui")) {
+            for try await event in host.events(
+                for: """
+                    print('start')
+                    local s = bedrock.stream{model = '\(appModel)', messages = 'Tell me about rivers', inference = {max_tokens = 60}}
+                    for _ in s do end
+                    print('end')
+                    return s.text
+                    """, settings: RunSettings(runId: "ui"))
+            {
                 events.append(event)
             }
             func index(_ match: (RunEvent) -> Bool) -> Int { events.firstIndex(where: match) ?? -1 }
             let start = index { if case .output(let t) = $0 { t.hasPrefix("start") } else { false } }
-            let called = index { if case .callStarted(let op, let model) = $0 { op == "ConverseStream" && model == appModel } else { false } }
+            let called = index {
+                if case .callStarted(let op, let model) = $0 {
+                    op == "ConverseStream" && model == appModel
+                } else {
+                    false
+                }
+            }
             let text = index { if case .text = $0 { true } else { false } }
             let stop = index { if case .status(let s) = $0 { s.hasPrefix("stop: ") } else { false } }
-            let ended = index { if case .callEnded(let r) = $0 { r.runId == "ui" && r.errorCode == nil } else { false } }
+            let ended = index {
+                if case .callEnded(let r) = $0 { r.runId == "ui" && r.errorCode == nil } else { false }
+            }
             let end = index { if case .output(let t) = $0 { t.hasPrefix("end") } else { false } }
             #expect(start == 0)
             #expect(start < called && called < text && text < stop && stop < ended && ended < end, "\(events)")
@@ -244,15 +261,17 @@ import Quarry
         try await Fixture.with { f in
             let host = try await f.host()
             var tools: [(String, String)] = []
-            for try await event in host.events(for: """
-                local request = {model = '\(appModel)', messages = 'What is the weather in Paris?',
-                  tools = {{name = 'weather', schema = {type = 'object', properties = {city = {type = 'string'}}}}},
-                  tool_choice = 'any'}
-                local r = bedrock.converse(request)
-                local s = bedrock.stream(request)
-                for _ in s do end
-                return r.stop_reason
-                """) {
+            for try await event in host.events(
+                for: """
+                    local request = {model = '\(appModel)', messages = 'What is the weather in Paris?',
+                      tools = {{name = 'weather', schema = {type = 'object', properties = {city = {type = 'string'}}}}},
+                      tool_choice = 'any'}
+                    local r = bedrock.converse(request)
+                    local s = bedrock.stream(request)
+                    for _ in s do end
+                    return r.stop_reason
+                    """)
+            {
                 if case .toolUse(let id, let name, let input) = event {
                     #expect(!id.isEmpty)
                     tools.append((name, input))
@@ -288,7 +307,8 @@ import Quarry
             policy.callBudget = 5
             policy.tokenBudget = 10_000
             let host = try await f.host(policy: policy)
-            _ = try await host.evaluate("return bedrock.converse{model = '\(appModel)', messages = 'hi', inference = {max_tokens = 5}}.text")
+            _ = try await host.evaluate(
+                "return bedrock.converse{model = '\(appModel)', messages = 'hi', inference = {max_tokens = 5}}.text")
             let budget = host.budget
             #expect(budget.callsUsed == 1)
             #expect(budget.callBudget == 5)
@@ -311,14 +331,17 @@ import Quarry
             } catch let e as ScriptError {
                 #expect(e.code == .hostShutDown)
             }
-            let typed = await #expect(throws: QuarryError.self) { _ = try await host.evaluate("return 1", as: Int.self) }
+            let typed = await #expect(throws: QuarryError.self) {
+                _ = try await host.evaluate("return 1", as: Int.self)
+            }
             #expect(typed?.code == .hostShutDown)
         }
     }
 
     @Test func modelGlobsIgnoreCaseAndSeeThroughInferenceProfilePrefixes() async throws {
         try await Fixture.with { f in
-            let host = try await f.host(policy: HostPolicy(allowedModels: ["Anthropic.Claude-3-*", "us.amazon.nova-*"]))
+            let host = try await f.host(
+                policy: HostPolicy(allowedModels: ["Anthropic.Claude-3-*", "us.amazon.nova-*"]))
             let check = """
                 local codes = {}
                 for i, model in ipairs{...} do
@@ -327,15 +350,20 @@ import Quarry
                 end
                 return codes
                 """
-            let models = ["anthropic.claude-3-haiku-20240307-v1:0", "ANTHROPIC.CLAUDE-3-haiku-20240307-v1:0",
-                          "us.anthropic.claude-3-haiku-20240307-v1:0", "eu.anthropic.claude-3-haiku-20240307-v1:0",
-                          "global.anthropic.claude-3-haiku-20240307-v1:0", "apac.anthropic.claude-3-haiku-20240307-v1:0",
-                          "xx.anthropic.claude-3-haiku-20240307-v1:0", "meta.llama3-8b-instruct-v1:0",
-                          "us.meta.llama3-8b-instruct-v1:0", "us.amazon.nova-micro-v1:0", "eu.amazon.nova-micro-v1:0",
-                          "amazon.nova-micro-v1:0"]
+            let models = [
+                "anthropic.claude-3-haiku-20240307-v1:0", "ANTHROPIC.CLAUDE-3-haiku-20240307-v1:0",
+                "us.anthropic.claude-3-haiku-20240307-v1:0", "eu.anthropic.claude-3-haiku-20240307-v1:0",
+                "global.anthropic.claude-3-haiku-20240307-v1:0", "apac.anthropic.claude-3-haiku-20240307-v1:0",
+                "xx.anthropic.claude-3-haiku-20240307-v1:0", "meta.llama3-8b-instruct-v1:0",
+                "us.meta.llama3-8b-instruct-v1:0", "us.amazon.nova-micro-v1:0", "eu.amazon.nova-micro-v1:0",
+                "amazon.nova-micro-v1:0",
+            ]
             let values = try await host.evaluate(check, as: [String].self, arguments: models.map(LuaValue.string))
-            #expect(values == ["allowed", "allowed", "allowed", "allowed", "allowed", "allowed",
-                               "refused", "refused", "refused", "allowed", "refused", "refused"])
+            #expect(
+                values == [
+                    "allowed", "allowed", "allowed", "allowed", "allowed", "allowed",
+                    "refused", "refused", "refused", "allowed", "refused", "refused",
+                ])
             await host.shutdown()
         }
     }
@@ -365,8 +393,9 @@ private struct Fixture: Sendable {
         logger.logLevel = .error
         let emulator = BedrockEmulator(configuration: EmulatorConfiguration(), logger: logger)
         let endpoint = try await emulator.start()
-        let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken,
-                                           caCertificatePath: endpoint.caCertificatePath)
+        let target = QuarryTarget.emulator(
+            url: endpoint.url, adminToken: emulator.adminToken,
+            caCertificatePath: endpoint.caCertificatePath)
         let fixture = Fixture(emulator: emulator, target: target)
         do {
             let result = try await body(fixture)

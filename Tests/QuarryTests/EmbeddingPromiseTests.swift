@@ -1,8 +1,8 @@
+import BedrockEmulator  // only the stand-in for AWS; everything under test is `Quarry`'s public API
 import Foundation
 import Logging
-import Testing
-import BedrockEmulator   // only the stand-in for AWS; everything under test is `Quarry`'s public API
 import Quarry
+import Testing
 
 /// Issue 24 (bugs 1–4, 7, 8 and the security points): the embedding API keeps its
 /// promises, seen from an app that does `import Quarry` and nothing more (no
@@ -18,7 +18,9 @@ import Quarry
             policy.limits.instructions = 1 << 40
             let host = try await f.host(policy: policy)
             let started = Signal()
-            try await host.registerSync("started") { _ in started.fire(); return [] }
+            try await host.registerSync("started") { _ in
+                started.fire(); return []
+            }
             let run = Task { try await host.evaluate("started() while true do end", name: "=busy") }
             await started.wait()
             run.cancel()
@@ -40,19 +42,24 @@ import Quarry
             options.isolation = .session
             let host = try await QuarryHost(target: f.target, options: options)
             // A session line leaves a stream open for the next line to read.
-            _ = try await host.evaluate("s = bedrock.stream{model='\(appModel)', messages='Say hello', inference={max_tokens=20}}")
+            _ = try await host.evaluate(
+                "s = bedrock.stream{model='\(appModel)', messages='Say hello', inference={max_tokens=20}}")
             host.cancel()
             host.cancel()
             try await host.register("tools.async") { _ in [.string("async")] }
             try await host.registerSync("tools.sync") { _ in [.string("sync")] }
             try await host.setGlobal("settings", .map(["mode": .string("fast")]))
             try await host.load(module: "helpers = { twice = function(x) return x * 2 end }", name: "=helpers")
-            let values = try await host.evaluate("""
+            let values = try await host.evaluate(
+                """
                 local n = 0
                 for ev in s do n = n + 1 end
                 return tools.async(), tools.sync(), settings.mode, helpers.twice(21), n > 0, s.text ~= nil
                 """)
-            #expect(values == [.string("async"), .string("sync"), .string("fast"), .integer(42), .boolean(true), .boolean(true)])
+            #expect(
+                values == [
+                    .string("async"), .string("sync"), .string("fast"), .integer(42), .boolean(true), .boolean(true),
+                ])
             await host.shutdown()
         }
     }
@@ -69,7 +76,8 @@ import Quarry
                 guard let host = weakHost.host else { return [] }
                 return try await host.evaluate("return 1")
             }
-            let values = try await host.evaluate("""
+            let values = try await host.evaluate(
+                """
                 local ok, e = pcall(again)
                 return ok, e.code, tostring(e)
                 """)
@@ -124,19 +132,21 @@ import Quarry
 
     @Test func aStreamTheScriptStopsReadingIsClosedAndFreesItsSlot() async throws {
         var configuration = EmulatorConfiguration()
-        configuration.latencyPerToken = .milliseconds(40)   // a stream that lasts seconds
+        configuration.latencyPerToken = .milliseconds(40)  // a stream that lasts seconds
         try await Fixture.with(configuration) { f in
             let host = try await f.host(policy: HostPolicy(maxConcurrentCalls: 1))
             let records = Records()
             host.addCallObserver(records.add)
-            let first = try await host.evaluate("""
+            let first = try await host.evaluate(
+                """
                 local s = bedrock.stream{model='\(appModel)', messages='Tell me a long story about rivers', inference={max_tokens=400}}
                 for ev in s do break end
                 return 'stopped reading'
                 """)
             #expect(first == [.string("stopped reading")])
             // Run 2's call needs the only slot: it gets it because run 1's stream was closed.
-            let second = try await host.evaluate("return bedrock.converse{model='\(appModel)', messages='hi', inference={max_tokens=5}}.text")
+            let second = try await host.evaluate(
+                "return bedrock.converse{model='\(appModel)', messages='hi', inference={max_tokens=5}}.text")
             #expect(second.first?.stringValue?.isEmpty == false)
             let all = await records.waitFor(2)
             let stream = all.first { $0.operation == "ConverseStream" }
@@ -144,7 +154,9 @@ import Quarry
             #expect(all.first { $0.operation == "Converse" }?.errorCode == nil, "\(all)")
             // The emulator saw both calls, the stream's first.
             let operations = f.emulator.requests.map(\.operation)
-            #expect(operations.firstIndex(of: "ConverseStream") ?? .max < operations.firstIndex(of: "Converse") ?? -1, "\(operations)")
+            #expect(
+                operations.firstIndex(of: "ConverseStream") ?? .max < operations.firstIndex(of: "Converse") ?? -1,
+                "\(operations)")
             await host.shutdown()
         }
     }
@@ -156,16 +168,20 @@ import Quarry
             let host = try await f.host()
             let records = Records()
             host.addCallObserver(records.add)
-            _ = try await host.evaluate("""
+            _ = try await host.evaluate(
+                """
                 local s = bedrock.stream{model='\(appModel)', messages='Tell me a long story about rivers', inference={max_tokens=400}}
                 s()
                 s:close()
                 """)
             #expect(await records.waitFor(1).first?.errorCode == "StreamClosed")
             let reading = Signal()
-            try await host.registerSync("reading") { _ in reading.fire(); return [] }
+            try await host.registerSync("reading") { _ in
+                reading.fire(); return []
+            }
             let run = Task {
-                try await host.evaluate("""
+                try await host.evaluate(
+                    """
                     local s = bedrock.stream{model='\(appModel)', messages='Tell me a long story about rivers', inference={max_tokens=400}}
                     for ev in s do reading() end
                     """)
@@ -185,7 +201,8 @@ import Quarry
         try await Fixture.with { f in
             let host = try await f.host()
             do {
-                _ = try await host.evaluate("error({code = 'AppError', retry = function() end, items = {[1] = 'a', [3] = 'c'}})")
+                _ = try await host.evaluate(
+                    "error({code = 'AppError', retry = function() end, items = {[1] = 'a', [3] = 'c'}})")
                 Issue.record("the script's error did not reach Swift")
             } catch LuaError.runtime(_, let value) {
                 #expect(value?["code"] == .string("AppError"))
@@ -193,7 +210,8 @@ import Quarry
                 #expect(value?["items"] == .map(["1": .string("a"), "3": .string("c")]))
             }
             do {
-                _ = try await host.evaluate("""
+                _ = try await host.evaluate(
+                    """
                     parallel(function() return 1 end, function() error({code = 'Boom'}) end, function() return 3 end)
                     """)
                 Issue.record("parallel did not fail")
@@ -201,7 +219,8 @@ import Quarry
                 #expect(value?["code"] == .string("ParallelFailure"), "\(String(describing: value))")
                 #expect(value?["errors"]?["2"]?["code"] == .string("Boom"), "\(String(describing: value))")
             }
-            let settled = try await host.evaluate("""
+            let settled = try await host.evaluate(
+                """
                 return map({1, 2, 3}, function(x) if x == 2 then error({code = 'Odd'}) end return x * 10 end, {settle = true})
                 """)
             #expect(settled.first == .map(["1": .integer(10), "3": .integer(30)]))
@@ -219,7 +238,9 @@ import Quarry
                 for i in 0..<hosts {
                     group.addTask {
                         let host = try await f.host()
-                        let values = try await host.evaluate("return bedrock.converse{model='\(appModel)', messages='hello \(i)', inference={max_tokens=5}}.text")
+                        let values = try await host.evaluate(
+                            "return bedrock.converse{model='\(appModel)', messages='hello \(i)', inference={max_tokens=5}}.text"
+                        )
                         await host.shutdown()
                         return values.first?.stringValue ?? ""
                     }
@@ -240,10 +261,12 @@ import Quarry
     @Test func aSwiftErrorReachesTheScriptOnlyAsAnOpaqueHostError() async throws {
         try await Fixture.with { f in
             let output = Lines(), errors = Lines(), logs = Lines()
-            let host = try await QuarryHost(target: f.target, options: f.options(output: output, errors: errors, logs: logs))
+            let host = try await QuarryHost(
+                target: f.target, options: f.options(output: output, errors: errors, logs: logs))
             try await host.register("db.query") { _ in throw DatabaseFailure() }
             try await host.registerSync("db.ping") { _ in throw DatabaseFailure() }
-            let values = try await host.evaluate("""
+            let values = try await host.evaluate(
+                """
                 local ok1, e1 = pcall(db.query, 'select 1')
                 local ok2, e2 = pcall(db.ping)
                 print(tostring(e1), e1.message, tostring(e2))
@@ -258,7 +281,9 @@ import Quarry
             let id = try #require(value["id"]?.stringValue)
             #expect(value["text"] == .string("HostError: host function failed (id \(id))"))
             let seenByScript = "\(values) \(output.text) \(errors.text)"
-            for part in DatabaseFailure.secretParts { #expect(!seenByScript.contains(part), "\(part) reached the script") }
+            for part in DatabaseFailure.secretParts {
+                #expect(!seenByScript.contains(part), "\(part) reached the script")
+            }
             // The app's logger has the whole text, under the id the script saw.
             #expect(logs.text.contains(DatabaseFailure.password))
             #expect(logs.text.contains(id))
@@ -273,9 +298,11 @@ import Quarry
             let output = Lines()
             let host = try await QuarryHost(target: f.target, options: f.options(output: output))
             try await host.register("tools.lookup") { _ in [.string("real")] }
-            try await host.load(module: "helpers = setmetatable({}, {__index = function(_, k) return 'default ' .. k end})",
-                                name: "=helpers")
-            _ = try await host.evaluate("""
+            try await host.load(
+                module: "helpers = setmetatable({}, {__index = function(_, k) return 'default ' .. k end})",
+                name: "=helpers")
+            _ = try await host.evaluate(
+                """
                 captured = {}
                 bedrock = { converse = function(req) captured[#captured + 1] = req.messages; return {text = 'fake'} end }
                 print = function(...) captured[#captured + 1] = ... end
@@ -287,7 +314,8 @@ import Quarry
                 setmetatable(_G, {__newindex = function(t, k, v) captured[#captured + 1] = v; rawset(t, k, v) end,
                                   __index = function() return 'leaked' end, __metatable = 'locked'})
                 """)
-            let values = try await host.evaluate("""
+            let values = try await host.evaluate(
+                """
                 prompt = 'the next script writes a secret prompt'
                 print('printed by run 2')
                 local reply = bedrock.converse{model='\(appModel)', messages=prompt, inference={max_tokens=5}}
@@ -337,8 +365,13 @@ import Quarry
             await #expect(throws: ScriptError.self) { try await host.register("bedrock.converse") { _ in [] } }
             await #expect(throws: ScriptError.self) { try await host.registerSync("print") { _ in [] } }
             await #expect(throws: ScriptError.self) { try await host.setGlobal("json", .map([:])) }
-            #expect(try await host.evaluate("return type(bedrock.converse), type(json.encode)") == [.string("function"), .string("function")])
-            try await host.register("bedrock.converse", replacing: true) { _ in [.map(["text": .string("the app's own")])] }
+            #expect(
+                try await host.evaluate("return type(bedrock.converse), type(json.encode)") == [
+                    .string("function"), .string("function"),
+                ])
+            try await host.register("bedrock.converse", replacing: true) { _ in
+                [.map(["text": .string("the app's own")])]
+            }
             #expect(try await host.evaluate("return bedrock.converse{}.text") == [.string("the app's own")])
             // An app's replacement is part of the pristine environment: it outlives runs.
             #expect(try await host.evaluate("return bedrock.converse{}.text") == [.string("the app's own")])
@@ -356,14 +389,17 @@ private struct Fixture: Sendable {
     let emulator: BedrockEmulator
     let target: QuarryTarget
 
-    static func with<T>(_ configuration: EmulatorConfiguration = EmulatorConfiguration(),
-                        _ body: (Fixture) async throws -> T) async throws -> T {
+    static func with<T>(
+        _ configuration: EmulatorConfiguration = EmulatorConfiguration(),
+        _ body: (Fixture) async throws -> T
+    ) async throws -> T {
         var logger = Logger(label: "test.emulator")
         logger.logLevel = .error
         let emulator = BedrockEmulator(configuration: configuration, logger: logger)
         let endpoint = try await emulator.start()
-        let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken,
-                                           caCertificatePath: endpoint.caCertificatePath)
+        let target = QuarryTarget.emulator(
+            url: endpoint.url, adminToken: emulator.adminToken,
+            caCertificatePath: endpoint.caCertificatePath)
         let fixture = Fixture(emulator: emulator, target: target)
         do {
             let result = try await body(fixture)
@@ -377,10 +413,13 @@ private struct Fixture: Sendable {
         }
     }
 
-    func options(policy: HostPolicy = .permissive, output: Lines = Lines(), errors: Lines = Lines(),
-                 logs: Lines = Lines()) -> QuarryHost.Options {
-        QuarryHost.Options(policy: policy, output: output.add, errorOutput: errors.add,
-                           logger: Logger(label: "app.scripts") { _ in LinesLogHandler(lines: logs) })
+    func options(
+        policy: HostPolicy = .permissive, output: Lines = Lines(), errors: Lines = Lines(),
+        logs: Lines = Lines()
+    ) -> QuarryHost.Options {
+        QuarryHost.Options(
+            policy: policy, output: output.add, errorOutput: errors.add,
+            logger: Logger(label: "app.scripts") { _ in LinesLogHandler(lines: logs) })
     }
 
     func host(policy: HostPolicy = .permissive) async throws -> QuarryHost {

@@ -37,7 +37,8 @@ import Testing
     @Test func emulatorModuleWorksOverTLS() async throws {
         try await HostHarness.with(configuration: Self.tlsConfiguration()) { h in
             try await h.host.install(EmulatorModule())
-            let value = try await h.value("""
+            let value = try await h.value(
+                """
                 local id = emulator.fault{operation = 'Converse', error = 'ThrottlingException'}
                 local rules = emulator.faults()
                 emulator.clear()
@@ -80,9 +81,10 @@ import Testing
         func launch() async throws -> LaunchedEmulator {
             let emulator = BedrockEmulator(logger: BedrockEmulator.quietTestLogger)
             let started = try await emulator.start()
-            return LaunchedEmulator(url: started.url, adminToken: emulator.adminToken, regions: started.regions,
-                                    caCertificatePath: started.caCertificatePath, models: emulator.models,
-                                    stop: { await emulator.stop() })
+            return LaunchedEmulator(
+                url: started.url, adminToken: emulator.adminToken, regions: started.regions,
+                caCertificatePath: started.caCertificatePath, models: emulator.models,
+                stop: { await emulator.stop() })
         }
     }
 
@@ -95,7 +97,8 @@ import Testing
     }
 
     @Test func aLauncherStandsInForAWS() async throws {
-        let target = try await QuarryTarget.resolve(environment: ["HOME": "/nonexistent"], localEmulator: TestLauncher())
+        let target = try await QuarryTarget.resolve(
+            environment: ["HOME": "/nonexistent"], localEmulator: TestLauncher())
         #expect(target.isEmulator)
         #expect(target.region == "us-east-1")
         let host = try await QuarryHost(target: target)

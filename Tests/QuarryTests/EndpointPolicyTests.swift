@@ -15,9 +15,11 @@ import Testing
             var out: [String: String] = [:]
             for url in urls {
                 let escaped = url.unicodeScalars.map { s -> String in
-                    (0x20...0x7E).contains(s.value) && s != "'" && s != "\\" ? String(Character(s)) : "\\u{\(String(s.value, radix: 16))}"
+                    (0x20...0x7E).contains(s.value) && s != "'" && s != "\\"
+                        ? String(Character(s)) : "\\u{\(String(s.value, radix: 16))}"
                 }.joined()
-                let r = try await h.value("""
+                let r = try await h.value(
+                    """
                     local ok, e = pcall(bedrock.client, {endpoint='\(escaped)'})
                     if ok then return 'ok' end
                     return e.code .. ': ' .. e.message
@@ -41,29 +43,29 @@ import Testing
             "https://a.b.c.deep.example",
         ]
         let refused = [
-            "http://attacker:9999/.corp.example",            // the issue's row 7: '*' crossed '/'
+            "http://attacker:9999/.corp.example",  // the issue's row 7: '*' crossed '/'
             "http://attacker.example/.corp.example",
             "http://127.0.0.1:9/x.corp.example",
-            "http://a.corp.example@attacker.example",         // user info
-            "http://attacker.example#.corp.example",          // fragment
-            "http://attacker.example?.corp.example",          // query
-            "http://attacker.example\\.corp.example",         // backslash
-            "http://a.b.corp.example",                        // '*' is one label
+            "http://a.corp.example@attacker.example",  // user info
+            "http://attacker.example#.corp.example",  // fragment
+            "http://attacker.example?.corp.example",  // query
+            "http://attacker.example\\.corp.example",  // backslash
+            "http://a.b.corp.example",  // '*' is one label
             "http://corp.example",
             "http://.corp.example",
-            "https://api.corp.example",                       // scheme
-            "http://api.corp.example:8080",                   // port
+            "https://api.corp.example",  // scheme
+            "http://api.corp.example:8080",  // port
             "http://api.corp.example:080",
             "http://api.corp.example.attacker.example",
-            "http://api%2ecorp.example",                      // percent-encoding
+            "http://api%2ecorp.example",  // percent-encoding
             "http://attacker.example%2f.corp.example",
             "ftp://api.corp.example",
             "javascript://api.corp.example",
-            "http://bücher.corp.example",                    // IDNA must be punycode
+            "http://bücher.corp.example",  // IDNA must be punycode
             "http://api.corp.example\n",
             "http://api.corp.example ",
             "http://api.corp.example..",
-            "https://deep.example",                           // '**' is at least one label
+            "https://deep.example",  // '**' is at least one label
         ]
         let v = try await verdicts(policy, allowed + refused)
         for url in allowed { #expect(v[url] == "ok", "\(url): \(v[url] ?? "")") }
@@ -87,7 +89,8 @@ import Testing
     @Test func theClientUsesTheCanonicalURLThatWasChecked() async throws {
         try await HostHarness.with(policy: HostPolicy(allowedEndpoints: ["http://127.0.0.1:*"])) { h in
             let own = (h.target.emulatorAdmin?.url ?? "").replacingOccurrences(of: "127.0.0.1", with: "127.0.0.1.")
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local c = bedrock.client{endpoint='\(own)/'}
                 return c:converse{model='\(haiku)', messages='canonical'}.text
                 """)
@@ -96,11 +99,14 @@ import Testing
     }
 
     @Test func badPatternsAreRefusedWhenTheHostIsMade() async throws {
-        for pattern in ["http://*.corp.example/path", "corp.example", "http://a@corp.example", "http://127.1", "http://x:0"] {
+        for pattern in [
+            "http://*.corp.example/path", "corp.example", "http://a@corp.example", "http://127.1", "http://x:0",
+        ] {
             let (emulator, endpoint) = try await BedrockEmulator.started()
             let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken)
             await #expect(throws: ScriptError.self, "\(pattern)") {
-                _ = try await QuarryHost(target: target, options: .init(policy: HostPolicy(allowedEndpoints: [pattern])))
+                _ = try await QuarryHost(
+                    target: target, options: .init(policy: HostPolicy(allowedEndpoints: [pattern])))
             }
             await emulator.stop()
         }

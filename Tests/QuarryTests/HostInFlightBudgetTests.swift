@@ -5,6 +5,7 @@ import HTTPTestSupport
 import LuaSandbox
 import NIOCore
 import Testing
+
 @testable import Quarry
 
 /// Host clients: calls in flight share a budget sized from the sandbox's memory.
@@ -20,21 +21,26 @@ import Testing
     func hostCallsShareBudget() async throws {
         // Each answer declares a 20 MiB body (under the 32 MiB body cap), sends 1 MiB, then the connection is cut.
         let server = try await ScriptedHTTPServer.start { _, _ in
-            .stream(status: 200, headers: [("Content-Type", "application/json"), ("Content-Length", String(20 << 20))],
-                    parts: [(.zero, Array(repeating: UInt8(ascii: " "), count: 1 << 20))], ending: .reset)
+            .stream(
+                status: 200, headers: [("Content-Type", "application/json"), ("Content-Length", String(20 << 20))],
+                parts: [(.zero, Array(repeating: UInt8(ascii: " "), count: 1 << 20))], ending: .reset)
         }
         defer { Task { await server.shutdown() } }
         var policy = HostPolicy()
         policy.limits.memoryBytes = 16 << 20
-        let host = try await QuarryHost(target: QuarryTarget.emulator(url: server.endpoint, adminToken: "unused"),
-                                        options: .init(policy: policy))
-        let r = try await host.evaluate("""
-            local function call()
-              local ok, e = pcall(bedrock.invoke, {model = 'anthropic.claude-3-haiku-20240307-v1:0', body = {}})
-              return ok and 'ok' or (e.code .. ': ' .. tostring(e.message))
-            end
-            return {parallel(call, call)}
-            """, name: "=budget").first ?? .nil
+        let host = try await QuarryHost(
+            target: QuarryTarget.emulator(url: server.endpoint, adminToken: "unused"),
+            options: .init(policy: policy))
+        let r =
+            try await host.evaluate(
+                """
+                local function call()
+                  local ok, e = pcall(bedrock.invoke, {model = 'anthropic.claude-3-haiku-20240307-v1:0', body = {}})
+                  return ok and 'ok' or (e.code .. ': ' .. tostring(e.message))
+                end
+                return {parallel(call, call)}
+                """, name: "=budget"
+            ).first ?? .nil
         await host.shutdown()
         guard case let .array(outcomes) = r else {
             Issue.record("unexpected result \(r)")

@@ -8,7 +8,8 @@ import Testing
 @Suite struct HostSandboxTests {
     @Test func theHostAddsNoEscapeHatches() async throws {
         try await HostHarness.with { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 return {io == nil, debug == nil, package == nil, require == nil, os.getenv == nil, os.execute == nil,
                         __quarry == nil, loadfile == nil, dofile == nil}
                 """)
@@ -20,7 +21,8 @@ import Testing
         try await HostHarness.with { h in
             try await h.host.register("tools.lookup") { _ in ["found"] }
             try await h.host.register("tools.extra.deep") { _ in ["deep"] }
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local out = {}
                 for _, t in ipairs{'bedrock', 'json', 'log', 'stderr', 'stdin', 'tools', 'sandbox'} do
                   local target = _G[t]
@@ -34,9 +36,13 @@ import Testing
                 out[#out + 1] = 'tools:' .. tools.lookup() .. tools.extra.deep()
                 return out
                 """)
-            #expect(r == .array(["bedrock:falsefalsefalse", "json:falsefalsefalse", "log:falsefalsefalse",
-                                 "stderr:falsefalsefalse", "stdin:falsefalsefalse", "tools:falsefalsefalse",
-                                 "sandbox:falsefalsefalse", "client-mt:false", "tools:founddeep"]))
+            #expect(
+                r
+                    == .array([
+                        "bedrock:falsefalsefalse", "json:falsefalsefalse", "log:falsefalsefalse",
+                        "stderr:falsefalsefalse", "stdin:falsefalsefalse", "tools:falsefalsefalse",
+                        "sandbox:falsefalsefalse", "client-mt:false", "tools:founddeep",
+                    ]))
         }
     }
 }

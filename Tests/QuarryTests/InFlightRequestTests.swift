@@ -1,7 +1,7 @@
 import BedrockEmulator
 import Foundation
-import Testing
 import Quarry
+import Testing
 
 /// Issue 16 row 5, after its audit: each crossing was within the memory cap, but 300
 /// calls in flight each held a 4 MB request (2.2 GB under a 32 MiB cap). The requests
@@ -13,7 +13,8 @@ import Quarry
         try await HostHarness.with(policy: policy) { h in
             // Calls stay in flight (the emulator holds them, doing no work) until their timeout.
             _ = try h.emulator.addFault(FaultRule(operation: "Converse", stall: true))
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local s = string.rep("word ", 100000)          -- 500 KB, one Lua string
                 local items = {}
                 for i = 1, 40 do items[i] = i end

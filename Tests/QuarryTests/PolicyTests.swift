@@ -7,7 +7,8 @@ import Testing
 @Suite struct PolicyTests {
     @Test func customEndpointsAreRefusedUnlessAllowed() async throws {
         try await HostHarness.with { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local ok, e = pcall(bedrock.client, {endpoint='http://127.0.0.1:9/steal'})
                 return {ok=ok, code=e.code, message=e.message}
                 """)
@@ -17,7 +18,8 @@ import Testing
         }
         try await HostHarness.with(policy: HostPolicy(allowedEndpoints: ["http://127.0.0.1:*"])) { h in
             let own = h.target.emulatorAdmin?.url ?? ""
-            let text = try await h.value("return bedrock.client{endpoint='\(own)'}:converse{model='\(haiku)', messages='allowed'}.text")
+            let text = try await h.value(
+                "return bedrock.client{endpoint='\(own)'}:converse{model='\(haiku)', messages='allowed'}.text")
             #expect(text.stringValue?.contains("allowed") == true)
         }
     }
@@ -26,7 +28,8 @@ import Testing
         let policy = HostPolicy(allowedModels: ["amazon.*"], allowedRegions: ["us-*"], callBudget: 2, tokenBudget: 500)
         try await HostHarness.with(policy: policy) { h in
             let before = h.emulator.requests.count
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local out = {}
                 local function try(f) local ok, e = pcall(f); out[#out + 1] = ok and 'ok' or (e.code .. ': ' .. e.message) end
                 try(function() return bedrock.converse{model='\(haiku)', messages='x'} end)
@@ -85,7 +88,8 @@ import Testing
         }
         try await HostHarness.with(policy: policy) { h in
             await #expect {
-                _ = try await h.value("""
+                _ = try await h.value(
+                    """
                     parallel(function() sleep(5) end, function() sleep(5) end, function() sleep(5) end)
                     print('after the deadline')
                     """)

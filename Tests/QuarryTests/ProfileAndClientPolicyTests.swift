@@ -29,7 +29,8 @@ import Testing
         var policy = HostPolicy()
         policy.maxClients = 3
         try await HostHarness.with(policy: policy) { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local out = {}
                 for _, region in ipairs{'us-east-1', 'us-west-2', 'eu-west-1', 'us-west-2', 'ap-south-1'} do
                   local ok, e = pcall(bedrock.client, {region=region})
@@ -68,29 +69,38 @@ import Testing
         let counter = dir.appendingPathComponent("runs").path
         let script = dir.appendingPathComponent("creds.sh").path
         try """
-            #!/bin/sh
-            echo run >> '\(counter)'
-            printf '{"Version": 1, "AccessKeyId": "AKIAPROCESS000005678", "SecretAccessKey": "processSecretKey0000000000000000000000000"}'
-            """.write(toFile: script, atomically: true, encoding: .utf8)
+        #!/bin/sh
+        echo run >> '\(counter)'
+        printf '{"Version": 1, "AccessKeyId": "AKIAPROCESS000005678", "SecretAccessKey": "processSecretKey0000000000000000000000000"}'
+        """.write(toFile: script, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: script)
         let config = dir.appendingPathComponent("config").path
-        try "[profile counted]\nregion = us-east-1\ncredential_process = \(script)\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "[profile counted]\nregion = us-east-1\ncredential_process = \(script)\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
 
         var configuration = EmulatorConfiguration()
-        configuration.credentials = [EmulatorCredential(accessKeyID: "AKIAPROCESS000005678",
-                                                        secretAccessKey: "processSecretKey0000000000000000000000000")]
+        configuration.credentials = [
+            EmulatorCredential(
+                accessKeyID: "AKIAPROCESS000005678",
+                secretAccessKey: "processSecretKey0000000000000000000000000")
+        ]
         let (emulator, endpoint) = try await BedrockEmulator.started(configuration)
-        let environment = ["AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_PROFILE": "counted",
-                           "AWS_REGION": "us-east-1", "HOME": dir.path]
+        let environment = [
+            "AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_PROFILE": "counted",
+            "AWS_REGION": "us-east-1", "HOME": dir.path,
+        ]
         let target = try QuarryTarget.aws(endpoint: endpoint.url, environment: environment)
         let host = try await QuarryHost(target: target)
-        let r = try await host.evaluate("""
-            local ids = {}
-            for i = 1, 200 do ids[i] = i end
-            local seen = map(ids, function() return bedrock.identity().access_key_id end, {concurrency = 200})
-            local text = bedrock.converse{model='\(haiku)', messages='signed by the process'}.text
-            return {first = seen[1], last = seen[200], n = #seen, text = text, again = bedrock.identity().access_key_id}
-            """, name: "=identity").first ?? .nil
+        let r =
+            try await host.evaluate(
+                """
+                local ids = {}
+                for i = 1, 200 do ids[i] = i end
+                local seen = map(ids, function() return bedrock.identity().access_key_id end, {concurrency = 200})
+                local text = bedrock.converse{model='\(haiku)', messages='signed by the process'}.text
+                return {first = seen[1], last = seen[200], n = #seen, text = text, again = bedrock.identity().access_key_id}
+                """, name: "=identity"
+            ).first ?? .nil
         await host.shutdown()
         await emulator.stop()
         #expect(r.field("n") == 200)

@@ -17,7 +17,8 @@ import Testing
                 }
                 return ["slow"]
             }
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local value, index = race(function() return slow() end, function() sleep(0.01) return 'fast' end)
                 return {value, index}
                 """)
@@ -28,7 +29,8 @@ import Testing
 
     @Test func aFailingWinnerRaisesItsError() async throws {
         try await HostHarness.with { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local ok, e = pcall(race, function() error({code='Boom', message='first'}) end, function() sleep(5) end)
                 return e.code
                 """)
@@ -42,7 +44,8 @@ import Testing
             _ = try h.emulator.addFault(FaultRule(operation: "ConverseStream", stream: "drip", dripMs: 10_000))
             let clock = ContinuousClock()
             let started = clock.now
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local _, index = race(function()
                                         local n = 0
                                         for _ in bedrock.stream{model='\(haiku)', messages='x'} do n = n + 1 end
@@ -61,7 +64,8 @@ import Testing
     @Test func aBedrockCallLosesToATimer() async throws {
         try await HostHarness.with { h in
             _ = try h.emulator.addFault(FaultRule(operation: "Converse", stall: true))
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local _, index = race(function() return bedrock.converse{model='\(haiku)', messages='x'} end,
                                       function() sleep(0.2) return 'timer' end)
                 return index

@@ -18,7 +18,9 @@ struct FullHost {
     static func with<T>(limits: LuaLimits = LuaLimits(), _ body: (FullHost) async throws -> T) async throws -> T {
         let injector = ClientFaultInjector()
         return try await HostHarness.with(policy: HostPolicy(limits: limits), middlewares: [injector]) { h in
-            for module: any QuarryModule in [FaultModule(injector: injector), EmulatorModule(), MetricsModule(), ResilienceModule()] {
+            for module: any QuarryModule in [
+                FaultModule(injector: injector), EmulatorModule(), MetricsModule(), ResilienceModule(),
+            ] {
                 try await h.host.install(module)
             }
             return try await body(FullHost(emulator: h.emulator, target: h.target, host: h.host, logs: h.logs))
@@ -32,8 +34,10 @@ struct FullHost {
 /// through globals a script replaced.
 @Suite struct SandboxHardeningTests {
     /// Every extreme number a script can write.
-    static let extremes = ["0/0", "math.huge", "-math.huge", "1e300", "-1e300", "-0.0", "2^53+1", "(1<<53)+1",
-                           "2^63", "math.maxinteger", "math.mininteger", "-1"]
+    static let extremes = [
+        "0/0", "math.huge", "-math.huge", "1e300", "-1e300", "-0.0", "2^53+1", "(1<<53)+1",
+        "2^63", "math.maxinteger", "math.mininteger", "-1",
+    ]
     /// The values that trap a Double → Int64 conversion (or are no number of seconds at all).
     static let trapping: Set<String> = ["0/0", "math.huge", "-math.huge", "1e300", "2^63"]
 
@@ -47,7 +51,10 @@ struct FullHost {
         ("bedrock.converse{model='amazon.nova-micro-v1:0', messages='hi', first_byte_timeout=X}", .validationError),
         ("bedrock.converse{model='amazon.nova-micro-v1:0', messages='hi', idle_timeout=X}", .validationError),
         ("bedrock.converse{model='amazon.nova-micro-v1:0', messages='hi', inference={max_tokens=X}}", .validationError),
-        ("bedrock.converse{model='amazon.nova-micro-v1:0', messages='hi', inference={temperature=X}}", .validationError),
+        (
+            "bedrock.converse{model='amazon.nova-micro-v1:0', messages='hi', inference={temperature=X}}",
+            .validationError
+        ),
         ("bedrock.stream{model='amazon.nova-micro-v1:0', messages='hi', timeout=X}", .validationError),
         ("bedrock.invoke{model='amazon.nova-micro-v1:0', body={max_tokens=X}, timeout=1}", .anything),
         ("bedrock.client{timeout=X}", .validationError),
@@ -97,14 +104,17 @@ struct FullHost {
                     let call = template.replacingOccurrences(of: "X", with: x)
                     let outcome: String
                     do {
-                        outcome = try await h.host.evaluate("""
-                            local ok, e = pcall(function() return \(call) end)
-                            fault.clear()
-                            pcall(emulator.clear)
-                            if ok then return "ok" end
-                            if type(e) == "table" then return tostring(rawget(e, "code")) .. ": " .. tostring(rawget(e, "message")) end
-                            return "error: " .. tostring(e)
-                            """, name: "=extreme").first?.stringValue ?? "(no outcome)"
+                        outcome =
+                            try await h.host.evaluate(
+                                """
+                                local ok, e = pcall(function() return \(call) end)
+                                fault.clear()
+                                pcall(emulator.clear)
+                                if ok then return "ok" end
+                                if type(e) == "table" then return tostring(rawget(e, "code")) .. ": " .. tostring(rawget(e, "message")) end
+                                return "error: " .. tostring(e)
+                                """, name: "=extreme"
+                            ).first?.stringValue ?? "(no outcome)"
                     } catch {
                         // A sandbox limit (e.g. string.rep's memory check) is a clean end too.
                         outcome = "thrown: \(error)"
@@ -114,7 +124,8 @@ struct FullHost {
                     switch expect {
                     case .validationError:
                         #expect(outcome.hasPrefix("ValidationError: "), "\(call) → \(outcome)")
-                        #expect(outcome.contains("'") || outcome.contains("must"), "\(call) → \(outcome) names no field")
+                        #expect(
+                            outcome.contains("'") || outcome.contains("must"), "\(call) → \(outcome) names no field")
                     case .luaMessage:
                         #expect(outcome.contains("must be") || outcome.contains("needs"), "\(call) → \(outcome)")
                     case .anything:
@@ -128,19 +139,27 @@ struct FullHost {
     @Test func validationErrorsNameTheField() async throws {
         try await FullHost.with { h in
             let sleep = try await h.host.evaluate("local ok, e = pcall(sleep, 1e300) return e.code, e.message")
-            #expect(sleep == [.string("ValidationError"),
-                              .string("sleep: 'seconds' must be a finite number of seconds between 0 and 31536000, got 1e+300")])
-            let timeout = try await h.host.evaluate("""
+            #expect(
+                sleep == [
+                    .string("ValidationError"),
+                    .string("sleep: 'seconds' must be a finite number of seconds between 0 and 31536000, got 1e+300"),
+                ])
+            let timeout = try await h.host.evaluate(
+                """
                 local ok, e = pcall(bedrock.converse, {model='amazon.nova-micro-v1:0', messages='hi', timeout=0/0})
                 return e.code, e.message
                 """)
             #expect(timeout.first == .string("ValidationError"))
             #expect(timeout.last?.stringValue?.contains("'timeout'") == true)
-            let fault = try await h.host.evaluate("local ok, e = pcall(fault.inject, {error='ThrottlingException', times=2^63}) return e.message")
-            #expect(fault.first?.stringValue?.contains("'times' must be a whole number between 1 and 1000000000") == true)
+            let fault = try await h.host.evaluate(
+                "local ok, e = pcall(fault.inject, {error='ThrottlingException', times=2^63}) return e.message")
+            #expect(
+                fault.first?.stringValue?.contains("'times' must be a whole number between 1 and 1000000000") == true)
             // Well-defined results: -0.0 seconds is no wait; 2^53+1 in a count is 2^53.
             #expect(try await h.host.evaluate("sleep(-0.0) return 'slept'") == [.string("slept")])
-            #expect(try await h.host.evaluate("return #map({1, 2, 3}, function(x) return x end, {concurrency = 2^53+1})") == [.integer(3)])
+            #expect(
+                try await h.host.evaluate("return #map({1, 2, 3}, function(x) return x end, {concurrency = 2^53+1})")
+                    == [.integer(3)])
         }
     }
 
@@ -152,7 +171,10 @@ struct FullHost {
     @Test func sharedStringReferencesAreChargedAgainstTheMemoryCap() async throws {
         try await FullHost.with(limits: LuaLimits(memoryBytes: 64 << 20)) { h in
             let setup = "local s = string.rep('x', 1 << 20) local t = {} for i = 1, 1000 do t[i] = s end "
-            for crossing in ["return json.encode(t)", "return t", "return bedrock.converse{model='amazon.nova-micro-v1:0', messages=t}"] {
+            for crossing in [
+                "return json.encode(t)", "return t",
+                "return bedrock.converse{model='amazon.nova-micro-v1:0', messages=t}",
+            ] {
                 do {
                     _ = try await h.host.evaluate(setup + crossing, name: "=crossing")
                     Issue.record("\(crossing): no limit")
@@ -191,7 +213,9 @@ struct FullHost {
                 // Refused while encoding, before 100 MiB were built for the Lua state
                 // (not by the state's allocator afterwards).
                 #expect(kind == .memory)
-                #expect(message.contains("sandbox limit: memory: the values crossing between Lua and the host"), "\(message)")
+                #expect(
+                    message.contains("sandbox limit: memory: the values crossing between Lua and the host"),
+                    "\(message)")
             }
         }
     }
@@ -201,7 +225,8 @@ struct FullHost {
     @Test func logLinesCountAgainstTheOutputLimitAndAreCutBeforeRedaction() async throws {
         try await FullHost.with(limits: LuaLimits(outputBytes: 1024)) { h in
             do {
-                _ = try await h.host.evaluate("for i = 1, 16 do pcall(log.info, ('x'):rep(1 << 20):rep(16)) end return 'done'")
+                _ = try await h.host.evaluate(
+                    "for i = 1, 16 do pcall(log.info, ('x'):rep(1 << 20):rep(16)) end return 'done'")
                 Issue.record("no output limit")
             } catch LuaError.limit(let kind, let message) {
                 #expect(kind == .output)
@@ -241,8 +266,9 @@ struct FullHost {
                     return "other: \(error)"
                 }
             }
-            #expect(outcome?.hasPrefix("sandbox limit: the script did not stop within 1 s of its deadline") == true,
-                    "\(outcome ?? "still waiting after 15 s")")
+            #expect(
+                outcome?.hasPrefix("sandbox limit: the script did not stop within 1 s of its deadline") == true,
+                "\(outcome ?? "still waiting after 15 s")")
             #expect(h.host.sandbox.unusable != nil)
             await #expect(throws: LuaError.limit(.unresponsive, outcome ?? "")) {
                 try await h.host.evaluate("return 1")
@@ -318,7 +344,9 @@ struct FullHost {
     @Test func aTestFileCannotFakeItsResults() async throws {
         try await LuaTestHarness.with { h in
             // Replacing the functions the runner used to call at run time.
-            let replaced = try await h.run("replaced_pcall_test.lua", """
+            let replaced = try await h.run(
+                "replaced_pcall_test.lua",
+                """
                 test("really fails", function() error("boom") end)
                 pcall = function() return true end
                 ipairs = function() return function() return nil end end
@@ -327,7 +355,9 @@ struct FullHost {
             #expect(replaced.results.map(\.status) == [.failed])
             #expect(replaced.results.first?.message?.contains("boom") == true)
             // Replacing the runner's control table.
-            let control = try await h.run("fake_control_test.lua", """
+            let control = try await h.run(
+                "fake_control_test.lua",
+                """
                 test("really fails", function() error("boom") end)
                 __quarry_test = setmetatable({}, { __index = {
                   list = function() return { { name = "fake" } } end,
@@ -341,14 +371,17 @@ struct FullHost {
 
     @Test func aTestTimeoutIsCheckedNotTrapped() async throws {
         try await LuaTestHarness.with { h in
-            let summary = try await h.run("timeouts_test.lua", """
+            let summary = try await h.run(
+                "timeouts_test.lua",
+                """
                 test("huge", function() end, {timeout = 1e300})
                 test("nan", function() end, {timeout = 0/0})
                 test("fine", function() end, {timeout = 5})
                 """)
             #expect(summary.results.map(\.status) == [.failed, .failed, .passed])
             #expect(summary.results.prefix(2).allSatisfy { $0.errorCode == "ValidationError" })
-            #expect(summary.results.first?.message?.contains("'timeout' must be a finite number of seconds > 0") == true)
+            #expect(
+                summary.results.first?.message?.contains("'timeout' must be a finite number of seconds > 0") == true)
         }
     }
 
@@ -360,7 +393,8 @@ struct FullHost {
             try await Task.sleep(for: .milliseconds(1500))
             try await h.host.register("tools.late") { _ in [.string("late")] }
             // Enough work that the hooks look at the clock while it runs.
-            try await h.host.load(module: "local n = 0 for i = 1, 3000000 do n = n + 1 end extra = { value = 42 }", name: "=extra")
+            try await h.host.load(
+                module: "local n = 0 for i = 1, 3000000 do n = n + 1 end extra = { value = 42 }", name: "=extra")
             #expect(try await h.host.evaluate("return tools.late(), extra.value") == [.string("late"), .integer(42)])
         }
     }
@@ -370,7 +404,8 @@ struct FullHost {
     @Test func registeringIntoAModuleIgnoresReplacedGlobals() async throws {
         try await FullHost.with { h in
             try await h.host.register("tools.first") { _ in [.string("one")] }
-            _ = try await h.host.evaluate("""
+            _ = try await h.host.evaluate(
+                """
                 pairs = function() error("hijacked pairs") end
                 type = function() return "table" end
                 pcall(function() table.concat = function() error("hijacked concat") end end)

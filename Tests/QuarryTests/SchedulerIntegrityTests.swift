@@ -9,7 +9,8 @@ import Testing
 @Suite struct SchedulerIntegrityTests {
     @Test func anotherBranchCannotResumeACoroutineSuspendedThrough() async throws {
         try await HostHarness.with { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local outer, inner, branch
                 local got, tries = nil, {}
                 parallel(function()
@@ -52,7 +53,8 @@ import Testing
     /// Once the call has returned, the same coroutines are ordinary again.
     @Test func theChainIsReleasedWhenTheCallReturns() async throws {
         try await HostHarness.with { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local co = coroutine.create(function()
                   local w = coroutine.wrap(function() sleep(0.01) coroutine.yield("paused") return "end" end)
                   local a = w()

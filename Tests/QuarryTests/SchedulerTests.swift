@@ -50,7 +50,9 @@ final class Rendezvous: @unchecked Sendable {
         try await HostHarness.with { h in
             let meet = Rendezvous(parties: 3)
             try await h.host.register("meet") { _ in [.boolean(await meet.arrive())] }
-            let r = try await h.value("return {parallel(function() return meet() end, function() return meet() end, function() return meet() end)}")
+            let r = try await h.value(
+                "return {parallel(function() return meet() end, function() return meet() end, function() return meet() end)}"
+            )
             #expect(r == .array([true, true, true]))
         }
     }
@@ -64,7 +66,8 @@ final class Rendezvous: @unchecked Sendable {
                 inFlight.leave()
                 return [args.first ?? .nil]
             }
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local items = {}
                 for i = 1, 12 do items[i] = i end
                 return map(items, function(x, i) assert(x == i); return work(x * 10) end, {concurrency = 3})
@@ -77,7 +80,8 @@ final class Rendezvous: @unchecked Sendable {
 
     @Test func failuresAreReportedPerItem() async throws {
         try await HostHarness.with { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local results, errors = map({1, 2, 3, 4}, function(x)
                   if x % 2 == 0 then error({code='Odd', message='even ' .. x}) end
                   return x
@@ -101,7 +105,8 @@ final class Rendezvous: @unchecked Sendable {
             let records = RecordList()
             h.host.addCallObserver { records.append($0) }
             _ = try h.emulator.addFault(FaultRule(operation: "Converse", latencyMs: 300))
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local answers = map({'a', 'b', 'c', 'd'}, function(p)
                   return bedrock.converse{model='\(haiku)', messages=p}.text
                 end, {concurrency = 4})
@@ -111,7 +116,13 @@ final class Rendezvous: @unchecked Sendable {
             let calls = records.all
             #expect(calls.count == 4)
             // Every call was in flight while every other was: their intervals overlap.
-            let spans = calls.map { ($0.started, $0.started.addingTimeInterval(Double($0.duration.components.seconds) + Double($0.duration.components.attoseconds) / 1e18)) }
+            let spans = calls.map {
+                (
+                    $0.started,
+                    $0.started.addingTimeInterval(
+                        Double($0.duration.components.seconds) + Double($0.duration.components.attoseconds) / 1e18)
+                )
+            }
             let latestStart = spans.map(\.0).max() ?? Date()
             let earliestEnd = spans.map(\.1).min() ?? Date()
             #expect(latestStart < earliestEnd)
@@ -123,11 +134,18 @@ final class Rendezvous: @unchecked Sendable {
             let records = RecordList()
             h.host.addCallObserver { records.append($0) }
             _ = try h.emulator.addFault(FaultRule(operation: "Converse", latencyMs: 100))
-            _ = try await h.value("""
+            _ = try await h.value(
+                """
                 return map({'a', 'b', 'c'}, function(p) return bedrock.converse{model='\(haiku)', messages=p} end)
                 """)
-            let spans = records.all.map { ($0.started, $0.started.addingTimeInterval(Double($0.duration.components.seconds) + Double($0.duration.components.attoseconds) / 1e18)) }
-                .sorted { $0.0 < $1.0 }
+            let spans = records.all.map {
+                (
+                    $0.started,
+                    $0.started.addingTimeInterval(
+                        Double($0.duration.components.seconds) + Double($0.duration.components.attoseconds) / 1e18)
+                )
+            }
+            .sorted { $0.0 < $1.0 }
             #expect(spans.count == 3)
             for (a, b) in zip(spans, spans.dropFirst()) { #expect(b.0 >= a.1.addingTimeInterval(-0.01)) }
         }
@@ -179,7 +197,9 @@ final class Rendezvous: @unchecked Sendable {
     @Test func sleepAndNowAreMonotonicSeconds() async throws {
         try await HostHarness.with { h in
             let r = try await h.value("local t = now(); sleep(0.05); return {now() - t, math.type(now())}")
-            guard case .array(let parts) = r, case .number(let elapsed)? = parts.first else { Issue.record("bad result"); return }
+            guard case .array(let parts) = r, case .number(let elapsed)? = parts.first else {
+                Issue.record("bad result"); return
+            }
             #expect(elapsed >= 0.05)
             #expect(parts.last == "float")
         }
@@ -188,14 +208,17 @@ final class Rendezvous: @unchecked Sendable {
     @Test func asyncSwiftFunctionsYieldLikeBedrockCalls() async throws {
         try await HostHarness.with { h in
             try await h.host.register("tools.lookup") { args in
-                guard let key = args.first?.stringValue else { throw ScriptError(code: "BadKey", message: "need a key") }
+                guard let key = args.first?.stringValue else {
+                    throw ScriptError(code: "BadKey", message: "need a key")
+                }
                 try await Task.sleep(for: .milliseconds(5))
                 return [.string("value of \(key)")]
             }
             try await h.host.registerSync("tools.add") { args in
                 [.integer((args.first?.int ?? 0) + (args.last?.int ?? 0))]
             }
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local ok, e = pcall(tools.lookup)
                 return {tools.lookup('x'), tools.add(2, 3), e.code, e.message}
                 """)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The "Security in Quarry" article names the test behind every claim as
 /// `Suite/testName`; this suite fails when one of them is renamed or removed.
@@ -27,7 +27,8 @@ import TestSupport
 
     /// Whether a file declares `suite` and, in it, a test function named `test`.
     static func declares(_ source: String, suite: String, test: String) -> Bool {
-        let suiteDeclared = source.contains("struct \(suite) ") || source.contains("struct \(suite){")
+        let suiteDeclared =
+            source.contains("struct \(suite) ") || source.contains("struct \(suite){")
             || source.contains("class \(suite) ") || source.contains("class \(suite):")
         guard suiteDeclared else { return false }
         // The function must be a test: an `@Test` attribute above `func name(` (parameterized
@@ -36,7 +37,9 @@ import TestSupport
         for (i, line) in lines.enumerated() where line.contains("func \(test)(") {
             if line.contains("@Test") { return true }
             var j = i - 1
-            while j >= max(0, i - 40), !lines[j].contains("func ") && !lines[j].contains("}") || lines[j].contains("@Test") {
+            while j >= max(0, i - 40),
+                !lines[j].contains("func ") && !lines[j].contains("}") || lines[j].contains("@Test")
+            {
                 if lines[j].contains("@Test") { return true }
                 j -= 1
             }
@@ -45,14 +48,16 @@ import TestSupport
     }
 
     @Test func everyLinkedTestExists() throws {
-        let article = try String(contentsOf: Self.packageRoot.appendingPathComponent(
-            "Sources/Quarry/Quarry.docc/SecurityInQuarry.md"), encoding: .utf8)
+        let article = try String(
+            contentsOf: Self.packageRoot.appendingPathComponent(
+                "Sources/Quarry/Quarry.docc/SecurityInQuarry.md"), encoding: .utf8)
         let links = Self.links(in: article)
         // The article proves its claims: dozens of links, not a handful.
         #expect(links.count >= 40, "only \(links.count) test links found")
         let sources = try Self.testSources()
         var missing: [String] = []
-        for link in links where !sources.values.contains(where: { Self.declares($0, suite: link.suite, test: link.test) }) {
+        for link in links
+        where !sources.values.contains(where: { Self.declares($0, suite: link.suite, test: link.test) }) {
             missing.append("\(link.suite)/\(link.test)")
         }
         #expect(missing.isEmpty, "the Security in Quarry article links tests that do not exist: \(missing)")
@@ -61,8 +66,11 @@ import TestSupport
     @Test func theCheckNoticesARenamedTest() throws {
         // The checker itself: a made-up name is reported missing, a real one is found.
         let sources = try Self.testSources()
-        #expect(sources.values.contains { Self.declares($0, suite: "SecurityArticleTests", test: "everyLinkedTestExists") })
-        #expect(!sources.values.contains { Self.declares($0, suite: "SecurityArticleTests", test: "everyLinkedTestExistz") })
+        #expect(
+            sources.values.contains { Self.declares($0, suite: "SecurityArticleTests", test: "everyLinkedTestExists") })
+        #expect(
+            !sources.values.contains { Self.declares($0, suite: "SecurityArticleTests", test: "everyLinkedTestExistz") }
+        )
         #expect(!sources.values.contains { Self.declares($0, suite: "NoSuchSuite", test: "everyLinkedTestExists") })
     }
 }

@@ -14,22 +14,32 @@ import Testing
     /// to sign it expected, session token included. The script sees none of it.
     @Test func invalidSignatureDumpsNeverReachScripts() async throws {
         var configuration = EmulatorConfiguration()
-        configuration.credentials = [EmulatorCredential(accessKeyID: Self.keyID, secretAccessKey: "theRealSecretKey000000000000000000000000",
-                                                        sessionToken: Self.sessionToken)]
+        configuration.credentials = [
+            EmulatorCredential(
+                accessKeyID: Self.keyID, secretAccessKey: "theRealSecretKey000000000000000000000000",
+                sessionToken: Self.sessionToken)
+        ]
         let (emulator, endpoint) = try await BedrockEmulator.started(configuration)
-        let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken,
-                                           credentials: SigV4Credentials(accessKeyId: Self.keyID,
-                                                                         secretAccessKey: "aWrongSecretKey0000000000000000000000000",
-                                                                         sessionToken: Self.sessionToken))
+        let target = QuarryTarget.emulator(
+            url: endpoint.url, adminToken: emulator.adminToken,
+            credentials: SigV4Credentials(
+                accessKeyId: Self.keyID,
+                secretAccessKey: "aWrongSecretKey0000000000000000000000000",
+                sessionToken: Self.sessionToken))
         let logs = TextSink(), output = TextSink()
-        let host = try await QuarryHost(target: target, options: .init(
-            output: output.write, logger: CapturingLogHandler.logger("scrub", into: logs)))
-        let r = try await host.evaluate("""
-            local ok, e = pcall(bedrock.converse, {model='\(haiku)', messages='x'})
-            log.error('failed', e)
-            print(e)
-            return {code = e.code, message = e.message, text = tostring(e)}
-            """, name: "=scrub").first ?? .nil
+        let host = try await QuarryHost(
+            target: target,
+            options: .init(
+                output: output.write, logger: CapturingLogHandler.logger("scrub", into: logs)))
+        let r =
+            try await host.evaluate(
+                """
+                local ok, e = pcall(bedrock.converse, {model='\(haiku)', messages='x'})
+                log.error('failed', e)
+                print(e)
+                return {code = e.code, message = e.message, text = tostring(e)}
+                """, name: "=scrub"
+            ).first ?? .nil
         await host.shutdown()
         await emulator.stop()
         #expect(r.field("code") == "InvalidSignatureException")
@@ -46,7 +56,8 @@ import Testing
     @Test func mediaTypesAreVisibleASCII() async throws {
         try await HostHarness.with { h in
             let before = h.emulator.requests.count
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local out = {}
                 local body = {anthropic_version='bedrock-2023-05-31', max_tokens=5, messages={ {role='user', content='hi'} }}
                 for _, case in ipairs{
@@ -63,7 +74,12 @@ import Testing
                 out[#out + 1] = bedrock.invoke{model='\(haiku)', body=body, accept='application/json', content_type='application/json'}.json.type
                 return out
                 """)
-            #expect(r == .array(["refused", "refused", "refused", "refused", "refused", "refused", "refused", "refused", "message"]))
+            #expect(
+                r
+                    == .array([
+                        "refused", "refused", "refused", "refused", "refused", "refused", "refused", "refused",
+                        "message",
+                    ]))
             #expect(h.emulator.requests.count - before == 1)
         }
     }

@@ -5,6 +5,7 @@ import HTTPTestSupport
 import LuaSandbox
 import NIOCore
 import Testing
+
 @testable import Quarry
 
 /// Issue 23 item 1, second audit: a Lua stream's events wait in the pump bounded in
@@ -15,17 +16,21 @@ import Testing
     func startPump(_ server: ScriptedHTTPServer, maxStreamBytes: Int) throws -> (StreamPump, BedrockRuntimeClient) {
         let configuration = try BedrockRuntimeClient.Configuration(
             region: "us-east-1", endpoint: try BedrockEndpoint.parse(server.endpoint), authorizer: UnsignedAuthorizer(),
-            retry: .noRetries, timeouts: Timeouts(connect: .seconds(5), firstByte: .seconds(20), idle: .seconds(20), total: .seconds(60)),
+            retry: .noRetries,
+            timeouts: Timeouts(connect: .seconds(5), firstByte: .seconds(20), idle: .seconds(20), total: .seconds(60)),
             limits: ResponseLimits(maxStreamBytes: maxStreamBytes))
         let client = try BedrockRuntimeClient(configuration: configuration)
         let pump = StreamPump()
-        pump.start(open: {
-            try client.invokeModelWithResponseStream(InvokeModelRequest(modelId: "m", body: Data("{}".utf8)))
-        }, write: { event, writer throws(LuaConversionError) in
-            try writer.append(ResponseTables.chunkEvent(event))
-        }, finish: { _, error in
-            (error == nil ? .map([:]) : nil, error.map(ScriptError.from))
-        })
+        pump.start(
+            open: {
+                try client.invokeModelWithResponseStream(InvokeModelRequest(modelId: "m", body: Data("{}".utf8)))
+            },
+            write: { event, writer throws(LuaConversionError) in
+                try writer.append(ResponseTables.chunkEvent(event))
+            },
+            finish: { _, error in
+                (error == nil ? .map([:]) : nil, error.map(ScriptError.from))
+            })
         return (pump, client)
     }
 
@@ -74,7 +79,9 @@ import Testing
         // 3,000 chunk events of ~6 KiB: 18 MiB in all, read as it comes.
         let payload = Data(repeating: 0x62, count: 6 * 1024).base64EncodedString()
         let frame = StreamFrames.event("chunk", #"{"bytes":"\#(payload)"}"#)
-        let parts: [(delay: TimeAmount, bytes: [UInt8])] = (0..<30).map { _ in (.zero, Array(Array(repeating: frame, count: 100).joined())) }
+        let parts: [(delay: TimeAmount, bytes: [UInt8])] = (0..<30).map { _ in
+            (.zero, Array(Array(repeating: frame, count: 100).joined()))
+        }
         let server = try await ScriptedHTTPServer.start { _, _ in
             .stream(status: 200, headers: StreamFrames.headers, parts: parts, ending: .complete)
         }

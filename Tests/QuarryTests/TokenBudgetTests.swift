@@ -5,11 +5,13 @@ import Quarry
 import Testing
 
 @Suite struct TokenBudgetTests {
-    static let body = "{anthropic_version='bedrock-2023-05-31', max_tokens=30, messages={ {role='user', content='Tell me about budgets'} }}"
+    static let body =
+        "{anthropic_version='bedrock-2023-05-31', max_tokens=30, messages={ {role='user', content='Tell me about budgets'} }}"
 
     @Test func invokeIsSettledFromTheServiceHeaders() async throws {
         try await HostHarness.with(policy: HostPolicy(tokenBudget: 100)) { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local r = bedrock.invoke{model='\(haiku)', body=\(Self.body)}
                 local after = bedrock.budget().tokens_used
                 local ok, e = pcall(bedrock.invoke, {model='\(haiku)', body=\(Self.body)})
@@ -31,7 +33,8 @@ import Testing
 
     @Test func invokeStreamIsSettledFromTheInvocationMetrics() async throws {
         try await HostHarness.with(policy: HostPolicy(tokenBudget: 100)) { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local s = bedrock.invoke_stream{model='\(haiku)', body=\(Self.body)}
                 local last
                 for ev in s do if ev.json then last = ev.json end end
@@ -52,7 +55,8 @@ import Testing
     @Test func converseReservesItsInputBeforeSending() async throws {
         try await HostHarness.with(policy: HostPolicy(tokenBudget: 1_000)) { h in
             let before = h.emulator.requests.count
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local ok, e = pcall(bedrock.converse, {model='\(haiku)', messages=('word '):rep(50000), inference={max_tokens=10}})
                 return {ok = ok, code = e and e.code, message = e and e.message}
                 """)

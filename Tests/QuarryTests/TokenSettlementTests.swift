@@ -1,7 +1,7 @@
-import Foundation
-import Testing
 import BedrockEmulator
+import Foundation
 import Quarry
+import Testing
 
 /// Issue 16 row 8, after its audit: a call is never free because it was cut short, its
 /// input hid in a document, or its body named the output cap twice; only a service
@@ -11,7 +11,8 @@ import Quarry
         try await HostHarness.with(policy: HostPolicy(tokenBudget: 10_000)) { h in
             // The answer stops after a few events, before the usage could arrive.
             _ = try h.emulator.addFault(FaultRule(operation: "ConverseStream", stream: "truncate", afterEvents: 3))
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local n = 0
                 local ok, e = pcall(bedrock.stream, {model='\(haiku)', messages='Tell me a long story about rivers',
                     inference={max_tokens=400}, on_text=function() n = n + 1 end})
@@ -34,7 +35,8 @@ import Quarry
     @Test func aCallCutByItsTimeoutKeepsItsReservation() async throws {
         try await HostHarness.with(policy: HostPolicy(tokenBudget: 10_000)) { h in
             _ = try h.emulator.addFault(FaultRule(operation: "Converse", latencyMs: 3000))
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local ok, e = pcall(bedrock.converse, {model='\(haiku)', messages='hi', inference={max_tokens=300}, timeout=0.3})
                 return {ok = ok, code = e and e.code, used = bedrock.budget().tokens_used}
                 """)
@@ -46,7 +48,8 @@ import Quarry
 
     @Test func aServiceRefusalReleasesItsReservation() async throws {
         try await HostHarness.with(policy: HostPolicy(tokenBudget: 10_000)) { h in
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local ok, e = pcall(bedrock.converse, {model='amazon.no-such-model-v9:0', messages='hi', inference={max_tokens=300}})
                 return {ok = ok, status = e and e.status, used = bedrock.budget().tokens_used}
                 """)
@@ -59,7 +62,8 @@ import Quarry
     @Test func textDocumentsCountAsInput() async throws {
         try await HostHarness.with(policy: HostPolicy(tokenBudget: 1_000)) { h in
             let before = h.emulator.requests.count
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local big = ('granite is a rock. '):rep(2000)
                 local native = {anthropic_version='bedrock-2023-05-31', max_tokens=10, messages={ {role='user', content={
                     {type='document', source={type='text', media_type='text/plain', data=big}},
@@ -79,7 +83,8 @@ import Quarry
     @Test func aBodyThatNamesItsOutputCapTwiceReservesTheLarger() async throws {
         try await HostHarness.with(policy: HostPolicy(tokenBudget: 200)) { h in
             let before = h.emulator.requests.count
-            let r = try await h.value("""
+            let r = try await h.value(
+                """
                 local body = '{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"max_tokens":5000,'
                     .. '"messages":[{"role":"user","content":"hi"}]}'
                 local ok, e = pcall(bedrock.invoke, {model='\(haiku)', body=body})

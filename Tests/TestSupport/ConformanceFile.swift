@@ -49,7 +49,9 @@ public enum ConformanceFile: String, CaseIterable, Sendable {
     /// `Missing` when there is none.
     public func names(endingIn suffix: String) throws -> [String] {
         let folder = url.path
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(suffix) }.sorted()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter {
+            $0.hasSuffix(suffix)
+        }.sorted()
         guard !names.isEmpty else {
             throw Missing(description: "no \(suffix) files in \(folder) (set \(variable) to use another folder)")
         }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A `bedrock-emulator` process (the built executable) started for one test on a free
@@ -36,7 +37,8 @@ public final class EmulatorProcess {
             line += chunk
         }
         guard let object = try JSONSerialization.jsonObject(with: line) as? [String: Any],
-              let endpoint = object["endpoint"] as? String, let port = URL(string: endpoint)?.port else {
+            let endpoint = object["endpoint"] as? String, let port = URL(string: endpoint)?.port
+        else {
             throw Failure(description: "bedrock-emulator printed no endpoint: \(String(decoding: line, as: UTF8.self))")
         }
         self.endpoint = endpoint

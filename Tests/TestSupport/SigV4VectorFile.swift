@@ -50,7 +50,9 @@ public struct SigV4VectorFile: Decodable {
     }
 
     public struct ClientInput: Decodable {
-        public struct Config: Decodable { public let use_fips_endpoint: Bool?; public let use_dualstack_endpoint: Bool? }
+        public struct Config: Decodable {
+            public let use_fips_endpoint: Bool?; public let use_dualstack_endpoint: Bool?
+        }
         public let operation: String
         public let region: String
         public let client_config: Config

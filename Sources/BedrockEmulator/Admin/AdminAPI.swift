@@ -35,28 +35,37 @@ struct AdminAPI {
         if request.method == "GET", segments == ["health"] {
             return service.json(["status": "ok"], requestID: requestID)
         }
-        guard let token = request.headers.first(name: Self.tokenHeader), Self.tokensMatch(token, service.adminToken) else {
-            return service.errorResponse(ServiceError(name: "AccessDeniedException", status: 403,
-                message: "The admin API needs the \(Self.tokenHeader) header with the emulator's admin token."), requestID: requestID)
+        guard let token = request.headers.first(name: Self.tokenHeader), Self.tokensMatch(token, service.adminToken)
+        else {
+            return service.errorResponse(
+                ServiceError(
+                    name: "AccessDeniedException", status: 403,
+                    message: "The admin API needs the \(Self.tokenHeader) header with the emulator's admin token."),
+                requestID: requestID)
         }
         switch (request.method, segments) {
         case ("GET", ["models"]):
             let models: [JSONValue] = service.configuration.catalog.models.map {
-                ["modelId": .string($0.id), "modelName": .string($0.name), "providerName": .string($0.provider),
-                 "family": .string($0.family.rawValue), "maxOutputTokens": .int($0.maxOutputTokens),
-                 "toolUse": .bool($0.supportsToolUse), "reasoning": .bool($0.supportsReasoning)]
+                [
+                    "modelId": .string($0.id), "modelName": .string($0.name), "providerName": .string($0.provider),
+                    "family": .string($0.family.rawValue), "maxOutputTokens": .int($0.maxOutputTokens),
+                    "toolUse": .bool($0.supportsToolUse), "reasoning": .bool($0.supportsReasoning),
+                ]
             }
             return service.json(["models": .array(models)], requestID: requestID)
         case ("POST", ["faults"]):
-            if let problem = UnknownFields.problem(in: (try? JSONParser.parse(Array(request.body.readableBytesView))),
-                                                   known: UnknownFields.faultRule, what: "The fault rule") {
+            if let problem = UnknownFields.problem(
+                in: (try? JSONParser.parse(Array(request.body.readableBytesView))),
+                known: UnknownFields.faultRule, what: "The fault rule")
+            {
                 return bad(problem, requestID)
             }
             let rule: FaultRule
             do {
                 rule = try JSONValueDecoder().decode(FaultRule.self, from: request.body.readableBytesView)
             } catch {
-                return bad("The fault rule is not valid JSON of the documented shape: \(Self.describe(error))", requestID)
+                return bad(
+                    "The fault rule is not valid JSON of the documented shape: \(Self.describe(error))", requestID)
             }
             do {
                 let id = try service.faults.add(rule)
@@ -75,18 +84,22 @@ struct AdminAPI {
             return service.json(["cleared": true], requestID: requestID)
         case ("DELETE", let path) where path.count == 2 && path[0] == "faults":
             guard service.faults.remove(id: path[1]) else {
-                return service.errorResponse(ServiceError(.resourceNotFound, "No fault rule with id \(path[1])."), requestID: requestID)
+                return service.errorResponse(
+                    ServiceError(.resourceNotFound, "No fault rule with id \(path[1])."), requestID: requestID)
             }
             return service.json(["removed": .string(path[1])], requestID: requestID)
         case ("POST", ["responses"]):
-            if let problem = UnknownFields.replyProblem(in: (try? JSONParser.parse(Array(request.body.readableBytesView))), what: "The scripted reply") {
+            if let problem = UnknownFields.replyProblem(
+                in: (try? JSONParser.parse(Array(request.body.readableBytesView))), what: "The scripted reply")
+            {
                 return bad(problem, requestID)
             }
             let reply: ScriptedReply
             do {
                 reply = try JSONValueDecoder().decode(ScriptedReply.self, from: request.body.readableBytesView)
             } catch {
-                return bad("The scripted reply is not valid JSON of the documented shape: \(Self.describe(error))", requestID)
+                return bad(
+                    "The scripted reply is not valid JSON of the documented shape: \(Self.describe(error))", requestID)
             }
             do {
                 return service.json(["id": .string(try service.replies.add(reply))], requestID: requestID, status: 201)
@@ -104,7 +117,8 @@ struct AdminAPI {
             return service.json(["cleared": true], requestID: requestID)
         case ("DELETE", let path) where path.count == 2 && path[0] == "responses":
             guard service.replies.remove(id: path[1]) else {
-                return service.errorResponse(ServiceError(.resourceNotFound, "No scripted reply with id \(path[1])."), requestID: requestID)
+                return service.errorResponse(
+                    ServiceError(.resourceNotFound, "No scripted reply with id \(path[1])."), requestID: requestID)
             }
             return service.json(["removed": .string(path[1])], requestID: requestID)
         case ("GET", ["requests"]):
@@ -115,8 +129,11 @@ struct AdminAPI {
             service.log.clear()
             return service.json(["cleared": true], requestID: requestID)
         default:
-            return service.errorResponse(ServiceError(name: "UnknownOperationException", status: 404,
-                message: "Unknown admin call \(request.method) /_quarry/\(segments.joined(separator: "/"))"), requestID: requestID)
+            return service.errorResponse(
+                ServiceError(
+                    name: "UnknownOperationException", status: 404,
+                    message: "Unknown admin call \(request.method) /_quarry/\(segments.joined(separator: "/"))"),
+                requestID: requestID)
         }
     }
 

@@ -10,9 +10,10 @@ package struct AdminAPIHarness {
 
     /// Calls `method /_quarry/<path>` with `body`; the status and body of the answer.
     package func call(method: String, path: [String], body: [UInt8]) -> (status: Int, body: [UInt8]) {
-        let request = EmulatorRequest(method: method, target: "/_quarry/" + path.joined(separator: "/"),
-                                      headers: HTTPHeaders([(AdminAPI.tokenHeader, service.adminToken)]),
-                                      body: ByteBuffer(bytes: body))
+        let request = EmulatorRequest(
+            method: method, target: "/_quarry/" + path.joined(separator: "/"),
+            headers: HTTPHeaders([(AdminAPI.tokenHeader, service.adminToken)]),
+            body: ByteBuffer(bytes: body))
         switch AdminAPI(service: service).handle(request, segments: path, requestID: "fuzz") {
         case .complete(let status, _, let body): return (status, body)
         case .stream(let status, _, _, _): return (status, [])

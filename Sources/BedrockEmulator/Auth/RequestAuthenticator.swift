@@ -34,10 +34,12 @@ struct RequestAuthenticator: Sendable {
         let lookup = keys
         let skew = configuration.clockSkew.components
         let allowedSkew = TimeInterval(skew.seconds) + TimeInterval(skew.attoseconds) / 1e18
-        bedrockVerifier = SigV4Verifier(regions: Set(configuration.regions), allowedClockSkew: allowedSkew,
-                                        secrets: { lookup[$0] })
-        s3Verifier = SigV4Verifier(service: "s3", regions: Set(configuration.regions), allowedClockSkew: allowedSkew,
-                                   pathCanonicalization: .asSent, secrets: { lookup[$0] })
+        bedrockVerifier = SigV4Verifier(
+            regions: Set(configuration.regions), allowedClockSkew: allowedSkew,
+            secrets: { lookup[$0] })
+        s3Verifier = SigV4Verifier(
+            service: "s3", regions: Set(configuration.regions), allowedClockSkew: allowedSkew,
+            pathCanonicalization: .asSent, secrets: { lookup[$0] })
     }
 
     /// The verifier for the service a SigV4 request's credential scope names: S3's
@@ -49,7 +51,8 @@ struct RequestAuthenticator: Sendable {
     /// The service named in the `Authorization` header's credential scope, if any.
     static func scopedService(_ request: EmulatorRequest) -> String? {
         guard let authorization = request.headers.first(name: "authorization"),
-              let range = authorization.range(of: "Credential=") else { return nil }
+            let range = authorization.range(of: "Credential=")
+        else { return nil }
         let credential = authorization[range.upperBound...].prefix { $0 != "," && $0 != " " }
         let parts = credential.split(separator: "/", omittingEmptySubsequences: false)
         return parts.count == 5 ? String(parts[3]) : nil
@@ -59,17 +62,20 @@ struct RequestAuthenticator: Sendable {
     /// does not decode `aws-chunked` bodies: both are clear errors.
     private func checkS3Payload(_ request: EmulatorRequest) throws(ServiceError) {
         guard let declared = request.headers.first(name: "x-amz-content-sha256") else {
-            throw ServiceError(name: "InvalidRequest", status: 400,
-                               message: "Missing required header for this request: x-amz-content-sha256")
+            throw ServiceError(
+                name: "InvalidRequest", status: 400,
+                message: "Missing required header for this request: x-amz-content-sha256")
         }
         if declared.hasPrefix("STREAMING-") {
-            throw ServiceError(name: "NotImplemented", status: 501,
-                               message: "The emulator's S3 does not accept aws-chunked (\(declared)) bodies; send the payload whole.")
+            throw ServiceError(
+                name: "NotImplemented", status: 501,
+                message: "The emulator's S3 does not accept aws-chunked (\(declared)) bodies; send the payload whole.")
         }
     }
 
-    static let unrecognizedClient = ServiceError(name: "UnrecognizedClientException", status: 403,
-                                                 message: "The security token included in the request is invalid.")
+    static let unrecognizedClient = ServiceError(
+        name: "UnrecognizedClientException", status: 403,
+        message: "The security token included in the request is invalid.")
 
     func authenticate(_ request: EmulatorRequest) throws(ServiceError) -> AuthenticatedCaller {
         if let authorization = request.headers.first(name: "authorization"), authorization.hasPrefix("Bearer ") {
@@ -85,11 +91,13 @@ struct RequestAuthenticator: Sendable {
         if chosen.service == "s3" { try checkS3Payload(request) }
         do {
             let verified = try chosen.verify(received)
-            return AuthenticatedCaller(principal: EmulatorCredential.mask(verified.accessKeyId), region: verified.region,
-                                       service: verified.service)
+            return AuthenticatedCaller(
+                principal: EmulatorCredential.mask(verified.accessKeyId), region: verified.region,
+                service: verified.service)
         } catch {
-            throw ServiceError(name: error.errorType, status: error.httpStatus,
-                               message: error.message + Self.dump(error.expectedCanonicalRequest, request))
+            throw ServiceError(
+                name: error.errorType, status: error.httpStatus,
+                message: error.message + Self.dump(error.expectedCanonicalRequest, request))
         }
     }
 
@@ -101,11 +109,15 @@ struct RequestAuthenticator: Sendable {
         let date = request.headers.first(name: "x-amz-date") ?? ""
         var scope = ""
         if let authorization = request.headers.first(name: "authorization"),
-           let range = authorization.range(of: "Credential=") {
+            let range = authorization.range(of: "Credential=")
+        {
             let credential = authorization[range.upperBound...].prefix { $0 != "," && $0 != " " }
-            if let slash = credential.firstIndex(of: "/") { scope = String(credential[credential.index(after: slash)...]) }
+            if let slash = credential.firstIndex(of: "/") {
+                scope = String(credential[credential.index(after: slash)...])
+            }
         }
-        let stringToSign = "AWS4-HMAC-SHA256\n\(date)\n\(scope)\n"
+        let stringToSign =
+            "AWS4-HMAC-SHA256\n\(date)\n\(scope)\n"
             + SigV4ReceivedRequest.sha256Hex(ofBody: Array(canonicalRequest.utf8))
         return "\n\nThe Canonical String for this request should have been\n'\(canonicalRequest)'\n\n"
             + "The String-to-Sign should have been\n'\(stringToSign)'\n"
@@ -115,7 +127,9 @@ struct RequestAuthenticator: Sendable {
     /// (no body hash yet). SigV4 requests must be signed with
     /// `STREAMING-AWS4-HMAC-SHA256-EVENTS`, and get the verifier that checks each
     /// event's chained signature; bearer requests send their events unsigned.
-    func authenticateEventStream(_ request: EmulatorRequest) throws(ServiceError) -> (AuthenticatedCaller, SigV4EventVerifier?) {
+    func authenticateEventStream(_ request: EmulatorRequest) throws(ServiceError) -> (
+        AuthenticatedCaller, SigV4EventVerifier?
+    ) {
         if let authorization = request.headers.first(name: "authorization"), authorization.hasPrefix("Bearer ") {
             return (try authenticate(request), nil)
         }
@@ -129,11 +143,14 @@ struct RequestAuthenticator: Sendable {
             throw ServiceError(name: error.errorType, status: error.httpStatus, message: error.message)
         }
         guard verified.hasSignedEventPayload else {
-            throw .validation("InvokeModelWithBidirectionalStream requires X-Amz-Content-SHA256: STREAMING-AWS4-HMAC-SHA256-EVENTS "
-                + "and a signed event stream body.")
+            throw .validation(
+                "InvokeModelWithBidirectionalStream requires X-Amz-Content-SHA256: STREAMING-AWS4-HMAC-SHA256-EVENTS "
+                    + "and a signed event stream body.")
         }
-        return (AuthenticatedCaller(principal: EmulatorCredential.mask(verified.accessKeyId), region: verified.region),
-                verified.eventVerifier())
+        return (
+            AuthenticatedCaller(principal: EmulatorCredential.mask(verified.accessKeyId), region: verified.region),
+            verified.eventVerifier()
+        )
     }
 
     private var defaultRegion: String { configuration.regions.first ?? "us-east-1" }
@@ -167,9 +184,9 @@ extension RequestAuthenticator {
         if chosen.service == "s3" { try checkS3Payload(request) }
         do {
             _ = try chosen.verify(received)
-        } catch where error.kind == .invalidSignature && error.message == Self.bodyHashNeeded {
+        } catch  where error.kind == .invalidSignature && error.message == Self.bodyHashNeeded {
             // Every check before the payload hash passed; the signature waits for the body.
-        } catch where error.expectedCanonicalRequest != nil {
+        } catch  where error.expectedCanonicalRequest != nil {
             // A known key whose signature does not match the declared hash: refused once
             // the body is in, by `authenticate(_:)`, with AWS's full message.
         } catch {

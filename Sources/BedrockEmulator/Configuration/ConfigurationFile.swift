@@ -1,5 +1,5 @@
-import Foundation
 import BedrockWire
+import Foundation
 
 /// Why a configuration file was refused.
 public struct EmulatorConfigurationError: Error, Sendable, CustomStringConvertible {
@@ -39,7 +39,8 @@ extension EmulatorConfiguration {
             var secretAccessKey: String
             var sessionToken: String?
             enum CodingKeys: String, CodingKey, CaseIterable {
-                case accessKeyID = "access_key_id", secretAccessKey = "secret_access_key", sessionToken = "session_token"
+                case accessKeyID = "access_key_id", secretAccessKey = "secret_access_key", sessionToken =
+                    "session_token"
             }
         }
         var host: String?
@@ -68,7 +69,8 @@ extension EmulatorConfiguration {
             case batchStepSeconds = "batch_step_seconds", batchMinimumRecords = "batch_minimum_records"
             case maxActiveBatchJobs = "max_active_batch_jobs", maxStoredObjectBytes = "max_stored_object_bytes"
             case host, port, tls, regions, credentials, quotas, responses, models
-            case allowedHosts = "allowed_hosts", idleTimeoutSeconds = "idle_timeout_seconds", maxConnections = "max_connections"
+            case allowedHosts = "allowed_hosts", idleTimeoutSeconds = "idle_timeout_seconds", maxConnections =
+                "max_connections"
             case maxBufferedBodyBytes = "max_buffered_body_bytes", guardrailWords = "guardrail_words"
             case caFile = "ca_file", includeTestCredentials = "include_test_credentials"
             case bearerTokens = "bearer_tokens", adminToken = "admin_token", latencyPerTokenMs = "latency_per_token_ms"
@@ -82,7 +84,9 @@ extension EmulatorConfiguration {
         if let problem = UnknownFields.problem(in: file, known: top, what: "the file") { return problem }
         let credential = Set(FileShape.Credential.CodingKeys.allCases.map(\.rawValue))
         for (i, item) in (file?["credentials"]?.arrayValue ?? []).enumerated() {
-            if let problem = UnknownFields.problem(in: item, known: credential, what: "credentials[\(i + 1)]") { return problem }
+            if let problem = UnknownFields.problem(in: item, known: credential, what: "credentials[\(i + 1)]") {
+                return problem
+            }
         }
         let quota: Set<String> = ["model", "region", "requests_per_minute", "tokens_per_minute"]
         for (i, item) in (file?["quotas"]?.arrayValue ?? []).enumerated() {
@@ -106,7 +110,9 @@ extension EmulatorConfiguration {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
             var isDirectory: ObjCBool = false
-            let reason = !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) ? "no such file"
+            let reason =
+                !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+                ? "no such file"
                 : isDirectory.boolValue ? "it is a directory" : "it cannot be read (check its permissions)"
             throw EmulatorConfigurationError(message: "cannot read emulator configuration \(path): \(reason)")
         }
@@ -117,67 +123,91 @@ extension EmulatorConfiguration {
         do {
             file = try JSONValueDecoder().decode(FileShape.self, from: data)
         } catch {
-            throw EmulatorConfigurationError(message: "emulator configuration \(path) is not valid: \(AdminAPI.describe(error))")
+            throw EmulatorConfigurationError(
+                message: "emulator configuration \(path) is not valid: \(AdminAPI.describe(error))")
         }
         if let host = file.host { self.host = host }
         if let port = file.port {
-            guard (0...65535).contains(port) else { throw EmulatorConfigurationError(message: "\(path): port must be 0…65535, got \(port)") }
+            guard (0...65535).contains(port) else {
+                throw EmulatorConfigurationError(message: "\(path): port must be 0…65535, got \(port)")
+            }
             self.port = port
         }
         if let tls = file.tls { self.tls = tls }
         caCertificatePath = file.caFile
         if let regions = file.regions {
-            guard !regions.isEmpty else { throw EmulatorConfigurationError(message: "\(path): regions must not be empty") }
+            guard !regions.isEmpty else {
+                throw EmulatorConfigurationError(message: "\(path): regions must not be empty")
+            }
             self.regions = regions
         }
         var credentials: [EmulatorCredential] = file.includeTestCredentials == false ? [] : [.test]
         for credential in file.credentials ?? [] {
             guard !credential.accessKeyID.isEmpty, !credential.secretAccessKey.isEmpty else {
-                throw EmulatorConfigurationError(message: "\(path): credentials need a non-empty access_key_id and secret_access_key")
+                throw EmulatorConfigurationError(
+                    message: "\(path): credentials need a non-empty access_key_id and secret_access_key")
             }
-            credentials.append(EmulatorCredential(accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey,
-                                                  sessionToken: credential.sessionToken))
+            credentials.append(
+                EmulatorCredential(
+                    accessKeyID: credential.accessKeyID, secretAccessKey: credential.secretAccessKey,
+                    sessionToken: credential.sessionToken))
         }
         self.credentials = credentials
         bearerTokens = file.bearerTokens ?? []
         if let token = file.adminToken {
             guard !token.isEmpty, token.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) else {
-                throw EmulatorConfigurationError(message: "\(path): admin_token must be a non-empty string of visible ASCII characters (leave it out to get a random one)")
+                throw EmulatorConfigurationError(
+                    message:
+                        "\(path): admin_token must be a non-empty string of visible ASCII characters (leave it out to get a random one)"
+                )
             }
         }
         adminToken = file.adminToken
         if let latency = file.latencyPerTokenMs {
             guard latency >= 0, latency.isFinite, latency <= 60_000 else {
-                throw EmulatorConfigurationError(message: "\(path): latency_per_token_ms must be between 0 and 60000, got \(latency)")
+                throw EmulatorConfigurationError(
+                    message: "\(path): latency_per_token_ms must be between 0 and 60000, got \(latency)")
             }
             latencyPerToken = .nanoseconds(Int64((latency * 1_000_000).rounded()))
         }
         for quota in file.quotas ?? [] {
-            if let rpm = quota.requestsPerMinute, rpm < 1 { throw EmulatorConfigurationError(message: "\(path): requests_per_minute must be at least 1") }
-            if let tpm = quota.tokensPerMinute, tpm < 1 { throw EmulatorConfigurationError(message: "\(path): tokens_per_minute must be at least 1") }
+            if let rpm = quota.requestsPerMinute, rpm < 1 {
+                throw EmulatorConfigurationError(message: "\(path): requests_per_minute must be at least 1")
+            }
+            if let tpm = quota.tokensPerMinute, tpm < 1 {
+                throw EmulatorConfigurationError(message: "\(path): tokens_per_minute must be at least 1")
+            }
         }
         quotas = file.quotas ?? []
         if let hosts = file.allowedHosts {
-            guard hosts.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 253 && !$0.contains(where: { $0 == "/" || $0.isWhitespace }) }) else {
-                throw EmulatorConfigurationError(message: "\(path): allowed_hosts must be host names (1…253 characters, no spaces or '/')")
+            guard
+                hosts.allSatisfy({
+                    !$0.isEmpty && $0.utf8.count <= 253 && !$0.contains(where: { $0 == "/" || $0.isWhitespace })
+                })
+            else {
+                throw EmulatorConfigurationError(
+                    message: "\(path): allowed_hosts must be host names (1…253 characters, no spaces or '/')")
             }
             allowedHosts = hosts
         }
         if let idle = file.idleTimeoutSeconds {
             guard idle.isFinite, idle >= 0.01, idle <= 86_400 else {
-                throw EmulatorConfigurationError(message: "\(path): idle_timeout_seconds must be between 0.01 and 86400, got \(idle)")
+                throw EmulatorConfigurationError(
+                    message: "\(path): idle_timeout_seconds must be between 0.01 and 86400, got \(idle)")
             }
             idleTimeout = .milliseconds(Int64((idle * 1000).rounded()))
         }
         if let connections = file.maxConnections {
             guard (1...65_536).contains(connections) else {
-                throw EmulatorConfigurationError(message: "\(path): max_connections must be between 1 and 65536, got \(connections)")
+                throw EmulatorConfigurationError(
+                    message: "\(path): max_connections must be between 1 and 65536, got \(connections)")
             }
             maxConnections = connections
         }
         if let budget = file.maxBufferedBodyBytes {
             guard (65_536...(1 << 40)).contains(budget) else {
-                throw EmulatorConfigurationError(message: "\(path): max_buffered_body_bytes must be between 65536 and \(1 << 40), got \(budget)")
+                throw EmulatorConfigurationError(
+                    message: "\(path): max_buffered_body_bytes must be between 65536 and \(1 << 40), got \(budget)")
             }
             maxBufferedBodyBytes = budget
         }
@@ -189,31 +219,39 @@ extension EmulatorConfiguration {
         responses = file.responses ?? []
         if let step = file.batchStepSeconds {
             guard step.isFinite, step >= 0, step <= 3600 else {
-                throw EmulatorConfigurationError(message: "\(path): batch_step_seconds must be between 0 and 3600, got \(step)")
+                throw EmulatorConfigurationError(
+                    message: "\(path): batch_step_seconds must be between 0 and 3600, got \(step)")
             }
             batchStepDuration = .milliseconds(Int64((step * 1000).rounded()))
         }
         if let minimum = file.batchMinimumRecords {
             guard (1...batchMaximumRecords).contains(minimum) else {
-                throw EmulatorConfigurationError(message: "\(path): batch_minimum_records must be between 1 and \(batchMaximumRecords), got \(minimum)")
+                throw EmulatorConfigurationError(
+                    message:
+                        "\(path): batch_minimum_records must be between 1 and \(batchMaximumRecords), got \(minimum)")
             }
             batchMinimumRecords = minimum
         }
         if let active = file.maxActiveBatchJobs {
             guard (1...1000).contains(active) else {
-                throw EmulatorConfigurationError(message: "\(path): max_active_batch_jobs must be between 1 and 1000, got \(active)")
+                throw EmulatorConfigurationError(
+                    message: "\(path): max_active_batch_jobs must be between 1 and 1000, got \(active)")
             }
             maxActiveBatchJobs = active
         }
         if let stored = file.maxStoredObjectBytes {
             guard (0...(1 << 40)).contains(stored) else {
-                throw EmulatorConfigurationError(message: "\(path): max_stored_object_bytes must be between 0 and \(1 << 40), got \(stored)")
+                throw EmulatorConfigurationError(
+                    message: "\(path): max_stored_object_bytes must be between 0 and \(1 << 40), got \(stored)")
             }
             maxStoredObjectBytes = stored
         }
         if let words = file.guardrailWords {
-            guard words.count <= 1000, words.allSatisfy({ (1...200).contains($0.count) && !$0.allSatisfy(\.isWhitespace) }) else {
-                throw EmulatorConfigurationError(message: "\(path): guardrail_words must be at most 1000 words of 1…200 characters, not blank")
+            guard words.count <= 1000,
+                words.allSatisfy({ (1...200).contains($0.count) && !$0.allSatisfy(\.isWhitespace) })
+            else {
+                throw EmulatorConfigurationError(
+                    message: "\(path): guardrail_words must be at most 1000 words of 1…200 characters, not blank")
             }
             guardrailWords = words
         }
@@ -226,7 +264,8 @@ extension EmulatorConfiguration {
                     throw EmulatorConfigurationError(message: "\(path): models[\(index + 1)]: \(error.message)")
                 }
                 guard ids.insert(model.id).inserted else {
-                    throw EmulatorConfigurationError(message: "\(path): models[\(index + 1)]: id '\(model.id)' is already in the catalogue")
+                    throw EmulatorConfigurationError(
+                        message: "\(path): models[\(index + 1)]: id '\(model.id)' is already in the catalogue")
                 }
                 models.append(model)
             }

@@ -33,7 +33,9 @@ struct DeclaredModel: Decodable, Sendable {
             throw fail("id must be 1…256 characters without spaces or '/', got '\(id.prefix(64))'")
         }
         guard let family = ModelFamily(rawValue: self.family) else {
-            throw fail("family '\(self.family.prefix(64))' is unknown (known: \(ModelFamily.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw fail(
+                "family '\(self.family.prefix(64))' is unknown (known: \(ModelFamily.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
         }
         let embeds = family == .amazonTitanEmbeddings || family == .cohereEmbed
         let maximum = maxOutputTokens ?? (family.generatesText ? 4096 : 0)
@@ -45,7 +47,9 @@ struct DeclaredModel: Decodable, Sendable {
             throw fail("default_max_tokens must be between 0 and max_output_tokens (\(maximum)), got \(standard)")
         }
         if let dimensions = embeddingDimensions {
-            guard embeds else { throw fail("embedding_dimensions is only for the titan-embed and cohere-embed families") }
+            guard embeds else {
+                throw fail("embedding_dimensions is only for the titan-embed and cohere-embed families")
+            }
             guard (1...16_384).contains(dimensions) else {
                 throw fail("embedding_dimensions must be between 1 and 16384, got \(dimensions)")
             }
@@ -54,10 +58,11 @@ struct DeclaredModel: Decodable, Sendable {
         if let unknown = kinds.first(where: { !Self.modalities.contains($0) }) {
             throw fail("input_modalities has '\(unknown.prefix(64))' (known: audio, document, image, video)")
         }
-        return .declared(id: id, name: name ?? id, provider: provider ?? "Custom", family: family,
-                         maxOutputTokens: maximum, defaultMaxTokens: standard,
-                         supportsToolUse: toolUse ?? family.generatesText, supportsReasoning: reasoning ?? false,
-                         supportsSystemPrompt: systemPrompt ?? family.generatesText,
-                         embeddingDimensions: embeds ? (embeddingDimensions ?? 1024) : nil, inputModalities: Set(kinds))
+        return .declared(
+            id: id, name: name ?? id, provider: provider ?? "Custom", family: family,
+            maxOutputTokens: maximum, defaultMaxTokens: standard,
+            supportsToolUse: toolUse ?? family.generatesText, supportsReasoning: reasoning ?? false,
+            supportsSystemPrompt: systemPrompt ?? family.generatesText,
+            embeddingDimensions: embeds ? (embeddingDimensions ?? 1024) : nil, inputModalities: Set(kinds))
     }
 }

@@ -45,7 +45,8 @@ public struct EmulatorQuota: Sendable, Codable, Equatable {
     public var tokensPerMinute: Int?
 
     /// A quota.
-    public init(model: String? = nil, region: String? = nil, requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil) {
+    public init(model: String? = nil, region: String? = nil, requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil)
+    {
         self.model = model
         self.region = region
         self.requestsPerMinute = requestsPerMinute

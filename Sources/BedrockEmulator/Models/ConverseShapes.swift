@@ -1,4 +1,5 @@
 import BedrockWire
+
 /// One event of a ConverseStream (its `:event-type` and JSON payload).
 struct StreamEvent: Sendable {
     var type: String
@@ -18,8 +19,10 @@ enum ConverseShapes {
     }
 
     static func usage(_ turn: GeneratedTurn) -> JSONValue {
-        var usage: JSONValue = ["inputTokens": .int(turn.inputTokens), "outputTokens": .int(turn.outputTokens),
-                              "totalTokens": .int(turn.totalTokens)]
+        var usage: JSONValue = [
+            "inputTokens": .int(turn.inputTokens), "outputTokens": .int(turn.outputTokens),
+            "totalTokens": .int(turn.totalTokens),
+        ]
         if let read = turn.cacheReadInputTokens { usage["cacheReadInputTokens"] = .int(read) }
         if let write = turn.cacheWriteInputTokens {
             usage["cacheWriteInputTokens"] = .int(write)
@@ -35,11 +38,15 @@ enum ConverseShapes {
         var content = turn.blocks.map(block)
         if let at = citedIndex(turn), case .text(let text) = turn.blocks[at] {
             // Cited text is a citationsContent block, as the service answers grounded text.
-            content[at] = ["citationsContent": ["content": [["text": .string(text)]], "citations": .array(turn.citations)]]
+            content[at] = [
+                "citationsContent": ["content": [["text": .string(text)]], "citations": .array(turn.citations)]
+            ]
         }
-        var response: JSONValue = ["output": ["message": ["role": "assistant", "content": .array(content)]],
-                                   "stopReason": .string(turn.stopReason.rawValue), "usage": usage(turn),
-                                   "metrics": ["latencyMs": .int(latencyMs)]]
+        var response: JSONValue = [
+            "output": ["message": ["role": "assistant", "content": .array(content)]],
+            "stopReason": .string(turn.stopReason.rawValue), "usage": usage(turn),
+            "metrics": ["latencyMs": .int(latencyMs)],
+        ]
         if let trace = turn.trace { response["trace"] = trace }
         return response
     }
@@ -61,22 +68,45 @@ enum ConverseShapes {
             switch block {
             case .text(let text):
                 for piece in NativeFormats.textPieces(text) {
-                    events.append(StreamEvent(type: "contentBlockDelta", payload: ["contentBlockIndex": i, "delta": ["text": .string(piece)]]))
+                    events.append(
+                        StreamEvent(
+                            type: "contentBlockDelta",
+                            payload: ["contentBlockIndex": i, "delta": ["text": .string(piece)]]))
                 }
                 if index == cited {
                     for citation in turn.citations {
-                        events.append(StreamEvent(type: "contentBlockDelta", payload: ["contentBlockIndex": i, "delta": ["citation": citation]]))
+                        events.append(
+                            StreamEvent(
+                                type: "contentBlockDelta",
+                                payload: ["contentBlockIndex": i, "delta": ["citation": citation]]))
                     }
                 }
             case .reasoning(let text, let signature):
                 for piece in NativeFormats.textPieces(text) {
-                    events.append(StreamEvent(type: "contentBlockDelta", payload: ["contentBlockIndex": i, "delta": ["reasoningContent": ["text": .string(piece)]]]))
+                    events.append(
+                        StreamEvent(
+                            type: "contentBlockDelta",
+                            payload: ["contentBlockIndex": i, "delta": ["reasoningContent": ["text": .string(piece)]]]))
                 }
-                events.append(StreamEvent(type: "contentBlockDelta", payload: ["contentBlockIndex": i, "delta": ["reasoningContent": ["signature": .string(signature)]]]))
+                events.append(
+                    StreamEvent(
+                        type: "contentBlockDelta",
+                        payload: [
+                            "contentBlockIndex": i, "delta": ["reasoningContent": ["signature": .string(signature)]],
+                        ]))
             case .toolUse(let id, let name, let input):
-                events.append(StreamEvent(type: "contentBlockStart", payload: ["contentBlockIndex": i, "start": ["toolUse": ["toolUseId": .string(id), "name": .string(name)]]]))
+                events.append(
+                    StreamEvent(
+                        type: "contentBlockStart",
+                        payload: [
+                            "contentBlockIndex": i,
+                            "start": ["toolUse": ["toolUseId": .string(id), "name": .string(name)]],
+                        ]))
                 for part in ToolInputSplitter.parts(input) {
-                    events.append(StreamEvent(type: "contentBlockDelta", payload: ["contentBlockIndex": i, "delta": ["toolUse": ["input": .string(part)]]]))
+                    events.append(
+                        StreamEvent(
+                            type: "contentBlockDelta",
+                            payload: ["contentBlockIndex": i, "delta": ["toolUse": ["input": .string(part)]]]))
                 }
             }
             events.append(StreamEvent(type: "contentBlockStop", payload: ["contentBlockIndex": i]))
@@ -110,31 +140,44 @@ enum EmbeddingGenerator {
     }
 
     /// InvokeModel for an embedding model: reads the family's body and answers it.
-    static func invoke(_ body: JSONValue, model: ModelDescriptor) throws(ServiceError) -> (JSONValue, inputTokens: Int) {
+    static func invoke(_ body: JSONValue, model: ModelDescriptor) throws(ServiceError) -> (JSONValue, inputTokens: Int)
+    {
         guard case .object = body else { throw .malformed("#: expected type: JSONObject") }
         switch model.family {
         case .cohereEmbed:
             guard let texts = body["texts"]?.arrayValue?.compactMap(\.stringValue), !texts.isEmpty else {
                 throw .malformed("#: required key [texts] not found")
             }
-            guard body["input_type"]?.stringValue != nil else { throw .malformed("#: required key [input_type] not found") }
+            guard body["input_type"]?.stringValue != nil else {
+                throw .malformed("#: required key [input_type] not found")
+            }
             let dimensions = model.embeddingDimensions ?? 1024
             let vectors: [JSONValue] = texts.map { .array(vector(for: $0, dimensions: dimensions).map { .double($0) }) }
-            return (["id": .string(String(StableHash.of(texts.joined()), radix: 16)), "response_type": "embeddings_floats",
-                     "texts": .array(texts.map { .string($0) }), "embeddings": .array(vectors)],
-                    texts.reduce(0) { $0 + TokenCounter.count($1) })
+            return (
+                [
+                    "id": .string(String(StableHash.of(texts.joined()), radix: 16)),
+                    "response_type": "embeddings_floats",
+                    "texts": .array(texts.map { .string($0) }), "embeddings": .array(vectors),
+                ],
+                texts.reduce(0) { $0 + TokenCounter.count($1) }
+            )
         default:
             let text = try NativeFormats.requiredString(body, "inputText")
             var dimensions = model.embeddingDimensions ?? 1024
             if let requested = body["dimensions"] {
-                guard let value = requested.intValue, [256, 512, 1024].contains(value), model.id.hasSuffix("v2:0") else {
+                guard let value = requested.intValue, [256, 512, 1024].contains(value), model.id.hasSuffix("v2:0")
+                else {
                     throw .malformed("#/dimensions: \(requested.text) is not a valid enum value")
                 }
                 dimensions = value
             }
             let tokens = TokenCounter.count(text)
-            return (["embedding": .array(vector(for: text, dimensions: dimensions).map { .double($0) }),
-                     "inputTextTokenCount": .int(tokens)], tokens)
+            return (
+                [
+                    "embedding": .array(vector(for: text, dimensions: dimensions).map { .double($0) }),
+                    "inputTextTokenCount": .int(tokens),
+                ], tokens
+            )
         }
     }
 }

@@ -82,14 +82,16 @@ struct GenerationRequest: Sendable {
             for block in message.blocks {
                 switch block {
                 case .text(let text), .reasoning(let text): total += TokenCounter.count(text)
-                case .toolUse(_, let name, let input): total += TokenCounter.count(name) + TokenCounter.count(input.text)
+                case .toolUse(_, let name, let input):
+                    total += TokenCounter.count(name) + TokenCounter.count(input.text)
                 case .toolResult(_, let text, _): total += TokenCounter.count(text)
                 case .media: total += Self.mediaTokens
                 }
             }
         }
         for tool in tools {
-            total += TokenCounter.count(tool.name) + TokenCounter.count(tool.description ?? "")
+            total +=
+                TokenCounter.count(tool.name) + TokenCounter.count(tool.description ?? "")
                 + TokenCounter.count(tool.schema.text)
         }
         return total
@@ -153,7 +155,11 @@ struct GeneratedTurn: Sendable {
         let tokens = min(prefixTokens, inputTokens)
         guard tokens > 0 else { return }
         inputTokens -= tokens
-        if read { cacheReadInputTokens = tokens; cacheWriteInputTokens = 0 } else { cacheWriteInputTokens = tokens; cacheReadInputTokens = 0 }
+        if read {
+            cacheReadInputTokens = tokens; cacheWriteInputTokens = 0
+        } else {
+            cacheWriteInputTokens = tokens; cacheReadInputTokens = 0
+        }
     }
 
     /// All text blocks joined.

@@ -27,8 +27,11 @@ struct CachePrefix: Sendable, Equatable {
         }
         for tool in body["toolConfig"]?["tools"]?.arrayValue ?? [] {
             let spec = tool["toolSpec"]
-            take(tool, tokens: TokenCounter.count(spec?["name"]?.stringValue ?? "") + TokenCounter.count(spec?["description"]?.stringValue ?? "")
-                 + TokenCounter.count(spec?["inputSchema"]?["json"]?.text ?? ""))
+            take(
+                tool,
+                tokens: TokenCounter.count(spec?["name"]?.stringValue ?? "")
+                    + TokenCounter.count(spec?["description"]?.stringValue ?? "")
+                    + TokenCounter.count(spec?["inputSchema"]?["json"]?.text ?? ""))
         }
         for item in body["system"]?.arrayValue ?? [] {
             take(item, tokens: TokenCounter.count(item["text"]?.stringValue ?? ""))
@@ -39,7 +42,9 @@ struct CachePrefix: Sendable, Equatable {
                 let count: Int
                 if let text = block["text"]?.stringValue {
                     count = TokenCounter.count(text)
-                } else if block["image"] != nil || block["document"] != nil || block["video"] != nil || block["audio"] != nil {
+                } else if block["image"] != nil || block["document"] != nil || block["video"] != nil
+                    || block["audio"] != nil
+                {
                     count = GenerationRequest.mediaTokens
                 } else {
                     count = TokenCounter.count(block.text)

@@ -23,14 +23,16 @@ struct ResponseGenerator: Sendable {
         var planned: [OutputBlock] = []
 
         if let budget = request.reasoningBudget, request.model.supportsReasoning, budget > 0 {
-            let thought = "The user wrote: \"\(Self.clip(request.lastUserText, tokens: 24))\". I will answer briefly and directly."
+            let thought =
+                "The user wrote: \"\(Self.clip(request.lastUserText, tokens: 24))\". I will answer briefly and directly."
             let signature = String(StableHash.of(thought), radix: 16)
             planned.append(.reasoning(text: thought, signature: signature))
         }
 
         if let answer = toolResultAnswer(request) {
             if let schema = request.outputSchema {
-                let hint = Self.salientWord(in: request.messages.last { $0.role == .user && !$0.textOnly.isEmpty }?.textOnly ?? answer)
+                let hint = Self.salientWord(
+                    in: request.messages.last { $0.role == .user && !$0.textOnly.isEmpty }?.textOnly ?? answer)
                 planned.append(.text(SchemaSampler(hint: hint).value(for: schema).text))
             } else {
                 planned.append(.text(answer))
@@ -43,7 +45,8 @@ struct ResponseGenerator: Sendable {
             planned.append(.toolUse(id: Self.toolUseID(&rng), name: tool.name, input: input))
         } else if let schema = request.outputSchema {
             // Structured output: JSON valid against the schema, filled from the turn.
-            planned.append(.text(SchemaSampler(hint: Self.salientWord(in: request.lastUserText)).value(for: schema).text))
+            planned.append(
+                .text(SchemaSampler(hint: Self.salientWord(in: request.lastUserText)).value(for: schema).text))
         } else {
             planned.append(.text(fillerAnswer(request, &rng)))
         }
@@ -87,8 +90,9 @@ struct ResponseGenerator: Sendable {
             }
         }
         let message = GuardrailEvaluator.blockedMessage
-        var turn = GeneratedTurn(blocks: [.text(message)], stopReason: .guardrailIntervened, stopSequence: nil,
-                                 inputTokens: request.inputTokens, outputTokens: TokenCounter.count(message))
+        var turn = GeneratedTurn(
+            blocks: [.text(message)], stopReason: .guardrailIntervened, stopSequence: nil,
+            inputTokens: request.inputTokens, outputTokens: TokenCounter.count(message))
         if guardrail.trace {
             var trace: [String: JSONValue] = [:]
             if !inputMatches.isEmpty {
@@ -132,9 +136,10 @@ struct ResponseGenerator: Sendable {
         var parts: [String] = []
         for case .toolResult(let id, let text, let isError) in last.blocks {
             let name = toolName(forUseID: id, in: request) ?? "tool"
-            parts.append(isError
-                ? "The \(name) tool reported an error: \(Self.clip(text, tokens: 40))."
-                : "The \(name) tool returned: \(Self.clip(text, tokens: 40)).")
+            parts.append(
+                isError
+                    ? "The \(name) tool reported an error: \(Self.clip(text, tokens: 40))."
+                    : "The \(name) tool returned: \(Self.clip(text, tokens: 40)).")
         }
         return parts.isEmpty ? nil : parts.joined(separator: " ")
     }
@@ -170,7 +175,8 @@ struct ResponseGenerator: Sendable {
         for tool in tools {
             let nameWords = Set(salientWords(in: splitIdentifier(tool.name)).map { stem($0.lowercased()) })
             let describing = Set(salientWords(in: tool.description ?? "").map { stem($0.lowercased()) })
-            let score = 2 * wanted.intersection(nameWords).count + wanted.intersection(describing.subtracting(nameWords)).count
+            let score =
+                2 * wanted.intersection(nameWords).count + wanted.intersection(describing.subtracting(nameWords)).count
             if score > 0, score > (best?.score ?? 0) { best = (tool, score) }
         }
         if let best { return best.tool }
@@ -215,7 +221,8 @@ struct ResponseGenerator: Sendable {
         let said = Self.clip(request.lastUserText, tokens: 48)
         var sentences: [String] = [said.isEmpty ? "Hello from \(request.model.name)." : "You said: \"\(said)\"."]
         if let system = request.system.first(where: { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
-            sentences.append("Following the instructions \"\(Self.clip(system, tokens: 24))\", I will keep to that brief.")
+            sentences.append(
+                "Following the instructions \"\(Self.clip(system, tokens: 24))\", I will keep to that brief.")
         }
         let userTurns = request.messages.filter { $0.role == .user }.map(\.blocks).map { blocks in
             blocks.compactMap { if case .text(let t) = $0 { t } else { nil } }.joined(separator: " ")
@@ -260,7 +267,8 @@ struct ResponseGenerator: Sendable {
         for word in text.split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "-" && $0 != "_" }) {
             let lowered = word.lowercased()
             guard lowered.count >= 3, !stopWords.contains(lowered), seen.insert(lowered).inserted else { continue }
-            let proper = word.first?.isUppercase == true && word.dropFirst().allSatisfy { !$0.isUppercase }
+            let proper =
+                word.first?.isUppercase == true && word.dropFirst().allSatisfy { !$0.isUppercase }
                 && word.startIndex != text.startIndex
             words.append(proper ? String(word) : lowered)
         }
@@ -336,8 +344,9 @@ struct ResponseGenerator: Sendable {
                 stopReason = .toolUse
             }
         }
-        return GeneratedTurn(blocks: blocks, stopReason: stopReason, stopSequence: stopSequence,
-                             inputTokens: request.inputTokens, outputTokens: used)
+        return GeneratedTurn(
+            blocks: blocks, stopReason: stopReason, stopSequence: stopSequence,
+            inputTokens: request.inputTokens, outputTokens: used)
     }
 
     private static func firstStop(in text: String, _ sequences: [String]) -> (String, String)? {
@@ -394,7 +403,8 @@ struct SchemaSampler {
         if let choices = (schema["anyOf"] ?? schema["oneOf"])?.arrayValue, let first = choices.first {
             return value(for: first, depth: depth + 1)
         }
-        let type = schema["type"]?.stringValue ?? schema["type"]?.arrayValue?.first?.stringValue
+        let type =
+            schema["type"]?.stringValue ?? schema["type"]?.arrayValue?.first?.stringValue
             ?? (schema["properties"] != nil ? "object" : "string")
         switch type {
         case "object":

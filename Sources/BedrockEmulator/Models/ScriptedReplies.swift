@@ -31,19 +31,24 @@ public struct ScriptedReply: Sendable, Codable, Equatable {
     public var message: String?
     public var times: Int?
 
-    public init(model: String? = nil, operation: String? = nil, contains: String? = nil, pattern: String? = nil,
-                text: String? = nil, tool: ToolCall? = nil, json: JSONValue? = nil, error: String? = nil,
-                message: String? = nil, times: Int? = nil) {
+    public init(
+        model: String? = nil, operation: String? = nil, contains: String? = nil, pattern: String? = nil,
+        text: String? = nil, tool: ToolCall? = nil, json: JSONValue? = nil, error: String? = nil,
+        message: String? = nil, times: Int? = nil
+    ) {
         self.model = model; self.operation = operation; self.contains = contains; self.pattern = pattern
-        self.text = text; self.tool = tool; self.json = json; self.error = error; self.message = message; self.times = times
+        self.text = text; self.tool = tool; self.json = json; self.error = error; self.message = message;
+        self.times = times
     }
 
     /// Checks the reply is well formed; the error names what is wrong.
     func validated() throws(FaultRuleError) -> (NSRegularExpression?, BedrockErrorCode?) {
         let kinds = [text != nil, tool != nil, json != nil, error != nil].filter { $0 }.count
         guard kinds == 1 else {
-            throw FaultRuleError(reply: kinds == 0 ? "a scripted reply needs one of text, tool, json or error"
-                                                   : "a scripted reply takes exactly one of text, tool, json or error")
+            throw FaultRuleError(
+                reply: kinds == 0
+                    ? "a scripted reply needs one of text, tool, json or error"
+                    : "a scripted reply takes exactly one of text, tool, json or error")
         }
         if let operation, BedrockOperation(rawValue: operation) == nil {
             throw FaultRuleError(reply: "unknown operation '\(operation)'")
@@ -59,7 +64,9 @@ public struct ScriptedReply: Sendable, Codable, Equatable {
         }
         var code: BedrockErrorCode?
         if let error {
-            guard let known = BedrockErrorCode(wireName: error) else { throw FaultRuleError(reply: "unknown error '\(error)'") }
+            guard let known = BedrockErrorCode(wireName: error) else {
+                throw FaultRuleError(reply: "unknown error '\(error)'")
+            }
             code = known
         }
         return (regex, code)
@@ -90,7 +97,9 @@ final class ReplyBook: @unchecked Sendable {
     func add(_ reply: ScriptedReply) throws(FaultRuleError) -> String {
         let (regex, error) = try reply.validated()
         return try lock.withLock { _ throws(FaultRuleError) in
-            guard replies.count < Self.capacity else { throw FaultRuleError(reply: "at most \(Self.capacity) replies at once") }
+            guard replies.count < Self.capacity else {
+                throw FaultRuleError(reply: "at most \(Self.capacity) replies at once")
+            }
             counter += 1
             let id = "reply-\(counter)"
             replies.append(ActiveReply(id: id, reply: reply, hits: 0, regex: regex, error: error))

@@ -56,30 +56,43 @@ final class AsyncInvokeStore: Sendable {
     }
 
     func start(_ body: JSONValue, model: ModelDescriptor, region: String) throws(ServiceError) -> JSONValue {
-        guard let output = body["outputDataConfig"], let uri = output["s3OutputDataConfig"]?["s3Uri"]?.stringValue else {
-            throw .validation("1 validation error detected: Value null at 'outputDataConfig' failed to satisfy constraint: Member must not be null")
+        guard let output = body["outputDataConfig"], let uri = output["s3OutputDataConfig"]?["s3Uri"]?.stringValue
+        else {
+            throw .validation(
+                "1 validation error detected: Value null at 'outputDataConfig' failed to satisfy constraint: Member must not be null"
+            )
         }
         let outputBytes = output.serialized.count
         guard outputBytes <= Self.maxOutputConfigBytes else {
-            throw .validation("1 validation error detected: Value at 'outputDataConfig' failed to satisfy constraint: "
-                + "Member must have a serialized length less than or equal to \(Self.maxOutputConfigBytes) bytes (got \(outputBytes))")
+            throw .validation(
+                "1 validation error detected: Value at 'outputDataConfig' failed to satisfy constraint: "
+                    + "Member must have a serialized length less than or equal to \(Self.maxOutputConfigBytes) bytes (got \(outputBytes))"
+            )
         }
         guard uri.hasPrefix("s3://"), uri.utf8.count <= 1024 else {
-            throw .constraint("outputDataConfig.s3OutputDataConfig.s3Uri", value: RequestLog.cut(uri), "Member must satisfy regular expression pattern: s3://[a-z0-9][\\.\\-a-z0-9]{1,61}[a-z0-9](/.*)?")
+            throw .constraint(
+                "outputDataConfig.s3OutputDataConfig.s3Uri", value: RequestLog.cut(uri),
+                "Member must satisfy regular expression pattern: s3://[a-z0-9][\\.\\-a-z0-9]{1,61}[a-z0-9](/.*)?")
         }
         guard body["modelInput"] != nil else {
-            throw .validation("1 validation error detected: Value null at 'modelInput' failed to satisfy constraint: Member must not be null")
+            throw .validation(
+                "1 validation error detected: Value null at 'modelInput' failed to satisfy constraint: Member must not be null"
+            )
         }
         let token = body["clientRequestToken"]?.stringValue
         if let token, token.isEmpty || token.count > 256 {
-            throw .constraint("clientRequestToken", value: RequestLog.cut(token), "Member must have length between 1 and 256")
+            throw .constraint(
+                "clientRequestToken", value: RequestLog.cut(token), "Member must have length between 1 and 256")
         }
         let hash = StableHash.of(body.serialized)
         let modelArn = "arn:aws:bedrock:\(region)::foundation-model/\(model.id)"
         let outcome: Result<JSONValue, ServiceError> = store.withLock { store in
             if let token, let arn = store.arnByToken[token], let existing = store.byArn[arn] {
                 guard existing.bodyHash == hash else {
-                    return .failure(ServiceError(.conflict, "The request conflicts with a previous request that used the same clientRequestToken."))
+                    return .failure(
+                        ServiceError(
+                            .conflict,
+                            "The request conflicts with a previous request that used the same clientRequestToken."))
                 }
                 return .success(["invocationArn": .string(existing.arn)])
             }
@@ -88,8 +101,9 @@ final class AsyncInvokeStore: Sendable {
             let id = String((0..<12).map { _ in Array("abcdefghijklmnopqrstuvwxyz0123456789")[Int(rng.next() % 36)] })
             let arn = "arn:aws:bedrock:\(region):123456789012:async-invoke/\(id)"
             let bytes = 256 + arn.utf8.count + modelArn.utf8.count + (token?.utf8.count ?? 0) + outputBytes
-            store.byArn[arn] = Job(arn: arn, modelArn: modelArn, token: token, bodyHash: hash, submitted: Date(),
-                                   output: output, status: "Completed", bytes: bytes)
+            store.byArn[arn] = Job(
+                arn: arn, modelArn: modelArn, token: token, bodyHash: hash, submitted: Date(),
+                output: output, status: "Completed", bytes: bytes)
             if let token { store.arnByToken[token] = arn }
             store.order.append(arn)
             store.bytes += bytes
@@ -135,7 +149,9 @@ final class AsyncInvokeStore: Sendable {
             switch name {
             case "statusEquals":
                 guard ["InProgress", "Completed", "Failed"].contains(value) else {
-                    throw .constraint("statusEquals", value: value, "Member must satisfy enum value set: [InProgress, Completed, Failed]")
+                    throw .constraint(
+                        "statusEquals", value: value,
+                        "Member must satisfy enum value set: [InProgress, Completed, Failed]")
                 }
                 all.removeAll { $0.status != value }
             case "maxResults":

@@ -37,8 +37,10 @@ final class BidirectionalSession {
     private(set) var record: RecordedRequest
     private var done = false
 
-    init(service: EmulatorService, requestID: String, model: ModelDescriptor,
-         verifier: SigV4EventVerifier?, signed: Bool, fault: StreamFault?, record: RecordedRequest) {
+    init(
+        service: EmulatorService, requestID: String, model: ModelDescriptor,
+        verifier: SigV4EventVerifier?, signed: Bool, fault: StreamFault?, record: RecordedRequest
+    ) {
         self.service = service
         self.requestID = requestID
         self.model = model
@@ -53,11 +55,13 @@ final class BidirectionalSession {
     /// (authentication, unknown model, an injected error), as the service does before
     /// any event. Faults other than stream faults apply here.
     static func open(_ head: EmulatorRequest, modelID: String, service: EmulatorService) async
-        -> (session: BidirectionalSession?, refusal: EmulatorResponse?) {
+        -> (session: BidirectionalSession?, refusal: EmulatorResponse?)
+    {
         let requestID = UUID().uuidString.lowercased()
-        var record = RecordedRequest(requestID: requestID, time: Date(),
-                                     operation: BedrockOperation.invokeModelWithBidirectionalStream.rawValue,
-                                     model: modelID, status: 200)
+        var record = RecordedRequest(
+            requestID: requestID, time: Date(),
+            operation: BedrockOperation.invokeModelWithBidirectionalStream.rawValue,
+            model: modelID, status: 200)
         func refuse(_ error: ServiceError) -> (BidirectionalSession?, EmulatorResponse?) {
             record.status = error.status
             record.error = error.name
@@ -76,8 +80,10 @@ final class BidirectionalSession {
         record.principal = caller.principal
         let model = service.configuration.catalog.resolve(modelID)
         var streamFault: StreamFault?
-        if let effect = service.faults.match(operation: .invokeModelWithBidirectionalStream, model: modelID,
-                                             resolvedModel: model?.id, region: caller.region) {
+        if let effect = service.faults.match(
+            operation: .invokeModelWithBidirectionalStream, model: modelID,
+            resolvedModel: model?.id, region: caller.region)
+        {
             switch effect {
             case .error(let code, let retryAfter):
                 record.fault = "error"
@@ -104,8 +110,9 @@ final class BidirectionalSession {
         guard model.family.servesBidirectionalStream else {
             return refuse(.validation(EmulatorService.unsupported(model, .invokeModelWithBidirectionalStream)))
         }
-        let session = BidirectionalSession(service: service, requestID: requestID, model: model,
-                                           verifier: verifier, signed: verifier != nil, fault: streamFault, record: record)
+        let session = BidirectionalSession(
+            service: service, requestID: requestID, model: model,
+            verifier: verifier, signed: verifier != nil, fault: streamFault, record: record)
         return (session, nil)
     }
 
@@ -167,12 +174,15 @@ final class BidirectionalSession {
         var inner = outer
         if signed {
             guard case .timestamp(let milliseconds)? = outer[header: EventStreamHeaderName.date],
-                  case .bytes(let signature)? = outer[header: EventStreamHeaderName.chunkSignature] else {
+                case .bytes(let signature)? = outer[header: EventStreamHeaderName.chunkSignature]
+            else {
                 signatureFailure(&step, "The input event has no ':date' timestamp or ':chunk-signature' header.")
                 return
             }
             do {
-                try verifier?.verify(payload: Array(outer.payload.readableBytesView), dateMilliseconds: milliseconds, signature: signature)
+                try verifier?.verify(
+                    payload: Array(outer.payload.readableBytesView), dateMilliseconds: milliseconds,
+                    signature: signature)
             } catch {
                 signatureFailure(&step, error.message, name: error.errorType)
                 return
@@ -198,11 +208,15 @@ final class BidirectionalSession {
             inner = decoded
         }
         guard inner.kind == .event, inner.eventType == "chunk" else {
-            fail(&step, error: .validation("Unexpected input event '\(inner.eventType ?? "(none)")'; only 'chunk' events are accepted."))
+            fail(
+                &step,
+                error: .validation(
+                    "Unexpected input event '\(inner.eventType ?? "(none)")'; only 'chunk' events are accepted."))
             return
         }
         guard let payload = try? JSONParser.parse(inner.payload.readableBytesView),
-              let encoded = payload["bytes"]?.stringValue, let bytes = Data(base64Encoded: encoded) else {
+            let encoded = payload["bytes"]?.stringValue, let bytes = Data(base64Encoded: encoded)
+        else {
             fail(&step, error: .validation("The chunk event's payload must be {\"bytes\": \"<base64>\"}."))
             return
         }
@@ -222,8 +236,11 @@ final class BidirectionalSession {
                 record.outputTokens = (record.outputTokens ?? 0) + turn.outputTokens
             }
             for event in answer.events {
-                let payload = ConverseShapes.padded(["bytes": .string(Data(event.serialized).base64EncodedString())], index: outputEvents)
-                if applyFault(before: EventFrames.event(type: "chunk", payload: payload.serialized), into: &step) { return }
+                let payload = ConverseShapes.padded(
+                    ["bytes": .string(Data(event.serialized).base64EncodedString())], index: outputEvents)
+                if applyFault(before: EventFrames.event(type: "chunk", payload: payload.serialized), into: &step) {
+                    return
+                }
             }
         } catch {
             fail(&step, error: error)
@@ -264,7 +281,8 @@ final class BidirectionalSession {
 
     private func fail(_ step: inout Step, error: ServiceError) {
         record.error = error.name
-        let member = BedrockErrorCode(rawValue: error.name)?.streamMemberName
+        let member =
+            BedrockErrorCode(rawValue: error.name)?.streamMemberName
             ?? (error.name.prefix(1).lowercased() + error.name.dropFirst())
         step.frames.append(EventFrames.exception(memberName: member, payload: error.body.serialized))
         end(&step, .complete)

@@ -33,10 +33,11 @@ final class EmulatorService: Sendable {
         self.quotas = QuotaLimiter(quotas: configuration.quotas)
         self.authenticator = RequestAuthenticator(configuration: configuration)
         self.objects = ObjectStore(byteCapacity: configuration.maxStoredObjectBytes)
-        self.batchJobs = ModelInvocationJobs(settings: .init(
-            stepDuration: configuration.batchStepDuration, minimumRecords: configuration.batchMinimumRecords,
-            maximumRecords: configuration.batchMaximumRecords, maxActiveJobs: configuration.maxActiveBatchJobs,
-            capacity: configuration.maxBatchJobs), objects: objects)
+        self.batchJobs = ModelInvocationJobs(
+            settings: .init(
+                stepDuration: configuration.batchStepDuration, minimumRecords: configuration.batchMinimumRecords,
+                maximumRecords: configuration.batchMaximumRecords, maxActiveJobs: configuration.maxActiveBatchJobs,
+                capacity: configuration.maxBatchJobs), objects: objects)
         self.generator = ResponseGenerator(policy: GuardrailEvaluator(words: configuration.guardrailWords))
         for reply in configuration.responses { _ = try? replies.add(reply) }
     }
@@ -68,32 +69,45 @@ final class EmulatorService: Sendable {
             return refusal(error, headers: request.headers, requestID: requestID)
         }
         if caller.service == "s3" {
-            let (response, operation, failure) = S3API(store: objects, service: self).handle(request, requestID: requestID)
-            log.append(RecordedRequest(requestID: requestID, time: Date(), operation: operation, region: caller.region,
-                                       principal: caller.principal, status: failure?.status ?? 200, error: failure?.code))
+            let (response, operation, failure) = S3API(store: objects, service: self).handle(
+                request, requestID: requestID)
+            log.append(
+                RecordedRequest(
+                    requestID: requestID, time: Date(), operation: operation, region: caller.region,
+                    principal: caller.principal, status: failure?.status ?? 200, error: failure?.code))
             return response
         }
         guard case .operation(let operation, let modelID, let parameters)? = route else {
-            let error = ServiceError(name: "UnknownOperationException", status: 404,
-                                     message: "Unknown operation \(request.method) \(RequestLog.cut(String(request.path)))")
-            log.append(RecordedRequest(requestID: requestID, time: Date(), region: caller.region, principal: caller.principal,
-                                       status: 404, error: error.name))
+            let error = ServiceError(
+                name: "UnknownOperationException", status: 404,
+                message: "Unknown operation \(request.method) \(RequestLog.cut(String(request.path)))")
+            log.append(
+                RecordedRequest(
+                    requestID: requestID, time: Date(), region: caller.region, principal: caller.principal,
+                    status: 404, error: error.name))
             return errorResponse(error, requestID: requestID)
         }
-        var record = RecordedRequest(requestID: requestID, time: Date(), operation: operation.rawValue, model: modelID,
-                                     region: caller.region, principal: caller.principal, status: 200)
-        let response = await run(operation, modelID: modelID, parameters: parameters, request: request, caller: caller, record: &record)
+        var record = RecordedRequest(
+            requestID: requestID, time: Date(), operation: operation.rawValue, model: modelID,
+            region: caller.region, principal: caller.principal, status: 200)
+        let response = await run(
+            operation, modelID: modelID, parameters: parameters, request: request, caller: caller, record: &record)
         log.append(record)
         return response
     }
 
-    private func run(_ operation: BedrockOperation, modelID: String?, parameters: [String], request: EmulatorRequest,
-                     caller: AuthenticatedCaller, record: inout RecordedRequest) async -> EmulatorResponse {
+    private func run(
+        _ operation: BedrockOperation, modelID: String?, parameters: [String], request: EmulatorRequest,
+        caller: AuthenticatedCaller, record: inout RecordedRequest
+    ) async -> EmulatorResponse {
         let requestID = record.requestID
         do throws(ServiceError) {
-            var context = Context(requestID: requestID, operation: operation, region: caller.region, modelID: modelID,
-                                  model: modelID.flatMap { configuration.catalog.resolve($0) }, record: record)
-            if let effect = faults.match(operation: operation, model: modelID, resolvedModel: context.model?.id, region: caller.region) {
+            var context = Context(
+                requestID: requestID, operation: operation, region: caller.region, modelID: modelID,
+                model: modelID.flatMap { configuration.catalog.resolve($0) }, record: record)
+            if let effect = faults.match(
+                operation: operation, model: modelID, resolvedModel: context.model?.id, region: caller.region)
+            {
                 switch effect {
                 case .error(let code, let retryAfter):
                     record.fault = "error"
@@ -136,39 +150,51 @@ final class EmulatorService: Sendable {
             if converse {
                 let generation = try ConverseRequestReader(model: model).read(input)
                 let turn = try scriptedOrGenerated(generation, operation: "Converse")
-                return .output(ConverseShapes.response(turn, latencyMs: latencyMilliseconds(turn)),
-                               inputTokens: turn.inputTokens, outputTokens: turn.outputTokens)
+                return .output(
+                    ConverseShapes.response(turn, latencyMs: latencyMilliseconds(turn)),
+                    inputTokens: turn.inputTokens, outputTokens: turn.outputTokens)
             }
             if !model.family.generatesText {
                 let (result, tokens) = try EmbeddingGenerator.invoke(input, model: model)
                 return .output(result, inputTokens: tokens, outputTokens: 0)
             }
-            guard let format = NativeFormats.format(for: model.family) else { throw .validation("The provided model identifier is invalid.") }
+            guard let format = NativeFormats.format(for: model.family) else {
+                throw .validation("The provided model identifier is invalid.")
+            }
             let generation = try format.read(input, model: model)
             let turn = try scriptedOrGenerated(generation, operation: "InvokeModel")
-            return .output(format.response(turn, model: model, requestID: UUID().uuidString.lowercased()),
-                           inputTokens: turn.inputTokens, outputTokens: turn.outputTokens)
+            return .output(
+                format.response(turn, model: model, requestID: UUID().uuidString.lowercased()),
+                inputTokens: turn.inputTokens, outputTokens: turn.outputTokens)
         } catch {
             return .error(code: error.status, message: error.message)
         }
     }
 
-    private func scriptedOrGenerated(_ generation: GenerationRequest, operation: String) throws(ServiceError) -> GeneratedTurn {
-        guard let scripted = replies.match(operation: operation, requestedModel: generation.model.id, model: generation.model.id,
-                                           lastUserText: generation.lastUserText) else {
+    private func scriptedOrGenerated(_ generation: GenerationRequest, operation: String) throws(ServiceError)
+        -> GeneratedTurn
+    {
+        guard
+            let scripted = replies.match(
+                operation: operation, requestedModel: generation.model.id, model: generation.model.id,
+                lastUserText: generation.lastUserText)
+        else {
             return generator.generate(generation)
         }
         if let code = scripted.error {
             let injected = ServiceError.injected(code, retryAfterMilliseconds: nil)
-            throw ServiceError(name: injected.name, status: injected.status, message: scripted.reply.message ?? injected.message)
+            throw ServiceError(
+                name: injected.name, status: injected.status, message: scripted.reply.message ?? injected.message)
         }
         return generator.scripted(scripted.reply, for: generation)
     }
 
     // MARK: Operations
 
-    private func perform(_ operation: BedrockOperation, parameters: [String], request: EmulatorRequest,
-                         context: inout Context) async throws(ServiceError) -> EmulatorResponse {
+    private func perform(
+        _ operation: BedrockOperation, parameters: [String], request: EmulatorRequest,
+        context: inout Context
+    ) async throws(ServiceError) -> EmulatorResponse {
         switch operation {
         case .converse, .converseStream:
             let model = try textModel(context)
@@ -177,7 +203,8 @@ final class EmulatorService: Sendable {
             let generation = try ConverseRequestReader(model: model).read(body)
             let turn = try await generate(generation, context: &context, streaming: operation == .converseStream)
             if operation == .converse {
-                return json(ConverseShapes.response(turn, latencyMs: latencyMilliseconds(turn)), requestID: context.requestID)
+                return json(
+                    ConverseShapes.response(turn, latencyMs: latencyMilliseconds(turn)), requestID: context.requestID)
             }
             let events = ConverseShapes.streamEvents(turn, latencyMs: latencyMilliseconds(turn))
             let payloads = events.enumerated().map { index, event in
@@ -187,7 +214,9 @@ final class EmulatorService: Sendable {
         case .invokeModel, .invokeModelWithResponseStream:
             let model = try anyModel(context)
             guard model.family.servesInvokeModel else {
-                throw .validation("The model \(model.id) doesn't support \(operation.rawValue). Use \(Self.servingOperation(model)) instead.")
+                throw .validation(
+                    "The model \(model.id) doesn't support \(operation.rawValue). Use \(Self.servingOperation(model)) instead."
+                )
             }
             let body = try jsonBody(request, malformedStyle: true)
             if !model.family.generatesText {
@@ -198,24 +227,41 @@ final class EmulatorService: Sendable {
                 try quotas.admit(model: model.id, region: context.region)
                 quotas.charge(tokens: tokens, model: model.id, region: context.region)
                 context.record.inputTokens = tokens
-                return .complete(status: 200, headers: headers(context.requestID, [
-                    ("Content-Type", "application/json"), ("X-Amzn-Bedrock-Invocation-Latency", "1"),
-                    ("X-Amzn-Bedrock-Input-Token-Count", String(tokens)),
-                ]), body: result.serialized)
+                return .complete(
+                    status: 200,
+                    headers: headers(
+                        context.requestID,
+                        [
+                            ("Content-Type", "application/json"), ("X-Amzn-Bedrock-Invocation-Latency", "1"),
+                            ("X-Amzn-Bedrock-Input-Token-Count", String(tokens)),
+                        ]), body: result.serialized)
             }
-            guard let format = NativeFormats.format(for: model.family) else { throw .validation("The provided model identifier is invalid.") }
+            guard let format = NativeFormats.format(for: model.family) else {
+                throw .validation("The provided model identifier is invalid.")
+            }
             let generation = try format.read(body, model: model)
-            let turn = try await generate(generation, context: &context, streaming: operation == .invokeModelWithResponseStream)
+            let turn = try await generate(
+                generation, context: &context, streaming: operation == .invokeModelWithResponseStream)
             if operation == .invokeModel {
-                return .complete(status: 200, headers: headers(context.requestID, [
-                    ("Content-Type", "application/json"),
-                    ("X-Amzn-Bedrock-Invocation-Latency", String(latencyMilliseconds(turn))),
-                    ("X-Amzn-Bedrock-Output-Token-Count", String(turn.outputTokens)),
-                    ("X-Amzn-Bedrock-Input-Token-Count", String(turn.inputTokens)),
-                ]), body: format.response(turn, model: model, requestID: context.requestID).serialized)
+                return .complete(
+                    status: 200,
+                    headers: headers(
+                        context.requestID,
+                        [
+                            ("Content-Type", "application/json"),
+                            ("X-Amzn-Bedrock-Invocation-Latency", String(latencyMilliseconds(turn))),
+                            ("X-Amzn-Bedrock-Output-Token-Count", String(turn.outputTokens)),
+                            ("X-Amzn-Bedrock-Input-Token-Count", String(turn.inputTokens)),
+                        ]), body: format.response(turn, model: model, requestID: context.requestID).serialized)
             }
-            let chunks = format.streamChunks(turn, model: model, requestID: context.requestID).enumerated().map { index, chunk in
-                ("chunk", ConverseShapes.padded(["bytes": .string(Data(chunk.serialized).base64EncodedString())], index: index).serialized)
+            let chunks = format.streamChunks(turn, model: model, requestID: context.requestID).enumerated().map {
+                index, chunk in
+                (
+                    "chunk",
+                    ConverseShapes.padded(
+                        ["bytes": .string(Data(chunk.serialized).base64EncodedString())], index: index
+                    ).serialized
+                )
             }
             return stream(chunks, contentTypeHeader: "application/json", context: context)
         case .countTokens:
@@ -226,26 +272,36 @@ final class EmulatorService: Sendable {
                 tokens = try ConverseRequestReader(model: model).read(converse).inputTokens
             } else if let encoded = body["input"]?["invokeModel"]?["body"]?.stringValue {
                 guard let data = Data(base64Encoded: encoded), let native = try? JSONParser.parse(data),
-                      let format = NativeFormats.format(for: model.family) else {
-                    throw .validation("The input.invokeModel.body field must be a base64-encoded JSON body for the model.")
+                    let format = NativeFormats.format(for: model.family)
+                else {
+                    throw .validation(
+                        "The input.invokeModel.body field must be a base64-encoded JSON body for the model.")
                 }
                 tokens = try format.read(native, model: model).inputTokens
             } else {
-                throw .validation("1 validation error detected: Value null at 'input' failed to satisfy constraint: Member must not be null")
+                throw .validation(
+                    "1 validation error detected: Value null at 'input' failed to satisfy constraint: Member must not be null"
+                )
             }
             context.record.inputTokens = tokens
             return json(["inputTokens": .int(tokens)], requestID: context.requestID)
         case .applyGuardrail:
-            let result = try generator.policy.apply(identifier: parameters[0], version: parameters[1], body: try jsonBody(request))
+            let result = try generator.policy.apply(
+                identifier: parameters[0], version: parameters[1], body: try jsonBody(request))
             return json(result, requestID: context.requestID)
         case .invokeGuardrailChecks:
-            return json(try GuardrailChecksEvaluator().invoke(body: try jsonBody(request)), requestID: context.requestID)
+            return json(
+                try GuardrailChecksEvaluator().invoke(body: try jsonBody(request)), requestID: context.requestID)
         case .startAsyncInvoke:
             let body = try jsonBody(request)
             guard let id = body["modelId"]?.stringValue else {
-                throw .validation("1 validation error detected: Value null at 'modelId' failed to satisfy constraint: Member must not be null")
+                throw .validation(
+                    "1 validation error detected: Value null at 'modelId' failed to satisfy constraint: Member must not be null"
+                )
             }
-            guard let model = configuration.catalog.resolve(id) else { throw .validation("The provided model identifier is invalid.") }
+            guard let model = configuration.catalog.resolve(id) else {
+                throw .validation("The provided model identifier is invalid.")
+            }
             context.record.model = id
             guard model.family.servesAsyncInvoke else { throw .validation(Self.unsupported(model, operation)) }
             return json(try asyncJobs.start(body, model: model, region: context.region), requestID: context.requestID)
@@ -255,7 +311,8 @@ final class EmulatorService: Sendable {
             return json(try asyncJobs.list(query: PercentDecoding.query(request.query)), requestID: context.requestID)
         case .createModelInvocationJob:
             let body = try jsonBody(request)
-            let created = try batchJobs.create(body, region: context.region, catalog: configuration.catalog) { [weak self] model, input, converse in
+            let created = try batchJobs.create(body, region: context.region, catalog: configuration.catalog) {
+                [weak self] model, input, converse in
                 guard let self else { return .error(code: 500, message: "The emulator stopped.") }
                 return await self.runBatchRecord(model: model, input: input, converse: converse)
             }
@@ -267,7 +324,9 @@ final class EmulatorService: Sendable {
         case .stopModelInvocationJob:
             return json(try batchJobs.stop(parameters[0]), requestID: context.requestID)
         case .invokeModelWithBidirectionalStream:
-            throw .validation("InvokeModelWithBidirectionalStream needs an HTTP/2 connection; this emulator serves it over HTTP/2 only.")
+            throw .validation(
+                "InvokeModelWithBidirectionalStream needs an HTTP/2 connection; this emulator serves it over HTTP/2 only."
+            )
         }
     }
 
@@ -279,7 +338,9 @@ final class EmulatorService: Sendable {
     /// The operation that serves a model that only one operation serves.
     static func servingOperation(_ model: ModelDescriptor) -> String {
         if model.family.servesAsyncInvoke { return BedrockOperation.startAsyncInvoke.rawValue }
-        if model.family.servesBidirectionalStream { return BedrockOperation.invokeModelWithBidirectionalStream.rawValue }
+        if model.family.servesBidirectionalStream {
+            return BedrockOperation.invokeModelWithBidirectionalStream.rawValue
+        }
         return model.family.generatesText ? BedrockOperation.converse.rawValue : BedrockOperation.invokeModel.rawValue
     }
 
@@ -299,14 +360,19 @@ final class EmulatorService: Sendable {
         return model
     }
 
-    private func generate(_ generation: GenerationRequest, context: inout Context, streaming: Bool) async throws(ServiceError) -> GeneratedTurn {
+    private func generate(_ generation: GenerationRequest, context: inout Context, streaming: Bool)
+        async throws(ServiceError) -> GeneratedTurn
+    {
         try quotas.admit(model: generation.model.id, region: context.region)
         var turn: GeneratedTurn
-        if let scripted = replies.match(operation: context.operation.rawValue, requestedModel: context.modelID,
-                                        model: generation.model.id, lastUserText: generation.lastUserText) {
+        if let scripted = replies.match(
+            operation: context.operation.rawValue, requestedModel: context.modelID,
+            model: generation.model.id, lastUserText: generation.lastUserText)
+        {
             if let code = scripted.error {
                 let injected = ServiceError.injected(code, retryAfterMilliseconds: nil)
-                throw ServiceError(name: injected.name, status: injected.status, message: scripted.reply.message ?? injected.message)
+                throw ServiceError(
+                    name: injected.name, status: injected.status, message: scripted.reply.message ?? injected.message)
             }
             turn = generator.scripted(scripted.reply, for: generation)
         } else {
@@ -340,10 +406,13 @@ final class EmulatorService: Sendable {
     private func jsonBody(_ request: EmulatorRequest, malformedStyle: Bool = false) throws(ServiceError) -> JSONValue {
         let bytes = request.body.readableBytesView
         guard !bytes.isEmpty else {
-            throw malformedStyle ? .malformed("#: expected type: JSONObject, found: Null") : .validation("The request body is empty; a JSON object is required.")
+            throw malformedStyle
+                ? .malformed("#: expected type: JSONObject, found: Null")
+                : .validation("The request body is empty; a JSON object is required.")
         }
         guard let value = try? JSONParser.parse(bytes) else {
-            throw malformedStyle ? .malformed("#: the body is not valid JSON") : .validation("The request body is not valid JSON.")
+            throw malformedStyle
+                ? .malformed("#: the body is not valid JSON") : .validation("The request body is not valid JSON.")
         }
         return value
     }
@@ -355,27 +424,35 @@ final class EmulatorService: Sendable {
     }
 
     func json(_ value: JSONValue, requestID: String, status: Int = 200) -> EmulatorResponse {
-        .complete(status: status, headers: headers(requestID, [("Content-Type", "application/json")]), body: value.serialized)
+        .complete(
+            status: status, headers: headers(requestID, [("Content-Type", "application/json")]), body: value.serialized)
     }
 
     /// The answer to a request refused before it reached an operation: S3's XML error
     /// when its credential scope is `s3`, AWS's JSON error otherwise.
     func refusal(_ error: ServiceError, headers: HTTPHeaders?, requestID: String = "-") -> EmulatorResponse {
-        if let headers, RequestAuthenticator.scopedService(EmulatorRequest(method: "", target: "", headers: headers, body: ByteBuffer())) == "s3" {
-            return S3API(store: objects, service: self).errorResponse(S3API.authenticationError(error), requestID: requestID)
+        if let headers,
+            RequestAuthenticator.scopedService(
+                EmulatorRequest(method: "", target: "", headers: headers, body: ByteBuffer())) == "s3"
+        {
+            return S3API(store: objects, service: self).errorResponse(
+                S3API.authenticationError(error), requestID: requestID)
         }
         return errorResponse(error, requestID: requestID)
     }
 
     func errorResponse(_ error: ServiceError, requestID: String) -> EmulatorResponse {
-        var extra = [("Content-Type", "application/json"),
-                     ("x-amzn-ErrorType", "\(error.name):http://internal.amazon.com/coral/com.amazon.bedrock/")]
+        var extra = [
+            ("Content-Type", "application/json"),
+            ("x-amzn-ErrorType", "\(error.name):http://internal.amazon.com/coral/com.amazon.bedrock/"),
+        ]
         if let retryAfter = error.retryAfterMilliseconds { extra.append(("x-amz-retry-after", String(retryAfter))) }
         return .complete(status: error.status, headers: headers(requestID, extra), body: error.body.serialized)
     }
 
     /// An event-stream response with the request's stream fault (if any) applied.
-    private func stream(_ events: [(String, [UInt8])], contentTypeHeader: String?, context: Context) -> EmulatorResponse {
+    private func stream(_ events: [(String, [UInt8])], contentTypeHeader: String?, context: Context) -> EmulatorResponse
+    {
         var frames = events.map { EventFrames.event(type: $0.0, payload: $0.1) }
         var pacing = StreamPacing()
         pacing.delay = configuration.latencyPerToken
@@ -383,15 +460,26 @@ final class EmulatorService: Sendable {
             switch fault.kind {
             case .exception:
                 let n = min(fault.afterEvents ?? 1, frames.count)
-                var payload: JSONValue = ["message": .string(ServiceError.injected(fault.exception, retryAfterMilliseconds: nil).message)]
+                var payload: JSONValue = [
+                    "message": .string(ServiceError.injected(fault.exception, retryAfterMilliseconds: nil).message)
+                ]
                 if fault.exception == .modelStreamError {
-                    payload = ["message": "Model stream error: the model returned an error mid-stream.",
-                               "originalStatusCode": 500, "originalMessage": "Injected fault"]
+                    payload = [
+                        "message": "Model stream error: the model returned an error mid-stream.",
+                        "originalStatusCode": 500, "originalMessage": "Injected fault",
+                    ]
                 }
                 if let code = fault.unmodelledErrorCode {
-                    frames = Array(frames.prefix(n)) + [StreamErrorFrame.error(code: code, message: StreamFault.unmodelledErrorMessage(code))]
+                    frames =
+                        Array(frames.prefix(n)) + [
+                            StreamErrorFrame.error(code: code, message: StreamFault.unmodelledErrorMessage(code))
+                        ]
                 } else {
-                    frames = Array(frames.prefix(n)) + [EventFrames.exception(memberName: fault.exception.streamMemberName, payload: payload.serialized)]
+                    frames =
+                        Array(frames.prefix(n)) + [
+                            EventFrames.exception(
+                                memberName: fault.exception.streamMemberName, payload: payload.serialized)
+                        ]
                 }
             case .corruptCRC:
                 let n = min(fault.afterEvents ?? 1, frames.count - 1)
@@ -403,7 +491,9 @@ final class EmulatorService: Sendable {
                 frames = Array(frames.prefix(n + 1))
                 pacing.ending = .truncate(after: n)
             case .close:
-                let n = min(fault.afterEvents ?? max(0, frames.count - (context.operation == .converseStream ? 2 : 1)), frames.count)
+                let n = min(
+                    fault.afterEvents ?? max(0, frames.count - (context.operation == .converseStream ? 2 : 1)),
+                    frames.count)
                 frames = Array(frames.prefix(n))
                 pacing.ending = .close(after: n)
             case .drip:

@@ -41,11 +41,17 @@ struct GuardrailChecksEvaluator: Sendable {
 
     /// The phrases each prompt-attack category counts.
     static let attackPhrases: [String: [String]] = [
-        "PROMPT_INJECTION": ["ignore previous instructions", "ignore all previous instructions", "ignore the above",
-                             "disregard the above", "disregard your instructions", "new instructions:"],
-        "JAILBREAK": ["do anything now", "developer mode", "without any restrictions", "pretend you have no rules",
-                      "jailbreak"],
-        "PROMPT_LEAKAGE": ["system prompt", "reveal your instructions", "repeat the text above", "print your instructions"],
+        "PROMPT_INJECTION": [
+            "ignore previous instructions", "ignore all previous instructions", "ignore the above",
+            "disregard the above", "disregard your instructions", "new instructions:",
+        ],
+        "JAILBREAK": [
+            "do anything now", "developer mode", "without any restrictions", "pretend you have no rules",
+            "jailbreak",
+        ],
+        "PROMPT_LEAKAGE": [
+            "system prompt", "reveal your instructions", "repeat the text above", "print your instructions",
+        ],
     ]
 
     /// Stops listing entities after this many (and says `truncated`).
@@ -63,26 +69,34 @@ struct GuardrailChecksEvaluator: Sendable {
         for (index, message) in messages.enumerated() {
             guard let role = message["role"]?.stringValue else { throw Self.null("messages.\(index + 1).member.role") }
             guard ["USER", "ASSISTANT", "SYSTEM"].contains(role) else {
-                throw .constraint("messages.\(index + 1).member.role", value: role,
-                                  "Member must satisfy enum value set: [USER, ASSISTANT, SYSTEM]")
+                throw .constraint(
+                    "messages.\(index + 1).member.role", value: role,
+                    "Member must satisfy enum value set: [USER, ASSISTANT, SYSTEM]")
             }
-            guard let content = message["content"]?.arrayValue else { throw Self.null("messages.\(index + 1).member.content") }
+            guard let content = message["content"]?.arrayValue else {
+                throw Self.null("messages.\(index + 1).member.content")
+            }
             var blocks: [String] = []
             for (blockIndex, block) in content.enumerated() {
                 guard let text = block["text"]?.stringValue else {
-                    throw .validation("messages.\(index + 1).member.content.\(blockIndex + 1): a content block must set 'text' (a string).")
+                    throw .validation(
+                        "messages.\(index + 1).member.content.\(blockIndex + 1): a content block must set 'text' (a string)."
+                    )
                 }
                 blocks.append(text)
             }
             texts.append((role, blocks))
         }
 
-        let contentFilter = try categories(checks["contentFilter"], listKey: "categories", itemKey: "category",
-                                           allowed: Self.contentCategories, path: "checks.contentFilter")
-        let promptAttack = try categories(checks["promptAttack"], listKey: "categories", itemKey: "category",
-                                          allowed: Self.attackCategories, path: "checks.promptAttack")
-        let entities = try categories(checks["sensitiveInformation"], listKey: "entities", itemKey: "type",
-                                      allowed: Self.entityTypes.sorted(), path: "checks.sensitiveInformation")
+        let contentFilter = try categories(
+            checks["contentFilter"], listKey: "categories", itemKey: "category",
+            allowed: Self.contentCategories, path: "checks.contentFilter")
+        let promptAttack = try categories(
+            checks["promptAttack"], listKey: "categories", itemKey: "category",
+            allowed: Self.attackCategories, path: "checks.promptAttack")
+        let entities = try categories(
+            checks["sensitiveInformation"], listKey: "entities", itemKey: "type",
+            allowed: Self.entityTypes.sorted(), path: "checks.sensitiveInformation")
         guard contentFilter != nil || promptAttack != nil || entities != nil else {
             throw .validation("checks must set at least one of contentFilter, promptAttack or sensitiveInformation.")
         }
@@ -94,22 +108,28 @@ struct GuardrailChecksEvaluator: Sendable {
 
         if let contentFilter {
             let words = texts.flatMap { $0.blocks.flatMap(Self.words) }
-            results["contentFilter"] = ["results": .array(contentFilter.map { category in
-                let list = Self.contentWords[category] ?? []
-                let hits = words.filter { list.contains($0) }.count
-                return ["category": .string(category), "severityScore": .double(min(1, 0.4 * Double(hits)))]
-            })]
+            results["contentFilter"] = [
+                "results": .array(
+                    contentFilter.map { category in
+                        let list = Self.contentWords[category] ?? []
+                        let hits = words.filter { list.contains($0) }.count
+                        return ["category": .string(category), "severityScore": .double(min(1, 0.4 * Double(hits)))]
+                    })
+            ]
             usage["contentFilter"] = units
         }
         if let promptAttack {
             let prompts = texts.filter { $0.role != "ASSISTANT" }.flatMap { $0.blocks.map { $0.lowercased() } }
-            results["promptAttack"] = ["results": .array(promptAttack.map { category in
-                let hits = (Self.attackPhrases[category] ?? []).reduce(0) { count, phrase in
-                    count + prompts.filter { $0.contains(phrase) }.count
-                }
-                let score = hits == 0 ? 0 : min(1, 0.6 + 0.2 * Double(hits - 1))
-                return ["category": .string(category), "severityScore": .double(score)]
-            })]
+            results["promptAttack"] = [
+                "results": .array(
+                    promptAttack.map { category in
+                        let hits = (Self.attackPhrases[category] ?? []).reduce(0) { count, phrase in
+                            count + prompts.filter { $0.contains(phrase) }.count
+                        }
+                        let score = hits == 0 ? 0 : min(1, 0.6 + 0.2 * Double(hits - 1))
+                        return ["category": .string(category), "severityScore": .double(score)]
+                    })
+            ]
             usage["promptAttack"] = units
         }
         if let entities {
@@ -120,9 +140,11 @@ struct GuardrailChecksEvaluator: Sendable {
                 for (contentIndex, text) in message.blocks.enumerated() {
                     for entity in SensitiveShapeScanner.scan(text) where wanted.contains(entity.type) {
                         guard found.count < Self.maximumEntities else { truncated = true; break }
-                        found.append(["type": .string(entity.type), "confidenceScore": .double(entity.confidence),
-                                      "beginOffset": .int(entity.begin), "endOffset": .int(entity.end),
-                                      "messageIndex": .int(messageIndex), "contentIndex": .int(contentIndex)])
+                        found.append([
+                            "type": .string(entity.type), "confidenceScore": .double(entity.confidence),
+                            "beginOffset": .int(entity.begin), "endOffset": .int(entity.end),
+                            "messageIndex": .int(messageIndex), "contentIndex": .int(contentIndex),
+                        ])
                     }
                 }
             }
@@ -133,20 +155,27 @@ struct GuardrailChecksEvaluator: Sendable {
     }
 
     private static func null(_ path: String) -> ServiceError {
-        .validation("1 validation error detected: Value null at '\(path)' failed to satisfy constraint: Member must not be null")
+        .validation(
+            "1 validation error detected: Value null at '\(path)' failed to satisfy constraint: Member must not be null"
+        )
     }
 
     /// The requested names of one check (nil when the check is absent), validated.
-    private func categories(_ config: JSONValue?, listKey: String, itemKey: String, allowed: [String],
-                            path: String) throws(ServiceError) -> [String]? {
+    private func categories(
+        _ config: JSONValue?, listKey: String, itemKey: String, allowed: [String],
+        path: String
+    ) throws(ServiceError) -> [String]? {
         guard let config, config != .null else { return nil }
         guard let list = config[listKey]?.arrayValue else { throw Self.null("\(path).\(listKey)") }
         var names: [String] = []
         for (index, item) in list.enumerated() {
-            guard let name = item[itemKey]?.stringValue else { throw Self.null("\(path).\(listKey).\(index + 1).member.\(itemKey)") }
+            guard let name = item[itemKey]?.stringValue else {
+                throw Self.null("\(path).\(listKey).\(index + 1).member.\(itemKey)")
+            }
             guard allowed.contains(name) else {
-                throw .constraint("\(path).\(listKey).\(index + 1).member.\(itemKey)", value: name,
-                                  "Member must satisfy enum value set: [\(allowed.joined(separator: ", "))]")
+                throw .constraint(
+                    "\(path).\(listKey).\(index + 1).member.\(itemKey)", value: name,
+                    "Member must satisfy enum value set: [\(allowed.joined(separator: ", "))]")
             }
             if !names.contains(name) { names.append(name) }
         }
@@ -195,7 +224,8 @@ enum SensitiveShapeScanner {
             while end > index + 1, s[end - 1] == "." || s[end - 1] == "-" { end -= 1 }
             let domain = s[(index + 1)..<end]
             guard start < index, let dot = domain.lastIndex(of: "."), dot > index + 1,
-                  end - dot - 1 >= 2, s[(dot + 1)..<end].allSatisfy({ ($0 >= "a" && $0 <= "z") || ($0 >= "A" && $0 <= "Z") })
+                end - dot - 1 >= 2,
+                s[(dot + 1)..<end].allSatisfy({ ($0 >= "a" && $0 <= "z") || ($0 >= "A" && $0 <= "Z") })
             else { continue }
             out.append(Entity(type: "EMAIL", confidence: 0.99, begin: start, end: end))
             index = end - 1
@@ -208,7 +238,11 @@ enum SensitiveShapeScanner {
         var index = 0
         let prefixes = [Array("https://".unicodeScalars), Array("http://".unicodeScalars)]
         while index < s.count {
-            guard let prefix = prefixes.first(where: { p in index + p.count <= s.count && Array(s[index..<(index + p.count)]) == p }) else {
+            guard
+                let prefix = prefixes.first(where: { p in
+                    index + p.count <= s.count && Array(s[index..<(index + p.count)]) == p
+                })
+            else {
                 index += 1
                 continue
             }
@@ -230,7 +264,8 @@ enum SensitiveShapeScanner {
             let boundaryBefore = index == 0 || !isASCIIAlnum(s[index - 1])
             let boundaryAfter = index + 20 == s.count || !isASCIIAlnum(s[index + 20])
             if boundaryBefore, boundaryAfter, head == "AKIA" || head == "ASIA",
-               s[(index + 4)..<(index + 20)].allSatisfy({ ($0 >= "A" && $0 <= "Z") || isDigit($0) }) {
+                s[(index + 4)..<(index + 20)].allSatisfy({ ($0 >= "A" && $0 <= "Z") || isDigit($0) })
+            {
                 out.append(Entity(type: "AWS_ACCESS_KEY", confidence: 0.99, begin: index, end: index + 20))
                 index += 20
             } else {
@@ -245,8 +280,12 @@ enum SensitiveShapeScanner {
         var out: [Entity] = []
         var index = 0
         while index < s.count {
-            let startsRun = isDigit(s[index]) || ((s[index] == "+" || s[index] == "(") && index + 1 < s.count && isDigit(s[index + 1]))
-            guard startsRun, index == 0 || !(isASCIIAlnum(s[index - 1]) || s[index - 1] == ".") else { index += 1; continue }
+            let startsRun =
+                isDigit(s[index])
+                || ((s[index] == "+" || s[index] == "(") && index + 1 < s.count && isDigit(s[index + 1]))
+            guard startsRun, index == 0 || !(isASCIIAlnum(s[index - 1]) || s[index - 1] == ".") else {
+                index += 1; continue
+            }
             var end = index + 1
             while end < s.count {
                 if isDigit(s[end]) { end += 1; continue }
@@ -270,7 +309,11 @@ enum SensitiveShapeScanner {
         let text = String(String.UnicodeScalarView(run))
         let digits = run.filter(isDigit).map { Int($0.value - 48) }
         let groups = text.split(separator: ".", omittingEmptySubsequences: false)
-        if groups.count == 4, groups.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isNumber) && Int($0).map { $0 <= 255 } ?? false }) {
+        if groups.count == 4,
+            groups.allSatisfy({
+                !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isNumber) && Int($0).map { $0 <= 255 } ?? false
+            })
+        {
             return Entity(type: "IP_ADDRESS", confidence: 0.9, begin: begin, end: begin + run.count)
         }
         let dashed = text.split(separator: "-", omittingEmptySubsequences: false).map(\.count)

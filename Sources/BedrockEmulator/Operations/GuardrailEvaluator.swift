@@ -14,22 +14,30 @@ struct GuardrailEvaluator: Sendable {
     /// The policy with the given trigger words.
     init(words: [String] = blockedWords) { self.words = words.map { $0.lowercased() } }
     /// The PII shapes the emulated guardrails block.
-    static let blockedEntities: Set<String> = ["EMAIL", "PHONE", "CREDIT_DEBIT_CARD_NUMBER", "US_SOCIAL_SECURITY_NUMBER",
-                                               "AWS_ACCESS_KEY"]
+    static let blockedEntities: Set<String> = [
+        "EMAIL", "PHONE", "CREDIT_DEBIT_CARD_NUMBER", "US_SOCIAL_SECURITY_NUMBER",
+        "AWS_ACCESS_KEY",
+    ]
     static let blockedMessage = "Sorry, the model cannot answer this question."
 
     func apply(identifier: String, version: String, body: JSONValue) throws(ServiceError) -> JSONValue {
         guard version == "DRAFT" || (Int(version).map { $0 >= 1 } ?? false) else {
-            throw .constraint("guardrailVersion", value: version, "Member must satisfy regular expression pattern: (([1-9][0-9]{0,7})|(DRAFT))")
+            throw .constraint(
+                "guardrailVersion", value: version,
+                "Member must satisfy regular expression pattern: (([1-9][0-9]{0,7})|(DRAFT))")
         }
         guard let source = body["source"]?.stringValue else {
-            throw .validation("1 validation error detected: Value null at 'source' failed to satisfy constraint: Member must not be null")
+            throw .validation(
+                "1 validation error detected: Value null at 'source' failed to satisfy constraint: Member must not be null"
+            )
         }
         guard source == "INPUT" || source == "OUTPUT" else {
             throw .constraint("source", value: source, "Member must satisfy enum value set: [INPUT, OUTPUT]")
         }
         guard let content = body["content"]?.arrayValue else {
-            throw .validation("1 validation error detected: Value null at 'content' failed to satisfy constraint: Member must not be null")
+            throw .validation(
+                "1 validation error detected: Value null at 'content' failed to satisfy constraint: Member must not be null"
+            )
         }
         var findings = Findings()
         var characters = 0
@@ -39,15 +47,19 @@ struct GuardrailEvaluator: Sendable {
             findings.append(self.findings(in: text))
         }
         let units = JSONValue.int(max(1, (characters + 999) / 1000))
-        let usage: JSONValue = ["topicPolicyUnits": units, "contentPolicyUnits": units, "wordPolicyUnits": units,
-                                "sensitiveInformationPolicyUnits": units, "sensitiveInformationPolicyFreeUnits": 0,
-                                "contextualGroundingPolicyUnits": 0]
+        let usage: JSONValue = [
+            "topicPolicyUnits": units, "contentPolicyUnits": units, "wordPolicyUnits": units,
+            "sensitiveInformationPolicyUnits": units, "sensitiveInformationPolicyFreeUnits": 0,
+            "contextualGroundingPolicyUnits": 0,
+        ]
         if findings.isEmpty {
             return ["action": "NONE", "outputs": [], "assessments": [[:]], "usage": usage]
         }
-        return ["action": "GUARDRAIL_INTERVENED", "actionReason": "Guardrail blocked.",
-                "outputs": [["text": .string(Self.blockedMessage)]],
-                "assessments": [findings.assessment], "usage": usage]
+        return [
+            "action": "GUARDRAIL_INTERVENED", "actionReason": "Guardrail blocked.",
+            "outputs": [["text": .string(Self.blockedMessage)]],
+            "assessments": [findings.assessment], "usage": usage,
+        ]
     }
 
     /// What the policy found in a text: blocked words and PII shapes, in order.
@@ -67,18 +79,38 @@ struct GuardrailEvaluator: Sendable {
         var assessment: JSONValue {
             var policies: [(String, JSONValue)] = []
             if !words.isEmpty {
-                policies.append(("wordPolicy", ["customWords": .array(words.map {
-                    ["match": .string($0), "action": "BLOCKED", "detected": true] })]))
+                policies.append(
+                    (
+                        "wordPolicy",
+                        [
+                            "customWords": .array(
+                                words.map {
+                                    ["match": .string($0), "action": "BLOCKED", "detected": true]
+                                })
+                        ]
+                    ))
             }
             if !entities.isEmpty {
-                policies.append(("sensitiveInformationPolicy", ["piiEntities": .array(entities.map {
-                    ["match": .string($0.match), "type": .string($0.type), "action": "BLOCKED", "detected": true] })]))
+                policies.append(
+                    (
+                        "sensitiveInformationPolicy",
+                        [
+                            "piiEntities": .array(
+                                entities.map {
+                                    [
+                                        "match": .string($0.match), "type": .string($0.type), "action": "BLOCKED",
+                                        "detected": true,
+                                    ]
+                                })
+                        ]
+                    ))
             }
             return .object(policies)
         }
 
         static func == (a: Findings, b: Findings) -> Bool {
-            a.words == b.words && a.entities.map(\.type) == b.entities.map(\.type) && a.entities.map(\.match) == b.entities.map(\.match)
+            a.words == b.words && a.entities.map(\.type) == b.entities.map(\.type)
+                && a.entities.map(\.match) == b.entities.map(\.match)
         }
     }
 
@@ -86,7 +118,8 @@ struct GuardrailEvaluator: Sendable {
     func findings(in text: String) -> Findings {
         let lowered = text.lowercased()
         let scalars = Array(text.unicodeScalars)
-        let entities = SensitiveShapeScanner.scan(text).filter { Self.blockedEntities.contains($0.type) }.compactMap { entity -> (type: String, match: String)? in
+        let entities = SensitiveShapeScanner.scan(text).filter { Self.blockedEntities.contains($0.type) }.compactMap {
+            entity -> (type: String, match: String)? in
             guard entity.begin >= 0, entity.begin <= entity.end, entity.end <= scalars.count else { return nil }
             var match = String.UnicodeScalarView()
             match.append(contentsOf: scalars[entity.begin..<entity.end])

@@ -9,7 +9,8 @@ enum BatchRecordOutcome: Sendable {
 }
 
 /// Runs one record's `modelInput` through the emulator's models.
-typealias BatchRecordRunner = @Sendable (_ model: ModelDescriptor, _ input: JSONValue, _ converse: Bool) async -> BatchRecordOutcome
+typealias BatchRecordRunner =
+    @Sendable (_ model: ModelDescriptor, _ input: JSONValue, _ converse: Bool) async -> BatchRecordOutcome
 
 /// The Bedrock control plane's batch inference: CreateModelInvocationJob,
 /// GetModelInvocationJob, ListModelInvocationJobs and StopModelInvocationJob, with the
@@ -84,10 +85,14 @@ final class ModelInvocationJobs: Sendable {
 
     // MARK: Operations
 
-    func create(_ body: JSONValue, region: String, catalog: ModelCatalog, runner: @escaping BatchRecordRunner) throws(ServiceError) -> JSONValue {
+    func create(_ body: JSONValue, region: String, catalog: ModelCatalog, runner: @escaping BatchRecordRunner)
+        throws(ServiceError) -> JSONValue
+    {
         func required(_ name: String) throws(ServiceError) -> JSONValue {
             guard let value = body[name], value != .null else {
-                throw .validation("1 validation error detected: Value null at '\(name)' failed to satisfy constraint: Member must not be null")
+                throw .validation(
+                    "1 validation error detected: Value null at '\(name)' failed to satisfy constraint: Member must not be null"
+                )
             }
             return value
         }
@@ -96,37 +101,52 @@ final class ModelInvocationJobs: Sendable {
         guard let roleArn = try required("roleArn").stringValue else { throw .validation("roleArn must be a string") }
         try Self.check(roleArn, matches: Self.roleArnPattern, maxLength: 2048, field: "roleArn")
         guard let modelID = try required("modelId").stringValue else { throw .validation("modelId must be a string") }
-        guard let model = catalog.resolve(modelID) else { throw .validation("The provided model identifier is invalid.") }
+        guard let model = catalog.resolve(modelID) else {
+            throw .validation("The provided model identifier is invalid.")
+        }
         let inputConfig = try required("inputDataConfig")
         let outputConfig = try required("outputDataConfig")
         guard let inputURI = inputConfig["s3InputDataConfig"]?["s3Uri"]?.stringValue else {
-            throw .validation("1 validation error detected: Value null at 'inputDataConfig.s3InputDataConfig.s3Uri' failed to satisfy constraint: Member must not be null")
+            throw .validation(
+                "1 validation error detected: Value null at 'inputDataConfig.s3InputDataConfig.s3Uri' failed to satisfy constraint: Member must not be null"
+            )
         }
         guard let outputURI = outputConfig["s3OutputDataConfig"]?["s3Uri"]?.stringValue else {
-            throw .validation("1 validation error detected: Value null at 'outputDataConfig.s3OutputDataConfig.s3Uri' failed to satisfy constraint: Member must not be null")
+            throw .validation(
+                "1 validation error detected: Value null at 'outputDataConfig.s3OutputDataConfig.s3Uri' failed to satisfy constraint: Member must not be null"
+            )
         }
-        try Self.check(inputURI, matches: Self.s3URIPattern, maxLength: 1024, field: "inputDataConfig.s3InputDataConfig.s3Uri")
-        try Self.check(outputURI, matches: Self.s3URIPattern, maxLength: 1024, field: "outputDataConfig.s3OutputDataConfig.s3Uri")
+        try Self.check(
+            inputURI, matches: Self.s3URIPattern, maxLength: 1024, field: "inputDataConfig.s3InputDataConfig.s3Uri")
+        try Self.check(
+            outputURI, matches: Self.s3URIPattern, maxLength: 1024, field: "outputDataConfig.s3OutputDataConfig.s3Uri")
         guard let input = S3Location(inputURI), let output = S3Location(outputURI) else {
             throw .validation("The S3 URI must name a valid bucket: s3://bucket/prefix")
         }
         if let format = inputConfig["s3InputDataConfig"]?["s3InputFormat"]?.stringValue, format != "JSONL" {
-            throw .constraint("inputDataConfig.s3InputDataConfig.s3InputFormat", value: RequestLog.cut(format), "Member must satisfy enum value set: [JSONL]")
+            throw .constraint(
+                "inputDataConfig.s3InputDataConfig.s3InputFormat", value: RequestLog.cut(format),
+                "Member must satisfy enum value set: [JSONL]")
         }
         var timeoutHours: Int?
         if let hours = body["timeoutDurationInHours"] {
             guard let number = hours.intValue, (24...168).contains(number) else {
-                throw .constraint("timeoutDurationInHours", value: RequestLog.cut(hours.text), "Member must have value between 24 and 168")
+                throw .constraint(
+                    "timeoutDurationInHours", value: RequestLog.cut(hours.text),
+                    "Member must have value between 24 and 168")
             }
             timeoutHours = number
         }
         let invocationType = body["modelInvocationType"]?.stringValue
         if let invocationType, invocationType != "InvokeModel", invocationType != "Converse" {
-            throw .constraint("modelInvocationType", value: RequestLog.cut(invocationType), "Member must satisfy enum value set: [InvokeModel, Converse]")
+            throw .constraint(
+                "modelInvocationType", value: RequestLog.cut(invocationType),
+                "Member must satisfy enum value set: [InvokeModel, Converse]")
         }
         let converse = invocationType == "Converse"
         guard converse ? model.family.generatesText : model.family.servesInvokeModel else {
-            throw .validation("The model \(model.id) doesn't support batch inference with \(invocationType ?? "InvokeModel").")
+            throw .validation(
+                "The model \(model.id) doesn't support batch inference with \(invocationType ?? "InvokeModel").")
         }
         let token = body["clientRequestToken"]?.stringValue
         if let token { try Self.check(token, matches: Self.tokenPattern, maxLength: 256, field: "clientRequestToken") }
@@ -136,7 +156,10 @@ final class ModelInvocationJobs: Sendable {
         let outcome: Result<(Job, Bool), ServiceError> = state.withLock { state in
             if let token, let id = state.idByToken[token], let existing = state.jobs[id] {
                 guard existing.bodyHash == hash else {
-                    return .failure(ServiceError(.conflict, "The request conflicts with a previous request that used the same clientRequestToken."))
+                    return .failure(
+                        ServiceError(
+                            .conflict,
+                            "The request conflicts with a previous request that used the same clientRequestToken."))
                 }
                 return .success((existing, false))
             }
@@ -145,16 +168,20 @@ final class ModelInvocationJobs: Sendable {
             }
             let active = state.jobs.values.filter { !$0.status.isTerminal }.count
             guard active < settings.maxActiveJobs else {
-                return .failure(ServiceError(.serviceQuotaExceeded, "The number of batch inference jobs submitted or in progress "
-                    + "(\(active)) has reached the account's quota of \(settings.maxActiveJobs)."))
+                return .failure(
+                    ServiceError(
+                        .serviceQuotaExceeded,
+                        "The number of batch inference jobs submitted or in progress "
+                            + "(\(active)) has reached the account's quota of \(settings.maxActiveJobs)."))
             }
             var id = Self.newID()
             while state.jobs[id] != nil { id = Self.newID() }
-            let job = Job(id: id, arn: "arn:aws:bedrock:\(region):\(Self.account):model-invocation-job/\(id)", name: name,
-                          modelID: modelID, roleArn: roleArn, token: token, bodyHash: hash, inputConfig: inputConfig,
-                          outputConfig: outputConfig, input: input, output: output, converse: converse,
-                          invocationType: invocationType, timeoutHours: timeoutHours, vpcConfig: body["vpcConfig"],
-                          submitted: now, modified: now)
+            let job = Job(
+                id: id, arn: "arn:aws:bedrock:\(region):\(Self.account):model-invocation-job/\(id)", name: name,
+                modelID: modelID, roleArn: roleArn, token: token, bodyHash: hash, inputConfig: inputConfig,
+                outputConfig: outputConfig, input: input, output: output, converse: converse,
+                invocationType: invocationType, timeoutHours: timeoutHours, vpcConfig: body["vpcConfig"],
+                submitted: now, modified: now)
             state.jobs[id] = job
             if let token { state.idByToken[token] = id }
             state.order.append(id)
@@ -181,8 +208,10 @@ final class ModelInvocationJobs: Sendable {
             switch name {
             case "statusEquals":
                 guard let status = Status(rawValue: value) else {
-                    throw .constraint("statusEquals", value: RequestLog.cut(value),
-                                      "Member must satisfy enum value set: [\(Status.allCases.map(\.rawValue).joined(separator: ", "))]")
+                    throw .constraint(
+                        "statusEquals", value: RequestLog.cut(value),
+                        "Member must satisfy enum value set: [\(Status.allCases.map(\.rawValue).joined(separator: ", "))]"
+                    )
                 }
                 jobs.removeAll { $0.status != status }
             case "nameContains": jobs.removeAll { !$0.name.contains(value) }
@@ -193,7 +222,8 @@ final class ModelInvocationJobs: Sendable {
                 jobs.removeAll { name == "submitTimeAfter" ? $0.submitted <= date : $0.submitted >= date }
             case "maxResults":
                 guard let number = Int(value), (1...1000).contains(number) else {
-                    throw .constraint("maxResults", value: RequestLog.cut(value), "Member must have value between 1 and 1000")
+                    throw .constraint(
+                        "maxResults", value: RequestLog.cut(value), "Member must have value between 1 and 1000")
                 }
                 maxResults = number
             case "nextToken":
@@ -201,12 +231,15 @@ final class ModelInvocationJobs: Sendable {
                 start = offset
             case "sortOrder":
                 guard value == "Ascending" || value == "Descending" else {
-                    throw .constraint("sortOrder", value: RequestLog.cut(value), "Member must satisfy enum value set: [Ascending, Descending]")
+                    throw .constraint(
+                        "sortOrder", value: RequestLog.cut(value),
+                        "Member must satisfy enum value set: [Ascending, Descending]")
                 }
                 descending = value == "Descending"
             case "sortBy":
                 guard value == "CreationTime" else {
-                    throw .constraint("sortBy", value: RequestLog.cut(value), "Member must satisfy enum value set: [CreationTime]")
+                    throw .constraint(
+                        "sortBy", value: RequestLog.cut(value), "Member must satisfy enum value set: [CreationTime]")
                 }
             default: break
             }
@@ -279,12 +312,17 @@ final class ModelInvocationJobs: Sendable {
         let total = files.reduce(0) { $0 + $1.records.count }
         update(id) { $0.total = total }
         guard total >= settings.minimumRecords else {
-            finish(id, status: .failed, message: "The job has \(total) records; a batch inference job needs at least "
-                + "\(settings.minimumRecords). Use on-demand inference for fewer records.")
+            finish(
+                id, status: .failed,
+                message: "The job has \(total) records; a batch inference job needs at least "
+                    + "\(settings.minimumRecords). Use on-demand inference for fewer records.")
             return
         }
         guard total <= settings.maximumRecords else {
-            finish(id, status: .failed, message: "The job has \(total) records; a batch inference job may have at most \(settings.maximumRecords).")
+            finish(
+                id, status: .failed,
+                message:
+                    "The job has \(total) records; a batch inference job may have at most \(settings.maximumRecords).")
             return
         }
         guard await step(), advance(id, to: .scheduled), await step(), advance(id, to: .inProgress) else { return }
@@ -315,10 +353,14 @@ final class ModelInvocationJobs: Sendable {
                     line["modelOutput"] = output
                     inputTokens += inTokens
                     outputTokens += outTokens
-                    update(id) { $0.processed += 1; $0.succeeded += 1 }
+                    update(id) {
+                        $0.processed += 1; $0.succeeded += 1
+                    }
                 case .error(let code, let message):
                     line["error"] = ["errorCode": .int(code), "errorMessage": .string(message)]
-                    update(id) { $0.processed += 1; $0.failed += 1 }
+                    update(id) {
+                        $0.processed += 1; $0.failed += 1
+                    }
                 }
                 lines.append(line.text)
                 sinceStep += 1
@@ -337,16 +379,19 @@ final class ModelInvocationJobs: Sendable {
         do {
             for output in outputs {
                 let text = output.lines.map { $0 + "\n" }.joined()
-                try objects.put(bucket: job.output.bucket, key: prefix + output.name + ".out", bytes: Array(text.utf8),
-                                contentType: "application/jsonl")
+                try objects.put(
+                    bucket: job.output.bucket, key: prefix + output.name + ".out", bytes: Array(text.utf8),
+                    contentType: "application/jsonl")
             }
-            try objects.put(bucket: job.output.bucket, key: prefix + "manifest.json.out", bytes: Array(manifest.text.utf8),
-                            contentType: "application/json")
+            try objects.put(
+                bucket: job.output.bucket, key: prefix + "manifest.json.out", bytes: Array(manifest.text.utf8),
+                contentType: "application/json")
         } catch {
-            let reason = switch error {
-            case .noSuchBucket: "the output bucket \(job.output.bucket) does not exist"
-            case .full: "the emulator's S3 is full (max_stored_object_bytes)"
-            }
+            let reason =
+                switch error {
+                case .noSuchBucket: "the output bucket \(job.output.bucket) does not exist"
+                case .full: "the emulator's S3 is full (max_stored_object_bytes)"
+                }
             finish(id, status: .failed, message: "The job could not write its output: \(reason).")
             return
         }
@@ -355,7 +400,9 @@ final class ModelInvocationJobs: Sendable {
         } else if job.failed == 0 {
             finish(id, status: .completed, message: nil)
         } else if job.succeeded > 0 {
-            finish(id, status: .partiallyCompleted, message: "\(job.failed) of \(total) records failed; see the output files for their errors.")
+            finish(
+                id, status: .partiallyCompleted,
+                message: "\(job.failed) of \(total) records failed; see the output files for their errors.")
         } else {
             finish(id, status: .failed, message: "Every record failed; see the output files for their errors.")
         }
@@ -413,11 +460,14 @@ final class ModelInvocationJobs: Sendable {
     static let maxRecordBytes = 1 << 20
 
     private func readInput(_ id: String) -> Result<[InputFile], ValidationFailure> {
-        guard let location = state.withLock({ $0.jobs[id]?.input }) else { return .failure(ValidationFailure("The job is gone.")) }
+        guard let location = state.withLock({ $0.jobs[id]?.input }) else {
+            return .failure(ValidationFailure("The job is gone."))
+        }
         guard let listed = objects.list(bucket: location.bucket, prefix: location.key) else {
             return .failure(ValidationFailure("The input bucket \(location.bucket) does not exist."))
         }
-        let chosen = listed.contains(where: { $0.key == location.key })
+        let chosen =
+            listed.contains(where: { $0.key == location.key })
             ? listed.filter { $0.key == location.key }
             : listed.filter { $0.key.hasSuffix(".jsonl") }
         guard !chosen.isEmpty else { return .failure(ValidationFailure("No .jsonl input found at \(location.uri).")) }
@@ -426,8 +476,10 @@ final class ModelInvocationJobs: Sendable {
         // so that a hostile input cannot take its memory).
         let total = chosen.reduce(0) { $0 + $1.object.bytes.count }
         guard total <= Self.maxJobInputBytes else {
-            return .failure(ValidationFailure("The input at \(location.uri) is \(total) bytes; the emulator reads at most "
-                + "\(Self.maxJobInputBytes) bytes per job."))
+            return .failure(
+                ValidationFailure(
+                    "The input at \(location.uri) is \(total) bytes; the emulator reads at most "
+                        + "\(Self.maxJobInputBytes) bytes per job."))
         }
         var files: [InputFile] = []
         var serial = 0
@@ -439,13 +491,18 @@ final class ModelInvocationJobs: Sendable {
                 let trimmed = line.last == UInt8(ascii: "\r") ? line.dropLast() : line
                 if trimmed.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { continue }
                 guard trimmed.count <= Self.maxRecordBytes else {
-                    return .failure(ValidationFailure("Line \(lineNumber) of s3://\(location.bucket)/\(entry.key) is \(trimmed.count) bytes; "
-                        + "the emulator takes records of at most \(Self.maxRecordBytes) bytes."))
+                    return .failure(
+                        ValidationFailure(
+                            "Line \(lineNumber) of s3://\(location.bucket)/\(entry.key) is \(trimmed.count) bytes; "
+                                + "the emulator takes records of at most \(Self.maxRecordBytes) bytes."))
                 }
                 guard let value = try? JSONParser.parse(Array(trimmed)), case .object = value,
-                      let input = value["modelInput"], case .object = input else {
-                    return .failure(ValidationFailure("Line \(lineNumber) of s3://\(location.bucket)/\(entry.key) is not a JSON object "
-                        + "with a modelInput object."))
+                    let input = value["modelInput"], case .object = input
+                else {
+                    return .failure(
+                        ValidationFailure(
+                            "Line \(lineNumber) of s3://\(location.bucket)/\(entry.key) is not a JSON object "
+                                + "with a modelInput object."))
                 }
                 serial += 1
                 var recordID = value["recordId"]?.stringValue ?? ""
@@ -502,13 +559,16 @@ final class ModelInvocationJobs: Sendable {
     private static func parseTimestamp(_ text: String) -> Date? {
         if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
         if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
-        if let seconds = Double(text), seconds.isFinite, abs(seconds) < 1e11 { return Date(timeIntervalSince1970: seconds) }
+        if let seconds = Double(text), seconds.isFinite, abs(seconds) < 1e11 {
+            return Date(timeIntervalSince1970: seconds)
+        }
         return nil
     }
 
     private func forgetOldest(_ state: inout State) {
         while state.order.count > settings.capacity,
-              let index = state.order.firstIndex(where: { state.jobs[$0]?.status.isTerminal ?? true }) {
+            let index = state.order.firstIndex(where: { state.jobs[$0]?.status.isTerminal ?? true })
+        {
             let id = state.order.remove(at: index)
             if let gone = state.jobs.removeValue(forKey: id), let token = gone.token, state.idByToken[token] == id {
                 state.idByToken[token] = nil
@@ -535,14 +595,18 @@ final class ModelInvocationJobs: Sendable {
     // The services' patterns (botocore's `bedrock` model).
     static let jobNamePattern = #"[a-zA-Z0-9]{1,63}(-*[a-zA-Z0-9\+\-\.]){0,63}"#
     static let roleArnPattern = #"arn:aws(-[^:]+)?:iam::([0-9]{12})?:role/.+"#
-    static let s3URIPattern = #"s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](?:/[-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*)?/?"#
+    static let s3URIPattern =
+        #"s3://[a-z0-9][-.a-z0-9]{1,61}[a-z0-9](?:/[-!_*'().a-z0-9A-Z]+(?:/[-!_*'().a-z0-9A-Z]+)*)?/?"#
     static let tokenPattern = #"[a-zA-Z0-9]{1,256}(-*[a-zA-Z0-9]){0,256}"#
-    static let jobIdentifierPattern = #"((arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-invocation-job/)?[a-z0-9]{12})"#
+    static let jobIdentifierPattern =
+        #"((arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-invocation-job/)?[a-z0-9]{12})"#
 
     static func check(_ value: String, matches pattern: String, maxLength: Int, field: String) throws(ServiceError) {
-        guard value.count <= maxLength, let regex = try? Regex(pattern), (try? regex.wholeMatch(in: value)) != nil else {
-            throw .constraint(field, value: RequestLog.cut(value),
-                              "Member must satisfy regular expression pattern: \(pattern) and have length at most \(maxLength)")
+        guard value.count <= maxLength, let regex = try? Regex(pattern), (try? regex.wholeMatch(in: value)) != nil
+        else {
+            throw .constraint(
+                field, value: RequestLog.cut(value),
+                "Member must satisfy regular expression pattern: \(pattern) and have length at most \(maxLength)")
         }
     }
 }

@@ -75,7 +75,9 @@ struct NovaSonicConversation {
             throw .validation("Each input chunk must be one Nova Sonic event: {\"event\": {\"<name>\": {…}}}.")
         }
         guard Self.inputEvents.contains(name) else {
-            throw .validation("Unknown input event '\(RequestLog.cut(name))'; expected one of \(Self.inputEvents.sorted().joined(separator: ", ")).")
+            throw .validation(
+                "Unknown input event '\(RequestLog.cut(name))'; expected one of \(Self.inputEvents.sorted().joined(separator: ", "))."
+            )
         }
         guard !ended else { throw .validation("The input event '\(name)' arrived after sessionEnd.") }
         guard started || name == "sessionStart" else {
@@ -93,24 +95,34 @@ struct NovaSonicConversation {
         case "contentStart":
             try requirePrompt(payload, in: name)
             let content = try Self.string(payload, "contentName", in: name)
-            guard open[content] == nil else { throw .validation("The content '\(RequestLog.cut(content))' is already open.") }
+            guard open[content] == nil else {
+                throw .validation("The content '\(RequestLog.cut(content))' is already open.")
+            }
             let type = try Self.string(payload, "type", in: name)
             let role = try Self.string(payload, "role", in: name)
-            guard ["TEXT", "AUDIO", "TOOL"].contains(type) else { throw .validation("contentStart.type must be TEXT, AUDIO or TOOL.") }
+            guard ["TEXT", "AUDIO", "TOOL"].contains(type) else {
+                throw .validation("contentStart.type must be TEXT, AUDIO or TOOL.")
+            }
             guard ["SYSTEM", "USER", "ASSISTANT", "TOOL"].contains(role) else {
                 throw .validation("contentStart.role must be SYSTEM, USER, ASSISTANT or TOOL.")
             }
             guard open.count < 16 else { throw .validation("Too many contents are open at once (at most 16).") }
-            open[content] = OpenContent(role: role, type: type,
-                                        toolUseID: payload["toolResultInputConfiguration"]?["toolUseId"]?.stringValue)
+            open[content] = OpenContent(
+                role: role, type: type,
+                toolUseID: payload["toolResultInputConfiguration"]?["toolUseId"]?.stringValue)
         case "textInput", "audioInput", "toolResult":
             try requirePrompt(payload, in: name)
             let content = try Self.string(payload, "contentName", in: name)
-            guard var current = open[content] else { throw .validation("The content '\(RequestLog.cut(content))' was not started.") }
+            guard var current = open[content] else {
+                throw .validation("The content '\(RequestLog.cut(content))' was not started.")
+            }
             let piece = try Self.string(payload, "content", in: name)
             bytes += piece.utf8.count
-            guard current.text.utf8.count + piece.utf8.count <= Self.maxContentBytes, bytes <= Self.maxConversationBytes else {
-                throw .validation("The conversation is too long for the emulated Nova Sonic (at most \(Self.maxContentBytes) bytes a content, \(Self.maxConversationBytes) in all).")
+            guard current.text.utf8.count + piece.utf8.count <= Self.maxContentBytes, bytes <= Self.maxConversationBytes
+            else {
+                throw .validation(
+                    "The conversation is too long for the emulated Nova Sonic (at most \(Self.maxContentBytes) bytes a content, \(Self.maxConversationBytes) in all)."
+                )
             }
             if name == "audioInput" {
                 guard current.type == "AUDIO", let audio = Data(base64Encoded: piece) else {
@@ -128,14 +140,16 @@ struct NovaSonicConversation {
                 throw .validation("The content '\(RequestLog.cut(content))' was not started.")
             }
             guard bytes <= Self.maxConversationBytes else {
-                throw .validation("The conversation is too long for the emulated Nova Sonic (at most \(Self.maxConversationBytes) bytes in all, answers included).")
+                throw .validation(
+                    "The conversation is too long for the emulated Nova Sonic (at most \(Self.maxConversationBytes) bytes in all, answers included)."
+                )
             }
             return close(ended, generator: generator)
         case "promptEnd":
             try requirePrompt(payload, in: name)
             promptName = nil
             open = [:]
-        default: // sessionEnd
+        default:  // sessionEnd
             ended = true
         }
         return Answer()
@@ -147,7 +161,8 @@ struct NovaSonicConversation {
         guard let inference else { return }
         if let value = inference["maxTokens"] {
             guard let tokens = value.intValue, tokens >= 1, tokens <= model.maxOutputTokens else {
-                throw .validation("inferenceConfiguration.maxTokens must be an integer from 1 to \(model.maxOutputTokens).")
+                throw .validation(
+                    "inferenceConfiguration.maxTokens must be an integer from 1 to \(model.maxOutputTokens).")
             }
             maxTokens = tokens
         }
@@ -166,7 +181,9 @@ struct NovaSonicConversation {
     }
 
     private func requirePrompt(_ payload: JSONValue, in event: String) throws(ServiceError) {
-        guard let promptName else { throw .validation("The input event '\(event)' needs an open prompt; send promptStart first.") }
+        guard let promptName else {
+            throw .validation("The input event '\(event)' needs an open prompt; send promptStart first.")
+        }
         guard payload["promptName"]?.stringValue == promptName else {
             throw .validation("\(event).promptName must name the open prompt '\(RequestLog.cut(promptName))'.")
         }
@@ -210,13 +227,16 @@ struct NovaSonicConversation {
             if !content.text.isEmpty { system.append(content.text) }
             return Answer()
         case "ASSISTANT":
-            if !content.text.isEmpty { messages.append(ConversationMessage(role: .assistant, blocks: [.text(content.text)])) }
+            if !content.text.isEmpty {
+                messages.append(ConversationMessage(role: .assistant, blocks: [.text(content.text)]))
+            }
             return Answer()
         case "TOOL":
             let id = content.toolUseID ?? ""
-            messages.append(ConversationMessage(role: .user, blocks: [.toolResult(id: id, text: content.text, isError: false)]))
+            messages.append(
+                ConversationMessage(role: .user, blocks: [.toolResult(id: id, text: content.text, isError: false)]))
             return answer(transcript: nil, generator: generator)
-        default: // USER
+        default:  // USER
             if content.type == "AUDIO" {
                 // 16 kHz 16-bit mono input: 32 bytes a millisecond.
                 let spoken = "(\(content.audioBytes / 32) ms of speech)"
@@ -229,8 +249,9 @@ struct NovaSonicConversation {
     }
 
     private mutating func answer(transcript: String?, generator: ResponseGenerator) -> Answer {
-        let request = GenerationRequest(model: model, system: system, messages: messages, tools: tools,
-                                        toolSelection: .auto, maxTokens: maxTokens, temperature: temperature, topP: topP)
+        let request = GenerationRequest(
+            model: model, system: system, messages: messages, tools: tools,
+            toolSelection: .auto, maxTokens: maxTokens, temperature: temperature, topP: topP)
         let turn = generator.generate(request)
         completions += 1
         let completion = "completion-\(completions)"
@@ -240,11 +261,15 @@ struct NovaSonicConversation {
             return "\(completion)-content-\(ids)"
         }
         var events: [JSONValue] = [event("completionStart", ["completionId": .string(completion)])]
-        func content(_ type: String, role: String, _ body: [(String, JSONValue)], stop: String,
-                     extra: [String: JSONValue] = [:]) {
+        func content(
+            _ type: String, role: String, _ body: [(String, JSONValue)], stop: String,
+            extra: [String: JSONValue] = [:]
+        ) {
             let id = nextID()
-            var start: [String: JSONValue] = ["completionId": .string(completion), "contentId": .string(id),
-                                              "type": .string(type), "role": .string(role)]
+            var start: [String: JSONValue] = [
+                "completionId": .string(completion), "contentId": .string(id),
+                "type": .string(type), "role": .string(role),
+            ]
             start.merge(extra) { $1 }
             events.append(event("contentStart", start))
             for (name, payload) in body {
@@ -252,45 +277,77 @@ struct NovaSonicConversation {
                 for (key, value) in payload.objectMembers ?? [] { fields[key] = value }
                 events.append(event(name, fields))
             }
-            events.append(event("contentEnd", ["completionId": .string(completion), "contentId": .string(id),
-                                               "type": .string(type), "stopReason": .string(stop)]))
+            events.append(
+                event(
+                    "contentEnd",
+                    [
+                        "completionId": .string(completion), "contentId": .string(id),
+                        "type": .string(type), "stopReason": .string(stop),
+                    ]))
         }
         if let transcript {
-            content("TEXT", role: "USER", [("textOutput", ["content": .string(transcript), "role": "USER"])], stop: "END_TURN")
+            content(
+                "TEXT", role: "USER", [("textOutput", ["content": .string(transcript), "role": "USER"])],
+                stop: "END_TURN")
         }
         let final: [String: JSONValue] = ["additionalModelFields": .string(#"{"generationStage":"FINAL"}"#)]
         for block in turn.blocks {
             switch block {
             case .text(let text):
-                content("TEXT", role: "ASSISTANT", [("textOutput", ["content": .string(text), "role": "ASSISTANT"])],
-                        stop: "END_TURN", extra: final)
+                content(
+                    "TEXT", role: "ASSISTANT", [("textOutput", ["content": .string(text), "role": "ASSISTANT"])],
+                    stop: "END_TURN", extra: final)
                 let audio = min(Self.maxAudioBytes, max(1, TokenCounter.count(text)) * Self.audioBytesPerToken)
                 // Sent in pieces as the service does: each event stays well inside one
                 // HTTP/2 DATA frame (clients may not reassemble an event split across frames).
                 let pieces = stride(from: 0, to: audio, by: Self.audioBytesPerEvent).map { start in
-                    ("audioOutput", JSONValue(["content": JSONValue.string(Data(count: min(Self.audioBytesPerEvent, audio - start)).base64EncodedString())]))
+                    (
+                        "audioOutput",
+                        JSONValue([
+                            "content": JSONValue.string(
+                                Data(count: min(Self.audioBytesPerEvent, audio - start)).base64EncodedString())
+                        ])
+                    )
                 }
-                content("AUDIO", role: "ASSISTANT", pieces,
-                        stop: "END_TURN", extra: ["audioOutputConfiguration": [
+                content(
+                    "AUDIO", role: "ASSISTANT", pieces,
+                    stop: "END_TURN",
+                    extra: [
+                        "audioOutputConfiguration": [
                             "mediaType": "audio/lpcm", "sampleRateHertz": 24000, "sampleSizeBits": 16,
-                            "channelCount": 1, "encoding": "base64", "audioType": "SPEECH"]])
+                            "channelCount": 1, "encoding": "base64", "audioType": "SPEECH",
+                        ]
+                    ])
                 messages.append(ConversationMessage(role: .assistant, blocks: [.text(text)]))
                 // Answers join the history too: they count against the conversation's cap.
                 bytes += text.utf8.count
             case .toolUse(let id, let name, let input):
-                content("TOOL", role: "TOOL", [("toolUse", ["toolName": .string(name), "toolUseId": .string(id),
-                                                            "content": .string(input.text)])],
-                        stop: "TOOL_USE")
-                messages.append(ConversationMessage(role: .assistant, blocks: [.toolUse(id: id, name: name, input: input)]))
+                content(
+                    "TOOL", role: "TOOL",
+                    [
+                        (
+                            "toolUse",
+                            [
+                                "toolName": .string(name), "toolUseId": .string(id),
+                                "content": .string(input.text),
+                            ]
+                        )
+                    ],
+                    stop: "TOOL_USE")
+                messages.append(
+                    ConversationMessage(role: .assistant, blocks: [.toolUse(id: id, name: name, input: input)]))
             case .reasoning:
                 continue
             }
         }
-        events.append(event("usageEvent", [
-            "completionId": .string(completion),
-            "totalInputTokens": .int(turn.inputTokens), "totalOutputTokens": .int(turn.outputTokens),
-            "totalTokens": .int(turn.inputTokens + turn.outputTokens),
-        ]))
+        events.append(
+            event(
+                "usageEvent",
+                [
+                    "completionId": .string(completion),
+                    "totalInputTokens": .int(turn.inputTokens), "totalOutputTokens": .int(turn.outputTokens),
+                    "totalTokens": .int(turn.inputTokens + turn.outputTokens),
+                ]))
         let stop = turn.stopReason == .toolUse ? "TOOL_USE" : "END_TURN"
         events.append(event("completionEnd", ["completionId": .string(completion), "stopReason": .string(stop)]))
         return Answer(events: events, turn: turn)

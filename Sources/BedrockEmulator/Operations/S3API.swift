@@ -22,7 +22,9 @@ struct S3API {
         var resource: (name: String, value: String)?
 
         static func noSuchBucket(_ bucket: String) -> S3Error {
-            S3Error(code: "NoSuchBucket", status: 404, message: "The specified bucket does not exist", resource: ("BucketName", bucket))
+            S3Error(
+                code: "NoSuchBucket", status: 404, message: "The specified bucket does not exist",
+                resource: ("BucketName", bucket))
         }
         static func notImplemented(_ what: String) -> S3Error {
             S3Error(code: "NotImplemented", status: 501, message: "The emulator's S3 does not implement \(what).")
@@ -46,14 +48,22 @@ struct S3API {
             switch (request.method, key.isEmpty) {
             case ("PUT", true):
                 operation = .createBucket
-                guard query.isEmpty else { throw S3Error.notImplemented("bucket sub-resources (\(RequestLog.cut(String(request.query))))") }
+                guard query.isEmpty else {
+                    throw S3Error.notImplemented("bucket sub-resources (\(RequestLog.cut(String(request.query))))")
+                }
                 return (try createBucket(bucket, requestID: requestID), operation?.rawValue, nil)
             case ("PUT", false):
                 operation = .putObject
-                return (try putObject(request, bucket: bucket, key: key, query: query, requestID: requestID), operation?.rawValue, nil)
+                return (
+                    try putObject(request, bucket: bucket, key: key, query: query, requestID: requestID),
+                    operation?.rawValue, nil
+                )
             case ("GET", false):
                 operation = .getObject
-                return (try getObject(request, bucket: bucket, key: key, query: query, requestID: requestID), operation?.rawValue, nil)
+                return (
+                    try getObject(request, bucket: bucket, key: key, query: query, requestID: requestID),
+                    operation?.rawValue, nil
+                )
             case ("GET", true) where query.contains(where: { $0.0 == "list-type" && $0.1 == "2" }):
                 operation = .listObjectsV2
                 return (try listObjects(bucket: bucket, query: query, requestID: requestID), operation?.rawValue, nil)
@@ -63,40 +73,55 @@ struct S3API {
         } catch let error as S3Error {
             return (errorResponse(error, requestID: requestID), operation?.rawValue, error)
         } catch {
-            let failure = S3Error(code: "InternalError", status: 500, message: "We encountered an internal error. Please try again.")
+            let failure = S3Error(
+                code: "InternalError", status: 500, message: "We encountered an internal error. Please try again.")
             return (errorResponse(failure, requestID: requestID), operation?.rawValue, failure)
         }
     }
 
     private func createBucket(_ bucket: String, requestID: String) throws -> EmulatorResponse {
         guard ObjectStore.isValidBucketName(bucket) else {
-            throw S3Error(code: "InvalidBucketName", status: 400, message: "The specified bucket is not valid.", resource: ("BucketName", bucket))
+            throw S3Error(
+                code: "InvalidBucketName", status: 400, message: "The specified bucket is not valid.",
+                resource: ("BucketName", bucket))
         }
         guard !store.bucketExists(bucket) else {
-            throw S3Error(code: "BucketAlreadyOwnedByYou", status: 409,
-                          message: "Your previous request to create the named bucket succeeded and you already own it.",
-                          resource: ("BucketName", bucket))
+            throw S3Error(
+                code: "BucketAlreadyOwnedByYou", status: 409,
+                message: "Your previous request to create the named bucket succeeded and you already own it.",
+                resource: ("BucketName", bucket))
         }
         guard store.createBucket(bucket) else {
-            throw S3Error(code: "TooManyBuckets", status: 400,
-                          message: "You have attempted to create more buckets than allowed (the emulator's max_stored_object_bytes is full).",
-                          resource: ("BucketName", bucket))
+            throw S3Error(
+                code: "TooManyBuckets", status: 400,
+                message:
+                    "You have attempted to create more buckets than allowed (the emulator's max_stored_object_bytes is full).",
+                resource: ("BucketName", bucket))
         }
         return .complete(status: 200, headers: headers(requestID, [("Location", "/\(bucket)")]), body: [])
     }
 
-    private func putObject(_ request: EmulatorRequest, bucket: String, key: String, query: [(String, String)],
-                           requestID: String) throws -> EmulatorResponse {
+    private func putObject(
+        _ request: EmulatorRequest, bucket: String, key: String, query: [(String, String)],
+        requestID: String
+    ) throws -> EmulatorResponse {
         guard query.isEmpty else { throw S3Error.notImplemented("object sub-resources and multipart uploads") }
-        guard request.headers.first(name: "x-amz-copy-source") == nil else { throw S3Error.notImplemented("CopyObject") }
-        guard key.utf8.count <= 1024 else { throw S3Error(code: "KeyTooLongError", status: 400, message: "Your key is too long") }
+        guard request.headers.first(name: "x-amz-copy-source") == nil else {
+            throw S3Error.notImplemented("CopyObject")
+        }
+        guard key.utf8.count <= 1024 else {
+            throw S3Error(code: "KeyTooLongError", status: 400, message: "Your key is too long")
+        }
         let bytes = request.bodyBytes
         var extra: [(String, String)] = []
         if let declared = request.headers.first(name: "x-amz-checksum-crc32") {
             let crc = CRC32.checksum(bytes)
-            let computed = Data([UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)]).base64EncodedString()
+            let computed = Data([UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)])
+                .base64EncodedString()
             guard declared == computed else {
-                throw S3Error(code: "BadDigest", status: 400, message: "The CRC32 you specified did not match the calculated checksum.")
+                throw S3Error(
+                    code: "BadDigest", status: 400,
+                    message: "The CRC32 you specified did not match the calculated checksum.")
             }
             extra.append(("x-amz-checksum-crc32", computed))
         }
@@ -108,24 +133,32 @@ struct S3API {
             switch error {
             case .noSuchBucket: throw S3Error.noSuchBucket(bucket)
             case .full(let capacity):
-                throw S3Error(code: "ServiceUnavailable", status: 503,
-                              message: "The emulator's S3 holds its limit of \(capacity) bytes (max_stored_object_bytes).")
+                throw S3Error(
+                    code: "ServiceUnavailable", status: 503,
+                    message: "The emulator's S3 holds its limit of \(capacity) bytes (max_stored_object_bytes).")
             }
         }
     }
 
-    private func getObject(_ request: EmulatorRequest, bucket: String, key: String, query: [(String, String)],
-                           requestID: String) throws -> EmulatorResponse {
+    private func getObject(
+        _ request: EmulatorRequest, bucket: String, key: String, query: [(String, String)],
+        requestID: String
+    ) throws -> EmulatorResponse {
         guard query.isEmpty else { throw S3Error.notImplemented("object sub-resources") }
         guard request.headers.first(name: "range") == nil else { throw S3Error.notImplemented("ranged GetObject") }
         guard let object = store.get(bucket: bucket, key: key) else {
             if !store.bucketExists(bucket) { throw S3Error.noSuchBucket(bucket) }
-            throw S3Error(code: "NoSuchKey", status: 404, message: "The specified key does not exist.", resource: ("Key", key))
+            throw S3Error(
+                code: "NoSuchKey", status: 404, message: "The specified key does not exist.", resource: ("Key", key))
         }
-        return .complete(status: 200, headers: headers(requestID, [
-            ("Content-Type", object.contentType), ("ETag", object.etag),
-            ("Last-Modified", Self.httpDate(object.modified)), ("Accept-Ranges", "bytes"),
-        ]), body: object.bytes)
+        return .complete(
+            status: 200,
+            headers: headers(
+                requestID,
+                [
+                    ("Content-Type", object.contentType), ("ETag", object.etag),
+                    ("Last-Modified", Self.httpDate(object.modified)), ("Accept-Ranges", "bytes"),
+                ]), body: object.bytes)
     }
 
     private func listObjects(bucket: String, query: [(String, String)], requestID: String) throws -> EmulatorResponse {
@@ -139,12 +172,16 @@ struct S3API {
             case "list-type": break
             case "prefix": prefix = value
             case "max-keys":
-                guard let number = Int(value), number >= 0 else { throw S3Error.invalidArgument("Provided max-keys not an integer or within integer range") }
+                guard let number = Int(value), number >= 0 else {
+                    throw S3Error.invalidArgument("Provided max-keys not an integer or within integer range")
+                }
                 maxKeys = min(number, 1000)
             case "continuation-token": continuation = value
             case "start-after": startAfter = value
             case "encoding-type":
-                guard value == "url" else { throw S3Error.invalidArgument("Invalid Encoding Method specified in Request") }
+                guard value == "url" else {
+                    throw S3Error.invalidArgument("Invalid Encoding Method specified in Request")
+                }
                 urlEncoded = true
             case "fetch-owner": break
             default: throw S3Error.notImplemented("the ListObjectsV2 parameter \(RequestLog.cut(name))")
@@ -162,7 +199,8 @@ struct S3API {
         let page = remaining.prefix(maxKeys)
         let truncated = page.count < remaining.count
         func field(_ text: String) -> String { XML.escape(urlEncoded ? Self.urlEncode(text) : text) }
-        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        var xml =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         xml += "<Name>\(XML.escape(bucket))</Name><Prefix>\(field(prefix))</Prefix><KeyCount>\(page.count)</KeyCount>"
         xml += "<MaxKeys>\(maxKeys)</MaxKeys><IsTruncated>\(truncated)</IsTruncated>"
         if urlEncoded { xml += "<EncodingType>url</EncodingType>" }
@@ -172,12 +210,14 @@ struct S3API {
             xml += "<NextContinuationToken>\(Data(last.key.utf8).base64EncodedString())</NextContinuationToken>"
         }
         for entry in page {
-            xml += "<Contents><Key>\(field(entry.key))</Key><LastModified>\(Self.isoDate(entry.object.modified))</LastModified>"
+            xml +=
+                "<Contents><Key>\(field(entry.key))</Key><LastModified>\(Self.isoDate(entry.object.modified))</LastModified>"
             xml += "<ETag>\(XML.escape(entry.object.etag))</ETag><Size>\(entry.object.bytes.count)</Size>"
             xml += "<StorageClass>STANDARD</StorageClass></Contents>"
         }
         xml += "</ListBucketResult>"
-        return .complete(status: 200, headers: headers(requestID, [("Content-Type", "application/xml")]), body: Array(xml.utf8))
+        return .complete(
+            status: 200, headers: headers(requestID, [("Content-Type", "application/xml")]), body: Array(xml.utf8))
     }
 
     // MARK: Answers
@@ -188,25 +228,30 @@ struct S3API {
 
     /// S3's XML error body.
     func errorResponse(_ error: S3Error, requestID: String) -> EmulatorResponse {
-        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>\(error.code)</Code><Message>\(XML.escape(error.message))</Message>"
+        var xml =
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>\(error.code)</Code><Message>\(XML.escape(error.message))</Message>"
         if let resource = error.resource { xml += "<\(resource.name)>\(XML.escape(resource.value))</\(resource.name)>" }
         xml += "<RequestId>\(requestID)</RequestId></Error>"
-        return .complete(status: error.status, headers: headers(requestID, [("Content-Type", "application/xml")]), body: Array(xml.utf8))
+        return .complete(
+            status: error.status, headers: headers(requestID, [("Content-Type", "application/xml")]),
+            body: Array(xml.utf8))
     }
 
     /// The whole S3 error for a request that failed authentication.
     static func authenticationError(_ error: ServiceError) -> S3Error {
         if error.message.contains("'x-amz-content-sha256' header does not match") {
-            return S3Error(code: "XAmzContentSHA256Mismatch", status: 400,
-                           message: "The provided 'x-amz-content-sha256' header does not match what was computed.")
+            return S3Error(
+                code: "XAmzContentSHA256Mismatch", status: 400,
+                message: "The provided 'x-amz-content-sha256' header does not match what was computed.")
         }
-        let code = switch error.name {
-        case "InvalidSignatureException": "SignatureDoesNotMatch"
-        case "UnrecognizedClientException": "InvalidAccessKeyId"
-        case "MissingAuthenticationTokenException": "AccessDenied"
-        case "ExpiredTokenException": "ExpiredToken"
-        default: error.name
-        }
+        let code =
+            switch error.name {
+            case "InvalidSignatureException": "SignatureDoesNotMatch"
+            case "UnrecognizedClientException": "InvalidAccessKeyId"
+            case "MissingAuthenticationTokenException": "AccessDenied"
+            case "ExpiredTokenException": "ExpiredToken"
+            default: error.name
+            }
         return S3Error(code: code, status: error.status, message: error.message)
     }
 

@@ -62,8 +62,9 @@ public struct RecordedMedia: Sendable, Codable, Equatable {
         for message in body["messages"]?.arrayValue ?? [] {
             for block in message["content"]?.arrayValue ?? [] {
                 guard found.count < maxPerRequest, let members = block.objectValue, members.count == 1,
-                      let (kind, value) = members.first, ["image", "document", "video", "audio"].contains(kind),
-                      let text = value["source"]?["bytes"]?.stringValue, let data = Data(base64Encoded: text) else { continue }
+                    let (kind, value) = members.first, ["image", "document", "video", "audio"].contains(kind),
+                    let text = value["source"]?["bytes"]?.stringValue, let data = Data(base64Encoded: text)
+                else { continue }
                 let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
                 found.append(RecordedMedia(kind: kind, bytes: data.count, sha256: digest))
             }

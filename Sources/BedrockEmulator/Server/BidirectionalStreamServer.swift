@@ -11,16 +11,22 @@ enum BidirectionalStreamServer {
 
     /// The model id when `head` is a bidirectional stream request.
     static func modelID(_ head: HTTPRequestHead) -> String? {
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        guard case .operation(.invokeModelWithBidirectionalStream, let modelID?, _) = Route.match(method: head.method.rawValue, path: path)
+        let path =
+            head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        guard
+            case .operation(.invokeModelWithBidirectionalStream, let modelID?, _) = Route.match(
+                method: head.method.rawValue, path: path)
         else { return nil }
         return modelID
     }
 
-    static func serve(_ head: HTTPRequestHead, modelID: String, parts: inout Inbound, outbound: Outbound,
-                      channel: any Channel, service: EmulatorService) async throws {
-        let request = EmulatorRequest(method: head.method.rawValue, target: head.uri, headers: head.headers,
-                                      body: ByteBuffer())
+    static func serve(
+        _ head: HTTPRequestHead, modelID: String, parts: inout Inbound, outbound: Outbound,
+        channel: any Channel, service: EmulatorService
+    ) async throws {
+        let request = EmulatorRequest(
+            method: head.method.rawValue, target: head.uri, headers: head.headers,
+            body: ByteBuffer())
         let (opened, refusal) = await BidirectionalSession.open(request, modelID: modelID, service: service)
         guard let session = opened else {
             if let refusal {
@@ -30,7 +36,8 @@ enum BidirectionalStreamServer {
         }
         var finished = false
         defer { if !finished { session.abandoned() } }
-        try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: HTTPHeaders(session.responseHeaders))))
+        try await outbound.write(
+            .head(HTTPResponseHead(version: .http1_1, status: .ok, headers: HTTPHeaders(session.responseHeaders))))
         var inputEnded = false
         while !finished {
             let step: BidirectionalSession.Step
@@ -68,7 +75,9 @@ enum BidirectionalStreamServer {
 
     /// Writes a step's frames; returns whether the answer is complete and the response
     /// should end cleanly once the client has ended its input.
-    private static func send(_ step: BidirectionalSession.Step, to outbound: Outbound, channel: any Channel) async throws -> Bool {
+    private static func send(_ step: BidirectionalSession.Step, to outbound: Outbound, channel: any Channel)
+        async throws -> Bool
+    {
         for (index, frame) in step.frames.enumerated() {
             if index > 0, step.delay > .zero { try await Task.sleep(for: step.delay) }
             if step.finished, step.ending == .truncateLast, index == step.frames.count - 1 {

@@ -1,6 +1,6 @@
-import Synchronization
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Caps the connections open at once. When the cap is reached a new connection
 /// replaces the oldest one that is waiting for its client (idle between requests, or
@@ -213,7 +213,8 @@ final class HTTP2IdleHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Registers `stream` with its connection's handler, if it has one.
     static func track(_ stream: any Channel) {
         guard let parent = stream.parent,
-              let handler = try? parent.pipeline.syncOperations.handler(type: HTTP2IdleHandler.self) else { return }
+            let handler = try? parent.pipeline.syncOperations.handler(type: HTTP2IdleHandler.self)
+        else { return }
         handler.streamOpened()
         let bound = NIOLoopBound(handler, eventLoop: stream.eventLoop)
         stream.closeFuture.whenComplete { _ in bound.value.streamClosed() }

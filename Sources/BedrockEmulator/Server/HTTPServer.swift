@@ -28,7 +28,9 @@ final class HTTPServer: Sendable {
         self.hostCheck = HostCheck(configuration: service.configuration)
         self.bodyBudget = BodyBudget(capacity: service.configuration.maxBufferedBodyBytes)
         let idle = service.configuration.idleTimeout.components
-        let idleNanoseconds = idle.seconds > 86_400 ? Int64(86_400 * 1_000_000_000)
+        let idleNanoseconds =
+            idle.seconds > 86_400
+            ? Int64(86_400 * 1_000_000_000)
             : max(1_000_000, idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000)
         self.idleTimeout = .nanoseconds(idleNanoseconds)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads > 0 ? threads : System.coreCount)
@@ -37,14 +39,16 @@ final class HTTPServer: Sendable {
     /// Binds and returns the server channel plus the task that serves it.
     func start(host: String, port: Int) async throws -> (port: Int, task: Task<Void, Never>, channel: any Channel) {
         if let tls { return try await startTLS(host: host, port: port, tls: tls) }
-        let limits = RequestLimits(maxBody: service.configuration.maxBodyBytes, hostCheck: hostCheck, bodyBudget: bodyBudget)
+        let limits = RequestLimits(
+            maxBody: service.configuration.maxBodyBytes, hostCheck: hostCheck, bodyBudget: bodyBudget)
         let (limiter, idleTimeout) = (self.limiter, self.idleTimeout)
         let server = try await bootstrap()
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let admitted = limiter.admit(channel)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(RequestIdleHandler(timeout: idleTimeout, limiter: limiter))
+                    try channel.pipeline.syncOperations.addHandler(
+                        RequestIdleHandler(timeout: idleTimeout, limiter: limiter))
                     let connection = try Connection(wrappingChannelSynchronously: channel)
                     if !admitted { channel.close(promise: nil) }
                     return connection
@@ -57,7 +61,8 @@ final class HTTPServer: Sendable {
                     try await server.executeThenClose { connections in
                         for try await connection in connections {
                             group.addTask {
-                                await Self.serve(connection, service: service, limits: limits, http2: false, logger: logger)
+                                await Self.serve(
+                                    connection, service: service, limits: limits, http2: false, logger: logger)
                             }
                         }
                     }
@@ -80,8 +85,11 @@ final class HTTPServer: Sendable {
     /// TLS with ALPN: `h2` connections get one ``Connection`` per HTTP/2 stream (through
     /// NIOHTTP2's HTTP/1 codec, so the same request loop serves both), `http/1.1`
     /// connections are served as plain HTTP/1.1.
-    private func startTLS(host: String, port: Int, tls: NIOSSLContext) async throws -> (port: Int, task: Task<Void, Never>, channel: any Channel) {
-        let limits = RequestLimits(maxBody: service.configuration.maxBodyBytes, hostCheck: hostCheck, bodyBudget: bodyBudget)
+    private func startTLS(host: String, port: Int, tls: NIOSSLContext) async throws -> (
+        port: Int, task: Task<Void, Never>, channel: any Channel
+    ) {
+        let limits = RequestLimits(
+            maxBody: service.configuration.maxBodyBytes, hostCheck: hostCheck, bodyBudget: bodyBudget)
         let (limiter, idleTimeout) = (self.limiter, self.idleTimeout)
         let server = try await bootstrap()
             .bind(host: host, port: port) { channel in
@@ -96,7 +104,8 @@ final class HTTPServer: Sendable {
                         http1ConnectionInitializer: { connection in
                             handshakeDeadline.cancel()
                             return connection.eventLoop.makeCompletedFuture {
-                                try connection.pipeline.syncOperations.addHandler(RequestIdleHandler(timeout: idleTimeout, limiter: limiter))
+                                try connection.pipeline.syncOperations.addHandler(
+                                    RequestIdleHandler(timeout: idleTimeout, limiter: limiter))
                                 return try Connection(wrappingChannelSynchronously: connection)
                             }
                         },
@@ -106,7 +115,8 @@ final class HTTPServer: Sendable {
                             // are long-lived).
                             handshakeDeadline.cancel()
                             return connection.eventLoop.makeCompletedFuture {
-                                try connection.pipeline.syncOperations.addHandler(HTTP2IdleHandler(timeout: idleTimeout, limiter: limiter))
+                                try connection.pipeline.syncOperations.addHandler(
+                                    HTTP2IdleHandler(timeout: idleTimeout, limiter: limiter))
                                 return connection
                             }
                         },
@@ -129,7 +139,8 @@ final class HTTPServer: Sendable {
                                 guard let negotiated = try? await negotiation.get() else { return }
                                 switch negotiated {
                                 case .http1_1(let connection):
-                                    await Self.serve(connection, service: service, limits: limits, http2: false, logger: logger)
+                                    await Self.serve(
+                                        connection, service: service, limits: limits, http2: false, logger: logger)
                                 case .http2(let (channel, multiplexer)):
                                     // The stream loop runs in its own task: a cancelled iteration would
                                     // drop streams the multiplexer already accepted, and NIO traps on an
@@ -140,7 +151,9 @@ final class HTTPServer: Sendable {
                                             do {
                                                 for try await stream in multiplexer.inbound {
                                                     streams.addTask {
-                                                        await Self.serve(stream, service: service, limits: limits, http2: true, logger: logger)
+                                                        await Self.serve(
+                                                            stream, service: service, limits: limits, http2: true,
+                                                            logger: logger)
                                                     }
                                                 }
                                             } catch {
@@ -170,7 +183,9 @@ final class HTTPServer: Sendable {
         try? await group.shutdownGracefully()
     }
 
-    private static func serve(_ connection: Connection, service: EmulatorService, limits: RequestLimits, http2: Bool, logger: Logger) async {
+    private static func serve(
+        _ connection: Connection, service: EmulatorService, limits: RequestLimits, http2: Bool, logger: Logger
+    ) async {
         let channel = connection.channel
         do {
             try await withTaskCancellationHandler {
@@ -213,7 +228,9 @@ final class HTTPServer: Sendable {
     /// — and only then is the body buffered: a request refused at its head has its
     /// body dropped (at most `maxDiscardedBody`, then the connection is closed), is
     /// never recorded, and never reaches an operation.
-    private static func handleRequests(on connection: Connection, service: EmulatorService, limits: RequestLimits, http2: Bool) async throws {
+    private static func handleRequests(
+        on connection: Connection, service: EmulatorService, limits: RequestLimits, http2: Bool
+    ) async throws {
         let channel = connection.channel
         do {
             try await connection.executeThenClose { inbound, outbound in
@@ -235,14 +252,16 @@ final class HTTPServer: Sendable {
                         plan = Self.plan(for: requestHead, service: service, limits: limits, http2: http2)
                         if http2, case .refuse(let error, _) = plan {
                             // An HTTP/2 stream can be answered and ended at once.
-                            _ = try await write(service.refusal(error, headers: requestHead.headers), to: outbound, channel: channel,
-                                                keepAlive: true, http2: true)
+                            _ = try await write(
+                                service.refusal(error, headers: requestHead.headers), to: outbound, channel: channel,
+                                keepAlive: true, http2: true)
                             return
                         }
                         if http2, let modelID = BidirectionalStreamServer.modelID(requestHead) {
                             // Read and answered as it streams, never buffered.
-                            try await BidirectionalStreamServer.serve(requestHead, modelID: modelID, parts: &parts,
-                                                                      outbound: outbound, channel: channel, service: service)
+                            try await BidirectionalStreamServer.serve(
+                                requestHead, modelID: modelID, parts: &parts,
+                                outbound: outbound, channel: channel, service: service)
                             return
                         }
                     case .body(var chunk):
@@ -260,10 +279,14 @@ final class HTTPServer: Sendable {
                                 limits.bodyBudget.release(reserved)
                                 reserved = 0
                                 body = channel.allocator.buffer(capacity: 0)
-                                let error = ServiceError(.serviceUnavailable, "The emulator is buffering too many request bodies "
-                                    + "(the \(limits.bodyBudget.capacity)-byte max_buffered_body_bytes limit). Try again later.")
-                                _ = try await write(service.errorResponse(error, requestID: "-"), to: outbound, channel: channel,
-                                                    keepAlive: false, http2: http2)
+                                let error = ServiceError(
+                                    .serviceUnavailable,
+                                    "The emulator is buffering too many request bodies "
+                                        + "(the \(limits.bodyBudget.capacity)-byte max_buffered_body_bytes limit). Try again later."
+                                )
+                                _ = try await write(
+                                    service.errorResponse(error, requestID: "-"), to: outbound, channel: channel,
+                                    keepAlive: false, http2: http2)
                                 if http2 { return }
                                 try? await channel.close(mode: .output)
                                 plan = .linger(dropped: 0)
@@ -273,8 +296,9 @@ final class HTTPServer: Sendable {
                             if total > limits.maxDiscardedBody {
                                 // Answer now and half-close; the rest of the body is dropped for a
                                 // short while (a close with unread input would reset the answer away).
-                                _ = try await write(service.refusal(error, headers: head?.headers), to: outbound, channel: channel,
-                                                    keepAlive: false, http2: http2)
+                                _ = try await write(
+                                    service.refusal(error, headers: head?.headers), to: outbound, channel: channel,
+                                    keepAlive: false, http2: http2)
                                 try? await channel.close(mode: .output)
                                 plan = .linger(dropped: 0)
                             } else {
@@ -295,17 +319,22 @@ final class HTTPServer: Sendable {
                         case .refuse(let error, _):
                             response = service.refusal(error, headers: requestHead.headers)
                         case .buffer(let limit):
-                            let request = EmulatorRequest(method: requestHead.method.rawValue, target: requestHead.uri,
-                                                          headers: requestHead.headers, body: body)
-                            response = tooLarge
-                                ? service.errorResponse(.validation("The request body is larger than the \(limit)-byte limit."), requestID: "-")
+                            let request = EmulatorRequest(
+                                method: requestHead.method.rawValue, target: requestHead.uri,
+                                headers: requestHead.headers, body: body)
+                            response =
+                                tooLarge
+                                ? service.errorResponse(
+                                    .validation("The request body is larger than the \(limit)-byte limit."),
+                                    requestID: "-")
                                 : await service.handle(request)
                         }
                         body = channel.allocator.buffer(capacity: 0)
                         limits.bodyBudget.release(reserved)
                         reserved = 0
-                        let keepAlive = try await write(response, to: outbound, channel: channel,
-                                                        keepAlive: http2 || requestHead.isKeepAlive, http2: http2)
+                        let keepAlive = try await write(
+                            response, to: outbound, channel: channel,
+                            keepAlive: http2 || requestHead.isKeepAlive, http2: http2)
                         if !keepAlive { return }
                     }
                 }
@@ -314,16 +343,20 @@ final class HTTPServer: Sendable {
     }
 
     /// Decides from a request's head alone whether its body will be read.
-    private static func plan(for head: HTTPRequestHead, service: EmulatorService, limits: RequestLimits, http2: Bool) -> BodyPlan {
+    private static func plan(for head: HTTPRequestHead, service: EmulatorService, limits: RequestLimits, http2: Bool)
+        -> BodyPlan
+    {
         if let refusal = limits.hostCheck.refusal(head.headers["host"]) { return .refuse(refusal, dropped: 0) }
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        let path =
+            head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
         if case .admin? = Route.match(method: head.method.rawValue, path: path) {
             return .buffer(limit: limits.maxAdminBody)
         }
         if http2, BidirectionalStreamServer.modelID(head) != nil {
             return .buffer(limit: 0)  // streamed: its session authenticates the head and each signed event
         }
-        let request = EmulatorRequest(method: head.method.rawValue, target: head.uri, headers: head.headers, body: ByteBuffer())
+        let request = EmulatorRequest(
+            method: head.method.rawValue, target: head.uri, headers: head.headers, body: ByteBuffer())
         do {
             try service.authenticator.authenticateHead(request)
         } catch {
@@ -333,17 +366,21 @@ final class HTTPServer: Sendable {
     }
 
     /// Writes a response; returns whether the connection stays open.
-    static func write(_ response: EmulatorResponse, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
-                              channel: any Channel, keepAlive: Bool, http2: Bool) async throws -> Bool {
+    static func write(
+        _ response: EmulatorResponse, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
+        channel: any Channel, keepAlive: Bool, http2: Bool
+    ) async throws -> Bool {
         switch response {
         case .complete(let status, let headers, let body):
-            var head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: HTTPHeaders(headers))
+            var head = HTTPResponseHead(
+                version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: HTTPHeaders(headers))
             head.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
             if !keepAlive && !http2 { head.headers.replaceOrAdd(name: "Connection", value: "close") }
             try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)])
             return keepAlive
         case .stream(let status, let headers, let frames, let pacing):
-            var head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: HTTPHeaders(headers))
+            var head = HTTPResponseHead(
+                version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: HTTPHeaders(headers))
             if !http2 { head.headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked") }
             try await outbound.write(.head(head))
             for (index, frame) in frames.enumerated() {
@@ -351,7 +388,8 @@ final class HTTPServer: Sendable {
                     try await Task.sleep(for: pacing.delay)
                 }
                 if case .truncate(let after) = pacing.ending, index == after {
-                    try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: frame.prefix(max(1, frame.count / 2))))))
+                    try await outbound.write(
+                        .body(.byteBuffer(ByteBuffer(bytes: frame.prefix(max(1, frame.count / 2))))))
                     try? await channel.close()
                     return false
                 }

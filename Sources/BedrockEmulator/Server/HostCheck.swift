@@ -26,8 +26,9 @@ final class HostCheck: Sendable {
     /// Nil when `values` (the request's `Host` headers) name this server; else why not.
     func refusal(_ values: [String]) -> ServiceError? {
         guard values.count == 1, let value = values.first, !value.isEmpty else {
-            return ServiceError(name: "ValidationException", status: 400,
-                                message: "The request needs exactly one Host header naming this emulator.")
+            return ServiceError(
+                name: "ValidationException", status: 400,
+                message: "The request needs exactly one Host header naming this emulator.")
         }
         guard let (name, requestPort) = Self.split(value) else { return refused(value) }
         let normalised = Self.normalise(name)
@@ -41,7 +42,8 @@ final class HostCheck: Sendable {
 
     private func refused(_ value: String) -> ServiceError {
         let port = port.withLock { $0.map(String.init) ?? "?" }
-        return ServiceError(name: "AccessDeniedException", status: 403,
+        return ServiceError(
+            name: "AccessDeniedException", status: 403,
             message: "The Host header '\(RequestLog.cut(value))' does not name this emulator: it accepts localhost, "
                 + "127.x.x.x and [::1] with port \(port), its configured host, and the config file's allowed_hosts "
                 + "(requests for other names are refused so a web page on a rebinding domain cannot reach it).")

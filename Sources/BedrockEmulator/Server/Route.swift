@@ -13,15 +13,16 @@ enum Route: Sendable, Equatable {
         if first == "_quarry" { return .admin(Array(segments.dropFirst())) }
         switch (method, segments.count, first) {
         case ("POST", 3, "model"):
-            let operation: BedrockOperation? = switch segments[2] {
-            case "converse": .converse
-            case "converse-stream": .converseStream
-            case "invoke": .invokeModel
-            case "invoke-with-response-stream": .invokeModelWithResponseStream
-            case "invoke-with-bidirectional-stream": .invokeModelWithBidirectionalStream
-            case "count-tokens": .countTokens
-            default: nil
-            }
+            let operation: BedrockOperation? =
+                switch segments[2] {
+                case "converse": .converse
+                case "converse-stream": .converseStream
+                case "invoke": .invokeModel
+                case "invoke-with-response-stream": .invokeModelWithResponseStream
+                case "invoke-with-bidirectional-stream": .invokeModelWithBidirectionalStream
+                case "count-tokens": .countTokens
+                default: nil
+                }
             return operation.map { .operation($0, modelID: segments[1], parameters: []) }
         case ("POST", 5, "guardrail") where segments[2] == "version" && segments[4] == "apply":
             return .operation(.applyGuardrail, modelID: nil, parameters: [segments[1], segments[3]])
@@ -59,7 +60,8 @@ enum PercentDecoding {
         var iterator = Array(text.utf8)[...]
         while let byte = iterator.popFirst() {
             if byte == UInt8(ascii: "%"), iterator.count >= 2,
-               let high = hex(iterator[iterator.startIndex]), let low = hex(iterator[iterator.startIndex + 1]) {
+                let high = hex(iterator[iterator.startIndex]), let low = hex(iterator[iterator.startIndex + 1])
+            {
                 bytes.append(high << 4 | low)
                 iterator = iterator.dropFirst(2)
             } else {

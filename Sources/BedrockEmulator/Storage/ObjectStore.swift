@@ -45,9 +45,12 @@ final class ObjectStore: Sendable {
         let bytes = Array(name.utf8)
         guard (3...63).contains(bytes.count) else { return false }
         func alphanumeric(_ byte: UInt8) -> Bool {
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
         }
-        guard let first = bytes.first, let last = bytes.last, alphanumeric(first), alphanumeric(last) else { return false }
+        guard let first = bytes.first, let last = bytes.last, alphanumeric(first), alphanumeric(last) else {
+            return false
+        }
         return bytes.allSatisfy { alphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
     }
 
@@ -73,13 +76,17 @@ final class ObjectStore: Sendable {
 
     /// Stores (or replaces) an object; returns its ETag (quoted, as S3 sends it).
     @discardableResult
-    func put(bucket: String, key: String, bytes: [UInt8], contentType: String = "binary/octet-stream") throws(PutError) -> String {
+    func put(bucket: String, key: String, bytes: [UInt8], contentType: String = "binary/octet-stream") throws(PutError)
+        -> String
+    {
         let etag = "\"" + String(SigV4ReceivedRequest.sha256Hex(ofBody: bytes).prefix(32)) + "\""
         let object = StoredObject(bytes: bytes, contentType: contentType, etag: etag, modified: Date())
         let cost = StoredObject.cost(key: key, bytes: bytes.count, contentType: contentType)
         let outcome: Result<String, PutError> = state.withLock { state in
             guard let existing = state.buckets[bucket] else { return .failure(.noSuchBucket) }
-            let replaced = existing[key].map { StoredObject.cost(key: key, bytes: $0.bytes.count, contentType: $0.contentType) } ?? 0
+            let replaced =
+                existing[key].map { StoredObject.cost(key: key, bytes: $0.bytes.count, contentType: $0.contentType) }
+                ?? 0
             guard state.bytes - replaced + cost <= byteCapacity else { return .failure(.full(capacity: byteCapacity)) }
             // Changed in place: copying the bucket's dictionary made every put O(objects).
             state.buckets[bucket]?[key] = object

@@ -18,8 +18,12 @@ struct SelfSignedCertificate: Sendable {
         let caKey = P256.Signing.PrivateKey()
         let serverKey = P256.Signing.PrivateKey()
         let now = Date()
-        let caName = try DistinguishedName { CommonName("Quarry Bedrock Emulator CA"); OrganizationName("Quarry") }
-        let serverName = try DistinguishedName { CommonName("localhost"); OrganizationName("Quarry") }
+        let caName = try DistinguishedName {
+            CommonName("Quarry Bedrock Emulator CA"); OrganizationName("Quarry")
+        }
+        let serverName = try DistinguishedName {
+            CommonName("localhost"); OrganizationName("Quarry")
+        }
         let caCertificate = try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(),
             publicKey: .init(caKey.publicKey), notValidBefore: now.addingTimeInterval(-3600),

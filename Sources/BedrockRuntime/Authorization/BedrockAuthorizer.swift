@@ -18,7 +18,8 @@ public struct BedrockAuthorizer: Sendable {
     /// `us-east-1`, as botocore does for local endpoints.
     public init(configuration: BedrockConfiguration, credentials: (any CredentialProvider)? = nil) {
         bearerToken = configuration.bearerToken
-        self.credentials = credentials ?? CachingCredentialProvider(CredentialProviderChain.default(configuration: configuration))
+        self.credentials =
+            credentials ?? CachingCredentialProvider(CredentialProviderChain.default(configuration: configuration))
         region = configuration.region?.name ?? "us-east-1"
     }
 

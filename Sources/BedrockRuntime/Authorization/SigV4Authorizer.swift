@@ -30,21 +30,25 @@ public struct SigV4Authorizer: RequestAuthorizer {
 
     /// Signs `request` with `payload` as its body hash and sets the signed headers;
     /// returns the credentials used and the signature (the seed of an event chain).
-    func sign(_ request: inout OutgoingRequest, payload: SigV4Payload,
-              at date: Date) async throws -> (credentials: SigV4Credentials, signature: String) {
+    func sign(
+        _ request: inout OutgoingRequest, payload: SigV4Payload,
+        at date: Date
+    ) async throws -> (credentials: SigV4Credentials, signature: String) {
         let creds: SigV4Credentials
         do {
             creds = try await credentials()
         } catch {
-            throw BedrockError(kind: .invalidRequest,
-                               message: "no AWS credentials to sign with (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
-                                   + "choose a profile with AWS_PROFILE or --profile, or run `aws configure`): \(error)",
-                               isRetryable: false,
-                               retryReason: "credentials must be configured first")
+            throw BedrockError(
+                kind: .invalidRequest,
+                message: "no AWS credentials to sign with (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                    + "choose a profile with AWS_PROFILE or --profile, or run `aws configure`): \(error)",
+                isRetryable: false,
+                retryReason: "credentials must be configured first")
         }
-        let toSign = SigV4Request(method: request.method.rawValue, url: request.url,
-                                  headers: request.headers.map { (name: $0.name, value: $0.value) },
-                                  payload: payload)
+        let toSign = SigV4Request(
+            method: request.method.rawValue, url: request.url,
+            headers: request.headers.map { (name: $0.name, value: $0.value) },
+            payload: payload)
         do {
             let signed = try signer.sign(toSign, with: creds, at: date)
             request.headers = HTTPHeaders(signed.headers.map { ($0.name, $0.value) })

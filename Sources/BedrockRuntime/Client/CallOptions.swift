@@ -13,9 +13,11 @@ public struct CallOptions: Sendable {
     /// Called after every attempt of this call (in addition to the client's hook).
     public var attemptObserver: (@Sendable (AttemptRecord) -> Void)?
 
-    public init(firstByteTimeout: Duration? = nil, idleTimeout: Duration? = nil, totalTimeout: Duration? = nil,
-                retry: RetryConfiguration? = nil, streamRetry: StreamRetryPolicy? = nil,
-                attemptObserver: (@Sendable (AttemptRecord) -> Void)? = nil) {
+    public init(
+        firstByteTimeout: Duration? = nil, idleTimeout: Duration? = nil, totalTimeout: Duration? = nil,
+        retry: RetryConfiguration? = nil, streamRetry: StreamRetryPolicy? = nil,
+        attemptObserver: (@Sendable (AttemptRecord) -> Void)? = nil
+    ) {
         self.firstByteTimeout = firstByteTimeout; self.idleTimeout = idleTimeout; self.totalTimeout = totalTimeout
         self.retry = retry; self.streamRetry = streamRetry; self.attemptObserver = attemptObserver
     }

@@ -29,14 +29,16 @@ extension BedrockRuntimeClient {
         public var attemptObserver: (@Sendable (_ operation: String, _ attempt: AttemptRecord) -> Void)?
         public var logger: Logger
 
-        public init(region: String, endpoint: BedrockEndpoint? = nil, authorizer: any RequestAuthorizer,
-                    retry: RetryConfiguration = .default, timeouts: Timeouts = .default, limits: ResponseLimits = .default,
-                    tls: TLSSettings = TLSSettings(),
-                    proxy: ProxySettings? = nil, userAgent: String = BedrockRuntimeClient.defaultUserAgent,
-                    middlewares: [any TransportMiddleware] = [], transport: (any HTTPTransport)? = nil,
-                    streamRetry: StreamRetryPolicy = .failWithPartialResult,
-                    attemptObserver: (@Sendable (String, AttemptRecord) -> Void)? = nil,
-                    logger: Logger = Logger(label: "quarry.bedrock-runtime")) throws {
+        public init(
+            region: String, endpoint: BedrockEndpoint? = nil, authorizer: any RequestAuthorizer,
+            retry: RetryConfiguration = .default, timeouts: Timeouts = .default, limits: ResponseLimits = .default,
+            tls: TLSSettings = TLSSettings(),
+            proxy: ProxySettings? = nil, userAgent: String = BedrockRuntimeClient.defaultUserAgent,
+            middlewares: [any TransportMiddleware] = [], transport: (any HTTPTransport)? = nil,
+            streamRetry: StreamRetryPolicy = .failWithPartialResult,
+            attemptObserver: (@Sendable (String, AttemptRecord) -> Void)? = nil,
+            logger: Logger = Logger(label: "quarry.bedrock-runtime")
+        ) throws {
             self.region = region
             self.endpoint = try endpoint ?? BedrockEndpoint.regional(region)
             self.authorizer = authorizer
@@ -55,14 +57,17 @@ extension BedrockRuntimeClient {
             var retry = RetryConfiguration()
             retry.mode = resolved.retryMode
             retry.maxAttempts = resolved.maxAttempts
-            try self.init(region: authorizer.region, endpoint: resolved.endpoint, authorizer: authorizer, retry: retry,
-                          tls: TLSSettings(caBundlePath: resolved.caBundlePath),
-                          proxy: try ProxySettings.fromEnvironment(resolved.environment.variables))
+            try self.init(
+                region: authorizer.region, endpoint: resolved.endpoint, authorizer: authorizer, retry: retry,
+                tls: TLSSettings(caBundlePath: resolved.caBundlePath),
+                proxy: try ProxySettings.fromEnvironment(resolved.environment.variables))
         }
 
         /// Applies `AWS_MAX_ATTEMPTS` and `AWS_RETRY_MODE` from `environment`; a bad
         /// value is an error naming the variable.
-        public mutating func applyRetryEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        public mutating func applyRetryEnvironment(
+            _ environment: [String: String] = ProcessInfo.processInfo.environment
+        ) throws {
             if let text = environment["AWS_MAX_ATTEMPTS"], !text.isEmpty {
                 switch ConfigNumber.integer(text, range: 1...100) {
                 case .success(let n): retry.maxAttempts = n

@@ -4,7 +4,8 @@ enum ErrorResponse {
     /// Reads `response`'s body under `watchdog` (each chunk is progress), keeping at
     /// most `limit` bytes (`ResponseLimits.maxErrorBodyBytes`; the rest is discarded,
     /// not an error), and parses it with the status and headers into the service's error.
-    static func read(_ response: IncomingResponse, watchdog: ProgressWatchdog, limit: Int) async throws -> BedrockError {
+    static func read(_ response: IncomingResponse, watchdog: ProgressWatchdog, limit: Int) async throws -> BedrockError
+    {
         var body: [UInt8] = []
         for try await chunk in response.body {
             watchdog.touch()

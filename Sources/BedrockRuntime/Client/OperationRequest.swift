@@ -20,7 +20,9 @@ struct OperationRequest: Sendable {
     var name: String { operation.rawValue }
 
     /// A REST-JSON request whose body is `input` minus the members bound elsewhere.
-    static func json<T: Encodable>(_ operation: BedrockOperation, path: String, input: T, excluding bound: Set<String>) throws -> OperationRequest {
+    static func json<T: Encodable>(_ operation: BedrockOperation, path: String, input: T, excluding bound: Set<String>)
+        throws -> OperationRequest
+    {
         let tree: JSONValue
         do {
             tree = try JSONValueEncoder().encode(input)
@@ -31,8 +33,9 @@ struct OperationRequest: Sendable {
             throw BedrockError.invalidRequest("\(operation.rawValue) input must encode to a JSON object")
         }
         let body = JSONValue.object(members.filter { !bound.contains($0.0) })
-        return OperationRequest(operation: operation, method: .POST, path: path,
-                                headers: [("Content-Type", "application/json")], body: JSONWriter.botocore.bytes(body))
+        return OperationRequest(
+            operation: operation, method: .POST, path: path,
+            headers: [("Content-Type", "application/json")], body: JSONWriter.botocore.bytes(body))
     }
 }
 

@@ -30,10 +30,12 @@ final class RequestPipeline: Sendable {
     /// Random numbers in [0, 1] for jitter.
     let random: @Sendable () -> Double
 
-    init(configuration: BedrockRuntimeClient.Configuration, transport: any HTTPTransport,
-         now: @escaping @Sendable () -> Date = { Date() },
-         invocationId: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() },
-         random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
+    init(
+        configuration: BedrockRuntimeClient.Configuration, transport: any HTTPTransport,
+        now: @escaping @Sendable () -> Date = { Date() },
+        invocationId: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() },
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
+    ) {
         self.configuration = configuration
         self.budget = ResponseBudget(limit: configuration.limits.maxInFlightBytes)
         self.transport = MiddlewareTransport.chain(configuration.middlewares, around: transport)
@@ -43,13 +45,16 @@ final class RequestPipeline: Sendable {
     }
 
     /// The signed request for one attempt, exactly as it goes to the transport.
-    func prepare(_ op: OperationRequest, attempt: Int, maxAttempts: Int, invocationId: String) async throws -> OutgoingRequest {
+    func prepare(_ op: OperationRequest, attempt: Int, maxAttempts: Int, invocationId: String) async throws
+        -> OutgoingRequest
+    {
         var headers = HTTPHeaders()
         for (n, v) in op.headers { headers.add(name: n, value: v) }
         headers.add(name: "User-Agent", value: configuration.userAgent)
-        var request = OutgoingRequest(method: op.method, endpoint: configuration.endpoint,
-                                      path: configuration.endpoint.basePath + op.path, query: op.query,
-                                      headers: headers, body: op.body, operation: op.name)
+        var request = OutgoingRequest(
+            method: op.method, endpoint: configuration.endpoint,
+            path: configuration.endpoint.basePath + op.path, query: op.query,
+            headers: headers, body: op.body, operation: op.name)
         do {
             try await configuration.authorizer.authorize(&request, at: now())
             ServiceTextScrubber.remember(sentTokens: Self.sentTokens(request))
@@ -61,7 +66,8 @@ final class RequestPipeline: Sendable {
         // Added after signing, as botocore does: never part of the signature. botocore
         // sends `attempt=1` on the first try and `attempt=N; max=M` on retries.
         request.headers.add(name: "amz-sdk-invocation-id", value: invocationId)
-        request.headers.add(name: "amz-sdk-request", value: attempt == 1 ? "attempt=1" : "attempt=\(attempt); max=\(maxAttempts)")
+        request.headers.add(
+            name: "amz-sdk-request", value: attempt == 1 ? "attempt=1" : "attempt=\(attempt); max=\(maxAttempts)")
         return request
     }
 
@@ -86,8 +92,10 @@ final class RequestPipeline: Sendable {
                 throw signingFailure(error, log.records)
             case let .success(value, headers, status):
                 countSuccess(call, refund: refund)
-                log.append(AttemptRecord(number: number, outcome: .success, httpStatus: status,
-                                         requestId: headers.requestId, duration: ContinuousClock.now - started))
+                log.append(
+                    AttemptRecord(
+                        number: number, outcome: .success, httpStatus: status,
+                        requestId: headers.requestId, duration: ContinuousClock.now - started))
                 return (value, log.records, headers)
             case let .serviceError(error, after):
                 if call.retry.mode == .adaptive { rateLimiter.record(throttled: error.isThrottling) }
@@ -95,8 +103,10 @@ final class RequestPipeline: Sendable {
             case let .failed(error):
                 failure = error
             case .cancelled:
-                log.append(AttemptRecord(number: number, outcome: .cancelled, errorCode: "Cancelled",
-                                         duration: ContinuousClock.now - started, retryDecision: .stop(.cancelled)))
+                log.append(
+                    AttemptRecord(
+                        number: number, outcome: .cancelled, errorCode: "Cancelled",
+                        duration: ContinuousClock.now - started, retryDecision: .stop(.cancelled)))
                 throw cancelled(log.records)
             }
             failure = Self.scrub(hooks.adjust(failure), sentIn: request.map(Self.sentSecrets) ?? [])
@@ -110,7 +120,8 @@ final class RequestPipeline: Sendable {
             case let .retry(wait, _):
                 record.waitBeforeNext = wait
                 log.append(record)
-                configuration.logger.debug("\(op.name) attempt \(number) failed with \(failure.code); retrying in \(wait)")
+                configuration.logger.debug(
+                    "\(op.name) attempt \(number) failed with \(failure.code); retrying in \(wait)")
                 try await sleepCancellable(wait, log.records)
             }
         }
@@ -122,9 +133,10 @@ final class RequestPipeline: Sendable {
     private func waitForTheRateLimiter(_ call: CallPlan, _ attempts: [AttemptRecord]) async throws {
         guard call.retry.mode == .adaptive else { return }
         guard let wait = rateLimiter.reserve(within: call.deadline.map { $0 - ContinuousClock.now }) else {
-            var e = BedrockError(kind: .transport(.totalTimeout),
-                                 message: ProgressWatchdog.message(.totalTimeout, call.totalLimit?.seconds ?? 0)
-                                     + " (the adaptive rate limiter's wait would pass it)")
+            var e = BedrockError(
+                kind: .transport(.totalTimeout),
+                message: ProgressWatchdog.message(.totalTimeout, call.totalLimit?.seconds ?? 0)
+                    + " (the adaptive rate limiter's wait would pass it)")
             e.attempts = attempts
             throw e
         }
@@ -147,17 +159,21 @@ final class RequestPipeline: Sendable {
         let errorBodyLimit = configuration.limits.maxErrorBodyBytes
         let signed = SignedRequest()
         do {
-            let outcome: AttemptOutcome<T> = try await withWatchdog(watchdog, deadline: call.deadline, totalLimit: call.totalLimit) {
-                let request = try await self.prepare(call.op, attempt: number, maxAttempts: call.retry.maxAttempts,
-                                                     invocationId: call.invocationId)
+            let outcome: AttemptOutcome<T> = try await withWatchdog(
+                watchdog, deadline: call.deadline, totalLimit: call.totalLimit
+            ) {
+                let request = try await self.prepare(
+                    call.op, attempt: number, maxAttempts: call.retry.maxAttempts,
+                    invocationId: call.invocationId)
                 signed.set(request)
                 hooks.willStart()
                 watchdog.rearm(limit: call.firstByte, failure: .firstByteTimeout)
                 let response = try await transport.send(request)
                 watchdog.rearm(limit: call.idle, failure: .idleTimeout)
                 guard (200..<300).contains(response.status) else {
-                    return .serviceError(try await ErrorResponse.read(response, watchdog: watchdog, limit: errorBodyLimit),
-                                         ServiceErrorParser.retryAfter(response.headers))
+                    return .serviceError(
+                        try await ErrorResponse.read(response, watchdog: watchdog, limit: errorBodyLimit),
+                        ServiceErrorParser.retryAfter(response.headers))
                 }
                 return .success(try await consume(response, watchdog), response.headers, response.status)
             }
@@ -185,11 +201,15 @@ final class RequestPipeline: Sendable {
 
     /// The retry policy's decision after `failure`; a retry takes its cost from the
     /// quota (noted in `refund`), and stops when another call took the last tokens first.
-    private func decideAfter(_ failure: BedrockError, attempt: Int, retryAfter: Duration?, _ call: CallPlan,
-                             refund: inout Int?) -> RetryDecision {
-        let verdict = RetryPolicy(configuration: call.retry).decide(RetryPolicy.Situation(
-            failure: failure, attempt: attempt, idempotent: call.op.idempotent, retryAfter: retryAfter,
-            quotaTokens: quota.available, timeLeft: call.deadline.map { $0 - ContinuousClock.now }, random: random()))
+    private func decideAfter(
+        _ failure: BedrockError, attempt: Int, retryAfter: Duration?, _ call: CallPlan,
+        refund: inout Int?
+    ) -> RetryDecision {
+        let verdict = RetryPolicy(configuration: call.retry).decide(
+            RetryPolicy.Situation(
+                failure: failure, attempt: attempt, idempotent: call.op.idempotent, retryAfter: retryAfter,
+                quotaTokens: quota.available, timeLeft: call.deadline.map { $0 - ContinuousClock.now }, random: random()
+            ))
         guard verdict.quotaCost != nil else { return verdict.decision }
         guard let cost = quota.acquire(throttling: failure.isThrottling) else { return .stop(.quotaExhausted) }
         refund = cost
@@ -197,8 +217,10 @@ final class RequestPipeline: Sendable {
     }
 
     /// The call's final error once `reason` stopped it, with the whole attempt log.
-    private func stopped(_ failure: BedrockError, by reason: RetryDecision.StopReason, _ call: CallPlan,
-                         _ attempts: [AttemptRecord]) -> BedrockError {
+    private func stopped(
+        _ failure: BedrockError, by reason: RetryDecision.StopReason, _ call: CallPlan,
+        _ attempts: [AttemptRecord]
+    ) -> BedrockError {
         let e = failure.stopped(by: reason, attempts: attempts)
         configuration.logger.debug("\(call.op.name) failed: \(e.code) (\(RetryDecision.stop(reason)))")
         return e
@@ -249,8 +271,10 @@ final class RequestPipeline: Sendable {
     /// Reads a whole body under the watchdog, failing with `ResponseTooLarge` once it
     /// passes `limit` bytes (or when `Content-Length` already says it will), or when
     /// the client's calls in flight together would pass `budget`'s limit.
-    static func collect(_ response: IncomingResponse, _ watchdog: ProgressWatchdog, limit: Int,
-                        budget: ResponseBudget) async throws -> CollectedResponse {
+    static func collect(
+        _ response: IncomingResponse, _ watchdog: ProgressWatchdog, limit: Int,
+        budget: ResponseBudget
+    ) async throws -> CollectedResponse {
         func tooLarge(_ base: BedrockError) -> BedrockError {
             var e = base
             e.httpStatus = response.status
@@ -278,10 +302,10 @@ final class RequestPipeline: Sendable {
             }
             body.append(contentsOf: chunk.readableBytesView)
         }
-        return CollectedResponse(status: response.status, headers: response.headers, body: body, reservation: reservation)
+        return CollectedResponse(
+            status: response.status, headers: response.headers, body: body, reservation: reservation)
     }
 }
-
 
 /// Hooks a caller of `perform` can give: streams use them to treat failures after
 /// output by their stream retry policy.
@@ -324,8 +348,10 @@ struct CallPlan: Sendable {
     /// `amz-sdk-invocation-id`, the same on every attempt.
     let invocationId: String
 
-    init(_ op: OperationRequest, options: CallOptions, configuration: BedrockRuntimeClient.Configuration,
-         invocationId: String) {
+    init(
+        _ op: OperationRequest, options: CallOptions, configuration: BedrockRuntimeClient.Configuration,
+        invocationId: String
+    ) {
         self.op = op
         self.retry = options.retry ?? configuration.retry
         self.firstByte = options.firstByteTimeout ?? configuration.timeouts.firstByte

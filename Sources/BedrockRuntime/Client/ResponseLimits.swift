@@ -32,8 +32,10 @@ public struct ResponseLimits: Sendable, Hashable {
     /// 32 MiB body, 64 MiB stream, 1 MiB error body, 256 MiB in flight, 10,000 blocks.
     public static let `default` = ResponseLimits()
 
-    public init(maxBodyBytes: Int = 32 << 20, maxStreamBytes: Int = 64 << 20, maxErrorBodyBytes: Int = 1 << 20,
-                maxInFlightBytes: Int = 256 << 20, maxContentBlocks: Int = 10_000) {
+    public init(
+        maxBodyBytes: Int = 32 << 20, maxStreamBytes: Int = 64 << 20, maxErrorBodyBytes: Int = 1 << 20,
+        maxInFlightBytes: Int = 256 << 20, maxContentBlocks: Int = 10_000
+    ) {
         self.maxBodyBytes = max(0, maxBodyBytes)
         self.maxStreamBytes = max(0, maxStreamBytes)
         self.maxErrorBodyBytes = max(0, maxErrorBodyBytes)
@@ -104,8 +106,9 @@ final class ResponseBudget: @unchecked Sendable {
 
         /// The error for a call whose bytes did not fit.
         var tooLarge: BedrockError {
-            BedrockError.responseTooLarge("the responses of the client's calls in flight", limit: budget.limit,
-                                          setting: "maxInFlightBytes")
+            BedrockError.responseTooLarge(
+                "the responses of the client's calls in flight", limit: budget.limit,
+                setting: "maxInFlightBytes")
         }
 
         deinit { _ = budget.move(from: held, to: 0) }

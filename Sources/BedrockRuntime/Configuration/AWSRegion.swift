@@ -24,8 +24,10 @@ public struct AWSRegion: Sendable, Hashable, CustomStringConvertible, Codable {
     public init(from decoder: any Decoder) throws {
         let name = try decoder.singleValueContainer().decode(String.self)
         guard Self.isValid(name) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                                                    debugDescription: ConfigurationError.invalidRegion(name).description))
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: ConfigurationError.invalidRegion(name).description))
         }
         self.name = name
     }

@@ -1,7 +1,10 @@
+import Foundation
+
 /// A Bedrock API key (`AWS_BEARER_TOKEN_BEDROCK`), sent as `Authorization: Bearer …`
 /// instead of a SigV4 signature. Its value is never printed, dumped or encoded.
 public struct BearerToken: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
-    CustomReflectable, Encodable {
+    CustomReflectable, Encodable
+{
     /// The token itself. Only the HTTP layer should read it.
     public let value: String
 
@@ -12,8 +15,9 @@ public struct BearerToken: Sendable, Hashable, CustomStringConvertible, CustomDe
             throw .invalidValue(setting: "bearer token", source: "AWS_BEARER_TOKEN_BEDROCK", problem: "it is empty")
         }
         guard trimmed.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw .invalidValue(setting: "bearer token", source: "AWS_BEARER_TOKEN_BEDROCK",
-                                problem: "it contains spaces or non-ASCII characters")
+            throw .invalidValue(
+                setting: "bearer token", source: "AWS_BEARER_TOKEN_BEDROCK",
+                problem: "it contains spaces or non-ASCII characters")
         }
         self.value = trimmed
     }
@@ -31,5 +35,3 @@ public struct BearerToken: Sendable, Hashable, CustomStringConvertible, CustomDe
         try container.encode(SecretMasking.redacted)
     }
 }
-
-import Foundation

@@ -37,9 +37,11 @@ public struct BedrockConfiguration: Sendable {
         public var caBundlePath: String?
 
         /// No overrides.
-        public init(profile: String? = nil, region: String? = nil, endpointURL: String? = nil, useFIPS: Bool? = nil,
-                    useDualStack: Bool? = nil, retryMode: RetryMode? = nil, maxAttempts: Int? = nil,
-                    bearerToken: BearerToken? = nil, caBundlePath: String? = nil) {
+        public init(
+            profile: String? = nil, region: String? = nil, endpointURL: String? = nil, useFIPS: Bool? = nil,
+            useDualStack: Bool? = nil, retryMode: RetryMode? = nil, maxAttempts: Int? = nil,
+            bearerToken: BearerToken? = nil, caBundlePath: String? = nil
+        ) {
             self.profile = profile
             self.region = region
             self.endpointURL = endpointURL
@@ -82,8 +84,10 @@ public struct BedrockConfiguration: Sendable {
     public var profile: ConfigSection { sharedFiles.profiles[profileName] ?? ConfigSection() }
 
     /// Resolves the configuration; errors name the variable, file or profile at fault.
-    public static func resolve(environment: ConfigurationEnvironment = .process,
-                               overrides: Overrides = Overrides()) throws(ConfigurationError) -> BedrockConfiguration {
+    public static func resolve(
+        environment: ConfigurationEnvironment = .process,
+        overrides: Overrides = Overrides()
+    ) throws(ConfigurationError) -> BedrockConfiguration {
         let files = try SharedConfigFiles.load(from: environment)
         let explicitProfile = overrides.profile ?? environment["AWS_PROFILE"] ?? environment["AWS_DEFAULT_PROFILE"]
         let profileName = explicitProfile ?? "default"
@@ -100,31 +104,41 @@ public struct BedrockConfiguration: Sendable {
             return nil
         }
         func flag(_ code: Bool?, _ variable: String, _ key: String, name: String) throws(ConfigurationError) -> Bool {
-            guard let (text, source) = setting(code.map { $0 ? "true" : "false" }, [variable], key) else { return false }
+            guard let (text, source) = setting(code.map { $0 ? "true" : "false" }, [variable], key) else {
+                return false
+            }
             switch text.lowercased() {
             case "true": return true
             case "false": return false
-            default: throw .invalidValue(setting: name, source: source, problem: "'\(ConfigNumber.shown(text))' is not true or false")
+            default:
+                throw .invalidValue(
+                    setting: name, source: source, problem: "'\(ConfigNumber.shown(text))' is not true or false")
             }
         }
 
         var region: AWSRegion?
         if let (name, source) = setting(overrides.region, ["AWS_REGION", "AWS_DEFAULT_REGION"], "region") {
             guard AWSRegion.isValid(name) else {
-                throw .invalidValue(setting: "region", source: source, problem: ConfigurationError.invalidRegion(name).description)
+                throw .invalidValue(
+                    setting: "region", source: source, problem: ConfigurationError.invalidRegion(name).description)
             }
             region = try AWSRegion(name)
         }
 
-        let useFIPS = try flag(overrides.useFIPS, "AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint", name: "use_fips_endpoint")
-        let useDualStack = try flag(overrides.useDualStack, "AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint",
-                                    name: "use_dualstack_endpoint")
-        let customEndpoint = try customEndpoint(overrides: overrides, environment: environment, files: files,
-                                                profile: profile, profileName: profileName)
+        let useFIPS = try flag(
+            overrides.useFIPS, "AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint", name: "use_fips_endpoint")
+        let useDualStack = try flag(
+            overrides.useDualStack, "AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint",
+            name: "use_dualstack_endpoint")
+        let customEndpoint = try customEndpoint(
+            overrides: overrides, environment: environment, files: files,
+            profile: profile, profileName: profileName)
         let endpoint: BedrockEndpoint
         do {
-            endpoint = try BedrockEndpointResolver(region: region?.name, useFIPS: useFIPS, useDualStack: useDualStack,
-                                                   customEndpoint: customEndpoint).resolve()
+            endpoint = try BedrockEndpointResolver(
+                region: region?.name, useFIPS: useFIPS, useDualStack: useDualStack,
+                customEndpoint: customEndpoint
+            ).resolve()
         } catch {
             throw .endpoint(error)
         }
@@ -132,8 +146,9 @@ public struct BedrockConfiguration: Sendable {
         var retryMode = RetryMode.standard
         if let (text, source) = setting(overrides.retryMode?.rawValue, ["AWS_RETRY_MODE"], "retry_mode") {
             guard let mode = RetryMode(rawValue: text) else {
-                throw .invalidValue(setting: "retry_mode", source: source,
-                                    problem: "'\(ConfigNumber.shown(text))' is not one of legacy, standard, adaptive")
+                throw .invalidValue(
+                    setting: "retry_mode", source: source,
+                    problem: "'\(ConfigNumber.shown(text))' is not one of legacy, standard, adaptive")
             }
             retryMode = mode
         }
@@ -141,7 +156,8 @@ public struct BedrockConfiguration: Sendable {
         if let (text, source) = setting(overrides.maxAttempts.map(String.init), ["AWS_MAX_ATTEMPTS"], "max_attempts") {
             switch ConfigNumber.integer(text, range: 1...100) {
             case .success(let number): maxAttempts = number
-            case .failure(let problem): throw .invalidValue(setting: "max_attempts", source: source, problem: problem.text)
+            case .failure(let problem):
+                throw .invalidValue(setting: "max_attempts", source: source, problem: problem.text)
             }
         }
 
@@ -168,17 +184,21 @@ public struct BedrockConfiguration: Sendable {
     /// botocore's order: code, `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, the profile's
     /// `[services]` block, `AWS_ENDPOINT_URL`, the profile's `endpoint_url` — all but
     /// code skipped when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` / `ignore_configured_endpoint_urls` is true.
-    static func customEndpoint(overrides: Overrides, environment: ConfigurationEnvironment, files: SharedConfigFiles,
-                               profile: ConfigSection, profileName: String) throws(ConfigurationError) -> String? {
+    static func customEndpoint(
+        overrides: Overrides, environment: ConfigurationEnvironment, files: SharedConfigFiles,
+        profile: ConfigSection, profileName: String
+    ) throws(ConfigurationError) -> String? {
         if let url = overrides.endpointURL { return url }
-        let ignore = (environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] ?? profile["ignore_configured_endpoint_urls"])?
+        let ignore =
+            (environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] ?? profile["ignore_configured_endpoint_urls"])?
             .lowercased() == "true"
         if ignore { return nil }
         if let url = environment["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] { return url }
         if let servicesName = profile["services"] {
             guard let services = files.services[servicesName] else {
-                throw .invalidValue(setting: "services", source: "profile '\(profileName)'",
-                                    problem: "no [services \(servicesName)] section exists")
+                throw .invalidValue(
+                    setting: "services", source: "profile '\(profileName)'",
+                    problem: "no [services \(servicesName)] section exists")
             }
             if let url = services.nested["bedrock_runtime"]?["endpoint_url"], !url.isEmpty { return url }
         }

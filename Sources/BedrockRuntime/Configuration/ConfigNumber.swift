@@ -24,7 +24,11 @@ enum ConfigNumber {
             return .failure(Problem(text: "'\(shown(text))' is not a finite number of seconds"))
         }
         guard range.contains(value) else {
-            return .failure(Problem(text: "'\(shown(text))' is not between \(range.lowerBound.formatted()) and \(range.upperBound.formatted()) seconds"))
+            return .failure(
+                Problem(
+                    text:
+                        "'\(shown(text))' is not between \(range.lowerBound.formatted()) and \(range.upperBound.formatted()) seconds"
+                ))
         }
         return .success(value)
     }
@@ -47,7 +51,8 @@ enum ConfigNumber {
     static func integer(_ text: String, range: ClosedRange<Int>) -> Result<Int, ConfigNumber.Problem> {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard isDecimal(trimmed, fraction: false), let value = Int(trimmed), range.contains(value) else {
-            return .failure(Problem(text: "'\(shown(text))' is not a whole number from \(range.lowerBound) to \(range.upperBound)"))
+            return .failure(
+                Problem(text: "'\(shown(text))' is not a whole number from \(range.lowerBound) to \(range.upperBound)"))
         }
         return .success(value)
     }

@@ -41,7 +41,8 @@ extension ConfigurationEnvironment: CustomStringConvertible, CustomReflectable {
 
     /// What `dump()` shows: the variable names, each value replaced by `***`.
     public var customMirror: Mirror {
-        Mirror(self, children: variables.keys.sorted().map { (label: $0, value: SecretMasking.redacted as Any) },
-               displayStyle: .dictionary)
+        Mirror(
+            self, children: variables.keys.sorted().map { (label: $0, value: SecretMasking.redacted as Any) },
+            displayStyle: .dictionary)
     }
 }

@@ -37,7 +37,8 @@ public struct SharedConfigFiles: Sendable, Hashable {
     public init() {}
 
     /// Loads the files the environment points at.
-    public static func load(from environment: ConfigurationEnvironment) throws(ConfigurationError) -> SharedConfigFiles {
+    public static func load(from environment: ConfigurationEnvironment) throws(ConfigurationError) -> SharedConfigFiles
+    {
         var files = SharedConfigFiles()
         try files.merge(path: environment.configFilePath, isCredentialsFile: false)
         try files.merge(path: environment.credentialsFilePath, isCredentialsFile: true)
@@ -68,7 +69,8 @@ public struct SharedConfigFiles: Sendable, Hashable {
     private mutating func merge(path: String, isCredentialsFile: Bool) throws(ConfigurationError) {
         guard FileManager.default.fileExists(atPath: path) else { return }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw .unreadableFile(path: path, purpose: isCredentialsFile ? "shared credentials file" : "shared config file")
+            throw .unreadableFile(
+                path: path, purpose: isCredentialsFile ? "shared credentials file" : "shared config file")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw .malformedFile(path: path, line: 1, problem: "file is not valid UTF-8")
@@ -109,12 +111,15 @@ public struct SharedConfigFiles: Sendable, Hashable {
             }
             guard let equals = trimmed.firstIndex(of: "=") else {
                 // Never echo the line: a mangled `aws_secret_access_key` line is a secret.
-                throw .malformedFile(path: path, line: lineNumber,
-                                     problem: "expected 'key = value' (the line's content is not shown: it may hold a secret)")
+                throw .malformedFile(
+                    path: path, line: lineNumber,
+                    problem: "expected 'key = value' (the line's content is not shown: it may hold a secret)")
             }
             let key = trimmed[..<equals].trimmingCharacters(in: .whitespaces)
             let value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
-            guard !key.isEmpty else { throw .malformedFile(path: path, line: lineNumber, problem: "empty key before '='") }
+            guard !key.isEmpty else {
+                throw .malformedFile(path: path, line: lineNumber, problem: "empty key before '='")
+            }
             if indented, let nestedKey {
                 current?.nested[nestedKey, default: [:]][key] = value
             } else if value.isEmpty {
@@ -150,7 +155,9 @@ extension ConfigSection: CustomStringConvertible, CustomReflectable {
     static let secretKeys: Set<String> = ["aws_secret_access_key", "aws_session_token", "aws_security_token"]
 
     private var shownValues: [(String, String)] {
-        values.keys.sorted().map { key in (key, Self.secretKeys.contains(key.lowercased()) ? SecretMasking.redacted : values[key] ?? "") }
+        values.keys.sorted().map { key in
+            (key, Self.secretKeys.contains(key.lowercased()) ? SecretMasking.redacted : values[key] ?? "")
+        }
     }
 
     /// The settings with secret values replaced by `***`.
@@ -160,7 +167,8 @@ extension ConfigSection: CustomStringConvertible, CustomReflectable {
 
     /// What `dump()` shows: settings with secret values replaced by `***`.
     public var customMirror: Mirror {
-        Mirror(self, children: shownValues.map { (label: $0.0, value: $0.1 as Any) } + [("nested", nested as Any)],
-               displayStyle: .struct)
+        Mirror(
+            self, children: shownValues.map { (label: $0.0, value: $0.1 as Any) } + [("nested", nested as Any)],
+            displayStyle: .struct)
     }
 }

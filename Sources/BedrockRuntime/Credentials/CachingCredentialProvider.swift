@@ -33,9 +33,11 @@ public actor CachingCredentialProvider: CredentialProvider {
 
     /// Caches `base`, refreshing `refreshAhead` seconds before expiry.
     /// Logs go to `logger` (trace: every fetch; they show only the masked key id).
-    public init(_ base: any CredentialProvider, refreshAhead: TimeInterval = 300,
-                logger: Logger = Logger(label: "quarry.credentials"),
-                clock: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        _ base: any CredentialProvider, refreshAhead: TimeInterval = 300,
+        logger: Logger = Logger(label: "quarry.credentials"),
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.base = base
         self.logger = logger
         self.name = base.name
@@ -82,7 +84,9 @@ public actor CachingCredentialProvider: CredentialProvider {
         refreshing = true
         fetchCount += 1
         let startedGeneration = generation
-        logger.trace("fetching credentials", metadata: ["provider": "\(name)", "previous": "\(cached.map(\.description) ?? "none")"])
+        logger.trace(
+            "fetching credentials",
+            metadata: ["provider": "\(name)", "previous": "\(cached.map(\.description) ?? "none")"])
         Task { [base] in
             let result: Result<SigV4Credentials, any Error>
             do { result = .success(try await base.credentials()) } catch { result = .failure(error) }

@@ -15,7 +15,9 @@ public struct ContainerCredentialProvider: CredentialProvider {
     var endpointsForTesting: CredentialEndpoints { endpoints }
 
     /// Hosts plain HTTP may go to.
-    static let allowedHTTPHosts: Set<String> = ["169.254.170.2", "169.254.170.23", "[fd00:ec2::23]", "localhost", "[::1]"]
+    static let allowedHTTPHosts: Set<String> = [
+        "169.254.170.2", "169.254.170.23", "[fd00:ec2::23]", "localhost", "[::1]",
+    ]
 
     /// From the environment variables.
     public init(environment: ConfigurationEnvironment, endpoints: CredentialEndpoints = CredentialEndpoints()) {
@@ -36,18 +38,22 @@ public struct ContainerCredentialProvider: CredentialProvider {
         var headers: [(String, String)] = []
         if let file = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] {
             guard let data = FileManager.default.contents(atPath: file),
-                  let token = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines) else {
-                throw CredentialsError.invalidConfiguration(provider: name, problem: "cannot read authorization token file '\(file)'")
+                let token = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines)
+            else {
+                throw CredentialsError.invalidConfiguration(
+                    provider: name, problem: "cannot read authorization token file '\(file)'")
             }
             headers.append(("Authorization", token))
         } else if let token = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"] {
             headers.append(("Authorization", token))
         }
         if let token = headers.first?.1, token.contains("\r") || token.contains("\n") {
-            throw CredentialsError.invalidConfiguration(provider: name, problem: "authorization token contains a line break")
+            throw CredentialsError.invalidConfiguration(
+                provider: name, problem: "authorization token contains a line break")
         }
-        let response = try await CredentialsHTTP.send(method: .GET, url: url, headers: headers, provider: name,
-                                                      timeout: endpoints.timeout, network: endpoints.network ?? CredentialNetwork())
+        let response = try await CredentialsHTTP.send(
+            method: .GET, url: url, headers: headers, provider: name,
+            timeout: endpoints.timeout, network: endpoints.network ?? CredentialNetwork())
         guard response.status == 200 else {
             throw CredentialsError.serviceError(provider: name, problem: "endpoint answered HTTP \(response.status)")
         }
@@ -62,7 +68,8 @@ public struct ContainerCredentialProvider: CredentialProvider {
         guard parts.count == 4, parts[0] == "127" else { return false }
         return parts.allSatisfy { part in
             guard (1...3).contains(part.count), part.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  part.count == 1 || part.first != "0", let n = Int(part) else { return false }
+                part.count == 1 || part.first != "0", let n = Int(part)
+            else { return false }
             return n <= 255
         }
     }
@@ -70,12 +77,14 @@ public struct ContainerCredentialProvider: CredentialProvider {
     static func checkAllowed(_ url: String, provider: String) throws {
         let parts: SigV4URL
         do { parts = try SigV4URL(url) } catch {
-            throw CredentialsError.invalidConfiguration(provider: provider, problem: "AWS_CONTAINER_CREDENTIALS_FULL_URI: \(error)")
+            throw CredentialsError.invalidConfiguration(
+                provider: provider, problem: "AWS_CONTAINER_CREDENTIALS_FULL_URI: \(error)")
         }
         if parts.scheme == "https" { return }
         guard parts.scheme == "http" else {
-            throw CredentialsError.invalidConfiguration(provider: provider,
-                                                        problem: "AWS_CONTAINER_CREDENTIALS_FULL_URI must use http or https")
+            throw CredentialsError.invalidConfiguration(
+                provider: provider,
+                problem: "AWS_CONTAINER_CREDENTIALS_FULL_URI must use http or https")
         }
         var host = parts.signingHost
         if !host.hasPrefix("["), let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }

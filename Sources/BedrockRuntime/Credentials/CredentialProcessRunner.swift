@@ -1,10 +1,11 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Runs a `credential_process` command safely and returns its standard output.
 ///
@@ -88,7 +89,8 @@ struct CredentialProcessRunner: Sendable {
             posix_spawnattr_setsigmask(&attributes, &emptyMask)
             posix_spawnattr_setsigdefault(&attributes, &defaults)
             posix_spawnattr_setpgroup(&attributes, 0)  // a new group led by the child
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+            posix_spawnattr_setflags(
+                &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
             var pid: pid_t = 0
             let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
@@ -156,7 +158,10 @@ struct CredentialProcessRunner: Sendable {
                 if now >= deadline { return killGroup(.timedOut) }
                 // Wake for output, or at least every 20 ms to notice the exit and cancellation.
                 let left = deadline - now
-                let waitMs = Int32(min(20, max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)))
+                let waitMs = Int32(
+                    min(
+                        20, max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
+                    ))
                 if pipeOpen {
                     var pfd = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
                     _ = poll(&pfd, 1, waitMs)

@@ -1,6 +1,7 @@
 import BedrockWire
 import Foundation
 import Logging
+import NIOCore
 
 /// A source of AWS credentials (environment, shared files, STS, SSO, container,
 /// IMDS…). Each provider is a small type with one job; `CredentialProviderChain`
@@ -74,22 +75,26 @@ public struct EnvironmentCredentialProvider: CredentialProvider {
         case (nil, nil):
             throw CredentialsError.notConfigured(provider: name, reason: "AWS_ACCESS_KEY_ID is not set")
         case (_?, nil):
-            throw CredentialsError.invalidConfiguration(provider: name,
-                                                        problem: "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
+            throw CredentialsError.invalidConfiguration(
+                provider: name,
+                problem: "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
         case (nil, _?):
-            throw CredentialsError.invalidConfiguration(provider: name,
-                                                        problem: "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not")
+            throw CredentialsError.invalidConfiguration(
+                provider: name,
+                problem: "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not")
         case (let keyId?, let secret?):
             var expiration: Date?
             if let text = environment["AWS_CREDENTIAL_EXPIRATION"] {
                 guard let date = ISO8601Timestamp.parse(text) else {
                     throw CredentialsError.invalidConfiguration(
-                        provider: name, problem: "AWS_CREDENTIAL_EXPIRATION '\(ConfigNumber.shown(text))' is not an ISO-8601 time")
+                        provider: name,
+                        problem: "AWS_CREDENTIAL_EXPIRATION '\(ConfigNumber.shown(text))' is not an ISO-8601 time")
                 }
                 expiration = date
             }
-            return SigV4Credentials(accessKeyId: keyId, secretAccessKey: secret,
-                                    sessionToken: environment["AWS_SESSION_TOKEN"], expiration: expiration)
+            return SigV4Credentials(
+                accessKeyId: keyId, secretAccessKey: secret,
+                sessionToken: environment["AWS_SESSION_TOKEN"], expiration: expiration)
         }
     }
 }
@@ -112,24 +117,30 @@ public struct CredentialProviderChain: CredentialProvider {
     /// The AWS SDKs' default chain for a resolved configuration: environment, the
     /// selected profile (static keys, process, assume role, web identity, SSO), web
     /// identity from the environment, container credentials, then EC2 IMDSv2.
-    public static func `default`(configuration: BedrockConfiguration,
-                                 endpoints: CredentialEndpoints = CredentialEndpoints(),
-                                 logger: Logger = Logger(label: "quarry.credentials")) -> CredentialProviderChain {
+    public static func `default`(
+        configuration: BedrockConfiguration,
+        endpoints: CredentialEndpoints = CredentialEndpoints(),
+        logger: Logger = Logger(label: "quarry.credentials")
+    ) -> CredentialProviderChain {
         var endpoints = endpoints
         if endpoints.network == nil {
             // A malformed proxy URL fails the Bedrock client's own setup with a clear error.
-            endpoints.network = CredentialNetwork(tls: TLSSettings(caBundlePath: configuration.caBundlePath),
-                                                  proxy: try? ProxySettings.fromEnvironment(configuration.environment.variables))
+            endpoints.network = CredentialNetwork(
+                tls: TLSSettings(caBundlePath: configuration.caBundlePath),
+                proxy: try? ProxySettings.fromEnvironment(configuration.environment.variables))
         }
-        return CredentialProviderChain([
-            EnvironmentCredentialProvider(environment: configuration.environment),
-            ProfileCredentialProvider(files: configuration.sharedFiles, profileName: configuration.profileName,
-                                      environment: configuration.environment, endpoints: endpoints),
-            WebIdentityCredentialProvider(environment: configuration.environment,
-                                          region: configuration.region?.name, endpoints: endpoints),
-            ContainerCredentialProvider(environment: configuration.environment, endpoints: endpoints),
-            IMDSCredentialProvider(environment: configuration.environment, endpoints: endpoints),
-        ], logger: logger)
+        return CredentialProviderChain(
+            [
+                EnvironmentCredentialProvider(environment: configuration.environment),
+                ProfileCredentialProvider(
+                    files: configuration.sharedFiles, profileName: configuration.profileName,
+                    environment: configuration.environment, endpoints: endpoints),
+                WebIdentityCredentialProvider(
+                    environment: configuration.environment,
+                    region: configuration.region?.name, endpoints: endpoints),
+                ContainerCredentialProvider(environment: configuration.environment, endpoints: endpoints),
+                IMDSCredentialProvider(environment: configuration.environment, endpoints: endpoints),
+            ], logger: logger)
     }
 
     public func credentials() async throws -> SigV4Credentials {
@@ -137,10 +148,12 @@ public struct CredentialProviderChain: CredentialProvider {
         for provider in providers {
             do {
                 let credentials = try await provider.credentials()
-                logger.trace("credentials found", metadata: ["provider": "\(provider.name)", "credentials": "\(credentials)"])
+                logger.trace(
+                    "credentials found", metadata: ["provider": "\(provider.name)", "credentials": "\(credentials)"])
                 return credentials
             } catch let error as CredentialsError where error.isNotConfigured {
-                logger.trace("credential provider skipped", metadata: ["provider": "\(provider.name)", "reason": "\(error)"])
+                logger.trace(
+                    "credential provider skipped", metadata: ["provider": "\(provider.name)", "reason": "\(error)"])
                 tried.append(provider.name)
             }
         }
@@ -164,16 +177,16 @@ public struct CredentialEndpoints: Sendable {
     public var network: CredentialNetwork?
 
     /// AWS's endpoints, or overrides.
-    public init(sts: (@Sendable (String) -> String)? = nil, sso: (@Sendable (String) -> String)? = nil,
-                containerRelativeBase: String = "http://169.254.170.2", timeout: TimeAmount = .seconds(10)) {
+    public init(
+        sts: (@Sendable (String) -> String)? = nil, sso: (@Sendable (String) -> String)? = nil,
+        containerRelativeBase: String = "http://169.254.170.2", timeout: TimeAmount = .seconds(10)
+    ) {
         self.sts = sts ?? { region in "https://sts.\(region).\(AWSPartition.of(region: region).dnsSuffix)" }
         self.sso = sso ?? { region in "https://portal.sso.\(region).\(AWSPartition.of(region: region).dnsSuffix)" }
         self.containerRelativeBase = containerRelativeBase
         self.timeout = timeout
     }
 }
-
-import NIOCore
 
 /// ISO-8601 times as credential services write them (`2024-06-20T12:34:56Z`, with
 /// or without fractional seconds or a numeric offset).

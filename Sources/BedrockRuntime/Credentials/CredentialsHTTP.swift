@@ -29,8 +29,10 @@ enum CredentialsHTTP {
     /// Bytes of a credential response kept at most.
     static let maxBodyBytes = 1 << 20
 
-    static func send(method: HTTPMethod, url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
-                     provider: String, timeout: TimeAmount, network: CredentialNetwork = CredentialNetwork()) async throws -> Response {
+    static func send(
+        method: HTTPMethod, url: String, headers: [(String, String)] = [], body: [UInt8]? = nil,
+        provider: String, timeout: TimeAmount, network: CredentialNetwork = CredentialNetwork()
+    ) async throws -> Response {
         var request = HTTPClientRequest(url: url)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -39,7 +41,8 @@ enum CredentialsHTTP {
         do {
             let parts = URLComponents(string: url)
             let https = parts?.scheme?.lowercased() == "https"
-            client = try clients.client(for: network, host: parts?.host ?? "", port: parts?.port ?? (https ? 443 : 80), https: https)
+            client = try clients.client(
+                for: network, host: parts?.host ?? "", port: parts?.port ?? (https ? 443 : 80), https: https)
         } catch {
             throw CredentialsError.invalidConfiguration(provider: provider, problem: "\(error)")
         }
@@ -69,7 +72,9 @@ enum CredentialsHTTP {
                 guard let first = try await group.next(), let answer = first else {
                     throw CredentialsError.unreachable(
                         provider: provider,
-                        problem: "\(method) \(redactQuery(url)): no complete answer within \(seconds.formatted()) s (Timeout)")
+                        problem:
+                            "\(method) \(redactQuery(url)): no complete answer within \(seconds.formatted()) s (Timeout)"
+                    )
                 }
                 return answer
             }
@@ -82,7 +87,9 @@ enum CredentialsHTTP {
         if (300..<400).contains(response.status) {
             throw CredentialsError.serviceError(
                 provider: provider,
-                problem: "\(method) \(redactQuery(url)) answered HTTP \(response.status) (a redirect; credential requests never follow redirects)")
+                problem:
+                    "\(method) \(redactQuery(url)) answered HTTP \(response.status) (a redirect; credential requests never follow redirects)"
+            )
         }
         return response
     }
@@ -139,11 +146,13 @@ enum CredentialDocument {
         var expiration: Date?
         if let text = object["Expiration"]?.stringValue {
             guard let date = ISO8601Timestamp.parse(text) else {
-                throw CredentialsError.serviceError(provider: provider, problem: "'Expiration' '\(ConfigNumber.shown(text))' is not an ISO-8601 time")
+                throw CredentialsError.serviceError(
+                    provider: provider, problem: "'Expiration' '\(ConfigNumber.shown(text))' is not an ISO-8601 time")
             }
             expiration = date
         }
-        return SigV4Credentials(accessKeyId: try field("AccessKeyId"), secretAccessKey: try field("SecretAccessKey"),
-                                sessionToken: object[tokenKey]?.stringValue, expiration: expiration)
+        return SigV4Credentials(
+            accessKeyId: try field("AccessKeyId"), secretAccessKey: try field("SecretAccessKey"),
+            sessionToken: object[tokenKey]?.stringValue, expiration: expiration)
     }
 }

@@ -26,7 +26,8 @@ public struct IMDSCredentialProvider: CredentialProvider {
             switch ConfigNumber.seconds(text, range: 0.1...300) {
             case .success(let v): seconds = v
             case .failure(let problem):
-                throw CredentialsError.invalidConfiguration(provider: name, problem: "AWS_METADATA_SERVICE_TIMEOUT: \(problem.text)")
+                throw CredentialsError.invalidConfiguration(
+                    provider: name, problem: "AWS_METADATA_SERVICE_TIMEOUT: \(problem.text)")
             }
         }
         var attempts = 1
@@ -34,7 +35,8 @@ public struct IMDSCredentialProvider: CredentialProvider {
             switch ConfigNumber.integer(text, range: 1...10) {
             case .success(let v): attempts = v
             case .failure(let problem):
-                throw CredentialsError.invalidConfiguration(provider: name, problem: "AWS_METADATA_SERVICE_NUM_ATTEMPTS: \(problem.text)")
+                throw CredentialsError.invalidConfiguration(
+                    provider: name, problem: "AWS_METADATA_SERVICE_NUM_ATTEMPTS: \(problem.text)")
             }
         }
         return (.milliseconds(Int64((seconds * 1000).rounded())), attempts)
@@ -52,7 +54,8 @@ public struct IMDSCredentialProvider: CredentialProvider {
         for attempt in 1...attempts where tokenResponse == nil {
             do {
                 tokenResponse = try await CredentialsHTTP.send(
-                    method: .PUT, url: base + "/latest/api/token", headers: [("x-aws-ec2-metadata-token-ttl-seconds", "21600")],
+                    method: .PUT, url: base + "/latest/api/token",
+                    headers: [("x-aws-ec2-metadata-token-ttl-seconds", "21600")],
                     provider: name, timeout: timeout, network: network)
             } catch let error as CredentialsError {
                 // No metadata service here: not on EC2, so the chain simply has nothing.
@@ -63,27 +66,33 @@ public struct IMDSCredentialProvider: CredentialProvider {
             throw CredentialsError.notConfigured(provider: name, reason: "no answer from the metadata service")
         }
         guard tokenResponse.status == 200, !tokenResponse.body.isEmpty else {
-            throw CredentialsError.serviceError(provider: name, problem: "token request answered HTTP \(tokenResponse.status)")
+            throw CredentialsError.serviceError(
+                provider: name, problem: "token request answered HTTP \(tokenResponse.status)")
         }
         let token = [("x-aws-ec2-metadata-token", tokenResponse.text)]
         let path = base + "/latest/meta-data/iam/security-credentials/"
-        let roles = try await CredentialsHTTP.send(method: .GET, url: path, headers: token, provider: name, timeout: timeout,
-                                                   network: network)
+        let roles = try await CredentialsHTTP.send(
+            method: .GET, url: path, headers: token, provider: name, timeout: timeout,
+            network: network)
         if roles.status == 404 {
             throw CredentialsError.notConfigured(provider: name, reason: "the instance has no IAM role")
         }
         guard roles.status == 200,
-              let role = roles.text.split(whereSeparator: \.isNewline).first.map(String.init), !role.isEmpty,
-              !role.contains("/") else {
+            let role = roles.text.split(whereSeparator: \.isNewline).first.map(String.init), !role.isEmpty,
+            !role.contains("/")
+        else {
             throw CredentialsError.serviceError(provider: name, problem: "role listing answered HTTP \(roles.status)")
         }
-        let document = try await CredentialsHTTP.send(method: .GET, url: path + role, headers: token, provider: name,
-                                                      timeout: timeout, network: network)
+        let document = try await CredentialsHTTP.send(
+            method: .GET, url: path + role, headers: token, provider: name,
+            timeout: timeout, network: network)
         guard document.status == 200 else {
-            throw CredentialsError.serviceError(provider: name, problem: "credentials for role answered HTTP \(document.status)")
+            throw CredentialsError.serviceError(
+                provider: name, problem: "credentials for role answered HTTP \(document.status)")
         }
         if let object = try? JSONParser.parse(document.body),
-           let code = object["Code"]?.stringValue, code != "Success" {
+            let code = object["Code"]?.stringValue, code != "Success"
+        {
             throw CredentialsError.serviceError(provider: name, problem: "instance metadata reports Code '\(code)'")
         }
         return try CredentialDocument.decode(document.body, provider: name, tokenKey: "Token")

@@ -1,7 +1,9 @@
 import BedrockWire
 import Foundation
+import NIOCore
+
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// The two STS calls the credential providers need, over the query protocol
@@ -24,10 +26,14 @@ public struct STSClient: Sendable {
     }
 
     /// `AssumeRole` signed with `source`.
-    public func assumeRole(roleArn: String, sessionName: String, externalId: String? = nil,
-                           durationSeconds: Int? = nil, source: SigV4Credentials, provider: String) async throws -> SigV4Credentials {
-        var parameters = [("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", roleArn),
-                          ("RoleSessionName", sessionName)]
+    public func assumeRole(
+        roleArn: String, sessionName: String, externalId: String? = nil,
+        durationSeconds: Int? = nil, source: SigV4Credentials, provider: String
+    ) async throws -> SigV4Credentials {
+        var parameters = [
+            ("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", roleArn),
+            ("RoleSessionName", sessionName),
+        ]
         if let externalId { parameters.append(("ExternalId", externalId)) }
         if let durationSeconds { parameters.append(("DurationSeconds", String(durationSeconds))) }
         let body = Array(Self.formEncode(parameters).utf8)
@@ -36,32 +42,39 @@ public struct STSClient: Sendable {
         let signed: SigV4SignedRequest
         do {
             signed = try SigV4Signer(region: region, service: "sts").sign(
-                SigV4Request(method: "POST", url: url, headers: headers, payload: .body(body)), with: source, at: Date())
+                SigV4Request(method: "POST", url: url, headers: headers, payload: .body(body)), with: source, at: Date()
+            )
         } catch {
             throw CredentialsError.invalidConfiguration(provider: provider, problem: "cannot sign AssumeRole: \(error)")
         }
-        let response = try await CredentialsHTTP.send(method: .POST, url: url, headers: signed.headers.map { ($0.name, $0.value) },
-                                                      body: body, provider: provider, timeout: timeout, network: network)
+        let response = try await CredentialsHTTP.send(
+            method: .POST, url: url, headers: signed.headers.map { ($0.name, $0.value) },
+            body: body, provider: provider, timeout: timeout, network: network)
         return try STSResponseReader.credentials(from: response, result: "AssumeRoleResult", provider: provider)
     }
 
     /// `AssumeRoleWithWebIdentity` with an OIDC token (unsigned).
-    public func assumeRoleWithWebIdentity(roleArn: String, sessionName: String, webIdentityToken: String,
-                                          provider: String) async throws -> SigV4Credentials {
-        let body = Array(Self.formEncode([
-            ("Action", "AssumeRoleWithWebIdentity"), ("Version", "2011-06-15"), ("RoleArn", roleArn),
-            ("RoleSessionName", sessionName), ("WebIdentityToken", webIdentityToken),
-        ]).utf8)
+    public func assumeRoleWithWebIdentity(
+        roleArn: String, sessionName: String, webIdentityToken: String,
+        provider: String
+    ) async throws -> SigV4Credentials {
+        let body = Array(
+            Self.formEncode([
+                ("Action", "AssumeRoleWithWebIdentity"), ("Version", "2011-06-15"), ("RoleArn", roleArn),
+                ("RoleSessionName", sessionName), ("WebIdentityToken", webIdentityToken),
+            ]).utf8)
         let url = endpoint.hasSuffix("/") ? endpoint : endpoint + "/"
         let response = try await CredentialsHTTP.send(
             method: .POST, url: url, headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
             body: body, provider: provider, timeout: timeout, network: network)
-        return try STSResponseReader.credentials(from: response, result: "AssumeRoleWithWebIdentityResult", provider: provider)
+        return try STSResponseReader.credentials(
+            from: response, result: "AssumeRoleWithWebIdentityResult", provider: provider)
     }
 
     static func formEncode(_ parameters: [(String, String)]) -> String {
         parameters.map {
-            SigV4Canonicalization.percentEncode($0.0, keeping: []) + "=" + SigV4Canonicalization.percentEncode($0.1, keeping: [])
+            SigV4Canonicalization.percentEncode($0.0, keeping: []) + "="
+                + SigV4Canonicalization.percentEncode($0.1, keeping: [])
         }.joined(separator: "&")
     }
 }
@@ -70,12 +83,16 @@ public struct STSClient: Sendable {
 /// `…Result`, or the `Code`/`Message` of an `ErrorResponse`.
 package enum STSResponseReader {
     /// The credentials in an STS answer given as status and XML body (the fuzz target's seam).
-    package static func credentials(status: Int, body: [UInt8], result: String, provider: String) throws -> SigV4Credentials {
+    package static func credentials(status: Int, body: [UInt8], result: String, provider: String) throws
+        -> SigV4Credentials
+    {
         try credentials(from: CredentialsHTTP.Response(status: status, body: body), result: result, provider: provider)
     }
 
-    static func credentials(from response: CredentialsHTTP.Response, result: String,
-                            provider: String) throws -> SigV4Credentials {
+    static func credentials(
+        from response: CredentialsHTTP.Response, result: String,
+        provider: String
+    ) throws -> SigV4Credentials {
         let fields = try parse(response.body, provider: provider)
         guard (200..<300).contains(response.status) else {
             let code = fields["ErrorResponse/Error/Code"] ?? "HTTP \(response.status)"
@@ -85,7 +102,8 @@ package enum STSResponseReader {
         let prefix = result.replacingOccurrences(of: "Result", with: "Response") + "/\(result)/Credentials/"
         func field(_ name: String) throws -> String {
             guard let value = fields[prefix + name], !value.isEmpty else {
-                throw CredentialsError.serviceError(provider: provider, problem: "STS response has no \(result)/Credentials/\(name)")
+                throw CredentialsError.serviceError(
+                    provider: provider, problem: "STS response has no \(result)/Credentials/\(name)")
             }
             return value
         }
@@ -94,11 +112,13 @@ package enum STSResponseReader {
         let sessionToken = try field("SessionToken")
         let expirationText = try field("Expiration")
         guard let expiration = ISO8601Timestamp.parse(expirationText) else {
-            throw CredentialsError.serviceError(provider: provider,
-                                                problem: "STS Expiration '\(expirationText)' is not an ISO-8601 time")
+            throw CredentialsError.serviceError(
+                provider: provider,
+                problem: "STS Expiration '\(expirationText)' is not an ISO-8601 time")
         }
-        return SigV4Credentials(accessKeyId: accessKeyId, secretAccessKey: secretAccessKey,
-                                sessionToken: sessionToken, expiration: expiration)
+        return SigV4Credentials(
+            accessKeyId: accessKeyId, secretAccessKey: secretAccessKey,
+            sessionToken: sessionToken, expiration: expiration)
     }
 
     /// Element paths (`A/B/C`, namespaces ignored) → trimmed text.
@@ -123,8 +143,10 @@ package enum STSResponseReader {
         var text = ""
         var fields: [String: String] = [:]
 
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                    attributes: [String: String] = [:]) {
+        func parser(
+            _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+            attributes: [String: String] = [:]
+        ) {
             path.append(name.split(separator: ":").last.map(String.init) ?? name)
             text = ""
         }
@@ -139,5 +161,3 @@ package enum STSResponseReader {
         }
     }
 }
-
-import NIOCore

@@ -18,20 +18,27 @@ public struct AWSPartition: Sendable, Hashable {
 
     /// Every partition, most specific first, the standard `aws` partition last.
     public static let all: [AWSPartition] = [
-        .init(name: "aws-us-gov", dnsSuffix: "amazonaws.com", dualStackDnsSuffix: "api.aws",
-              supportsFIPS: true, supportsDualStack: true, prefixes: ["us-gov"]),
-        .init(name: "aws-cn", dnsSuffix: "amazonaws.com.cn", dualStackDnsSuffix: "api.amazonwebservices.com.cn",
-              supportsFIPS: true, supportsDualStack: true, prefixes: ["cn"]),
-        .init(name: "aws-iso", dnsSuffix: "c2s.ic.gov", dualStackDnsSuffix: "api.aws.ic.gov",
-              supportsFIPS: true, supportsDualStack: true, prefixes: ["us-iso"]),
-        .init(name: "aws-iso-b", dnsSuffix: "sc2s.sgov.gov", dualStackDnsSuffix: "api.aws.scloud",
-              supportsFIPS: true, supportsDualStack: true, prefixes: ["us-isob"]),
-        .init(name: "aws-iso-e", dnsSuffix: "cloud.adc-e.uk", dualStackDnsSuffix: "api.cloud-aws.adc-e.uk",
-              supportsFIPS: true, supportsDualStack: true, prefixes: ["eu-isoe"]),
-        .init(name: "aws-iso-f", dnsSuffix: "csp.hci.ic.gov", dualStackDnsSuffix: "api.aws.hci.ic.gov",
-              supportsFIPS: true, supportsDualStack: true, prefixes: ["us-isof"]),
-        .init(name: "aws-eusc", dnsSuffix: "amazonaws.eu", dualStackDnsSuffix: "api.amazonwebservices.eu",
-              supportsFIPS: true, supportsDualStack: true, prefixes: ["eusc-de"]),
+        .init(
+            name: "aws-us-gov", dnsSuffix: "amazonaws.com", dualStackDnsSuffix: "api.aws",
+            supportsFIPS: true, supportsDualStack: true, prefixes: ["us-gov"]),
+        .init(
+            name: "aws-cn", dnsSuffix: "amazonaws.com.cn", dualStackDnsSuffix: "api.amazonwebservices.com.cn",
+            supportsFIPS: true, supportsDualStack: true, prefixes: ["cn"]),
+        .init(
+            name: "aws-iso", dnsSuffix: "c2s.ic.gov", dualStackDnsSuffix: "api.aws.ic.gov",
+            supportsFIPS: true, supportsDualStack: true, prefixes: ["us-iso"]),
+        .init(
+            name: "aws-iso-b", dnsSuffix: "sc2s.sgov.gov", dualStackDnsSuffix: "api.aws.scloud",
+            supportsFIPS: true, supportsDualStack: true, prefixes: ["us-isob"]),
+        .init(
+            name: "aws-iso-e", dnsSuffix: "cloud.adc-e.uk", dualStackDnsSuffix: "api.cloud-aws.adc-e.uk",
+            supportsFIPS: true, supportsDualStack: true, prefixes: ["eu-isoe"]),
+        .init(
+            name: "aws-iso-f", dnsSuffix: "csp.hci.ic.gov", dualStackDnsSuffix: "api.aws.hci.ic.gov",
+            supportsFIPS: true, supportsDualStack: true, prefixes: ["us-isof"]),
+        .init(
+            name: "aws-eusc", dnsSuffix: "amazonaws.eu", dualStackDnsSuffix: "api.amazonwebservices.eu",
+            supportsFIPS: true, supportsDualStack: true, prefixes: ["eusc-de"]),
         standard,
     ]
 

@@ -30,7 +30,9 @@ public struct BedrockEndpointResolver: Sendable, Hashable {
     /// The endpoint URL (without a trailing slash), or an error in botocore's words.
     public func resolve() throws(EndpointResolutionError) -> BedrockEndpoint {
         if let customEndpoint {
-            if useFIPS { throw .invalidConfiguration("Invalid Configuration: FIPS and custom endpoint are not supported") }
+            if useFIPS {
+                throw .invalidConfiguration("Invalid Configuration: FIPS and custom endpoint are not supported")
+            }
             if useDualStack {
                 throw .invalidConfiguration("Invalid Configuration: Dualstack and custom endpoint are not supported")
             }
@@ -45,7 +47,8 @@ public struct BedrockEndpointResolver: Sendable, Hashable {
         switch (useFIPS, useDualStack) {
         case (true, true):
             guard partition.supportsFIPS, partition.supportsDualStack else {
-                throw .invalidConfiguration("FIPS and DualStack are enabled, but this partition does not support one or both")
+                throw .invalidConfiguration(
+                    "FIPS and DualStack are enabled, but this partition does not support one or both")
             }
             host = "\(Self.endpointPrefix)-fips.\(region).\(partition.dualStackDnsSuffix)"
         case (true, false):
@@ -104,7 +107,8 @@ public struct BedrockEndpoint: Sendable, Hashable, CustomStringConvertible {
             }
             port = number
         }
-        guard !host.isEmpty, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-.[]:_".contains($0)) }) else {
+        guard !host.isEmpty, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-.[]:_".contains($0)) })
+        else {
             throw .invalidEndpointURL("'\(trimmed)' has an invalid host")
         }
         var path = String(rest[slash...])

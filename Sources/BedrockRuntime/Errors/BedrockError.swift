@@ -114,9 +114,11 @@ public struct BedrockError: Error, Sendable, CustomStringConvertible {
     /// Output already received when a stream failed part-way.
     public var partialResult: ConverseStreamResult?
 
-    public init(kind: Kind, message: String, httpStatus: Int? = nil, requestId: String? = nil,
-                originalStatusCode: Int? = nil, resourceName: String? = nil,
-                isRetryable: Bool? = nil, retryReason: String? = nil, attempts: [AttemptRecord] = []) {
+    public init(
+        kind: Kind, message: String, httpStatus: Int? = nil, requestId: String? = nil,
+        originalStatusCode: Int? = nil, resourceName: String? = nil,
+        isRetryable: Bool? = nil, retryReason: String? = nil, attempts: [AttemptRecord] = []
+    ) {
         self.kind = kind
         self.scrubbedMessage = ServiceTextScrubber.scrub(message)
         self.httpStatus = httpStatus
@@ -167,8 +169,9 @@ public struct BedrockError: Error, Sendable, CustomStringConvertible {
 
     /// The answer passed the cap `name` of `limit` bytes.
     static func responseTooLarge(_ what: String, limit: Int, setting: String) -> BedrockError {
-        BedrockError(kind: .responseTooLarge,
-                     message: "\(what) exceeds the \(ResponseLimits.describe(bytes: limit)) cap (ResponseLimits.\(setting))")
+        BedrockError(
+            kind: .responseTooLarge,
+            message: "\(what) exceeds the \(ResponseLimits.describe(bytes: limit)) cap (ResponseLimits.\(setting))")
     }
 
     static func invalidRequest(_ message: String) -> BedrockError {

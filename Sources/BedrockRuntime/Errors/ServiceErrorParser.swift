@@ -1,3 +1,4 @@
+import Foundation
 import NIOHTTP1
 
 /// Reads a service error from a non-2xx answer, the way the AWS SDKs do.
@@ -10,16 +11,20 @@ enum ServiceErrorParser {
         let requestId = headers.requestId
         let json = try? JSONParser.parse(body)
         var codeName = headers.first(name: "x-amzn-ErrorType").flatMap { $0.isEmpty ? nil : $0 }
-        if codeName == nil { codeName = json?["__type"]?.stringValue ?? json?["code"]?.stringValue ?? json?["Code"]?.stringValue }
+        if codeName == nil {
+            codeName = json?["__type"]?.stringValue ?? json?["code"]?.stringValue ?? json?["Code"]?.stringValue
+        }
         let code: ServiceErrorCode = codeName.map { ServiceErrorCode(wireName: $0) } ?? fromStatus(status)
-        var message = json?["message"]?.stringValue ?? json?["Message"]?.stringValue ?? json?["errorMessage"]?.stringValue
+        var message =
+            json?["message"]?.stringValue ?? json?["Message"]?.stringValue ?? json?["errorMessage"]?.stringValue
         if message == nil {
             let text = String(decoding: body.prefix(300), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             message = text.isEmpty ? "HTTP \(status) with no error message" : "HTTP \(status): \(text)"
         }
-        return BedrockError(kind: .service(code), message: message ?? "", httpStatus: status, requestId: requestId,
-                            originalStatusCode: json?["originalStatusCode"]?.intValue,
-                            resourceName: json?["resourceName"]?.stringValue)
+        return BedrockError(
+            kind: .service(code), message: message ?? "", httpStatus: status, requestId: requestId,
+            originalStatusCode: json?["originalStatusCode"]?.intValue,
+            resourceName: json?["resourceName"]?.stringValue)
     }
 
     /// The code implied by a status when the answer names none.
@@ -37,11 +42,11 @@ enum ServiceErrorParser {
 
     /// `x-amz-retry-after` (milliseconds) as a duration, when present and sane.
     static func retryAfter(_ headers: HTTPHeaders) -> Duration? {
-        guard let text = headers.first(name: "x-amz-retry-after"), let ms = Int(text.trimmingCharacters(in: .whitespaces)), ms >= 0 else {
+        guard let text = headers.first(name: "x-amz-retry-after"),
+            let ms = Int(text.trimmingCharacters(in: .whitespaces)), ms >= 0
+        else {
             return nil
         }
         return .milliseconds(ms)
     }
 }
-
-import Foundation

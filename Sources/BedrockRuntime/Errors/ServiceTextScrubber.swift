@@ -39,9 +39,10 @@ public enum ServiceTextScrubber {
             (#"(?i)(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])"#, marker),
             (#"[A-Za-z0-9+/=_%-]{100,}"#, marker),
         ]
-        return Rules(list: specs.compactMap { spec in
-            (try? NSRegularExpression(pattern: spec.0)).map { ($0, spec.1) }
-        })
+        return Rules(
+            list: specs.compactMap { spec in
+                (try? NSRegularExpression(pattern: spec.0)).map { ($0, spec.1) }
+            })
     }()
 
     /// Tokens sent by this process, newest last, with the forms a server could echo.
@@ -84,12 +85,14 @@ public enum ServiceTextScrubber {
     /// holds nothing the scrubber would remove.
     public static func identifier(_ text: String?, fallback: String? = nil) -> String? {
         guard let text, !text.isEmpty, text.utf8.count <= 128,
-              text.unicodeScalars.allSatisfy({ allowedInIdentifiers.contains($0) }),
-              scrub(text) == text else { return fallback }
+            text.unicodeScalars.allSatisfy({ allowedInIdentifiers.contains($0) }),
+            scrub(text) == text
+        else { return fallback }
         return text
     }
 
-    private static let allowedInIdentifiers = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:#/")
+    private static let allowedInIdentifiers = CharacterSet(
+        charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:#/")
 }
 
 /// The recent tokens this process sent, bounded (credentials rotate; 32 is plenty).

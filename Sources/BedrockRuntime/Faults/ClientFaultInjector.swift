@@ -73,11 +73,15 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
         // With no rules (every call of an ordinary run) the attempt is not even read.
         if lock.withLock({ _ in matcher.isEmpty }) { return try await next.send(request) }
         let target = RequestTarget(request)
-        guard let (id, effect) = lock.withLock({ _ in
-            matcher.match(operation: target.operation, models: target.model.map { [$0] } ?? [], region: target.region)
-        }) else { return try await next.send(request) }
-        let injection = FaultInjection(ruleId: id, operation: request.operation, model: target.model,
-                                       region: target.region, effect: effect.description, date: Date())
+        guard
+            let (id, effect) = lock.withLock({ _ in
+                matcher.match(
+                    operation: target.operation, models: target.model.map { [$0] } ?? [], region: target.region)
+            })
+        else { return try await next.send(request) }
+        let injection = FaultInjection(
+            ruleId: id, operation: request.operation, model: target.model,
+            region: target.region, effect: effect.description, date: Date())
         let observers = lock.withLock { _ -> [@Sendable (FaultInjection) -> Void] in
             log.append(injection)
             if log.count > logCapacity { log.removeFirst(log.count - logCapacity) }
@@ -87,8 +91,9 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
 
         switch effect {
         case .timeout:
-            throw BedrockError(kind: .transport(.firstByteTimeout),
-                               message: "no response in time (time-to-first-byte timeout injected by client fault rule \(id))")
+            throw BedrockError(
+                kind: .transport(.firstByteTimeout),
+                message: "no response in time (time-to-first-byte timeout injected by client fault rule \(id))")
         case let .fault(.error(code, retryAfterMs)):
             return Self.errorResponse(code, retryAfterMs: retryAfterMs, ruleId: id)
         case let .fault(.latency(milliseconds)):
@@ -97,14 +102,17 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
         case .fault(.stall):
             while true { try await Task.sleep(for: .seconds(3600)) }
         case .fault(.reset):
-            throw BedrockError(kind: .transport(.connectionReset),
-                               message: "connection reset by peer (injected by client fault rule \(id))")
+            throw BedrockError(
+                kind: .transport(.connectionReset),
+                message: "connection reset by peer (injected by client fault rule \(id))")
         case let .fault(.stream(fault)):
             let response = try await next.send(request)
             guard (200..<300).contains(response.status) else { return response }
             var rewritten = response
-            rewritten.body = ResponseBody(StreamFaultBody(upstream: response.body, fault: fault, ruleId: id,
-                                                          isConverseStream: target.operation == .converseStream))
+            rewritten.body = ResponseBody(
+                StreamFaultBody(
+                    upstream: response.body, fault: fault, ruleId: id,
+                    isConverseStream: target.operation == .converseStream))
             return rewritten
         }
     }
@@ -115,10 +123,12 @@ public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "x-amzn-RequestId", value: UUID().uuidString.lowercased())
-        headers.add(name: "x-amzn-ErrorType", value: "\(code.rawValue):http://internal.amazon.com/coral/com.amazon.bedrock/")
+        headers.add(
+            name: "x-amzn-ErrorType", value: "\(code.rawValue):http://internal.amazon.com/coral/com.amazon.bedrock/")
         if let retryAfterMs { headers.add(name: "x-amz-retry-after", value: String(retryAfterMs)) }
         headers.add(name: "x-quarry-injected-fault", value: ruleId)
-        let body = EventStreamWriter.exceptionPayload(message: "\(code.serviceMessage) (injected by client fault rule \(ruleId))")
+        let body = EventStreamWriter.exceptionPayload(
+            message: "\(code.serviceMessage) (injected by client fault rule \(ruleId))")
         headers.add(name: "Content-Length", value: String(body.readableBytes))
         return IncomingResponse(status: code.httpStatus, headers: headers, body: ResponseBody(bytes: body))
     }
@@ -166,7 +176,9 @@ struct RequestTarget {
         if let index = segments.firstIndex(of: "model"), index + 1 < segments.count {
             model = String(segments[index + 1]).removingPercentEncoding ?? String(segments[index + 1])
         }
-        region = Self.signingRegion(request.headers.first(name: "Authorization")) ?? Self.endpointRegion(request.endpoint.host)
+        region =
+            Self.signingRegion(request.headers.first(name: "Authorization"))
+            ?? Self.endpointRegion(request.endpoint.host)
     }
 
     /// The region of a SigV4 credential scope: `Credential=AKID/20240101/us-east-1/bedrock/aws4_request`.
@@ -179,8 +191,9 @@ struct RequestTarget {
     /// The region in `bedrock-runtime.us-east-1.amazonaws.com` (or the FIPS form).
     static func endpointRegion(_ host: String) -> String? {
         let labels = host.split(separator: ".")
-        guard let index = labels.firstIndex(where: { $0.hasPrefix("bedrock-runtime") }), index + 1 < labels.count else { return nil }
+        guard let index = labels.firstIndex(where: { $0.hasPrefix("bedrock-runtime") }), index + 1 < labels.count else {
+            return nil
+        }
         return String(labels[index + 1])
     }
 }
-

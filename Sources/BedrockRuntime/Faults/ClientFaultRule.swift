@@ -45,7 +45,9 @@ public struct ClientFaultRule: Sendable, Codable, Equatable {
     func validated() throws(FaultRuleError) -> (condition: FaultCondition, effect: ClientFaultEffect) {
         let (condition, shared) = try rule.validated()
         let effects = shared.map(ClientFaultEffect.fault) + (timeout == true ? [.timeout] : [])
-        return (condition, try FaultRuleError.single(effects, names: "error, latency_ms, stall, reset, timeout or stream"))
+        return (
+            condition, try FaultRuleError.single(effects, names: "error, latency_ms, stall, reset, timeout or stream")
+        )
     }
 }
 

@@ -16,7 +16,8 @@ struct StreamFaultBody: AsyncSequence, Sendable {
     let isConverseStream: Bool
 
     func makeAsyncIterator() -> Iterator {
-        Iterator(upstream: upstream.makeAsyncIterator(), fault: fault, ruleId: ruleId, isConverseStream: isConverseStream)
+        Iterator(
+            upstream: upstream.makeAsyncIterator(), fault: fault, ruleId: ruleId, isConverseStream: isConverseStream)
     }
 
     struct Iterator: AsyncIteratorProtocol {
@@ -52,7 +53,10 @@ struct StreamFaultBody: AsyncSequence, Sendable {
                     if !ended, fault.kind == .exception { try emitException() }
                     // Bytes of an unfinished frame from upstream pass on as they were.
                     if !ended, decoder.bufferedByteCount > 0 {
-                        do { try decoder.finish() } catch { throw BedrockError(kind: .incompleteStream, message: "the stream ended inside an event: \(error)") }
+                        do { try decoder.finish() } catch {
+                            throw BedrockError(
+                                kind: .incompleteStream, message: "the stream ended inside an event: \(error)")
+                        }
                     }
                     continue
                 }
@@ -84,7 +88,9 @@ struct StreamFaultBody: AsyncSequence, Sendable {
             case .truncate:
                 if passed >= (fault.afterEvents ?? 1) || isLast {
                     let frame = try encode(message)
-                    ready.append(frame.getSlice(at: frame.readerIndex, length: Swift.max(1, frame.readableBytes / 2)) ?? ByteBuffer())
+                    ready.append(
+                        frame.getSlice(at: frame.readerIndex, length: Swift.max(1, frame.readableBytes / 2))
+                            ?? ByteBuffer())
                     ended = true
                 } else {
                     try pass(message)
@@ -100,7 +106,8 @@ struct StreamFaultBody: AsyncSequence, Sendable {
                     try pass(message)
                 }
             case .close:
-                let finalEvent = isConverseStream
+                let finalEvent =
+                    isConverseStream
                     ? (message.eventType == "messageStop" || message.eventType == "metadata")
                     : isLast
                 if fault.afterEvents == nil ? finalEvent : atFault {
@@ -119,7 +126,8 @@ struct StreamFaultBody: AsyncSequence, Sendable {
         mutating func emitException() throws {
             ended = true
             if let code = fault.unmodelledErrorCode {
-                ready.append(try encode(EventStreamWriter.error(code: code, message: StreamFault.unmodelledErrorMessage(code))))
+                ready.append(
+                    try encode(EventStreamWriter.error(code: code, message: StreamFault.unmodelledErrorMessage(code))))
                 return
             }
             var extra: [(name: String, json: String)] = []

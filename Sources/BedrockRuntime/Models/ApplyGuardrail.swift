@@ -11,7 +11,10 @@ public struct ApplyGuardrailRequest: Codable, Hashable, Sendable {
     public var content: [GuardrailContent]
     /// `FULL` or `INTERVENTIONS`.
     public var outputScope: String?
-    public init(guardrailIdentifier: String, guardrailVersion: String, source: String, content: [GuardrailContent], outputScope: String? = nil) {
+    public init(
+        guardrailIdentifier: String, guardrailVersion: String, source: String, content: [GuardrailContent],
+        outputScope: String? = nil
+    ) {
         self.guardrailIdentifier = guardrailIdentifier; self.guardrailVersion = guardrailVersion
         self.source = source; self.content = content; self.outputScope = outputScope
     }

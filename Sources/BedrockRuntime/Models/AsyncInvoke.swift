@@ -31,7 +31,10 @@ public struct StartAsyncInvokeRequest: Codable, Hashable, Sendable {
     public var modelInput: JSONValue
     public var outputDataConfig: AsyncInvokeOutputDataConfig
     public var tags: [Tag]?
-    public init(clientRequestToken: String? = nil, modelId: String, modelInput: JSONValue, outputDataConfig: AsyncInvokeOutputDataConfig, tags: [Tag]? = nil) {
+    public init(
+        clientRequestToken: String? = nil, modelId: String, modelInput: JSONValue,
+        outputDataConfig: AsyncInvokeOutputDataConfig, tags: [Tag]? = nil
+    ) {
         self.clientRequestToken = clientRequestToken; self.modelId = modelId; self.modelInput = modelInput
         self.outputDataConfig = outputDataConfig; self.tags = tags
     }
@@ -78,9 +81,12 @@ public struct ListAsyncInvokesRequest: Codable, Hashable, Sendable {
     public var sortBy: String?
     /// `Ascending` or `Descending`.
     public var sortOrder: String?
-    public init(submitTimeAfter: Date? = nil, submitTimeBefore: Date? = nil, statusEquals: AsyncInvokeStatus? = nil,
-                maxResults: Int? = nil, nextToken: String? = nil, sortBy: String? = nil, sortOrder: String? = nil) {
-        self.submitTimeAfter = submitTimeAfter; self.submitTimeBefore = submitTimeBefore; self.statusEquals = statusEquals
+    public init(
+        submitTimeAfter: Date? = nil, submitTimeBefore: Date? = nil, statusEquals: AsyncInvokeStatus? = nil,
+        maxResults: Int? = nil, nextToken: String? = nil, sortBy: String? = nil, sortOrder: String? = nil
+    ) {
+        self.submitTimeAfter = submitTimeAfter; self.submitTimeBefore = submitTimeBefore;
+        self.statusEquals = statusEquals
         self.maxResults = maxResults; self.nextToken = nextToken; self.sortBy = sortBy; self.sortOrder = sortOrder
     }
 }

@@ -6,7 +6,8 @@ public struct InferenceConfiguration: Codable, Hashable, Sendable {
     public var temperature: Double?
     public var topP: Double?
     public var stopSequences: [String]?
-    public init(maxTokens: Int? = nil, temperature: Double? = nil, topP: Double? = nil, stopSequences: [String]? = nil) {
+    public init(maxTokens: Int? = nil, temperature: Double? = nil, topP: Double? = nil, stopSequences: [String]? = nil)
+    {
         self.maxTokens = maxTokens; self.temperature = temperature; self.topP = topP; self.stopSequences = stopSequences
     }
 }
@@ -102,7 +103,9 @@ public struct GuardrailConfiguration: Codable, Hashable, Sendable {
     public var trace: String?
     /// For streams: `sync` or `async`.
     public var streamProcessingMode: String?
-    public init(guardrailIdentifier: String, guardrailVersion: String, trace: String? = nil, streamProcessingMode: String? = nil) {
+    public init(
+        guardrailIdentifier: String, guardrailVersion: String, trace: String? = nil, streamProcessingMode: String? = nil
+    ) {
         self.guardrailIdentifier = guardrailIdentifier; self.guardrailVersion = guardrailVersion
         self.trace = trace; self.streamProcessingMode = streamProcessingMode
     }
@@ -148,16 +151,19 @@ public struct ConverseRequest: Codable, Hashable, Sendable {
     /// Structured output (`textFormat`) and reasoning effort.
     public var outputConfig: OutputConfig?
 
-    public init(modelId: String, messages: [Message]? = nil, system: [SystemContentBlock]? = nil,
-                inferenceConfig: InferenceConfiguration? = nil, toolConfig: ToolConfiguration? = nil,
-                guardrailConfig: GuardrailConfiguration? = nil, additionalModelRequestFields: JSONValue? = nil,
-                promptVariables: [String: PromptVariableValue]? = nil, additionalModelResponseFieldPaths: [String]? = nil,
-                requestMetadata: [String: String]? = nil, performanceConfig: PerformanceConfiguration? = nil,
-                serviceTier: ServiceTier? = nil, outputConfig: OutputConfig? = nil) {
+    public init(
+        modelId: String, messages: [Message]? = nil, system: [SystemContentBlock]? = nil,
+        inferenceConfig: InferenceConfiguration? = nil, toolConfig: ToolConfiguration? = nil,
+        guardrailConfig: GuardrailConfiguration? = nil, additionalModelRequestFields: JSONValue? = nil,
+        promptVariables: [String: PromptVariableValue]? = nil, additionalModelResponseFieldPaths: [String]? = nil,
+        requestMetadata: [String: String]? = nil, performanceConfig: PerformanceConfiguration? = nil,
+        serviceTier: ServiceTier? = nil, outputConfig: OutputConfig? = nil
+    ) {
         self.modelId = modelId; self.messages = messages; self.system = system
         self.inferenceConfig = inferenceConfig; self.toolConfig = toolConfig; self.guardrailConfig = guardrailConfig
         self.additionalModelRequestFields = additionalModelRequestFields; self.promptVariables = promptVariables
-        self.additionalModelResponseFieldPaths = additionalModelResponseFieldPaths; self.requestMetadata = requestMetadata
+        self.additionalModelResponseFieldPaths = additionalModelResponseFieldPaths;
+        self.requestMetadata = requestMetadata
         self.performanceConfig = performanceConfig; self.serviceTier = serviceTier; self.outputConfig = outputConfig
     }
 }
@@ -166,17 +172,23 @@ public struct ConverseRequest: Codable, Hashable, Sendable {
 public struct OutputConfig: Codable, Hashable, Sendable {
     public var textFormat: OutputFormat?
     public var effort: String?
-    public init(textFormat: OutputFormat? = nil, effort: String? = nil) { self.textFormat = textFormat; self.effort = effort }
+    public init(textFormat: OutputFormat? = nil, effort: String? = nil) {
+        self.textFormat = textFormat; self.effort = effort
+    }
 }
 
 /// A structured-output format: today only `JSON_SCHEMA`.
 public struct OutputFormat: Codable, Hashable, Sendable {
     public var type: String
     public var structure: OutputFormatStructure
-    public init(type: String = "JSON_SCHEMA", structure: OutputFormatStructure) { self.type = type; self.structure = structure }
+    public init(type: String = "JSON_SCHEMA", structure: OutputFormatStructure) {
+        self.type = type; self.structure = structure
+    }
     /// A `JSON_SCHEMA` format for `schema` (JSON text).
     public static func jsonSchema(_ schema: String, name: String? = nil, description: String? = nil) -> OutputFormat {
-        OutputFormat(structure: OutputFormatStructure(jsonSchema: JsonSchemaDefinition(schema: schema, name: name, description: description)))
+        OutputFormat(
+            structure: OutputFormatStructure(
+                jsonSchema: JsonSchemaDefinition(schema: schema, name: name, description: description)))
     }
 }
 
@@ -225,8 +237,10 @@ public struct TokenUsage: Codable, Hashable, Sendable {
     public var cacheWriteInputTokens: Int?
     /// Cache writes per time to live.
     public var cacheDetails: [CacheDetail]?
-    public init(inputTokens: Int, outputTokens: Int, totalTokens: Int, cacheReadInputTokens: Int? = nil,
-                cacheWriteInputTokens: Int? = nil, cacheDetails: [CacheDetail]? = nil) {
+    public init(
+        inputTokens: Int, outputTokens: Int, totalTokens: Int, cacheReadInputTokens: Int? = nil,
+        cacheWriteInputTokens: Int? = nil, cacheDetails: [CacheDetail]? = nil
+    ) {
         self.inputTokens = inputTokens; self.outputTokens = outputTokens; self.totalTokens = totalTokens
         self.cacheReadInputTokens = cacheReadInputTokens; self.cacheWriteInputTokens = cacheWriteInputTokens
         self.cacheDetails = cacheDetails
@@ -246,24 +260,29 @@ public struct TokenUsage: Codable, Hashable, Sendable {
         func count(_ key: CodingKeys) throws -> Int? {
             guard let n = try c.decodeIfPresent(Int.self, forKey: key) else { return nil }
             guard (0...Self.countLimit).contains(n) else {
-                throw DecodingError.dataCorruptedError(forKey: key, in: c,
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: c,
                     debugDescription: "token count \(n) is outside 0...\(Self.countLimit)")
             }
             return n
         }
         func required(_ key: CodingKeys) throws -> Int {
             guard let n = try count(key) else {
-                throw DecodingError.keyNotFound(key, .init(codingPath: c.codingPath, debugDescription: "usage without \(key.rawValue)"))
+                throw DecodingError.keyNotFound(
+                    key, .init(codingPath: c.codingPath, debugDescription: "usage without \(key.rawValue)"))
             }
             return n
         }
-        self.init(inputTokens: try required(.inputTokens), outputTokens: try required(.outputTokens),
-                  totalTokens: try required(.totalTokens), cacheReadInputTokens: try count(.cacheReadInputTokens),
-                  cacheWriteInputTokens: try count(.cacheWriteInputTokens))
+        self.init(
+            inputTokens: try required(.inputTokens), outputTokens: try required(.outputTokens),
+            totalTokens: try required(.totalTokens), cacheReadInputTokens: try count(.cacheReadInputTokens),
+            cacheWriteInputTokens: try count(.cacheWriteInputTokens))
         if let details = try c.decodeIfPresent([CacheDetail].self, forKey: .cacheDetails) {
             guard details.count <= 16, details.allSatisfy({ (0...Self.countLimit).contains($0.inputTokens) }) else {
-                throw DecodingError.dataCorruptedError(forKey: .cacheDetails, in: c,
-                    debugDescription: "cacheDetails must hold at most 16 entries with token counts in 0...\(Self.countLimit)")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .cacheDetails, in: c,
+                    debugDescription:
+                        "cacheDetails must hold at most 16 entries with token counts in 0...\(Self.countLimit)")
             }
             cacheDetails = details
         }
@@ -308,9 +327,11 @@ public struct ConverseResponse: Codable, Hashable, Sendable {
     public var performanceConfig: PerformanceConfiguration?
     public var serviceTier: ServiceTier?
 
-    public init(output: ConverseOutput, stopReason: StopReason, usage: TokenUsage, metrics: ConverseMetrics? = nil,
-                additionalModelResponseFields: JSONValue? = nil, trace: JSONValue? = nil,
-                performanceConfig: PerformanceConfiguration? = nil, serviceTier: ServiceTier? = nil) {
+    public init(
+        output: ConverseOutput, stopReason: StopReason, usage: TokenUsage, metrics: ConverseMetrics? = nil,
+        additionalModelResponseFields: JSONValue? = nil, trace: JSONValue? = nil,
+        performanceConfig: PerformanceConfiguration? = nil, serviceTier: ServiceTier? = nil
+    ) {
         self.output = output; self.stopReason = stopReason; self.usage = usage; self.metrics = metrics
         self.additionalModelResponseFields = additionalModelResponseFields; self.trace = trace
         self.performanceConfig = performanceConfig; self.serviceTier = serviceTier

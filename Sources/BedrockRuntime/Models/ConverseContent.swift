@@ -88,7 +88,10 @@ public struct DocumentBlock: Codable, Hashable, Sendable {
     public var source: MediaSource
     public var context: String?
     public var citations: CitationsConfig?
-    public init(format: String? = nil, name: String, source: MediaSource, context: String? = nil, citations: CitationsConfig? = nil) {
+    public init(
+        format: String? = nil, name: String, source: MediaSource, context: String? = nil,
+        citations: CitationsConfig? = nil
+    ) {
         self.format = format; self.name = name; self.source = source; self.context = context; self.citations = citations
     }
 }

@@ -24,7 +24,8 @@ public enum CountTokensInput: Codable, Hashable, Sendable {
     public func encode(to encoder: any Encoder) throws {
         switch self {
         case let .invokeModel(body): try UnionCoding.encode(InvokeBody(body: body), as: "invokeModel", to: encoder)
-        case let .converse(m, s): try UnionCoding.encode(ConverseInput(messages: m, system: s), as: "converse", to: encoder)
+        case let .converse(m, s):
+            try UnionCoding.encode(ConverseInput(messages: m, system: s), as: "converse", to: encoder)
         case let .unknown(n, v): try UnionCoding.encode(v, as: n, to: encoder)
         }
     }

@@ -37,7 +37,9 @@ public enum GuardrailChecksContentBlock: Codable, Hashable, Sendable {
 public struct GuardrailChecksMessage: Codable, Hashable, Sendable {
     public var role: GuardrailChecksRole
     public var content: [GuardrailChecksContentBlock]
-    public init(role: GuardrailChecksRole, content: [GuardrailChecksContentBlock]) { self.role = role; self.content = content }
+    public init(role: GuardrailChecksRole, content: [GuardrailChecksContentBlock]) {
+        self.role = role; self.content = content
+    }
     /// A message of one text block.
     public init(role: GuardrailChecksRole, text: String) { self.init(role: role, content: [.text(text)]) }
 }
@@ -84,9 +86,13 @@ public struct GuardrailChecksConfig: Codable, Hashable, Sendable {
     public var contentFilter: GuardrailChecksContentFilterConfig?
     public var promptAttack: GuardrailChecksPromptAttackConfig?
     public var sensitiveInformation: GuardrailChecksSensitiveInformationConfig?
-    public init(contentFilter: GuardrailChecksContentFilterConfig? = nil, promptAttack: GuardrailChecksPromptAttackConfig? = nil,
-                sensitiveInformation: GuardrailChecksSensitiveInformationConfig? = nil) {
-        self.contentFilter = contentFilter; self.promptAttack = promptAttack; self.sensitiveInformation = sensitiveInformation
+    public init(
+        contentFilter: GuardrailChecksContentFilterConfig? = nil,
+        promptAttack: GuardrailChecksPromptAttackConfig? = nil,
+        sensitiveInformation: GuardrailChecksSensitiveInformationConfig? = nil
+    ) {
+        self.contentFilter = contentFilter; self.promptAttack = promptAttack;
+        self.sensitiveInformation = sensitiveInformation
     }
 }
 
@@ -94,7 +100,9 @@ public struct GuardrailChecksConfig: Codable, Hashable, Sendable {
 public struct InvokeGuardrailChecksRequest: Codable, Hashable, Sendable {
     public var messages: [GuardrailChecksMessage]
     public var checks: GuardrailChecksConfig
-    public init(messages: [GuardrailChecksMessage], checks: GuardrailChecksConfig) { self.messages = messages; self.checks = checks }
+    public init(messages: [GuardrailChecksMessage], checks: GuardrailChecksConfig) {
+        self.messages = messages; self.checks = checks
+    }
 }
 
 /// A content-filter category's severity, 0 (none) to 1.

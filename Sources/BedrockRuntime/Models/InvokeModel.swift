@@ -18,9 +18,11 @@ public struct InvokeModelRequest: Codable, Hashable, Sendable {
     /// `X-Amzn-Bedrock-Service-Tier`.
     public var serviceTier: String?
 
-    public init(modelId: String, body: Data, contentType: String? = "application/json", accept: String? = "application/json",
-                trace: String? = nil, guardrailIdentifier: String? = nil, guardrailVersion: String? = nil,
-                performanceConfigLatency: String? = nil, serviceTier: String? = nil) {
+    public init(
+        modelId: String, body: Data, contentType: String? = "application/json", accept: String? = "application/json",
+        trace: String? = nil, guardrailIdentifier: String? = nil, guardrailVersion: String? = nil,
+        performanceConfigLatency: String? = nil, serviceTier: String? = nil
+    ) {
         self.modelId = modelId; self.body = body; self.contentType = contentType; self.accept = accept
         self.trace = trace; self.guardrailIdentifier = guardrailIdentifier; self.guardrailVersion = guardrailVersion
         self.performanceConfigLatency = performanceConfigLatency; self.serviceTier = serviceTier
@@ -39,7 +41,9 @@ public struct InvokeModelRequest: Codable, Hashable, Sendable {
         if let trace { h.append(("X-Amzn-Bedrock-Trace", trace)) }
         if let guardrailIdentifier { h.append(("X-Amzn-Bedrock-GuardrailIdentifier", guardrailIdentifier)) }
         if let guardrailVersion { h.append(("X-Amzn-Bedrock-GuardrailVersion", guardrailVersion)) }
-        if let performanceConfigLatency { h.append(("X-Amzn-Bedrock-PerformanceConfig-Latency", performanceConfigLatency)) }
+        if let performanceConfigLatency {
+            h.append(("X-Amzn-Bedrock-PerformanceConfig-Latency", performanceConfigLatency))
+        }
         if let serviceTier { h.append(("X-Amzn-Bedrock-Service-Tier", serviceTier)) }
         return h
     }
@@ -57,8 +61,10 @@ public struct InvokeModelResponse: Hashable, Sendable {
     /// `X-Amzn-Bedrock-Output-Token-Count` and `X-Amzn-Bedrock-Invocation-Latency` headers.
     public var usage: InvocationMetrics?
 
-    public init(body: Data, contentType: String, performanceConfigLatency: String? = nil, serviceTier: String? = nil,
-                usage: InvocationMetrics? = nil) {
+    public init(
+        body: Data, contentType: String, performanceConfigLatency: String? = nil, serviceTier: String? = nil,
+        usage: InvocationMetrics? = nil
+    ) {
         self.body = body
         self.contentType = contentType
         self.performanceConfigLatency = performanceConfigLatency
@@ -81,8 +87,10 @@ public struct InvocationMetrics: Hashable, Sendable {
     /// Milliseconds from request to first token (streams only).
     public var firstByteLatencyMs: Int?
 
-    public init(inputTokens: Int? = nil, outputTokens: Int? = nil, invocationLatencyMs: Int? = nil,
-                firstByteLatencyMs: Int? = nil) {
+    public init(
+        inputTokens: Int? = nil, outputTokens: Int? = nil, invocationLatencyMs: Int? = nil,
+        firstByteLatencyMs: Int? = nil
+    ) {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
         self.invocationLatencyMs = invocationLatencyMs
@@ -93,7 +101,8 @@ public struct InvocationMetrics: Hashable, Sendable {
 
     static func count(_ text: String?) -> Int? {
         guard let text, !text.isEmpty, text.utf8.count <= 13, text.utf8.allSatisfy({ (48...57).contains($0) }),
-              let n = Int(text), n <= limit else { return nil }
+            let n = Int(text), n <= limit
+        else { return nil }
         return n
     }
 
@@ -107,9 +116,10 @@ public struct InvocationMetrics: Hashable, Sendable {
         func header(_ name: String) -> String? {
             headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1.trimmingCharacters(in: .whitespaces)
         }
-        let m = InvocationMetrics(inputTokens: count(header("X-Amzn-Bedrock-Input-Token-Count")),
-                                  outputTokens: count(header("X-Amzn-Bedrock-Output-Token-Count")),
-                                  invocationLatencyMs: count(header("X-Amzn-Bedrock-Invocation-Latency")))
+        let m = InvocationMetrics(
+            inputTokens: count(header("X-Amzn-Bedrock-Input-Token-Count")),
+            outputTokens: count(header("X-Amzn-Bedrock-Output-Token-Count")),
+            invocationLatencyMs: count(header("X-Amzn-Bedrock-Invocation-Latency")))
         return m == InvocationMetrics() ? nil : m
     }
 
@@ -120,11 +130,13 @@ public struct InvocationMetrics: Hashable, Sendable {
     /// it to the last one); nil for every other chunk.
     public static func fromChunk(_ chunk: Data) -> InvocationMetrics? {
         guard chunk.range(of: chunkKeyBytes) != nil, let json = try? JSONParser.parse(chunk),
-              let metrics = json[chunkKey] else { return nil }
-        let m = InvocationMetrics(inputTokens: count(metrics["inputTokenCount"]),
-                                  outputTokens: count(metrics["outputTokenCount"]),
-                                  invocationLatencyMs: count(metrics["invocationLatency"]),
-                                  firstByteLatencyMs: count(metrics["firstByteLatency"]))
+            let metrics = json[chunkKey]
+        else { return nil }
+        let m = InvocationMetrics(
+            inputTokens: count(metrics["inputTokenCount"]),
+            outputTokens: count(metrics["outputTokenCount"]),
+            invocationLatencyMs: count(metrics["invocationLatency"]),
+            firstByteLatencyMs: count(metrics["firstByteLatency"]))
         return m == InvocationMetrics() ? nil : m
     }
 }

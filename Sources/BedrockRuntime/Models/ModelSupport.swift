@@ -13,11 +13,14 @@ struct DynamicKey: CodingKey, Hashable {
 /// client does not know decodes as `unknown(name, value)` instead of failing.
 enum UnionCoding {
     /// The single member of a union object, or an error naming what was wrong.
-    static func member(of decoder: any Decoder, union: String) throws -> (name: String, container: KeyedDecodingContainer<DynamicKey>, key: DynamicKey) {
+    static func member(of decoder: any Decoder, union: String) throws -> (
+        name: String, container: KeyedDecodingContainer<DynamicKey>, key: DynamicKey
+    ) {
         let container = try decoder.container(keyedBy: DynamicKey.self)
         let keys = container.allKeys
         guard let key = keys.first else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\(union) has no member set"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "\(union) has no member set"))
         }
         return (key.stringValue, container, key)
     }
@@ -32,8 +35,8 @@ enum UnionCoding {
 /// A string enumeration from the service model that keeps values this client does not
 /// know (a new stop reason must not break decoding).
 public protocol OpenEnum: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible,
-    ExpressibleByStringLiteral where RawValue == String
-{
+    ExpressibleByStringLiteral
+where RawValue == String {
     init(rawValue: String)
 }
 

@@ -10,12 +10,13 @@ public struct AttemptRecord: Sendable, Hashable, CustomStringConvertible {
 
         /// How an attempt that failed with `failure` ended.
         init(_ failure: BedrockError) {
-            self = switch failure.kind {
-            case .service: .serviceError
-            case .transport: .transportError
-            case .cancelled: .cancelled
-            default: .invalidResponse
-            }
+            self =
+                switch failure.kind {
+                case .service: .serviceError
+                case .transport: .transportError
+                case .cancelled: .cancelled
+                default: .invalidResponse
+                }
         }
     }
 
@@ -37,8 +38,10 @@ public struct AttemptRecord: Sendable, Hashable, CustomStringConvertible {
     /// `retryDecision` in words, as the attempt log shows it (`retrying: throttling (…)`).
     public var decision: String? { retryDecision?.description }
 
-    public init(number: Int, outcome: Outcome, errorCode: String? = nil, httpStatus: Int? = nil, requestId: String? = nil,
-                duration: Duration, waitBeforeNext: Duration? = nil, retryDecision: RetryDecision? = nil) {
+    public init(
+        number: Int, outcome: Outcome, errorCode: String? = nil, httpStatus: Int? = nil, requestId: String? = nil,
+        duration: Duration, waitBeforeNext: Duration? = nil, retryDecision: RetryDecision? = nil
+    ) {
         self.number = number; self.outcome = outcome; self.errorCode = errorCode; self.httpStatus = httpStatus
         self.requestId = requestId; self.duration = duration; self.waitBeforeNext = waitBeforeNext
         self.retryDecision = retryDecision
@@ -46,8 +49,9 @@ public struct AttemptRecord: Sendable, Hashable, CustomStringConvertible {
 
     /// The record of an attempt that ended in `failure`, its outcome named by the failure's kind.
     init(number: Int, failure: BedrockError, duration: Duration) {
-        self.init(number: number, outcome: Outcome(failure), errorCode: failure.code, httpStatus: failure.httpStatus,
-                  requestId: failure.requestId, duration: duration)
+        self.init(
+            number: number, outcome: Outcome(failure), errorCode: failure.code, httpStatus: failure.httpStatus,
+            requestId: failure.requestId, duration: duration)
     }
 
     public var description: String {

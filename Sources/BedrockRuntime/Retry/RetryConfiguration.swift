@@ -19,8 +19,10 @@ public struct RetryConfiguration: Sendable, Hashable {
     /// No retries at all.
     public static let noRetries = RetryConfiguration(maxAttempts: 1)
 
-    public init(mode: RetryMode = .standard, maxAttempts: Int = 3, throttlingBaseDelay: Duration = .seconds(1),
-                baseDelay: Duration = .milliseconds(50), maxBackoff: Duration = .seconds(20), usesRetryQuota: Bool = true) {
+    public init(
+        mode: RetryMode = .standard, maxAttempts: Int = 3, throttlingBaseDelay: Duration = .seconds(1),
+        baseDelay: Duration = .milliseconds(50), maxBackoff: Duration = .seconds(20), usesRetryQuota: Bool = true
+    ) {
         self.mode = mode
         self.maxAttempts = max(1, maxAttempts)
         self.throttlingBaseDelay = throttlingBaseDelay

@@ -92,7 +92,8 @@ struct RetryPolicy: Sendable {
             guard s.quotaTokens >= price else { return Verdict(decision: .stop(.quotaExhausted)) }
             cost = price
         }
-        let wait = s.retryAfter.map { min($0, configuration.maxBackoff) }
+        let wait =
+            s.retryAfter.map { min($0, configuration.maxBackoff) }
             ?? configuration.backoff(retry: s.attempt, throttling: s.failure.isThrottling, random: s.random)
         if let timeLeft = s.timeLeft, wait >= timeLeft {
             return Verdict(decision: .stop(.deadlineTooClose), quotaCost: cost)

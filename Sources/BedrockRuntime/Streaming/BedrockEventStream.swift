@@ -175,7 +175,9 @@ extension StreamEventCodec where Event == ConverseStreamEvent {
     static let converse = StreamEventCodec(
         decode: { try ConverseStreamEvent.decode(eventType: $0, payload: $1) },
         decodeFast: { message in
-            guard message.eventType(is: "contentBlockDelta"), let delta = JSONParser.textDelta(message.payload) else { return nil }
+            guard message.eventType(is: "contentBlockDelta"), let delta = JSONParser.textDelta(message.payload) else {
+                return nil
+            }
             return .contentBlockDelta(index: delta.index, delta: .text(delta.text))
         },
         isFinal: { if case .messageStop = $0 { true } else { false } },
@@ -199,13 +201,15 @@ enum StreamExceptionParser {
             let name = message.exceptionType ?? "UnknownException"
             let json = try? JSONParser.parse(message.payload.readableBytesView)
             let text = json?["message"]?.stringValue ?? json?["Message"]?.stringValue ?? "\(name) inside the stream"
-            return BedrockError(kind: .service(ServiceErrorCode(wireName: name)), message: text,
-                                originalStatusCode: json?["originalStatusCode"]?.intValue,
-                                resourceName: json?["resourceName"]?.stringValue)
+            return BedrockError(
+                kind: .service(ServiceErrorCode(wireName: name)), message: text,
+                originalStatusCode: json?["originalStatusCode"]?.intValue,
+                resourceName: json?["resourceName"]?.stringValue)
         case .error:
             let code = message.errorCode ?? "UnknownError"
-            return BedrockError(kind: .service(ServiceErrorCode(wireName: code)),
-                                message: message.errorMessage ?? "\(code) inside the stream")
+            return BedrockError(
+                kind: .service(ServiceErrorCode(wireName: code)),
+                message: message.errorMessage ?? "\(code) inside the stream")
         case .event, .other:
             return nil
         }
@@ -219,7 +223,9 @@ extension RequestPipeline {
     /// arrived, `.failWithPartialResult` ends the stream with the error (and, for
     /// Converse, the partial result); `.restart` runs the call again, first yielding
     /// `.restarted` so consumers discard what they had.
-    func stream<Event: Sendable>(_ op: OperationRequest, options: CallOptions, codec: StreamEventCodec<Event>) -> BedrockEventStream<Event> {
+    func stream<Event: Sendable>(_ op: OperationRequest, options: CallOptions, codec: StreamEventCodec<Event>)
+        -> BedrockEventStream<Event>
+    {
         let state = StreamCallState(reservation: budget.reservation())
         let policy = options.streamRetry ?? configuration.streamRetry
         let limits = configuration.limits
@@ -229,9 +235,11 @@ extension RequestPipeline {
                 let hooks = AttemptHooks(
                     willStart: { state.update { $0.yieldedThisAttempt = 0 } },
                     adjust: { Self.applyStreamPolicy(policy, to: $0, state: state) })
-                let (_, attempts, headers) = try await self.perform(op, options: options, hooks: hooks) { response, watchdog in
-                    try await Self.readEvents(response, watchdog: watchdog, state: state, codec: codec,
-                                              policy: policy, limits: limits, continuation: continuation)
+                let (_, attempts, headers) = try await self.perform(op, options: options, hooks: hooks) {
+                    response, watchdog in
+                    try await Self.readEvents(
+                        response, watchdog: watchdog, state: state, codec: codec,
+                        policy: policy, limits: limits, continuation: continuation)
                 }
                 state.update {
                     $0.attempts = attempts
@@ -261,8 +269,10 @@ extension RequestPipeline {
     /// not taken; `maxContentBlocks` the result's blocks; the client's in-flight budget
     /// all of it together with the client's other calls.
     static func readEvents<Event: Sendable>(
-        _ response: IncomingResponse, watchdog: ProgressWatchdog, state: StreamCallState, codec: StreamEventCodec<Event>,
-        policy: StreamRetryPolicy, limits: ResponseLimits, continuation: AsyncThrowingStream<[Event], any Error>.Continuation
+        _ response: IncomingResponse, watchdog: ProgressWatchdog, state: StreamCallState,
+        codec: StreamEventCodec<Event>,
+        policy: StreamRetryPolicy, limits: ResponseLimits,
+        continuation: AsyncThrowingStream<[Event], any Error>.Continuation
     ) async throws {
         let limit = limits.maxStreamBytes
         let (attempt, restartReason) = state.update { v -> (Int, String?) in
@@ -287,8 +297,9 @@ extension RequestPipeline {
         var batch: [Event] = []
         var batchBytes = 0
         func tooLarge() -> BedrockError {
-            BedrockError.responseTooLarge("the stream's result (or the events not yet read)", limit: limit,
-                                          setting: "maxStreamBytes")
+            BedrockError.responseTooLarge(
+                "the stream's result (or the events not yet read)", limit: limit,
+                setting: "maxStreamBytes")
         }
         /// Hands the events decoded so far to the consumer (and to the partial result);
         /// the error when that would pass a cap (the events are then dropped).
@@ -303,8 +314,11 @@ extension RequestPipeline {
                         // Stop at the event that passes a cap: the result keeps no more.
                         if v.partial.heldBytes > limit { return tooLarge() }
                         if v.partial.contentBlockCount > limits.maxContentBlocks {
-                            return BedrockError(kind: .responseTooLarge,
-                                                message: "the stream's result has more than \(limits.maxContentBlocks) content blocks (ResponseLimits.maxContentBlocks)")
+                            return BedrockError(
+                                kind: .responseTooLarge,
+                                message:
+                                    "the stream's result has more than \(limits.maxContentBlocks) content blocks (ResponseLimits.maxContentBlocks)"
+                            )
                         }
                     }
                 }
@@ -349,12 +363,14 @@ extension RequestPipeline {
                             do {
                                 payload = message.payload.isEmpty ? .object([]) : try JSONParser.parse(message.payload)
                             } catch {
-                                throw BedrockError.invalidResponse("stream event '\(type)' payload is not JSON: \(error)")
+                                throw BedrockError.invalidResponse(
+                                    "stream event '\(type)' payload is not JSON: \(error)")
                             }
                             do {
                                 event = try codec.decode(type, payload)
                             } catch {
-                                throw BedrockError.invalidResponse("stream event '\(type)' could not be read: \(BedrockRuntimeClient.describe(error))")
+                                throw BedrockError.invalidResponse(
+                                    "stream event '\(type)' could not be read: \(BedrockRuntimeClient.describe(error))")
                             }
                         }
                         batch.append(event)
@@ -362,14 +378,16 @@ extension RequestPipeline {
                     }
                     if let failure = flush() { throw failure }
                 }
-            } catch where !(error is EventStreamDecodingError) {
+            } catch  where !(error is EventStreamDecodingError) {
                 // A connection that closes inside an event is the same broken stream as a
                 // body that ends there (`IncompleteStream`), wherever the cut was made:
                 // the emulator's `stream = "truncate"` and the client's give one code.
                 if let closed = TransportErrorMapper.map(error) as? BedrockError,
-                   case .transport(.connectionReset) = closed.kind, decoder.bufferedByteCount > 0 {
-                    throw BedrockError(kind: .incompleteStream,
-                                       message: "the stream ended inside an event (\(closed.message))")
+                    case .transport(.connectionReset) = closed.kind, decoder.bufferedByteCount > 0
+                {
+                    throw BedrockError(
+                        kind: .incompleteStream,
+                        message: "the stream ended inside an event (\(closed.message))")
                 }
                 throw error
             }
@@ -388,7 +406,9 @@ extension RequestPipeline {
 
     /// A failure after output is final under `.failWithPartialResult`, and retried
     /// (restarting the call) under `.restart`; failures before output are unchanged.
-    static func applyStreamPolicy(_ policy: StreamRetryPolicy, to error: BedrockError, state: StreamCallState) -> BedrockError {
+    static func applyStreamPolicy(_ policy: StreamRetryPolicy, to error: BedrockError, state: StreamCallState)
+        -> BedrockError
+    {
         let yielded = state.update { v -> Bool in
             v.lastFailure = "\(error.code): \(error.message)"
             return v.yieldedThisAttempt > 0
@@ -402,7 +422,8 @@ extension RequestPipeline {
         case .restart:
             switch e.kind {
             case .cancelled, .invalidRequest: return e
-            case let .service(code) where !RetryClassifier.classify(kind: .service(code), httpStatus: e.httpStatus).retryable
+            case let .service(code)
+            where !RetryClassifier.classify(kind: .service(code), httpStatus: e.httpStatus).retryable
                 && code != .known(.modelStreamError):
                 return e
             default:

@@ -33,9 +33,10 @@ public struct ConverseStreamResult: Sendable, Hashable {
     /// The equivalent `converse` answer, when the stream completed.
     public var response: ConverseResponse? {
         guard let stopReason else { return nil }
-        return ConverseResponse(output: .message(message), stopReason: stopReason,
-                                usage: usage ?? TokenUsage(inputTokens: 0, outputTokens: 0, totalTokens: 0),
-                                metrics: metrics, additionalModelResponseFields: additionalModelResponseFields, trace: trace)
+        return ConverseResponse(
+            output: .message(message), stopReason: stopReason,
+            usage: usage ?? TokenUsage(inputTokens: 0, outputTokens: 0, totalTokens: 0),
+            metrics: metrics, additionalModelResponseFields: additionalModelResponseFields, trace: trace)
     }
 }
 
@@ -84,7 +85,8 @@ public struct ConverseStreamAccumulator: Sendable {
                 blocks[index] = .toolUse(id: id, name: name)
                 texts[index] = ""
             case let .toolResult(start):
-                heldBytes += start.toolUseId.utf8.count + (start.type?.utf8.count ?? 0) + (start.status?.utf8.count ?? 0)
+                heldBytes +=
+                    start.toolUseId.utf8.count + (start.type?.utf8.count ?? 0) + (start.status?.utf8.count ?? 0)
                 blocks[index] = .toolResult(start, parts: [])
             case let .image(format):
                 heldBytes += format.utf8.count
@@ -150,7 +152,8 @@ public struct ConverseStreamAccumulator: Sendable {
             blocks[index] = .toolResult(start, parts: parts + pieces)
         case let (.image(piece), .image(format, bytes, error)?):
             let more = piece["source"]?["bytes"]?.stringValue.flatMap { Data(base64Encoded: $0) } ?? Data()
-            blocks[index] = .image(format: format, bytes: bytes + more, error: piece["error"]?["message"]?.stringValue ?? error)
+            blocks[index] = .image(
+                format: format, bytes: bytes + more, error: piece["error"]?["message"]?.stringValue ?? error)
         default: break
         }
     }
@@ -209,7 +212,8 @@ public struct ConverseStreamAccumulator: Sendable {
                 return .reasoningContent(.reasoningText(ReasoningText(text: text, signature: signature)))
             case let .citations(citations):
                 let typed = citations.compactMap { try? JSONValueDecoder().decode(Citation.self, from: $0) }
-                return .citationsContent(CitationsContentBlock(content: [DocumentContent(text: text)], citations: typed))
+                return .citationsContent(
+                    CitationsContentBlock(content: [DocumentContent(text: text)], citations: typed))
             case let .toolResult(start, parts):
                 let content: [ToolResultContent] = parts.compactMap { part in
                     if let text = part["text"]?.stringValue { return .text(text) }
@@ -218,7 +222,9 @@ public struct ConverseStreamAccumulator: Sendable {
                 }
                 return .toolResult(ToolResultBlock(toolUseId: start.toolUseId, content: content, status: start.status))
             case let .image(format, bytes, error):
-                if let error { return .unknown("image", ["format": .string(format), "error": ["message": .string(error)]]) }
+                if let error {
+                    return .unknown("image", ["format": .string(format), "error": ["message": .string(error)]])
+                }
                 return .image(ImageBlock(format: format, source: .bytes(bytes)))
             case let .other(b): return b
             }

@@ -35,7 +35,8 @@ public enum ContentBlockStart: Codable, Hashable, Sendable {
     }
     public func encode(to encoder: any Encoder) throws {
         switch self {
-        case let .toolUse(id, name): try UnionCoding.encode(ToolUseStart(toolUseId: id, name: name), as: "toolUse", to: encoder)
+        case let .toolUse(id, name):
+            try UnionCoding.encode(ToolUseStart(toolUseId: id, name: name), as: "toolUse", to: encoder)
         case let .toolResult(v): try UnionCoding.encode(v, as: "toolResult", to: encoder)
         case let .image(format): try UnionCoding.encode(ImageStart(format: format), as: "image", to: encoder)
         case let .unknown(n, v): try UnionCoding.encode(v, as: n, to: encoder)
@@ -157,16 +158,19 @@ public enum ConverseStreamEvent: Hashable, Sendable {
             // The hot path of every stream: a text delta, read straight from the JSON
             // (anything else goes through the general decoder, with its error paths).
             if let index = payload["contentBlockIndex"]?.intValue, let delta = payload["delta"],
-               case .object(let members) = delta, members.count == 1, members[0].0 == "text",
-               case .string(let text) = members[0].1 {
+                case .object(let members) = delta, members.count == 1, members[0].0 == "text",
+                case .string(let text) = members[0].1
+            {
                 return .contentBlockDelta(index: index, delta: .text(text))
             }
             let v = try d.decode(BlockDelta.self, from: payload)
             return .contentBlockDelta(index: v.contentBlockIndex, delta: v.delta)
-        case "contentBlockStop": return .contentBlockStop(index: try d.decode(BlockStop.self, from: payload).contentBlockIndex)
+        case "contentBlockStop":
+            return .contentBlockStop(index: try d.decode(BlockStop.self, from: payload).contentBlockIndex)
         case "messageStop":
             let v = try d.decode(Stop.self, from: payload)
-            return .messageStop(stopReason: v.stopReason, additionalModelResponseFields: v.additionalModelResponseFields)
+            return .messageStop(
+                stopReason: v.stopReason, additionalModelResponseFields: v.additionalModelResponseFields)
         case "metadata": return .metadata(try d.decode(ConverseStreamMetadata.self, from: payload))
         default: return .unknown(eventType: eventType, payload: payload)
         }

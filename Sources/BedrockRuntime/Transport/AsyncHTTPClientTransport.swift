@@ -13,7 +13,9 @@ public struct TLSSettings: Sendable, Hashable {
 }
 
 /// An HTTP(S) proxy and the hosts that bypass it (`HTTPS_PROXY`, `NO_PROXY`).
-public struct ProxySettings: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+public struct ProxySettings: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     public var host: String
     public var port: Int
     /// `user:password` from the proxy URL, if any (never logged).
@@ -30,7 +32,8 @@ public struct ProxySettings: Sendable, Hashable, CustomStringConvertible, Custom
     /// `http://proxy:3128` (with `user:***@` when credentials are set: the password never shows).
     public var description: String {
         let auth = credentials.map { "\($0.user):***@" } ?? ""
-        return "http://\(auth)\(host):\(port)" + (noProxy.isEmpty ? "" : " (no proxy: \(noProxy.joined(separator: ",")))")
+        return "http://\(auth)\(host):\(port)"
+            + (noProxy.isEmpty ? "" : " (no proxy: \(noProxy.joined(separator: ",")))")
     }
     public var debugDescription: String { description }
     public var customMirror: Mirror { Mirror(self, children: ["proxy": description]) }
@@ -53,7 +56,9 @@ public struct ProxySettings: Sendable, Hashable, CustomStringConvertible, Custom
     }
 
     /// The proxy from `HTTPS_PROXY`/`https_proxy` and `NO_PROXY`/`no_proxy`; nil when unset.
-    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> ProxySettings? {
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> ProxySettings?
+    {
         guard let url = env["HTTPS_PROXY"] ?? env["https_proxy"], !url.isEmpty else { return nil }
         let list = (env["NO_PROXY"] ?? env["no_proxy"] ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
@@ -76,10 +81,14 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     private let proxy: ProxySettings?
 
     /// Creates the pools. Fails when the CA bundle cannot be read.
-    public init(tls: TLSSettings = TLSSettings(), proxy: ProxySettings? = nil, connectTimeout: Duration = .seconds(10)) throws {
+    public init(tls: TLSSettings = TLSSettings(), proxy: ProxySettings? = nil, connectTimeout: Duration = .seconds(10))
+        throws
+    {
         // Every setting is checked before any client exists (a client must be shut down).
         let directConfig = try Self.clientConfiguration(tls: tls, proxy: nil, connectTimeout: connectTimeout)
-        let proxiedConfig = try proxy.map { try Self.clientConfiguration(tls: tls, proxy: $0, connectTimeout: connectTimeout) }
+        let proxiedConfig = try proxy.map {
+            try Self.clientConfiguration(tls: tls, proxy: $0, connectTimeout: connectTimeout)
+        }
         self.proxy = proxy
         direct = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: directConfig)
         proxied = proxiedConfig.map { HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: $0) }
@@ -109,7 +118,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     /// providers (and the host's emulator admin client): TLS as above, no redirects, no
     /// decompression, no hidden reconnects,
     /// and the CONNECT proxy when given.
-    public static func clientConfiguration(tls: TLSSettings, proxy: ProxySettings?, connectTimeout: Duration) throws -> HTTPClient.Configuration {
+    public static func clientConfiguration(tls: TLSSettings, proxy: ProxySettings?, connectTimeout: Duration) throws
+        -> HTTPClient.Configuration
+    {
         var config = HTTPClient.Configuration(tlsConfiguration: try tlsConfiguration(tls))
         let connectNanos = connectTimeout.seconds.isFinite ? min(max(connectTimeout.seconds, 0.001), 3600) * 1e9 : 10e9
         config.timeout = .init(connect: .nanoseconds(Int64(connectNanos)), read: nil)
@@ -123,7 +134,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         // timeout fails them, e.g. 1,000 concurrent streams).
         config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1024
         if let proxy {
-            let auth = proxy.credentials.map { HTTPClient.Authorization.basic(username: $0.user, password: $0.password) }
+            let auth = proxy.credentials.map {
+                HTTPClient.Authorization.basic(username: $0.user, password: $0.password)
+            }
             config.proxy = .server(host: proxy.host, port: proxy.port, authorization: auth)
         }
         return config
@@ -138,7 +151,11 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     public func send(_ request: OutgoingRequest) async throws -> IncomingResponse {
         let client: HTTPClient
         let port = request.endpoint.port ?? (request.endpoint.scheme == "https" ? 443 : 80)
-        if let proxied, let proxy, !proxy.bypasses(host: request.endpoint.host, port: port) { client = proxied } else { client = direct }
+        if let proxied, let proxy, !proxy.bypasses(host: request.endpoint.host, port: port) {
+            client = proxied
+        } else {
+            client = direct
+        }
         var r = HTTPClientRequest(url: request.url)
         r.method = request.method
         r.headers = request.headers
@@ -152,8 +169,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             // Our own watchdogs enforce the time-to-first-byte and total deadlines;
             // this one is only a backstop.
             let response = try await client.execute(r, timeout: .hours(24))
-            return IncomingResponse(status: Int(response.status.code), headers: response.headers,
-                                    body: ResponseBody(response.body))
+            return IncomingResponse(
+                status: Int(response.status.code), headers: response.headers,
+                body: ResponseBody(response.body))
         } catch {
             throw TransportErrorMapper.map(error)
         }
@@ -170,7 +188,8 @@ enum TransportErrorMapper {
             case .connectTimeout: return failure(.connectTimeout, "no connection within the connect timeout")
             case .deadlineExceeded: return failure(.firstByteTimeout, "no response before the deadline")
             case .readTimeout: return failure(.idleTimeout, "no data within the read timeout")
-            case .remoteConnectionClosed: return failure(.connectionReset, "the server closed the connection before answering")
+            case .remoteConnectionClosed:
+                return failure(.connectionReset, "the server closed the connection before answering")
             case .invalidURL, .emptyHost, .emptyScheme:
                 return BedrockError.invalidRequest("invalid request URL: \(e)")
             default: break
@@ -187,7 +206,9 @@ enum TransportErrorMapper {
             default: break
             }
         }
-        if "\(type(of: error))".contains("NIOConnectionError") || text.contains("connectionRefused") || text.contains("Connection refused") {
+        if "\(type(of: error))".contains("NIOConnectionError") || text.contains("connectionRefused")
+            || text.contains("Connection refused")
+        {
             if text.contains("dns") || text.contains("DNS") || text.contains("resolve") {
                 return failure(.dnsFailure, "the host name did not resolve: \(text)")
             }

@@ -45,8 +45,10 @@ public struct OutgoingRequest: Sendable {
     /// `body`, which stays empty.
     public var bodyStream: StreamingRequestBody?
 
-    public init(method: HTTPMethod, endpoint: BedrockEndpoint, path: String, query: [(name: String, value: String)] = [],
-                headers: HTTPHeaders = [:], body: [UInt8] = [], operation: String) {
+    public init(
+        method: HTTPMethod, endpoint: BedrockEndpoint, path: String, query: [(name: String, value: String)] = [],
+        headers: HTTPHeaders = [:], body: [UInt8] = [], operation: String
+    ) {
         self.method = method; self.endpoint = endpoint; self.path = path; self.query = query
         self.headers = headers; self.body = body; self.operation = operation
     }
@@ -70,8 +72,8 @@ public enum URIEncoding {
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
-                 UInt8(ascii: "."), UInt8(ascii: "~"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
+                UInt8(ascii: "."), UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 let hex = String(byte, radix: 16, uppercase: true)

@@ -17,8 +17,10 @@ public struct Timeouts: Sendable, Hashable {
     /// connect 10 s, first byte 5 min, idle 60 s, total 15 min.
     public static let `default` = Timeouts()
 
-    public init(connect: Duration = .seconds(10), firstByte: Duration = .seconds(300), idle: Duration = .seconds(60),
-                total: Duration? = .seconds(900)) {
+    public init(
+        connect: Duration = .seconds(10), firstByte: Duration = .seconds(300), idle: Duration = .seconds(60),
+        total: Duration? = .seconds(900)
+    ) {
         self.connect = connect; self.firstByte = firstByte; self.idle = idle; self.total = total
     }
 }
@@ -65,8 +67,9 @@ final class ProgressWatchdog: @unchecked Sendable {
             if done { return }
             let now = ContinuousClock.now
             if let total, now >= total.deadline {
-                throw BedrockError(kind: .transport(.totalTimeout),
-                                   message: Self.message(.totalTimeout, total.limit?.seconds ?? 0))
+                throw BedrockError(
+                    kind: .transport(.totalTimeout),
+                    message: Self.message(.totalTimeout, total.limit?.seconds ?? 0))
             }
             if now >= deadline {
                 let seconds = lock.withLock { _ in limit.seconds }
@@ -99,7 +102,9 @@ func withWatchdog<T: Sendable>(
     try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { try await operation() }
         // One timer task watches both the progress limits and the total deadline.
-        group.addTask { try await watchdog.watch(total: deadline.map { ($0, totalLimit) }); return nil }
+        group.addTask {
+            try await watchdog.watch(total: deadline.map { ($0, totalLimit) }); return nil
+        }
         defer { group.cancelAll() }
         while let next = try await group.next() {
             if let value = next {

@@ -70,7 +70,8 @@ extension BedrockErrorCode {
         switch self {
         case .throttling, .modelNotReady, .serviceUnavailable, .internalServer: true
         case .accessDenied, .conflict, .modelError, .modelStreamError, .modelTimeout,
-             .resourceNotFound, .serviceQuotaExceeded, .validation: false
+            .resourceNotFound, .serviceQuotaExceeded, .validation:
+            false
         }
     }
 }

@@ -1,10 +1,11 @@
 import NIOCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// CRC-32 (IEEE 802.3, reflected polynomial `0xEDB88320`): the checksum that guards an
@@ -58,9 +59,9 @@ public enum CRC32 {
         typealias Function = @convention(c) (UInt32, UnsafeRawPointer?, Int) -> UInt32
         static let crc32: Function? = {
             #if os(Linux)
-            let names = ["libdeflate.so.0", "libdeflate.so"]
+                let names = ["libdeflate.so.0", "libdeflate.so"]
             #else
-            let names = ["libdeflate.0.dylib", "libdeflate.dylib"]
+                let names = ["libdeflate.0.dylib", "libdeflate.dylib"]
             #endif
             for name in names {
                 guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else { continue }
@@ -90,7 +91,8 @@ public enum CRC32 {
                 let word = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
                 let low = UInt32(truncatingIfNeeded: word) ^ c
                 let high = UInt32(truncatingIfNeeded: word &>> 32)
-                c = t[7 &* 256 &+ Int(low & 0xFF)]
+                c =
+                    t[7 &* 256 &+ Int(low & 0xFF)]
                     ^ t[6 &* 256 &+ Int((low &>> 8) & 0xFF)]
                     ^ t[5 &* 256 &+ Int((low &>> 16) & 0xFF)]
                     ^ t[4 &* 256 &+ Int(low &>> 24)]

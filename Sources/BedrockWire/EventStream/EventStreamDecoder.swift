@@ -197,7 +197,8 @@ public struct EventStreamDecoder: Sendable {
         guard expected == computed else {
             return .failure(.messageChecksumMismatch(expected: expected, computed: computed))
         }
-        return HeaderParser.check(UnsafeRawBufferPointer(rebasing: raw[Prelude.size..<(Prelude.size + prelude.headersLength)]))
+        return HeaderParser.check(
+            UnsafeRawBufferPointer(rebasing: raw[Prelude.size..<(Prelude.size + prelude.headersLength)]))
     }
 
     // MARK: - Decoding in place
@@ -265,9 +266,11 @@ public struct EventStreamDecoder: Sendable {
         case .failure(let reason): throw EventStreamDecodingError(reason, streamOffset: streamOffset)
         }
         let payloadLength = prelude.totalLength - Prelude.overhead - prelude.headersLength
-        let headers = buffer.getSlice(at: buffer.readerIndex + Prelude.size, length: prelude.headersLength) ?? ByteBuffer()
-        let payload = buffer.getSlice(
-            at: buffer.readerIndex + Prelude.size + prelude.headersLength, length: payloadLength) ?? ByteBuffer()
+        let headers =
+            buffer.getSlice(at: buffer.readerIndex + Prelude.size, length: prelude.headersLength) ?? ByteBuffer()
+        let payload =
+            buffer.getSlice(
+                at: buffer.readerIndex + Prelude.size + prelude.headersLength, length: payloadLength) ?? ByteBuffer()
         buffer.moveReaderIndex(forwardBy: prelude.totalLength)
         return EventStreamMessage(checkedHeaders: headers, routing: routing, payload: payload)
     }

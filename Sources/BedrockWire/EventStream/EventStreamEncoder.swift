@@ -1,9 +1,9 @@
 import NIOCore
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Writes event-stream messages in the exact wire form: prelude (total length,

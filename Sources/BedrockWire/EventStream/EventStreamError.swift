@@ -65,9 +65,11 @@ public struct EventStreamDecodingError: Error, Sendable, Hashable, CustomStringC
         case .unknownHeaderType(let typeID, let name):
             return "\(at): header \(String(reflecting: name)) has unknown value type \(typeID) (valid types are 0-9)"
         case .headerNameOverrun(let offset, let length, let remaining):
-            return "\(at): header name at offset \(offset) of the headers claims \(length) bytes but only \(remaining) remain"
+            return
+                "\(at): header name at offset \(offset) of the headers claims \(length) bytes but only \(remaining) remain"
         case .headerValueOverrun(let name, let needed, let remaining):
-            return "\(at): header \(String(reflecting: name)) needs \(needed) more bytes but only \(remaining) remain in the headers section"
+            return
+                "\(at): header \(String(reflecting: name)) needs \(needed) more bytes but only \(remaining) remain in the headers section"
         case .invalidHeaderNameUTF8(let offset):
             return "\(at): header name at offset \(offset) of the headers is not valid UTF-8"
         case .invalidStringUTF8(let name):

@@ -1,15 +1,16 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import NIOCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Reads a headers section, checking every length against the bytes that remain.
@@ -43,7 +44,8 @@ enum HeaderParser {
             if i < n { high |= bytes.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) }
             high &= 0x8080_8080_8080_8080
         } else if n >= 4 {
-            let word = bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
+            let word =
+                bytes.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
                 | bytes.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
             high = UInt64(word & 0x8080_8080)
         } else {
@@ -65,8 +67,10 @@ enum HeaderParser {
     }
 
     @inline(__always)
-    private static func walk<Visitor: HeaderVisitor>(_ bytes: UnsafeRawBufferPointer, _ visitor: inout Visitor,
-                                                     _ names: inout NameSet)
+    private static func walk<Visitor: HeaderVisitor>(
+        _ bytes: UnsafeRawBufferPointer, _ visitor: inout Visitor,
+        _ names: inout NameSet
+    )
         -> Result<Void, EventStreamDecodingError.Reason>
     {
         let end = bytes.count
@@ -79,7 +83,9 @@ enum HeaderParser {
             }
             let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[nameStart..<(nameStart + nameLength)])
             guard isUTF8(nameBytes) else { return .failure(.invalidHeaderNameUTF8(offset: i)) }
-            @inline(__always) func name() -> String { InternedStrings.string(nameBytes) ?? String(decoding: nameBytes, as: UTF8.self) }
+            @inline(__always) func name() -> String {
+                InternedStrings.string(nameBytes) ?? String(decoding: nameBytes, as: UTF8.self)
+            }
             guard names.insert(nameAt: i) else { return .failure(.duplicateHeader(headerName: name())) }
             i = nameStart + nameLength
             guard i < end else {
@@ -96,7 +102,9 @@ enum HeaderParser {
             case 5, 8: size = 8
             case 9: size = 16
             case 6, 7:
-                guard 2 <= end - i else { return .failure(.headerValueOverrun(headerName: name(), needed: 2, remaining: end - i)) }
+                guard 2 <= end - i else {
+                    return .failure(.headerValueOverrun(headerName: name(), needed: 2, remaining: end - i))
+                }
                 size = Int(bytes.loadUnaligned(fromByteOffset: i, as: UInt16.self).bigEndian)
                 i += 2
             default:
@@ -243,7 +251,6 @@ struct RoutingCollector: HeaderVisitor {
         }
     }
 }
-
 
 /// The 16-byte tuple `UUID(uuid:)` takes.
 enum UUIDBytes {

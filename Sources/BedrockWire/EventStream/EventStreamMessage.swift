@@ -1,10 +1,11 @@
 import NIOCore
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One event-stream message: ordered headers and a payload.
@@ -141,7 +142,9 @@ public struct EventStreamMessageView {
 
     @inline(__always)
     static func bytes(_ bytes: UnsafeRawBufferPointer, equal literal: StaticString) -> Bool {
-        guard bytes.count == literal.utf8CodeUnitCount, let base = bytes.baseAddress else { return literal.utf8CodeUnitCount == 0 }
+        guard bytes.count == literal.utf8CodeUnitCount, let base = bytes.baseAddress else {
+            return literal.utf8CodeUnitCount == 0
+        }
         return memcmp(base, literal.utf8Start, bytes.count) == 0
     }
 
@@ -157,8 +160,9 @@ public struct EventStreamMessageView {
 
     /// An owned copy of the message, to keep beyond the view's call.
     public func makeMessage() -> EventStreamMessage {
-        EventStreamMessage(checkedHeaders: ByteBuffer(bytes: headerBytes), routing: routing.owned,
-                           payload: ByteBuffer(bytes: payload))
+        EventStreamMessage(
+            checkedHeaders: ByteBuffer(bytes: headerBytes), routing: routing.owned,
+            payload: ByteBuffer(bytes: payload))
     }
 }
 

@@ -21,24 +21,28 @@ public struct EventStreamWriter: Sendable {
     // MARK: Messages
 
     /// An event message: `eventType` (e.g. `contentBlockDelta`) with a JSON payload.
-    public static func event(_ eventType: String, payload: ByteBuffer,
-                             contentType: String = "application/json") -> EventStreamMessage {
-        EventStreamMessage(headers: [
-            .string(EventStreamHeaderName.eventType, eventType),
-            .string(EventStreamHeaderName.contentType, contentType),
-            .string(EventStreamHeaderName.messageType, "event"),
-        ], payload: payload)
+    public static func event(
+        _ eventType: String, payload: ByteBuffer,
+        contentType: String = "application/json"
+    ) -> EventStreamMessage {
+        EventStreamMessage(
+            headers: [
+                .string(EventStreamHeaderName.eventType, eventType),
+                .string(EventStreamHeaderName.contentType, contentType),
+                .string(EventStreamHeaderName.messageType, "event"),
+            ], payload: payload)
     }
 
     /// An exception message whose `:exception-type` is `exceptionType` (a camelCase
     /// member name such as `modelStreamErrorException`) and whose payload is the JSON
     /// `payload` as given (use `exceptionPayload` for the usual `{"message":…}`).
     public static func exception(_ exceptionType: String, payload: ByteBuffer) -> EventStreamMessage {
-        EventStreamMessage(headers: [
-            .string(EventStreamHeaderName.exceptionType, exceptionType),
-            .string(EventStreamHeaderName.contentType, "application/json"),
-            .string(EventStreamHeaderName.messageType, "exception"),
-        ], payload: payload)
+        EventStreamMessage(
+            headers: [
+                .string(EventStreamHeaderName.exceptionType, exceptionType),
+                .string(EventStreamHeaderName.contentType, "application/json"),
+                .string(EventStreamHeaderName.messageType, "exception"),
+            ], payload: payload)
     }
 
     /// The exception message for a Bedrock error code, with payload `{"message":…}`.
@@ -57,7 +61,9 @@ public struct EventStreamWriter: Sendable {
 
     /// The JSON `{"message":"…"}`, followed by `extraMembers` — each a member name and
     /// an already-encoded JSON value, in order (e.g. `("originalStatusCode", "500")`).
-    public static func exceptionPayload(message: String, extraMembers: [(name: String, json: String)] = []) -> ByteBuffer {
+    public static func exceptionPayload(message: String, extraMembers: [(name: String, json: String)] = [])
+        -> ByteBuffer
+    {
         var json = "{\"message\":"
         JSONText.appendQuoted(message, to: &json)
         for member in extraMembers {
@@ -72,14 +78,18 @@ public struct EventStreamWriter: Sendable {
     // MARK: Framing
 
     /// Appends the frame of an event to `buffer`.
-    public func writeEvent(_ eventType: String, payload: ByteBuffer,
-                           into buffer: inout ByteBuffer) throws(EventStreamEncodingError) {
+    public func writeEvent(
+        _ eventType: String, payload: ByteBuffer,
+        into buffer: inout ByteBuffer
+    ) throws(EventStreamEncodingError) {
         try encoder.encode(Self.event(eventType, payload: payload), into: &buffer)
     }
 
     /// Appends the frame of a modelled exception to `buffer`.
-    public func writeException(_ code: BedrockErrorCode, message: String,
-                               into buffer: inout ByteBuffer) throws(EventStreamEncodingError) {
+    public func writeException(
+        _ code: BedrockErrorCode, message: String,
+        into buffer: inout ByteBuffer
+    ) throws(EventStreamEncodingError) {
         try encoder.encode(Self.exception(code, message: message), into: &buffer)
     }
 

@@ -18,9 +18,11 @@ public struct FaultCondition: Sendable, Equatable {
     public var streamingOnly = false
 
     /// A condition from its parts.
-    public init(operation: BedrockOperation? = nil, model: String? = nil, region: String? = nil,
-                probability: Double? = nil, seed: UInt64? = nil, times: Int? = nil, lifetime: Duration? = nil,
-                streamingOnly: Bool = false) {
+    public init(
+        operation: BedrockOperation? = nil, model: String? = nil, region: String? = nil,
+        probability: Double? = nil, seed: UInt64? = nil, times: Int? = nil, lifetime: Duration? = nil,
+        streamingOnly: Bool = false
+    ) {
         self.operation = operation; self.model = model; self.region = region; self.probability = probability
         self.seed = seed; self.times = times; self.lifetime = lifetime; self.streamingOnly = streamingOnly
     }
@@ -76,13 +78,17 @@ public struct FaultMatcher<Rule: Sendable, Effect: Sendable>: Sendable {
     public var isEmpty: Bool { entries.isEmpty }
 
     /// Adds a checked rule and returns its new id.
-    public mutating func add(_ rule: Rule, condition: FaultCondition, effect: Effect,
-                             now: ContinuousClock.Instant = .now) -> String {
+    public mutating func add(
+        _ rule: Rule, condition: FaultCondition, effect: Effect,
+        now: ContinuousClock.Instant = .now
+    ) -> String {
         added += 1
         let id = "\(idPrefix)\(added)"
-        entries.append(Entry(active: ActiveFaultRule(id: id, rule: rule, hits: 0), condition: condition, effect: effect,
-                             expiry: condition.lifetime.map { now + $0 },
-                             generator: SeededGenerator(seed: condition.seed ?? StableHash.of(id))))
+        entries.append(
+            Entry(
+                active: ActiveFaultRule(id: id, rule: rule, hits: 0), condition: condition, effect: effect,
+                expiry: condition.lifetime.map { now + $0 },
+                generator: SeededGenerator(seed: condition.seed ?? StableHash.of(id))))
         return id
     }
 
@@ -103,14 +109,19 @@ public struct FaultMatcher<Rule: Sendable, Effect: Sendable>: Sendable {
     }
 
     /// The first rule that hits a request, consuming one of its uses: its id and effect.
-    public mutating func match(operation: BedrockOperation?, models: [String], region: String?,
-                               now: ContinuousClock.Instant = .now) -> (id: String, effect: Effect)? {
+    public mutating func match(
+        operation: BedrockOperation?, models: [String], region: String?,
+        now: ContinuousClock.Instant = .now
+    ) -> (id: String, effect: Effect)? {
         expire(now)
         for index in entries.indices {
             let condition = entries[index].condition
             guard condition.matches(operation: operation, models: models, region: region) else { continue }
             if let probability = condition.probability, probability < 1,
-               entries[index].generator.nextUnit() >= probability { continue }
+                entries[index].generator.nextUnit() >= probability
+            {
+                continue
+            }
             entries[index].active.hits += 1
             let hit = (entries[index].active.id, entries[index].effect)
             if let times = condition.times, entries[index].active.hits >= times { entries.remove(at: index) }

@@ -56,11 +56,13 @@ public struct FaultRule: Sendable, Codable, Equatable {
     }
 
     /// A rule; set the match and exactly one effect.
-    public init(operation: String? = nil, model: String? = nil, region: String? = nil,
-                probability: Double? = nil, seed: UInt64? = nil, times: Int? = nil, seconds: Double? = nil,
-                error: String? = nil, retryAfterMs: Int? = nil, latencyMs: Int? = nil, stall: Bool? = nil,
-                reset: Bool? = nil, stream: String? = nil, afterEvents: Int? = nil, exception: String? = nil,
-                dripMs: Int? = nil) {
+    public init(
+        operation: String? = nil, model: String? = nil, region: String? = nil,
+        probability: Double? = nil, seed: UInt64? = nil, times: Int? = nil, seconds: Double? = nil,
+        error: String? = nil, retryAfterMs: Int? = nil, latencyMs: Int? = nil, stall: Bool? = nil,
+        reset: Bool? = nil, stream: String? = nil, afterEvents: Int? = nil, exception: String? = nil,
+        dripMs: Int? = nil
+    ) {
         self.operation = operation; self.model = model; self.region = region
         self.probability = probability; self.seed = seed; self.times = times; self.seconds = seconds
         self.error = error; self.retryAfterMs = retryAfterMs; self.latencyMs = latencyMs
@@ -83,8 +85,9 @@ public struct FaultRule: Sendable, Codable, Equatable {
         var condition = FaultCondition(model: model, region: region, probability: probability, seed: seed, times: times)
         if let operation {
             guard let known = BedrockOperation(rawValue: operation) else {
-                throw FaultRuleError("unknown operation '\(operation)'; expected one of "
-                    + BedrockOperation.allCases.map(\.rawValue).joined(separator: ", "))
+                throw FaultRuleError(
+                    "unknown operation '\(operation)'; expected one of "
+                        + BedrockOperation.allCases.map(\.rawValue).joined(separator: ", "))
             }
             condition.operation = known
         }
@@ -94,15 +97,17 @@ public struct FaultRule: Sendable, Codable, Equatable {
         if let times, times < 1 { throw FaultRuleError("times must be at least 1, got \(times)") }
         if let seconds {
             guard seconds > 0, seconds <= Self.maxSeconds else {
-                throw FaultRuleError("seconds must be positive and at most \(Int(Self.maxSeconds)) (a year), got \(seconds)")
+                throw FaultRuleError(
+                    "seconds must be positive and at most \(Int(Self.maxSeconds)) (a year), got \(seconds)")
             }
             condition.lifetime = .milliseconds(Int64((seconds * 1000).rounded(.up)))
         }
         var effects: [FaultEffect] = []
         if let error {
             guard let code = BedrockErrorCode(wireName: error) else {
-                throw FaultRuleError("unknown error '\(error)'; expected one of "
-                    + BedrockErrorCode.allCases.map(\.rawValue).joined(separator: ", "))
+                throw FaultRuleError(
+                    "unknown error '\(error)'; expected one of "
+                        + BedrockErrorCode.allCases.map(\.rawValue).joined(separator: ", "))
             }
             if let retryAfterMs, retryAfterMs < 0 { throw FaultRuleError("retry_after_ms must not be negative") }
             effects.append(.error(code, retryAfterMs: retryAfterMs))
@@ -127,8 +132,9 @@ public struct FaultRule: Sendable, Codable, Equatable {
     /// The stream fault `stream` names, with `after_events`, `exception` and `drip_ms` checked.
     private func streamFault(_ stream: String, operation: BedrockOperation?) throws(FaultRuleError) -> StreamFault {
         guard let kind = StreamFaultKind(rawValue: stream) else {
-            throw FaultRuleError("unknown stream fault '\(stream)'; expected one of "
-                + StreamFaultKind.allCases.map(\.rawValue).joined(separator: ", "))
+            throw FaultRuleError(
+                "unknown stream fault '\(stream)'; expected one of "
+                    + StreamFaultKind.allCases.map(\.rawValue).joined(separator: ", "))
         }
         if let operation, !operation.isStreaming {
             throw FaultRuleError("stream faults only apply to streaming operations, not \(operation.rawValue)")
@@ -142,9 +148,10 @@ public struct FaultRule: Sendable, Codable, Equatable {
             } else if StreamFault.unmodelledErrorCodes.contains(exception) {
                 fault.unmodelledErrorCode = exception
             } else {
-                throw FaultRuleError("unknown exception '\(exception)'; expected a Bedrock exception (e.g. "
-                    + "throttlingException) or an unmodelled error code sent as an error frame ("
-                    + StreamFault.unmodelledErrorCodes.sorted().joined(separator: ", ") + ")")
+                throw FaultRuleError(
+                    "unknown exception '\(exception)'; expected a Bedrock exception (e.g. "
+                        + "throttlingException) or an unmodelled error code sent as an error frame ("
+                        + StreamFault.unmodelledErrorCodes.sorted().joined(separator: ", ") + ")")
             }
         }
         if kind == .drip {
@@ -168,9 +175,10 @@ public struct FaultRuleError: Error, Sendable, Equatable, CustomStringConvertibl
     /// The one effect in `effects`, or an error: `names` lists the effects a rule may take.
     public static func single<Effect>(_ effects: [Effect], names: String) throws(FaultRuleError) -> Effect {
         guard effects.count == 1, let effect = effects.first else {
-            throw FaultRuleError(effects.isEmpty
-                ? "a fault rule needs one effect: \(names)"
-                : "a fault rule takes exactly one effect, got \(effects.count)")
+            throw FaultRuleError(
+                effects.isEmpty
+                    ? "a fault rule needs one effect: \(names)"
+                    : "a fault rule takes exactly one effect, got \(effects.count)")
         }
         return effect
     }

@@ -29,8 +29,10 @@ public struct StreamFault: Sendable, Equatable {
     public var unmodelledErrorCode: String?
 
     /// A stream fault from its parts.
-    public init(kind: StreamFaultKind, afterEvents: Int? = nil, exception: BedrockErrorCode = .modelStreamError,
-                dripMilliseconds: Int = 0, unmodelledErrorCode: String? = nil) {
+    public init(
+        kind: StreamFaultKind, afterEvents: Int? = nil, exception: BedrockErrorCode = .modelStreamError,
+        dripMilliseconds: Int = 0, unmodelledErrorCode: String? = nil
+    ) {
         self.kind = kind; self.afterEvents = afterEvents; self.exception = exception
         self.dripMilliseconds = dripMilliseconds; self.unmodelledErrorCode = unmodelledErrorCode
     }

@@ -30,7 +30,8 @@ public enum PrivateFile {
     /// else 0644), renamed over the path.
     public static func replace(_ path: String, contents: [UInt8], mode: mode_t? = nil) throws(WriteError) {
         var existing = stat()
-        let keptMode: mode_t? = lstat(path, &existing) == 0 && (existing.st_mode & S_IFMT) == S_IFREG
+        let keptMode: mode_t? =
+            lstat(path, &existing) == 0 && (existing.st_mode & S_IFMT) == S_IFREG
             ? existing.st_mode & 0o7777 : nil
         let finalMode = mode ?? keptMode ?? 0o644
         let url = URL(fileURLWithPath: path)
@@ -45,9 +46,13 @@ public enum PrivateFile {
         do throws(WriteError) {
             fchmod(fd, finalMode)
             try writeAll(fd, contents, path: temporary)
-            guard fsync(fd) == 0 || errno == EINVAL else { throw WriteError(path: temporary, problem: String(cString: strerror(errno))) }
+            guard fsync(fd) == 0 || errno == EINVAL else {
+                throw WriteError(path: temporary, problem: String(cString: strerror(errno)))
+            }
             close(fd)
-            guard rename(temporary, path) == 0 else { throw WriteError(path: path, problem: String(cString: strerror(errno))) }
+            guard rename(temporary, path) == 0 else {
+                throw WriteError(path: path, problem: String(cString: strerror(errno)))
+            }
         } catch {
             close(fd)
             unlink(temporary)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Parses JSON text into a `JSONValue`, keeping object members in document order.
@@ -91,7 +91,9 @@ public struct JSONParser {
                 guard p.consume(UInt8(ascii: ":")) else { return nil }
                 p.skipWhitespace()
                 if Self.bytes(key, equal: "contentBlockIndex") {
-                    guard index == nil, case .integer(let i) = try p.parseValue(), let n = Int(exactly: i) else { return nil }
+                    guard index == nil, case .integer(let i) = try p.parseValue(), let n = Int(exactly: i) else {
+                        return nil
+                    }
                     index = n
                 } else if Self.bytes(key, equal: "delta") {
                     guard text == nil, p.consume(UInt8(ascii: "{")) else { return nil }
@@ -214,7 +216,8 @@ public struct JSONParser {
     private mutating func expectWord(_ word: StaticString) throws(SyntaxError) {
         let count = word.utf8CodeUnitCount
         guard index + count <= bytes.count, let base = bytes.baseAddress,
-              memcmp(word.utf8Start, base + index, count) == 0 else {
+            memcmp(word.utf8Start, base + index, count) == 0
+        else {
             throw fail("expected '\(word)'")
         }
         index += count
@@ -351,7 +354,8 @@ public struct JSONParser {
                 var scalar = try parseHex4()
                 if (0xD800...0xDBFF).contains(scalar) {
                     guard index + 6 <= bytes.count, bytes[index] == UInt8(ascii: "\\"),
-                          bytes[index + 1] == UInt8(ascii: "u") else { throw fail("unpaired surrogate") }
+                        bytes[index + 1] == UInt8(ascii: "u")
+                    else { throw fail("unpaired surrogate") }
                     index += 2
                     let low = try parseHex4()
                     guard (0xDC00...0xDFFF).contains(low) else { throw fail("unpaired surrogate") }
@@ -374,7 +378,9 @@ public struct JSONParser {
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         func digits(_ p: inout JSONParser) -> Int {
             let s = p.index
-            while p.index < p.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(p.bytes[p.index]) { p.index += 1 }
+            while p.index < p.bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(p.bytes[p.index]) {
+                p.index += 1
+            }
             return p.index - s
         }
         // RFC 8259: an integer part that starts with 0 is just "0", so "01" is the
@@ -392,7 +398,9 @@ public struct JSONParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             integral = false
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
             guard digits(&self) > 0 else { throw fail("expected exponent digits") }
         }
         if integral, index - start <= 18 {

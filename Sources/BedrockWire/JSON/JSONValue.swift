@@ -50,12 +50,13 @@ public enum JSONValue: Sendable, Hashable {
             // Order-independent, to agree with `==`.
             let unique = Dictionary(members, uniquingKeysWith: { _, last in last })
             hasher.combine(unique.count)
-            hasher.combine(unique.reduce(0) { sum, member in
-                var h = Hasher()
-                h.combine(member.key)
-                h.combine(member.value)
-                return sum &+ h.finalize()
-            })
+            hasher.combine(
+                unique.reduce(0) { sum, member in
+                    var h = Hasher()
+                    h.combine(member.key)
+                    h.combine(member.value)
+                    return sum &+ h.finalize()
+                })
         }
     }
 
@@ -81,7 +82,11 @@ public enum JSONValue: Sendable, Hashable {
         set {
             var members = objectMembers ?? []
             if let newValue {
-                if let i = members.lastIndex(where: { $0.0 == key }) { members[i].1 = newValue } else { members.append((key, newValue)) }
+                if let i = members.lastIndex(where: { $0.0 == key }) {
+                    members[i].1 = newValue
+                } else {
+                    members.append((key, newValue))
+                }
             } else {
                 members.removeAll { $0.0 == key }
             }

@@ -11,7 +11,8 @@ public struct JSONValueDecoder: Sendable {
     }
 
     /// Decodes `type` from JSON text.
-    public func decode<T: Decodable, C: Collection>(_ type: T.Type, from bytes: C) throws -> T where C.Element == UInt8 {
+    public func decode<T: Decodable, C: Collection>(_ type: T.Type, from bytes: C) throws -> T
+    where C.Element == UInt8 {
         try decode(type, from: try JSONParser.parse(bytes))
     }
 
@@ -28,12 +29,15 @@ public struct JSONValueDecoder: Sendable {
         var userInfo: [CodingUserInfoKey: Any] { [:] }
 
         func mismatch<T>(_ type: T.Type) -> DecodingError {
-            .typeMismatch(type, .init(codingPath: codingPath, debugDescription: "expected \(type), found \(value.kindName)"))
+            .typeMismatch(
+                type, .init(codingPath: codingPath, debugDescription: "expected \(type), found \(value.kindName)"))
         }
 
         func decodeAny<T: Decodable>(_ type: T.Type) throws -> T {
             if type == Data.self {
-                guard case let .string(s) = value, let d = Data(base64Encoded: s), let r = d as? T else { throw mismatch(Data.self) }
+                guard case let .string(s) = value, let d = Data(base64Encoded: s), let r = d as? T else {
+                    throw mismatch(Data.self)
+                }
                 return r
             }
             if type == Date.self {
@@ -41,7 +45,8 @@ public struct JSONValueDecoder: Sendable {
                 switch value {
                 case let .string(s):
                     guard let d = ISO8601Text.parse(s) else {
-                        throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "not an ISO-8601 timestamp: \(s)"))
+                        throw DecodingError.dataCorrupted(
+                            .init(codingPath: codingPath, debugDescription: "not an ISO-8601 timestamp: \(s)"))
                     }
                     date = d
                 case let .integer(i): date = Date(timeIntervalSince1970: Double(i))
@@ -75,20 +80,27 @@ public struct JSONValueDecoder: Sendable {
         func contains(_ key: Key) -> Bool { dict[key.stringValue] != nil }
         func impl(_ key: Key) throws -> Impl {
             guard let v = dict[key.stringValue] else {
-                throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "missing member '\(key.stringValue)'"))
+                throw DecodingError.keyNotFound(
+                    key, .init(codingPath: codingPath, debugDescription: "missing member '\(key.stringValue)'"))
             }
             return Impl(value: v, codingPath: codingPath + [key])
         }
-        func decodeNil(forKey key: Key) throws -> Bool { dict[key.stringValue] == nil || dict[key.stringValue] == .null }
+        func decodeNil(forKey key: Key) throws -> Bool {
+            dict[key.stringValue] == nil || dict[key.stringValue] == .null
+        }
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try impl(key).decodeAny(type) }
         func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
             guard let v = dict[key.stringValue], v != .null else { return nil }
             return try Impl(value: v, codingPath: codingPath + [key]).decodeAny(type)
         }
-        func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+        func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+            -> KeyedDecodingContainer<NestedKey>
+        {
             try impl(key).container(keyedBy: type)
         }
-        func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer { try impl(key).unkeyedContainer() }
+        func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+            try impl(key).unkeyedContainer()
+        }
         func superDecoder() throws -> any Decoder { Impl(value: dict["super"] ?? .null, codingPath: codingPath) }
         func superDecoder(forKey key: Key) throws -> any Decoder { try impl(key) }
     }
@@ -101,7 +113,8 @@ public struct JSONValueDecoder: Sendable {
         var isAtEnd: Bool { currentIndex >= items.count }
         mutating func nextImpl() throws -> Impl {
             guard !isAtEnd else {
-                throw DecodingError.valueNotFound(JSONValue.self, .init(codingPath: codingPath, debugDescription: "array ended"))
+                throw DecodingError.valueNotFound(
+                    JSONValue.self, .init(codingPath: codingPath, debugDescription: "array ended"))
             }
             defer { currentIndex += 1 }
             return Impl(value: items[currentIndex], codingPath: codingPath + [AnyKey(intValue: currentIndex)])
@@ -111,10 +124,14 @@ public struct JSONValueDecoder: Sendable {
             return false
         }
         mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try nextImpl().decodeAny(type) }
-        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws
+            -> KeyedDecodingContainer<NestedKey>
+        {
             try nextImpl().container(keyedBy: type)
         }
-        mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer { try nextImpl().unkeyedContainer() }
+        mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+            try nextImpl().unkeyedContainer()
+        }
         mutating func superDecoder() throws -> any Decoder { try nextImpl() }
     }
 

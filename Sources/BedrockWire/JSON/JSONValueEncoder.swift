@@ -70,20 +70,30 @@ public struct JSONValueEncoder: Sendable {
     struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
         let impl: Impl
         var codingPath: [any CodingKey] { impl.codingPath }
-        func sub(_ key: Key) -> Impl { Impl(ref: impl.ref.child(forKey: key.stringValue), codingPath: codingPath + [key]) }
+        func sub(_ key: Key) -> Impl {
+            Impl(ref: impl.ref.child(forKey: key.stringValue), codingPath: codingPath + [key])
+        }
         mutating func encodeNil(forKey key: Key) throws { sub(key).storeRaw(.null) }
         mutating func encode(_ value: Bool, forKey key: Key) throws { sub(key).storeRaw(.bool(value)) }
         mutating func encode(_ value: String, forKey key: Key) throws { sub(key).storeRaw(.string(value)) }
         mutating func encode(_ value: Double, forKey key: Key) throws { sub(key).storeRaw(.double(value)) }
-        mutating func encode(_ value: Float, forKey key: Key) throws { sub(key).storeRaw(.double(Double("\(value)") ?? Double(value))) }
+        mutating func encode(_ value: Float, forKey key: Key) throws {
+            sub(key).storeRaw(.double(Double("\(value)") ?? Double(value)))
+        }
         mutating func encode(_ value: Int, forKey key: Key) throws { sub(key).storeRaw(.integer(Int64(value))) }
         mutating func encode(_ value: Int64, forKey key: Key) throws { sub(key).storeRaw(.integer(value)) }
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { try sub(key).encodeAny(value) }
-        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
+            -> KeyedEncodingContainer<NestedKey>
+        {
             sub(key).container(keyedBy: keyType)
         }
-        mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer { sub(key).unkeyedContainer() }
-        mutating func superEncoder() -> any Encoder { Impl(ref: impl.ref.child(forKey: "super"), codingPath: codingPath) }
+        mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+            sub(key).unkeyedContainer()
+        }
+        mutating func superEncoder() -> any Encoder {
+            Impl(ref: impl.ref.child(forKey: "super"), codingPath: codingPath)
+        }
         mutating func superEncoder(forKey key: Key) -> any Encoder { sub(key) }
     }
 
@@ -98,7 +108,9 @@ public struct JSONValueEncoder: Sendable {
         mutating func encode(_ value: Double) throws { next().storeRaw(.double(value)) }
         mutating func encode(_ value: Int) throws { next().storeRaw(.integer(Int64(value))) }
         mutating func encode<T: Encodable>(_ value: T) throws { try next().encodeAny(value) }
-        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+        mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<
+            NestedKey
+        > {
             next().container(keyedBy: keyType)
         }
         mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer { next().unkeyedContainer() }
@@ -116,7 +128,9 @@ public struct JSONValueEncoder: Sendable {
         mutating func encode(_ value: Int) throws { impl.storeRaw(.integer(Int64(value))) }
         mutating func encode(_ value: Int64) throws { impl.storeRaw(.integer(value)) }
         mutating func encode(_ value: Int32) throws { impl.storeRaw(.integer(Int64(value))) }
-        mutating func encode(_ value: UInt64) throws { impl.storeRaw(Int64(exactly: value).map(JSONValue.integer) ?? .double(Double(value))) }
+        mutating func encode(_ value: UInt64) throws {
+            impl.storeRaw(Int64(exactly: value).map(JSONValue.integer) ?? .double(Double(value)))
+        }
         mutating func encode<T: Encodable>(_ value: T) throws { try impl.encodeAny(value) }
     }
 }

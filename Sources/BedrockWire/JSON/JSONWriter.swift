@@ -23,8 +23,9 @@ public struct JSONWriter: Sendable {
     public static let compact = JSONWriter(itemSeparator: ",", keySeparator: ":", asciiOnly: false)
     /// Compact UTF-8 JSON in which equal values (in the emulator's sense: members by
     /// name, numbers by value) are written identically: what the emulator sends.
-    public static let canonical = JSONWriter(itemSeparator: ",", keySeparator: ":", asciiOnly: false,
-                                             sortsKeys: true, writesWholeDoublesAsIntegers: true)
+    public static let canonical = JSONWriter(
+        itemSeparator: ",", keySeparator: ":", asciiOnly: false,
+        sortsKeys: true, writesWholeDoublesAsIntegers: true)
 
     /// The JSON text of `value`.
     public func string(_ value: JSONValue) -> String {

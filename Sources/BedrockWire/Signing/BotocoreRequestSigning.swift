@@ -43,9 +43,11 @@ public enum BotocoreRequestSigning {
     ///   - invocationId: the `amz-sdk-invocation-id` (a UUID, the same on every retry).
     ///   - requestHeader: the `amz-sdk-request` value, e.g. `attempt=1` or `attempt=2; max=3`.
     ///   - date: the signing time.
-    public static func authorize(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8],
-                                 payload: SigV4Payload? = nil, authorization: Authorization, invocationId: String,
-                                 requestHeader: String = "attempt=1", date: Date) throws(SigV4SigningError) -> Result {
+    public static func authorize(
+        method: String, url: String, headers: [(name: String, value: String)], body: [UInt8],
+        payload: SigV4Payload? = nil, authorization: Authorization, invocationId: String,
+        requestHeader: String = "attempt=1", date: Date
+    ) throws(SigV4SigningError) -> Result {
         var sent: [(name: String, value: String)]
         var signed: SigV4SignedRequest?
         switch authorization {
@@ -66,11 +68,13 @@ public enum BotocoreRequestSigning {
     }
 }
 
-extension BotocoreRequestSigning.Authorization: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+extension BotocoreRequestSigning.Authorization: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable
+{
     /// `SigV4(AKIA…WXYZ, us-east-1/bedrock)` or `Bearer(***)`: never a secret.
     public var description: String {
         switch self {
-        case .sigV4(let credentials, let region, let service): "SigV4(\(credentials.maskedAccessKeyId), \(region)/\(service))"
+        case .sigV4(let credentials, let region, let service):
+            "SigV4(\(credentials.maskedAccessKeyId), \(region)/\(service))"
         case .bearer: "Bearer(\(SecretMasking.redacted))"
         }
     }

@@ -100,7 +100,10 @@ public enum SigV4Canonicalization {
                 key = pair
                 value = ""
             }
-            return (percentEncode(bytes: percentDecode(key), keeping: []), percentEncode(bytes: percentDecode(value), keeping: []))
+            return (
+                percentEncode(bytes: percentDecode(key), keeping: []),
+                percentEncode(bytes: percentDecode(value), keeping: [])
+            )
         }
         return sortedJoin(pairs)
     }
@@ -142,7 +145,9 @@ public enum SigV4Canonicalization {
     /// Canonical headers and the signed-header list for `headers` (name, value pairs
     /// in order; names compared case-insensitively). Values of repeated names are
     /// joined with `,` in order; names are sorted by code point.
-    public static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> (canonical: String, signed: String) {
+    public static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> (
+        canonical: String, signed: String
+    ) {
         var values: [String: [String]] = [:]
         for (name, value) in headers {
             values[name.lowercased(), default: []].append(trimAll(value))
@@ -168,7 +173,8 @@ public enum SigV4Canonicalization {
         var index = 0
         while index < bytes.count {
             if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count,
-               let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) {
+                let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2])
+            {
                 out.append(high << 4 | low)
                 index += 3
             } else {
@@ -209,8 +215,8 @@ public enum SigV4Canonicalization {
     private static func isUnreserved(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+            UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
             true
         default:
             false

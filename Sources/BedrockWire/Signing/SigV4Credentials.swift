@@ -50,12 +50,14 @@ extension SigV4Credentials: CustomStringConvertible, CustomDebugStringConvertibl
 
     /// What `dump()` and debuggers show: the masked key id and expiry only.
     public var customMirror: Mirror {
-        Mirror(self, children: [
-            "accessKeyId": maskedAccessKeyId,
-            "secretAccessKey": "***",
-            "sessionToken": sessionToken == nil ? "none" : "***",
-            "expiration": expiration.map { SigV4Timestamp($0).amzDate } ?? "none",
-        ], displayStyle: .struct)
+        Mirror(
+            self,
+            children: [
+                "accessKeyId": maskedAccessKeyId,
+                "secretAccessKey": "***",
+                "sessionToken": sessionToken == nil ? "none" : "***",
+                "expiration": expiration.map { SigV4Timestamp($0).amzDate } ?? "none",
+            ], displayStyle: .struct)
     }
 }
 

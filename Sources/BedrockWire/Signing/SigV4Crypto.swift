@@ -88,8 +88,10 @@ final class SigningKeyCache: Sendable {
     /// Enough for every credential and region a process signs for; cleared when full.
     private let capacity = 64
 
-    func key(secret: String, scopeDate: String, region: String, service: String,
-             derive: () -> SymmetricKey) -> SymmetricKey {
+    func key(
+        secret: String, scopeDate: String, region: String, service: String,
+        derive: () -> SymmetricKey
+    ) -> SymmetricKey {
         let scope = Scope(secret: secret, scopeDate: scopeDate, region: region, service: service)
         if let key = keys.withLock({ $0[scope] }) { return key }
         let key = derive()

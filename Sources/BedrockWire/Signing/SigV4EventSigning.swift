@@ -40,8 +40,10 @@ public struct SigV4EventSigner: Sendable {
 
     /// A signer continuing from the request signature `seedSignature` (hex, from
     /// `SigV4SignedRequest.signature`).
-    public init(credentials: SigV4Credentials, region: String, service: String = BedrockWire.signingName,
-                seedSignature: String) {
+    public init(
+        credentials: SigV4Credentials, region: String, service: String = BedrockWire.signingName,
+        seedSignature: String
+    ) {
         self.credentials = credentials
         self.region = region
         self.service = service
@@ -53,9 +55,11 @@ public struct SigV4EventSigner: Sendable {
     /// closing message) at `date`, and advances the chain.
     public mutating func sign<D: DataProtocol>(payload: D, at date: Date) -> SigV4EventSignature {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        let key = keys.key(for: credentials, date: SigV4EventChain.scopeDate(milliseconds), region: region, service: service)
-        let signature = SigV4EventChain.signature(payload: payload, dateMilliseconds: milliseconds, prior: priorSignature,
-                                                  region: region, service: service, key: key)
+        let key = keys.key(
+            for: credentials, date: SigV4EventChain.scopeDate(milliseconds), region: region, service: service)
+        let signature = SigV4EventChain.signature(
+            payload: payload, dateMilliseconds: milliseconds, prior: priorSignature,
+            region: region, service: service, key: key)
         priorSignature = SigV4Crypto.hex(signature)
         return SigV4EventSignature(dateMilliseconds: milliseconds, signature: signature)
     }
@@ -72,8 +76,10 @@ public struct SigV4EventVerifier: Sendable {
     /// The signature the next message must chain from (hex).
     public private(set) var priorSignature: String
 
-    init(credentials: SigV4Credentials, region: String, service: String, seedSignature: String,
-         allowedClockSkew: TimeInterval) {
+    init(
+        credentials: SigV4Credentials, region: String, service: String, seedSignature: String,
+        allowedClockSkew: TimeInterval
+    ) {
         self.credentials = credentials
         self.region = region
         self.service = service
@@ -85,17 +91,22 @@ public struct SigV4EventVerifier: Sendable {
     /// Verifies the next message: its inner `payload`, `:date` header value and
     /// `:chunk-signature` bytes. On success the chain advances; on failure it does not,
     /// and the error says whether the date was out of range or the signature wrong.
-    public mutating func verify<D: DataProtocol>(payload: D, dateMilliseconds: Int64, signature: [UInt8],
-                                                 now: Date = Date()) throws(SigV4VerificationError) {
+    public mutating func verify<D: DataProtocol>(
+        payload: D, dateMilliseconds: Int64, signature: [UInt8],
+        now: Date = Date()
+    ) throws(SigV4VerificationError) {
         let seconds = dateMilliseconds >= 0 ? dateMilliseconds / 1000 : (dateMilliseconds - 999) / 1000
         let skewChecker = SigV4Verifier(allowedClockSkew: allowedClockSkew, secrets: { _ in nil })
         try skewChecker.checkSkew(SigV4Timestamp(secondsSince1970: seconds), now: now)
-        let key = keys.key(for: credentials, date: SigV4EventChain.scopeDate(dateMilliseconds), region: region, service: service)
-        let expected = SigV4EventChain.signature(payload: payload, dateMilliseconds: dateMilliseconds, prior: priorSignature,
-                                                 region: region, service: service, key: key)
+        let key = keys.key(
+            for: credentials, date: SigV4EventChain.scopeDate(dateMilliseconds), region: region, service: service)
+        let expected = SigV4EventChain.signature(
+            payload: payload, dateMilliseconds: dateMilliseconds, prior: priorSignature,
+            region: region, service: service, key: key)
         guard SigV4Crypto.constantTimeEquals(expected, signature) else {
-            throw SigV4VerificationError(.invalidSignature,
-                                         "The event signature we calculated does not match the ':chunk-signature' you provided.")
+            throw SigV4VerificationError(
+                .invalidSignature,
+                "The event signature we calculated does not match the ':chunk-signature' you provided.")
         }
         priorSignature = SigV4Crypto.hex(expected)
     }
@@ -115,12 +126,16 @@ enum SigV4EventChain {
     static func encodedDateHeader(_ milliseconds: Int64) -> [UInt8] {
         var bytes: [UInt8] = [5] + Array(":date".utf8) + [8]
         let bits = UInt64(bitPattern: milliseconds)
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            bytes.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift)))
+        }
         return bytes
     }
 
-    static func stringToSign<D: DataProtocol>(payload: D, dateMilliseconds: Int64, prior: String,
-                                              region: String, service: String) -> String {
+    static func stringToSign<D: DataProtocol>(
+        payload: D, dateMilliseconds: Int64, prior: String,
+        region: String, service: String
+    ) -> String {
         let stamp = timestamp(dateMilliseconds)
         return [
             "AWS4-HMAC-SHA256-PAYLOAD", stamp.amzDate, "\(stamp.scopeDate)/\(region)/\(service)/aws4_request",
@@ -128,10 +143,13 @@ enum SigV4EventChain {
         ].joined(separator: "\n")
     }
 
-    static func signature<D: DataProtocol>(payload: D, dateMilliseconds: Int64, prior: String, region: String,
-                                           service: String, key: SymmetricKey) -> [UInt8] {
-        let text = stringToSign(payload: payload, dateMilliseconds: dateMilliseconds, prior: prior,
-                                region: region, service: service)
+    static func signature<D: DataProtocol>(
+        payload: D, dateMilliseconds: Int64, prior: String, region: String,
+        service: String, key: SymmetricKey
+    ) -> [UInt8] {
+        let text = stringToSign(
+            payload: payload, dateMilliseconds: dateMilliseconds, prior: prior,
+            region: region, service: service)
         return SigV4Crypto.hmac(Array(text.utf8), key: key)
     }
 }
@@ -141,9 +159,11 @@ struct SigV4SigningKeyCache: Sendable {
     private var date = ""
     private var key: SymmetricKey?
 
-    mutating func key(for credentials: SigV4Credentials, date: String, region: String, service: String) -> SymmetricKey {
+    mutating func key(for credentials: SigV4Credentials, date: String, region: String, service: String) -> SymmetricKey
+    {
         if let key, self.date == date { return key }
-        let derived = SigV4Crypto.signingKey(secret: credentials.secretAccessKey, scopeDate: date, region: region, service: service)
+        let derived = SigV4Crypto.signingKey(
+            secret: credentials.secretAccessKey, scopeDate: date, region: region, service: service)
         self.date = date
         key = derived
         return derived

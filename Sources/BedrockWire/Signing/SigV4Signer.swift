@@ -16,8 +16,10 @@ public struct SigV4Signer: Sendable, Hashable {
     public let pathCanonicalization: SigV4PathCanonicalization
 
     /// A signer for `region` and `service` (default `bedrock`).
-    public init(region: String, service: String = BedrockWire.signingName,
-                pathCanonicalization: SigV4PathCanonicalization = .normalizedAndEncoded) {
+    public init(
+        region: String, service: String = BedrockWire.signingName,
+        pathCanonicalization: SigV4PathCanonicalization = .normalizedAndEncoded
+    ) {
         self.region = region
         self.service = service
         self.pathCanonicalization = pathCanonicalization
@@ -33,7 +35,9 @@ public struct SigV4Signer: Sendable, Hashable {
     /// hop-by-hop…) are left out of the signature; a `Content-Length` present before
     /// signing is signed. The result carries the new header list and, for debugging,
     /// the canonical request and string to sign (never the secret or signing key).
-    public func sign(_ request: SigV4Request, with credentials: SigV4Credentials, at date: Date) throws(SigV4SigningError) -> SigV4SignedRequest {
+    public func sign(_ request: SigV4Request, with credentials: SigV4Credentials, at date: Date)
+        throws(SigV4SigningError) -> SigV4SignedRequest
+    {
         guard !credentials.accessKeyId.isEmpty else { throw .incompleteCredentials("empty access key id") }
         guard !credentials.secretAccessKey.isEmpty else { throw .incompleteCredentials("empty secret access key") }
         try Self.validateScopePart(region, name: "region")
@@ -81,10 +85,11 @@ public struct SigV4Signer: Sendable, Hashable {
             payloadHash = SigV4Canonicalization.emptyPayloadHash
         }
 
-        let canonicalURI = switch pathCanonicalization {
-        case .normalizedAndEncoded: SigV4Canonicalization.canonicalURI(rawPath: url.rawPath)
-        case .asSent: url.rawPath.isEmpty ? "/" : url.rawPath
-        }
+        let canonicalURI =
+            switch pathCanonicalization {
+            case .normalizedAndEncoded: SigV4Canonicalization.canonicalURI(rawPath: url.rawPath)
+            case .asSent: url.rawPath.isEmpty ? "/" : url.rawPath
+            }
         let canonicalQuery = SigV4Canonicalization.canonicalQuery(rawQuery: url.rawQuery)
         let canonicalRequest = [
             request.method.uppercased(), canonicalURI, canonicalQuery,
@@ -95,10 +100,12 @@ public struct SigV4Signer: Sendable, Hashable {
             "AWS4-HMAC-SHA256", timestamp.amzDate, scope,
             SigV4Crypto.sha256Hex(Array(canonicalRequest.utf8)),
         ].joined(separator: "\n")
-        let key = SigV4Crypto.signingKey(secret: credentials.secretAccessKey, scopeDate: timestamp.scopeDate,
-                                         region: region, service: service)
+        let key = SigV4Crypto.signingKey(
+            secret: credentials.secretAccessKey, scopeDate: timestamp.scopeDate,
+            region: region, service: service)
         let signature = SigV4Crypto.hex(SigV4Crypto.hmac(Array(stringToSign.utf8), key: key))
-        let authorization = "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope), "
+        let authorization =
+            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope), "
             + "SignedHeaders=\(signedHeaders), Signature=\(signature)"
         add("Authorization", authorization)
 
@@ -176,9 +183,11 @@ extension SigV4SignedRequest: CustomStringConvertible, CustomDebugStringConverti
 
     /// What `dump()` shows: the same fields as `description`.
     public var customMirror: Mirror {
-        Mirror(self, children: [
-            "credentialScope": credentialScope, "signedHeaders": signedHeaders,
-            "signature": signature, "timestamp": timestamp.amzDate,
-        ], displayStyle: .struct)
+        Mirror(
+            self,
+            children: [
+                "credentialScope": credentialScope, "signedHeaders": signedHeaders,
+                "signature": signature, "timestamp": timestamp.amzDate,
+            ], displayStyle: .struct)
     }
 }

@@ -62,7 +62,7 @@ public struct SigV4Timestamp: Sendable, Hashable, Comparable, CustomStringConver
             return value
         }
         guard let year = number(0..<4), let month = number(4..<6), let day = number(6..<8),
-              let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15)
+            let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15)
         else { return nil }
         self.init(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
     }
@@ -73,18 +73,21 @@ public struct SigV4Timestamp: Sendable, Hashable, Comparable, CustomStringConver
         var parts = text.split(separator: " ").map(String.init)
         if let first = parts.first, first.hasSuffix(",") { parts.removeFirst() }
         guard parts.count == 5,
-              let day = Int(parts[0]),
-              let monthIndex = Self.months.firstIndex(of: parts[1]),
-              let year = Int(parts[2]) else { return nil }
+            let day = Int(parts[0]),
+            let monthIndex = Self.months.firstIndex(of: parts[1]),
+            let year = Int(parts[2])
+        else { return nil }
         let clock = parts[3].split(separator: ":")
         guard clock.count == 3, let hour = Int(clock[0]), let minute = Int(clock[1]),
-              let second = Int(clock[2]) else { return nil }
+            let second = Int(clock[2])
+        else { return nil }
         var offsetSeconds = 0
         let zone = parts[4]
         if zone == "GMT" || zone == "UT" || zone == "UTC" || zone == "Z" {
             offsetSeconds = 0
         } else if zone.count == 5, let sign = zone.first, sign == "+" || sign == "-",
-                  let hhmm = Int(zone.dropFirst()) {
+            let hhmm = Int(zone.dropFirst())
+        {
             offsetSeconds = (hhmm / 100 * 3600 + hhmm % 100 * 60) * (sign == "-" ? -1 : 1)
         } else {
             return nil
@@ -95,7 +98,8 @@ public struct SigV4Timestamp: Sendable, Hashable, Comparable, CustomStringConver
 
     private init?(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
         guard (1...12).contains(month), (1...31).contains(day), (0...23).contains(hour),
-              (0...59).contains(minute), (0...60).contains(second) else { return nil }
+            (0...59).contains(minute), (0...60).contains(second)
+        else { return nil }
         // Days from civil (Howard Hinnant's algorithm).
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400

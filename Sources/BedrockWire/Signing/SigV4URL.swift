@@ -33,7 +33,11 @@ public struct SigV4URL: Sendable, Hashable {
     /// parser (which also produces every error message), so results never differ.
     private static func splitASCII(_ url: String) -> SigV4URL? {
         let bytes = url.utf8
-        guard bytes.allSatisfy({ $0 < 0x80 && $0 != UInt8(ascii: "#") && $0 != UInt8(ascii: "@") && $0 != UInt8(ascii: "[") }) else {
+        guard
+            bytes.allSatisfy({
+                $0 < 0x80 && $0 != UInt8(ascii: "#") && $0 != UInt8(ascii: "@") && $0 != UInt8(ascii: "[")
+            })
+        else {
             return nil
         }
         return bytes.withContiguousStorageIfAvailable { b -> SigV4URL? in
@@ -41,7 +45,9 @@ public struct SigV4URL: Sendable, Hashable {
             var i = 0
             while i < n, b[i] != UInt8(ascii: ":") {
                 let c = b[i]
-                guard (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) else { return nil }
+                guard (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) else {
+                    return nil
+                }
                 i += 1
             }
             guard i > 0, i + 2 < n, b[i + 1] == UInt8(ascii: "/"), b[i + 2] == UInt8(ascii: "/") else { return nil }
@@ -55,7 +61,8 @@ public struct SigV4URL: Sendable, Hashable {
             }
             let hostEnd = colon ?? j
             guard hostEnd > hostStart else { return nil }
-            var signingHost = String(decoding: UnsafeBufferPointer(rebasing: b[hostStart..<hostEnd]), as: UTF8.self).lowercased()
+            var signingHost = String(decoding: UnsafeBufferPointer(rebasing: b[hostStart..<hostEnd]), as: UTF8.self)
+                .lowercased()
             if let colon {
                 let digits = b[(colon + 1)..<j]
                 guard digits.count <= 5, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
@@ -77,7 +84,8 @@ public struct SigV4URL: Sendable, Hashable {
     init(characters url: String) throws(SigV4SigningError) {
         guard let schemeEnd = url.range(of: "://") else { throw .invalidURL("missing scheme://") }
         scheme = url[..<schemeEnd.lowerBound].lowercased()
-        guard !scheme.isEmpty, scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }) else {
+        guard !scheme.isEmpty, scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." })
+        else {
             throw .invalidURL("bad scheme")
         }
         var rest = url[schemeEnd.upperBound...]
@@ -93,7 +101,9 @@ public struct SigV4URL: Sendable, Hashable {
             guard let close = authority.firstIndex(of: "]") else { throw .invalidURL("unterminated IPv6 host") }
             host = authority[...close]
             let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") { port = after.dropFirst() } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                port = after.dropFirst()
+            } else if !after.isEmpty {
                 throw .invalidURL("unexpected text after IPv6 host")
             }
         } else if let colon = authority.lastIndex(of: ":") {

@@ -64,9 +64,10 @@ public struct SigV4VerificationError: Error, Sendable, Hashable, CustomStringCon
     }
 
     static func mismatch(canonicalRequest: String?) -> Self {
-        .init(.invalidSignature,
-              "The request signature we calculated does not match the signature you provided. "
-                  + "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
-              expectedCanonicalRequest: canonicalRequest)
+        .init(
+            .invalidSignature,
+            "The request signature we calculated does not match the signature you provided. "
+                + "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+            expectedCanonicalRequest: canonicalRequest)
     }
 }

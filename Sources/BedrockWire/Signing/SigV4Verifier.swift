@@ -17,7 +17,9 @@ public struct SigV4ReceivedRequest: Sendable {
     public var bodySHA256: String?
 
     /// A received request from its parts.
-    public init(method: String, rawPath: String, rawQuery: String, headers: [(name: String, value: String)], bodySHA256: String?) {
+    public init(
+        method: String, rawPath: String, rawQuery: String, headers: [(name: String, value: String)], bodySHA256: String?
+    ) {
         self.method = method
         self.rawPath = rawPath
         self.rawQuery = rawQuery
@@ -28,9 +30,10 @@ public struct SigV4ReceivedRequest: Sendable {
     /// A received request from the request-line target (`/path?query`).
     public init(method: String, requestTarget: String, headers: [(name: String, value: String)], bodySHA256: String?) {
         if let question = requestTarget.firstIndex(of: "?") {
-            self.init(method: method, rawPath: String(requestTarget[..<question]),
-                      rawQuery: String(requestTarget[requestTarget.index(after: question)...]),
-                      headers: headers, bodySHA256: bodySHA256)
+            self.init(
+                method: method, rawPath: String(requestTarget[..<question]),
+                rawQuery: String(requestTarget[requestTarget.index(after: question)...]),
+                headers: headers, bodySHA256: bodySHA256)
         } else {
             self.init(method: method, rawPath: requestTarget, rawQuery: "", headers: headers, bodySHA256: bodySHA256)
         }
@@ -73,9 +76,11 @@ public struct SigV4Verifier: Sendable {
 
     /// A verifier for `service`, accepting `regions` (nil: any), with `secrets`
     /// resolving access key ids.
-    public init(service: String = BedrockWire.signingName, regions: Set<String>? = nil,
-                allowedClockSkew: TimeInterval = 300, pathCanonicalization: SigV4PathCanonicalization = .normalizedAndEncoded,
-                secrets: @escaping SigV4SecretLookup) {
+    public init(
+        service: String = BedrockWire.signingName, regions: Set<String>? = nil,
+        allowedClockSkew: TimeInterval = 300, pathCanonicalization: SigV4PathCanonicalization = .normalizedAndEncoded,
+        secrets: @escaping SigV4SecretLookup
+    ) {
         self.service = service
         self.pathCanonicalization = pathCanonicalization
         self.regions = regions
@@ -85,7 +90,9 @@ public struct SigV4Verifier: Sendable {
 
     /// Verifies `request` against the clock reading `now`; returns who signed it and
     /// the seed for event-stream chained signatures, or throws the AWS error.
-    public func verify(_ request: SigV4ReceivedRequest, now: Date = Date()) throws(SigV4VerificationError) -> SigV4VerifiedRequest {
+    public func verify(_ request: SigV4ReceivedRequest, now: Date = Date()) throws(SigV4VerificationError)
+        -> SigV4VerifiedRequest
+    {
         guard let header = request.values("Authorization").first else { throw .missing() }
         let authorization = try SigV4AuthorizationHeader(parsing: header)
 
@@ -94,40 +101,48 @@ public struct SigV4Verifier: Sendable {
         let timestamp: SigV4Timestamp
         if let amzDate = request.values("X-Amz-Date").first {
             guard let parsed = SigV4Timestamp(amzDate: amzDate.trimmingCharacters(in: .whitespaces)) else {
-                throw SigV4VerificationError(.incompleteSignature,
-                                             "Date must be in ISO-8601 'basic format'. Got '\(amzDate)'. See http://en.wikipedia.org/wiki/ISO_8601")
+                throw SigV4VerificationError(
+                    .incompleteSignature,
+                    "Date must be in ISO-8601 'basic format'. Got '\(amzDate)'. See http://en.wikipedia.org/wiki/ISO_8601"
+                )
             }
             timestamp = parsed
         } else if let httpDate = request.values("Date").first {
             guard let parsed = SigV4Timestamp(httpDate: httpDate.trimmingCharacters(in: .whitespaces)) else {
-                throw SigV4VerificationError(.incompleteSignature, "Date header '\(httpDate)' is not a valid HTTP date.")
+                throw SigV4VerificationError(
+                    .incompleteSignature, "Date header '\(httpDate)' is not a valid HTTP date.")
             }
             timestamp = parsed
         } else {
-            throw SigV4VerificationError(.incompleteSignature,
-                                         "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+            throw SigV4VerificationError(
+                .incompleteSignature,
+                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
         }
         try checkSkew(timestamp, now: now)
 
         let scope = authorization.scope
         guard scope.date == timestamp.scopeDate else {
-            throw SigV4VerificationError(.invalidSignature,
-                                         "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
-                                             + "'\(scope.date)' != '\(timestamp.scopeDate)', from '\(timestamp.amzDate)'.")
+            throw SigV4VerificationError(
+                .invalidSignature,
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
+                    + "'\(scope.date)' != '\(timestamp.scopeDate)', from '\(timestamp.amzDate)'.")
         }
         guard scope.terminator == "aws4_request" else {
-            throw SigV4VerificationError(.invalidSignature,
-                                         "Credential should be scoped with a valid terminator: 'aws4_request', not '\(scope.terminator)'.")
+            throw SigV4VerificationError(
+                .invalidSignature,
+                "Credential should be scoped with a valid terminator: 'aws4_request', not '\(scope.terminator)'.")
         }
         guard scope.service == service else {
-            throw SigV4VerificationError(.invalidSignature, "Credential should be scoped to correct service: '\(service)'. ")
+            throw SigV4VerificationError(
+                .invalidSignature, "Credential should be scoped to correct service: '\(service)'. ")
         }
         guard RegionNameRule.isWellFormed(scope.region), regions.map({ $0.contains(scope.region) }) ?? true else {
             throw SigV4VerificationError(.invalidSignature, "Credential should be scoped to a valid region. ")
         }
         guard authorization.signedHeaders.contains("host") || authorization.signedHeaders.contains(":authority") else {
-            throw SigV4VerificationError(.invalidSignature,
-                                         "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+            throw SigV4VerificationError(
+                .invalidSignature,
+                "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
         }
 
         guard let credentials = secrets(scope.accessKeyId) else { throw .unrecognized() }
@@ -136,7 +151,7 @@ public struct SigV4Verifier: Sendable {
         case (nil, nil):
             break
         case (let expected?, let presented?)
-            where SigV4Crypto.constantTimeEquals(Array(expected.utf8), Array(presented.utf8)):
+        where SigV4Crypto.constantTimeEquals(Array(expected.utf8), Array(presented.utf8)):
             break
         default:
             throw .unrecognized()
@@ -148,12 +163,14 @@ public struct SigV4Verifier: Sendable {
         let payloadHash = try payloadHash(of: request)
         let canonicalHeaders = signedHeaderValues(request, names: authorization.signedHeaders)
         let (headerBlock, signedList) = SigV4Canonicalization.canonicalHeaders(canonicalHeaders)
-        let canonicalURI = switch pathCanonicalization {
-        case .normalizedAndEncoded: SigV4Canonicalization.canonicalURI(rawPath: request.rawPath)
-        case .asSent: request.rawPath.isEmpty ? "/" : request.rawPath
-        }
-        let key = SigV4Crypto.signingKey(secret: credentials.secretAccessKey, scopeDate: scope.date,
-                                         region: scope.region, service: scope.service)
+        let canonicalURI =
+            switch pathCanonicalization {
+            case .normalizedAndEncoded: SigV4Canonicalization.canonicalURI(rawPath: request.rawPath)
+            case .asSent: request.rawPath.isEmpty ? "/" : request.rawPath
+            }
+        let key = SigV4Crypto.signingKey(
+            secret: credentials.secretAccessKey, scopeDate: scope.date,
+            region: scope.region, service: scope.service)
         let presented = SigV4Crypto.bytes(hex: authorization.signature) ?? []
         let queries = [
             (SigV4CanonicalizationVariant.botocore, SigV4Canonicalization.canonicalQuery(rawQuery: request.rawQuery)),
@@ -188,15 +205,17 @@ public struct SigV4Verifier: Sendable {
         let minutes = Int(allowedClockSkew / 60)
         if timestamp.secondsSince1970 < nowStamp.secondsSince1970 - skew {
             let earliest = SigV4Timestamp(secondsSince1970: nowStamp.secondsSince1970 - skew)
-            throw SigV4VerificationError(.signatureExpired,
-                                         "Signature expired: \(timestamp.amzDate) is now earlier than \(earliest.amzDate) "
-                                             + "(\(nowStamp.amzDate) - \(minutes) min.)")
+            throw SigV4VerificationError(
+                .signatureExpired,
+                "Signature expired: \(timestamp.amzDate) is now earlier than \(earliest.amzDate) "
+                    + "(\(nowStamp.amzDate) - \(minutes) min.)")
         }
         if timestamp.secondsSince1970 > nowStamp.secondsSince1970 + skew {
             let latest = SigV4Timestamp(secondsSince1970: nowStamp.secondsSince1970 + skew)
-            throw SigV4VerificationError(.signatureNotYetCurrent,
-                                         "Signature not yet current: \(timestamp.amzDate) is still later than \(latest.amzDate) "
-                                             + "(\(nowStamp.amzDate) + \(minutes) min.)")
+            throw SigV4VerificationError(
+                .signatureNotYetCurrent,
+                "Signature not yet current: \(timestamp.amzDate) is still later than \(latest.amzDate) "
+                    + "(\(nowStamp.amzDate) + \(minutes) min.)")
         }
     }
 
@@ -204,19 +223,22 @@ public struct SigV4Verifier: Sendable {
         if let declared = request.values("X-Amz-Content-SHA256").first {
             let isHash = declared.utf8.count == 64 && SigV4Crypto.bytes(hex: declared) != nil
             if isHash, let actual = request.bodySHA256, actual.lowercased() != declared.lowercased() {
-                throw SigV4VerificationError(.invalidSignature,
-                                             "The provided 'x-amz-content-sha256' header does not match what was computed.")
+                throw SigV4VerificationError(
+                    .invalidSignature,
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.")
             }
             return declared
         }
         guard let actual = request.bodySHA256 else {
-            throw SigV4VerificationError(.invalidSignature,
-                                         "A streamed request body requires the 'x-amz-content-sha256' header.")
+            throw SigV4VerificationError(
+                .invalidSignature,
+                "A streamed request body requires the 'x-amz-content-sha256' header.")
         }
         return actual
     }
 
-    private func signedHeaderValues(_ request: SigV4ReceivedRequest, names: [String]) -> [(name: String, value: String)] {
+    private func signedHeaderValues(_ request: SigV4ReceivedRequest, names: [String]) -> [(name: String, value: String)]
+    {
         var result: [(name: String, value: String)] = []
         for name in names {
             var values = request.values(name)
@@ -273,8 +295,9 @@ public struct SigV4VerifiedRequest: Sendable, CustomStringConvertible {
 
     /// A verifier for the chained signatures of the event messages in this request's body.
     public func eventVerifier() -> SigV4EventVerifier {
-        SigV4EventVerifier(credentials: credentials, region: region, service: service,
-                           seedSignature: signature, allowedClockSkew: allowedClockSkew)
+        SigV4EventVerifier(
+            credentials: credentials, region: region, service: service,
+            seedSignature: signature, allowedClockSkew: allowedClockSkew)
     }
 
     public var description: String {
@@ -302,8 +325,9 @@ struct SigV4AuthorizationHeader {
         guard trimmed.hasPrefix("AWS4-HMAC-SHA256 ") else {
             let scheme = trimmed.split(separator: " ").first.map(String.init) ?? ""
             let shown = scheme.count <= 32 ? scheme : String(scheme.prefix(32)) + "…"
-            throw SigV4VerificationError(.incompleteSignature,
-                                         "Unsupported Authorization Type: '\(shown)'; expected 'AWS4-HMAC-SHA256'.")
+            throw SigV4VerificationError(
+                .incompleteSignature,
+                "Unsupported Authorization Type: '\(shown)'; expected 'AWS4-HMAC-SHA256'.")
         }
         var fields: [String: String] = [:]
         for part in trimmed.dropFirst("AWS4-HMAC-SHA256 ".count).split(separator: ",") {
@@ -316,14 +340,16 @@ struct SigV4AuthorizationHeader {
             missing.append("Authorization header requires '\(name)' parameter.")
         }
         guard missing.isEmpty, let credential = fields["Credential"], let signedHeaders = fields["SignedHeaders"],
-              let signature = fields["Signature"] else {
+            let signature = fields["Signature"]
+        else {
             throw SigV4VerificationError(.incompleteSignature, missing.joined(separator: " "))
         }
         let parts = credential.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 5, !parts[0].isEmpty else {
-            throw SigV4VerificationError(.incompleteSignature,
-                                         "Credential should be of the form <access key id>/<date>/<region>/<service>/aws4_request; "
-                                             + "got \(parts.count) '/'-separated parts.")
+            throw SigV4VerificationError(
+                .incompleteSignature,
+                "Credential should be of the form <access key id>/<date>/<region>/<service>/aws4_request; "
+                    + "got \(parts.count) '/'-separated parts.")
         }
         scope = Scope(accessKeyId: parts[0], date: parts[1], region: parts[2], service: parts[3], terminator: parts[4])
         self.signedHeaders = signedHeaders.split(separator: ";").map { $0.lowercased() }
@@ -341,7 +367,8 @@ public enum RegionNameRule {
             return false
         }
         return bytes.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
                 || byte == UInt8(ascii: "-")
         }
     }

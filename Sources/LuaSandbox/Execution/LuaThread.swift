@@ -18,11 +18,13 @@ final class LuaThread: @unchecked Sendable {
         defer { pthread_attr_destroy(&attributes) }
         pthread_attr_setstacksize(&attributes, LuaThread.stackBytes)
         let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(&thread, &attributes, { context in
-            let me = Unmanaged<LuaThread>.fromOpaque(context!).takeRetainedValue()
-            me.loop()
-            return nil
-        }, context)
+        let result = pthread_create(
+            &thread, &attributes,
+            { context in
+                let me = Unmanaged<LuaThread>.fromOpaque(context!).takeRetainedValue()
+                me.loop()
+                return nil
+            }, context)
         guard result == 0 else {
             Unmanaged<LuaThread>.fromOpaque(context).release()
             throw LuaError.state("cannot start the Lua thread (pthread_create returned \(result))")

@@ -51,8 +51,10 @@ public struct LuaLimits: Sendable, Hashable {
     public init() {}
 
     /// The defaults with the given overrides.
-    public init(memoryBytes: Int? = nil, instructions: Int64? = nil, seconds: Double? = nil,
-                outputBytes: Int? = nil, hostCalls: Int64? = nil) {
+    public init(
+        memoryBytes: Int? = nil, instructions: Int64? = nil, seconds: Double? = nil,
+        outputBytes: Int? = nil, hostCalls: Int64? = nil
+    ) {
         if let memoryBytes { self.memoryBytes = memoryBytes }
         if let instructions { self.instructions = instructions }
         if let seconds { self.seconds = seconds }
@@ -61,10 +63,11 @@ public struct LuaLimits: Sendable, Hashable {
     }
 
     var cValue: quarry_limits {
-        quarry_limits(memory_bytes: max(memoryBytes, 0), instructions: instructions,
-                      seconds: seconds, output_bytes: max(outputBytes, 0), host_calls: hostCalls,
-                      range_items: rangeItems, pattern_cost: patternCost,
-                      load_source_bytes: max(loadSourceBytes, 0), close_depth: Int32(clamping: closeDepth))
+        quarry_limits(
+            memory_bytes: max(memoryBytes, 0), instructions: instructions,
+            seconds: seconds, output_bytes: max(outputBytes, 0), host_calls: hostCalls,
+            range_items: rangeItems, pattern_cost: patternCost,
+            load_source_bytes: max(loadSourceBytes, 0), close_depth: Int32(clamping: closeDepth))
     }
 }
 

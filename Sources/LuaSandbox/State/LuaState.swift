@@ -72,7 +72,9 @@ public final class LuaState {
 
     /// Creates a state with the safe library subset; `output` receives `print` output
     /// as text (invalid UTF-8 shown as U+FFFD).
-    public convenience init(limits: LuaLimits = LuaLimits(), output: @escaping (String) -> Void = { _ in }) throws(LuaError) {
+    public convenience init(limits: LuaLimits = LuaLimits(), output: @escaping (String) -> Void = { _ in })
+        throws(LuaError)
+    {
         try self.init(limits: limits, byteOutput: Self.textOutput(output))
     }
 
@@ -82,14 +84,19 @@ public final class LuaState {
         let callbacks = Callbacks()
         var error: UnsafePointer<CChar>?
         var cLimits = limits.cValue
-        guard let sb = quarry_sandbox_new(&cLimits, { ctx, bytes, len in
-            guard let ctx, let bytes else { return }
-            let state = Unmanaged<Callbacks>.fromOpaque(ctx).takeUnretainedValue().state
-            state?.output(Array(UnsafeRawBufferPointer(start: bytes, count: len)))
-        }, { ctx, L, id, nargs in
-            guard let ctx, let L else { return }
-            Unmanaged<Callbacks>.fromOpaque(ctx).takeUnretainedValue().state?.dispatch(L, id: id, nargs: nargs)
-        }, Unmanaged.passUnretained(callbacks).toOpaque(), &error) else {
+        guard
+            let sb = quarry_sandbox_new(
+                &cLimits,
+                { ctx, bytes, len in
+                    guard let ctx, let bytes else { return }
+                    let state = Unmanaged<Callbacks>.fromOpaque(ctx).takeUnretainedValue().state
+                    state?.output(Array(UnsafeRawBufferPointer(start: bytes, count: len)))
+                },
+                { ctx, L, id, nargs in
+                    guard let ctx, let L else { return }
+                    Unmanaged<Callbacks>.fromOpaque(ctx).takeUnretainedValue().state?.dispatch(L, id: id, nargs: nargs)
+                }, Unmanaged.passUnretained(callbacks).toOpaque(), &error)
+        else {
             throw LuaError.state(error.map { String(cString: $0) } ?? "cannot create the Lua state")
         }
         self.sandbox = sb
@@ -100,7 +107,8 @@ public final class LuaState {
         callbacks.state = self
         quarry_sandbox_begin(sb, &cLimits)
         // `error_metatable.lua` beside this file, embedded at build time.
-        try defineMetatable(LuaState.errorMetatable, source: String(decoding: PackageResources.error_metatable_lua, as: UTF8.self))
+        try defineMetatable(
+            LuaState.errorMetatable, source: String(decoding: PackageResources.error_metatable_lua, as: UTF8.self))
     }
 
     deinit {
@@ -181,11 +189,12 @@ public final class LuaState {
             trip = hostTrip.kind
             message = hostTrip.message
         }
-        return LuaRunReport(trippedLimit: trip,
-                            tripMessage: message,
-                            instructionsUsed: quarry_sandbox_instructions_used(sandbox),
-                            peakMemoryBytes: Int(quarry_sandbox_memory_peak(sandbox)),
-                            hostCalls: quarry_sandbox_host_calls_used(sandbox))
+        return LuaRunReport(
+            trippedLimit: trip,
+            tripMessage: message,
+            instructionsUsed: quarry_sandbox_instructions_used(sandbox),
+            peakMemoryBytes: Int(quarry_sandbox_memory_peak(sandbox)),
+            hostCalls: quarry_sandbox_host_calls_used(sandbox))
     }
 
     /// A function that removes the metatable of its table argument, even a locked one
@@ -255,7 +264,7 @@ public final class LuaState {
         }
         var nargs = Int32(values.count)
         if marker {
-            quarry_push_error_marker(L)   // the checkstack in push left room
+            quarry_push_error_marker(L)  // the checkstack in push left room
             lua_rotate(L, -2, 1)
             nargs += 1
         }
@@ -347,7 +356,9 @@ public final class LuaState {
     /// to scripts (a proxy with a locked metatable; `rawset` refuses it too).
     public func setGlobal(_ name: String, _ value: LuaValue, readOnly: Bool = false) throws(LuaError) {
         let bytes = try encode(value, root: name)
-        let status = bytes.withUnsafeBufferPointer { quarry_set_global(L, name, $0.baseAddress, $0.count, readOnly ? 1 : 0) }
+        let status = bytes.withUnsafeBufferPointer {
+            quarry_set_global(L, name, $0.baseAddress, $0.count, readOnly ? 1 : 0)
+        }
         if status != LUA_OK { throw LuaError.state("cannot set global \(name): \(popMessage(L))") }
     }
 
@@ -474,7 +485,13 @@ public final class LuaState {
         if described == nil || described?.hasPrefix("(error object is a ") == true, let fields {
             let code = fields["code"].flatMap(Self.plainText)
             let text = fields["message"].flatMap(Self.plainText)
-            if let code, let text { described = "\(code): \(text)" } else if let text { described = text } else if let code { described = code }
+            if let code, let text {
+                described = "\(code): \(text)"
+            } else if let text {
+                described = text
+            } else if let code {
+                described = code
+            }
         }
         var message = described ?? "(error object is a \(String(cString: lua_typename(L, lua_type(L, index)))) value)"
         if !isString, fields?["where"] == nil, let location { message = "\(location): \(message)" }
@@ -541,19 +558,23 @@ public final class LuaState {
                 _ = noteConversion(error)
                 replyError(.string("\(entry.name): \(hostTrip?.message ?? error.problem)"))
             } else if let code = argumentErrorCode?(entry.name) {
-                replyError(.tagged(metatable: Self.errorMetatable, .map([
-                    "code": .string(code), "message": .string("\(entry.name): \(error.description)"),
-                    "retryable": .boolean(false),
-                ])))
+                replyError(
+                    .tagged(
+                        metatable: Self.errorMetatable,
+                        .map([
+                            "code": .string(code), "message": .string("\(entry.name): \(error.description)"),
+                            "retryable": .boolean(false),
+                        ])))
             } else {
                 replyError(.string("\(entry.name): \(error.description)"))
             }
             return
         }
         let retained = RetainedReferences()
-        let call = LuaHostCall(state: self, name: entry.name, arguments: arguments,
-                               canSuspend: lua_isyieldable(thread) != 0, retained: retained,
-                               thread: thread)
+        let call = LuaHostCall(
+            state: self, name: entry.name, arguments: arguments,
+            canSuspend: lua_isyieldable(thread) != 0, retained: retained,
+            thread: thread)
         let result = entry.body(call)
         for ref in reader.references where !retained.refs.contains(ref) { quarry_unref(thread, ref) }
         if let hostTrip {
@@ -564,7 +585,8 @@ public final class LuaState {
         switch result {
         case .values(let values):
             do {
-                let bytes = try LuaValueEncoder.encodeList(values, limits: budgeted(argumentLimits), root: "\(entry.name) result")
+                let bytes = try LuaValueEncoder.encodeList(
+                    values, limits: budgeted(argumentLimits), root: "\(entry.name) result")
                 bytes.withUnsafeBufferPointer {
                     quarry_sandbox_reply(sandbox, Int32(QUARRY_REPLY_RETURN.rawValue), $0.baseAddress, $0.count)
                 }
@@ -580,8 +602,10 @@ public final class LuaState {
             replyError(value)
         case .suspend(let request):
             guard call.canSuspend else {
-                replyError(.string("\(entry.name) cannot wait here: it was called where Lua cannot yield "
-                                   + "(a metamethod, a sort comparator or a gsub callback)"))
+                replyError(
+                    .string(
+                        "\(entry.name) cannot wait here: it was called where Lua cannot yield "
+                            + "(a metamethod, a sort comparator or a gsub callback)"))
                 return
             }
             let requestID = nextRequestID
@@ -592,7 +616,8 @@ public final class LuaState {
     }
 
     private func replyError(_ value: LuaValue) {
-        let bytes = (try? LuaValueEncoder.encodeList([value], limits: argumentLimits, root: "error"))
+        let bytes =
+            (try? LuaValueEncoder.encodeList([value], limits: argumentLimits, root: "error"))
             ?? (try? LuaValueEncoder.encodeList([.string("host error could not be converted")])) ?? []
         bytes.withUnsafeBufferPointer {
             quarry_sandbox_reply(sandbox, Int32(QUARRY_REPLY_ERROR.rawValue), $0.baseAddress, $0.count)

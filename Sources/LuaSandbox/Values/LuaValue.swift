@@ -85,8 +85,10 @@ public struct LuaConversionError: Error, Sendable, Hashable, CustomStringConvert
 
     /// The error for a crossing that needs more than `budget` bytes.
     static func budget(path: String, _ budget: Int) -> LuaConversionError {
-        LuaConversionError(path: path, problem: "sandbox limit: memory: the values crossing between Lua and the host "
-                           + "need more than the \(budget) bytes left under the memory cap", limit: .memory)
+        LuaConversionError(
+            path: path,
+            problem: "sandbox limit: memory: the values crossing between Lua and the host "
+                + "need more than the \(budget) bytes left under the memory cap", limit: .memory)
     }
 
     /// `path: problem`.
@@ -124,7 +126,8 @@ public struct LuaConversionLimits: Sendable, Hashable {
 
 enum PathComponent {
     static func append(_ path: String, key: String) -> String {
-        let isIdentifier = key.first.map { $0 == "_" || $0.isLetter } == true
+        let isIdentifier =
+            key.first.map { $0 == "_" || $0.isLetter } == true
             && key.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
         if isIdentifier { return path.isEmpty ? key : "\(path).\(key)" }
         return "\(path)[\"\(key)\"]"
@@ -134,7 +137,8 @@ enum PathComponent {
 }
 
 extension LuaValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
-                    ExpressibleByFloatLiteral {
+    ExpressibleByFloatLiteral
+{
     /// A string literal is a Lua string.
     public init(stringLiteral value: String) { self = .string(value) }
     /// An integer literal is a Lua integer.

@@ -10,8 +10,10 @@ struct LuaValueEncoder {
     }
 
     /// Encodes a list of values (what a function returns).
-    static func encodeList(_ values: [LuaValue], limits: LuaConversionLimits = LuaConversionLimits(),
-                           root: String = "value") throws(LuaConversionError) -> [UInt8] {
+    static func encodeList(
+        _ values: [LuaValue], limits: LuaConversionLimits = LuaConversionLimits(),
+        root: String = "value"
+    ) throws(LuaConversionError) -> [UInt8] {
         var encoder = LuaValueEncoder(limits: limits)
         encoder.u64(UInt64(values.count))
         var items = 0
@@ -28,7 +30,9 @@ struct LuaValueEncoder {
     /// Checks the bytes written so far against the crossing's budget.
     private func checkBudget(adding n: Int, path: () -> String) throws(LuaConversionError) {
         let (sum, overflow) = bytes.count.addingReportingOverflow(n)
-        if overflow || sum > limits.maxTotalBytes { throw LuaConversionError.budget(path: path(), limits.maxTotalBytes) }
+        if overflow || sum > limits.maxTotalBytes {
+            throw LuaConversionError.budget(path: path(), limits.maxTotalBytes)
+        }
     }
 
     fileprivate mutating func string(_ s: String) {
@@ -41,8 +45,10 @@ struct LuaValueEncoder {
 
     /// Encodes one value. `path` names it for errors and is only evaluated when one is
     /// thrown: building a path string per element cost more than the encoding itself.
-    fileprivate mutating func encode(_ value: LuaValue, path: () -> String, depth: Int,
-                                 items: inout Int) throws(LuaConversionError) {
+    fileprivate mutating func encode(
+        _ value: LuaValue, path: () -> String, depth: Int,
+        items: inout Int
+    ) throws(LuaConversionError) {
         if depth > limits.maxDepth {
             throw LuaConversionError(path: path(), problem: "nested deeper than \(limits.maxDepth) levels")
         }
@@ -57,13 +63,15 @@ struct LuaValueEncoder {
             bytes.append(4); u64(d.bitPattern)
         case .string(let s):
             if s.utf8.count > limits.maxStringBytes {
-                throw LuaConversionError(path: path(), problem: "string of \(s.utf8.count) bytes exceeds \(limits.maxStringBytes)")
+                throw LuaConversionError(
+                    path: path(), problem: "string of \(s.utf8.count) bytes exceeds \(limits.maxStringBytes)")
             }
             try checkBudget(adding: s.utf8.count + 9, path: path)
             bytes.append(5); string(s)
         case .bytes(let b):
             if b.count > limits.maxStringBytes {
-                throw LuaConversionError(path: path(), problem: "string of \(b.count) bytes exceeds \(limits.maxStringBytes)")
+                throw LuaConversionError(
+                    path: path(), problem: "string of \(b.count) bytes exceeds \(limits.maxStringBytes)")
             }
             try checkBudget(adding: b.count + 9, path: path)
             bytes.append(5); u64(UInt64(b.count)); bytes.append(contentsOf: b)

@@ -49,14 +49,19 @@ struct LuaValueReader {
             var len = 0
             guard let p = lua_tolstring(L, idx, &len) else { return .string("") }
             if len > limits.maxStringBytes {
-                throw LuaConversionError(path: path(), problem: "string of \(len) bytes exceeds \(limits.maxStringBytes)")
+                throw LuaConversionError(
+                    path: path(), problem: "string of \(len) bytes exceeds \(limits.maxStringBytes)")
             }
             try charge(len, path: path)
             let key = UnsafeRawPointer(p)
             if len >= Self.sharedStringBytes, let seen = strings[key] { return seen }
             let buffer = UnsafeRawBufferPointer(start: p, count: len)
             let value: LuaValue
-            if let s = String(validating: buffer, as: UTF8.self) { value = .string(s) } else { value = .bytes(Array(buffer)) }
+            if let s = String(validating: buffer, as: UTF8.self) {
+                value = .string(s)
+            } else {
+                value = .bytes(Array(buffer))
+            }
             if len >= Self.sharedStringBytes { strings[key] = value }
             return value
         case LUA_TTABLE:
@@ -73,7 +78,9 @@ struct LuaValueReader {
                 throw LuaConversionError(path: path(), problem: "functions cannot be converted")
             }
             let ref = quarry_ref(L, idx)
-            if ref == LUA_NOREF { throw LuaConversionError(path: path(), problem: "not enough memory to keep the function") }
+            if ref == LUA_NOREF {
+                throw LuaConversionError(path: path(), problem: "not enough memory to keep the function")
+            }
             references.append(ref)
             return .function(.lua(ref: ref))
         default:
@@ -91,7 +98,9 @@ struct LuaValueReader {
         bytes = sum
     }
 
-    private mutating func readTable(at idx: Int32, path: () -> String, depth: Int) throws(LuaConversionError) -> LuaValue {
+    private mutating func readTable(at idx: Int32, path: () -> String, depth: Int) throws(LuaConversionError)
+        -> LuaValue
+    {
         if depth >= limits.maxDepth {
             throw LuaConversionError(path: path(), problem: "nested deeper than \(limits.maxDepth) levels")
         }
@@ -132,20 +141,24 @@ struct LuaValueReader {
                 if keyType == LUA_TSTRING {
                     var len = 0
                     let p = lua_tolstring(L, -2, &len)
-                    let key = p.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: len), as: UTF8.self) } ?? ""
-                    byName[key] = try read(at: lua_gettop(L), path: { PathComponent.append(path(), key: key) }, depth: depth + 1)
+                    let key =
+                        p.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: len), as: UTF8.self) } ?? ""
+                    byName[key] = try read(
+                        at: lua_gettop(L), path: { PathComponent.append(path(), key: key) }, depth: depth + 1)
                 } else if keyType == LUA_TNUMBER && lua_isinteger(L, -2) != 0 {
                     let key = Int64(lua_tointegerx(L, -2, nil))
-                    byIndex[key] = try read(at: lua_gettop(L), path: { PathComponent.append(path(), index: Int(key)) }, depth: depth + 1)
+                    byIndex[key] = try read(
+                        at: lua_gettop(L), path: { PathComponent.append(path(), index: Int(key)) }, depth: depth + 1)
                 } else {
                     let name = String(cString: lua_typename(L, keyType))
-                    throw LuaConversionError(path: path(), problem: "table has a \(name) key; only string keys or 1...n are allowed")
+                    throw LuaConversionError(
+                        path: path(), problem: "table has a \(name) key; only string keys or 1...n are allowed")
                 }
             } catch {
                 lua_settop(L, top)
                 throw error
             }
-            lua_settop(L, top + 1)   // keep the key for lua_next
+            lua_settop(L, top + 1)  // keep the key for lua_next
         }
         lua_settop(L, top)
         if byIndex.isEmpty { return .map(byName) }

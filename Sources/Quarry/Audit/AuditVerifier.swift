@@ -1,8 +1,9 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Checks an audit log's chain: every record's `hash` matches its content, the first
@@ -50,7 +51,9 @@ public enum AuditVerifier {
             case .tooLong:
                 return bad("the record is too long (over \(reader.maxLineBytes) bytes)")
             case .incomplete:
-                return bad("the last record is incomplete (no newline at its end: a write was cut short or the file was truncated)")
+                return bad(
+                    "the last record is incomplete (no newline at its end: a write was cut short or the file was truncated)"
+                )
             case .complete(let bytes):
                 line = bytes
             }
@@ -61,7 +64,9 @@ public enum AuditVerifier {
             }
             if let previousLine {
                 if fields.prev != AuditLog.sha256Hex(previousLine) {
-                    return bad("the chain is broken: prev is not the hash of line \(number - 1) (a record was removed, inserted or reordered before this one)")
+                    return bad(
+                        "the chain is broken: prev is not the hash of line \(number - 1) (a record was removed, inserted or reordered before this one)"
+                    )
                 }
             } else if fields.prev != AuditLog.anchor(runId: fields.runId) {
                 return bad("the first record does not anchor on its run id (records before it were removed)")
@@ -77,7 +82,9 @@ public enum AuditVerifier {
     /// A line's run id and `prev` when it is an audit record whose own hash checks out
     /// (the chain to the line before it is the caller's to check).
     static func chainFields(_ line: [UInt8]) -> Result<(runId: String, prev: String), RecordProblem> {
-        func bad(_ why: String) -> Result<(runId: String, prev: String), RecordProblem> { .failure(RecordProblem(message: why)) }
+        func bad(_ why: String) -> Result<(runId: String, prev: String), RecordProblem> {
+            .failure(RecordProblem(message: why))
+        }
         guard let json = try? JSONParser.parse(line), case .object(let members) = json else {
             return bad("not a JSON object")
         }
@@ -254,8 +261,11 @@ public struct AuditSummary: Sendable {
             let model = string(value("model")) ?? "-"
             let day = String((string(value("time")) ?? "unknown").prefix(10))
             let key = "\(day)\u{1}\(principal)\u{1}\(model)"
-            var row = table[key] ?? Row(principal: principal, model: model, day: day, calls: 0, errors: 0, refused: 0,
-                                        tokensIn: 0, tokensOut: 0)
+            var row =
+                table[key]
+                ?? Row(
+                    principal: principal, model: model, day: day, calls: 0, errors: 0, refused: 0,
+                    tokensIn: 0, tokensOut: 0)
             if string(value("kind")) == "refusal" {
                 row.refused += 1
             } else {
@@ -289,8 +299,12 @@ public struct AuditSummary: Sendable {
     public var text: String {
         let header = ["day", "principal", "model", "calls", "errors", "refused", "tokens_in", "tokens_out"]
         let clean = Self.printable
-        let cells = rows.map { [clean($0.day), clean($0.principal), clean($0.model), String($0.calls), String($0.errors),
-                                String($0.refused), String($0.tokensIn), String($0.tokensOut)] }
+        let cells = rows.map {
+            [
+                clean($0.day), clean($0.principal), clean($0.model), String($0.calls), String($0.errors),
+                String($0.refused), String($0.tokensIn), String($0.tokensOut),
+            ]
+        }
         var widths = header.map(\.count)
         for row in cells { for (i, c) in row.enumerated() { widths[i] = max(widths[i], c.count) } }
         func format(_ row: [String]) -> String {
@@ -303,10 +317,12 @@ public struct AuditSummary: Sendable {
     /// A JSON array of rows.
     public var json: String {
         let items: [JSONValue] = rows.map { r in
-            .object([("day", .string(r.day)), ("principal", .string(r.principal)), ("model", .string(r.model)),
-                     ("calls", .integer(Int64(r.calls))), ("errors", .integer(Int64(r.errors))),
-                     ("refused", .integer(Int64(r.refused))), ("tokens_in", .integer(Int64(r.tokensIn))),
-                     ("tokens_out", .integer(Int64(r.tokensOut)))])
+            .object([
+                ("day", .string(r.day)), ("principal", .string(r.principal)), ("model", .string(r.model)),
+                ("calls", .integer(Int64(r.calls))), ("errors", .integer(Int64(r.errors))),
+                ("refused", .integer(Int64(r.refused))), ("tokens_in", .integer(Int64(r.tokensIn))),
+                ("tokens_out", .integer(Int64(r.tokensOut))),
+            ])
         }
         return JSONWriter.compact.string(.array(items)) + "\n"
     }
@@ -336,11 +352,13 @@ public struct AuditSummary: Sendable {
     public var csv: String {
         func quote(_ raw: String) -> String {
             let s = Self.csvCell(raw)
-            return s.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            return s.contains(where: { ",\"\n\r".contains($0) })
+                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
         var out = "day,principal,model,calls,errors,refused,tokens_in,tokens_out\r\n"
         for r in rows {
-            out += [r.day, r.principal, r.model].map(quote).joined(separator: ",")
+            out +=
+                [r.day, r.principal, r.model].map(quote).joined(separator: ",")
                 + ",\(r.calls),\(r.errors),\(r.refused),\(r.tokensIn),\(r.tokensOut)\r\n"
         }
         return out

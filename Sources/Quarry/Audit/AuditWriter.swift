@@ -1,9 +1,10 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The open audit log of one host: appends chained records under an exclusive lock (so
@@ -40,11 +41,14 @@ final class AuditWriter: @unchecked Sendable {
         }
         guard info.st_uid == geteuid() else {
             Glibc.close(fd)
-            throw AuditLogError("the audit log '\(path)' belongs to another user (uid \(info.st_uid)); use a log of your own")
+            throw AuditLogError(
+                "the audit log '\(path)' belongs to another user (uid \(info.st_uid)); use a log of your own")
         }
         guard info.st_mode & 0o077 == 0 else {
             Glibc.close(fd)
-            throw AuditLogError("the audit log '\(path)' can be read or written by others (mode \(String(info.st_mode & 0o777, radix: 8))); make it 0600")
+            throw AuditLogError(
+                "the audit log '\(path)' can be read or written by others (mode \(String(info.st_mode & 0o777, radix: 8))); make it 0600"
+            )
         }
         self.fd = fd
         self.prev = AuditLog.anchor(runId: runId)
@@ -106,8 +110,10 @@ final class AuditWriter: @unchecked Sendable {
         let path = log.file.path
         var open = stat(), named = stat()
         guard fstat(fd, &open) == 0 else { throw AuditLogError("cannot read the audit log '\(path)'") }
-        guard open.st_nlink > 0, lstat(path, &named) == 0, named.st_dev == open.st_dev, named.st_ino == open.st_ino else {
-            throw AuditLogError("the audit log '\(path)' was removed, renamed or replaced during the run; its records would be lost")
+        guard open.st_nlink > 0, lstat(path, &named) == 0, named.st_dev == open.st_dev, named.st_ino == open.st_ino
+        else {
+            throw AuditLogError(
+                "the audit log '\(path)' was removed, renamed or replaced during the run; its records would be lost")
         }
     }
 
@@ -123,7 +129,9 @@ final class AuditWriter: @unchecked Sendable {
             // (any 0600 file named by mistake, a key file, garbage) is left as it is.
             let last = try lastLine(size: info.st_size)
             if case .failure(let problem) = AuditVerifier.chainFields(last) {
-                throw AuditLogError("the audit log '\(log.file.path)' does not end in an audit record (its last line: \(problem.message)); Quarry only appends to an empty file or a log whose last line is a record. Check it with `quarry audit verify`, or choose another file")
+                throw AuditLogError(
+                    "the audit log '\(log.file.path)' does not end in an audit record (its last line: \(problem.message)); Quarry only appends to an empty file or a log whose last line is a record. Check it with `quarry audit verify`, or choose another file"
+                )
             }
             prev = AuditLog.sha256Hex(last)
         }
@@ -137,7 +145,8 @@ final class AuditWriter: @unchecked Sendable {
         var last = [UInt8](repeating: 0, count: 1)
         guard pread(fd, &last, 1, end - 1) == 1 else { throw AuditLogError("cannot read the audit log '\(path)'") }
         guard last[0] == 0x0A else {
-            throw AuditLogError("the audit log '\(path)' ends in an incomplete record; check it with `quarry audit verify`")
+            throw AuditLogError(
+                "the audit log '\(path)' ends in an incomplete record; check it with `quarry audit verify`")
         }
         end -= 1
         var collected: [UInt8] = []
@@ -166,7 +175,8 @@ final class AuditWriter: @unchecked Sendable {
             let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw AuditLogError("cannot write the audit log '\(log.file.path)': \(String(cString: strerror(errno)))")
+                throw AuditLogError(
+                    "cannot write the audit log '\(log.file.path)': \(String(cString: strerror(errno)))")
             }
             offset += n
         }
@@ -181,8 +191,9 @@ enum AuditChain {
     static let hashMarker = ",\"hash\":\""
 
     static func line(_ members: [(String, JSONValue)], prev: String) -> String {
-        var json = String(decoding: JSONWriter.compact.bytes(.object(members + [("prev", .string(prev))])), as: UTF8.self)
-        json.removeLast() // the closing brace
+        var json = String(
+            decoding: JSONWriter.compact.bytes(.object(members + [("prev", .string(prev))])), as: UTF8.self)
+        json.removeLast()  // the closing brace
         let hash = AuditLog.sha256Hex(Array(json.utf8))
         return json + hashMarker + hash + "\"}"
     }

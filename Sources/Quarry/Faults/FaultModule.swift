@@ -30,9 +30,10 @@ public struct FaultModule: QuarryModule {
         let description = host.target.description
         @Sendable func require(_ function: String) throws -> ClientFaultInjector {
             guard let injector else {
-                throw ScriptError(code: .faultInjectionUnavailable,
-                                  message: "\(function): this host's clients have no fault injector (target: \(description)); "
-                                      + "run under `quarry test`, or give the target a ClientFaultInjector middleware")
+                throw ScriptError(
+                    code: .faultInjectionUnavailable,
+                    message: "\(function): this host's clients have no fault injector (target: \(description)); "
+                        + "run under `quarry test`, or give the target a ClientFaultInjector middleware")
             }
             return injector
         }
@@ -47,7 +48,8 @@ public struct FaultModule: QuarryModule {
         }
         try await host.registerSync("fault.remove") { args in
             guard case .string(let id)? = args.first else {
-                throw ScriptError(code: .validationError, message: "fault.remove: expected the rule id fault.inject returned")
+                throw ScriptError(
+                    code: .validationError, message: "fault.remove: expected the rule id fault.inject returned")
             }
             return [.boolean(try require("fault.remove").remove(id: id))]
         }
@@ -56,10 +58,16 @@ public struct FaultModule: QuarryModule {
             return []
         }
         try await host.registerSync("fault.list") { _ in
-            [.array(try require("fault.list").active.map { fault in
-                let rule = (try? JSONValueEncoder().encode(fault.rule)) ?? .null
-                return .map(["id": .string(fault.id), "hits": .integer(Int64(fault.hits)), "rule": LuaJSON.lua(from: rule)])
-            })]
+            [
+                .array(
+                    try require("fault.list").active.map { fault in
+                        let rule = (try? JSONValueEncoder().encode(fault.rule)) ?? .null
+                        return .map([
+                            "id": .string(fault.id), "hits": .integer(Int64(fault.hits)),
+                            "rule": LuaJSON.lua(from: rule),
+                        ])
+                    })
+            ]
         }
         try await host.registerSync("fault.injections") { _ in
             [.array(try require("fault.injections").injections.map(Self.lua))]
@@ -98,23 +106,28 @@ public struct EmulatorModule: QuarryModule {
         let description = host.target.description
         @Sendable func client(_ function: String) throws -> EmulatorAdminClient {
             guard let admin else {
-                throw ScriptError(code: .notAnEmulator,
-                                  message: "\(function) needs an emulator target, but this host targets \(description); "
-                                      + "use fault.inject{…} for client-side faults that work against any target")
+                throw ScriptError(
+                    code: .notAnEmulator,
+                    message: "\(function) needs an emulator target, but this host targets \(description); "
+                        + "use fault.inject{…} for client-side faults that work against any target")
             }
             return EmulatorAdminClient(admin)
         }
         try await host.register("emulator.fault") { args in
             let api = try client("emulator.fault")
-            let members = try FaultRuleTable.members(args.first ?? .nil, function: "emulator.fault", allowTimeout: false)
+            let members = try FaultRuleTable.members(
+                args.first ?? .nil, function: "emulator.fault", allowTimeout: false)
             let body = JSONValue.object(members.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             let answer = try await Self.admin("emulator.fault") { try await api.post("faults", json: body) }
             return [.string(answer["id"]?.stringValue ?? "")]
         }
         try await host.register("emulator.remove") { args in
             let api = try client("emulator.remove")
-            guard case .string(let id)? = args.first, !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
-                throw ScriptError(code: .validationError, message: "emulator.remove: expected the rule id emulator.fault returned")
+            guard case .string(let id)? = args.first, !id.isEmpty,
+                id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" })
+            else {
+                throw ScriptError(
+                    code: .validationError, message: "emulator.remove: expected the rule id emulator.fault returned")
             }
             do {
                 _ = try await api.delete("faults/\(id)")
@@ -141,13 +154,19 @@ public struct EmulatorModule: QuarryModule {
         try await host.register("emulator.respond") { args in
             let api = try client("emulator.respond")
             guard case .map(let m)? = args.first else {
-                throw ScriptError(code: .validationError,
-                                  message: "emulator.respond: expected a table {contains=…, text=…|tool={name=, input=}|json=…|error=…}")
+                throw ScriptError(
+                    code: .validationError,
+                    message:
+                        "emulator.respond: expected a table {contains=…, text=…|tool={name=, input=}|json=…|error=…}")
             }
-            let known: Set<String> = ["model", "operation", "contains", "pattern", "text", "tool", "json", "error", "message", "times"]
+            let known: Set<String> = [
+                "model", "operation", "contains", "pattern", "text", "tool", "json", "error", "message", "times",
+            ]
             for key in m.keys where !known.contains(key) {
-                throw ScriptError(code: .validationError,
-                                  message: "emulator.respond: unknown field '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
+                throw ScriptError(
+                    code: .validationError,
+                    message:
+                        "emulator.respond: unknown field '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
             }
             let body = try LuaJSON.json(from: .map(m), path: "emulator.respond")
             let answer = try await Self.admin("emulator.respond") { try await api.post("responses", json: body) }
@@ -174,7 +193,8 @@ public struct EmulatorModule: QuarryModule {
             let code: ScriptError.Code = e.status == 400 ? .validationError : e.code
             throw ScriptError(code: code, message: "\(function): \(e.message)", status: e.status)
         } catch {
-            throw ScriptError(code: .emulatorUnreachable, message: "\(function): the emulator's admin API did not answer: \(error)")
+            throw ScriptError(
+                code: .emulatorUnreachable, message: "\(function): the emulator's admin API did not answer: \(error)")
         }
     }
 }

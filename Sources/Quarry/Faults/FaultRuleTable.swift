@@ -20,14 +20,19 @@ enum FaultRuleTable {
     static let booleanKeys: Set<String> = ["stall", "reset", "timeout"]
 
     /// The table as JSON members, checked; `function` names the caller in errors.
-    static func members(_ value: LuaValue, function: String, allowTimeout: Bool) throws(ScriptError) -> [String: JSONValue] {
+    static func members(_ value: LuaValue, function: String, allowTimeout: Bool) throws(ScriptError) -> [String:
+        JSONValue]
+    {
         let map: [String: LuaValue]
         switch value {
         case .map(let m): map = m
         case .tagged(_, .map(let m)): map = m
         default:
-            throw ScriptError(code: .validationError,
-                              message: "\(function): expected a rule table such as {operation=\"Converse\", error=\"ThrottlingException\", times=2}")
+            throw ScriptError(
+                code: .validationError,
+                message:
+                    "\(function): expected a rule table such as {operation=\"Converse\", error=\"ThrottlingException\", times=2}"
+            )
         }
         var out: [String: JSONValue] = [:]
         for (key, item) in map {
@@ -35,8 +40,11 @@ enum FaultRuleTable {
                 ScriptError(code: .validationError, message: "\(function): '\(key)' must be \(wanted)")
             }
             if key == "timeout", !allowTimeout {
-                throw ScriptError(code: .validationError,
-                                  message: "\(function): 'timeout' is a client-side fault (fault.inject); the emulator's equivalent is stall = true")
+                throw ScriptError(
+                    code: .validationError,
+                    message:
+                        "\(function): 'timeout' is a client-side fault (fault.inject); the emulator's equivalent is stall = true"
+                )
             }
             if stringKeys.contains(key) {
                 guard case .string(let s) = item else { throw bad("a string") }
@@ -56,8 +64,9 @@ enum FaultRuleTable {
             } else {
                 let known = (stringKeys.union(integerKeys).union(numberKeys).union(booleanKeys))
                     .subtracting(allowTimeout ? [] : ["timeout"]).sorted()
-                throw ScriptError(code: .validationError,
-                                  message: "\(function): unknown field '\(key)'; a rule takes \(known.joined(separator: ", "))")
+                throw ScriptError(
+                    code: .validationError,
+                    message: "\(function): unknown field '\(key)'; a rule takes \(known.joined(separator: ", "))")
             }
         }
         if case .integer(let seed)? = out["seed"], seed < 0 {
@@ -73,12 +82,14 @@ enum FaultRuleTable {
         func int(_ k: String) -> Int? { if case .integer(let i)? = m[k] { Int(i) } else { nil } }
         func double(_ k: String) -> Double? { if case .double(let d)? = m[k] { d } else { nil } }
         func bool(_ k: String) -> Bool? { if case .bool(let b)? = m[k] { b } else { nil } }
-        let rule = ClientFaultRule(FaultRule(
-            operation: string("operation"), model: string("model"), region: string("region"),
-            probability: double("probability"), seed: int("seed").map { UInt64($0) }, times: int("times"),
-            seconds: double("seconds"), error: string("error"), retryAfterMs: int("retry_after_ms"),
-            latencyMs: int("latency_ms"), stall: bool("stall"), reset: bool("reset"),
-            stream: string("stream"), afterEvents: int("after_events"), exception: string("exception"), dripMs: int("drip_ms")),
+        let rule = ClientFaultRule(
+            FaultRule(
+                operation: string("operation"), model: string("model"), region: string("region"),
+                probability: double("probability"), seed: int("seed").map { UInt64($0) }, times: int("times"),
+                seconds: double("seconds"), error: string("error"), retryAfterMs: int("retry_after_ms"),
+                latencyMs: int("latency_ms"), stall: bool("stall"), reset: bool("reset"),
+                stream: string("stream"), afterEvents: int("after_events"), exception: string("exception"),
+                dripMs: int("drip_ms")),
             timeout: bool("timeout"))
         do {
             _ = try rule.effect()

@@ -30,9 +30,11 @@ public struct CallRecord: Sendable, Hashable {
     public var runId: String?
 
     /// A record from its parts.
-    public init(operation: String, model: String?, region: String, started: Date, duration: Duration,
-                attempts: [AttemptRecord], errorCode: String?, inputTokens: Int? = nil, outputTokens: Int? = nil,
-                requestId: String? = nil, runId: String? = nil) {
+    public init(
+        operation: String, model: String?, region: String, started: Date, duration: Duration,
+        attempts: [AttemptRecord], errorCode: String?, inputTokens: Int? = nil, outputTokens: Int? = nil,
+        requestId: String? = nil, runId: String? = nil
+    ) {
         self.runId = runId
         self.operation = operation; self.model = model; self.region = region; self.started = started
         self.duration = duration; self.attempts = attempts; self.errorCode = errorCode

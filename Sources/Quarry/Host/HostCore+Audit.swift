@@ -44,7 +44,9 @@ extension HostCore {
     /// host fails closed rather than make calls it cannot account for).
     func checkAuditable() throws(ScriptError) {
         if let failure = auditor?.failure {
-            throw ScriptError(code: .auditLogFailed, message: "the audit log cannot be written, so no more calls are made: \(failure)")
+            throw ScriptError(
+                code: .auditLogFailed, message: "the audit log cannot be written, so no more calls are made: \(failure)"
+            )
         }
     }
 
@@ -74,18 +76,26 @@ extension HostCore {
         var m = head(kind: "call", started: record.started, context: context, auditor: auditor)
         m.append(("operation", .string(record.operation)))
         m.append(("model", record.model.map(JSONValue.string) ?? .null))
-        m.append(("attempts", .array(record.attempts.map { a in
-            var entry: [(String, JSONValue)] = [("number", .integer(Int64(a.number))),
-                                                ("request_id", a.requestId.map(JSONValue.string) ?? .null),
-                                                ("outcome", .string(a.outcome.rawValue))]
-            entry.append(("code", a.errorCode.map(JSONValue.string) ?? .null))
-            entry.append(("status", a.httpStatus.map { JSONValue.integer(Int64($0)) } ?? .null))
-            return .object(entry)
-        })))
+        m.append(
+            (
+                "attempts",
+                .array(
+                    record.attempts.map { a in
+                        var entry: [(String, JSONValue)] = [
+                            ("number", .integer(Int64(a.number))),
+                            ("request_id", a.requestId.map(JSONValue.string) ?? .null),
+                            ("outcome", .string(a.outcome.rawValue)),
+                        ]
+                        entry.append(("code", a.errorCode.map(JSONValue.string) ?? .null))
+                        entry.append(("status", a.httpStatus.map { JSONValue.integer(Int64($0)) } ?? .null))
+                        return .object(entry)
+                    })
+            ))
         m.append(("outcome", .string(record.errorCode ?? "success")))
         m.append(("tokens_in", record.inputTokens.map { JSONValue.integer(Int64($0)) } ?? .null))
         m.append(("tokens_out", record.outputTokens.map { JSONValue.integer(Int64($0)) } ?? .null))
-        let ms = record.duration.components.seconds * 1000 + record.duration.components.attoseconds / 1_000_000_000_000_000
+        let ms =
+            record.duration.components.seconds * 1000 + record.duration.components.attoseconds / 1_000_000_000_000_000
         m.append(("latency_ms", .integer(ms)))
         m.append(("policy_rule", .null))
         appendContent(&m, request: context.requestBody, response: responseBody, auditor: auditor)
@@ -120,7 +130,8 @@ extension HostCore {
         return "policy"
     }
 
-    private func head(kind: String, started: Date, context: AuditContext, auditor: AuditWriter) -> [(String, JSONValue)] {
+    private func head(kind: String, started: Date, context: AuditContext, auditor: AuditWriter) -> [(String, JSONValue)]
+    {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let settings = context.settings
@@ -140,7 +151,9 @@ extension HostCore {
         ]
     }
 
-    private func appendContent(_ m: inout [(String, JSONValue)], request: [UInt8]?, response: [UInt8]?, auditor: AuditWriter) {
+    private func appendContent(
+        _ m: inout [(String, JSONValue)], request: [UInt8]?, response: [UInt8]?, auditor: AuditWriter
+    ) {
         m.append(("content", .bool(auditor.log.includeContent)))
         m.append(("request_sha256", request.map { JSONValue.string(AuditLog.sha256Hex($0)) } ?? .null))
         m.append(("response_sha256", response.map { JSONValue.string(AuditLog.sha256Hex($0)) } ?? .null))

@@ -33,9 +33,11 @@ final class HostCore: @unchecked Sendable {
     let auditor: AuditWriter?
     let auditPrincipals = AuditPrincipalCache()
 
-    init(target: QuarryTarget, policy: HostPolicy, logger: Logger, defaultModel: String?,
-         errorOutput: @escaping @Sendable ([UInt8]) -> Void, input: (@Sendable () async -> [UInt8]?)?,
-         auditor: AuditWriter? = nil, sharedBudget: TokenBudget? = nil) {
+    init(
+        target: QuarryTarget, policy: HostPolicy, logger: Logger, defaultModel: String?,
+        errorOutput: @escaping @Sendable ([UInt8]) -> Void, input: (@Sendable () async -> [UInt8]?)?,
+        auditor: AuditWriter? = nil, sharedBudget: TokenBudget? = nil
+    ) {
         self.auditor = auditor
         self.sharedBudget = sharedBudget
         self.errorOutput = errorOutput
@@ -58,8 +60,11 @@ final class HostCore: @unchecked Sendable {
         try lock.withLock { _ throws(ScriptError) in
             if settings == ClientSettings() || admitted.contains(settings) { return }
             guard admitted.count < policy.maxClients else {
-                throw ScriptError(code: .limitExceeded,
-                                  message: "bedrock.client: this host keeps at most \(policy.maxClients) distinct clients; reuse a client instead of making new ones")
+                throw ScriptError(
+                    code: .limitExceeded,
+                    message:
+                        "bedrock.client: this host keeps at most \(policy.maxClients) distinct clients; reuse a client instead of making new ones"
+                )
             }
             admitted.insert(settings)
         }
@@ -69,11 +74,16 @@ final class HostCore: @unchecked Sendable {
     func client(_ settings: ClientSettings) throws -> BedrockRuntimeClient {
         try admit(settings)
         if let c = try lock.withLock({ _ throws(ScriptError) -> BedrockRuntimeClient? in
-            if isShutDown { throw ScriptError(code: .hostShutDown, message: "this host was shut down; make a new QuarryHost") }
+            if isShutDown {
+                throw ScriptError(code: .hostShutDown, message: "this host was shut down; make a new QuarryHost")
+            }
             return clients[settings]
-        }) { return c }
+        }) {
+            return c
+        }
         // The calls in flight hold at most twice the sandbox's memory (issue 23).
-        let made = try target.makeClient(settings, maxInFlightBytes: QuarryTarget.maxInFlightBytesForScripts(memoryBytes: policy.limits.memoryBytes))
+        let made = try target.makeClient(
+            settings, maxInFlightBytes: QuarryTarget.maxInFlightBytesForScripts(memoryBytes: policy.limits.memoryBytes))
         let (shutDown, existing) = lock.withLock { _ -> (Bool, BedrockRuntimeClient?) in
             if isShutDown || clients[settings] != nil { return (isShutDown, clients[settings]) }
             clients[settings] = made
@@ -81,7 +91,9 @@ final class HostCore: @unchecked Sendable {
         }
         if shutDown || existing != nil {
             Task { try? await made.shutdown() }
-            guard let existing else { throw ScriptError(code: .hostShutDown, message: "this host was shut down; make a new QuarryHost") }
+            guard let existing else {
+                throw ScriptError(code: .hostShutDown, message: "this host was shut down; make a new QuarryHost")
+            }
             return existing
         }
         return made
@@ -101,15 +113,19 @@ final class HostCore: @unchecked Sendable {
     }
 
     /// `reserve`'s work, under the lock.
-    private func reserveLocked(maxTokens: Int?, inputTokens: Int, requestBytes: Int) throws(ScriptError) -> Reservation {
+    private func reserveLocked(maxTokens: Int?, inputTokens: Int, requestBytes: Int) throws(ScriptError) -> Reservation
+    {
         if let budget = policy.callBudget, callsUsed >= budget {
             throw ScriptError(code: .policyViolation, message: "the call budget of \(budget) calls is used up")
         }
         let bytes = max(0, requestBytes)
         let cap = policy.limits.memoryBytes
         guard requestBytesHeld <= cap, bytes <= cap - requestBytesHeld else {
-            throw ScriptError(code: .limitExceeded,
-                              message: "sandbox limit: memory: calls in flight hold \(requestBytesHeld) bytes of requests and this one needs \(bytes) more (limit \(cap) bytes); lower the concurrency")
+            throw ScriptError(
+                code: .limitExceeded,
+                message:
+                    "sandbox limit: memory: calls in flight hold \(requestBytesHeld) bytes of requests and this one needs \(bytes) more (limit \(cap) bytes); lower the concurrency"
+            )
         }
         let output = max(0, maxTokens ?? policy.assumedMaxTokens)
         let input = max(0, inputTokens)
@@ -118,11 +134,15 @@ final class HostCore: @unchecked Sendable {
             let committed = tokensCommitted + tokensReserved
             guard committed <= budget, reserve <= budget - committed else {
                 // Without a cap the call reserves the assumed maximum: say how to ask for less.
-                let hint = maxTokens == nil
+                let hint =
+                    maxTokens == nil
                     ? "; the call sets no max_tokens, so \(output) are assumed: set inference.max_tokens (or max_tokens in an invoke body) to what the answer needs"
                     : ""
-                throw ScriptError(code: .policyViolation,
-                                  message: "the token budget of \(budget) would be exceeded: \(committed) used or reserved, this call may use \(reserve) (about \(input) input + \(output) maxTokens)\(hint)")
+                throw ScriptError(
+                    code: .policyViolation,
+                    message:
+                        "the token budget of \(budget) would be exceeded: \(committed) used or reserved, this call may use \(reserve) (about \(input) input + \(output) maxTokens)\(hint)"
+                )
             }
         }
         // The app's shared budget and the run's own, each all-or-nothing.
@@ -140,8 +160,9 @@ final class HostCore: @unchecked Sendable {
         if policy.tokenBudget != nil { tokensReserved += reserve }
         callsUsed += 1
         requestBytesHeld += bytes
-        return Reservation(tokens: policy.tokenBudget == nil ? 0 : reserve, requestBytes: bytes,
-                           shared: charged, sharedTokens: reserve)
+        return Reservation(
+            tokens: policy.tokenBudget == nil ? 0 : reserve, requestBytes: bytes,
+            shared: charged, sharedTokens: reserve)
     }
 
     /// What `reserve` took: tokens against the budget, request bytes against the memory limit.
@@ -158,7 +179,8 @@ final class HostCore: @unchecked Sendable {
     /// app's (`Options.budget`, `RunSettings.budget`) are each settled against their own
     /// reservation.
     func settle(_ reservation: Reservation, reported: (input: Int?, output: Int?)?, refusedWithoutOutput: Bool) {
-        let used = TokenSettlement.used(reserved: reservation.tokens, reported: reported, refusedWithoutOutput: refusedWithoutOutput)
+        let used = TokenSettlement.used(
+            reserved: reservation.tokens, reported: reported, refusedWithoutOutput: refusedWithoutOutput)
         lock.withLock { _ in
             requestBytesHeld -= reservation.requestBytes
             let reserved = reservation.tokens
@@ -167,8 +189,9 @@ final class HostCore: @unchecked Sendable {
             tokensCommitted = overflow ? Int.max : sum
         }
         guard !reservation.shared.isEmpty else { return }
-        let sharedUsed = TokenSettlement.used(reserved: reservation.sharedTokens, reported: reported,
-                                              refusedWithoutOutput: refusedWithoutOutput)
+        let sharedUsed = TokenSettlement.used(
+            reserved: reservation.sharedTokens, reported: reported,
+            refusedWithoutOutput: refusedWithoutOutput)
         for budget in reservation.shared { budget.settle(reserved: reservation.sharedTokens, used: sharedUsed) }
     }
 
@@ -178,8 +201,9 @@ final class HostCore: @unchecked Sendable {
     /// What the policy's budgets allow still.
     var budgetUsage: BudgetUsage {
         lock.withLock { _ in
-            BudgetUsage(callsUsed: callsUsed, tokensUsed: tokensCommitted, tokensReserved: tokensReserved,
-                        callBudget: policy.callBudget, tokenBudget: policy.tokenBudget)
+            BudgetUsage(
+                callsUsed: callsUsed, tokensUsed: tokensCommitted, tokensReserved: tokensReserved,
+                callBudget: policy.callBudget, tokenBudget: policy.tokenBudget)
         }
     }
 
@@ -204,7 +228,9 @@ final class HostCore: @unchecked Sendable {
     /// A run starts: its error-stream and log output start from zero; its id, budget and
     /// event sink apply to the calls it makes.
     func beginRun(_ state: RunState = RunState()) {
-        lock.withLock { _ in errorBytes = 0; run = state }
+        lock.withLock { _ in
+            errorBytes = 0; run = state
+        }
     }
 
     /// A run ended: events of calls it left behind go nowhere.
@@ -245,8 +271,12 @@ final class HostCore: @unchecked Sendable {
     func checkWillCall(operation: String, model: String?, region: String) throws(ScriptError) {
         let (hook, runId) = lock.withLock { _ in (self.hook, run.id) }
         guard let hook else { return }
-        if case .refuse(let reason) = hook(PendingCall(operation: operation, model: model, region: region, runId: runId)) {
-            throw ScriptError(code: .policyViolation, message: reason, fields: ["reason": .string(reason), "rule": .string("willCall")])
+        if case .refuse(let reason) = hook(
+            PendingCall(operation: operation, model: model, region: region, runId: runId))
+        {
+            throw ScriptError(
+                code: .policyViolation, message: reason,
+                fields: ["reason": .string(reason), "rule": .string("willCall")])
         }
     }
 
@@ -317,7 +347,8 @@ enum TokenSettlement {
     /// `refusedWithoutOutput`: the call ended with a service error and no output.
     static func used(reserved: Int, reported: (input: Int?, output: Int?)?, refusedWithoutOutput: Bool) -> Int {
         if let reported, let input = reported.input, let output = reported.output,
-           (0...countLimit).contains(input), (0...countLimit).contains(output) {
+            (0...countLimit).contains(input), (0...countLimit).contains(output)
+        {
             return input + output
         }
         return refusedWithoutOutput ? 0 : reserved
@@ -385,8 +416,10 @@ enum TokenEstimate {
     }
 
     private static func add(_ a: (Int, Int), _ b: (Int, Int)) -> (Int, Int) {
-        (a.0.addingReportingOverflow(b.0).overflow ? Int.max : a.0 + b.0,
-         a.1.addingReportingOverflow(b.1).overflow ? Int.max : a.1 + b.1)
+        (
+            a.0.addingReportingOverflow(b.0).overflow ? Int.max : a.0 + b.0,
+            a.1.addingReportingOverflow(b.1).overflow ? Int.max : a.1 + b.1
+        )
     }
 
     /// The input estimate of an InvokeModel body (its JSON, or every byte if it is not JSON).

@@ -46,9 +46,11 @@ public struct HostPolicy: Sendable, Hashable {
     public static var permissive: HostPolicy { HostPolicy() }
 
     /// A policy with the given rules; unspecified ones are permissive.
-    public init(allowedModels: [String] = ["*"], allowedRegions: [String] = ["*"], allowedProfiles: [String] = [],
-                allowedEndpoints: [String] = [], maxConcurrentCalls: Int = 64, callBudget: Int? = nil,
-                tokenBudget: Int? = nil, limits: LuaLimits = LuaLimits()) {
+    public init(
+        allowedModels: [String] = ["*"], allowedRegions: [String] = ["*"], allowedProfiles: [String] = [],
+        allowedEndpoints: [String] = [], maxConcurrentCalls: Int = 64, callBudget: Int? = nil,
+        tokenBudget: Int? = nil, limits: LuaLimits = LuaLimits()
+    ) {
         self.allowedModels = allowedModels
         self.allowedRegions = allowedRegions
         self.allowedProfiles = allowedProfiles
@@ -62,8 +64,11 @@ public struct HostPolicy: Sendable, Hashable {
     /// Throws `PolicyViolation` unless `model` matches an allowed glob.
     func checkModel(_ model: String) throws(ScriptError) {
         guard Self.modelAllowed(model, by: allowedModels) else {
-            throw ScriptError(code: .policyViolation,
-                              message: "model '\(model)' is not allowed by the host policy (allowed: \(allowedModels.joined(separator: ", ")))")
+            throw ScriptError(
+                code: .policyViolation,
+                message:
+                    "model '\(model)' is not allowed by the host policy (allowed: \(allowedModels.joined(separator: ", ")))"
+            )
         }
     }
 
@@ -71,37 +76,52 @@ public struct HostPolicy: Sendable, Hashable {
     /// endpoint in the canonical form that was checked (the client must use that form).
     func checkClient(region: String?, profile: String?, endpoint: String?) throws(ScriptError) -> String? {
         if let region, !Glob.matchesAny(allowedRegions, region) {
-            throw ScriptError(code: .policyViolation,
-                              message: "region '\(region)' is not allowed by the host policy (allowed: \(allowedRegions.joined(separator: ", ")))")
+            throw ScriptError(
+                code: .policyViolation,
+                message:
+                    "region '\(region)' is not allowed by the host policy (allowed: \(allowedRegions.joined(separator: ", ")))"
+            )
         }
         if let profile {
             guard !profile.isEmpty, profile.utf8.count <= 128,
-                  profile.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) && !"[]#;=".unicodeScalars.contains($0) }) else {
-                throw ScriptError(code: .validationError,
-                                  message: "bedrock.client: 'profile' must be a profile name (printable ASCII, no spaces, brackets, '#', ';' or '=')")
+                profile.unicodeScalars.allSatisfy({
+                    (0x21...0x7E).contains($0.value) && !"[]#;=".unicodeScalars.contains($0)
+                })
+            else {
+                throw ScriptError(
+                    code: .validationError,
+                    message:
+                        "bedrock.client: 'profile' must be a profile name (printable ASCII, no spaces, brackets, '#', ';' or '=')"
+                )
             }
             guard Glob.matchesAny(allowedProfiles, profile) else {
-                let allowed = allowedProfiles.isEmpty
+                let allowed =
+                    allowedProfiles.isEmpty
                     ? "none: scripts use the host's profile unless it allows others (--allow-profile / HostPolicy.allowedProfiles)"
                     : allowedProfiles.joined(separator: ", ")
-                throw ScriptError(code: .policyViolation,
-                                  message: "profile '\(profile)' is not allowed by the host policy (allowed: \(allowed))")
+                throw ScriptError(
+                    code: .policyViolation,
+                    message: "profile '\(profile)' is not allowed by the host policy (allowed: \(allowed))")
             }
         }
         guard let endpoint else { return nil }
         let shown = Self.printable(endpoint)
-        let allowed = allowedEndpoints.isEmpty ? "none: calls go only to the target's endpoint" : allowedEndpoints.joined(separator: ", ")
+        let allowed =
+            allowedEndpoints.isEmpty
+            ? "none: calls go only to the target's endpoint" : allowedEndpoints.joined(separator: ", ")
         let address: EndpointAddress
         do {
             address = try EndpointAddress.parse(endpoint)
         } catch {
-            throw ScriptError(code: .policyViolation,
-                              message: "endpoint '\(shown)' is not allowed by the host policy: \(error.reason) (allowed: \(allowed))")
+            throw ScriptError(
+                code: .policyViolation,
+                message: "endpoint '\(shown)' is not allowed by the host policy: \(error.reason) (allowed: \(allowed))")
         }
         let patterns = allowedEndpoints.compactMap { try? EndpointPattern($0) }
         guard patterns.contains(where: { $0.matches(address) }) else {
-            throw ScriptError(code: .policyViolation,
-                              message: "endpoint '\(shown)' (\(address.url)) is not allowed by the host policy (allowed: \(allowed))")
+            throw ScriptError(
+                code: .policyViolation,
+                message: "endpoint '\(shown)' (\(address.url)) is not allowed by the host policy (allowed: \(allowed))")
         }
         return address.url
     }
@@ -114,8 +134,11 @@ public struct HostPolicy: Sendable, Hashable {
             do {
                 _ = try EndpointPattern(text)
             } catch {
-                throw ScriptError(code: .configurationError,
-                                  message: "allowed endpoint '\(Self.printable(text))' is not a pattern scheme://host[:port|:*]: \(error.reason)")
+                throw ScriptError(
+                    code: .configurationError,
+                    message:
+                        "allowed endpoint '\(Self.printable(text))' is not a pattern scheme://host[:port|:*]: \(error.reason)"
+                )
             }
         }
         guard maxClients >= 1 else {
@@ -143,7 +166,11 @@ public struct HostPolicy: Sendable, Hashable {
     static func printable(_ text: String) -> String {
         var out = ""
         for s in text.unicodeScalars.prefix(300) {
-            if (0x20...0x7E).contains(s.value) { out.unicodeScalars.append(s) } else { out += "\\u{\(String(s.value, radix: 16))}" }
+            if (0x20...0x7E).contains(s.value) {
+                out.unicodeScalars.append(s)
+            } else {
+                out += "\\u{\(String(s.value, radix: 16))}"
+            }
         }
         return out
     }

@@ -47,13 +47,17 @@ struct EndpointAddress: Sendable, Hashable {
     /// Parses an endpoint URL a script gave.
     static func parse(_ text: String) throws(EndpointPolicyError) -> EndpointAddress {
         let parts = try URLParts.split(text, pattern: false)
-        let port = try parts.port.map { p throws(EndpointPolicyError) in try parsePort(p) } ?? (parts.scheme == "https" ? 443 : 80)
-        return EndpointAddress(scheme: parts.scheme, host: try parseHost(parts.host, pattern: false), port: port, path: parts.path)
+        let port =
+            try parts.port.map { p throws(EndpointPolicyError) in try parsePort(p) }
+            ?? (parts.scheme == "https" ? 443 : 80)
+        return EndpointAddress(
+            scheme: parts.scheme, host: try parseHost(parts.host, pattern: false), port: port, path: parts.path)
     }
 
     static func parsePort(_ text: Substring) throws(EndpointPolicyError) -> Int {
         guard !text.isEmpty, text.count <= 5, text.allSatisfy({ $0.isASCII && $0.isNumber }),
-              !(text.hasPrefix("0")), let n = Int(text), (1...65535).contains(n) else {
+            !(text.hasPrefix("0")), let n = Int(text), (1...65535).contains(n)
+        else {
             throw EndpointPolicyError(reason: "the port '\(text)' is not a number from 1 to 65535 (no leading zeros)")
         }
         return n
@@ -62,7 +66,9 @@ struct EndpointAddress: Sendable, Hashable {
     /// Parses a host (or, with `pattern`, a host pattern whose labels may hold `*`).
     static func parseHost(_ raw: Substring, pattern: Bool) throws(EndpointPolicyError) -> Host {
         if raw.hasPrefix("[") {
-            guard raw.hasSuffix("]"), raw.count > 2 else { throw EndpointPolicyError(reason: "an IPv6 address must be in brackets: [::1]") }
+            guard raw.hasSuffix("]"), raw.count > 2 else {
+                throw EndpointPolicyError(reason: "an IPv6 address must be in brackets: [::1]")
+            }
             let inner = String(raw.dropFirst().dropLast())
             guard let canonical = canonicalIPv6(inner) else {
                 throw EndpointPolicyError(reason: "'\(inner)' is not an IPv6 address (zone ids are not allowed)")
@@ -72,19 +78,24 @@ struct EndpointAddress: Sendable, Hashable {
         var host = raw.lowercased()
         if host.hasSuffix(".") { host.removeLast() }
         guard !host.isEmpty else { throw EndpointPolicyError(reason: "the host is empty") }
-        guard host.utf8.count <= 253 else { throw EndpointPolicyError(reason: "the host name is longer than 253 characters") }
+        guard host.utf8.count <= 253 else {
+            throw EndpointPolicyError(reason: "the host name is longer than 253 characters")
+        }
         let labels = host.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         for (i, label) in labels.enumerated() {
             guard !label.isEmpty else { throw EndpointPolicyError(reason: "the host '\(raw)' has an empty label") }
-            guard label.utf8.count <= 63 else { throw EndpointPolicyError(reason: "a host label is longer than 63 characters") }
+            guard label.utf8.count <= 63 else {
+                throw EndpointPolicyError(reason: "a host label is longer than 63 characters")
+            }
             if pattern, label == "**", i == 0, labels.count > 1 { continue }
             let allowed = label.unicodeScalars.allSatisfy { s in
                 ("a"..."z").contains(s) || ("0"..."9").contains(s) || s == "-" || (pattern && s == "*")
             }
             guard allowed else {
-                throw EndpointPolicyError(reason: "the host '\(raw)' may hold only letters, digits, '-' and '.'"
-                                              + (pattern ? " (and '*' within a label)" : "")
-                                              + " (write international names in their xn-- form)")
+                throw EndpointPolicyError(
+                    reason: "the host '\(raw)' may hold only letters, digits, '-' and '.'"
+                        + (pattern ? " (and '*' within a label)" : "")
+                        + " (write international names in their xn-- form)")
             }
             guard !label.hasPrefix("-"), !label.hasSuffix("-") else {
                 throw EndpointPolicyError(reason: "the host label '\(label)' starts or ends with '-'")
@@ -94,7 +105,8 @@ struct EndpointAddress: Sendable, Hashable {
         // forms resolvers accept (hex, octal, fewer parts). Only the canonical one is let through.
         if let last = labels.last, isNumeric(last) {
             guard labels.count == 4, labels.allSatisfy(isCanonicalOctet) else {
-                throw EndpointPolicyError(reason: "'\(raw)' is not a canonical dotted-quad IPv4 address (write e.g. 127.0.0.1)")
+                throw EndpointPolicyError(
+                    reason: "'\(raw)' is not a canonical dotted-quad IPv4 address (write e.g. 127.0.0.1)")
             }
             return .ipv4(labels)
         }
@@ -108,13 +120,16 @@ struct EndpointAddress: Sendable, Hashable {
     }
 
     private static func isCanonicalOctet(_ label: String) -> Bool {
-        guard label.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(label), (0...255).contains(n) else { return false }
+        guard label.allSatisfy({ $0.isASCII && $0.isNumber }), let n = Int(label), (0...255).contains(n) else {
+            return false
+        }
         return String(n) == label
     }
 
     private static func canonicalIPv6(_ text: String) -> String? {
         guard !text.isEmpty, text.count <= 45,
-              text.unicodeScalars.allSatisfy({ $0.properties.isASCIIHexDigit || $0 == ":" || $0 == "." }) else { return nil }
+            text.unicodeScalars.allSatisfy({ $0.properties.isASCIIHexDigit || $0 == ":" || $0 == "." })
+        else { return nil }
         var address = in6_addr()
         guard inet_pton(AF_INET6, text, &address) == 1 else { return nil }
         var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
@@ -131,10 +146,13 @@ struct URLParts {
     var path: String
 
     static func split(_ text: String, pattern: Bool) throws(EndpointPolicyError) -> URLParts {
-        guard !text.isEmpty, text.utf8.count <= 2048 else { throw EndpointPolicyError(reason: "the URL is empty or too long") }
+        guard !text.isEmpty, text.utf8.count <= 2048 else {
+            throw EndpointPolicyError(reason: "the URL is empty or too long")
+        }
         guard text.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) else {
-            throw EndpointPolicyError(reason: "the URL may hold only printable ASCII without spaces"
-                                          + " (write international host names in their xn-- form)")
+            throw EndpointPolicyError(
+                reason: "the URL may hold only printable ASCII without spaces"
+                    + " (write international host names in their xn-- form)")
         }
         guard let schemeEnd = text.range(of: "://") else {
             throw EndpointPolicyError(reason: "not a URL (expected http://host or https://host)")
@@ -144,20 +162,28 @@ struct URLParts {
             throw EndpointPolicyError(reason: "the scheme '\(scheme)' is not http or https")
         }
         let rest = text[schemeEnd.upperBound...]
-        guard !rest.contains("?"), !rest.contains("#") else { throw EndpointPolicyError(reason: "a query or fragment is not allowed") }
+        guard !rest.contains("?"), !rest.contains("#") else {
+            throw EndpointPolicyError(reason: "a query or fragment is not allowed")
+        }
         guard !rest.contains("\\") else { throw EndpointPolicyError(reason: "a backslash is not allowed") }
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<slash]
         guard !authority.contains("@") else { throw EndpointPolicyError(reason: "user info ('user@') is not allowed") }
-        guard !authority.contains("%") else { throw EndpointPolicyError(reason: "percent-encoding is not allowed in the host") }
+        guard !authority.contains("%") else {
+            throw EndpointPolicyError(reason: "percent-encoding is not allowed in the host")
+        }
         var host = authority
         var port: Substring?
         if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { throw EndpointPolicyError(reason: "an IPv6 address is missing its ']'") }
+            guard let close = authority.firstIndex(of: "]") else {
+                throw EndpointPolicyError(reason: "an IPv6 address is missing its ']'")
+            }
             host = authority[...close]
             let after = authority[authority.index(after: close)...]
             if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw EndpointPolicyError(reason: "unexpected text after the IPv6 address") }
+                guard after.hasPrefix(":") else {
+                    throw EndpointPolicyError(reason: "unexpected text after the IPv6 address")
+                }
                 port = after.dropFirst()
             }
         } else if let colon = authority.firstIndex(of: ":") {
@@ -170,7 +196,9 @@ struct URLParts {
             // A pattern names a server, not a path: a trailing `/*` (older globs) is read as "any path".
             if path.hasSuffix("/*") { path.removeLast(2) }
             while path.hasSuffix("/") { path.removeLast() }
-            guard path.isEmpty else { throw EndpointPolicyError(reason: "a pattern names scheme, host and port only (no path)") }
+            guard path.isEmpty else {
+                throw EndpointPolicyError(reason: "a pattern names scheme, host and port only (no path)")
+            }
         }
         return URLParts(scheme: scheme, host: host, port: port, path: path)
     }
@@ -209,7 +237,7 @@ struct EndpointPattern: Sendable, Hashable {
         switch (host, address.host) {
         case (.ipv6(let a), .ipv6(let b)): return a == b
         case (.name(let pattern), .name(let labels)), (.name(let pattern), .ipv4(let labels)),
-             (.ipv4(let pattern), .ipv4(let labels)):
+            (.ipv4(let pattern), .ipv4(let labels)):
             return Self.labelsMatch(pattern, labels)
         default: return false
         }

@@ -46,8 +46,10 @@ public struct QuarryError: Error, LocalizedError, CustomStringConvertible {
     public var underlying: (any Error)?
 
     /// An error from its parts.
-    public init(code: Code, message: String, location: Location? = nil, value: LuaValue? = nil,
-                limit: LuaLimitKind? = nil, underlying: (any Error)? = nil) {
+    public init(
+        code: Code, message: String, location: Location? = nil, value: LuaValue? = nil,
+        limit: LuaLimitKind? = nil, underlying: (any Error)? = nil
+    ) {
         self.code = code
         self.message = message
         self.location = location
@@ -95,7 +97,8 @@ public struct QuarryError: Error, LocalizedError, CustomStringConvertible {
                 if let text = fields["message"]?.stringValue { self.message = text }
                 // Host errors carry where the script made the call (`where = "file:line"`).
                 if location == nil, let place = fields["where"]?.stringValue, let colon = place.lastIndex(of: ":"),
-                   let line = Int(place[place.index(after: colon)...]), colon > place.startIndex {
+                    let line = Int(place[place.index(after: colon)...]), colon > place.startIndex
+                {
                     self.location = Location(file: String(place[..<colon]), line: line)
                 }
             }
@@ -130,8 +133,9 @@ public struct QuarryError: Error, LocalizedError, CustomStringConvertible {
                 var j = i + 1
                 while j < scalars.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(scalars[j]) { j += 1 }
                 if j > i + 1, j < scalars.count, scalars[j] == UInt8(ascii: ":"), i > 0,
-                   let file = String(bytes: scalars[0..<i], encoding: .utf8),
-                   let line = Int(String(decoding: scalars[(i + 1)..<j], as: UTF8.self)) {
+                    let file = String(bytes: scalars[0..<i], encoding: .utf8),
+                    let line = Int(String(decoding: scalars[(i + 1)..<j], as: UTF8.self))
+                {
                     var rest = scalars[(j + 1)...]
                     if rest.first == UInt8(ascii: " ") { rest = rest.dropFirst() }
                     return (Location(file: file, line: line), String(decoding: rest, as: UTF8.self))

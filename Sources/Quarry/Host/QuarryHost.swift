@@ -71,12 +71,14 @@ public final class QuarryHost: Sendable {
         public var willCall: (@Sendable (PendingCall) -> CallDecision)? = nil
 
         /// Options with the given parts; output goes to standard output by default.
-        public init(policy: HostPolicy = .permissive,
-                    output: @escaping @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
-                    errorOutput: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
-                    input: (@Sendable () async -> String?)? = nil,
-                    logger: Logger = Logger(label: "quarry.script"), defaultModel: String? = nil,
-                    isolation: Isolation = .perRun) {
+        public init(
+            policy: HostPolicy = .permissive,
+            output: @escaping @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
+            errorOutput: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
+            input: (@Sendable () async -> String?)? = nil,
+            logger: Logger = Logger(label: "quarry.script"), defaultModel: String? = nil,
+            isolation: Isolation = .perRun
+        ) {
             self.isolation = isolation
             self.input = input
             self.policy = policy
@@ -117,20 +119,24 @@ public final class QuarryHost: Sendable {
         self.isolation = options.isolation
         let errorText = options.errorOutput
         let errorOutput = options.errorOutputBytes ?? { errorText(String(decoding: $0, as: UTF8.self)) }
-        let input: (@Sendable () async -> [UInt8]?)? = options.inputBytes
+        let input: (@Sendable () async -> [UInt8]?)? =
+            options.inputBytes
             ?? options.input.map { text in { @Sendable in await text().map { Array($0.utf8) } } }
-        let core = HostCore(target: target, policy: options.policy, logger: options.logger,
-                            defaultModel: options.defaultModel, errorOutput: errorOutput,
-                            input: input, auditor: try options.audit.map(AuditWriter.init),
-                            sharedBudget: options.budget)
+        let core = HostCore(
+            target: target, policy: options.policy, logger: options.logger,
+            defaultModel: options.defaultModel, errorOutput: errorOutput,
+            input: input, auditor: try options.audit.map(AuditWriter.init),
+            sharedBudget: options.budget)
         core.setWillCall(options.willCall)
         self.core = core
         let output = options.output
         let outputBytes = options.outputBytes
-        let sandbox = try await LuaSandbox(limits: options.policy.limits, byteOutput: { bytes in
-            if let outputBytes { outputBytes(bytes) } else { output(String(decoding: bytes, as: UTF8.self)) }
-            if let events = core.currentRun.events { events.emit(.output(String(decoding: bytes, as: UTF8.self))) }
-        })
+        let sandbox = try await LuaSandbox(
+            limits: options.policy.limits,
+            byteOutput: { bytes in
+                if let outputBytes { outputBytes(bytes) } else { output(String(decoding: bytes, as: UTF8.self)) }
+                if let events = core.currentRun.events { events.emit(.output(String(decoding: bytes, as: UTF8.self))) }
+            })
         self.sandbox = sandbox
         let limits = options.policy.limits
         let limitsTable: [String: LuaValue] = [
@@ -154,7 +160,9 @@ public final class QuarryHost: Sendable {
             state.resultLimits.keepSparseTables = true
             // An argument that cannot cross is an error table like the function's own
             // (`file:line: code: message`): JSONError for json.*, else ValidationError.
-            state.argumentErrorCode = { $0.hasPrefix("json.") ? ScriptError.Code.jsonError.rawValue : ScriptError.Code.validationError.rawValue }
+            state.argumentErrorCode = {
+                $0.hasPrefix("json.") ? ScriptError.Code.jsonError.rawValue : ScriptError.Code.validationError.rawValue
+            }
         }
         self.builtIns = try await sandbox.withState { state in
             var names = Set<String>()
@@ -164,10 +172,13 @@ public final class QuarryHost: Sendable {
             }
             return names
         }
-        self.assigner = try await Self.makeHeld(sandbox, String(decoding: PackageResources.assign_lua, as: UTF8.self), name: "=[quarry assign]", count: 1)[0]
+        self.assigner = try await Self.makeHeld(
+            sandbox, String(decoding: PackageResources.assign_lua, as: UTF8.self), name: "=[quarry assign]", count: 1)[
+                0]
         let clearer = try await sandbox.withState { state in try state.metatableClearer() }
-        let keeper = try await Self.makeHeld(sandbox, EnvironmentKeeper.source, name: "=[quarry environment]", count: 3,
-                                             arguments: [clearer])
+        let keeper = try await Self.makeHeld(
+            sandbox, EnvironmentKeeper.source, name: "=[quarry environment]", count: 3,
+            arguments: [clearer])
         self.keeper = EnvironmentKeeper(take: keeper[0], restore: keeper[1], keep: keeper[2])
         try await sandbox.withState { state in try self.setUp(state) {} }
     }
@@ -186,14 +197,18 @@ public final class QuarryHost: Sendable {
     /// or `CancellationError` after `cancel()` or when the calling task is cancelled (both
     /// interrupt running Lua at once). Called from a function the same host's script is
     /// running, it throws `ScriptError` `Reentrancy` at once instead of waiting forever.
-    public func evaluate(_ source: String, name: String = "=chunk", arguments: [LuaValue] = []) async throws -> [LuaValue] {
+    public func evaluate(_ source: String, name: String = "=chunk", arguments: [LuaValue] = []) async throws
+        -> [LuaValue]
+    {
         try await perform(source, name: name, arguments: arguments, settings: RunSettings(), events: nil)
     }
 
     /// `evaluate(_:name:arguments:)` with settings for this run alone: its limits, a
     /// budget (its own or one shared with other runs and hosts) and its id.
-    public func evaluate(_ source: String, name: String = "=chunk", arguments: [LuaValue] = [],
-                         settings: RunSettings) async throws -> [LuaValue] {
+    public func evaluate(
+        _ source: String, name: String = "=chunk", arguments: [LuaValue] = [],
+        settings: RunSettings
+    ) async throws -> [LuaValue] {
         try await perform(source, name: name, arguments: arguments, settings: settings, events: nil)
     }
 
@@ -204,8 +219,10 @@ public final class QuarryHost: Sendable {
     /// switch on its `code` (`SyntaxError`,
     /// `RuntimeError`, the script's own `error{code=…}`, `PolicyViolation`,
     /// `LimitExceeded`, `Cancelled`, `DecodingError` when the value does not fit `type`, …).
-    public func evaluate<T: Decodable>(_ source: String, as type: T.Type, name: String = "=chunk",
-                                       arguments: [LuaValue] = [], settings: RunSettings = RunSettings()) async throws -> T {
+    public func evaluate<T: Decodable>(
+        _ source: String, as type: T.Type, name: String = "=chunk",
+        arguments: [LuaValue] = [], settings: RunSettings = RunSettings()
+    ) async throws -> T {
         let values: [LuaValue]
         do {
             values = try await perform(source, name: name, arguments: arguments, settings: settings, events: nil)
@@ -226,10 +243,12 @@ public final class QuarryHost: Sendable {
         do {
             return try JSONValueDecoder().decode(type, from: json)
         } catch let e as DecodingError {
-            throw QuarryError(code: .decodingError, message: QuarryError.describe(e) + " (decoding \(type))",
-                              value: value, underlying: e)
+            throw QuarryError(
+                code: .decodingError, message: QuarryError.describe(e) + " (decoding \(type))",
+                value: value, underlying: e)
         } catch {
-            throw QuarryError(code: .decodingError, message: "\(error) (decoding \(type))", value: value, underlying: error)
+            throw QuarryError(
+                code: .decodingError, message: "\(error) (decoding \(type))", value: value, underlying: error)
         }
     }
 
@@ -251,13 +270,16 @@ public final class QuarryHost: Sendable {
     ///     }
     /// }
     /// ```
-    public func events(for source: String, name: String = "=chunk", arguments: [LuaValue] = [],
-                       settings: RunSettings = RunSettings()) -> AsyncThrowingStream<RunEvent, any Error> {
+    public func events(
+        for source: String, name: String = "=chunk", arguments: [LuaValue] = [],
+        settings: RunSettings = RunSettings()
+    ) -> AsyncThrowingStream<RunEvent, any Error> {
         AsyncThrowingStream(bufferingPolicy: .unbounded) { continuation in
             let sink = RunEventSink(continuation)
             let task = Task {
                 do {
-                    let values = try await self.perform(source, name: name, arguments: arguments, settings: settings, events: sink)
+                    let values = try await self.perform(
+                        source, name: name, arguments: arguments, settings: settings, events: sink)
                     continuation.yield(.finished(values))
                     continuation.finish()
                 } catch {
@@ -268,8 +290,10 @@ public final class QuarryHost: Sendable {
         }
     }
 
-    private func perform(_ source: String, name: String, arguments: [LuaValue], settings: RunSettings,
-                         events: RunEventSink?) async throws -> [LuaValue] {
+    private func perform(
+        _ source: String, name: String, arguments: [LuaValue], settings: RunSettings,
+        events: RunEventSink?
+    ) async throws -> [LuaValue] {
         try refuseReentry()
         if core.shutDown {
             throw ScriptError(code: .hostShutDown, message: "this host was shut down; make a new QuarryHost")
@@ -310,8 +334,9 @@ public final class QuarryHost: Sendable {
             throw ScriptError(code: .fileNotFound, message: "cannot read script '\(path)'")
         }
         try await setArguments(script: path, arguments)
-        return try await evaluate(String(decoding: data, as: UTF8.self), name: "@" + path,
-                                  arguments: arguments.map(LuaValue.string), settings: settings)
+        return try await evaluate(
+            String(decoding: data, as: UTF8.self), name: "@" + path,
+            arguments: arguments.map(LuaValue.string), settings: settings)
     }
 
     /// Sets the global `arg` table: `arg[0]` is the script, `arg[1…]` its arguments.
@@ -319,7 +344,9 @@ public final class QuarryHost: Sendable {
         try await sandbox.withState { state in
             try state.setGlobal("arg", arguments.isEmpty ? .map([:]) : .array(arguments.map(LuaValue.string)))
             try state.setGlobal("__quarry_script", .string(script))
-            _ = try self.setUp(state) { try state.execute("arg[0] = __quarry_script; __quarry_script = nil", name: "=[quarry arg]") }
+            _ = try self.setUp(state) {
+                try state.execute("arg[0] = __quarry_script; __quarry_script = nil", name: "=[quarry arg]")
+            }
         }
     }
 
@@ -333,20 +360,23 @@ public final class QuarryHost: Sendable {
     /// ignores cancellation is left to finish on its own and its result is discarded.
     /// Replacing a name of Quarry's own API (`bedrock.converse`, `print`) throws unless
     /// `replacing` is true.
-    public func register(_ name: String, replacing: Bool = false,
-                         _ body: @escaping @Sendable ([LuaValue]) async throws -> [LuaValue]) async throws {
+    public func register(
+        _ name: String, replacing: Bool = false,
+        _ body: @escaping @Sendable ([LuaValue]) async throws -> [LuaValue]
+    ) async throws {
         try checkReplacing(name, replacing)
         let logger = core.logger
         try await sandbox.withState { state in
             let function = state.register(name) { call in
                 let arguments = call.arguments
-                return .suspend(HostRequest.work {
-                    do {
-                        return try await body(arguments)
-                    } catch {
-                        throw Self.hostFailure(error, function: name, logger: logger)
-                    }
-                })
+                return .suspend(
+                    HostRequest.work {
+                        do {
+                            return try await body(arguments)
+                        } catch {
+                            throw Self.hostFailure(error, function: name, logger: logger)
+                        }
+                    })
             }
             try self.setUp(state) { try self.assign(function, to: name, in: state) }
         }
@@ -354,8 +384,10 @@ public final class QuarryHost: Sendable {
 
     /// Registers a synchronous Swift function (runs on the Lua thread, no suspension:
     /// for cheap functions). Errors reach the script as `register` describes.
-    public func registerSync(_ name: String, replacing: Bool = false,
-                             _ body: @escaping @Sendable ([LuaValue]) throws -> [LuaValue]) async throws {
+    public func registerSync(
+        _ name: String, replacing: Bool = false,
+        _ body: @escaping @Sendable ([LuaValue]) throws -> [LuaValue]
+    ) async throws {
         try checkReplacing(name, replacing)
         let logger = core.logger
         try await sandbox.withState { state in
@@ -450,8 +482,10 @@ public final class QuarryHost: Sendable {
 
     // MARK: running
 
-    private func execute(_ source: String, name: String, arguments: [LuaValue], limits: LuaLimits,
-                         run: RunState) async throws -> [LuaValue] {
+    private func execute(
+        _ source: String, name: String, arguments: [LuaValue], limits: LuaLimits,
+        run: RunState
+    ) async throws -> [LuaValue] {
         core.beginRun(run)
         defer { core.endRun() }
         let co = try await sandbox.withState { state throws -> LuaCoroutine in
@@ -465,8 +499,9 @@ public final class QuarryHost: Sendable {
                 throw error
             }
         }
-        let scheduler = Scheduler(sandbox: sandbox,
-                                  deadline: ScriptNumber.hostDuration(seconds: limits.seconds).map { .now + $0 })
+        let scheduler = Scheduler(
+            sandbox: sandbox,
+            deadline: ScriptNumber.hostDuration(seconds: limits.seconds).map { .now + $0 })
         let outcome: LuaResumeOutcome
         do {
             // Cancelling the run's task (`cancel()`, or the app cancelling the task that
@@ -518,8 +553,9 @@ public final class QuarryHost: Sendable {
             try Self.outsideRun(state, Self.hostLimits(policy.limits)) { try call(keeper.restore, in: state) }
         } catch {
             // Fail closed: a host whose environment may hold a script's leftovers runs no more scripts.
-            let failure = LuaError.state("the host's pristine environment could not be restored after a run (\(error)); "
-                                         + "this host runs no more scripts: make a new one")
+            let failure = LuaError.state(
+                "the host's pristine environment could not be restored after a run (\(error)); "
+                    + "this host runs no more scripts: make a new one")
             environment.fail(failure)
             throw failure
         }
@@ -530,16 +566,18 @@ public final class QuarryHost: Sendable {
     /// wait for itself; a task it started that calls later, with the host idle, need not).
     private func refuseReentry() throws {
         if RunContext.hosts.contains(ObjectIdentifier(self)) && current.isActive {
-            throw ScriptError(code: .reentrancy,
-                              message: "QuarryHost.evaluate was called from a function this host's own script is running; "
-                                  + "a host runs one script at a time (return a value to the script, or use another host)")
+            throw ScriptError(
+                code: .reentrancy,
+                message: "QuarryHost.evaluate was called from a function this host's own script is running; "
+                    + "a host runs one script at a time (return a value to the script, or use another host)")
         }
     }
 
     private func checkReplacing(_ name: String, _ replacing: Bool) throws {
         guard !replacing, builtIns.contains(name) else { return }
-        throw ScriptError(code: .validationError,
-                          message: "'\(name)' is part of Quarry's built-in API; pass replacing: true to replace it")
+        throw ScriptError(
+            code: .validationError,
+            message: "'\(name)' is part of Quarry's built-in API; pass replacing: true to replace it")
     }
 
     /// The script-facing form of an error an app's registered function threw: a
@@ -551,9 +589,11 @@ public final class QuarryHost: Sendable {
         if let e = error as? ScriptError { return e }
         if error is CancellationError { return ScriptError.from(error) }
         let id = String(UInt64.random(in: .min ... .max), radix: 16)
-        logger.error("host function failed", metadata: [
-            "function": .string(name), "id": .string(id), "error": .string(String(describing: error)),
-        ])
+        logger.error(
+            "host function failed",
+            metadata: [
+                "function": .string(name), "id": .string(id), "error": .string(String(describing: error)),
+            ])
         return ScriptError(code: .hostError, message: "host function failed (id \(id))", fields: ["id": .string(id)])
     }
 
@@ -607,8 +647,11 @@ public final class QuarryHost: Sendable {
     /// replaced `pairs`, `type` or `table.concat` does not run inside it.
     func assign(_ value: LuaValue, to path: String, in state: LuaState) throws {
         let parts = path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0 == "_" || $0.isLetter || $0.isNumber } }) else {
-            throw ScriptError(code: .validationError, message: "'\(path)' is not a valid global name (letters, digits, _ and dots)")
+        guard !parts.isEmpty,
+            parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0 == "_" || $0.isLetter || $0.isNumber } })
+        else {
+            throw ScriptError(
+                code: .validationError, message: "'\(path)' is not a valid global name (letters, digits, _ and dots)")
         }
         if parts.count == 1 {
             var isTable = false
@@ -643,8 +686,10 @@ public final class QuarryHost: Sendable {
     /// Runs set-up source that returns `count` functions and keeps them as references
     /// only the host holds (made from the original library functions, so no script can
     /// change what they run).
-    private static func makeHeld(_ sandbox: LuaSandbox, _ source: String, name: String, count: Int,
-                                 arguments: [LuaValue] = []) async throws -> [LuaValue] {
+    private static func makeHeld(
+        _ sandbox: LuaSandbox, _ source: String, name: String, count: Int,
+        arguments: [LuaValue] = []
+    ) async throws -> [LuaValue] {
         try await sandbox.withState { state in
             try outsideRun(state, LuaLimits()) {
                 let chunk = try state.load(source, name: name)
@@ -655,7 +700,8 @@ public final class QuarryHost: Sendable {
                 let co = try state.newCoroutine(chunk)
                 defer { state.release(co) }
                 guard case .finished(let values) = state.resume(co, with: .values(arguments)), values.count == count,
-                      values.allSatisfy({ if case .function = $0 { true } else { false } }) else {
+                    values.allSatisfy({ if case .function = $0 { true } else { false } })
+                else {
                     throw LuaError.state("\(name): the host's functions could not be made")
                 }
                 return values

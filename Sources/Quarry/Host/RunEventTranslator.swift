@@ -44,7 +44,8 @@ final class RunEventTranslator: @unchecked Sendable {
                 case .text(let text): events.append(.text(text))
                 case .reasoningContent(.reasoningText(let r)): events.append(.reasoning(r.text))
                 case .toolUse(let tool):
-                    events.append(.toolUse(id: tool.toolUseId, name: tool.name, input: JSONWriter.compact.string(tool.input)))
+                    events.append(
+                        .toolUse(id: tool.toolUseId, name: tool.name, input: JSONWriter.compact.string(tool.input)))
                 default: break
                 }
             }

@@ -57,29 +57,34 @@ public final class TokenBudget: @unchecked Sendable {
     /// What has been used and reserved so far.
     public var usage: BudgetUsage {
         lock.withLock { _ in
-            BudgetUsage(callsUsed: calls, tokensUsed: committed, tokensReserved: reserved,
-                        callBudget: callLimit, tokenBudget: tokenLimit)
+            BudgetUsage(
+                callsUsed: calls, tokensUsed: committed, tokensReserved: reserved,
+                callBudget: callLimit, tokenBudget: tokenLimit)
         }
     }
 
     /// Reserves `tokens` and one call, or throws `PolicyViolation` naming this budget.
     func reserve(_ tokens: Int, name: String) throws(ScriptError) {
         try lock.withLock { _ throws(ScriptError) in
-        if let limit = callLimit, calls >= limit {
-            throw ScriptError(code: .policyViolation, message: "the \(name) call budget of \(limit) calls is used up")
-        }
-        let (used, overflow) = committed.addingReportingOverflow(reserved)
-        if let limit = tokenLimit {
-            guard !overflow, used <= limit, tokens <= limit - used else {
-                throw ScriptError(code: .policyViolation,
-                                  message: "the \(name) token budget of \(limit) would be exceeded: \(used) used or reserved, this call may use \(tokens)")
+            if let limit = callLimit, calls >= limit {
+                throw ScriptError(
+                    code: .policyViolation, message: "the \(name) call budget of \(limit) calls is used up")
             }
-        }
-        calls += 1
-        // Sums saturate: without a token limit nothing bounds them (a limit bounds them
-        // by itself).
-        let (sum, full) = reserved.addingReportingOverflow(max(0, tokens))
-        reserved = full ? Int.max : sum
+            let (used, overflow) = committed.addingReportingOverflow(reserved)
+            if let limit = tokenLimit {
+                guard !overflow, used <= limit, tokens <= limit - used else {
+                    throw ScriptError(
+                        code: .policyViolation,
+                        message:
+                            "the \(name) token budget of \(limit) would be exceeded: \(used) used or reserved, this call may use \(tokens)"
+                    )
+                }
+            }
+            calls += 1
+            // Sums saturate: without a token limit nothing bounds them (a limit bounds them
+            // by itself).
+            let (sum, full) = reserved.addingReportingOverflow(max(0, tokens))
+            reserved = full ? Int.max : sum
         }
     }
 
@@ -133,8 +138,10 @@ public struct BudgetUsage: Sendable, Hashable {
 
     /// The Lua table `bedrock.budget()` returns (`calls_used`, `tokens_used`, …).
     public var luaValue: LuaValue {
-        var m: [String: LuaValue] = ["calls_used": .integer(Int64(callsUsed)), "tokens_used": .integer(Int64(tokensUsed)),
-                                     "tokens_reserved": .integer(Int64(tokensReserved))]
+        var m: [String: LuaValue] = [
+            "calls_used": .integer(Int64(callsUsed)), "tokens_used": .integer(Int64(tokensUsed)),
+            "tokens_reserved": .integer(Int64(tokensReserved)),
+        ]
         if let callBudget { m["call_budget"] = .integer(Int64(callBudget)) }
         if let tokenBudget { m["token_budget"] = .integer(Int64(tokenBudget)) }
         return .map(m)

@@ -71,8 +71,10 @@ struct Scheduler: Sendable {
     /// cancellation of the waiting task: a body that ignores cancellation (a registered
     /// function stuck in a blocking call) is left to finish in the background, and the
     /// script is resumed at once (it then trips its deadline).
-    static func wait(for body: @escaping @Sendable () async throws -> [LuaValue],
-                     watch: DeadlineWatch?) async -> LuaResumeInput {
+    static func wait(
+        for body: @escaping @Sendable () async throws -> [LuaValue],
+        watch: DeadlineWatch?
+    ) async -> LuaResumeInput {
         let first = FirstInput()
         let work = Task { first.offer(await perform(body)) }
         let ticket = watch?.register(first)

@@ -24,8 +24,10 @@ public struct ScriptError: Error, Sendable, CustomStringConvertible {
     public var fields: [String: LuaValue]
 
     /// An error with a code and a message.
-    public init(code: Code, message: String, status: Int? = nil, retryable: Bool = false,
-                requestId: String? = nil, attempts: [AttemptRecord] = [], fields: [String: LuaValue] = [:]) {
+    public init(
+        code: Code, message: String, status: Int? = nil, retryable: Bool = false,
+        requestId: String? = nil, attempts: [AttemptRecord] = [], fields: [String: LuaValue] = [:]
+    ) {
         self.code = code
         self.message = message
         self.status = status
@@ -75,9 +77,12 @@ public struct ScriptError: Error, Sendable, CustomStringConvertible {
         }
         if let original = e.originalStatusCode { fields["original_status"] = .integer(Int64(original)) }
         if let resource = e.resourceName { fields["resource_name"] = .string(resource) }
-        if let partial = e.partialResult { fields["partial"] = ResponseTables.streamResult(partial, attempts: e.attempts, requestId: e.requestId) }
-        self.init(code: code, message: e.message, status: e.httpStatus, retryable: e.isRetryable,
-                  requestId: e.requestId, attempts: e.attempts, fields: fields)
+        if let partial = e.partialResult {
+            fields["partial"] = ResponseTables.streamResult(partial, attempts: e.attempts, requestId: e.requestId)
+        }
+        self.init(
+            code: code, message: e.message, status: e.httpStatus, retryable: e.isRetryable,
+            requestId: e.requestId, attempts: e.attempts, fields: fields)
     }
 }
 
@@ -143,19 +148,20 @@ public enum AttemptLog {
     /// duration_ms=…, wait_ms=…, decision="retry: throttling"}, … }`.
     public static func lua(_ attempts: [AttemptRecord]) -> LuaValue {
         guard !attempts.isEmpty else { return .map([:]) }
-        return .array(attempts.map { a in
-            var m: [String: LuaValue] = [
-                "number": .integer(Int64(a.number)),
-                "outcome": .string(a.outcome.rawValue),
-                "duration_ms": .number(a.duration.milliseconds),
-            ]
-            if let code = a.errorCode { m["code"] = .string(code) }
-            if let status = a.httpStatus { m["status"] = .integer(Int64(status)) }
-            if let id = a.requestId { m["request_id"] = .string(id) }
-            if let wait = a.waitBeforeNext { m["wait_ms"] = .number(wait.milliseconds) }
-            if let decision = a.decision { m["decision"] = .string(decision) }
-            return .map(m)
-        })
+        return .array(
+            attempts.map { a in
+                var m: [String: LuaValue] = [
+                    "number": .integer(Int64(a.number)),
+                    "outcome": .string(a.outcome.rawValue),
+                    "duration_ms": .number(a.duration.milliseconds),
+                ]
+                if let code = a.errorCode { m["code"] = .string(code) }
+                if let status = a.httpStatus { m["status"] = .integer(Int64(status)) }
+                if let id = a.requestId { m["request_id"] = .string(id) }
+                if let wait = a.waitBeforeNext { m["wait_ms"] = .number(wait.milliseconds) }
+                if let decision = a.decision { m["decision"] = .string(decision) }
+                return .map(m)
+            })
     }
 }
 

@@ -12,20 +12,29 @@ struct Base64Bindings {
 
     private func encode(_ call: LuaHostCall) -> LuaHostResult {
         guard let bytes = Self.bytes(call.argument(1)) else {
-            return .error(ScriptError(code: .validationError,
-                                      message: "base64.encode: expected a string (bytes), got \(Self.typeName(call.argument(1)))").luaValue)
+            return .error(
+                ScriptError(
+                    code: .validationError,
+                    message: "base64.encode: expected a string (bytes), got \(Self.typeName(call.argument(1)))"
+                ).luaValue)
         }
         return .values([.string(Data(bytes).base64EncodedString())])
     }
 
     private func decode(_ call: LuaHostCall) -> LuaHostResult {
         guard let text = Self.bytes(call.argument(1)) else {
-            return .error(ScriptError(code: .validationError,
-                                      message: "base64.decode: expected a string of base64 text, got \(Self.typeName(call.argument(1)))").luaValue)
+            return .error(
+                ScriptError(
+                    code: .validationError,
+                    message: "base64.decode: expected a string of base64 text, got \(Self.typeName(call.argument(1)))"
+                ).luaValue)
         }
         guard let data = Self.decoded(text) else {
-            return .error(ScriptError(code: .validationError,
-                                      message: "base64.decode: the text is not valid base64 (A–Z, a–z, 0–9, +, / and = padding)").luaValue)
+            return .error(
+                ScriptError(
+                    code: .validationError,
+                    message: "base64.decode: the text is not valid base64 (A–Z, a–z, 0–9, +, / and = padding)"
+                ).luaValue)
         }
         return .values([.bytes(Array(data))])
     }

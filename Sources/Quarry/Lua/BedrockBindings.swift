@@ -29,7 +29,9 @@ struct BedrockBindings {
         add("bedrock.get_async_invoke", getAsyncInvoke)
         add("bedrock.list_async_invokes", listAsyncInvokes)
         add("bedrock.client", makeClient)
-        add("bedrock.models", { _ in .suspend(HostRequest.work { [core] in [.array(try await core.target.models().map(\.luaValue))] }) })
+        add(
+            "bedrock.models",
+            { _ in .suspend(HostRequest.work { [core] in [.array(try await core.target.models().map(\.luaValue))] }) })
         add("bedrock.identity", identity)
         add("bedrock.budget", { [core] _ in .values([core.budgetReport]) })
         add("bedrock.default_model", { [core] _ in .values([core.defaultModel.map(LuaValue.string) ?? .nil]) })
@@ -46,15 +48,18 @@ struct BedrockBindings {
             }
             return s
         default:
-            throw ScriptError(code: .validationError, message: "\(call.name): the first argument must be a client (use c:method{…})")
+            throw ScriptError(
+                code: .validationError, message: "\(call.name): the first argument must be a client (use c:method{…})")
         }
     }
 
     /// Checks, reserves and suspends; `body` runs the call and returns the script's value
     /// with what the record needs.
-    private func bedrockCall(_ call: LuaHostCall, operation: String, model: String?, maxTokens: Int?,
-                             inputTokens: Int = 0, requestBytes: Int = 0, settings: ClientSettings, requestBody: [UInt8]? = nil,
-                             body: @escaping @Sendable (BedrockRuntimeClient) async throws -> Outcome) -> LuaHostResult {
+    private func bedrockCall(
+        _ call: LuaHostCall, operation: String, model: String?, maxTokens: Int?,
+        inputTokens: Int = 0, requestBytes: Int = 0, settings: ClientSettings, requestBody: [UInt8]? = nil,
+        body: @escaping @Sendable (BedrockRuntimeClient) async throws -> Outcome
+    ) -> LuaHostResult {
         let context = core.auditor == nil ? nil : AuditContext(call, settings: settings, requestBody: requestBody)
         do throws(ScriptError) {
             try core.checkAuditable()
@@ -63,41 +68,46 @@ struct BedrockBindings {
             let reserved = try core.reserve(maxTokens: maxTokens, inputTokens: inputTokens, requestBytes: requestBytes)
             let core = self.core
             let run = core.currentRun
-            return .suspend(HostRequest.work {
-                await core.gate.acquire()
-                defer { core.gate.release() }
-                run.events?.emit(.callStarted(operation: operation, model: model))
-                if context != nil { await core.prepareAuditPrincipal(settings) }
-                let started = Date()
-                let clock = ContinuousClock.now
-                let region = settings.region ?? core.target.region
-                do {
-                    let client = try core.client(settings)
-                    let outcome = try await body(client)
-                    // What the service reported; a generating call that reported nothing keeps
-                    // its whole reservation (never free).
-                    let generates = operation == "InvokeModel" || operation == "Converse"
-                    core.settle(reserved, reported: outcome.tokens.map { ($0.0, $0.1) }, refusedWithoutOutput: !generates)
-                    let record = CallRecord(operation: operation, model: model, region: region, started: started,
-                                            duration: ContinuousClock.now - clock, attempts: outcome.attempts, errorCode: nil,
-                                            inputTokens: outcome.tokens?.0, outputTokens: outcome.tokens?.1,
-                                            requestId: outcome.requestId, runId: run.id)
-                    if let sink = run.events { for event in outcome.events { sink.emit(event) } }
-                    core.notify(record, events: run.events)
-                    if let context { core.audit(record, context, responseBody: outcome.responseBody) }
-                    return [outcome.value]
-                } catch {
-                    core.settle(reserved, reported: nil, refusedWithoutOutput: TokenSettlement.isServiceRefusal(error))
-                    let scriptError = ScriptError.from(error)
-                    let record = CallRecord(operation: operation, model: model, region: region, started: started,
-                                            duration: ContinuousClock.now - clock, attempts: scriptError.attempts,
-                                            errorCode: scriptError.code.rawValue, requestId: scriptError.requestId,
-                                            runId: run.id)
-                    core.notify(record, events: run.events)
-                    if let context { core.audit(record, context, responseBody: nil) }
-                    throw scriptError
-                }
-            })
+            return .suspend(
+                HostRequest.work {
+                    await core.gate.acquire()
+                    defer { core.gate.release() }
+                    run.events?.emit(.callStarted(operation: operation, model: model))
+                    if context != nil { await core.prepareAuditPrincipal(settings) }
+                    let started = Date()
+                    let clock = ContinuousClock.now
+                    let region = settings.region ?? core.target.region
+                    do {
+                        let client = try core.client(settings)
+                        let outcome = try await body(client)
+                        // What the service reported; a generating call that reported nothing keeps
+                        // its whole reservation (never free).
+                        let generates = operation == "InvokeModel" || operation == "Converse"
+                        core.settle(
+                            reserved, reported: outcome.tokens.map { ($0.0, $0.1) }, refusedWithoutOutput: !generates)
+                        let record = CallRecord(
+                            operation: operation, model: model, region: region, started: started,
+                            duration: ContinuousClock.now - clock, attempts: outcome.attempts, errorCode: nil,
+                            inputTokens: outcome.tokens?.0, outputTokens: outcome.tokens?.1,
+                            requestId: outcome.requestId, runId: run.id)
+                        if let sink = run.events { for event in outcome.events { sink.emit(event) } }
+                        core.notify(record, events: run.events)
+                        if let context { core.audit(record, context, responseBody: outcome.responseBody) }
+                        return [outcome.value]
+                    } catch {
+                        core.settle(
+                            reserved, reported: nil, refusedWithoutOutput: TokenSettlement.isServiceRefusal(error))
+                        let scriptError = ScriptError.from(error)
+                        let record = CallRecord(
+                            operation: operation, model: model, region: region, started: started,
+                            duration: ContinuousClock.now - clock, attempts: scriptError.attempts,
+                            errorCode: scriptError.code.rawValue, requestId: scriptError.requestId,
+                            runId: run.id)
+                        core.notify(record, events: run.events)
+                        if let context { core.audit(record, context, responseBody: nil) }
+                        throw scriptError
+                    }
+                })
         } catch {
             return refused(error, operation: operation, model: model, context: context)
         }
@@ -105,14 +115,17 @@ struct BedrockBindings {
 
     /// The script's error for a call refused before it was sent; a policy refusal is
     /// audited first (the script waits for the record, so it is on disk before it goes on).
-    private func refused(_ error: ScriptError, operation: String, model: String?, context: AuditContext?) -> LuaHostResult {
+    private func refused(_ error: ScriptError, operation: String, model: String?, context: AuditContext?)
+        -> LuaHostResult
+    {
         guard let context, error.code == .policyViolation else { return .error(error.luaValue) }
         let core = self.core
-        return .suspend(HostRequest.work { () async throws -> [LuaValue] in
-            await core.prepareAuditPrincipal(context.settings)
-            core.auditRefusal(error, operation: operation, model: model, context: context)
-            throw error
-        })
+        return .suspend(
+            HostRequest.work { () async throws -> [LuaValue] in
+                await core.prepareAuditPrincipal(context.settings)
+                core.auditRefusal(error, operation: operation, model: model, context: context)
+                throw error
+            })
     }
 
     struct Outcome: Sendable {
@@ -126,7 +139,9 @@ struct BedrockBindings {
         var events: [RunEvent] = []
     }
 
-    private func request(_ call: LuaHostCall, known: Set<String>? = nil) throws(ScriptError) -> (RequestBuilder, [String: LuaValue]) {
+    private func request(_ call: LuaHostCall, known: Set<String>? = nil) throws(ScriptError) -> (
+        RequestBuilder, [String: LuaValue]
+    ) {
         let builder = RequestBuilder(function: call.name, defaultModel: core.defaultModel)
         let args = try builder.table(call.argument(2))
         if let known {
@@ -145,18 +160,23 @@ struct BedrockBindings {
     /// The most attempts a script may ask a client for.
     static let maxAttempts: Int64 = 100
 
-    static let invokeFields: Set<String> = ["model", "body", "accept", "content_type", "timeout", "first_byte_timeout",
-                                            "idle_timeout", "stream_retry", "on_event"]
+    static let invokeFields: Set<String> = [
+        "model", "body", "accept", "content_type", "timeout", "first_byte_timeout",
+        "idle_timeout", "stream_retry", "on_event",
+    ]
 
     /// The output-token cap an InvokeModel body asks for, in any family's spelling: the
     /// largest value under any of those names (a body that repeats a key, or spells the
     /// cap two ways, reserves for the larger, whichever one the model reads).
     static func invokeMaxTokens(_ body: Data) -> Int? {
         guard case .object(let top)? = try? JSONParser.parse(body) else { return nil }
-        let names: Set<String> = ["max_tokens", "maxTokens", "max_gen_len", "maxTokenCount", "max_new_tokens",
-                                  "max_completion_tokens", "max_output_tokens"]
+        let names: Set<String> = [
+            "max_tokens", "maxTokens", "max_gen_len", "maxTokenCount", "max_new_tokens",
+            "max_completion_tokens", "max_output_tokens",
+        ]
         var caps = top.compactMap { names.contains($0.0) ? $0.1.intValue : nil }
-        for case (let key, .object(let nested)) in top where ["textGenerationConfig", "inferenceConfig", "parameters"].contains(key) {
+        for case (let key, .object(let nested)) in top
+        where ["textGenerationConfig", "inferenceConfig", "parameters"].contains(key) {
             caps += nested.compactMap { names.contains($0.0) ? $0.1.intValue : nil }
         }
         // Kept within 0...Int32.max (the service's own type), so a script's 2^63 cannot
@@ -168,12 +188,17 @@ struct BedrockBindings {
     /// service see exactly as written: visible ASCII and inner spaces, at most 256 bytes.
     /// Control characters, CR/LF, non-ASCII (which signers trim or fold differently) and
     /// edge spaces are refused, so no request can be made to fail its signature check.
-    static func headerValue(_ args: [String: LuaValue], _ key: String, _ builder: RequestBuilder) throws(ScriptError) -> String {
+    static func headerValue(_ args: [String: LuaValue], _ key: String, _ builder: RequestBuilder) throws(ScriptError)
+        -> String
+    {
         guard let value = args[key], value != .nil else { return "application/json" }
         guard let text = value.stringValue, !text.isEmpty, text.utf8.count <= 256,
-              text.unicodeScalars.allSatisfy({ (0x20...0x7E).contains($0.value) }),
-              !text.hasPrefix(" "), !text.hasSuffix(" ") else {
-            throw builder.fail("'\(key)' must be a media type of visible ASCII characters (at most 256, no control characters, line breaks or non-ASCII)")
+            text.unicodeScalars.allSatisfy({ (0x20...0x7E).contains($0.value) }),
+            !text.hasPrefix(" "), !text.hasSuffix(" ")
+        else {
+            throw builder.fail(
+                "'\(key)' must be a media type of visible ASCII characters (at most 256, no control characters, line breaks or non-ASCII)"
+            )
         }
         return text
     }
@@ -206,17 +231,21 @@ struct BedrockBindings {
             let model = request.modelId
             let audited = core.auditor != nil
             let measure = TokenEstimate.converseMeasure(request)
-            return bedrockCall(call, operation: "Converse", model: model, maxTokens: maxTokens,
-                               inputTokens: measure.tokens, requestBytes: measure.bytes, settings: try settings(call),
-                               requestBody: audited ? AuditContext.json(request) : nil) { client in
+            return bedrockCall(
+                call, operation: "Converse", model: model, maxTokens: maxTokens,
+                inputTokens: measure.tokens, requestBytes: measure.bytes, settings: try settings(call),
+                requestBody: audited ? AuditContext.json(request) : nil
+            ) { client in
                 let clock = ContinuousClock.now
                 let result = try await client.converse(request, options: options)
                 let u = result.output.usage
                 var value = ResponseTables.converse(result, model: model, elapsed: ContinuousClock.now - clock)
                 if request.outputConfig?.textFormat != nil { value = ResponseTables.withJSON(value) }
-                return Outcome(value: value, attempts: result.attempts, requestId: result.requestId, tokens: (u.inputTokens, u.outputTokens),
-                               responseBody: audited ? AuditContext.json(result.output) : nil,
-                               events: RunEventTranslator.events(of: result.output))
+                return Outcome(
+                    value: value, attempts: result.attempts, requestId: result.requestId,
+                    tokens: (u.inputTokens, u.outputTokens),
+                    responseBody: audited ? AuditContext.json(result.output) : nil,
+                    events: RunEventTranslator.events(of: result.output))
             }
         } catch {
             return .error(error.luaValue)
@@ -241,7 +270,9 @@ struct BedrockBindings {
                 let structured = request.outputConfig?.textFormat != nil
                 model = request.modelId
                 maxTokens = tokens
-                let context = core.auditor == nil ? nil : AuditContext(call, settings: settings, requestBody: AuditContext.json(request))
+                let context =
+                    core.auditor == nil
+                    ? nil : AuditContext(call, settings: settings, requestBody: AuditContext.json(request))
                 do throws(ScriptError) {
                     try core.policy.checkModel(model)
                     try core.checkWillCall(operation: operation, model: model, region: region)
@@ -249,93 +280,120 @@ struct BedrockBindings {
                 let reserved: HostCore.Reservation
                 do throws(ScriptError) {
                     let measure = TokenEstimate.converseMeasure(request)
-                    reserved = try core.reserve(maxTokens: maxTokens, inputTokens: measure.tokens, requestBytes: measure.bytes)
+                    reserved = try core.reserve(
+                        maxTokens: maxTokens, inputTokens: measure.tokens, requestBytes: measure.bytes)
                 } catch { return refused(error, operation: operation, model: model, context: context) }
                 let run = core.currentRun
                 let translator = RunEventTranslator(sink: run.events)
-                pump.start(open: {
-                    await core.gate.acquire()
-                    run.events?.emit(.callStarted(operation: operation, model: model))
-                    if context != nil { await core.prepareAuditPrincipal(settings) }
-                    return try core.client(settings).converseStream(request, options: options)
-                }, write: { event, writer throws(LuaConversionError) in
-                    translator.see(event)
-                    try ResponseTables.writeEvent(event, into: &writer)
-                }, finish: { stream, error in
-                    core.gate.release()
-                    core.untrack(pump)
-                    let snapshot = stream?.partialResult ?? ConverseStreamResult()
-                    let attempts = stream?.attempts ?? []
-                    let tokens = snapshot.usage.map { ($0.inputTokens, $0.outputTokens) }
-                    core.settle(reserved, reported: tokens.map { ($0.0, $0.1) },
-                        refusedWithoutOutput: error.map(TokenSettlement.isServiceRefusal) == true && snapshot.content.isEmpty)
-                    let failure = error.map(ScriptError.from)
-                    let record = CallRecord(operation: operation, model: model, region: region, started: started,
-                                            duration: ContinuousClock.now - clock,
-                                            attempts: (failure?.attempts).flatMap { $0.isEmpty ? nil : $0 } ?? attempts,
-                                            errorCode: pump.stoppedBy?.rawValue ?? failure?.code.rawValue, inputTokens: tokens?.0, outputTokens: tokens?.1,
-                                            requestId: stream?.requestId, runId: run.id)
-                    core.notify(record, events: run.events)
-                    if let context {
-                        core.audit(record, context, responseBody: failure == nil ? AuditContext.json(snapshot.content) : nil)
-                    }
-                    if let failure { return (nil, failure) }
-                    let result = ResponseTables.streamResult(snapshot, attempts: attempts, requestId: stream?.requestId,
-                                                             model: model, elapsed: ContinuousClock.now - clock)
-                    return (structured ? ResponseTables.withJSON(result) : result, nil)
-                })
+                pump.start(
+                    open: {
+                        await core.gate.acquire()
+                        run.events?.emit(.callStarted(operation: operation, model: model))
+                        if context != nil { await core.prepareAuditPrincipal(settings) }
+                        return try core.client(settings).converseStream(request, options: options)
+                    },
+                    write: { event, writer throws(LuaConversionError) in
+                        translator.see(event)
+                        try ResponseTables.writeEvent(event, into: &writer)
+                    },
+                    finish: { stream, error in
+                        core.gate.release()
+                        core.untrack(pump)
+                        let snapshot = stream?.partialResult ?? ConverseStreamResult()
+                        let attempts = stream?.attempts ?? []
+                        let tokens = snapshot.usage.map { ($0.inputTokens, $0.outputTokens) }
+                        core.settle(
+                            reserved, reported: tokens.map { ($0.0, $0.1) },
+                            refusedWithoutOutput: error.map(TokenSettlement.isServiceRefusal) == true
+                                && snapshot.content.isEmpty)
+                        let failure = error.map(ScriptError.from)
+                        let record = CallRecord(
+                            operation: operation, model: model, region: region, started: started,
+                            duration: ContinuousClock.now - clock,
+                            attempts: (failure?.attempts).flatMap { $0.isEmpty ? nil : $0 } ?? attempts,
+                            errorCode: pump.stoppedBy?.rawValue ?? failure?.code.rawValue, inputTokens: tokens?.0,
+                            outputTokens: tokens?.1,
+                            requestId: stream?.requestId, runId: run.id)
+                        core.notify(record, events: run.events)
+                        if let context {
+                            core.audit(
+                                record, context,
+                                responseBody: failure == nil ? AuditContext.json(snapshot.content) : nil)
+                        }
+                        if let failure { return (nil, failure) }
+                        let result = ResponseTables.streamResult(
+                            snapshot, attempts: attempts, requestId: stream?.requestId,
+                            model: model, elapsed: ContinuousClock.now - clock)
+                        return (structured ? ResponseTables.withJSON(result) : result, nil)
+                    })
             } else {
                 for key in args.keys where !Self.invokeFields.contains(key) {
-                    throw builder.fail("unknown field '\(key)' (known: \(Self.invokeFields.sorted().joined(separator: ", ")))")
+                    throw builder.fail(
+                        "unknown field '\(key)' (known: \(Self.invokeFields.sorted().joined(separator: ", ")))")
                 }
                 model = try builder.model(args)
                 let body = try builder.invokeBody(args)
-                let context = core.auditor == nil ? nil : AuditContext(call, settings: settings, requestBody: Array(body))
+                let context =
+                    core.auditor == nil ? nil : AuditContext(call, settings: settings, requestBody: Array(body))
                 do throws(ScriptError) {
                     try core.policy.checkModel(model)
                     try core.checkWillCall(operation: operation, model: model, region: region)
                 } catch { return refused(error, operation: operation, model: model, context: context) }
                 let reserved: HostCore.Reservation
                 do throws(ScriptError) {
-                    reserved = try core.reserve(maxTokens: Self.invokeMaxTokens(body), inputTokens: TokenEstimate.invoke(body),
-                                                requestBytes: body.count)
+                    reserved = try core.reserve(
+                        maxTokens: Self.invokeMaxTokens(body), inputTokens: TokenEstimate.invoke(body),
+                        requestBytes: body.count)
                 } catch { return refused(error, operation: operation, model: model, context: context) }
                 let metrics = InvocationMetricsBox()
-                let request = InvokeModelRequest(modelId: model, body: body,
-                                                 contentType: try Self.headerValue(args, "content_type", builder),
-                                                 accept: try Self.headerValue(args, "accept", builder))
+                let request = InvokeModelRequest(
+                    modelId: model, body: body,
+                    contentType: try Self.headerValue(args, "content_type", builder),
+                    accept: try Self.headerValue(args, "accept", builder))
                 let run = core.currentRun
-                pump.start(open: {
-                    await core.gate.acquire()
-                    run.events?.emit(.callStarted(operation: operation, model: model))
-                    if context != nil { await core.prepareAuditPrincipal(settings) }
-                    return try core.client(settings).invokeModelWithResponseStream(request, options: options)
-                }, write: { event, writer throws(LuaConversionError) in
-                    metrics.see(event)
-                    try writer.append(ResponseTables.chunkEvent(event))
-                }, finish: { stream, error in
-                    core.gate.release()
-                    core.untrack(pump)
-                    // Settled from `amazon-bedrock-invocationMetrics` in the last chunk; a
-                    // stream that produced output without it keeps its whole reservation.
-                    let reported = metrics.current
-                    let tokens = reported.flatMap { m in m.inputTokens.flatMap { i in m.outputTokens.map { (i, $0) } } }
-                    core.settle(reserved, reported: tokens.map { ($0.0, $0.1) },
-                        refusedWithoutOutput: !metrics.sawChunks && error.map(TokenSettlement.isServiceRefusal) == true)
-                    let failure = error.map(ScriptError.from)
-                    let record = CallRecord(operation: operation, model: model, region: region, started: started,
-                                            duration: ContinuousClock.now - clock, attempts: stream?.attempts ?? failure?.attempts ?? [],
-                                            errorCode: pump.stoppedBy?.rawValue ?? failure?.code.rawValue, inputTokens: tokens?.0, outputTokens: tokens?.1,
-                                            requestId: stream?.requestId, runId: run.id)
-                    core.notify(record, events: run.events)
-                    if let context { core.audit(record, context, responseBody: nil) }
-                    if let failure { return (nil, failure) }
-                    var m: [String: LuaValue] = ["attempts": .integer(Int64(stream?.attempts.count ?? 0)),
-                                                 "attempt_log": AttemptLog.lua(stream?.attempts ?? []), "model": .string(model)]
-                    if let id = stream?.requestId { m["request_id"] = .string(id) }
-                    if let reported { m["usage"] = Self.usageTable(reported) }
-                    return (.map(m), nil)
-                })
+                pump.start(
+                    open: {
+                        await core.gate.acquire()
+                        run.events?.emit(.callStarted(operation: operation, model: model))
+                        if context != nil { await core.prepareAuditPrincipal(settings) }
+                        return try core.client(settings).invokeModelWithResponseStream(request, options: options)
+                    },
+                    write: { event, writer throws(LuaConversionError) in
+                        metrics.see(event)
+                        try writer.append(ResponseTables.chunkEvent(event))
+                    },
+                    finish: { stream, error in
+                        core.gate.release()
+                        core.untrack(pump)
+                        // Settled from `amazon-bedrock-invocationMetrics` in the last chunk; a
+                        // stream that produced output without it keeps its whole reservation.
+                        let reported = metrics.current
+                        let tokens = reported.flatMap { m in
+                            m.inputTokens.flatMap { i in m.outputTokens.map { (i, $0) } }
+                        }
+                        core.settle(
+                            reserved, reported: tokens.map { ($0.0, $0.1) },
+                            refusedWithoutOutput: !metrics.sawChunks
+                                && error.map(TokenSettlement.isServiceRefusal) == true)
+                        let failure = error.map(ScriptError.from)
+                        let record = CallRecord(
+                            operation: operation, model: model, region: region, started: started,
+                            duration: ContinuousClock.now - clock,
+                            attempts: stream?.attempts ?? failure?.attempts ?? [],
+                            errorCode: pump.stoppedBy?.rawValue ?? failure?.code.rawValue, inputTokens: tokens?.0,
+                            outputTokens: tokens?.1,
+                            requestId: stream?.requestId, runId: run.id)
+                        core.notify(record, events: run.events)
+                        if let context { core.audit(record, context, responseBody: nil) }
+                        if let failure { return (nil, failure) }
+                        var m: [String: LuaValue] = [
+                            "attempts": .integer(Int64(stream?.attempts.count ?? 0)),
+                            "attempt_log": AttemptLog.lua(stream?.attempts ?? []), "model": .string(model),
+                        ]
+                        if let id = stream?.requestId { m["request_id"] = .string(id) }
+                        if let reported { m["usage"] = Self.usageTable(reported) }
+                        return (.map(m), nil)
+                    })
             }
             core.track(pump)
             return .values([call.state.makeHandle(type: Self.streamType, label: model, object: pump)])
@@ -351,14 +409,17 @@ struct BedrockBindings {
 
     private func streamNext(_ call: LuaHostCall) -> LuaHostResult {
         guard let pump = pump(call) else { return .failure("stream: not a stream handle") }
-        return .suspend(HostRequest.work {
-            let batch = await pump.next()
-            var m: [String: LuaValue] = ["events": batch.events,
-                                         "done": .boolean(batch.finished)]
-            if let r = batch.result { m["result"] = r }
-            if let e = batch.failure { m["error"] = e.luaValue }
-            return [.map(m)]
-        })
+        return .suspend(
+            HostRequest.work {
+                let batch = await pump.next()
+                var m: [String: LuaValue] = [
+                    "events": batch.events,
+                    "done": .boolean(batch.finished),
+                ]
+                if let r = batch.result { m["result"] = r }
+                if let e = batch.failure { m["error"] = e.luaValue }
+                return [.map(m)]
+            })
     }
 
     private func streamClose(_ call: LuaHostCall) -> LuaHostResult {
@@ -371,14 +432,17 @@ struct BedrockBindings {
             let (builder, args) = try request(call, known: Self.invokeFields)
             let model = try builder.model(args)
             let body = try builder.invokeBody(args)
-            let request = InvokeModelRequest(modelId: model, body: body,
-                                             contentType: try Self.headerValue(args, "content_type", builder),
-                                             accept: try Self.headerValue(args, "accept", builder))
+            let request = InvokeModelRequest(
+                modelId: model, body: body,
+                contentType: try Self.headerValue(args, "content_type", builder),
+                accept: try Self.headerValue(args, "accept", builder))
             let options = try Self.callOptions(args, builder: builder)
             let audited = core.auditor != nil
-            return bedrockCall(call, operation: "InvokeModel", model: model, maxTokens: Self.invokeMaxTokens(body),
-                               inputTokens: TokenEstimate.invoke(body), requestBytes: body.count, settings: try settings(call),
-                               requestBody: audited ? Array(body) : nil) { client in
+            return bedrockCall(
+                call, operation: "InvokeModel", model: model, maxTokens: Self.invokeMaxTokens(body),
+                inputTokens: TokenEstimate.invoke(body), requestBytes: body.count, settings: try settings(call),
+                requestBody: audited ? Array(body) : nil
+            ) { client in
                 let result = try await client.invokeModel(request, options: options)
                 var m: [String: LuaValue] = [
                     "content_type": .string(result.output.contentType),
@@ -386,15 +450,19 @@ struct BedrockBindings {
                     "attempt_log": AttemptLog.lua(result.attempts),
                     "model": .string(model),
                 ]
-                if let text = String(data: result.output.body, encoding: .utf8) { m["body"] = .string(text) }
-                else { m["body"] = .bytes(Array(result.output.body)) }
+                if let text = String(data: result.output.body, encoding: .utf8) {
+                    m["body"] = .string(text)
+                } else {
+                    m["body"] = .bytes(Array(result.output.body))
+                }
                 if let json = try? result.output.json() { m["json"] = LuaJSON.lua(from: json) }
                 if let id = result.requestId { m["request_id"] = .string(id) }
                 let usage = result.output.usage
                 if let usage { m["usage"] = Self.usageTable(usage) }
-                return Outcome(value: .map(m), attempts: result.attempts, requestId: result.requestId,
-                               tokens: usage.flatMap { u in u.inputTokens.flatMap { i in u.outputTokens.map { (i, $0) } } },
-                               responseBody: audited ? Array(result.output.body) : nil)
+                return Outcome(
+                    value: .map(m), attempts: result.attempts, requestId: result.requestId,
+                    tokens: usage.flatMap { u in u.inputTokens.flatMap { i in u.outputTokens.map { (i, $0) } } },
+                    responseBody: audited ? Array(result.output.body) : nil)
             }
         } catch {
             return .error(error.luaValue)
@@ -407,19 +475,25 @@ struct BedrockBindings {
             let model = try builder.model(args)
             let input: JSONValue
             if args["body"] != nil {
-                input = .object([("invokeModel", .object([("body", .string(try builder.invokeBody(args).base64EncodedString()))]))])
+                input = .object([
+                    ("invokeModel", .object([("body", .string(try builder.invokeBody(args).base64EncodedString()))]))
+                ])
             } else {
                 var converse: [(String, JSONValue)] = [("messages", try builder.messages(args["messages"] ?? .nil))]
-                if let system = args["system"], system != .nil { converse.append(("system", try builder.systemBlocks(system))) }
+                if let system = args["system"], system != .nil {
+                    converse.append(("system", try builder.systemBlocks(system)))
+                }
                 input = .object([("converse", .object(converse))])
             }
             let request: CountTokensRequest
             do {
-                request = try JSONValueDecoder().decode(CountTokensRequest.self, from: .object([("modelId", .string(model)), ("input", input)]))
+                request = try JSONValueDecoder().decode(
+                    CountTokensRequest.self, from: .object([("modelId", .string(model)), ("input", input)]))
             } catch {
                 throw builder.fail("the request does not have the CountTokens shape: \(error)")
             }
-            return bedrockCall(call, operation: "CountTokens", model: model, maxTokens: 0, settings: try settings(call)) { client in
+            return bedrockCall(call, operation: "CountTokens", model: model, maxTokens: 0, settings: try settings(call))
+            { client in
                 let result = try await client.countTokens(request)
                 var m: [String: LuaValue] = ["input_tokens": .integer(Int64(result.output.inputTokens))]
                 Self.addCallFields(&m, result.attempts, result.requestId)
@@ -432,8 +506,12 @@ struct BedrockBindings {
 
     private func applyGuardrail(_ call: LuaHostCall) -> LuaHostResult {
         do throws(ScriptError) {
-            let (builder, args) = try request(call, known: ["guardrail", "id", "version", "guardrail_id", "guardrail_version",
-                                                            "source", "content"])
+            let (builder, args) = try request(
+                call,
+                known: [
+                    "guardrail", "id", "version", "guardrail_id", "guardrail_version",
+                    "source", "content",
+                ])
             var id = args["id"]?.stringValue ?? args["guardrail_id"]?.stringValue
             var version = args["version"]?.stringValue ?? args["guardrail_version"]?.stringValue
             if case .map(let g)? = args["guardrail"] {
@@ -442,24 +520,31 @@ struct BedrockBindings {
             }
             guard let id else { throw builder.fail("'guardrail' = {id=…, version=…} is required") }
             let source = (args["source"]?.stringValue ?? "INPUT").uppercased()
-            guard source == "INPUT" || source == "OUTPUT" else { throw builder.fail("'source' must be \"input\" or \"output\"") }
+            guard source == "INPUT" || source == "OUTPUT" else {
+                throw builder.fail("'source' must be \"input\" or \"output\"")
+            }
             let content: JSONValue
             switch args["content"] {
             case .string(let text)?: content = .array([.object([("text", .object([("text", .string(text))]))])])
             case .array(let items)?:
-                content = .array(try items.map { item throws(ScriptError) in
-                    if let t = item.stringValue { return .object([("text", .object([("text", .string(t))]))]) }
-                    return try LuaJSON.json(from: item, path: "\(call.name): content")
-                })
+                content = .array(
+                    try items.map { item throws(ScriptError) in
+                        if let t = item.stringValue { return .object([("text", .object([("text", .string(t))]))]) }
+                        return try LuaJSON.json(from: item, path: "\(call.name): content")
+                    })
             default: throw builder.fail("'content' must be a string or a list of strings")
             }
-            let body: JSONValue = .object([("guardrailIdentifier", .string(id)), ("guardrailVersion", .string(version ?? "DRAFT")),
-                                           ("source", .string(source)), ("content", content)])
+            let body: JSONValue = .object([
+                ("guardrailIdentifier", .string(id)), ("guardrailVersion", .string(version ?? "DRAFT")),
+                ("source", .string(source)), ("content", content),
+            ])
             let request: ApplyGuardrailRequest
             do { request = try JSONValueDecoder().decode(ApplyGuardrailRequest.self, from: body) } catch {
                 throw builder.fail("the request does not have the ApplyGuardrail shape: \(error)")
             }
-            return bedrockCall(call, operation: "ApplyGuardrail", model: nil, maxTokens: 0, settings: try settings(call)) { client in
+            return bedrockCall(
+                call, operation: "ApplyGuardrail", model: nil, maxTokens: 0, settings: try settings(call)
+            ) { client in
                 let result = try await client.applyGuardrail(request)
                 return Self.serviceShaped(result)
             }
@@ -475,14 +560,20 @@ struct BedrockBindings {
     /// service's answer with snake_case keys.
     private func guardrailChecks(_ call: LuaHostCall) -> LuaHostResult {
         do throws(ScriptError) {
-            let (builder, args) = try request(call, known: ["messages", "content_filter", "prompt_attack",
-                                                            "sensitive_information"])
+            let (builder, args) = try request(
+                call,
+                known: [
+                    "messages", "content_filter", "prompt_attack",
+                    "sensitive_information",
+                ])
             func texts(_ value: LuaValue?, _ path: String) throws(ScriptError) -> [GuardrailChecksContentBlock] {
                 switch value {
                 case .string(let text)?: return [.text(text)]
                 case .array(let items)?:
                     return try items.enumerated().map { index, item throws(ScriptError) in
-                        guard let text = item.stringValue else { throw builder.fail("'\(path)[\(index + 1)]' must be a string") }
+                        guard let text = item.stringValue else {
+                            throw builder.fail("'\(path)[\(index + 1)]' must be a string")
+                        }
                         return .text(text)
                     }
                 default: throw builder.fail("'\(path)' must be a string or a list of strings")
@@ -493,13 +584,18 @@ struct BedrockBindings {
             case .string(let text)?: messages = [GuardrailChecksMessage(role: .user, text: text)]
             case .array(let items)?:
                 for (index, item) in items.enumerated() {
-                    guard case .map(let m) = item else { throw builder.fail("'messages[\(index + 1)]' must be a table {role=, content=}") }
+                    guard case .map(let m) = item else {
+                        throw builder.fail("'messages[\(index + 1)]' must be a table {role=, content=}")
+                    }
                     let role = (m["role"]?.stringValue ?? "user").uppercased()
                     guard ["USER", "ASSISTANT", "SYSTEM"].contains(role) else {
-                        throw builder.fail("'messages[\(index + 1)].role' must be \"user\", \"assistant\" or \"system\"")
+                        throw builder.fail(
+                            "'messages[\(index + 1)].role' must be \"user\", \"assistant\" or \"system\"")
                     }
-                    messages.append(GuardrailChecksMessage(role: GuardrailChecksRole(rawValue: role),
-                                                           content: try texts(m["content"], "messages[\(index + 1)].content")))
+                    messages.append(
+                        GuardrailChecksMessage(
+                            role: GuardrailChecksRole(rawValue: role),
+                            content: try texts(m["content"], "messages[\(index + 1)].content")))
                 }
             default: throw builder.fail("'messages' must be a string or a list of {role=, content=}")
             }
@@ -510,7 +606,9 @@ struct BedrockBindings {
                 case .string(let name)?: return [name.uppercased()]
                 case .array(let items)?:
                     return try items.enumerated().map { index, item throws(ScriptError) in
-                        guard let name = item.stringValue else { throw builder.fail("'\(key)[\(index + 1)]' must be a string") }
+                        guard let name = item.stringValue else {
+                            throw builder.fail("'\(key)[\(index + 1)]' must be a string")
+                        }
                         return name.uppercased()
                     }
                 default: throw builder.fail("'\(key)' must be a list of names")
@@ -519,12 +617,16 @@ struct BedrockBindings {
             let checks = GuardrailChecksConfig(
                 contentFilter: try names("content_filter").map { GuardrailChecksContentFilterConfig(categories: $0) },
                 promptAttack: try names("prompt_attack").map { GuardrailChecksPromptAttackConfig(categories: $0) },
-                sensitiveInformation: try names("sensitive_information").map { GuardrailChecksSensitiveInformationConfig(entities: $0) })
+                sensitiveInformation: try names("sensitive_information").map {
+                    GuardrailChecksSensitiveInformationConfig(entities: $0)
+                })
             guard checks.contentFilter != nil || checks.promptAttack != nil || checks.sensitiveInformation != nil else {
                 throw builder.fail("set at least one of 'content_filter', 'prompt_attack' or 'sensitive_information'")
             }
             let request = InvokeGuardrailChecksRequest(messages: messages, checks: checks)
-            return bedrockCall(call, operation: "InvokeGuardrailChecks", model: nil, maxTokens: 0, settings: try settings(call)) { client in
+            return bedrockCall(
+                call, operation: "InvokeGuardrailChecks", model: nil, maxTokens: 0, settings: try settings(call)
+            ) { client in
                 Self.serviceShaped(try await client.invokeGuardrailChecks(request))
             }
         } catch {
@@ -534,7 +636,8 @@ struct BedrockBindings {
 
     private func startAsyncInvoke(_ call: LuaHostCall) -> LuaHostResult {
         do throws(ScriptError) {
-            let (builder, args) = try request(call, known: ["model", "input", "output_s3_uri", "s3_uri", "client_request_token"])
+            let (builder, args) = try request(
+                call, known: ["model", "input", "output_s3_uri", "s3_uri", "client_request_token"])
             let model = try builder.model(args)
             guard let uri = args["output_s3_uri"]?.stringValue ?? args["s3_uri"]?.stringValue else {
                 throw builder.fail("'output_s3_uri' is required (s3://bucket/prefix)")
@@ -544,12 +647,16 @@ struct BedrockBindings {
                 ("modelInput", try LuaJSON.json(from: args["input"] ?? .map([:]), path: "\(call.name): input")),
                 ("outputDataConfig", .object([("s3OutputDataConfig", .object([("s3Uri", .string(uri))]))])),
             ]
-            if let token = args["client_request_token"]?.stringValue { body.append(("clientRequestToken", .string(token))) }
+            if let token = args["client_request_token"]?.stringValue {
+                body.append(("clientRequestToken", .string(token)))
+            }
             let request: StartAsyncInvokeRequest
             do { request = try JSONValueDecoder().decode(StartAsyncInvokeRequest.self, from: .object(body)) } catch {
                 throw builder.fail("the request does not have the StartAsyncInvoke shape: \(error)")
             }
-            return bedrockCall(call, operation: "StartAsyncInvoke", model: model, maxTokens: 0, settings: try settings(call)) { client in
+            return bedrockCall(
+                call, operation: "StartAsyncInvoke", model: model, maxTokens: 0, settings: try settings(call)
+            ) { client in
                 let result = try await client.startAsyncInvoke(request)
                 var m: [String: LuaValue] = ["invocation_arn": .string(result.output.invocationArn)]
                 Self.addCallFields(&m, result.attempts, result.requestId)
@@ -569,7 +676,9 @@ struct BedrockBindings {
                 arn = m["invocation_arn"]?.stringValue ?? ""
             default: throw ScriptError(code: .validationError, message: "\(call.name): expected an invocation ARN")
             }
-            return bedrockCall(call, operation: "GetAsyncInvoke", model: nil, maxTokens: 0, settings: try settings(call)) { client in
+            return bedrockCall(
+                call, operation: "GetAsyncInvoke", model: nil, maxTokens: 0, settings: try settings(call)
+            ) { client in
                 let result = try await client.getAsyncInvoke(invocationArn: arn)
                 return Self.serviceShaped(result)
             }
@@ -584,17 +693,22 @@ struct BedrockBindings {
             if case .map(let m) = call.argument(2) {
                 let known: Set<String> = ["status", "max_results", "next_token"]
                 for key in m.keys where !known.contains(key) {
-                    throw ScriptError(code: .validationError,
-                                      message: "\(call.name): unknown field '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
+                    throw ScriptError(
+                        code: .validationError,
+                        message:
+                            "\(call.name): unknown field '\(key)' (known: \(known.sorted().joined(separator: ", ")))")
                 }
                 if let s = m["status"]?.stringValue { request.statusEquals = AsyncInvokeStatus(rawValue: s) }
                 if let n = m["max_results"], n != .nil {
-                    request.maxResults = try ScriptNumber.count(n, function: call.name, field: "max_results", in: 1...1000)
+                    request.maxResults = try ScriptNumber.count(
+                        n, function: call.name, field: "max_results", in: 1...1000)
                 }
                 if let t = m["next_token"]?.stringValue { request.nextToken = t }
             }
             let finalRequest = request
-            return bedrockCall(call, operation: "ListAsyncInvokes", model: nil, maxTokens: 0, settings: try settings(call)) { client in
+            return bedrockCall(
+                call, operation: "ListAsyncInvokes", model: nil, maxTokens: 0, settings: try settings(call)
+            ) { client in
                 let result = try await client.listAsyncInvokes(finalRequest)
                 return Self.serviceShaped(result)
             }
@@ -650,7 +764,8 @@ struct BedrockBindings {
                 settings.profile = m["profile"]?.stringValue
                 settings.endpoint = m["endpoint"]?.stringValue
                 if let t = m["timeout"] {
-                    settings.timeoutSeconds = try ScriptNumber.seconds(t, function: "bedrock.client", field: "timeout", positive: true)
+                    settings.timeoutSeconds = try ScriptNumber.seconds(
+                        t, function: "bedrock.client", field: "timeout", positive: true)
                 }
                 if case .map(let r)? = m["retry"] {
                     if let mode = r["mode"]?.stringValue {
@@ -660,15 +775,17 @@ struct BedrockBindings {
                         settings.retryMode = parsed
                     }
                     if let n = r["max_attempts"] {
-                        settings.maxAttempts = try ScriptNumber.count(n, function: "bedrock.client", field: "retry.max_attempts",
-                                                                      in: 1...Self.maxAttempts)
+                        settings.maxAttempts = try ScriptNumber.count(
+                            n, function: "bedrock.client", field: "retry.max_attempts",
+                            in: 1...Self.maxAttempts)
                     }
                 }
             default:
                 throw builder.fail("expected a table such as {region=\"us-west-2\"}")
             }
             if let region = settings.region {
-                let served = core.target.servedRegions.map { "; this target serves \($0.joined(separator: ", "))" } ?? ""
+                let served =
+                    core.target.servedRegions.map { "; this target serves \($0.joined(separator: ", "))" } ?? ""
                 guard AWSRegion.isValid(region) else {
                     throw builder.fail("'\(TerminalText.escaped(region))' is not a valid AWS region name\(served)")
                 }
@@ -676,13 +793,16 @@ struct BedrockBindings {
                     throw builder.fail("region '\(region)' is not one this target serves\(served)")
                 }
             }
-            settings.endpoint = try core.policy.checkClient(region: settings.region, profile: settings.profile,
-                                                            endpoint: settings.endpoint)
+            settings.endpoint = try core.policy.checkClient(
+                region: settings.region, profile: settings.profile,
+                endpoint: settings.endpoint)
             try core.admit(settings)
             _ = try? core.client(settings)
             let label = settings.region ?? core.target.region
-            return .values([call.state.makeHandle(type: Self.clientType, label: label, object: settings),
-                            .string(label)])
+            return .values([
+                call.state.makeHandle(type: Self.clientType, label: label, object: settings),
+                .string(label),
+            ])
         } catch {
             return .error(error.luaValue)
         }
@@ -692,18 +812,21 @@ struct BedrockBindings {
         do throws(ScriptError) {
             let settings = try settings(call)
             let core = self.core
-            return .suspend(HostRequest.work {
-                // The same client, and so the same cached credentials, that calls use.
-                var identity: CallerIdentity
-                do {
-                    identity = await core.target.identity(using: try core.client(settings), profile: settings.profile)
-                } catch {
-                    identity = CallerIdentity(region: settings.region ?? core.target.region,
-                                              error: ScriptError.from(error).message)
-                }
-                if let region = settings.region { identity.region = region }
-                return [identity.luaValue]
-            })
+            return .suspend(
+                HostRequest.work {
+                    // The same client, and so the same cached credentials, that calls use.
+                    var identity: CallerIdentity
+                    do {
+                        identity = await core.target.identity(
+                            using: try core.client(settings), profile: settings.profile)
+                    } catch {
+                        identity = CallerIdentity(
+                            region: settings.region ?? core.target.region,
+                            error: ScriptError.from(error).message)
+                    }
+                    if let region = settings.region { identity.region = region }
+                    return [identity.luaValue]
+                })
         } catch {
             return .error(error.luaValue)
         }

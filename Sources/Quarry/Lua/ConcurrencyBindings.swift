@@ -4,11 +4,13 @@ struct ConcurrencyBindings {
     /// Adds `group` and `race` to `table`.
     func register(into table: inout HostFunctionTable) {
         table.add("group", group)
-        table.add("race", { call in
-            guard case .array(let functions) = call.argument(1) else { return .failure("race: expected functions") }
-            for f in functions { if case .function(let ref) = f { call.retain(ref) } }
-            return .suspend(HostRequest.race(functions))
-        })
+        table.add(
+            "race",
+            { call in
+                guard case .array(let functions) = call.argument(1) else { return .failure("race: expected functions") }
+                for f in functions { if case .function(let ref) = f { call.retain(ref) } }
+                return .suspend(HostRequest.race(functions))
+            })
     }
 
     private func group(_ call: LuaHostCall) -> LuaHostResult {
@@ -20,8 +22,9 @@ struct ConcurrencyBindings {
         var concurrency = functions.count
         if call.argument(2) != .nil {
             do throws(ScriptError) {
-                let asked = try ScriptNumber.count(call.argument(2), function: "parallel", field: "concurrency",
-                                                   in: 1...ScriptNumber.maxCount)
+                let asked = try ScriptNumber.count(
+                    call.argument(2), function: "parallel", field: "concurrency",
+                    in: 1...ScriptNumber.maxCount)
                 concurrency = min(asked, functions.count)
             } catch {
                 return .error(error.luaValue)

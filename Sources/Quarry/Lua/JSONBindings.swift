@@ -10,7 +10,9 @@ struct JSONBindings {
     private func jsonEncode(_ call: LuaHostCall) -> LuaHostResult {
         do throws(ScriptError) {
             var pretty = false
-            if case .map(let opts) = call.argument(2) { pretty = opts["pretty"] == .boolean(true) || opts["indent"] != nil }
+            if case .map(let opts) = call.argument(2) {
+                pretty = opts["pretty"] == .boolean(true) || opts["indent"] != nil
+            }
             return .values([.string(try LuaJSON.encode(call.argument(1), pretty: pretty))])
         } catch {
             return .error(ScriptError(code: .jsonError, message: "json.encode: " + error.message).luaValue)

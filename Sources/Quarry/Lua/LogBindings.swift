@@ -20,11 +20,15 @@ struct LogBindings {
         var text = call.argument(2).stringValue ?? ""
         let length = text.utf8.count
         if length > Self.maxLogLine {
-            text = String(decoding: text.utf8.prefix(Self.maxLogLine), as: UTF8.self) + "… (\(length - Self.maxLogLine) more bytes cut)"
+            text =
+                String(decoding: text.utf8.prefix(Self.maxLogLine), as: UTF8.self)
+                + "… (\(length - Self.maxLogLine) more bytes cut)"
         }
         // Log lines count against the run's output limit like print and stderr.write.
         guard core.chargeOutput(text.utf8.count + 1) else {
-            call.state.tripLimit(.output, "sandbox limit: output limit of \(core.policy.limits.outputBytes) bytes reached (log.\(level))")
+            call.state.tripLimit(
+                .output, "sandbox limit: output limit of \(core.policy.limits.outputBytes) bytes reached (log.\(level))"
+            )
             return .values([])
         }
         let message = SecretRedactor.redact(text)

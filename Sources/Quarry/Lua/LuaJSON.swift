@@ -20,7 +20,8 @@ public enum LuaJSON {
             return .double(d)
         case .string(let s): return .string(s)
         case .bytes:
-            throw ScriptError(code: .validationError, message: "\(path): a string that is not valid UTF-8 cannot be JSON text")
+            throw ScriptError(
+                code: .validationError, message: "\(path): a string that is not valid UTF-8 cannot be JSON text")
         case .array(let items):
             var out: [JSONValue] = []
             out.reserveCapacity(items.count)
@@ -88,7 +89,10 @@ public enum LuaJSON {
         case .array(let items) where !items.isEmpty:
             return "[\n" + items.map { inner + prettyText($0, indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
         case .object(let members) where !members.isEmpty:
-            return "{\n" + members.map { inner + JSONWriter.compact.string(.string($0.0)) + ": " + prettyText($0.1, indent: inner) }
+            return "{\n"
+                + members.map {
+                    inner + JSONWriter.compact.string(.string($0.0)) + ": " + prettyText($0.1, indent: inner)
+                }
                 .joined(separator: ",\n") + "\n\(indent)}"
         default:
             return JSONWriter.compact.string(value)

@@ -15,7 +15,8 @@ extension RequestBuilder {
         let source = rest.removeValue(forKey: "source")
         var members: [(String, JSONValue)] = []
         for key in rest.keys.sorted() {
-            members.append((Self.camelCase(key), try LuaJSON.json(from: rest[key] ?? .nil, path: "\(function): \(path).\(key)")))
+            members.append(
+                (Self.camelCase(key), try LuaJSON.json(from: rest[key] ?? .nil, path: "\(function): \(path).\(key)")))
         }
         if let source, source != .nil {
             members.append(("source", try mediaSource(source, path: "\(path).source")))
@@ -37,7 +38,8 @@ extension RequestBuilder {
         case .map(let m):
             var members: [(String, JSONValue)] = []
             for key in m.keys.sorted() {
-                members.append((Self.camelCase(key), try LuaJSON.json(from: m[key] ?? .nil, path: "\(function): \(path).\(key)")))
+                members.append(
+                    (Self.camelCase(key), try LuaJSON.json(from: m[key] ?? .nil, path: "\(function): \(path).\(key)")))
             }
             return .object(members)
         default:
@@ -69,7 +71,11 @@ extension RequestBuilder {
         func place(_ path: [any CodingKey]) -> String {
             var out = ""
             for key in path {
-                if let i = key.intValue { out += "[\(i + 1)]" } else { out += out.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+                if let i = key.intValue {
+                    out += "[\(i + 1)]"
+                } else {
+                    out += out.isEmpty ? key.stringValue : ".\(key.stringValue)"
+                }
             }
             return out.isEmpty ? "the request" : out
         }
@@ -84,12 +90,15 @@ extension RequestBuilder {
             }
         }
         switch error {
-        case DecodingError.typeMismatch(let type, let context): return "\(place(context.codingPath)) must be \(kind(type))"
-        case DecodingError.valueNotFound(let type, let context): return "\(place(context.codingPath)) must be \(kind(type))"
+        case DecodingError.typeMismatch(let type, let context):
+            return "\(place(context.codingPath)) must be \(kind(type))"
+        case DecodingError.valueNotFound(let type, let context):
+            return "\(place(context.codingPath)) must be \(kind(type))"
         case DecodingError.keyNotFound(let key, let context):
             let at = place(context.codingPath)
             return at == "the request" ? "'\(key.stringValue)' is required" : "\(at).\(key.stringValue) is required"
-        case DecodingError.dataCorrupted(let context): return "\(place(context.codingPath)): \(context.debugDescription)"
+        case DecodingError.dataCorrupted(let context):
+            return "\(place(context.codingPath)): \(context.debugDescription)"
         default: return "\(error)"
         }
     }

@@ -57,23 +57,35 @@ struct RequestBuilder {
         }
         if let tools = args["tools"], tools != .nil {
             var toolConfig: [(String, JSONValue)] = [("tools", try toolList(tools))]
-            if let choice = args["tool_choice"], choice != .nil { toolConfig.append(("toolChoice", try toolChoice(choice))) }
+            if let choice = args["tool_choice"], choice != .nil {
+                toolConfig.append(("toolChoice", try toolChoice(choice)))
+            }
             body.append(("toolConfig", .object(toolConfig)))
         } else if args["tool_choice"] != nil {
             throw fail("'tool_choice' needs 'tools'")
         }
-        if let guardrail = args["guardrail"], guardrail != .nil { body.append(("guardrailConfig", try guardrailConfig(guardrail))) }
+        if let guardrail = args["guardrail"], guardrail != .nil {
+            body.append(("guardrailConfig", try guardrailConfig(guardrail)))
+        }
         if let fields = args["fields"], fields != .nil {
             body.append(("additionalModelRequestFields", try LuaJSON.json(from: fields, path: "\(function): fields")))
         }
         if let vars = args["prompt_variables"], case .map(let m) = vars {
-            body.append(("promptVariables", .object(try m.keys.sorted().map { k throws(ScriptError) in
-                guard let v = m[k]?.stringValue else { throw fail("prompt_variables.\(k) must be a string") }
-                return (k, .object([("text", .string(v))]))
-            })))
+            body.append(
+                (
+                    "promptVariables",
+                    .object(
+                        try m.keys.sorted().map { k throws(ScriptError) in
+                            guard let v = m[k]?.stringValue else {
+                                throw fail("prompt_variables.\(k) must be a string")
+                            }
+                            return (k, .object([("text", .string(v))]))
+                        })
+                ))
         }
         if let paths = args["response_field_paths"], paths != .nil {
-            body.append(("additionalModelResponseFieldPaths", try LuaJSON.json(from: paths, path: "response_field_paths")))
+            body.append(
+                ("additionalModelResponseFieldPaths", try LuaJSON.json(from: paths, path: "response_field_paths")))
         }
         if let meta = args["metadata"], meta != .nil {
             body.append(("requestMetadata", try LuaJSON.json(from: meta, path: "metadata")))
@@ -147,7 +159,9 @@ struct RequestBuilder {
         guard case .map(let m) = value else { throw fail("\(path) must be a string or a table") }
         guard let type = m["type"]?.stringValue else {
             if m.count == 1, let (kind, fields) = m.first, Self.mediaKinds.contains(kind) {
-                guard case .map(let f) = fields else { throw fail("\(path).\(kind) must be a table {format=…, source=…}") }
+                guard case .map(let f) = fields else {
+                    throw fail("\(path).\(kind) must be a table {format=…, source=…}")
+                }
                 return try mediaBlock(kind: kind, fields: f, path: "\(path).\(kind)")
             }
             return try LuaJSON.json(from: value, path: "\(function): \(path)")
@@ -166,13 +180,17 @@ struct RequestBuilder {
                 throw fail("\(path): a tool_use block needs id and name")
             }
             let input = try LuaJSON.json(from: m["input"] ?? .map([:]), path: "\(function): \(path).input")
-            return .object([("toolUse", .object([("toolUseId", .string(id)), ("name", .string(name)), ("input", input)]))])
+            return .object([
+                ("toolUse", .object([("toolUseId", .string(id)), ("name", .string(name)), ("input", input)]))
+            ])
         case "tool_result":
             guard let id = m["id"]?.stringValue ?? m["tool_use_id"]?.stringValue else {
                 throw fail("\(path): a tool_result block needs id (the tool_use id)")
             }
-            var result: [(String, JSONValue)] = [("toolUseId", .string(id)),
-                                                  ("content", try toolResultContent(m["content"] ?? .nil, path: "\(path).content"))]
+            var result: [(String, JSONValue)] = [
+                ("toolUseId", .string(id)),
+                ("content", try toolResultContent(m["content"] ?? .nil, path: "\(path).content")),
+            ]
             if let status = m["status"]?.stringValue { result.append(("status", .string(status))) }
             return .object([("toolResult", .object(result))])
         case "reasoning":
@@ -191,13 +209,14 @@ struct RequestBuilder {
         case .string(let text): return .array([.object([("text", .string(text))])])
         case .nil: return .array([.object([("text", "")])])
         case .array(let items):
-            return .array(try items.enumerated().map { i, item throws(ScriptError) in
-                if case .string(let t) = item { return .object([("text", .string(t))]) }
-                if case .map(let m) = item, m["type"]?.stringValue == "text", let t = m["text"]?.stringValue {
-                    return .object([("text", .string(t))])
-                }
-                return .object([("json", try LuaJSON.json(from: item, path: "\(function): \(path)[\(i + 1)]"))])
-            })
+            return .array(
+                try items.enumerated().map { i, item throws(ScriptError) in
+                    if case .string(let t) = item { return .object([("text", .string(t))]) }
+                    if case .map(let m) = item, m["type"]?.stringValue == "text", let t = m["text"]?.stringValue {
+                        return .object([("text", .string(t))])
+                    }
+                    return .object([("json", try LuaJSON.json(from: item, path: "\(function): \(path)[\(i + 1)]"))])
+                })
         default:
             return .array([.object([("json", try LuaJSON.json(from: value, path: "\(function): \(path)"))])])
         }
@@ -207,22 +226,26 @@ struct RequestBuilder {
         switch value {
         case .string(let text): return .array([.object([("text", .string(text))])])
         case .array(let items):
-            return .array(try items.map { item throws(ScriptError) in
-                if case .string(let t) = item { return .object([("text", .string(t))]) }
-                return try LuaJSON.json(from: item, path: "\(function): system")
-            })
+            return .array(
+                try items.map { item throws(ScriptError) in
+                    if case .string(let t) = item { return .object([("text", .string(t))]) }
+                    return try LuaJSON.json(from: item, path: "\(function): system")
+                })
         default: throw fail("'system' must be a string or a list of strings")
         }
     }
 
     func inferenceConfig(_ value: LuaValue) throws(ScriptError) -> JSONValue {
-        guard case .map(let m) = value else { throw fail("'inference' must be a table, e.g. {max_tokens=200, temperature=0.5}") }
+        guard case .map(let m) = value else {
+            throw fail("'inference' must be a table, e.g. {max_tokens=200, temperature=0.5}")
+        }
         var out: [(String, JSONValue)] = []
         for key in m.keys.sorted() {
             guard let v = m[key] else { continue }
             switch key {
             case "max_tokens", "maxTokens":
-                let n = try ScriptNumber.count(v, function: function, field: "inference.\(key)", in: 1...Int64(Int32.max))
+                let n = try ScriptNumber.count(
+                    v, function: function, field: "inference.\(key)", in: 1...Int64(Int32.max))
                 out.append(("maxTokens", .integer(Int64(n))))
             case "temperature", "top_p", "topP":
                 let d = try ScriptNumber.number(v, function: function, field: "inference.\(key)", in: -1e6...1e6)
@@ -234,10 +257,15 @@ struct RequestBuilder {
                 case .array(let items): list = items
                 default: throw fail("inference.\(key) must be a string or a list of strings")
                 }
-                out.append(("stopSequences", .array(try list.map { item throws(ScriptError) in
-                    guard let s = item.stringValue else { throw fail("inference.\(key) must hold strings") }
-                    return .string(s)
-                })))
+                out.append(
+                    (
+                        "stopSequences",
+                        .array(
+                            try list.map { item throws(ScriptError) in
+                                guard let s = item.stringValue else { throw fail("inference.\(key) must hold strings") }
+                                return .string(s)
+                            })
+                    ))
             default:
                 throw fail("unknown inference setting '\(key)' (known: max_tokens, temperature, top_p, stop_sequences)")
             }
@@ -250,7 +278,9 @@ struct RequestBuilder {
         switch value {
         case .array(let items):
             for (i, item) in items.enumerated() {
-                guard case .map(let m) = item else { throw fail("tools[\(i + 1)] must be a table {name=…, description=…, schema=…}") }
+                guard case .map(let m) = item else {
+                    throw fail("tools[\(i + 1)] must be a table {name=…, description=…, schema=…}")
+                }
                 if m["toolSpec"] != nil || m["cachePoint"] != nil {
                     specs.append(try LuaJSON.json(from: item, path: "\(function): tools[\(i + 1)]"))
                     continue
@@ -312,13 +342,16 @@ struct RequestBuilder {
             if key == "system", case .array(let items) = value {
                 out[index].1 = .array(items + [point]); placed = true
             } else if key == "toolConfig", case .object(var members) = value,
-                      let at = members.firstIndex(where: { $0.0 == "tools" }), case .array(let tools) = members[at].1 {
+                let at = members.firstIndex(where: { $0.0 == "tools" }), case .array(let tools) = members[at].1
+            {
                 members[at].1 = .array(tools + [point]); out[index].1 = .object(members); placed = true
             }
         }
         if !placed, let at = out.firstIndex(where: { $0.0 == "messages" }), case .array(var messages) = out[at].1,
-           let last = messages.indices.last, case .object(var message) = messages[last],
-           let contentAt = message.firstIndex(where: { $0.0 == "content" }), case .array(let content) = message[contentAt].1 {
+            let last = messages.indices.last, case .object(var message) = messages[last],
+            let contentAt = message.firstIndex(where: { $0.0 == "content" }),
+            case .array(let content) = message[contentAt].1
+        {
             message[contentAt].1 = .array(content + [point])
             messages[last] = .object(message)
             out[at].1 = .array(messages)
@@ -340,9 +373,17 @@ struct RequestBuilder {
             let schema = try LuaJSON.json(from: schemaValue, path: "\(function): output.schema")
             var definition: [(String, JSONValue)] = [("schema", .string(JSONWriter.compact.string(schema)))]
             if let name = m["name"]?.stringValue { definition.append(("name", .string(name))) }
-            if let description = m["description"]?.stringValue { definition.append(("description", .string(description))) }
-            config.append(("textFormat", .object([("type", "JSON_SCHEMA"),
-                                                  ("structure", .object([("jsonSchema", .object(definition))]))])))
+            if let description = m["description"]?.stringValue {
+                definition.append(("description", .string(description)))
+            }
+            config.append(
+                (
+                    "textFormat",
+                    .object([
+                        ("type", "JSON_SCHEMA"),
+                        ("structure", .object([("jsonSchema", .object(definition))])),
+                    ])
+                ))
         } else if m["name"] != nil || m["description"] != nil {
             throw fail("'output.name' and 'output.description' need 'output.schema'")
         }
@@ -363,8 +404,10 @@ struct RequestBuilder {
         guard case .map(let m) = value, let id = (m["id"] ?? m["identifier"])?.stringValue else {
             throw fail("'guardrail' must be {id=…, version=…}")
         }
-        var out: [(String, JSONValue)] = [("guardrailIdentifier", .string(id)),
-                                          ("guardrailVersion", .string(m["version"]?.stringValue ?? "DRAFT"))]
+        var out: [(String, JSONValue)] = [
+            ("guardrailIdentifier", .string(id)),
+            ("guardrailVersion", .string(m["version"]?.stringValue ?? "DRAFT")),
+        ]
         if let trace = m["trace"] {
             out.append(("trace", .string(trace == .boolean(true) ? "enabled" : (trace.stringValue ?? "disabled"))))
         }
@@ -411,7 +454,11 @@ struct RequestBuilder {
     static func snakeCase(_ camel: String) -> String {
         var out = ""
         for c in camel {
-            if c.isUppercase { if !out.isEmpty { out.append("_") }; out.append(Character(c.lowercased())) } else { out.append(c) }
+            if c.isUppercase {
+                if !out.isEmpty { out.append("_") }; out.append(Character(c.lowercased()))
+            } else {
+                out.append(c)
+            }
         }
         return out
     }

@@ -15,7 +15,8 @@ enum ResponseTables {
         if let r = u.cacheReadInputTokens { m["cache_read_input_tokens"] = .integer(Int64(r)) }
         if let w = u.cacheWriteInputTokens { m["cache_write_input_tokens"] = .integer(Int64(w)) }
         if let details = u.cacheDetails {
-            m["cache_details"] = list(details.map { .map(["ttl": .string($0.ttl), "input_tokens": .integer(Int64($0.inputTokens))]) })
+            m["cache_details"] = list(
+                details.map { .map(["ttl": .string($0.ttl), "input_tokens": .integer(Int64($0.inputTokens))]) })
         }
         return .map(m)
     }
@@ -24,8 +25,10 @@ enum ResponseTables {
         switch block {
         case .text(let t): return .map(["type": "text", "text": .string(t)])
         case .toolUse(let u):
-            return .map(["type": "tool_use", "id": .string(u.toolUseId), "name": .string(u.name),
-                         "input": LuaJSON.lua(from: u.input)])
+            return .map([
+                "type": "tool_use", "id": .string(u.toolUseId), "name": .string(u.name),
+                "input": LuaJSON.lua(from: u.input),
+            ])
         case .reasoningContent(.reasoningText(let r)):
             var m: [String: LuaValue] = ["type": "reasoning", "text": .string(r.text)]
             if let s = r.signature { m["signature"] = .string(s) }
@@ -35,9 +38,14 @@ enum ResponseTables {
         default:
             // Other blocks keep the service's JSON, tagged with their snake_case type.
             guard let json = try? JSONValueEncoder().encode(block), case .object(let members) = json,
-                  let (name, value) = members.first else { return .map(["type": "unknown"]) }
+                let (name, value) = members.first
+            else { return .map(["type": "unknown"]) }
             var m: [String: LuaValue] = [:]
-            if case .map(let inner) = LuaJSON.lua(from: value) { m = inner } else { m["value"] = LuaJSON.lua(from: value) }
+            if case .map(let inner) = LuaJSON.lua(from: value) {
+                m = inner
+            } else {
+                m["value"] = LuaJSON.lua(from: value)
+            }
             m["type"] = .string(RequestBuilder.snakeCase(name))
             return .map(m)
         }
@@ -81,14 +89,17 @@ enum ResponseTables {
     /// when the text is not JSON, e.g. cut by `max_tokens`).
     static func withJSON(_ value: LuaValue) -> LuaValue {
         guard case .map(var m) = value, let text = m["text"]?.stringValue,
-              let document = try? JSONParser.parse(text) else { return value }
+            let document = try? JSONParser.parse(text)
+        else { return value }
         m["json"] = LuaJSON.lua(from: document)
         return .map(m)
     }
 
     /// The accumulated result of a ConverseStream (also the `partial` of a failed one).
-    static func streamResult(_ r: ConverseStreamResult, attempts: [AttemptRecord], requestId: String?,
-                             model: String? = nil, elapsed: Duration? = nil) -> LuaValue {
+    static func streamResult(
+        _ r: ConverseStreamResult, attempts: [AttemptRecord], requestId: String?,
+        model: String? = nil, elapsed: Duration? = nil
+    ) -> LuaValue {
         let blocks = r.content.map(block)
         var m: [String: LuaValue] = [
             "text": .string(r.text),
@@ -102,8 +113,11 @@ enum ResponseTables {
         ]
         if let stop = r.stopReason { m["stop_reason"] = .string(stop.rawValue) }
         if let u = r.usage { m["usage"] = usage(u) }
-        if let latency = r.metrics?.latencyMs { m["latency_ms"] = .number(Double(latency)) }
-        else if let elapsed { m["latency_ms"] = .number(elapsed.milliseconds) }
+        if let latency = r.metrics?.latencyMs {
+            m["latency_ms"] = .number(Double(latency))
+        } else if let elapsed {
+            m["latency_ms"] = .number(elapsed.milliseconds)
+        }
         if let elapsed { m["elapsed_ms"] = .number(elapsed.milliseconds) }
         if let requestId { m["request_id"] = .string(requestId) }
         if let model { m["model"] = .string(model) }
@@ -131,17 +145,23 @@ enum ResponseTables {
         case .messageStart(let role):
             return .map(["type": "message_start", "role": .string(role.rawValue)])
         case .contentBlockStart(let index, .toolUse(let id, let name)):
-            return .map(["type": "tool_use_start", "index": .integer(Int64(index)), "id": .string(id), "name": .string(name)])
+            return .map([
+                "type": "tool_use_start", "index": .integer(Int64(index)), "id": .string(id), "name": .string(name),
+            ])
         case .contentBlockStart(let index, .toolResult(let start)):
-            var m: [String: LuaValue] = ["type": "tool_result_start", "index": .integer(Int64(index)), "id": .string(start.toolUseId)]
+            var m: [String: LuaValue] = [
+                "type": "tool_result_start", "index": .integer(Int64(index)), "id": .string(start.toolUseId),
+            ]
             if let status = start.status { m["status"] = .string(status) }
             if let kind = start.type { m["result_type"] = .string(kind) }
             return .map(m)
         case .contentBlockStart(let index, .image(let format)):
             return .map(["type": "image_start", "index": .integer(Int64(index)), "format": .string(format)])
         case .contentBlockStart(let index, .unknown(let name, let payload)):
-            return .map(["type": "block_start", "index": .integer(Int64(index)), "kind": .string(name),
-                         "payload": LuaJSON.lua(from: payload)])
+            return .map([
+                "type": "block_start", "index": .integer(Int64(index)), "kind": .string(name),
+                "payload": LuaJSON.lua(from: payload),
+            ])
         case .contentBlockDelta(let index, let delta):
             let i = LuaValue.integer(Int64(index))
             switch delta {
@@ -150,16 +170,24 @@ enum ResponseTables {
             case .text(let t): return .map(["type": "text", "text": .string(t), "index": i])
             case .toolUse(let input): return .map(["type": "tool_input", "input": .string(input), "index": i])
             case .reasoningContent(.text(let t)): return .map(["type": "reasoning", "text": .string(t), "index": i])
-            case .reasoningContent(.signature(let s)): return .map(["type": "reasoning", "signature": .string(s), "index": i])
+            case .reasoningContent(.signature(let s)):
+                return .map(["type": "reasoning", "signature": .string(s), "index": i])
             case .reasoningContent(.redactedContent(let d)):
                 return .map(["type": "reasoning", "redacted": .bytes(Array(d)), "index": i])
             case .reasoningContent(.unknown(let name, let payload)):
-                return .map(["type": "unknown", "event": .string("reasoningContent." + name), "payload": LuaJSON.lua(from: payload), "index": i])
+                return .map([
+                    "type": "unknown", "event": .string("reasoningContent." + name),
+                    "payload": LuaJSON.lua(from: payload), "index": i,
+                ])
             case .citation(let c): return .map(["type": "citation", "citation": LuaJSON.lua(from: c), "index": i])
-            case .toolResult(let parts): return .map(["type": "tool_result", "parts": LuaJSON.lua(from: .array(parts)), "index": i])
+            case .toolResult(let parts):
+                return .map(["type": "tool_result", "parts": LuaJSON.lua(from: .array(parts)), "index": i])
             case .image(let piece): return .map(["type": "image", "image": LuaJSON.lua(from: piece), "index": i])
             case .unknown(let name, let payload):
-                return .map(["type": "unknown", "event": .string("contentBlockDelta." + name), "payload": LuaJSON.lua(from: payload), "index": i])
+                return .map([
+                    "type": "unknown", "event": .string("contentBlockDelta." + name),
+                    "payload": LuaJSON.lua(from: payload), "index": i,
+                ])
             }
         case .contentBlockStop(let index):
             return .map(["type": "block_stop", "index": .integer(Int64(index))])
@@ -185,7 +213,11 @@ enum ResponseTables {
         switch event {
         case .chunk(let data):
             var m: [String: LuaValue] = ["type": "chunk"]
-            if let text = String(data: data, encoding: .utf8) { m["bytes"] = .string(text) } else { m["bytes"] = .bytes(Array(data)) }
+            if let text = String(data: data, encoding: .utf8) {
+                m["bytes"] = .string(text)
+            } else {
+                m["bytes"] = .bytes(Array(data))
+            }
             if let json = try? JSONParser.parse(data) { m["json"] = LuaJSON.lua(from: json) }
             return .map(m)
         case .unknown(let type, let payload):

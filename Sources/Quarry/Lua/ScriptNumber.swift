@@ -38,21 +38,27 @@ public enum ScriptNumber {
 
     /// Seconds as a `Duration`: finite, within `minimum...maxSeconds` (`minimum` itself
     /// allowed unless `positive`), rounded to the nanosecond.
-    public static func duration(_ value: LuaValue, function: String, field: String,
-                                positive: Bool = false, maximum: Double = maxSeconds) throws(ScriptError) -> Duration {
+    public static func duration(
+        _ value: LuaValue, function: String, field: String,
+        positive: Bool = false, maximum: Double = maxSeconds
+    ) throws(ScriptError) -> Duration {
         let s = try seconds(value, function: function, field: field, positive: positive, maximum: maximum)
         return durationFromCheckedSeconds(s)
     }
 
     /// Seconds as a Double, checked like `duration`.
-    public static func seconds(_ value: LuaValue, function: String, field: String,
-                               positive: Bool = false, maximum: Double = maxSeconds) throws(ScriptError) -> Double {
-        let wanted = positive ? "a finite number of seconds > 0 and ≤ \(Int(maximum))"
-                              : "a finite number of seconds between 0 and \(Int(maximum))"
+    public static func seconds(
+        _ value: LuaValue, function: String, field: String,
+        positive: Bool = false, maximum: Double = maxSeconds
+    ) throws(ScriptError) -> Double {
+        let wanted =
+            positive
+            ? "a finite number of seconds > 0 and ≤ \(Int(maximum))"
+            : "a finite number of seconds between 0 and \(Int(maximum))"
         guard let s = double(value), s.isFinite, s <= maximum, positive ? s > 0 : s >= 0 else {
             throw fail(function, field, wanted, value)
         }
-        return s == 0 ? 0 : s   // -0.0 is 0
+        return s == 0 ? 0 : s  // -0.0 is 0
     }
 
     /// A Duration for seconds already known to be finite and within `0...maxSeconds`.
@@ -63,8 +69,10 @@ public enum ScriptNumber {
     }
 
     /// A whole number within `range`: an integer, or a float with no fraction.
-    public static func count(_ value: LuaValue, function: String, field: String,
-                             in range: ClosedRange<Int64>) throws(ScriptError) -> Int {
+    public static func count(
+        _ value: LuaValue, function: String, field: String,
+        in range: ClosedRange<Int64>
+    ) throws(ScriptError) -> Int {
         let wanted = "a whole number between \(range.lowerBound) and \(range.upperBound)"
         switch value {
         case .integer(let i):
@@ -72,7 +80,8 @@ public enum ScriptNumber {
             return Int(i)
         case .number(let d):
             guard d.isFinite, d == d.rounded(), d >= Double(range.lowerBound), d <= Double(range.upperBound),
-                  let i = Int64(exactly: d), range.contains(i) else {
+                let i = Int64(exactly: d), range.contains(i)
+            else {
                 throw fail(function, field, wanted, value)
             }
             return Int(i)
@@ -82,8 +91,10 @@ public enum ScriptNumber {
     }
 
     /// A finite number within `range`.
-    public static func number(_ value: LuaValue, function: String, field: String,
-                              in range: ClosedRange<Double>) throws(ScriptError) -> Double {
+    public static func number(
+        _ value: LuaValue, function: String, field: String,
+        in range: ClosedRange<Double>
+    ) throws(ScriptError) -> Double {
         guard let d = double(value), d.isFinite, range.contains(d) else {
             throw fail(function, field, "a finite number between \(range.lowerBound) and \(range.upperBound)", value)
         }

@@ -5,50 +5,59 @@ struct StdioBindings {
 
     /// Adds `stdin.read` and `stderr.write` to `table`.
     func register(into table: inout HostFunctionTable) {
-        table.add("stdin.read", { [core] call in
-            guard let input = core.input else {
-                return .error(ScriptError(code: .noInput, message: "stdin.read: this host gives scripts no input").luaValue)
-            }
-            let format = call.argument(1).stringValue ?? "l"
-            guard ["l", "L", "a", "*l", "*L", "*a"].contains(format) else {
-                return .failure("stdin.read: format must be \"l\", \"L\" or \"a\", got \"\(format)\"")
-            }
-            let cap = core.policy.limits.memoryBytes
-            return .suspend(HostRequest.work {
-                // Bytes in, bytes out: a Lua string is bytes, so nothing is repaired.
-                if format.hasSuffix("a") {
-                    // Never more than the state could hold: the rest would be refused at
-                    // the crossing anyway, after filling the host's memory.
-                    var all: [UInt8] = []
-                    while let line = await input() {
-                        all += line
-                        if all.count > cap {
-                            throw ScriptError(code: .limitExceeded,
-                                              message: "stdin.read: the input is larger than the memory cap of \(cap) bytes")
+        table.add(
+            "stdin.read",
+            { [core] call in
+                guard let input = core.input else {
+                    return .error(
+                        ScriptError(code: .noInput, message: "stdin.read: this host gives scripts no input").luaValue)
+                }
+                let format = call.argument(1).stringValue ?? "l"
+                guard ["l", "L", "a", "*l", "*L", "*a"].contains(format) else {
+                    return .failure("stdin.read: format must be \"l\", \"L\" or \"a\", got \"\(format)\"")
+                }
+                let cap = core.policy.limits.memoryBytes
+                return .suspend(
+                    HostRequest.work {
+                        // Bytes in, bytes out: a Lua string is bytes, so nothing is repaired.
+                        if format.hasSuffix("a") {
+                            // Never more than the state could hold: the rest would be refused at
+                            // the crossing anyway, after filling the host's memory.
+                            var all: [UInt8] = []
+                            while let line = await input() {
+                                all += line
+                                if all.count > cap {
+                                    throw ScriptError(
+                                        code: .limitExceeded,
+                                        message: "stdin.read: the input is larger than the memory cap of \(cap) bytes")
+                                }
+                            }
+                            return [.bytes(all)]
                         }
-                    }
-                    return [.bytes(all)]
-                }
-                guard var line = await input() else { return [.nil] }
-                if !format.hasSuffix("L"), line.last == UInt8(ascii: "\n") { line.removeLast() }
-                return [.bytes(line)]
+                        guard var line = await input() else { return [.nil] }
+                        if !format.hasSuffix("L"), line.last == UInt8(ascii: "\n") { line.removeLast() }
+                        return [.bytes(line)]
+                    })
             })
-        })
-        table.add("stderr.write", { [core] call in
-            var text: [UInt8] = []
-            for (i, value) in call.arguments.enumerated() {
-                switch value {
-                case .string(let s): text += s.utf8
-                case .bytes(let b): text += b
-                case .integer(let n): text += String(n).utf8
-                case .number(let d): text += String(d).utf8
-                default: return .failure("stderr.write: argument \(i + 1) must be a string or number")
+        table.add(
+            "stderr.write",
+            { [core] call in
+                var text: [UInt8] = []
+                for (i, value) in call.arguments.enumerated() {
+                    switch value {
+                    case .string(let s): text += s.utf8
+                    case .bytes(let b): text += b
+                    case .integer(let n): text += String(n).utf8
+                    case .number(let d): text += String(d).utf8
+                    default: return .failure("stderr.write: argument \(i + 1) must be a string or number")
+                    }
                 }
-            }
-            guard core.writeError(text) else {
-                return .error(ScriptError(code: .limitExceeded, message: "stderr.write: the output limit is reached").luaValue)
-            }
-            return .values([])
-        })
+                guard core.writeError(text) else {
+                    return .error(
+                        ScriptError(code: .limitExceeded, message: "stderr.write: the output limit is reached").luaValue
+                    )
+                }
+                return .values([])
+            })
     }
 }

@@ -46,7 +46,8 @@ final class StreamPump: @unchecked Sendable {
 
     /// At most `batchLimit` events and `maxBatchBytes` encoded bytes per hand-over; the
     /// pump stops reading once `highWater` events or `maxQueuedBytes` bytes wait.
-    init(batchLimit: Int = 16_384, highWater: Int = 65_536, maxBatchBytes: Int = 1 << 20, maxQueuedBytes: Int = 4 << 20) {
+    init(batchLimit: Int = 16_384, highWater: Int = 65_536, maxBatchBytes: Int = 1 << 20, maxQueuedBytes: Int = 4 << 20)
+    {
         self.batchLimit = max(1, batchLimit)
         self.highWater = max(1, highWater)
         self.maxBatchBytes = max(1, maxBatchBytes)
@@ -55,9 +56,11 @@ final class StreamPump: @unchecked Sendable {
 
     /// Starts reading `open()`'s events, encoding each with `write`; `finish` makes the
     /// final result (or turns the failure into the script's error).
-    func start<Event: Sendable>(open: @escaping @Sendable () async throws -> BedrockEventStream<Event>,
-                                write: @escaping @Sendable (Event, inout LuaListWriter) throws(LuaConversionError) -> Void,
-                                finish: @escaping @Sendable (BedrockEventStream<Event>?, (any Error)?) -> (LuaValue?, ScriptError?)) {
+    func start<Event: Sendable>(
+        open: @escaping @Sendable () async throws -> BedrockEventStream<Event>,
+        write: @escaping @Sendable (Event, inout LuaListWriter) throws(LuaConversionError) -> Void,
+        finish: @escaping @Sendable (BedrockEventStream<Event>?, (any Error)?) -> (LuaValue?, ScriptError?)
+    ) {
         let t = Task { [self] in
             var stream: BedrockEventStream<Event>?
             do {
@@ -140,8 +143,9 @@ final class StreamPump: @unchecked Sendable {
             if let batch = take() { return batch }
             if Task.isCancelled {
                 cancel()
-                return Batch(events: .map([:]), count: 0, finished: true, result: nil,
-                             failure: ScriptError(code: .cancelled, message: "stream: the wait was cancelled"))
+                return Batch(
+                    events: .map([:]), count: 0, finished: true, result: nil,
+                    failure: ScriptError(code: .cancelled, message: "stream: the wait was cancelled"))
             }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
@@ -179,7 +183,8 @@ final class StreamPump: @unchecked Sendable {
             // `maxBatchBytes` bytes (a piece passes that only by its last event).
             var list = queue.removeFirst()
             while let next = queue.first, list.count + next.count <= batchLimit,
-                  list.byteCount + next.byteCount <= maxBatchBytes {
+                list.byteCount + next.byteCount <= maxBatchBytes
+            {
                 list.append(next)
                 queue.removeFirst()
             }
@@ -189,8 +194,9 @@ final class StreamPump: @unchecked Sendable {
             if wake != nil { producer = nil }
             wake?.resume()
             let done = finished && pending == 0
-            return Batch(events: .encodedList(list), count: list.count, finished: done,
-                         result: done ? result : nil, failure: done ? failure : nil)
+            return Batch(
+                events: .encodedList(list), count: list.count, finished: done,
+                result: done ? result : nil, failure: done ? failure : nil)
         }
         if finished { return Batch(events: .map([:]), count: 0, finished: true, result: result, failure: failure) }
         return nil

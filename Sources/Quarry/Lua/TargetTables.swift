@@ -17,8 +17,10 @@ extension CallerIdentity {
 extension ModelSummary {
     /// `{id=, name=, provider=, max_output_tokens=, tool_use=, reasoning=}`.
     var luaValue: LuaValue {
-        .map(["id": .string(id), "name": .string(name), "provider": .string(provider),
-              "max_output_tokens": .integer(Int64(maxOutputTokens)), "tool_use": .boolean(supportsToolUse),
-              "reasoning": .boolean(supportsReasoning)])
+        .map([
+            "id": .string(id), "name": .string(name), "provider": .string(provider),
+            "max_output_tokens": .integer(Int64(maxOutputTokens)), "tool_use": .boolean(supportsToolUse),
+            "reasoning": .boolean(supportsReasoning),
+        ])
     }
 }

@@ -6,10 +6,12 @@ struct TimeBindings {
     /// Adds `sleep` and `now` to `table`.
     func register(into table: inout HostFunctionTable) {
         table.add("sleep", sleep)
-        table.add("now", { _ in
-            let origin = Self.origin   // first use sets it: read before the clock, so never negative
-            return .values([.number((ContinuousClock.now - origin).seconds)])
-        })
+        table.add(
+            "now",
+            { _ in
+                let origin = Self.origin  // first use sets it: read before the clock, so never negative
+                return .values([.number((ContinuousClock.now - origin).seconds)])
+            })
     }
 
     private func sleep(_ call: LuaHostCall) -> LuaHostResult {
@@ -19,10 +21,11 @@ struct TimeBindings {
         } catch {
             return .error(error.luaValue)
         }
-        return .suspend(HostRequest.work {
-            try await Task.sleep(for: duration)
-            return []
-        })
+        return .suspend(
+            HostRequest.work {
+                try await Task.sleep(for: duration)
+                return []
+            })
     }
 }
 

@@ -29,7 +29,11 @@ public final class CallMetrics: @unchecked Sendable {
     }
 
     /// Forgets every call (a new test starts).
-    public func reset() { lock.withLock { _ in calls.removeAll(); dropped = 0 } }
+    public func reset() {
+        lock.withLock { _ in
+            calls.removeAll(); dropped = 0
+        }
+    }
 
     /// The calls since the last reset, oldest first.
     public var recorded: [TestCallTrace] { lock.withLock { _ in calls } }
@@ -96,9 +100,10 @@ public struct CallMetricsSummary: Sendable, Hashable {
         }
         if histogram.totalCount > 0 {
             func ms(_ micros: UInt64) -> Double { (Double(micros) / 1000 * 1000).rounded() / 1000 }
-            latency = Latency(p50: ms(histogram.valueAtPercentile(50)), p90: ms(histogram.valueAtPercentile(90)),
-                              p99: ms(histogram.valueAtPercentile(99)), max: ms(histogram.max),
-                              mean: (histogram.mean / 1000 * 1000).rounded() / 1000)
+            latency = Latency(
+                p50: ms(histogram.valueAtPercentile(50)), p90: ms(histogram.valueAtPercentile(90)),
+                p99: ms(histogram.valueAtPercentile(99)), max: ms(histogram.max),
+                mean: (histogram.mean / 1000 * 1000).rounded() / 1000)
         }
     }
 
@@ -112,8 +117,10 @@ public struct CallMetricsSummary: Sendable, Hashable {
             "input_tokens": .integer(Int64(inputTokens)), "output_tokens": .integer(Int64(outputTokens)),
         ]
         if let latency {
-            map["latency_ms"] = .map(["p50": .number(latency.p50), "p90": .number(latency.p90), "p99": .number(latency.p99),
-                                      "max": .number(latency.max), "mean": .number(latency.mean)])
+            map["latency_ms"] = .map([
+                "p50": .number(latency.p50), "p90": .number(latency.p90), "p99": .number(latency.p99),
+                "max": .number(latency.max), "mean": .number(latency.mean),
+            ])
         }
         return .map(map)
     }
@@ -134,20 +141,26 @@ public struct MetricsModule: QuarryModule {
         let metrics = self.metrics
         host.addCallObserver { metrics.record($0) }
         try await host.registerSync("metrics.summary") { _ in [metrics.summary.luaValue] }
-        try await host.registerSync("metrics.reset") { _ in metrics.reset(); return [] }
+        try await host.registerSync("metrics.reset") { _ in
+            metrics.reset(); return []
+        }
         try await host.registerSync("metrics.calls") { _ in
-            [.array(metrics.recorded.map { call in
-                var map: [String: LuaValue] = [
-                    "operation": .string(call.operation), "region": .string(call.region),
-                    "duration_ms": .number(call.duration.reportMilliseconds),
-                    "attempts": .integer(Int64(call.attempts.count)), "attempt_log": AttemptLog.lua(call.attempts),
-                ]
-                if let model = call.model { map["model"] = .string(model) }
-                if let code = call.errorCode { map["error"] = .string(code) }
-                if let tokens = call.inputTokens { map["input_tokens"] = .integer(Int64(tokens)) }
-                if let tokens = call.outputTokens { map["output_tokens"] = .integer(Int64(tokens)) }
-                return .map(map)
-            })]
+            [
+                .array(
+                    metrics.recorded.map { call in
+                        var map: [String: LuaValue] = [
+                            "operation": .string(call.operation), "region": .string(call.region),
+                            "duration_ms": .number(call.duration.reportMilliseconds),
+                            "attempts": .integer(Int64(call.attempts.count)),
+                            "attempt_log": AttemptLog.lua(call.attempts),
+                        ]
+                        if let model = call.model { map["model"] = .string(model) }
+                        if let code = call.errorCode { map["error"] = .string(code) }
+                        if let tokens = call.inputTokens { map["input_tokens"] = .integer(Int64(tokens)) }
+                        if let tokens = call.outputTokens { map["output_tokens"] = .integer(Int64(tokens)) }
+                        return .map(map)
+                    })
+            ]
         }
     }
 }

@@ -66,7 +66,8 @@ public struct SummaryFormatter: Sendable {
         // numbers of this line add up to those of the summary line.
         let ran = summary.results.count, unloaded = summary.fileErrors.count
         let files = unloaded == 0 ? "" : " and \(unloaded) file\(unloaded == 1 ? "" : "s") that did not load"
-        lines.append("Ran \(ran) test\(ran == 1 ? "" : "s")\(files) in \(summary.duration.reportText) against \(summary.target)")
+        lines.append(
+            "Ran \(ran) test\(ran == 1 ? "" : "s")\(files) in \(summary.duration.reportText) against \(summary.target)")
         lines.append(summary.summaryLine)
         return TerminalText.escaped(lines.joined(separator: "\n")) + "\n"
     }
@@ -135,21 +136,26 @@ public struct JUnitFormatter: Sendable {
         }
         var out = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
         let errors = summary.results.count { $0.status == .failed && $0.failedByError } + summary.fileErrors.count
-        out += #"<testsuites name="quarry test" tests="\#(summary.results.count + summary.fileErrors.count)" failures="\#(summary.failed - errors)" skipped="\#(summary.skipped)" time="\#(seconds(summary.duration))" errors="\#(errors)">"# + "\n"
+        out +=
+            #"<testsuites name="quarry test" tests="\#(summary.results.count + summary.fileErrors.count)" failures="\#(summary.failed - errors)" skipped="\#(summary.skipped)" time="\#(seconds(summary.duration))" errors="\#(errors)">"#
+            + "\n"
         for file in files {
             let results = byFile[file] ?? []
             let loadErrors = summary.fileErrors.filter { $0.file == file }
             let failures = results.count { $0.status == .failed && !$0.failedByError }
             let errors = results.count { $0.status == .failed && $0.failedByError } + loadErrors.count
             let time = results.reduce(Duration.zero) { $0 + $1.duration }
-            out += #"  <testsuite name="\#(xml(file))" tests="\#(results.count + loadErrors.count)" failures="\#(failures)" skipped="\#(results.count { $0.status == .skipped })" time="\#(seconds(time))" errors="\#(errors)">"# + "\n"
+            out +=
+                #"  <testsuite name="\#(xml(file))" tests="\#(results.count + loadErrors.count)" failures="\#(failures)" skipped="\#(results.count { $0.status == .skipped })" time="\#(seconds(time))" errors="\#(errors)">"#
+                + "\n"
             for error in loadErrors {
                 out += #"    <testcase classname="\#(xml(suiteName(file)))" name="(load)" time="0">"# + "\n"
                 out += #"      <error message="the file did not load">\#(xml(error.message))</error>"# + "\n"
                 out += "    </testcase>\n"
             }
             for result in results {
-                out += #"    <testcase classname="\#(xml(suiteName(file)))" name="\#(xml(result.name))" time="\#(seconds(result.duration))">"#
+                out +=
+                    #"    <testcase classname="\#(xml(suiteName(file)))" name="\#(xml(result.name))" time="\#(seconds(result.duration))">"#
                 var body = ""
                 switch result.status {
                 case .passed: break
@@ -159,7 +165,9 @@ public struct JUnitFormatter: Sendable {
                     let first = (result.message ?? "failed").split(separator: "\n").first.map(String.init) ?? "failed"
                     let element = result.failedByError ? "error" : "failure"
                     let type = result.errorCode ?? (result.failedByError ? "Error" : "AssertionFailure")
-                    body += #"      <\#(element) message="\#(xml(first))" type="\#(xml(type))">\#(xml(result.message ?? ""))</\#(element)>"# + "\n"
+                    body +=
+                        #"      <\#(element) message="\#(xml(first))" type="\#(xml(type))">\#(xml(result.message ?? ""))</\#(element)>"#
+                        + "\n"
                 }
                 if !result.output.isEmpty { body += "      <system-out>\(xml(result.output))</system-out>\n" }
                 out += body.isEmpty ? "</testcase>\n" : "\n" + body + "    </testcase>\n"

@@ -22,10 +22,14 @@ extension CallRecord {
     /// call's end, since the time before the first attempt (making the client, waiting
     /// for a concurrency slot) is not part of any attempt.
     public var attemptStarts: [Date] {
-        let busy = attempts.reduce(0.0) { $0 + $1.duration.reportMilliseconds + ($1.waitBeforeNext?.reportMilliseconds ?? 0) }
+        let busy = attempts.reduce(0.0) {
+            $0 + $1.duration.reportMilliseconds + ($1.waitBeforeNext?.reportMilliseconds ?? 0)
+        }
         var at = started.addingTimeInterval(max(0, duration.reportMilliseconds - busy) / 1000)
         return attempts.map { attempt in
-            defer { at += (attempt.duration.reportMilliseconds + (attempt.waitBeforeNext?.reportMilliseconds ?? 0)) / 1000 }
+            defer {
+                at += (attempt.duration.reportMilliseconds + (attempt.waitBeforeNext?.reportMilliseconds ?? 0)) / 1000
+            }
             return at
         }
     }
@@ -58,9 +62,11 @@ public struct TestCaseResult: Sendable, Hashable {
     public var output: String = ""
 
     /// A result from its parts.
-    public init(file: String, name: String, status: TestStatus, message: String? = nil, errorCode: String? = nil,
-                started: Date = Date(), duration: Duration = .zero, calls: [TestCallTrace] = [],
-                injections: [FaultInjection] = []) {
+    public init(
+        file: String, name: String, status: TestStatus, message: String? = nil, errorCode: String? = nil,
+        started: Date = Date(), duration: Duration = .zero, calls: [TestCallTrace] = [],
+        injections: [FaultInjection] = []
+    ) {
         self.file = file; self.name = name; self.status = status; self.message = message; self.errorCode = errorCode
         self.started = started; self.duration = duration; self.calls = calls; self.injections = injections
     }
@@ -78,7 +84,10 @@ public struct TestRunSummary: Sendable {
     public var target: String
 
     /// A summary from its parts.
-    public init(results: [TestCaseResult], fileErrors: [(file: String, message: String)] = [], duration: Duration, target: String) {
+    public init(
+        results: [TestCaseResult], fileErrors: [(file: String, message: String)] = [], duration: Duration,
+        target: String
+    ) {
         self.results = results; self.fileErrors = fileErrors; self.duration = duration; self.target = target
     }
 

@@ -49,10 +49,12 @@ public struct TestRunner: Sendable {
 
         /// Options; script output goes to standard error by default, so reports on
         /// standard output stay clean.
-        public init(policy: HostPolicy = .permissive, defaultTimeout: Duration = .seconds(30), filter: String? = nil,
-                    scriptOutput: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
-                    scriptErrorOutput: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
-                    logger: Logger = Logger(label: "quarry.test")) {
+        public init(
+            policy: HostPolicy = .permissive, defaultTimeout: Duration = .seconds(30), filter: String? = nil,
+            scriptOutput: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
+            scriptErrorOutput: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
+            logger: Logger = Logger(label: "quarry.test")
+        ) {
             self.policy = policy; self.defaultTimeout = defaultTimeout; self.filter = filter
             self.scriptOutput = scriptOutput; self.scriptErrorOutput = scriptErrorOutput; self.logger = logger
         }
@@ -100,8 +102,9 @@ public struct TestRunner: Sendable {
                 events(.fileFailed(file: file, message: failure))
             }
         }
-        return TestRunSummary(results: results, fileErrors: fileErrors, duration: ContinuousClock.now - clock,
-                              target: target.description)
+        return TestRunSummary(
+            results: results, fileErrors: fileErrors, duration: ContinuousClock.now - clock,
+            target: target.description)
     }
 
     /// Runs one file in a fresh host.
@@ -119,8 +122,10 @@ public struct TestRunner: Sendable {
             hostOptions.isolation = .session
             host = try await QuarryHost(target: target, options: hostOptions)
             control = try await TestFrameworkModule.load(into: host)
-            for module: any QuarryModule in [FaultModule(injector: injector), EmulatorModule(),
-                                              MetricsModule(metrics: metrics), ResilienceModule()] {
+            for module: any QuarryModule in [
+                FaultModule(injector: injector), EmulatorModule(),
+                MetricsModule(metrics: metrics), ResilienceModule(),
+            ] {
                 try await host.install(module)
             }
         } catch {
@@ -135,8 +140,10 @@ public struct TestRunner: Sendable {
         }
         let listed: [LuaValue]
         do {
-            let value = try await host.evaluate("local list = ... return list()", name: "=[quarry test list]",
-                                                arguments: [control.list]).first
+            let value = try await host.evaluate(
+                "local list = ... return list()", name: "=[quarry test list]",
+                arguments: [control.list]
+            ).first
             guard case .array(let items)? = value else {
                 if case .map(let m)? = value, m.isEmpty { await host.shutdown(); return ([], nil) }
                 await host.shutdown()
@@ -155,7 +162,8 @@ public struct TestRunner: Sendable {
             var timeout = options.defaultTimeout
             if let asked = item["timeout"], asked != .nil {
                 do throws(ScriptError) {
-                    timeout = try ScriptNumber.duration(asked, function: "test(\"\(name)\")", field: "timeout", positive: true)
+                    timeout = try ScriptNumber.duration(
+                        asked, function: "test(\"\(name)\")", field: "timeout", positive: true)
                 } catch {
                     var result = TestCaseResult(file: file, name: name, status: .failed)
                     result.message = error.message
@@ -167,8 +175,9 @@ public struct TestRunner: Sendable {
                 }
             }
             captured.reset()
-            var result = await runTest(number: offset + 1, name: name, file: file, timeout: timeout, host: host,
-                                       runner: control.run, metrics: metrics)
+            var result = await runTest(
+                number: offset + 1, name: name, file: file, timeout: timeout, host: host,
+                runner: control.run, metrics: metrics)
             result.output = captured.reset()
             results.append(result)
             events(.testFinished(result))
@@ -177,8 +186,10 @@ public struct TestRunner: Sendable {
         return (results, nil)
     }
 
-    private func runTest(number: Int, name: String, file: String, timeout: Duration, host: QuarryHost,
-                         runner: LuaValue, metrics: CallMetrics) async -> TestCaseResult {
+    private func runTest(
+        number: Int, name: String, file: String, timeout: Duration, host: QuarryHost,
+        runner: LuaValue, metrics: CallMetrics
+    ) async -> TestCaseResult {
         metrics.reset()
         injector.clearInjections()
         let started = Date()
@@ -188,8 +199,9 @@ public struct TestRunner: Sendable {
         await cleanUpFaults()
         let calls = metrics.recorded
         let injections = (injector.injections + (await emulatorInjections(for: calls))).sorted { $0.date < $1.date }
-        var result = TestCaseResult(file: file, name: name, status: .failed, started: started, duration: duration,
-                                    calls: calls, injections: injections)
+        var result = TestCaseResult(
+            file: file, name: name, status: .failed, started: started, duration: duration,
+            calls: calls, injections: injections)
         switch outcome {
         case .value(let value):
             switch value["status"] {
@@ -228,8 +240,9 @@ public struct TestRunner: Sendable {
         }
         defer { timer.cancel() }
         do {
-            let values = try await host.evaluate("local run, n = ... return run(n)", name: "=[quarry test run]",
-                                                 arguments: [runner, .integer(Int64(number))])
+            let values = try await host.evaluate(
+                "local run, n = ... return run(n)", name: "=[quarry test run]",
+                arguments: [runner, .integer(Int64(number))])
             return .value(values.first ?? .nil)
         } catch {
             var interrupted = error is CancellationError
@@ -259,11 +272,13 @@ public struct TestRunner: Sendable {
         }
         return requests.compactMap { request -> FaultInjection? in
             guard let fault = request["fault"]?.stringValue, let id = request["request_id"]?.stringValue,
-                  let when = attemptStarts[id] else { return nil }
+                let when = attemptStarts[id]
+            else { return nil }
             let effect = request["error"]?.stringValue.map { "\(fault) \($0)" } ?? fault
-            return FaultInjection(ruleId: "emulator", operation: request["operation"]?.stringValue ?? "?",
-                                  model: request["model"]?.stringValue, region: request["region"]?.stringValue,
-                                  effect: effect, date: when)
+            return FaultInjection(
+                ruleId: "emulator", operation: request["operation"]?.stringValue ?? "?",
+                model: request["model"]?.stringValue, region: request["region"]?.stringValue,
+                effect: effect, date: when)
         }
     }
 
@@ -274,7 +289,8 @@ public struct TestRunner: Sendable {
             do {
                 _ = try await EmulatorAdminClient(admin).delete("faults")
             } catch {
-                options.logger.warning("the emulator's fault rules could not be cleared: \(ScriptError.from(error).message)")
+                options.logger.warning(
+                    "the emulator's fault rules could not be cleared: \(ScriptError.from(error).message)")
             }
         }
     }

@@ -15,7 +15,9 @@ public struct CallerIdentity: Sendable, Hashable {
     public var error: String?
 
     /// An identity in `region`.
-    public init(region: String, accessKeyId: String? = nil, source: String? = nil, expires: Date? = nil, error: String? = nil) {
+    public init(
+        region: String, accessKeyId: String? = nil, source: String? = nil, expires: Date? = nil, error: String? = nil
+    ) {
         self.region = region
         self.accessKeyId = accessKeyId
         self.source = source
@@ -40,7 +42,9 @@ public struct ModelSummary: Sendable, Hashable {
     public var supportsReasoning: Bool
 
     /// A model summary.
-    public init(id: String, name: String, provider: String, maxOutputTokens: Int, supportsToolUse: Bool, supportsReasoning: Bool) {
+    public init(
+        id: String, name: String, provider: String, maxOutputTokens: Int, supportsToolUse: Bool, supportsReasoning: Bool
+    ) {
         self.id = id
         self.name = name
         self.provider = provider
@@ -51,7 +55,8 @@ public struct ModelSummary: Sendable, Hashable {
 
     /// The summary of a catalog entry.
     public init(_ model: ModelDescriptor) {
-        self.init(id: model.id, name: model.name, provider: model.provider, maxOutputTokens: model.maxOutputTokens,
-                  supportsToolUse: model.supportsToolUse, supportsReasoning: model.supportsReasoning)
+        self.init(
+            id: model.id, name: model.name, provider: model.provider, maxOutputTokens: model.maxOutputTokens,
+            supportsToolUse: model.supportsToolUse, supportsReasoning: model.supportsReasoning)
     }
 }

@@ -18,8 +18,10 @@ struct ClientFactory: Sendable {
     let environment: [String: String]
 
     /// A client for `settings` in the target's `region` (see `QuarryTarget.makeClient`).
-    func makeClient(_ settings: ClientSettings, region targetRegion: String,
-                    maxInFlightBytes: Int?, transports: SharedTransports) throws -> BedrockRuntimeClient {
+    func makeClient(
+        _ settings: ClientSettings, region targetRegion: String,
+        maxInFlightBytes: Int?, transports: SharedTransports
+    ) throws -> BedrockRuntimeClient {
         var configuration: BedrockRuntimeClient.Configuration
         switch place {
         case .emulator(let url, let credentials, let caCertificatePath):
@@ -31,8 +33,9 @@ struct ClientFactory: Sendable {
         case .aws(let profile, let endpoint):
             let resolved = try BedrockConfiguration.resolve(
                 environment: ConfigurationEnvironment(environment),
-                overrides: .init(profile: settings.profile ?? profile, region: settings.region ?? targetRegion,
-                                 endpointURL: settings.endpoint ?? endpoint))
+                overrides: .init(
+                    profile: settings.profile ?? profile, region: settings.region ?? targetRegion,
+                    endpointURL: settings.endpoint ?? endpoint))
             configuration = try BedrockRuntimeClient.Configuration(resolved: resolved)
         }
         if let mode = settings.retryMode { configuration.retry.mode = mode }
@@ -41,12 +44,14 @@ struct ClientFactory: Sendable {
         configuration.middlewares = middlewares + configuration.middlewares
         // A script can take at most a 16 MiB string: a stream's result stops below that,
         // with an error naming the client's cap, rather than failing later in conversion.
-        configuration.limits.maxStreamBytes = min(configuration.limits.maxStreamBytes, QuarryTarget.maxStreamBytesForScripts)
+        configuration.limits.maxStreamBytes = min(
+            configuration.limits.maxStreamBytes, QuarryTarget.maxStreamBytesForScripts)
         if let maxInFlightBytes { configuration.limits.maxInFlightBytes = max(0, maxInFlightBytes) }
         if configuration.transport == nil {
             // One set of connection pools per target, not per host (issue 24).
-            configuration.transport = try transports.transport(tls: configuration.tls, proxy: configuration.proxy,
-                                                               connectTimeout: configuration.timeouts.connect)
+            configuration.transport = try transports.transport(
+                tls: configuration.tls, proxy: configuration.proxy,
+                connectTimeout: configuration.timeouts.connect)
         }
         return try BedrockRuntimeClient(configuration: configuration)
     }
@@ -57,8 +62,9 @@ struct ClientFactory: Sendable {
         case .emulator(_, let credentials, _):
             // The emulator's key pair is public (test/test); other configured pairs are masked.
             let id = credentials.accessKeyId
-            return CallerIdentity(region: region, accessKeyId: id == "test" ? id : credentials.maskedAccessKeyId,
-                                  source: "emulator")
+            return CallerIdentity(
+                region: region, accessKeyId: id == "test" ? id : credentials.maskedAccessKeyId,
+                source: "emulator")
         case .aws(let defaultProfile, _):
             var identity = CallerIdentity(region: region)
             do {
@@ -71,7 +77,8 @@ struct ClientFactory: Sendable {
                 }
                 let credentials = try await CredentialProviderChain.default(configuration: resolved).credentials()
                 identity.accessKeyId = credentials.maskedAccessKeyId
-                identity.source = environment["AWS_ACCESS_KEY_ID"] != nil ? "environment" : "profile:\(resolved.profileName)"
+                identity.source =
+                    environment["AWS_ACCESS_KEY_ID"] != nil ? "environment" : "profile:\(resolved.profileName)"
                 identity.expires = credentials.expiration
             } catch {
                 identity.error = ScriptError.from(error).message
@@ -83,7 +90,8 @@ struct ClientFactory: Sendable {
     /// Who calls made with `client` go out as, from that client's own cached provider.
     func identity(using client: BedrockRuntimeClient, region: String, profile: String?) async -> CallerIdentity {
         guard case .aws(let defaultProfile, _) = place,
-              let authenticator = client.configuration.authorizer as? BedrockAuthenticator else {
+            let authenticator = client.configuration.authorizer as? BedrockAuthenticator
+        else {
             return await identity(region: region, profile: profile)
         }
         var identity = CallerIdentity(region: region)
@@ -94,7 +102,8 @@ struct ClientFactory: Sendable {
         do {
             let credentials = try await authenticator.credentials.credentials()
             identity.accessKeyId = credentials.maskedAccessKeyId
-            let name = profile ?? defaultProfile ?? environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+            let name =
+                profile ?? defaultProfile ?? environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
             identity.source = environment["AWS_ACCESS_KEY_ID"] != nil ? "environment" : "profile:\(name)"
             identity.expires = credentials.expiration
         } catch {
@@ -105,9 +114,11 @@ struct ClientFactory: Sendable {
 
     /// The role ARN calls with `profile` assume, when the profile names one.
     func roleArn(region: String, profile: String?) -> String? {
-        guard case .aws(let defaultProfile, _) = place, let resolved = try? BedrockConfiguration.resolve(
-            environment: ConfigurationEnvironment(environment),
-            overrides: .init(profile: profile ?? defaultProfile, region: region)) else { return nil }
+        guard case .aws(let defaultProfile, _) = place,
+            let resolved = try? BedrockConfiguration.resolve(
+                environment: ConfigurationEnvironment(environment),
+                overrides: .init(profile: profile ?? defaultProfile, region: region))
+        else { return nil }
         return resolved.profile["role_arn"]
     }
 }

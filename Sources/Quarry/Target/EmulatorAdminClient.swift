@@ -46,10 +46,11 @@ public struct EmulatorAdminClient: Sendable {
     public func models() async throws -> [ModelSummary] {
         let json = try await get("models")
         return (json["models"]?.arrayValue ?? []).map { m in
-            ModelSummary(id: m["modelId"]?.stringValue ?? "", name: m["modelName"]?.stringValue ?? "",
-                         provider: m["providerName"]?.stringValue ?? "",
-                         maxOutputTokens: m["maxOutputTokens"]?.intValue ?? 0,
-                         supportsToolUse: m["toolUse"] == .bool(true), supportsReasoning: m["reasoning"] == .bool(true))
+            ModelSummary(
+                id: m["modelId"]?.stringValue ?? "", name: m["modelName"]?.stringValue ?? "",
+                provider: m["providerName"]?.stringValue ?? "",
+                maxOutputTokens: m["maxOutputTokens"]?.intValue ?? 0,
+                supportsToolUse: m["toolUse"] == .bool(true), supportsReasoning: m["reasoning"] == .bool(true))
         }
     }
 
@@ -69,8 +70,9 @@ public struct EmulatorAdminClient: Sendable {
             configuration = try AsyncHTTPClientTransport.clientConfiguration(
                 tls: TLSSettings(caBundlePath: admin.caCertificatePath), proxy: nil, connectTimeout: .seconds(10))
         } catch {
-            throw ScriptError(code: .configurationError,
-                              message: "the emulator's admin API: \(ScriptError.from(error).message)")
+            throw ScriptError(
+                code: .configurationError,
+                message: "the emulator's admin API: \(ScriptError.from(error).message)")
         }
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         let status: Int
@@ -86,9 +88,10 @@ public struct EmulatorAdminClient: Sendable {
         await Self.close(client)
         let json = try JSONParser.parse(bytes.readableBytesView)
         guard (200..<300).contains(status) else {
-            throw ScriptError(code: json["__type"]?.stringValue.map(ScriptError.Code.init(rawValue:)) ?? .emulatorError,
-                              message: json["message"]?.stringValue ?? "emulator admin API answered \(status)",
-                              status: status)
+            throw ScriptError(
+                code: json["__type"]?.stringValue.map(ScriptError.Code.init(rawValue:)) ?? .emulatorError,
+                message: json["message"]?.stringValue ?? "emulator admin API answered \(status)",
+                status: status)
         }
         return json
     }

@@ -24,8 +24,10 @@ public struct LaunchedEmulator: Sendable {
     public var stop: @Sendable () async -> Void
 
     /// An emulator at `url` with `adminToken`.
-    public init(url: String, adminToken: String, regions: [String], caCertificatePath: String? = nil,
-                models: [ModelDescriptor], stop: @escaping @Sendable () async -> Void) {
+    public init(
+        url: String, adminToken: String, regions: [String], caCertificatePath: String? = nil,
+        models: [ModelDescriptor], stop: @escaping @Sendable () async -> Void
+    ) {
         self.url = url
         self.adminToken = adminToken
         self.regions = regions

@@ -16,8 +16,10 @@ public struct ClientSettings: Sendable, Hashable {
     public var timeoutSeconds: Double?
 
     /// Settings with everything left to the target.
-    public init(region: String? = nil, profile: String? = nil, endpoint: String? = nil,
-                retryMode: RetryMode? = nil, maxAttempts: Int? = nil, timeoutSeconds: Double? = nil) {
+    public init(
+        region: String? = nil, profile: String? = nil, endpoint: String? = nil,
+        retryMode: RetryMode? = nil, maxAttempts: Int? = nil, timeoutSeconds: Double? = nil
+    ) {
         self.region = region
         self.profile = profile
         self.endpoint = endpoint
@@ -77,8 +79,10 @@ public final class QuarryTarget: Sendable {
     /// distinct TLS/proxy/connect-timeout setting, however many hosts use the target).
     package var liveHTTPTransports: Int { transports.count }
 
-    init(kind: Kind, region: String, description: String, emulatorAdmin: EmulatorAdmin?,
-         factory: ClientFactory, launched: LaunchedEmulator? = nil) {
+    init(
+        kind: Kind, region: String, description: String, emulatorAdmin: EmulatorAdmin?,
+        factory: ClientFactory, launched: LaunchedEmulator? = nil
+    ) {
         self.kind = kind
         self.region = region
         self.description = description
@@ -92,29 +96,36 @@ public final class QuarryTarget: Sendable {
     /// keys, bearer token, profile, web identity or container credentials), it starts an
     /// emulator with `localEmulator` and targets it; without one it reports that no
     /// credentials are configured. The CLI passes `.inProcess` (`QuarryEmulatorSupport`).
-    public static func resolve(region: String? = nil, profile: String? = nil, endpoint: String? = nil,
-                               preference: Preference? = nil,
-                               environment: [String: String] = ProcessInfo.processInfo.environment,
-                               middlewares: [any TransportMiddleware] = [],
-                               localEmulator: (any LocalEmulatorLauncher)? = nil) async throws -> QuarryTarget {
+    public static func resolve(
+        region: String? = nil, profile: String? = nil, endpoint: String? = nil,
+        preference: Preference? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        middlewares: [any TransportMiddleware] = [],
+        localEmulator: (any LocalEmulatorLauncher)? = nil
+    ) async throws -> QuarryTarget {
         try await TargetResolver(environment: environment, middlewares: middlewares, localEmulator: localEmulator)
             .resolve(region: region, profile: profile, endpoint: endpoint, preference: preference)
     }
 
     /// A target for an emulator that is already running (tests, `quarry emulator` elsewhere).
-    public static func emulator(url: String, adminToken: String, region: String = "us-east-1",
-                                credentials: SigV4Credentials = SigV4Credentials(accessKeyId: "test", secretAccessKey: "test"),
-                                caCertificatePath: String? = nil,
-                                middlewares: [any TransportMiddleware] = []) -> QuarryTarget {
+    public static func emulator(
+        url: String, adminToken: String, region: String = "us-east-1",
+        credentials: SigV4Credentials = SigV4Credentials(accessKeyId: "test", secretAccessKey: "test"),
+        caCertificatePath: String? = nil,
+        middlewares: [any TransportMiddleware] = []
+    ) -> QuarryTarget {
         TargetResolver(environment: [:], middlewares: middlewares, localEmulator: nil)
-            .emulator(url: url, adminToken: adminToken, region: region, credentials: credentials,
-                      caCertificatePath: caCertificatePath)
+            .emulator(
+                url: url, adminToken: adminToken, region: region, credentials: credentials,
+                caCertificatePath: caCertificatePath)
     }
 
     /// An AWS target resolved from the environment, shared files and the given overrides.
-    public static func aws(region: String? = nil, profile: String? = nil, endpoint: String? = nil,
-                           environment: [String: String] = ProcessInfo.processInfo.environment,
-                           middlewares: [any TransportMiddleware] = []) throws -> QuarryTarget {
+    public static func aws(
+        region: String? = nil, profile: String? = nil, endpoint: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        middlewares: [any TransportMiddleware] = []
+    ) throws -> QuarryTarget {
         try TargetResolver(environment: environment, middlewares: middlewares, localEmulator: nil)
             .aws(region: region, profile: profile, endpoint: endpoint)
     }
@@ -139,7 +150,9 @@ public final class QuarryTarget: Sendable {
     /// A client for `settings`, with this target's credentials, endpoint and middlewares.
     /// `maxInFlightBytes` (the host passes `maxInFlightBytesForScripts`) caps the bytes
     /// all of the client's calls in flight hold together; nil keeps the client default.
-    public func makeClient(_ settings: ClientSettings = ClientSettings(), maxInFlightBytes: Int? = nil) throws -> BedrockRuntimeClient {
+    public func makeClient(_ settings: ClientSettings = ClientSettings(), maxInFlightBytes: Int? = nil) throws
+        -> BedrockRuntimeClient
+    {
         try factory.makeClient(settings, region: region, maxInFlightBytes: maxInFlightBytes, transports: transports)
     }
 

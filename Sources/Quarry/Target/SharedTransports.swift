@@ -19,7 +19,8 @@ final class SharedTransports: @unchecked Sendable {
     private var transports: [Key: AsyncHTTPClientTransport] = [:]
 
     /// The transport for these settings, made once.
-    func transport(tls: TLSSettings, proxy: ProxySettings?, connectTimeout: Duration) throws -> AsyncHTTPClientTransport {
+    func transport(tls: TLSSettings, proxy: ProxySettings?, connectTimeout: Duration) throws -> AsyncHTTPClientTransport
+    {
         let key = Key(tls: tls, proxy: proxy, connectTimeout: connectTimeout)
         return try lock.withLock { _ in
             if let made = transports[key] { return made }

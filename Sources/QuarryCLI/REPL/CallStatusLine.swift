@@ -21,7 +21,8 @@ struct CallStatusLine {
             parts.append("\(input) → \(output) tokens")
         }
         if record.attempts.count > 1 { parts.append("\(record.attempts.count) attempts") }
-        let seconds = Double(record.duration.components.seconds)
+        let seconds =
+            Double(record.duration.components.seconds)
             + Double(record.duration.components.attoseconds) / 1e18
         parts.append(String(format: "%.2f s", seconds))
         text = "[" + parts.joined(separator: " · ") + "]"

@@ -48,7 +48,8 @@ struct Completer: Sendable {
                 let argument = trimmedBefore.dropFirst(command.count).drop { $0 == " " || $0 == "\t" }
                 return modelAnswer(typed: argument + word, word: word)
             case ":load", ":save": return Answer(candidates: [], useFilenames: true)
-            case ":target": return Answer(candidates: ["aws", "emulator"].filter { $0.hasPrefix(word) }, appendSpace: true)
+            case ":target":
+                return Answer(candidates: ["aws", "emulator"].filter { $0.hasPrefix(word) }, appendSpace: true)
             default: return Answer(candidates: [])
             }
         }
@@ -75,7 +76,8 @@ struct Completer: Sendable {
     /// Globals, fields (`a.b.c`) or methods (`a:m`) extending `word`.
     private func luaAnswer(_ word: String) -> Answer {
         guard word.allSatisfy({ $0 == "_" || $0 == "." || $0 == ":" || $0.isLetter || $0.isNumber }),
-              !(word.first?.isNumber ?? false) else { return Answer(candidates: []) }
+            !(word.first?.isNumber ?? false)
+        else { return Answer(candidates: []) }
         let separatorIndex = word.lastIndex { $0 == "." || $0 == ":" }
         let base: String, prefix: String, joint: String
         if let separatorIndex {
@@ -86,7 +88,9 @@ struct Completer: Sendable {
         } else {
             base = ""; joint = ""; prefix = word
         }
-        var names = keys(joint == ":" ? base + ":" : base).filter { $0.hasPrefix(prefix) && !$0.hasPrefix("__") && Self.isIdentifier($0) }
+        var names = keys(joint == ":" ? base + ":" : base).filter {
+            $0.hasPrefix(prefix) && !$0.hasPrefix("__") && Self.isIdentifier($0)
+        }
         if base.isEmpty { names += LuaTokenizer.keywords.filter { $0.hasPrefix(prefix) } }
         let candidates = Set(names).map { base.isEmpty ? $0 : base + joint + $0 }.sorted()
         return Answer(candidates: candidates)
@@ -115,8 +119,11 @@ struct Completer: Sendable {
         while index < text.endIndex {
             let c = text[index]
             if let q = quote {
-                if c == "\\" { index = text.index(after: index); if index == text.endIndex { break } }
-                else if c == q { quote = nil }
+                if c == "\\" {
+                    index = text.index(after: index); if index == text.endIndex { break }
+                } else if c == q {
+                    quote = nil
+                }
             } else if c == "\"" || c == "'" {
                 quote = c
                 start = index

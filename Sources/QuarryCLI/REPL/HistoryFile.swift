@@ -29,7 +29,8 @@ struct HistoryFile: Sendable {
     func load() -> [String] {
         var info = stat()
         guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
-              let data = FileManager.default.contents(atPath: path) else { return [] }
+            let data = FileManager.default.contents(atPath: path)
+        else { return [] }
         let lines = Self.entries(in: String(decoding: data, as: UTF8.self))
         guard lines.count > capacity else { return lines }
         let kept = Array(lines.suffix(capacity))

@@ -16,12 +16,15 @@ enum InteractiveREPL {
         options.maxSeconds = options.maxSeconds ?? REPLDefaults.seconds
         options.quiet = true
         let environment = ProcessInfo.processInfo.environment
-        let output = TerminalOutput(colour: TerminalOutput.wantsColour(
-            environment: environment, stdoutIsTerminal: isatty(STDOUT_FILENO) != 0))
-        let session = try REPLSession(output: output, historyFile: HistoryFile.fromEnvironment(environment),
-                                      options: options, factory: { options, print, onCall in
-                                          try await HostEngine(options: options, output: print, onCall: onCall)
-                                      })
+        let output = TerminalOutput(
+            colour: TerminalOutput.wantsColour(
+                environment: environment, stdoutIsTerminal: isatty(STDOUT_FILENO) != 0))
+        let session = try REPLSession(
+            output: output, historyFile: HistoryFile.fromEnvironment(environment),
+            options: options,
+            factory: { options, print, onCall in
+                try await HostEngine(options: options, output: print, onCall: onCall)
+            })
         return await session.run()
     }
 }

@@ -73,8 +73,10 @@ final class LineEditor: Sendable {
             free(raw)
             rl_callback_handler_remove()
         }
-        var fds = [pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: wake.readEnd, events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wake.readEnd, events: Int16(POLLIN), revents: 0),
+        ]
         while true {
             fds[0].revents = 0
             fds[1].revents = 0
@@ -110,7 +112,9 @@ final class LineEditorMailbox: @unchecked Sendable {
     func reset() { result = nil }
 
     func deliver(_ line: String?) {
-        if let line { result = .line(line) } else {
+        if let line {
+            result = .line(line)
+        } else {
             TerminalOutput.write("\n", to: STDOUT_FILENO)
             result = .endOfInput
         }
@@ -124,10 +128,15 @@ final class LineEditorMailbox: @unchecked Sendable {
     /// readline's attempted-completion hook: the candidates for the word `text`
     /// (`start..<end` in the line), as the malloc'd, NULL-terminated array readline frees.
     static func complete(text: UnsafePointer<CChar>?, start: Int32, end: Int32)
-        -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
-        guard let completer = shared.completer.withLock({ $0 }), let linePointer = quarry_rl_line_buffer() else { return nil }
-        let lineBytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(linePointer).assumingMemoryBound(to: UInt8.self),
-                                                  count: strlen(linePointer)))
+        -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+    {
+        guard let completer = shared.completer.withLock({ $0 }), let linePointer = quarry_rl_line_buffer() else {
+            return nil
+        }
+        let lineBytes = Array(
+            UnsafeBufferPointer(
+                start: UnsafeRawPointer(linePointer).assumingMemoryBound(to: UInt8.self),
+                count: strlen(linePointer)))
         let startIndex = min(max(Int(start), 0), lineBytes.count)
         let endIndex = min(max(Int(end), startIndex), lineBytes.count)
         let before = String(decoding: lineBytes[..<startIndex], as: UTF8.self)
@@ -136,11 +145,14 @@ final class LineEditorMailbox: @unchecked Sendable {
         let append = answer.appendCharacter?.asciiValue.map(Int32.init) ?? (answer.appendSpace ? 32 : 0)
         quarry_rl_completion_options(answer.useFilenames ? 0 : 1, append)
         guard !answer.candidates.isEmpty else { return nil }
-        let substitution = answer.candidates.count == 1
+        let substitution =
+            answer.candidates.count == 1
             ? answer.candidates[0] : Completer.commonPrefix(answer.candidates)
         let list = answer.candidates.count == 1 ? [substitution] : [substitution] + answer.candidates
-        guard let array = malloc((list.count + 1) * MemoryLayout<UnsafeMutablePointer<CChar>?>.stride)?
-            .bindMemory(to: UnsafeMutablePointer<CChar>?.self, capacity: list.count + 1) else { return nil }
+        guard
+            let array = malloc((list.count + 1) * MemoryLayout<UnsafeMutablePointer<CChar>?>.stride)?
+                .bindMemory(to: UnsafeMutablePointer<CChar>?.self, capacity: list.count + 1)
+        else { return nil }
         for (i, item) in list.enumerated() { array[i] = strdup(item) }
         array[list.count] = nil
         return array

@@ -23,11 +23,14 @@ enum REPLCommandTable {
         },
         REPLCommandSpec(name: "models", usage: ":models", summary: "list the target's model ids") { session, _ in
             let ids = await session.modelIDs()
-            if ids.isEmpty { session.output.error("no models: the session has no Bedrock target or it listed none"); return }
+            if ids.isEmpty {
+                session.output.error("no models: the session has no Bedrock target or it listed none"); return
+            }
             let current = session.engine?.defaultModel
             for id in ids { session.output.line((id == current ? "* " : "  ") + TerminalText.escaped(id)) }
         },
-        REPLCommandSpec(name: "use", usage: ":use MODEL", summary: "default model for calls without model=") { session, args in
+        REPLCommandSpec(name: "use", usage: ":use MODEL", summary: "default model for calls without model=") {
+            session, args in
             guard let engine = session.engine else { return }
             guard let model = args.first else {
                 session.output.line("default model: \(engine.defaultModel ?? "none")")
@@ -40,15 +43,19 @@ enum REPLCommandTable {
             }
             do {
                 try await engine.setDefaultModel(model)
-                session.options.model = model   // kept across :reset, :limits and target changes
+                session.options.model = model  // kept across :reset, :limits and target changes
                 session.output.line("default model: \(model)")
             } catch {
                 session.output.error("cannot use \(model): \(error)")
             }
         },
-        REPLCommandSpec(name: "region", usage: ":region [REGION]", summary: "show or change the AWS region (new session state)") { session, args in
+        REPLCommandSpec(
+            name: "region", usage: ":region [REGION]", summary: "show or change the AWS region (new session state)"
+        ) { session, args in
             guard let region = args.first else {
-                session.output.line("region: \(session.options.region ?? "from the environment") · target: \(session.engine?.targetDescription ?? "none")")
+                session.output.line(
+                    "region: \(session.options.region ?? "from the environment") · target: \(session.engine?.targetDescription ?? "none")"
+                )
                 return
             }
             guard region.range(of: #"^[a-z]{2}(-[a-z]+)+-\d+$"#, options: .regularExpression) != nil else {
@@ -59,7 +66,9 @@ enum REPLCommandTable {
             options.region = region
             await retarget(session, options)
         },
-        REPLCommandSpec(name: "profile", usage: ":profile [NAME]", summary: "show or change the AWS profile (new session state)") { session, args in
+        REPLCommandSpec(
+            name: "profile", usage: ":profile [NAME]", summary: "show or change the AWS profile (new session state)"
+        ) { session, args in
             guard let profile = args.first else {
                 session.output.line("profile: \(session.options.profile ?? "from the environment")")
                 return
@@ -69,7 +78,10 @@ enum REPLCommandTable {
             if options.target == "emulator" { options.target = nil }
             await retarget(session, options)
         },
-        REPLCommandSpec(name: "target", usage: ":target [emulator|aws|auto]", summary: "show or switch the target (new session state)") { session, args in
+        REPLCommandSpec(
+            name: "target", usage: ":target [emulator|aws|auto]",
+            summary: "show or switch the target (new session state)"
+        ) { session, args in
             guard let kind = args.first else {
                 session.output.line("target: \(session.engine?.targetDescription ?? "none")")
                 return
@@ -82,17 +94,22 @@ enum REPLCommandTable {
             options.target = kind
             await retarget(session, options)
         },
-        REPLCommandSpec(name: "load", usage: ":load FILE", summary: "run a Lua file in the session (its locals stay local)") { session, args in
+        REPLCommandSpec(
+            name: "load", usage: ":load FILE", summary: "run a Lua file in the session (its locals stay local)"
+        ) { session, args in
             guard let path = args.first else { session.output.error("usage: :load FILE"); return }
             let text: String
             do { text = try ScriptSource.read(path: path) } catch {
                 session.output.error("\(error)")
                 return
             }
-            _ = await session.evaluate(input: text, chunkName: "@" + path,
-                                       rewriteLocals: false, printsExpressions: false)
+            _ = await session.evaluate(
+                input: text, chunkName: "@" + path,
+                rewriteLocals: false, printsExpressions: false)
         },
-        REPLCommandSpec(name: "save", usage: ":save FILE", summary: "write the inputs that ran to a file (:load restores them)") { session, args in
+        REPLCommandSpec(
+            name: "save", usage: ":save FILE", summary: "write the inputs that ran to a file (:load restores them)"
+        ) { session, args in
             guard let path = args.first else { session.output.error("usage: :save FILE"); return }
             let text = session.accepted.map { $0 + "\n" }.joined()
             do {
@@ -100,10 +117,14 @@ enum REPLCommandTable {
                 try PrivateFile.replace(path, contents: Array(text.utf8))
                 session.output.line("saved \(session.accepted.count) input(s) to \(path)")
             } catch {
-                session.output.error("cannot write '\(path)': \((error as? PrivateFile.WriteError)?.problem ?? "\(error)")")
+                session.output.error(
+                    "cannot write '\(path)': \((error as? PrivateFile.WriteError)?.problem ?? "\(error)")")
             }
         },
-        REPLCommandSpec(name: "limits", usage: ":limits [KEY=VALUE …]", summary: "show or set memory/instructions/seconds/output/calls (new state)") { session, args in
+        REPLCommandSpec(
+            name: "limits", usage: ":limits [KEY=VALUE …]",
+            summary: "show or set memory/instructions/seconds/output/calls (new state)"
+        ) { session, args in
             guard let engine = session.engine else { return }
             guard !args.isEmpty else {
                 session.output.line(LimitSetting.describe(engine.limits))
@@ -121,20 +142,24 @@ enum REPLCommandTable {
             await retarget(session, options, verb: "limits changed")
             if let limits = session.engine?.limits { session.output.line(LimitSetting.describe(limits)) }
         },
-        REPLCommandSpec(name: "history", usage: ":history [N]", summary: "show the last N inputs (default 20)") { session, args in
+        REPLCommandSpec(name: "history", usage: ":history [N]", summary: "show the last N inputs (default 20)") {
+            session, args in
             let count = args.first.flatMap(Int.init) ?? 20
             let entries = session.historyEntries()
             let start = max(entries.count - max(count, 0), 0)
             for (offset, entry) in entries[start...].enumerated() {
                 let number = String(start + offset + 1)
-                session.output.line(String(repeating: " ", count: max(0, 5 - number.count)) + number + "  "
-                                    + entry.replacingOccurrences(of: "\n", with: "\n       "))
+                session.output.line(
+                    String(repeating: " ", count: max(0, 5 - number.count)) + number + "  "
+                        + entry.replacingOccurrences(of: "\n", with: "\n       "))
             }
         },
-        REPLCommandSpec(name: "reset", usage: ":reset", summary: "start over with a fresh Lua state (same target)") { session, _ in
+        REPLCommandSpec(name: "reset", usage: ":reset", summary: "start over with a fresh Lua state (same target)") {
+            session, _ in
             await retarget(session, session.options, verb: "reset")
         },
-        REPLCommandSpec(name: "quit", aliases: ["q", "exit"], usage: ":quit", summary: "leave (Ctrl-D too)") { session, _ in
+        REPLCommandSpec(name: "quit", aliases: ["q", "exit"], usage: ":quit", summary: "leave (Ctrl-D too)") {
+            session, _ in
             session.quit()
         },
     ]
@@ -160,24 +185,24 @@ enum REPLCommandTable {
             "  " + spec.usage.padding(toLength: width + 2, withPad: " ", startingAt: 0) + spec.summary
         }.joined(separator: "\n")
         return """
-        \(output.paint("Commands", .bold))
-        \(commands)
+            \(output.paint("Commands", .bold))
+            \(commands)
 
-        \(output.paint("Input", .bold))
-          An expression prints its value (1+1 → 2); tables print sorted and nested;
-          `_` holds the last value. A stream typed at the prompt prints as it arrives.
-          An unfinished chunk continues on a "...>" line; a blank line or ;; runs it as is.
-          Top-level `local x = …` is kept for the session: it becomes the global x
-          (locals inside functions and blocks are unchanged; <close> locals stay local).
-          Tab completes globals, fields (bedrock.con), methods (c:in), model ids after
-          model=", and commands. Ctrl-R searches history. Ctrl-C cancels a running call
-          or loop (state is kept) or clears the line; Ctrl-D exits.
+            \(output.paint("Input", .bold))
+              An expression prints its value (1+1 → 2); tables print sorted and nested;
+              `_` holds the last value. A stream typed at the prompt prints as it arrives.
+              An unfinished chunk continues on a "...>" line; a blank line or ;; runs it as is.
+              Top-level `local x = …` is kept for the session: it becomes the global x
+              (locals inside functions and blocks are unchanged; <close> locals stay local).
+              Tab completes globals, fields (bedrock.con), methods (c:in), model ids after
+              model=", and commands. Ctrl-R searches history. Ctrl-C cancels a running call
+              or loop (state is kept) or clears the line; Ctrl-D exits.
 
-        \(output.paint("History", .bold))
-          Kept in ~/.quarry_history (QUARRY_HISTORY overrides, empty disables), mode 0600,
-          at most QUARRY_HISTORY_SIZE entries (1000). Start a line with a space to keep it
-          out of history; lines that look like credentials are never recorded.
-        """
+            \(output.paint("History", .bold))
+              Kept in ~/.quarry_history (QUARRY_HISTORY overrides, empty disables), mode 0600,
+              at most QUARRY_HISTORY_SIZE entries (1000). Start a line with a space to keep it
+              out of history; lines that look like credentials are never recorded.
+            """
     }
 }
 

@@ -47,8 +47,10 @@ final class HostEngine: REPLEngine {
 
     /// Resolves the target and makes a host for `settings`; `output` receives script
     /// output, and every finished Bedrock call is reported to `onCall`.
-    init(options: HostOptions, output: @escaping @Sendable (String) -> Void,
-         onCall: @escaping @Sendable (CallRecord) -> Void) async throws {
+    init(
+        options: HostOptions, output: @escaping @Sendable (String) -> Void,
+        onCall: @escaping @Sendable (CallRecord) -> Void
+    ) async throws {
         target = try await options.resolveTarget()
         do {
             host = try await options.makeHost(target: target, output: output, isolation: .session)

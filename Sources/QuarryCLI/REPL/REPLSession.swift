@@ -4,8 +4,11 @@ import Synchronization
 
 /// Makes a fresh engine (a new Lua state) for host options; `:reset`, `:limits` and
 /// target changes use it. `output` receives script output, `onCall` each finished call.
-typealias REPLEngineFactory = @Sendable (HostOptions, _ output: @escaping @Sendable (String) -> Void,
-                                         _ onCall: @escaping @Sendable (CallRecord) -> Void) async throws -> any REPLEngine
+typealias REPLEngineFactory =
+    @Sendable (
+        HostOptions, _ output: @escaping @Sendable (String) -> Void,
+        _ onCall: @escaping @Sendable (CallRecord) -> Void
+    ) async throws -> any REPLEngine
 
 /// One interactive session: prompts, evaluates, prints, completes, records history.
 final class REPLSession: @unchecked Sendable {
@@ -28,8 +31,10 @@ final class REPLSession: @unchecked Sendable {
     /// The session's current engine (nil only while it is being replaced).
     var engine: (any REPLEngine)? { shared.engine.withLock { $0 } }
 
-    init(output: TerminalOutput, historyFile: HistoryFile?, options: HostOptions,
-         factory: @escaping REPLEngineFactory) throws {
+    init(
+        output: TerminalOutput, historyFile: HistoryFile?, options: HostOptions,
+        factory: @escaping REPLEngineFactory
+    ) throws {
         self.output = output
         self.historyFile = historyFile
         self.options = options
@@ -98,7 +103,11 @@ final class REPLSession: @unchecked Sendable {
         if let historyFile { for entry in historyFile.load() { editor.addHistory(entry) } }
         let editor = self.editor, shared = self.shared
         signal = InterruptSignal {
-            if shared.evaluating.withLock({ $0 }) { shared.engine.withLock({ $0 })?.cancel() } else { editor.interruptPrompt() }
+            if shared.evaluating.withLock({ $0 }) {
+                shared.engine.withLock({ $0 })?.cancel()
+            } else {
+                editor.interruptPrompt()
+            }
         }
         printBanner()
         while !quitRequested {
@@ -119,7 +128,8 @@ final class REPLSession: @unchecked Sendable {
 
     private func printBanner() {
         let engine = self.engine
-        output.line(output.paint("Quarry \(quarryVersion) · Lua \(luaVersion) · readline \(LineEditor.readlineVersion)", .bold))
+        output.line(
+            output.paint("Quarry \(quarryVersion) · Lua \(luaVersion) · readline \(LineEditor.readlineVersion)", .bold))
         output.line("target: \(engine?.targetDescription ?? "none")")
         output.line(output.paint(":help for commands · Tab completes · Ctrl-C cancels · Ctrl-D exits", .dim))
     }
@@ -170,12 +180,15 @@ final class REPLSession: @unchecked Sendable {
     enum Outcome: Equatable { case ran, ranExpression, failed, incomplete }
 
     /// Evaluates one chunk of user input and prints its values or its error.
-    func evaluate(input: String, forced: Bool = true, chunkName: String = "=repl",
-                  rewriteLocals: Bool = true, printsExpressions: Bool = true) async -> Outcome {
+    func evaluate(
+        input: String, forced: Bool = true, chunkName: String = "=repl",
+        rewriteLocals: Bool = true, printsExpressions: Bool = true
+    ) async -> Outcome {
         guard let engine else { return .failed }
-        let chunk = EvaluationChunk(input: rewriteLocals ? SessionLocals.rewrite(input) : input,
-                                    chunkName: chunkName, printsExpressions: printsExpressions,
-                                    colour: output.colour, width: TerminalOutput.columns())
+        let chunk = EvaluationChunk(
+            input: rewriteLocals ? SessionLocals.rewrite(input) : input,
+            chunkName: chunkName, printsExpressions: printsExpressions,
+            colour: output.colour, width: TerminalOutput.columns())
         shared.evaluating.withLock { $0 = true }
         defer {
             shared.evaluating.withLock { $0 = false }

@@ -23,12 +23,16 @@ enum SecretFilter {
         if text.contains(#/ABSK[A-Za-z0-9+\/=]{20,}/#) { return true }
         if text.contains(#/eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}/#) { return true }
         if text.contains("-----BEGIN") && text.contains("PRIVATE KEY") { return true }
-        if text.contains(#/(?i)(secret|password|passwd|token|api[_\-]?key|credential|private[_\-]?key)[A-Za-z0-9_]*["'\]]?\s*[=:]\s*(["']|\[=*\[)/#) {
+        if text.contains(
+            #/(?i)(secret|password|passwd|token|api[_\-]?key|credential|private[_\-]?key)[A-Za-z0-9_]*["'\]]?\s*[=:]\s*(["']|\[=*\[)/#
+        ) {
             return true
         }
         let keyAlphabet = { (c: Character) in c.isASCII && (c.isLetter || c.isNumber || c == "/" || c == "+") }
         for run in text.split(whereSeparator: { !keyAlphabet($0) }) where run.count == 40 {
-            if run.contains(where: \.isNumber) && run.contains(where: \.isUppercase) && run.contains(where: \.isLowercase) {
+            if run.contains(where: \.isNumber) && run.contains(where: \.isUppercase)
+                && run.contains(where: \.isLowercase)
+            {
                 return true
             }
         }

@@ -41,7 +41,8 @@ enum SessionLocals {
 
     /// The edits for the declaration whose `local` is `tokens[start]`, or nil to keep it.
     private static func rewriteDeclaration(_ tokens: [LuaToken], at start: Int)
-        -> [(range: Range<Int>, replacement: String)]? {
+        -> [(range: Range<Int>, replacement: String)]?
+    {
         let local = tokens[start]
         // Remove `local` and the blanks after it.
         let next = start + 1
@@ -52,7 +53,9 @@ enum SessionLocals {
         var i = next
         var lastNameEnd = 0
         while true {
-            guard i < tokens.count, tokens[i].kind == .name, !LuaTokenizer.keywords.contains(tokens[i].text) else { return nil }
+            guard i < tokens.count, tokens[i].kind == .name, !LuaTokenizer.keywords.contains(tokens[i].text) else {
+                return nil
+            }
             lastNameEnd = tokens[i].range.upperBound
             i += 1
             // An attribute: `<const>` is dropped, `<close>` keeps the declaration.
@@ -135,8 +138,7 @@ enum LuaTokenizer {
             if b == UInt8(ascii: "\"") || b == UInt8(ascii: "'") {
                 var j = i + 1
                 while j < bytes.count, bytes[j] != b {
-                    if bytes[j] == UInt8(ascii: "\\") { j += 1 }
-                    else if bytes[j] == 0x0A { return nil }
+                    if bytes[j] == UInt8(ascii: "\\") { j += 1 } else if bytes[j] == 0x0A { return nil }
                     j += 1
                 }
                 guard j < bytes.count else { return nil }
@@ -144,13 +146,17 @@ enum LuaTokenizer {
                 i = j + 1
                 continue
             }
-            if b >= 0x30 && b <= 0x39 || (b == UInt8(ascii: ".") && i + 1 < bytes.count && bytes[i + 1] >= 0x30 && bytes[i + 1] <= 0x39) {
+            if b >= 0x30 && b <= 0x39
+                || (b == UInt8(ascii: ".") && i + 1 < bytes.count && bytes[i + 1] >= 0x30 && bytes[i + 1] <= 0x39)
+            {
                 var j = i + 1
                 while j < bytes.count {
                     let c = bytes[j]
                     if isNameByte(c) || c == UInt8(ascii: ".") { j += 1; continue }
                     if (c == UInt8(ascii: "+") || c == UInt8(ascii: "-")),
-                       [UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "p"), UInt8(ascii: "P")].contains(bytes[j - 1]) {
+                        [UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "p"), UInt8(ascii: "P")].contains(
+                            bytes[j - 1])
+                    {
                         j += 1; continue
                     }
                     break

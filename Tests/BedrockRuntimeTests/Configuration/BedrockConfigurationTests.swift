@@ -75,23 +75,28 @@ import Testing
         let local = try BedrockConfiguration.resolve(environment: dir.environment(["AWS_PROFILE": "local"]))
         #expect(local.endpoint.url == "http://127.0.0.1:4566")
         #expect(local.isCustomEndpoint)
-        let specific = try BedrockConfiguration.resolve(environment: dir.environment([
-            "AWS_PROFILE": "local", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://localhost:1111",
-            "AWS_ENDPOINT_URL": "http://localhost:2222",
-        ]))
+        let specific = try BedrockConfiguration.resolve(
+            environment: dir.environment([
+                "AWS_PROFILE": "local", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://localhost:1111",
+                "AWS_ENDPOINT_URL": "http://localhost:2222",
+            ]))
         #expect(specific.endpoint.url == "http://localhost:1111")
-        let general = try BedrockConfiguration.resolve(environment: dir.environment([
-            "AWS_PROFILE": "plain-endpoint", "AWS_ENDPOINT_URL": "http://localhost:2222",
-        ]))
+        let general = try BedrockConfiguration.resolve(
+            environment: dir.environment([
+                "AWS_PROFILE": "plain-endpoint", "AWS_ENDPOINT_URL": "http://localhost:2222",
+            ]))
         #expect(general.endpoint.url == "http://localhost:2222")
-        let profileURL = try BedrockConfiguration.resolve(environment: dir.environment(["AWS_PROFILE": "plain-endpoint"]))
+        let profileURL = try BedrockConfiguration.resolve(
+            environment: dir.environment(["AWS_PROFILE": "plain-endpoint"]))
         #expect(profileURL.endpoint.url == "https://profile.example:9443")
-        let ignored = try BedrockConfiguration.resolve(environment: dir.environment([
-            "AWS_PROFILE": "local", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true",
-        ]))
+        let ignored = try BedrockConfiguration.resolve(
+            environment: dir.environment([
+                "AWS_PROFILE": "local", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true",
+            ]))
         #expect(ignored.endpoint.url == "https://bedrock-runtime.us-east-1.amazonaws.com")
-        let code = try BedrockConfiguration.resolve(environment: dir.environment(["AWS_PROFILE": "local"]),
-                                                    overrides: .init(endpointURL: "https://code.example"))
+        let code = try BedrockConfiguration.resolve(
+            environment: dir.environment(["AWS_PROFILE": "local"]),
+            overrides: .init(endpointURL: "https://code.example"))
         #expect(code.endpoint.url == "https://code.example")
     }
 
@@ -109,9 +114,10 @@ import Testing
         let dir = try TemporaryAWSDirectory(config: Self.config)
         defer { dir.remove() }
         let token = "ABSKQmVkcm9ja0FQSUtleS1zZWNyZXQtdmFsdWU="
-        let configuration = try BedrockConfiguration.resolve(environment: dir.environment([
-            "AWS_BEARER_TOKEN_BEDROCK": token, "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
-        ]))
+        let configuration = try BedrockConfiguration.resolve(
+            environment: dir.environment([
+                "AWS_BEARER_TOKEN_BEDROCK": token, "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+            ]))
         let bearer = try #require(configuration.bearerToken)
         #expect(bearer.authorizationHeader == "Bearer " + token)
         var dumped = ""
@@ -139,7 +145,10 @@ import Testing
             (["AWS_RETRY_MODE": "fast"], "invalid retry_mode from AWS_RETRY_MODE"),
             (["AWS_USE_FIPS_ENDPOINT": "yes"], "invalid use_fips_endpoint from AWS_USE_FIPS_ENDPOINT"),
             (["AWS_PROFILE": "nope"], "The config profile (nope) could not be found"),
-            (["AWS_CA_BUNDLE": "/nonexistent/ca.pem"], "cannot read CA bundle (from AWS_CA_BUNDLE) '/nonexistent/ca.pem'"),
+            (
+                ["AWS_CA_BUNDLE": "/nonexistent/ca.pem"],
+                "cannot read CA bundle (from AWS_CA_BUNDLE) '/nonexistent/ca.pem'"
+            ),
         ]
         for (variables, message) in cases {
             let error = #expect(throws: ConfigurationError.self) {
@@ -155,18 +164,25 @@ import Testing
         let error = #expect(throws: ConfigurationError.self) {
             try BedrockConfiguration.resolve(environment: dir.environment())
         }
-        #expect(error == .malformedFile(path: dir.home.path + "/.aws/config", line: 3,
-                                        problem: "expected 'key = value' (the line's content is not shown: it may hold a secret)"))
+        #expect(
+            error
+                == .malformedFile(
+                    path: dir.home.path + "/.aws/config", line: 3,
+                    problem: "expected 'key = value' (the line's content is not shown: it may hold a secret)"))
         let unclosed = try TemporaryAWSDirectory(config: "[profile x\n")
         defer { unclosed.remove() }
-        #expect(throws: ConfigurationError.self) { try BedrockConfiguration.resolve(environment: unclosed.environment()) }
+        #expect(throws: ConfigurationError.self) {
+            try BedrockConfiguration.resolve(environment: unclosed.environment())
+        }
     }
 
     @Test func credentialsFileOverridesConfigAndParsesSections() throws {
         var files = SharedConfigFiles()
-        try files.merge(text: "[profile a]\nregion = us-east-1\naws_access_key_id = FROMCONFIG\n", path: "config",
-                        isCredentialsFile: false)
-        try files.merge(text: "[a]\naws_access_key_id = FROMCREDENTIALS\n", path: "credentials", isCredentialsFile: true)
+        try files.merge(
+            text: "[profile a]\nregion = us-east-1\naws_access_key_id = FROMCONFIG\n", path: "config",
+            isCredentialsFile: false)
+        try files.merge(
+            text: "[a]\naws_access_key_id = FROMCREDENTIALS\n", path: "credentials", isCredentialsFile: true)
         try files.merge(text: Self.config, path: "config2", isCredentialsFile: false)
         #expect(files.profiles["a"]?["aws_access_key_id"] == "FROMCREDENTIALS")
         #expect(files.profiles["a"]?["region"] == "us-east-1")

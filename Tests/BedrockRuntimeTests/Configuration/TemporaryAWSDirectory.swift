@@ -8,7 +8,8 @@ struct TemporaryAWSDirectory {
 
     init(config: String? = nil, credentials: String? = nil) throws {
         home = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-auth-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: home.appendingPathComponent(".aws"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: home.appendingPathComponent(".aws"), withIntermediateDirectories: true)
         if let config { try write(".aws/config", config) }
         if let credentials { try write(".aws/credentials", credentials) }
     }

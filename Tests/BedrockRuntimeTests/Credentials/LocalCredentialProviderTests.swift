@@ -7,15 +7,19 @@ import Testing
     static let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 
     @Test func environmentKeysAndTheirErrors() async throws {
-        let provider = EnvironmentCredentialProvider(environment: ConfigurationEnvironment([
-            "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": Self.secret, "AWS_SESSION_TOKEN": "tok",
-        ]))
+        let provider = EnvironmentCredentialProvider(
+            environment: ConfigurationEnvironment([
+                "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": Self.secret,
+                "AWS_SESSION_TOKEN": "tok",
+            ]))
         let credentials = try await provider.credentials()
         #expect(credentials.accessKeyId == "AKIAIOSFODNN7EXAMPLE")
         #expect(credentials.sessionToken == "tok")
         let half = EnvironmentCredentialProvider(environment: ConfigurationEnvironment(["AWS_ACCESS_KEY_ID": "AKIA1"]))
-        await #expect(throws: CredentialsError.invalidConfiguration(
-            provider: "environment", problem: "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")) {
+        await #expect(
+            throws: CredentialsError.invalidConfiguration(
+                provider: "environment", problem: "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
+        ) {
             try await half.credentials()
         }
     }
@@ -30,22 +34,33 @@ import Testing
                 [profile garbage]
                 credential_process = echo not-json
                 """,
-            credentials: "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = \(Self.secret)\n")
+            credentials: "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = \(Self.secret)\n"
+        )
         defer { dir.remove() }
         let environment = dir.environment()
         let files = try SharedConfigFiles.load(from: environment)
-        let keys = try await ProfileCredentialProvider(files: files, profileName: "default", environment: environment).credentials()
+        let keys = try await ProfileCredentialProvider(files: files, profileName: "default", environment: environment)
+            .credentials()
         #expect(keys.secretAccessKey == Self.secret)
-        let process = try await ProfileCredentialProvider(files: files, profileName: "proc", environment: environment).credentials()
+        let process = try await ProfileCredentialProvider(files: files, profileName: "proc", environment: environment)
+            .credentials()
         #expect(process.accessKeyId == "ASIAPROCESS000001")
         #expect(process.sessionToken == "pt")
-        await #expect(throws: CredentialsError.serviceError(provider: "profile 'failing'",
-                                                            problem: "credential_process exited with status 3")) {
-            try await ProfileCredentialProvider(files: files, profileName: "failing", environment: environment).credentials()
+        await #expect(
+            throws: CredentialsError.serviceError(
+                provider: "profile 'failing'",
+                problem: "credential_process exited with status 3")
+        ) {
+            try await ProfileCredentialProvider(files: files, profileName: "failing", environment: environment)
+                .credentials()
         }
-        await #expect(throws: CredentialsError.serviceError(provider: "profile 'garbage'",
-                                                            problem: "credential_process output is not a JSON object")) {
-            try await ProfileCredentialProvider(files: files, profileName: "garbage", environment: environment).credentials()
+        await #expect(
+            throws: CredentialsError.serviceError(
+                provider: "profile 'garbage'",
+                problem: "credential_process output is not a JSON object")
+        ) {
+            try await ProfileCredentialProvider(files: files, profileName: "garbage", environment: environment)
+                .credentials()
         }
         // The parsed files never show the secret.
         var dumped = ""
@@ -55,27 +70,34 @@ import Testing
     }
 
     @Test func sourceProfileCyclesAreRefused() async throws {
-        let dir = try TemporaryAWSDirectory(config: """
-            [profile a]
-            role_arn = arn:aws:iam::1:role/a
-            source_profile = b
-            [profile b]
-            role_arn = arn:aws:iam::1:role/b
-            source_profile = a
-            [profile dangling]
-            role_arn = arn:aws:iam::1:role/c
-            source_profile = nowhere
-            """)
+        let dir = try TemporaryAWSDirectory(
+            config: """
+                [profile a]
+                role_arn = arn:aws:iam::1:role/a
+                source_profile = b
+                [profile b]
+                role_arn = arn:aws:iam::1:role/b
+                source_profile = a
+                [profile dangling]
+                role_arn = arn:aws:iam::1:role/c
+                source_profile = nowhere
+                """)
         defer { dir.remove() }
         let environment = dir.environment()
         let files = try SharedConfigFiles.load(from: environment)
-        await #expect(throws: CredentialsError.invalidConfiguration(provider: "profile 'a'",
-                                                                    problem: "source_profile cycle: a -> b -> a")) {
+        await #expect(
+            throws: CredentialsError.invalidConfiguration(
+                provider: "profile 'a'",
+                problem: "source_profile cycle: a -> b -> a")
+        ) {
             try await ProfileCredentialProvider(files: files, profileName: "a", environment: environment).credentials()
         }
-        await #expect(throws: CredentialsError.invalidConfiguration(
-            provider: "profile 'dangling'", problem: "profile 'nowhere' (named by source_profile) does not exist")) {
-            try await ProfileCredentialProvider(files: files, profileName: "dangling", environment: environment).credentials()
+        await #expect(
+            throws: CredentialsError.invalidConfiguration(
+                provider: "profile 'dangling'", problem: "profile 'nowhere' (named by source_profile) does not exist")
+        ) {
+            try await ProfileCredentialProvider(files: files, profileName: "dangling", environment: environment)
+                .credentials()
         }
     }
 
@@ -83,23 +105,30 @@ import Testing
         let dir = try TemporaryAWSDirectory(
             credentials: "[default]\naws_access_key_id = AKIAFROMFILE000001\naws_secret_access_key = fileSecret\n")
         defer { dir.remove() }
-        let withEnvironment = try BedrockConfiguration.resolve(environment: dir.environment([
-            "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIAFROMENV0000001", "AWS_SECRET_ACCESS_KEY": "envSecret",
-        ]))
-        #expect(try await CredentialProviderChain.default(configuration: withEnvironment).credentials().accessKeyId
-            == "AKIAFROMENV0000001")
+        let withEnvironment = try BedrockConfiguration.resolve(
+            environment: dir.environment([
+                "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIAFROMENV0000001",
+                "AWS_SECRET_ACCESS_KEY": "envSecret",
+            ]))
+        #expect(
+            try await CredentialProviderChain.default(configuration: withEnvironment).credentials().accessKeyId
+                == "AKIAFROMENV0000001")
         let fileOnly = try BedrockConfiguration.resolve(environment: dir.environment(["AWS_REGION": "us-east-1"]))
-        #expect(try await CredentialProviderChain.default(configuration: fileOnly).credentials().accessKeyId
-            == "AKIAFROMFILE000001")
+        #expect(
+            try await CredentialProviderChain.default(configuration: fileOnly).credentials().accessKeyId
+                == "AKIAFROMFILE000001")
 
         let empty = try TemporaryAWSDirectory()
         defer { empty.remove() }
-        let nothing = try BedrockConfiguration.resolve(environment: empty.environment([
-            "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-        ]))
-        await #expect(throws: CredentialsError.noCredentials(tried: [
-            "environment", "profile 'default'", "web identity (environment)", "container", "ec2 instance metadata",
-        ])) {
+        let nothing = try BedrockConfiguration.resolve(
+            environment: empty.environment([
+                "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+            ]))
+        await #expect(
+            throws: CredentialsError.noCredentials(tried: [
+                "environment", "profile 'default'", "web identity (environment)", "container", "ec2 instance metadata",
+            ])
+        ) {
             try await CredentialProviderChain.default(configuration: nothing).credentials()
         }
     }
@@ -117,8 +146,9 @@ import Testing
         func credentials() async throws -> SigV4Credentials {
             calls += 1
             try await Task.sleep(for: .milliseconds(50))  // long enough for callers to pile up
-            return SigV4Credentials(accessKeyId: "ASIACOUNT\(calls)", secretAccessKey: "s", sessionToken: "t",
-                                    expiration: clock().addingTimeInterval(lifetime))
+            return SigV4Credentials(
+                accessKeyId: "ASIACOUNT\(calls)", secretAccessKey: "s", sessionToken: "t",
+                expiration: clock().addingTimeInterval(lifetime))
         }
     }
 

@@ -1,8 +1,8 @@
 import BedrockRuntime
 import Foundation
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 /// Logs at trace level, authorisations and errors never carry a secret.
 @Suite struct SecretLoggingTests {
@@ -15,12 +15,14 @@ import TestSupport
         let logger = CapturingLogHandler.logger("test", into: sink)
         let dir = try TemporaryAWSDirectory()
         defer { dir.remove() }
-        let configuration = try BedrockConfiguration.resolve(environment: dir.environment([
-            "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
-            "AWS_SECRET_ACCESS_KEY": Self.secret, "AWS_SESSION_TOKEN": Self.token,
-        ]))
-        let cache = CachingCredentialProvider(CredentialProviderChain.default(configuration: configuration, logger: logger),
-                                              logger: logger)
+        let configuration = try BedrockConfiguration.resolve(
+            environment: dir.environment([
+                "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+                "AWS_SECRET_ACCESS_KEY": Self.secret, "AWS_SESSION_TOKEN": Self.token,
+            ]))
+        let cache = CachingCredentialProvider(
+            CredentialProviderChain.default(configuration: configuration, logger: logger),
+            logger: logger)
         let authorizer = BedrockAuthorizer(configuration: configuration, credentials: cache)
         let authorization = try await authorizer.authorization()
         let lines = sink.writes
@@ -38,10 +40,11 @@ import TestSupport
     @Test func bearerTokenWinsOverKeysAndIsNeverPrinted() async throws {
         let dir = try TemporaryAWSDirectory()
         defer { dir.remove() }
-        let configuration = try BedrockConfiguration.resolve(environment: dir.environment([
-            "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
-            "AWS_SECRET_ACCESS_KEY": Self.secret, "AWS_BEARER_TOKEN_BEDROCK": Self.bearer,
-        ]))
+        let configuration = try BedrockConfiguration.resolve(
+            environment: dir.environment([
+                "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+                "AWS_SECRET_ACCESS_KEY": Self.secret, "AWS_BEARER_TOKEN_BEDROCK": Self.bearer,
+            ]))
         let authorization = try await BedrockAuthorizer(configuration: configuration).authorization()
         guard case .bearer(let token) = authorization else {
             Issue.record("expected bearer auth, got \(authorization)")
@@ -56,7 +59,9 @@ import TestSupport
         dump(authorization, to: &dumpedAuthorization)
         var dumpedResult = ""
         dump(result, to: &dumpedResult)
-        for text in ["\(authorization)", String(reflecting: authorization), dumpedAuthorization, "\(result)", dumpedResult] {
+        for text in [
+            "\(authorization)", String(reflecting: authorization), dumpedAuthorization, "\(result)", dumpedResult,
+        ] {
             #expect(!text.contains(Self.bearer), "\(text)")
         }
     }

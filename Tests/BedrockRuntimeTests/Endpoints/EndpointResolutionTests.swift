@@ -15,8 +15,10 @@ import Testing
                 useDualStack: vector.input.client_config.use_dualstack_endpoint ?? false,
                 customEndpoint: vector.input.endpoint_url)
             let endpoint = try resolver.resolve()
-            #expect(endpoint.url(for: vector.expected.url_path) == vector.expected.url.split(separator: "?").first.map(String.init),
-                    "\(vector.id)")
+            #expect(
+                endpoint.url(for: vector.expected.url_path)
+                    == vector.expected.url.split(separator: "?").first.map(String.init),
+                "\(vector.id)")
             #expect(vector.expected.url.hasPrefix(endpoint.url + "/"), "\(vector.id)")
             checked += 1
         }
@@ -63,13 +65,17 @@ import Testing
     }
 
     @Test func missingOrBadRegionsAndURLsAreClearErrors() {
-        let missing = #expect(throws: EndpointResolutionError.self) { try BedrockEndpointResolver(region: nil).resolve() }
+        let missing = #expect(throws: EndpointResolutionError.self) {
+            try BedrockEndpointResolver(region: nil).resolve()
+        }
         #expect(missing?.description == "Invalid Configuration: Missing Region")
         let bad = #expect(throws: EndpointResolutionError.self) {
             try BedrockEndpointResolver(region: "us-east-1.evil.com/").resolve()
         }
         #expect(bad?.description.contains("'us-east-1.evil.com/' is not a valid region name") == true)
-        for url in ["ftp://x", "localhost:8080", "https://user:pw@host", "https://host:99999", "https://h/?q=1", "https://"] {
+        for url in [
+            "ftp://x", "localhost:8080", "https://user:pw@host", "https://host:99999", "https://h/?q=1", "https://",
+        ] {
             #expect(throws: EndpointResolutionError.self, "\(url)") { try BedrockEndpoint(validating: url) }
         }
     }

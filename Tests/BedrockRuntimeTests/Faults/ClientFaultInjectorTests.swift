@@ -10,24 +10,30 @@ import Testing
 @Suite("ClientFaultInjectorTests")
 struct ClientFaultInjectorTests {
     static let model = "anthropic.claude-3-haiku-20240307-v1:0"
-    static let fastRetry = RetryConfiguration(maxAttempts: 3, throttlingBaseDelay: .milliseconds(10), baseDelay: .milliseconds(5),
-                                              maxBackoff: .milliseconds(400))
+    static let fastRetry = RetryConfiguration(
+        maxAttempts: 3, throttlingBaseDelay: .milliseconds(10), baseDelay: .milliseconds(5),
+        maxBackoff: .milliseconds(400))
 
     /// A started emulator and a client (SigV4, test/test) with `faults` in its transport.
-    func withClient(region: String = "us-east-1", retry: RetryConfiguration = fastRetry,
-                    timeouts: Timeouts = Timeouts(connect: .seconds(2), firstByte: .seconds(5), idle: .seconds(5), total: .seconds(20)),
-                    streamRetry: StreamRetryPolicy = .failWithPartialResult,
-                    _ body: (BedrockEmulator, ClientFaultInjector, BedrockRuntimeClient) async throws -> Void) async throws {
+    func withClient(
+        region: String = "us-east-1", retry: RetryConfiguration = fastRetry,
+        timeouts: Timeouts = Timeouts(
+            connect: .seconds(2), firstByte: .seconds(5), idle: .seconds(5), total: .seconds(20)),
+        streamRetry: StreamRetryPolicy = .failWithPartialResult,
+        _ body: (BedrockEmulator, ClientFaultInjector, BedrockRuntimeClient) async throws -> Void
+    ) async throws {
         var configuration = EmulatorConfiguration()
         configuration.threads = 1
         let emulator = BedrockEmulator(configuration: configuration)
         let endpoint = try await emulator.start()
         let faults = ClientFaultInjector()
         do {
-            let client = try BedrockRuntimeClient(configuration: .init(
-                region: region, endpoint: try BedrockEndpoint.parse(endpoint.url),
-                authorizer: SigV4Authorizer(region: region, credentials: SigV4Credentials(accessKeyId: "test", secretAccessKey: "test")),
-                retry: retry, timeouts: timeouts, middlewares: [faults], streamRetry: streamRetry))
+            let client = try BedrockRuntimeClient(
+                configuration: .init(
+                    region: region, endpoint: try BedrockEndpoint.parse(endpoint.url),
+                    authorizer: SigV4Authorizer(
+                        region: region, credentials: SigV4Credentials(accessKeyId: "test", secretAccessKey: "test")),
+                    retry: retry, timeouts: timeouts, middlewares: [faults], streamRetry: streamRetry))
             do {
                 try await body(emulator, faults, client)
             } catch {
@@ -42,7 +48,9 @@ struct ClientFaultInjectorTests {
         await emulator.stop()
     }
 
-    func converse(_ client: BedrockRuntimeClient, _ text: String = "Hello") async throws -> BedrockResult<ConverseResponse> {
+    func converse(_ client: BedrockRuntimeClient, _ text: String = "Hello") async throws -> BedrockResult<
+        ConverseResponse
+    > {
         try await client.converse(ConverseRequest(modelId: Self.model, messages: [.user(text)]))
     }
 
@@ -56,7 +64,8 @@ struct ClientFaultInjectorTests {
             try faults.add(FaultRule(operation: "Converse", times: 2, error: "ThrottlingException"))
             let result = try await converse(client)
             #expect(result.attempts.count == 3)
-            #expect(result.attempts.prefix(2).allSatisfy { $0.errorCode == "ThrottlingException" && $0.httpStatus == 429 })
+            #expect(
+                result.attempts.prefix(2).allSatisfy { $0.errorCode == "ThrottlingException" && $0.httpStatus == 429 })
             #expect(result.attempts.prefix(2).allSatisfy { $0.waitBeforeNext != nil })
             #expect(result.attempts.last?.outcome == .success)
             #expect(emulator.requests.count == 1, "injected errors are answered locally, never sent")
@@ -115,8 +124,10 @@ struct ClientFaultInjectorTests {
     @Test("stall is ended by the client's own time-to-first-byte deadline")
     func stall() async throws {
         let timeouts = Timeouts(connect: .seconds(2), firstByte: .seconds(1), idle: .seconds(5), total: .seconds(20))
-        try await withClient(retry: RetryConfiguration(maxAttempts: 2, baseDelay: .milliseconds(5), maxBackoff: .milliseconds(50)),
-                             timeouts: timeouts) { emulator, faults, client in
+        try await withClient(
+            retry: RetryConfiguration(maxAttempts: 2, baseDelay: .milliseconds(5), maxBackoff: .milliseconds(50)),
+            timeouts: timeouts
+        ) { emulator, faults, client in
             try faults.add(FaultRule(times: 1, stall: true))
             let result = try await converse(client)
             #expect(result.attempts.map(\.errorCode) == ["FirstByteTimeout", nil])
@@ -182,7 +193,8 @@ struct ClientFaultInjectorTests {
     }
 
     func streamText(_ client: BedrockRuntimeClient) async throws -> (String, ConverseEventStream) {
-        let stream = try client.converseStream(ConverseRequest(modelId: Self.model, messages: [.user("Tell me a story about a quarry")]))
+        let stream = try client.converseStream(
+            ConverseRequest(modelId: Self.model, messages: [.user("Tell me a story about a quarry")]))
         let result = try await stream.collect()
         return (result.output.text, stream)
     }
@@ -205,8 +217,10 @@ struct ClientFaultInjectorTests {
     func streamRestart() async throws {
         try await withClient(streamRetry: .restart) { emulator, faults, client in
             let (clean, _) = try await streamText(client)
-            try faults.add(FaultRule(operation: "ConverseStream", times: 1, stream: "exception", afterEvents: 3,
-                                           exception: "ThrottlingException"))
+            try faults.add(
+                FaultRule(
+                    operation: "ConverseStream", times: 1, stream: "exception", afterEvents: 3,
+                    exception: "ThrottlingException"))
             let (text, stream) = try await streamText(client)
             #expect(text == clean)
             #expect(stream.restarts == 1)
@@ -304,17 +318,23 @@ struct ClientFaultInjectorTests {
 
     @Test("rules decode from the emulator's JSON shape")
     func jsonShape() throws {
-        let json = #"{"operation":"ConverseStream","stream":"exception","after_events":3,"exception":"throttlingException","times":1}"#
+        let json =
+            #"{"operation":"ConverseStream","stream":"exception","after_events":3,"exception":"throttlingException","times":1}"#
         let rule = try JSONDecoder().decode(ClientFaultRule.self, from: Data(json.utf8))
         #expect(rule.afterEvents == 3)
-        #expect(rule.rule == FaultRule(operation: "ConverseStream", times: 1, stream: "exception", afterEvents: 3,
-                                       exception: "throttlingException"))
-        #expect(try rule.effect() == .fault(.stream(StreamFault(kind: .exception, afterEvents: 3, exception: .throttling))))
+        #expect(
+            rule.rule
+                == FaultRule(
+                    operation: "ConverseStream", times: 1, stream: "exception", afterEvents: 3,
+                    exception: "throttlingException"))
+        #expect(
+            try rule.effect() == .fault(.stream(StreamFault(kind: .exception, afterEvents: 3, exception: .throttling))))
     }
 
     @Test("timeout sits beside the shared fields in one JSON object, both ways")
     func jsonTimeout() throws {
-        let rule = try JSONDecoder().decode(ClientFaultRule.self, from: Data(#"{"operation":"Converse","timeout":true}"#.utf8))
+        let rule = try JSONDecoder().decode(
+            ClientFaultRule.self, from: Data(#"{"operation":"Converse","timeout":true}"#.utf8))
         #expect(rule == ClientFaultRule(FaultRule(operation: "Converse"), timeout: true))
         #expect(try rule.effect() == .timeout)
         let encoded = try JSONSerialization.jsonObject(with: JSONEncoder().encode(rule)) as? [String: Any]
@@ -326,8 +346,10 @@ struct ClientFaultInjectorTests {
     @Test("stream exception with an unmodelled code ends the stream with its error frame, as the emulator does")
     func streamUnmodelledError() async throws {
         try await withClient { _, faults, client in
-            try faults.add(FaultRule(operation: "ConverseStream", times: 1, stream: "exception", afterEvents: 2,
-                                     exception: "InternalFailure"))
+            try faults.add(
+                FaultRule(
+                    operation: "ConverseStream", times: 1, stream: "exception", afterEvents: 2,
+                    exception: "InternalFailure"))
             let error = try #require(await caught { _ = try await streamText(client) })
             #expect(error.code == "InternalFailure")
             #expect(faults.injections.map(\.effect) == ["stream exception"])

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTestSupport
 import NIOCore
 import Testing
+
 @testable import BedrockRuntime
 
 /// Adaptive retry: the rate limiter's wait is inside the total timeout.
@@ -24,7 +25,8 @@ import Testing
                     // waiting for a token would take seconds, more with each call.
                     for _ in 0..<10 {
                         let e = await bedrockError {
-                            _ = try await client.converse(helloRequest, options: CallOptions(totalTimeout: .milliseconds(800)))
+                            _ = try await client.converse(
+                                helloRequest, options: CallOptions(totalTimeout: .milliseconds(800)))
                         }
                         codes.append(e?.code ?? "none")
                     }

@@ -1,10 +1,12 @@
 import Foundation
 import Testing
+
 @testable import BedrockRuntime
 
 /// credential_process: own process group, clean signal mask, capped output, a timeout that fires.
 @Suite struct CredentialProcessTests {
-    static let json = #"{"Version": 1, "AccessKeyId": "ASIAPROCESS", "SecretAccessKey": "processSecret", "SessionToken": "tok"}"#
+    static let json =
+        #"{"Version": 1, "AccessKeyId": "ASIAPROCESS", "SecretAccessKey": "processSecret", "SessionToken": "tok"}"#
 
     func provider(_ command: String, timeout: Duration = .seconds(2)) -> ProcessCredentialProvider {
         ProcessCredentialProvider(command: command, name: "profile 'p'", timeout: timeout)
@@ -22,7 +24,8 @@ import Testing
 
     @Test("a helper that ignores SIGTERM is killed with its whole group at the timeout")
     func helperIgnoringTermIsKilled() async throws {
-        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-cp-\(UUID().uuidString)").path
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-cp-\(UUID().uuidString)")
+            .path
         defer { try? FileManager.default.removeItem(atPath: pidFile) }
         let p = provider("trap '' TERM; sleep 60 & echo $! > '\(pidFile)'; wait", timeout: .milliseconds(1500))
         let outcome = await withinGuard(10) { await thrownError { _ = try await p.credentials() } }
@@ -31,8 +34,10 @@ import Testing
         #expect(text.contains("Timeout"))
         #expect(text.contains("1.5 s"))
         // The background `sleep` (same process group) is gone too.
-        let pid = try #require(Int32(String(decoding: FileManager.default.contents(atPath: pidFile) ?? Data(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try #require(
+            Int32(
+                String(decoding: FileManager.default.contents(atPath: pidFile) ?? Data(), as: UTF8.self)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)))
         var alive = true
         for _ in 0..<100 where alive {
             let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
@@ -56,14 +61,18 @@ import Testing
     @Test("a helper's signal mask does not leak in: SIGTERM is at its default in the child")
     func cleanSignalMask() async throws {
         // /proc/self/status of the helper: SigBlk must be all zeros.
-        let p = provider(#"blk=$(grep SigBlk /proc/$$/status | tr -d ' \t' | cut -d: -f2); echo "{\"Version\":1,\"AccessKeyId\":\"ASIA$blk\",\"SecretAccessKey\":\"s\"}""#)
+        let p = provider(
+            #"blk=$(grep SigBlk /proc/$$/status | tr -d ' \t' | cut -d: -f2); echo "{\"Version\":1,\"AccessKeyId\":\"ASIA$blk\",\"SecretAccessKey\":\"s\"}""#
+        )
         let credentials = try await p.credentials()
         #expect(credentials.accessKeyId == "ASIA0000000000000000")
     }
 
     @Test("a helper runs in its own process group")
     func ownProcessGroup() async throws {
-        let p = provider(#"pg=$(ps -o pgid= -p $$ | tr -d ' '); [ "$pg" = "$$" ] && id=ASIAOWNGROUP || id=ASIASHARED; echo "{\"Version\":1,\"AccessKeyId\":\"$id\",\"SecretAccessKey\":\"s\"}""#)
+        let p = provider(
+            #"pg=$(ps -o pgid= -p $$ | tr -d ' '); [ "$pg" = "$$" ] && id=ASIAOWNGROUP || id=ASIASHARED; echo "{\"Version\":1,\"AccessKeyId\":\"$id\",\"SecretAccessKey\":\"s\"}""#
+        )
         #expect(try await p.credentials().accessKeyId == "ASIAOWNGROUP")
     }
 

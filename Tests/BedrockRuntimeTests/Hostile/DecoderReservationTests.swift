@@ -2,6 +2,7 @@ import BedrockWire
 import Foundation
 import NIOCore
 import Testing
+
 @testable import BedrockRuntime
 
 /// Event-stream decoder: reservations grow with the bytes received.
@@ -19,7 +20,8 @@ import Testing
 
     @Test("a message split across many buffers still decodes, its storage growing as it comes")
     func growingCarryDecodes() throws {
-        let message = EventStreamWriter.event("chunk", payload: ByteBuffer(bytes: Array(repeating: 0x61, count: 300_000)))
+        let message = EventStreamWriter.event(
+            "chunk", payload: ByteBuffer(bytes: Array(repeating: 0x61, count: 300_000)))
         let bytes = Array(try EventStreamWriter().frame(message).readableBytesView)
         var decoder = EventStreamDecoder()
         var decoded: [EventStreamMessage] = []

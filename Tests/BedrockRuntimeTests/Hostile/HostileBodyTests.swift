@@ -3,6 +3,7 @@ import Foundation
 import HTTPTestSupport
 import NIOCore
 import Testing
+
 @testable import BedrockRuntime
 
 /// A prelude (12 bytes, valid CRC) declaring a message of `total` bytes with no headers.
@@ -22,8 +23,9 @@ func hostilePrelude(total: UInt32) -> [UInt8] {
     @Test("an endless 200 body stops at the body cap with ResponseTooLarge naming it")
     func endlessBody() async throws {
         let server = try await ScriptedHTTPServer.start { _, _ in
-            .endless(status: 200, headers: [("Content-Type", "application/json")],
-                     chunk: Array(repeating: UInt8(ascii: " "), count: 64 * 1024), gap: .zero)
+            .endless(
+                status: 200, headers: [("Content-Type", "application/json")],
+                chunk: Array(repeating: UInt8(ascii: " "), count: 64 * 1024), gap: .zero)
         }
         defer { Task { await server.shutdown() } }
         let limits = ResponseLimits(maxBodyBytes: 2 << 20)
@@ -41,11 +43,17 @@ func hostilePrelude(total: UInt32) -> [UInt8] {
     @Test("a Content-Length over the cap fails before the body is read")
     func declaredTooLarge() async throws {
         let server = try await ScriptedHTTPServer.start { _, _ in
-            .respond(status: 200, headers: [("Content-Type", "application/octet-stream")], body: Array(repeating: 0x41, count: 300_000))
+            .respond(
+                status: 200, headers: [("Content-Type", "application/octet-stream")],
+                body: Array(repeating: 0x41, count: 300_000))
         }
         defer { Task { await server.shutdown() } }
-        let error = try await withClient(server, retry: .noRetries, timeouts: timeouts, limits: ResponseLimits(maxBodyBytes: 256 * 1024)) { client in
-            await bedrockError { _ = try await client.invokeModel(InvokeModelRequest(modelId: "m", body: Data("{}".utf8))) }
+        let error = try await withClient(
+            server, retry: .noRetries, timeouts: timeouts, limits: ResponseLimits(maxBodyBytes: 256 * 1024)
+        ) { client in
+            await bedrockError {
+                _ = try await client.invokeModel(InvokeModelRequest(modelId: "m", body: Data("{}".utf8)))
+            }
         }
         #expect(error?.kind == .responseTooLarge)
         #expect(error?.message.contains("256 KiB") == true)
@@ -59,13 +67,17 @@ func hostilePrelude(total: UInt32) -> [UInt8] {
 
     @Test("an endless stream of tiny text deltas stops at the stream cap, with the partial result")
     func endlessDeltas() async throws {
-        let delta = StreamFrames.event("contentBlockDelta", #"{"contentBlockIndex":0,"delta":{"text":"abcdefghijklmnop"},"p":"x"}"#)
-        let chunk = StreamFrames.event("messageStart", #"{"role":"assistant"}"#) + Array((0..<200).map { _ in delta }.joined())
+        let delta = StreamFrames.event(
+            "contentBlockDelta", #"{"contentBlockIndex":0,"delta":{"text":"abcdefghijklmnop"},"p":"x"}"#)
+        let chunk =
+            StreamFrames.event("messageStart", #"{"role":"assistant"}"#) + Array((0..<200).map { _ in delta }.joined())
         let server = try await ScriptedHTTPServer.start { _, _ in
             .endless(status: 200, headers: StreamFrames.headers, chunk: chunk, gap: .zero)
         }
         defer { Task { await server.shutdown() } }
-        let error = try await withClient(server, retry: .noRetries, timeouts: timeouts, limits: ResponseLimits(maxStreamBytes: 1 << 20)) { client in
+        let error = try await withClient(
+            server, retry: .noRetries, timeouts: timeouts, limits: ResponseLimits(maxStreamBytes: 1 << 20)
+        ) { client in
             await bedrockError { _ = try await client.converseStream(streamRequest).collect() }
         }
         let e = try #require(error)
@@ -79,13 +91,19 @@ func hostilePrelude(total: UInt32) -> [UInt8] {
 
     @Test("events nobody reads are capped too (a stream the consumer ignores)")
     func unreadEventsCapped() async throws {
-        let chunkEvent = StreamFrames.event("chunk", #"{"bytes":"\#(Data(repeating: 0x61, count: 3000).base64EncodedString())"}"#)
+        let chunkEvent = StreamFrames.event(
+            "chunk", #"{"bytes":"\#(Data(repeating: 0x61, count: 3000).base64EncodedString())"}"#)
         let server = try await ScriptedHTTPServer.start { _, _ in
-            .endless(status: 200, headers: StreamFrames.headers, chunk: Array((0..<20).map { _ in chunkEvent }.joined()), gap: .zero)
+            .endless(
+                status: 200, headers: StreamFrames.headers, chunk: Array((0..<20).map { _ in chunkEvent }.joined()),
+                gap: .zero)
         }
         defer { Task { await server.shutdown() } }
-        let error = try await withClient(server, retry: .noRetries, timeouts: timeouts, limits: ResponseLimits(maxStreamBytes: 1 << 20)) { client in
-            let stream = try client.invokeModelWithResponseStream(InvokeModelRequest(modelId: "m", body: Data("{}".utf8)))
+        let error = try await withClient(
+            server, retry: .noRetries, timeouts: timeouts, limits: ResponseLimits(maxStreamBytes: 1 << 20)
+        ) { client in
+            let stream = try client.invokeModelWithResponseStream(
+                InvokeModelRequest(modelId: "m", body: Data("{}".utf8)))
             // Nobody reads for a while: the call must stop on its own, not buffer forever.
             var waited = 0
             while stream.attempts.isEmpty, waited < 200 {
@@ -106,7 +124,8 @@ func hostilePrelude(total: UInt32) -> [UInt8] {
             .stream(status: 200, headers: StreamFrames.headers, parts: parts, ending: .stall)
         }
         defer { Task { await server.shutdown() } }
-        let quickIdle = Timeouts(connect: .seconds(5), firstByte: .seconds(20), idle: .milliseconds(700), total: .seconds(8))
+        let quickIdle = Timeouts(
+            connect: .seconds(5), firstByte: .seconds(20), idle: .milliseconds(700), total: .seconds(8))
         let error = try await withClient(server, retry: .noRetries, timeouts: quickIdle, limits: .default) { client in
             await bedrockError { _ = try await client.converseStream(streamRequest).collect() }
         }

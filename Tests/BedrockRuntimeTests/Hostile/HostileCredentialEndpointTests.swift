@@ -2,6 +2,7 @@ import Foundation
 import HTTPTestSupport
 import NIOCore
 import Testing
+
 @testable import BedrockRuntime
 
 /// Hands out credentials only when released; counts calls. A stand-in for a
@@ -18,8 +19,9 @@ actor GatedProvider: CredentialProvider {
     func credentials() async throws -> SigV4Credentials {
         calls += 1
         if !open { await withCheckedContinuation { gate.append($0) } }
-        return SigV4Credentials(accessKeyId: "ASIAGATED\(calls)", secretAccessKey: "s", sessionToken: "t",
-                                expiration: Date().addingTimeInterval(expiresIn))
+        return SigV4Credentials(
+            accessKeyId: "ASIAGATED\(calls)", secretAccessKey: "s", sessionToken: "t",
+            expiration: Date().addingTimeInterval(expiresIn))
     }
 
     func release() {
@@ -33,10 +35,12 @@ actor GatedProvider: CredentialProvider {
 @Suite struct HostileCredentialEndpointTests {
     /// A container-credentials endpoint that sends the head, then its body one byte every 20 s.
     static func dribblingServer() async throws -> ScriptedHTTPServer {
-        let document = #"{"AccessKeyId":"ASIASLOW","SecretAccessKey":"slowSecret","Token":"t","Expiration":"2099-01-01T00:00:00Z"}"#
+        let document =
+            #"{"AccessKeyId":"ASIASLOW","SecretAccessKey":"slowSecret","Token":"t","Expiration":"2099-01-01T00:00:00Z"}"#
         return try await ScriptedHTTPServer.start { _, _ in
-            .stream(status: 200, headers: [("Content-Type", "application/json")],
-                    parts: Array(document.utf8).map { (TimeAmount.seconds(20), [$0]) }, ending: .complete)
+            .stream(
+                status: 200, headers: [("Content-Type", "application/json")],
+                parts: Array(document.utf8).map { (TimeAmount.seconds(20), [$0]) }, ending: .complete)
         }
     }
 
@@ -61,15 +65,21 @@ actor GatedProvider: CredentialProvider {
         let bedrock = try await ScriptedHTTPServer.start { _, _ in .json(200, converseAnswer) }
         defer { Task { await bedrock.shutdown() } }
         // The provider's own timeout is long: only the call's deadline can end this.
-        let provider = CachingCredentialProvider(ContainerCredentialProvider(
-            environment: ConfigurationEnvironment(["AWS_CONTAINER_CREDENTIALS_FULL_URI": credentials.endpoint + "/creds"]),
-            endpoints: CredentialEndpoints(timeout: .seconds(120))))
+        let provider = CachingCredentialProvider(
+            ContainerCredentialProvider(
+                environment: ConfigurationEnvironment([
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI": credentials.endpoint + "/creds"
+                ]),
+                endpoints: CredentialEndpoints(timeout: .seconds(120))))
         let configuration = try BedrockRuntimeClient.Configuration(
             region: "us-east-1", endpoint: try BedrockEndpoint.parse(bedrock.endpoint),
-            authorizer: BedrockAuthorizer(bearerToken: nil, credentials: provider, region: "us-east-1"), retry: .noRetries)
+            authorizer: BedrockAuthorizer(bearerToken: nil, credentials: provider, region: "us-east-1"),
+            retry: .noRetries)
         let client = try BedrockRuntimeClient(configuration: configuration)
         let outcome = await withinGuard(20) {
-            await bedrockError { _ = try await client.converse(helloRequest, options: CallOptions(totalTimeout: .seconds(3))) }
+            await bedrockError {
+                _ = try await client.converse(helloRequest, options: CallOptions(totalTimeout: .seconds(3)))
+            }
         }
         try? await client.shutdown()
         let error = try #require(outcome, "the call outlived its 3 s total timeout")
@@ -112,11 +122,15 @@ actor GatedProvider: CredentialProvider {
             .text(body: #"{"AccessKeyId":"ASIASTOLEN","SecretAccessKey":"x","Token":"t"}"#)
         }
         defer { Task { await other.shutdown() } }
-        let first = try await ScriptedHTTPServer.start { _, _ in .text(status: 302, headers: [("Location", other.endpoint + "/creds")]) }
+        let first = try await ScriptedHTTPServer.start { _, _ in
+            .text(status: 302, headers: [("Location", other.endpoint + "/creds")])
+        }
         defer { Task { await first.shutdown() } }
         let provider = ContainerCredentialProvider(
-            environment: ConfigurationEnvironment(["AWS_CONTAINER_CREDENTIALS_FULL_URI": first.endpoint + "/creds",
-                                                   "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer container-token"]),
+            environment: ConfigurationEnvironment([
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": first.endpoint + "/creds",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer container-token",
+            ]),
             endpoints: CredentialEndpoints(timeout: .seconds(5)))
         let error = await thrownError { _ = try await provider.credentials() }
         let text = "\(try #require(error))"
@@ -145,9 +159,11 @@ actor GatedProvider: CredentialProvider {
         defer { try? FileManager.default.removeItem(at: dir) }
         let home = try TemporaryAWSDirectory()
         defer { home.remove() }
-        let configuration = try BedrockConfiguration.resolve(environment: home.environment([
-            "AWS_REGION": "us-east-1", "AWS_CA_BUNDLE": dir.path, "HTTPS_PROXY": "http://127.0.0.1:3128", "NO_PROXY": "::1",
-        ]))
+        let configuration = try BedrockConfiguration.resolve(
+            environment: home.environment([
+                "AWS_REGION": "us-east-1", "AWS_CA_BUNDLE": dir.path, "HTTPS_PROXY": "http://127.0.0.1:3128",
+                "NO_PROXY": "::1",
+            ]))
         let chain = CredentialProviderChain.default(configuration: configuration)
         let container = try #require(chain.providers.compactMap { $0 as? ContainerCredentialProvider }.first)
         let network = try #require(container.endpointsForTesting.network)
@@ -160,13 +176,18 @@ actor GatedProvider: CredentialProvider {
     func credentialRequestsUseTheProxy() async throws {
         let proxy = try await RecordingProxy.start()
         defer { Task { await proxy.shutdown() } }
-        let target = try await ScriptedHTTPServer.start { _, _ in .text(body: #"{"AccessKeyId":"ASIADIRECT","SecretAccessKey":"x","Token":"t"}"#) }
+        let target = try await ScriptedHTTPServer.start { _, _ in
+            .text(body: #"{"AccessKeyId":"ASIADIRECT","SecretAccessKey":"x","Token":"t"}"#)
+        }
         defer { Task { await target.shutdown() } }
         func provider(scheme: String, noProxy: [String]) -> ContainerCredentialProvider {
             var endpoints = CredentialEndpoints(timeout: .seconds(5))
-            endpoints.network = CredentialNetwork(proxy: ProxySettings(host: "127.0.0.1", port: proxy.port, noProxy: noProxy))
+            endpoints.network = CredentialNetwork(
+                proxy: ProxySettings(host: "127.0.0.1", port: proxy.port, noProxy: noProxy))
             return ContainerCredentialProvider(
-                environment: ConfigurationEnvironment(["AWS_CONTAINER_CREDENTIALS_FULL_URI": "\(scheme)://127.0.0.1:\(target.port)/creds"]),
+                environment: ConfigurationEnvironment([
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI": "\(scheme)://127.0.0.1:\(target.port)/creds"
+                ]),
                 endpoints: endpoints)
         }
         // https: the proxy is asked to CONNECT to the endpoint.
@@ -174,7 +195,9 @@ actor GatedProvider: CredentialProvider {
         #expect(proxy.requests.count == 1)
         #expect(proxy.requests.first?.contains("127.0.0.1:\(target.port)") == true)
         // https, named by NO_PROXY with its port: straight to the endpoint (which is not TLS: an error, but no proxy).
-        _ = await thrownError { _ = try await provider(scheme: "https", noProxy: ["127.0.0.1:\(target.port)"]).credentials() }
+        _ = await thrownError {
+            _ = try await provider(scheme: "https", noProxy: ["127.0.0.1:\(target.port)"]).credentials()
+        }
         #expect(proxy.requests.count == 1)
         // plain http to loopback: direct, never through the proxy.
         let direct = try await provider(scheme: "http", noProxy: []).credentials()
@@ -191,8 +214,9 @@ actor SwitchingProvider: CredentialProvider {
 
     func credentials() async throws -> SigV4Credentials {
         if hanging { await withCheckedContinuation { waiting.append($0) } }
-        return SigV4Credentials(accessKeyId: hanging ? "ASIASECOND" : "ASIAFIRST", secretAccessKey: "s", sessionToken: "t",
-                                expiration: Date().addingTimeInterval(3600))
+        return SigV4Credentials(
+            accessKeyId: hanging ? "ASIASECOND" : "ASIAFIRST", secretAccessKey: "s", sessionToken: "t",
+            expiration: Date().addingTimeInterval(3600))
     }
 
     func hangFromNowOn() { hanging = true }

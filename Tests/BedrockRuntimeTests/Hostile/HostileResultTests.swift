@@ -3,6 +3,7 @@ import Foundation
 import HTTPTestSupport
 import NIOCore
 import Testing
+
 @testable import BedrockRuntime
 
 /// Issue 23 item 1, second audit: every part of a ConverseStream result counts against
@@ -13,7 +14,8 @@ import Testing
 
     /// A complete answer: `messageStart`, `frames`, `messageStop`.
     func answer(_ frames: [[UInt8]]) -> ServerAction {
-        let all = [StreamFrames.event("messageStart", #"{"role":"assistant"}"#)] + frames
+        let all =
+            [StreamFrames.event("messageStart", #"{"role":"assistant"}"#)] + frames
             + [StreamFrames.event("messageStop", #"{"stopReason":"end_turn"}"#)]
         // Sent in parts of a few hundred events, so the client reads as it would from a network.
         var parts: [(delay: TimeAmount, bytes: [UInt8])] = []
@@ -46,8 +48,9 @@ import Testing
     func toolUseStartsCounted() async throws {
         let name = String(repeating: "n", count: 64 * 1024)
         let starts = (0..<40).map { i in
-            StreamFrames.event("contentBlockStart",
-                               #"{"contentBlockIndex":\#(i),"start":{"toolUse":{"toolUseId":"t\#(i)","name":"\#(name)"}}}"#)
+            StreamFrames.event(
+                "contentBlockStart",
+                #"{"contentBlockIndex":\#(i),"start":{"toolUse":{"toolUseId":"t\#(i)","name":"\#(name)"}}}"#)
         }
         // 40 names of 64 KiB: 2.5 MiB held, with no text at all.
         let error = try await collectError(answer(starts), limits: ResponseLimits(maxStreamBytes: 1 << 20))
@@ -60,7 +63,8 @@ import Testing
     func unknownStartsCounted() async throws {
         let blob = String(repeating: "b", count: 300 * 1024)
         let starts = (0..<8).map { i in
-            StreamFrames.event("contentBlockStart", #"{"contentBlockIndex":\#(i),"start":{"video":{"data":"\#(blob)"}}}"#)
+            StreamFrames.event(
+                "contentBlockStart", #"{"contentBlockIndex":\#(i),"start":{"video":{"data":"\#(blob)"}}}"#)
         }
         let error = try await collectError(answer(starts), limits: ResponseLimits(maxStreamBytes: 1 << 20))
         let e = try #require(error, "2.4 MiB of unknown start values passed a 1 MiB stream cap")
@@ -74,7 +78,8 @@ import Testing
             StreamFrames.event("contentBlockDelta", #"{"contentBlockIndex":\#(i),"delta":{"text":"a"}}"#)
         }
         // 6,000 bytes of text, but 6,000 blocks: over 1 MiB with 256 bytes a block.
-        let error = try await collectError(answer(deltas), limits: ResponseLimits(maxStreamBytes: 1 << 20, maxContentBlocks: 100_000))
+        let error = try await collectError(
+            answer(deltas), limits: ResponseLimits(maxStreamBytes: 1 << 20, maxContentBlocks: 100_000))
         let e = try #require(error, "6,000 blocks were held as 6,000 bytes")
         #expect(e.kind == .responseTooLarge)
         #expect(e.message.contains("maxStreamBytes"))
@@ -100,12 +105,16 @@ import Testing
         var frames = (0..<50).map { i in
             StreamFrames.event("contentBlockDelta", #"{"contentBlockIndex":\#(i),"delta":{"text":"block \#(i) "}}"#)
         }
-        frames += (0..<5_000).map { _ in StreamFrames.event("contentBlockDelta", #"{"contentBlockIndex":50,"delta":{"text":"word "}}"#) }
+        frames += (0..<5_000).map { _ in
+            StreamFrames.event("contentBlockDelta", #"{"contentBlockIndex":50,"delta":{"text":"word "}}"#)
+        }
         let action = answer(frames)
         let server = try await ScriptedHTTPServer.start { _, _ in action }
         defer { Task { await server.shutdown() } }
         let request = streamRequest
-        let result = try await withClient(server, retry: .noRetries, timeouts: timeouts, limits: ResponseLimits(maxStreamBytes: 1 << 20)) { client in
+        let result = try await withClient(
+            server, retry: .noRetries, timeouts: timeouts, limits: ResponseLimits(maxStreamBytes: 1 << 20)
+        ) { client in
             try await client.converseStream(request).collect()
         }
         #expect(result.output.content.count == 51)
@@ -118,13 +127,15 @@ import Testing
         // Each answer sends 2.5 MiB of a body and stalls: under the 3 MiB body cap, but
         // two of them pass the 4 MiB budget.
         let server = try await ScriptedHTTPServer.start { _, _ in
-            .stream(status: 200, headers: [("Content-Type", "application/json")],
-                    parts: [(.zero, Array(repeating: UInt8(ascii: " "), count: 5 << 19))], ending: .stall)
+            .stream(
+                status: 200, headers: [("Content-Type", "application/json")],
+                parts: [(.zero, Array(repeating: UInt8(ascii: " "), count: 5 << 19))], ending: .stall)
         }
         defer { Task { await server.shutdown() } }
         let quickIdle = Timeouts(connect: .seconds(5), firstByte: .seconds(20), idle: .seconds(3), total: .seconds(30))
         let limits = ResponseLimits(maxBodyBytes: 3 << 20, maxInFlightBytes: 4 << 20)
-        let (errors, held) = try await withClient(server, retry: .noRetries, timeouts: quickIdle, limits: limits) { client in
+        let (errors, held) = try await withClient(server, retry: .noRetries, timeouts: quickIdle, limits: limits) {
+            client in
             async let first = bedrockError { _ = try await client.converse(helloRequest) }
             async let second = bedrockError { _ = try await client.converse(helloRequest) }
             let errors = await [first, second]
@@ -140,15 +151,18 @@ import Testing
 
     @Test("a stream's result and unread events draw on the shared budget")
     func streamsDrawOnBudget() async throws {
-        let delta = StreamFrames.event("contentBlockDelta", #"{"contentBlockIndex":0,"delta":{"text":"abcdefghijklmnop"}}"#)
-        let chunk = StreamFrames.event("messageStart", #"{"role":"assistant"}"#) + Array((0..<200).map { _ in delta }.joined())
+        let delta = StreamFrames.event(
+            "contentBlockDelta", #"{"contentBlockIndex":0,"delta":{"text":"abcdefghijklmnop"}}"#)
+        let chunk =
+            StreamFrames.event("messageStart", #"{"role":"assistant"}"#) + Array((0..<200).map { _ in delta }.joined())
         let server = try await ScriptedHTTPServer.start { _, _ in
             .endless(status: 200, headers: StreamFrames.headers, chunk: chunk, gap: .zero)
         }
         defer { Task { await server.shutdown() } }
         let limits = ResponseLimits(maxStreamBytes: 64 << 20, maxInFlightBytes: 2 << 20)
         let request = streamRequest
-        let (error, budget) = try await withClient(server, retry: .noRetries, timeouts: timeouts, limits: limits) { client in
+        let (error, budget) = try await withClient(server, retry: .noRetries, timeouts: timeouts, limits: limits) {
+            client in
             (await bedrockError { _ = try await client.converseStream(request).collect() }, client.pipeline.budget)
         }
         let e = try #require(error)

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import BedrockRuntime
 
 /// Runs `body`, giving up after `seconds` (nil then): a guard so that a regression

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTestSupport
 import Testing
+
 @testable import BedrockRuntime
 
 /// Paging is bounded.

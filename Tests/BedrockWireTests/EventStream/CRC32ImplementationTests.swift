@@ -1,6 +1,7 @@
-@testable import BedrockWire
 import TestSupport
 import Testing
+
+@testable import BedrockWire
 
 /// The accelerated CRC-32 (libdeflate, when installed) and the slice-by-8 table agree on
 /// every length and alignment, and both give the standard check value.
@@ -25,8 +26,9 @@ import Testing
                     let table = CRC32.tableChecksum(0, slice)
                     #expect(fast == table, "length \(length) at offset \(offset) (\(CRC32.implementation))")
                     let cut = length / 3
-                    let chained = CRC32.update(CRC32.update(0, UnsafeRawBufferPointer(rebasing: slice[0..<cut])),
-                                               UnsafeRawBufferPointer(rebasing: slice[cut...]))
+                    let chained = CRC32.update(
+                        CRC32.update(0, UnsafeRawBufferPointer(rebasing: slice[0..<cut])),
+                        UnsafeRawBufferPointer(rebasing: slice[cut...]))
                     #expect(chained == table)
                     compared += 1
                 }

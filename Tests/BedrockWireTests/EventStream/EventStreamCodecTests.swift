@@ -26,14 +26,21 @@ import Testing
         // long run of distinct names that ends in a repeat (the set path).
         let distinct = (0..<40).map { EventStreamHeader(name: "h\($0)", value: .int(Int32($0))) }
         let cases: [(headers: [EventStreamHeader], repeated: String)] = [
-            ([.init(name: ":event-type", value: .string("chunk")), .init(name: ":message-type", value: .string("event")),
-              .init(name: ":event-type", value: .string("other"))], ":event-type"),
+            (
+                [
+                    .init(name: ":event-type", value: .string("chunk")),
+                    .init(name: ":message-type", value: .string("event")),
+                    .init(name: ":event-type", value: .string("other")),
+                ], ":event-type"
+            ),
             (Array(distinct.prefix(17)) + [.init(name: "h16", value: .bool(true))], "h16"),
             (distinct + [.init(name: "h3", value: .bool(false))], "h3"),
             (distinct + [.init(name: "h39", value: .bool(false))], "h39"),
         ]
         for (headers, repeated) in cases {
-            let bytes = Array(try encoder.encode(EventStreamMessage(headers: headers, payloadBytes: Array("{}".utf8))).readableBytesView)
+            let bytes = Array(
+                try encoder.encode(EventStreamMessage(headers: headers, payloadBytes: Array("{}".utf8)))
+                    .readableBytesView)
             for inPlace in [false, true] {
                 let outcome = EventStreamDecodeOutcome.decode(bytes, inPlace: inPlace)
                 guard case let .rejected(error) = outcome.ending else {
@@ -87,7 +94,9 @@ import Testing
         var decoder = EventStreamDecoder()
         let payload = 16 * 1024 * 1024 + 1
         decoder.append(contentsOf: Self.prelude(total: UInt32(payload + 16), headers: 0))
-        #expect(throws: EventStreamDecodingError(.payloadTooLong(length: payload, limit: 16 * 1024 * 1024), streamOffset: 0)) {
+        #expect(
+            throws: EventStreamDecodingError(.payloadTooLong(length: payload, limit: 16 * 1024 * 1024), streamOffset: 0)
+        ) {
             _ = try decoder.nextMessage()
         }
         // Exactly 16 MiB is allowed: the decoder waits for the bytes.
@@ -100,7 +109,10 @@ import Testing
     @Test func oversizedHeadersAreRejectedAndLimitsAreConfigurable() {
         var decoder = EventStreamDecoder()
         decoder.append(contentsOf: Self.prelude(total: 128 * 1024 + 17, headers: 128 * 1024 + 1))
-        #expect(throws: EventStreamDecodingError(.headersTooLong(length: 128 * 1024 + 1, limit: 128 * 1024), streamOffset: 0)) {
+        #expect(
+            throws: EventStreamDecodingError(
+                .headersTooLong(length: 128 * 1024 + 1, limit: 128 * 1024), streamOffset: 0)
+        ) {
             _ = try decoder.nextMessage()
         }
         var small = EventStreamDecoder(limits: EventStreamLimits(maxHeadersLength: 8, maxPayloadLength: 4))
@@ -113,7 +125,10 @@ import Testing
     @Test func headersLongerThanTheMessageAreRejected() {
         var decoder = EventStreamDecoder()
         decoder.append(contentsOf: Self.prelude(total: 20, headers: 5))
-        #expect(throws: EventStreamDecodingError(.headersLengthExceedsMessage(headersLength: 5, totalLength: 20), streamOffset: 0)) {
+        #expect(
+            throws: EventStreamDecodingError(
+                .headersLengthExceedsMessage(headersLength: 5, totalLength: 20), streamOffset: 0)
+        ) {
             _ = try decoder.nextMessage()
         }
     }
@@ -143,14 +158,18 @@ import Testing
     }
 
     @Test func truncationIsReportedAtTheEnd() throws {
-        let frame = Array(try EventStreamEncoder().encode(EventStreamMessage(payloadBytes: Array("payload".utf8))).readableBytesView)
+        let frame = Array(
+            try EventStreamEncoder().encode(EventStreamMessage(payloadBytes: Array("payload".utf8))).readableBytesView)
         for keep in [1, 11, 12, frame.count - 1] {
             var decoder = EventStreamDecoder()
             decoder.append(contentsOf: frame[..<keep])
             #expect(try decoder.nextMessage() == nil)
             #expect(decoder.bufferedByteCount == keep)
-            #expect(throws: EventStreamDecodingError(.truncated(bufferedBytes: keep, expectedBytes: keep >= 12 ? frame.count : nil),
-                                                     streamOffset: 0)) {
+            #expect(
+                throws: EventStreamDecodingError(
+                    .truncated(bufferedBytes: keep, expectedBytes: keep >= 12 ? frame.count : nil),
+                    streamOffset: 0)
+            ) {
                 try decoder.finish()
             }
         }
@@ -165,7 +184,9 @@ import Testing
         try EventStreamEncoder().encode(message, into: &body)
         var decoder = EventStreamDecoder()
         decoder.append(body)
-        let bodyRange = body.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress!)..<(UInt(bitPattern: $0.baseAddress!) + UInt($0.count)) }
+        let bodyRange = body.withUnsafeReadableBytes {
+            UInt(bitPattern: $0.baseAddress!)..<(UInt(bitPattern: $0.baseAddress!) + UInt($0.count))
+        }
         for _ in 0..<2 {
             let decoded = try #require(try decoder.nextMessage())
             #expect(decoded.payloadBytes == payload)
@@ -205,9 +226,15 @@ import Testing
         }
         try writer.writeException(.modelStreamError, message: "mid-stream", into: &body)
         let bytes = Array(body.readableBytesView)
-        let chunks = stride(from: 0, to: bytes.count, by: 33).map { ByteBuffer(bytes: bytes[$0..<min(bytes.count, $0 + 33)]) }
+        let chunks = stride(from: 0, to: bytes.count, by: 33).map {
+            ByteBuffer(bytes: bytes[$0..<min(bytes.count, $0 + 33)])
+        }
         var received: [EventStreamMessage] = []
-        for try await message in EventStreamMessages(AsyncStream { c in chunks.forEach { c.yield($0) }; c.finish() }) {
+        for try await message in EventStreamMessages(
+            AsyncStream { c in
+                chunks.forEach { c.yield($0) }; c.finish()
+            })
+        {
             received.append(message)
         }
         #expect(received.count == 21)
@@ -216,7 +243,11 @@ import Testing
 
         let cut = Array(chunks.dropLast())
         await #expect(throws: EventStreamDecodingError.self) {
-            for try await _ in EventStreamMessages(AsyncStream { c in cut.forEach { c.yield($0) }; c.finish() }) {}
+            for try await _ in EventStreamMessages(
+                AsyncStream { c in
+                    cut.forEach { c.yield($0) }; c.finish()
+                })
+            {}
         }
     }
 }

@@ -21,8 +21,10 @@ import Testing
     func mutatorNeverTrapsOnExtremeLengthFields() {
         // Both length fields at the top of their range, then at zero: nudging one by
         // -4...4 (rule 6) once overflowed UInt32 and trapped the fuzzer.
-        let extremes: [[UInt8]] = [[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] + [UInt8](repeating: 0xAB, count: 24),
-                                   [UInt8](repeating: 0, count: 32)]
+        let extremes: [[UInt8]] = [
+            [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] + [UInt8](repeating: 0xAB, count: 24),
+            [UInt8](repeating: 0, count: 32),
+        ]
         var mutator = EventStreamMutator(seed: 25)
         var lengths: Set<UInt32> = []
         for round in 0..<20_000 {
@@ -72,7 +74,8 @@ import Testing
             do {
                 try EventStreamFuzzCheck.check(input, cuts: cuts)
             } catch {
-                Issue.record("\(error) for input \(input.map { String($0, radix: 16) }.joined(separator: " ")) cuts \(cuts)")
+                Issue.record(
+                    "\(error) for input \(input.map { String($0, radix: 16) }.joined(separator: " ")) cuts \(cuts)")
             }
             let outcome = EventStreamDecodeOutcome.decode(input)
             messages += outcome.messages.count

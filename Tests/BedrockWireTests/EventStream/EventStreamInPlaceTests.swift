@@ -10,20 +10,30 @@ import Testing
         return try messages.flatMap { Array(try encoder.encode($0).readableBytesView) }
     }
 
-    static let delta = EventStreamMessage(headers: [.string(":event-type", "contentBlockDelta"),
-                                                    .string(":content-type", "application/json"),
-                                                    .string(":message-type", "event")],
-                                          payloadBytes: Array(#"{"contentBlockIndex":0,"delta":{"text":"hi"}}"#.utf8))
-    static let exception = EventStreamMessage(headers: [.string(":exception-type", "throttlingException"),
-                                                        .string(":message-type", "exception")],
-                                              payloadBytes: Array(#"{"message":"slow down"}"#.utf8))
+    static let delta = EventStreamMessage(
+        headers: [
+            .string(":event-type", "contentBlockDelta"),
+            .string(":content-type", "application/json"),
+            .string(":message-type", "event"),
+        ],
+        payloadBytes: Array(#"{"contentBlockIndex":0,"delta":{"text":"hi"}}"#.utf8))
+    static let exception = EventStreamMessage(
+        headers: [
+            .string(":exception-type", "throttlingException"),
+            .string(":message-type", "exception"),
+        ],
+        payloadBytes: Array(#"{"message":"slow down"}"#.utf8))
 
     @Test func viewsRouteLikeMessagesAndKeepTheirBytes() throws {
         var decoder = EventStreamDecoder()
         decoder.append(contentsOf: try Self.body([Self.delta, Self.exception]))
         var seen: [(String?, String?, EventStreamMessageKind, Bool, [UInt8])] = []
         try decoder.decodeAvailable { view in
-            seen.append((view.eventType, view.exceptionType, view.kind, view.eventType(is: "contentBlockDelta"), Array(view.payload)))
+            seen.append(
+                (
+                    view.eventType, view.exceptionType, view.kind, view.eventType(is: "contentBlockDelta"),
+                    Array(view.payload)
+                ))
             #expect(view.makeMessage() == (seen.count == 1 ? Self.delta : Self.exception))
         }
         try decoder.finish()

@@ -1,6 +1,6 @@
 import BedrockWire
-import TestSupport
 import Foundation
+import TestSupport
 
 /// `eventstream/vectors.json` as the README describes it.
 struct EventStreamVectorFile: Decodable {
@@ -40,7 +40,8 @@ struct EventStreamVectorFile: Decodable {
 
         func header() throws -> EventStreamHeader {
             func bad() -> ConformanceFile.Missing {
-                ConformanceFile.Missing(description: "header \(name): cannot read a \(type) from \(String(describing: value))")
+                ConformanceFile.Missing(
+                    description: "header \(name): cannot read a \(type) from \(String(describing: value))")
             }
             let result: EventStreamHeaderValue
             switch (type, value) {
@@ -68,12 +69,20 @@ struct EventStreamVectorFile: Decodable {
         case bool(Bool), int(Int64), string(String)
         init(from decoder: any Decoder) throws {
             let c = try decoder.singleValueContainer()
-            if let b = try? c.decode(Bool.self) { self = .bool(b) }
-            else if let n = try? c.decode(Int64.self) { self = .int(n) }
-            else { self = .string(try c.decode(String.self)) }
+            if let b = try? c.decode(Bool.self) {
+                self = .bool(b)
+            } else if let n = try? c.decode(Int64.self) {
+                self = .int(n)
+            } else {
+                self = .string(try c.decode(String.self))
+            }
         }
         var description: String {
-            switch self { case .bool(let b): "\(b)"; case .int(let n): "\(n)"; case .string(let s): s }
+            switch self {
+            case .bool(let b): "\(b)";
+            case .int(let n): "\(n)";
+            case .string(let s): s
+            }
         }
     }
 
@@ -97,7 +106,8 @@ struct EventStreamVectorFile: Decodable {
     /// it is missing or holds no case.
     static func load() throws -> (EventStreamVectorFile, URL) {
         let url = ConformanceFile.eventStreamVectors.url
-        let file = try JSONDecoder().decode(EventStreamVectorFile.self, from: try ConformanceFile.eventStreamVectors.contents())
+        let file = try JSONDecoder().decode(
+            EventStreamVectorFile.self, from: try ConformanceFile.eventStreamVectors.contents())
         guard !file.valid.isEmpty || !file.invalid.isEmpty else {
             throw ConformanceFile.Missing(description: "event-stream vectors at \(url.path) hold no case")
         }

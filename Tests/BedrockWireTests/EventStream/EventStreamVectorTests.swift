@@ -42,7 +42,9 @@ import Testing
             // whole or in pieces.
             for inPlaceCuts in [[], cuts] {
                 let inPlace = EventStreamDecodeOutcome.decode(bytes, cuts: inPlaceCuts, inPlace: true)
-                #expect(inPlace.ending == .complete && inPlace.messages == messages, "\(vector.id): in place, \(inPlaceCuts.count) cuts")
+                #expect(
+                    inPlace.ending == .complete && inPlace.messages == messages,
+                    "\(vector.id): in place, \(inPlaceCuts.count) cuts")
             }
 
             // Encoding the expected message gives the exact bytes.
@@ -67,7 +69,9 @@ import Testing
             let outcome = EventStreamDecodeOutcome.decode(stream, cuts: cuts)
             #expect(outcome.ending == .complete, "split by \(step): \(outcome.ending)")
             #expect(outcome.messages == expected, "split by \(step)")
-            #expect(EventStreamDecodeOutcome.decode(stream, cuts: cuts, inPlace: true) == outcome, "in place, split by \(step)")
+            #expect(
+                EventStreamDecodeOutcome.decode(stream, cuts: cuts, inPlace: true) == outcome,
+                "in place, split by \(step)")
         }
         var mutator = EventStreamMutator(seed: 977)
         for _ in 0..<50 {
@@ -115,11 +119,14 @@ import Testing
             } else {
                 // Implementation-defined: we do what botocore does (e.g. accept an empty
                 // header name, which the spec's 1-255 range excludes but decoders accept).
-                #expect(ours == vector.botocore.outcome, "\(vector.id): implementation-defined, botocore gave \(vector.botocore.outcome)")
+                #expect(
+                    ours == vector.botocore.outcome,
+                    "\(vector.id): implementation-defined, botocore gave \(vector.botocore.outcome)")
             }
             if ours != vector.botocore.outcome {
-                #expect(Self.deliberateDifferences[vector.id] != nil,
-                        "\(vector.id): we gave \(ours), botocore \(vector.botocore.outcome), and no reason is recorded")
+                #expect(
+                    Self.deliberateDifferences[vector.id] != nil,
+                    "\(vector.id): we gave \(ours), botocore \(vector.botocore.outcome), and no reason is recorded")
             }
         }
         print("event-stream vectors: \(file.invalid.count) invalid cases checked (\(url.path))")
@@ -131,7 +138,9 @@ import Testing
         if n.contains("prelude crc") { return { if case .preludeChecksumMismatch = $0 { true } else { false } } }
         if n.contains("message crc") { return { if case .messageChecksumMismatch = $0 { true } else { false } } }
         if n.contains("total_length <") { return { if case .messageTooShort = $0 { true } else { false } } }
-        if n.contains("unknown header value type") { return { if case .unknownHeaderType = $0 { true } else { false } } }
+        if n.contains("unknown header value type") {
+            return { if case .unknownHeaderType = $0 { true } else { false } }
+        }
         if n.contains("payload too large") { return { if case .payloadTooLong = $0 { true } else { false } } }
         if n.contains("headers section larger") { return { if case .headersTooLong = $0 { true } else { false } } }
         if n.contains("header value exceeds") { return { if case .headerValueOverrun = $0 { true } else { false } } }

@@ -1,8 +1,8 @@
 import BedrockWire
-import TestSupport
 import Foundation
 import NIOCore
 import QuarryFuzzSupport
+import TestSupport
 import Testing
 
 /// The raw ConverseStream / InvokeModelWithResponseStream bodies recorded with boto3:
@@ -30,7 +30,11 @@ import Testing
             case whole, bytes(Int)
             init(from decoder: any Decoder) throws {
                 let c = try decoder.singleValueContainer()
-                if let n = try? c.decode(Int.self) { self = .bytes(n) } else { _ = try c.decode(String.self); self = .whole }
+                if let n = try? c.decode(Int.self) {
+                    self = .bytes(n)
+                } else {
+                    _ = try c.decode(String.self); self = .whole
+                }
             }
         }
     }
@@ -43,7 +47,8 @@ import Testing
             let base = String(bin.dropLast(4))
             let jsonURL = folder.appendingPathComponent(base + ".json")
             guard let body = FileManager.default.contents(atPath: folder.appendingPathComponent(bin).path),
-                  let json = FileManager.default.contents(atPath: jsonURL.path) else {
+                let json = FileManager.default.contents(atPath: jsonURL.path)
+            else {
                 throw ConformanceFile.Missing(description: "cannot read \(bin) or \(base).json in \(folder.path)")
             }
             let fixture = try JSONDecoder().decode(Fixture.self, from: json)
@@ -73,18 +78,22 @@ import Testing
                 let cuts = size.map { Array(stride(from: $0, to: body.count, by: $0)) } ?? []
                 let outcome = EventStreamDecodeOutcome.decode(body, cuts: cuts)
                 let label = "\(fixture.name) in pieces of \(size.map(String.init) ?? "whole body")"
-                try #require(outcome.messages.count == complete.count, "\(label): \(outcome.messages.count) messages, \(outcome.ending)")
+                try #require(
+                    outcome.messages.count == complete.count,
+                    "\(label): \(outcome.messages.count) messages, \(outcome.ending)")
                 for (message, frame) in zip(outcome.messages, complete) {
                     #expect(Self.readable(message) == frame.headers, "\(label) @\(frame.offset): headers")
                     #expect(message.payloadString == frame.payload_utf8, "\(label) @\(frame.offset): payload")
                     let encoded = try EventStreamEncoder().encode(message)
-                    #expect(Array(encoded.readableBytesView) == Array(body[frame.offset..<(frame.offset + frame.length)]),
-                            "\(label) @\(frame.offset): re-encoded frame differs")
+                    #expect(
+                        Array(encoded.readableBytesView) == Array(body[frame.offset..<(frame.offset + frame.length)]),
+                        "\(label) @\(frame.offset): re-encoded frame differs")
                 }
                 if let cutShort {
                     // The body stops inside a frame: an error naming the truncation, not a silent end.
                     guard case .truncated(let error) = outcome.ending,
-                          case .truncated(let buffered, let expected) = error.reason else {
+                        case .truncated(let buffered, let expected) = error.reason
+                    else {
                         Issue.record("\(label): expected a truncation, got \(outcome.ending)")
                         continue
                     }
@@ -121,8 +130,9 @@ import Testing
                     continue
                 }
                 let bytes = try writer.frame(message)
-                #expect(Array(bytes.readableBytesView) == Array(body[frame.offset..<(frame.offset + frame.length)]),
-                        "\(fixture.name) @\(frame.offset): writer's frame differs from the recorded one")
+                #expect(
+                    Array(bytes.readableBytesView) == Array(body[frame.offset..<(frame.offset + frame.length)]),
+                    "\(fixture.name) @\(frame.offset): writer's frame differs from the recorded one")
                 framesChecked += 1
             }
         }

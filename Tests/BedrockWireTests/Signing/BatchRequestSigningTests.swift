@@ -48,15 +48,21 @@ import Testing
         headers.append((name: "Host", value: authority))  // urllib3 adds it when sending
         let authorization = try #require(headers.first { $0.name == "Authorization" }?.value)
         let signedList = try #require(authorization.split(separator: " ").first { $0.hasPrefix("SignedHeaders=") })
-        let names = signedList.dropFirst("SignedHeaders=".count).trimmingCharacters(in: [","]).split(separator: ";").map(String.init)
-        let credentials = SigV4Credentials(accessKeyId: vector.credentials.access_key_id, secretAccessKey: vector.credentials.secret_access_key)
-        return Prepared(received: SigV4ReceivedRequest(method: vector.method, requestTarget: target, headers: headers,
-                                                       bodySHA256: SigV4ReceivedRequest.sha256Hex(ofBody: body)),
-                        credentials: credentials, date: try #require(SigV4Timestamp(amzDate: vector.timestamp)).date,
-                        body: body, headers: headers, signedNames: names)
+        let names = signedList.dropFirst("SignedHeaders=".count).trimmingCharacters(in: [","]).split(separator: ";")
+            .map(String.init)
+        let credentials = SigV4Credentials(
+            accessKeyId: vector.credentials.access_key_id, secretAccessKey: vector.credentials.secret_access_key)
+        return Prepared(
+            received: SigV4ReceivedRequest(
+                method: vector.method, requestTarget: target, headers: headers,
+                bodySHA256: SigV4ReceivedRequest.sha256Hex(ofBody: body)),
+            credentials: credentials, date: try #require(SigV4Timestamp(amzDate: vector.timestamp)).date,
+            body: body, headers: headers, signedNames: names)
     }
 
-    static func rule(_ service: String) -> SigV4PathCanonicalization { service == "s3" ? .asSent : .normalizedAndEncoded }
+    static func rule(_ service: String) -> SigV4PathCanonicalization {
+        service == "s3" ? .asSent : .normalizedAndEncoded
+    }
 
     @Test("the verifier accepts every botocore-signed batch request under its service's rules")
     func verifierAccepts() throws {
@@ -79,7 +85,9 @@ import Testing
         #expect(cases.count == 2)
         for vector in cases {
             let prepared = try Self.prepare(vector)
-            let normalising = SigV4Verifier(service: "s3") { $0 == prepared.credentials.accessKeyId ? prepared.credentials : nil }
+            let normalising = SigV4Verifier(service: "s3") {
+                $0 == prepared.credentials.accessKeyId ? prepared.credentials : nil
+            }
             do {
                 _ = try normalising.verify(prepared.received, now: prepared.date)
                 Issue.record("\(vector.id) verified with the normalising rule")
@@ -99,9 +107,11 @@ import Testing
                 let name = header.name.lowercased()
                 return prepared.signedNames.contains(name) && name != "host" && name != "x-amz-date"
             }
-            let signer = SigV4Signer(region: "us-east-1", service: vector.service, pathCanonicalization: Self.rule(vector.service))
-            let signed = try signer.sign(SigV4Request(method: vector.method, url: vector.url, headers: given, payload: .body(prepared.body)),
-                                         with: prepared.credentials, at: prepared.date)
+            let signer = SigV4Signer(
+                region: "us-east-1", service: vector.service, pathCanonicalization: Self.rule(vector.service))
+            let signed = try signer.sign(
+                SigV4Request(method: vector.method, url: vector.url, headers: given, payload: .body(prepared.body)),
+                with: prepared.credentials, at: prepared.date)
             #expect(signed.signature == vector.signature, "\(vector.id): \(signed.canonicalRequest)")
         }
     }

@@ -12,9 +12,10 @@ import Testing
         for vector in file.client {
             let input = vector.input
             let expected = vector.expected
-            let credentials = SigV4Credentials(accessKeyId: input.credentials.access_key,
-                                               secretAccessKey: input.credentials.secret_key,
-                                               sessionToken: input.credentials.session_token)
+            let credentials = SigV4Credentials(
+                accessKeyId: input.credentials.access_key,
+                secretAccessKey: input.credentials.secret_key,
+                sessionToken: input.credentials.session_token)
             let invocationId = expected.headers_sent.first { $0.first == "amz-sdk-invocation-id" }?.last ?? ""
             let result = try BotocoreRequestSigning.authorize(
                 method: expected.method, url: expected.url, headers: try expected.headers_at_signing.headerPairs(),
@@ -37,9 +38,10 @@ import Testing
             body: Array("{}".utf8), authorization: .bearer(token: "ABSK-token"), invocationId: "id-1",
             requestHeader: "attempt=2; max=3", date: Date())
         #expect(result.signed == nil)
-        #expect(result.headers.map { [$0.name, $0.value] } == [
-            ["Content-Type", "application/json"], ["User-Agent", "ua"], ["Authorization", "Bearer ABSK-token"],
-            ["amz-sdk-invocation-id", "id-1"], ["amz-sdk-request", "attempt=2; max=3"], ["Content-Length", "2"],
-        ])
+        #expect(
+            result.headers.map { [$0.name, $0.value] } == [
+                ["Content-Type", "application/json"], ["User-Agent", "ua"], ["Authorization", "Bearer ABSK-token"],
+                ["amz-sdk-invocation-id", "id-1"], ["amz-sdk-request", "attempt=2; max=3"], ["Content-Length", "2"],
+            ])
     }
 }

@@ -6,8 +6,9 @@ import Testing
 @Suite struct SigV4CredentialsMaskingTests {
     static let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
     static let token = "IQoJb3JpZ2luX2VjEXAMPLEsessionTOKEN"
-    static let credentials = SigV4Credentials(accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: secret,
-                                              sessionToken: token, expiration: Date(timeIntervalSince1970: 1_718_890_496))
+    static let credentials = SigV4Credentials(
+        accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: secret,
+        sessionToken: token, expiration: Date(timeIntervalSince1970: 1_718_890_496))
 
     func renderings<T>(_ value: T) throws -> [String] where T: Encodable {
         var dumped = ""
@@ -22,7 +23,9 @@ import Testing
             #expect(!text.contains(Self.token), "\(text)")
             #expect(!text.contains("AKIAIOSFODNN7EXAMPLE"), "\(text)")
         }
-        #expect(Self.credentials.description == "SigV4Credentials(AKIA…MPLE, session token: ***, expires: 20240620T133456Z)")
+        #expect(
+            Self.credentials.description == "SigV4Credentials(AKIA…MPLE, session token: ***, expires: 20240620T133456Z)"
+        )
         #expect(Self.credentials.maskedAccessKeyId == "AKIA…MPLE")
         #expect(SecretMasking.maskKeyId("SHORT") == "…")
     }
@@ -39,9 +42,10 @@ import Testing
             #expect(!text.contains(Self.secret))
         }
         let verifier = SigV4Verifier { _ in Self.credentials }
-        let request = SigV4ReceivedRequest(method: "GET", requestTarget: "/",
-                                           headers: [("host", "bedrock-runtime.us-east-1.amazonaws.com")] + signed.headers,
-                                           bodySHA256: SigV4Canonicalization.emptyPayloadHash)
+        let request = SigV4ReceivedRequest(
+            method: "GET", requestTarget: "/",
+            headers: [("host", "bedrock-runtime.us-east-1.amazonaws.com")] + signed.headers,
+            bodySHA256: SigV4Canonicalization.emptyPayloadHash)
         let verified = try verifier.verify(request, now: Date(timeIntervalSince1970: 1_718_886_896))
         var verifiedDump = ""
         dump(verified, to: &verifiedDump)
@@ -61,13 +65,15 @@ import Testing
         }
         #expect(error == .incompleteCredentials("empty secret access key"))
         let badURL = #expect(throws: SigV4SigningError.self) {
-            try signer.sign(SigV4Request(method: "GET", url: "no-scheme", payload: .empty), with: Self.credentials, at: Date())
+            try signer.sign(
+                SigV4Request(method: "GET", url: "no-scheme", payload: .empty), with: Self.credentials, at: Date())
         }
         #expect(badURL?.description.contains("invalid URL") == true)
         #expect(badURL.map { !"\($0)".contains(Self.secret) } == true)
         let badRegion = #expect(throws: SigV4SigningError.self) {
-            try SigV4Signer(region: "us east/1").sign(SigV4Request(method: "GET", url: "https://h/", payload: .empty),
-                                                      with: Self.credentials, at: Date())
+            try SigV4Signer(region: "us east/1").sign(
+                SigV4Request(method: "GET", url: "https://h/", payload: .empty),
+                with: Self.credentials, at: Date())
         }
         #expect(badRegion?.description.contains("region 'us east/1'") == true)
     }

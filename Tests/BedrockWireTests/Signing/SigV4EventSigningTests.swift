@@ -5,8 +5,9 @@ import Testing
 /// Chained event-stream signatures: a known answer computed independently (Python's
 /// hmac/hashlib), and the signer and verifier run against each other.
 @Suite struct SigV4EventSigningTests {
-    static let credentials = SigV4Credentials(accessKeyId: "AKIDEXAMPLE",
-                                              secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    static let credentials = SigV4Credentials(
+        accessKeyId: "AKIDEXAMPLE",
+        secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
     static let seed = "44db740f62cf5a833f9a344728b6ce953aa87d61ec1769fe2b161b38f118d1b1"
     static let eventTime = Date(timeIntervalSince1970: 1_718_886_896.789)  // 2024-06-20T12:34:56.789Z
 
@@ -24,12 +25,14 @@ import Testing
     func verifiedStream() throws -> (SigV4SignedRequest, SigV4EventVerifier) {
         let url = "https://bedrock-runtime.us-east-1.amazonaws.com/model/m/invoke-with-bidirectional-stream"
         let signed = try SigV4Signer(region: "us-east-1").sign(
-            SigV4Request(method: "POST", url: url, headers: [("Content-Type", "application/vnd.amazon.eventstream")],
-                         payload: .signedEvents),
+            SigV4Request(
+                method: "POST", url: url, headers: [("Content-Type", "application/vnd.amazon.eventstream")],
+                payload: .signedEvents),
             with: Self.credentials, at: Self.eventTime)
-        let request = SigV4ReceivedRequest(method: "POST", requestTarget: "/model/m/invoke-with-bidirectional-stream",
-                                           headers: [("host", "bedrock-runtime.us-east-1.amazonaws.com")] + signed.headers,
-                                           bodySHA256: nil)
+        let request = SigV4ReceivedRequest(
+            method: "POST", requestTarget: "/model/m/invoke-with-bidirectional-stream",
+            headers: [("host", "bedrock-runtime.us-east-1.amazonaws.com")] + signed.headers,
+            bodySHA256: nil)
         let verifier = SigV4Verifier { $0 == "AKIDEXAMPLE" ? Self.credentials : nil }
         let verified = try verifier.verify(request, now: Self.eventTime)
         #expect(verified.hasSignedEventPayload)
@@ -40,50 +43,58 @@ import Testing
     @Test func verifierAcceptsAChainInOrder() throws {
         let (signed, start) = try verifiedStream()
         var verifier = start
-        var signer = SigV4EventSigner(credentials: Self.credentials, region: "us-east-1", seedSignature: signed.signature)
+        var signer = SigV4EventSigner(
+            credentials: Self.credentials, region: "us-east-1", seedSignature: signed.signature)
         let payloads: [[UInt8]] = [Array("one".utf8), Array(repeating: 0xAB, count: 4096), Array("three".utf8), []]
         for (index, payload) in payloads.enumerated() {
             let time = Self.eventTime.addingTimeInterval(Double(index))
             let signature = signer.sign(payload: payload, at: time)
-            try verifier.verify(payload: payload, dateMilliseconds: signature.dateMilliseconds,
-                                signature: signature.signature, now: time)
+            try verifier.verify(
+                payload: payload, dateMilliseconds: signature.dateMilliseconds,
+                signature: signature.signature, now: time)
         }
         #expect(verifier.priorSignature == signer.priorSignature)
     }
 
     @Test func tamperedReorderedOrStaleEventsAreRejected() throws {
         let (signed, start) = try verifiedStream()
-        var signer = SigV4EventSigner(credentials: Self.credentials, region: "us-east-1", seedSignature: signed.signature)
+        var signer = SigV4EventSigner(
+            credentials: Self.credentials, region: "us-east-1", seedSignature: signed.signature)
         let first = signer.sign(payload: Array("one".utf8), at: Self.eventTime)
         let second = signer.sign(payload: Array("two".utf8), at: Self.eventTime)
 
         var tampered = start
         let error = #expect(throws: SigV4VerificationError.self) {
-            try tampered.verify(payload: Array("ONE".utf8), dateMilliseconds: first.dateMilliseconds,
-                                signature: first.signature, now: Self.eventTime)
+            try tampered.verify(
+                payload: Array("ONE".utf8), dateMilliseconds: first.dateMilliseconds,
+                signature: first.signature, now: Self.eventTime)
         }
         #expect(error?.kind == .invalidSignature)
 
         var reordered = start
         #expect(throws: SigV4VerificationError.self) {
-            try reordered.verify(payload: Array("two".utf8), dateMilliseconds: second.dateMilliseconds,
-                                 signature: second.signature, now: Self.eventTime)
+            try reordered.verify(
+                payload: Array("two".utf8), dateMilliseconds: second.dateMilliseconds,
+                signature: second.signature, now: Self.eventTime)
         }
 
         var redated = start
         #expect(throws: SigV4VerificationError.self) {
-            try redated.verify(payload: Array("one".utf8), dateMilliseconds: first.dateMilliseconds + 1,
-                               signature: first.signature, now: Self.eventTime)
+            try redated.verify(
+                payload: Array("one".utf8), dateMilliseconds: first.dateMilliseconds + 1,
+                signature: first.signature, now: Self.eventTime)
         }
 
         var stale = start
         let staleError = #expect(throws: SigV4VerificationError.self) {
-            try stale.verify(payload: Array("one".utf8), dateMilliseconds: first.dateMilliseconds,
-                             signature: first.signature, now: Self.eventTime.addingTimeInterval(600))
+            try stale.verify(
+                payload: Array("one".utf8), dateMilliseconds: first.dateMilliseconds,
+                signature: first.signature, now: Self.eventTime.addingTimeInterval(600))
         }
         #expect(staleError?.kind == .signatureExpired)
         // A failure does not advance the chain: the right event still verifies.
-        try stale.verify(payload: Array("one".utf8), dateMilliseconds: first.dateMilliseconds,
-                         signature: first.signature, now: Self.eventTime)
+        try stale.verify(
+            payload: Array("one".utf8), dateMilliseconds: first.dateMilliseconds,
+            signature: first.signature, now: Self.eventTime)
     }
 }

@@ -1,5 +1,6 @@
-@testable import BedrockWire
 import Testing
+
+@testable import BedrockWire
 
 /// The byte-level fast paths of the signer give exactly what the general code gives.
 @Suite struct SigV4FastPathTests {

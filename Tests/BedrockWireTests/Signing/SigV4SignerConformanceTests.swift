@@ -18,12 +18,14 @@ import Testing
                 Issue.record("\(vector.id): bad timestamp \(input.timestamp)")
                 continue
             }
-            let credentials = SigV4Credentials(accessKeyId: input.credentials.access_key,
-                                               secretAccessKey: input.credentials.secret_key,
-                                               sessionToken: input.credentials.session_token)
+            let credentials = SigV4Credentials(
+                accessKeyId: input.credentials.access_key,
+                secretAccessKey: input.credentials.secret_key,
+                sessionToken: input.credentials.session_token)
             let signer = SigV4Signer(region: input.region, service: input.service)
-            let request = SigV4Request(method: input.method, url: input.url,
-                                       headers: try input.headers.headerPairs(), payload: payload)
+            let request = SigV4Request(
+                method: input.method, url: input.url,
+                headers: try input.headers.headerPairs(), payload: payload)
             let signed = try signer.sign(request, with: credentials, at: timestamp.date)
             let expected = vector.expected
             #expect(signed.canonicalURI == expected.canonical_uri, "\(vector.id): canonical URI")
@@ -36,10 +38,12 @@ import Testing
             #expect(signed.stringToSign == expected.string_to_sign, "\(vector.id): string to sign")
             #expect(signed.signature == expected.signature, "\(vector.id): signature")
             #expect(signed.authorization == expected.authorization, "\(vector.id): authorization")
-            #expect(signed.headers.map { [$0.name, $0.value] } == expected.headers_after_signing,
-                    "\(vector.id): headers after signing")
-            #expect(signed.addedHeaders.map { [$0.name, $0.value] } == expected.headers_set_by_signer,
-                    "\(vector.id): headers set by signer")
+            #expect(
+                signed.headers.map { [$0.name, $0.value] } == expected.headers_after_signing,
+                "\(vector.id): headers after signing")
+            #expect(
+                signed.addedHeaders.map { [$0.name, $0.value] } == expected.headers_set_by_signer,
+                "\(vector.id): headers set by signer")
             checked += 1
         }
         print("SigV4 signer conformance: checked \(checked) direct[] cases from \(path)")

@@ -11,9 +11,11 @@ public enum STSXMLFuzzTarget {
         let result = selector & 4 == 0 ? "AssumeRoleResult" : "AssumeRoleWithWebIdentityResult"
         let body = Array(data.dropFirst())
         do {
-            let credentials = try STSResponseReader.credentials(status: status, body: body, result: result, provider: "sts")
+            let credentials = try STSResponseReader.credentials(
+                status: status, body: body, result: result, provider: "sts")
             guard !credentials.accessKeyId.isEmpty, !credentials.secretAccessKey.isEmpty,
-                  credentials.sessionToken?.isEmpty == false, credentials.expiration != nil else {
+                credentials.sessionToken?.isEmpty == false, credentials.expiration != nil
+            else {
                 throw FuzzFinding("sts-xml", "accepted credentials with a missing field")
             }
         } catch let finding as FuzzFinding {
@@ -32,7 +34,8 @@ public enum STSXMLFuzzTarget {
     /// The text of the first `<tag>…</tag>` in `text`, trimmed.
     static func element(_ tag: String, in text: String) -> String? {
         guard let open = text.range(of: "<\(tag)>"),
-              let close = text.range(of: "</\(tag)>", range: open.upperBound..<text.endIndex) else { return nil }
+            let close = text.range(of: "</\(tag)>", range: open.upperBound..<text.endIndex)
+        else { return nil }
         return text[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

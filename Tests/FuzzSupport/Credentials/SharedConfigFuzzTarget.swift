@@ -9,7 +9,8 @@ public enum SharedConfigFuzzTarget {
         let secrets = SecretValues.inConfig(text)
         let shown: String
         do {
-            shown = try SharedConfigFiles.parse(text, path: "fuzz-config").map { "\($0.0) \($0.1)" }.joined(separator: "\n")
+            shown = try SharedConfigFiles.parse(text, path: "fuzz-config").map { "\($0.0) \($0.1)" }.joined(
+                separator: "\n")
         } catch {
             shown = error.description
         }

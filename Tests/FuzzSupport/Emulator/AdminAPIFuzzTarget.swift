@@ -10,7 +10,8 @@ public enum AdminAPIFuzzTarget {
         let admin = AdminAPIHarness()
         let posted = admin.call(method: "POST", path: [collection], body: Array(data.dropFirst()))
         guard posted.status == 201 || posted.status == 400 else {
-            throw FuzzFinding("admin-api", "POST /_quarry/\(collection) answered \(posted.status): \(String(lossy: posted.body))")
+            throw FuzzFinding(
+                "admin-api", "POST /_quarry/\(collection) answered \(posted.status): \(String(lossy: posted.body))")
         }
         guard posted.body.first == UInt8(ascii: "{") else {
             throw FuzzFinding("admin-api", "POST /_quarry/\(collection) answered with a body that is not a JSON object")
@@ -18,7 +19,8 @@ public enum AdminAPIFuzzTarget {
         if posted.status == 201 {
             let listed = admin.call(method: "GET", path: [collection], body: [])
             guard listed.status == 200 else {
-                throw FuzzFinding("admin-api", "GET /_quarry/\(collection) after an accepted POST answered \(listed.status)")
+                throw FuzzFinding(
+                    "admin-api", "GET /_quarry/\(collection) after an accepted POST answered \(listed.status)")
             }
         }
     }

@@ -1,8 +1,9 @@
 import BedrockEmulator
 import Foundation
 import Logging
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The emulator's HTTP request handling, end to end: each input is written as is to a
@@ -38,11 +39,15 @@ public enum EmulatorHTTPFuzzTarget {
         guard exchange(data, port: port) != nil else {
             throw FuzzFinding("emulator-http", "no answer and no close within 10 s")
         }
-        let probe = Array("GET /_quarry/health HTTP/1.1\r\nHost: 127.0.0.1\r\nx-quarry-admin-token: \(adminToken)\r\nConnection: close\r\n\r\n".utf8)
+        let probe = Array(
+            "GET /_quarry/health HTTP/1.1\r\nHost: 127.0.0.1\r\nx-quarry-admin-token: \(adminToken)\r\nConnection: close\r\n\r\n"
+                .utf8)
         let answer = exchange(probe, port: port)
         guard let answer, answer.starts(with: Array("HTTP/1.1 200".utf8)) else {
             let head = answer.map { String(lossy: Array($0.prefix(300))) } ?? "no answer within 10 s"
-            throw FuzzFinding("emulator-http", "after this input the emulator no longer answers a health probe: \(head.debugDescription)")
+            throw FuzzFinding(
+                "emulator-http",
+                "after this input the emulator no longer answers a health probe: \(head.debugDescription)")
         }
     }
 
@@ -62,7 +67,9 @@ public enum EmulatorHTTPFuzzTarget {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { return [] }
         var sent = 0
@@ -94,10 +101,13 @@ public enum EmulatorHTTPFuzzTarget {
     /// True when `answer` holds a head with `Content-Length` and that many body bytes.
     static func isComplete(_ answer: [UInt8]) -> Bool {
         let separator: [UInt8] = [13, 10, 13, 10]
-        guard let end = answer.indices.dropLast(3).first(where: { answer[$0..<$0 + 4].elementsEqual(separator) }) else { return false }
+        guard let end = answer.indices.dropLast(3).first(where: { answer[$0..<$0 + 4].elementsEqual(separator) }) else {
+            return false
+        }
         let head = String(lossy: Array(answer[..<end])).lowercased()
         guard let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
-              let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) else { return false }
+            let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces))
+        else { return false }
         return answer.count - (end + 4) >= length
     }
 }

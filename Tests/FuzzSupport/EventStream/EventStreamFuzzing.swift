@@ -22,8 +22,10 @@ package struct EventStreamDecodeOutcome: Equatable, Sendable {
     /// Decodes `bytes`, appended in pieces that end at each offset of `cuts` (sorted,
     /// inside the bytes), draining the decoder after every piece: with `nextMessage()`,
     /// or in place with `decodeAvailable` (each view kept with `makeMessage()`).
-    package static func decode(_ bytes: [UInt8], cuts: [Int] = [],
-                               limits: EventStreamLimits = .standard, inPlace: Bool = false) -> EventStreamDecodeOutcome {
+    package static func decode(
+        _ bytes: [UInt8], cuts: [Int] = [],
+        limits: EventStreamLimits = .standard, inPlace: Bool = false
+    ) -> EventStreamDecodeOutcome {
         var decoder = EventStreamDecoder(limits: limits)
         var messages: [EventStreamMessage] = []
         var start = 0
@@ -41,8 +43,10 @@ package struct EventStreamDecodeOutcome: Equatable, Sendable {
             } catch {
                 // Not reached: the body above throws nothing, so decodeAvailable throws only
                 // decoding errors. Kept as an outcome that can never equal a real one.
-                return EventStreamDecodeOutcome(messages: messages, ending: .rejected(
-                    EventStreamDecodingError(.truncated(bufferedBytes: -1, expectedBytes: nil), streamOffset: -1)))
+                return EventStreamDecodeOutcome(
+                    messages: messages,
+                    ending: .rejected(
+                        EventStreamDecodingError(.truncated(bufferedBytes: -1, expectedBytes: nil), streamOffset: -1)))
             }
         }
         do {
@@ -73,20 +77,26 @@ package enum EventStreamFuzzCheck {
         let whole = EventStreamDecodeOutcome.decode(bytes)
         let split = EventStreamDecodeOutcome.decode(bytes, cuts: cuts.sorted())
         guard whole == split else {
-            throw EventStreamFuzzFinding(description:
-                "splitting at \(cuts.sorted()) changed the outcome: \(whole.messages.count) messages / \(whole.ending) vs \(split.messages.count) / \(split.ending)")
+            throw EventStreamFuzzFinding(
+                description:
+                    "splitting at \(cuts.sorted()) changed the outcome: \(whole.messages.count) messages / \(whole.ending) vs \(split.messages.count) / \(split.ending)"
+            )
         }
         let inPlace = EventStreamDecodeOutcome.decode(bytes, cuts: cuts.sorted(), inPlace: true)
         guard inPlace == whole else {
-            throw EventStreamFuzzFinding(description:
-                "decoding in place changed the outcome: \(whole.messages.count) messages / \(whole.ending) vs \(inPlace.messages.count) / \(inPlace.ending)")
+            throw EventStreamFuzzFinding(
+                description:
+                    "decoding in place changed the outcome: \(whole.messages.count) messages / \(whole.ending) vs \(inPlace.messages.count) / \(inPlace.ending)"
+            )
         }
         for message in whole.messages {
             // The routing accessors agree with the headers they summarise.
             let first = { (name: String) in message.headers.first { $0.name == name }?.value.stringValue }
             guard message.messageType == first(":message-type"), message.eventType == first(":event-type"),
-                  message.exceptionType == first(":exception-type"), message.contentType == first(":content-type") else {
-                throw EventStreamFuzzFinding(description: "routing headers disagree with the header list: \(message.headers)")
+                message.exceptionType == first(":exception-type"), message.contentType == first(":content-type")
+            else {
+                throw EventStreamFuzzFinding(
+                    description: "routing headers disagree with the header list: \(message.headers)")
             }
         }
         let encoder = EventStreamEncoder()
@@ -94,7 +104,8 @@ package enum EventStreamFuzzCheck {
             guard let bytes = try? encoder.encode(message) else { continue }
             let again = EventStreamDecodeOutcome.decode(Array(bytes.readableBytesView))
             guard again.ending == .complete, again.messages == [message] else {
-                throw EventStreamFuzzFinding(description: "a decoded message did not survive re-encoding: \(again.ending)")
+                throw EventStreamFuzzFinding(
+                    description: "a decoded message did not survive re-encoding: \(again.ending)")
             }
         }
     }
@@ -149,7 +160,8 @@ package struct EventStreamMutator: Sendable {
                 bytes.insert(contentsOf: piece, at: below(bytes.count + 1))
             case 6 where bytes.count >= 16:  // rewrite a length, repair the CRCs
                 let field = below(2) * 4
-                let value: UInt32 = below(2) == 0
+                let value: UInt32 =
+                    below(2) == 0
                     ? UInt32(truncatingIfNeeded: next())
                     : readUInt32(bytes, field) &+ UInt32(below(9)) &- 4  // nudged by -4...4, wrapping
                 writeUInt32(&bytes, field, value)

@@ -12,19 +12,23 @@ public enum JSONFuzzTarget {
         if let ours, !ours.hasNonFiniteNumber, let rewritten = QuarryJSON.rewritten(data) {
             for (index, again) in rewritten.enumerated() where again != ours {
                 let difference = again.map { FuzzJSON.difference(ours, $0) ?? "?" } ?? "the output does not parse"
-                throw FuzzFinding("json", "writer \(index)'s output does not parse back to the same value: \(difference)")
+                throw FuzzFinding(
+                    "json", "writer \(index)'s output does not parse back to the same value: \(difference)")
             }
         }
         // Foundation (swift-corelibs) drops a U+FEFF inside strings; ours keeps it, as JSON says.
         guard let ours, !data.containsByteOrderMark, let theirs = foundation(data) else { return }
         guard ours == theirs else {
-            throw FuzzFinding("json", "parsers disagree (ours, then Foundation's): \(FuzzJSON.difference(ours, theirs) ?? "?")")
+            throw FuzzFinding(
+                "json", "parsers disagree (ours, then Foundation's): \(FuzzJSON.difference(ours, theirs) ?? "?")")
         }
     }
 
     /// Foundation's reading of `data`, when it accepts it.
     static func foundation(_ data: [UInt8]) -> FuzzJSON? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(data), options: [.fragmentsAllowed]) else { return nil }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(data), options: [.fragmentsAllowed]) else {
+            return nil
+        }
         return convert(object)
     }
 

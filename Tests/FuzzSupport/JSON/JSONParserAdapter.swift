@@ -52,7 +52,8 @@ indirect enum FuzzJSON: Equatable {
             let right = Dictionary(y, uniquingKeysWith: { _, last in last })
             for key in Set(left.keys).union(right.keys).sorted() {
                 guard let p = left[key], let q = right[key] else {
-                    return "\(path).\(key.debugDescription): present in only one (\(left[key] == nil ? "second" : "first"))"
+                    return
+                        "\(path).\(key.debugDescription): present in only one (\(left[key] == nil ? "second" : "first"))"
                 }
                 if let found = difference(p, q, at: "\(path).\(key.debugDescription)") { return found }
             }

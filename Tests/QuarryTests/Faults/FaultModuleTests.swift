@@ -10,7 +10,9 @@ struct FaultModuleTests {
     @Test("fault.inject validates keys and values, and the rule acts on the next call")
     func faultInject() async throws {
         try await LuaTestHarness.with { h in
-            let summary = try await h.run("fault_module_test.lua", """
+            let summary = try await h.run(
+                "fault_module_test.lua",
+                """
                 test("bad rules name the problem", function()
                   expect(function() fault.inject{operaton = "Converse", error = "ThrottlingException"} end)
                     .to_fail_with("ValidationError", "unknown field 'operaton'")
@@ -61,14 +63,17 @@ struct FaultModuleTests {
 
     @Test("emulator.* against an AWS target is NotAnEmulator; fault.* without an injector says how to get one")
     func wrongTargets() async throws {
-        let target = try QuarryTarget.aws(region: "us-east-1", environment: [
-            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLEKEY00WXYZ", "AWS_SECRET_ACCESS_KEY": "not-a-real-secret",
-            "HOME": FileManager.default.temporaryDirectory.path,
-        ])
+        let target = try QuarryTarget.aws(
+            region: "us-east-1",
+            environment: [
+                "AWS_ACCESS_KEY_ID": "AKIDEXAMPLEKEY00WXYZ", "AWS_SECRET_ACCESS_KEY": "not-a-real-secret",
+                "HOME": FileManager.default.temporaryDirectory.path,
+            ])
         let host = try await QuarryHost(target: target)
         try await host.install(EmulatorModule())
         try await host.install(FaultModule())
-        let values = try await host.evaluate("""
+        let values = try await host.evaluate(
+            """
             local ok1, e1 = pcall(emulator.fault, {error = "ThrottlingException"})
             local ok2, e2 = pcall(emulator.requests)
             local ok3, e3 = pcall(fault.inject, {error = "ThrottlingException"})

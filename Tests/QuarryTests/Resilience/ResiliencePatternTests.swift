@@ -15,7 +15,9 @@ import Testing
 
     @Test("retry: attempts, backoff schedule, retry_on, stats")
     func retry() async throws {
-        try await expectAllPass("retry_test.lua", """
+        try await expectAllPass(
+            "retry_test.lua",
+            """
             test("retries a flaky function until it succeeds", function()
               local n = 0
               local waits = {}
@@ -46,7 +48,9 @@ import Testing
 
     @Test("timeout: hands the budget to the function and fails past the deadline")
     func timeout() async throws {
-        try await expectAllPass("timeout_test.lua", """
+        try await expectAllPass(
+            "timeout_test.lua",
+            """
             test("fast enough", function()
               local t = resilience.timeout(1)
               expect(t(function(budget) expect(budget.timeout).to_equal(1); return "ok" end)).to_equal("ok")
@@ -73,7 +77,9 @@ import Testing
 
     @Test("circuit breaker: opens on the failure rate, rejects, half-opens, closes")
     func circuitBreaker() async throws {
-        try await expectAllPass("breaker_test.lua", """
+        try await expectAllPass(
+            "breaker_test.lua",
+            """
             test("state machine", function()
               local b = resilience.circuit_breaker{failure_rate = 0.5, window = 4, open_for = 0.5}
               local function fail() error({code = "InternalServerException"}) end
@@ -100,7 +106,9 @@ import Testing
 
     @Test("fallback: regions in order with clients, models, functions")
     func fallback() async throws {
-        try await expectAllPass("fallback_test.lua", """
+        try await expectAllPass(
+            "fallback_test.lua",
+            """
             test("regions: the preferred region first", function()
               fault.inject{region = "us-east-1", error = "ServiceUnavailableException", retry_after_ms = 1}
               local f = resilience.fallback{regions = {"us-east-1", "eu-west-1"}}
@@ -126,7 +134,9 @@ import Testing
 
     @Test("hedge: a backup after the delay wins when the first is slow; no backup when it is fast")
     func hedge() async throws {
-        try await expectAllPass("hedge_test.lua", """
+        try await expectAllPass(
+            "hedge_test.lua",
+            """
             test("slow primary: the backup wins", function()
               local h = resilience.hedge{delay = 0.05}
               local n = 0
@@ -148,7 +158,9 @@ import Testing
 
     @Test("rate limit and bulkhead bound throughput and concurrency")
     func rateLimitAndBulkhead() async throws {
-        try await expectAllPass("limits_test.lua", """
+        try await expectAllPass(
+            "limits_test.lua",
+            """
             test("rate limit spaces calls after the burst", function()
               local rl = resilience.rate_limit{rate = 20, per = 1, burst = 2}
               local started = now()
@@ -179,7 +191,9 @@ import Testing
 
     @Test("pipeline composes policies outermost first")
     func pipeline() async throws {
-        try await expectAllPass("pipeline_test.lua", """
+        try await expectAllPass(
+            "pipeline_test.lua",
+            """
             test("retry around fallback around a flaky call", function()
               local calls = {}
               local p = resilience.pipeline{

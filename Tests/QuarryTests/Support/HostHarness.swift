@@ -15,16 +15,19 @@ struct HostHarness {
     let errors: TextSink
     let logs: TextSink
 
-    static func start(policy: HostPolicy = .permissive,
-                      configuration: EmulatorConfiguration = EmulatorConfiguration(),
-                      credentials: SigV4Credentials = SigV4Credentials(accessKeyId: "test", secretAccessKey: "test"),
-                      region: String = "us-east-1",
-                      defaultModel: String? = nil, isolation: QuarryHost.Isolation = .perRun,
-                      middlewares: [any TransportMiddleware] = []) async throws -> HostHarness {
+    static func start(
+        policy: HostPolicy = .permissive,
+        configuration: EmulatorConfiguration = EmulatorConfiguration(),
+        credentials: SigV4Credentials = SigV4Credentials(accessKeyId: "test", secretAccessKey: "test"),
+        region: String = "us-east-1",
+        defaultModel: String? = nil, isolation: QuarryHost.Isolation = .perRun,
+        middlewares: [any TransportMiddleware] = []
+    ) async throws -> HostHarness {
         let (emulator, endpoint) = try await BedrockEmulator.started(configuration)
-        let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken, region: region,
-                                           credentials: credentials, caCertificatePath: endpoint.caCertificatePath,
-                                           middlewares: middlewares)
+        let target = QuarryTarget.emulator(
+            url: endpoint.url, adminToken: emulator.adminToken, region: region,
+            credentials: credentials, caCertificatePath: endpoint.caCertificatePath,
+            middlewares: middlewares)
         let output = TextSink(), errors = TextSink(), logs = TextSink()
         var options = QuarryHost.Options(
             policy: policy, output: output.write, errorOutput: errors.write,
@@ -47,12 +50,15 @@ struct HostHarness {
     }
 
     /// Runs `body` with a fresh harness and always stops it.
-    static func with<T>(policy: HostPolicy = .permissive, configuration: EmulatorConfiguration = EmulatorConfiguration(),
-                        defaultModel: String? = nil, isolation: QuarryHost.Isolation = .perRun,
-                        middlewares: [any TransportMiddleware] = [],
-                        _ body: (HostHarness) async throws -> T) async throws -> T {
-        let harness = try await start(policy: policy, configuration: configuration, defaultModel: defaultModel,
-                                      isolation: isolation, middlewares: middlewares)
+    static func with<T>(
+        policy: HostPolicy = .permissive, configuration: EmulatorConfiguration = EmulatorConfiguration(),
+        defaultModel: String? = nil, isolation: QuarryHost.Isolation = .perRun,
+        middlewares: [any TransportMiddleware] = [],
+        _ body: (HostHarness) async throws -> T
+    ) async throws -> T {
+        let harness = try await start(
+            policy: policy, configuration: configuration, defaultModel: defaultModel,
+            isolation: isolation, middlewares: middlewares)
         do {
             let result = try await body(harness)
             await harness.stop()

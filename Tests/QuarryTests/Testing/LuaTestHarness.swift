@@ -16,20 +16,27 @@ struct LuaTestHarness {
     static func with<T>(_ body: (LuaTestHarness) async throws -> T) async throws -> T {
         try await BedrockEmulator.withStarted(.oneThread()) { emulator, endpoint in
             let injector = ClientFaultInjector()
-            let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken, middlewares: [injector])
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-lua-tests-\(UUID().uuidString)")
+            let target = QuarryTarget.emulator(
+                url: endpoint.url, adminToken: emulator.adminToken, middlewares: [injector])
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "quarry-lua-tests-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            return try await body(LuaTestHarness(emulator: emulator, injector: injector, target: target, directory: directory))
+            return try await body(
+                LuaTestHarness(emulator: emulator, injector: injector, target: target, directory: directory))
         }
     }
 
     /// Writes `source` as `name` and runs it; script output is collected into `output`.
-    func run(_ name: String, _ source: String, timeout: Duration = .seconds(20), filter: String? = nil,
-             output: TextSink = TextSink()) async throws -> TestRunSummary {
+    func run(
+        _ name: String, _ source: String, timeout: Duration = .seconds(20), filter: String? = nil,
+        output: TextSink = TextSink()
+    ) async throws -> TestRunSummary {
         let path = directory.appendingPathComponent(name).path
         try Data(source.utf8).write(to: URL(fileURLWithPath: path))
-        let runner = TestRunner(target: target, injector: injector, options: .init(
-            defaultTimeout: timeout, filter: filter, scriptOutput: output.write, scriptErrorOutput: output.write))
+        let runner = TestRunner(
+            target: target, injector: injector,
+            options: .init(
+                defaultTimeout: timeout, filter: filter, scriptOutput: output.write, scriptErrorOutput: output.write))
         return await runner.run(files: [path])
     }
 }

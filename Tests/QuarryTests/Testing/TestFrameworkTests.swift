@@ -3,8 +3,9 @@ import Foundation
 import Quarry
 import TestSupport
 import Testing
+
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// The Lua test framework and its runner: matchers, hooks, skips, timeouts, limits,
@@ -13,7 +14,9 @@ import FoundationXML
     @Test("matchers pass on matching values and fail with messages that say what differed")
     func matchers() async throws {
         try await LuaTestHarness.with { h in
-            let summary = try await h.run("matchers_test.lua", """
+            let summary = try await h.run(
+                "matchers_test.lua",
+                """
                 test("passing matchers", function()
                   expect({a = 1, b = {2, 3}, c = "x"}).to_equal({c = "x", b = {2, 3}, a = 1})
                   expect(1).to_equal(1.0)
@@ -54,7 +57,9 @@ import FoundationXML
             #expect(diff.contains("unexpected .c = \"x\""))
             #expect(summary.result("number")?.message?.contains("expected 3 to be greater than 7") == true)
             #expect(summary.result("contain")?.message?.contains("\"quarry\" does not contain \"stone\"") == true)
-            #expect(summary.result("fail_with wrong code")?.message?.contains("expected the function to fail with Wanted, but it raised Other: m") == true)
+            #expect(
+                summary.result("fail_with wrong code")?.message?.contains(
+                    "expected the function to fail with Wanted, but it raised Other: m") == true)
             #expect(summary.result("fail but it returned")?.message?.contains("returned normally") == true)
             #expect(summary.result("match")?.message?.contains("does not match the pattern") == true)
             #expect(summary.passed == 1 && summary.failed == 6)
@@ -66,7 +71,9 @@ import FoundationXML
     func hooks() async throws {
         try await LuaTestHarness.with { h in
             let output = TextSink()
-            let summary = try await h.run("hooks_test.lua", """
+            let summary = try await h.run(
+                "hooks_test.lua",
+                """
                 local log = {}
                 before_each(function() log[#log + 1] = "outer+" end)
                 after_each(function() log[#log + 1] = "outer-" end)
@@ -94,7 +101,9 @@ import FoundationXML
     @Test("a test past its timeout is cancelled and the next test still runs")
     func timeouts() async throws {
         try await LuaTestHarness.with { h in
-            let summary = try await h.run("timeout_test.lua", """
+            let summary = try await h.run(
+                "timeout_test.lua",
+                """
                 test("sleeps too long", function() sleep(10) end, {timeout = 0.3})
                 test("spins too long", function() while true do end end, {timeout = 0.3})
                 test("still fine", function() expect(bedrock.converse{model = "amazon.nova-micro-v1:0", messages = "hi"}.text).to_contain("hi") end)
@@ -111,7 +120,9 @@ import FoundationXML
     @Test("sandbox limits apply inside tests")
     func limits() async throws {
         try await LuaTestHarness.with { h in
-            let summary = try await h.run("limits_test.lua", """
+            let summary = try await h.run(
+                "limits_test.lua",
+                """
                 test("memory", function() local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1024) .. i end end)
                 test("after", function() expect(1 + 1).to_equal(2) end)
                 """)
@@ -130,14 +141,17 @@ import FoundationXML
             #expect(syntax.failed == 1)
             #expect(syntax.fileErrors.first?.message.contains("broken_test.lua") == true)
             let misuse = try await h.run("misuse_test.lua", "test(42, function() end)")
-            #expect(misuse.fileErrors.first?.message.contains("test: the first argument must be a non-empty name") == true)
+            #expect(
+                misuse.fileErrors.first?.message.contains("test: the first argument must be a non-empty name") == true)
         }
     }
 
     @Test("--filter runs only the matching tests")
     func filter() async throws {
         try await LuaTestHarness.with { h in
-            let summary = try await h.run("filter_test.lua", """
+            let summary = try await h.run(
+                "filter_test.lua",
+                """
                 describe("alpha", function() test("a1", function() end); test("a2", function() end) end)
                 test("beta", function() error("must not run") end)
                 """, filter: "alpha")
@@ -148,7 +162,9 @@ import FoundationXML
     @Test("faults never leak from one test into the next (client and emulator side)")
     func faultsClearedBetweenTests() async throws {
         try await LuaTestHarness.with { h in
-            let summary = try await h.run("leak_test.lua", """
+            let summary = try await h.run(
+                "leak_test.lua",
+                """
                 test("sets faults", function()
                   fault.inject{operation = "Converse", error = "AccessDeniedException"}
                   emulator.fault{operation = "Converse", error = "AccessDeniedException"}
@@ -170,7 +186,9 @@ import FoundationXML
     @Test("results carry each call's attempts and the injected faults; metrics summarise per test")
     func traces() async throws {
         try await LuaTestHarness.with { h in
-            let summary = try await h.run("trace_test.lua", """
+            let summary = try await h.run(
+                "trace_test.lua",
+                """
                 test("throttled then fine", function()
                   fault.inject{operation = "Converse", error = "ThrottlingException", retry_after_ms = 10, times = 2}
                   local r = bedrock.converse{model = "amazon.nova-micro-v1:0", messages = "hi"}
@@ -192,7 +210,8 @@ import FoundationXML
             #expect(summary.failed == 0, "\(summary.problems)")
             let traced = try #require(summary.result("throttled then fine"))
             #expect(traced.calls.count == 1)
-            #expect(traced.calls.first?.attempts.map(\.errorCode) == ["ThrottlingException", "ThrottlingException", nil])
+            #expect(
+                traced.calls.first?.attempts.map(\.errorCode) == ["ThrottlingException", "ThrottlingException", nil])
             #expect(traced.injections.count == 2)
             #expect(summary.result("metrics start empty")?.calls.isEmpty == true)
         }
@@ -202,18 +221,21 @@ import FoundationXML
     func formats() {
         let results = [
             TestCaseResult(file: "a_test.lua", name: "ok one", status: .passed, duration: .milliseconds(12)),
-            TestCaseResult(file: "a_test.lua", name: "bad <two> & #3", status: .failed, message: "expected 1\ngot 2",
-                           errorCode: "ThrottlingException", duration: .milliseconds(5)),
+            TestCaseResult(
+                file: "a_test.lua", name: "bad <two> & #3", status: .failed, message: "expected 1\ngot 2",
+                errorCode: "ThrottlingException", duration: .milliseconds(5)),
             TestCaseResult(file: "b_test.lua", name: "later", status: .skipped, message: "needs AWS"),
         ]
-        let summary = TestRunSummary(results: results, fileErrors: [("c_test.lua", "c_test.lua:1: syntax")],
-                                     duration: .seconds(1), target: "emulator")
+        let summary = TestRunSummary(
+            results: results, fileErrors: [("c_test.lua", "c_test.lua:1: syntax")],
+            duration: .seconds(1), target: "emulator")
         #expect(summary.summaryLine == "1 passed, 2 failed, 1 skipped")
         let tap = TAPFormatter().document(for: summary)
         #expect(tap.hasPrefix("TAP version 13\n1..4\n"))
         #expect(tap.contains("not ok 1 - c_test.lua (file did not load)"))
         #expect(tap.contains("ok 2 - a_test.lua: ok one\n"))
-        #expect(tap.contains("not ok 3 - a_test.lua: bad <two> & \\#3\n  ---\n  message: |\n    expected 1\n    got 2\n"))
+        #expect(
+            tap.contains("not ok 3 - a_test.lua: bad <two> & \\#3\n  ---\n  message: |\n    expected 1\n    got 2\n"))
         #expect(tap.contains("ok 4 - b_test.lua: later # SKIP needs AWS"))
         #expect(tap.hasSuffix("# 1 passed, 2 failed, 1 skipped\n"))
 
@@ -233,20 +255,26 @@ import FoundationXML
 
     @Test("JUnit: errors and timeouts are <error>, failed expectations <failure>, output in <system-out> (issue 18 §5)")
     func junitErrorsAndOutput() {
-        var crashed = TestCaseResult(file: "a_test.lua", name: "crashes", status: .failed,
-                                     message: "a_test.lua:3: attempt to index a nil value", duration: .milliseconds(1))
+        var crashed = TestCaseResult(
+            file: "a_test.lua", name: "crashes", status: .failed,
+            message: "a_test.lua:3: attempt to index a nil value", duration: .milliseconds(1))
         crashed.failedByError = true
         crashed.output = "before the crash\n"
-        var slow = TestCaseResult(file: "a_test.lua", name: "slow", status: .failed, message: "timed out after 1 ms",
-                                  errorCode: "Timeout", duration: .milliseconds(1))
+        var slow = TestCaseResult(
+            file: "a_test.lua", name: "slow", status: .failed, message: "timed out after 1 ms",
+            errorCode: "Timeout", duration: .milliseconds(1))
         slow.failedByError = true
-        let wrong = TestCaseResult(file: "a_test.lua", name: "wrong", status: .failed,
-                                   message: "a_test.lua:9: expectation failed: expected 1, got 2")
+        let wrong = TestCaseResult(
+            file: "a_test.lua", name: "wrong", status: .failed,
+            message: "a_test.lua:9: expectation failed: expected 1, got 2")
         let summary = TestRunSummary(results: [crashed, slow, wrong], duration: .seconds(1), target: "emulator")
         let junit = JUnitFormatter().document(for: summary)
-        #expect(junit.contains(#"<error message="a_test.lua:3: attempt to index a nil value" type="Error">"#), "\(junit)")
+        #expect(
+            junit.contains(#"<error message="a_test.lua:3: attempt to index a nil value" type="Error">"#), "\(junit)")
         #expect(junit.contains(#"<error message="timed out after 1 ms" type="Timeout">"#))
-        #expect(junit.contains(#"<failure message="a_test.lua:9: expectation failed: expected 1, got 2" type="AssertionFailure">"#))
+        #expect(
+            junit.contains(
+                #"<failure message="a_test.lua:9: expectation failed: expected 1, got 2" type="AssertionFailure">"#))
         #expect(junit.contains("<system-out>before the crash\n</system-out>"))
         #expect(junit.contains(#"tests="3" failures="1" skipped="0""#) && junit.contains(#"errors="2">"#))
         #expect(XMLParser(data: Data(junit.utf8)).parse())
@@ -255,7 +283,9 @@ import FoundationXML
     @Test("a test's kind of failure and its output reach the result; skip(name, fn) has a reason (issue 18 §5)")
     func failureKindsOutputAndSkipReasons() async throws {
         try await LuaTestHarness.with { h in
-            let summary = try await h.run("kinds_test.lua", """
+            let summary = try await h.run(
+                "kinds_test.lua",
+                """
                 test("wrong", function() print("said"); expect(1).to_equal(2) end)
                 test("crashes", function() local t = nil; return t.x end)
                 skip("later", function() end)
@@ -271,9 +301,12 @@ import FoundationXML
 
     @Test("discovery finds *_test.lua files recursively, in order, and names bad paths")
     func discovery() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-discovery-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("sub"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: root.appendingPathComponent(".hidden"), withIntermediateDirectories: true)
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "quarry-discovery-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: root.appendingPathComponent(".hidden"), withIntermediateDirectories: true)
         for name in ["b_test.lua", "a_test.lua", "helper.lua", "sub/c_test.lua", ".hidden/d_test.lua"] {
             try Data().write(to: root.appendingPathComponent(name))
         }
@@ -281,7 +314,9 @@ import FoundationXML
         #expect(found.map { ($0 as NSString).lastPathComponent } == ["a_test.lua", "b_test.lua", "c_test.lua"])
         let explicit = root.appendingPathComponent("helper.lua").path
         #expect(try TestDiscovery.files(in: [explicit]) == [explicit])
-        #expect(throws: TestDiscoveryError.self) { try TestDiscovery.files(in: [root.appendingPathComponent("nope").path]) }
+        #expect(throws: TestDiscoveryError.self) {
+            try TestDiscovery.files(in: [root.appendingPathComponent("nope").path])
+        }
         let empty = root.appendingPathComponent("empty")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         #expect(throws: TestDiscoveryError.self) { try TestDiscovery.files(in: [empty.path]) }

@@ -7,7 +7,8 @@ struct MistralFormat: NativeFormat {
     func read(_ body: JSONValue, model: ModelDescriptor) throws(ServiceError) -> GenerationRequest {
         guard case .object = body else { throw .malformed("#: expected type: JSONObject") }
         var request = NativeFormats.prompt(try NativeFormats.requiredString(body, "prompt"), model: model)
-        request.maxTokens = try NativeFormats.maxTokens(body["max_tokens"], field: "max_tokens", model: model, required: false)
+        request.maxTokens = try NativeFormats.maxTokens(
+            body["max_tokens"], field: "max_tokens", model: model, required: false)
         request.temperature = try NativeFormats.temperature(body["temperature"])
         request.stopSequences = try NativeFormats.strings(body["stop"], field: "stop")
         return request
@@ -23,7 +24,9 @@ struct MistralFormat: NativeFormat {
         let pieces = NativeFormats.textPieces(turn.text)
         return pieces.enumerated().map { index, piece in
             let last = index == pieces.count - 1
-            var chunk: [String: JSONValue] = ["outputs": [["text": .string(piece), "stop_reason": last ? .string(reason(turn)) : .null]]]
+            var chunk: [String: JSONValue] = [
+                "outputs": [["text": .string(piece), "stop_reason": last ? .string(reason(turn)) : .null]]
+            ]
             if last { chunk["amazon-bedrock-invocationMetrics"] = NativeFormats.invocationMetrics(turn) }
             return JSONValue(chunk)
         }

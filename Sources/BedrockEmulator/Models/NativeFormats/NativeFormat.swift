@@ -25,34 +25,46 @@ enum NativeFormats {
     }
 
     /// Reads a field that must be a whole number in 1...limit.
-    static func maxTokens(_ value: JSONValue?, field: String, model: ModelDescriptor,
-                          required: Bool) throws(ServiceError) -> Int {
+    static func maxTokens(
+        _ value: JSONValue?, field: String, model: ModelDescriptor,
+        required: Bool
+    ) throws(ServiceError) -> Int {
         guard let value else {
             if required { throw .malformed("#: required key [\(field)] not found") }
             return model.defaultMaxTokens
         }
-        guard let tokens = value.intValue else { throw .malformed("#/\(field): expected type: Integer, found: \(value.kindName.capitalized)") }
+        guard let tokens = value.intValue else {
+            throw .malformed("#/\(field): expected type: Integer, found: \(value.kindName.capitalized)")
+        }
         if tokens < 1 { throw .malformed("#/\(field): \(tokens) is not greater or equal to 1") }
-        if tokens > model.maxOutputTokens { throw .malformed("#/\(field): \(tokens) is not less or equal to \(model.maxOutputTokens)") }
+        if tokens > model.maxOutputTokens {
+            throw .malformed("#/\(field): \(tokens) is not less or equal to \(model.maxOutputTokens)")
+        }
         return tokens
     }
 
     static func temperature(_ value: JSONValue?) throws(ServiceError) -> Double? {
         guard let value else { return nil }
-        guard let t = value.doubleValue else { throw .malformed("#/temperature: expected type: Number, found: \(value.kindName.capitalized)") }
+        guard let t = value.doubleValue else {
+            throw .malformed("#/temperature: expected type: Number, found: \(value.kindName.capitalized)")
+        }
         if t < 0 || t > 1 { throw .malformed("#/temperature: \(t) is not in the range 0 to 1") }
         return t
     }
 
     static func strings(_ value: JSONValue?, field: String) throws(ServiceError) -> [String] {
         guard let value else { return [] }
-        guard let items = value.arrayValue else { throw .malformed("#/\(field): expected type: JSONArray, found: \(value.kindName.capitalized)") }
+        guard let items = value.arrayValue else {
+            throw .malformed("#/\(field): expected type: JSONArray, found: \(value.kindName.capitalized)")
+        }
         return items.compactMap(\.stringValue)
     }
 
     static func requiredString(_ body: JSONValue, _ field: String) throws(ServiceError) -> String {
         guard let value = body[field] else { throw .malformed("#: required key [\(field)] not found") }
-        guard let text = value.stringValue else { throw .malformed("#/\(field): expected type: String, found: \(value.kindName.capitalized)") }
+        guard let text = value.stringValue else {
+            throw .malformed("#/\(field): expected type: String, found: \(value.kindName.capitalized)")
+        }
         return text
     }
 
@@ -65,8 +77,10 @@ enum NativeFormats {
 
     /// The metrics object Bedrock appends to the last chunk of every stream.
     static func invocationMetrics(_ turn: GeneratedTurn) -> JSONValue {
-        ["inputTokenCount": .int(turn.inputTokens), "outputTokenCount": .int(turn.outputTokens),
-         "invocationLatency": .int(1 + turn.outputTokens), "firstByteLatency": 1]
+        [
+            "inputTokenCount": .int(turn.inputTokens), "outputTokenCount": .int(turn.outputTokens),
+            "invocationLatency": .int(1 + turn.outputTokens), "firstByteLatency": 1,
+        ]
     }
 
     /// Text deltas, one token each.

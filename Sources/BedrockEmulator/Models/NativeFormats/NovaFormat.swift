@@ -20,8 +20,10 @@ struct NovaFormat: NativeFormat {
     }
 
     func response(_ turn: GeneratedTurn, model: ModelDescriptor, requestID: String) -> JSONValue {
-        ["output": ["message": ["role": "assistant", "content": .array(turn.blocks.map(ConverseShapes.block))]],
-         "stopReason": .string(turn.stopReason.rawValue), "usage": ConverseShapes.usage(turn)]
+        [
+            "output": ["message": ["role": "assistant", "content": .array(turn.blocks.map(ConverseShapes.block))]],
+            "stopReason": .string(turn.stopReason.rawValue), "usage": ConverseShapes.usage(turn),
+        ]
     }
 
     func streamChunks(_ turn: GeneratedTurn, model: ModelDescriptor, requestID: String) -> [JSONValue] {

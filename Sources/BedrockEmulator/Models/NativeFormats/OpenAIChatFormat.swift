@@ -13,8 +13,10 @@ struct OpenAIChatFormat: NativeFormat {
             throw .malformed("#: required key [messages] not found")
         }
         let limit = body["max_completion_tokens"] ?? body["max_tokens"]
-        var request = GenerationRequest(model: model, maxTokens: try NativeFormats.maxTokens(
-            limit, field: "max_completion_tokens", model: model, required: false))
+        var request = GenerationRequest(
+            model: model,
+            maxTokens: try NativeFormats.maxTokens(
+                limit, field: "max_completion_tokens", model: model, required: false))
         for (index, message) in messages.enumerated() {
             let text: String
             if let plain = message["content"]?.stringValue {
@@ -32,7 +34,9 @@ struct OpenAIChatFormat: NativeFormat {
             }
         }
         request.temperature = try NativeFormats.temperature(body["temperature"])
-        if let stop = body["stop"]?.stringValue { request.stopSequences = [stop] } else {
+        if let stop = body["stop"]?.stringValue {
+            request.stopSequences = [stop]
+        } else {
             request.stopSequences = try NativeFormats.strings(body["stop"], field: "stop")
         }
         return request
@@ -41,11 +45,19 @@ struct OpenAIChatFormat: NativeFormat {
     private func reason(_ turn: GeneratedTurn) -> String { turn.stopReason == .maxTokens ? "length" : "stop" }
 
     func response(_ turn: GeneratedTurn, model: ModelDescriptor, requestID: String) -> JSONValue {
-        ["id": .string("chatcmpl-" + requestID), "object": "chat.completion", "model": .string(model.id),
-         "choices": [["index": 0, "message": ["role": "assistant", "content": .string(turn.text)],
-                      "finish_reason": .string(reason(turn))]],
-         "usage": ["prompt_tokens": .int(turn.inputTokens), "completion_tokens": .int(turn.outputTokens),
-                   "total_tokens": .int(turn.totalTokens)]]
+        [
+            "id": .string("chatcmpl-" + requestID), "object": "chat.completion", "model": .string(model.id),
+            "choices": [
+                [
+                    "index": 0, "message": ["role": "assistant", "content": .string(turn.text)],
+                    "finish_reason": .string(reason(turn)),
+                ]
+            ],
+            "usage": [
+                "prompt_tokens": .int(turn.inputTokens), "completion_tokens": .int(turn.outputTokens),
+                "total_tokens": .int(turn.totalTokens),
+            ],
+        ]
     }
 
     func streamChunks(_ turn: GeneratedTurn, model: ModelDescriptor, requestID: String) -> [JSONValue] {
@@ -54,7 +66,12 @@ struct OpenAIChatFormat: NativeFormat {
             let last = index == pieces.count - 1
             var chunk: [String: JSONValue] = [
                 "id": .string("chatcmpl-" + requestID), "object": "chat.completion.chunk", "model": .string(model.id),
-                "choices": [["index": 0, "delta": ["content": .string(piece)], "finish_reason": last ? .string(reason(turn)) : .null]],
+                "choices": [
+                    [
+                        "index": 0, "delta": ["content": .string(piece)],
+                        "finish_reason": last ? .string(reason(turn)) : .null,
+                    ]
+                ],
             ]
             if last { chunk["amazon-bedrock-invocationMetrics"] = NativeFormats.invocationMetrics(turn) }
             return JSONValue(chunk)

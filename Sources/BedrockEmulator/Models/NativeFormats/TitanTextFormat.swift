@@ -8,9 +8,11 @@ struct TitanTextFormat: NativeFormat {
         guard case .object = body else { throw .malformed("#: expected type: JSONObject") }
         var request = NativeFormats.prompt(try NativeFormats.requiredString(body, "inputText"), model: model)
         let config = body["textGenerationConfig"]
-        request.maxTokens = try NativeFormats.maxTokens(config?["maxTokenCount"], field: "textGenerationConfig/maxTokenCount", model: model, required: false)
+        request.maxTokens = try NativeFormats.maxTokens(
+            config?["maxTokenCount"], field: "textGenerationConfig/maxTokenCount", model: model, required: false)
         request.temperature = try NativeFormats.temperature(config?["temperature"])
-        request.stopSequences = try NativeFormats.strings(config?["stopSequences"], field: "textGenerationConfig/stopSequences")
+        request.stopSequences = try NativeFormats.strings(
+            config?["stopSequences"], field: "textGenerationConfig/stopSequences")
         return request
     }
 
@@ -23,8 +25,15 @@ struct TitanTextFormat: NativeFormat {
     }
 
     func response(_ turn: GeneratedTurn, model: ModelDescriptor, requestID: String) -> JSONValue {
-        ["inputTextTokenCount": .int(turn.inputTokens),
-         "results": [["tokenCount": .int(turn.outputTokens), "outputText": .string(turn.text), "completionReason": .string(reason(turn))]]]
+        [
+            "inputTextTokenCount": .int(turn.inputTokens),
+            "results": [
+                [
+                    "tokenCount": .int(turn.outputTokens), "outputText": .string(turn.text),
+                    "completionReason": .string(reason(turn)),
+                ]
+            ],
+        ]
     }
 
     func streamChunks(_ turn: GeneratedTurn, model: ModelDescriptor, requestID: String) -> [JSONValue] {
@@ -32,10 +41,12 @@ struct TitanTextFormat: NativeFormat {
         var chunks: [JSONValue] = []
         for (index, piece) in pieces.enumerated() {
             let last = index == pieces.count - 1
-            var chunk: [String: JSONValue] = ["outputText": .string(piece), "index": 0,
-                                              "totalOutputTextTokenCount": .int(index + 1),
-                                              "completionReason": last ? .string(reason(turn)) : .null,
-                                              "inputTextTokenCount": .int(turn.inputTokens)]
+            var chunk: [String: JSONValue] = [
+                "outputText": .string(piece), "index": 0,
+                "totalOutputTextTokenCount": .int(index + 1),
+                "completionReason": last ? .string(reason(turn)) : .null,
+                "inputTextTokenCount": .int(turn.inputTokens),
+            ]
             if last { chunk["amazon-bedrock-invocationMetrics"] = NativeFormats.invocationMetrics(turn) }
             chunks.append(JSONValue(chunk))
         }

@@ -15,28 +15,33 @@ public protocol EventStreamRequestAuthorizer: RequestAuthorizer {
 }
 
 extension SigV4Authorizer: EventStreamRequestAuthorizer {
-    public func authorizeEventStream(_ request: inout OutgoingRequest, at date: Date) async throws -> SigV4EventSigner? {
+    public func authorizeEventStream(_ request: inout OutgoingRequest, at date: Date) async throws -> SigV4EventSigner?
+    {
         let (creds, signature) = try await sign(&request, payload: .signedEvents, at: date)
-        return SigV4EventSigner(credentials: creds, region: signer.region, service: signer.service,
-                                seedSignature: signature)
+        return SigV4EventSigner(
+            credentials: creds, region: signer.region, service: signer.service,
+            seedSignature: signature)
     }
 }
 
 extension BearerTokenAuthorizer: EventStreamRequestAuthorizer {
-    public func authorizeEventStream(_ request: inout OutgoingRequest, at date: Date) async throws -> SigV4EventSigner? {
+    public func authorizeEventStream(_ request: inout OutgoingRequest, at date: Date) async throws -> SigV4EventSigner?
+    {
         try await authorize(&request, at: date)
         return nil
     }
 }
 
 extension UnsignedAuthorizer: EventStreamRequestAuthorizer {
-    public func authorizeEventStream(_ request: inout OutgoingRequest, at date: Date) async throws -> SigV4EventSigner? {
+    public func authorizeEventStream(_ request: inout OutgoingRequest, at date: Date) async throws -> SigV4EventSigner?
+    {
         nil
     }
 }
 
 extension BedrockAuthorizer: EventStreamRequestAuthorizer {
-    public func authorizeEventStream(_ request: inout OutgoingRequest, at date: Date) async throws -> SigV4EventSigner? {
+    public func authorizeEventStream(_ request: inout OutgoingRequest, at date: Date) async throws -> SigV4EventSigner?
+    {
         if let bearerToken {
             return try await BearerTokenAuthorizer(token: bearerToken).authorizeEventStream(&request, at: date)
         }

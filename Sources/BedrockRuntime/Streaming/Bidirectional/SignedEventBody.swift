@@ -52,10 +52,15 @@ struct SignedEventBody<Input: AsyncSequence & Sendable>: AsyncSequence, Sendable
             guard var signer else { return inner }
             let signature = signer.sign(payload: Array(inner.readableBytesView), at: now())
             self.signer = signer
-            return try BidirectionalFrames.encode(EventStreamMessage(headers: [
-                EventStreamHeader(name: EventStreamHeaderName.date, value: .timestamp(milliseconds: signature.dateMilliseconds)),
-                EventStreamHeader(name: EventStreamHeaderName.chunkSignature, value: .bytes(signature.signature)),
-            ], payload: inner))
+            return try BidirectionalFrames.encode(
+                EventStreamMessage(
+                    headers: [
+                        EventStreamHeader(
+                            name: EventStreamHeaderName.date,
+                            value: .timestamp(milliseconds: signature.dateMilliseconds)),
+                        EventStreamHeader(
+                            name: EventStreamHeaderName.chunkSignature, value: .bytes(signature.signature)),
+                    ], payload: inner))
         }
     }
 }
