@@ -306,9 +306,11 @@ import Testing
                     .stringValue)
             let stop = try await client.send("/model-invocation-job/\(Self.encode(arn))/stop")
             #expect(stop.status == 200)
-            #expect(
-                try await client.send("/model-invocation-job/\(Self.encode(arn))", method: "GET").json?["status"]?
-                    .stringValue == "Stopping")
+            // Stopping lasts one step; a loaded machine may read the job after it.
+            let status = try await client.send("/model-invocation-job/\(Self.encode(arn))", method: "GET").json?[
+                "status"]?
+                .stringValue
+            #expect(status == "Stopping" || status == "Stopped", "\(status ?? "nil")")
             let (statuses, _) = try await Self.waitForEnd(client, arn)
             #expect(statuses.last == "Stopped")
             let again = try await client.send("/model-invocation-job/\(Self.encode(arn))/stop")
