@@ -52,7 +52,7 @@ final class AsyncInvokeStore: Sendable {
     var count: Int { store.withLock { $0.byArn.count } }
 
     private static func timestamp(_ date: Date) -> JSONValue {
-        .string(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        .string(ISO8601Text.formatWithFractionalSeconds(date))
     }
 
     func start(_ body: JSONValue, model: ModelDescriptor, region: String) throws(ServiceError) -> JSONValue {

@@ -553,12 +553,11 @@ final class ModelInvocationJobs: Sendable {
     }
 
     private static func timestamp(_ date: Date) -> JSONValue {
-        .string(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        .string(ISO8601Text.formatWithFractionalSeconds(date))
     }
 
     private static func parseTimestamp(_ text: String) -> Date? {
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
-        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+        if let date = ISO8601Text.parse(text) { return date }
         if let seconds = Double(text), seconds.isFinite, abs(seconds) < 1e11 {
             return Date(timeIntervalSince1970: seconds)
         }

@@ -256,7 +256,7 @@ struct S3API {
     }
 
     static func isoDate(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        ISO8601Text.formatWithFractionalSeconds(date)
     }
 
     static func httpDate(_ date: Date) -> String {

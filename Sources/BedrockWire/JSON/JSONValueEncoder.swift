@@ -141,6 +141,11 @@ public enum ISO8601Text {
     public static func format(_ date: Date) -> String {
         date.formatted(.iso8601)
     }
+    /// `2026-12-06T01:02:03.456Z`: with milliseconds, as the emulator's job and object
+    /// timestamps are written.
+    public static func formatWithFractionalSeconds(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
     /// Reads a timestamp with or without fractional seconds; nil for anything else.
     public static func parse(_ text: String) -> Date? {
         if let d = try? Date(text, strategy: .iso8601) { return d }
