@@ -384,36 +384,14 @@ import Testing
 
 private let appModel = "anthropic.claude-3-haiku-20240307-v1:0"
 
-private struct Fixture: Sendable {
-    let emulator: BedrockEmulator
-    let target: QuarryTarget
+private typealias Fixture = AppFixture
 
-    static func with<T>(_ body: (Fixture) async throws -> T) async throws -> T {
-        var logger = Logger(label: "test.emulator")
-        logger.logLevel = .error
-        let emulator = BedrockEmulator(configuration: EmulatorConfiguration(), logger: logger)
-        let endpoint = try await emulator.start()
-        let target = QuarryTarget.emulator(
-            url: endpoint.url, adminToken: emulator.adminToken,
-            caCertificatePath: endpoint.caCertificatePath)
-        let fixture = Fixture(emulator: emulator, target: target)
-        do {
-            let result = try await body(fixture)
-            await target.shutdown()
-            await emulator.stop()
-            return result
-        } catch {
-            await target.shutdown()
-            await emulator.stop()
-            throw error
-        }
-    }
-
-    func options(policy: HostPolicy = .permissive) -> QuarryHost.Options {
+extension AppFixture {
+    fileprivate func options(policy: HostPolicy = .permissive) -> QuarryHost.Options {
         QuarryHost.Options(policy: policy, output: { _ in }, errorOutput: { _ in })
     }
 
-    func host(policy: HostPolicy = .permissive) async throws -> QuarryHost {
+    fileprivate func host(policy: HostPolicy = .permissive) async throws -> QuarryHost {
         try await QuarryHost(target: target, options: options(policy: policy))
     }
 }

@@ -384,36 +384,10 @@ import Testing
 
 private let appModel = "anthropic.claude-3-haiku-20240307-v1:0"
 
-/// An emulator on 127.0.0.1 (the stand-in for AWS) and a target on it.
-private struct Fixture: Sendable {
-    let emulator: BedrockEmulator
-    let target: QuarryTarget
+private typealias Fixture = AppFixture
 
-    static func with<T>(
-        _ configuration: EmulatorConfiguration = EmulatorConfiguration(),
-        _ body: (Fixture) async throws -> T
-    ) async throws -> T {
-        var logger = Logger(label: "test.emulator")
-        logger.logLevel = .error
-        let emulator = BedrockEmulator(configuration: configuration, logger: logger)
-        let endpoint = try await emulator.start()
-        let target = QuarryTarget.emulator(
-            url: endpoint.url, adminToken: emulator.adminToken,
-            caCertificatePath: endpoint.caCertificatePath)
-        let fixture = Fixture(emulator: emulator, target: target)
-        do {
-            let result = try await body(fixture)
-            await target.shutdown()
-            await emulator.stop()
-            return result
-        } catch {
-            await target.shutdown()
-            await emulator.stop()
-            throw error
-        }
-    }
-
-    func options(
+extension AppFixture {
+    fileprivate func options(
         policy: HostPolicy = .permissive, output: Lines = Lines(), errors: Lines = Lines(),
         logs: Lines = Lines()
     ) -> QuarryHost.Options {
@@ -422,7 +396,7 @@ private struct Fixture: Sendable {
             logger: Logger(label: "app.scripts") { _ in LinesLogHandler(lines: logs) })
     }
 
-    func host(policy: HostPolicy = .permissive) async throws -> QuarryHost {
+    fileprivate func host(policy: HostPolicy = .permissive) async throws -> QuarryHost {
         try await QuarryHost(target: target, options: options(policy: policy))
     }
 }
