@@ -413,8 +413,9 @@ final class Flag: @unchecked Sendable {
     var isSet: Bool { lock.withLock { value } }
 }
 
-/// Polls `condition` every 10 ms; fails after `seconds`.
-func waitUntil(seconds: Double = 5, _ condition: () -> Bool) async throws {
+/// Polls `condition` every 10 ms; fails after `seconds` (generous: it returns as soon as the
+/// condition holds, and a CI machine running every suite at once can be slow to get there).
+func waitUntil(seconds: Double = 30, _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while !condition() {
         guard ContinuousClock.now < deadline else {
