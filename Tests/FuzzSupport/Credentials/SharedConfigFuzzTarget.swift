@@ -1,4 +1,5 @@
 import BedrockRuntime
+import Foundation
 
 /// The shared `~/.aws/config` / `credentials` file parser: every input parses or
 /// throws a `ConfigurationError`, and neither the error nor a parsed section's
@@ -36,7 +37,10 @@ enum SecretValues {
 
     /// True when `secret` appears in `shown` although nothing but the secret put it there:
     /// long enough to be meaningful, and not also some non-secret part of `text`.
-    static func leaks(_ secret: String, in shown: String, text: String) -> Bool {
+    static func leaks(_ value: String, in shown: String, text: String) -> Bool {
+        // A section's description writes `key=value`, so a value that starts with `=` would
+        // match any shown key whose value is the rest: only the value's own characters count.
+        let secret = value.trimmingCharacters(in: CharacterSet(charactersIn: "= \t"))
         guard secret.count >= 8, shown.contains(secret) else { return false }
         // Only the lines whose key is not a secret one: the secret there is not a leak.
         let rest = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }).filter { line in
