@@ -118,6 +118,16 @@ struct JSONTests {
         #expect(JSONWriter.botocore.string([1, 0.5, 1e-7]) == "[1, 0.5, 1e-07]")
     }
 
+    @Test("an out-of-range number parses as an infinity and is written back as one, not as null")
+    func outOfRangeNumbersRoundTrip() throws {
+        let value = try JSONParser.parse("[1e999, -1E+400]")
+        #expect(value == [.double(.infinity), .double(-.infinity)])
+        for writer in [JSONWriter.botocore, .compact, .canonical] {
+            #expect(try JSONParser.parse(writer.bytes(value)) == value)
+        }
+        #expect(JSONWriter.compact.string([.double(.nan)]) == "[null]")
+    }
+
     // MARK: Cases from the emulator's former parser suite
 
     @Test(

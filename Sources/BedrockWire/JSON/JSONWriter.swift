@@ -78,10 +78,12 @@ public struct JSONWriter: Sendable {
         return last.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
-    /// Python's `repr(float)` for the values JSON can carry (non-finite values become
-    /// `null`: they are not JSON).
+    /// Python's `repr(float)` for the values JSON can carry. An infinity (what a parsed
+    /// out-of-range number such as `1e999` becomes) is written as `±1e999`, which parses
+    /// back to it; NaN has no JSON form and becomes `null`.
     static func format(_ d: Double) -> String {
-        guard d.isFinite else { return "null" }
+        if d.isNaN { return "null" }
+        if d.isInfinite { return d < 0 ? "-1e999" : "1e999" }
         return d.description
     }
 

@@ -29,16 +29,6 @@ indirect enum FuzzJSON: Equatable {
         }
     }
 
-    /// True when some number in the value is infinite or NaN.
-    var hasNonFiniteNumber: Bool {
-        switch self {
-        case .number(let d): !d.isFinite
-        case .array(let a): a.contains { $0.hasNonFiniteNumber }
-        case .object(let members): members.contains { $0.1.hasNonFiniteNumber }
-        default: false
-        }
-    }
-
     /// Where `a` and `b` first differ (a path and both values), or nil when equal.
     static func difference(_ a: FuzzJSON, _ b: FuzzJSON, at path: String = "$") -> String? {
         switch (a, b) {
