@@ -30,6 +30,30 @@ import Testing
         #expect(r.peakRSS < 400 << 20, "peak RSS \(r.peakRSS >> 20) MiB")
     }
 
+    /// A line longer than one read's piece (16 MiB) was handed to the script as two lines,
+    /// silently; it is one line too long for a Lua string, and the script is told so.
+    @Test func aLineLongerThanAScriptsLongestStringIsAnErrorNotTwoLines() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-line-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("input")
+        var bytes = Array("short\n".utf8)
+        bytes += [UInt8](repeating: UInt8(ascii: "a"), count: (16 << 20) + 5)
+        bytes += Array("\nb\n".utf8)
+        try Data(bytes).write(to: input)
+        let script = "for line in stdin.lines() do print(#line) end"
+        let result = try MeasuredProcess.run(
+            ["--quiet", "--max-memory", "200", "-e", script], environment: ProcessInfo.processInfo.environment,
+            stdinFile: input.path, killAfter: .seconds(120))
+        #expect(result.exitCode == 1, "\(result.stderr)")
+        #expect(result.stdout == "5\n", "\(result.stdout)")
+        #expect(
+            result.stderr.contains(
+                "LimitExceeded: stdin.read: a line is longer than the longest string a script can hold (16777216 bytes)"
+            ),
+            "\(result.stderr)")
+    }
+
     @Test func aHugeScriptOnStandardInputIsRefused() throws {
         let r = try Self.run(["--quiet"], inputBytes: 200 << 20)
         #expect(r.status == 2, "\(r.stderr)")

@@ -50,7 +50,8 @@ public final class QuarryHost: Sendable {
         /// When set, receives the exact bytes of `stderr.write` instead of `errorOutput`.
         public var errorOutputBytes: (@Sendable ([UInt8]) -> Void)? = nil
         /// When set, `stdin.read`/`stdin.lines` read the exact bytes from here instead of
-        /// `input`: a line with its newline, or nil at the end.
+        /// `input`: a line with its newline, or nil at the end. A long line may come in
+        /// pieces: a piece without a newline continues in the next one.
         public var inputBytes: (@Sendable () async -> [UInt8]?)? = nil
         /// Where `log.info/warn/error` go (redacted).
         public var logger: Logger

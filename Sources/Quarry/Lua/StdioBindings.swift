@@ -16,7 +16,13 @@ struct StdioBindings {
                 guard ["l", "L", "a", "*l", "*L", "*a"].contains(format) else {
                     return .failure("stdin.read: format must be \"l\", \"L\" or \"a\", got \"\(format)\"")
                 }
-                let cap = core.policy.limits.memoryBytes
+                // What one read may return: a Lua string, so within the memory cap and the
+                // longest string a value crossing into Lua may carry.
+                let longest = LuaConversionLimits().maxStringBytes
+                let cap = min(core.policy.limits.memoryBytes, longest)
+                let limit =
+                    cap == longest
+                    ? "the longest string a script can hold (\(cap) bytes)" : "the memory cap of \(cap) bytes"
                 return .suspend(
                     HostRequest.work {
                         // Bytes in, bytes out: a Lua string is bytes, so nothing is repaired.
@@ -29,13 +35,22 @@ struct StdioBindings {
                                 if all.count > cap {
                                     throw ScriptError(
                                         code: .limitExceeded,
-                                        message: "stdin.read: the input is larger than the memory cap of \(cap) bytes")
+                                        message: "stdin.read: the input is larger than \(limit)")
                                 }
                             }
                             return [.bytes(all)]
                         }
                         guard var line = await input() else { return [.nil] }
+                        // A line longer than the input's pieces comes in several: one read
+                        // returns the whole line (as Lua's does), or says it is too long.
+                        while line.count <= cap, line.last != UInt8(ascii: "\n"), let more = await input() {
+                            line += more
+                        }
                         if !format.hasSuffix("L"), line.last == UInt8(ascii: "\n") { line.removeLast() }
+                        if line.count > cap {
+                            throw ScriptError(
+                                code: .limitExceeded, message: "stdin.read: a line is longer than \(limit)")
+                        }
                         return [.bytes(line)]
                     })
             })
