@@ -9,11 +9,15 @@ enum ScriptSource {
     enum Failure: Error, CustomStringConvertible {
         case unreadable(String)
         case tooLarge(String)
+        /// Standard input held nothing but white space (`quarry run - < /dev/null`).
+        case emptyStandardInput
 
         var description: String {
             switch self {
             case .unreadable(let what): "cannot read \(what)"
             case .tooLarge(let what): "\(what) is larger than \(ScriptSource.maxBytes >> 20) MiB"
+            case .emptyStandardInput:
+                "no script on stdin: pipe one in (echo 'print(1 + 1)' | quarry run -) or name a file (quarry run FILE)"
             }
         }
     }
@@ -26,11 +30,17 @@ enum ScriptSource {
         return FileManager.default.isReadableFile(atPath: path) ? "" : ": permission denied"
     }
 
-    /// The text of the file at `path`, or of standard input when `path` is nil.
+    /// The text of the file at `path`, or of standard input when `path` is nil (which
+    /// must hold a script: empty input is an error saying so, not a silent no-op).
     static func read(path: String?) throws(Failure) -> String {
         let what = path.map { "script '\($0)'" } ?? "the script on standard input"
         let handle: FileHandle
         if let path {
+            // A directory opens but cannot be read: say which it is rather than failing later.
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw .unreadable(what + ": it is a directory")
+            }
             guard let opened = FileHandle(forReadingAtPath: path) else { throw .unreadable(what + Self.reason(path)) }
             handle = opened
         } else {
@@ -45,6 +55,8 @@ enum ScriptSource {
             data.append(chunk)
             if data.count > maxBytes { throw .tooLarge(what) }
         }
-        return String(decoding: data, as: UTF8.self)
+        let text = String(decoding: data, as: UTF8.self)
+        if path == nil, text.allSatisfy(\.isWhitespace) { throw .emptyStandardInput }
+        return text
     }
 }

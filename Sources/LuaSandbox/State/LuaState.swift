@@ -164,8 +164,14 @@ public final class LuaState {
     /// Turns a conversion error that hit the crossing budget into a sticky trip.
     private func noteConversion(_ error: LuaConversionError) -> LuaError {
         if let kind = error.limit {
-            tripLimit(kind, error.problem)
-            return .limit(kind, hostTrip?.message ?? error.problem)
+            // One wording for the memory limit: the state's cap, as the allocator says it.
+            let message =
+                error.crossingBudget.map {
+                    LuaLimits.memoryCapMessage(memoryCap, LuaConversionError.crossingDetail($0))
+                }
+                ?? error.problem
+            tripLimit(kind, message)
+            return .limit(kind, hostTrip?.message ?? message)
         }
         return .conversion(error)
     }

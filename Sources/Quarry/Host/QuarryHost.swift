@@ -52,6 +52,10 @@ public final class QuarryHost: Sendable {
         /// When set, `stdin.read`/`stdin.lines` read the exact bytes from here instead of
         /// `input`: a line with its newline, or nil at the end.
         public var inputBytes: (@Sendable () async -> [UInt8]?)? = nil
+        /// Why scripts get no input when neither `input` nor `inputBytes` is set, for the
+        /// message of `stdin.read`'s `NoInput` error (the CLI: the script itself came
+        /// from standard input). Nil says "this host gives scripts no input".
+        public var noInputReason: String? = nil
         /// Where `log.info/warn/error` go (redacted).
         public var logger: Logger
         /// The model for calls without `model=` (the REPL's `:use`).
@@ -126,7 +130,7 @@ public final class QuarryHost: Sendable {
             target: target, policy: options.policy, logger: options.logger,
             defaultModel: options.defaultModel, errorOutput: errorOutput,
             input: input, auditor: try options.audit.map(AuditWriter.init),
-            sharedBudget: options.budget)
+            sharedBudget: options.budget, noInputReason: options.noInputReason)
         core.setWillCall(options.willCall)
         self.core = core
         let output = options.output

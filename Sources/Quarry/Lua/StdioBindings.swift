@@ -10,7 +10,11 @@ struct StdioBindings {
             { [core] call in
                 guard let input = core.input else {
                     return .error(
-                        ScriptError(code: .noInput, message: "stdin.read: this host gives scripts no input").luaValue)
+                        ScriptError(
+                            code: .noInput,
+                            message: "stdin.read: "
+                                + (core.noInputReason ?? "this host gives scripts no input")
+                        ).luaValue)
                 }
                 let format = call.argument(1).stringValue ?? "l"
                 guard ["l", "L", "a", "*l", "*L", "*a"].contains(format) else {
@@ -29,7 +33,8 @@ struct StdioBindings {
                                 if all.count > cap {
                                     throw ScriptError(
                                         code: .limitExceeded,
-                                        message: "stdin.read: the input is larger than the memory cap of \(cap) bytes")
+                                        message: "stdin.read: "
+                                            + LuaLimits.memoryCapMessage(cap, "the input is larger"))
                                 }
                             }
                             return [.bytes(all)]
