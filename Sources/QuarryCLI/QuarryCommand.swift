@@ -97,11 +97,11 @@ struct REPLCommand: AsyncParsableCommand {
         try host.checkAudit()
         if let code {
             try await ScriptRunner(options: host, printJSON: json)
-                .run(source: code, name: "=(command line)", script: "-e", arguments: [])
+                .run(source: Array(code.utf8), name: "=(command line)", script: "-e", arguments: [])
             return
         }
         if isatty(STDIN_FILENO) == 0 {
-            let source: String
+            let source: [UInt8]
             do { source = try ScriptSource.read(path: nil) } catch {
                 Terminal.standardError("quarry: \(error)\n")
                 throw ExitCode(2)

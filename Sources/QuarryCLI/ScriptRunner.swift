@@ -11,7 +11,8 @@ struct ScriptRunner {
     /// Whether the script may read standard input (not when the script came from it).
     var readsStandardInput = true
 
-    func run(source: String, name: String, script: String, arguments: [String]) async throws {
+    /// Runs `source`, the script's exact bytes, as chunk `name`.
+    func run(source: [UInt8], name: String, script: String, arguments: [String]) async throws {
         let target: QuarryTarget
         do {
             target = try await options.resolveTarget()
@@ -31,7 +32,7 @@ struct ScriptRunner {
         let values: [LuaValue]
         do {
             try await host.setArguments(script: script, arguments)
-            values = try await host.evaluate(source, name: name, arguments: arguments.map(LuaValue.string))
+            values = try await host.evaluate(bytes: source, name: name, arguments: arguments.map(LuaValue.string))
         } catch {
             await host.shutdown()
             await target.shutdown()

@@ -30,9 +30,10 @@ enum ScriptSource {
         return FileManager.default.isReadableFile(atPath: path) ? "" : ": permission denied"
     }
 
-    /// The text of the file at `path`, or of standard input when `path` is nil (which
-    /// must hold a script: empty input is an error saying so, not a silent no-op).
-    static func read(path: String?) throws(Failure) -> String {
+    /// The exact bytes of the file at `path`, or of standard input when `path` is nil
+    /// (which must hold a script: empty input is an error saying so, not a silent no-op).
+    /// Bytes, not text: a string literal in a Lua script may hold any byte.
+    static func read(path: String?) throws(Failure) -> [UInt8] {
         let what = path.map { "script '\($0)'" } ?? "the script on standard input"
         let handle: FileHandle
         if let path {
@@ -55,8 +56,14 @@ enum ScriptSource {
             data.append(chunk)
             if data.count > maxBytes { throw .tooLarge(what) }
         }
-        let text = String(decoding: data, as: UTF8.self)
-        if path == nil, text.allSatisfy(\.isWhitespace) { throw .emptyStandardInput }
-        return text
+        if path == nil, data.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C].contains($0) }) {
+            throw .emptyStandardInput
+        }
+        return Array(data)
+    }
+
+    /// `read(path:)` as text (the REPL's `:load`, whose input travels inside its chunk).
+    static func readText(path: String?) throws(Failure) -> String {
+        String(decoding: try read(path: path), as: UTF8.self)
     }
 }

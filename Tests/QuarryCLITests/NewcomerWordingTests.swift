@@ -125,4 +125,24 @@ import Testing
         #expect(e.status == 2)
         #expect(e.stderr.contains("Missing value for '-e <code>'"), "\(e.stderr)")
     }
+
+    @Test("a script's own bytes are kept: a string literal with bytes that are not UTF-8 runs unchanged")
+    func scriptSourceIsBytes() throws {
+        // print(#"<FF 00>") and write("<FF>"), from a file (with a shebang line) and from stdin.
+        var source = Data("#!/usr/bin/env quarry\nprint(#\"".utf8)
+        source.append(contentsOf: [0xFF, 0x00])
+        source.append(contentsOf: Array("\")\nwrite(\"".utf8))
+        source.append(0xFF)
+        source.append(contentsOf: Array("\")\n".utf8))
+        let path = try NewcomerPathTests.script("", name: "raw")
+        try source.write(to: URL(fileURLWithPath: path))
+        var expected = Data("2\n".utf8)
+        expected.append(0xFF)
+        let file = try NewcomerPathTests.run(["run", "--quiet", path], environment: Self.environment())
+        #expect(file.status == 0, "\(file.stderr)")
+        #expect(file.stdout == expected, "\(Array(file.stdout))")
+        let piped = try NewcomerPathTests.run(["run", "--quiet", "-"], stdin: source, environment: Self.environment())
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(piped.stdout == expected, "\(Array(piped.stdout))")
+    }
 }

@@ -226,9 +226,14 @@ public final class LuaState {
 
     /// Compiles a text chunk (binary chunks are refused) into a function reference.
     public func load(_ source: String, name: String = "=chunk") throws(LuaError) -> LuaValue {
+        try load(bytes: Array(source.utf8), name: name)
+    }
+
+    /// Compiles a text chunk given as its exact bytes (a Lua source file is bytes: a string
+    /// literal may hold any byte, valid UTF-8 or not) into a function reference.
+    public func load(bytes source: [UInt8], name: String = "=chunk") throws(LuaError) -> LuaValue {
         guard lua_checkstack(L, 2) != 0 else { throw LuaError.state("Lua stack exhausted") }
-        var source = source
-        let status = source.withUTF8 { buf in
+        let status = source.withUnsafeBufferPointer { buf in
             buf.withMemoryRebound(to: CChar.self) {
                 quarry_lua_load_text(L, $0.baseAddress, $0.count, name)
             }
