@@ -145,4 +145,17 @@ import Testing
         #expect(piped.status == 0, "\(piped.stderr)")
         #expect(piped.stdout == expected, "\(Array(piped.stdout))")
     }
+
+    @Test("quarry test reports a tripped limit in the limit's one wording, said once")
+    func testRunnerSaysTheLimitOnce() throws {
+        let file = try NewcomerPathTests.script(
+            "test('m', function() local s = ('x'):rep(1e9) end)\ntest('i', function() while true do end end)\n",
+            name: "limits_test")
+        let r = try QuarryProcess.run(
+            ["test", "--quiet", "--max-instructions", "100000", file], environment: Self.environment())
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("sandbox limit: memory cap of 67108864 bytes reached (string.rep"), "\(r.stdout)")
+        #expect(r.stdout.contains("sandbox limit: instruction budget of 100000 exhausted"), "\(r.stdout)")
+        #expect(!r.stdout.contains("sandbox limit (memory)") && !r.stdout.contains("sandbox limit (instructions)"))
+    }
 }
