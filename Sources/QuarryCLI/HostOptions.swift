@@ -155,7 +155,7 @@ struct HostOptions: ParsableArguments {
         let resolved = try await QuarryTarget.resolve(
             region: region, profile: profile, endpoint: endpoint,
             preference: preference, middlewares: middlewares,
-            localEmulator: .inProcess)
+            localEmulator: .inProcess, regionSource: "the --region flag")
         if resolved.isEmulator, !quiet {
             let reason =
                 preference == .emulator || ProcessInfo.processInfo.environment["QUARRY_TARGET"] == "emulator"
@@ -168,19 +168,19 @@ struct HostOptions: ParsableArguments {
     /// A host on the resolved target with these flags' policy.
     /// The REPL asks for `.session` (globals live from line to line); a script run gets
     /// the default, a fresh environment per run.
-    /// Without `output`, `print`, `write` and `stderr.write` reach the terminal's streams
-    /// as the exact bytes written, and `input`'s bytes reach `stdin.read` unchanged.
+    /// `print` and `write` reach `output` (by default standard output) and `stderr.write`
+    /// reaches standard error as the exact bytes written (Lua strings are bytes), and
+    /// `input`'s bytes reach `stdin.read` unchanged.
     func makeHost(
-        target: QuarryTarget, output: (@Sendable (String) -> Void)? = nil,
-        input: (@Sendable () async -> [UInt8]?)? = nil,
+        target: QuarryTarget, output: @escaping @Sendable ([UInt8]) -> Void = Terminal.standardOutputBytes,
+        input: (@Sendable () async -> [UInt8]?)? = nil, noInputReason: String? = nil,
         isolation: QuarryHost.Isolation = .perRun
     ) async throws -> QuarryHost {
-        var options = QuarryHost.Options(policy: policy, output: output ?? Terminal.standardOutput, defaultModel: model)
+        var options = QuarryHost.Options(policy: policy, output: Terminal.standardOutput, defaultModel: model)
         options.inputBytes = input
-        if output == nil {
-            options.outputBytes = Terminal.standardOutputBytes
-            options.errorOutputBytes = Terminal.standardErrorBytes
-        }
+        options.noInputReason = noInputReason
+        options.outputBytes = output
+        options.errorOutputBytes = Terminal.standardErrorBytes
         options.audit = audit
         options.isolation = isolation
         let host = try await QuarryHost(target: target, options: options)

@@ -37,8 +37,9 @@ struct QuarryCommand: AsyncParsableCommand {
             handler.logLevel = level ?? .info
             return handler
         }
+        let arguments = CommandLineOrder.rearranged(Array(CommandLine.arguments.dropFirst()))
         do {
-            var command = try parseAsRoot(CommandLineOrder.rearranged(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -47,11 +48,32 @@ struct QuarryCommand: AsyncParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {
-                Terminal.standardError(TerminalText.escaped(fullMessage(for: error)) + "\n")
+                // With no subcommand named, the error is the root's: show quarry's own usage,
+                // not that of the default subcommand (`repl`) ArgumentParser fell back to.
+                let named = arguments.first.map(CommandLineOrder.subcommands.contains) ?? false
+                let text = named ? fullMessage(for: error) : rootMessage(for: error)
+                Terminal.standardError(TerminalText.escaped(text) + "\n")
                 Foundation.exit(2)
             }
             exit(withError: error)
         }
+    }
+}
+
+extension QuarryCommand {
+    /// Quarry's own usage, for errors in a command line that names no subcommand.
+    static let rootUsage = """
+        Usage: quarry [<options>] [-e <code>]
+               quarry <subcommand> [<options>] ...   (subcommands: run, test, emulator, audit)
+          See 'quarry --help' for more information.
+        """
+
+    /// The error's message and quarry's own usage (an empty message, for `--help`
+    /// and the like, leaves ArgumentParser's full text).
+    static func rootMessage(for error: any Error) -> String {
+        let message = self.message(for: error)
+        guard !message.isEmpty else { return fullMessage(for: error) }
+        return "Error: \(message)\n\(rootUsage)"
     }
 }
 
@@ -66,7 +88,8 @@ struct REPLCommand: AsyncParsableCommand {
             them in the session). -e CODE and piped stdin run under the script limits below.
             """)
 
-    @Option(name: .customShort("e"), help: "Run this Lua code and exit.") var code: String?
+    @Option(name: .customShort("e"), help: ArgumentHelp("Run this Lua code and exit.", valueName: "code"))
+    var code: String?
     @Flag(help: "With -e or piped input: print the return value as JSON.") var json = false
     @OptionGroup var host: HostOptions
 
@@ -74,11 +97,11 @@ struct REPLCommand: AsyncParsableCommand {
         try host.checkAudit()
         if let code {
             try await ScriptRunner(options: host, printJSON: json)
-                .run(source: code, name: "=(command line)", script: "-e", arguments: [])
+                .run(source: Array(code.utf8), name: "=(command line)", script: "-e", arguments: [])
             return
         }
         if isatty(STDIN_FILENO) == 0 {
-            let source: String
+            let source: [UInt8]
             do { source = try ScriptSource.read(path: nil) } catch {
                 Terminal.standardError("quarry: \(error)\n")
                 throw ExitCode(2)

@@ -19,7 +19,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try host.checkAudit()
-        let source: String
+        let source: [UInt8]
         do {
             source = try ScriptSource.read(path: file == "-" ? nil : file)
         } catch {
@@ -40,9 +40,9 @@ struct RunCommand: AsyncParsableCommand {
 
     /// Like `lua`, a first line starting with `#` is skipped (kept as an empty line so
     /// line numbers stay right).
-    static func strippingShebang(_ source: String) -> String {
-        guard source.hasPrefix("#") else { return source }
-        guard let newline = source.firstIndex(of: "\n") else { return "" }
-        return String(source[newline...])
+    static func strippingShebang(_ source: [UInt8]) -> [UInt8] {
+        guard source.first == UInt8(ascii: "#") else { return source }
+        guard let newline = source.firstIndex(of: UInt8(ascii: "\n")) else { return [] }
+        return Array(source[newline...])
     }
 }

@@ -11,7 +11,8 @@ struct ScriptRunner {
     /// Whether the script may read standard input (not when the script came from it).
     var readsStandardInput = true
 
-    func run(source: String, name: String, script: String, arguments: [String]) async throws {
+    /// Runs `source`, the script's exact bytes, as chunk `name`.
+    func run(source: [UInt8], name: String, script: String, arguments: [String]) async throws {
         let target: QuarryTarget
         do {
             target = try await options.resolveTarget()
@@ -20,13 +21,18 @@ struct ScriptRunner {
             throw ExitCode(2)
         }
         defer { Task { await target.shutdown() } }
-        let host = try await options.makeHost(target: target, input: readsStandardInput ? StandardInput.line : nil)
+        let host = try await options.makeHost(
+            target: target, input: readsStandardInput ? StandardInput.line : nil,
+            noInputReason: readsStandardInput
+                ? nil
+                : "the script itself came from standard input, so there is no input left for it "
+                    + "(save the script to a file and run quarry run FILE < input)")
         let interrupt = InterruptForwarder { host.cancel() }
         defer { interrupt.stop() }
         let values: [LuaValue]
         do {
             try await host.setArguments(script: script, arguments)
-            values = try await host.evaluate(source, name: name, arguments: arguments.map(LuaValue.string))
+            values = try await host.evaluate(bytes: source, name: name, arguments: arguments.map(LuaValue.string))
         } catch {
             await host.shutdown()
             await target.shutdown()
@@ -67,7 +73,12 @@ struct ScriptRunner {
     /// A script error as one line: `file:line: code: message` for host errors, with a
     /// hint where a newcomer's first guess (the `io` library) does not exist here.
     static func describe(_ error: any Error) -> String {
-        let text = plainDescription(error)
+        hinted(plainDescription(error))
+    }
+
+    /// `text` with a hint added where a newcomer's first guess (the `io` library) does
+    /// not exist here (the REPL uses it for its errors too).
+    static func hinted(_ text: String) -> String {
         if text.contains("(global 'io')") {
             return text + " (Quarry has no io library and no files: write(…) and print for output, "
                 + "stderr.write(…) for errors, stdin.read(…) / stdin.lines() for input)"

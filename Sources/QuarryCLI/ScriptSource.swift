@@ -9,11 +9,15 @@ enum ScriptSource {
     enum Failure: Error, CustomStringConvertible {
         case unreadable(String)
         case tooLarge(String)
+        /// Standard input held nothing but white space (`quarry run - < /dev/null`).
+        case emptyStandardInput
 
         var description: String {
             switch self {
             case .unreadable(let what): "cannot read \(what)"
             case .tooLarge(let what): "\(what) is larger than \(ScriptSource.maxBytes >> 20) MiB"
+            case .emptyStandardInput:
+                "no script on stdin: pipe one in (echo 'print(1 + 1)' | quarry run -) or name a file (quarry run FILE)"
             }
         }
     }
@@ -26,11 +30,18 @@ enum ScriptSource {
         return FileManager.default.isReadableFile(atPath: path) ? "" : ": permission denied"
     }
 
-    /// The text of the file at `path`, or of standard input when `path` is nil.
-    static func read(path: String?) throws(Failure) -> String {
+    /// The exact bytes of the file at `path`, or of standard input when `path` is nil
+    /// (which must hold a script: empty input is an error saying so, not a silent no-op).
+    /// Bytes, not text: a string literal in a Lua script may hold any byte.
+    static func read(path: String?) throws(Failure) -> [UInt8] {
         let what = path.map { "script '\($0)'" } ?? "the script on standard input"
         let handle: FileHandle
         if let path {
+            // A directory opens but cannot be read: say which it is rather than failing later.
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw .unreadable(what + ": it is a directory")
+            }
             guard let opened = FileHandle(forReadingAtPath: path) else { throw .unreadable(what + Self.reason(path)) }
             handle = opened
         } else {
@@ -45,6 +56,14 @@ enum ScriptSource {
             data.append(chunk)
             if data.count > maxBytes { throw .tooLarge(what) }
         }
-        return String(decoding: data, as: UTF8.self)
+        if path == nil, data.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C].contains($0) }) {
+            throw .emptyStandardInput
+        }
+        return Array(data)
+    }
+
+    /// `read(path:)` as text (the REPL's `:load`, whose input travels inside its chunk).
+    static func readText(path: String?) throws(Failure) -> String {
+        String(decoding: try read(path: path), as: UTF8.self)
     }
 }

@@ -117,6 +117,14 @@ final class PseudoTerminal: @unchecked Sendable {
         return Self.plain(String(decoding: bytes, as: UTF8.self))
     }
 
+    /// Everything shown so far as the bytes the terminal received (invalid UTF-8 and NUL
+    /// included).
+    var rawBytes: [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        return raw
+    }
+
     /// Everything shown so far, byte for byte (colour sequences included).
     var rawTranscript: String {
         lock.lock()

@@ -214,7 +214,9 @@ struct FullHost {
                 // (not by the state's allocator afterwards).
                 #expect(kind == .memory)
                 #expect(
-                    message.contains("sandbox limit: memory: the values crossing between Lua and the host"),
+                    message.contains(
+                        "sandbox limit: memory cap of 16777216 bytes reached (the values crossing between Lua and the host"
+                    ),
                     "\(message)")
             }
         }

@@ -36,4 +36,6 @@ for i, prompt in ipairs(prompts) do
     print(string.format("%3d. %s\n     FAILED: %s", i, prompt, tostring(failures[i])))
   end
 end
-print(string.format("-- %d prompts, %d failed, %d tokens, %.2f s", #prompts, failed, tokens, now() - started))
+local function count(n, word) return n .. " " .. word .. (n == 1 and "" or "s") end
+print(string.format("-- %s, %d failed, %s, %.2f s", count(#prompts, "prompt"), failed, count(tokens, "token"),
+  now() - started))

@@ -26,4 +26,5 @@ for i, question in ipairs(turns) do
   print(string.format("you> %s", question))
   print(string.format("bot> %s", reply.text))
 end
-print(string.format("-- %d turns, %d messages in history, %d tokens", #turns, #messages, used))
+local function count(n, word) return n .. " " .. word .. (n == 1 and "" or "s") end
+print(string.format("-- %s, %s in history, %s", count(#turns, "turn"), count(#messages, "message"), count(used, "token")))

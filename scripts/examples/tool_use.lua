@@ -24,4 +24,5 @@ local result = bedrock.agent{
   end,
 }
 print(result.text)
-print(string.format("-- %d turns, %d tokens", result.turns, result.usage.total_tokens))
+local function count(n, word) return n .. " " .. word .. (n == 1 and "" or "s") end
+print(string.format("-- %s, %s", count(result.turns, "turn"), count(result.usage.total_tokens, "token")))

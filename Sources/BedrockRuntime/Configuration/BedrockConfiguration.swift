@@ -35,6 +35,9 @@ public struct BedrockConfiguration: Sendable {
         public var bearerToken: BearerToken?
         /// A PEM file of extra trusted CAs.
         public var caBundlePath: String?
+        /// Where `region` came from, as errors name it (`the --region flag`,
+        /// `bedrock.client{region=}`); nil says "the configuration passed in code".
+        public var regionSource: String? = nil
 
         /// No overrides.
         public init(
@@ -97,8 +100,11 @@ public struct BedrockConfiguration: Sendable {
         let profile = files.profiles[profileName] ?? ConfigSection()
         let profileSource = "profile '\(profileName)'"
 
-        func setting(_ code: String?, _ variables: [String], _ key: String?) -> (value: String, source: String)? {
-            if let code { return (code, "code") }
+        func setting(
+            _ code: String?, _ variables: [String], _ key: String?,
+            codeSource: String = "the configuration passed in code"
+        ) -> (value: String, source: String)? {
+            if let code { return (code, codeSource) }
             for variable in variables { if let value = environment[variable] { return (value, variable) } }
             if let key, let value = profile[key] { return (value, "\(profileSource) key '\(key)'") }
             return nil
@@ -117,10 +123,13 @@ public struct BedrockConfiguration: Sendable {
         }
 
         var region: AWSRegion?
-        if let (name, source) = setting(overrides.region, ["AWS_REGION", "AWS_DEFAULT_REGION"], "region") {
+        if let (name, source) = setting(
+            overrides.region, ["AWS_REGION", "AWS_DEFAULT_REGION"], "region",
+            codeSource: overrides.regionSource ?? "the configuration passed in code")
+        {
             guard AWSRegion.isValid(name) else {
                 throw .invalidValue(
-                    setting: "region", source: source, problem: ConfigurationError.invalidRegion(name).description)
+                    setting: "region", source: source, problem: ConfigurationError.regionProblem(name))
             }
             region = try AWSRegion(name)
         }

@@ -17,7 +17,7 @@ public enum ConfigurationError: Error, Sendable, Hashable, CustomStringConvertib
     public var description: String {
         switch self {
         case .invalidRegion(let name):
-            "invalid region '\(name)': expected a name like 'us-east-1' (lower-case letters, digits and hyphens)"
+            "invalid region: \(Self.regionProblem(name))"
         case .malformedFile(let path, let line, let problem):
             "\(path):\(line): \(problem)"
         case .unreadableFile(let path, let purpose):
@@ -29,5 +29,10 @@ public enum ConfigurationError: Error, Sendable, Hashable, CustomStringConvertib
         case .endpoint(let error):
             error.description
         }
+    }
+
+    /// What is wrong with a region name that is not shaped like one.
+    static func regionProblem(_ name: String) -> String {
+        "'\(ConfigNumber.shown(name))' is not a region name like 'us-east-1' (lower-case letters, digits and hyphens)"
     }
 }

@@ -79,9 +79,19 @@ extension SigV4Credentials: Encodable {
 
 /// How secrets are shown when something must be shown: never in full.
 public enum SecretMasking {
-    /// `AKIAIOSFODNN7EXAMPLE` → `AKIA…MPLE`; eight characters or fewer → `…`.
+    /// `AKIAIOSFODNN7EXAMPLE` → `AKIA…MPLE`. A short id (eight characters or fewer, a
+    /// test or placeholder id such as `test`) shows its first character and its length,
+    /// `t… (4 characters)`, so a user can tell which one is in use without the whole id
+    /// being printed; a one-character id shows only its length.
     public static func maskKeyId(_ keyId: String) -> String {
-        guard keyId.count > 8 else { return "…" }
+        let count = keyId.count
+        guard count > 8 else {
+            switch count {
+            case 0: return "(empty)"
+            case 1: return "… (1 character)"
+            default: return "\(keyId.prefix(1))… (\(count) characters)"
+            }
+        }
         return "\(keyId.prefix(4))…\(keyId.suffix(4))"
     }
 

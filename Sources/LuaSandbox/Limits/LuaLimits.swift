@@ -71,6 +71,15 @@ public struct LuaLimits: Sendable, Hashable {
     }
 }
 
+extension LuaLimits {
+    /// The one wording of the memory limit, whatever reached it (the allocator,
+    /// `string.rep`, a crossing, requests in flight, `stdin.read`):
+    /// `sandbox limit: memory cap of N bytes reached (what needed more)`.
+    public static func memoryCapMessage(_ cap: Int, _ detail: String) -> String {
+        "sandbox limit: memory cap of \(cap) bytes reached (\(detail))"
+    }
+}
+
 /// Which limit stopped a run.
 public enum LuaLimitKind: String, Sendable, Hashable {
     case instructions, deadline, memory, output, hostCalls, interrupted

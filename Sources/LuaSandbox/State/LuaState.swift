@@ -164,8 +164,14 @@ public final class LuaState {
     /// Turns a conversion error that hit the crossing budget into a sticky trip.
     private func noteConversion(_ error: LuaConversionError) -> LuaError {
         if let kind = error.limit {
-            tripLimit(kind, error.problem)
-            return .limit(kind, hostTrip?.message ?? error.problem)
+            // One wording for the memory limit: the state's cap, as the allocator says it.
+            let message =
+                error.crossingBudget.map {
+                    LuaLimits.memoryCapMessage(memoryCap, LuaConversionError.crossingDetail($0))
+                }
+                ?? error.problem
+            tripLimit(kind, message)
+            return .limit(kind, hostTrip?.message ?? message)
         }
         return .conversion(error)
     }
@@ -220,9 +226,14 @@ public final class LuaState {
 
     /// Compiles a text chunk (binary chunks are refused) into a function reference.
     public func load(_ source: String, name: String = "=chunk") throws(LuaError) -> LuaValue {
+        try load(bytes: Array(source.utf8), name: name)
+    }
+
+    /// Compiles a text chunk given as its exact bytes (a Lua source file is bytes: a string
+    /// literal may hold any byte, valid UTF-8 or not) into a function reference.
+    public func load(bytes source: [UInt8], name: String = "=chunk") throws(LuaError) -> LuaValue {
         guard lua_checkstack(L, 2) != 0 else { throw LuaError.state("Lua stack exhausted") }
-        var source = source
-        let status = source.withUTF8 { buf in
+        let status = source.withUnsafeBufferPointer { buf in
             buf.withMemoryRebound(to: CChar.self) {
                 quarry_lua_load_text(L, $0.baseAddress, $0.count, name)
             }

@@ -76,6 +76,8 @@ public struct LuaConversionError: Error, Sendable, Hashable, CustomStringConvert
     public let problem: String
     /// The sandbox limit the conversion ran into (`.memory` for the crossing budget), if any.
     public let limit: LuaLimitKind?
+    /// The bytes the crossing was allowed, when it ran out of them.
+    var crossingBudget: Int? = nil
     /// A conversion error for the value at `path`.
     public init(path: String, problem: String, limit: LuaLimitKind? = nil) {
         self.path = path
@@ -83,12 +85,18 @@ public struct LuaConversionError: Error, Sendable, Hashable, CustomStringConvert
         self.limit = limit
     }
 
-    /// The error for a crossing that needs more than `budget` bytes.
+    /// The error for a crossing that needs more than `budget` bytes (the state words
+    /// it with its cap, `LuaLimits.memoryCapMessage`, when it trips).
     static func budget(path: String, _ budget: Int) -> LuaConversionError {
-        LuaConversionError(
-            path: path,
-            problem: "sandbox limit: memory: the values crossing between Lua and the host "
-                + "need more than the \(budget) bytes left under the memory cap", limit: .memory)
+        var error = LuaConversionError(
+            path: path, problem: "sandbox limit: memory cap reached (\(crossingDetail(budget)))", limit: .memory)
+        error.crossingBudget = budget
+        return error
+    }
+
+    /// What a crossing over its budget needed.
+    static func crossingDetail(_ budget: Int) -> String {
+        "the values crossing between Lua and the host need more than the \(budget) bytes left under it"
     }
 
     /// `path: problem`.

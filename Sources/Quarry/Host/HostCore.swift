@@ -28,6 +28,8 @@ final class HostCore: @unchecked Sendable {
 
     let errorOutput: @Sendable ([UInt8]) -> Void
     let input: (@Sendable () async -> [UInt8]?)?
+    /// Why scripts get no input, for `stdin.read`'s `NoInput` error (`Options.noInputReason`).
+    let noInputReason: String?
     private var errorBytes = 0
     /// The audit log, when the host keeps one (see `HostCore+Audit.swift`).
     let auditor: AuditWriter?
@@ -36,8 +38,9 @@ final class HostCore: @unchecked Sendable {
     init(
         target: QuarryTarget, policy: HostPolicy, logger: Logger, defaultModel: String?,
         errorOutput: @escaping @Sendable ([UInt8]) -> Void, input: (@Sendable () async -> [UInt8]?)?,
-        auditor: AuditWriter? = nil, sharedBudget: TokenBudget? = nil
+        auditor: AuditWriter? = nil, sharedBudget: TokenBudget? = nil, noInputReason: String? = nil
     ) {
+        self.noInputReason = noInputReason
         self.auditor = auditor
         self.sharedBudget = sharedBudget
         self.errorOutput = errorOutput
@@ -123,9 +126,10 @@ final class HostCore: @unchecked Sendable {
         guard requestBytesHeld <= cap, bytes <= cap - requestBytesHeld else {
             throw ScriptError(
                 code: .limitExceeded,
-                message:
-                    "sandbox limit: memory: calls in flight hold \(requestBytesHeld) bytes of requests and this one needs \(bytes) more (limit \(cap) bytes); lower the concurrency"
-            )
+                message: LuaLimits.memoryCapMessage(
+                    cap,
+                    "calls in flight hold \(requestBytesHeld) bytes of requests and this one needs \(bytes) more; "
+                        + "lower the concurrency"))
         }
         let output = max(0, maxTokens ?? policy.assumedMaxTokens)
         let input = max(0, inputTokens)

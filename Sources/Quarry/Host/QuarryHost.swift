@@ -53,6 +53,10 @@ public final class QuarryHost: Sendable {
         /// `input`: a line with its newline, or nil at the end. A long line may come in
         /// pieces: a piece without a newline continues in the next one.
         public var inputBytes: (@Sendable () async -> [UInt8]?)? = nil
+        /// Why scripts get no input when neither `input` nor `inputBytes` is set, for the
+        /// message of `stdin.read`'s `NoInput` error (the CLI: the script itself came
+        /// from standard input). Nil says "this host gives scripts no input".
+        public var noInputReason: String? = nil
         /// Where `log.info/warn/error` go (redacted).
         public var logger: Logger
         /// The model for calls without `model=` (the REPL's `:use`).
@@ -127,7 +131,7 @@ public final class QuarryHost: Sendable {
             target: target, policy: options.policy, logger: options.logger,
             defaultModel: options.defaultModel, errorOutput: errorOutput,
             input: input, auditor: try options.audit.map(AuditWriter.init),
-            sharedBudget: options.budget)
+            sharedBudget: options.budget, noInputReason: options.noInputReason)
         core.setWillCall(options.willCall)
         self.core = core
         let output = options.output
@@ -201,7 +205,16 @@ public final class QuarryHost: Sendable {
     public func evaluate(_ source: String, name: String = "=chunk", arguments: [LuaValue] = []) async throws
         -> [LuaValue]
     {
-        try await perform(source, name: name, arguments: arguments, settings: RunSettings(), events: nil)
+        try await perform(Array(source.utf8), name: name, arguments: arguments, settings: RunSettings(), events: nil)
+    }
+
+    /// `evaluate(_:name:arguments:)` for a chunk given as its exact bytes: a script file
+    /// whose string literals hold bytes that are not UTF-8 runs with those bytes unchanged.
+    public func evaluate(
+        bytes source: [UInt8], name: String = "=chunk", arguments: [LuaValue] = [],
+        settings: RunSettings = RunSettings()
+    ) async throws -> [LuaValue] {
+        try await perform(source, name: name, arguments: arguments, settings: settings, events: nil)
     }
 
     /// `evaluate(_:name:arguments:)` with settings for this run alone: its limits, a
@@ -210,7 +223,7 @@ public final class QuarryHost: Sendable {
         _ source: String, name: String = "=chunk", arguments: [LuaValue] = [],
         settings: RunSettings
     ) async throws -> [LuaValue] {
-        try await perform(source, name: name, arguments: arguments, settings: settings, events: nil)
+        try await perform(Array(source.utf8), name: name, arguments: arguments, settings: settings, events: nil)
     }
 
     /// Runs a chunk and decodes its first return value into `type` (a table becomes a
@@ -226,7 +239,8 @@ public final class QuarryHost: Sendable {
     ) async throws -> T {
         let values: [LuaValue]
         do {
-            values = try await perform(source, name: name, arguments: arguments, settings: settings, events: nil)
+            values = try await perform(
+                Array(source.utf8), name: name, arguments: arguments, settings: settings, events: nil)
         } catch {
             throw QuarryError(error)
         }
@@ -280,7 +294,7 @@ public final class QuarryHost: Sendable {
             let task = Task {
                 do {
                     let values = try await self.perform(
-                        source, name: name, arguments: arguments, settings: settings, events: sink)
+                        Array(source.utf8), name: name, arguments: arguments, settings: settings, events: sink)
                     continuation.yield(.finished(values))
                     continuation.finish()
                 } catch {
@@ -292,7 +306,7 @@ public final class QuarryHost: Sendable {
     }
 
     private func perform(
-        _ source: String, name: String, arguments: [LuaValue], settings: RunSettings,
+        _ source: [UInt8], name: String, arguments: [LuaValue], settings: RunSettings,
         events: RunEventSink?
     ) async throws -> [LuaValue] {
         try refuseReentry()
@@ -336,8 +350,7 @@ public final class QuarryHost: Sendable {
         }
         try await setArguments(script: path, arguments)
         return try await evaluate(
-            String(decoding: data, as: UTF8.self), name: "@" + path,
-            arguments: arguments.map(LuaValue.string), settings: settings)
+            bytes: Array(data), name: "@" + path, arguments: arguments.map(LuaValue.string), settings: settings)
     }
 
     /// Sets the global `arg` table: `arg[0]` is the script, `arg[1…]` its arguments.
@@ -484,7 +497,7 @@ public final class QuarryHost: Sendable {
     // MARK: running
 
     private func execute(
-        _ source: String, name: String, arguments: [LuaValue], limits: LuaLimits,
+        _ source: [UInt8], name: String, arguments: [LuaValue], limits: LuaLimits,
         run: RunState
     ) async throws -> [LuaValue] {
         core.beginRun(run)
@@ -492,7 +505,7 @@ public final class QuarryHost: Sendable {
         let co = try await sandbox.withState { state throws -> LuaCoroutine in
             state.beginRun(limits)
             do {
-                let function = try state.load(source, name: name)
+                let function = try state.load(bytes: source, name: name)
                 defer { state.release(function) }
                 return try state.newCoroutine(function)
             } catch {

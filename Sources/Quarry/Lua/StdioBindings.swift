@@ -10,7 +10,11 @@ struct StdioBindings {
             { [core] call in
                 guard let input = core.input else {
                     return .error(
-                        ScriptError(code: .noInput, message: "stdin.read: this host gives scripts no input").luaValue)
+                        ScriptError(
+                            code: .noInput,
+                            message: "stdin.read: "
+                                + (core.noInputReason ?? "this host gives scripts no input")
+                        ).luaValue)
                 }
                 let format = call.argument(1).stringValue ?? "l"
                 guard ["l", "L", "a", "*l", "*L", "*a"].contains(format) else {
@@ -20,9 +24,12 @@ struct StdioBindings {
                 // longest string a value crossing into Lua may carry.
                 let longest = LuaConversionLimits().maxStringBytes
                 let cap = min(core.policy.limits.memoryBytes, longest)
-                let limit =
+                // The memory cap is worded as every memory limit is; the string limit names itself.
+                let tooLarge: @Sendable (String) -> String = { detail in
                     cap == longest
-                    ? "the longest string a script can hold (\(cap) bytes)" : "the memory cap of \(cap) bytes"
+                        ? "stdin.read: \(detail) than the longest string a script can hold (\(cap) bytes)"
+                        : "stdin.read: " + LuaLimits.memoryCapMessage(cap, detail)
+                }
                 return .suspend(
                     HostRequest.work {
                         // Bytes in, bytes out: a Lua string is bytes, so nothing is repaired.
@@ -35,7 +42,7 @@ struct StdioBindings {
                                 if all.count > cap {
                                     throw ScriptError(
                                         code: .limitExceeded,
-                                        message: "stdin.read: the input is larger than \(limit)")
+                                        message: tooLarge("the input is larger"))
                                 }
                             }
                             return [.bytes(all)]
@@ -49,7 +56,7 @@ struct StdioBindings {
                         if !format.hasSuffix("L"), line.last == UInt8(ascii: "\n") { line.removeLast() }
                         if line.count > cap {
                             throw ScriptError(
-                                code: .limitExceeded, message: "stdin.read: a line is longer than \(limit)")
+                                code: .limitExceeded, message: tooLarge("a line is longer"))
                         }
                         return [.bytes(line)]
                     })

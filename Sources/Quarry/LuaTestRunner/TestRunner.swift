@@ -298,7 +298,11 @@ public struct TestRunner: Sendable {
     static func describe(_ error: any Error) -> String {
         switch error {
         case let e as LuaError:
-            if case .limit(let kind, let message) = e { return "sandbox limit (\(kind.rawValue)): \(message)" }
+            if case .limit(let kind, let message) = e {
+                // Each limit has one wording (`sandbox limit: memory cap of N bytes reached (…)`),
+                // the same as `quarry run` prints: not said twice.
+                return message.hasPrefix("sandbox limit:") ? message : "sandbox limit (\(kind.rawValue)): \(message)"
+            }
             return e.description
         case let e as ScriptError: return e.description
         default: return String(describing: error)

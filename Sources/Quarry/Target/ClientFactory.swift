@@ -33,9 +33,14 @@ struct ClientFactory: Sendable {
         case .aws(let profile, let endpoint):
             let resolved = try BedrockConfiguration.resolve(
                 environment: ConfigurationEnvironment(environment),
-                overrides: .init(
-                    profile: settings.profile ?? profile, region: settings.region ?? targetRegion,
-                    endpointURL: settings.endpoint ?? endpoint))
+                overrides: {
+                    var overrides = BedrockConfiguration.Overrides(
+                        profile: settings.profile ?? profile, region: settings.region ?? targetRegion,
+                        endpointURL: settings.endpoint ?? endpoint)
+                    overrides.regionSource =
+                        settings.region != nil ? "bedrock.client{region=}" : "the target's region"
+                    return overrides
+                }())
             configuration = try BedrockRuntimeClient.Configuration(resolved: resolved)
         }
         if let mode = settings.retryMode { configuration.retry.mode = mode }

@@ -96,15 +96,19 @@ public final class QuarryTarget: Sendable {
     /// keys, bearer token, profile, web identity or container credentials), it starts an
     /// emulator with `localEmulator` and targets it; without one it reports that no
     /// credentials are configured. The CLI passes `.inProcess` (`QuarryEmulatorSupport`).
+    /// `regionSource` is what an error about `region` calls it (the CLI: `the --region flag`).
     public static func resolve(
         region: String? = nil, profile: String? = nil, endpoint: String? = nil,
         preference: Preference? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         middlewares: [any TransportMiddleware] = [],
-        localEmulator: (any LocalEmulatorLauncher)? = nil
+        localEmulator: (any LocalEmulatorLauncher)? = nil,
+        regionSource: String? = nil
     ) async throws -> QuarryTarget {
         try await TargetResolver(environment: environment, middlewares: middlewares, localEmulator: localEmulator)
-            .resolve(region: region, profile: profile, endpoint: endpoint, preference: preference)
+            .resolve(
+                region: region, profile: profile, endpoint: endpoint, preference: preference,
+                regionSource: regionSource)
     }
 
     /// A target for an emulator that is already running (tests, `quarry emulator` elsewhere).

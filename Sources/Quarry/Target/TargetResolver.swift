@@ -17,7 +17,7 @@ struct TargetResolver {
     /// The target for `preference` (or `QUARRY_TARGET`, or automatic).
     func resolve(
         region: String?, profile: String?, endpoint: String?,
-        preference: QuarryTarget.Preference?
+        preference: QuarryTarget.Preference?, regionSource: String? = nil
     ) async throws -> QuarryTarget {
         let useAWS: Bool
         switch try preference ?? environmentPreference() {
@@ -26,7 +26,7 @@ struct TargetResolver {
         case .automatic: useAWS = endpoint != nil || profile != nil || Self.credentialsConfigured(environment)
         }
         if useAWS {
-            return try aws(region: region, profile: profile, endpoint: endpoint)
+            return try aws(region: region, profile: profile, endpoint: endpoint, regionSource: regionSource)
         }
         guard let localEmulator else {
             throw ScriptError(
@@ -89,12 +89,18 @@ struct TargetResolver {
     }
 
     /// An AWS target from the environment, shared files and the overrides.
-    func aws(region: String?, profile: String?, endpoint: String?) throws -> QuarryTarget {
+    /// `regionSource` names where `region` came from in errors (the CLI: `the --region flag`).
+    func aws(region: String?, profile: String?, endpoint: String?, regionSource: String? = nil) throws -> QuarryTarget {
         let resolved: BedrockConfiguration
         do {
             resolved = try BedrockConfiguration.resolve(
                 environment: ConfigurationEnvironment(environment),
-                overrides: .init(profile: profile, region: region, endpointURL: endpoint))
+                overrides: {
+                    var overrides = BedrockConfiguration.Overrides(
+                        profile: profile, region: region, endpointURL: endpoint)
+                    overrides.regionSource = regionSource ?? "the region given to QuarryTarget.resolve"
+                    return overrides
+                }())
         } catch {
             if case .endpoint(.invalidConfiguration(let problem)) = error, problem.hasSuffix("Missing Region") {
                 throw Self.noRegion

@@ -4,7 +4,9 @@
 /// self-contained: nothing is stored in the session's globals and a user who reassigns
 /// a global cannot break the REPL's own code. The chunk
 /// 1. compiles `return <input>` first and the input itself second (like `lua` 5.4), so
-///    an expression prints its value and a statement just runs;
+///    an expression prints its value and a statement just runs (the expression's values
+///    pass through a function call, so a call in it is not a tail call and its errors
+///    name the input's line);
 /// 2. reports a compile error as `"syntax", message` instead of raising it, so the
 ///    REPL can tell an incomplete chunk (`<eof>`) from a wrong one;
 /// 3. runs the code in the caller's coroutine (Bedrock calls yield as usual) and lets

@@ -99,7 +99,7 @@ enum REPLCommandTable {
         ) { session, args in
             guard let path = args.first else { session.output.error("usage: :load FILE"); return }
             let text: String
-            do { text = try ScriptSource.read(path: path) } catch {
+            do { text = try ScriptSource.readText(path: path) } catch {
                 session.output.error("\(error)")
                 return
             }

@@ -45,10 +45,10 @@ final class HostEngine: REPLEngine {
     private let host: QuarryHost
     private let target: QuarryTarget
 
-    /// Resolves the target and makes a host for `settings`; `output` receives script
-    /// output, and every finished Bedrock call is reported to `onCall`.
+    /// Resolves the target and makes a host for `settings`; `output` receives the exact
+    /// bytes scripts print and write, and every finished Bedrock call is reported to `onCall`.
     init(
-        options: HostOptions, output: @escaping @Sendable (String) -> Void,
+        options: HostOptions, output: @escaping @Sendable ([UInt8]) -> Void,
         onCall: @escaping @Sendable (CallRecord) -> Void
     ) async throws {
         target = try await options.resolveTarget()

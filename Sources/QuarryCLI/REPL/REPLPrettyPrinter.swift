@@ -8,8 +8,10 @@
 /// - Cycles print as `<cycle>` (only a table inside itself is a cycle; a table shared
 ///   by two fields prints twice). Deeper than 8 levels prints `{…}`; more than 200
 ///   entries print `… (N more)`.
-/// - Strings are quoted and escaped; past 200 bytes inside a table (4000 at the top) they
-///   are cut with `…(+N bytes)`. Invalid UTF-8 bytes show as `\xNN`.
+/// - Strings are quoted and escaped as `string.format("%q")` escapes them, so the text is
+///   a Lua literal that reads back the same bytes: control bytes and bytes that are not
+///   valid UTF-8 show in decimal (`"\255\0"`), with `\n`, `\r`, `\t` kept readable;
+///   past 200 bytes inside a table (4000 at the top) they are cut with `…(+N bytes)`.
 /// - The JSON `null` sentinel prints `null`; handles and tables with `__tostring`
 ///   (host error tables) print their `tostring`; functions print `<function>` (their
 ///   addresses say nothing useful at a prompt).

@@ -3,10 +3,11 @@ import Quarry
 import Synchronization
 
 /// Makes a fresh engine (a new Lua state) for host options; `:reset`, `:limits` and
-/// target changes use it. `output` receives script output, `onCall` each finished call.
+/// target changes use it. `output` receives the exact bytes of script output, `onCall`
+/// each finished call.
 typealias REPLEngineFactory =
     @Sendable (
-        HostOptions, _ output: @escaping @Sendable (String) -> Void,
+        HostOptions, _ output: @escaping @Sendable ([UInt8]) -> Void,
         _ onCall: @escaping @Sendable (CallRecord) -> Void
     ) async throws -> any REPLEngine
 
@@ -56,8 +57,9 @@ final class REPLSession: @unchecked Sendable {
         editor = try LineEditor(completer: completer)
     }
 
-    /// The script-output sink handed to engines (print goes straight to the terminal).
-    var scriptOutput: @Sendable (String) -> Void {
+    /// The script-output sink handed to engines: print's bytes go straight to the
+    /// terminal, unchanged.
+    var scriptOutput: @Sendable ([UInt8]) -> Void {
         let output = self.output
         return { output.script($0) }
     }
@@ -205,14 +207,20 @@ final class REPLSession: @unchecked Sendable {
                 output.error(text)
                 return .failed
             }
-            if values.count > 2, let text = values[2].stringValue { output.line(text) }
+            if values.count > 2 {
+                switch values[2] {
+                case .string(let text): output.line(bytes: Array(text.utf8))
+                case .bytes(let bytes): output.line(bytes: bytes)
+                default: break
+                }
+            }
             return second == .boolean(true) ? .ranExpression : .ran
         } catch let error as LuaError {
             output.finishLine()
             if case .limit(.interrupted, _) = error {
                 output.error("\ninterrupted (session state kept)")
             } else {
-                output.error(error.description)
+                output.error(ScriptRunner.hinted(error.description))
             }
             return .failed
         } catch is CancellationError {

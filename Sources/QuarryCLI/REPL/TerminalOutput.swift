@@ -23,12 +23,23 @@ final class TerminalOutput: Sendable {
         return environment["TERM"] != "dumb"
     }
 
-    /// Writes script output (print, io.write, streamed tokens) as-is.
-    func script(_ text: String) {
-        guard !text.isEmpty else { return }
+    /// Writes script output (print, write, streamed tokens) as the exact bytes written:
+    /// Lua strings are bytes, and invalid UTF-8 or a NUL reaches the terminal unchanged.
+    func script(_ bytes: [UInt8]) {
+        guard let last = bytes.last else { return }
         atLineStart.withLock { atStart in
-            Self.write(text, to: STDOUT_FILENO)
-            atStart = text.hasSuffix("\n")
+            Self.write(bytes, to: STDOUT_FILENO)
+            atStart = last == UInt8(ascii: "\n")
+        }
+    }
+
+    /// Writes a line of bytes on stdout (an evaluation's rendered values), first ending
+    /// any unfinished line.
+    func line(bytes: [UInt8]) {
+        atLineStart.withLock { atStart in
+            if !atStart { Self.write(Array("\n".utf8), to: STDOUT_FILENO) }
+            Self.write(bytes + [UInt8(ascii: "\n")], to: STDOUT_FILENO)
+            atStart = true
         }
     }
 
@@ -69,8 +80,11 @@ final class TerminalOutput: Sendable {
     }
 
     /// Writes all of `text`, retrying short writes and EINTR.
-    static func write(_ text: String, to fd: Int32) {
-        var bytes = Array(text.utf8)
+    static func write(_ text: String, to fd: Int32) { write(Array(text.utf8), to: fd) }
+
+    /// Writes all of `bytes`, retrying short writes and EINTR.
+    static func write(_ bytes: [UInt8], to fd: Int32) {
+        var bytes = bytes
         var offset = 0
         bytes.withUnsafeMutableBytes { buffer in
             guard let base = buffer.baseAddress else { return }

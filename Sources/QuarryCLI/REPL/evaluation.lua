@@ -3,7 +3,9 @@
 local f, err
 -- The environment is passed explicitly: the sandbox's load takes its 4th stack
 -- slot for the environment even when it is not given.
-if try_return then f = load("return " .. src, name, "t", _ENV) end
+-- The values pass through a function call so the input's own calls are not tail calls:
+-- an error a host function raises names the input's line (repl:1), not this chunk's.
+if try_return then f = load("return (function(...) return ... end)(" .. src .. "\n)", name, "t", _ENV) end
 local expression = f ~= nil
 if not f then
   f, err = load(src, name, "t", _ENV)

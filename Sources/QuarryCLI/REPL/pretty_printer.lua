@@ -9,7 +9,7 @@ local ulen = utf8 and utf8.len
 local MAX_DEPTH, MAX_ITEMS, NESTED_STRING, TOP_STRING = 8, 200, 200, 4000
 local keywords = {}
 for w in ("and break do else elseif end false for function goto if in local nil not or repeat return then true until while"):gmatch("%a+") do keywords[w] = true end
-local escapes = { ["\\"] = "\\\\", ['"'] = '\\"', ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t", ["\0"] = "\\0" }
+local escapes = { ["\\"] = "\\\\", ['"'] = '\\"', ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
 local palette = { str = "\27[32m", num = "\27[36m", kw = "\27[33m", fn = "\27[35m", dim = "\27[2m", bad = "\27[31m" }
 local colour = false
 local function paint(kind, text)
@@ -30,6 +30,39 @@ local function safe(text)
     "\226\128([\170-\174])", function(c) return fmt("\\u{20%x}", byte(c) - 128) end),
     "\226\129([\166-\169])", function(c) return fmt("\\u{20%x}", byte(c) - 64) end))
 end
+-- Escapes like string.format("%q"): a control byte as \ddd in decimal (three digits
+-- when a digit follows, so the literal reads back the same), with \n, \r, \t, \\ and
+-- \" kept readable. The result is a valid Lua string body.
+local function decimal(c, d)
+  return fmt(d ~= "" and "\\%03d" or "\\%d", byte(c)) .. d
+end
+local function escape_controls(s)
+  return (gsub(s, '([%c\\"])(%d?)', function(c, d)
+    local e = escapes[c]
+    if e then return e .. d end
+    return decimal(c, d)
+  end))
+end
+-- Valid UTF-8 runs stay readable (controls escaped, C1 and bidi overrides as \u{…});
+-- each byte that is not part of valid UTF-8 shows as \ddd.
+local function escape_string(s)
+  if not ulen then
+    return (gsub(s, '([%c\\"\128-\255])(%d?)', function(c, d) return (escapes[c] and escapes[c] .. d) or decimal(c, d) end))
+  end
+  local parts, i, n = {}, 1, #s
+  while i <= n do
+    local ok, bad = ulen(s, i)
+    if ok then
+      parts[#parts + 1] = safe(escape_controls(sub(s, i)))
+      break
+    end
+    if bad > i then parts[#parts + 1] = safe(escape_controls(sub(s, i, bad - 1))) end
+    local digit = match(sub(s, bad + 1, bad + 1), "^%d$") or ""
+    parts[#parts + 1] = decimal(sub(s, bad, bad), digit)
+    i = bad + 1 + #digit
+  end
+  return tconcat(parts)
+end
 local function quote(s, limit)
   local more = #s - limit
   if more > 0 then
@@ -37,12 +70,7 @@ local function quote(s, limit)
     s = gsub(s, "[\192-\255][\128-\191]*$", "")
     more = more + (limit - #s)
   end
-  local valid = ulen and ulen(s) ~= nil
-  s = gsub(s, valid and '[%c\\"]' or '[%c\\"\128-\255]', function(c)
-    return escapes[c] or fmt("\\x%02x", byte(c))
-  end)
-  if valid then s = safe(s) end
-  local text = paint("str", '"' .. s .. '"')
+  local text = paint("str", '"' .. escape_string(s) .. '"')
   if more > 0 then text = text .. paint("dim", "…(+" .. more .. " bytes)") end
   return text
 end

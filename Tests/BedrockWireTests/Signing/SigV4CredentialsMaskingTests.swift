@@ -27,7 +27,9 @@ import Testing
             Self.credentials.description == "SigV4Credentials(AKIA…MPLE, session token: ***, expires: 20240620T133456Z)"
         )
         #expect(Self.credentials.maskedAccessKeyId == "AKIA…MPLE")
-        #expect(SecretMasking.maskKeyId("SHORT") == "…")
+        #expect(SecretMasking.maskKeyId("SHORT") == "S… (5 characters)")
+        #expect(SecretMasking.maskKeyId("x") == "… (1 character)")
+        #expect(SecretMasking.maskKeyId("") == "(empty)")
     }
 
     @Test func signedRequestsAndVerificationResultsHideTheToken() throws {
