@@ -53,7 +53,9 @@ struct S3API {
         var operation: Operation?
         do {
             let (bucket, key) = S3Addressing.bucketAndKey(request)
-            let query = PercentDecoding.query(request.query)
+            // `x-id` names the operation for routers (the Smithy S3 model puts
+            // `?x-id=PutObject` and the like in its URIs); S3 ignores it, and so does this.
+            let query = PercentDecoding.query(request.query).filter { $0.0 != "x-id" }
             let names = Set(query.map(\.0))
             guard !bucket.isEmpty else { throw S3Error.notImplemented("ListBuckets") }
             let response: EmulatorResponse
