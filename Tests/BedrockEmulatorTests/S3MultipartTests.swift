@@ -370,6 +370,43 @@ import Testing
         }
     }
 
+    @Test(
+        "the CompleteMultipartUpload reader answers every truncation and byte change of a valid body with parts or MalformedXML-style errors"
+    )
+    func completionReaderIsTotal() throws {
+        let valid = Array(
+            ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                + "<Part><ETag>&quot;0123&quot;</ETag><PartNumber>1</PartNumber><ChecksumCRC32>AAAA</ChecksumCRC32></Part>"
+                + "<Part><PartNumber>2</PartNumber><ETag>\"4567\"</ETag></Part></CompleteMultipartUpload>").utf8)
+        let parsed = try CompleteMultipartUploadBody.parse(valid)
+        #expect(parsed.map(\.number) == [1, 2])
+        #expect(parsed.map(\.etag) == ["\"0123\"", "\"4567\""])
+        var outcomes: [String: Int] = [:]
+        func attempt(_ bytes: [UInt8]) {
+            do {
+                let parts = try CompleteMultipartUploadBody.parse(bytes)
+                #expect(!parts.isEmpty && parts.allSatisfy { ObjectStore.partNumbers.contains($0.number) })
+                outcomes["parts", default: 0] += 1
+            } catch let error as S3API.S3Error {
+                #expect(error.status == 400)
+                #expect(["MalformedXML", "InvalidArgument"].contains(error.code), "\(error.code)")
+                outcomes[error.code, default: 0] += 1
+            } catch {
+                Issue.record("unexpected \(error)")
+            }
+        }
+        for length in 0..<valid.count { attempt(Array(valid.prefix(length))) }
+        for index in valid.indices {
+            for replacement: UInt8 in [0x00, 0x3C, 0x3E, 0x26, 0x2F, 0x22, 0x39, 0xFF] {
+                var changed = valid
+                changed[index] = replacement
+                attempt(changed)
+            }
+        }
+        #expect(outcomes["MalformedXML", default: 0] > valid.count)
+        #expect(outcomes["parts", default: 0] > 0)
+    }
+
     // MARK: Virtual-hosted addressing
 
     /// Sends an S3 request over a raw loopback connection with `host` as its `Host`,
