@@ -37,6 +37,8 @@ import Testing
 
     static func code(_ reply: EmulatorHTTPClient.Reply) -> String? { reply.text.between("<Code>", "</Code>") }
 
+    static func encode(_ text: String) -> String { SigV4Canonicalization.percentEncode(text, keeping: []) }
+
     @Test("multipart: create, upload parts (one replaced), list them, complete; the object and its ETag are S3's")
     func roundTrip() async throws {
         try await withEmulator { emulator, client in
@@ -301,6 +303,36 @@ import Testing
             }
             #expect(started < 1000)
             #expect(store.storedBytes <= 64 * 1024)
+
+            // ListMultipartUploads finds them (paged), and aborting them gives the space back.
+            var found: [(key: String, id: String)] = []
+            var marker = ""
+            for _ in 0..<100 {
+                let page = try await client.s3("/mpart?max-uploads=50&uploads" + marker, method: "GET")
+                #expect(page.status == 200, "\(page.text.prefix(300))")
+                for upload in page.text.components(separatedBy: "<Upload>").dropFirst() {
+                    found.append(
+                        (
+                            key: upload.between("<Key>", "</Key>") ?? "",
+                            id: upload.between("<UploadId>", "</UploadId>") ?? ""
+                        ))
+                }
+                guard page.text.contains("<IsTruncated>true</IsTruncated>"),
+                    let key = page.text.between("<NextKeyMarker>", "</NextKeyMarker>"),
+                    let id = page.text.between("<NextUploadIdMarker>", "</NextUploadIdMarker>")
+                else { break }
+                marker = "&key-marker=\(Self.encode(key))&upload-id-marker=\(Self.encode(id))"
+            }
+            #expect(found.count == started)
+            #expect(Set(found.map(\.id)).count == started)
+            let afterFill = store.storedBytes
+            for upload in found {
+                #expect(
+                    try await client.s3("/mpart/\(upload.key)?uploadId=\(upload.id)", method: "DELETE").status == 204)
+            }
+            #expect(store.uploadCount == 0)
+            #expect(store.storedBytes < afterFill)
+            #expect(try await client.s3("/mpart/after?uploads", method: "POST").status == 200)
         }
     }
 

@@ -239,7 +239,12 @@ def test_multipart_rules_and_errors(batch_emulator):
 
     aborted = s3.create_multipart_upload(Bucket="interop-mp-rules", Key="gone")["UploadId"]
     s3.upload_part(Bucket="interop-mp-rules", Key="gone", UploadId=aborted, PartNumber=1, Body=b"x")
+    # An abandoned upload is found by ListMultipartUploads (paginated) and aborted.
+    pages = s3.get_paginator("list_multipart_uploads").paginate(Bucket="interop-mp-rules",
+                                                                PaginationConfig={"PageSize": 1})
+    assert [(u["Key"], u["UploadId"]) for page in pages for u in page.get("Uploads", [])] == [("gone", aborted)]
     s3.abort_multipart_upload(Bucket="interop-mp-rules", Key="gone", UploadId=aborted)
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket="interop-mp-rules")
     with pytest.raises(ClientError) as gone:
         s3.list_parts(Bucket="interop-mp-rules", Key="gone", UploadId=aborted)
     assert gone.value.response["Error"]["Code"] == "NoSuchUpload"

@@ -3,7 +3,7 @@ import Foundation
 
 /// The emulator's minimal S3 over the ``ObjectStore``: CreateBucket, PutObject,
 /// GetObject, ListObjectsV2 and multipart uploads (CreateMultipartUpload, UploadPart,
-/// CompleteMultipartUpload, AbortMultipartUpload, ListParts), with S3's XML answers and
+/// CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads), with S3's XML answers and
 /// errors. Path-style (`/{bucket}/{key}`) and virtual-hosted (`Host: {bucket}.localhost`,
 /// `{bucket}.s3.localhost`; see ``S3Addressing``). Requests reach it once authenticated
 /// with an `s3` credential scope.
@@ -17,7 +17,7 @@ struct S3API {
         case listObjectsV2 = "ListObjectsV2"
         case createMultipartUpload = "CreateMultipartUpload", uploadPart = "UploadPart"
         case completeMultipartUpload = "CompleteMultipartUpload", abortMultipartUpload = "AbortMultipartUpload"
-        case listParts = "ListParts"
+        case listParts = "ListParts", listMultipartUploads = "ListMultipartUploads"
     }
 
     /// An S3 error: `<Error><Code>…` with its status.
@@ -76,6 +76,9 @@ struct S3API {
             case ("GET", false) where names.contains("uploadId"):
                 operation = .listParts
                 response = try listParts(bucket: bucket, key: key, query: query, requestID: requestID)
+            case ("GET", true) where names.contains("uploads"):
+                operation = .listMultipartUploads
+                response = try listMultipartUploads(bucket: bucket, query: query, requestID: requestID)
             case ("PUT", true):
                 operation = .createBucket
                 guard query.isEmpty else {

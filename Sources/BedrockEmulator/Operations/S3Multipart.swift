@@ -202,6 +202,62 @@ extension S3API {
     }
 }
 
+extension S3API {
+    /// ListMultipartUploads (`GET /{bucket}?uploads`): the uploads in progress, so an
+    /// abandoned one can be found and aborted (it holds its space until then).
+    func listMultipartUploads(bucket: String, query: [(String, String)], requestID: String) throws
+        -> EmulatorResponse
+    {
+        var prefix = ""
+        var maxUploads = 1000
+        var keyMarker = ""
+        var idMarker = ""
+        for (name, value) in query {
+            switch name {
+            case "uploads": break
+            case "prefix": prefix = value
+            case "max-uploads":
+                guard value.utf8.count <= 10, let number = Int(value), number >= 0 else {
+                    throw S3Error.invalidArgument("Provided max-uploads not an integer or within integer range")
+                }
+                maxUploads = min(number, 1000)
+            case "key-marker": keyMarker = value
+            case "upload-id-marker": idMarker = value
+            default: throw S3Error.notImplemented("the ListMultipartUploads parameter \(RequestLog.cut(name))")
+            }
+        }
+        guard let all = store.uploads(bucket: bucket, prefix: prefix) else { throw S3Error.noSuchBucket(bucket) }
+        // After the marker: later keys, or (with an upload-id marker) later uploads of the marker's key.
+        let marker = Array(keyMarker.utf8)
+        var remaining = all[...]
+        if !keyMarker.isEmpty {
+            if !idMarker.isEmpty, let at = all.firstIndex(where: { $0.key == keyMarker && $0.id == idMarker }) {
+                remaining = all[(at + 1)...]
+            } else {
+                remaining = all.drop { !marker.lexicographicallyPrecedes(Array($0.key.utf8)) }
+            }
+        }
+        let page = remaining.prefix(maxUploads)
+        let truncated = page.count < remaining.count
+        var xml = "<ListMultipartUploadsResult xmlns=\"\(Self.namespace)\"><Bucket>\(XML.escape(bucket))</Bucket>"
+        xml += "<KeyMarker>\(XML.escape(keyMarker))</KeyMarker><UploadIdMarker>\(XML.escape(idMarker))</UploadIdMarker>"
+        if truncated, let last = page.last {
+            xml += "<NextKeyMarker>\(XML.escape(last.key))</NextKeyMarker>"
+            xml += "<NextUploadIdMarker>\(XML.escape(last.id))</NextUploadIdMarker>"
+        }
+        xml += "<Prefix>\(XML.escape(prefix))</Prefix><MaxUploads>\(maxUploads)</MaxUploads>"
+        xml += "<IsTruncated>\(truncated)</IsTruncated>"
+        for upload in page {
+            xml += "<Upload><Key>\(XML.escape(upload.key))</Key><UploadId>\(XML.escape(upload.id))</UploadId>"
+            xml +=
+                "<StorageClass>STANDARD</StorageClass><Initiated>\(Self.isoDate(upload.initiated))</Initiated></Upload>"
+        }
+        xml += "</ListMultipartUploadsResult>"
+        return .complete(
+            status: 200, headers: headers(requestID, [("Content-Type", "application/xml")]), body: Array(xml.utf8))
+    }
+}
+
 // MARK: Addressing
 
 /// Where an S3 request names its bucket: in the path (`/{bucket}/{key}`, path-style),

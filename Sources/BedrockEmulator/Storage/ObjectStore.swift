@@ -222,6 +222,23 @@ extension ObjectStore {
         }
     }
 
+    /// A bucket's uploads in progress under `prefix` (ids and uploads, without their
+    /// parts' bytes), in key order then oldest first; nil when the bucket does not exist.
+    func uploads(bucket: String, prefix: String) -> [(id: String, key: String, initiated: Date)]? {
+        let found: [(id: String, key: String, initiated: Date)]? = state.withLock { state in
+            guard state.buckets[bucket] != nil else { return nil }
+            return state.uploads.compactMap { id, upload in
+                upload.bucket == bucket && upload.key.hasPrefix(prefix)
+                    ? (id: id, key: upload.key, initiated: upload.initiated) : nil
+            }
+        }
+        return found?.sorted { left, right in
+            let (a, b) = (Array(left.key.utf8), Array(right.key.utf8))
+            if a != b { return a.lexicographicallyPrecedes(b) }
+            return (left.initiated, left.id) < (right.initiated, right.id)
+        }
+    }
+
     /// Forgets an upload and its parts.
     func abortUpload(bucket: String, key: String, uploadID: String) throws(MultipartError) {
         let found = state.withLock { state in

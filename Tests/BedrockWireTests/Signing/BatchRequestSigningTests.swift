@@ -68,13 +68,14 @@ import Testing
     @Test("the verifier accepts every botocore-signed batch request under its service's rules")
     func verifierAccepts() throws {
         let cases = try Self.load()
-        #expect(cases.count == 15)
+        #expect(cases.count == 16)
         #expect(Set(cases.map(\.service)) == ["s3", "bedrock"])
         // Every multipart operation, and virtual-hosted addressing, has a case.
         let ids = Set(cases.map(\.id))
         for id in [
             "s3-create-multipart-upload", "s3-upload-part", "s3-complete-multipart-upload", "s3-abort-multipart-upload",
-            "s3-list-parts", "s3-put-object-virtual-hosted", "s3-upload-part-virtual-hosted",
+            "s3-list-parts", "s3-list-multipart-uploads", "s3-put-object-virtual-hosted",
+            "s3-upload-part-virtual-hosted",
         ] {
             #expect(ids.contains(id), "\(id)")
         }

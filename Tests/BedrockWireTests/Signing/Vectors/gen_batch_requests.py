@@ -39,12 +39,15 @@ class Answer:
         elif "list-type=2" in request.url:
             body = (b'<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>b</Name><KeyCount>0</KeyCount>'
                     b'<IsTruncated>false</IsTruncated></ListBucketResult>')
-        elif "?uploads" in request.url:
+        elif "?uploads" in request.url and request.method == "POST":
             body = (b'<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><Bucket>b</Bucket>'
                     b'<Key>k</Key><UploadId>u</UploadId></InitiateMultipartUploadResult>')
         elif "uploadId=" in request.url and request.method == "POST":
             body = (b'<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUploadResult><Bucket>b</Bucket>'
                     b'<Key>k</Key><ETag>&quot;e-2&quot;</ETag></CompleteMultipartUploadResult>')
+        elif "uploads" in request.url and request.method == "GET" and "uploadId=" not in request.url:
+            body = (b'<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>b</Bucket>'
+                    b'<IsTruncated>false</IsTruncated></ListMultipartUploadsResult>')
         elif "uploadId=" in request.url and request.method == "GET":
             body = (b'<?xml version="1.0" encoding="UTF-8"?><ListPartsResult><Bucket>b</Bucket><Key>k</Key>'
                     b'<UploadId>u</UploadId><IsTruncated>false</IsTruncated></ListPartsResult>')
@@ -83,6 +86,8 @@ def main():
             Bucket="batch-in", Key="jobs/big input.jsonl", UploadId=upload)),
         ("s3-list-parts", s3, "list_parts", dict(
             Bucket="batch-in", Key="jobs/big input.jsonl", UploadId=upload, MaxParts=100, PartNumberMarker=1)),
+        ("s3-list-multipart-uploads", s3, "list_multipart_uploads", dict(
+            Bucket="batch-in", Prefix="jobs/", MaxUploads=50, KeyMarker="jobs/a b", UploadIdMarker=upload)),
         ("s3-put-object-virtual-hosted", virtual, "put_object", dict(
             Bucket="batch-in", Key="jobs/input 1+2=3.jsonl", Body=b'{"recordId":"1"}\n')),
         ("s3-upload-part-virtual-hosted", virtual, "upload_part", dict(
