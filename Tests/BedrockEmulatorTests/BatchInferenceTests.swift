@@ -435,10 +435,10 @@ extension EmulatorHTTPClient {
     /// nil leaves the header out).
     func s3(
         _ target: String, method: String, body: [UInt8] = [],
-        contentHash: String?? = .some(nil)
+        contentHash: String?? = .some(nil), headers extra: [String: String] = [:]
     ) async throws -> Reply {
         let url = endpoint.url + target
-        var headers: [(name: String, value: String)] = []
+        var headers: [(name: String, value: String)] = extra.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         switch contentHash {
         case .none: break
         case .some(.none): headers.append(("x-amz-content-sha256", SigV4ReceivedRequest.sha256Hex(ofBody: body)))

@@ -190,12 +190,14 @@ import Testing
         check.bound(to: 4000)
         for good in [
             "localhost:4000", "127.0.0.1:4000", "127.9.8.7:4000", "[::1]:4000", "LOCALHOST:4000", "bedrock.test:1",
+            "bucket.localhost:4000", "bucket.s3.localhost:4000",
         ] {
             #expect(check.refusal([good]) == nil, "\(good)")
         }
         for bad in [
             "attacker.example:4000", "localhost:4001", "localhost", "10.0.0.1:4000", "[::2]:4000",
-            "127.0.0.1.evil:4000", "",
+            "127.0.0.1.evil:4000", "", "bucket.localhost:4001", ".localhost:4000", "bucket.localhost.evil:4000",
+            "a..localhost:4000",
         ] {
             #expect(check.refusal([bad]) != nil, "\(bad)")
         }

@@ -1,12 +1,17 @@
 """Batch inference against the emulator, as boto3's `s3` and `bedrock` clients see it:
 buckets and objects (path-style, S3's SigV4), model invocation jobs created, read,
 listed and stopped, their lifecycle waited out and their outputs read back."""
+import hashlib
+import io
 import json
+import socket
 import tempfile
 import time
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -157,3 +162,138 @@ def test_fault_rule_on_create(batch_emulator):
         bedrock.create_model_invocation_job(**kwargs)
     assert caught.value.response["Error"]["Code"] == "ServiceQuotaExceededException"
     assert bedrock.create_model_invocation_job(**kwargs)["jobArn"]
+
+
+# Multipart uploads and virtual-hosted addressing.
+
+MIB = 1024 * 1024
+
+
+def multipart_etag(parts):
+    """S3's ETag for a multipart object: the MD5 of the parts' MD5s, "-", the count."""
+    digest = hashlib.md5(b"".join(hashlib.md5(part).digest() for part in parts)).hexdigest()
+    return f'"{digest}-{len(parts)}"'
+
+
+def test_upload_fileobj_goes_multipart(batch_emulator, tmp_path):
+    s3, _ = clients(batch_emulator)
+    s3.create_bucket(Bucket="interop-multipart")
+    data = bytes(range(256)) * (12 * MIB // 256) + b"tail"
+    config = TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB, max_concurrency=3)
+    s3.upload_fileobj(io.BytesIO(data), "interop-multipart", "big/fileobj.bin", Config=config)
+    got = s3.get_object(Bucket="interop-multipart", Key="big/fileobj.bin")
+    assert got["Body"].read() == data
+    chunks = [data[i:i + 5 * MIB] for i in range(0, len(data), 5 * MIB)]
+    assert len(chunks) == 3
+    assert got["ETag"] == multipart_etag(chunks)
+    status, log = batch_emulator.admin("GET", "requests")
+    assert status == 200
+    operations = [entry.get("operation") for entry in log["requests"]]
+    assert operations.count("UploadPart") >= 3 and "CompleteMultipartUpload" in operations
+
+    path = tmp_path / "upload.bin"
+    path.write_bytes(data[: 6 * MIB])
+    s3.upload_file(str(path), "interop-multipart", "big/file.bin", Config=config)
+    head = s3.list_objects_v2(Bucket="interop-multipart", Prefix="big/file.bin")["Contents"][0]
+    assert head["Size"] == 6 * MIB
+    assert head["ETag"] == multipart_etag([data[:5 * MIB], data[5 * MIB:6 * MIB]])
+    assert s3.get_object(Bucket="interop-multipart", Key="big/file.bin")["Body"].read() == data[: 6 * MIB]
+    # Below the threshold it is a plain PutObject, whose ETag is the body's MD5.
+    s3.upload_fileobj(io.BytesIO(b"small"), "interop-multipart", "small", Config=config)
+    assert s3.get_object(Bucket="interop-multipart", Key="small")["ETag"] == f'"{hashlib.md5(b"small").hexdigest()}"'
+
+
+def test_multipart_rules_and_errors(batch_emulator):
+    s3, _ = clients(batch_emulator)
+    s3.create_bucket(Bucket="interop-mp-rules")
+    s3.create_bucket(Bucket="interop-mp-other")
+    upload = s3.create_multipart_upload(Bucket="interop-mp-rules", Key="k")["UploadId"]
+    big, small = b"a" * (5 * MIB), b"b" * 10
+    e1 = s3.upload_part(Bucket="interop-mp-rules", Key="k", UploadId=upload, PartNumber=1, Body=big)["ETag"]
+    e2 = s3.upload_part(Bucket="interop-mp-rules", Key="k", UploadId=upload, PartNumber=2, Body=small)["ETag"]
+    e3 = s3.upload_part(Bucket="interop-mp-rules", Key="k", UploadId=upload, PartNumber=3, Body=small)["ETag"]
+    listed = s3.list_parts(Bucket="interop-mp-rules", Key="k", UploadId=upload)
+    assert [(p["PartNumber"], p["Size"], p["ETag"]) for p in listed["Parts"]] == [(1, 5 * MIB, e1), (2, 10, e2), (3, 10, e3)]
+
+    def complete(parts, bucket="interop-mp-rules", key="k"):
+        with pytest.raises(ClientError) as caught:
+            s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={
+                "Parts": [{"PartNumber": n, "ETag": e} for n, e in parts]})
+        return caught.value.response["Error"]["Code"]
+
+    assert complete([(2, e2), (1, e1)]) == "InvalidPartOrder"
+    assert complete([(1, e1), (1, e1)]) == "InvalidPartOrder"
+    assert complete([(1, e1), (4, e2)]) == "InvalidPart"
+    assert complete([(1, e2)]) == "InvalidPart"
+    assert complete([(1, e1), (2, e2), (3, e3)]) == "EntityTooSmall"
+    assert complete([(1, e1), (3, e3)], bucket="interop-mp-other") == "NoSuchUpload"
+    assert complete([(1, e1), (3, e3)], key="other") == "NoSuchUpload"
+    with pytest.raises(ClientError) as huge:
+        s3.upload_part(Bucket="interop-mp-rules", Key="k", UploadId=upload, PartNumber=10001, Body=b"x")
+    assert huge.value.response["Error"]["Code"] == "InvalidArgument"
+
+    done = s3.complete_multipart_upload(Bucket="interop-mp-rules", Key="k", UploadId=upload, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 3, "ETag": e3}]})
+    assert done["ETag"] == multipart_etag([big, small])
+    assert s3.get_object(Bucket="interop-mp-rules", Key="k")["Body"].read() == big + small
+
+    aborted = s3.create_multipart_upload(Bucket="interop-mp-rules", Key="gone")["UploadId"]
+    s3.upload_part(Bucket="interop-mp-rules", Key="gone", UploadId=aborted, PartNumber=1, Body=b"x")
+    # An abandoned upload is found by ListMultipartUploads (paginated) and aborted.
+    pages = s3.get_paginator("list_multipart_uploads").paginate(Bucket="interop-mp-rules",
+                                                                PaginationConfig={"PageSize": 1})
+    assert [(u["Key"], u["UploadId"]) for page in pages for u in page.get("Uploads", [])] == [("gone", aborted)]
+    s3.abort_multipart_upload(Bucket="interop-mp-rules", Key="gone", UploadId=aborted)
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket="interop-mp-rules")
+    with pytest.raises(ClientError) as gone:
+        s3.list_parts(Bucket="interop-mp-rules", Key="gone", UploadId=aborted)
+    assert gone.value.response["Error"]["Code"] == "NoSuchUpload"
+
+
+@pytest.fixture
+def localhost_names(monkeypatch):
+    """Resolves `*.localhost` to 127.0.0.1 for this test, as RFC 6761 says it should (this
+    machine's resolver does not), so botocore's virtual-hosted requests reach the emulator."""
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        if isinstance(host, str) and (host == "localhost" or host.endswith(".localhost")):
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+
+
+def virtual_client(emulator, host="localhost"):
+    port = emulator.endpoint.rsplit(":", 1)[1]
+    config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, s3={"addressing_style": "virtual"})
+    return boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
+                        aws_access_key_id="test", aws_secret_access_key="test", config=config)
+
+
+@pytest.mark.parametrize("host", ["localhost", "s3.localhost"])
+def test_virtual_hosted_addressing(batch_emulator, localhost_names, host):
+    s3 = virtual_client(batch_emulator, host)
+    bucket = "interop-virtual-" + host.split(".")[0]
+    sent = []
+    s3.meta.events.register("before-send.s3.*", lambda request, **_: sent.append(urlsplit(request.url).netloc))
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="a/b c.txt", Body=b"virtual")
+    assert s3.get_object(Bucket=bucket, Key="a/b c.txt")["Body"].read() == b"virtual"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="a/")["Contents"]] == ["a/b c.txt"]
+    data = b"v" * (5 * MIB) + b"w" * 100
+    s3.upload_fileobj(io.BytesIO(data), bucket, "multi", Config=TransferConfig(multipart_threshold=5 * MIB,
+                                                                               multipart_chunksize=5 * MIB))
+    assert s3.get_object(Bucket=bucket, Key="multi")["Body"].read() == data
+    port = batch_emulator.endpoint.rsplit(":", 1)[1]
+    assert set(sent) == {f"{bucket}.{host}:{port}"}
+    # The same bucket path-style, through the usual client.
+    path_style, _ = clients(batch_emulator)
+    assert path_style.get_object(Bucket=bucket, Key="a/b c.txt")["Body"].read() == b"virtual"
+    # A wrong secret is refused with the Host as signed.
+    forger = boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="wrong",
+                          config=Config(retries={"total_max_attempts": 1}, s3={"addressing_style": "virtual"}))
+    with pytest.raises(ClientError) as caught:
+        forger.get_object(Bucket=bucket, Key="a/b c.txt")
+    assert caught.value.response["Error"]["Code"] == "SignatureDoesNotMatch"

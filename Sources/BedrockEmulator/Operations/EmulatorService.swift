@@ -58,8 +58,11 @@ final class EmulatorService: Sendable {
     /// answered with AWS's error and forgotten.
     func handle(_ request: EmulatorRequest) async -> EmulatorResponse {
         let requestID = UUID().uuidString.lowercased()
+        // A virtual-hosted S3 request (`Host: bucket.localhost`) has only a key for a path:
+        // `/_quarry/…` there is an object, not the admin API.
+        let virtualHosted = request.headers.first(name: "host").flatMap(S3Addressing.virtualBucket(host:)) != nil
         let route = Route.match(method: request.method, path: String(request.path))
-        if case .admin(let segments)? = route {
+        if !virtualHosted, case .admin(let segments)? = route {
             return AdminAPI(service: self).handle(request, segments: segments, requestID: requestID)
         }
         let caller: AuthenticatedCaller

@@ -1,9 +1,12 @@
 import BedrockWire
 import Foundation
 
-/// The emulator's minimal S3, path-style (`/{bucket}/{key}`) over the ``ObjectStore``:
-/// CreateBucket, PutObject, GetObject and ListObjectsV2, with S3's XML answers and
-/// errors. Requests reach it once authenticated with an `s3` credential scope.
+/// The emulator's minimal S3 over the ``ObjectStore``: CreateBucket, PutObject,
+/// GetObject, ListObjectsV2 and multipart uploads (CreateMultipartUpload, UploadPart,
+/// CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads), with S3's XML answers and
+/// errors. Path-style (`/{bucket}/{key}`) and virtual-hosted (`Host: {bucket}.localhost`,
+/// `{bucket}.s3.localhost`; see ``S3Addressing``). Requests reach it once authenticated
+/// with an `s3` credential scope.
 struct S3API {
     let store: ObjectStore
     let service: EmulatorService
@@ -12,6 +15,9 @@ struct S3API {
     enum Operation: String {
         case createBucket = "CreateBucket", putObject = "PutObject", getObject = "GetObject"
         case listObjectsV2 = "ListObjectsV2"
+        case createMultipartUpload = "CreateMultipartUpload", uploadPart = "UploadPart"
+        case completeMultipartUpload = "CompleteMultipartUpload", abortMultipartUpload = "AbortMultipartUpload"
+        case listParts = "ListParts", listMultipartUploads = "ListMultipartUploads"
     }
 
     /// An S3 error: `<Error><Code>…` with its status.
@@ -20,6 +26,8 @@ struct S3API {
         var status: Int
         var message: String
         var resource: (name: String, value: String)?
+        /// Further elements S3 adds for this code (`<UploadId>`, `<PartNumber>`, …).
+        var details: [(name: String, value: String)] = []
 
         static func noSuchBucket(_ bucket: String) -> S3Error {
             S3Error(
@@ -32,6 +40,11 @@ struct S3API {
         static func invalidArgument(_ message: String) -> S3Error {
             S3Error(code: "InvalidArgument", status: 400, message: message)
         }
+        static func full(_ capacity: Int) -> S3Error {
+            S3Error(
+                code: "ServiceUnavailable", status: 503,
+                message: "The emulator's S3 holds its limit of \(capacity) bytes (max_stored_object_bytes).")
+        }
     }
 
     /// Handles one authenticated S3 request; returns the response and the operation
@@ -39,37 +52,52 @@ struct S3API {
     func handle(_ request: EmulatorRequest, requestID: String) -> (EmulatorResponse, String?, S3Error?) {
         var operation: Operation?
         do {
-            let path = request.path.dropFirst()  // the leading "/"
-            let parts = path.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-            let bucket = PercentDecoding.decode(parts.first ?? "")
-            let key = parts.count > 1 ? PercentDecoding.decode(parts[1]) : ""
-            let query = PercentDecoding.query(request.query)
+            let (bucket, key) = S3Addressing.bucketAndKey(request)
+            // `x-id` names the operation for routers (the Smithy S3 model puts
+            // `?x-id=PutObject` and the like in its URIs); S3 ignores it, and so does this.
+            let query = PercentDecoding.query(request.query).filter { $0.0 != "x-id" }
+            let names = Set(query.map(\.0))
             guard !bucket.isEmpty else { throw S3Error.notImplemented("ListBuckets") }
+            let response: EmulatorResponse
             switch (request.method, key.isEmpty) {
+            case ("POST", false) where names.contains("uploads"):
+                operation = .createMultipartUpload
+                response = try createMultipartUpload(request, bucket: bucket, key: key, requestID: requestID)
+            case ("POST", false) where names.contains("uploadId"):
+                operation = .completeMultipartUpload
+                response = try completeMultipartUpload(
+                    request, bucket: bucket, key: key, query: query, requestID: requestID)
+            case ("PUT", false) where names.contains("uploadId") || names.contains("partNumber"):
+                operation = .uploadPart
+                response = try uploadPart(request, bucket: bucket, key: key, query: query, requestID: requestID)
+            case ("DELETE", false) where names.contains("uploadId"):
+                operation = .abortMultipartUpload
+                response = try abortMultipartUpload(bucket: bucket, key: key, query: query, requestID: requestID)
+            case ("GET", false) where names.contains("uploadId"):
+                operation = .listParts
+                response = try listParts(bucket: bucket, key: key, query: query, requestID: requestID)
+            case ("GET", true) where names.contains("uploads"):
+                operation = .listMultipartUploads
+                response = try listMultipartUploads(bucket: bucket, query: query, requestID: requestID)
             case ("PUT", true):
                 operation = .createBucket
                 guard query.isEmpty else {
                     throw S3Error.notImplemented("bucket sub-resources (\(RequestLog.cut(String(request.query))))")
                 }
-                return (try createBucket(bucket, requestID: requestID), operation?.rawValue, nil)
+                response = try createBucket(bucket, requestID: requestID)
             case ("PUT", false):
                 operation = .putObject
-                return (
-                    try putObject(request, bucket: bucket, key: key, query: query, requestID: requestID),
-                    operation?.rawValue, nil
-                )
+                response = try putObject(request, bucket: bucket, key: key, query: query, requestID: requestID)
             case ("GET", false):
                 operation = .getObject
-                return (
-                    try getObject(request, bucket: bucket, key: key, query: query, requestID: requestID),
-                    operation?.rawValue, nil
-                )
+                response = try getObject(request, bucket: bucket, key: key, query: query, requestID: requestID)
             case ("GET", true) where query.contains(where: { $0.0 == "list-type" && $0.1 == "2" }):
                 operation = .listObjectsV2
-                return (try listObjects(bucket: bucket, query: query, requestID: requestID), operation?.rawValue, nil)
+                response = try listObjects(bucket: bucket, query: query, requestID: requestID)
             default:
                 throw S3Error.notImplemented("\(request.method) \(RequestLog.cut(String(request.path)))")
             }
+            return (response, operation?.rawValue, nil)
         } catch let error as S3Error {
             return (errorResponse(error, requestID: requestID), operation?.rawValue, error)
         } catch {
@@ -105,7 +133,7 @@ struct S3API {
         _ request: EmulatorRequest, bucket: String, key: String, query: [(String, String)],
         requestID: String
     ) throws -> EmulatorResponse {
-        guard query.isEmpty else { throw S3Error.notImplemented("object sub-resources and multipart uploads") }
+        guard query.isEmpty else { throw S3Error.notImplemented("object sub-resources") }
         guard request.headers.first(name: "x-amz-copy-source") == nil else {
             throw S3Error.notImplemented("CopyObject")
         }
@@ -113,18 +141,7 @@ struct S3API {
             throw S3Error(code: "KeyTooLongError", status: 400, message: "Your key is too long")
         }
         let bytes = request.bodyBytes
-        var extra: [(String, String)] = []
-        if let declared = request.headers.first(name: "x-amz-checksum-crc32") {
-            let crc = CRC32.checksum(bytes)
-            let computed = Data([UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)])
-                .base64EncodedString()
-            guard declared == computed else {
-                throw S3Error(
-                    code: "BadDigest", status: 400,
-                    message: "The CRC32 you specified did not match the calculated checksum.")
-            }
-            extra.append(("x-amz-checksum-crc32", computed))
-        }
+        let extra = try checkedChecksums(request)
         let contentType = request.headers.first(name: "content-type") ?? "binary/octet-stream"
         do {
             let etag = try store.put(bucket: bucket, key: key, bytes: bytes, contentType: contentType)
@@ -132,10 +149,7 @@ struct S3API {
         } catch {
             switch error {
             case .noSuchBucket: throw S3Error.noSuchBucket(bucket)
-            case .full(let capacity):
-                throw S3Error(
-                    code: "ServiceUnavailable", status: 503,
-                    message: "The emulator's S3 holds its limit of \(capacity) bytes (max_stored_object_bytes).")
+            case .full(let capacity): throw S3Error.full(capacity)
             }
         }
     }
@@ -220,9 +234,24 @@ struct S3API {
             status: 200, headers: headers(requestID, [("Content-Type", "application/xml")]), body: Array(xml.utf8))
     }
 
+    /// Checks a body against the `x-amz-checksum-crc32` it declares (S3's `BadDigest`
+    /// when it differs); returns the checksum headers to echo.
+    func checkedChecksums(_ request: EmulatorRequest) throws -> [(String, String)] {
+        guard let declared = request.headers.first(name: "x-amz-checksum-crc32") else { return [] }
+        let crc = CRC32.checksum(request.bodyBytes)
+        let computed = Data([UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)])
+            .base64EncodedString()
+        guard declared == computed else {
+            throw S3Error(
+                code: "BadDigest", status: 400,
+                message: "The CRC32 you specified did not match the calculated checksum.")
+        }
+        return [("x-amz-checksum-crc32", computed)]
+    }
+
     // MARK: Answers
 
-    private func headers(_ requestID: String, _ extra: [(String, String)]) -> [(String, String)] {
+    func headers(_ requestID: String, _ extra: [(String, String)]) -> [(String, String)] {
         service.headers(requestID, [("x-amz-request-id", requestID)] + extra)
     }
 
@@ -231,6 +260,7 @@ struct S3API {
         var xml =
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>\(error.code)</Code><Message>\(XML.escape(error.message))</Message>"
         if let resource = error.resource { xml += "<\(resource.name)>\(XML.escape(resource.value))</\(resource.name)>" }
+        for detail in error.details { xml += "<\(detail.name)>\(XML.escape(detail.value))</\(detail.name)>" }
         xml += "<RequestId>\(requestID)</RequestId></Error>"
         return .complete(
             status: error.status, headers: headers(requestID, [("Content-Type", "application/xml")]),

@@ -4,7 +4,7 @@ import Synchronization
 /// The emulator's `Host` check, against DNS rebinding: a page on `attacker.example`
 /// whose name later resolves to 127.0.0.1 reaches the emulator with
 /// `Host: attacker.example:PORT`. Accepted: loopback names and addresses
-/// (`localhost`, `127.x.x.x`, `[::1]`) with the server's own port, the configured
+/// (`localhost` and names under it, `127.x.x.x`, `[::1]`) with the server's own port, the configured
 /// host, and the names listed in `allowed_hosts` (any port: they are the operator's
 /// choice, e.g. behind a port mapping). Everything else is refused before the request
 /// is authenticated, logged or its body read.
@@ -36,7 +36,9 @@ final class HostCheck: Sendable {
         let boundPort = port.withLock { $0 }
         let portMatches = requestPort.map { $0 == boundPort } ?? (boundPort == (tls ? 443 : 80))
         guard portMatches else { return refused(value) }
-        if normalised == configuredHost || Self.isLoopback(normalised) { return nil }
+        if normalised == configuredHost || Self.isLoopback(normalised) || Self.isUnderLocalhost(normalised) {
+            return nil
+        }
         return refused(value)
     }
 
@@ -44,7 +46,8 @@ final class HostCheck: Sendable {
         let port = port.withLock { $0.map(String.init) ?? "?" }
         return ServiceError(
             name: "AccessDeniedException", status: 403,
-            message: "The Host header '\(RequestLog.cut(value))' does not name this emulator: it accepts localhost, "
+            message:
+                "The Host header '\(RequestLog.cut(value))' does not name this emulator: it accepts localhost and names under it, "
                 + "127.x.x.x and [::1] with port \(port), its configured host, and the config file's allowed_hosts "
                 + "(requests for other names are refused so a web page on a rebinding domain cannot reach it).")
     }
@@ -75,6 +78,15 @@ final class HostCheck: Sendable {
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         if host.hasSuffix(".") { host.removeLast() }
         return host
+    }
+
+    /// A name under `localhost` (`bucket.localhost`, `bucket.s3.localhost`: S3's
+    /// virtual-hosted addressing against a loopback endpoint). RFC 6761 reserves the
+    /// whole `.localhost` domain for loopback and no registrar can sell a name in it, so
+    /// a rebinding page cannot own one.
+    static func isUnderLocalhost(_ name: String) -> Bool {
+        name.hasSuffix(".localhost") && name.utf8.count > ".localhost".utf8.count
+            && name.utf8.count <= 253 && !name.contains("..")
     }
 
     /// `localhost`, an IPv4 address in 127.0.0.0/8, or `::1`.

@@ -4,7 +4,8 @@ import Testing
 
 /// The batch-inference requests as boto3's `s3` and `bedrock` clients send them
 /// (`Vectors/batch-requests.json`, made by `gen_batch_requests.py` with botocore
-/// 1.43.11): the verifier accepts each, our signer reproduces each signature, and S3's
+/// 1.43.11: S3's object, listing and multipart operations, path-style and
+/// virtual-hosted at `bucket.localhost`, and the four job operations): the verifier accepts each, our signer reproduces each signature, and S3's
 /// path rule (signed as sent, never normalised or re-encoded) is what makes the S3 ones verify.
 @Suite struct BatchRequestSigningTests {
     struct File: Decodable {
@@ -67,8 +68,17 @@ import Testing
     @Test("the verifier accepts every botocore-signed batch request under its service's rules")
     func verifierAccepts() throws {
         let cases = try Self.load()
-        #expect(cases.count == 8)
+        #expect(cases.count == 16)
         #expect(Set(cases.map(\.service)) == ["s3", "bedrock"])
+        // Every multipart operation, and virtual-hosted addressing, has a case.
+        let ids = Set(cases.map(\.id))
+        for id in [
+            "s3-create-multipart-upload", "s3-upload-part", "s3-complete-multipart-upload", "s3-abort-multipart-upload",
+            "s3-list-parts", "s3-list-multipart-uploads", "s3-put-object-virtual-hosted",
+            "s3-upload-part-virtual-hosted",
+        ] {
+            #expect(ids.contains(id), "\(id)")
+        }
         for vector in cases {
             let prepared = try Self.prepare(vector)
             let verifier = SigV4Verifier(service: vector.service, pathCanonicalization: Self.rule(vector.service)) {
