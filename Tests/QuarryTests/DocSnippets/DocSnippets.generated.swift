@@ -10,18 +10,18 @@ enum DocSnippets {
     static let all: [(name: String, source: String, run: @Sendable (DocSnippetContext) async throws -> Void)] = [
         ("embeddingGuide1", "EmbeddingGuide.md:31", embeddingGuide1),
         ("embeddingGuide2", "EmbeddingGuide.md:61", embeddingGuide2),
-        ("embeddingGuide3", "EmbeddingGuide.md:119", embeddingGuide3),
-        ("embeddingGuide4", "EmbeddingGuide.md:125", embeddingGuide4),
-        ("embeddingGuide5", "EmbeddingGuide.md:179", embeddingGuide5),
-        ("embeddingGuide6", "EmbeddingGuide.md:187", embeddingGuide6),
-        ("embeddingGuide7", "EmbeddingGuide.md:237", embeddingGuide7),
-        ("embeddingGuide8", "EmbeddingGuide.md:258", embeddingGuide8),
-        ("embeddingGuide9", "EmbeddingGuide.md:290", embeddingGuide9),
-        ("embeddingGuide10", "EmbeddingGuide.md:307", embeddingGuide10),
-        ("embeddingGuide11", "EmbeddingGuide.md:330", embeddingGuide11),
-        ("embeddingGuide12", "EmbeddingGuide.md:346", embeddingGuide12),
-        ("embeddingGuide13", "EmbeddingGuide.md:385", embeddingGuide13),
-        ("embeddingGuide14", "EmbeddingGuide.md:411", embeddingGuide14),
+        ("embeddingGuide3", "EmbeddingGuide.md:121", embeddingGuide3),
+        ("embeddingGuide4", "EmbeddingGuide.md:127", embeddingGuide4),
+        ("embeddingGuide5", "EmbeddingGuide.md:181", embeddingGuide5),
+        ("embeddingGuide6", "EmbeddingGuide.md:189", embeddingGuide6),
+        ("embeddingGuide7", "EmbeddingGuide.md:239", embeddingGuide7),
+        ("embeddingGuide8", "EmbeddingGuide.md:260", embeddingGuide8),
+        ("embeddingGuide9", "EmbeddingGuide.md:292", embeddingGuide9),
+        ("embeddingGuide10", "EmbeddingGuide.md:309", embeddingGuide10),
+        ("embeddingGuide11", "EmbeddingGuide.md:332", embeddingGuide11),
+        ("embeddingGuide12", "EmbeddingGuide.md:348", embeddingGuide12),
+        ("embeddingGuide13", "EmbeddingGuide.md:387", embeddingGuide13),
+        ("embeddingGuide14", "EmbeddingGuide.md:413", embeddingGuide14),
         ("policy1", "Policy.md:31", policy1),
         ("quarry1", "Quarry.md:40", quarry1),
     ]
@@ -71,7 +71,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 119.
+    /// EmbeddingGuide.md, the block at line 121.
     static func embeddingGuide3(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -87,7 +87,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 125.
+    /// EmbeddingGuide.md, the block at line 127.
     static func embeddingGuide4(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -118,7 +118,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 179.
+    /// EmbeddingGuide.md, the block at line 181.
     static func embeddingGuide5(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -136,7 +136,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 187.
+    /// EmbeddingGuide.md, the block at line 189.
     static func embeddingGuide6(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -163,7 +163,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 237.
+    /// EmbeddingGuide.md, the block at line 239.
     static func embeddingGuide7(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -184,7 +184,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 258.
+    /// EmbeddingGuide.md, the block at line 260.
     static func embeddingGuide8(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -214,7 +214,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 290.
+    /// EmbeddingGuide.md, the block at line 292.
     static func embeddingGuide9(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -231,7 +231,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 307.
+    /// EmbeddingGuide.md, the block at line 309.
     static func embeddingGuide10(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -254,7 +254,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 330.
+    /// EmbeddingGuide.md, the block at line 332.
     static func embeddingGuide11(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -271,7 +271,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 346.
+    /// EmbeddingGuide.md, the block at line 348.
     static func embeddingGuide12(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -293,7 +293,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 385.
+    /// EmbeddingGuide.md, the block at line 387.
     static func embeddingGuide13(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -324,7 +324,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 411.
+    /// EmbeddingGuide.md, the block at line 413.
     static func embeddingGuide14(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
