@@ -123,7 +123,9 @@ struct ClientFaultInjectorTests {
 
     @Test("stall is ended by the client's own time-to-first-byte deadline")
     func stall() async throws {
-        let timeouts = Timeouts(connect: .seconds(2), firstByte: .seconds(1), idle: .seconds(5), total: .seconds(20))
+        // 3 s, not 1: the retry that follows the stall must get its first byte within it
+        // while every other suite is starting (1 s ran out once in CI).
+        let timeouts = Timeouts(connect: .seconds(5), firstByte: .seconds(3), idle: .seconds(5), total: .seconds(30))
         try await withClient(
             retry: RetryConfiguration(maxAttempts: 2, baseDelay: .milliseconds(5), maxBackoff: .milliseconds(50)),
             timeouts: timeouts
