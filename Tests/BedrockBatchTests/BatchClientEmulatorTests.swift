@@ -149,8 +149,8 @@ import Testing
         #expect(throws: BedrockError.self) {
             _ = try BedrockBatchClient.getObjectOperation(bucket: "batch-in", key: String(repeating: "k", count: 1025))
         }
-        #expect(throws: BedrockError.self) { _ = try S3Location(uri: "https://batch-in/k") }
-        let location = try S3Location(uri: "s3://batch-in/jobs/in.jsonl")
+        #expect(throws: BedrockError.self) { _ = try S3URI(uri: "https://batch-in/k") }
+        let location = try S3URI(uri: "s3://batch-in/jobs/in.jsonl")
         #expect(location.bucket == "batch-in")
         #expect(location.key == "jobs/in.jsonl")
     }

@@ -73,7 +73,7 @@ extension BedrockBatchClient {
     /// Creates a bucket (`PUT /{bucket}`): what a test or the local emulator needs
     /// before a batch; against AWS, buckets are usually made beforehand.
     public func createBucket(_ bucket: String, options: CallOptions = .none) async throws -> BedrockResult<Void> {
-        let location = try S3Location(bucket: bucket)
+        let location = try S3URI(bucket: bucket)
         var op = OperationRequest(name: "CreateBucket", method: .PUT, path: "/\(location.bucket)")
         let region = configuration.shared.region
         if region != "us-east-1" {
@@ -88,7 +88,7 @@ extension BedrockBatchClient {
     // MARK: Request building (botocore's REST-XML bindings, path-style)
 
     /// `/{bucket}/{key}` with the key encoded as botocore encodes it (`/` kept).
-    static func objectPath(_ location: S3Location, operation: String) throws -> String {
+    static func objectPath(_ location: S3URI, operation: String) throws -> String {
         guard !location.key.isEmpty else {
             throw BedrockError.invalidRequest("\(operation): the key must not be empty")
         }
@@ -98,7 +98,7 @@ extension BedrockBatchClient {
     static func putObjectOperation(bucket: String, key: String, body: [UInt8], contentType: String?) throws
         -> OperationRequest
     {
-        let location = try S3Location(bucket: bucket, key: key)
+        let location = try S3URI(bucket: bucket, key: key)
         var headers: [(String, String)] = []
         if let contentType { headers.append(("Content-Type", contentType)) }
         headers.append(("x-amz-checksum-crc32", crc32Base64(body)))
@@ -109,14 +109,14 @@ extension BedrockBatchClient {
     }
 
     static func getObjectOperation(bucket: String, key: String) throws -> OperationRequest {
-        let location = try S3Location(bucket: bucket, key: key)
+        let location = try S3URI(bucket: bucket, key: key)
         return OperationRequest(
             name: "GetObject", method: .GET, path: try objectPath(location, operation: "GetObject"),
             headers: [("x-amz-checksum-mode", "ENABLED")])
     }
 
     static func listObjectsOperation(_ r: ListObjectsV2Request) throws -> OperationRequest {
-        let location = try S3Location(bucket: r.bucket)
+        let location = try S3URI(bucket: r.bucket)
         var query: [(name: String, value: String)] = [("list-type", "2")]
         func add(_ name: String, _ value: String?) {
             if let value { query.append((name, URIEncoding.encode(value))) }

@@ -3,16 +3,16 @@ import BedrockRuntime
 /// An S3 location `s3://bucket/key-or-prefix`, checked: a valid bucket name (3–63
 /// lower-case letters, digits, `.` and `-`, starting and ending with a letter or digit,
 /// not an IP address) and a key of at most 1,024 bytes.
-public struct S3Location: Sendable, Hashable, CustomStringConvertible {
+public struct S3URI: Sendable, Hashable, CustomStringConvertible {
     public let bucket: String
     /// The key or prefix (may be empty: the whole bucket).
     public let key: String
 
     /// A location from its parts; an error names what is wrong.
     public init(bucket: String, key: String = "") throws {
-        guard S3Location.isValidBucketName(bucket) else {
+        guard S3URI.isValidBucketName(bucket) else {
             throw BedrockError.invalidRequest(
-                "'\(S3Location.shown(bucket))' is not a valid S3 bucket name "
+                "'\(S3URI.shown(bucket))' is not a valid S3 bucket name "
                     + "(3-63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit)")
         }
         guard key.utf8.count <= 1024 else {
@@ -25,7 +25,7 @@ public struct S3Location: Sendable, Hashable, CustomStringConvertible {
     /// Parses `s3://bucket[/key]`.
     public init(uri: String) throws {
         guard uri.hasPrefix("s3://") else {
-            throw BedrockError.invalidRequest("'\(S3Location.shown(uri))' is not an S3 URI (expected s3://bucket/key)")
+            throw BedrockError.invalidRequest("'\(S3URI.shown(uri))' is not an S3 URI (expected s3://bucket/key)")
         }
         let rest = uri.dropFirst("s3://".count)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
