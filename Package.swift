@@ -111,7 +111,7 @@ let package = Package(
         .target(
             name: "Quarry",
             dependencies: [
-                "LuaSandbox", "BedrockRuntime",
+                "LuaSandbox", "BedrockRuntime", "BedrockBatch",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
