@@ -34,6 +34,54 @@ struct BatchBindings {
         table.add("bedrock.batch_status", status)
         table.add("bedrock.batch_stop", stop)
         table.add("bedrock.batch_results", results)
+        table.add("bedrock.batch_attach", attach)
+    }
+
+    /// `bedrock.batch_job{id=, output=}`: a handle on an existing job (by id or ARN),
+    /// e.g. one submitted by an earlier run. `output` (needed for results) is the
+    /// folder the job was given, checked by the policy like a new job's.
+    private func attach(_ call: LuaHostCall) -> LuaHostResult {
+        let function = "bedrock.batch_job"
+        do throws(ScriptError) {
+            let builder = RequestBuilder(function: function, defaultModel: nil)
+            let args = try builder.table(call.argument(1))
+            for key in args.keys where !["id", "output"].contains(key) {
+                throw builder.fail("unknown field '\(key)' (known: id, output)")
+            }
+            guard case .string(let text)? = args["id"] else {
+                throw builder.fail("'id' is required: the job's id or ARN")
+            }
+            let id: String
+            if text.hasPrefix("arn:") {
+                id = try Self.jobId(fromArn: text)
+            } else {
+                guard Self.isJobId(text) else {
+                    throw builder.fail("'id' must be a job id (letters and digits) or a job ARN")
+                }
+                id = text
+            }
+            var output: S3URI?
+            if let value = args["output"], value != .nil {
+                guard case .string(let uriText) = value else { throw builder.fail("'output' must be an s3:// URI") }
+                do {
+                    output = try S3URI(uri: uriText)
+                } catch {
+                    throw builder.fail("'output': \(ScriptError.from(error).message)")
+                }
+                if let output { try core.policy.checkBucket(output, what: "output", emulator: core.target.isEmulator) }
+            }
+            let job = BatchJob(name: id, model: "", output: output, input: nil, recordCount: nil, converse: true)
+            job.assign(id)
+            return .values([call.state.makeHandle(type: Self.jobType, label: id, object: job), .string(id)])
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    /// Letters and digits, 1-64 of them: what a job id may be before it enters a path.
+    static func isJobId(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count)
+            && text.unicodeScalars.allSatisfy { $0.isASCII && CharacterSet.alphanumerics.contains($0) }
     }
 
     // MARK: submit
@@ -258,8 +306,7 @@ struct BatchBindings {
         let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
         let id = ModelInvocationJobARN.jobId(of: arn)
         guard parts.count == 6, parts[0] == "arn", parts[2] == "bedrock",
-            parts[5] == "model-invocation-job/\(id)"[...], (1...64).contains(id.utf8.count),
-            id.unicodeScalars.allSatisfy({ $0.isASCII && CharacterSet.alphanumerics.contains($0) })
+            parts[5] == "model-invocation-job/\(id)"[...], isJobId(id)
         else {
             throw ScriptError(
                 code: "InvalidResponse",
@@ -381,6 +428,11 @@ struct BatchBindings {
     /// Lists and reads the job's `.jsonl.out` files and puts their lines in input order.
     static func readOutput(_ core: HostCore, _ job: BatchJob, _ context: AuditContext) async throws -> [LuaValue] {
         let client = try core.batchClient()
+        guard let output = job.output else {
+            throw ScriptError(
+                code: .validationError,
+                message: "job:results: this job handle has no output folder (give bedrock.batch_job its 'output')")
+        }
         let status = try await client.getModelInvocationJob(jobIdentifier: job.id).output
         guard status.status?.isTerminal == true else {
             throw ScriptError(
@@ -389,12 +441,12 @@ struct BatchBindings {
                     "job:results: job \(job.id) is \(status.status?.rawValue ?? "running"); wait for it first (job:wait())"
             )
         }
-        let folder = try S3URI(bucket: job.output.bucket, key: job.output.folderPrefix + job.id + "/")
+        let folder = try S3URI(bucket: output.bucket, key: output.folderPrefix + job.id + "/")
         let listed = try await audited(core, "ListObjectsV2", model: nil, context, resource: folder.uri) {
             (try await client.listAllObjects(bucket: folder.bucket, prefix: folder.key), [], nil)
         }
         var names = listed.map(\.key).filter { $0.hasSuffix(".jsonl.out") && $0.hasPrefix(folder.key) }
-        if let input = job.input.key.split(separator: "/").last, job.recordCount != nil {
+        if let input = job.input?.key.split(separator: "/").last, job.recordCount != nil {
             names = names.filter { $0 == folder.key + input + ".out" }
         }
         var lines: [JSONValue] = []
@@ -432,14 +484,15 @@ final class BatchJob: Sendable {
     private let assigned = Mutex<String?>(nil)
     let name: String
     let model: String
-    let output: S3URI
-    let input: S3URI
+    /// The folder the job writes to (nil for a job attached without one).
+    let output: S3URI?
+    let input: S3URI?
     /// The records submitted (nil when the input was an existing S3 object).
     let recordCount: Int?
     let converse: Bool
     private let cached = Mutex<[LuaValue]?>(nil)
 
-    init(name: String, model: String, output: S3URI, input: S3URI, recordCount: Int?, converse: Bool) {
+    init(name: String, model: String, output: S3URI?, input: S3URI?, recordCount: Int?, converse: Bool) {
         self.name = name; self.model = model; self.output = output; self.input = input
         self.recordCount = recordCount; self.converse = converse
     }
@@ -458,8 +511,9 @@ final class BatchJob: Sendable {
     func statusTable(_ job: ModelInvocationJob) -> LuaValue {
         var m: [String: LuaValue] = [
             "id": .string(id), "name": .string(name), "status": .string(job.status?.rawValue ?? "Unknown"),
-            "done": .boolean(job.status?.isTerminal ?? false), "output": .string(output.uri),
+            "done": .boolean(job.status?.isTerminal ?? false),
         ]
+        if let output { m["output"] = .string(output.uri) }
         if let message = job.message { m["message"] = .string(String(message.prefix(2000))) }
         func count(_ key: String, _ value: Int64?) {
             if let value, value >= 0 { m[key] = .integer(value) }

@@ -282,6 +282,13 @@ function bedrock.batch(opts)
   jobs[j] = true
   return j
 end
+local batch_attach = Q["bedrock.batch_attach"]
+function bedrock.batch_job(opts)
+  local handle, id = batch_attach(opts)
+  local j = setmetatable({ _handle = handle, id = id, name = id }, Job)
+  jobs[j] = true
+  return j
+end
 function JobMethods.status(j) return batch_status(check_job(j, "status")) end
 function JobMethods.stop(j) return batch_stop(check_job(j, "stop")) end
 function JobMethods.wait(j, opts)
