@@ -451,6 +451,9 @@ struct BatchBindings {
         }
         var lines: [JSONValue] = []
         var bytes = 0
+        // What a handle keeps: at most twice the sandbox's memory (as for calls in flight).
+        let limit = min(
+            maxResultBytes, QuarryTarget.maxInFlightBytesForScripts(memoryBytes: core.policy.limits.memoryBytes))
         for key in names.sorted() {
             let object = try await audited(
                 core, "GetObject", model: nil, context, resource: "s3://\(folder.bucket)/\(key)"
@@ -459,10 +462,10 @@ struct BatchBindings {
                 return (r.output.body, r.attempts, r.requestId)
             }
             bytes += object.count
-            guard bytes <= maxResultBytes else {
+            guard bytes <= limit else {
                 throw ScriptError(
                     code: .limitExceeded,
-                    message: "job:results: the job's output passes \(maxResultBytes) bytes; read it in parts from S3")
+                    message: "job:results: the job's output passes \(limit) bytes; read it in parts from S3")
             }
             for line in object.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
                 guard let value = try? JSONParser.parse(Array(line)) else {
@@ -514,7 +517,8 @@ final class BatchJob: Sendable {
             "done": .boolean(job.status?.isTerminal ?? false),
         ]
         if let output { m["output"] = .string(output.uri) }
-        if let message = job.message { m["message"] = .string(String(message.prefix(2000))) }
+        // Service text, scrubbed of any credential the client sent (as error messages are).
+        if let message = job.message { m["message"] = .string(ServiceTextScrubber.scrub(String(message.prefix(2000)))) }
         func count(_ key: String, _ value: Int64?) {
             if let value, value >= 0 { m[key] = .integer(value) }
         }
@@ -557,8 +561,9 @@ final class BatchJob: Sendable {
         if let error = line["error"], error != .null {
             var e: [String: LuaValue] = ["code": .string("RecordError")]
             if let code = error["errorCode"]?.intValue { e["status"] = .integer(Int64(code)) }
-            e["message"] = .string(
-                error["errorMessage"]?.stringValue ?? String(decoding: JSONWriter.compact.bytes(error), as: UTF8.self))
+            let text =
+                error["errorMessage"]?.stringValue ?? String(decoding: JSONWriter.compact.bytes(error), as: UTF8.self)
+            e["message"] = .string(ServiceTextScrubber.scrub(text))
             m["error"] = .map(e)
         }
         return .map(m)
