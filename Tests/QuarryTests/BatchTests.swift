@@ -164,6 +164,33 @@ import Testing
         }
     }
 
+    @Test("bedrock.batch_job takes only a plain id or a job ARN, and checks its output folder; nothing is sent")
+    func attachChecksItsInput() async throws {
+        try await HostHarness.with(policy: HostPolicy(allowedBuckets: ["batch-out/ok"])) { h in
+            let before = h.emulator.requests.count
+            let r = try await h.value(
+                """
+                local out = {}
+                local function try(opts) local ok, e = pcall(bedrock.batch_job, opts) out[#out + 1] = ok and 'ok' or e.code end
+                try({id = '../../model-invocation-jobs'})
+                try({id = 'abc/stop'})
+                try({id = 'abc?x=1'})
+                try({id = 'arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/../x'})
+                try({id = string.rep('a', 65)})
+                try({id = 'abcdefghij12', output = 's3://batch-out/elsewhere/'})
+                try({id = 'abcdefghij12', output = 's3://batch-out/ok/../elsewhere/'})
+                try({id = 'abcdefghij12', output = 's3://batch-out/ok/'})
+                try({id = 'arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abcdefghij12'})
+                return table.concat(out, ',')
+                """)
+            #expect(
+                r.stringValue
+                    == "ValidationError,ValidationError,ValidationError,ValidationError,ValidationError,PolicyViolation,PolicyViolation,ok,ok"
+            )
+            #expect(h.emulator.requests.count == before)
+        }
+    }
+
     @Test("a job ARN from the service must be one: anything else is refused, never used in a path")
     func jobArnsAreNotTrusted() throws {
         #expect(

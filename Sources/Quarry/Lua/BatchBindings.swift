@@ -53,7 +53,11 @@ struct BatchBindings {
             }
             let id: String
             if text.hasPrefix("arn:") {
-                id = try Self.jobId(fromArn: text)
+                do {
+                    id = try Self.jobId(fromArn: text)
+                } catch {
+                    throw builder.fail("'id' is not a job ARN (arn:aws:bedrock:…:model-invocation-job/ID)")
+                }
             } else {
                 guard Self.isJobId(text) else {
                     throw builder.fail("'id' must be a job id (letters and digits) or a job ARN")
