@@ -54,6 +54,40 @@ import Testing
         }
     }
 
+    @Test("records that fail keep their place: PartiallyCompleted, an error entry where each failed")
+    func failedRecordsKeepTheirPlace() async throws {
+        var configuration = Self.fast()
+        configuration.responses = [
+            ScriptedReply(contains: "poison", error: "ValidationException", message: "bad record")
+        ]
+        try await HostHarness.with(configuration: configuration) { h in
+            let r = try await h.value(
+                """
+                local records = {}
+                for i = 1, 100 do records[i] = {messages = (i % 10 == 0) and ('poison ' .. i) or ('fine ' .. i)} end
+                local job = bedrock.batch{model = '\(haiku)', records = records, output = 's3://batch-out/mixed/',
+                                          role_arn = '\(Self.role)'}
+                local final = job:wait{poll = 0.02}
+                local failed, ok, misplaced = 0, 0, 0
+                for entry in job:results() do
+                  if entry.error then
+                    failed = failed + 1
+                    if entry.index % 10 ~= 0 or not entry.error.message:find('bad record') then misplaced = misplaced + 1 end
+                  else
+                    ok = ok + 1
+                  end
+                end
+                return {status = final.status, failed = failed, ok = ok, misplaced = misplaced, reported = final.failed}
+                """)
+            #expect(r.field("status") == "PartiallyCompleted")
+            #expect(r.field("failed") == 10)
+            #expect(r.field("ok") == 90)
+            #expect(r.field("misplaced") == 0)
+            #expect(r.field("reported") == 10)
+            #expect(h.errors.text.contains("(10 failed)"), "\(h.errors.text)")
+        }
+    }
+
     @Test("native bodies, on_progress, job:stop, and an existing S3 input")
     func invokeFormatStopAndInput() async throws {
         try await HostHarness.with(configuration: Self.fast(.milliseconds(200))) { h in
