@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Quarry", targets: ["Quarry"]),
         .library(name: "QuarryEmulatorSupport", targets: ["QuarryEmulatorSupport"]),
         .library(name: "BedrockRuntime", targets: ["BedrockRuntime"]),
+        .library(name: "BedrockBatch", targets: ["BedrockBatch"]),
         .library(name: "BedrockEmulator", targets: ["BedrockEmulator"]),
         .library(name: "LuaSandbox", targets: ["LuaSandbox"]),
         .executable(name: "quarry", targets: ["QuarryCLI"]),
@@ -68,6 +69,15 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // MARK: Batch inference: Bedrock's control plane and S3, on the client's pipeline
+        .target(
+            name: "BedrockBatch",
+            dependencies: [
+                "BedrockRuntime", "BedrockWire",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+
         // MARK: The local Bedrock emulator
         .target(
             name: "BedrockEmulator",
@@ -101,7 +111,7 @@ let package = Package(
         .target(
             name: "Quarry",
             dependencies: [
-                "LuaSandbox", "BedrockRuntime",
+                "LuaSandbox", "BedrockRuntime", "BedrockBatch",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -221,6 +231,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "BedrockBatchTests",
+            dependencies: [
+                "BedrockBatch", "BedrockRuntime", "BedrockWire", "BedrockEmulator", "EmulatorTestSupport",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict),
         .testTarget(

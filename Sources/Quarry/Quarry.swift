@@ -1,3 +1,4 @@
+@_exported import BedrockBatch
 @_exported import BedrockRuntime
 // `QuarryHost.Options.logger` is a swift-log `Logger`: apps get it with `import Quarry`.
 @_exported import Logging

@@ -37,6 +37,18 @@ struct HostOptions: ParsableArguments {
             "Let scripts switch to AWS profiles matching this glob with bedrock.client{profile=…} (repeatable; none by default)."
     )
     var allowedProfiles: [String] = []
+    @Option(
+        name: .customLong("allow-bucket"),
+        help:
+            "Let batch jobs (bedrock.batch) read and write this S3 bucket, or only keys under bucket/prefix (repeatable; none by default on AWS, any on the emulator)."
+    )
+    var allowedBuckets: [String] = []
+    @Option(
+        name: .customLong("allow-role"),
+        help:
+            "Let batch jobs run as this IAM role ARN, or '*' for any (repeatable; none by default on AWS, any on the emulator)."
+    )
+    var allowedRoles: [String] = []
     @Option(name: .customLong("max-concurrency"), help: "Most Bedrock calls in flight at once.")
     var maxConcurrency: Int?
     @Option(name: .customLong("call-budget"), help: "Most Bedrock calls the script may make.")
@@ -92,7 +104,13 @@ struct HostOptions: ParsableArguments {
                 "--max-seconds must be a number of seconds > 0 and ≤ \(Int(ScriptNumber.maxSeconds)), got \(RunLimits.text(maxSeconds))"
             )
         }
-        do { try policy.validate() } catch { throw ValidationError("--allow-endpoint: \(error)") }
+        do { try policy.validate() } catch {
+            let text = "\(error)"
+            let flag =
+                text.contains("allowed bucket")
+                ? "--allow-bucket" : text.contains("allowed role") ? "--allow-role" : "--allow-endpoint"
+            throw ValidationError("\(flag): \(error)")
+        }
     }
 
     /// The audit log `--audit` or `QUARRY_AUDIT_LOG` names, nil for none. Every host a
@@ -136,6 +154,8 @@ struct HostOptions: ParsableArguments {
         if !allowedRegions.isEmpty { policy.allowedRegions = allowedRegions }
         if !allowedProfiles.isEmpty { policy.allowedProfiles = allowedProfiles }
         policy.allowedEndpoints = allowedEndpoints
+        policy.allowedBuckets = allowedBuckets
+        policy.allowedRoles = allowedRoles
         if let maxConcurrency { policy.maxConcurrentCalls = maxConcurrency }
         policy.callBudget = callBudget
         policy.tokenBudget = tokenBudget

@@ -25,7 +25,10 @@ struct QuarryCommand: AsyncParsableCommand {
             Without AWS credentials, calls go to a built-in Bedrock emulator.
             """,
         version: "quarry \(quarryVersion)",
-        subcommands: [REPLCommand.self, RunCommand.self, TestCommand.self, EmulatorCommand.self, AuditCommand.self],
+        subcommands: [
+            REPLCommand.self, RunCommand.self, TestCommand.self, EmulatorCommand.self, AuditCommand.self,
+            BatchCommand.self,
+        ],
         defaultSubcommand: REPLCommand.self
     )
 
@@ -121,7 +124,7 @@ struct REPLCommand: AsyncParsableCommand {
 /// (`--max-seconds=-1`) so validation can say what is wrong with it.
 enum CommandLineOrder {
     /// The subcommands flags may precede.
-    static let subcommands: Set<String> = ["run", "test", "emulator", "audit", "repl"]
+    static let subcommands: Set<String> = ["run", "test", "emulator", "audit", "repl", "batch"]
     /// The options that take no value (so the word after them is not their value).
     static let flags: Set<String> = [
         "--quiet", "--audit-content", "--json", "--csv", "--tls", "-h", "--help", "--version",

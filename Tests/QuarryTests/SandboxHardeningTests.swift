@@ -63,6 +63,11 @@ struct FullHost {
         ("map({1, 2}, function(x) return x end, {concurrency=X})", .validationError),
         ("parallel(function() end, function() end, {concurrency=X})", .validationError),
         ("race(function() return X end)", .anything),
+        (
+            "bedrock.batch{model='amazon.nova-micro-v1:0', input='s3://batch-in/x.jsonl', output='s3://batch-out/x/', role_arn='arn:aws:iam::123456789012:role/R', timeout_hours=X}",
+            .validationError
+        ),
+        ("bedrock.batch{model='amazon.nova-micro-v1:0', records={X}, output='s3://batch-out/x/'}", .validationError),
         ("json.encode(X)", .anything),
         ("json.encode({a={X}})", .anything),
         ("fault.inject{error='ThrottlingException', seconds=X}", .validationError),

@@ -310,7 +310,7 @@ public final class BedrockRuntimeClient: Sendable {
     }
 
     /// A readable account of a decoding error: what, and where (`output.message.role`).
-    static func describe(_ error: any Error) -> String {
+    package static func describe(_ error: any Error) -> String {
         func path(_ p: [any CodingKey]) -> String {
             p.isEmpty
                 ? "the top level" : p.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")

@@ -2,39 +2,63 @@ import BedrockWire
 import NIOHTTP1
 
 /// An operation's HTTP binding before signing: method, encoded path and query,
-/// bound headers and body. Built by each operation from its typed input.
-struct OperationRequest: Sendable {
-    var operation: BedrockOperation
-    var method: HTTPMethod
+/// bound headers and body. Built by each operation from its typed input; other AWS
+/// services' clients in this package (Bedrock's control plane, S3) build them too.
+package struct OperationRequest: Sendable {
+    /// The operation's name, as the service names it (for logs, errors and middlewares).
+    package var name: String
+    package var method: HTTPMethod
     /// Encoded path relative to the endpoint, starting with `/`.
-    var path: String
-    var query: [(name: String, value: String)] = []
+    package var path: String
+    package var query: [(name: String, value: String)] = []
     /// Headers bound from the input, in botocore's order.
-    var headers: [(String, String)] = []
-    var body: [UInt8] = []
+    package var headers: [(String, String)] = []
+    package var body: [UInt8] = []
     /// Whether repeating the request is safe (always true for Bedrock's operations:
     /// StartAsyncInvoke carries an idempotency token).
-    var idempotent = true
+    package var idempotent = true
 
-    /// The operation's name, as the service names it (for logs, errors and middlewares).
-    var name: String { operation.rawValue }
+    /// A request for the operation called `name`.
+    package init(
+        name: String, method: HTTPMethod, path: String, query: [(name: String, value: String)] = [],
+        headers: [(String, String)] = [], body: [UInt8] = []
+    ) {
+        self.name = name; self.method = method; self.path = path; self.query = query
+        self.headers = headers; self.body = body
+    }
+
+    /// A request for one of Bedrock Runtime's operations.
+    init(
+        operation: BedrockOperation, method: HTTPMethod, path: String, query: [(name: String, value: String)] = [],
+        headers: [(String, String)] = [], body: [UInt8] = []
+    ) {
+        self.init(name: operation.rawValue, method: method, path: path, query: query, headers: headers, body: body)
+    }
 
     /// A REST-JSON request whose body is `input` minus the members bound elsewhere.
     static func json<T: Encodable>(_ operation: BedrockOperation, path: String, input: T, excluding bound: Set<String>)
         throws -> OperationRequest
     {
+        try json(name: operation.rawValue, path: path, input: input, excluding: bound)
+    }
+
+    /// A REST-JSON `POST` of the operation called `name`, whose body is `input` minus
+    /// the members bound elsewhere, written as botocore writes JSON.
+    package static func json<T: Encodable>(
+        name: String, method: HTTPMethod = .POST, path: String, input: T, excluding bound: Set<String>
+    ) throws -> OperationRequest {
         let tree: JSONValue
         do {
             tree = try JSONValueEncoder().encode(input)
         } catch {
-            throw BedrockError.invalidRequest("\(operation.rawValue) input could not be encoded: \(error)")
+            throw BedrockError.invalidRequest("\(name) input could not be encoded: \(error)")
         }
         guard case let .object(members) = tree else {
-            throw BedrockError.invalidRequest("\(operation.rawValue) input must encode to a JSON object")
+            throw BedrockError.invalidRequest("\(name) input must encode to a JSON object")
         }
         let body = JSONValue.object(members.filter { !bound.contains($0.0) })
         return OperationRequest(
-            operation: operation, method: .POST, path: path,
+            name: name, method: method, path: path,
             headers: [("Content-Type", "application/json")], body: JSONWriter.botocore.bytes(body))
     }
 }

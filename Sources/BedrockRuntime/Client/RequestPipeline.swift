@@ -16,8 +16,14 @@ struct CollectedResponse: Sendable {
 /// Runs one call: builds, signs and sends each attempt, enforces the deadlines,
 /// classifies failures, and retries by the rules of `RetryConfiguration` (backoff,
 /// `x-amz-retry-after`, retry quota, adaptive rate limiting). Records every attempt.
-final class RequestPipeline: Sendable {
+///
+/// One pipeline serves any AWS service this package calls: the configuration's
+/// endpoint and authorizer say where requests go and how they are signed (Bedrock
+/// Runtime, Bedrock's control plane, S3), and `errorFormat` how its errors read.
+package final class RequestPipeline: Sendable {
     let configuration: BedrockRuntimeClient.Configuration
+    /// How the service writes its error answers.
+    let errorFormat: ServiceErrorFormat
     let transport: any HTTPTransport
     let quota = RetryQuota()
     let rateLimiter = AdaptiveRateLimiter()
@@ -30,13 +36,15 @@ final class RequestPipeline: Sendable {
     /// Random numbers in [0, 1] for jitter.
     let random: @Sendable () -> Double
 
-    init(
+    package init(
         configuration: BedrockRuntimeClient.Configuration, transport: any HTTPTransport,
+        errorFormat: ServiceErrorFormat = .json,
         now: @escaping @Sendable () -> Date = { Date() },
         invocationId: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() },
         random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
     ) {
         self.configuration = configuration
+        self.errorFormat = errorFormat
         self.budget = ResponseBudget(limit: configuration.limits.maxInFlightBytes)
         self.transport = MiddlewareTransport.chain(configuration.middlewares, around: transport)
         self.now = now
@@ -45,7 +53,7 @@ final class RequestPipeline: Sendable {
     }
 
     /// The signed request for one attempt, exactly as it goes to the transport.
-    func prepare(_ op: OperationRequest, attempt: Int, maxAttempts: Int, invocationId: String) async throws
+    package func prepare(_ op: OperationRequest, attempt: Int, maxAttempts: Int, invocationId: String) async throws
         -> OutgoingRequest
     {
         var headers = HTTPHeaders()
@@ -128,6 +136,20 @@ final class RequestPipeline: Sendable {
         throw cancelled(log.records)  // unreachable: the loop returns or throws
     }
 
+    /// Runs `op` with retries and reads its 2xx answer whole (at most
+    /// `ResponseLimits.maxBodyBytes`): the call most operations of the package's
+    /// other service clients make.
+    package func send(_ op: OperationRequest, options: CallOptions) async throws -> ServiceResponse {
+        let limit = configuration.limits.maxBodyBytes
+        let budget = self.budget
+        let (collected, attempts, headers) = try await perform(op, options: options) { response, watchdog in
+            try await RequestPipeline.collect(response, watchdog, limit: limit, budget: budget)
+        }
+        return ServiceResponse(
+            status: collected.status, headers: headers, body: collected.body, attempts: attempts,
+            requestId: headers.requestId)
+    }
+
     /// In adaptive mode, waits for the rate limiter's token; the wait may not outlast
     /// the call's total deadline.
     private func waitForTheRateLimiter(_ call: CallPlan, _ attempts: [AttemptRecord]) async throws {
@@ -157,6 +179,7 @@ final class RequestPipeline: Sendable {
         let watchdog = ProgressWatchdog(limit: call.firstByte, failure: .firstByteTimeout)
         let transport = self.transport
         let errorBodyLimit = configuration.limits.maxErrorBodyBytes
+        let errorFormat = self.errorFormat
         let signed = SignedRequest()
         do {
             let outcome: AttemptOutcome<T> = try await withWatchdog(
@@ -172,7 +195,8 @@ final class RequestPipeline: Sendable {
                 watchdog.rearm(limit: call.idle, failure: .idleTimeout)
                 guard (200..<300).contains(response.status) else {
                     return .serviceError(
-                        try await ErrorResponse.read(response, watchdog: watchdog, limit: errorBodyLimit),
+                        try await ErrorResponse.read(
+                            response, watchdog: watchdog, limit: errorBodyLimit, format: errorFormat),
                         ServiceErrorParser.retryAfter(response.headers))
                 }
                 return .success(try await consume(response, watchdog), response.headers, response.status)
@@ -305,6 +329,23 @@ final class RequestPipeline: Sendable {
         return CollectedResponse(
             status: response.status, headers: response.headers, body: body, reservation: reservation)
     }
+}
+
+/// A 2xx answer read whole, with the call's attempts.
+package struct ServiceResponse: Sendable {
+    package var status: Int
+    package var headers: HTTPHeaders
+    package var body: [UInt8]
+    package var attempts: [AttemptRecord]
+    package var requestId: String?
+}
+
+/// How a service writes its error answers.
+package enum ServiceErrorFormat: Sendable {
+    /// REST-JSON (Bedrock): `x-amzn-ErrorType` and a `{"message": …}` body.
+    case json
+    /// S3's XML: `<Error><Code>…</Code><Message>…</Message></Error>`.
+    case s3XML
 }
 
 /// Hooks a caller of `perform` can give: streams use them to treat failures after

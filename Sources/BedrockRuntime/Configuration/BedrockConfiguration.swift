@@ -195,23 +195,89 @@ public struct BedrockConfiguration: Sendable {
     /// code skipped when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` / `ignore_configured_endpoint_urls` is true.
     static func customEndpoint(
         overrides: Overrides, environment: ConfigurationEnvironment, files: SharedConfigFiles,
-        profile: ConfigSection, profileName: String
+        profile: ConfigSection, profileName: String, service: AWSServiceEndpoint = .bedrockRuntime
     ) throws(ConfigurationError) -> String? {
         if let url = overrides.endpointURL { return url }
         let ignore =
             (environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] ?? profile["ignore_configured_endpoint_urls"])?
             .lowercased() == "true"
         if ignore { return nil }
-        if let url = environment["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] { return url }
+        if let url = environment[service.environmentVariable] { return url }
         if let servicesName = profile["services"] {
             guard let services = files.services[servicesName] else {
                 throw .invalidValue(
                     setting: "services", source: "profile '\(profileName)'",
                     problem: "no [services \(servicesName)] section exists")
             }
-            if let url = services.nested["bedrock_runtime"]?["endpoint_url"], !url.isEmpty { return url }
+            if let url = services.nested[service.servicesKey]?["endpoint_url"], !url.isEmpty { return url }
         }
         if let url = environment["AWS_ENDPOINT_URL"] { return url }
         return profile["endpoint_url"]
+    }
+
+    /// The endpoint of another AWS service for the same settings: its custom endpoint
+    /// (`AWS_ENDPOINT_URL_<SERVICE>`, the profile's `[services]` block,
+    /// `AWS_ENDPOINT_URL`, `endpoint_url`, in botocore's order) or its regional rules,
+    /// with this configuration's region, FIPS and dual-stack flags. An endpoint set in
+    /// code for Bedrock Runtime does not carry over to other services.
+    public func endpoint(for service: AWSServiceEndpoint) throws(ConfigurationError) -> BedrockEndpoint {
+        let custom = try Self.customEndpoint(
+            overrides: Overrides(), environment: environment, files: sharedFiles, profile: profile,
+            profileName: profileName, service: service)
+        do {
+            if let custom { return try BedrockEndpoint(validating: custom) }
+            return try service.resolve(region: region?.name, useFIPS: useFIPS, useDualStack: useDualStack)
+        } catch {
+            throw .endpoint(error)
+        }
+    }
+}
+
+/// An AWS service whose endpoint the configuration can resolve: its endpoint variable,
+/// `[services]` key and endpoint rules.
+public struct AWSServiceEndpoint: Sendable, Hashable {
+    /// The service-specific endpoint variable (`AWS_ENDPOINT_URL_BEDROCK`).
+    public var environmentVariable: String
+    /// The key in a `[services]` section (`bedrock`).
+    public var servicesKey: String
+    /// The endpoint prefix (`bedrock`, `s3`).
+    public var endpointPrefix: String
+
+    public init(environmentVariable: String, servicesKey: String, endpointPrefix: String) {
+        self.environmentVariable = environmentVariable
+        self.servicesKey = servicesKey
+        self.endpointPrefix = endpointPrefix
+    }
+
+    /// Bedrock Runtime (`bedrock-runtime.{region}.{dnsSuffix}`).
+    public static let bedrockRuntime = AWSServiceEndpoint(
+        environmentVariable: "AWS_ENDPOINT_URL_BEDROCK_RUNTIME", servicesKey: "bedrock_runtime",
+        endpointPrefix: "bedrock-runtime")
+    /// Bedrock's control plane (`bedrock.{region}.{dnsSuffix}`, FIPS `bedrock-fips.…`).
+    public static let bedrock = AWSServiceEndpoint(
+        environmentVariable: "AWS_ENDPOINT_URL_BEDROCK", servicesKey: "bedrock", endpointPrefix: "bedrock")
+    /// S3 (`s3.{region}.{dnsSuffix}`, FIPS `s3-fips.…`, dual-stack `s3.dualstack.…`).
+    public static let s3 = AWSServiceEndpoint(
+        environmentVariable: "AWS_ENDPOINT_URL_S3", servicesKey: "s3", endpointPrefix: "s3")
+
+    /// The endpoint the service's rules give for these settings (no custom endpoint).
+    public func resolve(region: String?, useFIPS: Bool = false, useDualStack: Bool = false)
+        throws(EndpointResolutionError) -> BedrockEndpoint
+    {
+        guard endpointPrefix == "s3", useDualStack else {
+            return try BedrockEndpointResolver(
+                region: region, useFIPS: useFIPS, useDualStack: useDualStack, endpointPrefix: endpointPrefix
+            ).resolve()
+        }
+        // S3's dual-stack hosts put `dualstack` as a label of their own.
+        guard let region, AWSRegion.isValid(region) else {
+            throw .invalidConfiguration("Invalid Configuration: Missing Region")
+        }
+        let partition = AWSPartition.of(region: region)
+        guard partition.supportsDualStack, !useFIPS || partition.supportsFIPS else {
+            throw .invalidConfiguration("DualStack is enabled but this partition does not support DualStack")
+        }
+        return try BedrockEndpoint(
+            validating: "https://s3\(useFIPS ? "-fips" : "").dualstack.\(region).\(partition.dnsSuffix)")
     }
 }

@@ -18,13 +18,20 @@ public struct BedrockEndpointResolver: Sendable, Hashable {
     public var useDualStack: Bool
     /// A custom endpoint URL (`endpoint_url`), used instead of the rules.
     public var customEndpoint: String?
+    /// The service's endpoint prefix: `bedrock-runtime` (the default) or `bedrock`
+    /// (the control plane, whose rules have the same shape).
+    public var endpointPrefix: String
 
     /// A resolver for these settings.
-    public init(region: String?, useFIPS: Bool = false, useDualStack: Bool = false, customEndpoint: String? = nil) {
+    public init(
+        region: String?, useFIPS: Bool = false, useDualStack: Bool = false, customEndpoint: String? = nil,
+        endpointPrefix: String = BedrockEndpointResolver.endpointPrefix
+    ) {
         self.region = region
         self.useFIPS = useFIPS
         self.useDualStack = useDualStack
         self.customEndpoint = customEndpoint
+        self.endpointPrefix = endpointPrefix
     }
 
     /// The endpoint URL (without a trailing slash), or an error in botocore's words.
@@ -50,19 +57,19 @@ public struct BedrockEndpointResolver: Sendable, Hashable {
                 throw .invalidConfiguration(
                     "FIPS and DualStack are enabled, but this partition does not support one or both")
             }
-            host = "\(Self.endpointPrefix)-fips.\(region).\(partition.dualStackDnsSuffix)"
+            host = "\(endpointPrefix)-fips.\(region).\(partition.dualStackDnsSuffix)"
         case (true, false):
             guard partition.supportsFIPS else {
                 throw .invalidConfiguration("FIPS is enabled but this partition does not support FIPS")
             }
-            host = "\(Self.endpointPrefix)-fips.\(region).\(partition.dnsSuffix)"
+            host = "\(endpointPrefix)-fips.\(region).\(partition.dnsSuffix)"
         case (false, true):
             guard partition.supportsDualStack else {
                 throw .invalidConfiguration("DualStack is enabled but this partition does not support DualStack")
             }
-            host = "\(Self.endpointPrefix).\(region).\(partition.dualStackDnsSuffix)"
+            host = "\(endpointPrefix).\(region).\(partition.dualStackDnsSuffix)"
         case (false, false):
-            host = "\(Self.endpointPrefix).\(region).\(partition.dnsSuffix)"
+            host = "\(endpointPrefix).\(region).\(partition.dnsSuffix)"
         }
         return try BedrockEndpoint(validating: "https://" + host)
     }

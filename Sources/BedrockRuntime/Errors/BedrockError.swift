@@ -174,11 +174,12 @@ public struct BedrockError: Error, Sendable, CustomStringConvertible {
             message: "\(what) exceeds the \(ResponseLimits.describe(bytes: limit)) cap (ResponseLimits.\(setting))")
     }
 
-    static func invalidRequest(_ message: String) -> BedrockError {
+    package static func invalidRequest(_ message: String) -> BedrockError {
         BedrockError(kind: .invalidRequest, message: message)
     }
 
-    static func invalidResponse(_ message: String, status: Int? = nil, requestId: String? = nil) -> BedrockError {
+    package static func invalidResponse(_ message: String, status: Int? = nil, requestId: String? = nil) -> BedrockError
+    {
         BedrockError(kind: .invalidResponse, message: message, httpStatus: status, requestId: requestId)
     }
 }

@@ -27,6 +27,22 @@ enum ServiceErrorParser {
             resourceName: json?["resourceName"]?.stringValue)
     }
 
+    /// Reads S3's XML error (`<Error><Code>NoSuchKey</Code><Message>…`); a body with
+    /// no code (HEAD answers, proxies) gets the status's code.
+    static func parseS3(status: Int, headers: HTTPHeaders, body: [UInt8]) -> BedrockError {
+        let text = String(decoding: body, as: UTF8.self)
+        let code = XMLElements.text(of: "Code", in: text).flatMap { $0.isEmpty ? nil : $0 }
+        var message = XMLElements.text(of: "Message", in: text) ?? ""
+        if message.isEmpty {
+            let shown = String(text.prefix(300)).trimmingCharacters(in: .whitespacesAndNewlines)
+            message = shown.isEmpty ? "HTTP \(status) with no error message" : "HTTP \(status): \(shown)"
+        }
+        return BedrockError(
+            kind: .service(code.map { ServiceErrorCode(wireName: $0) } ?? fromStatus(status)), message: message,
+            httpStatus: status, requestId: headers.requestId,
+            resourceName: XMLElements.text(of: "Key", in: text) ?? XMLElements.text(of: "BucketName", in: text))
+    }
+
     /// The code implied by a status when the answer names none.
     static func fromStatus(_ status: Int) -> ServiceErrorCode {
         switch status {

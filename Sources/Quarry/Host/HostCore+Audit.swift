@@ -70,11 +70,17 @@ extension HostCore {
         auditPrincipals.set(settings, principal)
     }
 
-    /// Writes the record of a finished call (success or failure).
-    func audit(_ record: CallRecord, _ context: AuditContext, responseBody: [UInt8]?) {
+    /// Writes the record of a finished call (success or failure). Batch operations name
+    /// the `resource` they touched (`s3://bucket/key`, a job id) and the host they went to.
+    func audit(
+        _ record: CallRecord, _ context: AuditContext, responseBody: [UInt8]?, resource: String? = nil,
+        endpointHost: String? = nil
+    ) {
         guard let auditor else { return }
-        var m = head(kind: "call", started: record.started, context: context, auditor: auditor)
+        var m = head(
+            kind: "call", started: record.started, context: context, auditor: auditor, endpointHost: endpointHost)
         m.append(("operation", .string(record.operation)))
+        if let resource { m.append(("resource", .string(resource))) }
         m.append(("model", record.model.map(JSONValue.string) ?? .null))
         m.append(
             (
@@ -130,14 +136,19 @@ extension HostCore {
         return "policy"
     }
 
-    private func head(kind: String, started: Date, context: AuditContext, auditor: AuditWriter) -> [(String, JSONValue)]
-    {
+    private func head(
+        kind: String, started: Date, context: AuditContext, auditor: AuditWriter, endpointHost: String? = nil
+    ) -> [(String, JSONValue)] {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let settings = context.settings
         let principal = auditPrincipals.get(settings) ?? AuditPrincipal(source: "unresolved")
         var host: JSONValue = .null
-        if let client = try? client(settings) { host = .string(client.configuration.endpoint.host) }
+        if let endpointHost {
+            host = .string(endpointHost)
+        } else if let client = try? client(settings) {
+            host = .string(client.configuration.endpoint.host)
+        }
         return [
             ("v", .integer(1)),
             ("kind", .string(kind)),

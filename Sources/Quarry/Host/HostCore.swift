@@ -1,3 +1,4 @@
+import BedrockBatch
 import Foundation
 import Logging
 import Synchronization
@@ -11,6 +12,7 @@ final class HostCore: @unchecked Sendable {
     let gate: CallGate
     private let lock = Mutex(())
     private var clients: [ClientSettings: BedrockRuntimeClient] = [:]
+    private var batch: BedrockBatchClient?
     private var admitted: Set<ClientSettings> = []
     private var observers: [(id: Int, body: @Sendable (CallRecord) -> Void)] = []
     private var nextObserverId = 0
@@ -90,6 +92,33 @@ final class HostCore: @unchecked Sendable {
         let (shutDown, existing) = lock.withLock { _ -> (Bool, BedrockRuntimeClient?) in
             if isShutDown || clients[settings] != nil { return (isShutDown, clients[settings]) }
             clients[settings] = made
+            return (false, nil)
+        }
+        if shutDown || existing != nil {
+            Task { try? await made.shutdown() }
+            guard let existing else {
+                throw ScriptError(code: .hostShutDown, message: "this host was shut down; make a new QuarryHost")
+            }
+            return existing
+        }
+        return made
+    }
+
+    /// The host's batch inference client (the target's default settings), made once.
+    func batchClient() throws -> BedrockBatchClient {
+        if let c = try lock.withLock({ _ throws(ScriptError) -> BedrockBatchClient? in
+            if isShutDown {
+                throw ScriptError(code: .hostShutDown, message: "this host was shut down; make a new QuarryHost")
+            }
+            return batch
+        }) {
+            return c
+        }
+        let made = try target.makeBatchClient(
+            maxInFlightBytes: QuarryTarget.maxInFlightBytesForScripts(memoryBytes: policy.limits.memoryBytes))
+        let (shutDown, existing) = lock.withLock { _ -> (Bool, BedrockBatchClient?) in
+            if isShutDown || batch != nil { return (isShutDown, batch) }
+            batch = made
             return (false, nil)
         }
         if shutDown || existing != nil {
@@ -309,17 +338,20 @@ final class HostCore: @unchecked Sendable {
         if !leftover.isEmpty {
             Task.detached { for client in leftover { try? await client.shutdown() } }
         }
+        if let batch { Task.detached { try? await batch.shutdown() } }
     }
 
     func shutdown() async {
         lock.withLock { _ in isShutDown = true }
         cancelStreams()
-        let all = lock.withLock { _ in
+        let (all, batchClient) = lock.withLock { _ in
             let all = Array(clients.values)
             clients.removeAll()
-            return all
+            defer { batch = nil }
+            return (all, batch)
         }
         for client in all { try? await client.shutdown() }
+        try? await batchClient?.shutdown()
     }
 }
 

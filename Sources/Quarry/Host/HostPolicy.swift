@@ -25,6 +25,15 @@ public struct HostPolicy: Sendable, Hashable {
     /// `**` label for any number of labels). None by default: a request signed for
     /// Bedrock, or a bearer token, must not go to a server a script picks.
     public var allowedEndpoints: [String] = []
+    /// S3 locations batch jobs may read and write: `bucket` (the whole bucket) or
+    /// `bucket/prefix` (keys in that folder: `prefix` itself or under `prefix/`). None by
+    /// default: a script must not move data to or from a bucket the host did not name.
+    /// An emulator target allows any bucket while this is empty (nothing leaves the machine).
+    public var allowedBuckets: [String] = []
+    /// IAM role ARNs batch jobs may run as, exactly, or `*` for any. None by default (the
+    /// role decides what the service may read and write); an emulator target allows any
+    /// role while this is empty.
+    public var allowedRoles: [String] = []
     /// Most distinct `bedrock.client{…}` settings a host keeps clients for; one more is
     /// refused with `LimitExceeded` (each client holds connection pools and credentials).
     public var maxClients: Int = 16
@@ -48,9 +57,11 @@ public struct HostPolicy: Sendable, Hashable {
     /// A policy with the given rules; unspecified ones are permissive.
     public init(
         allowedModels: [String] = ["*"], allowedRegions: [String] = ["*"], allowedProfiles: [String] = [],
-        allowedEndpoints: [String] = [], maxConcurrentCalls: Int = 64, callBudget: Int? = nil,
-        tokenBudget: Int? = nil, limits: LuaLimits = LuaLimits()
+        allowedEndpoints: [String] = [], allowedBuckets: [String] = [], allowedRoles: [String] = [],
+        maxConcurrentCalls: Int = 64, callBudget: Int? = nil, tokenBudget: Int? = nil, limits: LuaLimits = LuaLimits()
     ) {
+        self.allowedBuckets = allowedBuckets
+        self.allowedRoles = allowedRoles
         self.allowedModels = allowedModels
         self.allowedRegions = allowedRegions
         self.allowedProfiles = allowedProfiles
@@ -138,6 +149,22 @@ public struct HostPolicy: Sendable, Hashable {
                     code: .configurationError,
                     message:
                         "allowed endpoint '\(Self.printable(text))' is not a pattern scheme://host[:port|:*]: \(error.reason)"
+                )
+            }
+        }
+        for text in allowedBuckets {
+            do {
+                _ = try BucketRule(text)
+            } catch {
+                throw ScriptError(code: .configurationError, message: "allowed bucket: \(error.message)")
+            }
+        }
+        for text in allowedRoles where text != "*" {
+            guard RoleARN.isValid(text) else {
+                throw ScriptError(
+                    code: .configurationError,
+                    message:
+                        "allowed role '\(Self.printable(text))' is not an IAM role ARN (arn:aws:iam::123456789012:role/Name)"
                 )
             }
         }

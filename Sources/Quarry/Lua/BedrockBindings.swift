@@ -35,6 +35,7 @@ struct BedrockBindings {
         add("bedrock.identity", identity)
         add("bedrock.budget", { [core] _ in .values([core.budgetReport]) })
         add("bedrock.default_model", { [core] _ in .values([core.defaultModel.map(LuaValue.string) ?? .nil]) })
+        try BatchBindings(core: core).register(into: &table)
     }
 
     // MARK: plumbing

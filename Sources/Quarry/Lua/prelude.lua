@@ -259,6 +259,81 @@ bedrock.models = Q["bedrock.models"]
 bedrock.budget = Q["bedrock.budget"]
 bedrock.default_model = Q["bedrock.default_model"]
 
+-- batch inference: bedrock.batch{…} returns a job handle --------------------------------
+local batch_submit, batch_status = Q["bedrock.batch_submit"], Q["bedrock.batch_status"]
+local batch_stop, batch_results = Q["bedrock.batch_stop"], Q["bedrock.batch_results"]
+local Job = { __name = "BatchJob", __metatable = false }
+local JobMethods = {}
+Job.__index = JobMethods
+Job.__tostring = function(j) return "BatchJob<" .. tostring(rawget(j, "id")) .. ">" end
+local jobs = setmetatable({}, { __mode = "k" })
+local function check_job(j, name)
+  if type(j) ~= "table" or not jobs[j] then
+    invalid("BatchJob:" .. name .. " must be called with a colon: job:" .. name .. "()")
+  end
+  return rawget(j, "_handle")
+end
+function bedrock.batch(opts)
+  if type(opts) ~= "table" then invalid("bedrock.batch: expected a table of options, e.g. bedrock.batch{model=…, records=…}") end
+  local on_progress = rawget(opts, "on_progress")
+  if on_progress ~= nil and type(on_progress) ~= "function" then invalid("bedrock.batch: 'on_progress' must be a function") end
+  local handle, id, name = batch_submit(opts)
+  local j = setmetatable({ _handle = handle, id = id, name = name, _on_progress = on_progress }, Job)
+  jobs[j] = true
+  return j
+end
+local batch_attach = Q["bedrock.batch_attach"]
+function bedrock.batch_job(opts)
+  local handle, id = batch_attach(opts)
+  local j = setmetatable({ _handle = handle, id = id, name = id }, Job)
+  jobs[j] = true
+  return j
+end
+function JobMethods.status(j) return batch_status(check_job(j, "status")) end
+function JobMethods.stop(j) return batch_stop(check_job(j, "stop")) end
+function JobMethods.wait(j, opts)
+  local handle = check_job(j, "wait")
+  if opts ~= nil and type(opts) ~= "table" then invalid("job:wait: expected a table of options, e.g. job:wait{poll = 30}") end
+  local poll = opts and opts.poll or 30
+  if type(poll) ~= "number" or poll ~= poll or poll <= 0 or poll > 3600 then
+    invalid("job:wait: 'poll' must be a number of seconds > 0 and <= 3600")
+  end
+  local on_progress = opts and opts.on_progress or rawget(j, "_on_progress")
+  if on_progress ~= nil and type(on_progress) ~= "function" then invalid("job:wait: 'on_progress' must be a function") end
+  local last_status, last_processed
+  while true do
+    local s = batch_status(handle)
+    if s.status ~= last_status or s.processed ~= last_processed then
+      last_status, last_processed = s.status, s.processed
+      if on_progress then
+        on_progress(s)
+      else
+        local counts = ""
+        if s.total then counts = " " .. tostring(s.processed or 0) .. "/" .. tostring(s.total) .. " records" end
+        if s.failed and s.failed > 0 then counts = counts .. " (" .. tostring(s.failed) .. " failed)" end
+        stderr_write("batch " .. tostring(s.id) .. ": " .. tostring(s.status) .. counts .. "\n")
+      end
+    end
+    if s.done then return s end
+    sleep(poll)
+  end
+end
+function JobMethods.results(j)
+  local handle = check_job(j, "results")
+  local page, more = batch_results(handle, 1)
+  local next_first, i = #page + 1, 0
+  return function()
+    i = i + 1
+    if i > #page then
+      if not more then return nil end
+      page, more = batch_results(handle, next_first)
+      next_first, i = next_first + #page, 1
+      if #page == 0 then return nil end
+    end
+    return page[i]
+  end
+end
+
 -- agent: converse → tool calls → tool results, until the model stops -----------------------
 local function tool_table(tools)
   local specs, runners = {}, {}

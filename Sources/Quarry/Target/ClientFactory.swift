@@ -1,3 +1,4 @@
+import BedrockBatch
 import Foundation
 
 /// Makes a target's Bedrock clients, and says who they call as. Credentials, the
@@ -59,6 +60,37 @@ struct ClientFactory: Sendable {
                 connectTimeout: configuration.timeouts.connect)
         }
         return try BedrockRuntimeClient(configuration: configuration)
+    }
+
+    /// A batch client (Bedrock's control plane and S3) in `region`: on an emulator its
+    /// one URL serves both, signed with its key pair; on AWS the endpoints follow
+    /// `AWS_ENDPOINT_URL_BEDROCK` / `AWS_ENDPOINT_URL_S3` or the regional rules.
+    func makeBatchClient(region: String, maxInFlightBytes: Int?, transports: SharedTransports) throws
+        -> BedrockBatchClient
+    {
+        var configuration: BedrockBatchClient.Configuration
+        switch place {
+        case .emulator(let url, let credentials, let caCertificatePath):
+            let endpoint = try BedrockEndpoint(validating: url)
+            let shared = try BedrockRuntimeClient.Configuration(
+                region: region, endpoint: endpoint,
+                authorizer: SigV4Authorizer(region: region, credentials: credentials),
+                tls: TLSSettings(caBundlePath: caCertificatePath))
+            configuration = try BedrockBatchClient.Configuration(
+                shared: shared, controlEndpoint: endpoint, s3Endpoint: endpoint)
+        case .aws(let profile, _):
+            let resolved = try BedrockConfiguration.resolve(
+                environment: ConfigurationEnvironment(environment), overrides: .init(profile: profile, region: region))
+            configuration = try BedrockBatchClient.Configuration(resolved: resolved)
+        }
+        configuration.shared.middlewares = middlewares + configuration.shared.middlewares
+        if let maxInFlightBytes { configuration.shared.limits.maxInFlightBytes = max(0, maxInFlightBytes) }
+        if configuration.shared.transport == nil {
+            configuration.shared.transport = try transports.transport(
+                tls: configuration.shared.tls, proxy: configuration.shared.proxy,
+                connectTimeout: configuration.shared.timeouts.connect)
+        }
+        return try BedrockBatchClient(configuration: configuration)
     }
 
     /// Who calls in `region` with `profile` go out as, resolving credentials afresh.

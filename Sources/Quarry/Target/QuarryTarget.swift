@@ -1,3 +1,4 @@
+import BedrockBatch
 import Foundation
 
 /// Client settings a script may ask for with `bedrock.client{…}`.
@@ -158,6 +159,12 @@ public final class QuarryTarget: Sendable {
         -> BedrockRuntimeClient
     {
         try factory.makeClient(settings, region: region, maxInFlightBytes: maxInFlightBytes, transports: transports)
+    }
+
+    /// A batch inference client (Bedrock's control plane and S3) with this target's
+    /// credentials and endpoints; `maxInFlightBytes` as for `makeClient`.
+    public func makeBatchClient(maxInFlightBytes: Int? = nil) throws -> BedrockBatchClient {
+        try factory.makeBatchClient(region: region, maxInFlightBytes: maxInFlightBytes, transports: transports)
     }
 
     /// The models the target offers: the launched emulator's catalog, a running

@@ -1,0 +1,575 @@
+import BedrockBatch
+import Foundation
+import Synchronization
+
+/// The `bedrock.batch_*` host functions behind `bedrock.batch{…}` (Bedrock batch
+/// inference): submit (write the records as JSONL to S3, create the job), status,
+/// stop and results. Every option is checked, and every bucket and role against the
+/// host policy, on the Lua thread before anything is sent; credentials and URLs stay
+/// in Swift (scripts see job ids, `s3://` locations and results only).
+struct BatchBindings {
+    let core: HostCore
+    static let jobType = "BatchJob"
+    static let function = "bedrock.batch"
+
+    /// The service's fewest records per job (its "Minimum number of records per batch
+    /// inference job" quota; the emulator's `batch_minimum_records` default).
+    static let minimumRecords = 100
+    /// The service's most records per job.
+    static let maximumRecords = 50_000
+    /// The most bytes of JSONL a script may submit at once (one PutObject).
+    static let maxInputBytes = 256 << 20
+    /// The most bytes of results a job's handle reads and keeps.
+    static let maxResultBytes = 256 << 20
+    /// Results handed to Lua per host call.
+    static let resultsPage = 200
+
+    static let fields: Set<String> = [
+        "model", "records", "input", "output", "role_arn", "name", "timeout_hours", "format", "on_progress",
+    ]
+
+    func register(into table: inout HostFunctionTable) throws {
+        try table.state.defineHandleType(Self.jobType, methods: [:])
+        table.add("bedrock.batch_submit", submit)
+        table.add("bedrock.batch_status", status)
+        table.add("bedrock.batch_stop", stop)
+        table.add("bedrock.batch_results", results)
+        table.add("bedrock.batch_attach", attach)
+    }
+
+    /// `bedrock.batch_job{id=, output=}`: a handle on an existing job (by id or ARN),
+    /// e.g. one submitted by an earlier run. `output` (needed for results) is the
+    /// folder the job was given, checked by the policy like a new job's.
+    private func attach(_ call: LuaHostCall) -> LuaHostResult {
+        let function = "bedrock.batch_job"
+        do throws(ScriptError) {
+            let builder = RequestBuilder(function: function, defaultModel: nil)
+            let args = try builder.table(call.argument(1))
+            for key in args.keys where !["id", "output"].contains(key) {
+                throw builder.fail("unknown field '\(key)' (known: id, output)")
+            }
+            guard case .string(let text)? = args["id"] else {
+                throw builder.fail("'id' is required: the job's id or ARN")
+            }
+            let id: String
+            if text.hasPrefix("arn:") {
+                do {
+                    id = try Self.jobId(fromArn: text)
+                } catch {
+                    throw builder.fail("'id' is not a job ARN (arn:aws:bedrock:…:model-invocation-job/ID)")
+                }
+            } else {
+                guard Self.isJobId(text) else {
+                    throw builder.fail("'id' must be a job id (letters and digits) or a job ARN")
+                }
+                id = text
+            }
+            var output: S3URI?
+            if let value = args["output"], value != .nil {
+                guard case .string(let uriText) = value else { throw builder.fail("'output' must be an s3:// URI") }
+                do {
+                    output = try S3URI(uri: uriText)
+                } catch {
+                    throw builder.fail("'output': \(ScriptError.from(error).message)")
+                }
+                if let output { try core.policy.checkBucket(output, what: "output", emulator: core.target.isEmulator) }
+            }
+            let job = BatchJob(name: id, model: "", output: output, input: nil, recordCount: nil, converse: true)
+            job.assign(id)
+            return .values([call.state.makeHandle(type: Self.jobType, label: id, object: job), .string(id)])
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    /// Letters and digits, 1-64 of them: what a job id may be before it enters a path.
+    static func isJobId(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count)
+            && text.unicodeScalars.allSatisfy { $0.isASCII && CharacterSet.alphanumerics.contains($0) }
+    }
+
+    // MARK: submit
+
+    private func fail(_ message: String) -> ScriptError {
+        ScriptError(code: .validationError, message: "\(Self.function): \(message)")
+    }
+
+    private func submit(_ call: LuaHostCall) -> LuaHostResult {
+        do throws(ScriptError) {
+            let builder = RequestBuilder(function: Self.function, defaultModel: core.defaultModel)
+            let args = try builder.table(call.argument(1))
+            for key in args.keys where !Self.fields.contains(key) {
+                throw fail("unknown field '\(key)' (known: \(Self.fields.sorted().joined(separator: ", ")))")
+            }
+            let model = try builder.model(args)
+            let converse: Bool
+            switch args["format"] {
+            case nil, .nil?, .string("converse")?: converse = true
+            case .string("invoke")?: converse = false
+            case let other?: throw fail("'format' must be \"converse\" or \"invoke\", got \(ScriptNumber.show(other))")
+            }
+            guard case .string(let outputText)? = args["output"] else {
+                throw fail("'output' is required: the s3:// folder the job writes its results to")
+            }
+            let output = try location(outputText, field: "output")
+            guard case .string(let roleArn)? = args["role_arn"] else {
+                throw fail("'role_arn' is required: the IAM role the service reads and writes S3 as")
+            }
+            let name = try jobName(args["name"])
+            var timeoutHours: Int?
+            if let value = args["timeout_hours"], value != .nil {
+                timeoutHours = try ScriptNumber.count(
+                    value, function: Self.function, field: "timeout_hours", in: 24...168)
+            }
+            // Records or an existing input, never both ways of giving records.
+            var lines: [UInt8]?
+            var recordCount: Int?
+            let input: S3URI
+            switch (args["records"], args["input"]) {
+            case (.some(let records), let inputValue) where records != .nil:
+                let (jsonl, count) = try self.jsonl(records, model: model, converse: converse)
+                lines = jsonl
+                recordCount = count
+                if case .string(let text)? = inputValue {
+                    let given = try location(text, field: "input")
+                    input =
+                        given.key.hasSuffix(".jsonl")
+                        ? given : try uri(given.bucket, given.folderPrefix + name + ".jsonl")
+                } else if inputValue == nil || inputValue == .nil {
+                    input = try uri(output.bucket, output.folderPrefix + "quarry-input/\(name).jsonl")
+                } else {
+                    throw fail("'input' must be an s3:// URI")
+                }
+            case (_, .string(let text)?):
+                input = try location(text, field: "input")
+            default:
+                throw fail("give 'records' (a list of requests) or 'input' (an s3:// URI of JSONL records)")
+            }
+            // Policy, before anything is sent.
+            let emulator = core.target.isEmulator
+            try core.checkAuditable()
+            try core.policy.checkModel(model)
+            try core.policy.checkRole(roleArn, emulator: emulator)
+            try core.policy.checkBucket(input, what: "input", emulator: emulator)
+            try core.policy.checkBucket(output, what: "output", emulator: emulator)
+            if core.policy.callBudget != nil || core.policy.tokenBudget != nil {
+                throw ScriptError(
+                    code: .policyViolation,
+                    message:
+                        "\(Self.function) is not available under a call or token budget: a batch job's cost is known only when it ends"
+                )
+            }
+            try core.checkWillCall(operation: "CreateModelInvocationJob", model: model, region: core.target.region)
+            let request = CreateModelInvocationJobRequest(
+                jobName: name, roleArn: roleArn, modelId: model,
+                inputDataConfig: .init(s3InputDataConfig: .init(s3Uri: input.uri, s3InputFormat: "JSONL")),
+                outputDataConfig: .init(s3OutputDataConfig: .init(s3Uri: output.uri)),
+                timeoutDurationInHours: timeoutHours, modelInvocationType: converse ? .converse : .invokeModel)
+            let context = { (body: [UInt8]?) in AuditContext(call, settings: ClientSettings(), requestBody: body) }
+            let putContext = context(lines)
+            let createContext = context(AuditContext.json(request))
+            let core = self.core
+            let jsonl = lines
+            let job = BatchJob(
+                name: name, model: model, output: output, input: input, recordCount: recordCount, converse: converse)
+            let handle = call.state.makeHandle(type: Self.jobType, label: name, object: job)
+            return .suspend(
+                HostRequest.work {
+                    let client = try core.batchClient()
+                    if emulator {
+                        // The emulator starts with no buckets: make the job's (an existing one
+                        // answers BucketAlreadyOwnedByYou, which is fine). Never done on AWS.
+                        for bucket in Set([input.bucket, output.bucket]) { _ = try? await client.createBucket(bucket) }
+                    }
+                    if let lines = jsonl {
+                        _ = try await Self.audited(core, "PutObject", model: nil, putContext, resource: input.uri) {
+                            let r = try await client.putObject(
+                                bucket: input.bucket, key: input.key, body: Data(lines),
+                                contentType: "application/jsonl")
+                            return ((), r.attempts, r.requestId)
+                        }
+                    }
+                    let arn = try await Self.audited(
+                        core, "CreateModelInvocationJob", model: model, createContext, resource: "job \(name)"
+                    ) {
+                        let r = try await client.createModelInvocationJob(request)
+                        return (r.output.jobArn, r.attempts, r.requestId)
+                    }
+                    let id = try Self.jobId(fromArn: arn)
+                    job.assign(id)
+                    return [handle, .string(id), .string(name)]
+                })
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    private func uri(_ bucket: String, _ key: String) throws(ScriptError) -> S3URI {
+        do {
+            return try S3URI(bucket: bucket, key: key)
+        } catch {
+            throw fail(ScriptError.from(error).message)
+        }
+    }
+
+    private func location(_ text: String, field: String) throws(ScriptError) -> S3URI {
+        do {
+            return try S3URI(uri: text)
+        } catch {
+            throw fail("'\(field)': \(ScriptError.from(error).message)")
+        }
+    }
+
+    /// The job name: given (the service's pattern, 1–63 characters) or `quarry-` and a random suffix.
+    private func jobName(_ value: LuaValue?) throws(ScriptError) -> String {
+        guard let value, value != .nil else {
+            return "quarry-" + UUID().uuidString.lowercased().prefix(13).replacingOccurrences(of: "-", with: "")
+        }
+        guard case .string(let name) = value, (1...63).contains(name.utf8.count),
+            name.unicodeScalars.first.map({ $0.isASCII && CharacterSet.alphanumerics.contains($0) }) == true,
+            name.unicodeScalars.allSatisfy({
+                $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "+-.".unicodeScalars.contains($0))
+            })
+        else {
+            throw fail("'name' must be 1-63 letters, digits, '+', '-' or '.', starting with a letter or digit")
+        }
+        return name
+    }
+
+    /// The records as JSONL (`{"recordId": "R00000001", "modelInput": …}` per line), in order.
+    private func jsonl(_ value: LuaValue, model: String, converse: Bool) throws(ScriptError) -> ([UInt8], Int) {
+        guard case .array(let records) = value else {
+            if case .map(let m) = value, m.isEmpty { throw tooFew(0) }
+            throw fail("'records' must be a list of requests")
+        }
+        guard records.count >= Self.minimumRecords else { throw tooFew(records.count) }
+        guard records.count <= Self.maximumRecords else {
+            throw fail(
+                "\(records.count) records is more than a batch inference job takes (\(Self.maximumRecords)); split them into several jobs"
+            )
+        }
+        var out: [UInt8] = []
+        for (i, record) in records.enumerated() {
+            let field = "records[\(i + 1)]"
+            let input: JSONValue
+            if converse {
+                guard case .map(var table) = record else { throw fail("\(field) must be a Converse request table") }
+                if let m = table["model"], m != .string(model) {
+                    throw fail("\(field) names a model other than the batch's ('model' belongs on bedrock.batch)")
+                }
+                table["model"] = .string(model)
+                for key in ["on_text", "on_event", "timeout", "stream_retry", "first_byte_timeout", "idle_timeout"]
+                where table[key] != nil {
+                    throw fail("\(field): '\(key)' does not apply to a batch record")
+                }
+                let builder = RequestBuilder(function: "\(Self.function): \(field)", defaultModel: model)
+                let (request, _) = try builder.converse(table)
+                guard let encoded = try? JSONValueEncoder().encode(request), case .object(let members) = encoded else {
+                    throw fail("\(field) could not be encoded")
+                }
+                input = .object(members.filter { $0.0 != "modelId" })
+            } else {
+                switch record {
+                case .map:
+                    input = try LuaJSON.json(from: record, path: "\(Self.function): \(field)")
+                case .string(let text):
+                    guard let parsed = try? JSONParser.parse(Array(text.utf8)), case .object = parsed else {
+                        throw fail("\(field) must be a table or a JSON object text")
+                    }
+                    input = parsed
+                default:
+                    throw fail("\(field) must be the model's native body (a table or JSON text)")
+                }
+            }
+            let line: JSONValue = .object([("recordId", .string(Self.recordId(i))), ("modelInput", input)])
+            out += JSONWriter.compact.bytes(line)
+            out.append(UInt8(ascii: "\n"))
+            guard out.count <= Self.maxInputBytes else {
+                throw fail(
+                    "the records take more than \(Self.maxInputBytes) bytes as JSONL; split them into several jobs")
+            }
+        }
+        return (out, records.count)
+    }
+
+    private func tooFew(_ count: Int) -> ScriptError {
+        fail(
+            "\(count) records is below the minimum of \(Self.minimumRecords) records per batch inference job; "
+                + "for a small batch use map(records, function(r) return bedrock.converse(r) end, {concurrency = 8}) instead"
+        )
+    }
+
+    static func recordId(_ index: Int) -> String {
+        let digits = String(index + 1)
+        return "R" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+    }
+
+    /// The job id at the end of a job ARN from the service, which must look like one:
+    /// it becomes part of request paths and S3 keys, so it may not carry anything else.
+    static func jobId(fromArn arn: String) throws(ScriptError) -> String {
+        let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        let id = ModelInvocationJobARN.jobId(of: arn)
+        guard parts.count == 6, parts[0] == "arn", parts[2] == "bedrock",
+            parts[5] == "model-invocation-job/\(id)"[...], isJobId(id)
+        else {
+            throw ScriptError(
+                code: "InvalidResponse",
+                message:
+                    "\(function): the service answered with a job ARN that is not one: '\(HostPolicy.printable(arn))'")
+        }
+        return id
+    }
+
+    /// Runs one batch operation and writes its audit record (success or failure).
+    static func audited<T: Sendable>(
+        _ core: HostCore, _ operation: String, model: String?, _ context: AuditContext, resource: String,
+        _ body: () async throws -> (T, [AttemptRecord], String?)
+    ) async throws -> T {
+        let client = try core.batchClient()
+        let host =
+            ["PutObject", "GetObject", "ListObjectsV2"].contains(operation)
+            ? client.configuration.s3Endpoint.host : client.configuration.controlEndpoint.host
+        let started = Date()
+        let clock = ContinuousClock.now
+        let run = core.currentRun
+        do {
+            let (value, attempts, requestId) = try await body()
+            let record = CallRecord(
+                operation: operation, model: model, region: core.target.region, started: started,
+                duration: ContinuousClock.now - clock, attempts: attempts, errorCode: nil, requestId: requestId,
+                runId: run.id)
+            core.notify(record, events: run.events)
+            core.audit(record, context, responseBody: nil, resource: resource, endpointHost: host)
+            return value
+        } catch {
+            let failure = ScriptError.from(error)
+            let record = CallRecord(
+                operation: operation, model: model, region: core.target.region, started: started,
+                duration: ContinuousClock.now - clock, attempts: failure.attempts, errorCode: failure.code.rawValue,
+                requestId: failure.requestId, runId: run.id)
+            core.notify(record, events: run.events)
+            core.audit(record, context, responseBody: nil, resource: resource, endpointHost: host)
+            throw failure
+        }
+    }
+
+    // MARK: status, stop, results
+
+    private func job(_ call: LuaHostCall) throws(ScriptError) -> BatchJob {
+        guard case .handle(let h) = call.argument(1), h.typeName == Self.jobType,
+            let job = call.state.object(for: h) as? BatchJob, !job.id.isEmpty
+        else {
+            throw ScriptError(
+                code: .validationError, message: "\(call.name): expected a batch job (use job:method())")
+        }
+        return job
+    }
+
+    private func status(_ call: LuaHostCall) -> LuaHostResult {
+        do throws(ScriptError) {
+            let job = try job(call)
+            try core.checkAuditable()
+            let core = self.core
+            return .suspend(
+                HostRequest.work {
+                    let client = try core.batchClient()
+                    let result = try await client.getModelInvocationJob(jobIdentifier: job.id)
+                    return [job.statusTable(result.output)]
+                })
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    private func stop(_ call: LuaHostCall) -> LuaHostResult {
+        do throws(ScriptError) {
+            let job = try job(call)
+            try core.checkAuditable()
+            let core = self.core
+            let context = AuditContext(call, settings: ClientSettings(), requestBody: nil)
+            return .suspend(
+                HostRequest.work {
+                    let client = try core.batchClient()
+                    try await Self.audited(
+                        core, "StopModelInvocationJob", model: job.model, context, resource: "job \(job.id)"
+                    ) {
+                        let r = try await client.stopModelInvocationJob(jobIdentifier: job.id)
+                        return ((), r.attempts, r.requestId)
+                    }
+                    return [.boolean(true)]
+                })
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    /// `bedrock.batch_results(job, first)`: the entries from `first` (1-based) on, at
+    /// most `resultsPage`, and whether more follow. The output is read once, on the
+    /// first call, from the job's own output folder (the location the script gave,
+    /// checked by the policy, and the job id), never from a location the service names.
+    private func results(_ call: LuaHostCall) -> LuaHostResult {
+        do throws(ScriptError) {
+            let job = try job(call)
+            let first = try ScriptNumber.count(
+                call.argument(2), function: "job:results", field: "first", in: 1...Int64(Self.maximumRecords + 1))
+            try core.checkAuditable()
+            let core = self.core
+            let context = AuditContext(call, settings: ClientSettings(), requestBody: nil)
+            return .suspend(
+                HostRequest.work {
+                    let entries = try await job.entries {
+                        try await Self.readOutput(core, job, context)
+                    }
+                    let page = entries.dropFirst(first - 1).prefix(Self.resultsPage)
+                    let more = first - 1 + page.count < entries.count
+                    return [.array(Array(page)), .boolean(more)]
+                })
+        } catch {
+            return .error(error.luaValue)
+        }
+    }
+
+    /// Lists and reads the job's `.jsonl.out` files and puts their lines in input order.
+    static func readOutput(_ core: HostCore, _ job: BatchJob, _ context: AuditContext) async throws -> [LuaValue] {
+        let client = try core.batchClient()
+        guard let output = job.output else {
+            throw ScriptError(
+                code: .validationError,
+                message: "job:results: this job handle has no output folder (give bedrock.batch_job its 'output')")
+        }
+        let status = try await client.getModelInvocationJob(jobIdentifier: job.id).output
+        guard status.status?.isTerminal == true else {
+            throw ScriptError(
+                code: .validationError,
+                message:
+                    "job:results: job \(job.id) is \(status.status?.rawValue ?? "running"); wait for it first (job:wait())"
+            )
+        }
+        let folder = try S3URI(bucket: output.bucket, key: output.folderPrefix + job.id + "/")
+        let listed = try await audited(core, "ListObjectsV2", model: nil, context, resource: folder.uri) {
+            (try await client.listAllObjects(bucket: folder.bucket, prefix: folder.key), [], nil)
+        }
+        var names = listed.map(\.key).filter { $0.hasSuffix(".jsonl.out") && $0.hasPrefix(folder.key) }
+        if let input = job.input?.key.split(separator: "/").last, job.recordCount != nil {
+            names = names.filter { $0 == folder.key + input + ".out" }
+        }
+        var lines: [JSONValue] = []
+        var bytes = 0
+        // What a handle keeps: at most twice the sandbox's memory (as for calls in flight).
+        let limit = min(
+            maxResultBytes, QuarryTarget.maxInFlightBytesForScripts(memoryBytes: core.policy.limits.memoryBytes))
+        for key in names.sorted() {
+            let object = try await audited(
+                core, "GetObject", model: nil, context, resource: "s3://\(folder.bucket)/\(key)"
+            ) {
+                let r = try await client.getObject(bucket: folder.bucket, key: key)
+                return (r.output.body, r.attempts, r.requestId)
+            }
+            bytes += object.count
+            guard bytes <= limit else {
+                throw ScriptError(
+                    code: .limitExceeded,
+                    message: "job:results: the job's output passes \(limit) bytes; read it in parts from S3")
+            }
+            for line in object.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
+                guard let value = try? JSONParser.parse(Array(line)) else {
+                    throw ScriptError(
+                        code: "InvalidResponse", message: "job:results: \(key) has a line that is not JSON")
+                }
+                lines.append(value)
+            }
+        }
+        return job.order(lines)
+    }
+}
+
+/// A submitted job, as its handle holds it: what the script gave (never a URL the
+/// service named) and, once read, the results in input order.
+final class BatchJob: Sendable {
+    /// The job id, once the service created the job ("" before).
+    var id: String { assigned.withLock { $0 } ?? "" }
+    private let assigned = Mutex<String?>(nil)
+    let name: String
+    let model: String
+    /// The folder the job writes to (nil for a job attached without one).
+    let output: S3URI?
+    let input: S3URI?
+    /// The records submitted (nil when the input was an existing S3 object).
+    let recordCount: Int?
+    let converse: Bool
+    private let cached = Mutex<[LuaValue]?>(nil)
+
+    init(name: String, model: String, output: S3URI?, input: S3URI?, recordCount: Int?, converse: Bool) {
+        self.name = name; self.model = model; self.output = output; self.input = input
+        self.recordCount = recordCount; self.converse = converse
+    }
+
+    /// Records the id the service gave the job (checked by `BatchBindings.jobId`).
+    func assign(_ id: String) { assigned.withLock { $0 = id } }
+
+    /// The results, read once by `read`.
+    func entries(_ read: () async throws -> [LuaValue]) async throws -> [LuaValue] {
+        if let done = cached.withLock({ $0 }) { return done }
+        let made = try await read()
+        cached.withLock { $0 = made }
+        return made
+    }
+
+    func statusTable(_ job: ModelInvocationJob) -> LuaValue {
+        var m: [String: LuaValue] = [
+            "id": .string(id), "name": .string(name), "status": .string(job.status?.rawValue ?? "Unknown"),
+            "done": .boolean(job.status?.isTerminal ?? false),
+        ]
+        if let output { m["output"] = .string(output.uri) }
+        // Service text, scrubbed of any credential the client sent (as error messages are).
+        if let message = job.message { m["message"] = .string(ServiceTextScrubber.scrub(String(message.prefix(2000)))) }
+        func count(_ key: String, _ value: Int64?) {
+            if let value, value >= 0 { m[key] = .integer(value) }
+        }
+        count("total", job.totalRecordCount ?? recordCount.map(Int64.init))
+        count("processed", job.processedRecordCount)
+        count("succeeded", job.successRecordCount)
+        count("failed", job.errorRecordCount)
+        return .map(m)
+    }
+
+    /// One entry per record: for submitted records, in their order (a record with no
+    /// line in the output gets an error); for an existing input, in the output's order.
+    func order(_ lines: [JSONValue]) -> [LuaValue] {
+        var byId: [String: JSONValue] = [:]
+        for line in lines { if let id = line["recordId"]?.stringValue, byId[id] == nil { byId[id] = line } }
+        guard let recordCount else { return lines.enumerated().map { entry($0.offset + 1, $0.element) } }
+        return (0..<recordCount).map { i in
+            let id = BatchBindings.recordId(i)
+            guard let line = byId[id] else {
+                return .map([
+                    "index": .integer(Int64(i + 1)), "record_id": .string(id),
+                    "error": .map([
+                        "code": .string("MissingRecord"), "message": .string("the job's output has no line for \(id)"),
+                    ]),
+                ])
+            }
+            return entry(i + 1, line)
+        }
+    }
+
+    private func entry(_ index: Int, _ line: JSONValue) -> LuaValue {
+        var m: [String: LuaValue] = ["index": .integer(Int64(index))]
+        if let id = line["recordId"]?.stringValue { m["record_id"] = .string(id) }
+        if let output = line["modelOutput"], output != .null {
+            m["output"] = LuaJSON.lua(from: output)
+            if converse, case .array(let blocks)? = output["output"]?["message"]?["content"] {
+                m["text"] = .string(blocks.compactMap { $0["text"]?.stringValue }.joined())
+            }
+        }
+        if let error = line["error"], error != .null {
+            var e: [String: LuaValue] = ["code": .string("RecordError")]
+            if let code = error["errorCode"]?.intValue { e["status"] = .integer(Int64(code)) }
+            let text =
+                error["errorMessage"]?.stringValue ?? String(decoding: JSONWriter.compact.bytes(error), as: UTF8.self)
+            e["message"] = .string(ServiceTextScrubber.scrub(text))
+            m["error"] = .map(e)
+        }
+        return .map(m)
+    }
+}
