@@ -52,7 +52,7 @@ struct BatchCommand: AsyncParsableCommand {
     static func run(_ host: HostOptions, _ arguments: [String]) async throws {
         try host.checkAudit()
         try await ScriptRunner(options: host, readsStandardInput: false)
-            .run(source: script, name: "=quarry batch", script: "quarry batch", arguments: arguments)
+            .run(source: Array(script.utf8), name: "=quarry batch", script: "quarry batch", arguments: arguments)
     }
 }
 
@@ -99,7 +99,7 @@ struct BatchSubmitCommand: AsyncParsableCommand {
         var lines = ""
         if let records {
             do {
-                lines = try ScriptSource.read(path: records)
+                lines = try ScriptSource.readText(path: records)
             } catch {
                 Terminal.standardError("quarry batch: \(error)\n")
                 throw ExitCode(2)
