@@ -79,7 +79,16 @@ import Testing
 
     @Test("every botocore-signed batch request: the client's request has the same URL, body and signature")
     func sameSignatures() async throws {
-        let cases = try Self.load()
+        // The multipart and virtual-hosted cases (the emulator's) wait for the client's
+        // multipart upload and virtual-hosted addressing.
+        let waiting: Set<String> = [
+            "s3-create-multipart-upload", "s3-upload-part", "s3-complete-multipart-upload",
+            "s3-abort-multipart-upload", "s3-list-parts", "s3-list-multipart-uploads",
+            "s3-put-object-virtual-hosted", "s3-upload-part-virtual-hosted",
+        ]
+        let all = try Self.load()
+        #expect(Set(all.map(\.id)).isSuperset(of: waiting))
+        let cases = all.filter { !waiting.contains($0.id) }
         #expect(cases.count == 8)
         let first = try #require(cases.first)
         // One client for all: every vector was signed at the same time with the same keys.

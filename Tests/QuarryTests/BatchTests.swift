@@ -23,7 +23,9 @@ import Testing
 
     @Test("a script submits 1,000 records, waits with progress on stderr, and reads every result in input order")
     func thousandRecords() async throws {
-        try await HostHarness.with(configuration: Self.fast()) { h in
+        // Steps of 200 ms: each state lasts long enough for a 20 ms poll to see it, however
+        // busy the machine (10 ms steps let a late poll jump from Submitted to Completed).
+        try await HostHarness.with(configuration: Self.fast(.milliseconds(200))) { h in
             let r = try await h.value(
                 """
                 \(Self.records(1000))
@@ -50,7 +52,11 @@ import Testing
             let id = try #require(r.field("id").stringValue)
             let progress = h.errors.text
             #expect(progress.contains("batch \(id): Completed 1000/1000 records"), "\(progress)")
-            #expect(progress.contains("batch \(id): InProgress"), "\(progress)")
+            // Progress before the end: at least one earlier state was reported on its own line.
+            let earlier = ["Submitted", "Validating", "Scheduled", "InProgress"].filter {
+                progress.contains("batch \(id): \($0)")
+            }
+            #expect(!earlier.isEmpty, "\(progress)")
         }
     }
 
@@ -90,7 +96,7 @@ import Testing
 
     @Test("native bodies, on_progress, job:stop, and an existing S3 input")
     func invokeFormatStopAndInput() async throws {
-        try await HostHarness.with(configuration: Self.fast(.milliseconds(200))) { h in
+        try await HostHarness.with(configuration: Self.fast(.milliseconds(500))) { h in
             let r = try await h.value(
                 """
                 local records = {}
@@ -188,7 +194,7 @@ import Testing
                   local ok, e = pcall(job.wait, job, {poll = v})
                   out[#out + 1] = ok and 'ok' or e.code
                 end
-                job:stop()
+                pcall(job.stop, job)  -- it may have ended already
                 return table.concat(out, ',')
                 """)
             #expect(

@@ -17,8 +17,9 @@ struct ClientFaultInjectorTests {
     /// A started emulator and a client (SigV4, test/test) with `faults` in its transport.
     func withClient(
         region: String = "us-east-1", retry: RetryConfiguration = fastRetry,
+        // Generous: on a busy CI machine a connect took over 2 s and the attempt was retried.
         timeouts: Timeouts = Timeouts(
-            connect: .seconds(2), firstByte: .seconds(5), idle: .seconds(5), total: .seconds(20)),
+            connect: .seconds(10), firstByte: .seconds(10), idle: .seconds(10), total: .seconds(40)),
         streamRetry: StreamRetryPolicy = .failWithPartialResult,
         _ body: (BedrockEmulator, ClientFaultInjector, BedrockRuntimeClient) async throws -> Void
     ) async throws {

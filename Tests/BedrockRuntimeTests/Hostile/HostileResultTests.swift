@@ -132,7 +132,9 @@ import Testing
                 parts: [(.zero, Array(repeating: UInt8(ascii: " "), count: 5 << 19))], ending: .stall)
         }
         defer { Task { await server.shutdown() } }
-        let quickIdle = Timeouts(connect: .seconds(5), firstByte: .seconds(20), idle: .seconds(3), total: .seconds(30))
+        // The idle timeout ends both stalled calls; it must outlast the second call's 2.5 MiB
+        // arriving on a busy machine (3 s did not once in CI).
+        let quickIdle = Timeouts(connect: .seconds(5), firstByte: .seconds(20), idle: .seconds(10), total: .seconds(40))
         let limits = ResponseLimits(maxBodyBytes: 3 << 20, maxInFlightBytes: 4 << 20)
         let (errors, held) = try await withClient(server, retry: .noRetries, timeouts: quickIdle, limits: limits) {
             client in
