@@ -17,6 +17,17 @@ enum ConfigNumber {
         return printable.count > 32 ? String(printable.prefix(32)) + "…" : printable
     }
 
+    /// A rejected time stamp as a message may show it: the text itself when it is made of
+    /// the characters a time stamp has (digits, `T`, `Z`, `:`, `.`, `+`, `-`, space), else
+    /// only its length — an expiration arrives beside a secret and must never echo one.
+    static func shownTimestamp(_ text: String) -> String {
+        let allowed = Set("0123456789TZtz:.+- ")
+        guard text.count <= 40, text.allSatisfy({ allowed.contains($0) }) else {
+            return "a value of \(text.count) characters, not shown"
+        }
+        return "'\(text)'"
+    }
+
     /// Seconds in `range` (fractions allowed), or the problem in words.
     static func seconds(_ text: String, range: ClosedRange<Double>) -> Result<Double, ConfigNumber.Problem> {
         let trimmed = text.trimmingCharacters(in: .whitespaces)

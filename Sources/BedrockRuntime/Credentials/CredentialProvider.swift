@@ -88,7 +88,8 @@ public struct EnvironmentCredentialProvider: CredentialProvider {
                 guard let date = ISO8601Timestamp.parse(text) else {
                     throw CredentialsError.invalidConfiguration(
                         provider: name,
-                        problem: "AWS_CREDENTIAL_EXPIRATION '\(ConfigNumber.shown(text))' is not an ISO-8601 time")
+                        problem:
+                            "AWS_CREDENTIAL_EXPIRATION (\(ConfigNumber.shownTimestamp(text))) is not an ISO-8601 time")
                 }
                 expiration = date
             }

@@ -147,7 +147,8 @@ enum CredentialDocument {
         if let text = object["Expiration"]?.stringValue {
             guard let date = ISO8601Timestamp.parse(text) else {
                 throw CredentialsError.serviceError(
-                    provider: provider, problem: "'Expiration' '\(ConfigNumber.shown(text))' is not an ISO-8601 time")
+                    provider: provider,
+                    problem: "'Expiration' (\(ConfigNumber.shownTimestamp(text))) is not an ISO-8601 time")
             }
             expiration = date
         }

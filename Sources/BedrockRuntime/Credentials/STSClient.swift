@@ -114,7 +114,7 @@ package enum STSResponseReader {
         guard let expiration = ISO8601Timestamp.parse(expirationText) else {
             throw CredentialsError.serviceError(
                 provider: provider,
-                problem: "STS Expiration '\(expirationText)' is not an ISO-8601 time")
+                problem: "STS Expiration (\(ConfigNumber.shownTimestamp(expirationText))) is not an ISO-8601 time")
         }
         return SigV4Credentials(
             accessKeyId: accessKeyId, secretAccessKey: secretAccessKey,
