@@ -1,5 +1,6 @@
 import BedrockEmulator  // only the stand-in for AWS; everything under test is `Quarry`'s public API
 import Foundation
+import HTTPTestSupport
 import Logging
 import Quarry
 import Testing
@@ -162,9 +163,9 @@ import Testing
     @Test func willCallCanRefuseACallWithAReasonTheScriptSees() async throws {
         try await Fixture.with { f in
             let host = try await f.host()
-            let seen = Box<[PendingCall]>([])
+            let seen = LockedBox<[PendingCall]>([])
             host.willCall { call in
-                seen.update { $0.append(call) }
+                seen.withLockedValue { $0.append(call) }
                 return call.operation == "ConverseStream" ? .refuse(reason: "streaming is off for this tenant") : .allow
             }
             let values = try await host.evaluate(
@@ -179,12 +180,12 @@ import Testing
             #expect(result?["message"] == .string("streaming is off for this tenant"))
             #expect(result?["reason"] == .string("streaming is off for this tenant"))
             #expect(result?["text"]?.stringValue?.isEmpty == false)
-            #expect(seen.value.map(\.operation) == ["ConverseStream", "Converse"])
-            #expect(seen.value.allSatisfy { $0.runId == "run-7" && $0.model == appModel })
+            #expect(seen.withLockedValue { $0 }.map(\.operation) == ["ConverseStream", "Converse"])
+            #expect(seen.withLockedValue { $0 }.allSatisfy { $0.runId == "run-7" && $0.model == appModel })
             // Removed, the hook is asked no more.
             host.willCall(nil)
             _ = try await host.evaluate("bedrock.stream{model = '\(appModel)', messages = 'hi'}:close()")
-            #expect(seen.value.count == 2)
+            #expect(seen.withLockedValue { $0 }.count == 2)
             await host.shutdown()
         }
     }
@@ -192,19 +193,19 @@ import Testing
     @Test func observersCanBeRemovedAndRecordsCarryTheRunId() async throws {
         try await Fixture.with { f in
             let host = try await f.host()
-            let kept = Box<[CallRecord]>([]), removed = Box<[CallRecord]>([])
-            host.addCallObserver { record in kept.update { $0.append(record) } }
-            let token = host.addCallObserver { record in removed.update { $0.append(record) } }
+            let kept = LockedBox<[CallRecord]>([]), removed = LockedBox<[CallRecord]>([])
+            host.addCallObserver { record in kept.withLockedValue { $0.append(record) } }
+            let token = host.addCallObserver { record in removed.withLockedValue { $0.append(record) } }
             let call =
                 "return bedrock.converse{model = '\(appModel)', messages = 'hi', inference = {max_tokens = 5}}.text"
             _ = try await host.evaluate(call, settings: RunSettings(runId: "first"))
             host.removeCallObserver(token)
             _ = try await host.evaluate(call)
-            #expect(kept.value.count == 2)
-            #expect(removed.value.count == 1)
-            #expect(kept.value.first?.runId == "first")
+            #expect(kept.withLockedValue { $0 }.count == 2)
+            #expect(removed.withLockedValue { $0 }.count == 1)
+            #expect(kept.withLockedValue { $0 }.first?.runId == "first")
             // A run without an id gets a fresh one.
-            let second = kept.value.last?.runId
+            let second = kept.withLockedValue { $0 }.last?.runId
             #expect(second != nil && second != "first")
             await host.shutdown()
         }
@@ -287,13 +288,13 @@ import Testing
     @Test func aFailedRunEndsTheSequenceWithAQuarryError() async throws {
         try await Fixture.with { f in
             let host = try await f.host()
-            let outputs = Box(0)
+            let outputs = LockedBox(0)
             let error = await #expect(throws: QuarryError.self) {
                 for try await event in host.events(for: "print('a')\nerror('stop here')", name: "=ui-script") {
-                    if case .output = event { outputs.update { $0 += 1 } }
+                    if case .output = event { outputs.withLockedValue { $0 += 1 } }
                 }
             }
-            #expect(outputs.value >= 1)
+            #expect(outputs.withLockedValue { $0 } >= 1)
             #expect(error?.location == QuarryError.Location(file: "ui-script", line: 2))
             await host.shutdown()
         }
@@ -394,13 +395,4 @@ extension AppFixture {
     fileprivate func host(policy: HostPolicy = .permissive) async throws -> QuarryHost {
         try await QuarryHost(target: target, options: options(policy: policy))
     }
-}
-
-/// A value several threads update.
-private final class Box<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value
-    init(_ value: Value) { stored = value }
-    var value: Value { lock.withLock { stored } }
-    func update(_ body: (inout Value) -> Void) { lock.withLock { body(&stored) } }
 }

@@ -2,6 +2,7 @@ import BedrockEmulator  // only the stand-in for AWS; everything under test is `
 import Foundation
 import Logging
 import Quarry
+import TestSupport
 import Testing
 
 /// Issue 24 (bugs 1–4, 7, 8 and the security points): the embedding API keeps its
@@ -260,7 +261,7 @@ import Testing
 
     @Test func aSwiftErrorReachesTheScriptOnlyAsAnOpaqueHostError() async throws {
         try await Fixture.with { f in
-            let output = Lines(), errors = Lines(), logs = Lines()
+            let output = TextSink(), errors = TextSink(), logs = TextSink()
             let host = try await QuarryHost(
                 target: f.target, options: f.options(output: output, errors: errors, logs: logs))
             try await host.register("db.query") { _ in throw DatabaseFailure() }
@@ -295,7 +296,7 @@ import Testing
 
     @Test func eachRunStartsFromThePristineEnvironment() async throws {
         try await Fixture.with { f in
-            let output = Lines()
+            let output = TextSink()
             let host = try await QuarryHost(target: f.target, options: f.options(output: output))
             try await host.register("tools.lookup") { _ in [.string("real")] }
             try await host.load(
@@ -388,11 +389,11 @@ private typealias Fixture = AppFixture
 
 extension AppFixture {
     fileprivate func options(
-        policy: HostPolicy = .permissive, output: Lines = Lines(), errors: Lines = Lines(),
-        logs: Lines = Lines()
+        policy: HostPolicy = .permissive, output: TextSink = TextSink(), errors: TextSink = TextSink(),
+        logs: TextSink = TextSink()
     ) -> QuarryHost.Options {
         QuarryHost.Options(
-            policy: policy, output: output.add, errorOutput: errors.add,
+            policy: policy, output: output.write, errorOutput: errors.write,
             logger: Logger(label: "app.scripts") { _ in LinesLogHandler(lines: logs) })
     }
 
@@ -401,23 +402,15 @@ extension AppFixture {
     }
 }
 
-/// Text from several threads.
-private final class Lines: @unchecked Sendable {
-    private let lock = NSLock()
-    private var parts: [String] = []
-    func add(_ text: String) { lock.withLock { parts.append(text) } }
-    var text: String { lock.withLock { parts.joined() } }
-}
-
 private struct LinesLogHandler: LogHandler {
-    let lines: Lines
+    let lines: TextSink
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .trace
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
-    func log(event: LogEvent) { lines.add("\(event.level) \(event.message) \(event.metadata ?? [:])\n") }
+    func log(event: LogEvent) { lines.write("\(event.level) \(event.message) \(event.metadata ?? [:])\n") }
 }
 
 /// Call records as the app's observer sees them.
