@@ -33,7 +33,7 @@ struct EmulatorCommand: AsyncParsableCommand {
             do {
                 configuration = try EmulatorConfiguration(contentsOfFile: config)
             } catch {
-                FileHandle.standardError.write(Data("quarry: \(error)\n".utf8))
+                Terminal.standardError("quarry: \(error)\n")
                 throw ExitCode(2)
             }
         } else {
@@ -42,7 +42,7 @@ struct EmulatorCommand: AsyncParsableCommand {
         }
         if let port {
             guard (0...65535).contains(port) else {
-                FileHandle.standardError.write(Data("quarry: --port must be 0…65535, got \(port)\n".utf8))
+                Terminal.standardError("quarry: --port must be 0…65535, got \(port)\n")
                 throw ExitCode(2)
             }
             configuration.port = port
@@ -56,18 +56,16 @@ struct EmulatorCommand: AsyncParsableCommand {
         do {
             endpoint = try await emulator.start()
         } catch {
-            FileHandle.standardError.write(
-                Data("quarry: \(Self.describeStartFailure(error, configuration: configuration))\n".utf8))
+            Terminal.standardError("quarry: \(Self.describeStartFailure(error, configuration: configuration))\n")
             throw ExitCode(1)
         }
-        FileHandle.standardOutput.write(
-            Data(
-                EmulatorBanner(
-                    endpoint: endpoint, configuration: configuration,
-                    adminToken: emulator.adminToken
-                ).text.utf8))
+        Terminal.standardOutput(
+            EmulatorBanner(
+                endpoint: endpoint, configuration: configuration,
+                adminToken: emulator.adminToken
+            ).text)
         let signal = await stop.wait()
-        FileHandle.standardError.write(Data("quarry: \(signal), stopping the emulator\n".utf8))
+        Terminal.standardError("quarry: \(signal), stopping the emulator\n")
         // The CA file goes first: a client that keeps a connection open holds up the
         // stop, and the file must not outlive the process however it ends.
         if let ca = endpoint.caCertificatePath { unlink(ca) }
@@ -78,10 +76,9 @@ struct EmulatorCommand: AsyncParsableCommand {
         let deadline = ContinuousClock.now + Self.stopGrace
         while !stopped.isSet, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         if !stopped.isSet {
-            FileHandle.standardError.write(
-                Data("quarry: connections still open after \(Self.stopGrace); exiting\n".utf8))
+            Terminal.standardError("quarry: connections still open after \(Self.stopGrace); exiting\n")
         }
-        FileHandle.standardOutput.write(Data("Emulator stopped.\n".utf8))
+        Terminal.standardOutput("Emulator stopped.\n")
     }
 }
 

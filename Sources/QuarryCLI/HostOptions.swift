@@ -282,12 +282,19 @@ final class BoundedLineReader: @unchecked Sendable {
     }
 }
 
-/// Writing to the terminal's streams without buffering surprises.
+/// Writing to the terminal's streams without buffering surprises. When the reader has gone
+/// (`quarry run x.lua | head -1`), quarry ends as `lua` does: quietly, by SIGPIPE.
 enum Terminal {
-    @Sendable static func standardOutput(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
-    @Sendable static func standardError(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+    @Sendable static func standardOutput(_ text: String) { standardOutputBytes(Array(text.utf8)) }
+    @Sendable static func standardError(_ text: String) { standardErrorBytes(Array(text.utf8)) }
     /// The exact bytes a script wrote, to standard output.
-    @Sendable static func standardOutputBytes(_ bytes: [UInt8]) { FileHandle.standardOutput.write(Data(bytes)) }
+    @Sendable static func standardOutputBytes(_ bytes: [UInt8]) { endIfReaderGone(StandardStream.output.write(bytes)) }
     /// The exact bytes a script wrote, to standard error.
-    @Sendable static func standardErrorBytes(_ bytes: [UInt8]) { FileHandle.standardError.write(Data(bytes)) }
+    @Sendable static func standardErrorBytes(_ bytes: [UInt8]) { endIfReaderGone(StandardStream.error.write(bytes)) }
+
+    private static func endIfReaderGone(_ outcome: StandardStream.Outcome) {
+        guard outcome == .readerGone else { return }
+        signal(SIGPIPE, SIG_DFL)
+        raise(SIGPIPE)
+    }
 }

@@ -78,8 +78,8 @@ public final class QuarryHost: Sendable {
         /// Options with the given parts; output goes to standard output by default.
         public init(
             policy: HostPolicy = .permissive,
-            output: @escaping @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) },
-            errorOutput: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
+            output: @escaping @Sendable (String) -> Void = { StandardStream.output.write($0) },
+            errorOutput: @escaping @Sendable (String) -> Void = { StandardStream.error.write($0) },
             input: (@Sendable () async -> String?)? = nil,
             logger: Logger = Logger(label: "quarry.script"), defaultModel: String? = nil,
             isolation: Isolation = .perRun

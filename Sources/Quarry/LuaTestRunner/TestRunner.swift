@@ -51,8 +51,8 @@ public struct TestRunner: Sendable {
         /// standard output stay clean.
         public init(
             policy: HostPolicy = .permissive, defaultTimeout: Duration = .seconds(30), filter: String? = nil,
-            scriptOutput: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
-            scriptErrorOutput: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data($0.utf8)) },
+            scriptOutput: @escaping @Sendable (String) -> Void = { StandardStream.error.write($0) },
+            scriptErrorOutput: @escaping @Sendable (String) -> Void = { StandardStream.error.write($0) },
             logger: Logger = Logger(label: "quarry.test")
         ) {
             self.policy = policy; self.defaultTimeout = defaultTimeout; self.filter = filter
