@@ -281,18 +281,21 @@ final class RequestPipeline: Sendable {
             e.requestId = response.headers.first(name: "x-amzn-RequestId")
             return e
         }
-        let overLimit = BedrockError.responseTooLarge("the response body", limit: limit, setting: "maxBodyBytes")
+        // Made only when needed: a `BedrockError` scrubs its message, which is not free.
+        func overLimit() -> BedrockError {
+            BedrockError.responseTooLarge("the response body", limit: limit, setting: "maxBodyBytes")
+        }
         let reservation = budget.reservation()
         var body: [UInt8] = []
         if let declared = response.headers.first(name: "Content-Length").flatMap({ Int($0) }), declared >= 0 {
-            guard declared <= limit else { throw tooLarge(overLimit) }
+            guard declared <= limit else { throw tooLarge(overLimit()) }
             // The capacity is allocated now, so it is reserved now.
             guard reservation.resize(to: declared) else { throw tooLarge(reservation.tooLarge) }
             body.reserveCapacity(declared)
         }
         for try await chunk in response.body {
             watchdog.touch()
-            guard chunk.readableBytes <= limit - body.count else { throw tooLarge(overLimit) }
+            guard chunk.readableBytes <= limit - body.count else { throw tooLarge(overLimit()) }
             let needed = body.count + chunk.readableBytes
             if needed > body.capacity {
                 // Grown here, by doubling up to the cap, so what is reserved is what is allocated.
