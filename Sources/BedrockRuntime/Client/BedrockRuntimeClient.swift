@@ -15,7 +15,7 @@ public final class BedrockRuntimeClient: Sendable {
 
     /// Creates a client. Fails when the TLS settings cannot be used (unreadable CA bundle).
     public convenience init(configuration: Configuration) throws {
-        try self.init(configuration: configuration, now: { Date() }, invocationId: { UUID().uuidString.lowercased() })
+        try self.init(configuration: configuration, now: { Date() }, invocationId: InvocationId.make)
     }
 
     /// Creates a client from the AWS conventions (environment, profile, code) as

@@ -33,7 +33,7 @@ final class RequestPipeline: Sendable {
     init(
         configuration: BedrockRuntimeClient.Configuration, transport: any HTTPTransport,
         now: @escaping @Sendable () -> Date = { Date() },
-        invocationId: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() },
+        invocationId: @escaping @Sendable () -> String = InvocationId.make,
         random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
     ) {
         self.configuration = configuration
