@@ -3,7 +3,7 @@
 the page Quarry reimplements (smithy-python, asyncio, aiohttp), driven the way its
 documentation drives it. Runs with .venv-sdk's Python 3.12. Prints one JSON object.
 
-  sdk_peer.py ENDPOINT seq N | conc N IN_FLIGHT | stream | stream_text
+  sdk_peer.py ENDPOINT seq N | conc N IN_FLIGHT | stream | stream_text | streams N | cold
 """
 import asyncio
 import json
@@ -84,6 +84,26 @@ async def main():
             c1, w1 = cpu(), time.perf_counter()
             out = {"events": events, "text_bytes": n, "seconds": w1 - w0, "events_per_second": events / (w1 - w0),
                    "cpu_us_per_event": (c1 - c0) * 1e6 / events}
+        elif workload == "cold":
+            # One call from a fresh process: scripts/bench times the whole process.
+            await converse(c)
+            out = {"requests": 1}
+        elif workload == "streams":
+            # N ConverseStreams at once on the one event loop (peak RSS is what scripts/bench reads).
+            n = int(sys.argv[3])
+
+            async def one():
+                count = 0
+                stream = await c.converse_stream(models.ConverseStreamInput(
+                    model_id=MODEL, messages=messages(), inference_config=models.InferenceConfiguration(max_tokens=40)))
+                async with stream:
+                    async for _ in stream.output_stream:
+                        count += 1
+                return count
+            w0 = time.perf_counter()
+            counts = await asyncio.gather(*(one() for _ in range(n)))
+            w1 = time.perf_counter()
+            out = {"streams": n, "events": sum(counts), "seconds": w1 - w0}
         else:
             raise SystemExit(f"unknown workload {workload}")
     finally:

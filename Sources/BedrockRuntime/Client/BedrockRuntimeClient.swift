@@ -15,7 +15,7 @@ public final class BedrockRuntimeClient: Sendable {
 
     /// Creates a client. Fails when the TLS settings cannot be used (unreadable CA bundle).
     public convenience init(configuration: Configuration) throws {
-        try self.init(configuration: configuration, now: { Date() }, invocationId: { UUID().uuidString.lowercased() })
+        try self.init(configuration: configuration, now: { Date() }, invocationId: InvocationId.make)
     }
 
     /// Creates a client from the AWS conventions (environment, profile, code) as
@@ -60,7 +60,14 @@ public final class BedrockRuntimeClient: Sendable {
     public func converse(_ request: ConverseRequest, options: CallOptions = .none) async throws -> BedrockResult<
         ConverseResponse
     > {
-        try await call(try Self.converseOperation(request), options: options, as: ConverseResponse.self)
+        try await converse(try EncodedConverseRequest(request), options: options)
+    }
+
+    /// Sends a conversation already encoded (its JSON is sent as it is, not encoded again).
+    public func converse(_ encoded: EncodedConverseRequest, options: CallOptions = .none) async throws
+        -> BedrockResult<ConverseResponse>
+    {
+        try await call(try Self.converseOperation(encoded), options: options, as: ConverseResponse.self)
     }
 
     /// Invokes a model with a body in its own format (`POST /model/{id}/invoke`).
@@ -175,7 +182,14 @@ public final class BedrockRuntimeClient: Sendable {
     /// Streams a conversation's answer as events (`POST /model/{id}/converse-stream`).
     /// Input errors throw here; everything else surfaces while iterating.
     public func converseStream(_ request: ConverseRequest, options: CallOptions = .none) throws -> ConverseEventStream {
-        pipeline.stream(try Self.converseOperation(request, stream: true), options: options, codec: .converse)
+        try converseStream(try EncodedConverseRequest(request), options: options)
+    }
+
+    /// Streams a conversation already encoded (its JSON is sent as it is, not encoded again).
+    public func converseStream(_ encoded: EncodedConverseRequest, options: CallOptions = .none) throws
+        -> ConverseEventStream
+    {
+        pipeline.stream(try Self.converseOperation(encoded, stream: true), options: options, codec: .converse)
     }
 
     /// Streams a model's answer in its own format as `chunk` events
@@ -213,10 +227,15 @@ public final class BedrockRuntimeClient: Sendable {
     }
 
     static func converseOperation(_ r: ConverseRequest, stream: Bool = false) throws -> OperationRequest {
+        try converseOperation(try EncodedConverseRequest(r), stream: stream)
+    }
+
+    static func converseOperation(_ e: EncodedConverseRequest, stream: Bool = false) throws -> OperationRequest {
         let operation: BedrockOperation = stream ? .converseStream : .converse
         return try .json(
-            operation, path: try modelPath(r.modelId, stream ? "converse-stream" : "converse", operation: operation),
-            input: r, excluding: ["modelId"])
+            operation,
+            path: try modelPath(e.request.modelId, stream ? "converse-stream" : "converse", operation: operation),
+            tree: e.json, excluding: ["modelId"])
     }
 
     static func countTokensOperation(_ r: CountTokensRequest) throws -> OperationRequest {

@@ -40,7 +40,7 @@ package final class RequestPipeline: Sendable {
         configuration: BedrockRuntimeClient.Configuration, transport: any HTTPTransport,
         errorFormat: ServiceErrorFormat = .json,
         now: @escaping @Sendable () -> Date = { Date() },
-        invocationId: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() },
+        invocationId: @escaping @Sendable () -> String = InvocationId.make,
         random: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
     ) {
         self.configuration = configuration
@@ -305,18 +305,21 @@ package final class RequestPipeline: Sendable {
             e.requestId = response.headers.first(name: "x-amzn-RequestId")
             return e
         }
-        let overLimit = BedrockError.responseTooLarge("the response body", limit: limit, setting: "maxBodyBytes")
+        // Made only when needed: a `BedrockError` scrubs its message, which is not free.
+        func overLimit() -> BedrockError {
+            BedrockError.responseTooLarge("the response body", limit: limit, setting: "maxBodyBytes")
+        }
         let reservation = budget.reservation()
         var body: [UInt8] = []
         if let declared = response.headers.first(name: "Content-Length").flatMap({ Int($0) }), declared >= 0 {
-            guard declared <= limit else { throw tooLarge(overLimit) }
+            guard declared <= limit else { throw tooLarge(overLimit()) }
             // The capacity is allocated now, so it is reserved now.
             guard reservation.resize(to: declared) else { throw tooLarge(reservation.tooLarge) }
             body.reserveCapacity(declared)
         }
         for try await chunk in response.body {
             watchdog.touch()
-            guard chunk.readableBytes <= limit - body.count else { throw tooLarge(overLimit) }
+            guard chunk.readableBytes <= limit - body.count else { throw tooLarge(overLimit()) }
             let needed = body.count + chunk.readableBytes
             if needed > body.capacity {
                 // Grown here, by doubling up to the cap, so what is reserved is what is allocated.

@@ -86,9 +86,24 @@ public enum ServiceTextScrubber {
     public static func identifier(_ text: String?, fallback: String? = nil) -> String? {
         guard let text, !text.isEmpty, text.utf8.count <= 128,
             text.unicodeScalars.allSatisfy({ allowedInIdentifiers.contains($0) }),
-            scrub(text) == text
+            !scrubWouldChange(identifier: text)
         else { return fallback }
         return text
+    }
+
+    /// Whether `scrub` would change `text`, an identifier (characters from
+    /// `allowedInIdentifiers` only). Every request id of every answer comes here, so the
+    /// patterns run only when one could match: without whitespace or `=`, only the dump
+    /// heading (`string-to-sign`), the `authorization:` and `x-amz-security-token:`
+    /// values (their names) and the long runs (64 characters or more) can; the tokens
+    /// this process sent are always checked.
+    static func scrubWouldChange(identifier text: String) -> Bool {
+        if text.utf8.count >= 64 { return scrub(text) != text }
+        let lower = text.lowercased()
+        if lower.contains("string") || lower.contains("authorization") || lower.contains("token") {
+            return scrub(text) != text
+        }
+        return sent.forms().contains { text.contains($0) }
     }
 
     private static let allowedInIdentifiers = CharacterSet(

@@ -61,8 +61,12 @@ public struct JSONValueDecoder: Sendable {
 
         func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
             guard case let .object(members) = value else { throw mismatch([String: JSONValue].self) }
-            // A repeated name: the last member wins, as in `JSONValue`'s subscript.
-            let dict = Dictionary(members, uniquingKeysWith: { _, last in last })
+            // A repeated name: the last member wins, as in `JSONValue`'s subscript. Small
+            // objects (nearly all) are searched in place: hashing every name into a
+            // dictionary cost more than the search.
+            let dict =
+                members.count > Keyed<Key>.linearSearchLimit
+                ? Dictionary(members, uniquingKeysWith: { _, last in last }) : nil
             return KeyedDecodingContainer(Keyed<Key>(members: members, dict: dict, codingPath: codingPath))
         }
         func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -73,24 +77,32 @@ public struct JSONValueDecoder: Sendable {
     }
 
     struct Keyed<Key: CodingKey>: KeyedDecodingContainerProtocol {
+        /// Objects with more members than this get a dictionary; smaller ones are searched.
+        static var linearSearchLimit: Int { 16 }
         let members: [(String, JSONValue)]
-        let dict: [String: JSONValue]
+        let dict: [String: JSONValue]?
         let codingPath: [any CodingKey]
         var allKeys: [Key] { members.compactMap { Key(stringValue: $0.0) } }
-        func contains(_ key: Key) -> Bool { dict[key.stringValue] != nil }
+        /// The value of the last member named `name`.
+        func member(_ name: String) -> JSONValue? {
+            if let dict { return dict[name] }
+            return members.last(where: { $0.0 == name })?.1
+        }
+        func contains(_ key: Key) -> Bool { member(key.stringValue) != nil }
         func impl(_ key: Key) throws -> Impl {
-            guard let v = dict[key.stringValue] else {
+            guard let v = member(key.stringValue) else {
                 throw DecodingError.keyNotFound(
                     key, .init(codingPath: codingPath, debugDescription: "missing member '\(key.stringValue)'"))
             }
             return Impl(value: v, codingPath: codingPath + [key])
         }
         func decodeNil(forKey key: Key) throws -> Bool {
-            dict[key.stringValue] == nil || dict[key.stringValue] == .null
+            let v = member(key.stringValue)
+            return v == nil || v == .null
         }
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try impl(key).decodeAny(type) }
         func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-            guard let v = dict[key.stringValue], v != .null else { return nil }
+            guard let v = member(key.stringValue), v != .null else { return nil }
             return try Impl(value: v, codingPath: codingPath + [key]).decodeAny(type)
         }
         func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
@@ -101,7 +113,7 @@ public struct JSONValueDecoder: Sendable {
         func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
             try impl(key).unkeyedContainer()
         }
-        func superDecoder() throws -> any Decoder { Impl(value: dict["super"] ?? .null, codingPath: codingPath) }
+        func superDecoder() throws -> any Decoder { Impl(value: member("super") ?? .null, codingPath: codingPath) }
         func superDecoder(forKey key: Key) throws -> any Decoder { try impl(key) }
     }
 

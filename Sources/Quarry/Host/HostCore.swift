@@ -471,6 +471,11 @@ enum TokenEstimate {
     /// request holds while it is in flight).
     static func converseMeasure(_ request: ConverseRequest) -> (tokens: Int, bytes: Int) {
         guard let json = try? JSONValueEncoder().encode(request) else { return (0, 0) }
-        return (tokens(json), stringBytes(json))
+        return converseMeasure(json)
+    }
+
+    /// The same measure of a request already encoded (`EncodedConverseRequest.json`).
+    static func converseMeasure(_ json: JSONValue) -> (tokens: Int, bytes: Int) {
+        (tokens(json), stringBytes(json))
     }
 }

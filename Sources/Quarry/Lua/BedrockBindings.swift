@@ -227,21 +227,22 @@ struct BedrockBindings {
     private func converse(_ call: LuaHostCall) -> LuaHostResult {
         do throws(ScriptError) {
             let (builder, args) = try request(call)
-            let (request, maxTokens) = try builder.converse(args)
+            let (encoded, maxTokens) = try builder.encodedConverse(args)
             let options = try Self.callOptions(args, builder: builder)
-            let model = request.modelId
+            let model = encoded.request.modelId
+            let structured = encoded.request.outputConfig?.textFormat != nil
             let audited = core.auditor != nil
-            let measure = TokenEstimate.converseMeasure(request)
+            let measure = TokenEstimate.converseMeasure(encoded.json)
             return bedrockCall(
                 call, operation: "Converse", model: model, maxTokens: maxTokens,
                 inputTokens: measure.tokens, requestBytes: measure.bytes, settings: try settings(call),
-                requestBody: audited ? AuditContext.json(request) : nil
+                requestBody: audited ? JSONWriter.compact.bytes(encoded.json) : nil
             ) { client in
                 let clock = ContinuousClock.now
-                let result = try await client.converse(request, options: options)
+                let result = try await client.converse(encoded, options: options)
                 let u = result.output.usage
                 var value = ResponseTables.converse(result, model: model, elapsed: ContinuousClock.now - clock)
-                if request.outputConfig?.textFormat != nil { value = ResponseTables.withJSON(value) }
+                if structured { value = ResponseTables.withJSON(value) }
                 return Outcome(
                     value: value, attempts: result.attempts, requestId: result.requestId,
                     tokens: (u.inputTokens, u.outputTokens),
@@ -267,20 +268,20 @@ struct BedrockBindings {
             let options = try Self.callOptions(args, builder: builder)
             try core.checkAuditable()
             if operation == "ConverseStream" {
-                let (request, tokens) = try builder.converse(args)
-                let structured = request.outputConfig?.textFormat != nil
-                model = request.modelId
+                let (encoded, tokens) = try builder.encodedConverse(args)
+                let structured = encoded.request.outputConfig?.textFormat != nil
+                model = encoded.request.modelId
                 maxTokens = tokens
                 let context =
                     core.auditor == nil
-                    ? nil : AuditContext(call, settings: settings, requestBody: AuditContext.json(request))
+                    ? nil : AuditContext(call, settings: settings, requestBody: JSONWriter.compact.bytes(encoded.json))
                 do throws(ScriptError) {
                     try core.policy.checkModel(model)
                     try core.checkWillCall(operation: operation, model: model, region: region)
                 } catch { return refused(error, operation: operation, model: model, context: context) }
                 let reserved: HostCore.Reservation
                 do throws(ScriptError) {
-                    let measure = TokenEstimate.converseMeasure(request)
+                    let measure = TokenEstimate.converseMeasure(encoded.json)
                     reserved = try core.reserve(
                         maxTokens: maxTokens, inputTokens: measure.tokens, requestBytes: measure.bytes)
                 } catch { return refused(error, operation: operation, model: model, context: context) }
@@ -291,7 +292,7 @@ struct BedrockBindings {
                         await core.gate.acquire()
                         run.events?.emit(.callStarted(operation: operation, model: model))
                         if context != nil { await core.prepareAuditPrincipal(settings) }
-                        return try core.client(settings).converseStream(request, options: options)
+                        return try core.client(settings).converseStream(encoded, options: options)
                     },
                     write: { event, writer throws(LuaConversionError) in
                         translator.see(event)

@@ -40,6 +40,19 @@ struct RequestBuilder {
         }
     }
 
+    /// A Converse request checked against the typed request and encoded once (the host
+    /// measures, audits and sends that one encoding), and the `maxTokens` it asks for.
+    func encodedConverse(_ args: [String: LuaValue]) throws(ScriptError) -> (
+        request: EncodedConverseRequest, maxTokens: Int?
+    ) {
+        let (request, maxTokens) = try converse(args)
+        do {
+            return (try EncodedConverseRequest(request), maxTokens)
+        } catch {
+            throw fail(String(describing: error))
+        }
+    }
+
     /// The JSON body of a Converse request, and the `maxTokens` it asks for.
     func converse(_ args: [String: LuaValue]) throws(ScriptError) -> (request: ConverseRequest, maxTokens: Int?) {
         for key in args.keys where !Self.converseFields.contains(key) {

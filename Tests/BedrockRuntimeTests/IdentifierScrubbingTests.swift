@@ -1,0 +1,31 @@
+import Testing
+
+@testable import BedrockRuntime
+
+/// Issue 22: request ids are checked without running the scrubber's patterns when none
+/// could match; the shortcut must refuse exactly what the full scrub would change.
+@Suite struct IdentifierScrubbingTests {
+    static let sentToken = "idTok-77310-zq"
+
+    @Test("the shortcut for identifiers agrees with the full scrub")
+    func shortcutAgrees() {
+        ServiceTextScrubber.remember(sentTokens: [Self.sentToken])
+        let hex64 = String(repeating: "ab", count: 32)
+        let cases: [(String, Bool)] = [
+            ("0e3f5a9c-1b2d-4e6f-8a7b-9c0d1e2f3a4b", false),
+            ("req-1234:abc#7/x.y_z", false),
+            ("The-String-to-Sign", true),
+            ("Authorization:AWS4-HMAC-SHA256", true),
+            ("x-amz-security-token:abcdef", true),
+            ("id-\(hex64)", true),
+            (String(repeating: "A", count: 100), true),
+            ("id-\(Self.sentToken)-1", true),
+            (String(repeating: "a1-", count: 30), false),
+        ]
+        for (text, changes) in cases {
+            #expect((ServiceTextScrubber.scrub(text) != text) == changes, "\(text)")
+            #expect(ServiceTextScrubber.scrubWouldChange(identifier: text) == changes, "\(text)")
+            #expect(ServiceTextScrubber.identifier(text, fallback: "F") == (changes ? "F" : text), "\(text)")
+        }
+    }
+}
