@@ -53,13 +53,21 @@ package struct OperationRequest: Sendable {
         } catch {
             throw BedrockError.invalidRequest("\(name) input could not be encoded: \(error)")
         }
-        return try json(operation, path: path, tree: tree, excluding: bound)
+        return try json(name: name, method: method, path: path, tree: tree, excluding: bound)
     }
 
     /// A REST-JSON request whose body is the encoded input `tree` minus the members bound elsewhere.
     static func json(_ operation: BedrockOperation, path: String, tree: JSONValue, excluding bound: Set<String>)
         throws -> OperationRequest
     {
+        try json(name: operation.rawValue, path: path, tree: tree, excluding: bound)
+    }
+
+    /// A REST-JSON request of the operation called `name` whose body is the encoded input
+    /// `tree` minus the members bound elsewhere, written as botocore writes JSON.
+    package static func json(
+        name: String, method: HTTPMethod = .POST, path: String, tree: JSONValue, excluding bound: Set<String>
+    ) throws -> OperationRequest {
         guard case let .object(members) = tree else {
             throw BedrockError.invalidRequest("\(name) input must encode to a JSON object")
         }
