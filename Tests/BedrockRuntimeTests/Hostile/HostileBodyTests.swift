@@ -119,13 +119,13 @@ func hostilePrelude(total: UInt32) -> [UInt8] {
     @Test("a prelude declaring 16 MiB then dribbling bytes trips the idle timeout (per event, not per chunk)")
     func dribbledEventTripsIdle() async throws {
         let prelude = hostilePrelude(total: 16 * 1024 * 1024)
-        let parts = [(TimeAmount.zero, prelude)] + (0..<100).map { _ in (TimeAmount.milliseconds(100), [UInt8(0x20)]) }
+        let parts = [(TimeAmount.zero, prelude)] + (0..<400).map { _ in (TimeAmount.milliseconds(100), [UInt8(0x20)]) }
         let server = try await ScriptedHTTPServer.start { _, _ in
             .stream(status: 200, headers: StreamFrames.headers, parts: parts, ending: .stall)
         }
         defer { Task { await server.shutdown() } }
         let quickIdle = Timeouts(
-            connect: .seconds(5), firstByte: .seconds(20), idle: .milliseconds(700), total: .seconds(8))
+            connect: .seconds(5), firstByte: .seconds(20), idle: .milliseconds(700), total: .seconds(30))
         let error = try await withClient(server, retry: .noRetries, timeouts: quickIdle, limits: .default) { client in
             await bedrockError { _ = try await client.converseStream(streamRequest).collect() }
         }
