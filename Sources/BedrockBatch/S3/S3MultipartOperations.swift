@@ -37,8 +37,17 @@ extension BedrockBatchClient {
     public func uploadPart(
         bucket: String, key: String, uploadId: String, partNumber: Int, body: Data, options: CallOptions = .none
     ) async throws -> BedrockResult<UploadPartResponse> {
+        try await uploadPart(
+            bucket: bucket, key: key, uploadId: uploadId, partNumber: partNumber, bytes: Array(body),
+            options: options)
+    }
+
+    /// `uploadPart` on bytes already copied out of the caller's body (one copy per part).
+    func uploadPart(
+        bucket: String, key: String, uploadId: String, partNumber: Int, bytes: [UInt8], options: CallOptions
+    ) async throws -> BedrockResult<UploadPartResponse> {
         let op = try Self.uploadPartOperation(
-            bucket: bucket, key: key, uploadId: uploadId, partNumber: partNumber, body: Array(body))
+            bucket: bucket, key: key, uploadId: uploadId, partNumber: partNumber, body: bytes)
         let response = try await s3.send(try router.route(op, bucket: bucket), options: options)
         guard let eTag = response.headers.first(name: "ETag"), Self.isToken(eTag) else {
             throw BedrockError.invalidResponse(
@@ -172,19 +181,20 @@ extension BedrockBatchClient {
             var parts: [CompletedPart] = []
             parts.reserveCapacity(count)
             for index in 0..<count {
-                try Task.checkCancellation()
+                try Self.checkNotCancelled()
                 let start = body.startIndex + index * partSize
                 let end = min(start + partSize, body.endIndex)
+                let bytes = [UInt8](body[start..<end])
                 let part = try await uploadPart(
-                    bucket: bucket, key: key, uploadId: uploadId, partNumber: index + 1,
-                    body: body.subdata(in: start..<end), options: options)
+                    bucket: bucket, key: key, uploadId: uploadId, partNumber: index + 1, bytes: bytes,
+                    options: options)
                 attempts += part.attempts
                 parts.append(
                     CompletedPart(
                         partNumber: index + 1, eTag: part.output.eTag,
-                        checksumCRC32: part.output.checksumCRC32 ?? Self.crc32Base64(body[start..<end])))
+                        checksumCRC32: part.output.checksumCRC32 ?? Self.crc32Base64(bytes)))
             }
-            try Task.checkCancellation()
+            try Self.checkNotCancelled()
             let done = try await completeMultipartUpload(
                 bucket: bucket, key: key, uploadId: uploadId, parts: parts, options: options)
             attempts += done.attempts
@@ -195,6 +205,13 @@ extension BedrockBatchClient {
             let abort = Task { try? await self.abortMultipartUpload(bucket: bucket, key: key, uploadId: uploadId) }
             _ = await abort.value
             throw error
+        }
+    }
+
+    /// Stops a multipart put whose task was cancelled between requests.
+    static func checkNotCancelled() throws {
+        guard !Task.isCancelled else {
+            throw BedrockError(kind: .cancelled, message: "PutObject was cancelled; its multipart upload is aborted")
         }
     }
 
