@@ -164,9 +164,33 @@ import Testing
         }
     }
 
+    @Test("which 2xx S3 bodies are errors: empty, or an <Error> root after a declaration, spaces or a BOM")
+    func errorIn2xxBodies() {
+        let error = "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+        for body in [
+            error, "  \n" + error, "<?xml version=\"1.0\"?>\n" + error, "\u{FEFF}" + error,
+            "<Error xmlns=\"x\"><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+        ] {
+            let e = ServiceErrorFormat.s3ErrorIn2xx(status: 200, headers: [:], body: Array(body.utf8))
+            #expect(e?.code == "SlowDown", "\(body.debugDescription)")
+            #expect(e?.httpStatus == 500)
+        }
+        #expect(ServiceErrorFormat.s3ErrorIn2xx(status: 200, headers: [:], body: [])?.httpStatus == 500)
+        for body in [
+            "<CompleteMultipartUploadResult><ETag>\"e-2\"</ETag></CompleteMultipartUploadResult>",
+            "<?xml version=\"1.0\"?><CompleteMultipartUploadResult><Key>Error</Key></CompleteMultipartUploadResult>",
+            "<Errors/>", "<?xml never closed",
+        ] {
+            #expect(
+                ServiceErrorFormat.s3ErrorIn2xx(status: 200, headers: [:], body: Array(body.utf8)) == nil, "\(body)")
+        }
+    }
+
     @Test("an empty 200 answer to CompleteMultipartUpload, or one that is not a result, is an error too")
     func completeOddAnswers() async throws {
-        for answer in ["", "  \n", "<Other/>", "<?xml version=\"1.0\"?>"] {
+        for answer in [
+            "", "  \n", "<Other/>", "<?xml version=\"1.0\"?>", "<CompleteMultipartUploadResult><Bucket>b",
+        ] {
             let middleware = CompleteAnswers(body: answer)
             try await Self.withClient(adjust: { settings, _ in settings.shared.middlewares = [middleware] }) { client in
                 _ = try await client.createBucket("batch-in")

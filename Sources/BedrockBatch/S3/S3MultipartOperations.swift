@@ -67,13 +67,25 @@ extension BedrockBatchClient {
 
     /// Joins the parts into the object (`POST /{bucket}/{key}?uploadId=…`). A 200
     /// answer whose body is an `<Error>` (S3 sends one when it fails after the status
-    /// went out) is that error, retried like a 500, as botocore does.
+    /// went out), empty or cut short is an error retried like a 500, as botocore does.
     public func completeMultipartUpload(
         bucket: String, key: String, uploadId: String, parts: [CompletedPart], options: CallOptions = .none
     ) async throws -> BedrockResult<CompleteMultipartUploadResponse> {
         let op = try Self.completeMultipartUploadOperation(bucket: bucket, key: key, uploadId: uploadId, parts: parts)
-        let response = try await s3.send(
-            try router.route(op, bucket: bucket), options: options, check: ServiceErrorFormat.s3ErrorIn2xx)
+        let response = try await s3.send(try router.route(op, bucket: bucket), options: options) {
+            status, headers, body in
+            if let error = ServiceErrorFormat.s3ErrorIn2xx(status: status, headers: headers, body: body) {
+                return error
+            }
+            // botocore retries a 200 it cannot parse (a partial answer) as a 500.
+            guard String(decoding: body, as: UTF8.self).contains("</CompleteMultipartUploadResult>") else {
+                return BedrockError(
+                    kind: .service(.known(.internalServer)),
+                    message: "CompleteMultipartUpload answered HTTP \(status) without a whole "
+                        + "CompleteMultipartUploadResult", httpStatus: 500)
+            }
+            return nil
+        }
         let text = String(decoding: response.body, as: UTF8.self)
         guard text.contains("<CompleteMultipartUploadResult") else {
             throw BedrockError.invalidResponse(

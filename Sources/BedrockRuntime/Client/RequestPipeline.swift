@@ -366,6 +366,7 @@ package enum ServiceErrorFormat: Sendable {
         func skipSpace() {
             while start < body.endIndex, [0x20, 0x09, 0x0A, 0x0D].contains(body[start]) { start += 1 }
         }
+        if body.starts(with: [0xEF, 0xBB, 0xBF]) { start += 3 }  // a UTF-8 byte order mark
         skipSpace()
         if body[start...].starts(with: Array("<?xml".utf8)) {
             // The declaration ends at the first `?>` (bounded: the body is already capped).
