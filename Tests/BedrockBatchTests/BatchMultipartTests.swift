@@ -186,6 +186,20 @@ import Testing
         }
     }
 
+    @Test("S3's XML is read in one pass: elements named alike, empty forms, and 200,000 blocks")
+    func xmlBlocks() {
+        let text =
+            "<R><PartNumberMarker>0</PartNumberMarker><Part><PartNumber>1</PartNumber></Part><Part/>"
+            + "<Parts>x</Parts><Part>b&amp;c</Part><Part>unclosed"
+        let blocks = XMLElements.blocks(named: "Part", in: text)
+        #expect(blocks == ["<PartNumber>1</PartNumber>", "", "b&amp;c"])
+        #expect(XMLElements.text(of: "Part", in: "<Part/><Part>z</Part>") == "")
+        #expect(XMLElements.text(of: "PartNumber", in: text) == "1")
+        // Many blocks and no `<Upload/>`: each block used to rescan the rest for the empty form.
+        let many = String(repeating: "<Upload><Key>k</Key></Upload>", count: 200_000)
+        #expect(XMLElements.blocks(named: "Upload", in: many).count == 200_000)
+    }
+
     @Test("an empty 200 answer to CompleteMultipartUpload, or one that is not a result, is an error too")
     func completeOddAnswers() async throws {
         for answer in [
