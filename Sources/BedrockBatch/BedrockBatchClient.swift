@@ -3,7 +3,9 @@ import BedrockWire
 import Foundation
 
 /// A client for Amazon Bedrock batch inference: the control plane's model invocation
-/// jobs (`bedrock.{region}.{dnsSuffix}`) and the S3 calls a batch needs (path-style).
+/// jobs (`bedrock.{region}.{dnsSuffix}`) and the S3 calls a batch needs (PutObject —
+/// multipart above a threshold —, GetObject, ListObjectsV2 and the multipart upload
+/// operations), path-style or virtual-hosted as botocore's `addressing_style` says.
 /// It shares Bedrock Runtime's machinery — credentials, SigV4, retries, timeouts,
 /// response limits, transport and middlewares — through one request pipeline per
 /// service, each signed by that service's rules.
@@ -18,8 +20,15 @@ public final class BedrockBatchClient: Sendable {
         public var shared: BedrockRuntimeClient.Configuration
         /// The control plane's endpoint (`https://bedrock.{region}.{dnsSuffix}` by default).
         public var controlEndpoint: BedrockEndpoint
-        /// S3's endpoint, addressed path-style (`https://s3.{region}.{dnsSuffix}` by default).
+        /// S3's endpoint (`https://s3.{region}.{dnsSuffix}` by default).
         public var s3Endpoint: BedrockEndpoint
+        /// Whether `s3Endpoint` is a custom endpoint URL rather than AWS's own: under
+        /// `.auto` addressing, a custom endpoint is addressed path-style.
+        public var s3EndpointIsCustom: Bool
+        /// How requests name their bucket (botocore's `s3.addressing_style`; `.auto` by default).
+        public var s3AddressingStyle: S3AddressingStyle = .auto
+        /// When and how `putObject` uploads in parts (8 MiB threshold and parts by default).
+        public var transfer: S3TransferConfiguration = .standard
         /// Signs S3 requests (SigV4 with S3's rules; a bearer token cannot sign them).
         public var s3Authorizer: any RequestAuthorizer
 
@@ -34,6 +43,7 @@ public final class BedrockBatchClient: Sendable {
             self.shared = shared
             self.controlEndpoint = try controlEndpoint ?? Self.regional(.bedrock, shared.region)
             self.s3Endpoint = try s3Endpoint ?? Self.regional(.s3, shared.region)
+            self.s3EndpointIsCustom = s3Endpoint != nil
             if let s3Authorizer {
                 self.s3Authorizer = s3Authorizer
             } else if let sigV4 = shared.authorizer as? SigV4Authorizer {
@@ -49,7 +59,8 @@ public final class BedrockBatchClient: Sendable {
         /// A configuration from the AWS conventions: the runtime settings from
         /// `resolved`, the control plane's endpoint from `AWS_ENDPOINT_URL_BEDROCK`
         /// (or the profile's `[services]` `bedrock`, `AWS_ENDPOINT_URL`, `endpoint_url`)
-        /// and S3's from `AWS_ENDPOINT_URL_S3` (likewise), else the regional rules.
+        /// and S3's from `AWS_ENDPOINT_URL_S3` (likewise), else the regional rules; the
+        /// addressing style from the profile's `s3 = addressing_style = …` (else `auto`).
         public init(resolved: BedrockConfiguration, credentials: (any CredentialProvider)? = nil) throws {
             let shared = try BedrockRuntimeClient.Configuration(resolved: resolved, credentials: credentials)
             let control: BedrockEndpoint
@@ -61,6 +72,12 @@ public final class BedrockBatchClient: Sendable {
                 throw BedrockError.invalidRequest("\(error)")
             }
             try self.init(shared: shared, controlEndpoint: control, s3Endpoint: s3)
+            let rules = try? AWSServiceEndpoint.s3.resolve(
+                region: resolved.region?.name, useFIPS: resolved.useFIPS, useDualStack: resolved.useDualStack)
+            s3EndpointIsCustom = s3 != rules
+            if let style = resolved.profile.nested["s3"]?["addressing_style"] {
+                s3AddressingStyle = try S3AddressingStyle(parsing: style)
+            }
         }
 
         static func regional(_ service: AWSServiceEndpoint, _ region: String) throws -> BedrockEndpoint {
@@ -77,6 +94,8 @@ public final class BedrockBatchClient: Sendable {
     public let configuration: Configuration
     let control: RequestPipeline
     let s3: RequestPipeline
+    /// Addresses each S3 request path-style or virtual-hosted.
+    let router: S3Router
     private let ownedTransport: AsyncHTTPClientTransport?
 
     /// Creates a client. Fails when the TLS settings cannot be used.
@@ -105,6 +124,9 @@ public final class BedrockBatchClient: Sendable {
         s3Settings.authorizer = configuration.s3Authorizer
         control = RequestPipeline(configuration: controlSettings, transport: base, errorFormat: .json, now: now)
         s3 = RequestPipeline(configuration: s3Settings, transport: base, errorFormat: .s3XML, now: now)
+        router = S3Router(
+            style: configuration.s3AddressingStyle, endpoint: configuration.s3Endpoint,
+            isCustomEndpoint: configuration.s3EndpointIsCustom)
     }
 
     /// Closes the connection pool. Call once, after the last call.

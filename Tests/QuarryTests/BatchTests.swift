@@ -1,6 +1,8 @@
 import BedrockEmulator
+import BedrockRuntime
 import EmulatorTestSupport
 import Foundation
+import Synchronization
 import Testing
 
 @testable import Quarry
@@ -383,5 +385,46 @@ import Testing
         #expect(operations[4].1 == "job \(id)")
         #expect(records.last?["outcome"] as? String != "success")  // a finished job cannot be stopped
         #expect(records.allSatisfy { $0["endpoint_host"] as? String == "127.0.0.1" })
+    }
+    /// Counts the S3 operations a host's batch client sends.
+    final class OperationCounter: TransportMiddleware {
+        let seen = Mutex<[String]>([])
+        func send(_ request: OutgoingRequest, next: any HTTPTransport) async throws -> IncomingResponse {
+            seen.withLock { $0.append(request.operation) }
+            return try await next.send(request)
+        }
+    }
+
+    @Test("records whose JSONL passes the multipart threshold go up as a multipart upload, and the job runs")
+    func largeRecordsGoMultipart() async throws {
+        let (emulator, endpoint) = try await BedrockEmulator.started(BatchTests.fast())
+        let counter = OperationCounter()
+        // A 1 KiB threshold (botocore's is 8 MiB; the emulator reads at most 8 MiB per job).
+        let target = QuarryTarget.emulator(url: endpoint.url, adminToken: emulator.adminToken, middlewares: [counter])
+            .withBatchTransfer(try S3TransferConfiguration(multipartThreshold: 1024))
+        let host = try await QuarryHost(
+            target: target, options: QuarryHost.Options(policy: .permissive, output: { _ in }, errorOutput: { _ in }))
+        let r = try await host.evaluate(
+            """
+            \(BatchTests.records(100))
+            local job = bedrock.batch{model = '\(haiku)', records = records, output = 's3://batch-out/big/',
+                                      role_arn = '\(Self.role)'}
+            local final = job:wait{poll = 0.02}
+            local n, errors = 0, 0
+            for entry in job:results() do
+              n = n + 1
+              if entry.error or entry.index ~= n then errors = errors + 1 end
+            end
+            return final.status, n, errors
+            """, name: "@multipart.lua")
+        await host.shutdown()
+        await target.shutdown()
+        await emulator.stop()
+        #expect(r == [.string("Completed"), .integer(100), .integer(0)])
+        let operations = counter.seen.withLock { $0 }
+        #expect(!operations.contains("PutObject"), "\(operations)")
+        #expect(operations.filter { $0 == "CreateMultipartUpload" }.count == 1)
+        #expect(operations.filter { $0 == "UploadPart" }.count == 1)  // well under one 8 MiB part
+        #expect(operations.filter { $0 == "CompleteMultipartUpload" }.count == 1)
     }
 }

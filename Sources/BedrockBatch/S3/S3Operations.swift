@@ -6,14 +6,19 @@ extension BedrockBatchClient {
     /// Pages `listAllObjects` follows at most.
     public static let maxListPages = 1_000
 
-    /// Stores an object in one request (`PUT /{bucket}/{key}`), with a CRC32 checksum
-    /// as botocore sends it (`x-amz-checksum-crc32`). Multipart uploads are not done here.
+    /// Stores an object: in one request (`PUT /{bucket}/{key}`) with a CRC32 checksum
+    /// as botocore sends it (`x-amz-checksum-crc32`), or, from
+    /// ``S3TransferConfiguration/multipartThreshold`` bytes on, as a multipart upload
+    /// (CRC32 per part; aborted when it fails), as botocore's transfer manager does.
     public func putObject(
         bucket: String, key: String, body: Data, contentType: String? = nil, options: CallOptions = .none
     ) async throws -> BedrockResult<PutObjectResponse> {
-        let response = try await s3.send(
-            try Self.putObjectOperation(bucket: bucket, key: key, body: Array(body), contentType: contentType),
-            options: options)
+        if body.count >= configuration.transfer.multipartThreshold {
+            return try await putObjectInParts(
+                bucket: bucket, key: key, body: body, contentType: contentType, options: options)
+        }
+        let op = try Self.putObjectOperation(bucket: bucket, key: key, body: Array(body), contentType: contentType)
+        let response = try await s3.send(try router.route(op, bucket: bucket), options: options)
         return BedrockResult(
             output: PutObjectResponse(eTag: response.headers.first(name: "ETag")), attempts: response.attempts,
             requestId: response.requestId)
@@ -24,7 +29,8 @@ extension BedrockBatchClient {
     public func getObject(bucket: String, key: String, options: CallOptions = .none) async throws -> BedrockResult<
         GetObjectResponse
     > {
-        let response = try await s3.send(try Self.getObjectOperation(bucket: bucket, key: key), options: options)
+        let response = try await s3.send(
+            try router.route(try Self.getObjectOperation(bucket: bucket, key: key), bucket: bucket), options: options)
         if let declared = response.headers.first(name: "x-amz-checksum-crc32"),
             declared != Self.crc32Base64(response.body)
         {
@@ -43,7 +49,8 @@ extension BedrockBatchClient {
     public func listObjectsV2(_ request: ListObjectsV2Request, options: CallOptions = .none) async throws
         -> BedrockResult<ListObjectsV2Response>
     {
-        let response = try await s3.send(try Self.listObjectsOperation(request), options: options)
+        let response = try await s3.send(
+            try router.route(try Self.listObjectsOperation(request), bucket: request.bucket), options: options)
         return BedrockResult(
             output: try Self.parseListing(response), attempts: response.attempts, requestId: response.requestId)
     }
@@ -81,11 +88,11 @@ extension BedrockBatchClient {
                 ("<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
                     + "<LocationConstraint>\(region)</LocationConstraint></CreateBucketConfiguration>").utf8)
         }
-        let response = try await s3.send(op, options: options)
+        let response = try await s3.send(try router.route(op, bucket: location.bucket), options: options)
         return BedrockResult(output: (), attempts: response.attempts, requestId: response.requestId)
     }
 
-    // MARK: Request building (botocore's REST-XML bindings, path-style)
+    // MARK: Request building (botocore's REST-XML bindings, path-style; `router` re-addresses)
 
     /// `/{bucket}/{key}` with the key encoded as botocore encodes it (`/` kept).
     static func objectPath(_ location: S3URI, operation: String) throws -> String {

@@ -11,6 +11,11 @@ package struct OperationRequest: Sendable {
     /// Encoded path relative to the endpoint, starting with `/`.
     package var path: String
     package var query: [(name: String, value: String)] = []
+    /// Bare query keys (`uploads`) sent before `query`, without `=`.
+    package var queryFlags: [String] = []
+    /// Where this request goes instead of the pipeline's endpoint (S3's virtual-hosted
+    /// addressing: `https://{bucket}.{endpoint host}`).
+    package var endpoint: BedrockEndpoint?
     /// Headers bound from the input, in botocore's order.
     package var headers: [(String, String)] = []
     package var body: [UInt8] = []

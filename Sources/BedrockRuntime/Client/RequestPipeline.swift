@@ -59,10 +59,11 @@ package final class RequestPipeline: Sendable {
         var headers = HTTPHeaders()
         for (n, v) in op.headers { headers.add(name: n, value: v) }
         headers.add(name: "User-Agent", value: configuration.userAgent)
+        let endpoint = op.endpoint ?? configuration.endpoint
         var request = OutgoingRequest(
-            method: op.method, endpoint: configuration.endpoint,
-            path: configuration.endpoint.basePath + op.path, query: op.query,
+            method: op.method, endpoint: endpoint, path: endpoint.basePath + op.path, query: op.query,
             headers: headers, body: op.body, operation: op.name)
+        request.queryFlags = op.queryFlags
         do {
             try await configuration.authorizer.authorize(&request, at: now())
             ServiceTextScrubber.remember(sentTokens: Self.sentTokens(request))
@@ -139,11 +140,21 @@ package final class RequestPipeline: Sendable {
     /// Runs `op` with retries and reads its 2xx answer whole (at most
     /// `ResponseLimits.maxBodyBytes`): the call most operations of the package's
     /// other service clients make.
-    package func send(_ op: OperationRequest, options: CallOptions) async throws -> ServiceResponse {
+    /// `check` may find a 2xx answer to be an error (S3 answers CompleteMultipartUpload
+    /// with 200 and an `<Error>` body): the attempt then fails with it, and is retried
+    /// by the rules like any other failure.
+    package func send(
+        _ op: OperationRequest, options: CallOptions,
+        check: @escaping @Sendable (_ status: Int, _ headers: HTTPHeaders, _ body: [UInt8]) -> BedrockError? = {
+            _, _, _ in nil
+        }
+    ) async throws -> ServiceResponse {
         let limit = configuration.limits.maxBodyBytes
         let budget = self.budget
         let (collected, attempts, headers) = try await perform(op, options: options) { response, watchdog in
-            try await RequestPipeline.collect(response, watchdog, limit: limit, budget: budget)
+            let collected = try await RequestPipeline.collect(response, watchdog, limit: limit, budget: budget)
+            if let failure = check(collected.status, collected.headers, collected.body) { throw failure }
+            return collected
         }
         return ServiceResponse(
             status: collected.status, headers: headers, body: collected.body, attempts: attempts,
@@ -349,6 +360,35 @@ package enum ServiceErrorFormat: Sendable {
     case json
     /// S3's XML: `<Error><Code>…</Code><Message>…</Message></Error>`.
     case s3XML
+
+    /// The error in a 2xx S3 answer whose body is empty or whose root element is
+    /// `<Error>`, as botocore reads CompleteMultipartUpload's (and CopyObject's): an
+    /// HTTP 500 with the body's code and message, so it is retried; nil for any other body.
+    package static func s3ErrorIn2xx(status: Int, headers: HTTPHeaders, body: [UInt8]) -> BedrockError? {
+        var start = body.startIndex
+        func skipSpace() {
+            while start < body.endIndex, [0x20, 0x09, 0x0A, 0x0D].contains(body[start]) { start += 1 }
+        }
+        if body.starts(with: [0xEF, 0xBB, 0xBF]) { start += 3 }  // a UTF-8 byte order mark
+        skipSpace()
+        if body[start...].starts(with: Array("<?xml".utf8)) {
+            // The declaration ends at the first `?>` (bounded: the body is already capped).
+            guard let end = body[start...].firstRange(of: Array("?>".utf8)) else { return nil }
+            start = end.upperBound
+            skipSpace()
+        }
+        if start == body.endIndex {
+            return BedrockError(
+                kind: .service(.known(.internalServer)),
+                message: "the service answered HTTP \(status) with an empty body", httpStatus: 500,
+                requestId: headers.requestId)
+        }
+        let rest = body[start...]
+        guard rest.starts(with: Array("<Error>".utf8)) || rest.starts(with: Array("<Error ".utf8)) else { return nil }
+        var error = ServiceErrorParser.parseS3(status: 500, headers: headers, body: Array(rest))
+        error.message = "HTTP \(status) with an error: " + error.message
+        return error
+    }
 }
 
 /// Hooks a caller of `perform` can give: streams use them to treat failures after

@@ -8,23 +8,27 @@ package enum XMLElements {
     }
 
     /// The raw content of every `<name>…</name>` in `text`, in order (`<name/>` gives "").
+    /// One pass: each search starts where the last one ended, so a body of many
+    /// elements is read in time linear in its length.
     package static func blocks(named name: String, in text: some StringProtocol) -> [Substring] {
         let whole = Substring(text)
-        let open = "<\(name)>"
-        let empty = "<\(name)/>"
+        let open = "<\(name)"
         let close = "</\(name)>"
         var out: [Substring] = []
         var rest = whole[...]
-        while let start = rest.firstRange(of: open) ?? rest.firstRange(of: empty) {
-            let emptyFirst = rest.firstRange(of: empty).map { $0.lowerBound <= start.lowerBound } ?? false
-            if emptyFirst, let e = rest.firstRange(of: empty) {
-                out.append(rest[e.upperBound..<e.upperBound])
-                rest = rest[e.upperBound...]
-                continue
+        while let start = rest.firstRange(of: open) {
+            let after = rest[start.upperBound...]
+            if after.hasPrefix(">") {
+                let content = after.index(after: after.startIndex)
+                guard let end = rest[content...].firstRange(of: close) else { break }
+                out.append(rest[content..<end.lowerBound])
+                rest = rest[end.upperBound...]
+            } else if after.hasPrefix("/>") {
+                out.append(after[after.startIndex..<after.startIndex])
+                rest = after.dropFirst(2)
+            } else {
+                rest = after  // another element whose name starts with `name` (`<PartNumber>` for `Part`)
             }
-            guard let end = rest[start.upperBound...].firstRange(of: close) else { break }
-            out.append(rest[start.upperBound..<end.lowerBound])
-            rest = rest[end.upperBound...]
         }
         return out
     }

@@ -36,6 +36,9 @@ public struct OutgoingRequest: Sendable {
     public var path: String
     /// Encoded query pairs in order.
     public var query: [(name: String, value: String)]
+    /// Bare query keys sent before the pairs, without `=` (S3's `?uploads`, which its
+    /// URI templates carry): `/k?uploads&prefix=p`.
+    public var queryFlags: [String] = []
     /// Headers in order (names as sent).
     public var headers: HTTPHeaders
     public var body: [UInt8]
@@ -54,7 +57,9 @@ public struct OutgoingRequest: Sendable {
     }
 
     /// The encoded query string (`a=1&b=2`), "" when there is none.
-    public var queryString: String { query.map { "\($0.name)=\($0.value)" }.joined(separator: "&") }
+    public var queryString: String {
+        (queryFlags + query.map { "\($0.name)=\($0.value)" }).joined(separator: "&")
+    }
 
     /// The full URL.
     public var url: String {

@@ -17,6 +17,8 @@ struct ClientFactory: Sendable {
     let middlewares: [any TransportMiddleware]
     /// The environment AWS configuration is read from.
     let environment: [String: String]
+    /// When batch clients upload in parts (botocore's defaults; tests lower the threshold).
+    var batchTransfer: S3TransferConfiguration = .standard
 
     /// A client for `settings` in the target's `region` (see `QuarryTarget.makeClient`).
     func makeClient(
@@ -84,6 +86,7 @@ struct ClientFactory: Sendable {
             configuration = try BedrockBatchClient.Configuration(resolved: resolved)
         }
         configuration.shared.middlewares = middlewares + configuration.shared.middlewares
+        configuration.transfer = batchTransfer
         if let maxInFlightBytes { configuration.shared.limits.maxInFlightBytes = max(0, maxInFlightBytes) }
         if configuration.shared.transport == nil {
             configuration.shared.transport = try transports.transport(

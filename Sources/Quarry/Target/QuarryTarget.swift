@@ -161,6 +161,15 @@ public final class QuarryTarget: Sendable {
         try factory.makeClient(settings, region: region, maxInFlightBytes: maxInFlightBytes, transports: transports)
     }
 
+    /// This target with batch clients that upload in parts as `transfer` says (tests
+    /// lower the threshold rather than write 8 MiB of records). Not for a launched emulator.
+    func withBatchTransfer(_ transfer: S3TransferConfiguration) -> QuarryTarget {
+        var changed = factory
+        changed.batchTransfer = transfer
+        return QuarryTarget(
+            kind: kind, region: region, description: description, emulatorAdmin: emulatorAdmin, factory: changed)
+    }
+
     /// A batch inference client (Bedrock's control plane and S3) with this target's
     /// credentials and endpoints; `maxInFlightBytes` as for `makeClient`.
     public func makeBatchClient(maxInFlightBytes: Int? = nil) throws -> BedrockBatchClient {
