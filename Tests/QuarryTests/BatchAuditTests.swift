@@ -118,6 +118,24 @@ import Testing
         }
     }
 
+    /// Finding 1, the listing: keys the service names were all held, across up to 1,000 pages.
+    @Test("a listing of more objects than a job writes is refused, nothing read")
+    func longListingsAreRefused() async throws {
+        var service = HostileBatchService()
+        service.keys = (0...BatchOutputReader.maxListedObjects).map { "out/abc123/k\($0).jsonl.out" }
+        let (r, seen) = try await Self.run(
+            service, policy: Self.allowed,
+            """
+            local job = bedrock.batch_job{id = 'abc123', output = 's3://data/out/'}
+            local ok, e = pcall(function() for _ in job:results() do end end)
+            return ok and 'read' or (e.code .. ': ' .. e.message)
+            """)
+        #expect(
+            r.stringValue?.hasPrefix("LimitExceeded: job:results: s3://data/out/abc123/ lists more than") == true,
+            "\(r)")
+        #expect(!seen.contains { $0.uri.hasPrefix("/data/") && !$0.uri.contains("list-type") })
+    }
+
     /// Findings 2 and 3: keys and rules compared as Swift Strings (canonical equivalence)
     /// and split on Characters.
     @Test("bucket rules and key segments are compared as UTF-8 bytes, as S3 compares them")

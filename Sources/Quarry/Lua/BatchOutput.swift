@@ -65,18 +65,7 @@ struct BatchOutputReader {
         let listed = try await BatchBindings.audited(
             core, "ListObjectsV2", model: nil, context, resource: folder.uri
         ) {
-            (try await client.listAllObjects(bucket: folder.bucket, prefix: folder.key), [], nil)
-        }
-        // Keys the service names are outside data: each must be a plain key inside the
-        // job's own folder before any is read.
-        for object in listed {
-            guard object.key.utf8.starts(with: folder.key.utf8), BatchKey.isPlain(object.key) else {
-                throw ScriptError(
-                    code: "InvalidResponse",
-                    message:
-                        "job:results: the listing of \(folder.uri) names '\(HostPolicy.printable(object.key))', which is not a plain key inside it; nothing was read"
-                )
-            }
+            (try await list(client, folder), [], nil)
         }
         var names = listed.map(\.key).filter { Self.endsWith($0, ".jsonl.out") }
         if let input = job.input?.key.split(separator: "/").last, job.recordCount != nil {
@@ -125,6 +114,51 @@ struct BatchOutputReader {
             slots = byRecord.enumerated().map { $0.element ?? .missing(record: $0.offset) }
         }
         return BatchOutputIndex(keys: names, sizes: sizes, slots: slots)
+    }
+
+    /// The most objects a job's output folder may list: a job writes one `.jsonl.out` per
+    /// input file and a manifest; a listing that goes on is refused, not held.
+    static let maxListedObjects = 10_000
+
+    /// Lists the job's folder page by page. Keys the service names are outside data:
+    /// each must be a plain key inside the job's own folder (checked as each page
+    /// arrives, before any object is read), and at most `maxListedObjects` are kept.
+    private func list(_ client: BedrockBatchClient, _ folder: S3URI) async throws -> [S3Object] {
+        var request = ListObjectsV2Request(bucket: folder.bucket, prefix: folder.key)
+        var seen: Set<String> = []
+        var objects: [S3Object] = []
+        for _ in 0..<BedrockBatchClient.maxListPages {
+            let page = try await client.listObjectsV2(request).output
+            for object in page.contents {
+                guard object.key.utf8.starts(with: folder.key.utf8), BatchKey.isPlain(object.key) else {
+                    throw ScriptError(
+                        code: "InvalidResponse",
+                        message:
+                            "job:results: the listing of \(folder.uri) names '\(HostPolicy.printable(object.key))', which is not a plain key inside it; nothing was read"
+                    )
+                }
+            }
+            objects += page.contents
+            guard objects.count <= Self.maxListedObjects else {
+                throw ScriptError(
+                    code: .limitExceeded,
+                    message:
+                        "job:results: \(folder.uri) lists more than \(Self.maxListedObjects) objects, more than a job writes; nothing was read"
+                )
+            }
+            guard page.isTruncated, let token = page.nextContinuationToken, !token.isEmpty else { return objects }
+            guard seen.insert(token).inserted else {
+                throw ScriptError(
+                    code: "InvalidResponse",
+                    message: "job:results: ListObjectsV2 returned the same continuation token twice")
+            }
+            request.continuationToken = token
+        }
+        throw ScriptError(
+            code: .limitExceeded,
+            message:
+                "job:results: the listing of \(folder.uri) was still truncated after \(BedrockBatchClient.maxListPages) pages"
+        )
     }
 
     /// One object, whole, at most `limit` bytes.
