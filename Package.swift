@@ -267,7 +267,7 @@ let package = Package(
         // ExampleHost is a dependency so its binary is built for the tests that run it.
         .testTarget(
             name: "QuarryCLITests",
-            dependencies: ["QuarryCLI", "ExampleHost", "Quarry", "BedrockRuntime", "TestSupport"],
+            dependencies: ["QuarryCLI", "ExampleHost", "Quarry", "BedrockRuntime", "TestSupport", "HTTPTestSupport"],
             swiftSettings: strict),
     ]
 )

@@ -66,6 +66,34 @@ import Testing
         }
     }
 
+    /// Issue 21 audit: a server naming the whole access key id (AWS's own "The security
+    /// token included in the request is invalid" variants do) reached scripts unmasked.
+    @Test("a full access key id in a server's error message is masked to AKIA…WXYZ")
+    func accessKeyIdsAreMasked() async throws {
+        let server = try await ScriptedHTTPServer.start { _, _ in
+            .respond(
+                status: 403,
+                headers: [("Content-Type", "application/json"), ("x-amzn-ErrorType", "AccessDeniedException")],
+                body: Self.body("User with key AKIACANARYKEY1234567 (and ASIAQWERTYUIOPASDFGH) is not authorized"))
+        }
+        defer { Task { await server.shutdown() } }
+        let credentials = SigV4Credentials(accessKeyId: "AKIACANARYKEY1234567", secretAccessKey: "echoSecret")
+        let configuration = try BedrockRuntimeClient.Configuration(
+            region: "us-east-1", endpoint: try BedrockEndpoint(validating: server.endpoint),
+            authorizer: SigV4Authorizer(region: "us-east-1", credentials: credentials), retry: .noRetries)
+        let client = try BedrockRuntimeClient(configuration: configuration)
+        let e = await bedrockError { _ = try await client.converse(helloRequest) }
+        try await client.shutdown()
+        let message = e?.message ?? "no error"
+        #expect(message == "User with key AKIA…4567 (and ASIA…DFGH) is not authorized", "\(message)")
+        #expect(!message.contains("AKIACANARYKEY1234567"), "\(message)")
+        #expect(!message.contains("ASIAQWERTYUIOPASDFGH"), "\(message)")
+        #expect(!"\(e.map { "\($0)" } ?? "")".contains("CANARYKEY"))
+        // Shorter or longer runs are not key ids and stay as they are.
+        #expect(ServiceTextScrubber.scrub("AKIA1234") == "AKIA1234")
+        #expect(ServiceTextScrubber.scrub("id=ASIAQWERTYUIOPASDFGH.") == "id=ASIA…DFGH.")
+    }
+
     @Test("ordinary service messages pass unchanged")
     func ordinary() {
         for text in [

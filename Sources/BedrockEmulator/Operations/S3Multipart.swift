@@ -231,7 +231,9 @@ extension S3API {
         let marker = Array(keyMarker.utf8)
         var remaining = all[...]
         if !keyMarker.isEmpty {
-            if !idMarker.isEmpty, let at = all.firstIndex(where: { $0.key == keyMarker && $0.id == idMarker }) {
+            if !idMarker.isEmpty,
+                let at = all.firstIndex(where: { ObjectStore.same($0.key, keyMarker) && $0.id == idMarker })
+            {
                 remaining = all[(at + 1)...]
             } else {
                 remaining = all.drop { !marker.lexicographicallyPrecedes(Array($0.key.utf8)) }

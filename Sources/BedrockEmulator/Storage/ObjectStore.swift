@@ -31,8 +31,22 @@ final class ObjectStore: Sendable {
     /// date, the dictionary entry).
     static let perObjectOverhead = 256
 
+    /// An object key as S3 holds it: its UTF-8 bytes. A `String` key would make
+    /// canonically equivalent keys (`K` and the Kelvin sign, NFC and NFD) one object.
+    struct Key: Sendable, Hashable {
+        let bytes: [UInt8]
+        init(_ text: String) { bytes = Array(text.utf8) }
+        var text: String { String(decoding: bytes, as: UTF8.self) }
+    }
+
+    /// Whether `key` starts with `prefix`, byte for byte.
+    static func hasPrefix(_ key: String, _ prefix: String) -> Bool { key.utf8.starts(with: prefix.utf8) }
+
+    /// Whether two keys are the same bytes.
+    static func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+
     private struct State {
-        var buckets: [String: [String: StoredObject]] = [:]
+        var buckets: [String: [Key: StoredObject]] = [:]
         var uploads: [String: MultipartUpload] = [:]
         var bytes = 0
     }
@@ -90,11 +104,13 @@ final class ObjectStore: Sendable {
         let outcome: Result<String, PutError> = state.withLock { state in
             guard let existing = state.buckets[bucket] else { return .failure(.noSuchBucket) }
             let replaced =
-                existing[key].map { StoredObject.cost(key: key, bytes: $0.bytes.count, contentType: $0.contentType) }
+                existing[Key(key)].map {
+                    StoredObject.cost(key: key, bytes: $0.bytes.count, contentType: $0.contentType)
+                }
                 ?? 0
             guard state.bytes - replaced + cost <= byteCapacity else { return .failure(.full(capacity: byteCapacity)) }
             // Changed in place: copying the bucket's dictionary made every put O(objects).
-            state.buckets[bucket]?[key] = object
+            state.buckets[bucket]?[Key(key)] = object
             state.bytes += cost - replaced
             return .success(etag)
         }
@@ -103,17 +119,18 @@ final class ObjectStore: Sendable {
 
     /// An object, or nil when the bucket or key does not exist.
     func get(bucket: String, key: String) -> StoredObject? {
-        state.withLock { $0.buckets[bucket]?[key] }
+        state.withLock { $0.buckets[bucket]?[Key(key)] }
     }
 
     /// Keys under `prefix`, in UTF-8 binary order (S3's listing order), with sizes and
     /// ETags; nil when the bucket does not exist.
     func list(bucket: String, prefix: String) -> [(key: String, object: StoredObject)]? {
-        let objects: [String: StoredObject]? = state.withLock { $0.buckets[bucket] }
+        let objects: [Key: StoredObject]? = state.withLock { $0.buckets[bucket] }
         guard let objects else { return nil }
-        return objects.filter { $0.key.hasPrefix(prefix) }
-            .map { (key: $0.key, object: $0.value) }
-            .sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
+        let prefixBytes = Array(prefix.utf8)
+        return objects.filter { $0.key.bytes.starts(with: prefixBytes) }
+            .sorted { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }
+            .map { (key: $0.key.text, object: $0.value) }
     }
 }
 
@@ -197,7 +214,7 @@ extension ObjectStore {
         let part = UploadedPart(bytes: bytes, md5: Self.md5(bytes), modified: Date())
         let cost = bytes.count + Self.perPartOverhead
         let outcome: Result<String, MultipartError> = state.withLock { state in
-            guard var upload = state.uploads[uploadID], upload.bucket == bucket, upload.key == key else {
+            guard var upload = state.uploads[uploadID], upload.bucket == bucket, Self.same(upload.key, key) else {
                 return .failure(.noSuchUpload)
             }
             let replaced = upload.parts[number].map { $0.bytes.count + Self.perPartOverhead } ?? 0
@@ -217,7 +234,9 @@ extension ObjectStore {
     /// for this bucket and key.
     func upload(bucket: String, key: String, uploadID: String) -> MultipartUpload? {
         state.withLock { state in
-            guard let upload = state.uploads[uploadID], upload.bucket == bucket, upload.key == key else { return nil }
+            guard let upload = state.uploads[uploadID], upload.bucket == bucket, Self.same(upload.key, key) else {
+                return nil
+            }
             return upload
         }
     }
@@ -228,7 +247,7 @@ extension ObjectStore {
         let found: [(id: String, key: String, initiated: Date)]? = state.withLock { state in
             guard state.buckets[bucket] != nil else { return nil }
             return state.uploads.compactMap { id, upload in
-                upload.bucket == bucket && upload.key.hasPrefix(prefix)
+                upload.bucket == bucket && Self.hasPrefix(upload.key, prefix)
                     ? (id: id, key: upload.key, initiated: upload.initiated) : nil
             }
         }
@@ -242,7 +261,7 @@ extension ObjectStore {
     /// Forgets an upload and its parts.
     func abortUpload(bucket: String, key: String, uploadID: String) throws(MultipartError) {
         let found = state.withLock { state in
-            guard let upload = state.uploads[uploadID], upload.bucket == bucket, upload.key == key else {
+            guard let upload = state.uploads[uploadID], upload.bucket == bucket, Self.same(upload.key, key) else {
                 return false
             }
             state.uploads[uploadID] = nil
@@ -261,7 +280,7 @@ extension ObjectStore {
         throws(MultipartError) -> String
     {
         let outcome: Result<String, MultipartError> = state.withLock { state in
-            guard let upload = state.uploads[uploadID], upload.bucket == bucket, upload.key == key else {
+            guard let upload = state.uploads[uploadID], upload.bucket == bucket, Self.same(upload.key, key) else {
                 return .failure(.noSuchUpload)
             }
             guard state.buckets[bucket] != nil else { return .failure(.noSuchBucket) }
@@ -281,7 +300,7 @@ extension ObjectStore {
             }
             let objectCost = StoredObject.cost(key: key, bytes: total, contentType: upload.contentType)
             let replaced =
-                state.buckets[bucket]?[key].map {
+                state.buckets[bucket]?[Key(key)].map {
                     StoredObject.cost(key: key, bytes: $0.bytes.count, contentType: $0.contentType)
                 } ?? 0
             guard state.bytes - upload.cost - replaced + objectCost <= byteCapacity else {
@@ -299,7 +318,7 @@ extension ObjectStore {
             let etag = "\"" + Self.hex(Self.md5(digests)) + "-\(listed.count)\""
             state.uploads[uploadID] = nil
             state.bytes -= upload.cost
-            state.buckets[bucket]?[key] = StoredObject(
+            state.buckets[bucket]?[Key(key)] = StoredObject(
                 bytes: bytes, contentType: upload.contentType, etag: etag, modified: Date())
             state.bytes += objectCost - replaced
             return .success(etag)

@@ -14,7 +14,8 @@ import Synchronization
 /// - Patterns, replaced with `[redacted]`: canonical-request and string-to-sign dumps
 ///   (from their heading to the end of the text), `Authorization` and
 ///   `X-Amz-Security-Token` values, `Signature=`, `Credential=` and `Bearer` values, any
-///   64-hex-digit run (signatures, hashes), and runs of 100+ base64 characters.
+///   64-hex-digit run (signatures, hashes), and runs of 100+ base64 characters; a whole
+///   access key id (`AKIA`/`ASIA`… and 16 more) is masked to `AKIA…WXYZ`.
 /// - The exact tokens this process has sent (session tokens and bearer tokens, which a
 ///   server sees; a secret key never leaves the signer), remembered as each request is
 ///   authorized, removed wherever they appear: as sent, percent-encoded, JSON-escaped,
@@ -38,6 +39,8 @@ public enum ServiceTextScrubber {
             (#"(?i)(bearer\s+)[^\s,;'"]+"#, "$1" + marker),
             (#"(?i)(?<![0-9a-f])[0-9a-f]{64}(?![0-9a-f])"#, marker),
             (#"[A-Za-z0-9+/=_%-]{100,}"#, marker),
+            // A whole access key id: masked as everywhere else (`AKIA…WXYZ`).
+            (#"(?<![A-Za-z0-9])(AKIA|ASIA|ABIA|ACCA|AROA|AIDA)[A-Z0-9]{12}([A-Z0-9]{4})(?![A-Za-z0-9])"#, "$1…$2"),
         ]
         return Rules(
             list: specs.compactMap { spec in

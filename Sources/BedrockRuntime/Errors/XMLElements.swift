@@ -4,33 +4,63 @@
 package enum XMLElements {
     /// The decoded text of the first `<name>…</name>` in `text` (`""` for `<name/>`).
     package static func text(of name: String, in text: some StringProtocol) -> String? {
-        blocks(named: name, in: text).first.map { decode($0) }
+        blocks(named: name, in: text, limit: 1).first.map { decode($0) }
     }
 
     /// The raw content of every `<name>…</name>` in `text`, in order (`<name/>` gives "").
-    /// One pass: each search starts where the last one ended, so a body of many
-    /// elements is read in time linear in its length.
-    package static func blocks(named name: String, in text: some StringProtocol) -> [Substring] {
+    ///
+    /// One pass over the text: each step searches forward from where the last element
+    /// ended, for `<name` followed by `>` or `/>` (searching the rest of the text for
+    /// both forms at every step made a listing of n objects take n² time).
+    package static func blocks(named name: String, in text: some StringProtocol, limit: Int = .max) -> [Substring] {
         let whole = Substring(text)
-        let open = "<\(name)"
-        let close = "</\(name)>"
+        let bytes = whole.utf8
+        let head = Array("<\(name)".utf8)
+        let close = Array("</\(name)>".utf8)
         var out: [Substring] = []
-        var rest = whole[...]
-        while let start = rest.firstRange(of: open) {
-            let after = rest[start.upperBound...]
-            if after.hasPrefix(">") {
-                let content = after.index(after: after.startIndex)
-                guard let end = rest[content...].firstRange(of: close) else { break }
-                out.append(rest[content..<end.lowerBound])
-                rest = rest[end.upperBound...]
-            } else if after.hasPrefix("/>") {
-                out.append(after[after.startIndex..<after.startIndex])
-                rest = after.dropFirst(2)
+        var at = bytes.startIndex
+        while out.count < limit, let start = find(head, in: bytes, from: at) {
+            let after = bytes.index(start, offsetBy: head.count)
+            if after < bytes.endIndex, bytes[after] == UInt8(ascii: ">") {
+                let contentStart = bytes.index(after: after)
+                guard let end = find(close, in: bytes, from: contentStart) else { break }
+                out.append(whole[contentStart..<end])
+                at = bytes.index(end, offsetBy: close.count)
+            } else if after < bytes.endIndex, bytes[after] == UInt8(ascii: "/"),
+                bytes.index(after: after) < bytes.endIndex, bytes[bytes.index(after: after)] == UInt8(ascii: ">")
+            {
+                let next = bytes.index(after, offsetBy: 2)
+                out.append(whole[next..<next])
+                at = next
             } else {
-                rest = after  // another element whose name starts with `name` (`<PartNumber>` for `Part`)
+                // `<nameSuffix…>`, another element: go on after it.
+                at = after
             }
         }
         return out
+    }
+
+    /// Where `needle` next occurs in `bytes` at or after `from` (a plain forward scan:
+    /// the needles are short tag names).
+    private static func find(_ needle: [UInt8], in bytes: Substring.UTF8View, from: Substring.UTF8View.Index)
+        -> Substring.UTF8View.Index?
+    {
+        guard let first = needle.first else { return nil }
+        var i = from
+        while let hit = bytes[i...].firstIndex(of: first) {
+            var a = hit
+            var matched = true
+            for b in needle {
+                guard a < bytes.endIndex, bytes[a] == b else {
+                    matched = false
+                    break
+                }
+                a = bytes.index(after: a)
+            }
+            if matched { return hit }
+            i = bytes.index(after: hit)
+        }
+        return nil
     }
 
     /// `text` with XML's entities (`&amp;`, `&lt;`, `&#x41;`, …) decoded; an unknown

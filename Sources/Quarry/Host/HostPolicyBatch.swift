@@ -27,10 +27,14 @@ struct BucketRule: Sendable, Hashable {
     }
 
     /// Whether `location` (a key, or a prefix the job reads or writes under) is inside this rule.
+    /// Compared as UTF-8 bytes, as S3 compares keys: Swift's `==` and `hasPrefix` treat
+    /// canonically equivalent strings (`K` and the Kelvin sign, NFC and NFD) as equal.
     func allows(_ location: S3URI) -> Bool {
-        guard location.bucket == bucket else { return false }
+        guard location.bucket.utf8.elementsEqual(bucket.utf8) else { return false }
         guard let prefix else { return true }
-        return location.key == prefix || location.key.hasPrefix(prefix + "/")
+        let key = Array(location.key.utf8)
+        let folder = Array(prefix.utf8)
+        return key == folder || (key.count > folder.count && key.starts(with: folder + [UInt8(ascii: "/")]))
     }
 }
 
@@ -38,11 +42,14 @@ struct BucketRule: Sendable, Hashable {
 enum BatchKey {
     /// Whether `key` has no empty (`a//b`), `.` or `..` segment (a trailing `/` is fine):
     /// a proxy or server that normalises paths could otherwise move it out of its folder.
+    /// Split on the `/` byte, as S3 and any proxy do: split on Characters, a `/` followed
+    /// by a combining mark or a joiner is no separator, and `a/../\u{301}x` looked plain.
     static func isPlain(_ key: String) -> Bool {
         guard !key.isEmpty else { return true }
-        var segments = key.split(separator: "/", omittingEmptySubsequences: false)
-        if segments.last == "" { segments.removeLast() }
-        return segments.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+        var segments = Array(key.utf8).split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        if segments.last?.isEmpty == true { segments.removeLast() }
+        let dot = UInt8(ascii: ".")
+        return segments.allSatisfy { !$0.isEmpty && !$0.elementsEqual([dot]) && !$0.elementsEqual([dot, dot]) }
     }
 }
 
@@ -108,6 +115,44 @@ extension HostPolicy {
             throw ScriptError(
                 code: .policyViolation,
                 message: "role '\(Self.printable(roleArn))' is not allowed by the host policy (allowed: \(allowed))")
+        }
+    }
+}
+
+extension HostPolicy {
+    /// Throws `PolicyViolation` unless the host policy allows acting on an existing job
+    /// (`bedrock.batch_job`: its status, results and stop): the job's role and its output
+    /// folder, as the service describes them, must be allowed as a new job's would be.
+    /// On an emulator target an empty list allows any, as for new jobs; on AWS, with no
+    /// `--allow-role`/`--allow-bucket`, no other job can be looked at or stopped.
+    func checkExistingJob(id: String, roleArn: String, output: String?, emulator: Bool) throws(ScriptError) {
+        let function = "bedrock.batch_job"
+        if !(allowedRoles.isEmpty && emulator) {
+            guard allowedRoles.contains("*") || allowedRoles.contains(where: { $0.utf8.elementsEqual(roleArn.utf8) })
+            else {
+                let allowed =
+                    allowedRoles.isEmpty
+                    ? "none: the host names the roles batch jobs may run as (--allow-role / HostPolicy.allowedRoles)"
+                    : allowedRoles.joined(separator: ", ")
+                throw ScriptError(
+                    code: .policyViolation,
+                    message:
+                        "\(function): job \(id) runs as role '\(Self.printable(roleArn))', which the host policy does not allow (allowed: \(allowed))"
+                )
+            }
+        }
+        if allowedBuckets.isEmpty && emulator { return }
+        guard let text = output, let location = try? S3URI(uri: text) else {
+            throw ScriptError(
+                code: .policyViolation,
+                message:
+                    "\(function): job \(id) has no S3 output folder the host policy can check ('\(Self.printable(output ?? ""))')"
+            )
+        }
+        do {
+            try checkBucket(location, what: "output", emulator: emulator)
+        } catch {
+            throw ScriptError(code: .policyViolation, message: "\(function): job \(id): \(error.message)")
         }
     }
 }

@@ -39,7 +39,10 @@ struct BatchBindings {
 
     /// `bedrock.batch_job{id=, output=}`: a handle on an existing job (by id or ARN),
     /// e.g. one submitted by an earlier run. `output` (needed for results) is the
-    /// folder the job was given, checked by the policy like a new job's.
+    /// folder the job was given, checked by the policy like a new job's. The job is
+    /// fetched first (GetModelInvocationJob): its role and output folder must be allowed
+    /// by the host policy as a new job's would be (deny-by-default covers other jobs
+    /// too), and its real name is what the handle reports.
     private func attach(_ call: LuaHostCall) -> LuaHostResult {
         let function = "bedrock.batch_job"
         do throws(ScriptError) {
@@ -74,9 +77,22 @@ struct BatchBindings {
                 }
                 if let output { try core.policy.checkBucket(output, what: "output", emulator: core.target.isEmulator) }
             }
+            try core.checkAuditable()
+            let core = self.core
             let job = BatchJob(name: id, model: "", output: output, input: nil, recordCount: nil, converse: true)
             job.assign(id)
-            return .values([call.state.makeHandle(type: Self.jobType, label: id, object: job), .string(id)])
+            let handle = call.state.makeHandle(type: Self.jobType, label: id, object: job)
+            return .suspend(
+                HostRequest.work {
+                    let client = try core.batchClient()
+                    let found = try await client.getModelInvocationJob(jobIdentifier: id).output
+                    try core.policy.checkExistingJob(
+                        id: id, roleArn: found.roleArn, output: found.outputDataConfig.s3OutputDataConfig?.s3Uri,
+                        emulator: core.target.isEmulator)
+                    let name = found.jobName.flatMap { BatchJob.isPrintableName($0) ? $0 : nil } ?? id
+                    job.rename(name)
+                    return [handle, .string(id), .string(name)]
+                })
         } catch {
             return .error(error.luaValue)
         }
@@ -121,6 +137,10 @@ struct BatchBindings {
                 timeoutHours = try ScriptNumber.count(
                     value, function: Self.function, field: "timeout_hours", in: 24...168)
             }
+            // Each submission's own token: its records' key carries it, so a second job of the
+            // same name (refused by the service with ConflictException) never overwrites the
+            // first one's input; it is also the create's idempotency token.
+            let submission = UUID().uuidString.lowercased()
             // Records or an existing input, never both ways of giving records.
             var lines: [UInt8]?
             var recordCount: Int?
@@ -134,9 +154,9 @@ struct BatchBindings {
                     let given = try location(text, field: "input")
                     input =
                         given.key.hasSuffix(".jsonl")
-                        ? given : try uri(given.bucket, given.folderPrefix + name + ".jsonl")
+                        ? given : try uri(given.bucket, given.folderPrefix + "\(name)-\(submission).jsonl")
                 } else if inputValue == nil || inputValue == .nil {
-                    input = try uri(output.bucket, output.folderPrefix + "quarry-input/\(name).jsonl")
+                    input = try uri(output.bucket, output.folderPrefix + "quarry-input/\(name)-\(submission).jsonl")
                 } else {
                     throw fail("'input' must be an s3:// URI")
                 }
@@ -161,7 +181,7 @@ struct BatchBindings {
             }
             try core.checkWillCall(operation: "CreateModelInvocationJob", model: model, region: core.target.region)
             let request = CreateModelInvocationJobRequest(
-                jobName: name, roleArn: roleArn, modelId: model,
+                jobName: name, roleArn: roleArn, modelId: model, clientRequestToken: submission,
                 inputDataConfig: .init(s3InputDataConfig: .init(s3Uri: input.uri, s3InputFormat: "JSONL")),
                 outputDataConfig: .init(s3OutputDataConfig: .init(s3Uri: output.uri)),
                 timeoutDurationInHours: timeoutHours, modelInvocationType: converse ? .converse : .invokeModel)
@@ -374,7 +394,7 @@ struct BatchBindings {
                 HostRequest.work {
                     let client = try core.batchClient()
                     let result = try await client.getModelInvocationJob(jobIdentifier: job.id)
-                    return [job.statusTable(result.output)]
+                    return [try job.statusTable(result.output)]
                 })
         } catch {
             return .error(error.luaValue)
@@ -404,9 +424,13 @@ struct BatchBindings {
     }
 
     /// `bedrock.batch_results(job, first)`: the entries from `first` (1-based) on, at
-    /// most `resultsPage`, and whether more follow. The output is read once, on the
-    /// first call, from the job's own output folder (the location the script gave,
+    /// most `resultsPage`, and whether more follow. The output is listed and indexed once,
+    /// on the first call, from the job's own output folder (the location the script gave,
     /// checked by the policy, and the job id), never from a location the service names.
+    ///
+    /// Bounded: the host holds the index (where each entry's line lies) and one output
+    /// object's bytes at a time; each page parses only its own lines, and stops before
+    /// what they would take as Lua values passes what the sandbox's memory has left.
     private func results(_ call: LuaHostCall) -> LuaHostResult {
         do throws(ScriptError) {
             let job = try job(call)
@@ -414,72 +438,18 @@ struct BatchBindings {
                 call.argument(2), function: "job:results", field: "first", in: 1...Int64(Self.maximumRecords + 1))
             try core.checkAuditable()
             let core = self.core
+            let budget = call.state.crossingBudget
             let context = AuditContext(call, settings: ClientSettings(), requestBody: nil)
             return .suspend(
                 HostRequest.work {
-                    let entries = try await job.entries {
-                        try await Self.readOutput(core, job, context)
-                    }
-                    let page = entries.dropFirst(first - 1).prefix(Self.resultsPage)
-                    let more = first - 1 + page.count < entries.count
-                    return [.array(Array(page)), .boolean(more)]
+                    let reader = BatchOutputReader(core: core, job: job, context: context)
+                    let index = try await reader.index()
+                    let (page, more) = try await reader.page(index, first: first, budget: budget)
+                    return [.array(page), .boolean(more)]
                 })
         } catch {
             return .error(error.luaValue)
         }
-    }
-
-    /// Lists and reads the job's `.jsonl.out` files and puts their lines in input order.
-    static func readOutput(_ core: HostCore, _ job: BatchJob, _ context: AuditContext) async throws -> [LuaValue] {
-        let client = try core.batchClient()
-        guard let output = job.output else {
-            throw ScriptError(
-                code: .validationError,
-                message: "job:results: this job handle has no output folder (give bedrock.batch_job its 'output')")
-        }
-        let status = try await client.getModelInvocationJob(jobIdentifier: job.id).output
-        guard status.status?.isTerminal == true else {
-            throw ScriptError(
-                code: .validationError,
-                message:
-                    "job:results: job \(job.id) is \(status.status?.rawValue ?? "running"); wait for it first (job:wait())"
-            )
-        }
-        let folder = try S3URI(bucket: output.bucket, key: output.folderPrefix + job.id + "/")
-        let listed = try await audited(core, "ListObjectsV2", model: nil, context, resource: folder.uri) {
-            (try await client.listAllObjects(bucket: folder.bucket, prefix: folder.key), [], nil)
-        }
-        var names = listed.map(\.key).filter { $0.hasSuffix(".jsonl.out") && $0.hasPrefix(folder.key) }
-        if let input = job.input?.key.split(separator: "/").last, job.recordCount != nil {
-            names = names.filter { $0 == folder.key + input + ".out" }
-        }
-        var lines: [JSONValue] = []
-        var bytes = 0
-        // What a handle keeps: at most twice the sandbox's memory (as for calls in flight).
-        let limit = min(
-            maxResultBytes, QuarryTarget.maxInFlightBytesForScripts(memoryBytes: core.policy.limits.memoryBytes))
-        for key in names.sorted() {
-            let object = try await audited(
-                core, "GetObject", model: nil, context, resource: "s3://\(folder.bucket)/\(key)"
-            ) {
-                let r = try await client.getObject(bucket: folder.bucket, key: key)
-                return (r.output.body, r.attempts, r.requestId)
-            }
-            bytes += object.count
-            guard bytes <= limit else {
-                throw ScriptError(
-                    code: .limitExceeded,
-                    message: "job:results: the job's output passes \(limit) bytes; read it in parts from S3")
-            }
-            for line in object.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
-                guard let value = try? JSONParser.parse(Array(line)) else {
-                    throw ScriptError(
-                        code: "InvalidResponse", message: "job:results: \(key) has a line that is not JSON")
-                }
-                lines.append(value)
-            }
-        }
-        return job.order(lines)
     }
 }
 
@@ -489,7 +459,9 @@ final class BatchJob: Sendable {
     /// The job id, once the service created the job ("" before).
     var id: String { assigned.withLock { $0 } ?? "" }
     private let assigned = Mutex<String?>(nil)
-    let name: String
+    /// The job's name: the one given, or for an attached job the service's.
+    var name: String { named.withLock { $0 } }
+    private let named: Mutex<String>
     let model: String
     /// The folder the job writes to (nil for a job attached without one).
     let output: S3URI?
@@ -497,32 +469,60 @@ final class BatchJob: Sendable {
     /// The records submitted (nil when the input was an existing S3 object).
     let recordCount: Int?
     let converse: Bool
-    private let cached = Mutex<[LuaValue]?>(nil)
+    /// The output's index and the one object held, once read (see `BatchOutputReader`).
+    let outputIndex = Mutex<BatchOutputIndex?>(nil)
+    let held = Mutex<(object: Int, bytes: [UInt8])?>(nil)
 
     init(name: String, model: String, output: S3URI?, input: S3URI?, recordCount: Int?, converse: Bool) {
-        self.name = name; self.model = model; self.output = output; self.input = input
+        self.named = Mutex(name); self.model = model; self.output = output; self.input = input
         self.recordCount = recordCount; self.converse = converse
     }
+
+    /// Records the name the service gave an attached job.
+    func rename(_ name: String) { named.withLock { $0 = name } }
 
     /// Records the id the service gave the job (checked by `BatchBindings.jobId`).
     func assign(_ id: String) { assigned.withLock { $0 = id } }
 
-    /// The results, read once by `read`.
-    func entries(_ read: () async throws -> [LuaValue]) async throws -> [LuaValue] {
-        if let done = cached.withLock({ $0 }) { return done }
-        let made = try await read()
-        cached.withLock { $0 = made }
-        return made
+    /// Whether a name from the service may be shown as is (printable ASCII, as job names are).
+    static func isPrintableName(_ name: String) -> Bool {
+        (1...63).contains(name.utf8.count) && name.utf8.allSatisfy { (0x21...0x7E).contains($0) }
     }
 
-    func statusTable(_ job: ModelInvocationJob) -> LuaValue {
+    /// The statuses the service documents; anything else is an error, not a state to
+    /// wait on (an unknown one never ends, so `job:wait()` would poll until its deadline).
+    static let knownStatuses: [ModelInvocationJobStatus] = [
+        .submitted, .validating, .scheduled, .inProgress, .stopping, .completed, .partiallyCompleted, .failed,
+        .stopped, .expired,
+    ]
+
+    /// The job's status, checked to be one the service documents.
+    static func checkedStatus(_ job: ModelInvocationJob, id: String, function: String) throws(ScriptError)
+        -> ModelInvocationJobStatus
+    {
+        guard let status = job.status, knownStatuses.contains(status) else {
+            let shown = job.status.map { "'\(HostPolicy.printable($0.rawValue))'" } ?? "none"
+            throw ScriptError(
+                code: "InvalidResponse",
+                message:
+                    "\(function): the service gave job \(id) a status that is not a batch job status: \(shown) (known: \(knownStatuses.map(\.rawValue).joined(separator: ", ")))"
+            )
+        }
+        return status
+    }
+
+    func statusTable(_ job: ModelInvocationJob) throws(ScriptError) -> LuaValue {
+        let status = try Self.checkedStatus(job, id: id, function: "job:status")
         var m: [String: LuaValue] = [
-            "id": .string(id), "name": .string(name), "status": .string(job.status?.rawValue ?? "Unknown"),
-            "done": .boolean(job.status?.isTerminal ?? false),
+            "id": .string(id), "name": .string(name), "status": .string(status.rawValue),
+            "done": .boolean(status.isTerminal),
         ]
         if let output { m["output"] = .string(output.uri) }
-        // Service text, scrubbed of any credential the client sent (as error messages are).
-        if let message = job.message { m["message"] = .string(ServiceTextScrubber.scrub(String(message.prefix(2000)))) }
+        // Service text, scrubbed of any credential the client sent (as error messages are),
+        // and with control characters shown, not obeyed, wherever it is printed.
+        if let message = job.message {
+            m["message"] = .string(TerminalText.escaped(ServiceTextScrubber.scrub(String(message.prefix(2000)))))
+        }
         func count(_ key: String, _ value: Int64?) {
             if let value, value >= 0 { m[key] = .integer(value) }
         }
@@ -530,46 +530,6 @@ final class BatchJob: Sendable {
         count("processed", job.processedRecordCount)
         count("succeeded", job.successRecordCount)
         count("failed", job.errorRecordCount)
-        return .map(m)
-    }
-
-    /// One entry per record: for submitted records, in their order (a record with no
-    /// line in the output gets an error); for an existing input, in the output's order.
-    func order(_ lines: [JSONValue]) -> [LuaValue] {
-        var byId: [String: JSONValue] = [:]
-        for line in lines { if let id = line["recordId"]?.stringValue, byId[id] == nil { byId[id] = line } }
-        guard let recordCount else { return lines.enumerated().map { entry($0.offset + 1, $0.element) } }
-        return (0..<recordCount).map { i in
-            let id = BatchBindings.recordId(i)
-            guard let line = byId[id] else {
-                return .map([
-                    "index": .integer(Int64(i + 1)), "record_id": .string(id),
-                    "error": .map([
-                        "code": .string("MissingRecord"), "message": .string("the job's output has no line for \(id)"),
-                    ]),
-                ])
-            }
-            return entry(i + 1, line)
-        }
-    }
-
-    private func entry(_ index: Int, _ line: JSONValue) -> LuaValue {
-        var m: [String: LuaValue] = ["index": .integer(Int64(index))]
-        if let id = line["recordId"]?.stringValue { m["record_id"] = .string(id) }
-        if let output = line["modelOutput"], output != .null {
-            m["output"] = LuaJSON.lua(from: output)
-            if converse, case .array(let blocks)? = output["output"]?["message"]?["content"] {
-                m["text"] = .string(blocks.compactMap { $0["text"]?.stringValue }.joined())
-            }
-        }
-        if let error = line["error"], error != .null {
-            var e: [String: LuaValue] = ["code": .string("RecordError")]
-            if let code = error["errorCode"]?.intValue { e["status"] = .integer(Int64(code)) }
-            let text =
-                error["errorMessage"]?.stringValue ?? String(decoding: JSONWriter.compact.bytes(error), as: UTF8.self)
-            e["message"] = .string(ServiceTextScrubber.scrub(text))
-            m["error"] = .map(e)
-        }
         return .map(m)
     }
 }

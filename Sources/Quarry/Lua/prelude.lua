@@ -284,8 +284,8 @@ function bedrock.batch(opts)
 end
 local batch_attach = Q["bedrock.batch_attach"]
 function bedrock.batch_job(opts)
-  local handle, id = batch_attach(opts)
-  local j = setmetatable({ _handle = handle, id = id, name = id }, Job)
+  local handle, id, name = batch_attach(opts)
+  local j = setmetatable({ _handle = handle, id = id, name = name }, Job)
   jobs[j] = true
   return j
 end
