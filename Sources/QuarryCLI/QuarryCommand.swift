@@ -16,6 +16,9 @@ struct QuarryCommand: AsyncParsableCommand {
             quarry run FILE [ARGS]   run a script ('-' reads it from stdin); scripts read
                                      stdin with stdin.read("a") and stdin.lines()
             quarry test [PATHS]      run resilience tests (*_test.lua)
+            quarry emulator          run the local Bedrock emulator until interrupted
+            quarry batch ...         Bedrock batch inference jobs: submit, status,
+                                     results, stop, list
 
             Host flags (--quiet, --region, --max-seconds, ...) go before or after
             the subcommand. Limits of run, -e and test: 600 s wall clock,
@@ -67,7 +70,7 @@ extension QuarryCommand {
     /// Quarry's own usage, for errors in a command line that names no subcommand.
     static let rootUsage = """
         Usage: quarry [<options>] [-e <code>]
-               quarry <subcommand> [<options>] ...   (subcommands: run, test, emulator, audit)
+               quarry <subcommand> [<options>] ...   (subcommands: run, test, emulator, audit, batch)
           See 'quarry --help' for more information.
         """
 
@@ -127,7 +130,8 @@ enum CommandLineOrder {
     static let subcommands: Set<String> = ["run", "test", "emulator", "audit", "repl", "batch"]
     /// The options that take no value (so the word after them is not their value).
     static let flags: Set<String> = [
-        "--quiet", "--audit-content", "--json", "--csv", "--tls", "-h", "--help", "--version",
+        "--quiet", "--audit-content", "--json", "--csv", "--tls", "-h", "--help", "--version", "--wait",
+        "--results",
     ]
 
     static func rearranged(_ arguments: [String]) -> [String] {

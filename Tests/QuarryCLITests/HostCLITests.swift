@@ -123,7 +123,7 @@ import Testing
     @Test func batchExampleAnswersEveryPromptInOrderWithProgress() throws {
         let prompts = try String(contentsOfFile: Self.example("prompts.txt"), encoding: .utf8)
         let r = try QuarryProcess.run(
-            ["run", "--quiet", Self.example("batch.lua")], stdin: prompts, environment: Self.noAWS)
+            ["run", "--quiet", Self.example("map_prompts.lua")], stdin: prompts, environment: Self.noAWS)
         #expect(r.status == 0, "\(r.stderr)")
         let lines = prompts.split(separator: "\n")
         var last = r.stdout.startIndex
