@@ -11,7 +11,9 @@ import Testing
     static var noAWS: [String: String] {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-home-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") && $0.key != "QUARRY_TARGET" }
+        var env = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("AWS_") && $0.key != "QUARRY_TARGET" && !$0.key.hasPrefix("QUARRY_EMULATOR_")
+        }
         env["HOME"] = home.path
         return env
     }
