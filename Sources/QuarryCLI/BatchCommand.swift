@@ -165,6 +165,23 @@ struct BatchCommand: AsyncParsableCommand {
         return text
     }
 
+    /// Warns on stderr when Bedrock Runtime calls go to a custom endpoint but the batch
+    /// calls (Bedrock's control plane, S3) would go to AWS itself: the mix the old
+    /// `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`-only setup made, where records meant for an
+    /// emulator head for real S3.
+    static func warnIfSplit(_ target: QuarryTarget) {
+        guard !target.isEmulator, let runtime = try? target.makeClient().configuration.endpoint,
+            let batch = try? target.makeBatchClient().configuration
+        else { return }
+        func isAWS(_ host: String) -> Bool { host.hasSuffix(".amazonaws.com") || host.hasSuffix(".amazonaws.com.cn") }
+        let toAWS = [batch.controlEndpoint.host, batch.s3Endpoint.host].filter(isAWS)
+        guard !isAWS(runtime.host), !toAWS.isEmpty else { return }
+        Terminal.standardError(
+            "quarry: warning: Bedrock Runtime calls go to \(runtime.url) but batch calls go to AWS "
+                + "(\(toAWS.joined(separator: ", "))): set AWS_ENDPOINT_URL or pass --endpoint to send Bedrock and S3 "
+                + "there too, or for a running quarry emulator set QUARRY_EMULATOR_URL\n")
+    }
+
     /// The lines of a JSONL records file as Lua values (one request each), in order.
     static func readRecords(path: String) throws -> LuaValue {
         var isDirectory: ObjCBool = false
@@ -273,6 +290,7 @@ struct BatchSubmitCommand: AsyncParsableCommand {
         }
         let (wait, poll, results, records) = (self.wait, self.poll, self.results, lines)
         try await BatchCommand.run(host) { target in
+            BatchCommand.warnIfSplit(target)
             let every = poll ?? (target.isEmulator ? 1 : 30)
             return [
                 .string("submit"), .string(encoded), records, .string(wait ? "wait" : ""), .number(every),

@@ -129,6 +129,33 @@ import Testing
         #expect(!submit.stderr.contains("amazonaws.com"), "\(submit.stderr)")
     }
 
+    /// Item 1b: with only Bedrock Runtime moved (the old banner's export), a batch
+    /// submit warns that its Bedrock and S3 calls would go to AWS itself.
+    @Test func runtimeOnlyEndpointWarns() async throws {
+        let running = try await Running.start()
+        defer { running.stop() }
+        var environment = HostCLITests.noAWS
+        environment["AWS_ACCESS_KEY_ID"] = "test"
+        environment["AWS_SECRET_ACCESS_KEY"] = "test"
+        environment["AWS_REGION"] = "us-east-1"
+        environment["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = running.endpoint
+        environment["HTTPS_PROXY"] = "http://127.0.0.1:9"
+        environment["NO_PROXY"] = "127.0.0.1"
+        let submit = try QuarryProcess.run(
+            [
+                "batch", "submit", "--quiet", "--allow-bucket", "bkt/jobs", "--allow-role", Self.role, "--model",
+                Self.model, "--records", try running.records(100), "--output", "s3://bkt/jobs/", "--role-arn",
+                Self.role,
+            ], environment: environment)
+        #expect(submit.status == 1)
+        #expect(
+            submit.stderr.contains(
+                "warning: Bedrock Runtime calls go to \(running.endpoint) but batch calls go to AWS"),
+            "\(submit.stderr)")
+        #expect(submit.stderr.contains("s3.us-east-1.amazonaws.com"), "\(submit.stderr)")
+        #expect(submit.stderr.contains("QUARRY_EMULATOR_URL"), "\(submit.stderr)")
+    }
+
     /// Item 1c: the banner says how to point quarry and the AWS SDKs at the emulator.
     @Test func bannerNamesTheGlobalEndpointAndQuarrysVariable() async throws {
         let running = try await Running.start()
