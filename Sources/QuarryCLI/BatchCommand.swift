@@ -390,6 +390,11 @@ struct BatchListCommand: AsyncParsableCommand {
             Terminal.standardError("quarry: \(TerminalText.escaped(ScriptError.from(error).description))\n")
             throw ExitCode(1)
         }
+        if jobs.isEmpty, target.servedRegions != nil {
+            Terminal.standardError(
+                "quarry: no jobs: the built-in emulator starts empty in every command; to list jobs submitted "
+                    + "earlier run quarry emulator and set QUARRY_EMULATOR_URL (or --target emulator --endpoint URL)\n")
+        }
         let format = ISO8601DateFormatter()
         for job in jobs.prefix(max) {
             let fields = [

@@ -222,6 +222,10 @@ import Testing
         #expect(status.stderr.contains("lived only inside the command that submitted"), "\(status.stderr)")
         #expect(status.stderr.contains("QUARRY_EMULATOR_URL"), "\(status.stderr)")
         #expect(status.stderr.contains("submit --wait --results"), "\(status.stderr)")
+        let list = try QuarryProcess.run(["batch", "list", "--quiet"], environment: HostCLITests.noAWS)
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(list.stdout.isEmpty)
+        #expect(list.stderr.contains("the built-in emulator starts empty in every command"), "\(list.stderr)")
     }
 
     /// Item 4: the documented maximum of 50,000 records goes through the CLI.
