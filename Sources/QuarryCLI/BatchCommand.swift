@@ -9,12 +9,11 @@ import Quarry
 struct BatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "batch", abstract: "Submit, follow, read, stop and list Bedrock batch inference jobs.",
-        discussion: """
-            Against a running 'quarry emulator': export QUARRY_EMULATOR_URL=<its endpoint>
-            (or pass --target emulator --endpoint URL). Against AWS, --endpoint moves Bedrock
-            Runtime, Bedrock and S3 alike unless AWS_ENDPOINT_URL_BEDROCK / _S3 name others.
-            Real jobs take hours: submit, then come back with status and results.
-            """,
+        discussion:
+            "Against a running 'quarry emulator': export QUARRY_EMULATOR_URL=<its endpoint> (or pass --target emulator "
+            + "--endpoint URL). Against AWS, --endpoint moves Bedrock Runtime, Bedrock and S3 alike unless "
+            + "AWS_ENDPOINT_URL_BEDROCK / AWS_ENDPOINT_URL_S3 name others. Real jobs take hours: submit, then come "
+            + "back with status and results.",
         subcommands: [
             BatchSubmitCommand.self, BatchStatusCommand.self, BatchResultsCommand.self, BatchStopCommand.self,
             BatchListCommand.self,
@@ -229,10 +228,9 @@ struct BatchSubmitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit",
         abstract: "Create a batch job from a JSONL file of requests (or JSONL already in S3); prints the job id.",
-        discussion: """
-            With --wait it follows the job to its end (progress on stderr) and exits 1 unless
-            it Completed; --results then prints its results as 'quarry batch results' does.
-            """)
+        discussion:
+            "With --wait it follows the job to its end (progress on stderr) and exits 1 unless it Completed; "
+            + "--results then prints its results as 'quarry batch results' does.")
 
     @OptionGroup var host: HostOptions
     @Option(

@@ -53,6 +53,15 @@ struct QuarryCommand: AsyncParsableCommand {
             }
         } catch {
             let code = exitCode(for: error)
+            if code == .validationFailure, arguments.first == "batch", let wait = arguments.firstIndex(of: "--wait"),
+                wait + 1 < arguments.count, Double(arguments[wait + 1]) != nil
+            {
+                // `--wait S` was the poll interval before `--wait` came to mean "to the end".
+                Terminal.standardError(
+                    "Error: --wait takes no value: it waits for the job to end; "
+                        + "set the seconds between status checks with --poll \(arguments[wait + 1])\n")
+                Foundation.exit(2)
+            }
             if code == .validationFailure {
                 // With no subcommand named, the error is the root's: show quarry's own usage,
                 // not that of the default subcommand (`repl`) ArgumentParser fell back to.

@@ -187,6 +187,16 @@ import Testing
             #expect(line.hasPrefix("batch \(id): ") && line.hasSuffix("/120 records"), "\(submit.stderr)")
         }
         #expect(progress.filter { $0.contains("Completed") } == ["batch \(id): Completed 120/120 records"])
+
+        // The old form, `--wait SECONDS`, is a usage error that says what changed.
+        let old = try QuarryProcess.run(
+            [
+                "batch", "submit", "--quiet", "--model", Self.model, "--records", try running.records(120),
+                "--output", "s3://bkt/jobs/", "--role-arn", Self.role, "--wait", "60",
+            ], environment: HostCLITests.noAWS)
+        #expect(old.status == 2)
+        #expect(old.stderr.contains("--wait takes no value"), "\(old.stderr)")
+        #expect(old.stderr.contains("--poll 60"), "\(old.stderr)")
     }
 
     /// Item 3: a job that ended Stopped makes `status` exit 1 with the status on
