@@ -2,70 +2,240 @@ import ArgumentParser
 import Foundation
 import Quarry
 
-/// `quarry batch submit|status|results|stop`: Bedrock batch inference from the shell.
-/// Each runs a small built-in script through the same host as `quarry run` (so the
-/// same policy flags, audit log and target apply), calling `bedrock.batch` or
-/// `bedrock.batch_job`.
+/// `quarry batch submit|status|results|stop|list`: Bedrock batch inference from the
+/// shell. All but `list` run a small built-in script through the same host as
+/// `quarry run` (so the same policy flags, audit log and target apply), calling
+/// `bedrock.batch` or `bedrock.batch_job`; `list` asks the control plane directly.
 struct BatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "batch", abstract: "Submit, follow, read and stop Bedrock batch inference jobs.",
+        commandName: "batch", abstract: "Submit, follow, read, stop and list Bedrock batch inference jobs.",
+        discussion:
+            "Against a running 'quarry emulator': export QUARRY_EMULATOR_URL=<its endpoint> (or pass --target emulator "
+            + "--endpoint URL). Against AWS, --endpoint moves Bedrock Runtime, Bedrock and S3 alike unless "
+            + "AWS_ENDPOINT_URL_BEDROCK / AWS_ENDPOINT_URL_S3 name others. Real jobs take hours: submit, then come "
+            + "back with status and results.",
         subcommands: [
             BatchSubmitCommand.self, BatchStatusCommand.self, BatchResultsCommand.self, BatchStopCommand.self,
+            BatchListCommand.self,
         ])
 
-    /// The built-in script: `...` is the action and its arguments (strings).
+    /// The built-in script: `...` is the action and its arguments. Errors are raised
+    /// at level 0 (no chunk position) and worded for the shell.
     static let script = """
-        local action, a, b, c = ...
+        local action, a, b, c, d, e = ...
+        local function fail(message) error(message, 0) end
+        local function line(s)
+          local counts = ""
+          if s.total then counts = " " .. tostring(s.processed or 0) .. "/" .. tostring(s.total) .. " records" end
+          if s.failed and s.failed > 0 then counts = counts .. " (" .. tostring(s.failed) .. " failed)" end
+          return "batch " .. tostring(s.id) .. ": " .. tostring(s.status) .. counts
+        end
+        local function ended(s)
+          if s.status ~= "Completed" then
+            fail(line(s) .. (s.message and (": " .. s.message) or ""))
+          end
+        end
+        local function folder(output, id)
+          return (output:gsub("/*$", "/")) .. id .. "/"
+        end
+        local function print_results(job, id, output, s)
+          local n = 0
+          for entry in job:results() do
+            n = n + 1
+            print(json.encode(entry))
+          end
+          if n == 0 then
+            if s.status == "Stopped" then
+              fail("job " .. id .. " was stopped before it wrote any results (nothing under " .. folder(output, id) .. ")")
+            end
+            fail("no results under " .. folder(output, id) .. " (is --output the folder the job was given?)")
+          end
+        end
         if action == "submit" then
           local opts = json.decode(a)
-          if b ~= "" then
-            local records, n = {}, 0
-            for line in b:gmatch("[^\\n]+") do
-              if line:find("%S") then
-                n = n + 1
-                local ok, record = pcall(json.decode, line)
-                if not ok then error("records line " .. n .. " is not JSON: " .. tostring(record.message or record), 0) end
-                records[n] = record
-              end
-            end
-            opts.records = records
-          end
+          if b ~= nil and b ~= "" then opts.records = b end
           local job = bedrock.batch(opts)
           print(job.id)
-          if c ~= "" then
-            local s = job:wait{poll = tonumber(c)}
-            stderr.write("batch " .. job.id .. ": " .. s.status .. "\\n")
+          if c == "wait" then
+            -- Every change but the last as it happens; the final state once, below.
+            local s = job:wait{poll = tonumber(d), on_progress = function(s)
+              if not s.done then stderr.write(line(s) .. "\\n") end
+            end}
+            if s.status == "Completed" then stderr.write(line(s) .. "\\n") end
+            if e == "results" and (s.status == "Completed" or s.status == "PartiallyCompleted") then
+              print_results(job, job.id, opts.output, s)
+            end
+            ended(s)
           end
         elseif action == "status" then
           local s = bedrock.batch_job{id = a}:status()
           print(json.encode(s))
+          if s.done then ended(s) end
         elseif action == "results" then
           local job = bedrock.batch_job{id = a, output = b}
-          for entry in job:results() do print(json.encode(entry)) end
+          local s = job:status()
+          if not s.done then
+            fail("job " .. a .. " is " .. tostring(s.status) .. ": its results are written when it ends "
+              .. "(follow it with quarry batch status " .. a .. ")")
+          end
+          print_results(job, a, b, s)
         elseif action == "stop" then
           bedrock.batch_job{id = a}:stop()
           print("stopping " .. a)
         end
         """
 
-    /// Runs the built-in script with `arguments` under `host`'s options.
-    static func run(_ host: HostOptions, _ arguments: [String]) async throws {
+    /// The most records a job takes, and so the most lines `--records` may hold.
+    static let maximumRecords = 50_000
+    /// The largest `--records` file read (the most JSONL one job's input may hold here).
+    static let maxRecordsBytes = 256 << 20
+
+    /// Runs the built-in script under `host`'s options, with `arguments(target)` (the
+    /// action first). The script gets wider limits than a user's script unless a flag
+    /// says otherwise: a job's records cross into the host at once, and waiting for a
+    /// real job takes hours.
+    static func run(
+        _ host: HostOptions, showsTargetHint: Bool = false,
+        _ arguments: @escaping @Sendable (QuarryTarget) -> [LuaValue]
+    ) async throws {
         try host.checkAudit()
-        try await ScriptRunner(options: host, readsStandardInput: false)
-            .run(source: Array(script.utf8), name: "=quarry batch", script: "quarry batch", arguments: arguments)
+        var host = host
+        if host.maxMemory == nil { host.maxMemory = 1024 }
+        if host.maxHostCalls == nil { host.maxHostCalls = 10_000_000 }
+        if host.maxSeconds == nil { host.maxSeconds = 8 * 86_400 }
+        var runner = ScriptRunner(options: host, readsStandardInput: false)
+        // Each record is a few table elements: room for the most a job takes.
+        runner.crossingItems = maximumRecords * 64
+        runner.reword = { text, target in shellWording(text, target: target, notFoundHint: showsTargetHint) }
+        try await runner.run(
+            source: Array(script.utf8), name: "=quarry batch", script: "quarry batch", values: arguments)
     }
+
+    /// A message from the built-in script in shell terms: no chunk position, flags
+    /// instead of Lua fields and host-policy names, and for a job the in-process
+    /// emulator cannot find, why (it lived only in the earlier command).
+    static func shellWording(_ text: String, target: QuarryTarget?, notFoundHint: Bool) -> String {
+        var text = text
+        if text.hasPrefix("quarry batch:"), let colon = text.dropFirst("quarry batch:".count).firstIndex(of: ":") {
+            let position = text[text.index(text.startIndex, offsetBy: "quarry batch:".count)..<colon]
+            if !position.isEmpty, position.allSatisfy(\.isNumber) {
+                text = String(text[text.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            }
+        }
+        for prefix in ["bedrock.batch_job: ", "bedrock.batch: "] {
+            text = text.replacingOccurrences(of: prefix, with: "")
+        }
+        let flags = [
+            ("'model' is required", "--model is required"), ("'model'", "--model"), ("'role_arn'", "--role-arn"),
+            ("'output'", "--output"), ("'input'", "--input"), ("'name'", "--name"),
+            ("'timeout_hours'", "--timeout-hours"), ("'format'", "--format"), ("'id'", "the job id"),
+            (" / HostPolicy.allowedBuckets", ""), (" / HostPolicy.allowedRoles", ""),
+            ("(give bedrock.batch_job its --output)", "(give --output)"),
+        ]
+        for (from, to) in flags { text = text.replacingOccurrences(of: from, with: to) }
+        if let range = text.range(of: "; wait for it first (job:wait())") {
+            text.replaceSubrange(
+                range, with: "; wait for it with quarry batch submit --wait, or check quarry batch status")
+        }
+        if let range = text.range(of: "for a small batch use map") {
+            // The Lua advice names the batch's model: the shell's one-liner does too.
+            var model = "MODEL"
+            if let start = text.range(of: "r.model = \""),
+                let end = text[start.upperBound...].firstIndex(of: "\"")
+            {
+                model = String(text[start.upperBound..<end])
+            }
+            text =
+                String(text[..<range.lowerBound])
+                + "for a small batch run the requests one by one with map instead: quarry --model \(model) -e "
+                + "'local rs = {} for l in stdin.lines() do rs[#rs + 1] = json.decode(l) end "
+                + "for _, r in ipairs(map(rs, function(r) return bedrock.converse(r) end, {concurrency = 8})) "
+                + "do print(r.text) end' < records.jsonl"
+        }
+        if notFoundHint, let target, target.servedRegions != nil,
+            text.contains("ResourceNotFound") || text.contains("was not found")
+        {
+            text +=
+                " (the built-in emulator lived only inside the command that submitted the job, and its jobs ended with it: "
+                + "run `quarry emulator` in another terminal and point every quarry batch command at it with "
+                + "QUARRY_EMULATOR_URL=<its endpoint> or --target emulator --endpoint URL, "
+                + "or use quarry batch submit --wait --results)"
+        }
+        return text
+    }
+
+    /// Warns on stderr when Bedrock Runtime calls go to a custom endpoint but the batch
+    /// calls (Bedrock's control plane, S3) would go to AWS itself: the mix the old
+    /// `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`-only setup made, where records meant for an
+    /// emulator head for real S3.
+    static func warnIfSplit(_ target: QuarryTarget) {
+        guard !target.isEmulator, let runtime = try? target.makeClient().configuration.endpoint,
+            let batch = try? target.makeBatchClient().configuration
+        else { return }
+        func isAWS(_ host: String) -> Bool { host.hasSuffix(".amazonaws.com") || host.hasSuffix(".amazonaws.com.cn") }
+        let toAWS = [batch.controlEndpoint.host, batch.s3Endpoint.host].filter(isAWS)
+        guard !isAWS(runtime.host), !toAWS.isEmpty else { return }
+        Terminal.standardError(
+            "quarry: warning: Bedrock Runtime calls go to \(runtime.url) but batch calls go to AWS "
+                + "(\(toAWS.joined(separator: ", "))): set AWS_ENDPOINT_URL or pass --endpoint to send Bedrock and S3 "
+                + "there too, or for a running quarry emulator set QUARRY_EMULATOR_URL\n")
+    }
+
+    /// The lines of a JSONL records file as Lua values (one request each), in order.
+    static func readRecords(path: String) throws -> LuaValue {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw BatchInputError("cannot read records file '\(path)': no such file")
+        }
+        if isDirectory.boolValue { throw BatchInputError("cannot read records file '\(path)': it is a directory") }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= maxRecordsBytes else {
+            throw BatchInputError(
+                "records file '\(path)' is larger than \(maxRecordsBytes >> 20) MiB; split it into several jobs")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BatchInputError("cannot read records file '\(path)'\(ScriptSource.reason(path))")
+        }
+        var records: [LuaValue] = []
+        var lineNumber = 0
+        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let text = String(decoding: line, as: UTF8.self)
+            guard text.contains(where: { !$0.isWhitespace }) else { continue }
+            guard records.count < maximumRecords else {
+                throw BatchInputError(
+                    "records file '\(path)' has more than \(maximumRecords) records, the most one batch inference job takes; split it into several jobs"
+                )
+            }
+            do {
+                records.append(try LuaJSON.decode(text))
+            } catch {
+                throw BatchInputError("records file '\(path)' line \(lineNumber) is not JSON: \(error.message)")
+            }
+        }
+        return .array(records)
+    }
+}
+
+/// A problem with `quarry batch` input the user can fix (exit 2).
+struct BatchInputError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// `quarry batch submit`: writes the records to S3 and creates the job; prints its id.
 struct BatchSubmitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit",
-        abstract: "Create a batch job from a JSONL file of requests (or JSONL already in S3); prints the job id.")
+        abstract: "Create a batch job from a JSONL file of requests (or JSONL already in S3); prints the job id.",
+        discussion:
+            "With --wait it follows the job to its end (progress on stderr) and exits 1 unless it Completed; "
+            + "--results then prints its results as 'quarry batch results' does.")
 
     @OptionGroup var host: HostOptions
     @Option(
         help:
-            "A JSONL file: one request per line, as bedrock.converse takes it ({\"messages\": …}) or, with --format invoke, the model's native body."
+            "A JSONL file: one request per line, as bedrock.converse takes it ({\"messages\": …}) or, with --format invoke, the model's native body (at most 50000 lines)."
     )
     var records: String?
     @Option(help: "Where the records go (a .jsonl key or a folder), or with no --records the JSONL already in S3.")
@@ -75,16 +245,21 @@ struct BatchSubmitCommand: AsyncParsableCommand {
     @Option(help: "The job name (default quarry-…).") var name: String?
     @Option(name: .customLong("timeout-hours"), help: "24 to 168.") var timeoutHours: Int?
     @Option(help: "converse (default) or invoke.") var format: String?
-    @Option(help: "Wait for the job, polling every this many seconds (progress on stderr).") var wait: Double?
+    @Flag(help: "Wait for the job to end (progress on stderr); exit 1 unless it Completed.") var wait = false
+    @Option(help: "With --wait: seconds between status checks (default 1 on an emulator, 30 on AWS).")
+    var poll: Double?
+    @Flag(help: "With --wait: print the results, one JSON line per record, when the job ends.") var results = false
 
     func validate() throws {
         if let format, format != "converse", format != "invoke" {
             throw ValidationError("--format must be converse or invoke, got '\(format)'")
         }
-        if let wait, !(wait > 0 && wait <= 3600) {
-            throw ValidationError("--wait must be a number of seconds > 0 and <= 3600")
+        if let poll, !(poll > 0 && poll <= 3600) {
+            throw ValidationError("--poll must be a number of seconds > 0 and <= 3600")
         }
+        if (poll != nil || results) && !wait { throw ValidationError("--poll and --results go with --wait") }
         if records == nil && input == nil { throw ValidationError("give --records FILE or --input s3://…") }
+        if host.model == nil { throw ValidationError("--model is required (the model every record goes to)") }
     }
 
     func run() async throws {
@@ -96,10 +271,10 @@ struct BatchSubmitCommand: AsyncParsableCommand {
         if let name { opts["name"] = .string(name) }
         if let timeoutHours { opts["timeout_hours"] = .integer(Int64(timeoutHours)) }
         if let format { opts["format"] = .string(format) }
-        var lines = ""
+        var lines: LuaValue = .string("")
         if let records {
             do {
-                lines = try ScriptSource.readText(path: records)
+                lines = try BatchCommand.readRecords(path: records)
             } catch {
                 Terminal.standardError("quarry batch: \(error)\n")
                 throw ExitCode(2)
@@ -111,16 +286,29 @@ struct BatchSubmitCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("quarry batch: \(error.message)")
         }
-        try await BatchCommand.run(host, ["submit", encoded, lines, wait.map { String($0) } ?? ""])
+        let (wait, poll, results, records) = (self.wait, self.poll, self.results, lines)
+        try await BatchCommand.run(host) { target in
+            BatchCommand.warnIfSplit(target)
+            let every = poll ?? (target.isEmulator ? 1 : 30)
+            return [
+                .string("submit"), .string(encoded), records, .string(wait ? "wait" : ""), .number(every),
+                .string(results ? "results" : ""),
+            ]
+        }
     }
 }
 
 /// `quarry batch status ID`: the job's status as JSON.
 struct BatchStatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Print a job's status as JSON.")
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Print a job's status as JSON; exit 1 when it ended other than Completed.")
     @OptionGroup var host: HostOptions
     @Argument(help: "The job id or ARN.") var job: String
-    func run() async throws { try await BatchCommand.run(host, ["status", job]) }
+    func run() async throws {
+        let job = self.job
+        try await BatchCommand.run(host, showsTargetHint: true) { _ in [.string("status"), .string(job)] }
+    }
 }
 
 /// `quarry batch results ID --output s3://…`: one JSON line per record, in input order.
@@ -130,7 +318,12 @@ struct BatchResultsCommand: AsyncParsableCommand {
     @OptionGroup var host: HostOptions
     @Argument(help: "The job id or ARN.") var job: String
     @Option(help: "The s3:// folder the job was given as its output.") var output: String
-    func run() async throws { try await BatchCommand.run(host, ["results", job, output]) }
+    func run() async throws {
+        let (job, output) = (self.job, self.output)
+        try await BatchCommand.run(host, showsTargetHint: true) { _ in
+            [.string("results"), .string(job), .string(output)]
+        }
+    }
 }
 
 /// `quarry batch stop ID`: asks the service to stop the job.
@@ -138,5 +331,75 @@ struct BatchStopCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop a job.")
     @OptionGroup var host: HostOptions
     @Argument(help: "The job id or ARN.") var job: String
-    func run() async throws { try await BatchCommand.run(host, ["stop", job]) }
+    func run() async throws {
+        let job = self.job
+        try await BatchCommand.run(host, showsTargetHint: true) { _ in [.string("stop"), .string(job)] }
+    }
+}
+
+/// `quarry batch list`: the account's jobs (ListModelInvocationJobs), newest first, one
+/// tab-separated line each: name, id, status, creation time.
+struct BatchListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List batch jobs, newest first: name, id, status and creation time, tab-separated.")
+    @OptionGroup var host: HostOptions
+    @Option(help: "Only jobs in this status (Submitted, Validating, Scheduled, InProgress, Completed, …).")
+    var status: String?
+    @Option(help: "Most jobs to list (default 100).") var max: Int = 100
+
+    static let statuses = [
+        "Submitted", "Validating", "Scheduled", "InProgress", "Stopping", "Stopped", "Completed",
+        "PartiallyCompleted", "Failed", "Expired",
+    ]
+
+    func validate() throws {
+        if let status, !Self.statuses.contains(where: { $0.lowercased() == status.lowercased() }) {
+            throw ValidationError("--status must be one of \(Self.statuses.joined(separator: ", ")), got '\(status)'")
+        }
+        if !(1...10_000).contains(max) { throw ValidationError("--max must be 1 to 10000, got \(max)") }
+    }
+
+    func run() async throws {
+        let target: QuarryTarget
+        do {
+            target = try await host.resolveTarget()
+        } catch {
+            Terminal.standardError("quarry: \(TerminalText.escaped(ScriptRunner.describe(error)))\n")
+            throw ExitCode(2)
+        }
+        let wanted = status.flatMap { s in Self.statuses.first { $0.lowercased() == s.lowercased() } }
+        var jobs: [ModelInvocationJob] = []
+        do {
+            let client = try target.makeBatchClient()
+            defer { Task { try? await client.shutdown() } }
+            var token: String?
+            repeat {
+                let page = try await client.listModelInvocationJobs(
+                    ListModelInvocationJobsRequest(
+                        statusEquals: wanted.map(ModelInvocationJobStatus.init(rawValue:)),
+                        maxResults: Swift.min(1000, max - jobs.count), nextToken: token, sortBy: "CreationTime",
+                        sortOrder: "Descending"))
+                jobs += page.output.invocationJobSummaries ?? []
+                token = page.output.nextToken
+            } while token != nil && jobs.count < max
+        } catch {
+            await target.shutdown()
+            Terminal.standardError("quarry: \(TerminalText.escaped(ScriptError.from(error).description))\n")
+            throw ExitCode(1)
+        }
+        if jobs.isEmpty, target.servedRegions != nil {
+            Terminal.standardError(
+                "quarry: no jobs: the built-in emulator starts empty in every command; to list jobs submitted "
+                    + "earlier run quarry emulator and set QUARRY_EMULATOR_URL (or --target emulator --endpoint URL)\n")
+        }
+        let format = ISO8601DateFormatter()
+        for job in jobs.prefix(max) {
+            let fields = [
+                job.jobName ?? "-", job.jobId, job.status?.rawValue ?? "Unknown", format.string(from: job.submitTime),
+            ]
+            Terminal.standardOutput(TerminalText.escaped(fields.joined(separator: "\t")) + "\n")
+        }
+        await target.shutdown()
+    }
 }

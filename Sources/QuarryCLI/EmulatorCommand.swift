@@ -9,7 +9,9 @@ import Synchronization
 /// (endpoint, regions, accepted key pairs, admin API, boto3 / AWS CLI settings).
 struct EmulatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "emulator", abstract: "Run the local Bedrock Runtime emulator until interrupted.")
+        commandName: "emulator",
+        abstract: "Run the local Bedrock emulator (Runtime, batch jobs, S3) until interrupted.",
+        discussion: "Other quarry commands reach it with QUARRY_EMULATOR_URL=<endpoint> (printed at start).")
 
     /// The port used when neither --port nor the config file names one (not LocalStack's
     /// 4566, so both can run side by side).
@@ -125,7 +127,7 @@ struct EmulatorBanner {
             keys.append("\(configuration.bearerTokens.count) bearer token(s) from the config file")
         }
         var lines = [
-            "Bedrock Runtime emulator listening",
+            "Bedrock emulator listening (Bedrock Runtime, batch inference jobs, S3)",
             "  endpoint:     \(endpoint.url)",
             "  regions:      \(endpoint.regions.joined(separator: ", ")) (the signed region selects one)",
             "  access keys:  \(keys.joined(separator: "; "))",
@@ -134,8 +136,15 @@ struct EmulatorBanner {
         if let ca = endpoint.caCertificatePath { lines.append("  CA file:      \(ca)") }
         lines += [
             "",
-            "Point boto3 or the AWS CLI at it:",
-            "  export AWS_ENDPOINT_URL_BEDROCK_RUNTIME=\(endpoint.url)",
+            "Point quarry at it (run, -e, the REPL, test and batch, in another terminal):",
+            "  export \(HostOptions.emulatorURLVariable)=\(endpoint.url) \(HostOptions.emulatorTokenVariable)=\(adminToken)",
+            "  (or pass --target emulator --endpoint \(endpoint.url) to each command)",
+        ]
+        if let ca = endpoint.caCertificatePath { lines.append("  export AWS_CA_BUNDLE=\(ca)") }
+        lines += [
+            "",
+            "Point boto3 or the AWS CLI at it (Bedrock Runtime, Bedrock and S3 all answer here):",
+            "  export AWS_ENDPOINT_URL=\(endpoint.url)",
             "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=\(region)",
         ]
         if let ca = endpoint.caCertificatePath { lines.append("  export AWS_CA_BUNDLE=\(ca)") }

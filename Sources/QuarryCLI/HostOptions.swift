@@ -11,10 +11,15 @@ struct HostOptions: ParsableArguments {
     var region: String?
     @Option(help: "AWS profile from ~/.aws/config.")
     var profile: String?
-    @Option(help: "Custom Bedrock Runtime endpoint URL.")
+    @Option(
+        help:
+            "A custom endpoint URL. With --target emulator: a running 'quarry emulator' (as QUARRY_EMULATOR_URL). On AWS: where Bedrock Runtime, Bedrock and S3 calls go (as AWS_ENDPOINT_URL), unless AWS_ENDPOINT_URL_BEDROCK / AWS_ENDPOINT_URL_S3 name others."
+    )
     var endpoint: String?
     @Option(
-        help: "Where calls go: auto (AWS if credentials are configured, else the built-in emulator), aws, or emulator.")
+        help:
+            "Where calls go: auto (a running emulator if QUARRY_EMULATOR_URL is set, else AWS if credentials are configured, else the built-in emulator), aws, or emulator."
+    )
     var target: String?
     @Option(help: "Model used by calls that do not name one.")
     var model: String?
@@ -165,6 +170,7 @@ struct HostOptions: ParsableArguments {
     /// Resolves the target, printing a one-line notice on stderr when the built-in
     /// emulator stands in for AWS.
     func resolveTarget(middlewares: [any TransportMiddleware] = [ClientFaultInjector()]) async throws -> QuarryTarget {
+        if let running = try runningEmulator(middlewares: middlewares) { return running }
         let preference: QuarryTarget.Preference? =
             switch target {
             case "aws": .aws
@@ -185,6 +191,52 @@ struct HostOptions: ParsableArguments {
         return resolved
     }
 
+    /// The environment variable that names a running `quarry emulator` for every command.
+    static let emulatorURLVariable = "QUARRY_EMULATOR_URL"
+    /// The running emulator's admin token (for `emulator.*` calls; batch jobs need none).
+    static let emulatorTokenVariable = "QUARRY_EMULATOR_ADMIN_TOKEN"
+
+    /// A target for an emulator that is already running (`quarry emulator`), named by
+    /// `--target emulator --endpoint URL` or by `QUARRY_EMULATOR_URL` (unless `--target`
+    /// or `QUARRY_TARGET` says aws); nil when neither names one. It is an emulator
+    /// target: buckets are made on first use and any bucket and role are allowed unless
+    /// the policy flags say otherwise.
+    func runningEmulator(middlewares: [any TransportMiddleware]) throws -> QuarryTarget? {
+        let environment = ProcessInfo.processInfo.environment
+        func value(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let chosen = (target ?? value("QUARRY_TARGET"))?.lowercased()
+        let url: String
+        let source: String
+        if chosen == "emulator", let endpoint {
+            (url, source) = (endpoint, "--endpoint")
+        } else if chosen != "aws", let named = value(Self.emulatorURLVariable) {
+            if endpoint != nil {
+                throw CLIUsageError(
+                    "\(Self.emulatorURLVariable) names a running emulator; --endpoint is for AWS targets "
+                        + "(pass --target aws to use it, or unset \(Self.emulatorURLVariable))")
+            }
+            (url, source) = (named, Self.emulatorURLVariable)
+        } else {
+            return nil
+        }
+        let parsed: BedrockEndpoint
+        do {
+            parsed = try BedrockEndpoint(validating: url)
+        } catch {
+            throw CLIUsageError(
+                "\(source) must be the URL 'quarry emulator' printed (http://127.0.0.1:7555): \(error)")
+        }
+        let chosenRegion = region ?? value("AWS_REGION") ?? value("AWS_DEFAULT_REGION") ?? "us-east-1"
+        let ca = parsed.url.hasPrefix("https:") ? value("AWS_CA_BUNDLE") : nil
+        let running = QuarryTarget.emulator(
+            url: parsed.url, adminToken: value(Self.emulatorTokenVariable) ?? "", region: chosenRegion,
+            caCertificatePath: ca, middlewares: middlewares)
+        if !quiet {
+            Terminal.standardError("quarry: using the Bedrock emulator at \(parsed.url) (from \(source))\n")
+        }
+        return running
+    }
+
     /// A host on the resolved target with these flags' policy.
     /// The REPL asks for `.session` (globals live from line to line); a script run gets
     /// the default, a fresh environment per run.
@@ -193,10 +245,11 @@ struct HostOptions: ParsableArguments {
     /// `input`'s bytes reach `stdin.read` unchanged.
     func makeHost(
         target: QuarryTarget, output: @escaping @Sendable ([UInt8]) -> Void = Terminal.standardOutputBytes,
-        input: (@Sendable () async -> [UInt8]?)? = nil, noInputReason: String? = nil,
+        input: (@Sendable () async -> [UInt8]?)? = nil, crossingItems: Int? = nil, noInputReason: String? = nil,
         isolation: QuarryHost.Isolation = .perRun
     ) async throws -> QuarryHost {
         var options = QuarryHost.Options(policy: policy, output: Terminal.standardOutput, defaultModel: model)
+        options.maxCrossingItems = crossingItems
         options.inputBytes = input
         options.noInputReason = noInputReason
         options.outputBytes = output
@@ -211,6 +264,12 @@ struct HostOptions: ParsableArguments {
         }
         return host
     }
+}
+
+/// A configuration mistake on the command line, said in its terms.
+struct CLIUsageError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// The limits `quarry run`, `-e` and `quarry test` use unless a flag says otherwise:

@@ -16,6 +16,9 @@ struct QuarryCommand: AsyncParsableCommand {
             quarry run FILE [ARGS]   run a script ('-' reads it from stdin); scripts read
                                      stdin with stdin.read("a") and stdin.lines()
             quarry test [PATHS]      run resilience tests (*_test.lua)
+            quarry emulator          run the local Bedrock emulator until interrupted
+            quarry batch ...         Bedrock batch inference jobs: submit, status,
+                                     results, stop, list
 
             Host flags (--quiet, --region, --max-seconds, ...) go before or after
             the subcommand. Limits of run, -e and test: 600 s wall clock,
@@ -50,6 +53,15 @@ struct QuarryCommand: AsyncParsableCommand {
             }
         } catch {
             let code = exitCode(for: error)
+            if code == .validationFailure, arguments.first == "batch", let wait = arguments.firstIndex(of: "--wait"),
+                wait + 1 < arguments.count, Double(arguments[wait + 1]) != nil
+            {
+                // `--wait S` was the poll interval before `--wait` came to mean "to the end".
+                Terminal.standardError(
+                    "Error: --wait takes no value: it waits for the job to end; "
+                        + "set the seconds between status checks with --poll \(arguments[wait + 1])\n")
+                Foundation.exit(2)
+            }
             if code == .validationFailure {
                 // With no subcommand named, the error is the root's: show quarry's own usage,
                 // not that of the default subcommand (`repl`) ArgumentParser fell back to.
@@ -67,7 +79,7 @@ extension QuarryCommand {
     /// Quarry's own usage, for errors in a command line that names no subcommand.
     static let rootUsage = """
         Usage: quarry [<options>] [-e <code>]
-               quarry <subcommand> [<options>] ...   (subcommands: run, test, emulator, audit)
+               quarry <subcommand> [<options>] ...   (subcommands: run, test, emulator, audit, batch)
           See 'quarry --help' for more information.
         """
 
@@ -127,7 +139,8 @@ enum CommandLineOrder {
     static let subcommands: Set<String> = ["run", "test", "emulator", "audit", "repl", "batch"]
     /// The options that take no value (so the word after them is not their value).
     static let flags: Set<String> = [
-        "--quiet", "--audit-content", "--json", "--csv", "--tls", "-h", "--help", "--version",
+        "--quiet", "--audit-content", "--json", "--csv", "--tls", "-h", "--help", "--version", "--wait",
+        "--results",
     ]
 
     static func rearranged(_ arguments: [String]) -> [String] {

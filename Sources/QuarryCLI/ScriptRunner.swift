@@ -10,19 +10,40 @@ struct ScriptRunner {
     var printJSON = false
     /// Whether the script may read standard input (not when the script came from it).
     var readsStandardInput = true
+    /// Most table elements one value crossing between Lua and the host may hold (nil:
+    /// the sandbox's default); `quarry batch` raises it for a job's records.
+    var crossingItems: Int? = nil
+    /// Rewords an error message before it is shown (`quarry batch` speaks in flags).
+    var reword: (@Sendable (String, QuarryTarget?) -> String)? = nil
 
     /// Runs `source`, the script's exact bytes, as chunk `name`.
     func run(source: [UInt8], name: String, script: String, arguments: [String]) async throws {
+        try await run(source: source, name: name, script: script, shownArguments: arguments) { _ in
+            arguments.map(LuaValue.string)
+        }
+    }
+
+    /// Runs `source` with the values `values` gives for the resolved target as `...`.
+    func run(
+        source: [UInt8], name: String, script: String, values: @escaping @Sendable (QuarryTarget) -> [LuaValue]
+    ) async throws {
+        try await run(source: source, name: name, script: script, shownArguments: [], values)
+    }
+
+    private func run(
+        source: [UInt8], name: String, script: String, shownArguments arguments: [String],
+        _ makeArguments: @Sendable (QuarryTarget) -> [LuaValue]
+    ) async throws {
         let target: QuarryTarget
         do {
             target = try await options.resolveTarget()
         } catch {
-            Terminal.standardError("quarry: \(TerminalText.escaped(Self.describe(error)))\n")
+            Terminal.standardError("quarry: \(TerminalText.escaped(shown(Self.describe(error), nil)))\n")
             throw ExitCode(2)
         }
         defer { Task { await target.shutdown() } }
         let host = try await options.makeHost(
-            target: target, input: readsStandardInput ? StandardInput.line : nil,
+            target: target, input: readsStandardInput ? StandardInput.line : nil, crossingItems: crossingItems,
             noInputReason: readsStandardInput
                 ? nil
                 : "the script itself came from standard input, so there is no input left for it "
@@ -32,7 +53,7 @@ struct ScriptRunner {
         let values: [LuaValue]
         do {
             try await host.setArguments(script: script, arguments)
-            values = try await host.evaluate(bytes: source, name: name, arguments: arguments.map(LuaValue.string))
+            values = try await host.evaluate(bytes: source, name: name, arguments: makeArguments(target))
         } catch {
             await host.shutdown()
             await target.shutdown()
@@ -46,7 +67,7 @@ struct ScriptRunner {
                 throw ExitCode(3)
             }
             // Error messages may carry a service's or a stream's text: escaped for the terminal.
-            Terminal.standardError("quarry: \(TerminalText.escaped(Self.describe(error)))\n")
+            Terminal.standardError("quarry: \(TerminalText.escaped(shown(Self.describe(error), target)))\n")
             if case LuaError.limit = error { throw ExitCode(3) }
             if error is CancellationError { throw ExitCode(130) }
             throw ExitCode(1)
@@ -64,6 +85,10 @@ struct ScriptRunner {
         }
         await host.shutdown()
         await target.shutdown()
+    }
+
+    private func shown(_ text: String, _ target: QuarryTarget?) -> String {
+        reword.map { $0(text, target) } ?? text
     }
 
     static func seconds(_ s: Double) -> String {

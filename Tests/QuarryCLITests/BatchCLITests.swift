@@ -78,7 +78,8 @@ import Testing
         let submit = try QuarryProcess.run(
             ["batch", "submit"] + common + [
                 "--model", "anthropic.claude-3-haiku-20240307-v1:0", "--records", records.path,
-                "--output", "s3://batch-out/jobs/", "--role-arn", Self.role, "--name", "cli-1", "--wait", "0.05",
+                "--output", "s3://batch-out/jobs/", "--role-arn", Self.role, "--name", "cli-1", "--wait", "--poll",
+                "0.05",
             ], environment: environment)
         #expect(submit.status == 0, "\(submit.stderr)")
         let id = submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

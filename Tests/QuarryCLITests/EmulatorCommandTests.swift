@@ -60,7 +60,7 @@ import Testing
         #expect(banner.contains("us-east-1"))
         #expect(banner.contains("test / test"))
         #expect(banner.contains("x-quarry-admin-token"))
-        #expect(banner.contains("AWS_ENDPOINT_URL_BEDROCK_RUNTIME=\(endpoint)"))
+        #expect(banner.contains("AWS_ENDPOINT_URL=\(endpoint)"))
         #expect(banner.contains("--endpoint-url \(endpoint)"))
 
         let client = try BedrockRuntimeClient(

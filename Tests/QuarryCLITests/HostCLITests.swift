@@ -11,7 +11,9 @@ import Testing
     static var noAWS: [String: String] {
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("quarry-home-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AWS_") && $0.key != "QUARRY_TARGET" }
+        var env = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("AWS_") && $0.key != "QUARRY_TARGET" && !$0.key.hasPrefix("QUARRY_EMULATOR_")
+        }
         env["HOME"] = home.path
         return env
     }
@@ -123,7 +125,7 @@ import Testing
     @Test func batchExampleAnswersEveryPromptInOrderWithProgress() throws {
         let prompts = try String(contentsOfFile: Self.example("prompts.txt"), encoding: .utf8)
         let r = try QuarryProcess.run(
-            ["run", "--quiet", Self.example("batch.lua")], stdin: prompts, environment: Self.noAWS)
+            ["run", "--quiet", Self.example("map_prompts.lua")], stdin: prompts, environment: Self.noAWS)
         #expect(r.status == 0, "\(r.stderr)")
         let lines = prompts.split(separator: "\n")
         var last = r.stdout.startIndex

@@ -110,7 +110,7 @@ import Testing
         #expect(chat.status == 0, "\(chat.stderr)")
         #expect(chat.stdout.contains("-- 1 turn, 2 messages in history, "), "\(chat.stdout)")
         let batch = try QuarryProcess.run(
-            ["run", "--quiet", HostCLITests.example("batch.lua"), "one prompt"], environment: Self.environment())
+            ["run", "--quiet", HostCLITests.example("map_prompts.lua"), "one prompt"], environment: Self.environment())
         #expect(batch.status == 0, "\(batch.stderr)")
         #expect(batch.stdout.contains("-- 1 prompt, 0 failed, "), "\(batch.stdout)")
     }

@@ -20,7 +20,7 @@ import Testing
         _ = try repl.evaluate("local base = 40")
         _ = try repl.evaluate("function bump(x) return x + 2 end")
         let file = sandbox.home.appendingPathComponent("session.lua").path
-        #expect(try repl.evaluate(":save \(file)").contains("saved 3 input(s)"))
+        #expect(try repl.evaluate(":save \(file)").contains("saved 3 inputs"))
         let saved = try String(contentsOfFile: file, encoding: .utf8)
         #expect(saved.contains("base = 40\n"))
         #expect(!saved.contains("local base"), "saved as it ran, so :load restores the session global")

@@ -206,6 +206,9 @@ enum TransportErrorMapper {
             default: break
             }
         }
+        if let host = unresolvedHost(error, text) {
+            return failure(.dnsFailure, "cannot resolve host \(host)")
+        }
         if "\(type(of: error))".contains("NIOConnectionError") || text.contains("connectionRefused")
             || text.contains("Connection refused")
         {
@@ -229,6 +232,18 @@ enum TransportErrorMapper {
             return failure(.connectionReset, "connection lost: \(text)")
         }
         return failure(.other, "transport error: \(text)")
+    }
+
+    /// The host name a failed DNS lookup was for (NIO's `SocketAddressError.UnknownHost`,
+    /// "… for host X, port N", however deep it is wrapped), or "the server's host name"
+    /// when the error does not say; nil when the error is not a failed lookup.
+    static func unresolvedHost(_ error: any Error, _ text: String) -> String? {
+        if let unknown = error as? SocketAddressError.UnknownHost { return unknown.host }
+        guard let found = text.range(of: "UnknownHost") else { return nil }
+        let rest = text[found.upperBound...]
+        guard let name = rest.range(of: "for host ") else { return "the server's host name" }
+        let host = rest[name.upperBound...].prefix { $0 != "," && $0 != ")" && !$0.isWhitespace }
+        return host.isEmpty ? "the server's host name" : String(host)
     }
 
     static func failure(_ kind: TransportFailure, _ message: String) -> BedrockError {

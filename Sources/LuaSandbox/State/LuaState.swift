@@ -64,6 +64,10 @@ public final class LuaState {
     /// holes, a userdata), by function name: the error is then an error table (`code`,
     /// `message`, `where`) like the function's own errors; nil keeps a plain string.
     public var argumentErrorCode: ((_ function: String) -> String?)?
+    /// Advice added to the message when a host function's argument cannot cross (e.g.
+    /// what to do about too many table elements), by function name and problem; nil
+    /// for none.
+    public var argumentErrorHint: ((_ function: String, _ problem: String) -> String?)?
     /// Limits for values coming back from finished, yielded or failed coroutines.
     public var resultLimits = LuaConversionLimits()
 
@@ -573,7 +577,10 @@ public final class LuaState {
                     .tagged(
                         metatable: Self.errorMetatable,
                         .map([
-                            "code": .string(code), "message": .string("\(entry.name): \(error.description)"),
+                            "code": .string(code),
+                            "message": .string(
+                                "\(entry.name): \(error.description)"
+                                    + (argumentErrorHint?(entry.name, error.problem).map { "; \($0)" } ?? "")),
                             "retryable": .boolean(false),
                         ])))
             } else {

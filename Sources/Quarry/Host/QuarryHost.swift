@@ -74,6 +74,11 @@ public final class QuarryHost: Sendable {
         /// before the budgets): `.refuse(reason:)` stops the call and the script gets a
         /// `PolicyViolation` error with that reason. Runs on the Lua thread: keep it quick.
         public var willCall: (@Sendable (PendingCall) -> CallDecision)? = nil
+        /// Most table elements one value crossing between Lua and the host may hold (nil:
+        /// the sandbox's 100 000). A host that hands a script's whole batch of records to
+        /// `bedrock.batch` at once (the `quarry batch` command) raises it; the memory cap
+        /// still bounds what crosses.
+        public var maxCrossingItems: Int? = nil
 
         /// Options with the given parts; output goes to standard output by default.
         public init(
@@ -163,6 +168,18 @@ public final class QuarryHost: Sendable {
             for name in Prelude.hostTables { try state.freezeGlobal(name) }
             // Results and error values reach the app whatever their shape (holes, mixed keys).
             state.resultLimits.keepSparseTables = true
+            // A script's batch of records crosses in one piece: past the element limit,
+            // say how to hand the service more records.
+            state.argumentErrorHint = { function, problem in
+                guard function == "bedrock.batch_submit", problem.contains("table elements") else { return nil }
+                return "bedrock.batch hands its records to the host in one piece: for this many records "
+                    + "write them as JSONL to S3 and give input = \"s3://…\", or split them into several jobs "
+                    + "(quarry batch submit --records FILE takes up to 50000)"
+            }
+            if let items = options.maxCrossingItems, items > 0 {
+                state.argumentLimits.maxItems = items
+                state.resultLimits.maxItems = items
+            }
             // An argument that cannot cross is an error table like the function's own
             // (`file:line: code: message`): JSONError for json.*, else ValidationError.
             state.argumentErrorCode = {

@@ -259,10 +259,10 @@ struct BatchBindings {
     /// The records as JSONL (`{"recordId": "R00000001", "modelInput": …}` per line), in order.
     private func jsonl(_ value: LuaValue, model: String, converse: Bool) throws(ScriptError) -> ([UInt8], Int) {
         guard case .array(let records) = value else {
-            if case .map(let m) = value, m.isEmpty { throw tooFew(0) }
+            if case .map(let m) = value, m.isEmpty { throw tooFew(0, model: model) }
             throw fail("'records' must be a list of requests")
         }
-        guard records.count >= Self.minimumRecords else { throw tooFew(records.count) }
+        guard records.count >= Self.minimumRecords else { throw tooFew(records.count, model: model) }
         guard records.count <= Self.maximumRecords else {
             throw fail(
                 "\(records.count) records is more than a batch inference job takes (\(Self.maximumRecords)); split them into several jobs"
@@ -312,10 +312,13 @@ struct BatchBindings {
         return (out, records.count)
     }
 
-    private func tooFew(_ count: Int) -> ScriptError {
-        fail(
-            "\(count) records is below the minimum of \(Self.minimumRecords) records per batch inference job; "
-                + "for a small batch use map(records, function(r) return bedrock.converse(r) end, {concurrency = 8}) instead"
+    private func tooFew(_ count: Int, model: String) -> ScriptError {
+        // The suggested code runs as given: a record carries no model, so it names one.
+        let quoted = String(decoding: JSONWriter.compact.bytes(.string(model)), as: UTF8.self)
+        return fail(
+            "\(count) \(count == 1 ? "record" : "records") is below the minimum of \(Self.minimumRecords) records per batch inference job; "
+                + "for a small batch use map instead: "
+                + "map(records, function(r) r.model = \(quoted) return bedrock.converse(r) end, {concurrency = 8})"
         )
     }
 

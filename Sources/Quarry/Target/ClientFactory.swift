@@ -66,7 +66,8 @@ struct ClientFactory: Sendable {
 
     /// A batch client (Bedrock's control plane and S3) in `region`: on an emulator its
     /// one URL serves both, signed with its key pair; on AWS the endpoints follow
-    /// `AWS_ENDPOINT_URL_BEDROCK` / `AWS_ENDPOINT_URL_S3` or the regional rules.
+    /// `AWS_ENDPOINT_URL_BEDROCK` / `AWS_ENDPOINT_URL_S3`, then the target's custom
+    /// endpoint (the CLI's `--endpoint`), then `AWS_ENDPOINT_URL`, or the regional rules.
     func makeBatchClient(region: String, maxInFlightBytes: Int?, transports: SharedTransports) throws
         -> BedrockBatchClient
     {
@@ -80,7 +81,12 @@ struct ClientFactory: Sendable {
                 tls: TLSSettings(caBundlePath: caCertificatePath))
             configuration = try BedrockBatchClient.Configuration(
                 shared: shared, controlEndpoint: endpoint, s3Endpoint: endpoint)
-        case .aws(let profile, _):
+        case .aws(let profile, let endpoint):
+            // A custom endpoint given for the target is where every service goes, as
+            // `AWS_ENDPOINT_URL` is for the AWS SDKs: a service's own variable (or the
+            // profile's `[services]` block) still wins for that service.
+            var environment = self.environment
+            if let endpoint { environment["AWS_ENDPOINT_URL"] = endpoint }
             let resolved = try BedrockConfiguration.resolve(
                 environment: ConfigurationEnvironment(environment), overrides: .init(profile: profile, region: region))
             configuration = try BedrockBatchClient.Configuration(resolved: resolved)

@@ -115,7 +115,8 @@ enum REPLCommandTable {
             do {
                 // mkstemp + rename: a link planted at the path is replaced, not written through.
                 try PrivateFile.replace(path, contents: Array(text.utf8))
-                session.output.line("saved \(session.accepted.count) input(s) to \(path)")
+                session.output.line(
+                    "saved \(session.accepted.count) \(session.accepted.count == 1 ? "input" : "inputs") to \(path)")
             } catch {
                 session.output.error(
                     "cannot write '\(path)': \((error as? PrivateFile.WriteError)?.problem ?? "\(error)")")

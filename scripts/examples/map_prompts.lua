@@ -1,6 +1,6 @@
 -- A parallel batch: one Converse call per prompt (a line of standard input, or the
 -- arguments), 8 at a time, with a progress bar on stderr; results print in input order.
---   quarry run scripts/examples/batch.lua < scripts/examples/prompts.txt
+--   quarry run scripts/examples/map_prompts.lua < scripts/examples/prompts.txt
 local prompts = {}
 for i = 1, #arg do prompts[#prompts + 1] = arg[i] end
 if #prompts == 0 then
