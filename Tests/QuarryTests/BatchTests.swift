@@ -234,6 +234,74 @@ import Testing
         }
     }
 
+    @Test("bedrock.batch_job reads the job's own folder by default; a wrong 'output' is an error naming it")
+    func attachedJobUsesItsOwnFolder() async throws {
+        try await HostHarness.with(configuration: Self.fast()) { h in
+            let r = try await h.value(
+                """
+                \(Self.records(100))
+                local job = bedrock.batch{model = '\(haiku)', records = records, output = 's3://batch-out/own/',
+                                          role_arn = '\(Self.role)'}
+                job:wait{poll = 0.02}
+                local n = 0
+                for _ in bedrock.batch_job{id = job.id}:results() do n = n + 1 end
+                local status = bedrock.batch_job{id = job.id}:status()
+                local ok, e = pcall(bedrock.batch_job, {id = job.id, output = 's3://batch-out/wrong/'})
+                return {n = n, output = status.output, ok = ok, code = e and e.code, message = e and e.message}
+                """)
+            #expect(r.field("n") == 100)
+            #expect(r.field("output") == "s3://batch-out/own/")
+            #expect(r.field("ok") == false)
+            #expect(r.field("code") == "ValidationError")
+            let message = r.field("message").stringValue ?? ""
+            #expect(message.contains("writes its results to s3://batch-out/own/"), "\(message)")
+        }
+    }
+
+    @Test("a job stopped before it wrote anything: job:results() says so from either handle")
+    func stoppedJobWroteNothing() async throws {
+        try await HostHarness.with(configuration: Self.fast(.milliseconds(500))) { h in
+            let r = try await h.value(
+                """
+                \(Self.records(100))
+                local job = bedrock.batch{model = '\(haiku)', records = records, output = 's3://batch-out/stopped/',
+                                          role_arn = '\(Self.role)'}
+                job:stop()
+                local final = job:wait{poll = 0.05}
+                local function read(j)
+                  local ok, e = pcall(function() local n = 0 for _ in j:results() do n = n + 1 end return n end)
+                  return ok and ('entries ' .. tostring(e)) or (e.code .. ': ' .. e.message)
+                end
+                return {status = final.status, submitted = read(job),
+                        attached = read(bedrock.batch_job{id = job.id, output = 's3://batch-out/stopped/'}),
+                        own = read(bedrock.batch_job{id = job.id})}
+                """)
+            #expect(r.field("status") == "Stopped")
+            for key in ["submitted", "attached", "own"] {
+                let text = r.field(key).stringValue ?? ""
+                #expect(text.hasPrefix("NoResults: "), "\(key): \(text)")
+                #expect(text.contains("was stopped before it wrote any results"), "\(key): \(text)")
+            }
+        }
+    }
+
+    @Test("job:wait polls every second on an emulator by default (a short job does not wait 30 s)")
+    func waitDefaultPollOnTheEmulator() async throws {
+        try await HostHarness.with(configuration: Self.fast(.milliseconds(200))) { h in
+            let started = ContinuousClock.now
+            let r = try await h.value(
+                """
+                \(Self.records(100))
+                local job = bedrock.batch{model = '\(haiku)', records = records, output = 's3://batch-out/poll/',
+                                          role_arn = '\(Self.role)'}
+                return job:wait().status
+                """)
+            #expect(r == "Completed")
+            // A 30 s default would take at least 30 s here; 1 s takes about the job's own second or two.
+            #expect(ContinuousClock.now - started < .seconds(25))
+        }
+    }
+
     @Test("a job ARN from the service must be one: anything else is refused, never used in a path")
     func jobArnsAreNotTrusted() throws {
         #expect(

@@ -35,6 +35,8 @@ struct BatchBindings {
         table.add("bedrock.batch_stop", stop)
         table.add("bedrock.batch_results", results)
         table.add("bedrock.batch_attach", attach)
+        // `job:wait()`'s default seconds between checks: an emulator's jobs take seconds, AWS's hours.
+        table.add("bedrock.batch_poll", { [core] _ in .values([.integer(core.target.isEmulator ? 1 : 30)]) })
     }
 
     /// `bedrock.batch_job{id=, output=}`: a handle on an existing job (by id or ARN),
@@ -86,15 +88,35 @@ struct BatchBindings {
                 HostRequest.work {
                     let client = try core.batchClient()
                     let found = try await client.getModelInvocationJob(jobIdentifier: id).output
+                    let own = found.outputDataConfig.s3OutputDataConfig?.s3Uri
                     try core.policy.checkExistingJob(
-                        id: id, roleArn: found.roleArn, output: found.outputDataConfig.s3OutputDataConfig?.s3Uri,
-                        emulator: core.target.isEmulator)
+                        id: id, roleArn: found.roleArn, output: own, emulator: core.target.isEmulator)
+                    try Self.settleOutput(job, id: id, own: own)
                     let name = found.jobName.flatMap { BatchJob.isPrintableName($0) ? $0 : nil } ?? id
                     job.rename(name)
                     return [handle, .string(id), .string(name)]
                 })
         } catch {
             return .error(error.luaValue)
+        }
+    }
+
+    /// Checks an attached job's `output` against the folder the service says the job
+    /// writes to (a mismatch would read an empty folder and report no results), or, when
+    /// none was given, adopts the job's own folder (already checked by the policy).
+    static func settleOutput(_ job: BatchJob, id: String, own: String?) throws(ScriptError) {
+        let folder = own.flatMap { try? S3URI(uri: $0) }
+        if let given = job.output {
+            guard let folder else { return }
+            guard given.bucket == folder.bucket, given.folderPrefix == folder.folderPrefix else {
+                throw ScriptError(
+                    code: .validationError,
+                    message:
+                        "bedrock.batch_job: job \(id) writes its results to \(HostPolicy.printable(folder.uri)), not \(given.uri); give that 'output' or leave it out"
+                )
+            }
+        } else if let folder {
+            job.adopt(output: folder)
         }
     }
 
@@ -466,8 +488,10 @@ final class BatchJob: Sendable {
     var name: String { named.withLock { $0 } }
     private let named: Mutex<String>
     let model: String
-    /// The folder the job writes to (nil for a job attached without one).
-    let output: S3URI?
+    /// The folder the job writes to: the one given, or for a job attached without one
+    /// the job's own (from GetModelInvocationJob, once fetched).
+    var output: S3URI? { outputFolder.withLock { $0 } }
+    private let outputFolder: Mutex<S3URI?>
     let input: S3URI?
     /// The records submitted (nil when the input was an existing S3 object).
     let recordCount: Int?
@@ -477,9 +501,12 @@ final class BatchJob: Sendable {
     let held = Mutex<(object: Int, bytes: [UInt8])?>(nil)
 
     init(name: String, model: String, output: S3URI?, input: S3URI?, recordCount: Int?, converse: Bool) {
-        self.named = Mutex(name); self.model = model; self.output = output; self.input = input
+        self.named = Mutex(name); self.model = model; self.outputFolder = Mutex(output); self.input = input
         self.recordCount = recordCount; self.converse = converse
     }
+
+    /// Records the output folder of an attached job that was given none: the job's own.
+    func adopt(output: S3URI) { outputFolder.withLock { $0 = $0 ?? output } }
 
     /// Records the name the service gave an attached job.
     func rename(_ name: String) { named.withLock { $0 = name } }
@@ -521,6 +548,11 @@ final class BatchJob: Sendable {
             "done": .boolean(status.isTerminal),
         ]
         if let output { m["output"] = .string(output.uri) }
+        if let input {
+            m["input"] = .string(input.uri)
+        } else if let given = job.inputDataConfig.s3InputDataConfig?.s3Uri, let uri = try? S3URI(uri: given) {
+            m["input"] = .string(uri.uri)
+        }
         // Service text, scrubbed of any credential the client sent (as error messages are),
         // and with control characters shown, not obeyed, wherever it is printed.
         if let message = job.message {

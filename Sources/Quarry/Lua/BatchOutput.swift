@@ -72,6 +72,16 @@ struct BatchOutputReader {
             let wanted = folder.key + input + ".out"
             names = names.filter { $0.utf8.elementsEqual(wanted.utf8) }
         }
+        // No output object at all: the job wrote nothing (stopped or failed before its
+        // first record), which no entry can say. Records missing from output that exists
+        // are `MissingRecord` entries instead.
+        guard !names.isEmpty else {
+            let why =
+                status == .stopped
+                ? "was stopped before it wrote any results" : "ended \(status.rawValue) without writing any results"
+            throw ScriptError(
+                code: "NoResults", message: "job:results: job \(job.id) \(why) (nothing under \(folder.uri))")
+        }
         names.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
 
         var sizes: [Int] = []

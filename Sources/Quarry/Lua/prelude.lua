@@ -262,6 +262,7 @@ bedrock.default_model = Q["bedrock.default_model"]
 -- batch inference: bedrock.batch{…} returns a job handle --------------------------------
 local batch_submit, batch_status = Q["bedrock.batch_submit"], Q["bedrock.batch_status"]
 local batch_stop, batch_results = Q["bedrock.batch_stop"], Q["bedrock.batch_results"]
+local batch_poll = Q["bedrock.batch_poll"]
 local Job = { __name = "BatchJob", __metatable = false }
 local JobMethods = {}
 Job.__index = JobMethods
@@ -294,7 +295,7 @@ function JobMethods.stop(j) return batch_stop(check_job(j, "stop")) end
 function JobMethods.wait(j, opts)
   local handle = check_job(j, "wait")
   if opts ~= nil and type(opts) ~= "table" then invalid("job:wait: expected a table of options, e.g. job:wait{poll = 30}") end
-  local poll = opts and opts.poll or 30
+  local poll = opts and opts.poll or batch_poll()
   if type(poll) ~= "number" or poll ~= poll or poll <= 0 or poll > 3600 then
     invalid("job:wait: 'poll' must be a number of seconds > 0 and <= 3600")
   end
