@@ -173,14 +173,17 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
                 status: Int(response.status.code), headers: response.headers,
                 body: ResponseBody(response.body))
         } catch {
-            throw TransportErrorMapper.map(error)
+            throw TransportErrorMapper.map(error, server: "\(request.endpoint.host):\(port)")
         }
     }
 }
 
 /// Turns errors from NIO and AsyncHTTPClient into `BedrockError`s with a transport kind.
 enum TransportErrorMapper {
-    static func map(_ error: any Error) -> any Error {
+    /// `server` ("host:port", when known) names who refused a connection, in place of
+    /// NIO's own wording ("connection reset (error set): Connection refused (errno: 111)").
+    static func map(_ error: any Error, server: String? = nil) -> any Error {
+        let refused = "connection refused" + (server.map { " by \($0)" } ?? "")
         if error is BedrockError || error is CancellationError { return error }
         if let e = error as? HTTPClientError {
             switch e {
@@ -201,7 +204,8 @@ enum TransportErrorMapper {
         let text = String(describing: error)
         if let io = error as? IOError {
             switch io.errnoCode {
-            case ECONNREFUSED, EHOSTUNREACH, ENETUNREACH: return failure(.connectFailure, "connection failed: \(text)")
+            case ECONNREFUSED: return failure(.connectFailure, refused)
+            case EHOSTUNREACH, ENETUNREACH: return failure(.connectFailure, "connection failed: \(text)")
             case ECONNRESET, EPIPE, ECONNABORTED: return failure(.connectionReset, "connection reset: \(text)")
             default: break
             }
@@ -214,6 +218,9 @@ enum TransportErrorMapper {
         {
             if text.contains("dns") || text.contains("DNS") || text.contains("resolve") {
                 return failure(.dnsFailure, "the host name did not resolve: \(text)")
+            }
+            if text.contains("connectionRefused") || text.contains("Connection refused") {
+                return failure(.connectFailure, refused)
             }
             return failure(.connectFailure, "connection failed: \(text)")
         }
