@@ -35,27 +35,16 @@ struct BatchCommand: AsyncParsableCommand {
             fail(line(s) .. (s.message and (": " .. s.message) or ""))
           end
         end
-        local function folder(output, id)
-          return (output:gsub("/*$", "/")) .. id .. "/"
-        end
-        local function print_results(job, id, output, s)
-          local n = 0
-          for entry in job:results() do
-            n = n + 1
-            print(json.encode(entry))
-          end
-          if n == 0 then
-            if s.status == "Stopped" then
-              fail("job " .. id .. " was stopped before it wrote any results (nothing under " .. folder(output, id) .. ")")
-            end
-            fail("no results under " .. folder(output, id) .. " (is --output the folder the job was given?)")
-          end
+        local function print_results(job, id, s)
+          -- A job that wrote nothing is an error from job:results() itself.
+          for entry in job:results() do print(json.encode(entry)) end
         end
         if action == "submit" then
           local opts = json.decode(a)
           if b ~= nil and b ~= "" then opts.records = b end
           local job = bedrock.batch(opts)
-          print(job.id)
+          -- With --results stdout is JSONL only: the id goes to stderr.
+          if e == "results" then stderr.write("batch job " .. job.id .. "\\n") else print(job.id) end
           if c == "wait" then
             -- Every change but the last as it happens; the final state once, below.
             local s = job:wait{poll = tonumber(d), on_progress = function(s)
@@ -63,22 +52,28 @@ struct BatchCommand: AsyncParsableCommand {
             end}
             if s.status == "Completed" then stderr.write(line(s) .. "\\n") end
             if e == "results" and (s.status == "Completed" or s.status == "PartiallyCompleted") then
-              print_results(job, job.id, opts.output, s)
+              print_results(job, job.id, s)
             end
             ended(s)
           end
         elseif action == "status" then
           local s = bedrock.batch_job{id = a}:status()
-          print(json.encode(s))
+          -- Always every key: null while the service has not counted the records yet.
+          local shown = {}
+          for k, v in pairs(s) do shown[k] = v end
+          for _, k in ipairs{"total", "processed", "succeeded", "failed", "output", "input"} do
+            if shown[k] == nil then shown[k] = json.null end
+          end
+          print(json.encode(shown))
           if s.done then ended(s) end
         elseif action == "results" then
-          local job = bedrock.batch_job{id = a, output = b}
+          local job = bedrock.batch_job{id = a, output = (b ~= "" and b or nil)}
           local s = job:status()
           if not s.done then
             fail("job " .. a .. " is " .. tostring(s.status) .. ": its results are written when it ends "
               .. "(follow it with quarry batch status " .. a .. ")")
           end
-          print_results(job, a, b, s)
+          print_results(job, a, s)
         elseif action == "stop" then
           bedrock.batch_job{id = a}:stop()
           print("stopping " .. a)
@@ -95,7 +90,7 @@ struct BatchCommand: AsyncParsableCommand {
     /// says otherwise: a job's records cross into the host at once, and waiting for a
     /// real job takes hours.
     static func run(
-        _ host: HostOptions, showsTargetHint: Bool = false,
+        _ host: HostOptions, showsTargetHint: Bool = false, recordsFile: String? = nil,
         _ arguments: @escaping @Sendable (QuarryTarget) -> [LuaValue]
     ) async throws {
         try host.checkAudit()
@@ -106,7 +101,9 @@ struct BatchCommand: AsyncParsableCommand {
         var runner = ScriptRunner(options: host, readsStandardInput: false)
         // Each record is a few table elements: room for the most a job takes.
         runner.crossingItems = maximumRecords * 64
-        runner.reword = { text, target in shellWording(text, target: target, notFoundHint: showsTargetHint) }
+        runner.reword = { text, target in
+            shellWording(text, target: target, notFoundHint: showsTargetHint, recordsFile: recordsFile)
+        }
         try await runner.run(
             source: Array(script.utf8), name: "=quarry batch", script: "quarry batch", values: arguments)
     }
@@ -114,7 +111,9 @@ struct BatchCommand: AsyncParsableCommand {
     /// A message from the built-in script in shell terms: no chunk position, flags
     /// instead of Lua fields and host-policy names, and for a job the in-process
     /// emulator cannot find, why (it lived only in the earlier command).
-    static func shellWording(_ text: String, target: QuarryTarget?, notFoundHint: Bool) -> String {
+    static func shellWording(
+        _ text: String, target: QuarryTarget?, notFoundHint: Bool, recordsFile: String? = nil
+    ) -> String {
         var text = text
         if text.hasPrefix("quarry batch:"), let colon = text.dropFirst("quarry batch:".count).firstIndex(of: ":") {
             let position = text[text.index(text.startIndex, offsetBy: "quarry batch:".count)..<colon]
@@ -122,7 +121,7 @@ struct BatchCommand: AsyncParsableCommand {
                 text = String(text[text.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
             }
         }
-        for prefix in ["bedrock.batch_job: ", "bedrock.batch: "] {
+        for prefix in ["bedrock.batch_job: ", "bedrock.batch: ", "job:results: "] {
             text = text.replacingOccurrences(of: prefix, with: "")
         }
         let flags = [
@@ -150,8 +149,10 @@ struct BatchCommand: AsyncParsableCommand {
                 + "for a small batch run the requests one by one with map instead: quarry --model \(model) -e "
                 + "'local rs = {} for l in stdin.lines() do rs[#rs + 1] = json.decode(l) end "
                 + "for _, r in ipairs(map(rs, function(r) return bedrock.converse(r) end, {concurrency = 8})) "
-                + "do print(r.text) end' < records.jsonl"
+                + "do print(r.text) end'"
+                + (recordsFile == "-" ? "" : " < \(shellQuoted(recordsFile ?? "records.jsonl"))")
         }
+        if let dead = deadEmulator(text, target: target) { return dead }
         if notFoundHint, let target, target.servedRegions != nil,
             text.contains("ResourceNotFound") || text.contains("was not found")
         {
@@ -162,6 +163,29 @@ struct BatchCommand: AsyncParsableCommand {
                 + "or use quarry batch submit --wait --results)"
         }
         return text
+    }
+
+    /// `word` as one shell word: as is when plainly safe, else in single quotes.
+    static func shellQuoted(_ word: String) -> String {
+        let safe =
+            !word.isEmpty
+            && word.unicodeScalars.allSatisfy {
+                $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_./+=:@%".unicodeScalars.contains($0))
+            }
+        return safe ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// For a refused connection to a running emulator's URL (`QUARRY_EMULATOR_URL` or
+    /// `--target emulator --endpoint`), what is wrong in the user's terms; nil otherwise.
+    static func deadEmulator(_ text: String, target: QuarryTarget?) -> String? {
+        guard let target, target.isEmulator, target.servedRegions == nil, text.contains("connection refused"),
+            let url = target.emulatorAdmin?.url
+        else { return nil }
+        let named = ProcessInfo.processInfo.environment[HostOptions.emulatorURLVariable] ?? ""
+        let source =
+            !named.isEmpty && (url.hasPrefix(named) || named.hasPrefix(url))
+            ? HostOptions.emulatorURLVariable : "--endpoint"
+        return "no emulator answering at \(url) (\(source)): is `quarry emulator` running?"
     }
 
     /// Warns on stderr when Bedrock Runtime calls go to a custom endpoint but the batch
@@ -183,6 +207,7 @@ struct BatchCommand: AsyncParsableCommand {
 
     /// The lines of a JSONL records file as Lua values (one request each), in order.
     static func readRecords(path: String) throws -> LuaValue {
+        if path == "-" { return try records(in: try standardInput(), path: "standard input") }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw BatchInputError("cannot read records file '\(path)': no such file")
@@ -196,6 +221,24 @@ struct BatchCommand: AsyncParsableCommand {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw BatchInputError("cannot read records file '\(path)'\(ScriptSource.reason(path))")
         }
+        return try records(in: data, path: path)
+    }
+
+    /// Standard input, whole, at most `maxRecordsBytes` (`--records -`).
+    static func standardInput() throws -> Data {
+        var data = Data()
+        while let chunk = try FileHandle.standardInput.read(upToCount: 1 << 20), !chunk.isEmpty {
+            data += chunk
+            guard data.count <= maxRecordsBytes else {
+                throw BatchInputError(
+                    "records on standard input pass \(maxRecordsBytes >> 20) MiB; split them into several jobs")
+            }
+        }
+        return data
+    }
+
+    /// The JSONL lines of `data` (read from `path`) as Lua values, in order.
+    static func records(in data: Data, path: String) throws -> LuaValue {
         var records: [LuaValue] = []
         var lineNumber = 0
         for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
@@ -235,7 +278,7 @@ struct BatchSubmitCommand: AsyncParsableCommand {
     @OptionGroup var host: HostOptions
     @Option(
         help:
-            "A JSONL file: one request per line, as bedrock.converse takes it ({\"messages\": …}) or, with --format invoke, the model's native body (at most 50000 lines)."
+            "A JSONL file (- for standard input): one request per line, as bedrock.converse takes it ({\"messages\": …}) or, with --format invoke, the model's native body (at most 50000 lines)."
     )
     var records: String?
     @Option(help: "Where the records go (a .jsonl key or a folder), or with no --records the JSONL already in S3.")
@@ -260,6 +303,15 @@ struct BatchSubmitCommand: AsyncParsableCommand {
         if (poll != nil || results) && !wait { throw ValidationError("--poll and --results go with --wait") }
         if records == nil && input == nil { throw ValidationError("give --records FILE or --input s3://…") }
         if host.model == nil { throw ValidationError("--model is required (the model every record goes to)") }
+        // A bad location is a usage error (exit 2), as a missing one is.
+        for (flag, value) in [("--output", Optional(output)), ("--input", input)] {
+            guard let value else { continue }
+            do {
+                _ = try S3URI(uri: value)
+            } catch {
+                throw ValidationError("\(flag): \(ScriptError.from(error).message)")
+            }
+        }
     }
 
     func run() async throws {
@@ -287,8 +339,14 @@ struct BatchSubmitCommand: AsyncParsableCommand {
             throw ValidationError("quarry batch: \(error.message)")
         }
         let (wait, poll, results, records) = (self.wait, self.poll, self.results, lines)
-        try await BatchCommand.run(host) { target in
+        try await BatchCommand.run(host, recordsFile: self.records) { target in
             BatchCommand.warnIfSplit(target)
+            if target.servedRegions != nil, !(wait && results) {
+                Terminal.standardError(
+                    "quarry: warning: the built-in emulator ends with this command, and the job with it: "
+                        + "use --wait --results to get its results now, or run quarry emulator in another terminal and "
+                        + "set QUARRY_EMULATOR_URL=<its endpoint> to come back to the job later\n")
+            }
             let every = poll ?? (target.isEmulator ? 1 : 30)
             return [
                 .string("submit"), .string(encoded), records, .string(wait ? "wait" : ""), .number(every),
@@ -317,9 +375,10 @@ struct BatchResultsCommand: AsyncParsableCommand {
         commandName: "results", abstract: "Print a finished job's results, one JSON line per record.")
     @OptionGroup var host: HostOptions
     @Argument(help: "The job id or ARN.") var job: String
-    @Option(help: "The s3:// folder the job was given as its output.") var output: String
+    @Option(help: "The s3:// folder the job was given as its output (default: the job's own, from the service).")
+    var output: String?
     func run() async throws {
-        let (job, output) = (self.job, self.output)
+        let (job, output) = (self.job, self.output ?? "")
         try await BatchCommand.run(host, showsTargetHint: true) { _ in
             [.string("results"), .string(job), .string(output)]
         }
@@ -360,6 +419,10 @@ struct BatchListCommand: AsyncParsableCommand {
         if !(1...10_000).contains(max) { throw ValidationError("--max must be 1 to 10000, got \(max)") }
     }
 
+    func deadEmulatorText(_ text: String, _ target: QuarryTarget) -> String? {
+        BatchCommand.deadEmulator(text, target: target)
+    }
+
     func run() async throws {
         let target: QuarryTarget
         do {
@@ -385,7 +448,8 @@ struct BatchListCommand: AsyncParsableCommand {
             } while token != nil && jobs.count < max
         } catch {
             await target.shutdown()
-            Terminal.standardError("quarry: \(TerminalText.escaped(ScriptError.from(error).description))\n")
+            let text = ScriptError.from(error).description
+            Terminal.standardError("quarry: \(TerminalText.escaped(deadEmulatorText(text, target) ?? text))\n")
             throw ExitCode(1)
         }
         if jobs.isEmpty, target.servedRegions != nil {

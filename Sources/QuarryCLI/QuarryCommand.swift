@@ -137,6 +137,8 @@ struct REPLCommand: AsyncParsableCommand {
 enum CommandLineOrder {
     /// The subcommands flags may precede.
     static let subcommands: Set<String> = ["run", "test", "emulator", "audit", "repl", "batch"]
+    /// `quarry batch`'s subcommands (they, not `batch`, take the host options).
+    static let batchSubcommands: Set<String> = ["submit", "status", "results", "stop", "list"]
     /// The options that take no value (so the word after them is not their value).
     static let flags: Set<String> = [
         "--quiet", "--audit-content", "--json", "--csv", "--tls", "-h", "--help", "--version", "--wait",
@@ -151,6 +153,11 @@ enum CommandLineOrder {
         let subcommand = arguments[index]
         let (own, next) = options(arguments, from: index + 1)
         leading += own
+        // `batch` has its own subcommands, which hold the host options: flags given before
+        // `batch` (`quarry --quiet batch list`) go after the batch subcommand.
+        if subcommand == "batch", next < arguments.count, batchSubcommands.contains(arguments[next]) {
+            return [subcommand, arguments[next]] + leading + arguments[(next + 1)...]
+        }
         return [subcommand] + leading + arguments[next...]
     }
 

@@ -88,7 +88,7 @@ import Testing
             environment: running.environment)
         #expect(wrong.status == 1)
         #expect(wrong.stdout.isEmpty)
-        #expect(wrong.stderr.contains("no results under s3://fresh-bucket/elsewhere/\(id)/"), "\(wrong.stderr)")
+        #expect(wrong.stderr.contains("writes its results to s3://fresh-bucket/jobs/"), "\(wrong.stderr)")
 
         let list = try QuarryProcess.run(["batch", "list", "--quiet"], environment: running.environment)
         #expect(list.status == 0, "\(list.stderr)")
@@ -178,10 +178,12 @@ import Testing
             ], environment: HostCLITests.noAWS)
         #expect(submit.status == 0, "\(submit.stderr)")
         let out = submit.stdout.split(separator: "\n")
-        #expect(out.count == 121, "\(submit.stdout.prefix(400))")
-        let id = String(out.first ?? "")
-        #expect(out.dropFirst().first?.contains(#""record_id":"R00000001""#) == true)
-        let progress = submit.stderr.split(separator: "\n")
+        #expect(out.count == 120, "\(submit.stdout.prefix(400))")
+        // With --results stdout is JSONL only: the id is on stderr.
+        var progress = submit.stderr.split(separator: "\n")
+        let id = String(progress.first?.dropFirst("batch job ".count) ?? "")
+        if !progress.isEmpty { progress.removeFirst() }
+        #expect(out.first?.contains(#""record_id":"R00000001""#) == true)
         #expect(!progress.isEmpty)
         for line in progress {
             #expect(line.hasPrefix("batch \(id): ") && line.hasSuffix("/120 records"), "\(submit.stderr)")
