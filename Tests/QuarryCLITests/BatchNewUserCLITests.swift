@@ -150,9 +150,9 @@ import Testing
         #expect(missing.status == 2)
         let invalid = try QuarryProcess.run(
             [
-                "batch", "submit", "--quiet", "--model", Self.model, "--records", "-", "--output", "bkt/o/",
-                "--role-arn", Self.role,
-            ], stdin: lines, environment: running.environment)
+                "batch", "submit", "--quiet", "--model", Self.model, "--records", try running.records(100),
+                "--output", "bkt/o/", "--role-arn", Self.role,
+            ], environment: running.environment)
         #expect(invalid.status == 2, "\(invalid.stderr)")
         #expect(invalid.stderr.contains("--output"), "\(invalid.stderr)")
     }
