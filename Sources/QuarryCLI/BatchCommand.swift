@@ -13,7 +13,9 @@ struct BatchCommand: AsyncParsableCommand {
             "Against a running 'quarry emulator': export QUARRY_EMULATOR_URL=<its endpoint> (or pass --target emulator "
             + "--endpoint URL). Against AWS, --endpoint moves Bedrock Runtime, Bedrock and S3 alike unless "
             + "AWS_ENDPOINT_URL_BEDROCK / AWS_ENDPOINT_URL_S3 name others. Real jobs take hours: submit, then come "
-            + "back with status and results.",
+            + "back with status and results. Limits for quarry batch unless the flags say otherwise: --max-seconds 8 "
+            + "days, --max-memory 1024 MiB, --max-host-calls 10000000; --max-instructions and --max-output are for "
+            + "scripts, and --call-budget / --token-budget make submit refuse (a job's cost is known only when it ends).",
         subcommands: [
             BatchSubmitCommand.self, BatchStatusCommand.self, BatchResultsCommand.self, BatchStopCommand.self,
             BatchListCommand.self,
@@ -272,8 +274,10 @@ struct BatchSubmitCommand: AsyncParsableCommand {
         commandName: "submit",
         abstract: "Create a batch job from a JSONL file of requests (or JSONL already in S3); prints the job id.",
         discussion:
-            "With --wait it follows the job to its end (progress on stderr) and exits 1 unless it Completed; "
-            + "--results then prints its results as 'quarry batch results' does.")
+            "--model is required (the model every record goes to). With --wait it follows the job to its end "
+            + "(progress on stderr) and exits 1 unless it Completed; --results then prints its results as "
+            + "'quarry batch results' does (the job id then goes to stderr). Limits unless the flags say otherwise: "
+            + "--max-seconds 8 days, --max-memory 1024 MiB, --max-host-calls 10000000.")
 
     @OptionGroup var host: HostOptions
     @Option(
@@ -360,7 +364,10 @@ struct BatchSubmitCommand: AsyncParsableCommand {
 struct BatchStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Print a job's status as JSON; exit 1 when it ended other than Completed.")
+        abstract: "Print a job's status as JSON; exit 1 when it ended other than Completed.",
+        discussion:
+            "Keys: id, name, status, done, input and output (s3:// URIs), total, processed, succeeded and failed "
+            + "(null until the service has counted the records), and message when the service gives one.")
     @OptionGroup var host: HostOptions
     @Argument(help: "The job id or ARN.") var job: String
     func run() async throws {
@@ -372,7 +379,10 @@ struct BatchStatusCommand: AsyncParsableCommand {
 /// `quarry batch results ID --output s3://…`: one JSON line per record, in input order.
 struct BatchResultsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "results", abstract: "Print a finished job's results, one JSON line per record.")
+        commandName: "results", abstract: "Print a finished job's results, one JSON line per record.",
+        discussion:
+            "Read from the job's own output folder (as the service describes it) unless --output names it; an "
+            + "--output that is not the job's folder is an error naming the job's. Exit 1 when the job wrote nothing.")
     @OptionGroup var host: HostOptions
     @Argument(help: "The job id or ARN.") var job: String
     @Option(help: "The s3:// folder the job was given as its output (default: the job's own, from the service).")

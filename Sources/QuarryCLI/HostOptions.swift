@@ -21,7 +21,8 @@ struct HostOptions: ParsableArguments {
             "Where calls go: auto (a running emulator if QUARRY_EMULATOR_URL is set, else AWS if credentials are configured, else the built-in emulator), aws, or emulator."
     )
     var target: String?
-    @Option(help: "Model used by calls that do not name one.")
+    @Option(
+        help: "Model used by calls that do not name one (quarry batch submit: required, the model of every record).")
     var model: String?
     @Flag(help: "Do not print the notice when the built-in emulator is used.")
     var quiet = false
@@ -56,22 +57,27 @@ struct HostOptions: ParsableArguments {
     var allowedRoles: [String] = []
     @Option(name: .customLong("max-concurrency"), help: "Most Bedrock calls in flight at once.")
     var maxConcurrency: Int?
-    @Option(name: .customLong("call-budget"), help: "Most Bedrock calls the script may make.")
+    @Option(
+        name: .customLong("call-budget"),
+        help: "Most Bedrock calls the script may make (quarry batch submit refuses to run under a budget).")
     var callBudget: Int?
     @Option(name: .customLong("token-budget"), help: "Most tokens (input + maxTokens) the script may use.")
     var tokenBudget: Int?
 
-    @Option(name: .customLong("max-memory"), help: "Lua memory limit in MiB (default 64).")
+    @Option(name: .customLong("max-memory"), help: "Lua memory limit in MiB (default 64; quarry batch: 1024).")
     var maxMemory: Int?
     @Option(
         name: .customLong("max-instructions"),
-        help: "Lua instruction budget (default 10000000000, about a minute of plain Lua).")
+        help: "Lua instruction budget (default 10000000000, about a minute of plain Lua); scripts only.")
     var maxInstructions: Int64?
-    @Option(name: .customLong("max-seconds"), help: "Wall-clock limit for a run in seconds (default 600).")
+    @Option(
+        name: .customLong("max-seconds"),
+        help: "Wall-clock limit for a run in seconds (default 600); quarry batch: 8 days.")
     var maxSeconds: Double?
-    @Option(name: .customLong("max-output"), help: "Most bytes of print output (default 1 MiB).")
+    @Option(name: .customLong("max-output"), help: "Most bytes of print output (default 1 MiB); scripts only.")
     var maxOutput: Int?
-    @Option(name: .customLong("max-host-calls"), help: "Most host calls per run (default 10000).")
+    @Option(
+        name: .customLong("max-host-calls"), help: "Most host calls per run (default 10000; quarry batch: 10000000).")
     var maxHostCalls: Int64?
 
     @Option(

@@ -122,6 +122,19 @@ import Testing
         #expect(pointed.stderr.contains("using the Bedrock emulator at"), "\(pointed.stderr)")
     }
 
+    /// Item 8: batch help states batch's own limits and that submit needs --model.
+    @Test func batchHelpStatesItsDefaults() throws {
+        let help = try QuarryProcess.run(["batch", "submit", "--help"], environment: HostCLITests.noAWS)
+        #expect(help.status == 0)
+        let text = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(text.contains("--max-seconds 8 days"), "\(help.stdout)")
+        #expect(text.contains("--model is required"), "\(help.stdout)")
+        #expect(text.contains("quarry batch: 8 days"), "\(help.stdout)")
+        let status = try QuarryProcess.run(["batch", "status", "--help"], environment: HostCLITests.noAWS)
+        let statusText = status.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(statusText.contains("null until the service has counted the records"), "\(status.stdout)")
+    }
+
     /// Item 9: the `map` hint names the user's file; `--records -` reads stdin; a bad
     /// `--output` is a usage error (exit 2) as a missing one is.
     @Test func smallerPotholes() async throws {
