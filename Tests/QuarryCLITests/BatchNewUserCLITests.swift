@@ -122,6 +122,24 @@ import Testing
         #expect(pointed.stderr.contains("using the Bedrock emulator at"), "\(pointed.stderr)")
     }
 
+    /// Item 9: a missing bucket (on an AWS target, where buckets are not made) is named.
+    @Test func noSuchBucketNamesIt() async throws {
+        let running = try await Running.start()
+        defer { running.stop() }
+        var environment = HostCLITests.noAWS
+        environment["AWS_ACCESS_KEY_ID"] = "test"
+        environment["AWS_SECRET_ACCESS_KEY"] = "test"
+        environment["AWS_REGION"] = "us-east-1"
+        let submit = try QuarryProcess.run(
+            [
+                "batch", "submit", "--quiet", "--target", "aws", "--endpoint", running.endpoint, "--model",
+                Self.model, "--records", try running.records(100), "--output", "s3://no-such-bucket/o/",
+                "--role-arn", Self.role, "--allow-bucket", "no-such-bucket", "--allow-role", Self.role,
+            ], environment: environment)
+        #expect(submit.status == 1)
+        #expect(submit.stderr.contains("the bucket 'no-such-bucket' does not exist"), "\(submit.stderr)")
+    }
+
     /// Item 8: batch help states batch's own limits and that submit needs --model.
     @Test func batchHelpStatesItsDefaults() throws {
         let help = try QuarryProcess.run(["batch", "submit", "--help"], environment: HostCLITests.noAWS)

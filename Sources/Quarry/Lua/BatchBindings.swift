@@ -387,7 +387,13 @@ struct BatchBindings {
             core.audit(record, context, responseBody: nil, resource: resource, endpointHost: host)
             return value
         } catch {
-            let failure = ScriptError.from(error)
+            var failure = ScriptError.from(error)
+            if failure.code.rawValue == "NoSuchBucket", resource.hasPrefix("s3://") {
+                // S3 says only "The specified bucket does not exist": name the bucket.
+                let bucket = resource.dropFirst("s3://".count).prefix { $0 != "/" }
+                failure.message =
+                    "the bucket '\(HostPolicy.printable(String(bucket)))' does not exist (\(operation) \(HostPolicy.printable(resource)))"
+            }
             let record = CallRecord(
                 operation: operation, model: model, region: core.target.region, started: started,
                 duration: ContinuousClock.now - clock, attempts: failure.attempts, errorCode: failure.code.rawValue,
