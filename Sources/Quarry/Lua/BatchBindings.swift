@@ -40,11 +40,11 @@ struct BatchBindings {
     }
 
     /// `bedrock.batch_job{id=, output=}`: a handle on an existing job (by id or ARN),
-    /// e.g. one submitted by an earlier run. `output` (needed for results) is the
-    /// folder the job was given, checked by the policy like a new job's. The job is
-    /// fetched first (GetModelInvocationJob): its role and output folder must be allowed
-    /// by the host policy as a new job's would be (deny-by-default covers other jobs
-    /// too), and its real name is what the handle reports.
+    /// e.g. one submitted by an earlier run. The job is fetched first
+    /// (GetModelInvocationJob): its role and output folder must be allowed by the host
+    /// policy as a new job's would be (deny-by-default covers other jobs too), and its
+    /// real name is what the handle reports. `output` defaults to that folder; given, it
+    /// is checked by the policy and must be that folder (see `settleOutput`).
     private func attach(_ call: LuaHostCall) -> LuaHostResult {
         let function = "bedrock.batch_job"
         do throws(ScriptError) {
@@ -457,7 +457,8 @@ struct BatchBindings {
     /// `bedrock.batch_results(job, first)`: the entries from `first` (1-based) on, at
     /// most `resultsPage`, and whether more follow. The output is listed and indexed once,
     /// on the first call, from the job's own output folder (the location the script gave,
-    /// checked by the policy, and the job id), never from a location the service names.
+    /// or for an attached job the one the service describes, checked by the policy either
+    /// way, and the job id); every listed key must be a plain key inside it.
     ///
     /// Bounded: the host holds the index (where each entry's line lies) and one output
     /// object's bytes at a time; each page parses only its own lines, and stops before
