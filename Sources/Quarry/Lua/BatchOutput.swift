@@ -25,13 +25,16 @@ struct BatchOutputIndex: Sendable {
 /// passes what the sandbox's memory has left. Parsing every line up front held
 /// gigabytes for a few hundred megabytes of output under a 64 MiB sandbox.
 ///
-/// Host memory while a page is made: the object held (at most `objectLimit`), a second
-/// copy of it while it is fetched (the response body, then the bytes kept), and the
-/// page's parsed JSON and Lua values (each about the page's estimate, at most what the
-/// sandbox has left): about 2 × the object + 2 × the sandbox's memory, on top of the
-/// sandbox itself and the process (~45 MB). Measured: 130 MB peak for a 31 MB object
-/// of Converse lines under `--max-memory 16`. A line that is not JSON, or whose output holds a string longer than
-/// a Lua string from the host may be, is an error entry for its record; a service
+/// Host memory: the object held (at most `objectLimit`, twice the sandbox's memory) and,
+/// while an object is fetched, up to three more copies of it (the transport's buffer,
+/// the response body, the bytes kept), plus one page's parsed JSON and Lua values (each
+/// about the page's estimate, at most what the sandbox has left), on top of the sandbox
+/// and the process (~45 MB): about 4 × the object + 2 × the sandbox's memory, and the
+/// allocator keeps some of it after. Measured under `--max-memory 16`: 130 MB peak for
+/// one 31 MB object of Converse lines, 300 MB over eight such objects.
+///
+/// A line that is not JSON, or whose output holds a string longer than a Lua string
+/// from the host may be, is an error entry for its record; a service
 /// `errorMessage` is cut to `maxServiceText` bytes before it is scrubbed.
 struct BatchOutputReader {
     let core: HostCore
