@@ -74,6 +74,23 @@ import Testing
         #expect(lines.last?.hasPrefix("done\ttrue") == true, "\(result.stdout.suffix(2000))")
     }
 
+    /// Finding 4: an output string past the longest Lua string the host hands over is an
+    /// error entry for its record, not the end of the script.
+    @Test func anOutputStringTooLongForLuaIsAnErrorEntry() async throws {
+        var service = HostileBatchService()
+        let text = String(repeating: "y", count: 17 << 20)
+        service.object =
+            Array(#"{"recordId":"R00000001","modelOutput":{"blob":"\#(text)"}}"#.utf8) + [0x0A]
+            + Array(#"{"recordId":"R00000002","modelOutput":{}}"#.utf8) + [0x0A]
+        let result = try await Self.run(service, Self.listEntries, memory: 256)
+        #expect(result.exitCode == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3, "\(result.stdout.prefix(2000))")
+        #expect(lines.first?.hasPrefix("1\tR00000001\tEntryTooLarge") == true, "\(result.stdout.prefix(2000))")
+        #expect(lines.dropFirst().first?.hasPrefix("2\tR00000002\t-") == true, "\(result.stdout.prefix(2000))")
+        #expect(lines.last?.hasPrefix("done\ttrue") == true, "\(result.stdout.suffix(2000))")
+    }
+
     /// Finding 2: a Converse job's entry holds its text twice (the output and `text`); a
     /// page estimated without the second copy took the sandbox past its hard memory cap
     /// (exit 3, no pcall). Now the page fits, or the error is one the script can catch.
