@@ -209,21 +209,11 @@ struct BatchCommand: AsyncParsableCommand {
 
     /// The lines of a JSONL records file as Lua values (one request each), in order.
     static func readRecords(path: String) throws -> LuaValue {
-        if path == "-" { return try records(in: try standardInput(), path: "standard input") }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw BatchInputError("cannot read records file '\(path)': no such file")
-        }
-        if isDirectory.boolValue { throw BatchInputError("cannot read records file '\(path)': it is a directory") }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
-        guard size <= maxRecordsBytes else {
-            throw BatchInputError(
-                "records file '\(path)' is larger than \(maxRecordsBytes >> 20) MiB; split it into several jobs")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw BatchInputError("cannot read records file '\(path)'\(ScriptSource.reason(path))")
-        }
-        return try records(in: data, path: path)
+        let file = RecordsFile(
+            path: path == "-" ? "standard input" : path, maxRecords: maximumRecords, maxBytes: maxRecordsBytes,
+            maxItems: maximumRecords * 64)
+        if path == "-" { return try file.records(in: try standardInput()) }
+        return try file.read()
     }
 
     /// Standard input, whole, at most `maxRecordsBytes` (`--records -`).
@@ -237,28 +227,6 @@ struct BatchCommand: AsyncParsableCommand {
             }
         }
         return data
-    }
-
-    /// The JSONL lines of `data` (read from `path`) as Lua values, in order.
-    static func records(in data: Data, path: String) throws -> LuaValue {
-        var records: [LuaValue] = []
-        var lineNumber = 0
-        for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNumber += 1
-            let text = String(decoding: line, as: UTF8.self)
-            guard text.contains(where: { !$0.isWhitespace }) else { continue }
-            guard records.count < maximumRecords else {
-                throw BatchInputError(
-                    "records file '\(path)' has more than \(maximumRecords) records, the most one batch inference job takes; split it into several jobs"
-                )
-            }
-            do {
-                records.append(try LuaJSON.decode(text))
-            } catch {
-                throw BatchInputError("records file '\(path)' line \(lineNumber) is not JSON: \(error.message)")
-            }
-        }
-        return .array(records)
     }
 }
 

@@ -106,4 +106,22 @@ import Testing
             #expect(BedrockError(kind: .service(.known(.validation)), message: text).message == text)
         }
     }
+
+    /// Issue 21's second audit, finding 3: a sent token cut into pieces between spaces
+    /// passed the whole-token check and the 100-character rule.
+    @Test("pieces of a sent token with whitespace between them are removed")
+    func tokenPieces() {
+        let token = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQD" + "PIECEScanaryTOKEN0123456789abcdef"
+        ServiceTextScrubber.remember(sentTokens: [token])
+        let spaced = stride(from: 0, to: token.utf8.count, by: 20).map { start in
+            String(decoding: Array(token.utf8)[start..<min(start + 20, token.utf8.count)], as: UTF8.self)
+        }
+        #expect(
+            ServiceTextScrubber.scrub("job failed: " + spaced.joined(separator: " \n\t") + ". Retry.")
+                == "job failed: [redacted]. Retry.")
+        // One 16-byte piece on its own is enough.
+        #expect(ServiceTextScrubber.scrub("see PIECEScanaryTOKEN0 here") == "see [redacted] here")
+        // Text that shares under 16 bytes with the token is kept.
+        #expect(ServiceTextScrubber.scrub("see PIECEScanaryTOK here") == "see PIECEScanaryTOK here")
+    }
 }

@@ -19,7 +19,9 @@ import Synchronization
 /// - The exact tokens this process has sent (session tokens and bearer tokens, which a
 ///   server sees; a secret key never leaves the signer), remembered as each request is
 ///   authorized, removed wherever they appear: as sent, percent-encoded, JSON-escaped,
-///   base64 and hex.
+///   base64 and hex; and any piece of one at least `fragmentLength` bytes long, found
+///   with whitespace ignored (a token cut into short pieces between spaces passed both
+///   the whole-token check and the 100-character rule).
 public enum ServiceTextScrubber {
     static let marker = "[redacted]"
 
@@ -68,7 +70,70 @@ public enum ServiceTextScrubber {
             let range = NSRange(out.startIndex..., in: out)
             out = regex.stringByReplacingMatches(in: out, range: range, withTemplate: template)
         }
+        return removingFragments(out, of: sent.pieces())
+    }
+
+    /// The shortest piece of a sent token removed when found inside other text.
+    public static let fragmentLength = 16
+
+    /// Every `fragmentLength`-byte piece of `tokens`.
+    static func pieces(of tokens: [String]) -> Set<SIMD16<UInt8>> {
+        var out: Set<SIMD16<UInt8>> = []
+        for token in tokens {
+            let bytes = Array(token.utf8)
+            guard bytes.count >= fragmentLength else { continue }
+            for i in 0...(bytes.count - fragmentLength) { out.insert(piece(bytes, i)) }
+        }
         return out
+    }
+
+    private static func piece(_ bytes: [UInt8], _ start: Int) -> SIMD16<UInt8> {
+        var v = SIMD16<UInt8>()
+        for k in 0..<16 { v[k] = bytes[start + k] }
+        return v
+    }
+
+    /// `text` with every run that, whitespace ignored, is made of `pieces` (so holds a
+    /// `fragmentLength`-byte piece of a sent token) replaced by `[redacted]`, the
+    /// whitespace inside the run with it.
+    static func removingFragments(_ text: String, of pieces: Set<SIMD16<UInt8>>) -> String {
+        guard !pieces.isEmpty else { return text }
+        let bytes = Array(text.utf8)
+        // The positions of the bytes that are not whitespace.
+        var kept: [Int] = []
+        kept.reserveCapacity(bytes.count)
+        var compact: [UInt8] = []
+        compact.reserveCapacity(bytes.count)
+        for (i, b) in bytes.enumerated() where !(b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D || b == 0x0C) {
+            kept.append(i)
+            compact.append(b)
+        }
+        guard compact.count >= fragmentLength else { return text }
+        var covered = [Bool](repeating: false, count: compact.count)
+        var found = false
+        for i in 0...(compact.count - fragmentLength) where pieces.contains(piece(compact, i)) {
+            for k in i..<(i + fragmentLength) { covered[k] = true }
+            found = true
+        }
+        guard found else { return text }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var next = 0  // the next original byte to copy
+        var c = 0
+        while c < compact.count {
+            guard covered[c] else {
+                c += 1
+                continue
+            }
+            var last = c
+            while last + 1 < compact.count, covered[last + 1] { last += 1 }
+            out += bytes[next..<kept[c]]
+            out += Array(marker.utf8)
+            next = kept[last] + 1
+            c = last + 1
+        }
+        out += bytes[next...]
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// `text` scrubbed, and with each of `secrets` removed wherever it appears (in any of
@@ -80,7 +145,7 @@ public enum ServiceTextScrubber {
                 out = out.replacingOccurrences(of: form, with: marker)
             }
         }
-        return scrub(out)
+        return removingFragments(scrub(out), of: pieces(of: secrets))
     }
 
     /// A server-chosen identifier (an error code, a request id) as a script may see it:
@@ -106,7 +171,7 @@ public enum ServiceTextScrubber {
         if lower.contains("string") || lower.contains("authorization") || lower.contains("token") {
             return scrub(text) != text
         }
-        return sent.forms().contains { text.contains($0) }
+        return sent.forms().contains { text.contains($0) } || removingFragments(text, of: sent.pieces()) != text
     }
 
     private static let allowedInIdentifiers = CharacterSet(
@@ -118,6 +183,7 @@ private final class SentTokens: @unchecked Sendable {
     private let lock = Mutex(())
     private var tokens: [String] = []
     private var cachedForms: [String] = []
+    private var cachedPieces: Set<SIMD16<UInt8>> = []
 
     func add(_ new: [String]) {
         lock.withLock { _ in
@@ -126,10 +192,14 @@ private final class SentTokens: @unchecked Sendable {
             tokens.append(contentsOf: fresh)
             if tokens.count > 32 { tokens.removeFirst(tokens.count - 32) }
             cachedForms = tokens.flatMap(Self.forms(of:)).sorted { $0.utf8.count > $1.utf8.count }
+            cachedPieces = ServiceTextScrubber.pieces(of: tokens)
         }
     }
 
     func forms() -> [String] { lock.withLock { _ in cachedForms } }
+
+    /// Every `ServiceTextScrubber.fragmentLength`-byte piece of the tokens.
+    func pieces() -> Set<SIMD16<UInt8>> { lock.withLock { _ in cachedPieces } }
 
     /// The token as sent, percent-encoded, JSON-escaped, base64 (padded and not) and hex.
     static func forms(of token: String) -> [String] {

@@ -521,9 +521,12 @@ final class BatchJob: Sendable {
     /// Records the id the service gave the job (checked by `BatchBindings.jobId`).
     func assign(_ id: String) { assigned.withLock { $0 = id } }
 
-    /// Whether a name from the service may be shown as is (printable ASCII, as job names are).
+    /// Whether a name from the service may be shown as is (printable ASCII, as job names
+    /// are, and nothing the scrubber would remove or mask: a piece of a sent token, an
+    /// access key id); any other name is replaced by the job id.
     static func isPrintableName(_ name: String) -> Bool {
         (1...63).contains(name.utf8.count) && name.utf8.allSatisfy { (0x21...0x7E).contains($0) }
+            && ServiceTextScrubber.scrub(name) == name
     }
 
     /// The statuses the service documents; anything else is an error, not a state to

@@ -24,6 +24,18 @@ struct BatchOutputIndex: Sendable {
 /// page parses only its own lines, stopping before what they would take as Lua values
 /// passes what the sandbox's memory has left. Parsing every line up front held
 /// gigabytes for a few hundred megabytes of output under a 64 MiB sandbox.
+///
+/// Host memory: the object held (at most `objectLimit`, twice the sandbox's memory) and,
+/// while an object is fetched, up to three more copies of it (the transport's buffer,
+/// the response body, the bytes kept), plus one page's parsed JSON and Lua values (each
+/// about the page's estimate, at most what the sandbox has left), on top of the sandbox
+/// and the process (~45 MB): about 4 × the object + 2 × the sandbox's memory, and the
+/// allocator keeps some of it after. Measured under `--max-memory 16`: 130 MB peak for
+/// one 31 MB object of Converse lines, 300 MB over eight such objects.
+///
+/// A line that is not JSON, or whose output holds a string longer than a Lua string
+/// from the host may be, is an error entry for its record; a service
+/// `errorMessage` is cut to `maxServiceText` bytes before it is scrubbed.
 struct BatchOutputReader {
     let core: HostCore
     let job: BatchJob
@@ -230,7 +242,7 @@ struct BatchOutputReader {
                         code: "InvalidResponse", message: "job:results: the job's output changed while read")
                 }
                 let line = bytes[start..<end]
-                let (cost, items) = Self.estimate(line)
+                let (cost, items) = Self.estimate(line, converse: job.converse)
                 if spent + cost > budget || counted + items > Self.pageItems {
                     guard out.isEmpty else { return (out, true) }
                     if items > Self.pageItems {
@@ -248,13 +260,18 @@ struct BatchOutputReader {
                 }
                 spent += cost
                 counted += items
-                guard let value = try? JSONParser.parse(line) else {
-                    throw ScriptError(
-                        code: "InvalidResponse",
-                        message:
-                            "job:results: \(HostPolicy.printable(index.keys[number])) has a line that is not JSON")
+                do {
+                    let value = try JSONParser.parse(line)
+                    if line.count > Self.maxStringBytes,
+                        let long = Self.oversizedString(in: value, converse: job.converse)
+                    {
+                        out.append(Self.tooLargeEntry(at + 1, line, bytes: long))
+                    } else {
+                        out.append(entry(at + 1, value))
+                    }
+                } catch {
+                    out.append(Self.invalidLineEntry(at + 1, line, key: index.keys[number], problem: error.description))
                 }
-                out.append(entry(at + 1, value))
             }
             at += 1
         }
@@ -287,9 +304,12 @@ struct BatchOutputReader {
 
     /// What a line would take as Lua values — bytes (its own, plus a slot per value and a
     /// table per object or array) and table elements (at least as many as it has) —
-    /// counted outside strings, without parsing.
-    static func estimate(_ line: ArraySlice<UInt8>) -> (bytes: Int, items: Int) {
-        var cost = line.count + 64
+    /// counted outside strings, without parsing. For a Converse job the entry also holds
+    /// `text`, the output's text blocks joined: counted as the line's bytes again (no
+    /// text is longer than the JSON it came from), so a page never passes the budget it
+    /// was given (under-counting it let a page hit the hard memory cap).
+    static func estimate(_ line: ArraySlice<UInt8>, converse: Bool = false) -> (bytes: Int, items: Int) {
+        var cost = line.count + 64 + (converse ? line.count + 64 : 0)
         var items = 1
         var inString = false
         var escaped = false
@@ -401,21 +421,95 @@ struct BatchOutputReader {
         ])
     }
 
+    /// The entry for a line that is not JSON (bad UTF-8, nesting past the parser's
+    /// limit, …): an error entry in its place, so one bad line does not end the results
+    /// of every other record. Its `record_id` is the line's own when a scan finds one.
+    static func invalidLineEntry(_ index: Int, _ line: ArraySlice<UInt8>, key: String, problem: String) -> LuaValue {
+        var m: [String: LuaValue] = ["index": .integer(Int64(index))]
+        if let record = recordIndex(line) { m["record_id"] = .string(BatchBindings.recordId(record)) }
+        m["error"] = .map([
+            "code": .string("InvalidLine"),
+            "message": .string(
+                "the job's output \(HostPolicy.printable(key)) has a line for this entry that is not JSON: \(problem)"),
+        ])
+        return .map(m)
+    }
+
+    /// The longest string a Lua value from the host may hold (`LuaConversionLimits`).
+    static let maxStringBytes = LuaConversionLimits().maxStringBytes
+
+    /// The length of a string an entry made from `line` would hold past `maxStringBytes`
+    /// (in its output, or its joined text for a Converse job), if any. An `errorMessage`
+    /// is cut (`truncated`), so it is not counted.
+    static func oversizedString(in line: JSONValue, converse: Bool) -> Int? {
+        func longest(_ value: JSONValue) -> Int {
+            switch value {
+            case .string(let s): return s.utf8.count
+            case .array(let items): return items.map(longest).max() ?? 0
+            case .object(let members):
+                return max(members.map { $0.0.utf8.count }.max() ?? 0, members.map { longest($0.1) }.max() ?? 0)
+            default: return 0
+            }
+        }
+        guard let output = member("modelOutput", of: line) else { return nil }
+        var size = longest(output)
+        if converse, case .array(let blocks)? = output["output"]?["message"]?["content"] {
+            size = max(size, blocks.reduce(0) { $0 + ($1["text"]?.stringValue?.utf8.count ?? 0) })
+        }
+        return size > maxStringBytes ? size : nil
+    }
+
+    /// The entry for a line whose values cannot cross into Lua (a string past the limit).
+    static func tooLargeEntry(_ index: Int, _ line: ArraySlice<UInt8>, bytes: Int) -> LuaValue {
+        var m: [String: LuaValue] = ["index": .integer(Int64(index))]
+        if let record = recordIndex(line) { m["record_id"] = .string(BatchBindings.recordId(record)) }
+        m["error"] = .map([
+            "code": .string("EntryTooLarge"),
+            "message": .string(
+                "this entry's output holds a string of \(bytes) bytes, more than a Lua string from the host may hold (\(maxStringBytes)); read it from S3 instead"
+            ),
+        ])
+        return .map(m)
+    }
+
+    /// The longest service text an entry carries (an `errorMessage`): longer text is cut
+    /// to this many bytes, with `…(N bytes)` naming its length, before it is scrubbed, so
+    /// a huge message neither stops the script (a Lua string has a limit) nor takes
+    /// seconds to scrub.
+    static let maxServiceText = 64 << 10
+
+    /// `text` cut to `maxServiceText` bytes (on a character boundary) with its length noted.
+    static func truncated(_ text: String) -> String {
+        let count = text.utf8.count
+        guard count > maxServiceText else { return text }
+        var kept = Array(text.utf8.prefix(maxServiceText))
+        while let last = kept.last, last & 0xC0 == 0x80 { kept.removeLast() }  // continuation bytes
+        if let last = kept.last, last >= 0xC0 { kept.removeLast() }  // a lead byte cut from its character
+        return String(decoding: kept, as: UTF8.self) + "…(\(count) bytes)"
+    }
+
+    /// The first top-level member named `key`: the one the index's scan and the Lua form
+    /// of an object both take when a line repeats a key.
+    static func member(_ key: String, of value: JSONValue) -> JSONValue? {
+        guard case .object(let members) = value else { return nil }
+        return members.first { $0.0 == key }?.1
+    }
+
     private func entry(_ index: Int, _ line: JSONValue) -> LuaValue {
         var m: [String: LuaValue] = ["index": .integer(Int64(index))]
-        if let id = line["recordId"]?.stringValue { m["record_id"] = .string(id) }
-        if let output = line["modelOutput"], output != .null {
+        if let id = Self.member("recordId", of: line)?.stringValue { m["record_id"] = .string(id) }
+        if let output = Self.member("modelOutput", of: line), output != .null {
             m["output"] = LuaJSON.lua(from: output)
             if job.converse, case .array(let blocks)? = output["output"]?["message"]?["content"] {
                 m["text"] = .string(blocks.compactMap { $0["text"]?.stringValue }.joined())
             }
         }
-        if let error = line["error"], error != .null {
+        if let error = Self.member("error", of: line), error != .null {
             var e: [String: LuaValue] = ["code": .string("RecordError")]
             if let code = error["errorCode"]?.intValue { e["status"] = .integer(Int64(code)) }
             let text =
                 error["errorMessage"]?.stringValue ?? String(decoding: JSONWriter.compact.bytes(error), as: UTF8.self)
-            e["message"] = .string(ServiceTextScrubber.scrub(text))
+            e["message"] = .string(ServiceTextScrubber.scrub(Self.truncated(text)))
             m["error"] = .map(e)
         }
         return .map(m)
