@@ -1,5 +1,5 @@
 -- expect: limit instructions
--- limits: instructions=2000000 seconds=3
+-- limits: instructions=2000000 seconds=30
 -- Audit of issue 16's matcher: find read a long pattern (checking it for magic
 -- characters) without charging it, and returned early when it was longer than the
 -- subject; a loop of such calls ran far past the deadline between clock reads.

@@ -1,5 +1,5 @@
 -- expect: limit instructions
--- limits: instructions=2000000 seconds=5
+-- limits: instructions=2000000 seconds=30
 -- Item 1 of issue 16: library functions that are linear in a long string argument
 -- (utf8.len, upper, byte, format, ...) each ran as one call for the hooks, so a loop of
 -- them over 16 MiB ran far past the budget between clock reads. Their bytes are

@@ -1,5 +1,5 @@
 -- expect: limit instructions
--- limits: instructions=2000000 seconds=5
+-- limits: instructions=2000000 seconds=30
 -- Many cheap-looking pattern calls over a long subject: each is charged for the bytes
 -- it scans, so the loop uses up the budget instead of running free in C.
 local s = ("ab"):rep(500000)
