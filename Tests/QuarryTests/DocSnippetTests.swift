@@ -11,8 +11,12 @@ import Testing
 @Suite struct DocSnippetTests {
     init() {
         // `QuarryTarget.resolve(localEmulator: .inProcess)` in a snippet must never reach AWS,
-        // whatever credentials the machine running the tests has.
-        setenv("QUARRY_TARGET", "emulator", 1)
+        // whatever credentials the machine running the tests has. `scripts/test` sets
+        // QUARRY_TARGET before the test process starts; setenv here (for a bare `swift test`)
+        // races with other tests' Foundation `Process.run` reading the environment.
+        if ProcessInfo.processInfo.environment["QUARRY_TARGET"] != "emulator" {
+            setenv("QUARRY_TARGET", "emulator", 1)
+        }
     }
 
     @Test(arguments: DocSnippets.all.map(\.name))
