@@ -53,13 +53,10 @@ import Testing
         defer { if emulator.process.isRunning { emulator.process.terminate() } }
         _ = try await emulator.waitFor("Press Ctrl-C")
         let endpoint = try #require(emulator.value(after: "endpoint:"))
-        var environment = HostCLITests.noAWS
+        var environment = HostCLITests.testKeysAsAWS()
         for name in ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL_BEDROCK", "AWS_ENDPOINT_URL_S3"] {
             environment[name] = endpoint
         }
-        environment["AWS_ACCESS_KEY_ID"] = "test"
-        environment["AWS_SECRET_ACCESS_KEY"] = "test"
-        environment["AWS_REGION"] = "us-east-1"
         // The buckets exist beforehand, as on AWS.
         let shared = try BedrockRuntimeClient.Configuration(
             region: "us-east-1", endpoint: try BedrockEndpoint(validating: endpoint),

@@ -126,10 +126,7 @@ import Testing
     @Test func noSuchBucketNamesIt() async throws {
         let running = try await Running.start()
         defer { running.stop() }
-        var environment = HostCLITests.noAWS
-        environment["AWS_ACCESS_KEY_ID"] = "test"
-        environment["AWS_SECRET_ACCESS_KEY"] = "test"
-        environment["AWS_REGION"] = "us-east-1"
+        let environment = HostCLITests.testKeysAsAWS()
         let submit = try QuarryProcess.run(
             [
                 "batch", "submit", "--quiet", "--target", "aws", "--endpoint", running.endpoint, "--model",

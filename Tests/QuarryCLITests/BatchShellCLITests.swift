@@ -105,12 +105,7 @@ import Testing
     @Test func endpointOnAnAWSTargetCoversBatchCalls() async throws {
         let running = try await Running.start()
         defer { running.stop() }
-        var environment = HostCLITests.noAWS
-        environment["AWS_ACCESS_KEY_ID"] = "test"
-        environment["AWS_SECRET_ACCESS_KEY"] = "test"
-        environment["AWS_REGION"] = "us-east-1"
-        environment["HTTPS_PROXY"] = "http://127.0.0.1:9"
-        environment["NO_PROXY"] = "127.0.0.1"
+        let environment = HostCLITests.testKeysAsAWS(closedProxy: true)
         // Reached as AWS, the bucket must exist beforehand.
         let made = try QuarryProcess.run(
             [
@@ -134,13 +129,8 @@ import Testing
     @Test func runtimeOnlyEndpointWarns() async throws {
         let running = try await Running.start()
         defer { running.stop() }
-        var environment = HostCLITests.noAWS
-        environment["AWS_ACCESS_KEY_ID"] = "test"
-        environment["AWS_SECRET_ACCESS_KEY"] = "test"
-        environment["AWS_REGION"] = "us-east-1"
+        var environment = HostCLITests.testKeysAsAWS(closedProxy: true)
         environment["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = running.endpoint
-        environment["HTTPS_PROXY"] = "http://127.0.0.1:9"
-        environment["NO_PROXY"] = "127.0.0.1"
         let submit = try QuarryProcess.run(
             [
                 "batch", "submit", "--quiet", "--allow-bucket", "bkt/jobs", "--allow-role", Self.role, "--model",
@@ -288,12 +278,7 @@ import Testing
         #expect(noFile.status == 2)
         #expect(noFile.stderr.contains("cannot read records file 'nofile.jsonl': no such file"), "\(noFile.stderr)")
 
-        var aws = HostCLITests.noAWS
-        aws["AWS_ACCESS_KEY_ID"] = "test"
-        aws["AWS_SECRET_ACCESS_KEY"] = "test"
-        aws["AWS_REGION"] = "us-east-1"
-        aws["HTTPS_PROXY"] = "http://127.0.0.1:9"
-        aws["NO_PROXY"] = "127.0.0.1"
+        let aws = HostCLITests.testKeysAsAWS(closedProxy: true)
         let policy = try QuarryProcess.run(
             [
                 "batch", "submit", "--quiet", "--target", "aws", "--model", Self.model, "--records",

@@ -18,6 +18,21 @@ import Testing
         return env
     }
 
+    /// `noAWS` with the emulator's test keys and a region: a target reached as AWS. With
+    /// `closedProxy`, HTTPS that is not for 127.0.0.1 meets a closed proxy on loopback, so
+    /// a stray call to real AWS fails here instead of leaving the machine.
+    static func testKeysAsAWS(closedProxy: Bool = false) -> [String: String] {
+        var env = noAWS
+        env["AWS_ACCESS_KEY_ID"] = "test"
+        env["AWS_SECRET_ACCESS_KEY"] = "test"
+        env["AWS_REGION"] = "us-east-1"
+        if closedProxy {
+            env["HTTPS_PROXY"] = "http://127.0.0.1:9"
+            env["NO_PROXY"] = "127.0.0.1"
+        }
+        return env
+    }
+
     static func example(_ name: String) -> String {
         packageRoot.appendingPathComponent("scripts/examples/\(name)").path
     }
