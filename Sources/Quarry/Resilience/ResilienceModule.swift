@@ -7,11 +7,11 @@
 /// `policy.wrap(fn)` returns the guarded function, `policy.stats()` reports what it did.
 /// `resilience.pipeline{outer, …, inner}` composes them, the first outermost.
 ///
-/// The host cannot interrupt a running Lua branch, so `timeout` and `hedge` are
-/// cooperative: `timeout` hands the function its remaining seconds (pass them to the
-/// Bedrock call's `timeout=` so the client enforces the deadline on the wire) and fails
-/// once the deadline has passed; `hedge` starts a backup attempt after `delay` and
-/// returns the first to succeed, after both have settled.
+/// `timeout` and `hedge` are built on `race`: `timeout` races the function against a
+/// timer and cancels it (its pending Bedrock call and sleeps too) when the timer wins,
+/// handing it a budget whose seconds a Bedrock call's `timeout=` can take; `hedge`
+/// starts a backup attempt after `delay`, returns the first to succeed and cancels the
+/// other.
 public struct ResilienceModule: QuarryModule {
     /// The module.
     public init() {}
