@@ -131,7 +131,7 @@ public struct TestRunner: Sendable {
         } catch {
             return ([], "could not start a host: \(error)")
         }
-        await cleanUpFaults()
+        await cleanUpRules()
         do {
             _ = try await host.run(file: file, arguments: [])
         } catch {
@@ -196,7 +196,7 @@ public struct TestRunner: Sendable {
         let clock = ContinuousClock.now
         let outcome = await Self.evaluate(host: host, runner: runner, number: number, timeout: timeout)
         let duration = ContinuousClock.now - clock
-        await cleanUpFaults()
+        await cleanUpRules()
         let calls = metrics.recorded
         let injections = (injector.injections + (await emulatorInjections(for: calls))).sorted { $0.date < $1.date }
         var result = TestCaseResult(
@@ -282,15 +282,17 @@ public struct TestRunner: Sendable {
         }
     }
 
-    /// Removes client rules, and the emulator's rules when the target is one.
-    func cleanUpFaults() async {
+    /// Removes client rules, and the emulator's fault rules and scripted replies when the
+    /// target is one: what one test set up never answers the next one.
+    func cleanUpRules() async {
         injector.clear()
-        if let admin = target.emulatorAdmin {
+        guard let admin = target.emulatorAdmin else { return }
+        for (path, what) in [("faults", "fault rules"), ("responses", "scripted replies")] {
             do {
-                _ = try await EmulatorAdminClient(admin).delete("faults")
+                _ = try await EmulatorAdminClient(admin).delete(path)
             } catch {
                 options.logger.warning(
-                    "the emulator's fault rules could not be cleared: \(ScriptError.from(error).message)")
+                    "the emulator's \(what) could not be cleared: \(ScriptError.from(error).message)")
             }
         }
     }

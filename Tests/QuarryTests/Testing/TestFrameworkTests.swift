@@ -159,7 +159,7 @@ import Testing
         }
     }
 
-    @Test("faults never leak from one test into the next (client and emulator side)")
+    @Test("faults and scripted replies never leak from one test into the next (client and emulator side)")
     func faultsClearedBetweenTests() async throws {
         try await LuaTestHarness.with { h in
             let summary = try await h.run(
@@ -168,18 +168,22 @@ import Testing
                 test("sets faults", function()
                   fault.inject{operation = "Converse", error = "AccessDeniedException"}
                   emulator.fault{operation = "Converse", error = "AccessDeniedException"}
+                  emulator.respond{contains = "ping", text = "scripted pong"}
                   expect(#fault.list()).to_equal(1)
                   expect(#emulator.faults()).to_equal(1)
                 end)
                 test("sees none", function()
                   expect(#fault.list()).to_equal(0)
                   expect(#emulator.faults()).to_equal(0)
-                  expect(bedrock.converse{model = "amazon.nova-micro-v1:0", messages = "hi"}.attempts).to_equal(1)
+                  local r = bedrock.converse{model = "amazon.nova-micro-v1:0", messages = "ping"}
+                  expect(r.attempts).to_equal(1)
+                  expect(r.text).never.to_equal("scripted pong")
                 end)
                 """)
             #expect(summary.failed == 0, "\(summary.problems)")
             #expect(h.injector.active.isEmpty)
             #expect(h.emulator.faults.isEmpty)
+            #expect(h.emulator.responses.isEmpty)
         }
     }
 
