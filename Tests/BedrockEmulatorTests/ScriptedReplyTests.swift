@@ -55,6 +55,7 @@ import Testing
             Issue.record("accepted \(reply)")
         } catch {
             #expect(error.message.contains(message), "\(error.message)")
+            #expect(error.description.hasPrefix("invalid scripted reply: "), "\(error.description)")
         }
     }
 

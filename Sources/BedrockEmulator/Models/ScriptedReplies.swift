@@ -74,7 +74,7 @@ public struct ScriptedReply: Sendable, Codable, Equatable {
 }
 
 extension FaultRuleError {
-    init(reply message: String) { self.init("scripted reply: " + message) }
+    init(reply message: String) { self.init(message, subject: "scripted reply") }
 }
 
 /// A scripted reply in force, with its id and how often it answered.

@@ -164,13 +164,18 @@ public struct FaultRule: Sendable, Codable, Equatable {
     }
 }
 
-/// Why a fault rule was refused.
+/// Why a fault rule (or a scripted reply, which shares its matching fields) was refused.
 public struct FaultRuleError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What is wrong with the rule.
     public let message: String
-    /// An error with `message`.
-    public init(_ message: String) { self.message = message }
-    public var description: String { "invalid fault rule: \(message)" }
+    /// What was refused, as the description names it: "fault rule" or "scripted reply".
+    public let subject: String
+    /// An error with `message` about a fault rule, or about another `subject`.
+    public init(_ message: String, subject: String = "fault rule") {
+        self.message = message
+        self.subject = subject
+    }
+    public var description: String { "invalid \(subject): \(message)" }
 
     /// The one effect in `effects`, or an error: `names` lists the effects a rule may take.
     public static func single<Effect>(_ effects: [Effect], names: String) throws(FaultRuleError) -> Effect {

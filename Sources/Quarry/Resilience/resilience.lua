@@ -372,7 +372,7 @@ function R.bulkhead(options)
   options = check_options("bulkhead", options, { max_concurrent = true, max_queue = true, queue_timeout = true })
   local limit = math.floor(number_option("bulkhead", options, "max_concurrent", 4, 1))
   local max_queue = math.floor(number_option("bulkhead", options, "max_queue", 1e9))
-  local queue_timeout = options.queue_timeout
+  local queue_timeout = number_option("bulkhead", options, "queue_timeout", nil)
   local running, queued = 0, 0
   local stats = { calls = 0, rejected = 0, peak = 0, queued = 0 }
   local p = policy("bulkhead", function(fn, ...)

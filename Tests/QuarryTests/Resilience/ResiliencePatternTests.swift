@@ -42,6 +42,8 @@ import Testing
             test("bad options are errors naming the option", function()
               expect(function() resilience.retry{atempts = 3} end).to_fail_with("unknown option 'atempts'")
               expect(function() resilience.retry{attempts = 0} end).to_fail_with("'attempts' must be a number")
+              expect(function() resilience.bulkhead{queue_timeout = 0/0} end).to_fail_with("'queue_timeout' must be a number")
+              expect(function() resilience.bulkhead{queue_timeout = "1"} end).to_fail_with("'queue_timeout' must be a number")
             end)
             """, count: 4)
     }
