@@ -60,6 +60,26 @@ import Testing
         }
     }
 
+    /// A caller queued in a bulkhead polls for a slot at a growing interval: a 1.5 s wait
+    /// costs a few dozen host calls, not one every 5 ms (300 at the old fixed interval).
+    @Test func aBulkheadWaitStaysWithinTheHostCallLimit() async throws {
+        var policy = HostPolicy()
+        policy.limits.hostCalls = 120
+        _ = try await HostHarness.with(policy: policy) { h in
+            try await h.host.install(ResilienceModule())
+            let order = try await h.value(
+                """
+                local b = resilience.bulkhead{max_concurrent = 1, queue_timeout = 10}
+                local order = {}
+                parallel(
+                  function() b(function() sleep(1.5); order[#order + 1] = "first" end) end,
+                  function() sleep(0.01); b(function() order[#order + 1] = "second" end) end)
+                return table.concat(order, " ")
+                """)
+            #expect(order.stringValue == "first second")
+        }
+    }
+
     /// A `credential_process` profile whose process appends a line to a counter file each
     /// time it runs: identity() and calls share the client's cached credentials.
     @Test func identityUsesTheCachedCredentialProvider() async throws {

@@ -384,14 +384,19 @@ function R.bulkhead(options)
       end
       queued = queued + 1
       stats.queued = stats.queued + 1
-      local started = now()
+      -- Polls for a free slot, 5 ms at first and at most 50 ms apart: each poll is a
+      -- host call (sleep, and now with a queue_timeout), counted against the run's
+      -- host-call limit, so a long wait must not poll at a fixed short interval.
+      local started = queue_timeout and now()
+      local pause = 0.005
       while running >= limit do
         if queue_timeout and now() - started >= queue_timeout then
           queued = queued - 1
           stats.rejected = stats.rejected + 1
           raise("BulkheadFull", "resilience.bulkhead: waited " .. queue_timeout .. " s for a free slot")
         end
-        sleep(0.005)
+        sleep(pause)
+        pause = math.min(pause * 2, 0.05)
       end
       queued = queued - 1
     end
