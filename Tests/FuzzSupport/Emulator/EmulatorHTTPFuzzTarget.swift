@@ -25,7 +25,7 @@ public enum EmulatorHTTPFuzzTarget {
         // Any port: the seeds and the probe name the host without the ephemeral port.
         configuration.allowedHosts = ["127.0.0.1", "localhost"]
         configuration.latencyPerToken = .zero
-        configuration.idleTimeout = .seconds(1)
+        configuration.idleTimeout = .milliseconds(100)
         configuration.maxRecordedRequests = 16
         var logger = Logger(label: "fuzz.emulator")
         logger.logLevel = .critical
@@ -55,7 +55,8 @@ public enum EmulatorHTTPFuzzTarget {
     /// `Content-Length` answer has arrived, or 150 ms pass without more bytes after some
     /// arrived; nil when nothing arrives and the connection stays open for 10 s. (The
     /// emulator closes on a half-close, so the write side stays open: an incomplete
-    /// request is closed by its idle timeout, 1 s here.)
+    /// request is closed by its idle timeout, 100 ms here, which keeps the target busy
+    /// rather than waiting.)
     static func exchange(_ bytes: [UInt8], port: Int) -> [UInt8]? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return [] }
