@@ -70,6 +70,7 @@ import Testing
             #expect(error?.code == .emulatorError)
             #expect(error?.status == 403)
             #expect(error?.message.contains("admin token") == true)
+            #expect(error?.message.contains("QUARRY_EMULATOR_ADMIN_TOKEN") == true, "\(error?.message ?? "")")
         }
     }
 }

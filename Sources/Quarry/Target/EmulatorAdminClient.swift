@@ -54,6 +54,11 @@ public struct EmulatorAdminClient: Sendable {
         }
     }
 
+    /// Where the admin token comes from, said when the emulator refuses it.
+    static let tokenHint =
+        "(`quarry emulator` prints its admin token when it starts: give it to the quarry CLI in "
+        + "QUARRY_EMULATOR_ADMIN_TOKEN, or to QuarryTarget.emulator(url:adminToken:))"
+
     /// The largest admin answer read (request logs of long runs are the big ones).
     static let maxAnswerBytes = 64 << 20
 
@@ -88,10 +93,14 @@ public struct EmulatorAdminClient: Sendable {
         await Self.close(client)
         let json = try JSONParser.parse(bytes.readableBytesView)
         guard (200..<300).contains(status) else {
+            var message = json["message"]?.stringValue ?? "emulator admin API answered \(status)"
+            if status == 403 {
+                // The usual cause: a running `quarry emulator` reached without its token.
+                message += " \(Self.tokenHint)"
+            }
             throw ScriptError(
                 code: json["__type"]?.stringValue.map(ScriptError.Code.init(rawValue:)) ?? .emulatorError,
-                message: json["message"]?.stringValue ?? "emulator admin API answered \(status)",
-                status: status)
+                message: message, status: status)
         }
         return json
     }
