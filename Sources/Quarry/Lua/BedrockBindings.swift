@@ -70,7 +70,7 @@ struct BedrockBindings {
             let core = self.core
             let run = core.currentRun
             return .suspend(
-                HostRequest.work {
+                HostRequest.call {
                     await core.gate.acquire()
                     defer { core.gate.release() }
                     run.events?.emit(.callStarted(operation: operation, model: model))
