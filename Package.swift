@@ -162,6 +162,7 @@ let package = Package(
             name: "QuarryMicroBench",
             dependencies: [
                 "BedrockWire", "BedrockRuntime", "LuaSandbox",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -200,10 +200,16 @@ final class OnceResult<T: Sendable>: @unchecked Sendable {
 
 /// Ends waits for the Lua thread that outlive a run's deadline (or an interrupt) by more
 /// than the grace period, and marks the sandbox unusable when one does.
+///
+/// One timer task serves every wait (a timer task per wait cost a task, a timer and two
+/// thread wake-ups on each resumption of a script, i.e. on every host call): it sleeps
+/// until the earliest wait's end, and is armed again only when a wait must end sooner.
 final class Backstop: @unchecked Sendable {
     private struct Waiter {
         let fail: @Sendable (LuaError) -> Void
-        var timer: Task<Void, Never>?
+        /// When this wait ends with the failure (nil: never, outside a run with a deadline).
+        var due: ContinuousClock.Instant?
+        var interrupted = false
     }
 
     private let lock = Mutex(())
@@ -216,6 +222,10 @@ final class Backstop: @unchecked Sendable {
     private var grace: Duration = .seconds(2)
     private var graceSeconds: Double = 2
     private var _failure: LuaError?
+    /// The one timer, when it wakes next, and its generation (a replaced timer stops).
+    private var timer: Task<Void, Never>?
+    private var wake: ContinuousClock.Instant?
+    private var generation = 0
 
     var failure: LuaError? {
         lock.withLock { _ in _failure }
@@ -252,11 +262,13 @@ final class Backstop: @unchecked Sendable {
             if running {
                 switch (deadline.map { $0 + grace }, interruptedAt.map { $0 + grace }) {
                 case let (byDeadline?, byInterrupt?):
-                    waiter.timer = arm(id, at: min(byDeadline, byInterrupt), interrupted: byInterrupt < byDeadline)
-                case let (byDeadline?, nil): waiter.timer = arm(id, at: byDeadline, interrupted: false)
-                case let (nil, byInterrupt?): waiter.timer = arm(id, at: byInterrupt, interrupted: true)
+                    waiter.due = min(byDeadline, byInterrupt)
+                    waiter.interrupted = byInterrupt < byDeadline
+                case let (byDeadline?, nil): waiter.due = byDeadline
+                case let (nil, byInterrupt?): (waiter.due, waiter.interrupted) = (byInterrupt, true)
                 case (nil, nil): break
                 }
+                if let due = waiter.due { scheduleLocked(due) }
             }
             waiters[id] = waiter
             return id
@@ -264,8 +276,15 @@ final class Backstop: @unchecked Sendable {
     }
 
     func unregister(_ id: Int) {
-        let waiter = lock.withLock { _ in waiters.removeValue(forKey: id) }
-        waiter?.timer?.cancel()
+        let stopped = lock.withLock { _ -> Task<Void, Never>? in
+            guard waiters.removeValue(forKey: id) != nil, !running, timer != nil else { return nil }
+            // Between runs, with no wait left to end: the timer has nothing to do.
+            guard !waiters.values.contains(where: { $0.due != nil }) else { return nil }
+            defer { (timer, wake) = (nil, nil) }
+            generation &+= 1
+            return timer
+        }
+        stopped?.cancel()
     }
 
     /// An interrupt: every wait of the run ends within the grace from now.
@@ -275,38 +294,64 @@ final class Backstop: @unchecked Sendable {
             let now = ContinuousClock.now
             interruptedAt = now
             for (id, var waiter) in waiters {
-                if let deadline, deadline <= now { continue }  // its deadline timer fires first
-                waiter.timer?.cancel()
-                waiter.timer = arm(id, at: now + grace, interrupted: true)
+                if let deadline, deadline <= now { continue }  // its deadline ends it first
+                waiter.due = now + grace
+                waiter.interrupted = true
                 waiters[id] = waiter
             }
+            if !waiters.isEmpty { scheduleLocked(now + grace) }
         }
     }
 
-    private func arm(_ id: Int, at instant: ContinuousClock.Instant, interrupted: Bool) -> Task<Void, Never> {
-        Task.detached { [self] in
-            do {
-                try await Task.sleep(until: instant, clock: .continuous)
-            } catch {
-                return
+    /// Makes the timer wake no later than `due` (under the lock).
+    private func scheduleLocked(_ due: ContinuousClock.Instant) {
+        if timer != nil, let wake, wake <= due { return }
+        timer?.cancel()
+        generation &+= 1
+        let generation = self.generation
+        wake = due
+        timer = Task.detached { [weak self] in
+            var next = due
+            while true {
+                do {
+                    try await Task.sleep(until: next, clock: .continuous)
+                } catch {
+                    return
+                }
+                guard let self, let later = self.fire(generation) else { return }
+                next = later
             }
-            fire(id, interrupted: interrupted)
         }
     }
 
-    private func fire(_ id: Int, interrupted: Bool) {
-        let (waiter, failure) = lock.withLock { _ -> (Waiter?, LuaError?) in
-            guard let waiter = waiters.removeValue(forKey: id) else { return (nil, nil) }
-            if _failure == nil {
+    /// Ends the waits that are due; returns when to check next (nil: the timer stops).
+    private func fire(_ generation: Int) -> ContinuousClock.Instant? {
+        let (ended, failure, next) = lock.withLock { _ -> ([Waiter], LuaError?, ContinuousClock.Instant?) in
+            guard generation == self.generation else { return ([], nil, nil) }
+            let now = ContinuousClock.now
+            var ended: [Waiter] = []
+            var next: ContinuousClock.Instant?
+            for (id, waiter) in waiters {
+                guard let due = waiter.due else { continue }
+                if due <= now {
+                    waiters.removeValue(forKey: id)
+                    ended.append(waiter)
+                } else {
+                    next = next.map { min($0, due) } ?? due
+                }
+            }
+            if let first = ended.first, _failure == nil {
                 let seconds = graceSeconds == graceSeconds.rounded() ? String(Int(graceSeconds)) : String(graceSeconds)
-                let what = interrupted ? "being interrupted" : "its deadline"
+                let what = first.interrupted ? "being interrupted" : "its deadline"
                 _failure = .limit(
                     .unresponsive,
                     "sandbox limit: the script did not stop within \(seconds) s of \(what) "
                         + "(it is stuck in one C call); this sandbox can no longer be used")
             }
-            return (waiter, _failure)
+            if next == nil { (timer, wake) = (nil, nil) } else { wake = next }
+            return (ended, _failure, next)
         }
-        if let waiter, let failure { waiter.fail(failure) }
+        if let failure { for waiter in ended { waiter.fail(failure) } }
+        return next
     }
 }

@@ -28,4 +28,33 @@ import Testing
             #expect(ServiceTextScrubber.identifier(text, fallback: "F") == (changes ? "F" : text), "\(text)")
         }
     }
+
+    /// The byte search that replaced `lowercased().contains` answers as it did.
+    @Test func theByteSearchAgreesWithFoundation() {
+        let texts = [
+            "", "s", "string", "STRING", "xStRiNg", "strin", "a-string-b", "stringstring", "sstring", "tokeN",
+            "TOKEN:abc", "tok-en", "Authorization", "authorizatio", "x-amz-security-TOKEN", "req-1234:abc#7/x.y_z",
+        ]
+        for text in texts {
+            #expect(
+                ServiceTextScrubber.containsIgnoringASCIICase(text, "string") == text.lowercased().contains("string"),
+                "\(text)")
+            #expect(
+                ServiceTextScrubber.containsIgnoringASCIICase(text, "token") == text.lowercased().contains("token"),
+                "\(text)")
+            #expect(
+                ServiceTextScrubber.containsIgnoringASCIICase(text, "authorization")
+                    == text.lowercased().contains("authorization"), "\(text)")
+        }
+    }
+
+    /// The byte table that replaced the `CharacterSet` refuses what it refused.
+    @Test func identifiersOutsideTheAllowedCharactersAreRefused() {
+        for text in ["req é1", "req-é1", "ｒeq", "req id", "req\u{0}", "req=1", "req+1", "req\n", "🙂"] {
+            #expect(ServiceTextScrubber.identifier(text, fallback: "F") == "F", "\(text)")
+        }
+        for text in ["Req-1.2_3:4#5/6", "a", String(repeating: "z", count: 63)] {
+            #expect(ServiceTextScrubber.identifier(text, fallback: "F") == text, "\(text)")
+        }
+    }
 }

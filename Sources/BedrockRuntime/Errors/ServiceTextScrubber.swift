@@ -152,8 +152,11 @@ public enum ServiceTextScrubber {
     /// `fallback` unless it is 1–128 characters of letters, digits and `-_.:#/`, and
     /// holds nothing the scrubber would remove.
     public static func identifier(_ text: String?, fallback: String? = nil) -> String? {
+        // Byte checks: every allowed character is ASCII, so a non-ASCII one has a byte
+        // outside the table (Foundation's CharacterSet was a slow lookup per character,
+        // on every answer's request id).
         guard let text, !text.isEmpty, text.utf8.count <= 128,
-            text.unicodeScalars.allSatisfy({ allowedInIdentifiers.contains($0) }),
+            text.utf8.allSatisfy({ allowedInIdentifiers[Int($0)] }),
             !scrubWouldChange(identifier: text)
         else { return fallback }
         return text
@@ -167,15 +170,42 @@ public enum ServiceTextScrubber {
     /// this process sent are always checked.
     static func scrubWouldChange(identifier text: String) -> Bool {
         if text.utf8.count >= 64 { return scrub(text) != text }
-        let lower = text.lowercased()
-        if lower.contains("string") || lower.contains("authorization") || lower.contains("token") {
+        if containsIgnoringASCIICase(text, "string") || containsIgnoringASCIICase(text, "authorization")
+            || containsIgnoringASCIICase(text, "token")
+        {
             return scrub(text) != text
         }
         return sent.forms().contains { text.contains($0) } || removingFragments(text, of: sent.pieces()) != text
     }
 
-    private static let allowedInIdentifiers = CharacterSet(
-        charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:#/")
+    /// Whether `text` contains `word` (lowercase ASCII), ignoring ASCII case: what
+    /// `text.lowercased().contains(word)` answers for ASCII text, without Foundation's
+    /// string search (a CFString search on Linux, per answer).
+    static func containsIgnoringASCIICase(_ text: String, _ word: StaticString) -> Bool {
+        let needle = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+        let haystack = Array(text.utf8)
+        guard !needle.isEmpty, needle.count <= haystack.count else { return needle.isEmpty }
+        for start in 0...(haystack.count - needle.count) {
+            var i = 0
+            while i < needle.count {
+                var byte = haystack[start + i]
+                if byte >= 0x41 && byte <= 0x5A { byte |= 0x20 }
+                if byte != needle[i] { break }
+                i += 1
+            }
+            if i == needle.count { return true }
+        }
+        return false
+    }
+
+    /// The bytes an identifier may hold: letters, digits and `-_.:#/` (all ASCII).
+    private static let allowedInIdentifiers: [Bool] = {
+        var table = [Bool](repeating: false, count: 256)
+        for byte in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:#/".utf8 {
+            table[Int(byte)] = true
+        }
+        return table
+    }()
 }
 
 /// The recent tokens this process sent, bounded (credentials rotate; 32 is plenty).

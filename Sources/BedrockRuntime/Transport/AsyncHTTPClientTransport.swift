@@ -129,6 +129,10 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         // A refused or failed connection is an attempt's failure for our retry policy to
         // judge; AsyncHTTPClient's own reconnect loop would hide it until the timeout.
         config.connectionPool.retryConnectionEstablishment = false
+        // No request spans: with no tracer bootstrapped AsyncHTTPClient still makes a
+        // no-op span and its attributes for every request (3% of a Converse call's CPU).
+        // Nothing here reads traces.
+        config.tracing.tracer = nil
         // HTTP/1.1 holds one call per connection: allow as many as scripts may have
         // in flight (AsyncHTTPClient's default of 8 queues the rest until the pool
         // timeout fails them, e.g. 1,000 concurrent streams).
