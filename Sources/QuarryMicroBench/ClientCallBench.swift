@@ -67,7 +67,8 @@ enum ClientCallBench {
         let bare = try BareTransport(endpoint: endpoint, body: try converseBody())
         let post: @Sendable () async throws -> Void = { blackHole(try await bare.post()) }
         results.append(try await measure(harness, name: "bare AsyncHTTPClient POST", post))
-        results.append(try await measure(harness, name: "bare AsyncHTTPClient POST, event loop", onEventLoop: true, post))
+        results.append(
+            try await measure(harness, name: "bare AsyncHTTPClient POST, event loop", onEventLoop: true, post))
         results.append(
             try await measure(harness, name: "bare AsyncHTTPClient POST, 32 in flight", inFlight: inFlight, post))
         try await bare.shutdown()

@@ -16,7 +16,8 @@ import Testing
 
     /// Runs the script on a host over `fixture`'s emulator; returns whether the call's
     /// observer and the registered function each ran on one of the transport's loops.
-    static func threads(_ fixture: AppFixture, audit: AuditLog? = nil) async throws -> (call: [Bool], function: [Bool]) {
+    static func threads(_ fixture: AppFixture, audit: AuditLog? = nil) async throws -> (call: [Bool], function: [Bool])
+    {
         var options = QuarryHost.Options(policy: .permissive, output: { _ in }, errorOutput: { _ in })
         options.audit = audit
         let host = try await QuarryHost(target: fixture.target, options: options)
