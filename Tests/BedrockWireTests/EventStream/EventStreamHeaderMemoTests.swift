@@ -161,6 +161,26 @@ import Testing
         #expect(seen.messages.map { $0[4] } == ["event", "event", "event", #"other("excep")"#])
     }
 
+    @Test("messages kept from buffers that cut them stay intact while the carry's storage is reused")
+    func keptMessagesSurviveCarryReuse() throws {
+        let payloads = (0..<60).map { Array("{\"text\":\"delta \($0) \(String(repeating: "x", count: $0))\"}".utf8) }
+        let stream = payloads.flatMap { Self.frame(Self.deltaSection, $0) }
+        for step in [7, 50, 100, 333] {
+            var decoder = EventStreamDecoder()
+            var kept: [EventStreamMessage] = []
+            var start = 0
+            while start < stream.count {
+                let end = min(start + step, stream.count)
+                decoder.append(contentsOf: stream[start..<end])
+                start = end
+                while let message = try decoder.nextMessage() { kept.append(message) }
+            }
+            try decoder.finish()
+            #expect(kept.map(\.payloadBytes) == payloads, "step \(step)")
+            #expect(kept.allSatisfy { $0.eventType == "contentBlockDelta" }, "step \(step)")
+        }
+    }
+
     /// Sections drawn from a small pool (so they repeat, as in a stream), some of them
     /// the same length with different bytes, some invalid.
     static func pool() -> [[UInt8]] {
