@@ -119,7 +119,8 @@ public struct EventStreamDecoder: Sendable {
 
     private mutating func decodeNext() throws(EventStreamDecodingError) -> EventStreamMessage? {
         if carry != nil {
-            guard let carried = try nextCarriedMessage() else { return nil }
+            // The message returned keeps the carry's storage: nothing to reuse.
+            guard let carried = try nextCarriedMessage(keepingStorage: false) else { return nil }
             return carried.bytes.withUnsafeReadableBytes { carried.makeMessage($0) }
         }
         guard input.readableBytes >= Prelude.size else { return nil }
@@ -135,16 +136,20 @@ public struct EventStreamDecoder: Sendable {
     }
 
     /// Completes the message at the front of `carry` with bytes from `input`, checks it
-    /// and consumes it; nil while bytes are missing.
-    private mutating func nextCarriedMessage() throws(EventStreamDecodingError) -> CheckedMessage? {
+    /// and consumes it; nil while bytes are missing. With `keepingStorage`, an emptied
+    /// carry is kept for the next message that straddles buffers (for a caller that is
+    /// done with the returned bytes before then).
+    private mutating func nextCarriedMessage(keepingStorage: Bool) throws(EventStreamDecodingError)
+        -> CheckedMessage?
+    {
         guard var pending = carry else { return nil }
         carry = nil  // keep `pending` uniquely referenced while it grows
         defer {
             if pending.readableBytes > 0 {
                 carry = pending
-            } else if pending.capacity <= Self.maxSpareCapacity {
-                // Cleared when reused: by then the message returned below is usually gone
-                // (otherwise clearing it allocates anew, as a fresh carry would).
+            } else if keepingStorage, pending.capacity <= Self.maxSpareCapacity {
+                // Cleared when reused: by then the message returned below is gone (were it
+                // not, clearing would allocate anew, as a fresh carry does).
                 spareCarry = pending
             }
         }
@@ -292,7 +297,7 @@ public struct EventStreamDecoder: Sendable {
         while carry != nil {
             let carried: CheckedMessage?
             do {
-                carried = try nextCarriedMessage()
+                carried = try nextCarriedMessage(keepingStorage: true)
             } catch {
                 failure = error
                 throw error
