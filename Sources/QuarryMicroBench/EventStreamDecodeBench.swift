@@ -32,9 +32,13 @@ enum EventStreamDecodeBench {
         // (a message cut by a chunk's end is checksummed in pieces, the CRC carried over):
         // the floor of any decoder that checks both CRCs (the spec requires it).
         var lengths: [Int] = []
+        var expected: [UInt32] = []  // each message's stored CRC, to check the pieces add up
         var offset = 0
-        while let total = body.getInteger(at: body.readerIndex + offset, as: UInt32.self) {
+        while let total = body.getInteger(at: body.readerIndex + offset, as: UInt32.self),
+            let crc = body.getInteger(at: body.readerIndex + offset + Int(total) - 4, as: UInt32.self)
+        {
             lengths.append(Int(total))
+            expected.append(crc)
             offset += Int(total)
         }
         guard lengths.count == messages else {
@@ -60,7 +64,7 @@ enum EventStreamDecodeBench {
                         i += n
                         position += n
                         if position == length {
-                            if crc == 0 { failures += 1 }
+                            if crc != expected[frame] { failures += 1 }
                             crc = 0
                             position = 0
                             frame += 1
@@ -68,7 +72,9 @@ enum EventStreamDecodeBench {
                     }
                 }
             }
-            guard frame == messages else { throw Failure(description: "checksummed \(frame) frames") }
+            guard frame == messages, failures == 0 else {
+                throw Failure(description: "checksummed \(frame) frames, \(failures) wrong")
+            }
             blackHole(failures)
         }
         /// Feeds every chunk to a decoder, drains it after each with `drain` (which
