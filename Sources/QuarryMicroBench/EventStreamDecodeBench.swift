@@ -28,36 +28,62 @@ enum EventStreamDecodeBench {
             }
             blackHole(destination[bytes / 2])
         }
-        // The checksums alone, message by message over the whole body: the floor of any
-        // decoder that checks both CRCs (the spec requires it).
-        var frames: [(start: Int, length: Int)] = []
+        // The checksums alone, message by message over the same chunks the decoders get
+        // (a message cut by a chunk's end is checksummed in pieces, the CRC carried over):
+        // the floor of any decoder that checks both CRCs (the spec requires it).
+        var lengths: [Int] = []
+        var expected: [UInt32] = []  // each message's stored CRC, to check the pieces add up
         var offset = 0
-        while let total = body.getInteger(at: body.readerIndex + offset, as: UInt32.self) {
-            frames.append((offset, Int(total)))
+        while let total = body.getInteger(at: body.readerIndex + offset, as: UInt32.self),
+            let crc = body.getInteger(at: body.readerIndex + offset + Int(total) - 4, as: UInt32.self)
+        {
+            lengths.append(Int(total))
+            expected.append(crc)
             offset += Int(total)
+        }
+        guard lengths.count == messages else {
+            throw Failure(description: "\(lengths.count) frames, expected \(messages)")
         }
         var checksums = try harness.measure("CRC-32 of every message (prelude + message)", batch: 1) {
             var failures = 0
-            body.withUnsafeReadableBytes { raw in
-                for frame in frames {
-                    let prelude = CRC32.update(
-                        0, UnsafeRawBufferPointer(rebasing: raw[frame.start..<(frame.start + 8)]))
-                    let whole = CRC32.update(
-                        prelude,
-                        UnsafeRawBufferPointer(
-                            rebasing: raw[(frame.start + 8)..<(frame.start + frame.length - 4)]))
-                    if whole == 0 { failures += 1 }
+            var frame = 0
+            var position = 0  // in the current message
+            var crc: UInt32 = 0
+            for chunk in chunks {
+                chunk.withUnsafeReadableBytes { raw in
+                    var i = 0
+                    while i < raw.count, frame < lengths.count {
+                        let length = lengths[frame]
+                        // The prelude CRC covers bytes 0..<8; the message CRC continues from
+                        // it over 8..<length-4; the last four bytes are the CRC itself.
+                        let boundary = position < 8 ? 8 : (position < length - 4 ? length - 4 : length)
+                        let n = min(boundary - position, raw.count - i)
+                        if position < length - 4 {
+                            crc = CRC32.update(crc, UnsafeRawBufferPointer(rebasing: raw[i..<(i + n)]))
+                        }
+                        i += n
+                        position += n
+                        if position == length {
+                            if crc != expected[frame] { failures += 1 }
+                            crc = 0
+                            position = 0
+                            frame += 1
+                        }
+                    }
                 }
             }
-            guard frames.count == messages else {
-                throw Failure(description: "\(frames.count) frames, expected \(messages)")
+            guard frame == messages, failures == 0 else {
+                throw Failure(description: "checksummed \(frame) frames, \(failures) wrong")
             }
             blackHole(failures)
         }
         /// Feeds every chunk to a decoder, drains it after each with `drain` (which
         /// tallies messages and text deltas), and checks the totals.
-        func decodeBody(_ drain: (inout EventStreamDecoder, inout (messages: Int, deltas: Int)) throws -> Void) throws {
-            var decoder = EventStreamDecoder()
+        func decodeBody(
+            remembering: Bool = true,
+            _ drain: (inout EventStreamDecoder, inout (messages: Int, deltas: Int)) throws -> Void
+        ) throws {
+            var decoder = EventStreamDecoder(remembersHeaderSection: remembering)
             var seen = (messages: 0, deltas: 0)
             for chunk in chunks {
                 decoder.append(chunk)
@@ -79,6 +105,16 @@ enum EventStreamDecodeBench {
                 }
             }
         }
+        // The same, walking every headers section (no memo of the last one): what the
+        // memo saves.
+        var walked = try harness.measure("event-stream decode in place, every section walked", batch: 1) {
+            try decodeBody(remembering: false) { decoder, seen in
+                try decoder.decodeAvailable { message in
+                    seen.messages += 1
+                    if message.eventType(is: "contentBlockDelta"), message.payload.count > 0 { seen.deltas += 1 }
+                }
+            }
+        }
         // As owned messages (payload slices that outlive the call).
         var decode = try harness.measure("event-stream decode to messages", batch: 1) {
             try decodeBody { decoder, seen in
@@ -91,6 +127,8 @@ enum EventStreamDecodeBench {
         let mb = Double(bytes) / 1e6
         // Rates from the median pass (p50 is the time of one whole body).
         let copyRate = mb / (copy.p50 / 1e9)
+        let checksumTime = checksums.p50
+        let checksumFastest = checksums.fastest
         copy.notes = [String(format: "%.0f MB/s", copyRate)]
         func describe(_ r: inout BenchResult) {
             let rate = mb / (r.p50 / 1e9)
@@ -98,13 +136,19 @@ enum EventStreamDecodeBench {
                 String(format: "%.0f MB/s", rate),
                 String(format: "%.0f events/s", Double(messages) / (r.p50 / 1e9)),
                 String(format: "%.1f%% of memcpy", 100 * rate / copyRate),
+                String(format: "%.1f%% of the CRC-32s", 100 * checksumTime / r.p50),
+                String(format: "%.1f ns/message", r.p50 / Double(messages)),
+                String(
+                    format: "fastest pass %.1f ns/message, %.1f%% of the CRC-32s' fastest",
+                    r.fastest / Double(messages), 100 * checksumFastest / r.fastest),
             ]
             r.name += String(format: " %d events", messages)
         }
         describe(&checksums)
         describe(&inPlace)
+        describe(&walked)
         describe(&decode)
         copy.name += String(format: " %.1f MB", mb)
-        return [copy, checksums, inPlace, decode]
+        return [copy, checksums, inPlace, walked, decode]
     }
 }

@@ -22,16 +22,33 @@ public struct EventStreamDecoder: Sendable {
 
     /// Bytes of an unfinished message that came from earlier buffers (each copied once).
     private var carry: ByteBuffer?
+    /// The storage of the last carry, emptied, kept for the next message that straddles
+    /// buffers (one per network read) instead of allocating a new one; only when small.
+    private var spareCarry: ByteBuffer?
+    /// Largest spare kept: a Bedrock message is a few hundred bytes; a larger one is
+    /// rare, and a thousand idle streams should not each hold its storage.
+    private static let maxSpareCapacity = 4 * 1024
     /// The unread rest of the most recently appended buffer (not copied).
     private var input = ByteBuffer()
     /// Stream offset of the first byte not yet returned as part of a message.
     private var streamOffset = 0
     /// Set once decoding failed; every later call throws it again.
     private var failure: EventStreamDecodingError?
+    /// The last headers section that passed the checks, to compare the next one against
+    /// instead of walking it again.
+    private var memo: HeaderSectionMemo
 
     /// A decoder enforcing `limits` (by default 128 KiB of headers and 16 MiB of payload).
     public init(limits: EventStreamLimits = .standard) {
         self.limits = limits
+        self.memo = HeaderSectionMemo()
+    }
+
+    /// A decoder that walks every headers section, remembering none: the reference the
+    /// tests and benchmarks compare the usual decoder against.
+    package init(limits: EventStreamLimits = .standard, remembersHeaderSection: Bool) {
+        self.limits = limits
+        self.memo = HeaderSectionMemo(enabled: remembersHeaderSection)
     }
 
     /// Number of bytes received but not yet returned as messages.
@@ -102,21 +119,40 @@ public struct EventStreamDecoder: Sendable {
 
     private mutating func decodeNext() throws(EventStreamDecodingError) -> EventStreamMessage? {
         if carry != nil {
-            return try decodeFromCarry()
+            // The message returned keeps the carry's storage: nothing to reuse.
+            guard let carried = try nextCarriedMessage(keepingStorage: false) else { return nil }
+            return carried.bytes.withUnsafeReadableBytes { carried.makeMessage($0) }
         }
         guard input.readableBytes >= Prelude.size else { return nil }
         let prelude = try readPrelude(input)
         guard input.readableBytes >= prelude.totalLength else { return nil }
-        let message = try Self.decodeMessage(from: &input, prelude, streamOffset: streamOffset)
+        let routing = try checkMessage(input, prelude)
+        let message = input.withUnsafeReadableBytes {
+            CheckedMessage(bytes: input, prelude: prelude, routing: routing).makeMessage($0)
+        }
+        input.moveReaderIndex(forwardBy: prelude.totalLength)
         streamOffset += prelude.totalLength
         return message
     }
 
-    /// Completes the message in `carry` with bytes from `input`, then decodes it.
-    private mutating func decodeFromCarry() throws(EventStreamDecodingError) -> EventStreamMessage? {
+    /// Completes the message at the front of `carry` with bytes from `input`, checks it
+    /// and consumes it; nil while bytes are missing. With `keepingStorage`, an emptied
+    /// carry is kept for the next message that straddles buffers (for a caller that is
+    /// done with the returned bytes before then).
+    private mutating func nextCarriedMessage(keepingStorage: Bool) throws(EventStreamDecodingError)
+        -> CheckedMessage?
+    {
         guard var pending = carry else { return nil }
         carry = nil  // keep `pending` uniquely referenced while it grows
-        defer { if pending.readableBytes > 0 { carry = pending } }
+        defer {
+            if pending.readableBytes > 0 {
+                carry = pending
+            } else if keepingStorage, pending.capacity <= Self.maxSpareCapacity {
+                // Cleared when reused: by then the message returned below is gone (were it
+                // not, clearing would allocate anew, as a fresh carry does).
+                spareCarry = pending
+            }
+        }
         if pending.readableBytes < Prelude.size {
             take(Prelude.size - pending.readableBytes, into: &pending)
             guard pending.readableBytes >= Prelude.size else { return nil }
@@ -127,7 +163,9 @@ public struct EventStreamDecoder: Sendable {
             take(prelude.totalLength - pending.readableBytes, into: &pending)
             guard pending.readableBytes >= prelude.totalLength else { return nil }
         }
-        let message = try Self.decodeMessage(from: &pending, prelude, streamOffset: streamOffset)
+        let routing = try checkMessage(pending, prelude)
+        let message = CheckedMessage(bytes: pending, prelude: prelude, routing: routing)
+        pending.moveReaderIndex(forwardBy: prelude.totalLength)
         streamOffset += prelude.totalLength
         return message
     }
@@ -143,62 +181,104 @@ public struct EventStreamDecoder: Sendable {
     /// stored: a prelude's declared length reserves nothing (a peer could declare 16 MiB
     /// and stall).
     private mutating func moveToCarry(_ count: Int) {
-        var pending = carry ?? ByteBuffer()
-        carry = nil
+        var pending = carry ?? spareCarry ?? ByteBuffer()
+        let reusesSpare = carry == nil && spareCarry != nil
+        carry = nil  // keep `pending` uniquely referenced
+        spareCarry = nil
+        if reusesSpare { pending.clear() }
         take(count, into: &pending)
         carry = pending
     }
 
     /// Reads and checks the prelude at the front of `buffer` (which holds ≥ 12 bytes).
     private func readPrelude(_ buffer: ByteBuffer) throws(EventStreamDecodingError) -> Prelude {
-        let result = buffer.withUnsafeReadableBytes { Self.readPrelude($0, limits: limits) }
+        let limits = self.limits
+        let result = buffer.withUnsafeReadableBytes { raw -> Result<Prelude, EventStreamDecodingError.Reason> in
+            guard raw.count >= Prelude.size, let start = raw.baseAddress else {
+                // Not reached: callers check that the prelude is there.
+                return .failure(.truncated(bufferedBytes: raw.count, expectedBytes: nil))
+            }
+            do throws(EventStreamDecodingError.Reason) {
+                return .success(try Self.readPrelude(start, limits: limits))
+            } catch {
+                return .failure(error)
+            }
+        }
         switch result {
         case .success(let prelude): return prelude
         case .failure(let reason): throw EventStreamDecodingError(reason, streamOffset: streamOffset)
         }
     }
 
-    /// Reads and checks the prelude at the front of `raw` (which holds ≥ 12 bytes).
+    /// Reads and checks the prelude at `start` (12 readable bytes).
     @inline(__always)
-    private static func readPrelude(_ raw: UnsafeRawBufferPointer, limits: EventStreamLimits)
-        -> Result<Prelude, EventStreamDecodingError.Reason>
+    private static func readPrelude(_ start: UnsafeRawPointer, limits: EventStreamLimits)
+        throws(EventStreamDecodingError.Reason) -> Prelude
     {
-        let total = raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self).bigEndian
-        let headers = raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self).bigEndian
-        let expectedCRC = raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self).bigEndian
-        let computedCRC = CRC32.update(0, UnsafeRawBufferPointer(rebasing: raw[0..<8]))
+        let total = start.loadUnaligned(fromByteOffset: 0, as: UInt32.self).bigEndian
+        let headers = start.loadUnaligned(fromByteOffset: 4, as: UInt32.self).bigEndian
+        let expectedCRC = start.loadUnaligned(fromByteOffset: 8, as: UInt32.self).bigEndian
+        let computedCRC = CRC32.update(0, UnsafeRawBufferPointer(start: start, count: 8))
         guard expectedCRC == computedCRC else {
-            return .failure(.preludeChecksumMismatch(expected: expectedCRC, computed: computedCRC))
+            throw .preludeChecksumMismatch(expected: expectedCRC, computed: computedCRC)
         }
-        guard total >= UInt32(Prelude.overhead) else { return .failure(.messageTooShort(totalLength: total)) }
+        guard total >= UInt32(Prelude.overhead) else { throw .messageTooShort(totalLength: total) }
         guard headers <= total - UInt32(Prelude.overhead) else {
-            return .failure(.headersLengthExceedsMessage(headersLength: headers, totalLength: total))
+            throw .headersLengthExceedsMessage(headersLength: headers, totalLength: total)
         }
         let headersLength = Int(headers)
         let payloadLength = Int(total) - Prelude.overhead - headersLength
         guard headersLength <= limits.maxHeadersLength else {
-            return .failure(.headersTooLong(length: headersLength, limit: limits.maxHeadersLength))
+            throw .headersTooLong(length: headersLength, limit: limits.maxHeadersLength)
         }
         guard payloadLength <= limits.maxPayloadLength else {
-            return .failure(.payloadTooLong(length: payloadLength, limit: limits.maxPayloadLength))
+            throw .payloadTooLong(length: payloadLength, limit: limits.maxPayloadLength)
         }
-        return .success(Prelude(totalLength: Int(total), headersLength: headersLength, crc: computedCRC))
+        return Prelude(totalLength: Int(total), headersLength: headersLength, crc: computedCRC)
     }
 
-    /// Checks the message CRC and the headers of the whole message at the front of `raw`.
+    /// Checks the message CRC and the headers of the whole message at the front of
+    /// `buffer` (which holds all of it).
+    private mutating func checkMessage(_ buffer: ByteBuffer, _ prelude: Prelude)
+        throws(EventStreamDecodingError) -> RawRoutingHeaders
+    {
+        let result = buffer.withUnsafeReadableBytes {
+            raw -> Result<RawRoutingHeaders, EventStreamDecodingError.Reason> in
+            guard raw.count >= prelude.totalLength, let start = raw.baseAddress else {
+                // Not reached: callers pass a buffer holding the whole message.
+                return .failure(.truncated(bufferedBytes: raw.count, expectedBytes: prelude.totalLength))
+            }
+            do throws(EventStreamDecodingError.Reason) {
+                return .success(try Self.checkMessage(start, prelude, &memo))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case .success(let routing): return routing
+        case .failure(let reason): throw EventStreamDecodingError(reason, streamOffset: streamOffset)
+        }
+    }
+
+    /// Checks the message CRC and the headers of the whole message at `start`
+    /// (`prelude.totalLength` readable bytes, prelude checked).
     @inline(__always)
-    private static func checkMessage(_ raw: UnsafeRawBufferPointer, _ prelude: Prelude)
-        -> Result<RawRoutingHeaders, EventStreamDecodingError.Reason>
+    private static func checkMessage(_ start: UnsafeRawPointer, _ prelude: Prelude, _ memo: inout HeaderSectionMemo)
+        throws(EventStreamDecodingError.Reason) -> RawRoutingHeaders
     {
         // The message CRC covers everything before it, the prelude CRC included.
         let crcEnd = prelude.totalLength - 4
-        let expected = raw.loadUnaligned(fromByteOffset: crcEnd, as: UInt32.self).bigEndian
-        let computed = CRC32.update(prelude.crc, UnsafeRawBufferPointer(rebasing: raw[8..<crcEnd]))
+        let expected = start.loadUnaligned(fromByteOffset: crcEnd, as: UInt32.self).bigEndian
+        let computed = CRC32.update(prelude.crc, UnsafeRawBufferPointer(start: start + 8, count: crcEnd - 8))
         guard expected == computed else {
-            return .failure(.messageChecksumMismatch(expected: expected, computed: computed))
+            throw .messageChecksumMismatch(expected: expected, computed: computed)
         }
-        return HeaderParser.check(
-            UnsafeRawBufferPointer(rebasing: raw[Prelude.size..<(Prelude.size + prelude.headersLength)]))
+        let section = UnsafeRawBufferPointer(start: start + Prelude.size, count: prelude.headersLength)
+        let result = memo.check(section)
+        switch result {
+        case .success(let routing): return routing
+        case .failure(let reason): throw reason
+        }
     }
 
     // MARK: - Decoding in place
@@ -212,67 +292,74 @@ public struct EventStreamDecoder: Sendable {
     /// that message. Call `finish()` at the end of the stream as usual.
     public mutating func decodeAvailable(_ body: (EventStreamMessageView) throws -> Void) throws {
         if let failure { throw failure }
-        // A message that straddles buffers is completed the ordinary way first.
+        // A message that straddles buffers is completed in the carry buffer first, then
+        // shown in place there.
         while carry != nil {
-            guard let message = try nextMessage() else { return }
-            try message.withView(body)
+            let carried: CheckedMessage?
+            do {
+                carried = try nextCarriedMessage(keepingStorage: true)
+            } catch {
+                failure = error
+                throw error
+            }
+            guard let carried else { return }
+            try carried.bytes.withUnsafeReadableBytes { raw in
+                guard let start = raw.baseAddress else { return }  // not reached: it holds a whole message
+                try body(carried.prelude.view(at: start, routing: carried.routing))
+            }
         }
         guard input.readableBytes >= Prelude.size else { return }
         let buffer = input
         let limits = self.limits
         // Only locals change inside the loop; the decoder's state is updated once after.
+        var memo = self.memo
+        self.memo = HeaderSectionMemo(enabled: false)  // keeps the memo's storage uniquely referenced
         var consumed = 0
         var failed: EventStreamDecodingError.Reason?
         defer {
+            self.memo = memo
             input.moveReaderIndex(forwardBy: consumed)
             streamOffset += consumed
             if let failed { failure = EventStreamDecodingError(failed, streamOffset: streamOffset) }
         }
         try buffer.withUnsafeReadableBytes { raw in
-            while raw.count - consumed >= Prelude.size {
-                let rest = UnsafeRawBufferPointer(rebasing: raw[consumed...])
+            guard let base = raw.baseAddress else { return }
+            let count = raw.count
+            while count - consumed >= Prelude.size {
+                let start = base + consumed
                 let prelude: Prelude
-                switch Self.readPrelude(rest, limits: limits) {
-                case .success(let p): prelude = p
-                case .failure(let reason): failed = reason; return
-                }
-                guard rest.count >= prelude.totalLength else { return }
                 let routing: RawRoutingHeaders
-                switch Self.checkMessage(rest, prelude) {
-                case .success(let r): routing = r
-                case .failure(let reason): failed = reason; return
+                do throws(EventStreamDecodingError.Reason) {
+                    prelude = try Self.readPrelude(start, limits: limits)
+                    guard count - consumed >= prelude.totalLength else { return }
+                    routing = try Self.checkMessage(start, prelude, &memo)
+                } catch {
+                    failed = error
+                    return
                 }
-                let headersEnd = Prelude.size + prelude.headersLength
-                let view = EventStreamMessageView(
-                    headerBytes: UnsafeRawBufferPointer(rebasing: rest[Prelude.size..<headersEnd]),
-                    payload: UnsafeRawBufferPointer(rebasing: rest[headersEnd..<(prelude.totalLength - 4)]),
-                    routing: routing)
                 consumed += prelude.totalLength
-                try body(view)
+                try body(prelude.view(at: start, routing: routing))
             }
         }
         if let failed { throw EventStreamDecodingError(failed, streamOffset: streamOffset + consumed) }
     }
+}
 
-    /// Checks the message CRC, parses the headers and slices out the payload of the
-    /// message at the front of `buffer` (which holds all of it), consuming it.
-    private static func decodeMessage(from buffer: inout ByteBuffer, _ prelude: Prelude, streamOffset: Int)
-        throws(EventStreamDecodingError) -> EventStreamMessage
-    {
-        let checked = buffer.withUnsafeReadableBytes { Self.checkMessage($0, prelude).map(\.owned) }
-        let routing: RoutingHeaders
-        switch checked {
-        case .success(let value): routing = value
-        case .failure(let reason): throw EventStreamDecodingError(reason, streamOffset: streamOffset)
-        }
-        let payloadLength = prelude.totalLength - Prelude.overhead - prelude.headersLength
-        let headers =
-            buffer.getSlice(at: buffer.readerIndex + Prelude.size, length: prelude.headersLength) ?? ByteBuffer()
+/// A whole message that passed every check: its bytes (from the prelude on), prelude and
+/// routing headers.
+struct CheckedMessage {
+    var bytes: ByteBuffer
+    var prelude: Prelude
+    var routing: RawRoutingHeaders
+
+    /// The owned message, as slices of `bytes`; `raw` is `bytes`' readable bytes.
+    func makeMessage(_ raw: UnsafeRawBufferPointer) -> EventStreamMessage {
+        let headersStart = bytes.readerIndex + Prelude.size
+        let section = UnsafeRawBufferPointer(rebasing: raw[Prelude.size..<(Prelude.size + prelude.headersLength)])
+        let headers = bytes.getSlice(at: headersStart, length: prelude.headersLength) ?? ByteBuffer()
         let payload =
-            buffer.getSlice(
-                at: buffer.readerIndex + Prelude.size + prelude.headersLength, length: payloadLength) ?? ByteBuffer()
-        buffer.moveReaderIndex(forwardBy: prelude.totalLength)
-        return EventStreamMessage(checkedHeaders: headers, routing: routing, payload: payload)
+            bytes.getSlice(at: headersStart + prelude.headersLength, length: prelude.payloadLength) ?? ByteBuffer()
+        return EventStreamMessage(checkedHeaders: headers, routing: routing.owned(in: section), payload: payload)
     }
 }
 
@@ -286,4 +373,16 @@ struct Prelude {
     var totalLength: Int
     var headersLength: Int
     var crc: UInt32
+
+    /// Bytes of the payload.
+    var payloadLength: Int { totalLength - Self.overhead - headersLength }
+
+    /// The view of the checked message whose bytes start at `start`.
+    @inline(__always)
+    func view(at start: UnsafeRawPointer, routing: RawRoutingHeaders) -> EventStreamMessageView {
+        EventStreamMessageView(
+            headerBytes: UnsafeRawBufferPointer(start: start + Self.size, count: headersLength),
+            payload: UnsafeRawBufferPointer(start: start + Self.size + headersLength, count: payloadLength),
+            routing: routing)
+    }
 }

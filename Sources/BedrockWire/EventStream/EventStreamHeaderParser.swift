@@ -116,7 +116,7 @@ enum HeaderParser {
             let value = UnsafeRawBufferPointer(rebasing: bytes[i..<(i + size)])
             i += size
             if typeID == 7, !isUTF8(value) { return .failure(.invalidStringUTF8(headerName: name())) }
-            visitor.visit(name: nameBytes, typeID: typeID, value: value)
+            visitor.visit(name: nameBytes, typeID: typeID, value: value, valueOffset: i - size)
         }
         return .success(())
     }
@@ -163,15 +163,18 @@ struct NameSet {
 
 /// What `HeaderParser.walk` shows each checked header to.
 protocol HeaderVisitor {
-    /// One checked header: its name's bytes (UTF-8), wire type and value bytes.
-    mutating func visit(name: UnsafeRawBufferPointer, typeID: UInt8, value: UnsafeRawBufferPointer)
+    /// One checked header: its name's bytes (UTF-8), wire type and value bytes, and
+    /// where the value starts in the section.
+    mutating func visit(name: UnsafeRawBufferPointer, typeID: UInt8, value: UnsafeRawBufferPointer, valueOffset: Int)
 }
 
 /// Builds the header array.
 struct HeaderCollector: HeaderVisitor {
     var headers: [EventStreamHeader] = []
 
-    mutating func visit(name nameBytes: UnsafeRawBufferPointer, typeID: UInt8, value bytes: UnsafeRawBufferPointer) {
+    mutating func visit(
+        name nameBytes: UnsafeRawBufferPointer, typeID: UInt8, value bytes: UnsafeRawBufferPointer, valueOffset: Int
+    ) {
         let value: EventStreamHeaderValue
         switch typeID {
         case 0: value = .bool(true)
@@ -194,30 +197,51 @@ struct HeaderCollector: HeaderVisitor {
 }
 
 /// Where the values of the first `:message-type`, `:event-type`, `:exception-type` and
-/// `:content-type` headers lie (nil when absent; empty-based when not a string).
-struct RawRoutingHeaders {
-    var messageType: UnsafeRawBufferPointer?
-    var eventType: UnsafeRawBufferPointer?
-    var exceptionType: UnsafeRawBufferPointer?
-    var contentType: UnsafeRawBufferPointer?
+/// `:content-type` headers lie in their headers section, as offsets: the result depends
+/// only on the section's bytes, so one result serves every section with the same bytes
+/// (`HeaderSectionMemo`).
+@usableFromInline
+struct RawRoutingHeaders: Sendable {
+    /// A value's place in the section.
+    @usableFromInline
+    struct Span: Sendable {
+        @usableFromInline var start: UInt32 = 0
+        @usableFromInline var count: UInt32 = 0
+    }
+    @usableFromInline var messageType = Span()
+    @usableFromInline var eventType = Span()
+    @usableFromInline var exceptionType = Span()
+    @usableFromInline var contentType = Span()
     /// Which of the four were met (the first of each name counts) and which are strings.
-    var seen: UInt8 = 0
-    var strings: UInt8 = 0
+    @usableFromInline var seen: UInt8 = 0
+    @usableFromInline var strings: UInt8 = 0
 
-    /// The text of one routing value (bit 1, 2, 4 or 8), nil when absent or not a string.
+    init() {}
+
+    /// The bytes of one routing value (bit 1, 2, 4 or 8) in `section`, the headers
+    /// section this result was found in (or one with the same bytes); nil when absent
+    /// or not a string.
+    @inlinable @inline(__always)
+    func string(_ bit: UInt8, _ span: Span, in section: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard strings & bit != 0 else { return nil }
+        let start = Int(span.start)
+        return UnsafeRawBufferPointer(rebasing: section[start..<(start + Int(span.count))])
+    }
+
+    /// The text of one routing value, nil when absent or not a string.
     @inline(__always)
-    func text(_ bit: UInt8, _ bytes: UnsafeRawBufferPointer?) -> String? {
-        guard strings & bit != 0, let bytes else { return nil }
+    func text(_ bit: UInt8, _ span: Span, in section: UnsafeRawBufferPointer) -> String? {
+        guard let bytes = string(bit, span, in: section) else { return nil }
         return InternedStrings.string(bytes) ?? String(decoding: bytes, as: UTF8.self)
     }
 
-    /// The owned form, for a message that outlives the bytes.
-    var owned: RoutingHeaders {
+    /// The owned form, for a message that outlives the bytes of `section`.
+    func owned(in section: UnsafeRawBufferPointer) -> RoutingHeaders {
         var r = RoutingHeaders()
-        r.messageType = text(1, messageType)
-        r.eventType = text(2, eventType)
-        r.exceptionType = text(4, exceptionType)
-        r.contentType = text(8, contentType)
+        r.messageType = text(1, messageType, in: section)
+        r.eventType = text(2, eventType, in: section)
+        r.exceptionType = text(4, exceptionType, in: section)
+        r.contentType = text(8, contentType, in: section)
         return r
     }
 }
@@ -227,7 +251,7 @@ struct RoutingCollector: HeaderVisitor {
     var routing = RawRoutingHeaders()
 
     @inline(__always)
-    mutating func visit(name: UnsafeRawBufferPointer, typeID: UInt8, value: UnsafeRawBufferPointer) {
+    mutating func visit(name: UnsafeRawBufferPointer, typeID: UInt8, value: UnsafeRawBufferPointer, valueOffset: Int) {
         guard let base = name.baseAddress else { return }
         @inline(__always) func named(_ literal: StaticString) -> Bool {
             memcmp(literal.utf8Start, base, literal.utf8CodeUnitCount) == 0
@@ -243,12 +267,70 @@ struct RoutingCollector: HeaderVisitor {
         guard routing.seen & bit == 0 else { return }
         routing.seen |= bit
         if typeID == 7 { routing.strings |= bit }
+        // A section is at most UInt32.max bytes (its length is a UInt32 on the wire).
+        let span = RawRoutingHeaders.Span(
+            start: UInt32(truncatingIfNeeded: valueOffset), count: UInt32(truncatingIfNeeded: value.count))
         switch bit {
-        case 1: routing.messageType = value
-        case 2: routing.eventType = value
-        case 4: routing.exceptionType = value
-        default: routing.contentType = value
+        case 1: routing.messageType = span
+        case 2: routing.eventType = span
+        case 4: routing.exceptionType = span
+        default: routing.contentType = span
         }
+    }
+}
+
+/// The last headers section a decoder checked, and what checking it found.
+///
+/// A stream repeats the same headers section for message after message (every text
+/// delta of a ConverseStream carries the same three headers). Checking is a function of
+/// the section's bytes alone (lengths, types, UTF-8, unique names, where the routing
+/// values lie), so a section byte-for-byte equal to the remembered one has the same
+/// result, and is compared (one `memcmp`) instead of walked. Only sections that passed
+/// are remembered, up to `maxLength` bytes; anything else is walked as before.
+struct HeaderSectionMemo: Sendable {
+    /// Longest section remembered: Bedrock's are under 100 bytes; the bound keeps the
+    /// copy and the comparison short and the memo's storage small.
+    static let maxLength = 256
+
+    /// False for a memo that remembers nothing (every section is walked).
+    let isEnabled: Bool
+    /// Bytes of the remembered section (0: none).
+    private var length = 0
+    /// The remembered section, held inline (no reference counting per comparison).
+    private var storage = (SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>(), SIMD64<UInt8>())
+    private var routing = RawRoutingHeaders()
+
+    init(enabled: Bool = true) { isEnabled = enabled }
+
+    /// The checked result for `section`, walking it only when it differs from the
+    /// remembered one (then remembering it if it passes).
+    @inline(__always)
+    mutating func check(_ section: UnsafeRawBufferPointer) -> Result<RawRoutingHeaders, EventStreamDecodingError.Reason>
+    {
+        if let known = routing(for: section) { return .success(known) }
+        let result = HeaderParser.check(section)
+        if isEnabled, case .success(let routing) = result { remember(section, routing) }
+        return result
+    }
+
+    /// The remembered result when `section` has the remembered bytes.
+    @inline(__always)
+    mutating func routing(for section: UnsafeRawBufferPointer) -> RawRoutingHeaders? {
+        let count = section.count
+        guard count == length, count > 0, let base = section.baseAddress else { return nil }
+        let same = withUnsafeBytes(of: &storage) { remembered in
+            guard let start = remembered.baseAddress else { return false }
+            return memcmp(start, base, count) == 0
+        }
+        return same ? routing : nil
+    }
+
+    /// Remembers a section that passed the checks, with its result (if it is short enough).
+    mutating func remember(_ section: UnsafeRawBufferPointer, _ routing: RawRoutingHeaders) {
+        guard section.count > 0, section.count <= Self.maxLength else { return }
+        withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: section) }
+        length = section.count
+        self.routing = routing
     }
 }
 

@@ -117,7 +117,7 @@ public struct EventStreamMessageView {
     public let headerBytes: UnsafeRawBufferPointer
     /// The payload bytes.
     public let payload: UnsafeRawBufferPointer
-    let routing: RawRoutingHeaders
+    @usableFromInline let routing: RawRoutingHeaders
 
     init(headerBytes: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, routing: RawRoutingHeaders) {
         self.headerBytes = headerBytes
@@ -126,21 +126,22 @@ public struct EventStreamMessageView {
     }
 
     /// `:message-type`: `event`, `exception` or `error`.
-    public var messageType: String? { routing.text(1, routing.messageType) }
+    public var messageType: String? { routing.text(1, routing.messageType, in: headerBytes) }
     /// `:event-type` of an event.
-    public var eventType: String? { routing.text(2, routing.eventType) }
+    public var eventType: String? { routing.text(2, routing.eventType, in: headerBytes) }
     /// `:exception-type` of an exception.
-    public var exceptionType: String? { routing.text(4, routing.exceptionType) }
+    public var exceptionType: String? { routing.text(4, routing.exceptionType, in: headerBytes) }
     /// `:content-type` of the payload.
-    public var contentType: String? { routing.text(8, routing.contentType) }
+    public var contentType: String? { routing.text(8, routing.contentType, in: headerBytes) }
 
     /// Whether `:event-type` is the string `name` (compared as bytes, nothing made).
+    @inlinable
     public func eventType(is name: StaticString) -> Bool {
-        guard routing.strings & 2 != 0, let bytes = routing.eventType else { return false }
+        guard let bytes = routing.string(2, routing.eventType, in: headerBytes) else { return false }
         return Self.bytes(bytes, equal: name)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func bytes(_ bytes: UnsafeRawBufferPointer, equal literal: StaticString) -> Bool {
         guard bytes.count == literal.utf8CodeUnitCount, let base = bytes.baseAddress else {
             return literal.utf8CodeUnitCount == 0
@@ -149,9 +150,10 @@ public struct EventStreamMessageView {
     }
 
     /// What the message is (absent `:message-type` counts as an event).
+    @inlinable
     public var kind: EventStreamMessageKind {
         guard routing.seen & 1 != 0 else { return .event }
-        guard routing.strings & 1 != 0, let bytes = routing.messageType else { return .other("") }
+        guard let bytes = routing.string(1, routing.messageType, in: headerBytes) else { return .other("") }
         if Self.bytes(bytes, equal: "event") { return .event }
         if Self.bytes(bytes, equal: "exception") { return .exception }
         if Self.bytes(bytes, equal: "error") { return .error }
@@ -161,29 +163,8 @@ public struct EventStreamMessageView {
     /// An owned copy of the message, to keep beyond the view's call.
     public func makeMessage() -> EventStreamMessage {
         EventStreamMessage(
-            checkedHeaders: ByteBuffer(bytes: headerBytes), routing: routing.owned,
+            checkedHeaders: ByteBuffer(bytes: headerBytes), routing: routing.owned(in: headerBytes),
             payload: ByteBuffer(bytes: payload))
-    }
-}
-
-extension EventStreamMessage {
-    /// Shows this message to `body` as a view (for code written against views).
-    func withView<T>(_ body: (EventStreamMessageView) throws -> T) rethrows -> T {
-        var encoded: ByteBuffer
-        switch storage {
-        case .wire(let headerBytes): encoded = headerBytes
-        case .parsed(let headers):
-            // Built in code rather than decoded: encode the headers to show them as bytes.
-            encoded = ByteBuffer()
-            for header in headers { EventStreamEncoder.write(header, into: &encoded) }
-        }
-        return try encoded.withUnsafeReadableBytes { headers in
-            // Re-walking checked (or freshly encoded) headers cannot fail.
-            let routing = (try? HeaderParser.check(headers).get()) ?? RawRoutingHeaders()
-            return try payload.withUnsafeReadableBytes { payload in
-                try body(EventStreamMessageView(headerBytes: headers, payload: payload, routing: routing))
-            }
-        }
     }
 }
 

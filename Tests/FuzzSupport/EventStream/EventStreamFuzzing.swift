@@ -21,12 +21,14 @@ package struct EventStreamDecodeOutcome: Equatable, Sendable {
 
     /// Decodes `bytes`, appended in pieces that end at each offset of `cuts` (sorted,
     /// inside the bytes), draining the decoder after every piece: with `nextMessage()`,
-    /// or in place with `decodeAvailable` (each view kept with `makeMessage()`).
+    /// or in place with `decodeAvailable` (each view kept with `makeMessage()`). With
+    /// `remembersHeaderSection` false the decoder walks every headers section instead of
+    /// comparing it with the last one that passed.
     package static func decode(
         _ bytes: [UInt8], cuts: [Int] = [],
-        limits: EventStreamLimits = .standard, inPlace: Bool = false
+        limits: EventStreamLimits = .standard, inPlace: Bool = false, remembersHeaderSection: Bool = true
     ) -> EventStreamDecodeOutcome {
-        var decoder = EventStreamDecoder(limits: limits)
+        var decoder = EventStreamDecoder(limits: limits, remembersHeaderSection: remembersHeaderSection)
         var messages: [EventStreamMessage] = []
         var start = 0
         for end in cuts + [bytes.count] where end > start && end <= bytes.count {
@@ -67,7 +69,8 @@ package struct EventStreamFuzzFinding: Error, CustomStringConvertible, Sendable 
 /// The properties every input must satisfy, whatever its bytes:
 /// - decoding ends in messages plus one typed ending (no crash, no hang: the decoder
 ///   consumes or rejects every byte it is given);
-/// - splitting the bytes differently gives the same outcome;
+/// - splitting the bytes differently gives the same outcome, in place or not, and with
+///   or without the memo of the last headers section;
 /// - a decoded message that the encoder accepts re-encodes to bytes that decode to the
 ///   same message.
 package enum EventStreamFuzzCheck {
@@ -89,7 +92,15 @@ package enum EventStreamFuzzCheck {
                     "decoding in place changed the outcome: \(whole.messages.count) messages / \(whole.ending) vs \(inPlace.messages.count) / \(inPlace.ending)"
             )
         }
-        for message in whole.messages {
+        let walked = EventStreamDecodeOutcome.decode(
+            bytes, cuts: cuts.sorted(), inPlace: true, remembersHeaderSection: false)
+        guard walked == inPlace else {
+            throw EventStreamFuzzFinding(
+                description:
+                    "the memo of the last headers section changed the outcome: \(walked.messages.count) messages / \(walked.ending) vs \(inPlace.messages.count) / \(inPlace.ending)"
+            )
+        }
+        for message in whole.messages + inPlace.messages + walked.messages {
             // The routing accessors agree with the headers they summarise.
             let first = { (name: String) in message.headers.first { $0.name == name }?.value.stringValue }
             guard message.messageType == first(":message-type"), message.eventType == first(":event-type"),
