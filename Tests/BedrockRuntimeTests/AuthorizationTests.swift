@@ -44,6 +44,31 @@ import Testing
             })
     }
 
+    /// No credentials anywhere is a configuration problem, named as such (botocore's
+    /// `NoCredentialsError`), not a bad request; nothing is sent.
+    @Test("a client with no credentials fails with MissingCredentials before sending")
+    func missingCredentials() async throws {
+        struct Nothing: CredentialProvider {
+            var name: String { "nothing" }
+            func credentials() async throws -> SigV4Credentials {
+                throw CredentialsError.noCredentials(tried: ["environment", "shared files"])
+            }
+        }
+        let server = try await ScriptedHTTPServer.start { _, _ in .json(200, converseAnswer) }
+        defer { Task { await server.shutdown() } }
+        let configuration = try BedrockRuntimeClient.Configuration(
+            region: "us-east-1", endpoint: try BedrockEndpoint.parse(server.endpoint),
+            authorizer: SigV4Authorizer(region: "us-east-1", provider: Nothing()), retry: fastRetry)
+        let client = try BedrockRuntimeClient(configuration: configuration)
+        let error = await #expect(throws: BedrockError.self) { try await client.converse(helloRequest) }
+        try await client.shutdown()
+        #expect(error?.kind == .missingCredentials)
+        #expect(error?.code == "MissingCredentials")
+        #expect(error?.isRetryable == false)
+        #expect(error?.message.contains("no AWS credentials to sign with") == true)
+        #expect(server.requests.isEmpty)
+    }
+
     @Test("a client built from the environment sends the bearer token, and no error shows it")
     func bearerFromEnvironment() async throws {
         let server = try await ScriptedHTTPServer.start { request, _ in

@@ -47,6 +47,22 @@ import Testing
         #expect(r.stderr.contains("no AWS credentials are configured"))
     }
 
+    /// An AWS target with no credentials anywhere is a ConfigurationError that says where
+    /// credentials come from (instance metadata disabled: the test stays on loopback).
+    @Test func anAWSTargetWithoutCredentialsIsAConfigurationError() throws {
+        var env = Self.noAWS
+        env["AWS_EC2_METADATA_DISABLED"] = "true"
+        let r = try QuarryProcess.run(
+            [
+                "--target", "aws", "--region", "us-east-1", "--endpoint", "http://127.0.0.1:9", "-e",
+                "return bedrock.converse{model='amazon.nova-micro-v1:0', messages='hi'}.text",
+            ],
+            environment: env)
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("ConfigurationError: no AWS credentials to sign with"), "\(r.stderr)")
+        #expect(r.stderr.contains("AWS_ACCESS_KEY_ID"))
+    }
+
     @Test func dashECodeAndJSONOutput() throws {
         let r = try QuarryProcess.run(
             [

@@ -57,7 +57,7 @@ public struct SigV4Authorizer: RequestAuthorizer {
             creds = try await credentials()
         } catch {
             throw BedrockError(
-                kind: .invalidRequest,
+                kind: .missingCredentials,
                 message: "no AWS credentials to sign with (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
                     + "choose a profile with AWS_PROFILE or --profile, or run `aws configure`): \(error)",
                 isRetryable: false,

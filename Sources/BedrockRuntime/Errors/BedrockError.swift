@@ -78,6 +78,9 @@ public struct BedrockError: Error, Sendable, CustomStringConvertible {
         case transport(TransportFailure)
         /// The input was rejected before anything was sent.
         case invalidRequest
+        /// No credentials could be found or loaded to sign the request (nothing was
+        /// sent): a configuration problem, as botocore's `NoCredentialsError`.
+        case missingCredentials
         /// The answer could not be understood (bad JSON, bad frame, missing field).
         case invalidResponse
         /// A stream ended without its final event.
@@ -139,6 +142,7 @@ public struct BedrockError: Error, Sendable, CustomStringConvertible {
         case let .service(c): c.name
         case let .transport(t): t.rawValue
         case .invalidRequest: "InvalidRequest"
+        case .missingCredentials: "MissingCredentials"
         case .invalidResponse: "InvalidResponse"
         case .incompleteStream: "IncompleteStream"
         case .responseTooLarge: "ResponseTooLarge"

@@ -31,6 +31,7 @@ public enum RetryClassifier {
             if let s = httpStatus, transientStatuses.contains(s) { return (true, "transient HTTP status \(s)") }
             return (false, "the response could not be understood")
         case .invalidRequest: return (false, "the request is invalid")
+        case .missingCredentials: return (false, "credentials must be configured first")
         case .incompleteStream: return (false, "the stream ended early; see the stream retry policy")
         case .responseTooLarge: return (false, "the answer is larger than the client accepts")
         case .cancelled: return (false, "the call was cancelled")

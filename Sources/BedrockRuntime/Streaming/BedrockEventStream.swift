@@ -425,7 +425,7 @@ extension RequestPipeline {
             e.retryReason = "the stream failed after output (policy failWithPartialResult)"
         case .restart:
             switch e.kind {
-            case .cancelled, .invalidRequest: return e
+            case .cancelled, .invalidRequest, .missingCredentials: return e
             case let .service(code)
             where !RetryClassifier.classify(kind: .service(code), httpStatus: e.httpStatus).retryable
                 && code != .known(.modelStreamError):

@@ -73,6 +73,7 @@ public struct ScriptError: Error, Sendable, CustomStringConvertible {
             code = failure.isTimeout ? .timeout : .connectionError
             fields["detail"] = .string(failure.rawValue)
         case .invalidRequest: code = .validationError
+        case .missingCredentials: code = .configurationError
         default: break
         }
         if let original = e.originalStatusCode { fields["original_status"] = .integer(Int64(original)) }
