@@ -129,6 +129,13 @@ package enum STSResponseReader {
         guard String(validating: body, as: UTF8.self) != nil else {
             throw CredentialsError.serviceError(provider: provider, problem: "STS response is not valid UTF-8")
         }
+        // It also dereferences a null pointer on a processing instruction without data
+        // (`<?x?>`, found by the sts-xml fuzz target). STS answers hold none: only the
+        // XML declaration may start with `<?`, and only at the start.
+        guard !holdsProcessingInstruction(body) else {
+            throw CredentialsError.serviceError(
+                provider: provider, problem: "STS response holds an XML processing instruction")
+        }
         let delegate = Collector()
         let parser = XMLParser(data: Data(body))
         parser.delegate = delegate
@@ -136,6 +143,29 @@ package enum STSResponseReader {
             throw CredentialsError.serviceError(provider: provider, problem: "STS response is not well-formed XML")
         }
         return delegate.fields
+    }
+
+    /// Whether `body` has a `<?` other than an XML declaration (`<?xml` and a space) at
+    /// its start, after an optional byte-order mark and white space.
+    static func holdsProcessingInstruction(_ body: [UInt8]) -> Bool {
+        var start = body.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        while start < body.count, [0x20, 0x09, 0x0A, 0x0D].contains(body[start]) { start += 1 }
+        let declaration = Array("<?xml".utf8)
+        var from = start
+        if body[start...].starts(with: declaration), body.count > start + 5,
+            [0x20, 0x09, 0x0A, 0x0D].contains(body[start + 5])
+        {
+            // Past the declaration's own `?>`.
+            guard
+                let end = (start + 5..<max(start + 5, body.count - 1)).first(where: {
+                    body[$0] == 0x3F && body[$0 + 1] == 0x3E
+                })
+            else { return false }
+            from = end + 2
+        }
+        guard from < body.count else { return false }
+        for i in from..<(body.count - 1) where body[i] == 0x3C && body[i + 1] == 0x3F { return true }
+        return false
     }
 
     private final class Collector: NSObject, XMLParserDelegate {

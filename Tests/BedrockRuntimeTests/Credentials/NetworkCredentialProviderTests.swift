@@ -121,6 +121,30 @@ import Testing
         }
     }
 
+    /// Foundation's XMLParser on Linux dereferences a null pointer on a processing
+    /// instruction without data: an STS answer holding any processing instruction is
+    /// refused before it parses; the XML declaration still reads.
+    @Test func processingInstructionsInSTSAnswersAreRefused() throws {
+        let good = Self.stsXML(result: "AssumeRoleResult")
+        for body in [
+            "<?x?>", "<a><?x?></a>", " <?pi data?>" + good, good + "<?x?>", "<?xml version=\"1.0\"?><?x?>" + good,
+        ] {
+            #expect(throws: CredentialsError.self, "\(body.prefix(40))") {
+                try STSResponseReader.credentials(
+                    status: 200, body: Array(body.utf8), result: "AssumeRoleResult", provider: "sts")
+            }
+        }
+        for body in [
+            good, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + good, "\u{FEFF}<?xml version=\"1.0\"?>" + good,
+        ] {
+            let credentials = try STSResponseReader.credentials(
+                status: 200, body: Array(body.utf8), result: "AssumeRoleResult", provider: "sts")
+            #expect(credentials.secretAccessKey == "roleSecretEXAMPLE")
+        }
+        #expect(STSResponseReader.holdsProcessingInstruction(Array("<?x?>".utf8)))
+        #expect(!STSResponseReader.holdsProcessingInstruction(Array("<?xml version='1.0'?><a/>".utf8)))
+    }
+
     @Test func webIdentitySendsTheTokenFileContents() async throws {
         let server = try await ScriptedHTTPServer.start { _, _ in
             .text(body: Self.stsXML(result: "AssumeRoleWithWebIdentityResult"))
