@@ -204,9 +204,7 @@ func withWatchdog<T: Sendable>(
     _ watchdog: ProgressWatchdog, deadline: ContinuousClock.Instant?, totalLimit: Duration?,
     _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    // On the event loop the caller runs on, if any (a Quarry run's call): the request
-    // and its answer stay on the connection's thread instead of hopping to the pool.
-    let task = Task(executorPreference: EventLoopTaskExecutor.current) { try await operation() }
+    let task = Task { try await operation() }
     watchdog.start(total: deadline.map { ($0, totalLimit) }, onExpiry: { task.cancel() })
     WatchdogClock.shared.add(watchdog)
     let result = await withTaskCancellationHandler {

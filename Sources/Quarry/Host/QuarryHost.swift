@@ -339,10 +339,7 @@ public final class QuarryHost: Sendable {
         let inside = RunContext.hosts.union([ObjectIdentifier(self)])
         let run = RunState(id: settings.runId ?? UUID().uuidString, budget: settings.budget, events: events)
         let limits = settings.limits ?? policy.limits
-        // Driven from an event loop of the transport's group: a Bedrock call's request,
-        // answer and the script's resumption then stay on that loop's thread (see
-        // `HostRequest.call`); other waits run on Swift's pool as before.
-        let task = Task(executorPreference: EventLoopTaskExecutor.next()) {
+        let task = Task {
             try await RunContext.$hosts.withValue(inside) {
                 try await self.execute(source, name: name, arguments: arguments, limits: limits, run: run)
             }
@@ -473,8 +470,7 @@ public final class QuarryHost: Sendable {
     }
 
     /// Observes every Bedrock call scripts make (metrics, reports, the REPL status line);
-    /// keep the token to remove the observer with `removeCallObserver(_:)`. It runs on
-    /// the thread that finished the call (a network event loop): keep it short, never block.
+    /// keep the token to remove the observer with `removeCallObserver(_:)`.
     @discardableResult
     public func addCallObserver(_ observer: @escaping @Sendable (CallRecord) -> Void) -> CallObserverToken {
         core.addObserver(observer)

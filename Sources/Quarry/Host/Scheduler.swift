@@ -1,4 +1,3 @@
-import BedrockRuntime
 import Foundation
 import Synchronization
 
@@ -7,10 +6,6 @@ enum HostRequest: Sendable {
     /// Await this work (a Bedrock call, a sleep, a registered async function) and resume
     /// with its values; a thrown error is raised in Lua as a `ScriptError` table.
     case work(@Sendable () async throws -> [LuaValue])
-    /// A Bedrock call: awaited as `work` is, but on the event loop the run is driven
-    /// from (where its connection lives), not on Swift's pool. Only for work that never
-    /// blocks a thread: scripts' registered functions and other waits stay `work`.
-    case call(@Sendable () async throws -> [LuaValue])
     /// Run these Lua functions as concurrent coroutines, at most `concurrency` at a time,
     /// and resume when all have finished (their results stay in Lua: see the prelude).
     case group([LuaValue], concurrency: Int)
@@ -54,10 +49,7 @@ struct Scheduler: Sendable {
     private func serve(_ request: any Sendable) async -> LuaResumeInput {
         switch request as? HostRequest {
         case .work(let body)?:
-            return await Self.wait(for: body, watch: watch, on: globalConcurrentExecutor)
-        case .call(let body)?:
-            // The driving task's loop (nil when not driven from one: then as `work`).
-            return await Self.wait(for: body, watch: watch, on: EventLoopTaskExecutor.current)
+            return await Self.wait(for: body, watch: watch)
         case .group(let functions, let concurrency)?:
             return await runGroup(functions, concurrency: concurrency)
         case .race(let functions)?:
@@ -78,14 +70,13 @@ struct Scheduler: Sendable {
     /// Awaits `body` in a task of its own, but never past `deadline` nor past the
     /// cancellation of the waiting task: a body that ignores cancellation (a registered
     /// function stuck in a blocking call) is left to finish in the background, and the
-    /// script is resumed at once (it then trips its deadline). The task prefers
-    /// `executor` (nil: no preference).
+    /// script is resumed at once (it then trips its deadline).
     static func wait(
         for body: @escaping @Sendable () async throws -> [LuaValue],
-        watch: DeadlineWatch?, on executor: (any TaskExecutor)?
+        watch: DeadlineWatch?
     ) async -> LuaResumeInput {
         let first = FirstInput()
-        let work = Task(executorPreference: executor) { first.offer(await perform(body)) }
+        let work = Task { first.offer(await perform(body)) }
         let ticket = watch?.register(first)
         let input = await withTaskCancellationHandler {
             await first.value()

@@ -69,49 +69,46 @@ struct BedrockBindings {
             let reserved = try core.reserve(maxTokens: maxTokens, inputTokens: inputTokens, requestBytes: requestBytes)
             let core = self.core
             let run = core.currentRun
-            let perform: @Sendable () async throws -> [LuaValue] = {
-                await core.gate.acquire()
-                defer { core.gate.release() }
-                run.events?.emit(.callStarted(operation: operation, model: model))
-                if context != nil { await core.prepareAuditPrincipal(settings) }
-                let started = Date()
-                let clock = ContinuousClock.now
-                let region = settings.region ?? core.target.region
-                do {
-                    let client = try core.client(settings)
-                    let outcome = try await body(client)
-                    // What the service reported; a generating call that reported nothing keeps
-                    // its whole reservation (never free).
-                    let generates = operation == "InvokeModel" || operation == "Converse"
-                    core.settle(
-                        reserved, reported: outcome.tokens.map { ($0.0, $0.1) }, refusedWithoutOutput: !generates)
-                    let record = CallRecord(
-                        operation: operation, model: model, region: region, started: started,
-                        duration: ContinuousClock.now - clock, attempts: outcome.attempts, errorCode: nil,
-                        inputTokens: outcome.tokens?.0, outputTokens: outcome.tokens?.1,
-                        requestId: outcome.requestId, runId: run.id)
-                    if let sink = run.events { for event in outcome.events { sink.emit(event) } }
-                    core.notify(record, events: run.events)
-                    if let context { core.audit(record, context, responseBody: outcome.responseBody) }
-                    return [outcome.value]
-                } catch {
-                    core.settle(
-                        reserved, reported: nil, refusedWithoutOutput: TokenSettlement.isServiceRefusal(error))
-                    let scriptError = ScriptError.from(error)
-                    let record = CallRecord(
-                        operation: operation, model: model, region: region, started: started,
-                        duration: ContinuousClock.now - clock, attempts: scriptError.attempts,
-                        errorCode: scriptError.code.rawValue, requestId: scriptError.requestId,
-                        runId: run.id)
-                    core.notify(record, events: run.events)
-                    if let context { core.audit(record, context, responseBody: nil) }
-                    throw scriptError
-                }
-            }
-            // On the run's event loop (`HostRequest.call`), unless the call is audited: the
-            // audit log's writes take a file lock and may sync, which must not hold up the
-            // loop's other connections, so audited calls wait on Swift's pool as before.
-            return .suspend(context == nil ? HostRequest.call(perform) : HostRequest.work(perform))
+            return .suspend(
+                HostRequest.work {
+                    await core.gate.acquire()
+                    defer { core.gate.release() }
+                    run.events?.emit(.callStarted(operation: operation, model: model))
+                    if context != nil { await core.prepareAuditPrincipal(settings) }
+                    let started = Date()
+                    let clock = ContinuousClock.now
+                    let region = settings.region ?? core.target.region
+                    do {
+                        let client = try core.client(settings)
+                        let outcome = try await body(client)
+                        // What the service reported; a generating call that reported nothing keeps
+                        // its whole reservation (never free).
+                        let generates = operation == "InvokeModel" || operation == "Converse"
+                        core.settle(
+                            reserved, reported: outcome.tokens.map { ($0.0, $0.1) }, refusedWithoutOutput: !generates)
+                        let record = CallRecord(
+                            operation: operation, model: model, region: region, started: started,
+                            duration: ContinuousClock.now - clock, attempts: outcome.attempts, errorCode: nil,
+                            inputTokens: outcome.tokens?.0, outputTokens: outcome.tokens?.1,
+                            requestId: outcome.requestId, runId: run.id)
+                        if let sink = run.events { for event in outcome.events { sink.emit(event) } }
+                        core.notify(record, events: run.events)
+                        if let context { core.audit(record, context, responseBody: outcome.responseBody) }
+                        return [outcome.value]
+                    } catch {
+                        core.settle(
+                            reserved, reported: nil, refusedWithoutOutput: TokenSettlement.isServiceRefusal(error))
+                        let scriptError = ScriptError.from(error)
+                        let record = CallRecord(
+                            operation: operation, model: model, region: region, started: started,
+                            duration: ContinuousClock.now - clock, attempts: scriptError.attempts,
+                            errorCode: scriptError.code.rawValue, requestId: scriptError.requestId,
+                            runId: run.id)
+                        core.notify(record, events: run.events)
+                        if let context { core.audit(record, context, responseBody: nil) }
+                        throw scriptError
+                    }
+                })
         } catch {
             return refused(error, operation: operation, model: model, context: context)
         }
