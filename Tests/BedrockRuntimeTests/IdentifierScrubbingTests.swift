@@ -21,6 +21,10 @@ import Testing
             (String(repeating: "A", count: 100), true),
             ("id-\(Self.sentToken)-1", true),
             (String(repeating: "a1-", count: 30), false),
+            // A server echoing the caller's access key id (the audit of 2026-12-06).
+            ("AKIAIOSFODNN7EXAMPLE", true),
+            ("req-ASIAIOSFODNN7EXAMPLE", true),
+            ("AKIA-not-a-key-id", false),
         ]
         for (text, changes) in cases {
             #expect((ServiceTextScrubber.scrub(text) != text) == changes, "\(text)")

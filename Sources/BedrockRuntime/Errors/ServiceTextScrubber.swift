@@ -171,11 +171,25 @@ public enum ServiceTextScrubber {
     static func scrubWouldChange(identifier text: String) -> Bool {
         if text.utf8.count >= 64 { return scrub(text) != text }
         if containsIgnoringASCIICase(text, "string") || containsIgnoringASCIICase(text, "authorization")
-            || containsIgnoringASCIICase(text, "token")
+            || containsIgnoringASCIICase(text, "token") || mayHoldAccessKeyId(text)
         {
             return scrub(text) != text
         }
         return sent.forms().contains { text.contains($0) } || removingFragments(text, of: sent.pieces()) != text
+    }
+
+    /// Whether `text` has one of the access key id prefixes (`AKIA`, `ASIA`, …) with room
+    /// for a whole id (20 characters) after it: a server that echoes the caller's key id
+    /// in a request id or an error code gets it masked, as everywhere else.
+    static func mayHoldAccessKeyId(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20 else { return false }
+        let prefixes: [[UInt8]] = ["AKIA", "ASIA", "ABIA", "ACCA", "AROA", "AIDA"].map { Array($0.utf8) }
+        for start in 0...(bytes.count - 20) where bytes[start] == 0x41 {
+            let four = bytes[start..<(start + 4)]
+            if prefixes.contains(where: { four.elementsEqual($0) }) { return true }
+        }
+        return false
     }
 
     /// Whether `text` contains `word` (lowercase ASCII), ignoring ASCII case: what
