@@ -60,8 +60,6 @@ enum ClientCallBench {
         let converse: @Sendable () async throws -> Void = { blackHole(try await http.converse(request)) }
         results.append(try await measure(harness, name: "client.converse (HTTP, static server)", converse))
         results.append(
-            try await measure(harness, name: "client.converse (HTTP, event loop)", onEventLoop: true, converse))
-        results.append(
             try await measure(harness, name: "client.converse (HTTP, 32 in flight)", inFlight: inFlight, converse))
         try await http.shutdown()
         let bare = try BareTransport(endpoint: endpoint, body: try converseBody())
@@ -84,8 +82,9 @@ enum ClientCallBench {
     }
 
     /// Runs `call` repeatedly (`inFlight` at a time) and notes this process's CPU per
-    /// call; `onEventLoop` runs it from an event loop of the transport's group, as
-    /// `quarry run` drives its calls (otherwise from Swift's pool).
+    /// call; `onEventLoop` runs it from an event loop of the transport's group (the
+    /// library's floor with no thread hop; otherwise from Swift's pool, as `quarry run`
+    /// makes its calls).
     static func measure(
         _ harness: Harness, name: String, inFlight: Int = 1, onEventLoop: Bool = false,
         _ call: @escaping @Sendable () async throws -> Void
