@@ -78,6 +78,11 @@ public struct SharedConfigFiles: Sendable, Hashable {
         try merge(text: text, path: path, isCredentialsFile: isCredentialsFile)
     }
 
+    /// What Python's `str.strip()` removes: Unicode white space and line breaks, and the
+    /// separators U+001C–U+001F.
+    static let pythonWhitespace = CharacterSet.whitespacesAndNewlines.union(
+        CharacterSet(charactersIn: "\u{1C}\u{1D}\u{1E}\u{1F}"))
+
     package static func parse(_ text: String, path: String) throws(ConfigurationError) -> [(String, ConfigSection)] {
         var sections: [(String, ConfigSection)] = []
         var current: ConfigSection?
@@ -115,8 +120,11 @@ public struct SharedConfigFiles: Sendable, Hashable {
                     path: path, line: lineNumber,
                     problem: "expected 'key = value' (the line's content is not shown: it may hold a secret)")
             }
-            let key = trimmed[..<equals].trimmingCharacters(in: .whitespaces)
-            let value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            // Keys and values are trimmed as Python's `str.strip()` trims them (botocore's
+            // configparser): a key written `aws_secret_access_key<U+001F>` is the secret
+            // key to the AWS CLI, so it must be one here too, never shown (found by fuzzing).
+            let key = trimmed[..<equals].trimmingCharacters(in: Self.pythonWhitespace)
+            let value = trimmed[trimmed.index(after: equals)...].trimmingCharacters(in: Self.pythonWhitespace)
             guard !key.isEmpty else {
                 throw .malformedFile(path: path, line: lineNumber, problem: "empty key before '='")
             }

@@ -35,6 +35,18 @@ import Testing
         sso_region = us-east-1
         """
 
+    /// Keys and values are trimmed as botocore's configparser trims them (Python's
+    /// `str.strip()`): a secret key name ending in U+001F is the secret key there, so it is
+    /// one here, and its value is never shown.
+    @Test func keysAreTrimmedAsPythonTrimsThem() throws {
+        let text = "[default]\naws_secret_access_key\u{1F} = s3cretValueThatMustNotShow\u{0B}\nregion\u{1C}=us-west-2\n"
+        let sections = try SharedConfigFiles.parse(text, path: "config")
+        let section = try #require(sections.first?.1)
+        #expect(section.values["aws_secret_access_key"] == "s3cretValueThatMustNotShow")
+        #expect(section.values["region"] == "us-west-2")
+        #expect(!"\(section)".contains("s3cretValue"), "\(section)")
+    }
+
     @Test func defaultsComeFromTheDefaultProfile() throws {
         let dir = try TemporaryAWSDirectory(config: Self.config)
         defer { dir.remove() }

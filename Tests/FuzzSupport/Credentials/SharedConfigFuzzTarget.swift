@@ -43,10 +43,21 @@ enum SecretValues {
         let secret = value.trimmingCharacters(in: CharacterSet(charactersIn: "= \t"))
         guard secret.count >= 8, shown.contains(secret) else { return false }
         // Only the lines whose key is not a secret one: the secret there is not a leak.
-        let rest = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }).filter { line in
+        let others = text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }).filter { line in
             guard let equals = line.firstIndex(of: "=") else { return true }
             return !keys.contains(line[..<equals].trimmingCharacters(in: .whitespaces).lowercased())
-        }.joined(separator: "\n")
+        }
+        let rest = others.joined(separator: "\n")
+        // What the description shows of those lines' values is not a leak either, nor what
+        // it writes around them: a value `= http://E` shown last, before the description's
+        // closing `)`, matched a secret `http://E)` (a false finding at 08:53).
+        var visible = shown
+        for line in others {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            let shownValue = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+            if !shownValue.isEmpty { visible = visible.replacingOccurrences(of: shownValue, with: "\u{1}") }
+        }
+        guard visible.contains(secret) else { return false }
         // The descriptions name the secret keys themselves (`aws_secret_access_key=***`):
         // a secret that is a piece of a key's name is shown by the name, not leaked.
         return !rest.contains(secret) && !keys.contains { $0.contains(secret) }
