@@ -69,68 +69,58 @@ import Testing
         return try await QuarryHost(target: fixture.target, options: options)
     }
 
+    /// A host on a live emulator, with an audit log in a fresh folder when `audited`
+    /// (audited calls take their own path to the log).
+    static func withHost(audited: Bool, _ body: (QuarryHost) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("observer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await AppFixture.with { f in
+            let host = try await Self.host(
+                f, audit: audited ? try AuditLog(file: dir.appendingPathComponent("a.jsonl")) : nil)
+            try await body(host)
+            await host.shutdown()
+        }
+    }
+
     /// An observer that blocks (a file write, a lock, `print` to a full pipe) does not hold
     /// the run past its wall-clock deadline.
-    @Test func aBlockingCallObserverDoesNotHoldTheRunPastItsDeadline() async throws {
-        try await AppFixture.with { f in
-            let host = try await Self.host(f)
+    @Test(arguments: [false, true]) func aBlockingCallObserverDoesNotHoldTheRunPastItsDeadline(audited: Bool)
+        async throws
+    {
+        try await Self.withHost(audited: audited) { host in
             let blocker = Blocker(seconds: 15)
             host.addCallObserver { _ in blocker.block() }
             let (elapsed, outcome) = await Self.timed(
                 host, "\(Self.call); return 'after'", seconds: 1, limit: 8, blocker: blocker)
             // Deadline 1 s + grace 2 s: anything that comes back in 8 s held.
             #expect(elapsed < 8, "the run came back only when the observer returned: \(outcome)")
-            await host.shutdown()
         }
     }
 
     /// Nor past `cancel()` (Ctrl-C in the CLI's REPL).
     @Test func aBlockingCallObserverDoesNotHoldTheRunPastCancel() async throws {
-        try await AppFixture.with { f in
-            let host = try await Self.host(f)
+        try await Self.withHost(audited: false) { host in
             let blocker = Blocker(seconds: 15)
             host.addCallObserver { _ in blocker.block() }
             let (elapsed, outcome) = await Self.timed(
                 host, "\(Self.call); return 'after'", seconds: 60, limit: 8, blocker: blocker, cancelAfter: 1)
             #expect(elapsed < 8, "cancel() did not end the run while the observer blocked: \(outcome)")
-            await host.shutdown()
-        }
-    }
-
-    /// The same with an audit log (audited calls take their own path to the log).
-    @Test func anAuditedCallsBlockingObserverDoesNotHoldTheRunPastItsDeadline() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("audit22-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        try await AppFixture.with { f in
-            let host = try await Self.host(f, audit: try AuditLog(file: dir.appendingPathComponent("a.jsonl")))
-            let blocker = Blocker(seconds: 15)
-            host.addCallObserver { _ in blocker.block() }
-            let (elapsed, outcome) = await Self.timed(
-                host, "\(Self.call); return 'after'", seconds: 1, limit: 8, blocker: blocker)
-            #expect(elapsed < 8, "\(outcome)")
-            await host.shutdown()
         }
     }
 
     /// An observer that is merely slow (4 s, then returns) leaves the host usable: the
     /// backstop does not take the healthy Lua thread for a stuck one.
     @Test(arguments: [false, true]) func aSlowCallObserverLeavesTheHostUsable(audited: Bool) async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("audit22-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        try await AppFixture.with { f in
-            let host = try await Self.host(
-                f, audit: audited ? try AuditLog(file: dir.appendingPathComponent("a.jsonl")) : nil)
+        try await Self.withHost(audited: audited) { host in
             let blocker = Blocker(seconds: 4)
             host.addCallObserver { _ in blocker.block() }
-            let (elapsed, outcome) = await Self.timed(
+            let (_, outcome) = await Self.timed(
                 host, "\(Self.call); return 'after'", seconds: 1, limit: 10, blocker: blocker)
             var next = ""
             do { next = "ok \(try await host.evaluate("return 1"))" } catch { next = "error \(error)" }
             #expect(next.hasPrefix("ok"), "audited \(audited): the host is unusable after a slow observer: \(next)")
             #expect(!outcome.contains("unresponsive") && !outcome.contains("did not stop"), "\(outcome)")
-            await host.shutdown()
         }
     }
 }
