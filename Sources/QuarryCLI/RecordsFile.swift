@@ -94,25 +94,13 @@ struct RecordsFile {
     /// outside strings), counted without parsing; stops once past `limit`.
     static func countedValues(_ line: UnsafeRawBufferPointer, stoppingAfter limit: Int) -> Int {
         var count = 1
-        var inString = false
-        var escaped = false
-        for byte in line {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
-                continue
-            }
+        JSONStructure.forEachByteOutsideStrings(line) { byte in
             switch byte {
-            case UInt8(ascii: "\""): inString = true
             case UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: ","):
                 count += 1
-                if count > limit { return count }
-            default: break
+                return count <= limit
+            default:
+                return true
             }
         }
         return count

@@ -311,21 +311,9 @@ struct BatchOutputReader {
     static func estimate(_ line: ArraySlice<UInt8>, converse: Bool = false) -> (bytes: Int, items: Int) {
         var cost = line.count + 64 + (converse ? line.count + 64 : 0)
         var items = 1
-        var inString = false
-        var escaped = false
-        for byte in line {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == UInt8(ascii: "\\") {
-                    escaped = true
-                } else if byte == UInt8(ascii: "\"") {
-                    inString = false
-                }
-                continue
-            }
+        JSONStructure.forEachByteOutsideStrings(line) { byte in
             switch byte {
-            case UInt8(ascii: "\""): inString = true; cost += 24
+            case UInt8(ascii: "\""): cost += 24
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 cost += 64
                 items += 1
@@ -335,6 +323,7 @@ struct BatchOutputReader {
             case UInt8(ascii: ":"): cost += 16
             default: break
             }
+            return true
         }
         return (cost, items)
     }

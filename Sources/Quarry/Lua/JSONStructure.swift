@@ -1,0 +1,27 @@
+/// A walk over the bytes of a JSON text that lie outside its strings: what counting
+/// values or estimating sizes without parsing needs (batch records files on the way in,
+/// batch output lines on the way out).
+package enum JSONStructure {
+    /// Calls `body` with every byte outside strings, in order, each string's opening
+    /// quote included (its contents, escapes and closing quote are skipped); stops early
+    /// when `body` returns false.
+    @inlinable
+    package static func forEachByteOutsideStrings(_ bytes: some Sequence<UInt8>, _ body: (UInt8) -> Bool) {
+        var inString = false
+        var escaped = false
+        for byte in bytes {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            if byte == UInt8(ascii: "\"") { inString = true }
+            if !body(byte) { return }
+        }
+    }
+}
