@@ -107,15 +107,25 @@ extension HostPolicy {
             )
         }
         if allowedRoles.isEmpty && emulator { return }
-        guard allowedRoles.contains("*") || allowedRoles.contains(roleArn) else {
-            let allowed =
-                allowedRoles.isEmpty
-                ? "none: the host names the roles batch jobs may run as (--allow-role / HostPolicy.allowedRoles)"
-                : allowedRoles.joined(separator: ", ")
+        guard allowsRole(roleArn) else {
             throw ScriptError(
                 code: .policyViolation,
-                message: "role '\(Self.printable(roleArn))' is not allowed by the host policy (allowed: \(allowed))")
+                message:
+                    "role '\(Self.printable(roleArn))' is not allowed by the host policy (allowed: \(allowedRolesText))"
+            )
         }
+    }
+
+    /// Whether `allowedRoles` names `roleArn` (byte for byte) or holds `*`.
+    func allowsRole(_ roleArn: String) -> Bool {
+        allowedRoles.contains("*") || allowedRoles.contains(where: { $0.utf8.elementsEqual(roleArn.utf8) })
+    }
+
+    /// `allowedRoles` as a refusal lists them, or what to do when there are none.
+    var allowedRolesText: String {
+        allowedRoles.isEmpty
+            ? "none: the host names the roles batch jobs may run as (--allow-role / HostPolicy.allowedRoles)"
+            : allowedRoles.joined(separator: ", ")
     }
 }
 
@@ -127,19 +137,12 @@ extension HostPolicy {
     /// `--allow-role`/`--allow-bucket`, no other job can be looked at or stopped.
     func checkExistingJob(id: String, roleArn: String, output: String?, emulator: Bool) throws(ScriptError) {
         let function = "bedrock.batch_job"
-        if !(allowedRoles.isEmpty && emulator) {
-            guard allowedRoles.contains("*") || allowedRoles.contains(where: { $0.utf8.elementsEqual(roleArn.utf8) })
-            else {
-                let allowed =
-                    allowedRoles.isEmpty
-                    ? "none: the host names the roles batch jobs may run as (--allow-role / HostPolicy.allowedRoles)"
-                    : allowedRoles.joined(separator: ", ")
-                throw ScriptError(
-                    code: .policyViolation,
-                    message:
-                        "\(function): job \(id) runs as role '\(Self.printable(roleArn))', which the host policy does not allow (allowed: \(allowed))"
-                )
-            }
+        if !(allowedRoles.isEmpty && emulator), !allowsRole(roleArn) {
+            throw ScriptError(
+                code: .policyViolation,
+                message:
+                    "\(function): job \(id) runs as role '\(Self.printable(roleArn))', which the host policy does not allow (allowed: \(allowedRolesText))"
+            )
         }
         if allowedBuckets.isEmpty && emulator { return }
         guard let text = output, let location = try? S3URI(uri: text) else {
