@@ -90,19 +90,8 @@ struct RecordsFile {
         line.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
     }
 
-    /// How many values `line` holds at least (one, plus one per container and per comma
-    /// outside strings), counted without parsing; stops once past `limit`.
+    /// How many values `line` holds at least, counted without parsing; stops once past `limit`.
     static func countedValues(_ line: UnsafeRawBufferPointer, stoppingAfter limit: Int) -> Int {
-        var count = 1
-        JSONStructure.forEachByteOutsideStrings(line) { byte in
-            switch byte {
-            case UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: ","):
-                count += 1
-                return count <= limit
-            default:
-                return true
-            }
-        }
-        return count
+        JSONStructure.valueCount(line, stoppingAfter: limit)
     }
 }

@@ -275,7 +275,12 @@ public final class LuaState {
         do {
             try push(values)
         } catch {
-            return .failed(error)
+            // A host result that cannot cross (too many table elements, nested too deep)
+            // is the script's error to catch, as an argument that cannot cross is; a
+            // tripped limit (memory) still ends the run.
+            guard case .conversion(let problem) = error, !marker else { return .failed(error) }
+            return resume(
+                coroutine, with: .error(.string("the host's result cannot reach the script: \(problem)")))
         }
         var nargs = Int32(values.count)
         if marker {

@@ -440,6 +440,7 @@ struct BedrockBindings {
                 accept: try Self.headerValue(args, "accept", builder))
             let options = try Self.callOptions(args, builder: builder)
             let audited = core.auditor != nil
+            let maxItems = call.state.argumentLimits.maxItems
             return bedrockCall(
                 call, operation: "InvokeModel", model: model, maxTokens: Self.invokeMaxTokens(body),
                 inputTokens: TokenEstimate.invoke(body), requestBytes: body.count, settings: try settings(call),
@@ -457,7 +458,15 @@ struct BedrockBindings {
                 } else {
                     m["body"] = .bytes(Array(result.output.body))
                 }
-                if let json = try? result.output.json() { m["json"] = LuaJSON.lua(from: json) }
+                // A hostile or runaway answer of many tiny values is not parsed: its tree would
+                // cost far more memory than its bytes, outside the sandbox's cap.
+                if let json = LuaJSON.parsedIfBounded(result.output.body, maxItems: maxItems) {
+                    m["json"] = json
+                } else if !LuaJSON.fitsInOneValue(result.output.body, maxItems: maxItems) {
+                    m["json_error"] = .string(
+                        "the answer holds more than \(maxItems) JSON values, more than a script's value may hold: "
+                            + "not parsed (r.body has its text)")
+                }
                 if let id = result.requestId { m["request_id"] = .string(id) }
                 let usage = result.output.usage
                 if let usage { m["usage"] = Self.usageTable(usage) }

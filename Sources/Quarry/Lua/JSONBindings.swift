@@ -24,7 +24,7 @@ struct JSONBindings {
             return .error(ScriptError(code: .jsonError, message: "json.decode: expected a string").luaValue)
         }
         do throws(ScriptError) {
-            return .values([try LuaJSON.decode(text)])
+            return .values([try LuaJSON.decode(text, maxItems: call.state.argumentLimits.maxItems)])
         } catch {
             return .error(error.luaValue)
         }

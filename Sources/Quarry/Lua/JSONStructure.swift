@@ -24,4 +24,22 @@ package enum JSONStructure {
             if !body(byte) { return }
         }
     }
+
+    /// How many values `bytes` holds at least (one, plus one per container and per comma
+    /// outside strings), counted without parsing; stops once past `limit`. What bounds a
+    /// parse before it starts: a parsed tree costs tens of bytes per value.
+    @inlinable
+    package static func valueCount(_ bytes: some Sequence<UInt8>, stoppingAfter limit: Int) -> Int {
+        var count = 1
+        forEachByteOutsideStrings(bytes) { byte in
+            switch byte {
+            case UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: ","):
+                count += 1
+                return count <= limit
+            default:
+                return true
+            }
+        }
+        return count
+    }
 }

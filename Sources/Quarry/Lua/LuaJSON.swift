@@ -75,12 +75,47 @@ public enum LuaJSON {
     }
 
     /// The Lua value for JSON text (`json.decode`); bad JSON is an error with the byte offset.
-    public static func decode(_ text: String) throws(ScriptError) -> LuaValue {
+    public static func decode(_ text: String, maxItems: Int = LuaConversionLimits().maxItems) throws(ScriptError)
+        -> LuaValue
+    {
+        let bound = parseBound(maxItems: maxItems)
+        guard JSONStructure.valueCount(text.utf8, stoppingAfter: bound) <= bound else {
+            throw ScriptError(
+                code: .jsonError,
+                message: "json.decode: the text holds more than \(bound) JSON values, more than a script's value "
+                    + "may hold (at most \(maxItems) table elements); decode it in parts")
+        }
         do {
             return lua(from: try JSONParser.parse(text))
         } catch {
             throw ScriptError(code: .jsonError, message: "json.decode: \(error.description)")
         }
+    }
+
+    /// Whether `bytes` holds at most `maxItems` JSON values (counted without parsing).
+    static func fitsInOneValue(_ bytes: some Sequence<UInt8>, maxItems: Int) -> Bool {
+        JSONStructure.valueCount(bytes, stoppingAfter: maxItems) <= maxItems
+    }
+
+    /// The most values a JSON text may hold to be parsed by `json.decode`: twice the table
+    /// elements one value may carry into Lua (`maxItems`). The parsed tree, which the
+    /// sandbox's memory cap does not see, stays bounded however the text is shaped; the
+    /// conversion into Lua then enforces `maxItems` exactly.
+    static func parseBound(maxItems: Int) -> Int {
+        maxItems > Int.max / 2 ? Int.max : 2 * max(1, maxItems)
+    }
+
+    /// `bytes` parsed as JSON for a script (InvokeModel's answer, a stream chunk, a
+    /// structured-output text), or nil when it is not JSON or holds more values than a
+    /// script's value may hold table elements (`maxItems`): the answer's text still
+    /// reaches the script, and the tree of a hostile answer of tiny values is never built.
+    static func parsedIfBounded(_ bytes: some Collection<UInt8>, maxItems: Int = LuaConversionLimits().maxItems)
+        -> LuaValue?
+    {
+        guard fitsInOneValue(bytes, maxItems: maxItems),
+            let json = try? JSONParser.parse(bytes)
+        else { return nil }
+        return lua(from: json)
     }
 
     private static func prettyText(_ value: JSONValue, indent: String) -> String {

@@ -89,9 +89,9 @@ enum ResponseTables {
     /// when the text is not JSON, e.g. cut by `max_tokens`).
     static func withJSON(_ value: LuaValue) -> LuaValue {
         guard case .map(var m) = value, let text = m["text"]?.stringValue,
-            let document = try? JSONParser.parse(text)
+            let document = LuaJSON.parsedIfBounded(text.utf8)
         else { return value }
-        m["json"] = LuaJSON.lua(from: document)
+        m["json"] = document
         return .map(m)
     }
 
@@ -218,7 +218,7 @@ enum ResponseTables {
             } else {
                 m["bytes"] = .bytes(Array(data))
             }
-            if let json = try? JSONParser.parse(data) { m["json"] = LuaJSON.lua(from: json) }
+            if let json = LuaJSON.parsedIfBounded(data) { m["json"] = json }
             return .map(m)
         case .unknown(let type, let payload):
             return .map(["type": "unknown", "event": .string(type), "payload": LuaJSON.lua(from: payload)])
