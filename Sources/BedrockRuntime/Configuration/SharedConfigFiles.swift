@@ -92,9 +92,12 @@ public struct SharedConfigFiles: Sendable, Hashable {
         func finish() {
             if let current { sections.append((header, current)) }
         }
-        // "\r\n" is one Character in Swift: split on it too, or a CRLF line joins the next
-        // (and a secret line became part of another key's shown value; found by fuzzing).
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+        // Lines end as Python reads a text file (universal newlines): at "\n", "\r\n" (one
+        // Character in Swift) and a lone "\r". Otherwise a line the AWS SDKs read as its own
+        // joins the one before it, and a secret line became part of another key's shown
+        // value (both found by fuzzing).
+        let lineEnds: Set<Character> = ["\n", "\r\n", "\r"]
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: lineEnds.contains) {
             lineNumber += 1
             let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
             let trimmed = line.trimmingCharacters(in: .whitespaces)

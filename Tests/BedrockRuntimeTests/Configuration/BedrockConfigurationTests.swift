@@ -47,6 +47,18 @@ import Testing
         #expect(!"\(section)".contains("s3cretValue"), "\(section)")
     }
 
+    /// Python reads config files with universal newlines: a lone carriage return ends a
+    /// line, so the secret after it is a key of its own, read and never shown.
+    @Test func aLoneCarriageReturnEndsALineAsInPython() throws {
+        let text = "[default]\nregion = us-west-2\raws_secret_access_key = s3cretValueThatMustNotShow\rb = c"
+        let sections = try SharedConfigFiles.parse(text, path: "config")
+        let section = try #require(sections.first?.1)
+        #expect(section.values["region"] == "us-west-2")
+        #expect(section.values["aws_secret_access_key"] == "s3cretValueThatMustNotShow")
+        #expect(section.values["b"] == "c")
+        #expect(!"\(section)".contains("s3cretValue"), "\(section)")
+    }
+
     @Test func defaultsComeFromTheDefaultProfile() throws {
         let dir = try TemporaryAWSDirectory(config: Self.config)
         defer { dir.remove() }
