@@ -14,7 +14,9 @@ import Testing
         let configuration = try BedrockRuntimeClient.Configuration(
             region: "us-east-1", endpoint: try BedrockEndpoint.parse("https://127.0.0.1:\(server.port)"),
             authorizer: UnsignedAuthorizer(), retry: fastRetry,
-            timeouts: Timeouts(connect: .seconds(2), firstByte: .seconds(5)))
+            // Generous: a handshake failure is immediate, and on a loaded CI machine a 2 s
+            // connect timeout once ran out first (a retryable attempt before the TLS one).
+            timeouts: Timeouts(connect: .seconds(30), firstByte: .seconds(60)))
         let client = try BedrockRuntimeClient(configuration: configuration)
         let error = await bedrockError { _ = try await client.converse(helloRequest) }
         try await client.shutdown()
