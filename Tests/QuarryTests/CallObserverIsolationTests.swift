@@ -123,4 +123,29 @@ import Testing
             #expect(!outcome.contains("unresponsive") && !outcome.contains("did not stop"), "\(outcome)")
         }
     }
+
+    /// Registered functions that block, more of them at once than Swift's pool has
+    /// threads, do not hold the run past its deadline, and the host stays usable: they run
+    /// outside the pool that the deadline's timer and every other task need (the attacker
+    /// audit's F3: on the pool, the run came back only when the functions did).
+    @Test func blockingRegisteredFunctionsDoNotHoldTheRunPastItsDeadline() async throws {
+        try await AppFixture.with { f in
+            let host = try await Self.host(f)
+            let blocker = Blocker(seconds: 15)
+            try await host.register("stuck") { _ in
+                blocker.block()
+                return []
+            }
+            let calls = Array(repeating: "stuck", count: ProcessInfo.processInfo.activeProcessorCount + 1)
+            let (elapsed, outcome) = await Self.timed(
+                host, "parallel(\(calls.joined(separator: ", "))); return 'after'", seconds: 1, limit: 8,
+                blocker: blocker)
+            #expect(elapsed < 8, "the run did not come back while the functions blocked: \(outcome)")
+            #expect(outcome.contains("deadline"), "\(outcome)")
+            #expect(blocker.entered.withLockedValue { $0 } == calls.count, "every function started")
+            let next = try await host.evaluate("return 1")
+            #expect(next == [.integer(1)])
+            await host.shutdown()
+        }
+    }
 }

@@ -389,6 +389,8 @@ public final class QuarryHost: Sendable {
     ///
     /// The wait is bounded by the run's deadline and by `cancel()`: a function that
     /// ignores cancellation is left to finish on its own and its result is discarded.
+    /// It runs on threads outside Swift's cooperative pool, so one that blocks holds
+    /// only its own thread, never the tasks of the host or the app.
     /// Replacing a name of Quarry's own API (`bedrock.converse`, `print`) throws unless
     /// `replacing` is true.
     public func register(
@@ -401,7 +403,7 @@ public final class QuarryHost: Sendable {
             let function = state.register(name) { call in
                 let arguments = call.arguments
                 return .suspend(
-                    HostRequest.work {
+                    HostRequest.appWork {
                         do {
                             return try await body(arguments)
                         } catch {

@@ -6,6 +6,10 @@ enum HostRequest: Sendable {
     /// Await this work (a Bedrock call, a sleep, a registered async function) and resume
     /// with its values; a thrown error is raised in Lua as a `ScriptError` table.
     case work(@Sendable () async throws -> [LuaValue])
+    /// An app's registered function: awaited like `work`, but run on threads outside
+    /// Swift's cooperative pool (`AppFunctionExecutor`), as it may block: blocked pool
+    /// threads would hold every task of the process, the run's deadline timer included.
+    case appWork(@Sendable () async throws -> [LuaValue])
     /// Run these Lua functions as concurrent coroutines, at most `concurrency` at a time,
     /// and resume when all have finished (their results stay in Lua: see the prelude).
     case group([LuaValue], concurrency: Int)
@@ -50,6 +54,8 @@ struct Scheduler: Sendable {
         switch request as? HostRequest {
         case .work(let body)?:
             return await Self.wait(for: body, watch: watch)
+        case .appWork(let body)?:
+            return await Self.wait(for: body, on: AppFunctionExecutor.shared, watch: watch)
         case .group(let functions, let concurrency)?:
             return await runGroup(functions, concurrency: concurrency)
         case .race(let functions)?:
@@ -72,11 +78,11 @@ struct Scheduler: Sendable {
     /// function stuck in a blocking call) is left to finish in the background, and the
     /// script is resumed at once (it then trips its deadline).
     static func wait(
-        for body: @escaping @Sendable () async throws -> [LuaValue],
+        for body: @escaping @Sendable () async throws -> [LuaValue], on executor: (any TaskExecutor)? = nil,
         watch: DeadlineWatch?
     ) async -> LuaResumeInput {
         let first = FirstInput()
-        let work = Task { first.offer(await perform(body)) }
+        let work = Task(executorPreference: executor) { first.offer(await perform(body)) }
         let ticket = watch?.register(first)
         let input = await withTaskCancellationHandler {
             await first.value()
@@ -282,4 +288,20 @@ final class DeadlineWatch: Sendable {
     }
 
     deinit { state.withLock { $0.timer?.cancel() } }
+}
+
+/// Runs the jobs of app-registered functions on threads of a Dispatch queue, outside
+/// Swift's cooperative pool. An app's function may block (a lock, a synchronous call):
+/// on the pool, as many blocked functions as it has threads (two on a 2-core machine)
+/// would hold every task of the process, the deadline timer that ends the run included
+/// (the attacker audit of 2026-12-06, F3). Dispatch adds threads to a custom queue when
+/// its threads block, so a blocked function holds only its own thread.
+final class AppFunctionExecutor: TaskExecutor {
+    static let shared = AppFunctionExecutor()
+    private let queue = DispatchQueue(label: "quarry.app-functions", attributes: .concurrent)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
 }
