@@ -64,6 +64,7 @@ public final class LuaSandbox: Sendable {
             once.set(continuation)
             let waiter = backstop.register { once.resume(with: .failure($0)) }
             thread.enqueue {
+                backstop.start(waiter)
                 let result = Result { () throws -> T in
                     guard let state = box.state else { throw LuaError.state("the sandbox is closed") }
                     return try body(state)
@@ -201,15 +202,20 @@ final class OnceResult<T: Sendable>: @unchecked Sendable {
 /// Ends waits for the Lua thread that outlive a run's deadline (or an interrupt) by more
 /// than the grace period, and marks the sandbox unusable when one does.
 ///
+/// A wait is judged from when its job starts on the Lua thread: the thread is stuck
+/// only when a job it is running outlives the deadline (or the interrupt, or its own
+/// start when it started later) by the grace. A resumption that merely reaches the
+/// thread late (its task was delayed) finds the thread free, trips the limit at once and
+/// is not taken for a stuck thread. Once the thread is judged stuck, every wait ends.
+///
 /// One timer task serves every wait (a timer task per wait cost a task, a timer and two
 /// thread wake-ups on each resumption of a script, i.e. on every host call): it sleeps
 /// until the earliest wait's end, and is armed again only when a wait must end sooner.
 final class Backstop: @unchecked Sendable {
     private struct Waiter {
         let fail: @Sendable (LuaError) -> Void
-        /// When this wait ends with the failure (nil: never, outside a run with a deadline).
-        var due: ContinuousClock.Instant?
-        var interrupted = false
+        /// When its job started on the Lua thread (nil: still queued).
+        var started: ContinuousClock.Instant?
     }
 
     private let lock = Mutex(())
@@ -250,28 +256,31 @@ final class Backstop: @unchecked Sendable {
             } else {
                 deadline = nil
             }
+            scheduleEarliestLocked()
         }
     }
 
     /// Registers a wait for the Lua thread; `fail` ends it if the backstop fires.
     func register(_ fail: @escaping @Sendable (LuaError) -> Void) -> Int {
-        lock.withLock { _ in
+        let (id, failure) = lock.withLock { _ -> (Int, LuaError?) in
             let id = nextID
             nextID += 1
-            var waiter = Waiter(fail: fail)
-            if running {
-                switch (deadline.map { $0 + grace }, interruptedAt.map { $0 + grace }) {
-                case let (byDeadline?, byInterrupt?):
-                    waiter.due = min(byDeadline, byInterrupt)
-                    waiter.interrupted = byInterrupt < byDeadline
-                case let (byDeadline?, nil): waiter.due = byDeadline
-                case let (nil, byInterrupt?): (waiter.due, waiter.interrupted) = (byInterrupt, true)
-                case (nil, nil): break
-                }
-                if let due = waiter.due { scheduleLocked(due) }
-            }
-            waiters[id] = waiter
-            return id
+            // Given up on already (between the caller's check and now): ends at once.
+            if let _failure { return (id, _failure) }
+            waiters[id] = Waiter(fail: fail)
+            return (id, nil)
+        }
+        if let failure { fail(failure) }
+        return id
+    }
+
+    /// The wait's job has started on the Lua thread: from now on it counts.
+    func start(_ id: Int) {
+        lock.withLock { _ in
+            guard waiters[id] != nil else { return }
+            let now = ContinuousClock.now
+            waiters[id]?.started = now
+            if let due = dueLocked(startedAt: now)?.due { scheduleLocked(due) }
         }
     }
 
@@ -279,7 +288,7 @@ final class Backstop: @unchecked Sendable {
         let stopped = lock.withLock { _ -> Task<Void, Never>? in
             guard waiters.removeValue(forKey: id) != nil, !running, timer != nil else { return nil }
             // Between runs, with no wait left to end: the timer has nothing to do.
-            guard !waiters.values.contains(where: { $0.due != nil }) else { return nil }
+            guard !waiters.values.contains(where: { $0.started != nil }) else { return nil }
             defer { (timer, wake) = (nil, nil) }
             generation &+= 1
             return timer
@@ -287,20 +296,35 @@ final class Backstop: @unchecked Sendable {
         stopped?.cancel()
     }
 
-    /// An interrupt: every wait of the run ends within the grace from now.
+    /// An interrupt: every running wait of the run ends within the grace from now.
     func interrupt() {
         lock.withLock { _ in
             guard running, interruptedAt == nil else { return }
-            let now = ContinuousClock.now
-            interruptedAt = now
-            for (id, var waiter) in waiters {
-                if let deadline, deadline <= now { continue }  // its deadline ends it first
-                waiter.due = now + grace
-                waiter.interrupted = true
-                waiters[id] = waiter
-            }
-            if !waiters.isEmpty { scheduleLocked(now + grace) }
+            interruptedAt = .now
+            scheduleEarliestLocked()
         }
+    }
+
+    /// When a job started at `started` is given up on, and whether by the interrupt
+    /// (nil outside a run, or in a run with neither deadline nor interrupt).
+    private func dueLocked(startedAt started: ContinuousClock.Instant)
+        -> (due: ContinuousClock.Instant, interrupted: Bool)?
+    {
+        guard running else { return nil }
+        let byDeadline = deadline.map { max($0, started) + grace }
+        let byInterrupt = interruptedAt.map { max($0, started) + grace }
+        switch (byDeadline, byInterrupt) {
+        case let (d?, i?): return i < d ? (i, true) : (d, false)
+        case let (d?, nil): return (d, false)
+        case let (nil, i?): return (i, true)
+        case (nil, nil): return nil
+        }
+    }
+
+    /// Arms the timer for the earliest end among the running waits (under the lock).
+    private func scheduleEarliestLocked() {
+        let dues = waiters.values.compactMap { w in w.started.flatMap { dueLocked(startedAt: $0)?.due } }
+        if let earliest = dues.min() { scheduleLocked(earliest) }
     }
 
     /// Makes the timer wake no later than `due` (under the lock).
@@ -324,32 +348,40 @@ final class Backstop: @unchecked Sendable {
         }
     }
 
-    /// Ends the waits that are due; returns when to check next (nil: the timer stops).
+    /// Ends the waits that are due, and with them every other wait (the thread is
+    /// stuck); returns when to check next (nil: the timer stops).
     private func fire(_ generation: Int) -> ContinuousClock.Instant? {
         let (ended, failure, next) = lock.withLock { _ -> ([Waiter], LuaError?, ContinuousClock.Instant?) in
             guard generation == self.generation else { return ([], nil, nil) }
             let now = ContinuousClock.now
-            var ended: [Waiter] = []
+            var stuck: Bool?  // by the interrupt (true) or the deadline (false)
             var next: ContinuousClock.Instant?
-            for (id, waiter) in waiters {
-                guard let due = waiter.due else { continue }
+            for waiter in waiters.values {
+                guard let started = waiter.started, let (due, interrupted) = dueLocked(startedAt: started) else {
+                    continue
+                }
                 if due <= now {
-                    waiters.removeValue(forKey: id)
-                    ended.append(waiter)
+                    stuck = (stuck ?? false) || interrupted
                 } else {
                     next = next.map { min($0, due) } ?? due
                 }
             }
-            if let first = ended.first, _failure == nil {
+            guard let stuck else {
+                if next == nil { (timer, wake) = (nil, nil) } else { wake = next }
+                return ([], nil, next)
+            }
+            if _failure == nil {
                 let seconds = graceSeconds == graceSeconds.rounded() ? String(Int(graceSeconds)) : String(graceSeconds)
-                let what = first.interrupted ? "being interrupted" : "its deadline"
+                let what = stuck ? "being interrupted" : "its deadline"
                 _failure = .limit(
                     .unresponsive,
                     "sandbox limit: the script did not stop within \(seconds) s of \(what) "
                         + "(it is stuck in one C call); this sandbox can no longer be used")
             }
-            if next == nil { (timer, wake) = (nil, nil) } else { wake = next }
-            return (ended, _failure, next)
+            let ended = Array(waiters.values)
+            waiters.removeAll()
+            (timer, wake) = (nil, nil)
+            return (ended, _failure, nil)
         }
         if let failure { for waiter in ended { waiter.fail(failure) } }
         return next
