@@ -4,10 +4,10 @@
 -- that replaces pcall, ipairs, table.insert or tostring cannot change how tests run or
 -- what they report. The runner's two functions are this chunk's results, kept by the
 -- host (scripts cannot reach them); no global names the runner's state.
-local type, error, pcall, setmetatable, getmetatable, tostring, ipairs, pairs, rawget, rawequal =
-      type, error, pcall, setmetatable, getmetatable, tostring, ipairs, pairs, rawget, rawequal
+local type, error, pcall, xpcall, setmetatable, getmetatable, tostring, ipairs, pairs, rawget, rawequal =
+      type, error, pcall, xpcall, setmetatable, getmetatable, tostring, ipairs, pairs, rawget, rawequal
 local insert, concat, sort = table.insert, table.concat, table.sort
-local format, find = string.format, string.find
+local format, find, gsub = string.format, string.find, string.gsub
 local mathtype, abs = math.type, math.abs
 local tests = {}
 local root = { name = nil, before = {}, after = {}, parent = nil }
@@ -312,6 +312,33 @@ function control.list()
   return out
 end
 
+-- Where a table error was raised: Lua adds `file:line:` to string errors only, so an
+-- `error({code = …, message = …})` (or a host function's error table) would fail a test
+-- with no line. The message handler runs at the raise, with the stack intact: the first
+-- Lua frame above it (past this handler, `where`, pcall, error and the raising C function)
+-- is the line that raised it.
+local raised_at
+local function where(level)
+  local _, w = pcall(error, "", level)
+  return w
+end
+local function note_raise_site(err)
+  if type(err) == "table" and getmetatable(err) ~= SKIP and rawget(err, "where") == nil then
+    for level = 5, 12 do
+      local w = where(level)
+      if type(w) == "string" and w ~= "" then
+        raised_at = gsub(w, ":%s*$", "")
+        break
+      end
+    end
+  end
+  return err
+end
+local function protected(fn)
+  raised_at = nil
+  return xpcall(fn, note_raise_site)
+end
+
 function control.run(i)
   local t = tests[i]
   if t == nil then return { status = "failed", message = "no test number " .. tostring(i) } end
@@ -319,25 +346,30 @@ function control.run(i)
   local chain, f = {}, t.frame
   while f do insert(chain, 1, f); f = f.parent end
   running = true
-  local ok, err = true, nil
+  local ok, err, site = true, nil, nil
   for _, frame in ipairs(chain) do
     for _, hook in ipairs(frame.before) do
-      ok, err = pcall(hook)
-      if not ok then break end
+      ok, err = protected(hook)
+      if not ok then site = raised_at; break end
     end
     if not ok then break end
   end
-  if ok then ok, err = pcall(t.fn) end
+  if ok then
+    ok, err = protected(t.fn)
+    site = raised_at
+  end
   for j = #chain, 1, -1 do
     for _, hook in ipairs(chain[j].after) do
-      local hook_ok, hook_err = pcall(hook)
-      if ok and not hook_ok then ok, err = false, hook_err end
+      local hook_ok, hook_err = protected(hook)
+      if ok and not hook_ok then ok, err, site = false, hook_err, raised_at end
     end
   end
   running = false
   if ok then return { status = "passed" } end
   if getmetatable(err) == SKIP then return { status = "skipped", reason = err.reason } end
-  return { status = "failed", message = error_text(err), code = error_code(err), expectation = is_expectation(err) }
+  local message = error_text(err)
+  if site and type(err) == "table" and rawget(err, "where") == nil then message = site .. ": " .. message end
+  return { status = "failed", message = message, code = error_code(err), expectation = is_expectation(err) }
 end
 
 return control.list, control.run

@@ -294,7 +294,17 @@ import Testing
                 test("crashes", function() local t = nil; return t.x end)
                 skip("later", function() end)
                 skip("needs AWS", function() end, "no credentials here")
+                test("table error", function()
+                  local x = 1
+                  error({code = "Custom", message = "broke"})
+                end)
+                test("host error", function() json.decode("{bad") end)
                 """)
+            // A table error gets the line that raised it; a host error keeps its own, once.
+            let table = summary.result("table error")?.message ?? ""
+            #expect(table.hasSuffix("kinds_test.lua:7: Custom: broke"), "\(table)")
+            let host = summary.result("host error")?.message ?? ""
+            #expect(host.components(separatedBy: "kinds_test.lua:9:").count == 2, "\(host)")
             #expect(summary.result("wrong")?.failedByError == false)
             #expect(summary.result("wrong")?.output == "said\n")
             #expect(summary.result("crashes")?.failedByError == true)
