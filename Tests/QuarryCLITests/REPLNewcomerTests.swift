@@ -16,6 +16,21 @@ import Testing
         _ = repl.waitForExit()
     }
 
+    @Test("a call without a model hints at :use; :target aws with no credentials says so at once")
+    func missingModelAndCredentialsAreHinted() throws {
+        let repl = try Sandbox().start([], ["NO_COLOR": "1", "AWS_REGION": "us-east-1"])
+        let missing = try repl.evaluate("bedrock.converse{messages = 'hi'}")
+        #expect(missing.contains("'model' is required") && missing.contains("hint: :use MODEL"), "\(missing)")
+        _ = try repl.evaluate(":use amazon.nova-micro-v1:0")
+        let answered = try repl.evaluate("bedrock.converse{messages = 'hi'}.stop_reason")
+        #expect(answered.contains("end_turn") && !answered.contains("hint:"), "\(answered)")
+        let switched = try repl.evaluate(":target aws")
+        #expect(switched.contains("target: AWS us-east-1"), "\(switched)")
+        #expect(switched.contains("note: no AWS credentials are configured"), "\(switched)")
+        repl.type("\u{4}")
+        _ = repl.waitForExit()
+    }
+
     @Test("`c:<Tab>` offers methods only")
     func colonOffersMethodsOnly() throws {
         let repl = try Sandbox().start([], ["NO_COLOR": "1"])

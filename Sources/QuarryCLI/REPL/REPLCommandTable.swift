@@ -92,7 +92,9 @@ enum REPLCommandTable {
             }
             var options = session.options
             options.target = kind
-            await retarget(session, options)
+            if await retarget(session, options), kind == "aws", let note = awsCredentialsNote(options) {
+                session.output.line(note)
+            }
         },
         REPLCommandSpec(
             name: "load", usage: ":load FILE", summary: "run a Lua file in the session (its locals stay local)"
@@ -170,12 +172,28 @@ enum REPLCommandTable {
         all.first { $0.name == name || $0.aliases.contains(name) }
     }
 
-    private static func retarget(_ session: REPLSession, _ options: HostOptions, verb: String = "switched") async {
+    /// After `:target aws` with no credentials configured (judged without network calls):
+    /// what the next call will meet, said now rather than at the first call.
+    static func awsCredentialsNote(
+        _ options: HostOptions, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String? {
+        guard options.profile == nil, !QuarryTarget.credentialsConfigured(environment) else { return nil }
+        return "note: no AWS credentials are configured (environment, ~/.aws or --profile): calls will fail "
+            + "unless a container or instance metadata service provides some; :target emulator switches back"
+    }
+
+    /// Makes a fresh engine for `options`; false (said) when it could not.
+    @discardableResult
+    private static func retarget(_ session: REPLSession, _ options: HostOptions, verb: String = "switched") async
+        -> Bool
+    {
         do {
             try await session.replaceEngine(with: options)
             session.output.line("\(verb): fresh session state; target: \(session.engine?.targetDescription ?? "none")")
+            return true
         } catch {
             session.output.error("cannot switch target: \(error)")
+            return false
         }
     }
 

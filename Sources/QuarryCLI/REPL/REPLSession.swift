@@ -220,7 +220,7 @@ final class REPLSession: @unchecked Sendable {
             if case .limit(.interrupted, _) = error {
                 output.error("\ninterrupted (session state kept)")
             } else {
-                output.error(ScriptRunner.hinted(error.description))
+                output.error(Self.hinted(ScriptRunner.hinted(error.description), defaultModel: engine.defaultModel))
             }
             return .failed
         } catch is CancellationError {
@@ -257,6 +257,12 @@ final class REPLSession: @unchecked Sendable {
     func historyEntries() -> [String] { editor.history() }
 
     /// Replaces the engine with a fresh one for `options` (a new Lua state).
+    /// At the prompt, a call without a model also says how to stop repeating it.
+    static func hinted(_ text: String, defaultModel: String?) -> String {
+        guard defaultModel == nil, text.contains("'model' is required") else { return text }
+        return text + "\nhint: :use MODEL sets the model for calls that name none (Tab completes model ids)"
+    }
+
     func replaceEngine(with options: HostOptions) async throws {
         let fresh = try await makeEngine(options)
         let old = shared.engine.withLock { box -> (any REPLEngine)? in
