@@ -31,6 +31,27 @@ import Testing
         _ = repl.waitForExit()
     }
 
+    @Test(
+        "a stream shows how it ended, not the whole response; a call that ends at the prompt reports before the next output"
+    )
+    func streamEndingsAndHeldStatusLines() throws {
+        let repl = try Sandbox().start([], ["NO_COLOR": "1"])
+        _ = try repl.evaluate(":use amazon.nova-micro-v1:0")
+        let shown = try repl.evaluate("bedrock.stream{messages = 'hi'}")
+        #expect(shown.contains("stop_reason = \"end_turn\"") && shown.contains("usage ="), "\(shown)")
+        #expect(!shown.contains("attempt_log") && !shown.contains("request_id"), "\(shown)")
+        #expect(try repl.evaluate("_.request_id ~= nil") == "true", "_ holds the whole response")
+        _ = try repl.evaluate("s = bedrock.stream{messages = 'hi'}")
+        let mark = repl.transcript.count
+        Thread.sleep(forTimeInterval: 1)  // the emulator answers at once: the call ends meanwhile
+        let atPrompt = String(repl.transcript.dropFirst(mark))
+        #expect(!atPrompt.contains("[ConverseStream"), "printed into the waiting prompt: \(atPrompt)")
+        let next = try repl.evaluate("s")
+        #expect(next.contains("[ConverseStream amazon.nova-micro-v1:0 ·"), "\(next)")
+        repl.type("\u{4}")
+        _ = repl.waitForExit()
+    }
+
     @Test("`c:<Tab>` offers methods only")
     func colonOffersMethodsOnly() throws {
         let repl = try Sandbox().start([], ["NO_COLOR": "1"])

@@ -16,9 +16,9 @@
 ///   (host error tables) print their `tostring`; functions print `<function>` (their
 ///   addresses say nothing useful at a prompt).
 /// - A `BedrockStream` returned at the prompt is drained first: its text is written as
-///   it arrives and the finished response (usage, stop reason, without the text again)
-///   is printed. The global `_` holds the first value of the last expression (for a
-///   stream, the whole response).
+///   it arrives, then how it ended (stop reason and usage; tool uses, restarts or an
+///   incomplete end when there were any; the status line says the rest). The global `_`
+///   holds the first value of the last expression (for a stream, the whole response).
 /// - It reaches the string library through the string metatable, so reassigning the
 ///   global `string` in a session does not break printing.
 enum REPLPrettyPrinter {

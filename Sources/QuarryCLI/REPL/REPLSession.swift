@@ -66,13 +66,16 @@ final class REPLSession: @unchecked Sendable {
 
     /// Prints a status line when a Bedrock call ends: model, tokens, latency, error. A
     /// stream's line is held until the input's evaluation ends: the host records the call
-    /// when its last event arrives, before the script has written that event's text.
+    /// when its last event arrives, before the script has written that event's text. A
+    /// line for a call that ends while the prompt waits (a stream opened by an input that
+    /// has finished) is held until the next input runs: written then, it would land in
+    /// the middle of the line being typed.
     var callReporter: @Sendable (CallRecord) -> Void {
         let output = self.output, shared = self.shared
         return { record in
             let text = output.paint(CallStatusLine(record).text, .dim)
             let held = shared.evaluating.withLock { evaluating -> Bool in
-                guard evaluating, record.operation.hasSuffix("Stream") else { return false }
+                guard !evaluating || record.operation.hasSuffix("Stream") else { return false }
                 shared.heldStatusLines.withLock { $0.append(text) }
                 return true
             }
@@ -125,6 +128,7 @@ final class REPLSession: @unchecked Sendable {
         }
         signal?.stop()
         await engine?.shutdown()
+        printHeldStatusLines()
         return 0
     }
 
@@ -191,6 +195,7 @@ final class REPLSession: @unchecked Sendable {
             input: rewriteLocals ? SessionLocals.rewrite(input) : input,
             chunkName: chunkName, printsExpressions: printsExpressions,
             colour: output.colour, width: TerminalOutput.columns())
+        printHeldStatusLines()  // lines of calls that ended while the prompt waited
         shared.evaluating.withLock { $0 = true }
         defer {
             shared.evaluating.withLock { $0 = false }

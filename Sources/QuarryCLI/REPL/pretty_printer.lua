@@ -1,6 +1,6 @@
 -- The REPL's value renderer: defines the local render_all(colour, width, ...). The first part of
 -- every chunk the REPL evaluates (=repl). Embedded at build time; see REPLPrettyPrinter.swift.
-local type, tostring, pairs, select, pcall = type, tostring, pairs, select, pcall
+local type, tostring, pairs, select, pcall, next = type, tostring, pairs, select, pcall, next
 local mtype = math.type
 local S = ("")
 local fmt, sub, gsub, match, byte, rep = S.format, S.sub, S.gsub, S.match, S.byte, S.rep
@@ -149,7 +149,9 @@ render = function(v, depth, ancestors, indent, width, limit)
 end
 local rawget, iowrite = rawget, write or (io and io.write)
 -- A stream returned at the prompt is drained here: its text is written as it
--- arrives, and the finished response (without the text again) becomes its value.
+-- arrives; what is shown after it is how it ended (stop reason, usage, and tool uses,
+-- restarts or an incomplete end when there were any), the status line having said the
+-- rest. The whole response becomes `_`.
 local function drain(s)
   local nxt = rawget(s, "_next")
   local wrote = false
@@ -161,8 +163,12 @@ local function drain(s)
   if wrote and iowrite then iowrite("\n") end
   local result = rawget(s, "result")
   if type(result) ~= "table" then return result end
-  local shown = {}
-  for k, v in pairs(result) do if k ~= "text" and k ~= "content" and k ~= "message" then shown[k] = v end end
+  local shown = { stop_reason = rawget(result, "stop_reason"), usage = rawget(result, "usage") }
+  local tools = rawget(result, "tool_uses")
+  if type(tools) == "table" and next(tools) ~= nil then shown.tool_uses = tools end
+  local restarts = rawget(result, "restarts")
+  if type(restarts) == "number" and restarts > 0 then shown.restarts = restarts end
+  if rawget(result, "complete") == false then shown.complete = false end
   return shown, result
 end
 local function is_stream(v)
