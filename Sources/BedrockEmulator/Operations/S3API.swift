@@ -1,8 +1,9 @@
 import BedrockWire
 import Foundation
 
-/// The emulator's minimal S3 over the ``ObjectStore``: CreateBucket, PutObject,
-/// GetObject, ListObjectsV2 and multipart uploads (CreateMultipartUpload, UploadPart,
+/// The emulator's minimal S3 over the ``ObjectStore``: CreateBucket, HeadBucket,
+/// PutObject, GetObject (one byte range too), HeadObject, ListObjectsV2 (with a
+/// delimiter's common prefixes) and multipart uploads (CreateMultipartUpload, UploadPart,
 /// CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads), with S3's XML answers and
 /// errors. Path-style (`/{bucket}/{key}`) and virtual-hosted (`Host: {bucket}.localhost`,
 /// `{bucket}.s3.localhost`; see ``S3Addressing``). Requests reach it once authenticated
@@ -14,6 +15,7 @@ struct S3API {
     /// The operations served, for the request log.
     enum Operation: String {
         case createBucket = "CreateBucket", putObject = "PutObject", getObject = "GetObject"
+        case headObject = "HeadObject", headBucket = "HeadBucket"
         case listObjectsV2 = "ListObjectsV2"
         case createMultipartUpload = "CreateMultipartUpload", uploadPart = "UploadPart"
         case completeMultipartUpload = "CompleteMultipartUpload", abortMultipartUpload = "AbortMultipartUpload"
@@ -91,6 +93,14 @@ struct S3API {
             case ("GET", false):
                 operation = .getObject
                 response = try getObject(request, bucket: bucket, key: key, query: query, requestID: requestID)
+            case ("HEAD", false):
+                operation = .headObject
+                response = try headObject(bucket: bucket, key: key, query: query, requestID: requestID)
+            case ("HEAD", true):
+                operation = .headBucket
+                guard query.isEmpty else { throw S3Error.notImplemented("HEAD with bucket sub-resources") }
+                guard store.bucketExists(bucket) else { throw S3Error.noSuchBucket(bucket) }
+                response = .complete(status: 200, headers: headers(requestID, []), body: [])
             case ("GET", true) where query.contains(where: { $0.0 == "list-type" && $0.1 == "2" }):
                 operation = .listObjectsV2
                 response = try listObjects(bucket: bucket, query: query, requestID: requestID)
@@ -99,6 +109,13 @@ struct S3API {
             }
             return (response, operation?.rawValue, nil)
         } catch let error as S3Error {
+            // S3 answers a failed HEAD with its status alone: a HEAD answer has no body.
+            guard request.method != "HEAD" else {
+                return (
+                    .complete(status: error.status, headers: headers(requestID, []), body: []),
+                    operation?.rawValue, error
+                )
+            }
             return (errorResponse(error, requestID: requestID), operation?.rawValue, error)
         } catch {
             let failure = S3Error(
@@ -159,20 +176,80 @@ struct S3API {
         requestID: String
     ) throws -> EmulatorResponse {
         guard query.isEmpty else { throw S3Error.notImplemented("object sub-resources") }
-        guard request.headers.first(name: "range") == nil else { throw S3Error.notImplemented("ranged GetObject") }
+        let object = try storedObject(bucket: bucket, key: key)
+        let size = object.bytes.count
+        guard let header = request.headers.first(name: "range"),
+            let range = try Self.byteRange(header, size: size)
+        else {
+            return .complete(status: 200, headers: headers(requestID, objectHeaders(object)), body: object.bytes)
+        }
+        return .complete(
+            status: 206,
+            headers: headers(
+                requestID,
+                objectHeaders(object) + [("Content-Range", "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(size)")]
+            ),
+            body: Array(object.bytes[range]))
+    }
+
+    /// HeadObject: GetObject's headers, Content-Length included, and no body.
+    private func headObject(bucket: String, key: String, query: [(String, String)], requestID: String) throws
+        -> EmulatorResponse
+    {
+        guard query.isEmpty else { throw S3Error.notImplemented("object sub-resources") }
+        let object = try storedObject(bucket: bucket, key: key)
+        return .complete(
+            status: 200,
+            headers: headers(requestID, objectHeaders(object) + [("Content-Length", String(object.bytes.count))]),
+            body: [])
+    }
+
+    private func storedObject(bucket: String, key: String) throws -> ObjectStore.StoredObject {
         guard let object = store.get(bucket: bucket, key: key) else {
             if !store.bucketExists(bucket) { throw S3Error.noSuchBucket(bucket) }
             throw S3Error(
                 code: "NoSuchKey", status: 404, message: "The specified key does not exist.", resource: ("Key", key))
         }
-        return .complete(
-            status: 200,
-            headers: headers(
-                requestID,
-                [
-                    ("Content-Type", object.contentType), ("ETag", object.etag),
-                    ("Last-Modified", Self.httpDate(object.modified)), ("Accept-Ranges", "bytes"),
-                ]), body: object.bytes)
+        return object
+    }
+
+    private func objectHeaders(_ object: ObjectStore.StoredObject) -> [(String, String)] {
+        [
+            ("Content-Type", object.contentType), ("ETag", object.etag),
+            ("Last-Modified", Self.httpDate(object.modified)), ("Accept-Ranges", "bytes"),
+        ]
+    }
+
+    /// The bytes a `Range: bytes=…` header asks of an object of `size` bytes, as S3 reads
+    /// it: one range (`a-b`, `a-`, `-n`), cut at the object's end; nil when the header is
+    /// not one such range (several ranges, a reversed one, another unit: S3 then sends the
+    /// whole object). A range that starts past the end is `InvalidRange` (416).
+    static func byteRange(_ header: String, size: Int) throws -> Range<Int>? {
+        let text = header.trimmingCharacters(in: .whitespaces)
+        guard text.lowercased().hasPrefix("bytes="), !text.contains(",") else { return nil }
+        let spec = text.dropFirst("bytes=".count).trimmingCharacters(in: .whitespaces)
+        guard let dash = spec.firstIndex(of: "-") else { return nil }
+        let first = spec[..<dash].trimmingCharacters(in: .whitespaces)
+        let last = spec[spec.index(after: dash)...].trimmingCharacters(in: .whitespaces)
+        func number(_ s: String) -> Int? { s.allSatisfy(\.isASCII) && !s.isEmpty ? Int(s) : nil }
+        let unsatisfiable = S3Error(
+            code: "InvalidRange", status: 416, message: "The requested range is not satisfiable",
+            resource: ("RangeRequested", header), details: [("ActualObjectSize", String(size))])
+        if first.isEmpty {
+            guard let count = number(last) else { return nil }
+            guard count > 0, size > 0 else { throw unsatisfiable }
+            return max(0, size - count)..<size
+        }
+        guard let start = number(first) else { return nil }
+        let end: Int
+        if last.isEmpty {
+            end = size - 1
+        } else {
+            guard let given = number(last), given >= start else { return nil }
+            end = min(given, size - 1)
+        }
+        guard start < size else { throw unsatisfiable }
+        return start..<(end + 1)
     }
 
     private func listObjects(bucket: String, query: [(String, String)], requestID: String) throws -> EmulatorResponse {
@@ -180,6 +257,7 @@ struct S3API {
         var maxKeys = 1000
         var continuation: String?
         var startAfter: String?
+        var delimiter: String?
         var urlEncoded = false
         for (name, value) in query {
             switch name {
@@ -198,40 +276,96 @@ struct S3API {
                 }
                 urlEncoded = true
             case "fetch-owner": break
+            case "delimiter": delimiter = value.isEmpty ? nil : value
             default: throw S3Error.notImplemented("the ListObjectsV2 parameter \(RequestLog.cut(name))")
             }
         }
         guard let all = store.list(bucket: bucket, prefix: prefix) else { throw S3Error.noSuchBucket(bucket) }
         var after: [UInt8]? = startAfter.map { Array($0.utf8) }
+        var resumedAtCommonPrefix = false
         if let continuation {
             guard let decoded = Data(base64Encoded: continuation) else {
                 throw S3Error.invalidArgument("The continuation token provided is incorrect")
             }
             after = Array(decoded)
+            if let delimiter, let after {
+                resumedAtCommonPrefix = after.reversed().starts(with: Array(delimiter.utf8).reversed())
+            }
         }
-        let remaining = after.map { after in all.filter { after.lexicographicallyPrecedes(Array($0.key.utf8)) } } ?? all
-        let page = remaining.prefix(maxKeys)
-        let truncated = page.count < remaining.count
+        // In key order: the keys, and with a delimiter the common prefixes that stand for
+        // the keys under them (each counts once toward max-keys); one entry past a page
+        // says the page is truncated.
+        var entries: [ListEntry] = []
+        for item in all {
+            let bytes = Array(item.key.utf8)
+            if let after {
+                guard after.lexicographicallyPrecedes(bytes) else { continue }
+                // The last page ended on a common prefix: its keys were shown by it.
+                if resumedAtCommonPrefix && bytes.starts(with: after) { continue }
+            }
+            if let delimiter, let common = Self.commonPrefix(of: bytes, after: prefix, delimiter: delimiter) {
+                if case .commonPrefix(let last)? = entries.last, last == common { continue }
+                entries.append(.commonPrefix(common))
+            } else {
+                entries.append(.object(item.key, item.object))
+            }
+            if entries.count > maxKeys { break }
+        }
+        let page = entries.prefix(maxKeys)
+        let truncated = entries.count > maxKeys
         func field(_ text: String) -> String { XML.escape(urlEncoded ? Self.urlEncode(text) : text) }
         var xml =
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         xml += "<Name>\(XML.escape(bucket))</Name><Prefix>\(field(prefix))</Prefix><KeyCount>\(page.count)</KeyCount>"
+        if let delimiter { xml += "<Delimiter>\(field(delimiter))</Delimiter>" }
         xml += "<MaxKeys>\(maxKeys)</MaxKeys><IsTruncated>\(truncated)</IsTruncated>"
         if urlEncoded { xml += "<EncodingType>url</EncodingType>" }
         if let continuation { xml += "<ContinuationToken>\(XML.escape(continuation))</ContinuationToken>" }
         if let startAfter { xml += "<StartAfter>\(field(startAfter))</StartAfter>" }
         if truncated, let last = page.last {
-            xml += "<NextContinuationToken>\(Data(last.key.utf8).base64EncodedString())</NextContinuationToken>"
+            xml += "<NextContinuationToken>\(Data(last.name.utf8).base64EncodedString())</NextContinuationToken>"
         }
-        for entry in page {
+        for case .object(let key, let object) in page {
             xml +=
-                "<Contents><Key>\(field(entry.key))</Key><LastModified>\(Self.isoDate(entry.object.modified))</LastModified>"
-            xml += "<ETag>\(XML.escape(entry.object.etag))</ETag><Size>\(entry.object.bytes.count)</Size>"
+                "<Contents><Key>\(field(key))</Key><LastModified>\(Self.isoDate(object.modified))</LastModified>"
+            xml += "<ETag>\(XML.escape(object.etag))</ETag><Size>\(object.bytes.count)</Size>"
             xml += "<StorageClass>STANDARD</StorageClass></Contents>"
+        }
+        for case .commonPrefix(let common) in page {
+            xml += "<CommonPrefixes><Prefix>\(field(common))</Prefix></CommonPrefixes>"
         }
         xml += "</ListBucketResult>"
         return .complete(
             status: 200, headers: headers(requestID, [("Content-Type", "application/xml")]), body: Array(xml.utf8))
+    }
+
+    /// One entry of a ListObjectsV2 page.
+    private enum ListEntry {
+        case object(String, ObjectStore.StoredObject)
+        case commonPrefix(String)
+        /// What a continuation token resumes after.
+        var name: String {
+            switch self {
+            case .object(let key, _): key
+            case .commonPrefix(let prefix): prefix
+            }
+        }
+    }
+
+    /// The common prefix `key` rolls up into: `prefix`, then the key's bytes after it up
+    /// to and including the first `delimiter`; nil when no delimiter follows the prefix.
+    static func commonPrefix(of key: [UInt8], after prefix: String, delimiter: String) -> String? {
+        let start = prefix.utf8.count
+        let needle = Array(delimiter.utf8)
+        guard !needle.isEmpty, key.count >= start + needle.count else { return nil }
+        var i = start
+        while i + needle.count <= key.count {
+            if key[i..<(i + needle.count)].elementsEqual(needle) {
+                return String(decoding: key[..<(i + needle.count)], as: UTF8.self)
+            }
+            i += 1
+        }
+        return nil
     }
 
     /// Checks a body against the `x-amz-checksum-crc32` it declares (S3's `BadDigest`

@@ -374,7 +374,11 @@ final class HTTPServer: Sendable {
         case .complete(let status, let headers, let body):
             var head = HTTPResponseHead(
                 version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: HTTPHeaders(headers))
-            head.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+            // An answer to HEAD says the length its GET would have, with no body.
+            if body.isEmpty, head.headers.contains(name: "Content-Length") {
+            } else {
+                head.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+            }
             if !keepAlive && !http2 { head.headers.replaceOrAdd(name: "Connection", value: "close") }
             try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(ByteBuffer(bytes: body))), .end(nil)])
             return keepAlive
