@@ -145,7 +145,9 @@ struct EmulatorBanner {
             "",
             "Point boto3 or the AWS CLI at it (Bedrock Runtime, Bedrock and S3 all answer here):",
             "  export AWS_ENDPOINT_URL=\(endpoint.url)",
-            "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=\(region)",
+            // Both: boto3 and the AWS CLI v1 read only AWS_DEFAULT_REGION, the CLI v2 and the
+            // other SDKs AWS_REGION first.
+            "  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=\(region) AWS_DEFAULT_REGION=\(region)",
         ]
         if let ca = endpoint.caCertificatePath { lines.append("  export AWS_CA_BUNDLE=\(ca)") }
         lines += [

@@ -61,6 +61,8 @@ import Testing
         #expect(banner.contains("test / test"))
         #expect(banner.contains("x-quarry-admin-token"))
         #expect(banner.contains("AWS_ENDPOINT_URL=\(endpoint)"))
+        // boto3 reads only AWS_DEFAULT_REGION: the exports give it a region too.
+        #expect(banner.contains("AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1"))
         #expect(banner.contains("--endpoint-url \(endpoint)"))
 
         let client = try BedrockRuntimeClient(
