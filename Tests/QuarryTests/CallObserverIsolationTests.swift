@@ -124,7 +124,7 @@ import Testing
         }
     }
 
-    /// Registered functions that block, more of them at once than Swift's pool has
+    /// Registered functions that block, many more of them at once than Swift's pool has
     /// threads, do not hold the run past its deadline, and the host stays usable: they run
     /// outside the pool that the deadline's timer and every other task need (the attacker
     /// audit's F3: on the pool, the run came back only when the functions did).
@@ -136,7 +136,9 @@ import Testing
                 blocker.block()
                 return []
             }
-            let calls = Array(repeating: "stuck", count: ProcessInfo.processInfo.activeProcessorCount + 1)
+            // 64: far more than Swift's pool has threads, and enough that Dispatch's queues
+            // (which share threads with Swift's executor on Linux) starved it for 40 s.
+            let calls = Array(repeating: "stuck", count: 64)
             let (elapsed, outcome) = await Self.timed(
                 host, "parallel(\(calls.joined(separator: ", "))); return 'after'", seconds: 1, limit: 8,
                 blocker: blocker)

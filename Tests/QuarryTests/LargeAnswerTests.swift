@@ -80,4 +80,12 @@ import Testing
         #expect(r.dropFirst().first?.stringValue?.contains("more than 100000 table elements") == true, "\(r)")
         #expect(r.last == .string("went on"))
     }
+
+    @Test("a script's own InvokeModel body is read for its token cap only within json.decode's bound")
+    func scriptBodyParseIsBounded() {
+        #expect(LuaJSON.parsedIfWithinParseBound(Self.zeros(250_000)) == nil)
+        #expect(TokenEstimate.invoke(Data(Self.zeros(250_000))) > 0, "estimated from its bytes instead")
+        let small = Data(#"{"max_tokens": 77, "messages": []}"#.utf8)
+        #expect(BedrockBindings.invokeMaxTokens(small) == 77)
+    }
 }

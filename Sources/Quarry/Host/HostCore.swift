@@ -460,7 +460,7 @@ enum TokenEstimate {
 
     /// The input estimate of an InvokeModel body (its JSON, or every byte if it is not JSON).
     static func invoke(_ body: Data) -> Int {
-        guard let json = try? JSONParser.parse(body) else { return tokens(textBytes: body.count) }
+        guard let json = LuaJSON.parsedIfWithinParseBound(body) else { return tokens(textBytes: body.count) }
         return tokens(json)
     }
 

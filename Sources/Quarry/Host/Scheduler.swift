@@ -290,18 +290,62 @@ final class DeadlineWatch: Sendable {
     deinit { state.withLock { $0.timer?.cancel() } }
 }
 
-/// Runs the jobs of app-registered functions on threads of a Dispatch queue, outside
-/// Swift's cooperative pool. An app's function may block (a lock, a synchronous call):
-/// on the pool, as many blocked functions as it has threads (two on a 2-core machine)
-/// would hold every task of the process, the deadline timer that ends the run included
-/// (the attacker audit of 2026-12-06, F3). Dispatch adds threads to a custom queue when
-/// its threads block, so a blocked function holds only its own thread.
-final class AppFunctionExecutor: TaskExecutor {
+/// Runs the jobs of app-registered functions on threads of its own, outside Swift's
+/// cooperative pool and outside Dispatch's. An app's function may block (a lock, a
+/// synchronous call): on the pool, as many blocked functions as it has threads would
+/// hold every task of the process, the deadline timer that ends the run included (the
+/// attacker audit of 2026-12-06, F3). Dispatch's queues draw on the same threads as
+/// Swift's global executor on Linux and add threads slowly, so they starve it too.
+///
+/// A job goes to an idle thread, or to a new one while fewer than `maxThreads` exist;
+/// past that it waits for a thread (blocked functions then wait on each other, never on
+/// the host). A thread idle for `idleSeconds` ends.
+final class AppFunctionExecutor: TaskExecutor, @unchecked Sendable {
     static let shared = AppFunctionExecutor()
-    private let queue = DispatchQueue(label: "quarry.app-functions", attributes: .concurrent)
+    /// The most threads at once: each blocked function holds one.
+    static let maxThreads = 256
+    static let idleSeconds = 10.0
+
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+    private var threads = 0
+    private var idle = 0
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+        condition.lock()
+        jobs.append(job)
+        let spawn = idle == 0 && threads < Self.maxThreads
+        if spawn { threads += 1 } else { condition.signal() }
+        condition.unlock()
+        if spawn { startThread() }
+    }
+
+    private func startThread() {
+        let thread = Thread { [self] in work() }
+        thread.name = "quarry.app-function"
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    private func work() {
+        condition.lock()
+        while true {
+            if jobs.isEmpty {
+                idle += 1
+                let signalled = condition.wait(until: Date(timeIntervalSinceNow: Self.idleSeconds))
+                idle -= 1
+                if !signalled && jobs.isEmpty {
+                    threads -= 1
+                    condition.unlock()
+                    return
+                }
+                continue
+            }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job.runSynchronously(on: asUnownedTaskExecutor())
+            condition.lock()
+        }
     }
 }

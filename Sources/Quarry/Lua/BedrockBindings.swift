@@ -170,7 +170,7 @@ struct BedrockBindings {
     /// largest value under any of those names (a body that repeats a key, or spells the
     /// cap two ways, reserves for the larger, whichever one the model reads).
     static func invokeMaxTokens(_ body: Data) -> Int? {
-        guard case .object(let top)? = try? JSONParser.parse(body) else { return nil }
+        guard case .object(let top)? = LuaJSON.parsedIfWithinParseBound(body) else { return nil }
         let names: Set<String> = [
             "max_tokens", "maxTokens", "max_gen_len", "maxTokenCount", "max_new_tokens",
             "max_completion_tokens", "max_output_tokens",

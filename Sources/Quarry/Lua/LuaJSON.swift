@@ -92,6 +92,15 @@ public enum LuaJSON {
         }
     }
 
+    /// A script's own JSON (an InvokeModel body, read for its token cap and estimate)
+    /// parsed as a tree, or nil when it is not JSON or holds more values than
+    /// `json.decode` would parse: the tree is Swift memory the sandbox's cap does not see.
+    static func parsedIfWithinParseBound(_ bytes: some Collection<UInt8>) -> JSONValue? {
+        let bound = parseBound(maxItems: LuaConversionLimits().maxItems)
+        guard JSONStructure.valueCount(bytes, stoppingAfter: bound) <= bound else { return nil }
+        return try? JSONParser.parse(bytes)
+    }
+
     /// Whether `bytes` holds at most `maxItems` JSON values (counted without parsing).
     static func fitsInOneValue(_ bytes: some Sequence<UInt8>, maxItems: Int) -> Bool {
         JSONStructure.valueCount(bytes, stoppingAfter: maxItems) <= maxItems
