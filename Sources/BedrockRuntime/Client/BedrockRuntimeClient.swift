@@ -312,11 +312,18 @@ public final class BedrockRuntimeClient: Sendable {
         async throws -> BedrockResult<T>
     {
         let limit = configuration.limits.maxBodyBytes
+        let maxValues = configuration.limits.maxJSONValues
         let budget = pipeline.budget
         let (output, attempts, headers): (T, [AttemptRecord], HTTPHeaders) = try await pipeline.perform(
             op, options: options
         ) { response, watchdog in
             let collected = try await RequestPipeline.collect(response, watchdog, limit: limit, budget: budget)
+            guard JSONStructure.holdsAtMost(maxValues, valuesIn: collected.body) else {
+                var e = BedrockError.tooManyJSONValues("the \(op.name) answer", limit: maxValues)
+                e.httpStatus = collected.status
+                e.requestId = collected.headers.requestId
+                throw e
+            }
             do {
                 return try JSONValueDecoder().decode(T.self, from: collected.body)
             } catch {

@@ -28,8 +28,16 @@ public struct ResponseLimits: Sendable, Hashable {
     /// Content blocks a ConverseStream result may have (default 10,000; each costs an
     /// entry and strings even when its text is one byte).
     public var maxContentBlocks: Int
+    /// JSON values one answer (or one stream event, or one tool use's input) may hold to
+    /// be parsed. A parsed value costs tens to hundreds of bytes, so a hostile answer of
+    /// tiny values (`[[],[],…]`) would cost far more memory parsed than its bytes.
+    public var maxJSONValues: Int = ResponseLimits.defaultMaxJSONValues
 
-    /// 32 MiB body, 64 MiB stream, 1 MiB error body, 256 MiB in flight, 10,000 blocks.
+    /// One million: a 150 MB parsed tree at most.
+    public static let defaultMaxJSONValues = 1_000_000
+
+    /// 32 MiB body, 64 MiB stream, 1 MiB error body, 256 MiB in flight, 10,000 blocks,
+    /// 1,000,000 JSON values.
     public static let `default` = ResponseLimits()
 
     public init(

@@ -178,6 +178,13 @@ public struct BedrockError: Error, Sendable, CustomStringConvertible {
             message: "\(what) exceeds the \(ResponseLimits.describe(bytes: limit)) cap (ResponseLimits.\(setting))")
     }
 
+    /// An answer (or event, or tool input) of more JSON values than `limit`: not parsed.
+    package static func tooManyJSONValues(_ what: String, limit: Int) -> BedrockError {
+        BedrockError(
+            kind: .responseTooLarge,
+            message: "\(what) holds more than \(limit) JSON values (ResponseLimits.maxJSONValues); not parsed")
+    }
+
     package static func invalidRequest(_ message: String) -> BedrockError {
         BedrockError(kind: .invalidRequest, message: message)
     }

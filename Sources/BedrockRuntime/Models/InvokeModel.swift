@@ -129,7 +129,9 @@ public struct InvocationMetrics: Hashable, Sendable {
     /// The `amazon-bedrock-invocationMetrics` object of a stream chunk (the service adds
     /// it to the last one); nil for every other chunk.
     public static func fromChunk(_ chunk: Data) -> InvocationMetrics? {
-        guard chunk.range(of: chunkKeyBytes) != nil, let json = try? JSONParser.parse(chunk),
+        guard chunk.range(of: chunkKeyBytes) != nil,
+            JSONStructure.holdsAtMost(ResponseLimits.defaultMaxJSONValues, valuesIn: chunk),
+            let json = try? JSONParser.parse(chunk),
             let metrics = json[chunkKey]
         else { return nil }
         let m = InvocationMetrics(

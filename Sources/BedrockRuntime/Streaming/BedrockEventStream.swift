@@ -199,7 +199,10 @@ enum StreamExceptionParser {
         switch message.kind {
         case .exception:
             let name = message.exceptionType ?? "UnknownException"
-            let json = try? JSONParser.parse(message.payload.readableBytesView)
+            let bytes = message.payload.readableBytesView
+            let json =
+                JSONStructure.holdsAtMost(ResponseLimits.defaultMaxJSONValues, valuesIn: bytes)
+                ? try? JSONParser.parse(bytes) : nil
             let text = json?["message"]?.stringValue ?? json?["Message"]?.stringValue ?? "\(name) inside the stream"
             return BedrockError(
                 kind: .service(ServiceErrorCode(wireName: name)), message: text,
@@ -362,6 +365,10 @@ extension RequestPipeline {
                         } else {
                             let type = message.eventType ?? ""
                             let payload: JSONValue
+                            let maxValues = ResponseLimits.defaultMaxJSONValues
+                            guard JSONStructure.holdsAtMost(maxValues, valuesIn: message.payload) else {
+                                throw BedrockError.tooManyJSONValues("stream event '\(type)'", limit: maxValues)
+                            }
                             do {
                                 payload = message.payload.isEmpty ? .object([]) : try JSONParser.parse(message.payload)
                             } catch {

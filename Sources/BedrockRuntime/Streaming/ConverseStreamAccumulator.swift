@@ -200,7 +200,9 @@ public struct ConverseStreamAccumulator: Sendable {
                 let parsed: JSONValue
                 if input.isEmpty {
                     parsed = .object([])
-                } else if let v = try? JSONParser.parse(input) {
+                } else if JSONStructure.holdsAtMost(ResponseLimits.defaultMaxJSONValues, valuesIn: input.utf8),
+                    let v = try? JSONParser.parse(input)
+                {
                     parsed = v
                 } else {
                     r.malformedToolInputs[id] = input

@@ -1,6 +1,6 @@
 /// A walk over the bytes of a JSON text that lie outside its strings: what counting
-/// values or estimating sizes without parsing needs (batch records files on the way in,
-/// batch output lines on the way out).
+/// values or estimating sizes without parsing needs (answers before they are parsed,
+/// batch records files on the way in, batch output lines on the way out).
 package enum JSONStructure {
     /// Calls `body` with every byte outside strings, in order, each string's opening
     /// quote included (its contents, escapes and closing quote are skipped); stops early
@@ -41,5 +41,10 @@ package enum JSONStructure {
             }
         }
         return count
+    }
+
+    /// Whether `bytes` holds at most `limit` JSON values (counted without parsing).
+    package static func holdsAtMost(_ limit: Int, valuesIn bytes: some Sequence<UInt8>) -> Bool {
+        valueCount(bytes, stoppingAfter: limit) <= limit
     }
 }
