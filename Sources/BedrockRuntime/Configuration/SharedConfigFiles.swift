@@ -88,6 +88,7 @@ public struct SharedConfigFiles: Sendable, Hashable {
         var current: ConfigSection?
         var header = ""
         var nestedKey: String?
+        var nestedKeyIndent = 0
         var lineNumber = 0
         func finish() {
             if let current { sections.append((header, current)) }
@@ -102,7 +103,12 @@ public struct SharedConfigFiles: Sendable, Hashable {
             let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
-            let indented = line.first == " " || line.first == "\t"
+            // How far the line is indented, as configparser measures it (the offset of its
+            // first non-space character): a line belongs to a nested block only when it is
+            // indented deeper than the line that opened the block. `\ts3 =` then
+            // ` aws_secret_access_key = …` is two keys to botocore, so two keys here (the
+            // attacker audit: read as nested, the secret was shown by `dump`).
+            let indent = line.prefix { $0.isWhitespace }.count
             if trimmed.hasPrefix("[") {
                 guard trimmed.hasSuffix("]"), trimmed.count > 2 else {
                     // The line itself is never echoed: it could hold a secret.
@@ -131,10 +137,11 @@ public struct SharedConfigFiles: Sendable, Hashable {
             guard !key.isEmpty else {
                 throw .malformedFile(path: path, line: lineNumber, problem: "empty key before '='")
             }
-            if indented, let nestedKey {
+            if let nestedKey, indent > nestedKeyIndent {
                 current?.nested[nestedKey, default: [:]][key] = value
             } else if value.isEmpty {
                 nestedKey = key
+                nestedKeyIndent = indent
                 current?.values[key] = ""
             } else {
                 nestedKey = nil
@@ -171,6 +178,17 @@ extension ConfigSection: CustomStringConvertible, CustomReflectable {
         }
     }
 
+    /// The nested blocks with secret values replaced by `***` (a secret key may sit in
+    /// one: the AWS SDKs never read it there, but it is still a secret).
+    private var shownNested: [String: [String: String]] {
+        nested.mapValues { block in
+            Dictionary(
+                uniqueKeysWithValues: block.map { key, value in
+                    (key, Self.secretKeys.contains(key.lowercased()) ? SecretMasking.redacted : value)
+                })
+        }
+    }
+
     /// The settings with secret values replaced by `***`.
     public var description: String {
         "ConfigSection(\(origin): " + shownValues.map { "\($0.0)=\($0.1)" }.joined(separator: ", ") + ")"
@@ -179,7 +197,7 @@ extension ConfigSection: CustomStringConvertible, CustomReflectable {
     /// What `dump()` shows: settings with secret values replaced by `***`.
     public var customMirror: Mirror {
         Mirror(
-            self, children: shownValues.map { (label: $0.0, value: $0.1 as Any) } + [("nested", nested as Any)],
+            self, children: shownValues.map { (label: $0.0, value: $0.1 as Any) } + [("nested", shownNested as Any)],
             displayStyle: .struct)
     }
 }

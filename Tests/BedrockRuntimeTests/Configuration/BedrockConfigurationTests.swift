@@ -59,6 +59,28 @@ import Testing
         #expect(!"\(section)".contains("s3cretValue"), "\(section)")
     }
 
+    /// A line belongs to a nested block only when indented deeper than the line that
+    /// opened it, as configparser reads it; and a secret key inside a nested block is
+    /// masked in `dump` too (both from the attacker audit of 2026-12-06).
+    @Test func nestedBlocksFollowRelativeIndentationAndMaskSecrets() throws {
+        for opener in ["\ts3 =", "  s3 ="] {
+            let text = "[default]\n\(opener)\n aws_secret_access_key = s3cretValueThatMustNotShow\n"
+            let section = try #require(try SharedConfigFiles.parse(text, path: "config").first?.1)
+            #expect(section.values["aws_secret_access_key"] == "s3cretValueThatMustNotShow", "\(opener)")
+            #expect(section.nested["s3"]?["aws_secret_access_key"] == nil, "\(opener)")
+            var dumped = ""
+            dump(section, to: &dumped)
+            #expect(!dumped.contains("s3cretValue"), "\(dumped)")
+        }
+        let deeper =
+            "[default]\ns3 =\n  max_concurrent_requests = 10\n  aws_secret_access_key = s3cretValueThatMustNotShow\n"
+        let section = try #require(try SharedConfigFiles.parse(deeper, path: "config").first?.1)
+        #expect(section.nested["s3"]?["max_concurrent_requests"] == "10")
+        var dumped = ""
+        dump(section, to: &dumped)
+        #expect(!dumped.contains("s3cretValue") && dumped.contains("max_concurrent_requests"), "\(dumped)")
+    }
+
     @Test func defaultsComeFromTheDefaultProfile() throws {
         let dir = try TemporaryAWSDirectory(config: Self.config)
         defer { dir.remove() }
