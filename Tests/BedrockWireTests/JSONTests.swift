@@ -10,7 +10,7 @@ struct JSONTests {
         arguments: [
             #"{"contentBlockIndex":0,"delta":{"text":" token7"},"p":"abcdefgh"}"#,
             #"{"p":"x","delta":{"text":"caf\u00e9 \"q\"\n"},"contentBlockIndex":12}"#,
-            #" { "contentBlockIndex" : 2 , "delta" : { "text" : "é😀" } , "p" : [1, {"a": null}] } "#,
+            #" { "contentBlockIndex" : 2 , "delta" : { "text" : "é😀" } , "p" : 1.5e3, "q" : null } "#,
             #"{"contentBlockIndex":0,"delta":{"text":""}}"#,
         ])
     func textDeltaFastPath(_ text: String) throws {
@@ -31,6 +31,11 @@ struct JSONTests {
             #"{"contentBlockIndex":0,"delta":{"text":"a"}} x"#,
             #"{"contentBlockIndex":0,"delta":{"text":"a"#,
             #"[1]"#,
+            // An unknown member holding a container goes to the general path, which counts
+            // values before parsing (ResponseLimits.maxJSONValues).
+            #"{"contentBlockIndex":0,"delta":{"text":"a"},"junk":[[],[]]}"#,
+            #"{"contentBlockIndex":0,"junk":{"a":1},"delta":{"text":"a"}}"#,
+            #" { "contentBlockIndex" : 2 , "delta" : { "text" : "é😀" } , "p" : [1, {"a": null}] } "#,
         ])
     func textDeltaFallsBack(_ text: String) {
         #expect(Array(text.utf8).withUnsafeBytes { JSONParser.textDelta($0) } == nil)

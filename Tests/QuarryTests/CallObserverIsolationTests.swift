@@ -150,4 +150,31 @@ import Testing
             await host.shutdown()
         }
     }
+
+    /// A free app-function thread woken for one job is not counted free for the next: a
+    /// quick function beside a blocked one runs at once (the second audit saw it wait for
+    /// the blocked one, 4 s, with one idle thread left by an earlier call).
+    @Test func aQuickFunctionBesideABlockedOneRunsAtOnce() async throws {
+        try await AppFixture.with { f in
+            let host = try await Self.host(f)
+            let blocker = Blocker(seconds: 15)
+            let ran = LockedBox<Bool>(false)
+            try await host.register("stuck") { _ in
+                blocker.block()
+                return []
+            }
+            try await host.register("quick") { _ in
+                ran.withLockedValue { $0 = true }
+                return []
+            }
+            _ = try await host.evaluate("quick()")  // leaves a free thread behind
+            ran.withLockedValue { $0 = false }
+            let (elapsed, outcome) = await Self.timed(
+                host, "parallel(function() stuck() end, function() quick() end)", seconds: 1, limit: 8,
+                blocker: blocker)
+            #expect(elapsed < 8, "\(outcome)")
+            #expect(ran.withLockedValue { $0 }, "quick() waited behind the blocked function: \(outcome)")
+            await host.shutdown()
+        }
+    }
 }

@@ -89,6 +89,9 @@ public struct SharedConfigFiles: Sendable, Hashable {
         var header = ""
         var nestedKey: String?
         var nestedKeyIndent = 0
+        // The last key with a value, and how far its line was indented.
+        var lastKey: String?
+        var lastKeyIndent = 0
         var lineNumber = 0
         func finish() {
             if let current { sections.append((header, current)) }
@@ -108,7 +111,16 @@ public struct SharedConfigFiles: Sendable, Hashable {
             // indented deeper than the line that opened the block. `\ts3 =` then
             // ` aws_secret_access_key = …` is two keys to botocore, so two keys here (the
             // attacker audit: read as nested, the secret was shown by `dump`).
-            let indent = line.prefix { $0.isWhitespace }.count
+            let indent = line.prefix { $0.unicodeScalars.allSatisfy(Self.pythonWhitespace.contains) }.count
+            // A line indented deeper than a key with a value continues that value, as
+            // configparser reads it (`aws_session_token = A` then `  B=C` is one token,
+            // "A\nB=C", to botocore; read as a key of its own, part of the secret was
+            // shown). Headers and comments inside it are text of the value too.
+            if let continued = lastKey, indent > lastKeyIndent, nestedKey == nil {
+                let piece = line.trimmingCharacters(in: Self.pythonWhitespace)
+                if !piece.isEmpty { current?.values[continued, default: ""] += "\n" + piece }
+                continue
+            }
             if trimmed.hasPrefix("[") {
                 guard trimmed.hasSuffix("]"), trimmed.count > 2 else {
                     // The line itself is never echoed: it could hold a secret.
@@ -118,12 +130,15 @@ public struct SharedConfigFiles: Sendable, Hashable {
                 header = String(trimmed.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
                 current = ConfigSection(origin: "\(path) [\(header)]")
                 nestedKey = nil
+                lastKey = nil
                 continue
             }
             guard current != nil else {
                 throw .malformedFile(path: path, line: lineNumber, problem: "setting outside any [section]")
             }
-            guard let equals = trimmed.firstIndex(of: "=") else {
+            // configparser's delimiters: the first `=` or `:` (`aws_session_token: X` is the
+            // token to botocore, so it must be a masked key here too).
+            guard let equals = trimmed.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
                 // Never echo the line: a mangled `aws_secret_access_key` line is a secret.
                 throw .malformedFile(
                     path: path, line: lineNumber,
@@ -142,9 +157,12 @@ public struct SharedConfigFiles: Sendable, Hashable {
             } else if value.isEmpty {
                 nestedKey = key
                 nestedKeyIndent = indent
+                lastKey = nil
                 current?.values[key] = ""
             } else {
                 nestedKey = nil
+                lastKey = key
+                lastKeyIndent = indent
                 current?.values[key] = value
             }
         }
@@ -181,12 +199,24 @@ extension ConfigSection: CustomStringConvertible, CustomReflectable {
     /// The nested blocks with secret values replaced by `***` (a secret key may sit in
     /// one: the AWS SDKs never read it there, but it is still a secret).
     private var shownNested: [String: [String: String]] {
-        nested.mapValues { block in
-            Dictionary(
-                uniqueKeysWithValues: block.map { key, value in
-                    (key, Self.secretKeys.contains(key.lowercased()) ? SecretMasking.redacted : value)
-                })
-        }
+        Dictionary(
+            uniqueKeysWithValues: nested.map { outer, block in
+                let all = Self.isSecret(outer)
+                return (
+                    outer,
+                    Dictionary(
+                        uniqueKeysWithValues: block.map { key, value in
+                            (key, all || Self.isSecret(key) ? SecretMasking.redacted : value)
+                        })
+                )
+            })
+    }
+
+    /// Whether `key` names a secret, or holds a secret key's name (a nested line
+    /// `aws_secret_access_key: S=1` has the key `aws_secret_access_key: S`).
+    static func isSecret(_ key: String) -> Bool {
+        let lowered = key.lowercased()
+        return secretKeys.contains { lowered.contains($0) }
     }
 
     /// The settings with secret values replaced by `***`.

@@ -110,6 +110,11 @@ public struct JSONParser {
                     // Another string member (the "p" padding): checked, not kept.
                     guard let value = p.plainString(), UTF8Check.isValid(value) else { return nil }
                 } else {
+                    // Any other member: a scalar is checked and dropped; an object or array
+                    // sends the event to the general path, which counts its values before
+                    // parsing (an unknown member of millions of `[]` took a stream's
+                    // process to 265 MB here: the second attacker audit of 2026-12-06).
+                    guard !p.peek(UInt8(ascii: "{")), !p.peek(UInt8(ascii: "[")) else { return nil }
                     _ = try p.parseValue()
                 }
                 p.skipWhitespace()

@@ -66,6 +66,10 @@ struct Scheduler: Sendable {
     }
 
     private static func perform(_ body: @Sendable () async throws -> [LuaValue]) async -> LuaResumeInput {
+        // Its run ended (deadline, cancel) while it waited for a thread: never started.
+        if Task.isCancelled {
+            return .error(ScriptError(code: .cancelled, message: "the run ended before the call started").luaValue)
+        }
         do {
             return .values(try await body())
         } catch {
@@ -309,14 +313,18 @@ final class AppFunctionExecutor: TaskExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
     private var threads = 0
-    private var idle = 0
+    /// Threads running a job (the others are free, or about to take a queued one).
+    private var busy = 0
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         condition.lock()
         jobs.append(job)
-        let spawn = idle == 0 && threads < Self.maxThreads
-        if spawn { threads += 1 } else { condition.signal() }
+        // A thread for every queued job: a free thread woken for one job is not free for
+        // the next (the audit saw a second job wait 4 s behind a blocked first).
+        let spawn = jobs.count > threads - busy && threads < Self.maxThreads
+        if spawn { threads += 1 }
+        condition.signal()
         condition.unlock()
         if spawn { startThread() }
     }
@@ -332,9 +340,7 @@ final class AppFunctionExecutor: TaskExecutor, @unchecked Sendable {
         condition.lock()
         while true {
             if jobs.isEmpty {
-                idle += 1
                 let signalled = condition.wait(until: Date(timeIntervalSinceNow: Self.idleSeconds))
-                idle -= 1
                 if !signalled && jobs.isEmpty {
                     threads -= 1
                     condition.unlock()
@@ -343,9 +349,11 @@ final class AppFunctionExecutor: TaskExecutor, @unchecked Sendable {
                 continue
             }
             let job = jobs.removeFirst()
+            busy += 1
             condition.unlock()
             job.runSynchronously(on: asUnownedTaskExecutor())
             condition.lock()
+            busy -= 1
         }
     }
 }

@@ -55,6 +55,11 @@ struct ClientFactory: Sendable {
         configuration.limits.maxStreamBytes = min(
             configuration.limits.maxStreamBytes, QuarryTarget.maxStreamBytesForScripts)
         if let maxInFlightBytes { configuration.limits.maxInFlightBytes = max(0, maxInFlightBytes) }
+        // A script takes at most 100,000 table elements from one answer: more values than
+        // twice that are refused before parsing (a Converse answer just under the client's
+        // million took 524 MB to parse and then could not reach the script anyway).
+        configuration.limits.maxJSONValues = min(
+            configuration.limits.maxJSONValues, QuarryTarget.maxJSONValuesForScripts)
         if configuration.transport == nil {
             // One set of connection pools per target, not per host (issue 24).
             configuration.transport = try transports.transport(

@@ -145,6 +145,10 @@ public final class QuarryTarget: Sendable {
     /// under the sandbox's 16 MiB string limit; real answers are far smaller).
     public static let maxStreamBytesForScripts = 15 << 20
 
+    /// The JSON values a host's client parses from one answer: twice what one value
+    /// crossing into a script may hold (100,000 table elements).
+    public static let maxJSONValuesForScripts = 200_000
+
     /// The bytes a host's client may hold for all its calls in flight together, for a
     /// sandbox of `memoryBytes`: twice that, at least 32 MiB (one full body).
     public static func maxInFlightBytesForScripts(memoryBytes: Int) -> Int {

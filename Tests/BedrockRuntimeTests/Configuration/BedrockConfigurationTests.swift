@@ -81,6 +81,32 @@ import Testing
         #expect(!dumped.contains("s3cretValue") && dumped.contains("max_concurrent_requests"), "\(dumped)")
     }
 
+    /// configparser's other rules, each a way botocore reads a secret Quarry would have
+    /// shown (the second attacker audit): `:` as the delimiter, a deeper-indented line
+    /// continuing a value, a block under a secret key, and Python's white space in indents.
+    @Test func configparserDelimitersContinuationsAndIndentsKeepSecretsMasked() throws {
+        func section(_ text: String) throws -> ConfigSection {
+            try #require(try SharedConfigFiles.parse(text, path: "config").first?.1)
+        }
+        func shown(_ s: ConfigSection) -> String {
+            var dumped = ""
+            dump(s, to: &dumped)
+            return "\(s)" + dumped
+        }
+        let colon = try section("[default]\naws_session_token: TOKSECRET123abc==\n")
+        #expect(colon.values["aws_session_token"] == "TOKSECRET123abc==")
+        #expect(!shown(colon).contains("TOKSECRET"), "\(shown(colon))")
+        let continued = try section(
+            "[default]\naws_session_token = TOKPART1\n  TOKPART2=TOKPART3\nregion = us-east-1\n")
+        #expect(continued.values["aws_session_token"] == "TOKPART1\nTOKPART2=TOKPART3")
+        #expect(continued.values["TOKPART2"] == nil && continued.values["region"] == "us-east-1")
+        #expect(!shown(continued).contains("TOKPART"), "\(shown(continued))")
+        let underSecret = try section("[default]\naws_session_token =\n  part = TOKSECRETNESTED\n")
+        #expect(!shown(underSecret).contains("TOKSECRETNESTED"), "\(shown(underSecret))")
+        let separator = try section("[default]\n\u{1C} s3 =\n  aws_secret_access_key = s3cretValueThatMustNotShow\n")
+        #expect(separator.values["aws_secret_access_key"] == "s3cretValueThatMustNotShow")
+    }
+
     @Test func defaultsComeFromTheDefaultProfile() throws {
         let dir = try TemporaryAWSDirectory(config: Self.config)
         defer { dir.remove() }
