@@ -365,7 +365,7 @@ extension RequestPipeline {
                         } else {
                             let type = message.eventType ?? ""
                             let payload: JSONValue
-                            let maxValues = ResponseLimits.defaultMaxJSONValues
+                            let maxValues = limits.maxJSONValues
                             guard JSONStructure.holdsAtMost(maxValues, valuesIn: message.payload) else {
                                 throw BedrockError.tooManyJSONValues("stream event '\(type)'", limit: maxValues)
                             }
