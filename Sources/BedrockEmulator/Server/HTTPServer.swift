@@ -11,6 +11,16 @@ import NIOSSL
 final class HTTPServer: Sendable {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
+    /// Wraps an accepted channel. NIO's non-deprecated initializer traps (a precondition,
+    /// in release builds too) when the wrapper is released without `executeThenClose`,
+    /// which happens to a connection accepted as the listener stops: it waits in the
+    /// listener's stream and is dropped with it (a CI run crashed so). This one closes
+    /// such a channel instead; every connection that is served still goes through
+    /// `executeThenClose`.
+    static func wrapQuietly<Inbound, Outbound>(_ channel: any Channel) throws -> NIOAsyncChannel<Inbound, Outbound> {
+        try NIOAsyncChannel(synchronouslyWrapping: channel)
+    }
+
     private let service: EmulatorService
     private let group: MultiThreadedEventLoopGroup
     private let tls: NIOSSLContext?
@@ -49,7 +59,7 @@ final class HTTPServer: Sendable {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
                         RequestIdleHandler(timeout: idleTimeout, limiter: limiter))
-                    let connection = try Connection(wrappingChannelSynchronously: channel)
+                    let connection: Connection = try Self.wrapQuietly(channel)
                     if !admitted { channel.close(promise: nil) }
                     return connection
                 }
@@ -106,7 +116,7 @@ final class HTTPServer: Sendable {
                             return connection.eventLoop.makeCompletedFuture {
                                 try connection.pipeline.syncOperations.addHandler(
                                     RequestIdleHandler(timeout: idleTimeout, limiter: limiter))
-                                return try Connection(wrappingChannelSynchronously: connection)
+                                return try Self.wrapQuietly(connection) as Connection
                             }
                         },
                         http2ConnectionInitializer: { connection in
@@ -124,7 +134,7 @@ final class HTTPServer: Sendable {
                             stream.eventLoop.makeCompletedFuture {
                                 HTTP2IdleHandler.track(stream)
                                 try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                                return try Connection(wrappingChannelSynchronously: stream)
+                                return try Self.wrapQuietly(stream) as Connection
                             }
                         })
                 }
