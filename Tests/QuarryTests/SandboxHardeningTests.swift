@@ -1,6 +1,7 @@
 import BedrockEmulator
 import BedrockRuntime
 import Foundation
+import HTTPTestSupport
 import Logging
 import Quarry
 import TestSupport
@@ -287,13 +288,20 @@ struct FullHost {
         var limits = LuaLimits(seconds: 0)
         limits.graceSeconds = 1
         try await FullHost.with(limits: limits) { h in
+            let entered = LockedBox<Bool>(false)
             try await h.host.registerSync("block") { _ in
+                entered.withLockedValue { $0 = true }
                 Thread.sleep(forTimeInterval: 30)
                 return []
             }
             let host = h.host
             Task {
-                try? await Task.sleep(for: .milliseconds(500))
+                // Cancelled once the call is stuck (a loaded CI machine once cancelled
+                // before the script reached it, and the run ended cleanly).
+                for _ in 0..<1000 where !entered.withLockedValue({ $0 }) {
+                    try? await Task.sleep(for: .milliseconds(10))
+                }
+                try? await Task.sleep(for: .milliseconds(100))
                 host.cancel()
             }
             let outcome = try await Self.within(.seconds(15)) {
