@@ -70,7 +70,7 @@ struct RecordsFile {
                     "records file '\(path)' has more than \(maxRecords) records, the most one batch inference job takes; split it into several jobs"
                 )
             }
-            items += Self.countedValues(line, stoppingAfter: maxItems - items)
+            items += JSONStructure.valueCount(line, stoppingAfter: maxItems - items)
             guard items <= maxItems else {
                 throw BatchInputError(
                     "records file '\(path)' holds more than \(maxItems) JSON values in all (passed at line \(lineNumber)), more than one job's records may carry; split it into several jobs"
@@ -88,10 +88,5 @@ struct RecordsFile {
     /// Whether `line` holds only JSON whitespace (space, tab, carriage return).
     static func isBlank(_ line: UnsafeRawBufferPointer) -> Bool {
         line.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
-    }
-
-    /// How many values `line` holds at least, counted without parsing; stops once past `limit`.
-    static func countedValues(_ line: UnsafeRawBufferPointer, stoppingAfter limit: Int) -> Int {
-        JSONStructure.valueCount(line, stoppingAfter: limit)
     }
 }

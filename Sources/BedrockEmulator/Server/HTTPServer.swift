@@ -385,8 +385,7 @@ final class HTTPServer: Sendable {
             var head = HTTPResponseHead(
                 version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: HTTPHeaders(headers))
             // An answer to HEAD says the length its GET would have, with no body.
-            if body.isEmpty, head.headers.contains(name: "Content-Length") {
-            } else {
+            if !(body.isEmpty && head.headers.contains(name: "Content-Length")) {
                 head.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
             }
             if !keepAlive && !http2 { head.headers.replaceOrAdd(name: "Connection", value: "close") }

@@ -115,7 +115,8 @@ public struct SharedConfigFiles: Sendable, Hashable {
             // A line indented deeper than a key with a value continues that value, as
             // configparser reads it (`aws_session_token = A` then `  B=C` is one token,
             // "A\nB=C", to botocore; read as a key of its own, part of the secret was
-            // shown). Headers and comments inside it are text of the value too.
+            // shown). A header inside it is text of the value too; comment lines were
+            // dropped above, as configparser drops them.
             if let continued = lastKey, indent > lastKeyIndent, nestedKey == nil {
                 let piece = line.trimmingCharacters(in: Self.pythonWhitespace)
                 if !piece.isEmpty { current?.values[continued, default: ""] += "\n" + piece }

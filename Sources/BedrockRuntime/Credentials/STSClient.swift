@@ -148,12 +148,13 @@ package enum STSResponseReader {
     /// Whether `body` has a `<?` other than an XML declaration (`<?xml` and a space) at
     /// its start, after an optional byte-order mark and white space.
     static func holdsProcessingInstruction(_ body: [UInt8]) -> Bool {
+        let space: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0D]  // XML's white space
         var start = body.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
-        while start < body.count, [0x20, 0x09, 0x0A, 0x0D].contains(body[start]) { start += 1 }
+        while start < body.count, space.contains(body[start]) { start += 1 }
         let declaration = Array("<?xml".utf8)
         var from = start
         if body[start...].starts(with: declaration), body.count > start + 5,
-            [0x20, 0x09, 0x0A, 0x0D].contains(body[start + 5])
+            space.contains(body[start + 5])
         {
             // Past the declaration's own `?>`.
             guard

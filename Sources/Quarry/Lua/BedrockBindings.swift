@@ -460,12 +460,12 @@ struct BedrockBindings {
                 }
                 // A hostile or runaway answer of many tiny values is not parsed: its tree would
                 // cost far more memory than its bytes, outside the sandbox's cap.
-                if let json = LuaJSON.parsedIfBounded(result.output.body, maxItems: maxItems) {
-                    m["json"] = json
-                } else if !LuaJSON.fitsInOneValue(result.output.body, maxItems: maxItems) {
+                if !JSONStructure.holdsAtMost(maxItems, valuesIn: result.output.body) {
                     m["json_error"] = .string(
                         "the answer holds more than \(maxItems) JSON values, more than a script's value may hold: "
                             + "not parsed (r.body has its text)")
+                } else if let json = try? result.output.json() {
+                    m["json"] = LuaJSON.lua(from: json)
                 }
                 if let id = result.requestId { m["request_id"] = .string(id) }
                 let usage = result.output.usage

@@ -79,7 +79,7 @@ public enum LuaJSON {
         -> LuaValue
     {
         let bound = parseBound(maxItems: maxItems)
-        guard JSONStructure.valueCount(text.utf8, stoppingAfter: bound) <= bound else {
+        guard JSONStructure.holdsAtMost(bound, valuesIn: text.utf8) else {
             throw ScriptError(
                 code: .jsonError,
                 message: "json.decode: the text holds more than \(bound) JSON values, more than a script's value "
@@ -96,14 +96,8 @@ public enum LuaJSON {
     /// parsed as a tree, or nil when it is not JSON or holds more values than
     /// `json.decode` would parse: the tree is Swift memory the sandbox's cap does not see.
     static func parsedIfWithinParseBound(_ bytes: some Collection<UInt8>) -> JSONValue? {
-        let bound = parseBound(maxItems: LuaConversionLimits().maxItems)
-        guard JSONStructure.valueCount(bytes, stoppingAfter: bound) <= bound else { return nil }
+        guard JSONStructure.holdsAtMost(QuarryTarget.maxJSONValuesForScripts, valuesIn: bytes) else { return nil }
         return try? JSONParser.parse(bytes)
-    }
-
-    /// Whether `bytes` holds at most `maxItems` JSON values (counted without parsing).
-    static func fitsInOneValue(_ bytes: some Sequence<UInt8>, maxItems: Int) -> Bool {
-        JSONStructure.valueCount(bytes, stoppingAfter: maxItems) <= maxItems
     }
 
     /// The most values a JSON text may hold to be parsed by `json.decode`: twice the table
@@ -121,7 +115,7 @@ public enum LuaJSON {
     static func parsedIfBounded(_ bytes: some Collection<UInt8>, maxItems: Int = LuaConversionLimits().maxItems)
         -> LuaValue?
     {
-        guard fitsInOneValue(bytes, maxItems: maxItems),
+        guard JSONStructure.holdsAtMost(maxItems, valuesIn: bytes),
             let json = try? JSONParser.parse(bytes)
         else { return nil }
         return lua(from: json)

@@ -147,7 +147,7 @@ public final class QuarryTarget: Sendable {
 
     /// The JSON values a host's client parses from one answer: twice what one value
     /// crossing into a script may hold (100,000 table elements).
-    public static let maxJSONValuesForScripts = 200_000
+    public static let maxJSONValuesForScripts = LuaJSON.parseBound(maxItems: LuaConversionLimits().maxItems)
 
     /// The bytes a host's client may hold for all its calls in flight together, for a
     /// sandbox of `memoryBytes`: twice that, at least 32 MiB (one full body).
