@@ -35,28 +35,38 @@ import Testing
         sso_region = us-east-1
         """
 
+    /// The one section of a shared file's `text`.
+    static func section(_ text: String) throws -> ConfigSection {
+        try #require(try SharedConfigFiles.parse(text, path: "config").first?.1)
+    }
+
+    /// Everything a section shows of itself: its description and what `dump` prints.
+    static func shown(_ section: ConfigSection) -> String {
+        var dumped = ""
+        dump(section, to: &dumped)
+        return "\(section)" + dumped
+    }
+
     /// Keys and values are trimmed as botocore's configparser trims them (Python's
     /// `str.strip()`): a secret key name ending in U+001F is the secret key there, so it is
     /// one here, and its value is never shown.
     @Test func keysAreTrimmedAsPythonTrimsThem() throws {
-        let text = "[default]\naws_secret_access_key\u{1F} = s3cretValueThatMustNotShow\u{0B}\nregion\u{1C}=us-west-2\n"
-        let sections = try SharedConfigFiles.parse(text, path: "config")
-        let section = try #require(sections.first?.1)
+        let section = try Self.section(
+            "[default]\naws_secret_access_key\u{1F} = s3cretValueThatMustNotShow\u{0B}\nregion\u{1C}=us-west-2\n")
         #expect(section.values["aws_secret_access_key"] == "s3cretValueThatMustNotShow")
         #expect(section.values["region"] == "us-west-2")
-        #expect(!"\(section)".contains("s3cretValue"), "\(section)")
+        #expect(!Self.shown(section).contains("s3cretValue"), "\(Self.shown(section))")
     }
 
     /// Python reads config files with universal newlines: a lone carriage return ends a
     /// line, so the secret after it is a key of its own, read and never shown.
     @Test func aLoneCarriageReturnEndsALineAsInPython() throws {
-        let text = "[default]\nregion = us-west-2\raws_secret_access_key = s3cretValueThatMustNotShow\rb = c"
-        let sections = try SharedConfigFiles.parse(text, path: "config")
-        let section = try #require(sections.first?.1)
+        let section = try Self.section(
+            "[default]\nregion = us-west-2\raws_secret_access_key = s3cretValueThatMustNotShow\rb = c")
         #expect(section.values["region"] == "us-west-2")
         #expect(section.values["aws_secret_access_key"] == "s3cretValueThatMustNotShow")
         #expect(section.values["b"] == "c")
-        #expect(!"\(section)".contains("s3cretValue"), "\(section)")
+        #expect(!Self.shown(section).contains("s3cretValue"), "\(Self.shown(section))")
     }
 
     /// A line belongs to a nested block only when indented deeper than the line that
@@ -64,46 +74,35 @@ import Testing
     /// masked in `dump` too (both from the attacker audit of 2026-12-06).
     @Test func nestedBlocksFollowRelativeIndentationAndMaskSecrets() throws {
         for opener in ["\ts3 =", "  s3 ="] {
-            let text = "[default]\n\(opener)\n aws_secret_access_key = s3cretValueThatMustNotShow\n"
-            let section = try #require(try SharedConfigFiles.parse(text, path: "config").first?.1)
+            let section = try Self.section(
+                "[default]\n\(opener)\n aws_secret_access_key = s3cretValueThatMustNotShow\n")
             #expect(section.values["aws_secret_access_key"] == "s3cretValueThatMustNotShow", "\(opener)")
             #expect(section.nested["s3"]?["aws_secret_access_key"] == nil, "\(opener)")
-            var dumped = ""
-            dump(section, to: &dumped)
-            #expect(!dumped.contains("s3cretValue"), "\(dumped)")
+            #expect(!Self.shown(section).contains("s3cretValue"), "\(Self.shown(section))")
         }
-        let deeper =
-            "[default]\ns3 =\n  max_concurrent_requests = 10\n  aws_secret_access_key = s3cretValueThatMustNotShow\n"
-        let section = try #require(try SharedConfigFiles.parse(deeper, path: "config").first?.1)
+        let section = try Self.section(
+            "[default]\ns3 =\n  max_concurrent_requests = 10\n  aws_secret_access_key = s3cretValueThatMustNotShow\n")
         #expect(section.nested["s3"]?["max_concurrent_requests"] == "10")
-        var dumped = ""
-        dump(section, to: &dumped)
-        #expect(!dumped.contains("s3cretValue") && dumped.contains("max_concurrent_requests"), "\(dumped)")
+        let shown = Self.shown(section)
+        #expect(!shown.contains("s3cretValue") && shown.contains("max_concurrent_requests"), "\(shown)")
     }
 
     /// configparser's other rules, each a way botocore reads a secret Quarry would have
     /// shown (the second attacker audit): `:` as the delimiter, a deeper-indented line
     /// continuing a value, a block under a secret key, and Python's white space in indents.
     @Test func configparserDelimitersContinuationsAndIndentsKeepSecretsMasked() throws {
-        func section(_ text: String) throws -> ConfigSection {
-            try #require(try SharedConfigFiles.parse(text, path: "config").first?.1)
-        }
-        func shown(_ s: ConfigSection) -> String {
-            var dumped = ""
-            dump(s, to: &dumped)
-            return "\(s)" + dumped
-        }
-        let colon = try section("[default]\naws_session_token: TOKSECRET123abc==\n")
+        let colon = try Self.section("[default]\naws_session_token: TOKSECRET123abc==\n")
         #expect(colon.values["aws_session_token"] == "TOKSECRET123abc==")
-        #expect(!shown(colon).contains("TOKSECRET"), "\(shown(colon))")
-        let continued = try section(
+        #expect(!Self.shown(colon).contains("TOKSECRET"), "\(Self.shown(colon))")
+        let continued = try Self.section(
             "[default]\naws_session_token = TOKPART1\n  TOKPART2=TOKPART3\nregion = us-east-1\n")
         #expect(continued.values["aws_session_token"] == "TOKPART1\nTOKPART2=TOKPART3")
         #expect(continued.values["TOKPART2"] == nil && continued.values["region"] == "us-east-1")
-        #expect(!shown(continued).contains("TOKPART"), "\(shown(continued))")
-        let underSecret = try section("[default]\naws_session_token =\n  part = TOKSECRETNESTED\n")
-        #expect(!shown(underSecret).contains("TOKSECRETNESTED"), "\(shown(underSecret))")
-        let separator = try section("[default]\n\u{1C} s3 =\n  aws_secret_access_key = s3cretValueThatMustNotShow\n")
+        #expect(!Self.shown(continued).contains("TOKPART"), "\(Self.shown(continued))")
+        let underSecret = try Self.section("[default]\naws_session_token =\n  part = TOKSECRETNESTED\n")
+        #expect(!Self.shown(underSecret).contains("TOKSECRETNESTED"), "\(Self.shown(underSecret))")
+        let separator = try Self.section(
+            "[default]\n\u{1C} s3 =\n  aws_secret_access_key = s3cretValueThatMustNotShow\n")
         #expect(separator.values["aws_secret_access_key"] == "s3cretValueThatMustNotShow")
     }
 
