@@ -15,7 +15,7 @@ public final class LuaSandbox: Sendable {
     private let thread: LuaThread
     private let box: StateBox
     private let interruptor: Interruptor
-    private let backstop = Backstop()
+    private let backstop: Backstop
 
     /// Creates the state on a new Lua thread; `output` receives what scripts print.
     public convenience init(
@@ -29,6 +29,7 @@ public final class LuaSandbox: Sendable {
     /// scripts print (Lua strings are bytes: nothing is repaired into UTF-8).
     public init(limits: LuaLimits = LuaLimits(), byteOutput: @escaping @Sendable ([UInt8]) -> Void) async throws {
         let thread = try LuaThread()
+        self.backstop = Backstop(onGiveUp: { [thread] in thread.giveUp() })
         let box = try await thread.run { () throws -> StateBox in
             StateBox(try LuaState(limits: limits, byteOutput: byteOutput))
         }
@@ -74,6 +75,10 @@ public final class LuaSandbox: Sendable {
             }
         }
     }
+
+    /// The Lua thread as a task executor: the run's task prefers it, so a script and its
+    /// sequential calls share one thread (see `LuaThread`).
+    public var executor: any TaskExecutor { thread }
 
     /// Whether the sandbox gave up on a stuck Lua thread (see `withState`); nil if usable.
     public var unusable: LuaError? { backstop.failure }
@@ -232,6 +237,10 @@ final class Backstop: @unchecked Sendable {
     private var timer: Task<Void, Never>?
     private var wake: ContinuousClock.Instant?
     private var generation = 0
+    /// Called once, before any wait is ended, when the thread is judged stuck.
+    private let onGiveUp: @Sendable () -> Void
+
+    init(onGiveUp: @escaping @Sendable () -> Void = {}) { self.onGiveUp = onGiveUp }
 
     var failure: LuaError? {
         lock.withLock { _ in _failure }
@@ -383,7 +392,11 @@ final class Backstop: @unchecked Sendable {
             (timer, wake) = (nil, nil)
             return (ended, _failure, nil)
         }
-        if let failure { for waiter in ended { waiter.fail(failure) } }
+        if let failure {
+            // Before the waits end: their tasks may prefer the stuck thread.
+            onGiveUp()
+            for waiter in ended { waiter.fail(failure) }
+        }
         return next
     }
 }

@@ -233,7 +233,7 @@ extension RequestPipeline {
         let policy = options.streamRetry ?? configuration.streamRetry
         let limits = configuration.limits
         let (events, continuation) = AsyncThrowingStream.makeStream(of: [Event].self, throwing: (any Error).self)
-        let task = Task {
+        let task = Task.onPool {
             do {
                 let hooks = AttemptHooks(
                     willStart: { state.update { $0.yieldedThisAttempt = 0 } },

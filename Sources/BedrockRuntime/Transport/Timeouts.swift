@@ -204,7 +204,7 @@ func withWatchdog<T: Sendable>(
     _ watchdog: ProgressWatchdog, deadline: ContinuousClock.Instant?, totalLimit: Duration?,
     _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    let task = Task { try await operation() }
+    let task = Task(executorPreference: CallExecutor.preferred) { try await operation() }
     watchdog.start(total: deadline.map { ($0, totalLimit) }, onExpiry: { task.cancel() })
     WatchdogClock.shared.add(watchdog)
     let result = await withTaskCancellationHandler {

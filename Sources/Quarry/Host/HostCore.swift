@@ -289,9 +289,16 @@ final class HostCore: @unchecked Sendable {
         lock.withLock { _ in observers.removeAll { $0.id == token.id } }
     }
 
-    func notify(_ record: CallRecord, events: RunEventSink? = nil) {
+    /// Reports a finished call to the app's observers, on the app-function threads:
+    /// an observer may block, and neither the Lua thread (where a script's sequential
+    /// calls run) nor Swift's pool (the run's deadline timer) may be held by it.
+    func notify(_ record: CallRecord, events: RunEventSink? = nil) async {
         let current = lock.withLock { _ in observers }
-        for observer in current { observer.body(record) }
+        if !current.isEmpty {
+            await withTaskExecutorPreference(AppFunctionExecutor.shared) {
+                for observer in current { observer.body(record) }
+            }
+        }
         events?.emit(.callEnded(record))
     }
 

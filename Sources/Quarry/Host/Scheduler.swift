@@ -86,7 +86,7 @@ struct Scheduler: Sendable {
         watch: DeadlineWatch?
     ) async -> LuaResumeInput {
         let first = FirstInput()
-        let work = Task(executorPreference: executor) { first.offer(await perform(body)) }
+        let work = Task(executorPreference: executor ?? CallExecutor.preferred) { first.offer(await perform(body)) }
         let ticket = watch?.register(first)
         let input = await withTaskCancellationHandler {
             await first.value()
@@ -119,9 +119,14 @@ struct Scheduler: Sendable {
         let failure = FirstFailure()
         let winner: Int? = await withTaskGroup(of: Int?.self) { group in
             for (i, co) in coroutines.enumerated() {
-                group.addTask {
+                // Concurrent coroutines and their calls on Swift's pool: only a sequential
+                // script's calls share its thread (their Swift work would queue there).
+                group.addTask(executorPreference: globalConcurrentExecutor) {
                     do {
-                        switch try await drive(co, with: .values([])) {
+                        let outcome = try await CallExecutor.$preferred.withValue(nil) {
+                            try await drive(co, with: .values([]))
+                        }
+                        switch outcome {
                         case .failed(let error): failure.record(String(describing: error))
                         case .yielded: failure.record("attempt to yield from outside a coroutine")
                         default: break
@@ -167,10 +172,12 @@ struct Scheduler: Sendable {
             var pending = coroutines[...]
             func startNext() {
                 guard let co = pending.popFirst() else { return }
-                group.addTask {
+                group.addTask(executorPreference: globalConcurrentExecutor) {
                     let outcome: LuaResumeOutcome
                     do {
-                        outcome = try await drive(co, with: .values([]))
+                        outcome = try await CallExecutor.$preferred.withValue(nil) {
+                            try await drive(co, with: .values([]))
+                        }
                     } catch {
                         failure.record(error is CancellationError ? "cancelled" : String(describing: error))
                         return

@@ -383,7 +383,7 @@ struct BatchBindings {
                 operation: operation, model: model, region: core.target.region, started: started,
                 duration: ContinuousClock.now - clock, attempts: attempts, errorCode: nil, requestId: requestId,
                 runId: run.id)
-            core.notify(record, events: run.events)
+            await core.notify(record, events: run.events)
             core.audit(record, context, responseBody: nil, resource: resource, endpointHost: host)
             return value
         } catch {
@@ -398,7 +398,7 @@ struct BatchBindings {
                 operation: operation, model: model, region: core.target.region, started: started,
                 duration: ContinuousClock.now - clock, attempts: failure.attempts, errorCode: failure.code.rawValue,
                 requestId: failure.requestId, runId: run.id)
-            core.notify(record, events: run.events)
+            await core.notify(record, events: run.events)
             core.audit(record, context, responseBody: nil, resource: resource, endpointHost: host)
             throw failure
         }

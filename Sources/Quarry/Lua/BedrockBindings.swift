@@ -92,7 +92,7 @@ struct BedrockBindings {
                             inputTokens: outcome.tokens?.0, outputTokens: outcome.tokens?.1,
                             requestId: outcome.requestId, runId: run.id)
                         if let sink = run.events { for event in outcome.events { sink.emit(event) } }
-                        core.notify(record, events: run.events)
+                        await core.notify(record, events: run.events)
                         if let context { core.audit(record, context, responseBody: outcome.responseBody) }
                         return [outcome.value]
                     } catch {
@@ -104,7 +104,7 @@ struct BedrockBindings {
                             duration: ContinuousClock.now - clock, attempts: scriptError.attempts,
                             errorCode: scriptError.code.rawValue, requestId: scriptError.requestId,
                             runId: run.id)
-                        core.notify(record, events: run.events)
+                        await core.notify(record, events: run.events)
                         if let context { core.audit(record, context, responseBody: nil) }
                         throw scriptError
                     }
@@ -316,7 +316,7 @@ struct BedrockBindings {
                             errorCode: pump.stoppedBy?.rawValue ?? failure?.code.rawValue, inputTokens: tokens?.0,
                             outputTokens: tokens?.1,
                             requestId: stream?.requestId, runId: run.id)
-                        core.notify(record, events: run.events)
+                        await core.notify(record, events: run.events)
                         if let context {
                             core.audit(
                                 record, context,
@@ -385,7 +385,7 @@ struct BedrockBindings {
                             errorCode: pump.stoppedBy?.rawValue ?? failure?.code.rawValue, inputTokens: tokens?.0,
                             outputTokens: tokens?.1,
                             requestId: stream?.requestId, runId: run.id)
-                        core.notify(record, events: run.events)
+                        await core.notify(record, events: run.events)
                         if let context { core.audit(record, context, responseBody: nil) }
                         if let failure { return (nil, failure) }
                         var m: [String: LuaValue] = [

@@ -59,9 +59,9 @@ final class StreamPump: @unchecked Sendable {
     func start<Event: Sendable>(
         open: @escaping @Sendable () async throws -> BedrockEventStream<Event>,
         write: @escaping @Sendable (Event, inout LuaListWriter) throws(LuaConversionError) -> Void,
-        finish: @escaping @Sendable (BedrockEventStream<Event>?, (any Error)?) -> (LuaValue?, ScriptError?)
+        finish: @escaping @Sendable (BedrockEventStream<Event>?, (any Error)?) async -> (LuaValue?, ScriptError?)
     ) {
-        let t = Task { [self] in
+        let t = Task.onPool { [self] in
             var stream: BedrockEventStream<Event>?
             do {
                 let s = try await open()
@@ -79,13 +79,13 @@ final class StreamPump: @unchecked Sendable {
                     }
                     if writer.count > 0 { await push(writer.finish()) }
                 }
-                let (value, error) = finish(s, nil)
+                let (value, error) = await finish(s, nil)
                 end(result: value, failure: error)
             } catch let error as LuaConversionError {
-                _ = finish(stream, nil)
+                _ = await finish(stream, nil)
                 end(result: nil, failure: ScriptError(code: .validationError, message: "stream event: \(error)"))
             } catch {
-                let (value, failure) = finish(stream, error)
+                let (value, failure) = await finish(stream, error)
                 end(result: value, failure: failure ?? ScriptError.from(error))
             }
         }

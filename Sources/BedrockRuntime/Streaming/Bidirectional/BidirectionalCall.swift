@@ -28,7 +28,7 @@ extension RequestPipeline {
         let firstByte = options.firstByteTimeout ?? timeouts.firstByte
         let idle = options.idleTimeout ?? timeouts.idle
         let totalLimit = options.totalTimeout ?? timeouts.total
-        let task = Task {
+        let task = Task.onPool {
             let started = ContinuousClock.now
             var record = AttemptRecord(number: 1, outcome: .success, duration: .zero)
             do {
