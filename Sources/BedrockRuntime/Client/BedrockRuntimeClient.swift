@@ -318,21 +318,30 @@ public final class BedrockRuntimeClient: Sendable {
             op, options: options
         ) { response, watchdog in
             let collected = try await RequestPipeline.collect(response, watchdog, limit: limit, budget: budget)
-            guard JSONStructure.holdsAtMost(maxValues, valuesIn: collected.body) else {
-                var e = BedrockError.tooManyJSONValues("the \(op.name) answer", limit: maxValues)
-                e.httpStatus = collected.status
-                e.requestId = collected.headers.requestId
-                throw e
-            }
-            do {
-                return try JSONValueDecoder().decode(T.self, from: collected.body)
-            } catch {
-                throw BedrockError.invalidResponse(
-                    "\(op.name) answer could not be read: \(Self.describe(error))",
-                    status: collected.status, requestId: collected.headers.requestId)
+            return try await CallExecutor.decode(answerOf: collected.body.count) {
+                try Self.decodeAnswer(collected, of: op, as: T.self, maxValues: maxValues)
             }
         }
         return BedrockResult(output: output, attempts: attempts, requestId: headers.requestId)
+    }
+
+    /// A 2xx answer's typed value: at most `maxValues` JSON values, or an error naming the bound.
+    private static func decodeAnswer<T: Decodable & Sendable>(
+        _ collected: CollectedResponse, of op: OperationRequest, as type: T.Type, maxValues: Int
+    ) throws -> T {
+        guard JSONStructure.holdsAtMost(maxValues, valuesIn: collected.body) else {
+            var e = BedrockError.tooManyJSONValues("the \(op.name) answer", limit: maxValues)
+            e.httpStatus = collected.status
+            e.requestId = collected.headers.requestId
+            throw e
+        }
+        do {
+            return try JSONValueDecoder().decode(T.self, from: collected.body)
+        } catch {
+            throw BedrockError.invalidResponse(
+                "\(op.name) answer could not be read: \(Self.describe(error))",
+                status: collected.status, requestId: collected.headers.requestId)
+        }
     }
 
     /// A readable account of a decoding error: what, and where (`output.message.role`).

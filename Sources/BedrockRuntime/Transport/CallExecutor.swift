@@ -14,3 +14,20 @@ extension Task where Failure == Never {
         CallExecutor.$preferred.withValue(nil) { Task(operation: operation) }
     }
 }
+
+extension CallExecutor {
+    /// An answer past this many bytes is decoded on Swift's pool, not on the executor the
+    /// call prefers: decoding it is the one step of a call whose cost grows with what a
+    /// server sends, and the preferred executor (a script's Lua thread) must stay free to
+    /// end the run at its deadline.
+    package static let heavyAnswerBytes = 1 << 20
+
+    /// Runs `work`, the decoding of an answer of `bytes` bytes: on Swift's pool when the
+    /// answer is heavy and the call prefers another executor, in place otherwise.
+    package static func decode<T: Sendable>(
+        answerOf bytes: Int, _ work: @Sendable () throws -> T
+    ) async throws -> T {
+        guard bytes > heavyAnswerBytes, preferred != nil else { return try work() }
+        return try await withTaskExecutorPreference(globalConcurrentExecutor) { try work() }
+    }
+}

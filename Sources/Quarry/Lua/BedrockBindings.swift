@@ -447,37 +447,47 @@ struct BedrockBindings {
                 requestBody: audited ? Array(body) : nil
             ) { client in
                 let result = try await client.invokeModel(request, options: options)
-                var m: [String: LuaValue] = [
-                    "content_type": .string(result.output.contentType),
-                    "attempts": .integer(Int64(result.attempts.count)),
-                    "attempt_log": AttemptLog.lua(result.attempts),
-                    "model": .string(model),
-                ]
-                if let text = String(data: result.output.body, encoding: .utf8) {
-                    m["body"] = .string(text)
-                } else {
-                    m["body"] = .bytes(Array(result.output.body))
+                return try await CallExecutor.decode(answerOf: result.output.body.count) {
+                    Self.invokeOutcome(result, model: model, maxItems: maxItems, audited: audited)
                 }
-                // A hostile or runaway answer of many tiny values is not parsed: its tree would
-                // cost far more memory than its bytes, outside the sandbox's cap.
-                if !JSONStructure.holdsAtMost(maxItems, valuesIn: result.output.body) {
-                    m["json_error"] = .string(
-                        "the answer holds more than \(maxItems) JSON values, more than a script's value may hold: "
-                            + "not parsed (r.body has its text)")
-                } else if let json = try? result.output.json() {
-                    m["json"] = LuaJSON.lua(from: json)
-                }
-                if let id = result.requestId { m["request_id"] = .string(id) }
-                let usage = result.output.usage
-                if let usage { m["usage"] = Self.usageTable(usage) }
-                return Outcome(
-                    value: .map(m), attempts: result.attempts, requestId: result.requestId,
-                    tokens: usage.flatMap { u in u.inputTokens.flatMap { i in u.outputTokens.map { (i, $0) } } },
-                    responseBody: audited ? Array(result.output.body) : nil)
             }
         } catch {
             return .error(error.luaValue)
         }
+    }
+
+    /// InvokeModel's answer as the script sees it: the body as text (or bytes), its JSON
+    /// parsed when it holds at most `maxItems` values, the usage headers.
+    private static func invokeOutcome(
+        _ result: BedrockResult<InvokeModelResponse>, model: String, maxItems: Int, audited: Bool
+    ) -> Outcome {
+        var m: [String: LuaValue] = [
+            "content_type": .string(result.output.contentType),
+            "attempts": .integer(Int64(result.attempts.count)),
+            "attempt_log": AttemptLog.lua(result.attempts),
+            "model": .string(model),
+        ]
+        if let text = String(data: result.output.body, encoding: .utf8) {
+            m["body"] = .string(text)
+        } else {
+            m["body"] = .bytes(Array(result.output.body))
+        }
+        // A hostile or runaway answer of many tiny values is not parsed: its tree would
+        // cost far more memory than its bytes, outside the sandbox's cap.
+        if !JSONStructure.holdsAtMost(maxItems, valuesIn: result.output.body) {
+            m["json_error"] = .string(
+                "the answer holds more than \(maxItems) JSON values, more than a script's value may hold: "
+                    + "not parsed (r.body has its text)")
+        } else if let json = try? result.output.json() {
+            m["json"] = LuaJSON.lua(from: json)
+        }
+        if let id = result.requestId { m["request_id"] = .string(id) }
+        let usage = result.output.usage
+        if let usage { m["usage"] = Self.usageTable(usage) }
+        return Outcome(
+            value: .map(m), attempts: result.attempts, requestId: result.requestId,
+            tokens: usage.flatMap { u in u.inputTokens.flatMap { i in u.outputTokens.map { (i, $0) } } },
+            responseBody: audited ? Array(result.output.body) : nil)
     }
 
     private func countTokens(_ call: LuaHostCall) -> LuaHostResult {
