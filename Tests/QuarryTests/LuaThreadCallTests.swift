@@ -29,7 +29,8 @@ import Testing
         let start = ContinuousClock.now
         let outcome: String
         do {
-            outcome = "ok \(try await host.evaluate(source, settings: RunSettings(limits: LuaLimits(seconds: seconds))))"
+            let settings = RunSettings(limits: LuaLimits(seconds: seconds))
+            outcome = "ok \(try await host.evaluate(source, settings: settings))"
         } catch {
             outcome = "error \(error)"
         }
