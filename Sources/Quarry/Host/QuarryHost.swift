@@ -472,7 +472,9 @@ public final class QuarryHost: Sendable {
     }
 
     /// Observes every Bedrock call scripts make (metrics, reports, the REPL status line);
-    /// keep the token to remove the observer with `removeCallObserver(_:)`.
+    /// keep the token to remove the observer with `removeCallObserver(_:)`. Observers run
+    /// outside the script's thread and Swift's pool: one that blocks cannot hold a run
+    /// past its deadline or `cancel()`.
     @discardableResult
     public func addCallObserver(_ observer: @escaping @Sendable (CallRecord) -> Void) -> CallObserverToken {
         core.addObserver(observer)
