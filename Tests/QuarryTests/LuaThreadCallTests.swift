@@ -64,4 +64,134 @@ import Testing
         // in a debug build; decoded on the pool, the run ends within 0.02 s of it.
         #expect(elapsed < 1.0, "the run came back after \(elapsed) s")
     }
+
+    /// A host whose script calls go to `server`, with a `seconds` deadline per run.
+    static func withServer(
+        _ action: @escaping @Sendable (Int) -> ServerAction,
+        _ body: (QuarryHost, ScriptedHTTPServer) async throws -> Void
+    ) async throws {
+        let count = LockedBox(0)
+        let server = try await ScriptedHTTPServer.start { _, _ in
+            action(
+                count.withLockedValue { n in
+                    n += 1; return n
+                })
+        }
+        let host = try await QuarryHost(target: QuarryTarget.emulator(url: server.endpoint, adminToken: "unused"))
+        do {
+            try await body(host, server)
+        } catch {
+            await host.shutdown()
+            await server.shutdown()
+            throw error
+        }
+        await host.shutdown()
+        await server.shutdown()
+    }
+
+    static let okAnswer = ServerAction.respond(
+        status: 200, headers: [("Content-Type", "application/json")], body: Array(#"{"ok":true}"#.utf8))
+
+    static let invoke = "bedrock.invoke{model = '\(model)', body = {}}"
+
+    @Test("an answer declaring more than the body cap is refused, its connection closed, and the next call works")
+    func oversizedAnswerClosesItsConnection() async throws {
+        try await Self.withServer({ n in
+            n == 1
+                ? .stream(
+                    status: 200,
+                    headers: [("Content-Type", "application/json"), ("Content-Length", String(40 << 20))],
+                    parts: [(.zero, Array(repeating: UInt8(ascii: " "), count: 1000))], ending: .stall)
+                : Self.okAnswer
+        }) { host, server in
+            let values = try await host.evaluate(
+                """
+                local ok, e = pcall(function() return \(Self.invoke) end)
+                local r = \(Self.invoke)
+                return e.code, r.json.ok
+                """)
+            #expect(values.first?.stringValue == "ResponseTooLarge", "\(values)")
+            #expect(values.dropFirst().first == .boolean(true), "\(values)")
+            // The refused answer's connection is closed, not left leased and reading.
+            var closed = server.closedConnections
+            for _ in 0..<100 where closed == 0 {
+                try await Task.sleep(for: .milliseconds(20))
+                closed = server.closedConnections
+            }
+            #expect(closed >= 1, "the refused answer's connection stayed open")
+        }
+    }
+
+    @Test("a body that stalls half-way trips the call's idle timeout")
+    func stalledBodyTripsIdleTimeout() async throws {
+        try await Self.withServer({ _ in
+            .stream(
+                status: 200, headers: [("Content-Type", "application/json"), ("Content-Length", "1000")],
+                parts: [(.zero, Array(repeating: UInt8(ascii: " "), count: 100))], ending: .stall)
+        }) { host, _ in
+            let start = ContinuousClock.now
+            let values = try await host.evaluate(
+                """
+                local ok, e = pcall(bedrock.invoke, {model = '\(Self.model)', body = {}, idle_timeout = 0.3})
+                return e.code, e.detail
+                """)
+            #expect(values.first?.stringValue == "Timeout", "\(values)")
+            #expect(values.dropFirst().first?.stringValue == "IdleTimeout", "\(values)")
+            #expect(ContinuousClock.now - start < .seconds(5))
+        }
+    }
+
+    @Test("a connection reset half-way through the body fails the attempt, which is retried")
+    func resetMidBody() async throws {
+        try await Self.withServer({ n in
+            n == 1
+                ? .stream(
+                    status: 200, headers: [("Content-Type", "application/json"), ("Content-Length", "1000")],
+                    parts: [(.zero, Array(repeating: UInt8(ascii: " "), count: 100))], ending: .reset)
+                : Self.okAnswer
+        }) { host, _ in
+            let values = try await host.evaluate(
+                """
+                local r = \(Self.invoke)
+                return r.attempts, r.attempt_log[1].code, r.json.ok
+                """)
+            // The cut answer is the first attempt's failure (retried), never a short success.
+            #expect(values.first == .integer(2), "\(values)")
+            #expect(values.count == 3 && values[1].stringValue?.isEmpty == false, "\(values)")
+            #expect(values.last == .boolean(true), "\(values)")
+        }
+    }
+
+    @Test("cancel() during an endless body ends the run at once")
+    func cancelDuringEndlessBody() async throws {
+        try await Self.withServer({ _ in
+            .endless(
+                status: 200, headers: [("Content-Type", "application/json")], chunk: [UInt8(ascii: " ")],
+                gap: .milliseconds(5))
+        }) { host, _ in
+            let run = Task { try await host.evaluate(Self.invoke) }
+            try await Task.sleep(for: .milliseconds(300))
+            let start = ContinuousClock.now
+            host.cancel()
+            let outcome = await run.result
+            #expect(ContinuousClock.now - start < .seconds(2))
+            if case .success(let values) = outcome { Issue.record("the run finished: \(values)") }
+        }
+    }
+
+    @Test("an endless answer at full speed is refused at the body cap, within the sandbox's memory")
+    func endlessAnswerStopsAtTheCap() async throws {
+        try await Self.withServer({ _ in
+            .endless(
+                status: 200, headers: [("Content-Type", "application/json")],
+                chunk: Array(repeating: UInt8(ascii: " "), count: 64 << 10), gap: .zero)
+        }) { host, _ in
+            let values = try await host.evaluate(
+                """
+                local ok, e = pcall(function() return \(Self.invoke) end)
+                return e.code, e.message
+                """)
+            #expect(values.first?.stringValue == "ResponseTooLarge", "\(values)")
+        }
+    }
 }

@@ -160,6 +160,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         } else {
             client = direct
         }
+        if request.bodyStream == nil, let executor = CallExecutor.preferred {
+            return try await sendPinned(request, with: client, for: executor, port: port)
+        }
         var r = HTTPClientRequest(url: request.url)
         r.method = request.method
         r.headers = request.headers
@@ -176,6 +179,33 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             return IncomingResponse(
                 status: Int(response.status.code), headers: response.headers,
                 body: ResponseBody(response.body))
+        } catch {
+            throw TransportErrorMapper.map(error, server: "\(request.endpoint.host):\(port)")
+        }
+    }
+}
+
+extension AsyncHTTPClientTransport {
+    /// The event loops a caller's calls are pinned to, one per preferring executor (its
+    /// identity picks the loop): a script's sequential calls reuse one connection on one
+    /// loop, and many scripts spread over the loops.
+    private static let loops = Array(HTTPClient.defaultEventLoopGroup.makeIterator())
+
+    /// Sends `request` through `PinnedExchange` on the loop `executor`'s calls use.
+    fileprivate func sendPinned(
+        _ request: OutgoingRequest, with client: HTTPClient, for executor: any TaskExecutor, port: Int
+    ) async throws -> IncomingResponse {
+        let loops = Self.loops
+        let loop = loops[Int(UInt(bitPattern: ObjectIdentifier(executor).hashValue) % UInt(max(1, loops.count)))]
+        do {
+            var body: HTTPClient.Body?
+            if !request.body.isEmpty || request.method == .POST || request.method == .PUT {
+                body = .byteBuffer(ByteBuffer(bytes: request.body))
+            }
+            let outgoing = try HTTPClient.Request(
+                url: request.url, method: request.method, headers: request.headers, body: body)
+            let (status, headers, responseBody) = try await PinnedExchange.send(outgoing, with: client, on: loop)
+            return IncomingResponse(status: status, headers: headers, body: responseBody)
         } catch {
             throw TransportErrorMapper.map(error, server: "\(request.endpoint.host):\(port)")
         }
