@@ -194,4 +194,48 @@ import Testing
             #expect(values.first?.stringValue == "ResponseTooLarge", "\(values)")
         }
     }
+
+    @Test("a 6 MB request of control bytes does not hold a 1 s run past its deadline")
+    func largeRequestDoesNotHoldTheDeadline() async throws {
+        try await Self.withServer({ _ in Self.okAnswer }) { host, _ in
+            // Escaped, each byte becomes six: encoding and signing such a request is the
+            // call's own heavy work, kept off the script's thread.
+            let (elapsed, outcome) = await Self.timedRun(
+                host,
+                """
+                local big = string.rep("\\1", 2000000)
+                local blocks = {{text = big}, {text = big}, {text = big}}
+                while true do
+                  pcall(bedrock.converse, {model = '\(Self.model)', messages = {{role = 'user', content = blocks}}})
+                end
+                """, seconds: 1)
+            #expect(outcome.contains("deadline"), "\(outcome)")
+            #expect(elapsed < 2.0, "the run came back after \(elapsed) s")
+        }
+    }
+
+    @Test("an audit log locked by another process does not hold a 1 s run past its deadline")
+    func lockedAuditLogDoesNotHoldTheDeadline() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lx-audit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("a.jsonl")
+        let server = try await ScriptedHTTPServer.start { _, _ in Self.okAnswer }
+        defer { Task { await server.shutdown() } }
+        var options = QuarryHost.Options()
+        options.audit = try AuditLog(file: file)
+        let host = try await QuarryHost(
+            target: QuarryTarget.emulator(url: server.endpoint, adminToken: "unused"), options: options)
+        // Another holder of the log's lock (as a second quarry process sharing it would be).
+        let fd = open(file.path, O_RDWR)
+        #expect(fd >= 0)
+        #expect(flock(fd, LOCK_EX) == 0)
+        let (elapsed, outcome) = await Self.timedRun(
+            host, "\(Self.invoke)\nwhile true do end", seconds: 1)
+        flock(fd, LOCK_UN)
+        close(fd)
+        await host.shutdown()
+        #expect(outcome.contains("deadline"), "\(outcome)")
+        #expect(elapsed < 2.5, "the run came back after \(elapsed) s")
+    }
 }

@@ -296,7 +296,10 @@ final class HostCore: @unchecked Sendable {
         let current = lock.withLock { _ in observers }
         if !current.isEmpty {
             await withTaskExecutorPreference(AppFunctionExecutor.shared) {
-                for observer in current { observer.body(record) }
+                // A task an observer starts does not inherit the call's pinning.
+                CallExecutor.$preferred.withValue(nil) {
+                    for observer in current { observer.body(record) }
+                }
             }
         }
         events?.emit(.callEnded(record))

@@ -541,15 +541,12 @@ public final class QuarryHost: Sendable {
         do {
             // Cancelling the run's task (`cancel()`, or the app cancelling the task that
             // awaits `evaluate`) interrupts running Lua at once, not only the waits.
-            // The run's task and its sequential calls prefer the Lua thread: the script
-            // and each call's Swift work meet there instead of waking each other across
-            // threads (see `LuaThread`). Timers and stream pumps stay on Swift's pool.
-            let thread = sandbox.executor
+            // The run's task prefers the Lua thread, as do a sequential script's light
+            // calls (`HostRequest.lightCall`): the script and its call meet there instead
+            // of waking each other across threads (see `LuaThread`).
             outcome = try await withTaskCancellationHandler {
-                try await withTaskExecutorPreference(thread) {
-                    try await CallExecutor.$preferred.withValue(thread) {
-                        try await scheduler.drive(co, with: .values(arguments))
-                    }
+                try await withTaskExecutorPreference(sandbox.executor) {
+                    try await scheduler.drive(co, with: .values(arguments))
                 }
             } onCancel: { [core, sandbox] in
                 core.cancelStreams()

@@ -6,6 +6,14 @@ enum HostRequest: Sendable {
     /// Await this work (a Bedrock call, a sleep, a registered async function) and resume
     /// with its values; a thrown error is raised in Lua as a `ScriptError` table.
     case work(@Sendable () async throws -> [LuaValue])
+    /// A Bedrock call light enough to run its Swift side on the script's own thread when
+    /// the script makes one call at a time: a small request, nothing to write to an audit
+    /// log, no app code (middlewares) in its path — nothing that can hold the thread long
+    /// once the run must end (the attacker audit of 2026-12-06 held a run 7–30 s past its
+    /// deadline with a 15 MB request, a locked audit log and a 31 MiB audited answer
+    /// when every call ran there). Its answer, if over 1 MiB, is decoded on the pool.
+    /// Awaited like `work` otherwise.
+    case lightCall(@Sendable () async throws -> [LuaValue])
     /// An app's registered function: awaited like `work`, but run on threads outside
     /// Swift's cooperative pool (`AppFunctionExecutor`), as it may block: blocked pool
     /// threads would hold every task of the process, the run's deadline timer included.
@@ -39,21 +47,28 @@ struct Scheduler: Sendable {
 
     /// Runs `co` until it finishes, fails or yields outside any script coroutine.
     /// Throws `CancellationError` when the task is cancelled.
-    func drive(_ co: LuaCoroutine, with first: LuaResumeInput) async throws -> LuaResumeOutcome {
+    /// `sequential` is false for the coroutines of `parallel`/`map`/`race`: their calls
+    /// stay on Swift's pool, where they overlap.
+    func drive(_ co: LuaCoroutine, with first: LuaResumeInput, sequential: Bool = true) async throws
+        -> LuaResumeOutcome
+    {
         var input = first
         while true {
             try Task.checkCancellation()
             let next = input
             let outcome = try await sandbox.withState { $0.resume(co, with: next) }
             guard case .suspended(let request) = outcome else { return outcome }
-            input = await serve(request)
+            input = await serve(request, sequential: sequential)
         }
     }
 
-    private func serve(_ request: any Sendable) async -> LuaResumeInput {
+    private func serve(_ request: any Sendable, sequential: Bool) async -> LuaResumeInput {
         switch request as? HostRequest {
         case .work(let body)?:
             return await Self.wait(for: body, watch: watch)
+        case .lightCall(let body)?:
+            guard sequential else { return await Self.wait(for: body, watch: watch) }
+            return await Self.wait(for: body, on: sandbox.executor, pinningCalls: true, watch: watch)
         case .appWork(let body)?:
             return await Self.wait(for: body, on: AppFunctionExecutor.shared, watch: watch)
         case .group(let functions, let concurrency)?:
@@ -81,12 +96,18 @@ struct Scheduler: Sendable {
     /// cancellation of the waiting task: a body that ignores cancellation (a registered
     /// function stuck in a blocking call) is left to finish in the background, and the
     /// script is resumed at once (it then trips its deadline).
+    ///
+    /// With `pinningCalls`, the Bedrock calls `body` makes prefer `executor` too (their
+    /// attempts and their connection: see `CallExecutor`).
     static func wait(
         for body: @escaping @Sendable () async throws -> [LuaValue], on executor: (any TaskExecutor)? = nil,
-        watch: DeadlineWatch?
+        pinningCalls: Bool = false, watch: DeadlineWatch?
     ) async -> LuaResumeInput {
         let first = FirstInput()
-        let work = Task(executorPreference: executor ?? CallExecutor.preferred) { first.offer(await perform(body)) }
+        let pinned = pinningCalls ? executor : nil
+        let work = Task(executorPreference: executor) {
+            first.offer(await CallExecutor.$preferred.withValue(pinned) { await perform(body) })
+        }
         let ticket = watch?.register(first)
         let input = await withTaskCancellationHandler {
             await first.value()
@@ -119,14 +140,11 @@ struct Scheduler: Sendable {
         let failure = FirstFailure()
         let winner: Int? = await withTaskGroup(of: Int?.self) { group in
             for (i, co) in coroutines.enumerated() {
-                // Concurrent coroutines and their calls on Swift's pool: only a sequential
+                // Concurrent coroutines on Swift's pool, as their calls: only a sequential
                 // script's calls share its thread (their Swift work would queue there).
                 group.addTask(executorPreference: globalConcurrentExecutor) {
                     do {
-                        let outcome = try await CallExecutor.$preferred.withValue(nil) {
-                            try await drive(co, with: .values([]))
-                        }
-                        switch outcome {
+                        switch try await drive(co, with: .values([]), sequential: false) {
                         case .failed(let error): failure.record(String(describing: error))
                         case .yielded: failure.record("attempt to yield from outside a coroutine")
                         default: break
@@ -175,9 +193,7 @@ struct Scheduler: Sendable {
                 group.addTask(executorPreference: globalConcurrentExecutor) {
                     let outcome: LuaResumeOutcome
                     do {
-                        outcome = try await CallExecutor.$preferred.withValue(nil) {
-                            try await drive(co, with: .values([]))
-                        }
+                        outcome = try await drive(co, with: .values([]), sequential: false)
                     } catch {
                         failure.record(error is CancellationError ? "cancelled" : String(describing: error))
                         return

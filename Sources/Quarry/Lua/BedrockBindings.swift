@@ -69,50 +69,57 @@ struct BedrockBindings {
             let reserved = try core.reserve(maxTokens: maxTokens, inputTokens: inputTokens, requestBytes: requestBytes)
             let core = self.core
             let run = core.currentRun
-            return .suspend(
-                HostRequest.work {
-                    await core.gate.acquire()
-                    defer { core.gate.release() }
-                    run.events?.emit(.callStarted(operation: operation, model: model))
-                    if context != nil { await core.prepareAuditPrincipal(settings) }
-                    let started = Date()
-                    let clock = ContinuousClock.now
-                    let region = settings.region ?? core.target.region
-                    do {
-                        let client = try core.client(settings)
-                        let outcome = try await body(client)
-                        // What the service reported; a generating call that reported nothing keeps
-                        // its whole reservation (never free).
-                        let generates = operation == "InvokeModel" || operation == "Converse"
-                        core.settle(
-                            reserved, reported: outcome.tokens.map { ($0.0, $0.1) }, refusedWithoutOutput: !generates)
-                        let record = CallRecord(
-                            operation: operation, model: model, region: region, started: started,
-                            duration: ContinuousClock.now - clock, attempts: outcome.attempts, errorCode: nil,
-                            inputTokens: outcome.tokens?.0, outputTokens: outcome.tokens?.1,
-                            requestId: outcome.requestId, runId: run.id)
-                        if let sink = run.events { for event in outcome.events { sink.emit(event) } }
-                        await core.notify(record, events: run.events)
-                        if let context { core.audit(record, context, responseBody: outcome.responseBody) }
-                        return [outcome.value]
-                    } catch {
-                        core.settle(
-                            reserved, reported: nil, refusedWithoutOutput: TokenSettlement.isServiceRefusal(error))
-                        let scriptError = ScriptError.from(error)
-                        let record = CallRecord(
-                            operation: operation, model: model, region: region, started: started,
-                            duration: ContinuousClock.now - clock, attempts: scriptError.attempts,
-                            errorCode: scriptError.code.rawValue, requestId: scriptError.requestId,
-                            runId: run.id)
-                        await core.notify(record, events: run.events)
-                        if let context { core.audit(record, context, responseBody: nil) }
-                        throw scriptError
-                    }
-                })
+            let light =
+                context == nil && requestBytes > 0 && requestBytes <= Self.lightRequestBytes
+                && core.target.middlewares.isEmpty
+            let work: @Sendable () async throws -> [LuaValue] = {
+                await core.gate.acquire()
+                defer { core.gate.release() }
+                run.events?.emit(.callStarted(operation: operation, model: model))
+                if context != nil { await core.prepareAuditPrincipal(settings) }
+                let started = Date()
+                let clock = ContinuousClock.now
+                let region = settings.region ?? core.target.region
+                do {
+                    let client = try core.client(settings)
+                    let outcome = try await body(client)
+                    // What the service reported; a generating call that reported nothing keeps
+                    // its whole reservation (never free).
+                    let generates = operation == "InvokeModel" || operation == "Converse"
+                    core.settle(
+                        reserved, reported: outcome.tokens.map { ($0.0, $0.1) }, refusedWithoutOutput: !generates)
+                    let record = CallRecord(
+                        operation: operation, model: model, region: region, started: started,
+                        duration: ContinuousClock.now - clock, attempts: outcome.attempts, errorCode: nil,
+                        inputTokens: outcome.tokens?.0, outputTokens: outcome.tokens?.1,
+                        requestId: outcome.requestId, runId: run.id)
+                    if let sink = run.events { for event in outcome.events { sink.emit(event) } }
+                    await core.notify(record, events: run.events)
+                    if let context { core.audit(record, context, responseBody: outcome.responseBody) }
+                    return [outcome.value]
+                } catch {
+                    core.settle(
+                        reserved, reported: nil, refusedWithoutOutput: TokenSettlement.isServiceRefusal(error))
+                    let scriptError = ScriptError.from(error)
+                    let record = CallRecord(
+                        operation: operation, model: model, region: region, started: started,
+                        duration: ContinuousClock.now - clock, attempts: scriptError.attempts,
+                        errorCode: scriptError.code.rawValue, requestId: scriptError.requestId,
+                        runId: run.id)
+                    await core.notify(record, events: run.events)
+                    if let context { core.audit(record, context, responseBody: nil) }
+                    throw scriptError
+                }
+            }
+            return .suspend(light ? HostRequest.lightCall(work) : HostRequest.work(work))
         } catch {
             return refused(error, operation: operation, model: model, context: context)
         }
     }
+
+    /// The largest request (the bytes of its strings) a call may make from the script's
+    /// own thread (`HostRequest.lightCall`): escaping, encoding and signing it stay short.
+    static let lightRequestBytes = 64 << 10
 
     /// The script's error for a call refused before it was sent; a policy refusal is
     /// audited first (the script waits for the record, so it is on disk before it goes on).
