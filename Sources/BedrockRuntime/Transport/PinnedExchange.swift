@@ -125,7 +125,8 @@ final class PinnedExchange: HTTPClientResponseDelegate, Sendable {
     }
 
     func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
-        let (waiter, pause) = state.withLock { s -> (CheckedContinuation<ByteBuffer?, any Error>?, EventLoopPromise<Void>?) in
+        typealias Handoff = (waiter: CheckedContinuation<ByteBuffer?, any Error>?, pause: EventLoopPromise<Void>?)
+        let (waiter, pause) = state.withLock { s -> Handoff in
             if let waiter = s.bodyWaiter {
                 s.bodyWaiter = nil
                 return (waiter, nil)
