@@ -240,6 +240,8 @@ import Testing
             host, "\(Self.invoke)\nwhile true do end", seconds: 1)
         await host.shutdown()
         #expect(outcome.contains("deadline"), "\(outcome)")
-        #expect(elapsed < 2.5, "the run came back after \(elapsed) s")
+        // Within 1.0–1.1 s alone; up to 3 s after the suite's heavy tests (their
+        // abandoned encoding still holds a pool thread). Held by the lock: 6 s.
+        #expect(elapsed < 4.0, "the run came back after \(elapsed) s")
     }
 }
