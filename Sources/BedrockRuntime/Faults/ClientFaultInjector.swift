@@ -21,7 +21,7 @@ import Synchronization
 /// try faults.add(FaultRule(operation: "Converse", times: 2, error: "ThrottlingException"))
 /// configuration.middlewares.append(faults)
 /// ```
-public final class ClientFaultInjector: TransportMiddleware, @unchecked Sendable {
+public final class ClientFaultInjector: NonBlockingTransportMiddleware, @unchecked Sendable {
     private let lock = Mutex(())
     private var matcher = FaultMatcher<ClientFaultRule, ClientFaultEffect>(idPrefix: "client-fault-")
     private var log: [FaultInjection] = []

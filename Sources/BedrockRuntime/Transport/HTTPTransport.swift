@@ -83,6 +83,11 @@ public protocol TransportMiddleware: Sendable {
     func send(_ request: OutgoingRequest, next: any HTTPTransport) async throws -> IncomingResponse
 }
 
+/// A middleware that only awaits, never blocks its thread nor computes at length (the
+/// fault injector): a caller may run calls through it on an executor of its own, such as
+/// a script's thread, where a blocking app middleware would hold the script.
+public protocol NonBlockingTransportMiddleware: TransportMiddleware {}
+
 /// A transport with a middleware in front of it.
 struct MiddlewareTransport: HTTPTransport {
     let middleware: any TransportMiddleware

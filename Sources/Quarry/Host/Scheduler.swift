@@ -8,7 +8,7 @@ enum HostRequest: Sendable {
     case work(@Sendable () async throws -> [LuaValue])
     /// A Bedrock call light enough to run its Swift side on the script's own thread when
     /// the script makes one call at a time: a small request, nothing to write to an audit
-    /// log, no app code (middlewares) in its path — nothing that can hold the thread long
+    /// log, no app middleware in its path (`NonBlockingTransportMiddleware`s only) — nothing that can hold the thread long
     /// once the run must end (the attacker audit of 2026-12-06 held a run 7–30 s past its
     /// deadline with a 15 MB request, a locked audit log and a 31 MiB audited answer
     /// when every call ran there). Its answer, if over 1 MiB, is decoded on the pool.

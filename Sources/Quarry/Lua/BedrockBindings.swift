@@ -71,7 +71,7 @@ struct BedrockBindings {
             let run = core.currentRun
             let light =
                 context == nil && requestBytes > 0 && requestBytes <= Self.lightRequestBytes
-                && core.target.middlewares.isEmpty
+                && core.target.middlewares.allSatisfy { $0 is any NonBlockingTransportMiddleware }
             let work: @Sendable () async throws -> [LuaValue] = {
                 await core.gate.acquire()
                 defer { core.gate.release() }
