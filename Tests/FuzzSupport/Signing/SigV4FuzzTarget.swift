@@ -80,6 +80,15 @@ public enum SigV4FuzzTarget {
             {
                 return
             }
+            // A payload hash the caller declared that is not the body's is rightly refused
+            // (the signer signs the declared value, as botocore does; AWS checks it).
+            if let declared = sent.first(where: { $0.name.lowercased() == "x-amz-content-sha256" })?.value,
+                declared.utf8.count == 64,
+                declared.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0 | 0x20) }),
+                declared.lowercased() != SigV4ReceivedRequest.sha256Hex(ofBody: body)
+            {
+                return
+            }
             // A session token the key does not have is rightly refused.
             if error.errorType == "UnrecognizedClientException",
                 headers.contains(where: { $0.name.lowercased() == "x-amz-security-token" })
