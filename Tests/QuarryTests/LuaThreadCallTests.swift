@@ -1,3 +1,4 @@
+import BedrockWire
 import Foundation
 import HTTPTestSupport
 import LuaSandbox
@@ -195,6 +196,14 @@ import Testing
         }
     }
 
+    @Test("a request's measure counts the bytes of object keys, where a request can carry its bulk")
+    func requestMeasureCountsKeys() {
+        let key = String(repeating: "k", count: 100_000)
+        let measure = TokenEstimate.converseMeasure(.object([(key, .integer(1))]))
+        #expect(measure.bytes >= 100_000)
+        #expect(measure.bytes > BedrockBindings.lightRequestBytes)
+    }
+
     @Test("a 15 MB request of control bytes does not hold a 1 s run past its deadline")
     func largeRequestDoesNotHoldTheDeadline() async throws {
         try await Self.withServer({ _ in Self.okAnswer }) { host, _ in
@@ -204,9 +213,8 @@ import Testing
                 host,
                 """
                 local big = string.rep("\\1", 5000000)
-                local blocks = {{text = big}, {text = big}, {text = big}}
                 while true do
-                  pcall(bedrock.converse, {model = '\(Self.model)', messages = {{role = 'user', content = blocks}}})
+                  pcall(bedrock.converse, {model = '\(Self.model)', messages = {{role = 'user', content = {{text = big}, {text = big}, {text = big}}}}})
                 end
                 """, seconds: 1)
             #expect(outcome.contains("deadline"), "\(outcome)")
@@ -243,5 +251,21 @@ import Testing
         // Within 1.0–1.1 s alone; up to 3 s after the suite's heavy tests (their
         // abandoned encoding still holds a pool thread). Held by the lock: 6 s.
         #expect(elapsed < 4.0, "the run came back after \(elapsed) s")
+    }
+
+    @Test("a call after the target shut down fails at once, not at the run's deadline")
+    func callAfterShutdownFailsAtOnce() async throws {
+        let server = try await ScriptedHTTPServer.start { _, _ in Self.okAnswer }
+        defer { Task { await server.shutdown() } }
+        let target = try QuarryTarget.emulator(url: server.endpoint, adminToken: "unused")
+        let host = try await QuarryHost(target: target)
+        _ = try await host.evaluate(Self.invoke)
+        await target.shutdown()
+        let (elapsed, outcome) = await Self.timedRun(
+            host, "local ok, e = pcall(function() return \(Self.invoke) end); return ok, e.code, e.message",
+            seconds: 10)
+        await host.shutdown()
+        #expect(outcome.hasPrefix("ok [LuaSandbox.LuaValue.boolean(false)"), "\(outcome)")
+        #expect(elapsed < 3, "the call came back after \(elapsed) s: \(outcome)")
     }
 }

@@ -42,6 +42,9 @@ final class PinnedExchange: HTTPClientResponseDelegate, Sendable {
     ) async throws -> (status: Int, headers: HTTPHeaders, body: ResponseBody) {
         let exchange = PinnedExchange()
         let task = client.execute(request: request, delegate: exchange, eventLoop: .delegateAndChannel(on: loop))
+        // A request the client refuses outright (it is shut down) fails its task without
+        // a word to the delegate: the waits end with that failure too.
+        task.futureResult.whenFailure { exchange.didReceiveError(task: task, $0) }
         let head = try await withTaskCancellationHandler {
             try await exchange.awaitHead()
         } onCancel: {

@@ -452,11 +452,13 @@ enum TokenEstimate {
         max(minimumMediaTokens, stringBytes(json) / 750)
     }
 
+    /// The bytes of every string in `json`, object keys included (a request can carry
+    /// its bulk in keys: the attacker audit of 2026-12-06 sent 45 MB of them as 40 bytes).
     private static func stringBytes(_ json: JSONValue) -> Int {
         switch json {
         case .string(let s): return s.utf8.count
         case .array(let items): return items.reduce(0) { $0 &+ stringBytes($1) }
-        case .object(let members): return members.reduce(0) { $0 &+ stringBytes($1.1) }
+        case .object(let members): return members.reduce(0) { $0 &+ $1.0.utf8.count &+ stringBytes($1.1) }
         default: return 0
         }
     }
