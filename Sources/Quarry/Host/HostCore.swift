@@ -27,6 +27,8 @@ final class HostCore: @unchecked Sendable {
     private var requestBytesHeld = 0
     private var model: String?
     private var streams: [ObjectIdentifier: StreamPump] = [:]
+    /// Streams a cancelled run stopped, until the run has waited for them to end.
+    private var cancelling: [StreamPump] = []
 
     let errorOutput: @Sendable ([UInt8]) -> Void
     let input: (@Sendable () async -> [UInt8]?)?
@@ -289,12 +291,16 @@ final class HostCore: @unchecked Sendable {
         lock.withLock { _ in observers.removeAll { $0.id == token.id } }
     }
 
-    /// Reports a finished call to the app's observers, on the app-function threads:
-    /// an observer may block, and neither the Lua thread (where a script's sequential
-    /// calls run) nor Swift's pool (the run's deadline timer) may be held by it.
+    /// Reports a finished call to the app's observers. A light call running on the
+    /// script's thread (`HostRequest.lightCall`) hands them to the app-function threads:
+    /// an observer may block, and the script's thread must stay free to end the run.
+    /// Elsewhere they run in place, as soon as the call ends (a stream's status line in
+    /// the REPL comes before the next prompt).
     func notify(_ record: CallRecord, events: RunEventSink? = nil) async {
         let current = lock.withLock { _ in observers }
-        if !current.isEmpty {
+        if !current.isEmpty && CallExecutor.preferred == nil {
+            for observer in current { observer.body(record) }
+        } else if !current.isEmpty {
             await withTaskExecutorPreference(AppFunctionExecutor.shared) {
                 // A task an observer starts does not inherit the call's pinning.
                 CallExecutor.$preferred.withValue(nil) {
@@ -332,13 +338,33 @@ final class HostCore: @unchecked Sendable {
     }
 
     /// Cancels every stream still open (the end of a run, or Ctrl-C), recording `reason`.
-    func cancelStreams(_ reason: StreamPump.StopReason = .cancelled) {
+    /// With `remembered`, the run cancelling them waits for their ends with
+    /// `awaitCancelledStreams` (their call records then come before the run's end).
+    func cancelStreams(_ reason: StreamPump.StopReason = .cancelled, remembered: Bool = false) {
         let open = lock.withLock { _ in
             let open = Array(streams.values)
             streams.removeAll()
+            if remembered { cancelling += open }
             return open
         }
         for pump in open { pump.cancel(reason) }
+    }
+
+    /// Waits, at most `limit`, for the streams a cancelled run stopped to end: their
+    /// observers then see the cancelled calls before the run returns (the REPL prints a
+    /// stream's status line only while its input runs).
+    func awaitCancelledStreams(within limit: Duration) async {
+        let pumps = lock.withLock { _ in
+            defer { cancelling.removeAll() }
+            return cancelling
+        }
+        guard !pumps.isEmpty else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for pump in pumps { await pump.ended() } }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     deinit {

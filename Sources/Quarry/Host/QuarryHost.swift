@@ -549,16 +549,19 @@ public final class QuarryHost: Sendable {
                     try await scheduler.drive(co, with: .values(arguments))
                 }
             } onCancel: { [core, sandbox] in
-                core.cancelStreams()
+                core.cancelStreams(remembered: true)
                 sandbox.interrupt()
             }
         } catch {
             // Cancelled (Ctrl-C): close what the run left open. Streams of a run that ended
             // otherwise stay usable, so a REPL line may open one and the next iterate it.
-            core.cancelStreams()
+            core.cancelStreams(remembered: true)
+            await core.awaitCancelledStreams(within: .seconds(1))
             _ = try? await finish(co)
             throw error
         }
+        // Cancelled as it ended: its stopped streams' records come before its end too.
+        await core.awaitCancelledStreams(within: .seconds(1))
         // A stream the script stopped reading must not keep its call slot past the run.
         if isolation == .perRun { core.cancelStreams(.abandoned) }
         let report = try await finish(co)

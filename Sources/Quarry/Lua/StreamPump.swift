@@ -235,5 +235,11 @@ final class StreamPump: @unchecked Sendable {
         wake?.resume()
     }
 
+    /// Returns once the pump's task has ended (its final record made).
+    func ended() async {
+        let t = lock.withLock { _ in task }
+        await t?.value
+    }
+
     deinit { task?.cancel() }
 }
