@@ -138,32 +138,36 @@ struct Scheduler: Sendable {
             return .error(.string("race: \(error)"))
         }
         let failure = FirstFailure()
-        let winner: Int? = await withTaskGroup(of: Int?.self) { group in
-            for (i, co) in coroutines.enumerated() {
-                // Concurrent coroutines on Swift's pool, as their calls: only a sequential
-                // script's calls share its thread (their Swift work would queue there).
-                group.addTask(executorPreference: globalConcurrentExecutor) {
-                    do {
-                        switch try await drive(co, with: .values([]), sequential: false) {
-                        case .failed(let error): failure.record(String(describing: error))
-                        case .yielded: failure.record("attempt to yield from outside a coroutine")
-                        default: break
+        // The group's own loop on Swift's pool too: on the Lua thread, every child that
+        // ended would wake it to start the next (32 in flight cost 30% more CPU a call).
+        let winner: Int? = await withTaskExecutorPreference(globalConcurrentExecutor) {
+            await withTaskGroup(of: Int?.self) { group in
+                for (i, co) in coroutines.enumerated() {
+                    // Concurrent coroutines on Swift's pool, as their calls: only a sequential
+                    // script's calls share its thread (their Swift work would queue there).
+                    group.addTask(executorPreference: globalConcurrentExecutor) {
+                        do {
+                            switch try await drive(co, with: .values([]), sequential: false) {
+                            case .failed(let error): failure.record(String(describing: error))
+                            case .yielded: failure.record("attempt to yield from outside a coroutine")
+                            default: break
+                            }
+                            return i + 1
+                        } catch {
+                            return nil
                         }
-                        return i + 1
-                    } catch {
-                        return nil
                     }
                 }
-            }
-            var first: Int?
-            while let next = await group.next() {
-                if let index = next {
-                    first = index
-                    break
+                var first: Int?
+                while let next = await group.next() {
+                    if let index = next {
+                        first = index
+                        break
+                    }
                 }
+                group.cancelAll()
+                return first
             }
-            group.cancelAll()
-            return first
         }
         _ = try? await sandbox.withState { state in coroutines.forEach(state.release) }
         if let message = failure.message { return .error(.string(message)) }
@@ -186,27 +190,30 @@ struct Scheduler: Sendable {
             return .error(.string("parallel: \(error)"))
         }
         let failure = FirstFailure()
-        await withTaskGroup(of: Void.self) { group in
-            var pending = coroutines[...]
-            func startNext() {
-                guard let co = pending.popFirst() else { return }
-                group.addTask(executorPreference: globalConcurrentExecutor) {
-                    let outcome: LuaResumeOutcome
-                    do {
-                        outcome = try await drive(co, with: .values([]), sequential: false)
-                    } catch {
-                        failure.record(error is CancellationError ? "cancelled" : String(describing: error))
-                        return
-                    }
-                    switch outcome {
-                    case .failed(let error): failure.record(String(describing: error))
-                    case .yielded: failure.record("attempt to yield from outside a coroutine")
-                    default: break
+        // The group's own loop on Swift's pool (see `runRace`).
+        await withTaskExecutorPreference(globalConcurrentExecutor) {
+            await withTaskGroup(of: Void.self) { group in
+                var pending = coroutines[...]
+                func startNext() {
+                    guard let co = pending.popFirst() else { return }
+                    group.addTask(executorPreference: globalConcurrentExecutor) {
+                        let outcome: LuaResumeOutcome
+                        do {
+                            outcome = try await drive(co, with: .values([]), sequential: false)
+                        } catch {
+                            failure.record(error is CancellationError ? "cancelled" : String(describing: error))
+                            return
+                        }
+                        switch outcome {
+                        case .failed(let error): failure.record(String(describing: error))
+                        case .yielded: failure.record("attempt to yield from outside a coroutine")
+                        default: break
+                        }
                     }
                 }
+                for _ in 0..<max(1, concurrency) { startNext() }
+                while await group.next() != nil { startNext() }
             }
-            for _ in 0..<max(1, concurrency) { startNext() }
-            while await group.next() != nil { startNext() }
         }
         _ = try? await sandbox.withState { state in coroutines.forEach(state.release) }
         if let message = failure.message { return .error(.string(message)) }
