@@ -19,9 +19,9 @@ enum DocSnippets {
         ("embeddingGuide9", "EmbeddingGuide.md:292", embeddingGuide9),
         ("embeddingGuide10", "EmbeddingGuide.md:309", embeddingGuide10),
         ("embeddingGuide11", "EmbeddingGuide.md:332", embeddingGuide11),
-        ("embeddingGuide12", "EmbeddingGuide.md:348", embeddingGuide12),
-        ("embeddingGuide13", "EmbeddingGuide.md:387", embeddingGuide13),
-        ("embeddingGuide14", "EmbeddingGuide.md:413", embeddingGuide14),
+        ("embeddingGuide12", "EmbeddingGuide.md:350", embeddingGuide12),
+        ("embeddingGuide13", "EmbeddingGuide.md:389", embeddingGuide13),
+        ("embeddingGuide14", "EmbeddingGuide.md:415", embeddingGuide14),
         ("policy1", "Policy.md:31", policy1),
         ("quarry1", "Quarry.md:40", quarry1),
     ]
@@ -271,7 +271,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 348.
+    /// EmbeddingGuide.md, the block at line 350.
     static func embeddingGuide12(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -293,7 +293,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 387.
+    /// EmbeddingGuide.md, the block at line 389.
     static func embeddingGuide13(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
@@ -324,7 +324,7 @@ enum DocSnippets {
         }
     }
 
-    /// EmbeddingGuide.md, the block at line 413.
+    /// EmbeddingGuide.md, the block at line 415.
     static func embeddingGuide14(_ context: DocSnippetContext) async throws {
         let target = context.target
         let host = context.host
