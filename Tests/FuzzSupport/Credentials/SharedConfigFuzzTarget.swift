@@ -26,9 +26,19 @@ enum SecretValues {
     static let keys: Set<String> = ["aws_secret_access_key", "aws_session_token", "aws_security_token"]
 
     /// Values of secret keys in an INI-like text.
+    /// An indented line after a key's line continues that key's value (configparser's
+    /// continuation lines): it is not a key of its own, whatever it says (a false finding
+    /// at 15:41 took ` aws_secret_access_key = …` under another key for a secret).
     static func inConfig(_ text: String) -> [String] {
-        text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }).compactMap { line in
-            guard let equals = line.firstIndex(of: "=") else { return nil }
+        var inValue = false
+        return text.split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }).compactMap { line in
+            let indented = line.first.map { $0.isWhitespace || ("\u{1C}"..."\u{1F}").contains($0) } ?? false
+            if indented && inValue { return nil }
+            guard let equals = line.firstIndex(of: "=") else {
+                inValue = false
+                return nil
+            }
+            inValue = true
             let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
             guard keys.contains(key) else { return nil }
             return line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
