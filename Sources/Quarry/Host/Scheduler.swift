@@ -8,8 +8,8 @@ enum HostRequest: Sendable {
     case work(@Sendable () async throws -> [LuaValue])
     /// A Bedrock call light enough to run its Swift side on the script's own thread when
     /// the script makes one call at a time: a small request, nothing to write to an audit
-    /// log, no app middleware in its path (`NonBlockingTransportMiddleware`s only) — nothing that can hold the thread long
-    /// once the run must end (the attacker audit of 2026-12-06 held a run 7–30 s past its
+    /// log, no app middleware in its path (`NonBlockingTransportMiddleware`s only) —
+    /// nothing that can hold the thread long once the run must end (the attacker audit of 2026-12-06 held a run 7–30 s past its
     /// deadline with a 15 MB request, a locked audit log and a 31 MiB audited answer
     /// when every call ran there). Its answer, if over 1 MiB, is decoded on the pool.
     /// Awaited like `work` otherwise.
@@ -138,14 +138,14 @@ struct Scheduler: Sendable {
             return .error(.string("race: \(error)"))
         }
         let failure = FirstFailure()
-        // The group's own loop on Swift's pool too: on the Lua thread, every child that
-        // ended would wake it to start the next (32 in flight cost 30% more CPU a call).
+        // The group, its own loop included, on Swift's pool: on the Lua thread, every child
+        // that ended would wake it to start the next (a quiet A/B measured no CPU difference
+        // at 32 in flight; it keeps the structure the pool-driven groups had). The children
+        // inherit the preference: concurrent coroutines' calls never share the script's thread.
         let winner: Int? = await withTaskExecutorPreference(globalConcurrentExecutor) {
             await withTaskGroup(of: Int?.self) { group in
                 for (i, co) in coroutines.enumerated() {
-                    // Concurrent coroutines on Swift's pool, as their calls: only a sequential
-                    // script's calls share its thread (their Swift work would queue there).
-                    group.addTask(executorPreference: globalConcurrentExecutor) {
+                    group.addTask {
                         do {
                             switch try await drive(co, with: .values([]), sequential: false) {
                             case .failed(let error): failure.record(String(describing: error))
@@ -178,14 +178,7 @@ struct Scheduler: Sendable {
     private func runGroup(_ functions: [LuaValue], concurrency: Int) async -> LuaResumeInput {
         let coroutines: [LuaCoroutine]
         do {
-            coroutines = try await sandbox.withState { state in
-                var made: [LuaCoroutine] = []
-                for function in functions {
-                    made.append(try state.newCoroutine(function))
-                    state.release(function)
-                }
-                return made
-            }
+            coroutines = try await makeCoroutines(functions)
         } catch {
             return .error(.string("parallel: \(error)"))
         }
@@ -196,7 +189,7 @@ struct Scheduler: Sendable {
                 var pending = coroutines[...]
                 func startNext() {
                     guard let co = pending.popFirst() else { return }
-                    group.addTask(executorPreference: globalConcurrentExecutor) {
+                    group.addTask {
                         let outcome: LuaResumeOutcome
                         do {
                             outcome = try await drive(co, with: .values([]), sequential: false)
