@@ -14,7 +14,7 @@ final class HostCore: @unchecked Sendable {
     private var clients: [ClientSettings: BedrockRuntimeClient] = [:]
     private var batch: BedrockBatchClient?
     private var admitted: Set<ClientSettings> = []
-    private var observers: [(id: Int, body: @Sendable (CallRecord) -> Void)] = []
+    private var observers: [(id: Int, bounded: Bool, body: @Sendable (CallRecord) -> Void)] = []
     private var nextObserverId = 0
     private var run = RunState()
     private var hook: (@Sendable (PendingCall) -> CallDecision)?
@@ -279,10 +279,14 @@ final class HostCore: @unchecked Sendable {
     /// Whether `shutdown()` ran.
     var shutDown: Bool { lock.withLock { _ in isShutDown } }
 
-    func addObserver(_ observer: @escaping @Sendable (CallRecord) -> Void) -> CallObserverToken {
+    /// Adds an observer. A `bounded` one is Quarry's own code that cannot block (a
+    /// short lock, no I/O): it runs in place even on the script's thread.
+    func addObserver(
+        bounded: Bool = false, _ observer: @escaping @Sendable (CallRecord) -> Void
+    ) -> CallObserverToken {
         lock.withLock { _ in
             nextObserverId += 1
-            observers.append((nextObserverId, observer))
+            observers.append((nextObserverId, bounded, observer))
             return CallObserverToken(id: nextObserverId)
         }
     }
@@ -293,18 +297,23 @@ final class HostCore: @unchecked Sendable {
 
     /// Reports a finished call to the app's observers. A light call running on the
     /// script's thread (`HostRequest.lightCall`) hands them to the app-function threads:
-    /// an observer may block, and the script's thread must stay free to end the run.
+    /// an observer may block, and the script's thread must stay free to end the run. Only
+    /// Quarry's own bounded observers (`metrics`) run in place there: handing them over
+    /// would cost the call two thread switches.
     /// Elsewhere they run in place, as soon as the call ends (a stream's status line in
     /// the REPL comes before the next prompt).
     func notify(_ record: CallRecord, events: RunEventSink? = nil) async {
         let current = lock.withLock { _ in observers }
-        if !current.isEmpty && CallExecutor.preferred == nil {
+        if CallExecutor.preferred == nil {
             for observer in current { observer.body(record) }
-        } else if !current.isEmpty {
-            await withTaskExecutorPreference(AppFunctionExecutor.shared) {
-                // A task an observer starts does not inherit the call's pinning.
-                CallExecutor.$preferred.withValue(nil) {
-                    for observer in current { observer.body(record) }
+        } else {
+            for observer in current where observer.bounded { observer.body(record) }
+            if current.contains(where: { !$0.bounded }) {
+                await withTaskExecutorPreference(AppFunctionExecutor.shared) {
+                    // A task an observer starts does not inherit the call's pinning.
+                    CallExecutor.$preferred.withValue(nil) {
+                        for observer in current where !observer.bounded { observer.body(record) }
+                    }
                 }
             }
         }

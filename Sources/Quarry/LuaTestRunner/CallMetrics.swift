@@ -9,10 +9,13 @@ import Synchronization
 /// `metrics.summary()` describes the running test.
 public final class CallMetrics: @unchecked Sendable {
     private let lock = Mutex(())
+    /// The calls kept; once `capacity` is reached, a ring whose oldest entry is at `oldest`.
     private var calls: [TestCallTrace] = []
-    /// The most calls kept for one scope (older ones still count in the totals).
+    private var oldest = 0
+    /// The most calls kept for one scope: past it the oldest is forgotten (in O(1): a
+    /// long script's millionth call costs what its first did), and the summary covers the
+    /// newest `capacity` calls.
     public let capacity: Int
-    private var dropped = 0
 
     /// An empty collector.
     public init(capacity: Int = 100_000) { self.capacity = max(1, capacity) }
@@ -20,10 +23,11 @@ public final class CallMetrics: @unchecked Sendable {
     /// Records one call.
     public func record(_ call: TestCallTrace) {
         lock.withLock { _ in
-            calls.append(call)
-            if calls.count > capacity {
-                calls.removeFirst()
-                dropped += 1
+            if calls.count < capacity {
+                calls.append(call)
+            } else {
+                calls[oldest] = call
+                oldest = (oldest + 1) % capacity
             }
         }
     }
@@ -31,15 +35,23 @@ public final class CallMetrics: @unchecked Sendable {
     /// Forgets every call (a new test starts).
     public func reset() {
         lock.withLock { _ in
-            calls.removeAll(); dropped = 0
+            calls.removeAll(); oldest = 0
         }
     }
 
     /// The calls since the last reset, oldest first.
-    public var recorded: [TestCallTrace] { lock.withLock { _ in calls } }
+    public var recorded: [TestCallTrace] {
+        let (ring, start) = lock.withLock { _ in (calls, oldest) }
+        guard start > 0 else { return ring }
+        var ordered: [TestCallTrace] = []
+        ordered.reserveCapacity(ring.count)
+        ordered.append(contentsOf: ring[start...])
+        ordered.append(contentsOf: ring[..<start])
+        return ordered
+    }
 
     /// The summary of the calls since the last reset.
-    public var summary: CallMetricsSummary { CallMetricsSummary(lock.withLock { _ in calls }) }
+    public var summary: CallMetricsSummary { CallMetricsSummary(recorded) }
 }
 
 /// Counts, retries, tokens and latency percentiles of a set of calls.
@@ -139,7 +151,8 @@ public struct MetricsModule: QuarryModule {
     /// Observes the host's calls and registers `metrics.*`.
     public func install(into host: QuarryHost) async throws {
         let metrics = self.metrics
-        host.addCallObserver { metrics.record($0) }
+        // `record` takes a short lock and nothing else: it may run on the script's thread.
+        host.core.addObserver(bounded: true) { metrics.record($0) }
         try await host.registerSync("metrics.summary") { _ in [metrics.summary.luaValue] }
         try await host.registerSync("metrics.reset") { _ in
             metrics.reset(); return []

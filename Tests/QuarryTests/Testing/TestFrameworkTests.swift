@@ -221,6 +221,26 @@ import Testing
         }
     }
 
+    @Test("metrics keep the newest calls once full, oldest first, and the summary covers those")
+    func metricsRing() {
+        let metrics = CallMetrics(capacity: 3)
+        func call(_ n: Int) -> CallRecord {
+            CallRecord(
+                operation: "Converse", model: "m\(n)", region: "us-east-1", started: Date(),
+                duration: .milliseconds(n), attempts: [], errorCode: nil, outputTokens: n)
+        }
+        for n in 1...2 { metrics.record(call(n)) }
+        #expect(metrics.recorded.map(\.model) == ["m1", "m2"])
+        for n in 3...7 { metrics.record(call(n)) }
+        #expect(metrics.recorded.map(\.model) == ["m5", "m6", "m7"])
+        #expect(metrics.summary.calls == 3)
+        #expect(metrics.summary.outputTokens == 5 + 6 + 7)
+        metrics.reset()
+        #expect(metrics.recorded.isEmpty)
+        metrics.record(call(8))
+        #expect(metrics.recorded.map(\.model) == ["m8"])
+    }
+
     @Test("TAP and JUnit documents describe the run")
     func formats() {
         let results = [
