@@ -1,6 +1,7 @@
 import BedrockEmulator
 import Foundation
 import Quarry
+import Synchronization
 import Testing
 
 /// Policy rules that protect credentials and budgets, checked before anything is sent.
@@ -53,6 +54,44 @@ import Testing
             let budget = try await h.value("return bedrock.budget()")
             #expect(budget.field("calls_used") == 2)
             #expect((budget.field("tokens_used").int ?? 0) > 0)
+        }
+    }
+
+    @Test("a model id longer than Bedrock's 2,048 bytes is refused before it is sent or recorded")
+    func overlongModelIdsAreRefused() async throws {
+        // Every call's record keeps its model id (metrics keep 100,000 records): 300 calls
+        // with a 1 MB id grew a 16 MiB-capped run to 376 MB before ids had a limit.
+        try await HostHarness.with { h in
+            let recorded = Mutex(0)
+            h.host.addCallObserver { _ in recorded.withLock { $0 += 1 } }
+            let before = h.emulator.requests.count
+            let r = try await h.value(
+                """
+                local long = string.rep('a', 2049)
+                local out = {}
+                for _, f in ipairs{
+                  function() return bedrock.converse{model = long, messages = 'x'} end,
+                  function() for _ in bedrock.stream{model = long, messages = 'x'} do end end,
+                  function() return bedrock.invoke{model = long, body = {}} end,
+                  function() return bedrock.count_tokens{model = long, messages = 'x'} end,
+                } do
+                  local ok, e = pcall(f)
+                  out[#out + 1] = ok and 'ok' or (e.code .. ': ' .. e.message)
+                end
+                local ok, e = pcall(bedrock.converse, {model = string.rep('a', 2048), messages = 'x'})
+                out[#out + 1] = ok and 'ok' or e.code
+                return out
+                """)
+            guard case .array(let items) = r else { Issue.record("no list: \(r)"); return }
+            let texts = items.compactMap(\.stringValue)
+            let refusal =
+                "ValidationError: model id is 2049 bytes; Bedrock accepts at most 2048 "
+                + "(a model id, an inference profile id or an ARN)"
+            #expect(texts.prefix(4).allSatisfy { $0 == refusal }, "\(texts)")
+            // 2,048 bytes passes the check and reaches the service, which does not know it.
+            #expect(texts.count == 5 && texts[4] != "ValidationError: model id", "\(texts)")
+            #expect(h.emulator.requests.count - before == 1)
+            #expect(recorded.withLock { $0 } == 1)
         }
     }
 

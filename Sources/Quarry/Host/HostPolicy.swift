@@ -72,8 +72,21 @@ public struct HostPolicy: Sendable, Hashable {
         self.limits = limits
     }
 
-    /// Throws `PolicyViolation` unless `model` matches an allowed glob.
+    /// The longest model id Bedrock accepts (`modelId`: 1–2,048 characters).
+    static let maxModelIdBytes = 2048
+
+    /// Throws `ValidationError` for a model id longer than Bedrock accepts, and
+    /// `PolicyViolation` unless `model` matches an allowed glob.
     func checkModel(_ model: String) throws(ScriptError) {
+        // Bedrock's limit for a model id, an inference profile id or an ARN. Checked first:
+        // a longer id would be kept by every record of the call (metrics, audit, reports).
+        guard model.utf8.count <= Self.maxModelIdBytes else {
+            throw ScriptError(
+                code: .validationError,
+                message:
+                    "model id is \(model.utf8.count) bytes; Bedrock accepts at most \(Self.maxModelIdBytes) "
+                    + "(a model id, an inference profile id or an ARN)")
+        }
         guard Self.modelAllowed(model, by: allowedModels) else {
             throw ScriptError(
                 code: .policyViolation,

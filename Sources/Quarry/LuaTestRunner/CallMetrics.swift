@@ -157,23 +157,57 @@ public struct MetricsModule: QuarryModule {
         try await host.registerSync("metrics.reset") { _ in
             metrics.reset(); return []
         }
-        try await host.registerSync("metrics.calls") { _ in
-            [
-                .array(
-                    metrics.recorded.map { call in
-                        var map: [String: LuaValue] = [
-                            "operation": .string(call.operation), "region": .string(call.region),
-                            "duration_ms": .number(call.duration.reportMilliseconds),
-                            "attempts": .integer(Int64(call.attempts.count)),
-                            "attempt_log": AttemptLog.lua(call.attempts),
-                        ]
-                        if let model = call.model { map["model"] = .string(model) }
-                        if let code = call.errorCode { map["error"] = .string(code) }
-                        if let tokens = call.inputTokens { map["input_tokens"] = .integer(Int64(tokens)) }
-                        if let tokens = call.outputTokens { map["output_tokens"] = .integer(Int64(tokens)) }
-                        return .map(map)
-                    })
+        try await host.registerSync("metrics.calls") { arguments in
+            [.array(try Self.callsTable(metrics.recorded, newest: arguments.first))]
+        }
+    }
+
+    /// Table elements one call's entry may take in `metrics.calls()`: its own fields, and
+    /// its attempt log's entries and their fields.
+    static func elements(of call: TestCallTrace) -> Int { 1 + 9 + 9 * call.attempts.count }
+
+    /// `metrics.calls([n])`: the calls (the newest `n` when given), oldest first. Counted
+    /// before any is converted: a list past what one value may hold
+    /// (`LuaConversionLimits.maxItems`) is refused with what to do instead, not built
+    /// outside the memory cap and then dropped.
+    static func callsTable(_ calls: [TestCallTrace], newest: LuaValue?) throws(ScriptError) -> [LuaValue] {
+        var chosen = calls[...]
+        if let newest, newest != .nil {
+            let n: Int
+            switch newest {
+            case .integer(let i) where i >= 0: n = Int(clamping: i)
+            case .number(let d) where d >= 0 && d.rounded() == d && d < 9.2e18: n = Int(d)
+            default:
+                throw ScriptError(
+                    code: .validationError, message: "metrics.calls(n): n must be a whole number of calls, 0 or more")
+            }
+            chosen = calls.suffix(n)[...]
+        }
+        let limit = LuaConversionLimits().maxItems
+        var needed = 0
+        for call in chosen {
+            needed += elements(of: call)
+            guard needed <= limit else {
+                throw ScriptError(
+                    code: .validationError,
+                    message:
+                        "metrics.calls(): \(chosen.count) calls are more than one value may hold (\(limit) table "
+                        + "elements); ask for the newest with metrics.calls(n), use metrics.summary(), "
+                        + "or metrics.reset() between phases")
+            }
+        }
+        return chosen.map { call in
+            var map: [String: LuaValue] = [
+                "operation": .string(call.operation), "region": .string(call.region),
+                "duration_ms": .number(call.duration.reportMilliseconds),
+                "attempts": .integer(Int64(call.attempts.count)),
+                "attempt_log": AttemptLog.lua(call.attempts),
             ]
+            if let model = call.model { map["model"] = .string(model) }
+            if let code = call.errorCode { map["error"] = .string(code) }
+            if let tokens = call.inputTokens { map["input_tokens"] = .integer(Int64(tokens)) }
+            if let tokens = call.outputTokens { map["output_tokens"] = .integer(Int64(tokens)) }
+            return .map(map)
         }
     }
 }
