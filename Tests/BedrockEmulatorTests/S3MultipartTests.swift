@@ -465,7 +465,9 @@ import Testing
             Thread {
                 continuation.resume(
                     with: Result {
-                        let connection = try RawConnection(port: port)
+                        // 30 s, not the default 10: beside the whole in-process suite on
+                        // 2 cores, one of these answers once took longer than 10 s.
+                        let connection = try RawConnection(port: port, receiveTimeout: 30)
                         guard connection.send(bytes) else { return nil }
                         return connection.readResponse()
                     })
