@@ -79,9 +79,12 @@ import Testing
         // 3,000 chunk events of ~6 KiB: 18 MiB in all, read as it comes.
         let payload = Data(repeating: 0x62, count: 6 * 1024).base64EncodedString()
         let frame = StreamFrames.event("chunk", #"{"bytes":"\#(payload)"}"#)
-        let parts: [(delay: TimeAmount, bytes: [UInt8])] = (0..<30).map { _ in
-            (.zero, Array(Array(repeating: frame, count: 100).joined()))
-        }
+        // One block of 100 frames, sent 30 times: built by appending (a copy), not by
+        // joining byte by byte, which took seconds of the shared pool in a debug build.
+        var block: [UInt8] = []
+        block.reserveCapacity(frame.count * 100)
+        for _ in 0..<100 { block.append(contentsOf: frame) }
+        let parts = [(delay: TimeAmount, bytes: [UInt8])](repeating: (.zero, block), count: 30)
         let server = try await ScriptedHTTPServer.start { _, _ in
             .stream(status: 200, headers: StreamFrames.headers, parts: parts, ending: .complete)
         }

@@ -22,7 +22,11 @@ import Testing
         var index = 0
         while index < all.count {
             let end = min(index + 200, all.count)
-            parts.append((.zero, Array(all[index..<end].joined())))
+            // Appended frame by frame (a copy each), not joined byte by byte: with tens
+            // of thousands of frames that took seconds of the shared pool in a debug build.
+            var bytes: [UInt8] = []
+            for frame in all[index..<end] { bytes.append(contentsOf: frame) }
+            parts.append((.zero, bytes))
             index = end
         }
         return .stream(status: 200, headers: StreamFrames.headers, parts: parts, ending: .complete)
