@@ -55,14 +55,15 @@ import Testing
         // The article proves its claims: dozens of links, not a handful.
         #expect(links.count >= 40, "only \(links.count) test links found")
         let sources = try Self.testSources()
+        // The file named after the suite first, every file only when that is not it: each
+        // look is a text search of a whole file, and trying every file for every link held
+        // a thread of the shared pool for seconds in a debug build.
+        let byFileName = Dictionary(
+            sources.map { (URL(fileURLWithPath: $0.key).lastPathComponent, $0.value) }, uniquingKeysWith: { a, _ in a })
         var missing: [String] = []
         for link in links {
-            // The file named after the suite first, every file only when that is not it:
-            // each look is a text search of a whole file, and trying every file for every
-            // link held a thread of the shared pool for seconds in a debug build.
-            let named = sources.filter { URL(fileURLWithPath: $0.key).lastPathComponent == "\(link.suite).swift" }
             let found =
-                named.values.contains { Self.declares($0, suite: link.suite, test: link.test) }
+                byFileName["\(link.suite).swift"].map { Self.declares($0, suite: link.suite, test: link.test) } == true
                 || sources.values.contains { Self.declares($0, suite: link.suite, test: link.test) }
             if !found { missing.append("\(link.suite)/\(link.test)") }
         }

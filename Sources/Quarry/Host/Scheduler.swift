@@ -147,11 +147,7 @@ struct Scheduler: Sendable {
                 for (i, co) in coroutines.enumerated() {
                     group.addTask {
                         do {
-                            switch try await drive(co, with: .values([]), sequential: false) {
-                            case .failed(let error): failure.record(String(describing: error))
-                            case .yielded: failure.record("attempt to yield from outside a coroutine")
-                            default: break
-                            }
+                            failure.record(outcomeOf: try await drive(co, with: .values([]), sequential: false))
                             return i + 1
                         } catch {
                             return nil
@@ -197,11 +193,7 @@ struct Scheduler: Sendable {
                             failure.record(error is CancellationError ? "cancelled" : String(describing: error))
                             return
                         }
-                        switch outcome {
-                        case .failed(let error): failure.record(String(describing: error))
-                        case .yielded: failure.record("attempt to yield from outside a coroutine")
-                        default: break
-                        }
+                        failure.record(outcomeOf: outcome)
                     }
                 }
                 for _ in 0..<max(1, concurrency) { startNext() }
@@ -224,6 +216,16 @@ final class FirstFailure: Sendable {
         }
     }
     var message: String? { first.withLock { $0 } }
+
+    /// Records how a group's coroutine failed, if it did: an error, or a yield outside any
+    /// coroutine of its own.
+    func record(outcomeOf outcome: LuaResumeOutcome) {
+        switch outcome {
+        case .failed(let error): record(String(describing: error))
+        case .yielded: record("attempt to yield from outside a coroutine")
+        default: break
+        }
+    }
 }
 
 /// The first of several racing answers (work, deadline, cancellation), awaited once.

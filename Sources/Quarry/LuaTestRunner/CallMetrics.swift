@@ -50,8 +50,9 @@ public final class CallMetrics: @unchecked Sendable {
         return ordered
     }
 
-    /// The summary of the calls since the last reset.
-    public var summary: CallMetricsSummary { CallMetricsSummary(recorded) }
+    /// The summary of the calls since the last reset (counts and percentiles: the ring's
+    /// order does not matter, so it is not copied into call order).
+    public var summary: CallMetricsSummary { CallMetricsSummary(lock.withLock { _ in calls }) }
 }
 
 /// Counts, retries, tokens and latency percentiles of a set of calls.
@@ -173,15 +174,8 @@ public struct MetricsModule: QuarryModule {
     static func callsTable(_ calls: [TestCallTrace], newest: LuaValue?) throws(ScriptError) -> [LuaValue] {
         var chosen = calls[...]
         if let newest, newest != .nil {
-            let n: Int
-            switch newest {
-            case .integer(let i) where i >= 0: n = Int(clamping: i)
-            case .number(let d) where d >= 0 && d.rounded() == d && d < 9.2e18: n = Int(d)
-            default:
-                throw ScriptError(
-                    code: .validationError, message: "metrics.calls(n): n must be a whole number of calls, 0 or more")
-            }
-            chosen = calls.suffix(n)[...]
+            chosen = calls.suffix(
+                try ScriptNumber.count(newest, function: "metrics.calls", field: "n", in: 0...ScriptNumber.maxCount))
         }
         let limit = LuaConversionLimits().maxItems
         var needed = 0

@@ -46,16 +46,18 @@ import Testing
     }
 
     @Test(
-        "n that is not a whole number of calls is refused",
+        "n that is not a whole number of calls is refused, naming the value",
         arguments: [
-            LuaValue.integer(-1), .number(-1), .number(1.5), .number(.nan), .number(.infinity), .number(1e300),
-            .string("3"), .boolean(true),
+            (LuaValue.integer(-1), "-1"), (.number(-1), "-1.0"), (.number(1.5), "1.5"), (.number(.nan), "nan"),
+            (.number(.infinity), "inf"), (.number(1e300), "1e+300"), (.string("3"), "the string \"3\""),
+            (.boolean(true), "a boolean"),
         ])
-    func badN(_ n: LuaValue) {
+    func badN(_ n: LuaValue, shown: String) {
         #expect {
             _ = try MetricsModule.callsTable(calls(2), newest: n)
         } throws: { error in
-            (error as? ScriptError)?.message == "metrics.calls(n): n must be a whole number of calls, 0 or more"
+            (error as? ScriptError)?.message
+                == "metrics.calls: 'n' must be a whole number between 0 and 9007199254740992, got \(shown)"
         }
     }
 }
